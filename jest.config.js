@@ -1,0 +1,41 @@
+// One Jest run for the whole monorepo. Sources are ESM TypeScript, transformed by swc
+// (no type-check here: `tsc -b` does that); node_modules stay untransformed, which is what
+// lets the ESM-only libp2p and @noble/* v2 packages load under --experimental-vm-modules.
+const swc = [
+  '@swc/jest',
+  {
+    jsc: { parser: { syntax: 'typescript', decorators: true }, target: 'es2022' },
+    module: { type: 'es6' },
+    sourceMaps: 'inline',
+  },
+];
+
+const shared = {
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': swc },
+  moduleNameMapper: {
+    // Workspace packages resolve to their TypeScript sources, so tests need no build.
+    '^@twinledger/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  testEnvironment: 'node',
+};
+
+/** @type {import('jest').Config} */
+export default {
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{packages,services}/*/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['\\.int\\.test\\.ts$', '/node_modules/'],
+    },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/{packages,services,test}/**/*.int.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/'],
+      testTimeout: 180_000,
+    },
+  ],
+};

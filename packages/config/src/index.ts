@@ -1,0 +1,107 @@
+import { TwinLedgerError } from '@twinledger/errors';
+
+/** The environment was missing or malformed at boot; the message lists every problem at once. */
+export class ConfigError extends TwinLedgerError {
+  readonly code = 'CONFIG_INVALID';
+}
+
+/** One variable's parser: returns the value or throws a plain message. */
+export interface EnvVar<T> {
+  readonly parse: (raw: string | undefined, name: string) => T;
+}
+
+interface Common<T> {
+  /** Used when the variable is unset or empty. Without it the variable is required. */
+  readonly default?: T;
+}
+
+function required<T>(raw: string | undefined, opts: Common<T>, name: string, parse: (v: string) => T): T {
+  if (raw === undefined || raw === '') {
+    if (opts.default !== undefined) return opts.default;
+    throw new Error(`${name} is required`);
+  }
+  return parse(raw);
+}
+
+export function str(opts: Common<string> & { readonly pattern?: RegExp } = {}): EnvVar<string> {
+  return {
+    parse: (raw, name) =>
+      required(raw, opts, name, (v) => {
+        if (opts.pattern && !opts.pattern.test(v)) throw new Error(`${name} must match ${opts.pattern}`);
+        return v;
+      }),
+  };
+}
+
+export function optionalStr(): EnvVar<string | undefined> {
+  return { parse: (raw) => (raw === undefined || raw === '' ? undefined : raw) };
+}
+
+export function int(opts: Common<number> & { readonly min?: number; readonly max?: number } = {}): EnvVar<number> {
+  return {
+    parse: (raw, name) =>
+      required(raw, opts, name, (v) => {
+        if (!/^-?\d+$/.test(v)) throw new Error(`${name} must be an integer, got '${v}'`);
+        const n = Number(v);
+        if (opts.min !== undefined && n < opts.min) throw new Error(`${name} must be >= ${opts.min}`);
+        if (opts.max !== undefined && n > opts.max) throw new Error(`${name} must be <= ${opts.max}`);
+        return n;
+      }),
+  };
+}
+
+export function bool(opts: Common<boolean> = {}): EnvVar<boolean> {
+  return {
+    parse: (raw, name) =>
+      required(raw, opts, name, (v) => {
+        if (/^(1|true|yes)$/i.test(v)) return true;
+        if (/^(0|false|no)$/i.test(v)) return false;
+        throw new Error(`${name} must be true or false, got '${v}'`);
+      }),
+  };
+}
+
+export function oneOf<const T extends string>(values: readonly T[], opts: Common<T> = {}): EnvVar<T> {
+  return {
+    parse: (raw, name) =>
+      required(raw, opts, name, (v) => {
+        if (!(values as readonly string[]).includes(v)) throw new Error(`${name} must be one of ${values.join(', ')}`);
+        return v as T;
+      }),
+  };
+}
+
+export function list(opts: Common<string[]> = {}): EnvVar<string[]> {
+  return {
+    parse: (raw, name) =>
+      required(raw, opts, name, (v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== ''),
+      ),
+  };
+}
+
+export type EnvSpec = Record<string, EnvVar<unknown>>;
+export type EnvOf<S extends EnvSpec> = { readonly [K in keyof S]: S[K] extends EnvVar<infer T> ? T : never };
+
+/**
+ * Reads and validates the environment once at boot. Every problem is reported together,
+ * so an operator fixes a broken deployment in one round.
+ */
+export function loadEnv<S extends EnvSpec>(spec: S, env: NodeJS.ProcessEnv = process.env): EnvOf<S> {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, v] of Object.entries(spec)) {
+    try {
+      out[name] = v.parse(env[name], name);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, { details: { problems } });
+  }
+  return out as EnvOf<S>;
+}
