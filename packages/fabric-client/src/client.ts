@@ -1,0 +1,158 @@
+import fabricGateway from '@hyperledger/fabric-gateway';
+import type { ChaincodeEvent, Checkpointer, CloseableAsyncIterable, Contract, Gateway, Network } from '@hyperledger/fabric-gateway';
+import grpc from '@grpc/grpc-js';
+import {
+  ChaincodeRejectedError,
+  EndorsementFailedError,
+  GatewayUnavailableError,
+  MvccConflictError,
+  SubmitFailedError,
+  TransactionInvalidError,
+  parseChaincodeCode,
+} from './errors.js';
+import type { PeerConnectionPool, PeerEndpoint } from './connection.js';
+import type { LoadedIdentity } from './identity.js';
+
+const { connect, EndorseError, CommitStatusError, CommitError, GatewayError, hash } = fabricGateway;
+
+/** Deadlines per call type, in milliseconds. The caller decides; the library reads no environment. */
+export interface Deadlines {
+  readonly evaluateMs: number;
+  readonly endorseMs: number;
+  readonly submitMs: number;
+  readonly commitStatusMs: number;
+}
+
+export const DEFAULT_DEADLINES: Deadlines = { evaluateMs: 5_000, endorseMs: 15_000, submitMs: 5_000, commitStatusMs: 60_000 };
+
+export interface FabricClientInit {
+  readonly pool: PeerConnectionPool;
+  readonly peer: PeerEndpoint;
+  readonly identity: LoadedIdentity;
+  readonly channel: string;
+  readonly chaincode: string;
+  /** Overrides of DEFAULT_DEADLINES. */
+  readonly deadlines?: Partial<Deadlines>;
+}
+
+export interface SubmitResult {
+  readonly result: Uint8Array;
+  readonly transactionId: string;
+  readonly blockNumber: bigint;
+}
+
+export interface TransactionOptions {
+  /** Private inputs that endorsing peers see but that are not recorded on the ledger. */
+  readonly transientData?: Record<string, Uint8Array>;
+}
+
+export interface EventStreamOptions {
+  /** Resume from the checkpoint (exactly after the last event it recorded). */
+  readonly checkpoint?: Checkpointer;
+  /** Start at this block when there is no checkpoint; default: the next block. */
+  readonly startBlock?: bigint;
+}
+
+export interface FabricClient {
+  /** A read, answered by one peer, never ordered. `fn` is `contract:function`. */
+  evaluate(fn: string, args: readonly string[]): Promise<Uint8Array>;
+  /** A write: endorse, order, and wait until committed as valid. */
+  submit(fn: string, args: readonly string[], options?: TransactionOptions): Promise<SubmitResult>;
+  /** The chaincode's events, in commit order, resumable through a checkpointer. */
+  chaincodeEvents(options?: EventStreamOptions): Promise<CloseableAsyncIterable<ChaincodeEvent>>;
+  readonly mspId: string;
+  close(): void;
+}
+
+const deadline = (ms: number) => () => ({ deadline: Date.now() + ms });
+
+/** Maps the gateway's error classes to ours, keeping transaction ids and chaincode codes. */
+export function mapGatewayError(err: unknown): Error {
+  if (err instanceof EndorseError) {
+    const text = [err.message, ...err.details.map((d) => d.message)].join(' | ');
+    const coded = err.details.map((d) => parseChaincodeCode(d.message)).find((c) => c !== undefined) ?? parseChaincodeCode(err.message);
+    if (coded) return new ChaincodeRejectedError(coded.code, coded.message, { cause: err, transactionId: err.transactionId });
+    if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) {
+      return new GatewayUnavailableError(`peer unavailable: ${text}`, { cause: err, transactionId: err.transactionId });
+    }
+    return new EndorsementFailedError(`endorsement failed: ${text}`, { cause: err, transactionId: err.transactionId });
+  }
+  if (err instanceof CommitError) {
+    const name = String(err.code);
+    // MVCC_READ_CONFLICT (11) and PHANTOM_READ_CONFLICT (12) mean a concurrent write won.
+    if (err.code === 11 || err.code === 12) {
+      return new MvccConflictError(`transaction ${err.transactionId} lost a read conflict (validation code ${name})`, { cause: err, transactionId: err.transactionId });
+    }
+    return new TransactionInvalidError(`transaction ${err.transactionId} invalid (validation code ${name})`, err.code, { cause: err, transactionId: err.transactionId });
+  }
+  if (err instanceof CommitStatusError) {
+    return new GatewayUnavailableError(`commit status unknown for ${err.transactionId}: ${err.message}`, { cause: err, transactionId: err.transactionId });
+  }
+  if (err instanceof GatewayError) {
+    const text = [err.message, ...err.details.map((d) => d.message)].join(' | ');
+    const coded = err.details.map((d) => parseChaincodeCode(d.message)).find((c) => c !== undefined) ?? parseChaincodeCode(err.message);
+    if (coded) return new ChaincodeRejectedError(coded.code, coded.message, { cause: err });
+    const tx = (err as { transactionId?: string }).transactionId;
+    if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) {
+      return new GatewayUnavailableError(`peer unavailable: ${text}`, { cause: err, transactionId: tx });
+    }
+    return new SubmitFailedError(`gateway call failed: ${text}`, { cause: err, transactionId: tx });
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+export function createFabricClient(init: FabricClientInit): FabricClient {
+  const d = { ...DEFAULT_DEADLINES, ...init.deadlines };
+  const gateway: Gateway = connect({
+    client: init.pool.get(init.peer),
+    identity: init.identity.identity,
+    signer: init.identity.signer,
+    hash: hash.sha256,
+    evaluateOptions: deadline(d.evaluateMs),
+    endorseOptions: deadline(d.endorseMs),
+    submitOptions: deadline(d.submitMs),
+    commitStatusOptions: deadline(d.commitStatusMs),
+  });
+  const network: Network = gateway.getNetwork(init.channel);
+  const contract: Contract = network.getContract(init.chaincode);
+
+  return {
+    mspId: init.identity.identity.mspId,
+    async evaluate(fn, args) {
+      try {
+        return await contract.evaluateTransaction(fn, ...args);
+      } catch (err) {
+        throw mapGatewayError(err);
+      }
+    },
+    async submit(fn, args, options = {}) {
+      try {
+        const proposal = contract.newProposal(fn, { arguments: [...args], transientData: options.transientData });
+        const transaction = await proposal.endorse();
+        const submitted = await transaction.submit();
+        const status = await submitted.getStatus();
+        if (!status.successful) throw newCommitError(status);
+        return { result: submitted.getResult(), transactionId: status.transactionId, blockNumber: status.blockNumber };
+      } catch (err) {
+        throw mapGatewayError(err);
+      }
+    },
+    async chaincodeEvents(options = {}) {
+      try {
+        return await network.getChaincodeEvents(init.chaincode, {
+          checkpoint: options.checkpoint,
+          startBlock: options.startBlock,
+        });
+      } catch (err) {
+        throw mapGatewayError(err);
+      }
+    },
+    close() {
+      gateway.close();
+    },
+  };
+}
+
+function newCommitError(status: { code: number; transactionId: string }): InstanceType<typeof CommitError> {
+  return new CommitError({ code: status.code as never, transactionId: status.transactionId, message: `transaction ${status.transactionId} failed to commit with status code ${status.code}` });
+}

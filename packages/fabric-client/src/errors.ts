@@ -1,0 +1,81 @@
+import { TwinLedgerError, type TwinLedgerErrorOptions } from '@twinledger/errors';
+
+type Opts = TwinLedgerErrorOptions & { readonly transactionId?: string };
+
+abstract class FabricError extends TwinLedgerError {
+  readonly transactionId: string | undefined;
+  constructor(message: string, options: Opts = {}) {
+    super(message, options);
+    this.transactionId = options.transactionId;
+  }
+}
+
+// Stable codes the chaincode puts at the start of its error messages, with their HTTP status.
+const CHAINCODE_STATUS: Record<string, number> = {
+  ACCESS_DENIED: 403,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  VALIDATION_FAILED: 400,
+  AML_INVALID: 400,
+  DOCTYPE_FORBIDDEN: 400,
+  DUPLICATE_ID: 400,
+  OUT_OF_BOUNDS: 400,
+  TOO_LARGE: 413,
+  EXPIRED: 403,
+};
+
+/**
+ * The chaincode refused the transaction with a coded error (`ACCESS_DENIED: ...`). The code is
+ * the chaincode's own; nothing was written.
+ */
+export class ChaincodeRejectedError extends FabricError {
+  readonly code: string;
+  override readonly httpStatus: number;
+  constructor(code: string, message: string, options: Opts = {}) {
+    super(message, options);
+    this.code = code;
+    this.httpStatus = CHAINCODE_STATUS[code] ?? 400;
+  }
+}
+
+/** Endorsement failed for a reason other than a coded chaincode refusal (e.g. unknown identity). */
+export class EndorsementFailedError extends FabricError {
+  readonly code = 'ENDORSEMENT_FAILED';
+  override readonly httpStatus: number = 502;
+}
+
+/** The orderer did not accept the endorsed transaction. */
+export class SubmitFailedError extends FabricError {
+  readonly code = 'SUBMIT_FAILED';
+  override readonly httpStatus: number = 502;
+}
+
+/** The transaction was ordered but invalidated at commit by a read conflict: retry it. */
+export class MvccConflictError extends FabricError {
+  readonly code = 'MVCC_CONFLICT';
+  override readonly httpStatus: number = 409;
+}
+
+/** The transaction was ordered but invalidated at commit for another reason. */
+export class TransactionInvalidError extends FabricError {
+  readonly code = 'TRANSACTION_INVALID';
+  override readonly httpStatus: number = 409;
+  readonly validationCode: number;
+  constructor(message: string, validationCode: number, options: Opts = {}) {
+    super(message, options);
+    this.validationCode = validationCode;
+  }
+}
+
+/** The peer could not be reached, or the call ran past its deadline. */
+export class GatewayUnavailableError extends FabricError {
+  readonly code = 'GATEWAY_UNAVAILABLE';
+  override readonly httpStatus: number = 503;
+}
+
+/** Pulls `CODE: message` out of a chaincode error text such as "chaincode response 500, ACCESS_DENIED: ...". */
+export function parseChaincodeCode(text: string): { code: string; message: string } | undefined {
+  const m = /(?:^|[\s,:])([A-Z][A-Z0-9_]{2,40}): (.*)$/s.exec(text);
+  if (!m || !(m[1]! in CHAINCODE_STATUS)) return undefined;
+  return { code: m[1]!, message: `${m[1]}: ${m[2]!.trim()}` };
+}
