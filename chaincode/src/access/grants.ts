@@ -1,0 +1,140 @@
+import { ChaincodeError, ErrorCodes, fail } from '../errors';
+import { compositeKey, KeyTypes } from '../ledger/keys';
+import { list, type StateReader } from '../ledger/state';
+import type { Tx } from '../ledger/tx';
+import { isOnlyKeys } from '../util/guards';
+import { parseTimestamp } from '../util/time';
+import type { Caller } from './identity';
+import { isPermission, isReadOnly, isRole, ROLE_PERMISSIONS, Roles, type Role } from './roles';
+
+export const EVERYONE = '*';
+const ANY_IDENTITY = '*';
+const MSP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** A grant: a role or a single permission, to a whole MSP ('*' = every MSP) or one identity. */
+export interface Grant {
+  twinId: string;
+  mspId: string;
+  /** ctx.clientIdentity.getID() of the one identity; absent = every identity of the MSP. */
+  identity?: string;
+  role?: Role;
+  permission?: string;
+  /** ISO 8601; the grant stops counting at this transaction time. */
+  expiresAt?: string;
+  grantedBy: { mspId: string; id: string };
+  grantedAt: string;
+  txId: string;
+}
+
+export interface GrantSpec {
+  mspId: string;
+  identity?: string;
+  role?: Role;
+  permission?: string;
+  expiresAt?: string;
+}
+
+export function grantKey(twinId: string, g: Pick<GrantSpec, 'mspId' | 'identity' | 'role' | 'permission'>): string {
+  return compositeKey(KeyTypes.grant, [twinId, g.mspId, g.identity ?? ANY_IDENTITY, (g.role ?? g.permission) as string]);
+}
+
+/** Narrows one grant object from JSON; nowMs is the transaction time (expiry must lie after it). */
+export function parseGrantSpec(v: unknown, nowMs: number | undefined, what = 'grant'): GrantSpec {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(ErrorCodes.VALIDATION_FAILED, `${what} must be a JSON object`);
+  const o = v as Record<string, unknown>;
+  if (!isOnlyKeys(o, ['mspId', 'identity', 'role', 'permission', 'expiresAt'])) {
+    fail(ErrorCodes.VALIDATION_FAILED, `${what} has unknown members (allowed: mspId, identity, role, permission, expiresAt)`);
+  }
+  const { mspId, identity, role, permission, expiresAt } = o;
+  if (typeof mspId !== 'string' || (mspId !== EVERYONE && !MSP_ID.test(mspId))) {
+    fail(ErrorCodes.VALIDATION_FAILED, `${what}.mspId must be an MSP ID or '*'`);
+  }
+  const spec: GrantSpec = { mspId };
+  if (identity !== undefined && identity !== '') {
+    if (typeof identity !== 'string' || !identity.startsWith('x509::') || identity.length > 2048 || identity.includes('\u0000')) {
+      fail(ErrorCodes.VALIDATION_FAILED, `${what}.identity must be an identity ID (x509::<subject>::<issuer>)`);
+    }
+    if (mspId === EVERYONE) fail(ErrorCodes.VALIDATION_FAILED, `${what}: an identity grant needs its MSP ID`);
+    spec.identity = identity;
+  }
+  if ((role === undefined) === (permission === undefined)) {
+    fail(ErrorCodes.VALIDATION_FAILED, `${what} needs exactly one of role and permission`);
+  }
+  if (role !== undefined) {
+    if (typeof role !== 'string' || !isRole(role)) fail(ErrorCodes.VALIDATION_FAILED, `${what}.role is not a known role`);
+    spec.role = role;
+  } else {
+    if (typeof permission !== 'string' || !isPermission(permission)) {
+      fail(ErrorCodes.VALIDATION_FAILED, `${what}.permission is not a known permission`);
+    }
+    spec.permission = permission;
+  }
+  if (mspId === EVERYONE && !isReadOnly((spec.role ?? spec.permission) as string)) {
+    fail(ErrorCodes.VALIDATION_FAILED, `${what}: grants to every MSP ('*') may only confer reading`);
+  }
+  if (expiresAt !== undefined && expiresAt !== '') {
+    const t = typeof expiresAt === 'string' ? parseTimestamp(expiresAt) : undefined;
+    if (!t || typeof expiresAt !== 'string' || /^\d+$/.test(expiresAt)) {
+      fail(ErrorCodes.VALIDATION_FAILED, `${what}.expiresAt must be an ISO 8601 timestamp with zone`);
+    }
+    if (nowMs !== undefined && t.seconds * 1000 + t.nanos / 1e6 <= nowMs) {
+      fail(ErrorCodes.VALIDATION_FAILED, `${what}.expiresAt lies in the past`);
+    }
+    spec.expiresAt = new Date(t.seconds * 1000 + t.nanos / 1e6).toISOString();
+  }
+  return spec;
+}
+
+export function makeGrant(tx: Tx, twinId: string, spec: GrantSpec): Grant {
+  return { twinId, ...spec, grantedBy: tx.who, grantedAt: tx.time.iso, txId: tx.txId };
+}
+
+export function isExpired(g: Grant, nowMs: number): boolean {
+  return g.expiresAt !== undefined && Date.parse(g.expiresAt) <= nowMs;
+}
+
+export interface Access {
+  roles: Role[];
+  permissions: string[];
+}
+
+/** Effective roles and permissions of (mspId, identity) at transaction time nowMs. */
+export async function accessOf(r: StateReader, twinId: string, mspId: string, identity: string, nowMs: number): Promise<Access> {
+  const grants = [
+    ...(await list<Grant>(r, KeyTypes.grant, [twinId, mspId])),
+    ...(mspId === EVERYONE ? [] : await list<Grant>(r, KeyTypes.grant, [twinId, EVERYONE])),
+  ].map((e) => e.value);
+  const roles = new Set<Role>();
+  const perms = new Set<string>();
+  for (const g of grants) {
+    if (isExpired(g, nowMs)) continue;
+    if (g.identity !== undefined && g.identity !== identity) continue;
+    if (g.role) {
+      roles.add(g.role);
+      for (const p of ROLE_PERMISSIONS[g.role]) perms.add(p);
+    }
+    if (g.permission) perms.add(g.permission);
+  }
+  return { roles: [...roles].sort(), permissions: [...perms].sort() };
+}
+
+export function nowMs(tx: Tx): number {
+  return tx.time.seconds * 1000 + Math.floor(tx.time.nanos / 1e6);
+}
+
+export async function callerAccess(tx: Tx, twinId: string): Promise<Access> {
+  return accessOf(tx.state, twinId, tx.caller.mspId, tx.caller.id, nowMs(tx));
+}
+
+/** Throws ACCESS_DENIED unless the caller holds the permission on the twin. */
+export async function requirePermission(tx: Tx, twinId: string, permission: string): Promise<Access> {
+  const access = await callerAccess(tx, twinId);
+  if (!access.permissions.includes(permission)) throw denied(tx.caller, twinId, permission);
+  return access;
+}
+
+export function denied(caller: Caller, twinId: string, permission: string): ChaincodeError {
+  return new ChaincodeError(ErrorCodes.ACCESS_DENIED, `${caller.mspId} identity lacks ${permission} on twin ${twinId}`);
+}
+
+export const DEFAULT_READER_GRANT: GrantSpec = { mspId: EVERYONE, role: Roles.READER };

@@ -1,0 +1,202 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { ChaincodeError, ErrorCodes, fail } from '../errors';
+
+/**
+ * The canonical XML model: an element has either text or child elements (never both:
+ * CAEX has no mixed content), text is trimmed, comments and processing instructions are
+ * dropped. Serialization sorts attributes and indents by two spaces, so every peer
+ * produces identical bytes for the same content.
+ */
+export interface XmlElement {
+  name: string;
+  attrs: Record<string, string>;
+  children: XmlElement[];
+  text?: string;
+}
+
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  // Entities are decoded by decodeEntities below: predictable, and no expansion of anything
+  // but the five predefined entities and character references.
+  processEntities: false,
+  htmlEntities: false,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  cdataPropName: '#cdata',
+  allowBooleanAttributes: false,
+  removeNSPrefix: false,
+});
+
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+const ENTITY = /&(#x[0-9A-Fa-f]{1,6}|#[0-9]{1,7}|[A-Za-z_][A-Za-z0-9._-]*);/y;
+// Characters XML 1.0 forbids literally (tab, LF and CR are allowed).
+const ILLEGAL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+const DOCTYPE = /<!\s*(DOCTYPE|ENTITY)/i;
+const UNSAFE_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+
+function isXmlChar(cp: number): boolean {
+  return (
+    cp === 0x9 ||
+    cp === 0xa ||
+    cp === 0xd ||
+    (cp >= 0x20 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd) ||
+    (cp >= 0x10000 && cp <= 0x10ffff)
+  );
+}
+
+export function decodeEntities(raw: string): string {
+  if (!raw.includes('&')) return raw;
+  let out = '';
+  let i = 0;
+  while (i < raw.length) {
+    const amp = raw.indexOf('&', i);
+    if (amp < 0) {
+      out += raw.slice(i);
+      break;
+    }
+    out += raw.slice(i, amp);
+    ENTITY.lastIndex = amp;
+    const m = ENTITY.exec(raw);
+    if (!m || m[1] === undefined) fail(ErrorCodes.AML_INVALID, 'bare "&" or malformed entity reference');
+    const ref = m[1];
+    if (ref.startsWith('#')) {
+      const cp = ref.startsWith('#x') ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+      if (!isXmlChar(cp)) fail(ErrorCodes.AML_INVALID, `character reference &${ref}; is not an XML character`);
+      out += String.fromCodePoint(cp);
+    } else {
+      const v = PREDEFINED[ref];
+      if (v === undefined) fail(ErrorCodes.AML_INVALID, `undefined entity &${ref}; (no DTD is allowed)`);
+      out += v;
+    }
+    i = amp + m[0].length;
+  }
+  return out;
+}
+
+type Ordered = Record<string, unknown>;
+
+function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
+  if (depth > maxDepth) fail(ErrorCodes.AML_INVALID, `XML nesting deeper than ${maxDepth}`);
+  const name = Object.keys(node).find((k) => k !== ':@');
+  if (name === undefined) fail(ErrorCodes.AML_INVALID, 'empty XML node');
+  if (UNSAFE_NAMES.has(name)) fail(ErrorCodes.AML_INVALID, `element name '${name}' is not allowed`);
+  const attrs: Record<string, string> = Object.create(null) as Record<string, string>;
+  const rawAttrs = node[':@'];
+  if (rawAttrs !== undefined) {
+    for (const [k, v] of Object.entries(rawAttrs as Record<string, unknown>)) {
+      if (UNSAFE_NAMES.has(k)) fail(ErrorCodes.AML_INVALID, `attribute name '${k}' is not allowed`);
+      if (typeof v !== 'string') fail(ErrorCodes.AML_INVALID, `attribute '${k}' has no value`);
+      if (v.includes('<')) fail(ErrorCodes.AML_INVALID, `attribute '${k}' contains '<'`);
+      // XML attribute-value normalization: literal whitespace characters become spaces.
+      attrs[k] = decodeEntities(v.replace(/\r\n?/g, '\n').replace(/[\t\n]/g, ' '));
+    }
+  }
+  const rawChildren = (node[name] ?? []) as Ordered[];
+  const children: XmlElement[] = [];
+  let text = '';
+  for (const c of rawChildren) {
+    if ('#text' in c) {
+      text += decodeEntities(String(c['#text']).replace(/\r\n?/g, '\n'));
+    } else if ('#cdata' in c) {
+      const parts = c['#cdata'] as Ordered[];
+      for (const p of parts) text += String(p['#text'] ?? '').replace(/\r\n?/g, '\n');
+    } else {
+      children.push(convert(c, depth + 1, maxDepth));
+    }
+  }
+  const trimmed = text.trim();
+  if (trimmed.length > 0 && children.length > 0) {
+    fail(ErrorCodes.AML_INVALID, `element <${name}> has mixed content (text and elements)`);
+  }
+  const el: XmlElement = { name, attrs: { ...attrs }, children };
+  if (trimmed.length > 0) el.text = trimmed;
+  return el;
+}
+
+/**
+ * Parses an XML document into the canonical model. Any DOCTYPE is refused before the parser
+ * sees the input, so there is no entity expansion of any kind.
+ */
+export function parseXml(input: string, maxDepth: number): XmlElement {
+  const xml = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  if (DOCTYPE.test(xml)) fail(ErrorCodes.DOCTYPE_FORBIDDEN, 'DOCTYPE and ENTITY declarations are not accepted');
+  if (ILLEGAL_CHARS.test(xml)) fail(ErrorCodes.AML_INVALID, 'input contains characters XML does not allow');
+  let ordered: Ordered[];
+  try {
+    const valid = XMLValidator.validate(xml, { allowBooleanAttributes: false });
+    if (valid !== true) {
+      fail(ErrorCodes.AML_INVALID, `malformed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`);
+    }
+    ordered = parser.parse(xml) as Ordered[];
+  } catch (e) {
+    if (e instanceof ChaincodeError) throw e;
+    // The parser's own failures (including stack exhaustion on absurd nesting) are bad input.
+    fail(ErrorCodes.AML_INVALID, `XML parser error: ${(e as Error).message}`);
+  }
+  const roots: Ordered[] = [];
+  for (const n of ordered) {
+    if ('#text' in n) {
+      if (String(n['#text']).trim() !== '') fail(ErrorCodes.AML_INVALID, 'text outside the root element');
+    } else {
+      roots.push(n);
+    }
+  }
+  if (roots.length !== 1 || roots[0] === undefined) {
+    fail(ErrorCodes.AML_INVALID, `expected exactly one root element, found ${roots.length}`);
+  }
+  return convert(roots[0], 1, maxDepth);
+}
+
+function escapeText(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#13;');
+}
+
+function escapeAttr(s: string): string {
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/\t/g, '&#9;')
+    .replace(/\n/g, '&#10;')
+    .replace(/\r/g, '&#13;');
+}
+
+/** Namespace declarations first (as in C14N), then the rest, each group by code unit order. */
+function attrOrder(a: string, b: string): number {
+  const na = a === 'xmlns' || a.startsWith('xmlns:') ? 0 : 1;
+  const nb = b === 'xmlns' || b.startsWith('xmlns:') ? 0 : 1;
+  if (na !== nb) return na - nb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function serializeElement(el: XmlElement, indent = 0): string {
+  const pad = ' '.repeat(indent);
+  const attrs = Object.keys(el.attrs)
+    .sort(attrOrder)
+    .map((k) => ` ${k}="${escapeAttr(el.attrs[k] ?? '')}"`)
+    .join('');
+  if (el.children.length === 0) {
+    if (el.text === undefined || el.text === '') return `${pad}<${el.name}${attrs}/>`;
+    return `${pad}<${el.name}${attrs}>${escapeText(el.text)}</${el.name}>`;
+  }
+  const inner = el.children.map((c) => serializeElement(c, indent + 2)).join('\n');
+  return `${pad}<${el.name}${attrs}>\n${inner}\n${pad}</${el.name}>`;
+}
+
+export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
+
+export function serializeDocument(root: XmlElement): string {
+  return `${XML_DECLARATION}\n${serializeElement(root)}\n`;
+}
+
+/** Structural equality on the canonical model (attribute order ignored). */
+export function xmlEqual(a: XmlElement, b: XmlElement): boolean {
+  return serializeElement(a) === serializeElement(b);
+}

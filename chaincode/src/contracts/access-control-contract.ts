@@ -1,0 +1,192 @@
+import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import {
+  accessOf,
+  callerAccess,
+  grantKey,
+  isExpired,
+  makeGrant,
+  nowMs,
+  parseGrantSpec,
+  requirePermission,
+  type Grant,
+} from '../access/grants';
+import { isPermission, Permissions, Roles } from '../access/roles';
+import { ErrorCodes, fail } from '../errors';
+import { Events } from '../events';
+import { compositeKey, KeyTypes } from '../ledger/keys';
+import { list } from '../ledger/state';
+import { Tx } from '../ledger/tx';
+import { grants as listGrantRecords, requireTwin } from '../spec/views';
+import { canonicalJson } from '../util/canonical-json';
+import { parseJsonArg, requireString, requireTwinId } from '../util/args';
+
+export interface Party {
+  mspId: string;
+  /** libp2p peer IDs of the organization's DHT nodes. */
+  peerIds: string[];
+  /** Base64 of the 32-byte X25519 public key data keys are wrapped to. */
+  x25519PublicKey: string;
+  updatedBy: string;
+  updatedAt: string;
+  txId: string;
+  /** 1 on first registration, +1 on every change. */
+  version: number;
+}
+
+// libp2p peer IDs in base58btc: Ed25519 "12D3KooW..." (52 chars) or RSA/SHA-256 "Qm..." (46 chars).
+const PEER_ID = /^(12D3KooW|16Uiu2HA|Qm)[1-9A-HJ-NP-Za-km-z]{40,60}$/;
+const MAX_PEER_IDS = 32;
+const MSP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+const partyKey = (mspId: string) => compositeKey(KeyTypes.party, [mspId]);
+
+function requirePermissionName(v: unknown): string {
+  const p = requireString('permission', v);
+  if (!isPermission(p)) fail(ErrorCodes.VALIDATION_FAILED, `unknown permission '${p}'`);
+  return p;
+}
+
+@Info({ title: 'AccessControlContract', description: 'Roles and grants per twin; the party registry' })
+export class AccessControlContract extends Contract {
+  constructor() {
+    super('acl');
+  }
+
+  @Transaction()
+  @Returns('string')
+  async grant(ctx: Context, twinId: string, grantJson: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const spec = parseGrantSpec(parseJsonArg('grantJson', grantJson), nowMs(tx));
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.GRANTS_MANAGE);
+    const g = makeGrant(tx, twinId, spec);
+    tx.put(grantKey(twinId, spec), g);
+    tx.touch('grant', `${spec.mspId}/${spec.identity ?? '*'}/${spec.role ?? spec.permission ?? ''}`);
+    await tx.commit({ twinId, operation: 'grant', event: Events.GrantAdded, payload: { grant: spec } });
+    return canonicalJson(g);
+  }
+
+  @Transaction()
+  @Returns('string')
+  async revoke(ctx: Context, twinId: string, grantJson: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const spec = parseGrantSpec(parseJsonArg('grantJson', grantJson), undefined);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.GRANTS_MANAGE);
+    const key = grantKey(twinId, spec);
+    const existing = await tx.state.get<Grant>(key);
+    if (!existing) fail(ErrorCodes.NOT_FOUND, 'no such grant');
+    if (existing.role === Roles.OWNER) {
+      // A twin nobody can manage any more could never be repaired: keep at least one owner.
+      const now = nowMs(tx);
+      const owners = (await listGrantRecords(tx.state, twinId)).filter((g) => g.role === Roles.OWNER && !isExpired(g, now));
+      if (owners.filter((g) => grantKey(twinId, g) !== key).length === 0) {
+        fail(ErrorCodes.INVALID_STATE, 'the last OWNER grant of a twin cannot be revoked');
+      }
+    }
+    tx.del(key);
+    tx.touch('grant', `${spec.mspId}/${spec.identity ?? '*'}/${spec.role ?? spec.permission ?? ''}`);
+    const { expiresAt: _e, ...revoked } = spec;
+    await tx.commit({ twinId, operation: 'revoke', event: Events.GrantRevoked, payload: { grant: revoked } });
+    return canonicalJson({ twinId, revoked, txId: tx.txId });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async listGrants(ctx: Context, twinId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_READ);
+    return canonicalJson(await listGrantRecords(tx.state, twinId));
+  }
+
+  /** May the caller do `permission` on the twin? Never throws ACCESS_DENIED: it answers. */
+  @Transaction(false)
+  @Returns('string')
+  async checkAccess(ctx: Context, twinId: string, permission: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const p = requirePermissionName(permission);
+    await requireTwin(tx.state, twinId);
+    const a = await callerAccess(tx, twinId);
+    return canonicalJson({
+      twinId,
+      mspId: tx.caller.mspId,
+      identity: tx.caller.id,
+      permission: p,
+      allowed: a.permissions.includes(p),
+      roles: a.roles,
+      permissions: a.permissions,
+    });
+  }
+
+  /** The same answer for another principal (for services deciding on behalf of their users). */
+  @Transaction(false)
+  @Returns('string')
+  async checkAccessFor(ctx: Context, twinId: string, mspId: string, identity: string, permission: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    if (typeof mspId !== 'string' || !MSP_ID.test(mspId)) fail(ErrorCodes.VALIDATION_FAILED, 'mspId is not an MSP ID');
+    const id = requireString('identity', identity);
+    const p = requirePermissionName(permission);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_READ);
+    const a = await accessOf(tx.state, twinId, mspId, id, nowMs(tx));
+    return canonicalJson({ twinId, mspId, identity: id, permission: p, allowed: a.permissions.includes(p), roles: a.roles, permissions: a.permissions });
+  }
+
+  // ---------------------------------------------------------------- party registry
+
+  @Transaction()
+  @Returns('string')
+  async registerParty(ctx: Context, peerIdsJson: string, x25519PublicKeyB64: string): Promise<string> {
+    const tx = new Tx(ctx);
+    const ids = parseJsonArg('peerIdsJson', peerIdsJson);
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_PEER_IDS) {
+      fail(ErrorCodes.VALIDATION_FAILED, `peerIdsJson must be a JSON array of 1..${MAX_PEER_IDS} libp2p peer IDs`);
+    }
+    for (const id of ids) {
+      if (typeof id !== 'string' || !PEER_ID.test(id)) fail(ErrorCodes.VALIDATION_FAILED, `'${String(id)}' is not a base58btc libp2p peer ID`);
+    }
+    if (new Set(ids).size !== ids.length) fail(ErrorCodes.VALIDATION_FAILED, 'peerIdsJson lists a peer ID twice');
+    const key = requireString('x25519PublicKeyB64', x25519PublicKeyB64);
+    if (!/^[A-Za-z0-9+/]{43}=$/.test(key) || Buffer.from(key, 'base64').length !== 32) {
+      fail(ErrorCodes.VALIDATION_FAILED, 'x25519PublicKeyB64 must be the base64 of 32 bytes');
+    }
+    // Only an admin of the MSP writes the MSP's entry: the entry key is the caller's own MSP.
+    if (!tx.caller.isAdmin) fail(ErrorCodes.ACCESS_DENIED, `only an admin identity (OU=admin) of ${tx.caller.mspId} may register it`);
+    const prev = await tx.state.get<Party>(partyKey(tx.caller.mspId));
+    const party: Party = {
+      mspId: tx.caller.mspId,
+      peerIds: [...(ids as string[])].sort(),
+      x25519PublicKey: key,
+      updatedBy: tx.caller.id,
+      updatedAt: tx.time.iso,
+      txId: tx.txId,
+      version: (prev?.version ?? 0) + 1,
+    };
+    tx.put(partyKey(party.mspId), party);
+    await tx.commit({ operation: 'registerParty', event: Events.PartyRegistered, payload: { mspId: party.mspId, version: party.version } });
+    return canonicalJson(party);
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async getParty(ctx: Context, mspId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    if (typeof mspId !== 'string' || !MSP_ID.test(mspId)) fail(ErrorCodes.VALIDATION_FAILED, 'mspId is not an MSP ID');
+    const p = await tx.state.get<Party>(partyKey(mspId));
+    if (!p) fail(ErrorCodes.NOT_FOUND, `party ${mspId} is not registered`);
+    return canonicalJson(p);
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async listParties(ctx: Context): Promise<string> {
+    const tx = new Tx(ctx);
+    return canonicalJson((await list<Party>(tx.state, KeyTypes.party, [])).map((e) => e.value));
+  }
+}

@@ -1,0 +1,696 @@
+import { createHash } from 'crypto';
+import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { collectNodeIds, parseCaexDocument, parseCaexFragment } from '../aml/caex';
+import { checkCall, type ProgramDefinition } from '../aml/programs';
+import {
+  callerAccess,
+  DEFAULT_READER_GRANT,
+  grantKey,
+  makeGrant,
+  nowMs,
+  parseGrantSpec,
+  requirePermission,
+  type GrantSpec,
+} from '../access/grants';
+import { docRead, docWrite, isLevel, isRole, Permissions, Roles } from '../access/roles';
+import { ErrorCodes, fail } from '../errors';
+import { Events } from '../events';
+import { childKey, compositeKey, KeyTypes, pad } from '../ledger/keys';
+import { list, MemoryReader, type StateReader } from '../ledger/state';
+import { Tx, type ChangeWrite } from '../ledger/tx';
+import {
+  assembleSpecification,
+  elementKey,
+  elementView,
+  getElementRecord,
+  insertionGap,
+  programKey,
+  requireElement,
+  storeNodes,
+  subtree,
+} from '../spec/elements';
+import {
+  CallStatuses,
+  type CallStatus,
+  type DocumentRecord,
+  type DocumentVersion,
+  type ElementRecord,
+  type ExternalSource,
+  type ProgramCall,
+  type SensorFeed,
+  type TwinMeta,
+} from '../spec/model';
+import {
+  changeHeaders,
+  documentsVisible,
+  documentVersions,
+  externalSources,
+  grants as listGrantRecords,
+  ledgerHistory,
+  programCalls,
+  requireTwin,
+  sensorFeeds,
+  twinKey,
+  twinView,
+} from '../spec/views';
+import { canonicalJson } from '../util/canonical-json';
+import { isPlainObject, optionalId, parseJsonArg, requireId, requireText, requireTwinId } from '../util/args';
+import { parseTimestamp, sortKeyOf } from '../util/time';
+
+const HASH = /^[0-9a-f]{64}$/;
+const TX_ID = /^[0-9a-f]{64}$/;
+const MAX_REF = 1024;
+
+const docKey = (twinId: string, hash: string) => compositeKey(KeyTypes.document, [twinId, hash]);
+const docVersionKey = (twinId: string, hash: string, v: number) => compositeKey(KeyTypes.docVersion, [twinId, hash, pad(v, 12)]);
+const docHashKey = (twinId: string, hash: string) => compositeKey(KeyTypes.docHash, [twinId, hash]);
+const extKey = (twinId: string, uri: string) =>
+  compositeKey(KeyTypes.external, [twinId, createHash('sha256').update(uri, 'utf8').digest('hex')]);
+const feedKey = (twinId: string, componentId: string) => compositeKey(KeyTypes.feed, [twinId, componentId]);
+const callKey = (twinId: string, id: number) => compositeKey(KeyTypes.call, [twinId, pad(id, 12)]);
+const pendingKey = (twinId: string, id: number) => compositeKey(KeyTypes.pending, [twinId, pad(id, 12)]);
+const counterKey = (twinId: string) => compositeKey(KeyTypes.counter, [twinId, 'programCall']);
+
+function requireHash(name: string, v: unknown): string {
+  if (typeof v !== 'string' || !HASH.test(v)) fail(ErrorCodes.VALIDATION_FAILED, `${name} must be a lowercase hex SHA-256 (64 characters)`);
+  return v;
+}
+
+function requireUri(v: unknown): string {
+  const uri = requireText('uri', v, { max: 2048 });
+  let ok = false;
+  try {
+    const u = new URL(uri);
+    ok = /^[a-z][a-z0-9+.-]*:$/.test(u.protocol) && !/\s/.test(uri);
+  } catch {
+    ok = false;
+  }
+  if (!ok) fail(ErrorCodes.VALIDATION_FAILED, 'uri must be an absolute URI');
+  return uri;
+}
+
+/** grants argument of createTwin: '' , {"Org2MSP": "MANUFACTURER" | ["AUDITOR", ...]} or [GrantSpec, ...]. */
+function parseCreationGrants(arg: string, now: number): GrantSpec[] {
+  if (arg.trim() === '') return [];
+  const v = parseJsonArg('grants', arg);
+  if (Array.isArray(v)) return v.map((g, i) => parseGrantSpec(g, now, `grants[${i}]`));
+  if (!isPlainObject(v)) fail(ErrorCodes.VALIDATION_FAILED, 'grants must be a JSON object or array');
+  const out: GrantSpec[] = [];
+  for (const [mspId, roles] of Object.entries(v)) {
+    const list = Array.isArray(roles) ? roles : [roles];
+    for (const role of list) {
+      if (typeof role !== 'string' || !isRole(role)) fail(ErrorCodes.VALIDATION_FAILED, `grants.${mspId}: unknown role`);
+      out.push(parseGrantSpec({ mspId, role }, now, `grants.${mspId}`));
+    }
+  }
+  return out;
+}
+
+@Info({ title: 'SpecificationContract', description: 'Digital Twin specification (AML), documents, feeds, programs, history' })
+export class SpecificationContract extends Contract {
+  constructor() {
+    super('spec');
+  }
+
+  // ---------------------------------------------------------------- twin and AML
+
+  @Transaction()
+  @Returns('string')
+  async createTwin(ctx: Context, deviceId: string, deviceName: string, aml: string, grants: string): Promise<string> {
+    const tx = new Tx(ctx);
+    const twinId = requireTwinId(deviceId, 'deviceId');
+    const name = requireText('deviceName', deviceName, { max: 256 });
+    const extra = parseCreationGrants(typeof grants === 'string' ? grants : '', nowMs(tx));
+    const doc = parseCaexDocument(aml);
+    if (await tx.state.get(twinKey(twinId))) fail(ErrorCodes.ALREADY_EXISTS, `twin ${twinId} already exists`);
+
+    const meta: TwinMeta = {
+      twinId,
+      deviceId: twinId,
+      deviceName: name,
+      schemaVersion: doc.schemaVersion,
+      header: doc.header,
+      createdBy: tx.who,
+      createdAt: tx.time.iso,
+      txId: tx.txId,
+    };
+    tx.put(twinKey(twinId), meta);
+    tx.touch('twin', twinId);
+    const out = { ids: [] as string[], programs: [] as ProgramDefinition[] };
+    storeNodes(tx, twinId, doc.hierarchies, '', 0, [null, null], out);
+    // The creator's organization owns the twin (paper 4.5); everyone reads; the rest as asked.
+    const all: GrantSpec[] = [{ mspId: tx.caller.mspId, role: Roles.OWNER }, DEFAULT_READER_GRANT, ...extra];
+    for (const g of all) {
+      tx.put(grantKey(twinId, g), makeGrant(tx, twinId, g));
+      tx.touch('grant', `${g.mspId}/${g.identity ?? '*'}/${g.role ?? g.permission ?? ''}`);
+    }
+    await tx.commit({
+      twinId,
+      operation: 'createTwin',
+      event: Events.TwinCreated,
+      payload: { deviceId: twinId, deviceName: name, elements: out.ids.length },
+    });
+    return canonicalJson({
+      twinId,
+      deviceId: twinId,
+      deviceName: name,
+      schemaVersion: doc.schemaVersion,
+      elements: out.ids.length,
+      programs: out.programs.map((p) => ({ name: p.name, elementId: p.elementId })),
+      txId: tx.txId,
+    });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async insertAML(ctx: Context, twinId: string, amlFragment: string, parentID: string, afterID: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const parentId = optionalId('parentID', parentID) ?? '';
+    const afterId = optionalId('afterID', afterID);
+    const meta = await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_WRITE);
+    const frag = parseCaexFragment(amlFragment, meta.schemaVersion);
+
+    let depth = 0;
+    if (parentId === '') {
+      if (frag.kind !== 'InstanceHierarchy') fail(ErrorCodes.VALIDATION_FAILED, 'InternalElements need a parentID');
+    } else {
+      const parent = await requireElement(tx.state, twinId, parentId, 'parent');
+      if (frag.kind !== 'InternalElement') fail(ErrorCodes.VALIDATION_FAILED, 'InstanceHierarchies go at the top level (parentID empty)');
+      depth = parent.depth + 1;
+    }
+    let after: ElementRecord | undefined;
+    if (afterId !== undefined) {
+      after = await requireElement(tx.state, twinId, afterId, 'afterID element');
+      if (after.parentId !== parentId) fail(ErrorCodes.VALIDATION_FAILED, `'${afterId}' is not a child of '${parentId}'`);
+    }
+    for (const id of collectNodeIds(frag.nodes)) {
+      if (await getElementRecord(tx.state, twinId, id)) fail(ErrorCodes.DUPLICATE_ID, `ID '${id}' already exists in twin ${twinId}`);
+    }
+    const gap = await insertionGap(tx.state, twinId, parentId, after);
+    const out = { ids: [] as string[], programs: [] as ProgramDefinition[] };
+    storeNodes(tx, twinId, frag.nodes, parentId, depth, gap, out);
+    await tx.commit({
+      twinId,
+      operation: 'insertAML',
+      event: Events.AmlInserted,
+      payload: { parentId, afterId: afterId ?? '', ids: out.ids },
+    });
+    return canonicalJson({ twinId, parentId, afterId: afterId ?? '', inserted: out.ids, programs: out.programs.map((p) => p.name), txId: tx.txId });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async removeAML(ctx: Context, twinId: string, ID: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const id = requireId('ID', ID);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_WRITE);
+    const root = await requireElement(tx.state, twinId, id);
+    const records = await subtree(tx.state, twinId, root);
+    const feedsRemoved: string[] = [];
+    for (const r of records) {
+      tx.del(elementKey(twinId, r.id));
+      tx.del(childKeyOf(r));
+      if (r.programName !== undefined) tx.del(programKey(twinId, r.programName, r.id));
+      tx.touch('element', r.id);
+      // A feed of a removed component would point at nothing: it goes with the element.
+      if (await tx.state.get(feedKey(twinId, r.id))) {
+        tx.del(feedKey(twinId, r.id));
+        tx.touch('feed', r.id);
+        feedsRemoved.push(r.id);
+      }
+    }
+    const removed = records.map((r) => r.id);
+    await tx.commit({ twinId, operation: 'removeAML', event: Events.AmlRemoved, payload: { id, removed, feedsRemoved } });
+    return canonicalJson({ twinId, id, removed, feedsRemoved, txId: tx.txId });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async getTwin(ctx: Context, twinId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const meta = await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_READ);
+    return canonicalJson(twinView(meta));
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async getSpecification(ctx: Context, twinId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const meta = await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_READ);
+    return canonicalJson({ twinId, schemaVersion: meta.schemaVersion, aml: await assembleSpecification(tx.state, meta) });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async getElement(ctx: Context, twinId: string, ID: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const id = requireId('ID', ID);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_READ);
+    const rec = await requireElement(tx.state, twinId, id);
+    return canonicalJson(await elementView(tx.state, twinId, rec));
+  }
+
+  // ---------------------------------------------------------------- documents
+
+  @Transaction()
+  @Returns('string')
+  async addDocument(ctx: Context, twinId: string, docJson: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const v = parseJsonArg('docJson', docJson);
+    if (!isPlainObject(v)) fail(ErrorCodes.VALIDATION_FAILED, 'docJson must be a JSON object');
+    for (const k of Object.keys(v)) {
+      if (!['hash', 'dhtRef', 'title', 'description', 'componentId', 'confidentiality'].includes(k)) {
+        fail(ErrorCodes.VALIDATION_FAILED, `docJson has unknown member '${k}'`);
+      }
+    }
+    const hash = requireHash('hash', v.hash);
+    const dhtRef = requireText('dhtRef', v.dhtRef, { max: MAX_REF });
+    const title = requireText('title', v.title, { max: 256 });
+    const description = requireText('description', v.description ?? '', { allowEmpty: true });
+    const componentId = optionalId('componentId', v.componentId);
+    const level = v.confidentiality;
+    if (typeof level !== 'string' || !isLevel(level)) {
+      fail(ErrorCodes.VALIDATION_FAILED, 'confidentiality must be public, internal, confidential or secret');
+    }
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, docWrite(level));
+    if (componentId !== undefined) await requireElement(tx.state, twinId, componentId, 'component');
+    if (await tx.state.get(docHashKey(twinId, hash))) fail(ErrorCodes.ALREADY_EXISTS, `a document with hash ${hash} exists`);
+
+    const doc: DocumentRecord = {
+      twinId,
+      hash,
+      dhtRef,
+      title,
+      description,
+      confidentiality: level,
+      owner: tx.who,
+      timestamp: tx.time.iso,
+      txId: tx.txId,
+      versionCount: 1,
+      latest: { version: 1, hash, dhtRef },
+    };
+    if (componentId !== undefined) doc.componentId = componentId;
+    const version: DocumentVersion = { twinId, originalHash: hash, version: 1, hash, dhtRef, addedBy: tx.who, timestamp: tx.time.iso, txId: tx.txId };
+    tx.put(docKey(twinId, hash), doc);
+    tx.put(docVersionKey(twinId, hash, 1), version);
+    tx.put(docHashKey(twinId, hash), { originalHash: hash });
+    tx.touch('document', hash);
+    await tx.commit({
+      twinId,
+      operation: 'addDocument',
+      event: Events.DocumentAdded,
+      payload: { hash, confidentiality: level, componentId: componentId ?? '' },
+    });
+    return canonicalJson(doc);
+  }
+
+  @Transaction()
+  @Returns('string')
+  async addDocumentVersion(ctx: Context, twinId: string, originalHash: string, newHash: string, dhtRef: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const orig = requireHash('originalHash', originalHash);
+    const hash = requireHash('newHash', newHash);
+    const ref = requireText('dhtRef', dhtRef, { max: MAX_REF });
+    await requireTwin(tx.state, twinId);
+    const doc = await tx.state.get<DocumentRecord>(docKey(twinId, orig));
+    if (!doc) fail(ErrorCodes.NOT_FOUND, `document ${orig} does not exist`);
+    await requirePermission(tx, twinId, docWrite(doc.confidentiality));
+    if (await tx.state.get(docHashKey(twinId, hash))) fail(ErrorCodes.ALREADY_EXISTS, `a document with hash ${hash} exists`);
+    const n = doc.versionCount + 1;
+    const version: DocumentVersion = { twinId, originalHash: orig, version: n, hash, dhtRef: ref, addedBy: tx.who, timestamp: tx.time.iso, txId: tx.txId };
+    tx.put(docKey(twinId, orig), { ...doc, versionCount: n, latest: { version: n, hash, dhtRef: ref } });
+    tx.put(docVersionKey(twinId, orig, n), version);
+    tx.put(docHashKey(twinId, hash), { originalHash: orig });
+    tx.touch('document', orig);
+    await tx.commit({
+      twinId,
+      operation: 'addDocumentVersion',
+      event: Events.DocumentVersionAdded,
+      payload: { originalHash: orig, hash, version: n },
+    });
+    return canonicalJson(version);
+  }
+
+  @Transaction()
+  @Returns('string')
+  async removeDocument(ctx: Context, twinId: string, hash: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const h = requireHash('hash', hash);
+    await requireTwin(tx.state, twinId);
+    const idx = await tx.state.get<{ originalHash: string }>(docHashKey(twinId, h));
+    const doc = idx ? await tx.state.get<DocumentRecord>(docKey(twinId, idx.originalHash)) : undefined;
+    if (!doc) fail(ErrorCodes.NOT_FOUND, `document ${h} does not exist`);
+    await requirePermission(tx, twinId, docWrite(doc.confidentiality));
+    const versions = await documentVersions(tx.state, twinId, doc.hash);
+    tx.del(docKey(twinId, doc.hash));
+    for (const v of versions) {
+      tx.del(docVersionKey(twinId, doc.hash, v.version));
+      tx.del(docHashKey(twinId, v.hash));
+    }
+    tx.touch('document', doc.hash);
+    await tx.commit({ twinId, operation: 'removeDocument', event: Events.DocumentRemoved, payload: { hash: doc.hash } });
+    return canonicalJson({ twinId, hash: doc.hash, removedVersions: versions.map((v) => v.hash), txId: tx.txId });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async listDocuments(ctx: Context, twinId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    await requireTwin(tx.state, twinId);
+    // Documents above the caller's read levels are left out rather than refused.
+    return canonicalJson(await documentsVisible(tx.state, twinId, await callerAccess(tx, twinId)));
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async getDocumentHistory(ctx: Context, twinId: string, hash: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const h = requireHash('hash', hash);
+    await requireTwin(tx.state, twinId);
+    const idx = await tx.state.get<{ originalHash: string }>(docHashKey(twinId, h));
+    const original = idx?.originalHash ?? h;
+    const doc = await tx.state.get<DocumentRecord>(docKey(twinId, original));
+    const history = await ledgerHistory(tx.stub, docKey(twinId, original));
+    const last = doc ?? (history.find((e) => !e.isDelete)?.value as DocumentRecord | undefined);
+    if (!last) fail(ErrorCodes.NOT_FOUND, `document ${h} has no history in twin ${twinId}`);
+    await requirePermission(tx, twinId, docRead(last.confidentiality));
+    return canonicalJson({
+      twinId,
+      hash: original,
+      removed: doc === undefined,
+      document: doc ?? null,
+      versions: doc ? await documentVersions(tx.state, twinId, original) : [],
+      ledgerHistory: history,
+    });
+  }
+
+  // ---------------------------------------------------------------- external sources
+
+  @Transaction()
+  @Returns('string')
+  async addExternalSource(ctx: Context, twinId: string, uri: string, description: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const u = requireUri(uri);
+    const d = requireText('description', description, { allowEmpty: true });
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_WRITE);
+    if (await tx.state.get(extKey(twinId, u))) fail(ErrorCodes.ALREADY_EXISTS, `external source ${u} is already registered`);
+    const src: ExternalSource = { twinId, uri: u, description: d, owner: tx.who, timestamp: tx.time.iso, txId: tx.txId };
+    tx.put(extKey(twinId, u), src);
+    tx.touch('externalSource', u);
+    await tx.commit({ twinId, operation: 'addExternalSource', event: Events.ExternalSourceAdded, payload: { uri: u } });
+    return canonicalJson(src);
+  }
+
+  @Transaction()
+  @Returns('string')
+  async removeExternalSource(ctx: Context, twinId: string, uri: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const u = requireText('uri', uri, { max: 2048 });
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_WRITE);
+    if (!(await tx.state.get(extKey(twinId, u)))) fail(ErrorCodes.NOT_FOUND, `external source ${u} is not registered`);
+    tx.del(extKey(twinId, u));
+    tx.touch('externalSource', u);
+    await tx.commit({ twinId, operation: 'removeExternalSource', event: Events.ExternalSourceRemoved, payload: { uri: u } });
+    return canonicalJson({ twinId, uri: u, txId: tx.txId });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async listExternalSources(ctx: Context, twinId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_READ);
+    return canonicalJson(await externalSources(tx.state, twinId));
+  }
+
+  // ---------------------------------------------------------------- sensor feeds
+
+  @Transaction()
+  @Returns('string')
+  async addSensorFeed(ctx: Context, twinId: string, componentId: string, feedRef: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const c = requireId('componentId', componentId);
+    const ref = requireText('feedRef', feedRef, { max: MAX_REF });
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.FEED_REGISTER);
+    await requireElement(tx.state, twinId, c, 'component');
+    if (await tx.state.get(feedKey(twinId, c))) fail(ErrorCodes.ALREADY_EXISTS, `component ${c} already has a feed`);
+    const feed: SensorFeed = { twinId, componentId: c, feedRef: ref, registeredBy: tx.who, timestamp: tx.time.iso, txId: tx.txId };
+    tx.put(feedKey(twinId, c), feed);
+    tx.touch('feed', c);
+    await tx.commit({ twinId, operation: 'addSensorFeed', event: Events.SensorFeedAdded, payload: { componentId: c, feedRef: ref } });
+    return canonicalJson(feed);
+  }
+
+  @Transaction()
+  @Returns('string')
+  async removeSensorFeed(ctx: Context, twinId: string, componentId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const c = requireId('componentId', componentId);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.FEED_REGISTER);
+    if (!(await tx.state.get(feedKey(twinId, c)))) fail(ErrorCodes.NOT_FOUND, `component ${c} has no feed`);
+    tx.del(feedKey(twinId, c));
+    tx.touch('feed', c);
+    await tx.commit({ twinId, operation: 'removeSensorFeed', event: Events.SensorFeedRemoved, payload: { componentId: c } });
+    return canonicalJson({ twinId, componentId: c, txId: tx.txId });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async listSensorFeeds(ctx: Context, twinId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.FEED_READ);
+    return canonicalJson(await sensorFeeds(tx.state, twinId));
+  }
+
+  // ---------------------------------------------------------------- programs
+
+  @Transaction(false)
+  @Returns('string')
+  async listPrograms(ctx: Context, twinId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_READ);
+    return canonicalJson((await list<ProgramDefinition>(tx.state, KeyTypes.program, [twinId])).map((e) => e.value));
+  }
+
+  @Transaction()
+  @Returns('string')
+  async callProgram(ctx: Context, twinId: string, programName: string, parametersJson: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const name = requireId('programName', programName);
+    const raw = typeof parametersJson === 'string' && parametersJson.trim() === '' ? {} : parseJsonArg('parametersJson', parametersJson);
+    if (!isPlainObject(raw)) fail(ErrorCodes.VALIDATION_FAILED, 'parametersJson must be a JSON object of parameter name to value');
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.PROGRAM_CALL);
+    const program = await resolveProgram(tx.state, twinId, name);
+    const parameters = checkCall(program, raw);
+    const callId = ((await tx.state.get<number>(counterKey(twinId))) ?? 0) + 1;
+    const call: ProgramCall = {
+      twinId,
+      callId,
+      programName: program.name,
+      programElementId: program.elementId,
+      parameters,
+      status: 'PENDING',
+      requestedBy: tx.who,
+      requestedAt: tx.time.iso,
+      txId: tx.txId,
+    };
+    tx.put(counterKey(twinId), callId);
+    tx.put(callKey(twinId, callId), call);
+    tx.put(pendingKey(twinId, callId), { callId });
+    tx.touch('programCall', String(callId));
+    await tx.commit({
+      twinId,
+      operation: 'callProgram',
+      event: Events.ProgramCalled,
+      payload: { callId, programName: program.name, programElementId: program.elementId, parameters },
+    });
+    return canonicalJson(call);
+  }
+
+  @Transaction()
+  @Returns('string')
+  async acknowledgeProgramCall(ctx: Context, twinId: string, callId: string, status: string, resultJson: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const id = parseCallId(callId);
+    if (typeof status !== 'string' || status === 'PENDING' || !(CallStatuses as readonly string[]).includes(status)) {
+      fail(ErrorCodes.VALIDATION_FAILED, 'status must be EXECUTED, FAILED or REJECTED');
+    }
+    const result = typeof resultJson === 'string' && resultJson.trim() === '' ? null : parseJsonArg('resultJson', resultJson);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.PROGRAM_ACK);
+    const call = await tx.state.get<ProgramCall>(callKey(twinId, id));
+    if (!call) fail(ErrorCodes.NOT_FOUND, `program call ${id} does not exist`);
+    if (call.status !== 'PENDING') fail(ErrorCodes.INVALID_STATE, `program call ${id} is already ${call.status}`);
+    const done: ProgramCall = {
+      ...call,
+      status: status as CallStatus,
+      acknowledgement: { status: status as CallStatus, result, by: tx.who, at: tx.time.iso, txId: tx.txId },
+    };
+    tx.put(callKey(twinId, id), done);
+    tx.del(pendingKey(twinId, id));
+    tx.touch('programCall', String(id));
+    await tx.commit({
+      twinId,
+      operation: 'acknowledgeProgramCall',
+      event: Events.ProgramCallAcknowledged,
+      payload: { callId: id, status },
+    });
+    return canonicalJson(done);
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async listPendingProgramCalls(ctx: Context, twinId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_READ);
+    const out: ProgramCall[] = [];
+    for (const e of await list<{ callId: number }>(tx.state, KeyTypes.pending, [twinId])) {
+      const c = await tx.state.get<ProgramCall>(callKey(twinId, e.value.callId));
+      if (c) out.push(c);
+    }
+    return canonicalJson(out);
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async getProgramCall(ctx: Context, twinId: string, callId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const id = parseCallId(callId);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_READ);
+    const call = await tx.state.get<ProgramCall>(callKey(twinId, id));
+    if (!call) fail(ErrorCodes.NOT_FOUND, `program call ${id} does not exist`);
+    return canonicalJson(call);
+  }
+
+  // ---------------------------------------------------------------- audit
+
+  @Transaction(false)
+  @Returns('string')
+  async history(ctx: Context, twinId: string, elementId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const el = optionalId('elementId', elementId);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_READ);
+    const headers = await changeHeaders(tx.state, twinId);
+    if (el === undefined) return canonicalJson({ twinId, changes: headers });
+    const changes = headers.filter((h) => h.targets.some((t) => t.kind === 'element' && t.id === el));
+    const byTx = new Map(headers.map((h) => [h.txId, h]));
+    const ledger = (await ledgerHistory(tx.stub, elementKey(twinId, el))).map((e) => {
+      const h = byTx.get(e.txId);
+      return { ...e, mspId: h?.mspId ?? null, creator: h?.creator ?? null, operation: h?.operation ?? null };
+    });
+    if (changes.length === 0 && ledger.length === 0) fail(ErrorCodes.NOT_FOUND, `element ${el} has no history in twin ${twinId}`);
+    return canonicalJson({ twinId, elementId: el, changes, ledgerHistory: ledger });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async getTwinAsOf(ctx: Context, twinId: string, txIdOrTimestamp: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    if (typeof txIdOrTimestamp !== 'string') fail(ErrorCodes.VALIDATION_FAILED, 'txIdOrTimestamp must be a string');
+    await requireTwin(tx.state, twinId);
+    const access = await requirePermission(tx, twinId, Permissions.SPEC_READ);
+
+    let end: string;
+    let bound: Record<string, string>;
+    if (TX_ID.test(txIdOrTimestamp)) {
+      const at = await tx.state.get<{ sortKey: string }>(compositeKey(KeyTypes.logTx, [twinId, txIdOrTimestamp]));
+      if (!at) fail(ErrorCodes.NOT_FOUND, `transaction ${txIdOrTimestamp} did not change twin ${twinId}`);
+      end = compositeKey(KeyTypes.logWrite, [twinId, at.sortKey, txIdOrTimestamp]) + '\u{10ffff}';
+      bound = { txId: txIdOrTimestamp };
+    } else {
+      const t = parseTimestamp(txIdOrTimestamp);
+      if (!t) fail(ErrorCodes.VALIDATION_FAILED, 'txIdOrTimestamp must be a transaction ID, an ISO 8601 timestamp or epoch milliseconds');
+      end = compositeKey(KeyTypes.logWrite, [twinId, sortKeyOf(t.seconds, t.nanos)]) + '\u{10ffff}';
+      bound = { timestamp: new Date(t.seconds * 1000 + t.nanos / 1e6).toISOString() };
+    }
+    // Replay the change log up to the bound into memory, then read it like the live state.
+    const past = new MemoryReader(new Map());
+    const start = compositeKey(KeyTypes.logWrite, [twinId]);
+    let lastTx: string | undefined;
+    await tx.state.scan<ChangeWrite>(start, end, (e) => {
+      past.set(e.value.key, e.value.value);
+      lastTx = e.key.split('\u0000')[4];
+    });
+    const meta = await past.get<TwinMeta>(twinKey(twinId));
+    if (!meta) fail(ErrorCodes.NOT_FOUND, `twin ${twinId} did not exist at ${JSON.stringify(bound)}`);
+    const lastHeader = lastTx ? (await changeHeaders(tx.state, twinId)).find((h) => h.txId === lastTx) : undefined;
+    return canonicalJson({
+      twinId,
+      asOf: { ...bound, lastTxId: lastTx ?? null, lastTimestamp: lastHeader?.timestamp ?? null },
+      twin: twinView(meta),
+      specification: await assembleSpecification(past, meta),
+      documents: await documentsVisible(past, twinId, access),
+      externalSources: await externalSources(past, twinId),
+      sensorFeeds: access.permissions.includes(Permissions.FEED_READ) ? await sensorFeeds(past, twinId) : [],
+      grants: await listGrantRecords(past, twinId),
+      programCalls: await programCalls(past, twinId),
+    });
+  }
+}
+
+function childKeyOf(r: ElementRecord): string {
+  return childKey(r.twinId, r.parentId, r.order);
+}
+
+function parseCallId(v: unknown): number {
+  if (typeof v !== 'string' || !/^[1-9]\d{0,11}$/.test(v)) fail(ErrorCodes.VALIDATION_FAILED, 'callId must be a positive integer');
+  return Number(v);
+}
+
+/** A program is named by its element ID, or by its Name when that is unique in the twin. */
+async function resolveProgram(r: StateReader, twinId: string, name: string): Promise<ProgramDefinition> {
+  const byName = await list<ProgramDefinition>(r, KeyTypes.program, [twinId, name]);
+  if (byName.length === 1 && byName[0]) return byName[0].value;
+  if (byName.length > 1) {
+    fail(
+      ErrorCodes.VALIDATION_FAILED,
+      `program name ${name} is ambiguous; call it by element ID (${byName.map((e) => e.value.elementId).join(', ')})`,
+    );
+  }
+  const rec = await getElementRecord(r, twinId, name);
+  if (rec?.programName !== undefined) {
+    const def = await r.get<ProgramDefinition>(programKey(twinId, rec.programName, rec.id));
+    if (def) return def;
+  }
+  fail(ErrorCodes.NOT_FOUND, `twin ${twinId} has no program ${name}`);
+}
+

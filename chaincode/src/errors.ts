@@ -1,0 +1,43 @@
+/**
+ * Stable error codes. Every refusal of the chaincode throws a ChaincodeError whose
+ * message starts with `${code}: `, because the message is the only thing that crosses
+ * the gRPC boundary to Fabric Gateway clients; they branch on the prefix.
+ */
+export const ErrorCodes = {
+  /** The caller lacks the permission the function needs. */
+  ACCESS_DENIED: 'ACCESS_DENIED',
+  /** An argument is missing, malformed or of the wrong type. */
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  /** The twin, element, document, grant, party, ... does not exist. */
+  NOT_FOUND: 'NOT_FOUND',
+  /** The twin, document, feed, ... already exists. */
+  ALREADY_EXISTS: 'ALREADY_EXISTS',
+  /** A program-call parameter lies outside the bounds recorded in the AML. */
+  OUT_OF_BOUNDS: 'OUT_OF_BOUNDS',
+  /** The XML is malformed or is not acceptable CAEX. */
+  AML_INVALID: 'AML_INVALID',
+  /** The XML contains a DOCTYPE (refused before parsing: no entity expansion). */
+  DOCTYPE_FORBIDDEN: 'DOCTYPE_FORBIDDEN',
+  /** An ID occurs twice in the input or already exists in the twin. */
+  DUPLICATE_ID: 'DUPLICATE_ID',
+  /** An input exceeds a documented size limit. */
+  TOO_LARGE: 'TOO_LARGE',
+  /** The object exists but is in a state that forbids the operation (e.g. acknowledging a finished call). */
+  INVALID_STATE: 'INVALID_STATE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class ChaincodeError extends Error {
+  override readonly name = 'ChaincodeError';
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+  ) {
+    super(`${code}: ${detail}`);
+  }
+}
+
+export function fail(code: ErrorCode, detail: string): never {
+  throw new ChaincodeError(code, detail);
+}

@@ -1,0 +1,25 @@
+/**
+ * Chaincode event names. Fabric keeps one event per transaction, so every write function
+ * emits exactly one of these; the payload is canonical JSON with at least `twinId`
+ * (except PartyRegistered/DiagPut) and `txId`.
+ */
+export const Events = {
+  TwinCreated: 'TwinCreated',
+  AmlInserted: 'AmlInserted',
+  AmlRemoved: 'AmlRemoved',
+  DocumentAdded: 'DocumentAdded',
+  DocumentVersionAdded: 'DocumentVersionAdded',
+  DocumentRemoved: 'DocumentRemoved',
+  ExternalSourceAdded: 'ExternalSourceAdded',
+  ExternalSourceRemoved: 'ExternalSourceRemoved',
+  SensorFeedAdded: 'SensorFeedAdded',
+  SensorFeedRemoved: 'SensorFeedRemoved',
+  ProgramCalled: 'ProgramCalled',
+  ProgramCallAcknowledged: 'ProgramCallAcknowledged',
+  GrantAdded: 'GrantAdded',
+  GrantRevoked: 'GrantRevoked',
+  PartyRegistered: 'PartyRegistered',
+  DiagPut: 'DiagPut',
+} as const;
+
+export type EventName = (typeof Events)[keyof typeof Events];

@@ -1,0 +1,90 @@
+/**
+ * State key layout. Composite keys (Fabric's encoding: U+0000 type U+0000 attr U+0000 ...)
+ * except the child index, which is a plain key with the same separators because Fabric's
+ * getStateByRange refuses composite-key bounds and "the sibling after X" needs a range
+ * that starts in the middle of a parent's children.
+ */
+export const KeyTypes = {
+  /** [twinId] -> TwinMeta (written once, at creation) */
+  twin: 'tl.twin',
+  /** [twinId, elementId] -> ElementRecord */
+  element: 'tl.el',
+  /** [twinId, programName, elementId] -> ProgramDefinition */
+  program: 'tl.prog',
+  /** [twinId, originalHash] -> DocumentRecord */
+  document: 'tl.doc',
+  /** [twinId, originalHash, version(12 digits)] -> DocumentVersion */
+  docVersion: 'tl.docv',
+  /** [twinId, hash] -> { originalHash } for originals and versions */
+  docHash: 'tl.dochash',
+  /** [twinId, sha256(uri)] -> ExternalSource */
+  external: 'tl.ext',
+  /** [twinId, componentId] -> SensorFeed */
+  feed: 'tl.feed',
+  /** [twinId, mspId|'*', identity|'*', role|permission] -> Grant */
+  grant: 'tl.grant',
+  /** [twinId, callId(12 digits)] -> ProgramCall */
+  call: 'tl.call',
+  /** [twinId, callId(12 digits)] -> { callId } while the call is pending */
+  pending: 'tl.pend',
+  /** [twinId, counterName] -> number */
+  counter: 'tl.ctr',
+  /** [twinId, txSortKey, txId] -> ChangeHeader */
+  logHead: 'tl.logh',
+  /** [twinId, txId] -> { sortKey } */
+  logTx: 'tl.logtx',
+  /** [twinId, txSortKey, txId, seq(6 digits)] -> ChangeWrite */
+  logWrite: 'tl.logw',
+  /** [mspId] -> Party */
+  party: 'tl.party',
+  /** [key] -> string (diagnostics contract) */
+  diag: 'diag',
+} as const;
+
+const SEP = '\u0000';
+const MAX = '\u{10ffff}';
+
+export function compositeKey(type: string, attrs: readonly string[]): string {
+  for (const a of attrs) {
+    if (a.length === 0 || a.includes(SEP)) throw new Error(`invalid key attribute for ${type}`);
+  }
+  return `${SEP}${type}${SEP}${attrs.map((a) => a + SEP).join('')}`;
+}
+
+export function splitCompositeKey(key: string): { type: string; attrs: string[] } {
+  const parts = key.slice(1, -1).split(SEP);
+  return { type: parts[0] ?? '', attrs: parts.slice(1) };
+}
+
+/** [start, end) covering every composite key with this type and attribute prefix. */
+export function compositeRange(type: string, attrs: readonly string[]): [string, string] {
+  const start = compositeKey(type, attrs);
+  return [start, start + MAX];
+}
+
+const CHILD_PREFIX = 'tl.ch';
+
+/** Child-index key: plain (see above); the root parent of InstanceHierarchies is ''. */
+export function childKey(twinId: string, parentId: string, order: string): string {
+  return `${CHILD_PREFIX}${SEP}${twinId}${SEP}${parentId}${SEP}${order}${SEP}`;
+}
+
+export function childRange(twinId: string, parentId: string): [string, string] {
+  const start = `${CHILD_PREFIX}${SEP}${twinId}${SEP}${parentId}${SEP}`;
+  return [start, start + MAX];
+}
+
+/** Range of the children of parentId that sort after the given order key. */
+export function childRangeAfter(twinId: string, parentId: string, order: string): [string, string] {
+  // Appending U+0000 gives the smallest key greater than the sibling's own key.
+  return [childKey(twinId, parentId, order) + SEP, childRange(twinId, parentId)[1]];
+}
+
+export function orderFromChildKey(key: string): string {
+  const parts = key.split(SEP);
+  return parts[parts.length - 2] ?? '';
+}
+
+export function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}

@@ -1,0 +1,91 @@
+import type { ChaincodeStub } from 'fabric-shim-api';
+import { fromBytes } from '../util/canonical-json';
+import { compositeRange } from './keys';
+
+export interface Entry<T> {
+  key: string;
+  value: T;
+}
+
+/**
+ * Read access to world state. The ledger implementation reads through the stub; the memory
+ * implementation serves a replayed past state (getTwinAsOf) to the same read code.
+ */
+export interface StateReader {
+  get<T>(key: string): Promise<T | undefined>;
+  /** Visits [start, end) in key order; the visitor returns false to stop early. */
+  scan<T>(start: string, end: string, visit: (e: Entry<T>) => boolean | void): Promise<void>;
+}
+
+export async function list<T>(r: StateReader, type: string, attrs: readonly string[]): Promise<Entry<T>[]> {
+  const [start, end] = compositeRange(type, attrs);
+  return listRange<T>(r, start, end);
+}
+
+export async function listRange<T>(r: StateReader, start: string, end: string, limit = Infinity): Promise<Entry<T>[]> {
+  const out: Entry<T>[] = [];
+  if (limit <= 0) return out;
+  await r.scan<T>(start, end, (e) => {
+    out.push(e);
+    return out.length < limit;
+  });
+  return out;
+}
+
+export class LedgerReader implements StateReader {
+  constructor(private readonly stub: ChaincodeStub) {}
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const b = await this.stub.getState(key);
+    if (!b || b.length === 0) return undefined;
+    return fromBytes<T>(b);
+  }
+
+  async scan<T>(start: string, end: string, visit: (e: Entry<T>) => boolean | void): Promise<void> {
+    // Fabric splits the two namespaces: composite ranges go through the partial-key API.
+    const iter = start.startsWith('\u0000')
+      ? this.stub.getStateByPartialCompositeKey(...splitPartial(start))
+      : this.stub.getStateByRange(start, end);
+    for await (const kv of iter) {
+      if (visit({ key: kv.key, value: fromBytes<T>(kv.value) }) === false) break;
+    }
+  }
+}
+
+function splitPartial(start: string): [string, string[]] {
+  const parts = start.slice(1, -1).split('\u0000');
+  return [parts[0] ?? '', parts.slice(1)];
+}
+
+/** A sorted in-memory state (keys compared by code unit, as the child index only holds ASCII order keys). */
+export class MemoryReader implements StateReader {
+  private sorted: string[] | undefined;
+  constructor(private readonly data: Map<string, string>) {}
+
+  set(key: string, json: string | null): void {
+    if (json === null) this.data.delete(key);
+    else this.data.set(key, json);
+    this.sorted = undefined;
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const v = this.data.get(key);
+    return v === undefined ? undefined : (JSON.parse(v) as T);
+  }
+
+  async scan<T>(start: string, end: string, visit: (e: Entry<T>) => boolean | void): Promise<void> {
+    const sorted = (this.sorted ??= [...this.data.keys()].sort());
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((sorted[mid] as string) < start) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < sorted.length; i++) {
+      const k = sorted[i] as string;
+      if (k >= end) break;
+      if (visit({ key: k, value: JSON.parse(this.data.get(k) as string) as T }) === false) break;
+    }
+  }
+}

@@ -1,0 +1,109 @@
+import type { Context } from 'fabric-contract-api';
+import type { ChaincodeStub } from 'fabric-shim-api';
+import { callerOf, type Caller } from '../access/identity';
+import type { EventName } from '../events';
+import { canonicalJson, toBytes } from '../util/canonical-json';
+import { txTime, type TxTime } from '../util/time';
+import { compositeKey, KeyTypes, pad } from './keys';
+import { LedgerReader } from './state';
+
+/** What changed, for the change log and history (kind of object and its id). */
+export interface Target {
+  kind: string;
+  id: string;
+}
+
+export interface ChangeHeader {
+  twinId: string;
+  txId: string;
+  timestamp: string;
+  sortKey: string;
+  mspId: string;
+  creator: string;
+  operation: string;
+  targets: Target[];
+  writes: number;
+}
+
+export interface ChangeWrite {
+  key: string;
+  /** Canonical JSON of the new value, null for a delete. */
+  value: string | null;
+}
+
+/**
+ * One transaction. Reads go straight to the ledger; writes are buffered and reach the stub
+ * only in commit(), after every check has passed, so a refused call writes nothing. commit()
+ * also appends the twin's change log and emits the single event of the transaction.
+ */
+export class Tx {
+  readonly stub: ChaincodeStub;
+  readonly state: LedgerReader;
+  readonly caller: Caller;
+  readonly time: TxTime;
+  readonly txId: string;
+  private readonly writes = new Map<string, string | null>();
+  private readonly targets: Target[] = [];
+
+  constructor(ctx: Context) {
+    this.stub = ctx.stub;
+    this.state = new LedgerReader(ctx.stub);
+    this.caller = callerOf(ctx);
+    this.time = txTime(ctx.stub);
+    this.txId = ctx.stub.getTxID();
+  }
+
+  put(key: string, value: unknown): void {
+    this.writes.delete(key);
+    this.writes.set(key, canonicalJson(value));
+  }
+
+  del(key: string): void {
+    this.writes.delete(key);
+    this.writes.set(key, null);
+  }
+
+  touch(kind: string, id: string): void {
+    if (!this.targets.some((t) => t.kind === kind && t.id === id)) this.targets.push({ kind, id });
+  }
+
+  get who(): { mspId: string; id: string } {
+    return { mspId: this.caller.mspId, id: this.caller.id };
+  }
+
+  async commit(opts: {
+    twinId?: string;
+    operation: string;
+    event: EventName;
+    payload: Record<string, unknown>;
+  }): Promise<void> {
+    const entries = [...this.writes.entries()];
+    for (const [key, value] of entries) {
+      if (value === null) await this.stub.deleteState(key);
+      else await this.stub.putState(key, Buffer.from(value, 'utf8'));
+    }
+    if (opts.twinId !== undefined) {
+      const twinId = opts.twinId;
+      const sk = this.time.sortKey;
+      const header: ChangeHeader = {
+        twinId,
+        txId: this.txId,
+        timestamp: this.time.iso,
+        sortKey: sk,
+        mspId: this.caller.mspId,
+        creator: this.caller.id,
+        operation: opts.operation,
+        targets: this.targets,
+        writes: entries.length,
+      };
+      await this.stub.putState(compositeKey(KeyTypes.logHead, [twinId, sk, this.txId]), toBytes(header));
+      await this.stub.putState(compositeKey(KeyTypes.logTx, [twinId, this.txId]), toBytes({ sortKey: sk }));
+      let seq = 0;
+      for (const [key, value] of entries) {
+        const w: ChangeWrite = { key, value };
+        await this.stub.putState(compositeKey(KeyTypes.logWrite, [twinId, sk, this.txId, pad(seq++, 6)]), toBytes(w));
+      }
+    }
+    this.stub.setEvent(opts.event, toBytes({ ...opts.payload, ...(opts.twinId ? { twinId: opts.twinId } : {}), txId: this.txId }));
+  }
+}

@@ -1,0 +1,21 @@
+/** Size limits; inputs above them are refused with TOO_LARGE. Documented in README.md. */
+export const Limits = {
+  /** createTwin: the whole AML document, in UTF-8 bytes. */
+  MAX_AML_BYTES: 8 * 1024 * 1024,
+  /** createTwin: InternalElements (plus InstanceHierarchies) in one document. */
+  MAX_ELEMENTS_PER_TWIN: 20_000,
+  /** insertAML: one fragment, in UTF-8 bytes. */
+  MAX_FRAGMENT_BYTES: 512 * 1024,
+  /** insertAML: InternalElements in one fragment. */
+  MAX_ELEMENTS_PER_FRAGMENT: 2_000,
+  /** XML element nesting inside one document or fragment. */
+  MAX_XML_DEPTH: 128,
+  /** InternalElement nesting in a twin (InstanceHierarchy = depth 0). */
+  MAX_ELEMENT_DEPTH: 64,
+  /** Any JSON-string argument (grants, docJson, parametersJson, resultJson, peerIdsJson). */
+  MAX_JSON_ARG_BYTES: 64 * 1024,
+  /** IDs (element IDs, twin IDs, program names, component IDs). */
+  MAX_ID_LENGTH: 256,
+  /** Free text (titles, descriptions, references, URIs). */
+  MAX_TEXT_LENGTH: 4096,
+} as const;

@@ -1,0 +1,106 @@
+import type { NodeKind, SchemaVersion } from '../aml/caex';
+import type { ParamValue } from '../aml/programs';
+import type { Level } from '../access/roles';
+import type { XmlElement } from '../aml/xml';
+
+export interface Principal {
+  mspId: string;
+  id: string;
+}
+
+export interface TwinMeta {
+  twinId: string;
+  deviceId: string;
+  deviceName: string;
+  schemaVersion: SchemaVersion;
+  /** The CAEXFile element without its InstanceHierarchies (libraries, header information). */
+  header: XmlElement;
+  createdBy: Principal;
+  createdAt: string;
+  txId: string;
+}
+
+export interface ElementRecord {
+  twinId: string;
+  id: string;
+  kind: NodeKind;
+  /** '' for an InstanceHierarchy (the file is its parent). */
+  parentId: string;
+  order: string;
+  /** InstanceHierarchy = 0. */
+  depth: number;
+  /** The element without nested InternalElements. */
+  own: XmlElement;
+  /** Set when the element is a program (its definition is under KeyTypes.program). */
+  programName?: string;
+  updatedBy: Principal;
+  updatedAt: string;
+  txId: string;
+}
+
+export interface DocumentRecord {
+  twinId: string;
+  hash: string;
+  dhtRef: string;
+  title: string;
+  description: string;
+  componentId?: string;
+  confidentiality: Level;
+  owner: Principal;
+  timestamp: string;
+  txId: string;
+  /** Versions including the original (version 1). */
+  versionCount: number;
+  latest: { version: number; hash: string; dhtRef: string };
+}
+
+export interface DocumentVersion {
+  twinId: string;
+  originalHash: string;
+  version: number;
+  hash: string;
+  dhtRef: string;
+  addedBy: Principal;
+  timestamp: string;
+  txId: string;
+}
+
+export interface ExternalSource {
+  twinId: string;
+  uri: string;
+  description: string;
+  owner: Principal;
+  timestamp: string;
+  txId: string;
+}
+
+export interface SensorFeed {
+  twinId: string;
+  componentId: string;
+  feedRef: string;
+  registeredBy: Principal;
+  timestamp: string;
+  txId: string;
+}
+
+export const CallStatuses = ['PENDING', 'EXECUTED', 'FAILED', 'REJECTED'] as const;
+export type CallStatus = (typeof CallStatuses)[number];
+
+export interface ProgramCall {
+  twinId: string;
+  callId: number;
+  programName: string;
+  programElementId: string;
+  parameters: Record<string, ParamValue>;
+  status: CallStatus;
+  requestedBy: Principal;
+  requestedAt: string;
+  txId: string;
+  acknowledgement?: {
+    status: CallStatus;
+    result: unknown;
+    by: Principal;
+    at: string;
+    txId: string;
+  };
+}
