@@ -6,5 +6,6 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
   },
+  setupFiles: ['<rootDir>/test/support/setup-env.ts'],
   testTimeout: 60000,
 };

@@ -1,0 +1,194 @@
+import type { Context } from 'fabric-contract-api';
+
+/**
+ * A ChaincodeStub / ClientIdentity test double with Fabric's semantics where they matter:
+ * reads see committed state only (no read-your-writes), writes commit only when the
+ * function returns, composite keys and range queries in key order, getStateByRange
+ * refusing composite-key bounds, history newest first, one event per transaction
+ * (the last setEvent wins), the transaction timestamp from the proposal.
+ */
+
+const SEP = '\u0000';
+const MAX = '\u{10ffff}';
+
+export interface KeyModification {
+  txId: string;
+  timestamp: { seconds: number; nanos: number };
+  isDelete: boolean;
+  value: Uint8Array;
+}
+
+export interface Identity {
+  mspId: string;
+  id: string;
+}
+
+/** An identity as cryptogen with NodeOUs issues it (OU=admin|client|peer). */
+export function identity(mspId: string, cn: string, ou: 'admin' | 'client' | 'peer' = 'client'): Identity {
+  const org = mspId.replace(/MSP$/, '').toLowerCase() + '.example.com';
+  return {
+    mspId,
+    id: `x509::/C=US/ST=California/L=San Francisco/OU=${ou}/CN=${cn}@${org}::/C=US/ST=California/L=San Francisco/O=${org}/CN=ca.${org}`,
+  };
+}
+
+export interface TxRecord {
+  txId: string;
+  fn: string;
+  ok: boolean;
+  error?: string;
+  /** putState/deleteState calls the function made (whether or not the tx committed). */
+  writeCalls: number;
+  event?: { name: string; payload: unknown };
+  reads: number;
+}
+
+function asyncIter<T>(items: T[]): Promise<AsyncIterable<T>> & AsyncIterable<T> {
+  const iterable: AsyncIterable<T> = {
+    async *[Symbol.asyncIterator]() {
+      yield* items;
+    },
+  };
+  // Like the shim: a promise of the iterator that is itself async-iterable.
+  return Object.assign(Promise.resolve(iterable), { [Symbol.asyncIterator]: iterable[Symbol.asyncIterator] });
+}
+
+export class FakeStub {
+  readonly writes = new Map<string, Uint8Array | null>();
+  writeCalls = 0;
+  reads = 0;
+  event: { name: string; payload: Uint8Array } | undefined;
+
+  constructor(
+    private readonly ledger: FakeLedger,
+    readonly txId: string,
+    readonly time: { seconds: number; nanos: number },
+  ) {}
+
+  getTxID(): string {
+    return this.txId;
+  }
+  getChannelID(): string {
+    return 'twins';
+  }
+  getTxTimestamp(): { seconds: { toString(): string }; nanos: number } {
+    // Like the shim: seconds is a Long, not a number.
+    const s = this.time.seconds;
+    return { seconds: { toString: () => String(s) }, nanos: this.time.nanos };
+  }
+  async getState(key: string): Promise<Uint8Array> {
+    this.reads++;
+    return this.ledger.state.get(key) ?? new Uint8Array(0);
+  }
+  async putState(key: string, value: Uint8Array): Promise<void> {
+    if (typeof key !== 'string' || key.length === 0) throw new Error('key must not be empty');
+    this.writeCalls++;
+    this.writes.set(key, Buffer.from(value));
+  }
+  async deleteState(key: string): Promise<void> {
+    this.writeCalls++;
+    this.writes.set(key, null);
+  }
+  setEvent(name: string, payload: Uint8Array): void {
+    if (!name) throw new Error('event name must not be empty');
+    this.event = { name, payload };
+  }
+  createCompositeKey(type: string, attrs: string[]): string {
+    return `${SEP}${type}${SEP}${attrs.map((a) => a + SEP).join('')}`;
+  }
+  splitCompositeKey(key: string): { objectType: string; attributes: string[] } {
+    const parts = key.slice(1, -1).split(SEP);
+    return { objectType: parts[0] ?? '', attributes: parts.slice(1) };
+  }
+  getStateByRange(start: string, end: string) {
+    if (start.startsWith(SEP) || end.startsWith(SEP)) {
+      return Promise.reject(new Error('first character of the key contains a null character which is not allowed')) as never;
+    }
+    this.reads++;
+    return asyncIter(this.ledger.range(start || '\u0001', end || MAX));
+  }
+  getStateByPartialCompositeKey(type: string, attrs: string[]) {
+    this.reads++;
+    const start = this.createCompositeKey(type, attrs);
+    return asyncIter(this.ledger.range(start, start + MAX));
+  }
+  getHistoryForKey(key: string) {
+    this.reads++;
+    return asyncIter([...(this.ledger.history.get(key) ?? [])].reverse());
+  }
+}
+
+export class FakeLedger {
+  readonly state = new Map<string, Uint8Array>();
+  readonly history = new Map<string, KeyModification[]>();
+  readonly txs: TxRecord[] = [];
+  private seq = 0;
+  /** Transaction clock (seconds); every transaction advances it by `step`. */
+  clock = 1_700_000_000;
+  step = 10;
+
+  range(start: string, end: string): Array<{ key: string; value: Uint8Array; namespace: string }> {
+    return [...this.state.keys()]
+      .filter((k) => k >= start && k < end)
+      .sort()
+      .map((k) => ({ key: k, value: this.state.get(k) as Uint8Array, namespace: 'twinledger' }));
+  }
+
+  nextTxId(): string {
+    this.seq++;
+    // Deterministic 64-hex transaction IDs, increasing with the sequence number.
+    return this.seq.toString(16).padStart(64, '0');
+  }
+
+  get lastTx(): TxRecord {
+    return this.txs[this.txs.length - 1] as TxRecord;
+  }
+
+  /** The committed state as sorted [key, utf8 value] pairs, for comparisons. */
+  snapshot(): Array<[string, string]> {
+    return [...this.state.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, Buffer.from(v).toString('utf8')]);
+  }
+
+  /**
+   * Runs one transaction function as `who`. Commits its writes and event on success; on a
+   * throw nothing is committed (as with a failed endorsement) and the error is rethrown.
+   */
+  async invoke<C>(
+    who: Identity,
+    contract: C,
+    fn: keyof C & string,
+    ...args: string[]
+  ): Promise<any> {
+    this.clock += this.step;
+    const stub = new FakeStub(this, this.nextTxId(), { seconds: this.clock, nanos: 123_000_000 });
+    const ctx = {
+      stub,
+      clientIdentity: { getMSPID: () => who.mspId, getID: () => who.id },
+    } as unknown as Context;
+    const rec: TxRecord = { txId: stub.txId, fn, ok: false, writeCalls: 0, reads: 0 };
+    this.txs.push(rec);
+    try {
+      const method = contract[fn] as unknown as (ctx: Context, ...a: string[]) => Promise<string>;
+      const out = await method.call(contract, ctx, ...args);
+      rec.ok = true;
+      rec.writeCalls = stub.writeCalls;
+      rec.reads = stub.reads;
+      for (const [k, v] of stub.writes) {
+        const h = this.history.get(k) ?? [];
+        h.push({ txId: stub.txId, timestamp: { ...stub.time }, isDelete: v === null, value: v ?? new Uint8Array(0) });
+        this.history.set(k, h);
+        if (v === null) this.state.delete(k);
+        else this.state.set(k, v);
+      }
+      if (stub.event) {
+        rec.event = { name: stub.event.name, payload: JSON.parse(Buffer.from(stub.event.payload).toString('utf8')) };
+      }
+      return JSON.parse(out);
+    } catch (e) {
+      rec.writeCalls = stub.writeCalls;
+      rec.reads = stub.reads;
+      rec.error = (e as Error).message;
+      throw e;
+    }
+  }
+}

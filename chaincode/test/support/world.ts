@@ -1,0 +1,52 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { AccessControlContract, DiagnosticsContract, SpecificationContract } from '../../src';
+import { FakeLedger, identity } from './fake-ledger';
+
+export const FIXTURE = readFileSync(join(__dirname, '..', '..', 'fixtures', 'bottling-plant.aml'), 'utf8');
+export const TWIN = 'bottling-plant-1';
+
+/** The four lifecycle parties of the use case, one MSP each, plus a device agent identity. */
+export const who = {
+  owner: identity('OwnerMSP', 'User1'),
+  ownerAdmin: identity('OwnerMSP', 'Admin', 'admin'),
+  manufacturer: identity('ManufacturerMSP', 'User1'),
+  manufacturerAdmin: identity('ManufacturerMSP', 'Admin', 'admin'),
+  maintainer: identity('MaintainerMSP', 'User1'),
+  auditor: identity('AuditorMSP', 'User1'),
+  deviceAgent: identity('OwnerMSP', 'DeviceAgent'),
+  outsider: identity('OutsiderMSP', 'User1'),
+};
+
+export const hash = (n: number): string => n.toString(16).padStart(64, 'a');
+
+export interface World {
+  ledger: FakeLedger;
+  spec: SpecificationContract;
+  acl: AccessControlContract;
+  diag: DiagnosticsContract;
+}
+
+export function newWorld(): World {
+  return { ledger: new FakeLedger(), spec: new SpecificationContract(), acl: new AccessControlContract(), diag: new DiagnosticsContract() };
+}
+
+/** The use-case twin: created by the owner, with manufacturer, maintainer, auditor and device agent roles. */
+export async function worldWithTwin(aml = FIXTURE): Promise<World> {
+  const w = newWorld();
+  const grants = JSON.stringify([
+    { mspId: 'ManufacturerMSP', role: 'MANUFACTURER' },
+    { mspId: 'MaintainerMSP', role: 'MAINTAINER' },
+    { mspId: 'AuditorMSP', role: 'AUDITOR' },
+    { mspId: 'OwnerMSP', identity: who.deviceAgent.id, role: 'DEVICE_AGENT' },
+  ]);
+  await w.ledger.invoke(who.owner, w.spec, 'createTwin', TWIN, 'Bottling plant 1', aml, grants);
+  return w;
+}
+
+/** Asserts a rejection by its stable code and that the transaction attempted no write. */
+export async function expectRefusal(w: World, p: Promise<unknown>, code: string): Promise<void> {
+  await expect(p).rejects.toMatchObject({ code, message: expect.stringMatching(new RegExp(`^${code}: `)) });
+  expect(w.ledger.lastTx.ok).toBe(false);
+  expect(w.ledger.lastTx.writeCalls).toBe(0);
+}
