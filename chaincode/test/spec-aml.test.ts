@@ -36,6 +36,7 @@ describe('createTwin', () => {
     const summary = grants.map((g: { mspId: string; role?: string; identity?: string }) => `${g.mspId}:${g.role}${g.identity ? ':id' : ''}`).sort();
     expect(summary).toEqual([
       '*:READER',
+      'AgentMSP:DEVICE_AGENT:id',
       'AuditorMSP:AUDITOR',
       'MaintainerMSP:MAINTAINER',
       'ManufacturerMSP:MANUFACTURER',

@@ -42,11 +42,13 @@ export class LedgerReader implements StateReader {
   }
 
   async scan<T>(start: string, end: string, visit: (e: Entry<T>) => boolean | void): Promise<void> {
-    // Fabric splits the two namespaces: composite ranges go through the partial-key API.
+    // Fabric splits the two namespaces: composite ranges go through the partial-key API,
+    // which ranges over the whole prefix, so a narrower end is enforced here.
     const iter = start.startsWith('\u0000')
       ? this.stub.getStateByPartialCompositeKey(...splitPartial(start))
       : this.stub.getStateByRange(start, end);
     for await (const kv of iter) {
+      if (kv.key >= end) break;
       if (visit({ key: kv.key, value: fromBytes<T>(kv.value) }) === false) break;
     }
   }

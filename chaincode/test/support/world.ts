@@ -14,7 +14,10 @@ export const who = {
   manufacturerAdmin: identity('ManufacturerMSP', 'Admin', 'admin'),
   maintainer: identity('MaintainerMSP', 'User1'),
   auditor: identity('AuditorMSP', 'User1'),
+  /** Runs in the owner's org, so it also holds the owner's MSP-wide OWNER role. */
   deviceAgent: identity('OwnerMSP', 'DeviceAgent'),
+  /** A device agent of an org holding no other role: DEVICE_AGENT alone. */
+  agentElsewhere: identity('AgentMSP', 'DeviceAgent'),
   outsider: identity('OutsiderMSP', 'User1'),
 };
 
@@ -39,6 +42,7 @@ export async function worldWithTwin(aml = FIXTURE): Promise<World> {
     { mspId: 'MaintainerMSP', role: 'MAINTAINER' },
     { mspId: 'AuditorMSP', role: 'AUDITOR' },
     { mspId: 'OwnerMSP', identity: who.deviceAgent.id, role: 'DEVICE_AGENT' },
+    { mspId: 'AgentMSP', identity: who.agentElsewhere.id, role: 'DEVICE_AGENT' },
   ]);
   await w.ledger.invoke(who.owner, w.spec, 'createTwin', TWIN, 'Bottling plant 1', aml, grants);
   return w;
