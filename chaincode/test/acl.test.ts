@@ -1,0 +1,152 @@
+import { ErrorCodes, Events, ROLE_PERMISSIONS } from '../src';
+import { identity } from './support/fake-ledger';
+import { TWIN, expectRefusal, who, worldWithTwin } from './support/world';
+
+const PEER_A = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA';
+const PEER_B = 'QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N';
+const KEY = Buffer.alloc(32, 7).toString('base64');
+
+describe('roles', () => {
+  it('grants each role exactly its permissions', async () => {
+    const w = await worldWithTwin();
+    const perms = async (caller: (typeof who)[keyof typeof who]) => (await w.ledger.invoke(caller, w.acl, 'checkAccess', TWIN, 'spec:read')).permissions;
+    const withReader = (r: keyof typeof ROLE_PERMISSIONS) => [...new Set([...ROLE_PERMISSIONS[r], ...ROLE_PERMISSIONS.READER])].sort();
+    expect(await perms(who.owner)).toEqual(withReader('OWNER'));
+    expect(await perms(who.maintainer)).toEqual(withReader('MAINTAINER'));
+    expect(await perms(who.manufacturer)).toEqual(withReader('MANUFACTURER'));
+    expect(await perms(who.auditor)).toEqual(withReader('AUDITOR'));
+    expect(await perms(who.agentElsewhere)).toEqual(withReader('DEVICE_AGENT'));
+    expect(await perms(who.outsider)).toEqual(withReader('READER'));
+    // Only the owner manages grants; only the device agent acknowledges program calls.
+    expect(ROLE_PERMISSIONS.OWNER).toContain('grants:manage');
+    for (const r of ['MAINTAINER', 'MANUFACTURER', 'AUDITOR', 'DEVICE_AGENT', 'READER'] as const) {
+      expect(ROLE_PERMISSIONS[r]).not.toContain('grants:manage');
+    }
+    for (const r of ['OWNER', 'MAINTAINER', 'MANUFACTURER', 'AUDITOR', 'READER'] as const) {
+      expect(ROLE_PERMISSIONS[r]).not.toContain('program:ack');
+    }
+  });
+
+  it('checkAccess answers without refusing, and checks the permission name', async () => {
+    const w = await worldWithTwin();
+    const a = await w.ledger.invoke(who.auditor, w.acl, 'checkAccess', TWIN, 'doc:read:secret');
+    expect(a).toMatchObject({ allowed: false, mspId: 'AuditorMSP', roles: ['AUDITOR', 'READER'] });
+    expect((await w.ledger.invoke(who.auditor, w.acl, 'checkAccess', TWIN, 'doc:read:confidential')).allowed).toBe(true);
+    await expect(w.ledger.invoke(who.auditor, w.acl, 'checkAccess', TWIN, 'doc:read:ultra')).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(w.ledger.invoke(who.auditor, w.acl, 'checkAccess', 'ghost', 'spec:read')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const f = await w.ledger.invoke(who.owner, w.acl, 'checkAccessFor', TWIN, 'MaintainerMSP', identity('MaintainerMSP', 'x').id, 'spec:write');
+    expect(f).toMatchObject({ allowed: true, mspId: 'MaintainerMSP', roles: ['MAINTAINER', 'READER'] });
+  });
+});
+
+describe('grant / revoke', () => {
+  it('lets the owner grant a role to a party, with an event, and revoke it', async () => {
+    const w = await worldWithTwin();
+    const g = await w.ledger.invoke(who.owner, w.acl, 'grant', TWIN, JSON.stringify({ mspId: 'OutsiderMSP', role: 'MAINTAINER' }));
+    expect(g).toMatchObject({ twinId: TWIN, mspId: 'OutsiderMSP', role: 'MAINTAINER', grantedBy: { mspId: 'OwnerMSP' } });
+    expect(w.ledger.lastTx.event).toMatchObject({ name: Events.GrantAdded, payload: { twinId: TWIN, grant: { mspId: 'OutsiderMSP', role: 'MAINTAINER' } } });
+    await w.ledger.invoke(who.outsider, w.spec, 'insertAML', TWIN, '<InternalElement Name="n" ID="n"/>', 'filler-1', '');
+    await w.ledger.invoke(who.owner, w.acl, 'revoke', TWIN, JSON.stringify({ mspId: 'OutsiderMSP', role: 'MAINTAINER' }));
+    expect(w.ledger.lastTx.event?.name).toBe(Events.GrantRevoked);
+    await expectRefusal(w, w.ledger.invoke(who.outsider, w.spec, 'removeAML', TWIN, 'n'), ErrorCodes.ACCESS_DENIED);
+    await expectRefusal(w, w.ledger.invoke(who.owner, w.acl, 'revoke', TWIN, JSON.stringify({ mspId: 'OutsiderMSP', role: 'MAINTAINER' })), ErrorCodes.NOT_FOUND);
+  });
+
+  it('grants a single permission to a single identity only', async () => {
+    const w = await worldWithTwin();
+    const alice = identity('AuditorMSP', 'Alice');
+    const bob = identity('AuditorMSP', 'Bob');
+    await w.ledger.invoke(who.owner, w.acl, 'grant', TWIN, JSON.stringify({ mspId: 'AuditorMSP', identity: alice.id, permission: 'doc:read:secret' }));
+    expect((await w.ledger.invoke(alice, w.acl, 'checkAccess', TWIN, 'doc:read:secret')).allowed).toBe(true);
+    expect((await w.ledger.invoke(bob, w.acl, 'checkAccess', TWIN, 'doc:read:secret')).allowed).toBe(false);
+  });
+
+  it('expires grants at the transaction time', async () => {
+    const w = await worldWithTwin();
+    const expires = new Date((w.ledger.clock + 25) * 1000).toISOString();
+    await w.ledger.invoke(who.owner, w.acl, 'grant', TWIN, JSON.stringify({ mspId: 'OutsiderMSP', role: 'MAINTAINER', expiresAt: expires }));
+    expect((await w.ledger.invoke(who.outsider, w.acl, 'checkAccess', TWIN, 'spec:write')).allowed).toBe(true); // clock +20
+    expect((await w.ledger.invoke(who.outsider, w.acl, 'checkAccess', TWIN, 'spec:write')).allowed).toBe(false); // clock +30
+    await expectRefusal(
+      w,
+      w.ledger.invoke(who.owner, w.acl, 'grant', TWIN, JSON.stringify({ mspId: 'OutsiderMSP', role: 'AUDITOR', expiresAt: '2001-01-01T00:00:00Z' })),
+      ErrorCodes.VALIDATION_FAILED,
+    );
+  });
+
+  it('keeps at least one owner', async () => {
+    const w = await worldWithTwin();
+    const ownerGrant = JSON.stringify({ mspId: 'OwnerMSP', role: 'OWNER' });
+    await expectRefusal(w, w.ledger.invoke(who.owner, w.acl, 'revoke', TWIN, ownerGrant), ErrorCodes.INVALID_STATE);
+    await w.ledger.invoke(who.owner, w.acl, 'grant', TWIN, JSON.stringify({ mspId: 'MaintainerMSP', role: 'OWNER' }));
+    await w.ledger.invoke(who.maintainer, w.acl, 'revoke', TWIN, ownerGrant);
+    await expectRefusal(w, w.ledger.invoke(who.owner, w.acl, 'grant', TWIN, ownerGrant), ErrorCodes.ACCESS_DENIED);
+  });
+
+  it.each([
+    ['maintainer', who.maintainer],
+    ['manufacturer', who.manufacturer],
+    ['auditor', who.auditor],
+    ['device agent', who.agentElsewhere],
+    ['outsider', who.outsider],
+  ])('refuses grant management by the %s', async (_n, caller) => {
+    const w = await worldWithTwin();
+    await expectRefusal(w, w.ledger.invoke(caller, w.acl, 'grant', TWIN, JSON.stringify({ mspId: caller.mspId, role: 'OWNER' })), ErrorCodes.ACCESS_DENIED);
+    await expectRefusal(w, w.ledger.invoke(caller, w.acl, 'revoke', TWIN, JSON.stringify({ mspId: '*', role: 'READER' })), ErrorCodes.ACCESS_DENIED);
+  });
+
+  it.each([
+    ['not JSON', 'x'],
+    ['role and permission', JSON.stringify({ mspId: 'A', role: 'OWNER', permission: 'spec:read' })],
+    ['neither', JSON.stringify({ mspId: 'A' })],
+    ['bad msp', JSON.stringify({ mspId: 'a b', role: 'OWNER' })],
+    ['bad identity', JSON.stringify({ mspId: 'A', identity: 'bob', role: 'OWNER' })],
+    ['unknown permission', JSON.stringify({ mspId: 'A', permission: 'spec:delete' })],
+    ['write to everyone', JSON.stringify({ mspId: '*', permission: 'spec:write' })],
+    ['unknown member', JSON.stringify({ mspId: 'A', role: 'OWNER', why: 1 })],
+  ])('refuses a grant: %s', async (_n, arg) => {
+    const w = await worldWithTwin();
+    await expectRefusal(w, w.ledger.invoke(who.owner, w.acl, 'grant', TWIN, arg), ErrorCodes.VALIDATION_FAILED);
+  });
+});
+
+describe('party registry', () => {
+  it("lets an org's admin register and update its own entry", async () => {
+    const w = await worldWithTwin();
+    const p = await w.ledger.invoke(who.ownerAdmin, w.acl, 'registerParty', JSON.stringify([PEER_B, PEER_A]), KEY);
+    expect(p).toMatchObject({ mspId: 'OwnerMSP', peerIds: [PEER_A, PEER_B], x25519PublicKey: KEY, version: 1, updatedBy: who.ownerAdmin.id });
+    expect(w.ledger.lastTx.event).toEqual({ name: Events.PartyRegistered, payload: { mspId: 'OwnerMSP', version: 1, txId: w.ledger.lastTx.txId } });
+    const p2 = await w.ledger.invoke(who.ownerAdmin, w.acl, 'registerParty', JSON.stringify([PEER_A]), KEY);
+    expect(p2.version).toBe(2);
+    await w.ledger.invoke(who.manufacturerAdmin, w.acl, 'registerParty', JSON.stringify([PEER_B]), KEY);
+    expect(await w.ledger.invoke(who.outsider, w.acl, 'getParty', 'OwnerMSP')).toMatchObject({ peerIds: [PEER_A], version: 2 });
+    expect((await w.ledger.invoke(who.outsider, w.acl, 'listParties')).map((x: { mspId: string }) => x.mspId)).toEqual(['ManufacturerMSP', 'OwnerMSP']);
+    await expect(w.ledger.invoke(who.outsider, w.acl, 'getParty', 'AuditorMSP')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it.each([
+    ['a client identity', who.owner, JSON.stringify([PEER_A]), KEY, ErrorCodes.ACCESS_DENIED],
+    ['a peer identity', identity('OwnerMSP', 'peer0', 'peer'), JSON.stringify([PEER_A]), KEY, ErrorCodes.ACCESS_DENIED],
+    ['no peer IDs', who.ownerAdmin, '[]', KEY, ErrorCodes.VALIDATION_FAILED],
+    ['a bad peer ID', who.ownerAdmin, '["hello"]', KEY, ErrorCodes.VALIDATION_FAILED],
+    ['a repeated peer ID', who.ownerAdmin, JSON.stringify([PEER_A, PEER_A]), KEY, ErrorCodes.VALIDATION_FAILED],
+    ['a short key', who.ownerAdmin, JSON.stringify([PEER_A]), Buffer.alloc(16).toString('base64'), ErrorCodes.VALIDATION_FAILED],
+  ])('refuses registration by/with %s', async (_n, caller, ids, key, code) => {
+    const w = await worldWithTwin();
+    await expectRefusal(w, w.ledger.invoke(caller, w.acl, 'registerParty', ids, key), code);
+  });
+});
+
+describe('diag', () => {
+  it('puts and gets with one DiagPut event', async () => {
+    const w = await worldWithTwin();
+    const r = await w.ledger.invoke(who.outsider, w.diag, 'put', 'k1', 'v1');
+    expect(r).toEqual({ key: 'k1', txId: w.ledger.lastTx.txId });
+    expect(w.ledger.lastTx.event).toEqual({ name: Events.DiagPut, payload: { key: 'k1' } });
+    expect(w.ledger.lastTx.writeCalls).toBe(1);
+    expect(w.ledger.state.get('\u0000diag\u0000k1\u0000')).toEqual(Buffer.from('v1'));
+    expect(await w.ledger.invoke(who.owner, w.diag, 'get', 'k1')).toEqual({ key: 'k1', value: 'v1' });
+    await expect(w.ledger.invoke(who.owner, w.diag, 'get', 'k2')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expectRefusal(w, w.ledger.invoke(who.owner, w.diag, 'put', '', 'v'), ErrorCodes.VALIDATION_FAILED);
+  });
+});
