@@ -237,3 +237,33 @@ function sortDeep(v: unknown): unknown {
   }
   return v;
 }
+
+describe('hostile XML', () => {
+  it('refuses entity expansion attacks before parsing', async () => {
+    const w = newWorld();
+    const lol = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><CAEXFile SchemaVersion="3.0" FileName="x">&lol2;</CAEXFile>`;
+    await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'createTwin', 't', 'x', lol, ''), ErrorCodes.DOCTYPE_FORBIDDEN);
+    const xxe = `<!doctype CAEXFile SYSTEM "file:///etc/passwd"><CAEXFile/>`;
+    await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'createTwin', 't', 'x', xxe, ''), ErrorCodes.DOCTYPE_FORBIDDEN);
+  });
+
+  it('refuses absurd nesting with a coded error', async () => {
+    const w = newWorld();
+    const deep = `<CAEXFile SchemaVersion="3.0" FileName="x"><InstanceHierarchy Name="I">${'<InternalElement Name="a" ID="a">'.repeat(1)}${'<Attribute Name="x">'.repeat(200)}${'</Attribute>'.repeat(200)}</InternalElement></InstanceHierarchy></CAEXFile>`;
+    await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'createTwin', 't', 'x', deep, ''), ErrorCodes.AML_INVALID);
+    const deeper = '<a>'.repeat(100_000) + '</a>'.repeat(100_000);
+    await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'createTwin', 't', 'x', deeper, ''), ErrorCodes.AML_INVALID);
+  });
+
+  it('keeps escaped characters and normalizes whitespace canonically', async () => {
+    const w = newWorld();
+    const aml = `<CAEXFile FileName="x" SchemaVersion='3.0'><InstanceHierarchy Name="I"><InternalElement ID="a" Name="A &amp; B&#10;x" Extra="  t\tab  ">
+      <Description>  5 &lt; 6 &#x3E; 4 <![CDATA[& <raw>]]>  </Description></InternalElement></InstanceHierarchy></CAEXFile>`;
+    await w.ledger.invoke(who.owner, w.spec, 'createTwin', 't', 'x', aml, '');
+    const el = await w.ledger.invoke(who.owner, w.spec, 'getElement', 't', 'a');
+    expect(el.aml).toBe(
+      '<InternalElement Extra="  t ab  " ID="a" Name="A &amp; B&#10;x">\n  <Description>5 &lt; 6 &gt; 4 &amp; &lt;raw&gt;</Description>\n</InternalElement>',
+    );
+    expect(el.name).toBe('A & B\nx');
+  });
+});
