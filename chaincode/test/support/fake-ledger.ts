@@ -118,6 +118,12 @@ export class FakeStub {
   }
 }
 
+/** What the peer hands the shim: function name and args as bytes, and the signed creator. */
+export interface WireCall {
+  creator: { mspid: string; idBytes: Uint8Array };
+  args: string[];
+}
+
 export class FakeLedger {
   readonly state = new Map<string, Uint8Array>();
   readonly history = new Map<string, KeyModification[]>();
@@ -147,6 +153,28 @@ export class FakeLedger {
   /** The committed state as sorted [key, utf8 value] pairs, for comparisons. */
   snapshot(): Array<[string, string]> {
     return [...this.state.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, Buffer.from(v).toString('utf8')]);
+  }
+
+  /**
+   * Runs a transaction through the shim's own dispatcher (ChaincodeFromContract.Invoke), as
+   * the peer would: contract routing, parameter checks, ClientIdentity from the certificate,
+   * return-value serialization. Commits on status 200.
+   */
+  async invokeWire(chaincode: { Invoke(stub: unknown): Promise<{ status: number; message?: string; payload?: Uint8Array }> }, call: WireCall) {
+    this.clock += this.step;
+    const stub = Object.assign(new FakeStub(this, this.nextTxId(), { seconds: this.clock, nanos: 0 }), {
+      getBufferArgs: () => call.args.map((a) => Buffer.from(a, 'utf8')),
+      getArgs: () => call.args,
+      getCreator: () => call.creator,
+    });
+    const res = await chaincode.Invoke(stub);
+    if (res.status === 200) {
+      for (const [k, v] of stub.writes) {
+        if (v === null) this.state.delete(k);
+        else this.state.set(k, v);
+      }
+    }
+    return { status: res.status, message: res.message, payload: res.payload ? Buffer.from(res.payload).toString('utf8') : '', event: stub.event };
   }
 
   /**
