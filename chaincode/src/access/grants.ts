@@ -2,7 +2,7 @@ import { ChaincodeError, ErrorCodes, fail } from '../errors';
 import { compositeKey, KeyTypes } from '../ledger/keys';
 import { list, type StateReader } from '../ledger/state';
 import type { Tx } from '../ledger/tx';
-import { isOnlyKeys } from '../util/guards';
+import { onlyKeys } from '../util/args';
 import { parseTimestamp } from '../util/time';
 import type { Caller } from './identity';
 import { isPermission, isReadOnly, isRole, ROLE_PERMISSIONS, Roles, type Role } from './roles';
@@ -42,9 +42,7 @@ export function grantKey(twinId: string, g: Pick<GrantSpec, 'mspId' | 'identity'
 export function parseGrantSpec(v: unknown, nowMs: number | undefined, what = 'grant'): GrantSpec {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(ErrorCodes.VALIDATION_FAILED, `${what} must be a JSON object`);
   const o = v as Record<string, unknown>;
-  if (!isOnlyKeys(o, ['mspId', 'identity', 'role', 'permission', 'expiresAt'])) {
-    fail(ErrorCodes.VALIDATION_FAILED, `${what} has unknown members (allowed: mspId, identity, role, permission, expiresAt)`);
-  }
+  onlyKeys(what, o, ['mspId', 'identity', 'role', 'permission', 'expiresAt']);
   const { mspId, identity, role, permission, expiresAt } = o;
   if (typeof mspId !== 'string' || (mspId !== EVERYONE && !MSP_ID.test(mspId))) {
     fail(ErrorCodes.VALIDATION_FAILED, `${what}.mspId must be an MSP ID or '*'`);

@@ -196,7 +196,3 @@ export function serializeDocument(root: XmlElement): string {
   return `${XML_DECLARATION}\n${serializeElement(root)}\n`;
 }
 
-/** Structural equality on the canonical model (attribute order ignored). */
-export function xmlEqual(a: XmlElement, b: XmlElement): boolean {
-  return serializeElement(a) === serializeElement(b);
-}

@@ -54,7 +54,7 @@ import {
   twinView,
 } from '../spec/views';
 import { canonicalJson } from '../util/canonical-json';
-import { isPlainObject, optionalId, parseJsonArg, requireId, requireText, requireTwinId } from '../util/args';
+import { isPlainObject, onlyKeys, optionalId, parseJsonArg, requireId, requireText, requireTwinId } from '../util/args';
 import { parseTimestamp, sortKeyOf } from '../util/time';
 
 const HASH = /^[0-9a-f]{64}$/;
@@ -269,11 +269,7 @@ export class SpecificationContract extends Contract {
     requireTwinId(twinId);
     const v = parseJsonArg('docJson', docJson);
     if (!isPlainObject(v)) fail(ErrorCodes.VALIDATION_FAILED, 'docJson must be a JSON object');
-    for (const k of Object.keys(v)) {
-      if (!['hash', 'dhtRef', 'title', 'description', 'componentId', 'confidentiality'].includes(k)) {
-        fail(ErrorCodes.VALIDATION_FAILED, `docJson has unknown member '${k}'`);
-      }
-    }
+    onlyKeys('docJson', v, ['hash', 'dhtRef', 'title', 'description', 'componentId', 'confidentiality']);
     const hash = requireHash('hash', v.hash);
     const dhtRef = requireText('dhtRef', v.dhtRef, { max: MAX_REF });
     const title = requireText('title', v.title, { max: 256 });

@@ -51,11 +51,6 @@ export function compositeKey(type: string, attrs: readonly string[]): string {
   return `${SEP}${type}${SEP}${attrs.map((a) => a + SEP).join('')}`;
 }
 
-export function splitCompositeKey(key: string): { type: string; attrs: string[] } {
-  const parts = key.slice(1, -1).split(SEP);
-  return { type: parts[0] ?? '', attrs: parts.slice(1) };
-}
-
 /** [start, end) covering every composite key with this type and attribute prefix. */
 export function compositeRange(type: string, attrs: readonly string[]): [string, string] {
   const start = compositeKey(type, attrs);

@@ -4,7 +4,7 @@ import { programOf, type ProgramDefinition } from '../aml/programs';
 import { serializeElement, type XmlElement } from '../aml/xml';
 import { ErrorCodes, fail } from '../errors';
 import { Limits } from '../limits';
-import { childKey, childRange, childRangeAfter, compositeKey, KeyTypes } from '../ledger/keys';
+import { childKey, childRange, childRangeAfter, compositeKey, KeyTypes, orderFromChildKey } from '../ledger/keys';
 import { listRange, type StateReader } from '../ledger/state';
 import type { Tx } from '../ledger/tx';
 import type { ElementRecord, TwinMeta } from './model';
@@ -33,12 +33,7 @@ export interface ChildRef {
 
 export async function childrenOf(r: StateReader, twinId: string, parentId: string): Promise<ChildRef[]> {
   const [start, end] = childRange(twinId, parentId);
-  return (await listRange<string>(r, start, end)).map((e) => ({ id: e.value, order: orderOf(e.key) }));
-}
-
-function orderOf(key: string): string {
-  const parts = key.split('\u0000');
-  return parts[parts.length - 2] ?? '';
+  return (await listRange<string>(r, start, end)).map((e) => ({ id: e.value, order: orderFromChildKey(e.key) }));
 }
 
 /** The order keys between which new children go: after `afterId` (or first when undefined). */
@@ -51,7 +46,7 @@ export async function insertionGap(
   // One bounded range read: only the next sibling is fetched, whatever the number of siblings.
   const [start, end] = after ? childRangeAfter(twinId, parentId, after.order) : childRange(twinId, parentId);
   const next = await listRange<string>(r, start, end, 1);
-  const right = next[0] ? orderOf(next[0].key) : null;
+  const right = next[0] ? orderFromChildKey(next[0].key) : null;
   return [after ? after.order : null, right];
 }
 

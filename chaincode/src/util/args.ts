@@ -63,11 +63,6 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export function requireObject(name: string, v: unknown): Record<string, unknown> {
-  if (!isPlainObject(v)) fail(ErrorCodes.VALIDATION_FAILED, `${name} must be a JSON object`);
-  return v;
-}
-
 /** Refuses members the function does not know, so typos do not pass silently. */
 export function onlyKeys(name: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
   for (const k of Object.keys(obj)) {
