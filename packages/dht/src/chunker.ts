@@ -1,0 +1,29 @@
+import { MessageTooLargeError } from './errors.js';
+
+/** Object input: one buffer, or a stream of buffers of any sizes. */
+export type ObjectSource = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+/** Re-cuts a source into fixed-size pieces (the last may be shorter), enforcing a total limit. */
+export async function* fixedSizeChunks(source: ObjectSource, chunkSize: number, maxBytes: number): AsyncGenerator<Uint8Array> {
+  const parts: Iterable<Uint8Array> | AsyncIterable<Uint8Array> = source instanceof Uint8Array ? [source] : source;
+  let buf = new Uint8Array(chunkSize);
+  let fill = 0;
+  let total = 0;
+  for await (const part of parts) {
+    total += part.byteLength;
+    if (total > maxBytes) throw new MessageTooLargeError('object exceeds the size limit', { details: { maxBytes } });
+    let o = 0;
+    while (o < part.byteLength) {
+      const n = Math.min(chunkSize - fill, part.byteLength - o);
+      buf.set(part.subarray(o, o + n), fill);
+      fill += n;
+      o += n;
+      if (fill === chunkSize) {
+        yield buf;
+        buf = new Uint8Array(chunkSize);
+        fill = 0;
+      }
+    }
+  }
+  if (fill > 0) yield buf.subarray(0, fill);
+}

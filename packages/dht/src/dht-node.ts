@@ -1,0 +1,301 @@
+import { join } from 'node:path';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { identify } from '@libp2p/identify';
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { ping } from '@libp2p/ping';
+import { preSharedKey } from '@libp2p/pnet';
+import { tcp } from '@libp2p/tcp';
+import { multiaddr } from '@multiformats/multiaddr';
+import { ValidationError } from '@twinledger/errors';
+import { silentLogger, type Logger, type Registry } from '@twinledger/observability';
+import { LevelDatastore } from 'datastore-level';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import type { CipherName } from './aead.js';
+import type { ObjectSource } from './chunker.js';
+import type { Hex } from './codec.js';
+import { createPartyConnectionGater } from './connection-gater.js';
+import { NodeNotStartedError } from './errors.js';
+import { createFeedService, type CreateFeedOptions, type FeedAppendResult, type FeedEntry, type FeedInfo, type FeedService, type FeedWriter, type TimeRange } from './feeds.js';
+import type { FeedHead } from './feed-records.js';
+import { loadOrCreateIdentity } from './identity.js';
+import { nodeInternals } from './internals.js';
+import { encryptionPublicKeyOf } from './key-wrap.js';
+import { createLocalStore, type LocalStore, type LocalStoreStats } from './local-store.js';
+import { MAX_CHUNK_SIZE, MAX_MANIFEST_BYTES, type Manifest } from './manifest.js';
+import { createDhtMetrics, type DhtMetrics } from './metrics.js';
+import { createObjectService, type AclView, type ObjectService, type PutObjectOptions, type PutObjectResult, type UpdateAclResult } from './objects.js';
+import type { PartyRegistry } from './party-registry.js';
+import { createRepairer, type RepairReport, type Repairer } from './repair.js';
+import { createReplicaClient, type ReplicaClient } from './replica-client.js';
+import { signingKeyFromSeed, type SigningKey } from './signing.js';
+import { createStoreHandler, errorFrame, STORE_PROTOCOL } from './store-protocol.js';
+import { encodeFrame, readFrame, writeAndClose, type FrameLimits } from './framing.js';
+
+export interface DhtNodeInit {
+  /** Directory for the identity key and the LevelDB store; created if missing. */
+  readonly dataDir: string;
+  /** This node's organization (Fabric MSP id); must be in the registry. */
+  readonly mspId: string;
+  /** The organization's X25519 private key (32 bytes); its public key must match the registry's. */
+  readonly encryptionKey: Uint8Array;
+  /** The consortium's pre-shared key in swarm-key format (see generateSwarmKey). */
+  readonly swarmKey: Uint8Array;
+  /** Listen multiaddrs; defaults to `/ip4/127.0.0.1/tcp/0`. */
+  readonly listen?: readonly string[];
+  /** Multiaddrs (with /p2p/<id>) dialled at start. */
+  readonly bootstrap?: readonly string[];
+  /** Replicas per item, r. Defaults to 3; must be >= 2k+1. */
+  readonly replicationFactor?: number;
+  /** Faulty replicas tolerated, k. Defaults to floor((r-1)/2); ACL updates need 2k+1 acknowledgements. */
+  readonly faultTolerance?: number;
+  /** Plaintext bytes per chunk. Defaults to 256 KiB; at most 1 MiB. */
+  readonly chunkSize?: number;
+  /** AEAD for new objects. Defaults to `aes-256-gcm` (see README for the measurement). */
+  readonly cipher?: CipherName;
+  /** Largest object accepted by putObject, bytes. Defaults to 1 GiB. */
+  readonly maxObjectBytes?: number;
+  /** Deadline for one store-protocol request. Defaults to 10 s. */
+  readonly requestTimeoutMs?: number;
+  /** Repair pass interval. Defaults to 60 s; 0 disables the timer (call repair()). */
+  readonly repairIntervalMs?: number;
+  /** The kad-dht protocol id. Defaults to `/twinledger/kad/1.0.0`. */
+  readonly kadProtocol?: string;
+  /** Ed25519 seed that signs ACLs of objects this node puts; defaults to the node identity's seed. */
+  readonly ownerKey?: Uint8Array;
+  /** Most entries one feed range call returns. Defaults to 1000. */
+  readonly maxRangeEntries?: number;
+}
+
+export interface DhtNodeComponents {
+  readonly registry: PartyRegistry;
+  /** Parent logger; the node derives child loggers per component. */
+  readonly logger?: Logger;
+  /** Registry for `twinledger_dht_` metrics; none are recorded without it. */
+  readonly metricsRegistry?: Registry;
+}
+
+export interface DhtPeerStatus {
+  readonly peerId: string;
+  readonly mspId: string | undefined;
+}
+
+export interface DhtNodeStatus {
+  readonly peerId: string;
+  readonly mspId: string;
+  readonly multiaddrs: readonly string[];
+  readonly peers: readonly DhtPeerStatus[];
+  readonly store: LocalStoreStats;
+  readonly replicationFactor: number;
+  readonly faultTolerance: number;
+  readonly lastRepair: RepairReport | undefined;
+}
+
+export interface DhtNode {
+  /** Known before start (the identity is loaded by start, so read it after). */
+  readonly peerId: string;
+  readonly mspId: string;
+  /** This node's default owner public key (Ed25519, hex). */
+  readonly ownerPublicKey: Hex;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  isStarted(): boolean;
+  multiaddrs(): string[];
+  dial(addr: string): Promise<void>;
+  putObject(data: ObjectSource, options?: Readonly<PutObjectOptions>): Promise<PutObjectResult>;
+  getObject(ref: Hex): Promise<Uint8Array>;
+  /** Streams verified plaintext; the whole-object hash is checked after the last chunk (the stream then throws on mismatch). */
+  getObjectStream(ref: Hex): AsyncGenerator<Uint8Array>;
+  getManifest(ref: Hex): Promise<Manifest>;
+  getAcl(ref: Hex): Promise<AclView>;
+  /** Signs and writes a new ACL version; removing a party re-encrypts under a new key. */
+  updateAcl(ref: Hex, parties: readonly string[], options?: { readonly owner?: Uint8Array }): Promise<UpdateAclResult>;
+  createFeed(options: Readonly<CreateFeedOptions>): Promise<FeedInfo>;
+  appendFeed(feed: Readonly<FeedWriter>, index: number, payload: Uint8Array, timeRange: TimeRange): Promise<FeedAppendResult>;
+  feedHead(feedId: Hex): Promise<FeedHead | undefined>;
+  latest(feedId: Hex): Promise<FeedEntry | undefined>;
+  rangeByIndex(feedId: Hex, from: number, to: number): Promise<FeedEntry[]>;
+  rangeByTime(feedId: Hex, fromMs: number, toMs: number): Promise<FeedEntry[]>;
+  updateFeedAcl(feed: Readonly<FeedWriter>, parties: readonly string[]): Promise<{ version: number }>;
+  /** Runs one repair pass now. */
+  repair(): Promise<RepairReport>;
+  status(): DhtNodeStatus;
+}
+
+interface Running {
+  readonly libp2p: Libp2p;
+  readonly datastore: LevelDatastore;
+  readonly store: LocalStore;
+  readonly client: ReplicaClient;
+  readonly objects: ObjectService;
+  readonly feeds: FeedService;
+  readonly repairer: Repairer;
+  readonly unsubscribe: () => void;
+}
+
+export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeComponents): DhtNode {
+  const r = init.replicationFactor ?? 3;
+  const k = init.faultTolerance ?? Math.floor((r - 1) / 2);
+  const chunkSize = init.chunkSize ?? 256 * 1024;
+  if (!Number.isInteger(r) || r < 1 || !Number.isInteger(k) || k < 0 || r < 2 * k + 1) {
+    throw new ValidationError('replicationFactor must be >= 2 * faultTolerance + 1', { details: { replicationFactor: r, faultTolerance: k } });
+  }
+  if (!Number.isInteger(chunkSize) || chunkSize < 1024 || chunkSize > MAX_CHUNK_SIZE) throw new ValidationError('chunkSize must be 1 KiB..1 MiB');
+  const logger = (components.logger ?? silentLogger()).child({ component: 'dht', mspId: init.mspId });
+  const metrics: DhtMetrics | undefined = components.metricsRegistry ? createDhtMetrics(components.metricsRegistry) : undefined;
+  const { registry } = components;
+  const timeout = init.requestTimeoutMs ?? 10_000;
+  const maxChunkBytes = chunkSize + 64;
+  const limits: FrameLimits = { maxHeaderBytes: 64 * 1024, maxBodyBytes: Math.max(maxChunkBytes, MAX_MANIFEST_BYTES) };
+
+  let running: Running | undefined;
+  let peerId = '';
+  let ownerKey: SigningKey | undefined;
+
+  const need = (): Running => {
+    if (running === undefined) throw new NodeNotStartedError('the DHT node is not started');
+    return running;
+  };
+
+  const node: DhtNode = {
+    get peerId() {
+      return peerId;
+    },
+    mspId: init.mspId,
+    get ownerPublicKey() {
+      if (ownerKey === undefined) throw new NodeNotStartedError('the DHT node is not started');
+      return ownerKey.publicKey;
+    },
+
+    async start() {
+      if (running !== undefined) return;
+      const self = registry.get(init.mspId);
+      if (self === undefined) throw new ValidationError('this node\'s MSP id is not in the party registry', { details: { mspId: init.mspId } });
+      const encPub = encryptionPublicKeyOf(init.encryptionKey);
+      if (Buffer.compare(encPub, self.encryptionPublicKey) !== 0) throw new ValidationError('encryptionKey does not match the registry\'s public key for this party');
+
+      const privateKey = await loadOrCreateIdentity(init.dataDir);
+      peerId = peerIdFromPrivateKey(privateKey).toString();
+      ownerKey = signingKeyFromSeed(init.ownerKey ?? privateKey.raw.subarray(0, 32));
+      const datastore = new LevelDatastore(join(init.dataDir, 'store'));
+      await datastore.open();
+      try {
+        const store = createLocalStore(datastore);
+        await store.open();
+        const libp2p = await createLibp2p({
+          privateKey,
+          datastore,
+          addresses: { listen: [...(init.listen ?? ['/ip4/127.0.0.1/tcp/0'])] },
+          transports: [tcp()],
+          connectionEncrypters: [noise()],
+          streamMuxers: [yamux()],
+          connectionProtector: preSharedKey({ psk: init.swarmKey }),
+          connectionGater: createPartyConnectionGater(registry, () => peerId),
+          services: {
+            identify: identify(),
+            ping: ping(),
+            dht: kadDHT({ protocol: init.kadProtocol ?? '/twinledger/kad/1.0.0', clientMode: false, peerInfoMapper: passthroughMapper, allowQueryWithZeroPeers: true }),
+          },
+          start: false,
+        });
+        const handler = createStoreHandler({ maxChunkBytes }, { store, registry, logger: logger.child({ component: 'dht-store' }), ...(metrics ? { metrics } : {}) });
+        await libp2p.handle(
+          STORE_PROTOCOL,
+          async (stream, connection) => {
+            const timer = setTimeout(() => stream.abort(new Error('store request timed out')), timeout);
+            try {
+              let res;
+              try {
+                res = await handler(connection.remotePeer.toString(), await readFrame(stream, limits));
+              } catch (err) {
+                res = errorFrame(err, 'read', logger, metrics);
+              }
+              await writeAndClose(stream, encodeFrame(res.header, res.body));
+            } catch (err) {
+              stream.abort(err instanceof Error ? err : new Error(String(err)));
+            } finally {
+              clearTimeout(timer);
+            }
+          },
+          { maxInboundStreams: 256, maxOutboundStreams: 256 },
+        );
+        const client = createReplicaClient(
+          { selfPeerId: peerId, selfMspId: init.mspId, requestTimeoutMs: timeout, responseLimits: limits, discoverBelow: r + 1 },
+          { libp2p: libp2p as never, registry, handler, logger: logger.child({ component: 'dht-replicas' }) },
+        );
+        const objects = createObjectService(
+          { selfMspId: init.mspId, replicationFactor: r, faultTolerance: k, chunkSize, cipher: init.cipher ?? 'aes-256-gcm', maxObjectBytes: init.maxObjectBytes ?? 1024 ** 3 },
+          { client, registry, encryptionKey: { privateKey: init.encryptionKey, publicKey: encPub }, ownerKey, logger: logger.child({ component: 'dht-objects' }), ...(metrics ? { metrics } : {}) },
+        );
+        const feeds = createFeedService({ replicationFactor: r, faultTolerance: k, maxRangeEntries: init.maxRangeEntries ?? 1000 }, { client, objects, logger: logger.child({ component: 'dht-feeds' }) });
+        const repairer = createRepairer(
+          { selfPeerId: peerId, replicationFactor: r, intervalMs: init.repairIntervalMs ?? 60_000 },
+          { store, client, logger: logger.child({ component: 'dht-repair' }), ...(metrics ? { metrics } : {}) },
+        );
+        // A party dropped from the registry loses its open connections too, not only new ones.
+        const unsubscribe = registry.subscribe(() => {
+          for (const c of libp2p.getConnections()) {
+            if (registry.partyOf(c.remotePeer.toString()) === undefined) void libp2p.hangUp(c.remotePeer).catch(() => undefined);
+          }
+        });
+        await libp2p.start();
+        running = { libp2p, datastore, store, client, objects, feeds, repairer, unsubscribe };
+        nodeInternals.set(node, { store, client });
+        for (const addr of init.bootstrap ?? []) {
+          await node.dial(addr).catch((err: unknown) => logger.warn({ err, addr }, 'bootstrap dial failed'));
+        }
+        repairer.start();
+        logger.info({ peerId, addrs: node.multiaddrs() }, 'DHT node started');
+      } catch (err) {
+        await datastore.close().catch(() => undefined);
+        throw err;
+      }
+    },
+
+    async stop() {
+      const rn = running;
+      if (rn === undefined) return;
+      running = undefined;
+      rn.unsubscribe();
+      await rn.repairer.stop();
+      await rn.libp2p.stop();
+      await rn.datastore.close();
+      logger.info({ peerId }, 'DHT node stopped');
+    },
+
+    isStarted: () => running !== undefined,
+    multiaddrs: () => (running?.libp2p.getMultiaddrs() ?? []).map((m) => m.toString()),
+    async dial(addr) {
+      await need().libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(timeout) });
+    },
+
+    putObject: (data, options) => need().objects.putObject(data, options, options?.owner ? signingKeyFromSeed(options.owner) : undefined),
+    getObject: (ref) => need().objects.getObject(ref),
+    getObjectStream: (ref) => need().objects.getObjectStream(ref),
+    getManifest: (ref) => need().objects.getManifest(ref),
+    getAcl: (ref) => need().objects.getAcl(ref),
+    updateAcl: (ref, parties, options) => need().objects.updateAcl(ref, parties, options?.owner ? signingKeyFromSeed(options.owner) : undefined),
+    createFeed: (options) => need().feeds.createFeed(options),
+    appendFeed: (feed, index, payload, range) => need().feeds.append(feed, index, payload, range),
+    feedHead: (feedId) => need().feeds.head(feedId),
+    latest: (feedId) => need().feeds.latest(feedId),
+    rangeByIndex: (feedId, from, to) => need().feeds.rangeByIndex(feedId, from, to),
+    rangeByTime: (feedId, from, to) => need().feeds.rangeByTime(feedId, from, to),
+    updateFeedAcl: (feed, parties) => need().feeds.updateFeedAcl(feed, parties),
+    repair: () => need().repairer.runOnce(),
+
+    status() {
+      const rn = need();
+      const peers = rn.libp2p.getPeers().map((p) => ({ peerId: p.toString(), mspId: registry.partyOf(p.toString())?.mspId }));
+      const store = rn.store.stats();
+      if (metrics) {
+        metrics.peers.set(peers.length);
+        metrics.storeBytes.set(store.bytes);
+        for (const [kind, n] of Object.entries(store)) if (kind !== 'bytes') metrics.storeItems.set({ kind }, n);
+      }
+      return { peerId, mspId: init.mspId, multiaddrs: node.multiaddrs(), peers, store, replicationFactor: r, faultTolerance: k, lastRepair: rn.repairer.lastReport() };
+    },
+  };
+  return node;
+}

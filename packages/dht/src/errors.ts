@@ -1,0 +1,125 @@
+import {
+  AccessDeniedError,
+  ConflictError,
+  NotFoundError,
+  TwinLedgerError,
+  UnavailableError,
+  ValidationError,
+} from '@twinledger/errors';
+
+/**
+ * One class per DHT failure mode. Codes are stable: they travel on the wire (a storing node
+ * answers with the code, the requesting node rebuilds the same class from it) and reach HTTP
+ * clients through the gateway.
+ */
+
+/** A wire message or a record does not parse or does not match its schema. */
+export class MalformedMessageError extends ValidationError {
+  override readonly code: string = 'DHT_MALFORMED_MESSAGE';
+}
+
+/** A wire message or an object part is larger than the configured limit. */
+export class MessageTooLargeError extends TwinLedgerError {
+  readonly code: string = 'DHT_MESSAGE_TOO_LARGE';
+  override readonly httpStatus: number = 413;
+}
+
+/** Bytes do not hash to the address they were stored or requested under. */
+export class IntegrityError extends TwinLedgerError {
+  readonly code: string = 'DHT_INTEGRITY_FAILED';
+  override readonly httpStatus: number = 502;
+}
+
+/** A signature on an ACL record, a locator or a feed record does not verify. */
+export class InvalidSignatureError extends ValidationError {
+  override readonly code: string = 'DHT_BAD_SIGNATURE';
+}
+
+/** A record was sent to an address it does not belong to (e.g. a feed update at the wrong index). */
+export class WrongAddressError extends ValidationError {
+  override readonly code: string = 'DHT_WRONG_ADDRESS';
+}
+
+/** The requesting peer's party is not in the item's ACL. */
+export class AclDeniedError extends AccessDeniedError {
+  override readonly code: string = 'DHT_ACL_DENIED';
+}
+
+/** The peer is not bound to any party of the consortium registry. */
+export class UnknownPartyError extends AccessDeniedError {
+  override readonly code: string = 'DHT_UNKNOWN_PARTY';
+}
+
+/** An ACL record with a version at or below the stored one (a rollback attempt). */
+export class StaleAclVersionError extends ConflictError {
+  override readonly code: string = 'DHT_ACL_STALE_VERSION';
+}
+
+/** A feed head with a sequence at or below the stored one, or a second, different update at a taken index. */
+export class FeedReplayError extends ConflictError {
+  override readonly code: string = 'DHT_FEED_REPLAY';
+}
+
+/** A feed append would leave a gap: the index is above the head's latest index + 1. */
+export class FeedIndexGapError extends ValidationError {
+  override readonly code: string = 'DHT_FEED_INDEX_GAP';
+}
+
+/** Content bound to one object was offered again under another object's ACL. */
+export class BindingConflictError extends ConflictError {
+  override readonly code: string = 'DHT_BINDING_CONFLICT';
+}
+
+/** No replica holds the item (or every copy failed verification). */
+export class ItemNotFoundError extends NotFoundError {
+  override readonly code: string = 'DHT_NOT_FOUND';
+}
+
+/** This node's party has no wrapped data key in the manifest: it cannot decrypt the object. */
+export class NoKeyForPartyError extends AccessDeniedError {
+  override readonly code: string = 'DHT_NO_KEY_FOR_PARTY';
+}
+
+/** Fewer replicas than required acknowledged a write (data or ACL quorum of 2k+1). */
+export class QuorumNotReachedError extends UnavailableError {
+  override readonly code: string = 'DHT_QUORUM_NOT_REACHED';
+}
+
+/** A remote peer failed or timed out in a way that carries no TwinLedger code. */
+export class PeerRequestError extends UnavailableError {
+  override readonly code: string = 'DHT_PEER_FAILED';
+}
+
+/** Only the object's owner (its Ed25519 key) may change the ACL. */
+export class NotOwnerError extends AccessDeniedError {
+  override readonly code: string = 'DHT_NOT_OWNER';
+}
+
+/** The node is not started (or already stopped). */
+export class NodeNotStartedError extends UnavailableError {
+  override readonly code: string = 'DHT_NOT_STARTED';
+}
+
+type ErrorClass = new (message: string, options?: { details?: Record<string, unknown> }) => TwinLedgerError;
+
+const byCode: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>([
+  ['DHT_MALFORMED_MESSAGE', MalformedMessageError],
+  ['DHT_MESSAGE_TOO_LARGE', MessageTooLargeError],
+  ['DHT_INTEGRITY_FAILED', IntegrityError],
+  ['DHT_BAD_SIGNATURE', InvalidSignatureError],
+  ['DHT_WRONG_ADDRESS', WrongAddressError],
+  ['DHT_ACL_DENIED', AclDeniedError],
+  ['DHT_UNKNOWN_PARTY', UnknownPartyError],
+  ['DHT_ACL_STALE_VERSION', StaleAclVersionError],
+  ['DHT_FEED_REPLAY', FeedReplayError],
+  ['DHT_BINDING_CONFLICT', BindingConflictError],
+  ['DHT_NOT_FOUND', ItemNotFoundError],
+  ['DHT_NOT_OWNER', NotOwnerError],
+]);
+
+/** Rebuilds the error a remote storing node answered with; unknown codes become PeerRequestError. */
+export function errorFromWire(code: string, message: string, details?: Record<string, unknown>): TwinLedgerError {
+  const Cls = byCode.get(code);
+  const opts = details === undefined ? {} : { details };
+  return Cls === undefined ? new PeerRequestError(message, { details: { ...details, remoteCode: code } }) : new Cls(message, opts);
+}

@@ -1,0 +1,232 @@
+import type { Logger } from '@twinledger/observability';
+import { ValidationError } from '@twinledger/errors';
+import { normalizeParties, signAclRecord } from './acl-record.js';
+import { random, sha256, toHex, type Hex } from './codec.js';
+import { FeedIndexGapError, FeedReplayError, ItemNotFoundError, MalformedMessageError, NotOwnerError } from './errors.js';
+import { feedIdOf, feedUpdateAddress, parseFeedHead, parseFeedUpdate, signFeedHead, signFeedUpdate, type FeedHead, type FeedUpdate } from './feed-records.js';
+import type { ObjectService } from './objects.js';
+import type { ReplicaClient } from './replica-client.js';
+import { signingKeyFromSeed } from './signing.js';
+
+/**
+ * Swarm-style feeds on top of objects: each update's segment is an encrypted object under the
+ * feed's ACL (one object id per feed), the signed update record sits at H(feedId || index),
+ * the signed head at the feed id. Indices are contiguous from 0 and time ranges are assumed
+ * to grow with the index (what the range-by-time search relies on).
+ */
+export interface CreateFeedOptions {
+  /** Topic (twin + component), 1..256 characters. */
+  readonly topic: string;
+  /** The feed owner's Ed25519 seed (the device key). */
+  readonly ownerKey: Uint8Array;
+  /** MSP ids allowed to read the segments. */
+  readonly acl: readonly string[];
+}
+
+/** What a writer needs to append: the feed's topic and object id plus the owner seed. */
+export interface FeedWriter {
+  readonly topic: string;
+  readonly ownerKey: Uint8Array;
+  readonly objectId: Hex;
+}
+
+export interface FeedInfo {
+  readonly feedId: Hex;
+  readonly objectId: Hex;
+  readonly owner: Hex;
+  readonly topic: string;
+}
+
+export interface TimeRange {
+  /** Inclusive start, ms since the epoch. */
+  readonly start: number;
+  /** Inclusive end, ms since the epoch. */
+  readonly end: number;
+}
+
+export interface FeedAppendResult {
+  readonly feedId: Hex;
+  readonly index: number;
+  readonly ref: Hex;
+  /** The head sequence after the append. */
+  readonly seq: number;
+  /** True when the same payload was already stored at this index (an idempotent replay). */
+  readonly duplicate: boolean;
+}
+
+export interface FeedEntry {
+  readonly feedId: Hex;
+  readonly index: number;
+  readonly timeStart: number;
+  readonly timeEnd: number;
+  readonly ref: Hex;
+  readonly payload: Uint8Array;
+}
+
+export interface FeedServiceInit {
+  readonly replicationFactor: number;
+  readonly faultTolerance: number;
+  /** Most entries one range call returns. */
+  readonly maxRangeEntries: number;
+}
+
+export interface FeedServiceComponents {
+  readonly client: ReplicaClient;
+  readonly objects: ObjectService;
+  readonly logger: Logger;
+}
+
+export interface FeedService {
+  createFeed(options: Readonly<CreateFeedOptions>): Promise<FeedInfo>;
+  append(feed: Readonly<FeedWriter>, index: number, payload: Uint8Array, timeRange: TimeRange): Promise<FeedAppendResult>;
+  head(feedId: Hex): Promise<FeedHead | undefined>;
+  latest(feedId: Hex): Promise<FeedEntry | undefined>;
+  rangeByIndex(feedId: Hex, from: number, to: number): Promise<FeedEntry[]>;
+  rangeByTime(feedId: Hex, from: number, to: number): Promise<FeedEntry[]>;
+  updateFeedAcl(feed: Readonly<FeedWriter>, parties: readonly string[]): Promise<{ version: number }>;
+}
+
+export function createFeedService(init: Readonly<FeedServiceInit>, components: FeedServiceComponents): FeedService {
+  const { client, objects, logger } = components;
+  const r = init.replicationFactor;
+  const dataQuorum = Math.min(r, init.faultTolerance + 1);
+
+  async function head(feedId: Hex): Promise<FeedHead | undefined> {
+    const order = (await client.candidates(feedId)).slice(0, r).map((c) => c.peerId);
+    const heads = await Promise.all(
+      order.map(async (peerId) => {
+        try {
+          const h = parseFeedHead((await client.request(peerId, { op: 'get-feed-head', feedId })).header['head']);
+          return h.feedId === feedId ? h : undefined;
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    return heads.reduce<FeedHead | undefined>((a, b) => (b !== undefined && (a === undefined || b.seq > a.seq) ? b : a), undefined);
+  }
+
+  async function update(feedId: Hex, index: number): Promise<FeedUpdate | undefined> {
+    const address = feedUpdateAddress(feedId, index);
+    const order = (await client.candidates(address)).map((c) => c.peerId);
+    try {
+      return await client.read(order, async (peerId) => parseFeedUpdate((await client.request(peerId, { op: 'get-feed-update', address })).header['update'], address));
+    } catch (err) {
+      if (err instanceof ItemNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async function entry(u: FeedUpdate): Promise<FeedEntry> {
+    return { feedId: u.feedId, index: u.index, timeStart: u.timeStart, timeEnd: u.timeEnd, ref: u.ref, payload: await objects.getObject(u.ref) };
+  }
+
+  function checkRange(range: TimeRange): void {
+    if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start) {
+      throw new ValidationError('time range must be integers with 0 <= start <= end');
+    }
+  }
+
+  return {
+    head,
+
+    async createFeed(options) {
+      const signer = signingKeyFromSeed(options.ownerKey);
+      const acl = signAclRecord(signer, { nonce: toHex(random(16)), version: 1, parties: normalizeParties(options.acl) });
+      await objects.writeAcl(acl);
+      return { feedId: feedIdOf(signer.publicKey, options.topic), objectId: acl.objectId, owner: signer.publicKey, topic: options.topic };
+    },
+
+    async append(feed, index, payload, timeRange) {
+      if (!Number.isSafeInteger(index) || index < 0) throw new ValidationError('index must be a non-negative integer');
+      checkRange(timeRange);
+      const signer = signingKeyFromSeed(feed.ownerKey);
+      const feedId = feedIdOf(signer.publicKey, feed.topic);
+      const current = await head(feedId);
+      const latest = current?.latestIndex ?? -1;
+      if (index > latest + 1) throw new FeedIndexGapError('feed indices are contiguous', { details: { feedId, index, next: latest + 1 } });
+      const address = feedUpdateAddress(feedId, index);
+      const existing = await update(feedId, index);
+      if (existing !== undefined) {
+        // A replay of the same segment (e.g. a Kafka redelivery) is idempotent; anything else is refused.
+        const m = await objects.getManifest(existing.ref);
+        if (m.plaintextHash === toHex(sha256(payload)) && existing.timeStart === timeRange.start && existing.timeEnd === timeRange.end) {
+          return { feedId, index, ref: existing.ref, seq: current?.seq ?? 0, duplicate: true };
+        }
+        throw new FeedReplayError('the feed index already holds a different update', { details: { feedId, index } });
+      }
+      const acl = await objects.getAclRecord(feed.objectId);
+      if (acl.owner !== signer.publicKey) throw new NotOwnerError('the feed object belongs to another key', { details: { objectId: feed.objectId } });
+      const { ref } = await objects.putUnder(acl, signer, payload);
+      const u = signFeedUpdate(signer, { topic: feed.topic, index, timeStart: timeRange.start, timeEnd: timeRange.end, ref });
+      await client.write(address, r, dataQuorum, async (peerId) => {
+        await client.request(peerId, { op: 'put-feed-update', address, update: u });
+      });
+      let seq = current?.seq ?? 0;
+      if (index > latest) {
+        seq += 1;
+        const h = signFeedHead(signer, { topic: feed.topic, seq, latestIndex: index, latestTimeEnd: timeRange.end, objectId: feed.objectId });
+        await client.write(feedId, r, dataQuorum, async (peerId) => {
+          await client.request(peerId, { op: 'put-feed-head', head: h });
+        });
+      }
+      logger.debug({ feedId, index, seq }, 'feed append');
+      return { feedId, index, ref, seq, duplicate: false };
+    },
+
+    async latest(feedId) {
+      const h = await head(feedId);
+      if (h === undefined) return undefined;
+      const u = await update(feedId, h.latestIndex);
+      if (u === undefined) throw new ItemNotFoundError('the head points at an update no replica holds', { details: { feedId, index: h.latestIndex } });
+      return entry(u);
+    },
+
+    async rangeByIndex(feedId, from, to) {
+      if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from) throw new ValidationError('index range must be integers with 0 <= from <= to');
+      const h = await head(feedId);
+      if (h === undefined) return [];
+      const last = Math.min(to, h.latestIndex);
+      if (last - from + 1 > init.maxRangeEntries) throw new MalformedMessageError('range too long', { details: { max: init.maxRangeEntries } });
+      const out: FeedEntry[] = [];
+      for (let i = from; i <= last; i++) {
+        const u = await update(feedId, i);
+        if (u !== undefined) out.push(await entry(u));
+      }
+      return out;
+    },
+
+    async rangeByTime(feedId, from, to) {
+      checkRange({ start: from, end: to });
+      const h = await head(feedId);
+      if (h === undefined) return [];
+      // First index whose range ends at or after `from` (time ranges grow with the index).
+      let lo = 0;
+      let hi = h.latestIndex;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        const u = await update(feedId, mid);
+        if (u !== undefined && u.timeEnd < from) lo = mid + 1;
+        else hi = mid;
+      }
+      const out: FeedEntry[] = [];
+      for (let i = lo; i <= h.latestIndex && out.length < init.maxRangeEntries; i++) {
+        const u = await update(feedId, i);
+        if (u === undefined) continue;
+        if (u.timeStart > to) break;
+        if (u.timeEnd >= from) out.push(await entry(u));
+      }
+      return out;
+    },
+
+    async updateFeedAcl(feed, parties) {
+      const signer = signingKeyFromSeed(feed.ownerKey);
+      const cur = await objects.getAclRecord(feed.objectId);
+      if (cur.owner !== signer.publicKey) throw new NotOwnerError('only the feed owner may change its ACL');
+      // Segments each have their own key; later segments are wrapped only for the new parties.
+      const acl = signAclRecord(signer, { nonce: cur.nonce, version: cur.version + 1, parties });
+      await objects.writeAcl(acl);
+      return { version: acl.version };
+    },
+  };
+}

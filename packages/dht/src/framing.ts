@@ -1,0 +1,100 @@
+import type { AbortOptions, Stream } from '@libp2p/interface';
+import { fromUtf8, isRecord, utf8 } from './codec.js';
+import { MalformedMessageError, MessageTooLargeError } from './errors.js';
+
+/**
+ * One message per stream direction: `u32be headerLength || u32be bodyLength || header || body`.
+ * The header is a JSON object (validated by the receiver), the body raw bytes (a chunk or a
+ * manifest). Lengths are checked against the limits as soon as the 8-byte prefix arrives,
+ * so an oversize message is refused before it is buffered.
+ */
+export interface Frame {
+  readonly header: Record<string, unknown>;
+  readonly body: Uint8Array;
+}
+
+export interface FrameLimits {
+  /** Largest header accepted, bytes. */
+  readonly maxHeaderBytes: number;
+  /** Largest body accepted, bytes. */
+  readonly maxBodyBytes: number;
+}
+
+export function encodeFrame(header: Record<string, unknown>, body: Uint8Array = new Uint8Array()): Uint8Array {
+  const h = utf8(JSON.stringify(header));
+  const out = new Uint8Array(8 + h.byteLength + body.byteLength);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, h.byteLength);
+  dv.setUint32(4, body.byteLength);
+  out.set(h, 8);
+  out.set(body, 8 + h.byteLength);
+  return out;
+}
+
+/** Parses one complete frame, with the same checks `readFrame` applies while streaming. */
+export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): Frame {
+  if (bytes.byteLength < 8) throw new MalformedMessageError('truncated frame');
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const hl = dv.getUint32(0);
+  const bl = dv.getUint32(4);
+  checkLengths(hl, bl, limits);
+  if (bytes.byteLength !== 8 + hl + bl) throw new MalformedMessageError('frame length does not match its prefix');
+  let header: unknown;
+  try {
+    header = JSON.parse(fromUtf8(bytes.subarray(8, 8 + hl)));
+  } catch (cause) {
+    throw new MalformedMessageError('frame header is not JSON', { cause });
+  }
+  if (!isRecord(header)) throw new MalformedMessageError('frame header is not an object');
+  return { header, body: bytes.slice(8 + hl) };
+}
+
+function checkLengths(hl: number, bl: number, limits: FrameLimits): void {
+  if (hl > limits.maxHeaderBytes || bl > limits.maxBodyBytes) {
+    throw new MessageTooLargeError('message exceeds the size limit', {
+      details: { headerBytes: hl, bodyBytes: bl, maxHeaderBytes: limits.maxHeaderBytes, maxBodyBytes: limits.maxBodyBytes },
+    });
+  }
+}
+
+/** Reads the peer's whole message (until it closes its write side) and decodes it. */
+export async function readFrame(stream: Stream, limits: FrameLimits): Promise<Frame> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let expected = -1;
+  for await (const chunk of stream) {
+    const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray();
+    parts.push(bytes);
+    total += bytes.byteLength;
+    if (expected < 0 && total >= 8) {
+      const head = parts.length === 1 ? bytes : concatParts(parts, total);
+      const dv = new DataView(head.buffer, head.byteOffset, 8);
+      const hl = dv.getUint32(0);
+      const bl = dv.getUint32(4);
+      checkLengths(hl, bl, limits);
+      expected = 8 + hl + bl;
+    }
+    if (expected >= 0 && total > expected) throw new MalformedMessageError('more bytes than the frame prefix announced');
+  }
+  return decodeFrame(concatParts(parts, total), limits);
+}
+
+function concatParts(parts: readonly Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}
+
+/** Writes bytes with back-pressure, then closes the write side. */
+export async function writeAndClose(stream: Stream, bytes: Uint8Array, options: AbortOptions = {}): Promise<void> {
+  const step = 64 * 1024;
+  for (let o = 0; o < bytes.byteLength; o += step) {
+    if (!stream.send(bytes.subarray(o, Math.min(o + step, bytes.byteLength)))) await stream.onDrain(options);
+  }
+  await stream.close(options);
+}

@@ -1,0 +1,258 @@
+import { Key, type Datastore } from 'interface-datastore';
+import { canonicalJson, fromUtf8, utf8, type Hex } from './codec.js';
+import { type AclRecord, parseAclRecord } from './acl-record.js';
+import { BindingConflictError, FeedReplayError, StaleAclVersionError } from './errors.js';
+import { type FeedHead, type FeedUpdate, parseFeedHead, parseFeedUpdate } from './feed-records.js';
+import { type Locator, parseLocator } from './locator.js';
+
+/**
+ * What a storing node keeps, on its datastore (LevelDB under the data dir). Enforces the
+ * storage rules that do not depend on the requester: ACL versions only go up, feed heads'
+ * sequences only go up, a feed index holds one update, content stays bound to the object it
+ * was first stored for. Read-modify-write sequences run under a per-key lock.
+ */
+export type BlobKind = 'chunk' | 'manifest';
+export type PutResult = 'stored' | 'duplicate';
+
+export interface StoredBlob {
+  readonly bytes: Uint8Array;
+  readonly objectId: Hex;
+}
+
+export interface LocalStoreStats {
+  readonly chunks: number;
+  readonly manifests: number;
+  readonly bytes: number;
+  readonly acls: number;
+  readonly locators: number;
+  readonly feedUpdates: number;
+  readonly feedHeads: number;
+}
+
+export interface ObjectHoldings {
+  readonly objectId: Hex;
+  readonly blobs: ReadonlyArray<{ readonly kind: BlobKind; readonly hash: Hex }>;
+}
+
+export interface LocalStore {
+  putBlob(kind: BlobKind, hash: Hex, objectId: Hex, bytes: Uint8Array): Promise<PutResult>;
+  getBlob(kind: BlobKind, hash: Hex): Promise<StoredBlob | undefined>;
+  hasBlob(kind: BlobKind, hash: Hex): Promise<boolean>;
+  /** Stores a verified ACL record unless a higher version is held; equal and identical is a duplicate. */
+  putAcl(rec: AclRecord): Promise<PutResult>;
+  getAcl(objectId: Hex): Promise<AclRecord | undefined>;
+  putLocator(loc: Locator): Promise<PutResult>;
+  getLocator(ref: Hex): Promise<Locator | undefined>;
+  putFeedUpdate(address: Hex, update: FeedUpdate): Promise<PutResult>;
+  getFeedUpdate(address: Hex): Promise<FeedUpdate | undefined>;
+  putFeedHead(head: FeedHead): Promise<PutResult>;
+  getFeedHead(feedId: Hex): Promise<FeedHead | undefined>;
+  /** Every object with blobs held here, for the repair loop. */
+  objects(): AsyncIterable<ObjectHoldings>;
+  locators(): AsyncIterable<Locator>;
+  feedUpdates(): AsyncIterable<{ address: Hex; update: FeedUpdate }>;
+  feedHeads(): AsyncIterable<FeedHead>;
+  stats(): LocalStoreStats;
+  /** Counts what is on disk; call once after the datastore opens. */
+  open(): Promise<void>;
+  /** Test hook: overwrites a blob's bytes without any check (simulates disk tampering). */
+  overwriteBlobUnchecked(kind: BlobKind, hash: Hex, bytes: Uint8Array): Promise<void>;
+}
+
+const P = '/twinledger';
+const k = (...parts: string[]): Key => new Key(`${P}/${parts.join('/')}`);
+
+export function createLocalStore(ds: Datastore): LocalStore {
+  const locks = new Map<string, Promise<unknown>>();
+  const counts = { chunks: 0, manifests: 0, bytes: 0, acls: 0, locators: 0, feedUpdates: 0, feedHeads: 0 };
+
+  async function locked<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = locks.get(name) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    locks.set(name, tail);
+    try {
+      return await run;
+    } finally {
+      if (locks.get(name) === tail) locks.delete(name);
+    }
+  }
+
+  async function getOpt(key: Key): Promise<Uint8Array | undefined> {
+    try {
+      return await ds.get(key);
+    } catch (err) {
+      if ((err as { name?: string }).name === 'NotFoundError') return undefined;
+      throw err;
+    }
+  }
+
+  async function getJson(key: Key): Promise<unknown> {
+    const b = await getOpt(key);
+    return b === undefined ? undefined : JSON.parse(fromUtf8(b));
+  }
+
+  const putJson = async (key: Key, v: unknown): Promise<void> => {
+    await ds.put(key, utf8(canonicalJson(v)));
+  };
+
+  async function* scan(prefix: string): AsyncIterable<{ key: Key; value: Uint8Array }> {
+    for await (const pair of ds.query({ prefix: `${P}/${prefix}` })) yield pair;
+  }
+
+  return {
+    async open() {
+      for await (const { value } of scan('chunk/')) {
+        counts.chunks++;
+        counts.bytes += value.byteLength;
+      }
+      for await (const { value } of scan('manifest/')) {
+        counts.manifests++;
+        counts.bytes += value.byteLength;
+      }
+      for await (const _ of ds.queryKeys({ prefix: `${P}/acl/` })) counts.acls++;
+      for await (const _ of ds.queryKeys({ prefix: `${P}/loc/` })) counts.locators++;
+      for await (const _ of ds.queryKeys({ prefix: `${P}/feed-update/` })) counts.feedUpdates++;
+      for await (const _ of ds.queryKeys({ prefix: `${P}/feed-head/` })) counts.feedHeads++;
+    },
+
+    putBlob(kind, hash, objectId, bytes) {
+      return locked(`blob/${hash}`, async () => {
+        const bound = await getOpt(k('bind', hash));
+        if (bound !== undefined) {
+          const boundTo = fromUtf8(bound);
+          if (boundTo !== objectId) throw new BindingConflictError('content is bound to another object', { details: { hash } });
+          if (await ds.has(k(kind, hash))) return 'duplicate';
+        }
+        await ds.put(k(kind, hash), bytes);
+        await ds.put(k('bind', hash), utf8(objectId));
+        await ds.put(k('obj', objectId, kind, hash), new Uint8Array());
+        counts[kind === 'chunk' ? 'chunks' : 'manifests']++;
+        counts.bytes += bytes.byteLength;
+        return 'stored';
+      });
+    },
+
+    async getBlob(kind, hash) {
+      const bytes = await getOpt(k(kind, hash));
+      const bound = await getOpt(k('bind', hash));
+      return bytes === undefined || bound === undefined ? undefined : { bytes, objectId: fromUtf8(bound) };
+    },
+
+    hasBlob: async (kind, hash) => ds.has(k(kind, hash)),
+
+    putAcl(rec) {
+      return locked(`acl/${rec.objectId}`, async () => {
+        const cur = (await getJson(k('acl', rec.objectId))) as AclRecord | undefined;
+        if (cur !== undefined) {
+          if (cur.version === rec.version && canonicalJson(cur) === canonicalJson(rec)) return 'duplicate';
+          if (rec.version <= cur.version) {
+            throw new StaleAclVersionError('an ACL version at or below the stored one is never applied', {
+              details: { objectId: rec.objectId, stored: cur.version, offered: rec.version },
+            });
+          }
+        } else counts.acls++;
+        await putJson(k('acl', rec.objectId), rec);
+        return 'stored';
+      });
+    },
+
+    async getAcl(objectId) {
+      const v = await getJson(k('acl', objectId));
+      return v === undefined ? undefined : parseAclRecord(v);
+    },
+
+    putLocator(loc) {
+      return locked(`loc/${loc.ref}`, async () => {
+        const cur = (await getJson(k('loc', loc.ref))) as Locator | undefined;
+        if (cur !== undefined) {
+          if (cur.objectId !== loc.objectId) throw new BindingConflictError('reference already located under another object', { details: { ref: loc.ref } });
+          return 'duplicate';
+        }
+        counts.locators++;
+        await putJson(k('loc', loc.ref), loc);
+        return 'stored';
+      });
+    },
+
+    async getLocator(ref) {
+      const v = await getJson(k('loc', ref));
+      return v === undefined ? undefined : parseLocator(v);
+    },
+
+    putFeedUpdate(address, update) {
+      return locked(`feed-update/${address}`, async () => {
+        const cur = await getJson(k('feed-update', address));
+        if (cur !== undefined) {
+          if (canonicalJson(cur) === canonicalJson(update)) return 'duplicate';
+          throw new FeedReplayError('the feed index already holds a different update', { details: { feedId: update.feedId, index: update.index } });
+        }
+        counts.feedUpdates++;
+        await putJson(k('feed-update', address), update);
+        return 'stored';
+      });
+    },
+
+    async getFeedUpdate(address) {
+      const v = await getJson(k('feed-update', address));
+      return v === undefined ? undefined : parseFeedUpdate(v, address);
+    },
+
+    putFeedHead(head) {
+      return locked(`feed-head/${head.feedId}`, async () => {
+        const cur = (await getJson(k('feed-head', head.feedId))) as FeedHead | undefined;
+        if (cur !== undefined) {
+          if (cur.seq === head.seq && canonicalJson(cur) === canonicalJson(head)) return 'duplicate';
+          if (head.seq <= cur.seq) {
+            throw new FeedReplayError('a feed head with a sequence at or below the stored one is a replay', {
+              details: { feedId: head.feedId, stored: cur.seq, offered: head.seq },
+            });
+          }
+        } else counts.feedHeads++;
+        await putJson(k('feed-head', head.feedId), head);
+        return 'stored';
+      });
+    },
+
+    async getFeedHead(feedId) {
+      const v = await getJson(k('feed-head', feedId));
+      return v === undefined ? undefined : parseFeedHead(v);
+    },
+
+    async *objects() {
+      let current: { objectId: Hex; blobs: Array<{ kind: BlobKind; hash: Hex }> } | undefined;
+      for await (const key of ds.queryKeys({ prefix: `${P}/obj/` })) {
+        const [, , , objectId, kind, hash] = key.toString().split('/');
+        if (objectId === undefined || hash === undefined || (kind !== 'chunk' && kind !== 'manifest')) continue;
+        if (current !== undefined && current.objectId !== objectId) {
+          yield current;
+          current = undefined;
+        }
+        current ??= { objectId, blobs: [] };
+        current.blobs.push({ kind, hash });
+      }
+      if (current !== undefined) yield current;
+    },
+
+    async *locators() {
+      for await (const { value } of scan('loc/')) yield parseLocator(JSON.parse(fromUtf8(value)));
+    },
+
+    async *feedUpdates() {
+      for await (const { key, value } of scan('feed-update/')) {
+        const address = key.toString().split('/').pop() as Hex;
+        yield { address, update: parseFeedUpdate(JSON.parse(fromUtf8(value)), address) };
+      }
+    },
+
+    async *feedHeads() {
+      for await (const { value } of scan('feed-head/')) yield parseFeedHead(JSON.parse(fromUtf8(value)));
+    },
+
+    stats: () => ({ ...counts }),
+
+    async overwriteBlobUnchecked(kind, hash, bytes) {
+      await ds.put(k(kind, hash), bytes);
+    },
+  };
+}

@@ -1,0 +1,328 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from '@twinledger/observability';
+import { aeadFor, type CipherName } from './aead.js';
+import { normalizeParties, parseAclRecord, signAclRecord, type AclRecord } from './acl-record.js';
+import { fixedSizeChunks, type ObjectSource } from './chunker.js';
+import { fromB64, random, sha256, toB64, toHex, type Hex } from './codec.js';
+import { IntegrityError, ItemNotFoundError, NoKeyForPartyError, NotOwnerError, QuorumNotReachedError, UnknownPartyError } from './errors.js';
+import type { EncryptionKeyPair } from './key-wrap.js';
+import { unwrapKey, wrapKey } from './key-wrap.js';
+import { parseLocator, signLocator, type Locator } from './locator.js';
+import { chunkAad, decodeManifest, encodeManifest, keyContext, type ChunkEntry, type Manifest } from './manifest.js';
+import type { DhtMetrics } from './metrics.js';
+import type { PartyRegistry } from './party-registry.js';
+import type { ReplicaClient } from './replica-client.js';
+import type { SigningKey } from './signing.js';
+
+/**
+ * Encrypted, replicated objects: put (chunk, encrypt, store on r replicas, manifest,
+ * locator), get (locate, fetch and verify every hash, unwrap, decrypt, verify the plaintext
+ * hash), and ACL changes (signed, versioned, 2k+1 acknowledgements; a revoke re-keys).
+ */
+export interface PutObjectOptions {
+  /** MSP ids allowed to read; defaults to this node's party. */
+  readonly acl?: readonly string[];
+  /** The owner's Ed25519 seed (32 bytes) that signs the ACL; defaults to the node's owner key. */
+  readonly owner?: Uint8Array;
+}
+
+export interface PutObjectResult {
+  /** The object reference: SHA-256 of the manifest, hex. */
+  readonly ref: Hex;
+  readonly objectId: Hex;
+  readonly aclVersion: number;
+  /** Plaintext bytes. */
+  readonly size: number;
+  /** Peers that acknowledged the content. */
+  readonly replicas: readonly string[];
+}
+
+export interface AclView {
+  readonly objectId: Hex;
+  readonly owner: Hex;
+  readonly version: number;
+  readonly parties: readonly string[];
+  /** The latest version's reference, for documents. */
+  readonly head?: Hex;
+}
+
+export interface UpdateAclResult {
+  /** The reference of the new version (read it to get the current content). */
+  readonly ref: Hex;
+  readonly version: number;
+  /** True when a party was removed and the content was re-encrypted under a new key. */
+  readonly rekeyed: boolean;
+  /** Replicas that acknowledged the new ACL version (at least 2k+1). */
+  readonly acks: number;
+}
+
+export interface ObjectServiceInit {
+  readonly selfMspId: string;
+  readonly replicationFactor: number;
+  readonly faultTolerance: number;
+  readonly chunkSize: number;
+  readonly cipher: CipherName;
+  readonly maxObjectBytes: number;
+}
+
+export interface ObjectServiceComponents {
+  readonly client: ReplicaClient;
+  readonly registry: PartyRegistry;
+  readonly encryptionKey: EncryptionKeyPair;
+  readonly ownerKey: SigningKey;
+  readonly logger: Logger;
+  readonly metrics?: DhtMetrics;
+}
+
+export interface ObjectService {
+  putObject(data: ObjectSource, options?: PutObjectOptions, signer?: SigningKey): Promise<PutObjectResult>;
+  /** Stores new content under an existing object's ACL (feed segments). */
+  putUnder(acl: AclRecord, signer: SigningKey, data: ObjectSource): Promise<PutObjectResult>;
+  getObject(ref: Hex): Promise<Uint8Array>;
+  getObjectStream(ref: Hex): AsyncGenerator<Uint8Array>;
+  getManifest(ref: Hex): Promise<Manifest>;
+  locate(ref: Hex): Promise<Locator>;
+  /** The highest verified ACL version among the object's replicas. */
+  getAclRecord(objectId: Hex): Promise<AclRecord>;
+  getAcl(ref: Hex): Promise<AclView>;
+  updateAcl(ref: Hex, parties: readonly string[], signer?: SigningKey): Promise<UpdateAclResult>;
+  /** Writes an ACL record to the object's replicas and requires 2k+1 acknowledgements. */
+  writeAcl(acl: AclRecord): Promise<readonly string[]>;
+}
+
+export function createObjectService(init: Readonly<ObjectServiceInit>, components: ObjectServiceComponents): ObjectService {
+  const { client, registry, encryptionKey, ownerKey, logger, metrics } = components;
+  const r = init.replicationFactor;
+  const k = init.faultTolerance;
+  const dataQuorum = Math.min(r, k + 1);
+  const aclQuorum = 2 * k + 1;
+
+  function wrapFor(objectId: Hex, parties: readonly string[], dataKey: Uint8Array): Record<string, string> {
+    const keys: Record<string, string> = {};
+    for (const mspId of parties) {
+      const party = registry.get(mspId);
+      if (party === undefined) throw new UnknownPartyError('ACL names a party the registry does not know', { details: { mspId } });
+      keys[mspId] = toB64(wrapKey(dataKey, party.encryptionPublicKey, keyContext(objectId, mspId)));
+    }
+    return keys;
+  }
+
+  async function writeAcl(acl: AclRecord): Promise<readonly string[]> {
+    const out = await client.write(acl.objectId, r, aclQuorum, async (peerId) => {
+      await client.request(peerId, { op: 'put-acl', acl });
+    });
+    return out.acked;
+  }
+
+  async function sendToAll(targets: string[], header: Record<string, unknown>, body: Uint8Array): Promise<void> {
+    const failed = new Set<string>();
+    await Promise.all(
+      targets.map(async (peerId) => {
+        try {
+          await client.request(peerId, header, body);
+        } catch (err) {
+          logger.warn({ err, peerId, op: header['op'] }, 'replica write failed');
+          failed.add(peerId);
+        }
+      }),
+    );
+    // A replica that failed once is dropped for the rest of the object; repair tops it up.
+    for (let i = targets.length - 1; i >= 0; i--) if (failed.has(targets[i] as string)) targets.splice(i, 1);
+    if (targets.length < dataQuorum) throw new QuorumNotReachedError('too few replicas hold the content', { details: { acked: targets.length, required: dataQuorum } });
+  }
+
+  /** Encrypts and stores content under `acl` on `targets`; returns the manifest and its ref. */
+  async function writeContent(acl: AclRecord, aclVersion: number, parties: readonly string[], targets: string[], data: ObjectSource) {
+    const aead = aeadFor(init.cipher);
+    const dataKey = random(aead.keyLength);
+    const hasher = createHash('sha256');
+    const chunks: ChunkEntry[] = [];
+    let size = 0;
+    const keys = wrapFor(acl.objectId, parties, dataKey);
+    for await (const plain of fixedSizeChunks(data, init.chunkSize, init.maxObjectBytes)) {
+      hasher.update(plain);
+      size += plain.byteLength;
+      const sealed = aead.seal(dataKey, plain, chunkAad(chunks.length));
+      const hash = toHex(sha256(sealed));
+      await sendToAll(targets, { op: 'put-chunk', objectId: acl.objectId, hash, acl }, sealed);
+      chunks.push({ hash, size: sealed.byteLength });
+    }
+    const manifest: Manifest = {
+      v: 1,
+      objectId: acl.objectId,
+      aclVersion,
+      cipher: init.cipher,
+      chunkSize: init.chunkSize,
+      size,
+      plaintextHash: hasher.digest('hex'),
+      chunks,
+      acl: [...parties],
+      keys,
+    };
+    const { bytes, ref } = encodeManifest(manifest);
+    await sendToAll(targets, { op: 'put-manifest', objectId: acl.objectId, hash: ref, acl }, bytes);
+    return { manifest, ref, size };
+  }
+
+  async function writeLocator(signer: SigningKey, ref: Hex, nonce: Hex): Promise<void> {
+    const locator = signLocator(signer, ref, nonce);
+    await client.write(ref, r, dataQuorum, async (peerId) => {
+      await client.request(peerId, { op: 'put-locator', locator });
+    });
+  }
+
+  async function contentTargets(objectId: Hex): Promise<string[]> {
+    return (await client.candidates(objectId)).slice(0, r).map((c) => c.peerId);
+  }
+
+  async function putUnder(acl: AclRecord, signer: SigningKey, data: ObjectSource): Promise<PutObjectResult> {
+    const targets = await contentTargets(acl.objectId);
+    const { ref, size } = await writeContent(acl, acl.version, acl.parties, targets, data);
+    await writeLocator(signer, ref, acl.nonce);
+    return { ref, objectId: acl.objectId, aclVersion: acl.version, size, replicas: targets };
+  }
+
+  async function putObject(data: ObjectSource, options: PutObjectOptions = {}, signer: SigningKey = ownerKey): Promise<PutObjectResult> {
+    const parties = normalizeParties(options.acl ?? [init.selfMspId]);
+    for (const p of parties) if (registry.get(p) === undefined) throw new UnknownPartyError('ACL names a party the registry does not know', { details: { mspId: p } });
+    const acl = signAclRecord(signer, { nonce: toHex(random(16)), version: 1, parties });
+    const targets = [...(await writeAcl(acl))];
+    const { ref, size } = await writeContent(acl, 1, parties, targets, data);
+    await writeLocator(signer, ref, acl.nonce);
+    logger.debug({ ref, objectId: acl.objectId, size, replicas: targets.length }, 'object stored');
+    return { ref, objectId: acl.objectId, aclVersion: 1, size, replicas: targets };
+  }
+
+  async function locate(ref: Hex): Promise<Locator> {
+    const order = (await client.candidates(ref)).map((c) => c.peerId);
+    return client.read(order, async (peerId) => {
+      const res = await client.request(peerId, { op: 'get-locator', ref });
+      const loc = parseLocator(res.header['locator']);
+      if (loc.ref !== ref) throw new IntegrityError('locator is for another reference', { details: { ref } });
+      return loc;
+    });
+  }
+
+  async function fetchManifest(ref: Hex): Promise<{ manifest: Manifest; order: string[] }> {
+    const loc = await locate(ref);
+    const order = (await client.candidates(loc.objectId)).map((c) => c.peerId);
+    const manifest = await client.read(
+      order,
+      async (peerId) => {
+        const res = await client.request(peerId, { op: 'get-blob', kind: 'manifest', hash: ref });
+        const m = decodeManifest(res.body, ref);
+        if (m.objectId !== loc.objectId) throw new IntegrityError('manifest is for another object', { details: { ref } });
+        return m;
+      },
+      (err) => onFallback('manifest', err),
+    );
+    return { manifest, order };
+  }
+
+  function onFallback(kind: string, err: { code: string }): void {
+    if (err.code === 'DHT_INTEGRITY_FAILED') metrics?.integrityFailures.inc({ kind });
+    metrics?.replicaFallbacks.inc({ kind });
+  }
+
+  function dataKeyOf(manifest: Manifest): Uint8Array {
+    const wrapped = manifest.keys[init.selfMspId];
+    if (wrapped === undefined) throw new NoKeyForPartyError('no data key is wrapped for this party', { details: { mspId: init.selfMspId } });
+    return unwrapKey(fromB64(wrapped), encryptionKey, keyContext(manifest.objectId, init.selfMspId));
+  }
+
+  async function* decryptChunks(manifest: Manifest, order: string[]): AsyncGenerator<Uint8Array> {
+    const aead = aeadFor(manifest.cipher);
+    const key = dataKeyOf(manifest);
+    const hasher = createHash('sha256');
+    let preferred = order;
+    for (const [i, entry] of manifest.chunks.entries()) {
+      const plain = await client.read(
+        preferred,
+        async (peerId) => {
+          const res = await client.request(peerId, { op: 'get-blob', kind: 'chunk', hash: entry.hash });
+          if (toHex(sha256(res.body)) !== entry.hash) throw new IntegrityError('chunk does not match its hash', { details: { hash: entry.hash, peerId } });
+          const pt = aead.open(key, res.body, chunkAad(i));
+          // Keep asking the replica that just answered first: it likely holds the rest.
+          if (preferred[0] !== peerId) preferred = [peerId, ...preferred.filter((p) => p !== peerId)];
+          return pt;
+        },
+        (err) => onFallback('chunk', err),
+      );
+      hasher.update(plain);
+      yield plain;
+    }
+    if (hasher.digest('hex') !== manifest.plaintextHash) throw new IntegrityError('plaintext does not match the manifest hash');
+  }
+
+  async function* getObjectStream(ref: Hex): AsyncGenerator<Uint8Array> {
+    const { manifest, order } = await fetchManifest(ref);
+    yield* decryptChunks(manifest, order);
+  }
+
+  async function getObject(ref: Hex): Promise<Uint8Array> {
+    const { manifest, order } = await fetchManifest(ref);
+    const out = new Uint8Array(manifest.size);
+    let o = 0;
+    for await (const part of decryptChunks(manifest, order)) {
+      out.set(part, o);
+      o += part.byteLength;
+    }
+    return out;
+  }
+
+  async function getAclRecord(objectId: Hex): Promise<AclRecord> {
+    const order = (await client.candidates(objectId)).slice(0, Math.max(r, aclQuorum)).map((c) => c.peerId);
+    const found = await Promise.all(
+      order.map(async (peerId) => {
+        try {
+          const res = await client.request(peerId, { op: 'get-acl', objectId });
+          const rec = parseAclRecord(res.header['acl']);
+          return rec.objectId === objectId ? rec : undefined;
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    const best = found.reduce<AclRecord | undefined>((a, b) => (b !== undefined && (a === undefined || b.version > a.version) ? b : a), undefined);
+    if (best === undefined) throw new ItemNotFoundError('no replica holds the ACL', { details: { objectId } });
+    return best;
+  }
+
+  async function getAcl(ref: Hex): Promise<AclView> {
+    const loc = await locate(ref);
+    const rec = await getAclRecord(loc.objectId);
+    return { objectId: rec.objectId, owner: rec.owner, version: rec.version, parties: rec.parties, ...(rec.head ? { head: rec.head } : {}) };
+  }
+
+  async function updateAcl(ref: Hex, parties: readonly string[], signer: SigningKey = ownerKey): Promise<UpdateAclResult> {
+    const next = normalizeParties(parties);
+    for (const p of next) if (registry.get(p) === undefined) throw new UnknownPartyError('ACL names a party the registry does not know', { details: { mspId: p } });
+    const loc = await locate(ref);
+    const cur = await getAclRecord(loc.objectId);
+    if (cur.owner !== signer.publicKey) throw new NotOwnerError('only the object owner may change its ACL', { details: { objectId: cur.objectId } });
+    const headRef = cur.head ?? ref;
+    const version = cur.version + 1;
+    const removed = cur.parties.filter((p) => !next.includes(p));
+    const targets = await contentTargets(cur.objectId);
+    let newRef: Hex;
+    if (removed.length > 0) {
+      // Revocation: new key, new ciphertext; the removed parties get no wrapped copy of it.
+      const { manifest, order } = await fetchManifest(headRef);
+      newRef = (await writeContent(cur, version, next, targets, decryptChunks(manifest, order))).ref;
+    } else {
+      // Grant only: same chunks and key, wrapped for the new parties too.
+      const { manifest } = await fetchManifest(headRef);
+      const m: Manifest = { ...manifest, aclVersion: version, acl: next, keys: wrapFor(cur.objectId, next, dataKeyOf(manifest)) };
+      const { bytes, ref: r2 } = encodeManifest(m);
+      await sendToAll(targets, { op: 'put-manifest', objectId: cur.objectId, hash: r2, acl: cur }, bytes);
+      newRef = r2;
+    }
+    const acl = signAclRecord(signer, { nonce: cur.nonce, version, parties: next, head: newRef });
+    const acked = await writeAcl(acl);
+    await writeLocator(signer, newRef, cur.nonce);
+    logger.info({ objectId: cur.objectId, version, rekeyed: removed.length > 0, acks: acked.length }, 'ACL updated');
+    return { ref: newRef, version, rekeyed: removed.length > 0, acks: acked.length };
+  }
+
+  return { putObject, putUnder, getObject, getObjectStream, getManifest: async (ref) => (await fetchManifest(ref)).manifest, locate, getAclRecord, getAcl, updateAcl, writeAcl };
+}

@@ -1,0 +1,161 @@
+import type { Logger } from '@twinledger/observability';
+import type { Hex } from './codec.js';
+import type { LocalStore } from './local-store.js';
+import type { DhtMetrics } from './metrics.js';
+import type { ReplicaClient } from './replica-client.js';
+import { MAX_HAVE_ITEMS, type HaveItem } from './store-protocol.js';
+
+/**
+ * Restores r copies. Every node, for everything it holds, asks the first r live replicas of
+ * the item's placement key which items they lack (`have`) and pushes those. Push-based on
+ * purpose: a storing node may hold ciphertext for an object whose ACL excludes its own party,
+ * so it could not fetch it; pushing needs no read permission and the receiver re-verifies
+ * every hash and signature. Holders outside the current placement keep their copies.
+ */
+export interface RepairReport {
+  /** (item, replica) pairs checked. */
+  readonly checked: number;
+  /** Of those, pairs where the replica lacked the item. */
+  readonly missing: number;
+  readonly pushed: number;
+  readonly failed: number;
+  readonly durationMs: number;
+}
+
+export interface RepairerInit {
+  readonly selfPeerId: string;
+  readonly replicationFactor: number;
+  /** Interval between passes; 0 disables the timer (call runOnce). */
+  readonly intervalMs: number;
+}
+
+export interface RepairerComponents {
+  readonly store: LocalStore;
+  readonly client: ReplicaClient;
+  readonly logger: Logger;
+  readonly metrics?: DhtMetrics;
+}
+
+export interface Repairer {
+  start(): void;
+  stop(): Promise<void>;
+  runOnce(): Promise<RepairReport>;
+  lastReport(): RepairReport | undefined;
+}
+
+export function createRepairer(init: Readonly<RepairerInit>, components: RepairerComponents): Repairer {
+  const { store, client, logger, metrics } = components;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<RepairReport> | undefined;
+  let last: RepairReport | undefined;
+
+  async function push(peerId: string, item: HaveItem): Promise<void> {
+    switch (item.kind) {
+      case 'chunk':
+      case 'manifest': {
+        const blob = await store.getBlob(item.kind, item.id);
+        const acl = blob && (await store.getAcl(blob.objectId));
+        if (!blob || !acl) return;
+        await client.request(peerId, { op: item.kind === 'chunk' ? 'put-chunk' : 'put-manifest', objectId: blob.objectId, hash: item.id, acl }, blob.bytes);
+        return;
+      }
+      case 'acl': {
+        const acl = await store.getAcl(item.id);
+        if (acl) await client.request(peerId, { op: 'put-acl', acl });
+        return;
+      }
+      case 'locator': {
+        const locator = await store.getLocator(item.id);
+        if (locator) await client.request(peerId, { op: 'put-locator', locator });
+        return;
+      }
+      case 'feed-update': {
+        const update = await store.getFeedUpdate(item.id);
+        if (update) await client.request(peerId, { op: 'put-feed-update', address: item.id, update });
+        return;
+      }
+      case 'feed-head': {
+        const head = await store.getFeedHead(item.id);
+        if (head) await client.request(peerId, { op: 'put-feed-head', head });
+        return;
+      }
+    }
+  }
+
+  async function pass(): Promise<RepairReport> {
+    const t0 = Date.now();
+    const totals = { checked: 0, missing: 0, pushed: 0, failed: 0 };
+
+    async function reconcile(key: Hex, items: HaveItem[]): Promise<void> {
+      const targets = (await client.candidates(key)).slice(0, init.replicationFactor).map((c) => c.peerId).filter((p) => p !== init.selfPeerId);
+      for (const peerId of targets) {
+        for (let o = 0; o < items.length; o += MAX_HAVE_ITEMS) {
+          const batch = items.slice(o, o + MAX_HAVE_ITEMS);
+          totals.checked += batch.length;
+          let missing: number[];
+          try {
+            missing = (await client.request(peerId, { op: 'have', items: batch })).header['missing'] as number[];
+          } catch (err) {
+            logger.debug({ err, peerId }, 'have query failed');
+            totals.failed += batch.length;
+            continue;
+          }
+          totals.missing += missing.length;
+          for (const i of missing) {
+            const item = batch[i];
+            if (item === undefined) continue;
+            try {
+              await push(peerId, item);
+              totals.pushed++;
+              metrics?.repairPushes.inc({ kind: item.kind });
+            } catch (err) {
+              totals.failed++;
+              logger.warn({ err, peerId, kind: item.kind, id: item.id }, 'repair push failed');
+            }
+          }
+        }
+      }
+    }
+
+    for await (const obj of store.objects()) {
+      const acl = await store.getAcl(obj.objectId);
+      if (acl === undefined) continue;
+      await reconcile(obj.objectId, [{ kind: 'acl', id: obj.objectId, version: acl.version }, ...obj.blobs.map((b) => ({ kind: b.kind, id: b.hash }))]);
+    }
+    for await (const loc of store.locators()) await reconcile(loc.ref, [{ kind: 'locator', id: loc.ref }]);
+    for await (const { address } of store.feedUpdates()) await reconcile(address, [{ kind: 'feed-update', id: address }]);
+    for await (const head of store.feedHeads()) await reconcile(head.feedId, [{ kind: 'feed-head', id: head.feedId, version: head.seq }]);
+
+    const report: RepairReport = { ...totals, durationMs: Date.now() - t0 };
+    metrics?.repairRuns.inc();
+    metrics?.underReplicated.set(totals.missing);
+    metrics?.lastRepairItems.set(totals.checked);
+    if (totals.missing > 0) logger.info(report, 'repair pass restored copies');
+    last = report;
+    return report;
+  }
+
+  function runOnce(): Promise<RepairReport> {
+    running ??= pass().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  return {
+    start() {
+      if (init.intervalMs <= 0 || timer !== undefined) return;
+      timer = setInterval(() => {
+        runOnce().catch((err: unknown) => logger.warn({ err }, 'repair pass failed'));
+      }, init.intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      await running?.catch(() => undefined);
+    },
+    runOnce,
+    lastReport: () => last,
+  };
+}

@@ -1,0 +1,162 @@
+import type { Libp2p } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { isTwinLedgerError, type TwinLedgerError } from '@twinledger/errors';
+import type { Logger } from '@twinledger/observability';
+import type { Hex } from './codec.js';
+import { errorFromWire, ItemNotFoundError, PeerRequestError, QuorumNotReachedError } from './errors.js';
+import { encodeFrame, readFrame, writeAndClose, type Frame, type FrameLimits } from './framing.js';
+import type { PartyRegistry } from './party-registry.js';
+import { orderForKey, type PlacementCandidate } from './placement.js';
+import { STORE_PROTOCOL, type StoreHandler } from './store-protocol.js';
+
+/**
+ * The requesting side of the store protocol, plus replica selection: which peers an item
+ * belongs on (kad-dht discovery + placement order) and the two access patterns built on
+ * that: write to the first r reachable replicas, read from the first replica that answers
+ * with verified data.
+ */
+export interface ReplicaClientComponents {
+  readonly libp2p: Libp2p<{ dht: { getClosestPeers(key: Uint8Array, options?: { signal?: AbortSignal }): AsyncIterable<unknown> } }>;
+  readonly registry: PartyRegistry;
+  readonly handler: StoreHandler;
+  readonly logger: Logger;
+}
+
+export interface ReplicaClientInit {
+  readonly selfPeerId: string;
+  readonly selfMspId: string;
+  readonly requestTimeoutMs: number;
+  readonly responseLimits: FrameLimits;
+  /** Query kad-dht for more candidates when fewer than this many peers are connected. */
+  readonly discoverBelow: number;
+}
+
+export interface WriteOutcome {
+  readonly acked: readonly string[];
+  readonly errors: ReadonlyArray<{ peerId: string; error: TwinLedgerError }>;
+}
+
+export interface ReplicaClient {
+  request(peerId: string, header: Record<string, unknown>, body?: Uint8Array): Promise<Frame>;
+  /** Live candidates (self and connected or discovered consortium peers) in placement order. */
+  candidates(key: Hex): Promise<PlacementCandidate[]>;
+  /**
+   * Sends to candidates in order, in waves, until `want` acknowledged; fails with
+   * QuorumNotReachedError below `required` (unless an error is decisive for every peer,
+   * e.g. a stale ACL version, which is rethrown).
+   */
+  write(key: Hex, want: number, required: number, send: (peerId: string) => Promise<void>, order?: readonly string[]): Promise<WriteOutcome>;
+  /** Tries peers in order until `fetch` returns; rethrows the most telling error otherwise. */
+  read<T>(order: readonly string[], fetch: (peerId: string) => Promise<T>, onFallback?: (err: TwinLedgerError) => void): Promise<T>;
+}
+
+function toCoded(err: unknown, peerId: string): TwinLedgerError {
+  if (isTwinLedgerError(err)) return err;
+  return new PeerRequestError('peer request failed', { cause: err, details: { peerId } });
+}
+
+/** Codes that mean "this peer answered, and the answer is final for the item" rank above transport errors. */
+const RANK: Record<string, number> = { DHT_ACL_DENIED: 5, DHT_ACL_STALE_VERSION: 5, DHT_FEED_REPLAY: 5, DHT_BINDING_CONFLICT: 4, DHT_NO_KEY_FOR_PARTY: 4, DHT_INTEGRITY_FAILED: 3, DHT_NOT_FOUND: 2 };
+
+export function createReplicaClient(init: Readonly<ReplicaClientInit>, components: ReplicaClientComponents): ReplicaClient {
+  const { libp2p, registry, handler, logger } = components;
+
+  async function request(peerId: string, header: Record<string, unknown>, body: Uint8Array = new Uint8Array()): Promise<Frame> {
+    let res: Frame;
+    if (peerId === init.selfPeerId) {
+      res = await handler(peerId, { header: JSON.parse(JSON.stringify(header)) as Record<string, unknown>, body });
+    } else {
+      const signal = AbortSignal.timeout(init.requestTimeoutMs);
+      let stream;
+      try {
+        stream = await libp2p.dialProtocol(peerIdFromString(peerId), STORE_PROTOCOL, { signal });
+      } catch (cause) {
+        throw new PeerRequestError('cannot open a store stream', { cause, details: { peerId } });
+      }
+      const s = stream;
+      const onAbort = (): void => s.abort(new Error('request timed out'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        await writeAndClose(s, encodeFrame(header, body), { signal });
+        res = await readFrame(s, init.responseLimits);
+      } catch (cause) {
+        s.abort(cause instanceof Error ? cause : new Error(String(cause)));
+        throw isTwinLedgerError(cause) ? cause : new PeerRequestError('store request failed', { cause, details: { peerId } });
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    }
+    if (res.header['ok'] !== true) {
+      const code = typeof res.header['code'] === 'string' ? res.header['code'] : 'DHT_PEER_FAILED';
+      const message = typeof res.header['message'] === 'string' ? res.header['message'] : 'remote error';
+      const details = typeof res.header['details'] === 'object' && res.header['details'] !== null ? (res.header['details'] as Record<string, unknown>) : undefined;
+      throw errorFromWire(code, message, { ...details, peerId });
+    }
+    return res;
+  }
+
+  async function candidates(key: Hex): Promise<PlacementCandidate[]> {
+    const ids = new Set<string>([init.selfPeerId]);
+    for (const p of libp2p.getPeers()) ids.add(p.toString());
+    if (ids.size < init.discoverBelow) {
+      try {
+        const signal = AbortSignal.timeout(Math.min(3000, init.requestTimeoutMs));
+        for await (const ev of libp2p.services.dht.getClosestPeers(new TextEncoder().encode(key), { signal })) {
+          const e = ev as { name?: string; peer?: { id?: { toString(): string } } };
+          if (e.name === 'FINAL_PEER' && e.peer?.id !== undefined) ids.add(e.peer.id.toString());
+        }
+      } catch (err) {
+        logger.debug({ err }, 'closest-peer query ended early');
+      }
+    }
+    const out: PlacementCandidate[] = [];
+    for (const id of ids) {
+      const party = id === init.selfPeerId ? registry.get(init.selfMspId) : registry.partyOf(id);
+      if (party !== undefined) out.push({ peerId: id, mspId: party.mspId });
+    }
+    return orderForKey(key, out);
+  }
+
+  async function write(key: Hex, want: number, required: number, send: (peerId: string) => Promise<void>, order?: readonly string[]): Promise<WriteOutcome> {
+    const queue = [...(order ?? (await candidates(key)).map((c) => c.peerId))];
+    const acked: string[] = [];
+    const errors: Array<{ peerId: string; error: TwinLedgerError }> = [];
+    while (acked.length < want && queue.length > 0) {
+      const wave = queue.splice(0, want - acked.length);
+      await Promise.all(
+        wave.map(async (peerId) => {
+          try {
+            await send(peerId);
+            acked.push(peerId);
+          } catch (err) {
+            errors.push({ peerId, error: toCoded(err, peerId) });
+          }
+        }),
+      );
+    }
+    if (acked.length < required) {
+      const decisive = errors.map((e) => e.error).sort((a, b) => (RANK[b.code] ?? 0) - (RANK[a.code] ?? 0))[0];
+      if (decisive !== undefined && (RANK[decisive.code] ?? 0) >= 4) throw decisive;
+      throw new QuorumNotReachedError('too few replicas acknowledged', {
+        details: { acked: acked.length, required, errors: errors.map((e) => e.error.code) },
+      });
+    }
+    return { acked, errors };
+  }
+
+  async function read<T>(order: readonly string[], fetch: (peerId: string) => Promise<T>, onFallback?: (err: TwinLedgerError) => void): Promise<T> {
+    let best: TwinLedgerError | undefined;
+    for (const peerId of order) {
+      try {
+        return await fetch(peerId);
+      } catch (err) {
+        const coded = toCoded(err, peerId);
+        onFallback?.(coded);
+        if (best === undefined || (RANK[coded.code] ?? 0) > (RANK[best.code] ?? 0)) best = coded;
+      }
+    }
+    throw best ?? new ItemNotFoundError('no replica is reachable');
+  }
+
+  return { request, candidates, write, read };
+}

@@ -1,0 +1,129 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger, Registry } from '@twinledger/observability';
+import type { Hex } from './codec.js';
+import { createDhtNode, type DhtNode, type DhtNodeInit } from './dht-node.js';
+import { nodeInternals } from './internals.js';
+import { generateEncryptionKeyPair, type EncryptionKeyPair } from './key-wrap.js';
+import type { BlobKind } from './local-store.js';
+import { createStaticPartyRegistry, type StaticPartyRegistry } from './party-registry.js';
+import type { Frame } from './framing.js';
+import { generateSwarmKey } from './swarm-key.js';
+
+/**
+ * Several real nodes in one process over TCP on 127.0.0.1 (spawn, connect, teardown), for
+ * this package's tests, the gateway's tests and the `dht` bench suite.
+ */
+export interface TestNetworkOptions {
+  /** MSP id of each node, in order; repeat an id to give an organization several nodes. */
+  readonly orgs: readonly string[];
+  /** Extra init for every node (replication, chunk size, ...). */
+  readonly nodeInit?: Partial<Omit<DhtNodeInit, 'dataDir' | 'mspId' | 'encryptionKey' | 'swarmKey'>>;
+  readonly logger?: Logger;
+  /** One metrics registry per node, if wanted. */
+  readonly metricsRegistry?: (index: number) => Registry | undefined;
+}
+
+export interface TestNetwork {
+  readonly nodes: DhtNode[];
+  readonly registry: StaticPartyRegistry;
+  readonly swarmKey: Uint8Array;
+  readonly keys: ReadonlyMap<string, EncryptionKeyPair>;
+  readonly rootDir: string;
+  /** Connects every running node to every other. */
+  connectAll(): Promise<void>;
+  /** Stops node i (its data dir stays). */
+  stopNode(i: number): Promise<void>;
+  /** Starts a fresh instance on node i's data dir, on its previous listen address, and reconnects it. */
+  restartNode(i: number): Promise<DhtNode>;
+  /** Stops everything and removes the data dirs. */
+  teardown(): Promise<void>;
+}
+
+export async function spawnTestNetwork(options: Readonly<TestNetworkOptions>): Promise<TestNetwork> {
+  const rootDir = await mkdtemp(join(tmpdir(), 'twinledger-dht-'));
+  const swarmKey = generateSwarmKey();
+  const registry = createStaticPartyRegistry();
+  const keys = new Map<string, EncryptionKeyPair>();
+  for (const msp of new Set(options.orgs)) {
+    const kp = generateEncryptionKeyPair();
+    keys.set(msp, kp);
+    registry.upsert({ mspId: msp, peerIds: [], encryptionPublicKey: kp.publicKey });
+  }
+  const make = (i: number, listen?: readonly string[]): DhtNode => {
+    const mspId = options.orgs[i] as string;
+    const metricsRegistry = options.metricsRegistry?.(i);
+    return createDhtNode(
+      {
+        repairIntervalMs: 0,
+        ...options.nodeInit,
+        ...(listen ? { listen } : {}),
+        dataDir: join(rootDir, `node-${i}`),
+        mspId,
+        encryptionKey: (keys.get(mspId) as EncryptionKeyPair).privateKey,
+        swarmKey,
+      },
+      { registry, ...(options.logger ? { logger: options.logger } : {}), ...(metricsRegistry ? { metricsRegistry } : {}) },
+    );
+  };
+  const nodes = options.orgs.map((_, i) => make(i));
+  // Identities load at start; bind each peer id to its party before anyone dials.
+  await Promise.all(nodes.map((n) => n.start()));
+  for (const n of nodes) {
+    const p = registry.get(n.mspId);
+    if (p) registry.upsert({ ...p, peerIds: [...new Set([...p.peerIds, n.peerId])] });
+  }
+
+  const net: TestNetwork = {
+    nodes,
+    registry,
+    swarmKey,
+    keys,
+    rootDir,
+    async connectAll() {
+      const live = nodes.filter((n) => n.isStarted());
+      await Promise.all(live.flatMap((a, i) => live.slice(i + 1).map((b) => a.dial(b.multiaddrs()[0] as string))));
+    },
+    async stopNode(i) {
+      await nodes[i]?.stop();
+    },
+    async restartNode(i) {
+      const old = nodes[i] as DhtNode;
+      const addr = old.multiaddrs()[0];
+      await old.stop();
+      const listen = addr ? [addr.replace(/\/p2p\/.*$/, '')] : undefined;
+      const fresh = make(i, listen);
+      await fresh.start();
+      nodes[i] = fresh;
+      await Promise.all(nodes.filter((n) => n !== fresh && n.isStarted()).map((n) => fresh.dial(n.multiaddrs()[0] as string)));
+      return fresh;
+    },
+    async teardown() {
+      await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
+      await rm(rootDir, { recursive: true, force: true });
+    },
+  };
+  return net;
+}
+
+function internals(node: DhtNode) {
+  const i = nodeInternals.get(node);
+  if (i === undefined) throw new Error('node not started');
+  return i;
+}
+
+/** Whether the node holds a chunk or manifest locally. */
+export function holdsBlob(node: DhtNode, kind: BlobKind, hash: Hex): Promise<boolean> {
+  return internals(node).store.hasBlob(kind, hash);
+}
+
+/** Overwrites a locally held chunk or manifest without any check: simulates a tampered replica. */
+export function tamperBlob(node: DhtNode, kind: BlobKind, hash: Hex, bytes: Uint8Array): Promise<void> {
+  return internals(node).store.overwriteBlobUnchecked(kind, hash, bytes);
+}
+
+/** Sends one raw store-protocol request from `node` to `peerId` (errors come back as thrown coded errors). */
+export function rawStoreRequest(node: DhtNode, peerId: string, header: Record<string, unknown>, body?: Uint8Array): Promise<Frame> {
+  return internals(node).client.request(peerId, header, body);
+}
