@@ -1,3 +1,4 @@
+import './node20-compat.js';
 import { join } from 'node:path';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
@@ -194,7 +195,8 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
           connectionGater: createPartyConnectionGater(registry, () => peerId),
           services: {
             identify: identify(),
-            ping: ping(),
+            // kad-dht and the connection monitor both ping; one stream each would make them collide.
+            ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),
             dht: kadDHT({ protocol: init.kadProtocol ?? '/twinledger/kad/1.0.0', clientMode: false, peerInfoMapper: passthroughMapper, allowQueryWithZeroPeers: true }),
           },
           start: false,

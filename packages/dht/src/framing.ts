@@ -57,7 +57,7 @@ function checkLengths(hl: number, bl: number, limits: FrameLimits): void {
   }
 }
 
-/** Reads the peer's whole message (until it closes its write side) and decodes it. */
+/** Reads the peer's message (up to the length its prefix announces) and decodes it. */
 export async function readFrame(stream: Stream, limits: FrameLimits): Promise<Frame> {
   const parts: Uint8Array[] = [];
   let total = 0;
@@ -75,6 +75,9 @@ export async function readFrame(stream: Stream, limits: FrameLimits): Promise<Fr
       expected = 8 + hl + bl;
     }
     if (expected >= 0 && total > expected) throw new MalformedMessageError('more bytes than the frame prefix announced');
+    // Stop at the announced length rather than waiting for the end of the stream: the
+    // stream's iterator can miss a remote close that happened before iteration began.
+    if (total === expected) break;
   }
   return decodeFrame(concatParts(parts, total), limits);
 }

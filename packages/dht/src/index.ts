@@ -22,5 +22,5 @@ export type { RepairReport } from './repair.js';
 export type { LocalStoreStats } from './local-store.js';
 export { STORE_PROTOCOL } from './store-protocol.js';
 export * from './errors.js';
-export { spawnTestNetwork, holdsBlob, tamperBlob, rawStoreRequest } from './testing.js';
+export { spawnTestNetwork, holdsBlob, tamperBlob, rawStoreRequest, placementOrder } from './testing.js';
 export type { TestNetwork, TestNetworkOptions } from './testing.js';

@@ -127,3 +127,8 @@ export function tamperBlob(node: DhtNode, kind: BlobKind, hash: Hex, bytes: Uint
 export function rawStoreRequest(node: DhtNode, peerId: string, header: Record<string, unknown>, body?: Uint8Array): Promise<Frame> {
   return internals(node).client.request(peerId, header, body);
 }
+
+/** The node's current replica order for a placement key (object id, reference, feed address). */
+export async function placementOrder(node: DhtNode, key: Hex): Promise<string[]> {
+  return (await internals(node).client.candidates(key)).map((c) => c.peerId);
+}
