@@ -35,7 +35,7 @@ export default {
       displayName: 'integration',
       testMatch: ['<rootDir>/{packages,services,test}/**/*.int.test.ts'],
       testPathIgnorePatterns: ['/node_modules/'],
-      testTimeout: 180_000,
+      setupFilesAfterEnv: ['<rootDir>/test/setup-integration.js'],
     },
   ],
 };

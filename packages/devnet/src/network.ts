@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { ValidationError } from '@twinledger/errors';
 import { buildChaincode, chaincodeServerProcess, deployChaincode, packageChaincode, startChaincodeServer, waitChaincodeReady } from './fabric/chaincode.js';
 import { createGenesisBlock } from './fabric/channel.js';
+import { waitEndorsable } from './fabric/ready.js';
 import { generateCrypto } from './fabric/crypto.js';
 import { joinOrderer, joinPeer, ordererProcess, peerProcess, startAndWait, type NodeContext } from './fabric/nodes.js';
 import { CHAINCODE_NAME, CHANNEL, KAFKA_OFFSET, LOOPBACK, MAX_ORGS, PORTS_PER_ORG, orgTopology, portsOf, type IdentityFiles, type OrgTopology } from './fabric/topology.js';
@@ -171,6 +172,7 @@ export async function startNetwork(init: NetworkInit = {}): Promise<DevNetwork> 
       await startChaincodeServer(chaincodeServer, chaincodePort);
       await deployChaincode(ctx, orgs, deploy, pkg);
       await waitChaincodeReady(ctx, orgs, chaincodeServer);
+      await waitEndorsable(orgs);
       log(`fabric: chaincode ${CHAINCODE_NAME} committed and serving (${pkg.packageId.slice(0, 32)}...)`);
     } else {
       await assertPortsFree(shared);
