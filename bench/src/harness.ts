@@ -1,0 +1,38 @@
+/** Shared pieces of every benchmark suite: statistics and the closing BENCH line. */
+
+export interface Suite {
+  /** Suite name as given to `npm run bench -- <name>`. */
+  readonly name: string;
+  readonly description: string;
+  /** Runs the measurement against the real local network and returns the figures. */
+  run(ctx: SuiteContext): Promise<Record<string, number | string>>;
+}
+
+export interface SuiteContext {
+  /** Progress lines for people; the last line of the run is printed by the harness. */
+  readonly log: (line: string) => void;
+  /** Extra arguments after the suite name. */
+  readonly args: readonly string[];
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx]!;
+}
+
+export const median = (values: readonly number[]): number => percentile(values, 50);
+
+/** Rounds for the BENCH line: 3 significant decimals at most. */
+export function fmt(n: number | string): string {
+  if (typeof n === 'string') return n;
+  if (!Number.isFinite(n)) return String(n);
+  return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toFixed(3);
+}
+
+export function benchLine(suite: string, figures: Record<string, number | string>): string {
+  return `BENCH ${suite} ${Object.entries(figures)
+    .map(([k, v]) => `${k}=${fmt(v)}`)
+    .join(' ')}`;
+}

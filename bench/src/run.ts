@@ -1,0 +1,24 @@
+// `npm run bench -- <suite>`: runs one suite against the real local network; the last line is
+// `BENCH <suite> key=value ...`. Suites are registered here, one file each under suites/.
+import { benchLine, type Suite } from './harness.js';
+import { devnet } from './suites/devnet.js';
+
+const suites: Record<string, Suite> = { [devnet.name]: devnet };
+
+const [name, ...args] = process.argv.slice(2);
+const suite = name === undefined ? undefined : suites[name];
+if (suite === undefined) {
+  process.stderr.write(`usage: npm run bench -- <suite>\nsuites:\n${Object.values(suites).map((s) => `  ${s.name.padEnd(14)} ${s.description}`).join('\n')}\n`);
+  process.exit(2);
+}
+const log = (line: string): void => void process.stdout.write(`[bench ${suite.name}] ${line}\n`);
+suite.run({ log, args }).then(
+  (figures) => {
+    process.stdout.write(`${benchLine(suite.name, figures)}\n`);
+    process.exit(0);
+  },
+  (err: unknown) => {
+    process.stderr.write(`[bench ${suite.name}] failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);
