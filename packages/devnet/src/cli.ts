@@ -2,7 +2,8 @@
 // The devnet command line: `install` (engines into the cache) and `up` (the local consortium).
 // A developer tool, so it prints plain lines for people rather than JSON logs.
 import { parseArgs } from 'node:util';
-import { CONSORTIUM_ORGS, installEngines, startNetwork, type DevNetwork } from './network.js';
+import { CONSORTIUM_ORGS, installEngines, repoChaincodeDir, startNetwork, type DevNetwork } from './network.js';
+import { buildChaincode } from './fabric/chaincode.js';
 import { EngineInstallError } from './errors.js';
 import { defaultCacheDir } from './install/cache.js';
 
@@ -31,6 +32,10 @@ async function install(): Promise<number> {
     // reports itself as blocked with this same reason.
     out(`BLOCKED: Hyperledger Fabric is not installable on this host.\n${err.message}`);
   }
+  // The chaincode is its own package (the peer builds it alone): its dependencies and build
+  // are part of the install, so its tests and the network both find it ready.
+  await buildChaincode(repoChaincodeDir(), out);
+  out('chaincode built');
   out(`install took ${((Date.now() - t0) / 1000).toFixed(1)} s (cache: ${cacheDir})`);
   return 0;
 }

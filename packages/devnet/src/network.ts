@@ -67,7 +67,7 @@ export interface DevNetwork {
 export const DEFAULT_ORGS = ['org1', 'org2'] as const;
 export const CONSORTIUM_ORGS = ['manufacturer', 'owner', 'maintainer', 'auditor'] as const;
 
-function repoChaincodeDir(): string {
+export function repoChaincodeDir(): string {
   // src/ under jest and dist/ when compiled sit at the same depth.
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'chaincode');
 }

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Checks the tools a fresh machine needs before anything is installed or started, and says
+// exactly what is missing. Plain JavaScript so it runs before any build.
+import { spawnSync } from 'node:child_process';
+
+const problems = [];
+// Some tools (java -version) print their version on stderr: read both.
+const version = (cmd, args) => {
+  const res = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (res.error || res.status !== 0) return undefined;
+  return `${res.stdout}${res.stderr}`.trim() || undefined;
+};
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major !== 20 || minor < 19) problems.push(`Node.js 20.19 or later 20.x is required (found ${process.version}); install Node 20 LTS.`);
+
+const go = version('go', ['version']);
+const goMatch = go && /go(\d+)\.(\d+)/.exec(go);
+if (!goMatch) problems.push('Go is required to install Hyperledger Fabric (go install); install Go 1.24 or later.');
+else if (Number(goMatch[1]) === 1 && Number(goMatch[2]) < 24) problems.push(`Go 1.24 or later is required (found ${go}).`);
+
+const java = version('java', ['-version']);
+const javaMatch = java && /version "(\d+)/.exec(java);
+if (!javaMatch) problems.push('Java 17 or later is required to run Apache Kafka; install OpenJDK 17.');
+else if (Number(javaMatch[1]) < 17) problems.push(`Java 17 or later is required (found ${java.split('\n')[0]}).`);
+
+if (!version('mvn', ['--version'])) problems.push('Apache Maven is required to fetch the Kafka jars from Maven Central; install Maven 3.8 or later.');
+if (!version('tar', ['--version'])) problems.push('tar is required to package the chaincode.');
+
+if (problems.length > 0) {
+  process.stderr.write(`TwinLedger prerequisites missing:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+  process.exit(1);
+}
