@@ -1,0 +1,99 @@
+import {
+  createFabricClient,
+  loadIdentity,
+  type Deadlines,
+  type FabricClient,
+  type IdentityFiles,
+  type PeerConnectionPool,
+  type PeerEndpoint,
+} from '@twinledger/fabric-client';
+import { ForeignOrganizationError, IdentityNotMappedError } from './errors.js';
+import { findIdentityFiles } from './identity-dir.js';
+
+/** The caller as authentication established it (service-kit's Principal fits). */
+export interface CallerIdentity {
+  readonly subject: string;
+  readonly mspId: string;
+  readonly fabricIdentity: string | undefined;
+}
+
+export interface IdentityRegistryInit {
+  /** The organization this deployment signs for; tokens of other organizations are refused. */
+  readonly mspId: string;
+  /** Where identities live (see findIdentityFiles); or `identities` for explicit files. */
+  readonly identitiesDir?: string;
+  /** Explicit identity files by name; checked before `identitiesDir`. */
+  readonly identities?: Readonly<Record<string, IdentityFiles>>;
+  readonly pool: PeerConnectionPool;
+  readonly peer: PeerEndpoint;
+  readonly channel: string;
+  readonly chaincode: string;
+  readonly deadlines?: Partial<Deadlines>;
+  /** Builds the client of one identity; tests pass a fake of the FabricClient interface. */
+  readonly clientFactory?: (files: IdentityFiles) => Promise<FabricClient>;
+}
+
+/**
+ * Maps an authenticated caller to the Fabric identity the service signs as, so the chaincode
+ * authorizes the real caller. One gateway client per identity (created on first use and kept),
+ * all sharing the pool's single gRPC connection per peer.
+ */
+export interface IdentityRegistry {
+  /** The client that signs as the caller's identity; 403 IDENTITY_NOT_MAPPED / FOREIGN_ORGANIZATION. */
+  clientFor(caller: CallerIdentity): Promise<FabricClient>;
+  /** The client of a named identity of this organization (the service's own work: event relay). */
+  clientByName(name: string): Promise<FabricClient>;
+  readonly mspId: string;
+  close(): void;
+}
+
+export function createIdentityRegistry(init: IdentityRegistryInit): IdentityRegistry {
+  const clients = new Map<string, Promise<FabricClient>>();
+  const factory =
+    init.clientFactory ??
+    (async (files: IdentityFiles) =>
+      createFabricClient({
+        pool: init.pool,
+        peer: init.peer,
+        identity: await loadIdentity(files),
+        channel: init.channel,
+        chaincode: init.chaincode,
+        deadlines: init.deadlines,
+      }));
+
+  const resolve = async (name: string): Promise<IdentityFiles | undefined> =>
+    init.identities?.[name] ?? (init.identitiesDir ? await findIdentityFiles(init.identitiesDir, name, init.mspId) : undefined);
+
+  const byName = async (name: string): Promise<FabricClient> => {
+    let client = clients.get(name);
+    if (!client) {
+      client = (async () => {
+        const files = await resolve(name);
+        if (!files) throw new IdentityNotMappedError(`no Fabric identity '${name}' is configured for ${init.mspId}`, { details: { identity: name } });
+        return factory(files);
+      })();
+      clients.set(name, client);
+      // A failed lookup is not cached: the secret may be mounted later.
+      client.catch(() => clients.delete(name));
+    }
+    return client;
+  };
+
+  return {
+    mspId: init.mspId,
+    async clientFor(caller) {
+      if (caller.mspId !== init.mspId) {
+        throw new ForeignOrganizationError(`token of ${caller.mspId} presented to a service of ${init.mspId}`, { details: { mspId: caller.mspId } });
+      }
+      if (caller.fabricIdentity === undefined) {
+        throw new IdentityNotMappedError('the token carries no fabric_identity claim');
+      }
+      return byName(caller.fabricIdentity);
+    },
+    clientByName: byName,
+    close() {
+      for (const c of clients.values()) void c.then((x) => x.close(), () => undefined);
+      clients.clear();
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MvccConflictError, type FabricClient, type IdentityFiles, type PeerConnectionPool } from '@twinledger/fabric-client';
+import { createIdentityRegistry, findIdentityFiles, listIdentityNames, withMvccRetry } from '../src/index.js';
+
+describe('identity registry', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'auth-identity-'));
+    mkdirSync(join(dir, 'User1'));
+    writeFileSync(join(dir, 'User1', 'cert.pem'), 'c1');
+    writeFileSync(join(dir, 'User1', 'key.pem'), 'k1');
+    mkdirSync(join(dir, 'User2', 'msp', 'signcerts'), { recursive: true });
+    mkdirSync(join(dir, 'User2', 'msp', 'keystore'), { recursive: true });
+    writeFileSync(join(dir, 'User2', 'msp', 'signcerts', 'User2@org1-cert.pem'), 'c2');
+    writeFileSync(join(dir, 'User2', 'msp', 'keystore', 'priv_sk'), 'k2');
+    mkdirSync(join(dir, 'Empty'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('finds flat and MSP-folder layouts and nothing else', async () => {
+    expect(await findIdentityFiles(dir, 'User1', 'Org1MSP')).toEqual({ mspId: 'Org1MSP', certPath: join(dir, 'User1', 'cert.pem'), keyPath: join(dir, 'User1', 'key.pem') });
+    expect(await findIdentityFiles(dir, 'User2', 'Org1MSP')).toMatchObject({ certPath: join(dir, 'User2', 'msp', 'signcerts', 'User2@org1-cert.pem') });
+    expect(await findIdentityFiles(dir, 'Empty', 'Org1MSP')).toBeUndefined();
+    expect(await findIdentityFiles(dir, '../User1', 'Org1MSP')).toBeUndefined();
+    expect(await listIdentityNames(dir, 'Org1MSP')).toEqual(['User1', 'User2']);
+  });
+
+  it('maps callers to one client per identity and refuses unmapped or foreign callers', async () => {
+    const made: IdentityFiles[] = [];
+    const registry = createIdentityRegistry({
+      mspId: 'Org1MSP',
+      identitiesDir: dir,
+      pool: {} as PeerConnectionPool,
+      peer: { endpoint: '127.0.0.1:1', tlsRootCertPath: '/nonexistent' },
+      channel: 'twins',
+      chaincode: 'twinledger',
+      clientFactory: async (files) => {
+        made.push(files);
+        return { mspId: files.mspId, close: () => undefined } as unknown as FabricClient;
+      },
+    });
+    const a = await registry.clientFor({ subject: 'alice', mspId: 'Org1MSP', fabricIdentity: 'User1' });
+    const b = await registry.clientFor({ subject: 'bob', mspId: 'Org1MSP', fabricIdentity: 'User1' });
+    expect(a).toBe(b);
+    expect(made).toHaveLength(1);
+    await expect(registry.clientFor({ subject: 'x', mspId: 'Org1MSP', fabricIdentity: 'Nobody' })).rejects.toMatchObject({ code: 'IDENTITY_NOT_MAPPED', httpStatus: 403 });
+    await expect(registry.clientFor({ subject: 'x', mspId: 'Org1MSP', fabricIdentity: undefined })).rejects.toMatchObject({ code: 'IDENTITY_NOT_MAPPED' });
+    await expect(registry.clientFor({ subject: 'x', mspId: 'Org2MSP', fabricIdentity: 'User1' })).rejects.toMatchObject({ code: 'FOREIGN_ORGANIZATION', httpStatus: 403 });
+    registry.close();
+  });
+});
+
+describe('withMvccRetry', () => {
+  it('retries MVCC conflicts, then answers 409', async () => {
+    let calls = 0;
+    await expect(
+      withMvccRetry(async () => {
+        calls++;
+        if (calls < 3) throw new MvccConflictError('lost', { transactionId: 'tx' });
+        return 'ok';
+      }, { backoffMs: 1 }),
+    ).resolves.toBe('ok');
+    expect(calls).toBe(3);
+    calls = 0;
+    await expect(withMvccRetry(async () => { calls++; throw new MvccConflictError('lost'); }, { attempts: 2, backoffMs: 1 })).rejects.toMatchObject({ code: 'MVCC_CONFLICT', httpStatus: 409 });
+    expect(calls).toBe(2);
+    await expect(withMvccRetry(async () => { throw new Error('other'); })).rejects.toThrow('other');
+  });
+});
