@@ -1,0 +1,200 @@
+import {
+  AccessDeniedError,
+  ConflictError,
+  NotFoundError,
+  TwinLedgerError,
+  UnavailableError,
+  ValidationError,
+  type TwinLedgerErrorOptions,
+} from '@twinledger/errors';
+
+/**
+ * What the gateway answered with, rebuilt as typed errors. Each class extends the shared base
+ * for its status (so `instanceof AccessDeniedError` works) and keeps the gateway's exact
+ * `code`. The gateway's codes are the DHT library's (`DHT_*`) plus its own (`FEED_*`,
+ * `PAYLOAD_TOO_LARGE`, `VALIDATION_FAILED`, `UNAUTHENTICATED`).
+ */
+type Ctor = new (message: string, options?: TwinLedgerErrorOptions & { retryAfterSeconds?: number }) => TwinLedgerError;
+
+/** 403: the caller's organization is not in the item's ACL (nothing decryptable was sent). */
+export class DhtAclDeniedError extends AccessDeniedError {
+  override readonly code: string = 'DHT_ACL_DENIED';
+}
+/** 403: only the owner may change the ACL. */
+export class DhtNotOwnerError extends AccessDeniedError {
+  override readonly code: string = 'DHT_NOT_OWNER';
+}
+/** 403: the gateway's party holds no wrapped key for the object. */
+export class DhtNoKeyForPartyError extends AccessDeniedError {
+  override readonly code: string = 'DHT_NO_KEY_FOR_PARTY';
+}
+/** 403: an ACL names an organization the consortium does not know. */
+export class DhtUnknownPartyError extends AccessDeniedError {
+  override readonly code: string = 'DHT_UNKNOWN_PARTY';
+}
+/** 404: no replica holds the object (or every copy failed verification). */
+export class DhtNotFoundError extends NotFoundError {
+  override readonly code: string = 'DHT_NOT_FOUND';
+}
+/** 404: the feed has no update yet. */
+export class FeedEmptyError extends NotFoundError {
+  override readonly code: string = 'FEED_EMPTY';
+}
+/** 404: appends go through the gateway holding the feed's owner key; this one does not. */
+export class FeedNotOwnedError extends NotFoundError {
+  override readonly code: string = 'FEED_NOT_OWNED';
+}
+/** 400: the request did not match the route's schema. */
+export class GatewayValidationError extends ValidationError {
+  override readonly code: string = 'VALIDATION_FAILED';
+}
+/** 400: a malformed reference, record or message. */
+export class DhtMalformedError extends ValidationError {
+  override readonly code: string = 'DHT_MALFORMED_MESSAGE';
+}
+/** 400: a feed append would leave a gap in the indices. */
+export class FeedIndexGapError extends ValidationError {
+  override readonly code: string = 'DHT_FEED_INDEX_GAP';
+}
+/** 409: the feed index already holds a different update. */
+export class FeedReplayError extends ConflictError {
+  override readonly code: string = 'DHT_FEED_REPLAY';
+}
+/** 409: an ACL change raced a newer version. */
+export class AclStaleVersionError extends ConflictError {
+  override readonly code: string = 'DHT_ACL_STALE_VERSION';
+}
+/** 409: the feed topic exists on this gateway with another ACL. */
+export class FeedExistsError extends ConflictError {
+  override readonly code: string = 'FEED_EXISTS';
+}
+/** 413: the body exceeded the gateway's limit. */
+export class PayloadTooLargeError extends TwinLedgerError {
+  readonly code: string = 'PAYLOAD_TOO_LARGE';
+  override readonly httpStatus: number = 413;
+}
+/** 401: missing, expired or forged bearer token. */
+export class UnauthenticatedError extends TwinLedgerError {
+  readonly code: string = 'UNAUTHENTICATED';
+  override readonly httpStatus: number = 401;
+}
+/** 502: stored bytes failed verification on every replica. */
+export class DhtIntegrityError extends TwinLedgerError {
+  readonly code: string = 'DHT_INTEGRITY_FAILED';
+  override readonly httpStatus: number = 502;
+}
+/** 503: too few replicas acknowledged a write. */
+export class DhtQuorumNotReachedError extends UnavailableError {
+  override readonly code: string = 'DHT_QUORUM_NOT_REACHED';
+}
+/** 503: the gateway or a replica is unavailable; retry later. */
+export class DhtUnavailableError extends UnavailableError {
+  override readonly code: string = 'DHT_PEER_FAILED';
+}
+
+/** 503: the gateway's DHT node is not running (starting or shutting down). */
+export class DhtNotStartedError extends UnavailableError {
+  override readonly code: string = 'DHT_NOT_STARTED';
+}
+
+/*
+ * Codes this client does not know yet keep their code and land in the base class of their
+ * status, so callers branching on `instanceof AccessDeniedError` etc. still do the right thing.
+ */
+type CodedOptions = TwinLedgerErrorOptions & { retryAfterSeconds?: number };
+class OtherBadRequestError extends ValidationError {
+  override readonly code: string;
+  constructor(code: string, message: string, options: CodedOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+class OtherAccessDeniedError extends AccessDeniedError {
+  override readonly code: string;
+  constructor(code: string, message: string, options: CodedOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+class OtherNotFoundError extends NotFoundError {
+  override readonly code: string;
+  constructor(code: string, message: string, options: CodedOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+class OtherConflictError extends ConflictError {
+  override readonly code: string;
+  constructor(code: string, message: string, options: CodedOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+class OtherUnavailableError extends UnavailableError {
+  override readonly code: string;
+  constructor(code: string, message: string, options: CodedOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** Any other answer: keeps the gateway's code and status as given. */
+export class DhtGatewayError extends TwinLedgerError {
+  readonly code: string;
+  override readonly httpStatus: number;
+  constructor(code: string, httpStatus: number, message: string, options: TwinLedgerErrorOptions = {}) {
+    super(message, options);
+    this.code = code;
+    this.httpStatus = httpStatus;
+  }
+}
+
+const byStatus: ReadonlyMap<number, new (code: string, message: string, options: CodedOptions) => TwinLedgerError> = new Map([
+  [400, OtherBadRequestError],
+  [403, OtherAccessDeniedError],
+  [404, OtherNotFoundError],
+  [409, OtherConflictError],
+  [503, OtherUnavailableError],
+]);
+
+const byCode: ReadonlyMap<string, Ctor> = new Map<string, Ctor>(
+  [
+    DhtAclDeniedError,
+    DhtNotOwnerError,
+    DhtNoKeyForPartyError,
+    DhtUnknownPartyError,
+    DhtNotFoundError,
+    FeedEmptyError,
+    FeedNotOwnedError,
+    GatewayValidationError,
+    DhtMalformedError,
+    FeedIndexGapError,
+    FeedReplayError,
+    AclStaleVersionError,
+    FeedExistsError,
+    PayloadTooLargeError,
+    UnauthenticatedError,
+    DhtIntegrityError,
+    DhtQuorumNotReachedError,
+    DhtUnavailableError,
+    DhtNotStartedError,
+  ].map((C) => [new C('').code, C as Ctor]),
+);
+
+/** Builds the typed error for a non-2xx answer; `body` is the parsed JSON body, if any. */
+export function errorFromResponse(status: number, body: unknown, retryAfter: string | null): TwinLedgerError {
+  const b = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  const code = typeof b['code'] === 'string' ? b['code'] : `HTTP_${status}`;
+  const message = typeof b['message'] === 'string' ? b['message'] : `dht-gateway answered ${status}`;
+  const details: Record<string, unknown> = {
+    ...(typeof b['details'] === 'object' && b['details'] !== null ? (b['details'] as Record<string, unknown>) : {}),
+    ...(typeof b['requestId'] === 'string' ? { requestId: b['requestId'] } : {}),
+    status,
+  };
+  const retry = retryAfter !== null && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
+  const options = { details, ...(retry !== undefined ? { retryAfterSeconds: retry } : {}) };
+  const Cls = byCode.get(code);
+  if (Cls !== undefined) return new Cls(message, options);
+  const Family = byStatus.get(status);
+  return Family !== undefined ? new Family(code, message, options) : new DhtGatewayError(code, status, message, { details });
+}
