@@ -1,0 +1,140 @@
+/**
+ * Constants of the `twinledger` chaincode, mirrored here because the chaincode is a separate
+ * package the peer builds alone and cannot be imported. test/constants-sync.test.ts reads the
+ * chaincode's source files and fails when the two lists drift apart.
+ */
+
+/** Contract names: functions are addressed as `${contract}:${function}`. */
+export const ContractNames = { spec: 'spec', acl: 'acl', diag: 'diag' } as const;
+
+/** Codes at the start of every chaincode refusal (`CODE: detail`). */
+export const ChaincodeErrorCodes = {
+  ACCESS_DENIED: 'ACCESS_DENIED',
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  NOT_FOUND: 'NOT_FOUND',
+  ALREADY_EXISTS: 'ALREADY_EXISTS',
+  OUT_OF_BOUNDS: 'OUT_OF_BOUNDS',
+  AML_INVALID: 'AML_INVALID',
+  DOCTYPE_FORBIDDEN: 'DOCTYPE_FORBIDDEN',
+  DUPLICATE_ID: 'DUPLICATE_ID',
+  TOO_LARGE: 'TOO_LARGE',
+  INVALID_STATE: 'INVALID_STATE',
+} as const;
+export type ChaincodeErrorCode = (typeof ChaincodeErrorCodes)[keyof typeof ChaincodeErrorCodes];
+
+/** Chaincode event names; every write transaction emits exactly one. */
+export const LedgerEvents = {
+  TwinCreated: 'TwinCreated',
+  AmlInserted: 'AmlInserted',
+  AmlRemoved: 'AmlRemoved',
+  DocumentAdded: 'DocumentAdded',
+  DocumentVersionAdded: 'DocumentVersionAdded',
+  DocumentRemoved: 'DocumentRemoved',
+  ExternalSourceAdded: 'ExternalSourceAdded',
+  ExternalSourceRemoved: 'ExternalSourceRemoved',
+  SensorFeedAdded: 'SensorFeedAdded',
+  SensorFeedRemoved: 'SensorFeedRemoved',
+  ProgramCalled: 'ProgramCalled',
+  ProgramCallAcknowledged: 'ProgramCallAcknowledged',
+  GrantAdded: 'GrantAdded',
+  GrantRevoked: 'GrantRevoked',
+  PartyRegistered: 'PartyRegistered',
+  DiagPut: 'DiagPut',
+} as const;
+export type LedgerEventName = (typeof LedgerEvents)[keyof typeof LedgerEvents];
+
+/** Document confidentiality levels, lowest first; a role holding level L holds every lower one. */
+export const ConfidentialityLevels = ['public', 'internal', 'confidential', 'secret'] as const;
+export type ConfidentialityLevel = (typeof ConfidentialityLevels)[number];
+
+export const Roles = {
+  MANUFACTURER: 'MANUFACTURER',
+  OWNER: 'OWNER',
+  MAINTAINER: 'MAINTAINER',
+  AUDITOR: 'AUDITOR',
+  DEVICE_AGENT: 'DEVICE_AGENT',
+  READER: 'READER',
+} as const;
+export type Role = (typeof Roles)[keyof typeof Roles];
+
+/** Permissions without a level; document permissions come from docRead/docWrite. */
+export const Permissions = {
+  SPEC_READ: 'spec:read',
+  SPEC_WRITE: 'spec:write',
+  FEED_READ: 'feed:read',
+  FEED_REGISTER: 'feed:register',
+  PROGRAM_CALL: 'program:call',
+  PROGRAM_ACK: 'program:ack',
+  GRANTS_MANAGE: 'grants:manage',
+} as const;
+
+export type DocPermission = `doc:read:${ConfidentialityLevel}` | `doc:write:${ConfidentialityLevel}`;
+export type Permission = (typeof Permissions)[keyof typeof Permissions] | DocPermission;
+
+export const docRead = (level: ConfidentialityLevel): DocPermission => `doc:read:${level}`;
+export const docWrite = (level: ConfidentialityLevel): DocPermission => `doc:write:${level}`;
+
+/** Every permission the chaincode knows. */
+export const ALL_PERMISSIONS: readonly Permission[] = [
+  ...Object.values(Permissions),
+  ...ConfidentialityLevels.map(docRead),
+  ...ConfidentialityLevels.map(docWrite),
+];
+
+/** What each role confers (the chaincode's ROLE_PERMISSIONS). */
+export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
+  OWNER: [
+    Permissions.SPEC_READ,
+    Permissions.SPEC_WRITE,
+    ...ConfidentialityLevels.map(docRead),
+    ...ConfidentialityLevels.map(docWrite),
+    Permissions.FEED_READ,
+    Permissions.FEED_REGISTER,
+    Permissions.PROGRAM_CALL,
+    Permissions.GRANTS_MANAGE,
+  ],
+  MAINTAINER: [
+    Permissions.SPEC_READ,
+    Permissions.SPEC_WRITE,
+    ...ConfidentialityLevels.slice(0, 3).map(docRead),
+    ...ConfidentialityLevels.slice(0, 3).map(docWrite),
+    Permissions.FEED_READ,
+    Permissions.FEED_REGISTER,
+    Permissions.PROGRAM_CALL,
+  ],
+  MANUFACTURER: [Permissions.SPEC_READ, ...ConfidentialityLevels.slice(0, 3).map(docRead), Permissions.FEED_READ],
+  AUDITOR: [Permissions.SPEC_READ, ...ConfidentialityLevels.slice(0, 3).map(docRead), Permissions.FEED_READ],
+  DEVICE_AGENT: [
+    Permissions.SPEC_READ,
+    Permissions.SPEC_WRITE,
+    docRead('public'),
+    Permissions.FEED_READ,
+    Permissions.FEED_REGISTER,
+    Permissions.PROGRAM_ACK,
+  ],
+  READER: [Permissions.SPEC_READ, docRead('public'), Permissions.FEED_READ],
+};
+
+/** Program-call states; the device agent acknowledges with one of the final three. */
+export const CallStatuses = ['PENDING', 'EXECUTED', 'FAILED', 'REJECTED'] as const;
+export type CallStatus = (typeof CallStatuses)[number];
+export type AcknowledgementStatus = Exclude<CallStatus, 'PENDING'>;
+
+/** A grant to every MSP of the channel (reading only). */
+export const EVERYONE = '*';
+
+/** The AML role class that marks an InternalElement as a program. */
+export const PROGRAM_ROLE_CLASS = 'TwinLedgerRoleClassLib/Program';
+
+/** Size limits the chaincode enforces (TOO_LARGE above them). */
+export const Limits = {
+  MAX_AML_BYTES: 8 * 1024 * 1024,
+  MAX_ELEMENTS_PER_TWIN: 20_000,
+  MAX_FRAGMENT_BYTES: 512 * 1024,
+  MAX_ELEMENTS_PER_FRAGMENT: 2_000,
+  MAX_XML_DEPTH: 128,
+  MAX_ELEMENT_DEPTH: 64,
+  MAX_JSON_ARG_BYTES: 64 * 1024,
+  MAX_ID_LENGTH: 256,
+  MAX_TEXT_LENGTH: 4096,
+} as const;

@@ -1,0 +1,32 @@
+export { createTwinLedger } from './ledger.js';
+export type { TwinLedger } from './ledger.js';
+export {
+  ContractNames,
+  ChaincodeErrorCodes,
+  LedgerEvents,
+  ConfidentialityLevels,
+  Roles,
+  Permissions,
+  docRead,
+  docWrite,
+  ALL_PERMISSIONS,
+  ROLE_PERMISSIONS,
+  CallStatuses,
+  EVERYONE,
+  PROGRAM_ROLE_CLASS,
+  Limits,
+} from './constants.js';
+export type {
+  ChaincodeErrorCode,
+  LedgerEventName,
+  ConfidentialityLevel,
+  Role,
+  Permission,
+  DocPermission,
+  CallStatus,
+  AcknowledgementStatus,
+} from './constants.js';
+export { parseLedgerEvent, isLedgerEventName, twinIdOf } from './events.js';
+export type { LedgerEvent, LedgerEventPayloads, RawChaincodeEvent } from './events.js';
+export { LedgerResponseInvalidError, LedgerEventInvalidError } from './errors.js';
+export type * from './types.js';

@@ -1,0 +1,197 @@
+import { ChaincodeRejectedError, EndorsementFailedError, SubmitFailedError, type FabricClient } from '@twinledger/fabric-client';
+import { ChaincodeErrorCodes, type AcknowledgementStatus, type Permission } from './constants.js';
+import { LedgerResponseInvalidError } from './errors.js';
+import type {
+  AccessAnswer,
+  Committed,
+  CreateTwinResult,
+  DocumentHistory,
+  DocumentRecord,
+  DocumentVersion,
+  Element,
+  ElementHistory,
+  ExternalSource,
+  Grant,
+  GrantSpec,
+  InitialGrants,
+  InsertAmlResult,
+  NewDocument,
+  ParamValue,
+  Party,
+  Program,
+  ProgramCall,
+  RemoveAmlResult,
+  RemoveDocumentResult,
+  RemoveExternalSourceResult,
+  RemoveSensorFeedResult,
+  RevokeResult,
+  SensorFeed,
+  Specification,
+  Twin,
+  TwinAsOf,
+  TwinHistory,
+} from './types.js';
+
+/**
+ * Typed access to the `twinledger` chaincode through one Fabric identity. Reads are evaluated
+ * on the client's peer; writes are endorsed, ordered and awaited until committed. Refusals
+ * arrive as ChaincodeRejectedError with the chaincode's code (ACCESS_DENIED, NOT_FOUND, ...);
+ * lost read conflicts as MvccConflictError (retry them).
+ */
+export interface TwinLedger {
+  /** The MSP of the identity that signs. */
+  readonly mspId: string;
+
+  // spec: specification
+  createTwin(deviceId: string, deviceName: string, aml: string, grants?: InitialGrants): Promise<Committed<CreateTwinResult>>;
+  /** `parentId` omitted = top level (InstanceHierarchies); `afterId` omitted = first child. */
+  insertAML(twinId: string, fragment: string, parentId?: string, afterId?: string): Promise<Committed<InsertAmlResult>>;
+  removeAML(twinId: string, id: string): Promise<Committed<RemoveAmlResult>>;
+  getSpecification(twinId: string): Promise<Specification>;
+  getElement(twinId: string, id: string): Promise<Element>;
+  getTwin(twinId: string): Promise<Twin>;
+
+  // spec: documents
+  addDocument(twinId: string, doc: NewDocument): Promise<Committed<DocumentRecord>>;
+  addDocumentVersion(twinId: string, originalHash: string, newHash: string, dhtRef: string): Promise<Committed<DocumentVersion>>;
+  removeDocument(twinId: string, hash: string): Promise<Committed<RemoveDocumentResult>>;
+  /** Only the documents the caller may read. */
+  listDocuments(twinId: string): Promise<DocumentRecord[]>;
+  getDocumentHistory(twinId: string, hash: string): Promise<DocumentHistory>;
+
+  // spec: external sources and sensor feeds
+  addExternalSource(twinId: string, uri: string, description?: string): Promise<Committed<ExternalSource>>;
+  removeExternalSource(twinId: string, uri: string): Promise<Committed<RemoveExternalSourceResult>>;
+  listExternalSources(twinId: string): Promise<ExternalSource[]>;
+  addSensorFeed(twinId: string, componentId: string, feedRef: string): Promise<Committed<SensorFeed>>;
+  removeSensorFeed(twinId: string, componentId: string): Promise<Committed<RemoveSensorFeedResult>>;
+  listSensorFeeds(twinId: string): Promise<SensorFeed[]>;
+
+  // spec: programs
+  listPrograms(twinId: string): Promise<Program[]>;
+  /** `programName`: the program's element ID, or its Name when unique in the twin. */
+  callProgram(twinId: string, programName: string, parameters?: Readonly<Record<string, ParamValue>>): Promise<Committed<ProgramCall>>;
+  /** Only a DEVICE_AGENT grant holds program:ack. `result` is any JSON value. */
+  acknowledgeProgramCall(twinId: string, callId: number, status: AcknowledgementStatus, result?: unknown): Promise<Committed<ProgramCall>>;
+  listPendingProgramCalls(twinId: string): Promise<ProgramCall[]>;
+  getProgramCall(twinId: string, callId: number): Promise<ProgramCall>;
+
+  // spec: audit
+  history(twinId: string): Promise<TwinHistory>;
+  history(twinId: string, elementId: string): Promise<ElementHistory>;
+  /** `at`: a 64-hex transaction ID, an ISO 8601 timestamp with zone, a Date or epoch ms. */
+  getTwinAsOf(twinId: string, at: string | Date | number): Promise<TwinAsOf>;
+
+  // acl
+  grant(twinId: string, grant: GrantSpec): Promise<Committed<Grant>>;
+  revoke(twinId: string, grant: GrantSpec): Promise<Committed<RevokeResult>>;
+  listGrants(twinId: string): Promise<Grant[]>;
+  checkAccess(twinId: string, permission: Permission): Promise<AccessAnswer>;
+  checkAccessFor(twinId: string, mspId: string, identity: string, permission: Permission): Promise<AccessAnswer>;
+  /** Admin identities only (OU=admin); writes the caller's own MSP's entry. */
+  registerParty(peerIds: readonly string[], x25519PublicKeyB64: string): Promise<Committed<Party>>;
+  getParty(mspId: string): Promise<Party>;
+  listParties(): Promise<Party[]>;
+}
+
+const CODE_IN_TEXT = new RegExp(`(?:^|[\\s,:])(${Object.values(ChaincodeErrorCodes).join('|')}): `);
+
+/**
+ * fabric-client recognizes most chaincode codes; one it does not know (e.g. INVALID_STATE)
+ * arrives as a generic endorsement/submit failure. Re-type those so callers can branch on the
+ * chaincode's code for every refusal the chaincode documents.
+ */
+function retype(err: unknown): unknown {
+  if (!(err instanceof EndorsementFailedError || err instanceof SubmitFailedError)) return err;
+  const m = CODE_IN_TEXT.exec(err.message);
+  if (!m) return err;
+  const code = m[1]!;
+  const message = err.message.slice(m.index + m[0].length - code.length - 2);
+  return new ChaincodeRejectedError(code, message, { cause: err, transactionId: err.transactionId });
+}
+
+function parse<T>(fn: string, bytes: Uint8Array): T {
+  const text = Buffer.from(bytes).toString('utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch (cause) {
+    throw new LedgerResponseInvalidError(fn, `the result is not JSON (${text.length} characters)`, { cause });
+  }
+}
+
+const json = (v: unknown): string => JSON.stringify(v);
+const optional = (v: string | undefined): string => v ?? '';
+
+function asOfArg(at: string | Date | number): string {
+  if (at instanceof Date) return at.toISOString();
+  if (typeof at === 'number') return String(Math.trunc(at));
+  return at;
+}
+
+/** Wraps a FabricClient (one identity, one peer) in the typed API; closing stays with the caller. */
+export function createTwinLedger(client: FabricClient): TwinLedger {
+  async function read<T>(fn: string, args: readonly string[]): Promise<T> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await client.evaluate(fn, args);
+    } catch (err) {
+      throw retype(err);
+    }
+    return parse<T>(fn, bytes);
+  }
+
+  async function write<T>(fn: string, args: readonly string[]): Promise<Committed<T>> {
+    let res;
+    try {
+      res = await client.submit(fn, args);
+    } catch (err) {
+      throw retype(err);
+    }
+    return { result: parse<T>(fn, res.result), transactionId: res.transactionId, blockNumber: res.blockNumber };
+  }
+
+  return {
+    mspId: client.mspId,
+
+    createTwin: (deviceId, deviceName, aml, grants) =>
+      write('spec:createTwin', [deviceId, deviceName, aml, grants === undefined ? '' : json(grants)]),
+    insertAML: (twinId, fragment, parentId, afterId) => write('spec:insertAML', [twinId, fragment, optional(parentId), optional(afterId)]),
+    removeAML: (twinId, id) => write('spec:removeAML', [twinId, id]),
+    getSpecification: (twinId) => read('spec:getSpecification', [twinId]),
+    getElement: (twinId, id) => read('spec:getElement', [twinId, id]),
+    getTwin: (twinId) => read('spec:getTwin', [twinId]),
+
+    addDocument: (twinId, doc) => write('spec:addDocument', [twinId, json(doc)]),
+    addDocumentVersion: (twinId, originalHash, newHash, dhtRef) => write('spec:addDocumentVersion', [twinId, originalHash, newHash, dhtRef]),
+    removeDocument: (twinId, hash) => write('spec:removeDocument', [twinId, hash]),
+    listDocuments: (twinId) => read('spec:listDocuments', [twinId]),
+    getDocumentHistory: (twinId, hash) => read('spec:getDocumentHistory', [twinId, hash]),
+
+    addExternalSource: (twinId, uri, description) => write('spec:addExternalSource', [twinId, uri, optional(description)]),
+    removeExternalSource: (twinId, uri) => write('spec:removeExternalSource', [twinId, uri]),
+    listExternalSources: (twinId) => read('spec:listExternalSources', [twinId]),
+    addSensorFeed: (twinId, componentId, feedRef) => write('spec:addSensorFeed', [twinId, componentId, feedRef]),
+    removeSensorFeed: (twinId, componentId) => write('spec:removeSensorFeed', [twinId, componentId]),
+    listSensorFeeds: (twinId) => read('spec:listSensorFeeds', [twinId]),
+
+    listPrograms: (twinId) => read('spec:listPrograms', [twinId]),
+    callProgram: (twinId, programName, parameters) =>
+      write('spec:callProgram', [twinId, programName, parameters === undefined ? '' : json(parameters)]),
+    acknowledgeProgramCall: (twinId, callId, status, result) =>
+      write('spec:acknowledgeProgramCall', [twinId, String(callId), status, result === undefined ? '' : json(result)]),
+    listPendingProgramCalls: (twinId) => read('spec:listPendingProgramCalls', [twinId]),
+    getProgramCall: (twinId, callId) => read('spec:getProgramCall', [twinId, String(callId)]),
+
+    history: ((twinId: string, elementId?: string) => read('spec:history', [twinId, optional(elementId)])) as TwinLedger['history'],
+    getTwinAsOf: (twinId, at) => read('spec:getTwinAsOf', [twinId, asOfArg(at)]),
+
+    grant: (twinId, grant) => write('acl:grant', [twinId, json(grant)]),
+    revoke: (twinId, grant) => write('acl:revoke', [twinId, json(grant)]),
+    listGrants: (twinId) => read('acl:listGrants', [twinId]),
+    checkAccess: (twinId, permission) => read('acl:checkAccess', [twinId, permission]),
+    checkAccessFor: (twinId, mspId, identity, permission) => read('acl:checkAccessFor', [twinId, mspId, identity, permission]),
+    registerParty: (peerIds, key) => write('acl:registerParty', [json(peerIds), key]),
+    getParty: (mspId) => read('acl:getParty', [mspId]),
+    listParties: () => read('acl:listParties', []),
+  };
+}

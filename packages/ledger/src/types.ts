@@ -1,0 +1,321 @@
+/** The chaincode's results, as the contracts return them (canonical JSON). See chaincode/README.md. */
+import type { AcknowledgementStatus, CallStatus, ConfidentialityLevel, Permission, Role } from './constants.js';
+
+/** `{mspId, id}` where id is the identity's `x509::<subject DN>::<issuer DN>`. */
+export interface Principal {
+  readonly mspId: string;
+  readonly id: string;
+}
+
+export type SchemaVersion = '3.0' | '2.15';
+export type ParamValue = number | boolean | string;
+
+/** A committed write: the parsed result plus where it landed. */
+export interface Committed<T> {
+  readonly result: T;
+  readonly transactionId: string;
+  readonly blockNumber: bigint;
+}
+
+// ------------------------------------------------------------------ grants
+
+/** One grant as passed to grant/revoke and in createTwin's array form. */
+export interface GrantSpec {
+  /** An MSP ID, or '*' (every MSP; reading only). */
+  readonly mspId: string;
+  /** One identity (`x509::...`); absent = every identity of the MSP. */
+  readonly identity?: string;
+  /** Exactly one of role and permission. */
+  readonly role?: Role;
+  readonly permission?: Permission;
+  /** ISO 8601 with zone; the grant stops counting at this transaction time. */
+  readonly expiresAt?: string;
+}
+
+/** createTwin's extra grants: `{"Org2MSP": "MANUFACTURER"}`, or grant objects. */
+export type InitialGrants = Readonly<Record<string, Role | readonly Role[]>> | readonly GrantSpec[];
+
+export interface Grant extends GrantSpec {
+  readonly twinId: string;
+  readonly grantedBy: Principal;
+  readonly grantedAt: string;
+  readonly txId: string;
+}
+
+export interface RevokeResult {
+  readonly twinId: string;
+  readonly revoked: Grant;
+  readonly txId: string;
+}
+
+export interface AccessAnswer {
+  readonly twinId: string;
+  readonly mspId: string;
+  readonly identity: string;
+  readonly permission: Permission;
+  readonly allowed: boolean;
+  readonly roles: readonly Role[];
+  readonly permissions: readonly Permission[];
+}
+
+export interface Party {
+  readonly mspId: string;
+  /** Sorted libp2p peer IDs. */
+  readonly peerIds: readonly string[];
+  /** Base64 of the 32-byte X25519 key. */
+  readonly x25519PublicKey: string;
+  /** The registering admin's identity ID. */
+  readonly updatedBy: string;
+  readonly updatedAt: string;
+  readonly txId: string;
+  readonly version: number;
+}
+
+// ------------------------------------------------------------------ specification
+
+export interface ProgramRef {
+  readonly name: string;
+  readonly elementId: string;
+}
+
+export interface CreateTwinResult {
+  readonly twinId: string;
+  readonly deviceId: string;
+  readonly deviceName: string;
+  readonly schemaVersion: SchemaVersion;
+  readonly elements: number;
+  readonly programs: readonly ProgramRef[];
+  readonly txId: string;
+}
+
+export interface InsertAmlResult {
+  readonly twinId: string;
+  readonly parentId: string;
+  readonly afterId: string;
+  /** Inserted element IDs, depth first. */
+  readonly inserted: readonly string[];
+  readonly programs: readonly string[];
+  readonly txId: string;
+}
+
+export interface RemoveAmlResult {
+  readonly twinId: string;
+  readonly id: string;
+  readonly removed: readonly string[];
+  readonly feedsRemoved: readonly string[];
+  readonly txId: string;
+}
+
+export interface Twin {
+  readonly twinId: string;
+  readonly deviceId: string;
+  readonly deviceName: string;
+  readonly schemaVersion: SchemaVersion;
+  readonly createdBy: Principal;
+  readonly createdAt: string;
+  readonly txId: string;
+}
+
+export interface Specification {
+  readonly twinId: string;
+  readonly schemaVersion: SchemaVersion;
+  /** The whole CAEX document in canonical form, identical on every peer. */
+  readonly aml: string;
+}
+
+export interface Element {
+  readonly twinId: string;
+  readonly id: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly parentId: string;
+  readonly depth: number;
+  readonly programName?: string;
+  readonly updatedBy: Principal;
+  readonly updatedAt: string;
+  readonly txId: string;
+  /** The element with its subtree, canonical. */
+  readonly aml: string;
+}
+
+// ------------------------------------------------------------------ documents
+
+export interface NewDocument {
+  /** Lowercase hex SHA-256 of the plaintext. */
+  readonly hash: string;
+  readonly dhtRef: string;
+  readonly title: string;
+  readonly description?: string;
+  readonly componentId?: string;
+  readonly confidentiality: ConfidentialityLevel;
+}
+
+export interface DocumentRecord {
+  readonly twinId: string;
+  readonly hash: string;
+  readonly dhtRef: string;
+  readonly title: string;
+  readonly description: string;
+  readonly componentId?: string;
+  readonly confidentiality: ConfidentialityLevel;
+  readonly owner: Principal;
+  readonly timestamp: string;
+  readonly txId: string;
+  readonly versionCount: number;
+  readonly latest: { readonly version: number; readonly hash: string; readonly dhtRef: string };
+}
+
+export interface DocumentVersion {
+  readonly twinId: string;
+  readonly originalHash: string;
+  readonly version: number;
+  readonly hash: string;
+  readonly dhtRef: string;
+  readonly addedBy: Principal;
+  readonly timestamp: string;
+  readonly txId: string;
+}
+
+export interface RemoveDocumentResult {
+  readonly twinId: string;
+  readonly hash: string;
+  readonly removedVersions: readonly string[];
+  readonly txId: string;
+}
+
+export interface LedgerHistoryEntry {
+  readonly txId: string;
+  readonly timestamp: string;
+  readonly isDelete: boolean;
+  /** The key's value after the transaction (parsed), null for a delete. */
+  readonly value: unknown;
+}
+
+export interface DocumentHistory {
+  readonly twinId: string;
+  readonly hash: string;
+  readonly removed: boolean;
+  readonly document: DocumentRecord | null;
+  readonly versions: readonly DocumentVersion[];
+  readonly ledgerHistory: readonly LedgerHistoryEntry[];
+}
+
+// ------------------------------------------------------------------ sources and feeds
+
+export interface ExternalSource {
+  readonly twinId: string;
+  readonly uri: string;
+  readonly description: string;
+  readonly owner: Principal;
+  readonly timestamp: string;
+  readonly txId: string;
+}
+
+export interface RemoveExternalSourceResult {
+  readonly twinId: string;
+  readonly uri: string;
+  readonly txId: string;
+}
+
+export interface SensorFeed {
+  readonly twinId: string;
+  readonly componentId: string;
+  readonly feedRef: string;
+  readonly registeredBy: Principal;
+  readonly timestamp: string;
+  readonly txId: string;
+}
+
+export interface RemoveSensorFeedResult {
+  readonly twinId: string;
+  readonly componentId: string;
+  readonly txId: string;
+}
+
+// ------------------------------------------------------------------ programs
+
+export interface ProgramParameter {
+  readonly name: string;
+  readonly dataType: string;
+  readonly type: 'double' | 'int' | 'boolean' | 'string';
+  readonly unit?: string;
+  readonly required: boolean;
+  readonly default?: ParamValue;
+  readonly min?: number;
+  readonly max?: number;
+  readonly allowed?: readonly ParamValue[];
+}
+
+export interface Program {
+  readonly twinId: string;
+  readonly elementId: string;
+  readonly name: string;
+  readonly parameters: readonly ProgramParameter[];
+}
+
+export interface ProgramCall {
+  readonly twinId: string;
+  readonly callId: number;
+  readonly programName: string;
+  readonly programElementId: string;
+  readonly parameters: Readonly<Record<string, ParamValue>>;
+  readonly status: CallStatus;
+  readonly requestedBy: Principal;
+  readonly requestedAt: string;
+  readonly txId: string;
+  readonly acknowledgement?: {
+    readonly status: AcknowledgementStatus;
+    readonly result: unknown;
+    readonly by: Principal;
+    readonly at: string;
+    readonly txId: string;
+  };
+}
+
+// ------------------------------------------------------------------ history
+
+export type ChangeTargetKind = 'twin' | 'element' | 'document' | 'externalSource' | 'feed' | 'grant' | 'programCall';
+
+export interface ChangeHeader {
+  readonly twinId: string;
+  readonly txId: string;
+  readonly timestamp: string;
+  readonly sortKey: string;
+  readonly mspId: string;
+  readonly creator: string;
+  readonly operation: string;
+  readonly targets: readonly { readonly kind: ChangeTargetKind; readonly id: string }[];
+  readonly writes: number;
+}
+
+export interface TwinHistory {
+  readonly twinId: string;
+  readonly changes: readonly ChangeHeader[];
+}
+
+export interface ElementHistory extends TwinHistory {
+  readonly elementId: string;
+  readonly ledgerHistory: readonly (LedgerHistoryEntry & {
+    readonly mspId: string | null;
+    readonly creator: string | null;
+    readonly operation: string | null;
+  })[];
+}
+
+export interface TwinAsOf {
+  readonly twinId: string;
+  readonly asOf: {
+    readonly txId?: string;
+    readonly timestamp?: string;
+    readonly lastTxId: string | null;
+    readonly lastTimestamp: string | null;
+  };
+  readonly twin: Twin;
+  /** The whole CAEX document as it was, canonical. */
+  readonly specification: string;
+  readonly documents: readonly DocumentRecord[];
+  readonly externalSources: readonly ExternalSource[];
+  readonly sensorFeeds: readonly SensorFeed[];
+  readonly grants: readonly Grant[];
+  readonly programCalls: readonly ProgramCall[];
+}

@@ -1,0 +1,211 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  ChaincodeRejectedError,
+  EndorsementFailedError,
+  MvccConflictError,
+  type FabricClient,
+  type SubmitResult,
+} from '@twinledger/fabric-client';
+import { createTwinLedger, LedgerResponseInvalidError, Roles } from '../src/index.js';
+
+interface Call {
+  readonly kind: 'evaluate' | 'submit';
+  readonly fn: string;
+  readonly args: readonly string[];
+}
+
+/** A hand-written FabricClient double: records calls and answers from a per-function table. */
+function fakeClient(answers: Record<string, unknown | ((args: readonly string[]) => unknown)>): { client: FabricClient; calls: Call[] } {
+  const calls: Call[] = [];
+  const answer = (fn: string, args: readonly string[]): Uint8Array => {
+    if (!(fn in answers)) throw new Error(`fake: no answer for ${fn}`);
+    const a = answers[fn];
+    const v = typeof a === 'function' ? (a as (args: readonly string[]) => unknown)(args) : a;
+    if (v instanceof Error) throw v;
+    return Buffer.from(typeof v === 'string' ? v : JSON.stringify(v), 'utf8');
+  };
+  let block = 10n;
+  const client: FabricClient = {
+    mspId: 'Org1MSP',
+    async evaluate(fn, args) {
+      calls.push({ kind: 'evaluate', fn, args: [...args] });
+      return answer(fn, args);
+    },
+    async submit(fn, args): Promise<SubmitResult> {
+      calls.push({ kind: 'submit', fn, args: [...args] });
+      const result = answer(fn, args);
+      return { result, transactionId: `tx-${fn}`, blockNumber: block++ };
+    },
+    chaincodeEvents() {
+      return Promise.reject(new Error('fake: no events'));
+    },
+    close() {},
+  };
+  return { client, calls };
+}
+
+describe('createTwinLedger', () => {
+  it('passes "" for every omitted optional argument and JSON for structured ones', async () => {
+    const ok = { twinId: 't1' };
+    const { client, calls } = fakeClient({
+      'spec:createTwin': ok,
+      'spec:insertAML': ok,
+      'spec:addExternalSource': ok,
+      'spec:callProgram': ok,
+      'spec:acknowledgeProgramCall': ok,
+      'spec:history': ok,
+    });
+    const l = createTwinLedger(client);
+    await l.createTwin('t1', 'Plant', '<CAEXFile/>');
+    await l.createTwin('t1', 'Plant', '<CAEXFile/>', { Org2MSP: Roles.MANUFACTURER, Org3MSP: [Roles.MAINTAINER] });
+    await l.insertAML('t1', '<InternalElement/>');
+    await l.insertAML('t1', '<InternalElement/>', 'parent', 'after');
+    await l.addExternalSource('t1', 'https://example.org/x');
+    await l.callProgram('t1', 'SetConveyorSpeed');
+    await l.callProgram('t1', 'SetConveyorSpeed', { speed: 1.2 });
+    await l.acknowledgeProgramCall('t1', 7, 'EXECUTED');
+    await l.acknowledgeProgramCall('t1', 7, 'FAILED', { reason: 'jammed' });
+    await l.history('t1');
+    await l.history('t1', 'el-1');
+    expect(calls.map((c) => [c.kind, c.fn, c.args])).toEqual([
+      ['submit', 'spec:createTwin', ['t1', 'Plant', '<CAEXFile/>', '']],
+      ['submit', 'spec:createTwin', ['t1', 'Plant', '<CAEXFile/>', '{"Org2MSP":"MANUFACTURER","Org3MSP":["MAINTAINER"]}']],
+      ['submit', 'spec:insertAML', ['t1', '<InternalElement/>', '', '']],
+      ['submit', 'spec:insertAML', ['t1', '<InternalElement/>', 'parent', 'after']],
+      ['submit', 'spec:addExternalSource', ['t1', 'https://example.org/x', '']],
+      ['submit', 'spec:callProgram', ['t1', 'SetConveyorSpeed', '']],
+      ['submit', 'spec:callProgram', ['t1', 'SetConveyorSpeed', '{"speed":1.2}']],
+      ['submit', 'spec:acknowledgeProgramCall', ['t1', '7', 'EXECUTED', '']],
+      ['submit', 'spec:acknowledgeProgramCall', ['t1', '7', 'FAILED', '{"reason":"jammed"}']],
+      ['evaluate', 'spec:history', ['t1', '']],
+      ['evaluate', 'spec:history', ['t1', 'el-1']],
+    ]);
+  });
+
+  it('evaluates reads and submits writes, on the contract each function belongs to', async () => {
+    const { client, calls } = fakeClient({
+      'spec:getSpecification': { twinId: 't', schemaVersion: '3.0', aml: '<x/>' },
+      'spec:getElement': {},
+      'spec:getTwin': {},
+      'spec:listDocuments': [],
+      'spec:getDocumentHistory': {},
+      'spec:listExternalSources': [],
+      'spec:listSensorFeeds': [],
+      'spec:listPrograms': [],
+      'spec:listPendingProgramCalls': [],
+      'spec:getProgramCall': {},
+      'spec:getTwinAsOf': {},
+      'acl:listGrants': [],
+      'acl:checkAccess': {},
+      'acl:checkAccessFor': {},
+      'acl:getParty': {},
+      'acl:listParties': [],
+      'spec:removeAML': {},
+      'spec:addDocument': {},
+      'spec:addDocumentVersion': {},
+      'spec:removeDocument': {},
+      'spec:removeExternalSource': {},
+      'spec:addSensorFeed': {},
+      'spec:removeSensorFeed': {},
+      'acl:grant': {},
+      'acl:revoke': {},
+      'acl:registerParty': {},
+    });
+    const l = createTwinLedger(client);
+    const d = new Date('2030-01-02T03:04:05.678Z');
+    await l.getSpecification('t');
+    await l.getElement('t', 'e');
+    await l.getTwin('t');
+    await l.listDocuments('t');
+    await l.getDocumentHistory('t', 'h');
+    await l.listExternalSources('t');
+    await l.listSensorFeeds('t');
+    await l.listPrograms('t');
+    await l.listPendingProgramCalls('t');
+    await l.getProgramCall('t', 3);
+    await l.getTwinAsOf('t', d);
+    await l.getTwinAsOf('t', 1_700_000_000_123.9);
+    await l.getTwinAsOf('t', 'a'.repeat(64));
+    await l.listGrants('t');
+    await l.checkAccess('t', 'doc:read:secret');
+    await l.checkAccessFor('t', 'Org2MSP', 'x509::a::b', 'feed:read');
+    await l.getParty('Org2MSP');
+    await l.listParties();
+    await l.removeAML('t', 'e');
+    await l.addDocument('t', { hash: 'h', dhtRef: 'r', title: 'T', confidentiality: 'internal' });
+    await l.addDocumentVersion('t', 'h', 'h2', 'r2');
+    await l.removeDocument('t', 'h');
+    await l.removeExternalSource('t', 'u');
+    await l.addSensorFeed('t', 'c', 'f');
+    await l.removeSensorFeed('t', 'c');
+    await l.grant('t', { mspId: 'Org2MSP', role: 'AUDITOR' });
+    await l.revoke('t', { mspId: 'Org2MSP', role: 'AUDITOR' });
+    await l.registerParty(['12D3KooWx'], 'k');
+    const reads = calls.filter((c) => c.kind === 'evaluate').map((c) => c.fn);
+    const writes = calls.filter((c) => c.kind === 'submit').map((c) => c.fn);
+    expect(reads).toHaveLength(18);
+    expect(writes).toEqual([
+      'spec:removeAML',
+      'spec:addDocument',
+      'spec:addDocumentVersion',
+      'spec:removeDocument',
+      'spec:removeExternalSource',
+      'spec:addSensorFeed',
+      'spec:removeSensorFeed',
+      'acl:grant',
+      'acl:revoke',
+      'acl:registerParty',
+    ]);
+    const args = (fn: string) => calls.filter((c) => c.fn === fn).map((c) => c.args);
+    expect(args('spec:getTwinAsOf')).toEqual([
+      ['t', '2030-01-02T03:04:05.678Z'],
+      ['t', '1700000000123'],
+      ['t', 'a'.repeat(64)],
+    ]);
+    expect(args('spec:getProgramCall')).toEqual([['t', '3']]);
+    expect(args('spec:addDocument')).toEqual([['t', '{"hash":"h","dhtRef":"r","title":"T","confidentiality":"internal"}']]);
+    expect(args('acl:registerParty')).toEqual([['["12D3KooWx"]', 'k']]);
+    expect(args('acl:listParties')).toEqual([[]]);
+    expect(args('acl:checkAccessFor')).toEqual([['t', 'Org2MSP', 'x509::a::b', 'feed:read']]);
+  });
+
+  it('returns parsed results, and for writes the transaction id and block number', async () => {
+    const created = { twinId: 't1', deviceId: 't1', deviceName: 'P', schemaVersion: '3.0', elements: 12, programs: [], txId: 'abc' };
+    const { client } = fakeClient({ 'spec:createTwin': created, 'spec:getTwin': { twinId: 't1', deviceName: 'P' } });
+    const l = createTwinLedger(client);
+    const w = await l.createTwin('t1', 'P', '<CAEXFile/>');
+    expect(w).toEqual({ result: created, transactionId: 'tx-spec:createTwin', blockNumber: 10n });
+    await expect(l.getTwin('t1')).resolves.toEqual({ twinId: 't1', deviceName: 'P' });
+    expect(l.mspId).toBe('Org1MSP');
+  });
+
+  it('refuses a result that is not JSON with LEDGER_RESPONSE_INVALID', async () => {
+    const { client } = fakeClient({ 'spec:getTwin': 'not json {' });
+    const err = await createTwinLedger(client).getTwin('t').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LedgerResponseInvalidError);
+    expect(err).toMatchObject({ code: 'LEDGER_RESPONSE_INVALID', httpStatus: 502, fn: 'spec:getTwin' });
+  });
+
+  it('passes typed client errors through unchanged', async () => {
+    const denied = new ChaincodeRejectedError('ACCESS_DENIED', 'ACCESS_DENIED: no');
+    const mvcc = new MvccConflictError('lost', { transactionId: 'tx9' });
+    const { client } = fakeClient({ 'spec:getTwin': denied, 'spec:removeAML': mvcc });
+    const l = createTwinLedger(client);
+    await expect(l.getTwin('t')).rejects.toBe(denied);
+    await expect(l.removeAML('t', 'e')).rejects.toBe(mvcc);
+  });
+
+  it('re-types a chaincode code the fabric client does not know (INVALID_STATE) as ChaincodeRejectedError', async () => {
+    const raw = new EndorsementFailedError('endorsement failed: 10 ABORTED: failed to endorse | chaincode response 500, INVALID_STATE: program call 1 is already EXECUTED', {
+      transactionId: 'tx1',
+    });
+    const other = new EndorsementFailedError('endorsement failed: creator certificate is not valid');
+    const { client } = fakeClient({ 'spec:acknowledgeProgramCall': raw, 'spec:removeAML': other });
+    const l = createTwinLedger(client);
+    const err = await l.acknowledgeProgramCall('t', 1, 'EXECUTED').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ChaincodeRejectedError);
+    expect(err).toMatchObject({ code: 'INVALID_STATE', transactionId: 'tx1', message: 'INVALID_STATE: program call 1 is already EXECUTED' });
+    expect((err as Error).cause).toBe(raw);
+    await expect(l.removeAML('t', 'e')).rejects.toBe(other);
+  });
+});
