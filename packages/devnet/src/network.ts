@@ -13,7 +13,7 @@ import { defaultCacheDir } from './install/cache.js';
 import { installFabric, type FabricInstall } from './install/fabric.js';
 import { installKafka } from './install/kafka.js';
 import { KafkaBroker } from './kafka/broker.js';
-import { assertPortsFree, findFreeRange } from './ports.js';
+import { assertPortsFree, findFreeRange, releaseRange } from './ports.js';
 import { tcpOpen, waitHealthy } from './health.js';
 import type { ManagedProcess } from './process.js';
 
@@ -104,7 +104,7 @@ export async function startNetwork(init: NetworkInit = {}): Promise<DevNetwork> 
   const installMs = Date.now() - t0;
 
   const t1 = Date.now();
-  const basePort = init.basePort ?? (await findFreeRange(KAFKA_OFFSET + 10, 20_000 + Math.floor(Math.random() * 40) * 250));
+  const basePort = init.basePort ?? (await findFreeRange(KAFKA_OFFSET + 10));
   const workDir = init.workDir ?? mkdtempSync(join(tmpdir(), 'twinledger-devnet-'));
   const logDir = join(workDir, 'logs');
   mkdirSync(logDir, { recursive: true });
@@ -124,66 +124,70 @@ export async function startNetwork(init: NetworkInit = {}): Promise<DevNetwork> 
   let chaincodeServer: ManagedProcess | undefined;
   const stopAll = async (): Promise<void> => {
     await Promise.all([...started].reverse().map((p) => p.stop()));
+    if (init.basePort === undefined) releaseRange(basePort);
+  };
+
+  const startKafka = async (): Promise<void> => {
+    if (!withKafka || !engines.kafka) return;
+    kafka = new KafkaBroker({ install: engines.kafka, workDir, logDir, port: kafkaPort, controllerPort: kafkaPort + 1 });
+    started.push(kafka.managedProcess);
+    await kafka.start();
+    log(`kafka: broker ${engines.kafka.version} (KRaft) on ${kafka.bootstrap}`);
+  };
+  const startFabric = async (): Promise<void> => {
+    if (!withFabric) return;
+    const fabric = engines.fabric as FabricInstall;
+    const cryptoDir = await generateCrypto(join(fabric.binDir, 'cryptogen'), workDir, orgNames, ['outsider']);
+    const topo = orgNames.map((n, i) => orgTopology(n, i, basePort, cryptoDir));
+    await assertPortsFree(portsOf(topo, shared));
+    const o = orgTopology('outsider', MAX_ORGS - 1, basePort, cryptoDir);
+    outsider = { ...o.users[0]!, name: 'outsider' };
+    const ctx: NodeContext = { fabric, workDir, logDir, loggingSpec: 'warn:gateway=info:chaincode=info' };
+
+    log(`fabric: ${topo.length} orgs (${topo.map((t) => t.mspId).join(', ')}), ports ${basePort}-${basePort + topo.length * PORTS_PER_ORG - 1}`);
+    const block = await createGenesisBlock(join(fabric.binDir, 'configtxgen'), workDir, topo, { batchTimeout: init.batchTimeout ?? '250ms' });
+
+    orgs = topo.map((t, i) => ({
+      ...t,
+      ordererProcess: ordererProcess(ctx, t),
+      peerProcess: peerProcess(ctx, t, topo[(i + 1) % topo.length]!.peer.endpoint),
+    }));
+    await Promise.all(
+      orgs.map(async (org) => {
+        started.push(org.ordererProcess);
+        await startAndWait(org.ordererProcess, org.orderer.operationsPort);
+        // The admin endpoint opens a moment after the operations endpoint reports healthy.
+        await waitHealthy(org.ordererProcess, tcpOpen(LOOPBACK, org.orderer.adminPort));
+        await joinOrderer(ctx, org, block);
+      }),
+    );
+    log('fabric: orderers up and joined to channel twins');
+    await Promise.all(
+      orgs.map(async (org) => {
+        started.push(org.peerProcess);
+        await startAndWait(org.peerProcess, org.peer.operationsPort);
+        await joinPeer(ctx, org, block);
+      }),
+    );
+    log('fabric: peers up and joined to channel twins');
+
+    const chaincodeDir = init.chaincodeDir ?? repoChaincodeDir();
+    await buildChaincode(chaincodeDir, log);
+    const deploy = { sourceDir: chaincodeDir, port: chaincodePort, version: '1.0', sequence: 1 };
+    const pkg = await packageChaincode(workDir, deploy);
+    chaincodeServer = chaincodeServerProcess(ctx, deploy, pkg.packageId);
+    started.push(chaincodeServer);
+    await startChaincodeServer(chaincodeServer, chaincodePort);
+    await deployChaincode(ctx, orgs, deploy, pkg);
+    await waitChaincodeReady(ctx, orgs, chaincodeServer);
+    await waitEndorsable(orgs);
+    log(`fabric: chaincode ${CHAINCODE_NAME} committed and serving (${pkg.packageId.slice(0, 32)}...)`);
   };
 
   try {
-    if (withFabric) {
-      const fabric = engines.fabric as FabricInstall;
-      const cryptoDir = await generateCrypto(join(fabric.binDir, 'cryptogen'), workDir, orgNames, ['outsider']);
-      const topo = orgNames.map((n, i) => orgTopology(n, i, basePort, cryptoDir));
-      await assertPortsFree(portsOf(topo, shared));
-      const o = orgTopology('outsider', MAX_ORGS - 1, basePort, cryptoDir);
-      outsider = { ...o.users[0]!, name: 'outsider' };
-      const ctx: NodeContext = { fabric, workDir, logDir, loggingSpec: 'warn:gateway=info:chaincode=info' };
-
-      log(`fabric: ${topo.length} orgs (${topo.map((t) => t.mspId).join(', ')}), ports ${basePort}-${basePort + topo.length * PORTS_PER_ORG - 1}`);
-      const block = await createGenesisBlock(join(fabric.binDir, 'configtxgen'), workDir, topo, { batchTimeout: init.batchTimeout ?? '250ms' });
-
-      orgs = topo.map((t, i) => ({
-        ...t,
-        ordererProcess: ordererProcess(ctx, t),
-        peerProcess: peerProcess(ctx, t, topo[(i + 1) % topo.length]!.peer.endpoint),
-      }));
-      await Promise.all(
-        orgs.map(async (org) => {
-          started.push(org.ordererProcess);
-          await startAndWait(org.ordererProcess, org.orderer.operationsPort);
-          // The admin endpoint opens a moment after the operations endpoint reports healthy.
-          await waitHealthy(org.ordererProcess, tcpOpen(LOOPBACK, org.orderer.adminPort));
-          await joinOrderer(ctx, org, block);
-        }),
-      );
-      log('fabric: orderers up and joined to channel twins');
-      await Promise.all(
-        orgs.map(async (org) => {
-          started.push(org.peerProcess);
-          await startAndWait(org.peerProcess, org.peer.operationsPort);
-          await joinPeer(ctx, org, block);
-        }),
-      );
-      log('fabric: peers up and joined to channel twins');
-
-      const chaincodeDir = init.chaincodeDir ?? repoChaincodeDir();
-      await buildChaincode(chaincodeDir, log);
-      const deploy = { sourceDir: chaincodeDir, port: chaincodePort, version: '1.0', sequence: 1 };
-      const pkg = await packageChaincode(workDir, deploy);
-      chaincodeServer = chaincodeServerProcess(ctx, deploy, pkg.packageId);
-      started.push(chaincodeServer);
-      await startChaincodeServer(chaincodeServer, chaincodePort);
-      await deployChaincode(ctx, orgs, deploy, pkg);
-      await waitChaincodeReady(ctx, orgs, chaincodeServer);
-      await waitEndorsable(orgs);
-      log(`fabric: chaincode ${CHAINCODE_NAME} committed and serving (${pkg.packageId.slice(0, 32)}...)`);
-    } else {
-      await assertPortsFree(shared);
-    }
-
-    if (withKafka && engines.kafka) {
-      kafka = new KafkaBroker({ install: engines.kafka, workDir, logDir, port: kafkaPort, controllerPort: kafkaPort + 1 });
-      started.push(kafka.managedProcess);
-      await kafka.start();
-      log(`kafka: broker ${engines.kafka.version} (KRaft) on ${kafka.bootstrap}`);
-    }
+    // Ports are checked before anything starts; then Kafka and Fabric come up side by side.
+    await assertPortsFree(shared);
+    await Promise.all([startFabric(), startKafka()]);
   } catch (err) {
     await stopAll();
     log(`start failed; logs kept in ${logDir}`);

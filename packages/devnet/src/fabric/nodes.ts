@@ -85,6 +85,15 @@ export function peerProcess(ctx: NodeContext, org: OrgTopology, bootstrap: strin
       CORE_PEER_FILESYSTEMPATH: data,
       CORE_LEDGER_SNAPSHOTS_ROOTDIR: join(data, 'snapshots'),
       CORE_CHAINCODE_LOGGING_LEVEL: 'info',
+      // Faster gossip than the production defaults (4-5 s): the Gateway's discovery needs every
+      // org's membership and chaincode state before it can collect a majority of endorsements,
+      // and a local network should be usable seconds after start.
+      CORE_PEER_GOSSIP_ALIVETIMEINTERVAL: '1s',
+      CORE_PEER_GOSSIP_RECONNECTINTERVAL: '1s',
+      CORE_PEER_GOSSIP_PULLINTERVAL: '1s',
+      CORE_PEER_GOSSIP_PUBLISHSTATEINFOINTERVAL: '1s',
+      CORE_PEER_GOSSIP_REQUESTSTATEINFOINTERVAL: '1s',
+      CORE_PEER_GOSSIP_MEMBERSHIPTRACKERINTERVAL: '1s',
     },
   });
 }

@@ -73,7 +73,10 @@ export class KafkaBroker {
       'auto.create.topics.enable=false',
     ].join('\n');
     writeFileSync(this.propertiesFile, `${props}\n`);
-    const clusterId = randomBytes(16).toString('base64url').slice(0, 22);
+    // Kafka's own format (base64url of 16 bytes); argparse would read a leading '-' as a flag.
+    let clusterId: string;
+    do clusterId = randomBytes(16).toString('base64url').slice(0, 22);
+    while (clusterId.startsWith('-'));
     await run('java', ['-cp', `${this.init.install.libDir}/*`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', this.propertiesFile]);
     await this.startProcess();
   }
