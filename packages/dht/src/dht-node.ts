@@ -117,7 +117,8 @@ export interface DhtNode {
   feedHead(feedId: Hex): Promise<FeedHead | undefined>;
   latest(feedId: Hex): Promise<FeedEntry | undefined>;
   rangeByIndex(feedId: Hex, from: number, to: number): Promise<FeedEntry[]>;
-  rangeByTime(feedId: Hex, fromMs: number, toMs: number): Promise<FeedEntry[]>;
+  /** At most `limit` entries (capped by maxRangeEntries), oldest first. */
+  rangeByTime(feedId: Hex, fromMs: number, toMs: number, limit?: number): Promise<FeedEntry[]>;
   updateFeedAcl(feed: Readonly<FeedWriter>, parties: readonly string[]): Promise<{ version: number }>;
   /** Runs one repair pass now. */
   repair(): Promise<RepairReport>;
@@ -283,7 +284,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
     feedHead: (feedId) => need().feeds.head(feedId),
     latest: (feedId) => need().feeds.latest(feedId),
     rangeByIndex: (feedId, from, to) => need().feeds.rangeByIndex(feedId, from, to),
-    rangeByTime: (feedId, from, to) => need().feeds.rangeByTime(feedId, from, to),
+    rangeByTime: (feedId, from, to, limit) => need().feeds.rangeByTime(feedId, from, to, limit),
     updateFeedAcl: (feed, parties) => need().feeds.updateFeedAcl(feed, parties),
     repair: () => need().repairer.runOnce(),
 

@@ -82,7 +82,8 @@ export interface FeedService {
   head(feedId: Hex): Promise<FeedHead | undefined>;
   latest(feedId: Hex): Promise<FeedEntry | undefined>;
   rangeByIndex(feedId: Hex, from: number, to: number): Promise<FeedEntry[]>;
-  rangeByTime(feedId: Hex, from: number, to: number): Promise<FeedEntry[]>;
+  /** At most `limit` (default and cap: maxRangeEntries) entries, oldest first. */
+  rangeByTime(feedId: Hex, from: number, to: number, limit?: number): Promise<FeedEntry[]>;
   updateFeedAcl(feed: Readonly<FeedWriter>, parties: readonly string[]): Promise<{ version: number }>;
 }
 
@@ -196,8 +197,10 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
       return out;
     },
 
-    async rangeByTime(feedId, from, to) {
+    async rangeByTime(feedId, from, to, limit) {
       checkRange({ start: from, end: to });
+      const max = Math.min(limit ?? init.maxRangeEntries, init.maxRangeEntries);
+      if (!Number.isSafeInteger(max) || max < 1) throw new ValidationError('limit must be a positive integer');
       const h = await head(feedId);
       if (h === undefined) return [];
       // First index whose range ends at or after `from` (time ranges grow with the index).
@@ -210,7 +213,7 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
         else hi = mid;
       }
       const out: FeedEntry[] = [];
-      for (let i = lo; i <= h.latestIndex && out.length < init.maxRangeEntries; i++) {
+      for (let i = lo; i <= h.latestIndex && out.length < max; i++) {
         const u = await update(feedId, i);
         if (u === undefined) continue;
         if (u.timeStart > to) break;

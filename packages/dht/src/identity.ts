@@ -24,3 +24,12 @@ export async function loadOrCreateIdentity(dataDir: string): Promise<PrivateKey>
   await rename(tmp, file);
   return key;
 }
+
+/**
+ * The peer id a node on `dataDir` has (creating its identity when missing), so operators and
+ * tests can bind it in the party registry before the node first starts.
+ */
+export async function peerIdOfDataDir(dataDir: string): Promise<string> {
+  const { peerIdFromPrivateKey } = await import('@libp2p/peer-id');
+  return peerIdFromPrivateKey(await loadOrCreateIdentity(dataDir)).toString();
+}

@@ -3,6 +3,7 @@ export type { DhtNode, DhtNodeInit, DhtNodeComponents, DhtNodeStatus, DhtPeerSta
 export { createStaticPartyRegistry } from './party-registry.js';
 export type { Party, PartyRegistry, StaticPartyRegistry } from './party-registry.js';
 export { createPartyConnectionGater } from './connection-gater.js';
+export { peerIdOfDataDir } from './identity.js';
 export { generateSwarmKey } from './swarm-key.js';
 export { generateEncryptionKeyPair, encryptionPublicKeyOf } from './key-wrap.js';
 export type { EncryptionKeyPair } from './key-wrap.js';

@@ -1,0 +1,45 @@
+import type { DhtNode } from '@twinledger/dht';
+import type { Logger, Registry } from '@twinledger/observability';
+import { buildService, type ServiceApp, type TokenVerifier } from '@twinledger/service-kit';
+import { ForeignOrganizationError } from './domain/errors.js';
+import type { FeedKeyStore } from './domain/feed-keys.js';
+import { feedRoutes } from './routes/feeds.js';
+import { objectRoutes } from './routes/objects.js';
+import { statusRoutes } from './routes/status.js';
+
+export interface AppDeps {
+  /** The organization's started DHT node. */
+  readonly node: DhtNode;
+  readonly feedKeys: FeedKeyStore;
+  readonly logger: Logger;
+  /** Shared with the DHT node so /metrics shows both. */
+  readonly metrics?: Registry;
+  /** Bearer-token verification; absent only for tests of unauthenticated behaviour. */
+  readonly auth?: TokenVerifier;
+  readonly maxObjectBytes: number;
+  readonly maxFeedUpdateBytes: number;
+  readonly feedPageSize: number;
+}
+
+/** The dht-gateway app: the org's DHT node behind REST, for that org's own services. */
+export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
+  const { node } = deps;
+  const app = await buildService({
+    name: 'dht-gateway',
+    description: 'The organization\'s DHT node: encrypted replicated objects with per-item ACLs, and signed feeds',
+    logger: deps.logger,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.auth ? { auth: deps.auth } : {}),
+    readiness: [{ name: 'dht', check: async () => node.isStarted() }],
+  });
+  // The REST facade is org-internal: only tokens of this gateway's organization act through it.
+  app.addHook('preHandler', async (req) => {
+    if (req.principal !== undefined && req.principal.mspId !== node.mspId) {
+      throw new ForeignOrganizationError('this gateway serves its own organization only', { details: { caller: req.principal.mspId, gateway: node.mspId } });
+    }
+  });
+  await app.register(objectRoutes, { node, maxObjectBytes: deps.maxObjectBytes });
+  await app.register(feedRoutes, { node, keys: deps.feedKeys, maxUpdateBytes: deps.maxFeedUpdateBytes, maxPageSize: deps.feedPageSize });
+  await app.register(statusRoutes, { node });
+  return app;
+}

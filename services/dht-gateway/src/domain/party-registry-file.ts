@@ -1,0 +1,27 @@
+import { readFile } from 'node:fs/promises';
+import { createStaticPartyRegistry, type Party, type StaticPartyRegistry } from '@twinledger/dht';
+import { ValidationError } from '@twinledger/errors';
+
+/**
+ * The consortium's party registry from a static JSON file (until the ledger-backed source
+ * lands): `{ "parties": [{ "mspId", "peerIds": [..], "encryptionPublicKey": "<64 hex>" }] }`.
+ */
+export function parsePartyRegistry(raw: unknown): Party[] {
+  const problems: string[] = [];
+  const list = (raw as { parties?: unknown } | null)?.parties;
+  if (!Array.isArray(list)) throw new ValidationError('party registry must be {"parties": [...]}');
+  const parties: Party[] = [];
+  list.forEach((p: unknown, i) => {
+    const e = p as { mspId?: unknown; peerIds?: unknown; encryptionPublicKey?: unknown };
+    if (typeof e?.mspId !== 'string' || !/^[\w.-]{1,64}$/.test(e.mspId)) problems.push(`parties[${i}].mspId`);
+    else if (!Array.isArray(e.peerIds) || !e.peerIds.every((x) => typeof x === 'string' && /^[1-9A-HJ-NP-Za-km-z]{40,64}$/.test(x))) problems.push(`parties[${i}].peerIds`);
+    else if (typeof e.encryptionPublicKey !== 'string' || !/^[0-9a-f]{64}$/i.test(e.encryptionPublicKey)) problems.push(`parties[${i}].encryptionPublicKey`);
+    else parties.push({ mspId: e.mspId, peerIds: e.peerIds as string[], encryptionPublicKey: new Uint8Array(Buffer.from(e.encryptionPublicKey, 'hex')) });
+  });
+  if (problems.length > 0) throw new ValidationError('party registry is malformed', { details: { problems } });
+  return parties;
+}
+
+export async function loadPartyRegistryFile(file: string): Promise<StaticPartyRegistry> {
+  return createStaticPartyRegistry(parsePartyRegistry(JSON.parse(await readFile(file, 'utf8'))));
+}

@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { DhtNode } from '@twinledger/dht';
+import { ValidationError } from '@twinledger/errors';
+import { Counter } from '@twinledger/observability';
+import { errorResponses, PayloadTooLargeError, Type, type ServiceApp } from '@twinledger/service-kit';
+import { UnsupportedMediaTypeError } from '../domain/errors.js';
+import { BinaryBody, Hex64, MspId, RefParams } from '../domain/schemas.js';
+
+export interface ObjectRoutesOptions {
+  readonly node: DhtNode;
+  /** Largest object body accepted, bytes (413 above). */
+  readonly maxObjectBytes: number;
+}
+
+const AclQuery = Type.Object(
+  { acl: Type.Optional(Type.String({ pattern: '^[\\w.-]{1,64}(,[\\w.-]{1,64}){0,63}$', description: 'comma-separated MSP ids; default the caller\'s org' })) },
+  { additionalProperties: false },
+);
+
+/**
+ * Objects: streamed put (counted and hashed on the way in, never held whole), streamed get
+ * (every chunk verified by the library), manifest, ACL read and update.
+ */
+export async function objectRoutes(app: ServiceApp, opts: ObjectRoutesOptions): Promise<void> {
+  const { node, maxObjectBytes } = opts;
+  const bytes = new Counter({ name: 'twinledger_dht_gateway_object_bytes_total', help: 'Object plaintext bytes through the gateway', labelNames: ['direction'], registers: [app.metricsRegistry] });
+
+  // The body stays a stream: the route pipes it into the DHT chunk by chunk.
+  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+
+  app.put(
+    '/objects',
+    {
+      bodyLimit: maxObjectBytes,
+      schema: {
+        tags: ['objects'],
+        summary: 'Encrypt, chunk and store an object on r replicas',
+        consumes: ['application/octet-stream'],
+        querystring: AclQuery,
+        body: BinaryBody,
+        response: {
+          201: Type.Object({ ref: Hex64, size: Type.Integer(), sha256: Hex64, replicas: Type.Array(Type.String()) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req, reply) => {
+      const declared = Number(req.headers['content-length'] ?? Number.NaN);
+      if (Number.isFinite(declared) && declared > maxObjectBytes) throw new PayloadTooLargeError('object exceeds MAX_OBJECT_BYTES', { details: { maxBytes: maxObjectBytes } });
+      // The caller is of this gateway's org (checked in app.ts), so its default ACL is this party.
+      const acl = req.query.acl?.split(',') ?? [node.mspId];
+      const hasher = createHash('sha256');
+      let size = 0;
+      const body = req.body as Partial<AsyncIterable<Uint8Array>> | undefined;
+      if (body === undefined || body === null || typeof body[Symbol.asyncIterator] !== 'function') throw new UnsupportedMediaTypeError('the body must be application/octet-stream');
+      const source = body as AsyncIterable<Uint8Array>;
+      async function* counted(): AsyncGenerator<Uint8Array> {
+        for await (const part of source) {
+          size += part.byteLength;
+          if (size > maxObjectBytes) throw new PayloadTooLargeError('object exceeds MAX_OBJECT_BYTES', { details: { maxBytes: maxObjectBytes } });
+          hasher.update(part);
+          yield part;
+        }
+      }
+      const out = await node.putObject(counted(), { acl });
+      bytes.inc({ direction: 'in' }, size);
+      req.log.info({ ref: out.ref, size, replicas: out.replicas.length }, 'object stored');
+      return reply.code(201).send({ ref: out.ref, size: out.size, sha256: hasher.digest('hex'), replicas: [...out.replicas] });
+    },
+  );
+
+  app.get(
+    '/objects/:ref',
+    {
+      schema: {
+        tags: ['objects'],
+        summary: 'Stream an object: verified and decrypted',
+        produces: ['application/octet-stream'],
+        params: RefParams,
+        response: { 200: Type.Unsafe<unknown>({ type: 'string', format: 'binary', description: 'plaintext; header x-content-sha256' }), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      // The manifest first: ACL refusals and unknown refs answer 403/404 before any byte is sent.
+      const manifest = await node.getManifest(req.params.ref);
+      const stream = node.getObjectStream(req.params.ref);
+      async function* metered(): AsyncGenerator<Uint8Array> {
+        for await (const part of stream) {
+          bytes.inc({ direction: 'out' }, part.byteLength);
+          yield part;
+        }
+      }
+      return reply
+        .type('application/octet-stream')
+        .header('content-length', String(manifest.size))
+        .header('x-content-sha256', manifest.plaintextHash)
+        .header('x-object-size', String(manifest.size))
+        .send(Readable.from(metered(), { objectMode: false }));
+    },
+  );
+
+  app.get(
+    '/objects/:ref/manifest',
+    {
+      schema: {
+        tags: ['objects'],
+        summary: 'The object manifest (no keys)',
+        params: RefParams,
+        response: {
+          200: Type.Object({
+            ref: Hex64,
+            objectId: Hex64,
+            size: Type.Integer(),
+            sha256: Hex64,
+            cipher: Type.String(),
+            chunkSize: Type.Integer(),
+            chunks: Type.Array(Type.Object({ hash: Hex64, size: Type.Integer() })),
+            aclVersion: Type.Integer(),
+            parties: Type.Array(Type.String()),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const m = await node.getManifest(req.params.ref);
+      return { ref: req.params.ref, objectId: m.objectId, size: m.size, sha256: m.plaintextHash, cipher: m.cipher, chunkSize: m.chunkSize, chunks: m.chunks.map((c) => ({ hash: c.hash, size: c.size })), aclVersion: m.aclVersion, parties: [...m.acl] };
+    },
+  );
+
+  app.get(
+    '/objects/:ref/acl',
+    {
+      schema: {
+        tags: ['objects'],
+        summary: 'The object\'s current ACL (highest verified version among its replicas)',
+        params: RefParams,
+        response: {
+          200: Type.Object({ ref: Hex64, objectId: Hex64, owner: Hex64, version: Type.Integer(), parties: Type.Array(Type.String()), head: Type.Optional(Hex64) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const a = await node.getAcl(req.params.ref);
+      return { ref: req.params.ref, objectId: a.objectId, owner: a.owner, version: a.version, parties: [...a.parties], ...(a.head ? { head: a.head } : {}) };
+    },
+  );
+
+  app.put(
+    '/objects/:ref/acl',
+    {
+      schema: {
+        tags: ['objects'],
+        summary: 'Replace the ACL (owner only); removing a party re-keys into a new ref',
+        params: RefParams,
+        body: Type.Object({ parties: Type.Array(MspId, { minItems: 1, maxItems: 64, uniqueItems: true }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ ref: Hex64, version: Type.Integer(), rekeyed: Type.Boolean() }), ...errorResponses },
+      },
+    },
+    async (req) => {
+      if (req.body.parties.length === 0) throw new ValidationError('parties must not be empty');
+      const out = await node.updateAcl(req.params.ref, req.body.parties);
+      req.log.info({ ref: req.params.ref, newRef: out.ref, version: out.version, rekeyed: out.rekeyed }, 'ACL updated');
+      return { ref: out.ref, version: out.version, rekeyed: out.rekeyed };
+    },
+  );
+}

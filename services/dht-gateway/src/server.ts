@@ -1,0 +1,81 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { int, list, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
+import { createDhtNode } from '@twinledger/dht';
+import { ValidationError } from '@twinledger/errors';
+import { createLogger, createMetricsRegistry } from '@twinledger/observability';
+import { createJwtVerifier, runService } from '@twinledger/service-kit';
+import { buildApp } from './app.js';
+import { openFeedKeyStore } from './domain/feed-keys.js';
+import { loadPartyRegistryFile } from './domain/party-registry-file.js';
+import { readHexKeyFile, swarmKeyFrom } from './domain/keys.js';
+
+const env = loadEnv({
+  PORT: int({ default: 7400, min: 0, max: 65535 }),
+  HOST: str({ default: '127.0.0.1' }),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], { default: 'info' }),
+  DATA_DIR: str(),
+  MSP_ID: str({ pattern: /^[\w.-]{1,64}$/ }),
+  DHT_LISTEN: list({ default: ['/ip4/127.0.0.1/tcp/0'] }),
+  DHT_BOOTSTRAP: list({ default: [] }),
+  DHT_SWARM_KEY: optionalStr(),
+  DHT_SWARM_KEY_FILE: optionalStr(),
+  PARTY_REGISTRY_FILE: str(),
+  DHT_ENCRYPTION_KEY_FILE: str(),
+  DHT_REPLICATION: int({ default: 3, min: 1, max: 16 }),
+  DHT_FAULT_TOLERANCE: int({ default: 1, min: 0, max: 7 }),
+  DHT_CHUNK_SIZE: int({ default: 256 * 1024, min: 1024, max: 1024 * 1024 }),
+  DHT_REQUEST_TIMEOUT_MS: int({ default: 10_000, min: 100 }),
+  DHT_REPAIR_INTERVAL_MS: int({ default: 60_000, min: 0 }),
+  MAX_OBJECT_BYTES: int({ default: 1024 ** 3, min: 1, max: 1024 ** 3 }),
+  MAX_FEED_UPDATE_BYTES: int({ default: 1024 * 1024, min: 1, max: 64 * 1024 * 1024 }),
+  FEED_PAGE_SIZE: int({ default: 100, min: 1, max: 1000 }),
+  JWT_ISSUER: str(),
+  JWT_AUDIENCE: str(),
+  JWT_JWKS_FILE: str(),
+});
+
+const logger = createLogger({ name: 'dht-gateway', level: env.LOG_LEVEL });
+const metrics = createMetricsRegistry({ prefix: 'twinledger_' });
+
+if ((env.DHT_SWARM_KEY === undefined) === (env.DHT_SWARM_KEY_FILE === undefined)) {
+  throw new ValidationError('set exactly one of DHT_SWARM_KEY and DHT_SWARM_KEY_FILE');
+}
+const swarmKey = swarmKeyFrom(env.DHT_SWARM_KEY ?? (await readFile(env.DHT_SWARM_KEY_FILE as string, 'utf8')));
+const registry = await loadPartyRegistryFile(env.PARTY_REGISTRY_FILE);
+const encryptionKey = await readHexKeyFile(env.DHT_ENCRYPTION_KEY_FILE);
+const jwks = JSON.parse(await readFile(env.JWT_JWKS_FILE, 'utf8')) as Parameters<typeof createJwtVerifier>[0]['jwks'];
+
+const node = createDhtNode(
+  {
+    dataDir: env.DATA_DIR,
+    mspId: env.MSP_ID,
+    encryptionKey,
+    swarmKey,
+    listen: env.DHT_LISTEN,
+    bootstrap: env.DHT_BOOTSTRAP,
+    replicationFactor: env.DHT_REPLICATION,
+    faultTolerance: env.DHT_FAULT_TOLERANCE,
+    chunkSize: env.DHT_CHUNK_SIZE,
+    requestTimeoutMs: env.DHT_REQUEST_TIMEOUT_MS,
+    repairIntervalMs: env.DHT_REPAIR_INTERVAL_MS,
+    maxObjectBytes: env.MAX_OBJECT_BYTES,
+    maxRangeEntries: env.FEED_PAGE_SIZE,
+  },
+  { registry, logger, metricsRegistry: metrics },
+);
+await node.start();
+const feedKeys = await openFeedKeyStore(join(env.DATA_DIR, 'feeds'));
+
+const app = await buildApp({
+  node,
+  feedKeys,
+  logger,
+  metrics,
+  auth: createJwtVerifier({ issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, jwks }),
+  maxObjectBytes: env.MAX_OBJECT_BYTES,
+  maxFeedUpdateBytes: env.MAX_FEED_UPDATE_BYTES,
+  feedPageSize: env.FEED_PAGE_SIZE,
+});
+await runService({ app, host: env.HOST, port: env.PORT, onClose: () => node.stop() });
+logger.info({ peerId: node.peerId, dht: node.multiaddrs(), port: env.PORT }, 'dht-gateway listening');
