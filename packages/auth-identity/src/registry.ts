@@ -31,6 +31,32 @@ export interface IdentityRegistryInit {
   readonly deadlines?: Partial<Deadlines>;
   /** Builds the client of one identity; tests pass a fake of the FabricClient interface. */
   readonly clientFactory?: (files: IdentityFiles) => Promise<FabricClient>;
+  /** Observes every gateway call (latency metrics): function, kind, seconds, outcome code. */
+  readonly onCall?: (fn: string, kind: 'evaluate' | 'submit', seconds: number, outcome: string) => void;
+}
+
+/** Times every evaluate/submit of a client; the outcome is 'ok' or the error's code. */
+export function observeClient(client: FabricClient, onCall: NonNullable<IdentityRegistryInit['onCall']>): FabricClient {
+  const timed = async <T>(fn: string, kind: 'evaluate' | 'submit', call: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      const out = await call();
+      onCall(fn, kind, (performance.now() - t0) / 1000, 'ok');
+      return out;
+    } catch (err) {
+      onCall(fn, kind, (performance.now() - t0) / 1000, (err as { code?: unknown }).code?.toString() ?? 'error');
+      throw err;
+    }
+  };
+  return {
+    get mspId() {
+      return client.mspId;
+    },
+    evaluate: (fn, args) => timed(fn, 'evaluate', () => client.evaluate(fn, args)),
+    submit: (fn, args, options) => timed(fn, 'submit', () => client.submit(fn, args, options)),
+    chaincodeEvents: (options) => client.chaincodeEvents(options),
+    close: () => client.close(),
+  };
 }
 
 /**
@@ -70,7 +96,8 @@ export function createIdentityRegistry(init: IdentityRegistryInit): IdentityRegi
       client = (async () => {
         const files = await resolve(name);
         if (!files) throw new IdentityNotMappedError(`no Fabric identity '${name}' is configured for ${init.mspId}`, { details: { identity: name } });
-        return factory(files);
+        const made = await factory(files);
+        return init.onCall ? observeClient(made, init.onCall) : made;
       })();
       clients.set(name, client);
       // A failed lookup is not cached: the secret may be mounted later.

@@ -1,0 +1,55 @@
+import { buildService, type ReadinessCheck, type ServiceApp, type TokenVerifier } from '@twinledger/service-kit';
+import { Counter, createMetricsRegistry, type Logger, type Registry } from '@twinledger/observability';
+import type { DhtClient } from '@twinledger/dht-client';
+import type { RouteDeps, Limits } from './context.js';
+import type { EventHub } from './domain/event-hub.js';
+import type { LedgerJournal } from './domain/ledger-journal.js';
+import { twinRoutes } from './routes/twins.js';
+import { registryRoutes } from './routes/registry.js';
+import { auditRoutes } from './routes/audit.js';
+import { eventRoutes } from './routes/events.js';
+import { documentRoutes } from './routes/documents.js';
+
+export interface AppDeps {
+  readonly logger: Logger;
+  readonly metrics?: Registry;
+  readonly auth: TokenVerifier;
+  readonly ledgerFor: RouteDeps['ledgerFor'];
+  readonly dht: DhtClient;
+  readonly hub: EventHub;
+  readonly journal: LedgerJournal;
+  readonly readiness?: readonly ReadinessCheck[];
+  readonly limits?: Partial<Limits>;
+  /** Attempts for a write that loses MVCC read conflicts; default 3. */
+  readonly mvccAttempts?: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { amlBytes: 8 * 1024 * 1024, fragmentBytes: 512 * 1024, documentBytes: 64 * 1024 * 1024 };
+
+export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
+  const metrics = deps.metrics ?? createMetricsRegistry({ prefix: 'twinledger_' });
+  const app = await buildService({
+    name: 'spec-service',
+    description: 'REST gateway to the specification contract: twins, AML, documents, sources, feeds, program calls, audit, events',
+    logger: deps.logger,
+    metrics,
+    auth: deps.auth,
+    readiness: deps.readiness ?? [],
+  });
+  const routeDeps: RouteDeps = {
+    ledgerFor: deps.ledgerFor,
+    dht: deps.dht,
+    hub: deps.hub,
+    journal: deps.journal,
+    limits: { ...DEFAULT_LIMITS, ...deps.limits },
+    mvccAttempts: deps.mvccAttempts ?? 3,
+    retries: new Counter({ name: 'spec_service_mvcc_retries_total', help: 'Writes retried after an MVCC read conflict', labelNames: ['operation'], registers: [metrics] }),
+    orphans: new Counter({ name: 'spec_service_orphaned_dht_objects_total', help: 'DHT objects stored whose ledger write failed', registers: [metrics] }),
+  };
+  await app.register(twinRoutes(routeDeps));
+  await app.register(registryRoutes(routeDeps));
+  await app.register(auditRoutes(routeDeps));
+  await app.register(eventRoutes(routeDeps));
+  await app.register(documentRoutes(routeDeps));
+  return app;
+}

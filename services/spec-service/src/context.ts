@@ -1,0 +1,52 @@
+import type { FastifyRequest } from 'fastify';
+import { withMvccRetry } from '@twinledger/auth-identity';
+import type { DhtClient } from '@twinledger/dht-client';
+import type { TwinLedger } from '@twinledger/ledger';
+import type { Principal } from '@twinledger/service-kit';
+import { UnauthenticatedError } from '@twinledger/service-kit';
+import type { Counter } from '@twinledger/observability';
+import type { EventHub } from './domain/event-hub.js';
+import type { LedgerJournal } from './domain/ledger-journal.js';
+
+export interface Limits {
+  /** Largest AML document accepted for createTwin, bytes. */
+  readonly amlBytes: number;
+  /** Largest AML fragment accepted for insertAML, bytes. */
+  readonly fragmentBytes: number;
+  /** Largest document upload, bytes (downloads are verified in memory up to this size). */
+  readonly documentBytes: number;
+}
+
+/** What routes need; injected so tests pass real or fake collaborators. */
+export interface RouteDeps {
+  /** The typed ledger signing as the caller's Fabric identity. */
+  readonly ledgerFor: (principal: Principal) => Promise<TwinLedger>;
+  readonly dht: DhtClient;
+  readonly hub: EventHub;
+  readonly journal: LedgerJournal;
+  readonly limits: Limits;
+  readonly mvccAttempts: number;
+  readonly retries: Counter;
+  readonly orphans: Counter;
+}
+
+export async function ledger(deps: RouteDeps, req: FastifyRequest): Promise<TwinLedger> {
+  if (!req.principal) throw new UnauthenticatedError('no principal');
+  return deps.ledgerFor(req.principal);
+}
+
+/** The caller's bearer token, forwarded to the dht-gateway so it authorizes the real caller. */
+export function callerToken(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  return typeof h === 'string' && h.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
+}
+
+export function write<T>(deps: RouteDeps, req: FastifyRequest, op: string, fn: () => Promise<T>): Promise<T> {
+  return withMvccRetry(fn, {
+    attempts: deps.mvccAttempts,
+    onRetry: (attempt, err) => {
+      deps.retries.inc({ operation: op });
+      req.log.info({ attempt, transactionId: err.transactionId, op }, 'MVCC conflict; retrying');
+    },
+  });
+}

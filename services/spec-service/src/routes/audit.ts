@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import type { ServiceApp } from '@twinledger/service-kit';
+import { Type } from '@twinledger/service-kit';
+import { ValidationError } from '@twinledger/errors';
+import { ledger, type RouteDeps } from '../context.js';
+import { ElementId, LedgerRecord, Sha256Hex, TwinParams, withErrors } from '../schemas.js';
+
+const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
+
+const AsOf = Type.String({ minLength: 1, maxLength: 64, description: '64-hex transaction ID, ISO 8601 time with zone, or epoch ms' });
+
+export function auditRoutes(deps: RouteDeps) {
+  return async (app: ServiceApp): Promise<void> => {
+    app.get(
+      '/twins/:twinId/history',
+      {
+        schema: {
+          tags: ['audit'],
+          summary: 'Changes of the twin, or of one element (txId, time, party, operation)',
+          params: TwinParams,
+          querystring: Type.Object({ elementId: Type.Optional(ElementId) }),
+          response: withErrors({ 200: LedgerRecord }),
+        },
+      },
+      async (req) => {
+        const l = await ledger(deps, req);
+        const h = req.query.elementId === undefined ? await l.history(req.params.twinId) : await l.history(req.params.twinId, req.query.elementId);
+        // Block numbers come from the relay's journal (the chaincode cannot see them).
+        return { ...h, changes: h.changes.map((c) => ({ ...c, blockNumber: deps.journal.blockOf(c.txId) ?? null })) };
+      },
+    );
+
+    app.get(
+      '/twins/:twinId/as-of',
+      { schema: { tags: ['audit'], summary: 'The twin as of a transaction or a time', params: TwinParams, querystring: Type.Object({ at: AsOf }), response: withErrors({ 200: LedgerRecord }) } },
+      async (req) => {
+        const at = req.query.at;
+        if (!/^[0-9a-f]{64}$/.test(at) && !/^\d{1,16}$/.test(at) && Number.isNaN(Date.parse(at))) {
+          throw new ValidationError('at must be a transaction ID, an ISO 8601 time or epoch milliseconds', { details: { at } });
+        }
+        return (await ledger(deps, req)).getTwinAsOf(req.params.twinId, at);
+      },
+    );
+
+    app.get(
+      '/twins/:twinId/audit-export',
+      {
+        schema: {
+          tags: ['audit'],
+          summary: 'A bundle for auditors: the transactions, block numbers and hashes to verify a document or a spec version without this service',
+          params: TwinParams,
+          querystring: Type.Object({ document: Type.Optional(Sha256Hex), at: Type.Optional(AsOf) }),
+          response: withErrors({ 200: LedgerRecord }),
+        },
+      },
+      async (req) => {
+        const l = await ledger(deps, req);
+        const { twinId } = req.params;
+        const twin = await l.getTwin(twinId);
+        const tx = (txId: string, extra: Record<string, unknown> = {}) => ({ txId, blockNumber: deps.journal.blockOf(txId) ?? null, ...extra });
+        if (req.query.document !== undefined) {
+          const h = await l.getDocumentHistory(twinId, req.query.document);
+          return {
+            kind: 'document',
+            twinId,
+            generatedAt: new Date().toISOString(),
+            twin: tx(twin.txId, { createdBy: twin.createdBy, createdAt: twin.createdAt }),
+            document: h.document,
+            removed: h.removed,
+            versions: h.versions,
+            transactions: h.ledgerHistory.map((e) => tx(e.txId, { timestamp: e.timestamp, isDelete: e.isDelete })),
+            verify: [
+              'Fetch each transaction by txId from any peer of the channel (qscc GetTransactionByID / GetBlockByNumber at blockNumber) and check its endorsements and validation code.',
+              'The write set of the transaction holds the document record; its hash is the SHA-256 of the plaintext.',
+              'Download the object by dhtRef from the DHT, decrypt, and compare its SHA-256 with hash (or the version\'s hash).',
+            ],
+          };
+        }
+        const at = req.query.at;
+        const state = at === undefined ? undefined : await l.getTwinAsOf(twinId, at);
+        const spec = state ? (state as unknown as { specification: { aml: string; schemaVersion?: string } }).specification : await l.getSpecification(twinId);
+        const history = await l.history(twinId);
+        const bound = state ? (state.asOf as { lastTxId?: string }).lastTxId : undefined;
+        const changes = history.changes.filter((c) => bound === undefined || c.sortKey <= (history.changes.find((x) => x.txId === bound)?.sortKey ?? '\uffff'));
+        return {
+          kind: 'specification',
+          twinId,
+          generatedAt: new Date().toISOString(),
+          asOf: state?.asOf ?? null,
+          twin: tx(twin.txId, { createdBy: twin.createdBy, createdAt: twin.createdAt }),
+          specification: { sha256: sha256(spec.aml), bytes: Buffer.byteLength(spec.aml, 'utf8'), aml: spec.aml },
+          transactions: changes.map((c) => tx(c.txId, { timestamp: c.timestamp, mspId: c.mspId, creator: c.creator, operation: c.operation, targets: c.targets })),
+          verify: [
+            'Replay the write sets of the listed transactions (fetched from any peer by txId at blockNumber) in order; the element keys rebuilt give this specification.',
+            'Canonical AML is deterministic: the chaincode\'s canonicalizeDocument() of the rebuilt elements has the SHA-256 given here.',
+          ],
+        };
+      },
+    );
+  };
+}

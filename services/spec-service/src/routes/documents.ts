@@ -1,0 +1,155 @@
+import { Readable } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
+import { TwinLedgerError } from '@twinledger/errors';
+import type { ServiceApp } from '@twinledger/service-kit';
+import { ErrorResponse, Type } from '@twinledger/service-kit';
+import { docWrite } from '@twinledger/ledger';
+import { callerToken, ledger, write, type RouteDeps } from '../context.js';
+import { fetchVerified, pickVersion, recordOrOrphan, requirePermission, storeInDht, type UploadContext } from '../domain/documents.js';
+import { Committed, Confidentiality, ElementId, LedgerRecord, Sha256Hex, TwinId, TwinParams, withErrors } from '../schemas.js';
+
+class UnsupportedMediaTypeError extends TwinLedgerError {
+  readonly code = 'UNSUPPORTED_MEDIA_TYPE';
+  override readonly httpStatus = 415;
+}
+
+const DocParams = Type.Object({ twinId: TwinId, hash: Sha256Hex });
+const UploadedDocument = Type.Object({ transactionId: Type.String(), blockNumber: Type.Integer(), result: LedgerRecord, stored: Type.Object({ ref: Type.String(), size: Type.Integer(), sha256: Type.String() }) });
+
+function bodyStream(req: FastifyRequest): Readable {
+  if (!(req.body instanceof Readable)) throw new UnsupportedMediaTypeError('send the document as application/octet-stream');
+  return req.body;
+}
+
+export function documentRoutes(deps: RouteDeps) {
+  return async (app: ServiceApp): Promise<void> => {
+    // Documents are streamed through to the DHT, never parsed or buffered here.
+    app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+
+    const uploadContext = async (req: FastifyRequest): Promise<UploadContext> => ({
+      ledger: await ledger(deps, req),
+      dht: deps.dht,
+      token: callerToken(req),
+      maxBytes: deps.limits.documentBytes,
+      log: req.log,
+      orphans: deps.orphans,
+    });
+
+    app.post(
+      '/twins/:twinId/documents',
+      {
+        schema: {
+          tags: ['documents'],
+          summary: 'Upload a document (octet-stream body): encrypted into the DHT, then recorded on the ledger with its plaintext hash',
+          params: TwinParams,
+          querystring: Type.Object(
+            {
+              title: Type.String({ minLength: 1, maxLength: 512 }),
+              description: Type.Optional(Type.String({ maxLength: 4096 })),
+              componentId: Type.Optional(ElementId),
+              confidentiality: Confidentiality,
+            },
+            { additionalProperties: false },
+          ),
+          response: withErrors({ 201: UploadedDocument, 415: ErrorResponse, 502: ErrorResponse }),
+        },
+      },
+      async (req, reply) => {
+        const body = bodyStream(req);
+        const ctx = await uploadContext(req);
+        const { twinId } = req.params;
+        const q = req.query;
+        await requirePermission(ctx.ledger, twinId, docWrite(q.confidentiality));
+        const stored = await storeInDht(ctx, twinId, q.confidentiality, body);
+        const res = await recordOrOrphan(ctx, stored.ref, () =>
+          write(deps, req, 'addDocument', () =>
+            ctx.ledger.addDocument(twinId, {
+              hash: stored.sha256,
+              dhtRef: stored.ref,
+              title: q.title,
+              confidentiality: q.confidentiality,
+              ...(q.description !== undefined ? { description: q.description } : {}),
+              ...(q.componentId !== undefined ? { componentId: q.componentId } : {}),
+            }),
+          ),
+        );
+        return reply.code(201).send({ transactionId: res.transactionId, blockNumber: Number(res.blockNumber), result: res.result, stored: { ref: stored.ref, size: stored.size, sha256: stored.sha256 } });
+      },
+    );
+
+    app.post(
+      '/twins/:twinId/documents/:hash/versions',
+      {
+        schema: {
+          tags: ['documents'],
+          summary: 'Upload a new version of a document (octet-stream body)',
+          params: DocParams,
+          response: withErrors({ 201: UploadedDocument, 415: ErrorResponse, 502: ErrorResponse }),
+        },
+      },
+      async (req, reply) => {
+        const body = bodyStream(req);
+        const ctx = await uploadContext(req);
+        const { twinId, hash } = req.params;
+        const history = await ctx.ledger.getDocumentHistory(twinId, hash);
+        const original = pickVersion(history, 1);
+        const level = history.document!.confidentiality;
+        await requirePermission(ctx.ledger, twinId, docWrite(level));
+        const stored = await storeInDht(ctx, twinId, level, body);
+        const res = await recordOrOrphan(ctx, stored.ref, () =>
+          write(deps, req, 'addDocumentVersion', () => ctx.ledger.addDocumentVersion(twinId, original.hash, stored.sha256, stored.ref)),
+        );
+        return reply.code(201).send({ transactionId: res.transactionId, blockNumber: Number(res.blockNumber), result: res.result, stored: { ref: stored.ref, size: stored.size, sha256: stored.sha256 } });
+      },
+    );
+
+    app.get(
+      '/twins/:twinId/documents',
+      { schema: { tags: ['documents'], summary: 'Documents the caller may read', params: TwinParams, response: withErrors({ 200: Type.Array(LedgerRecord) }) } },
+      async (req) => (await ledger(deps, req)).listDocuments(req.params.twinId),
+    );
+
+    app.get(
+      '/twins/:twinId/documents/:hash',
+      { schema: { tags: ['documents'], summary: 'A document\'s record, versions and ledger history', params: DocParams, response: withErrors({ 200: LedgerRecord }) } },
+      async (req) => (await ledger(deps, req)).getDocumentHistory(req.params.twinId, req.params.hash),
+    );
+
+    app.delete(
+      '/twins/:twinId/documents/:hash',
+      { schema: { tags: ['documents'], summary: 'Remove a document with all its versions from the twin', params: DocParams, response: withErrors({ 200: Committed }) } },
+      async (req) => {
+        const l = await ledger(deps, req);
+        const res = await write(deps, req, 'removeDocument', () => l.removeDocument(req.params.twinId, req.params.hash));
+        return { transactionId: res.transactionId, blockNumber: Number(res.blockNumber), result: res.result };
+      },
+    );
+
+    app.get(
+      '/twins/:twinId/documents/:hash/content',
+      {
+        schema: {
+          tags: ['documents'],
+          summary: 'Download: fetched from the DHT, verified against the on-chain hash, decrypted; a mismatch serves nothing (502 DOCUMENT_INTEGRITY)',
+          params: DocParams,
+          querystring: Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1 })) }),
+          produces: ['application/octet-stream'],
+          response: withErrors({ 200: Type.Unknown({ description: 'the document bytes' }), 502: ErrorResponse }),
+        },
+      },
+      async (req, reply) => {
+        const l = await ledger(deps, req);
+        const history = await l.getDocumentHistory(req.params.twinId, req.params.hash);
+        const v = pickVersion(history, req.query.version);
+        // getDocumentHistory enforces doc:read:<level> in the chaincode, before any DHT access.
+        const bytes = await fetchVerified(deps.dht, v.dhtRef, v.hash, deps.limits.documentBytes, callerToken(req));
+        return reply
+          .type('application/octet-stream')
+          .header('x-document-sha256', v.hash)
+          .header('x-document-version', String(v.version))
+          .header('content-length', String(bytes.byteLength))
+          .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      },
+    );
+  };
+}

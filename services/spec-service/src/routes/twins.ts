@@ -1,0 +1,154 @@
+import type { ServiceApp } from '@twinledger/service-kit';
+import { Type } from '@twinledger/service-kit';
+import { Roles, type InitialGrants } from '@twinledger/ledger';
+import { amlToTree, checkAmlDocument, checkAmlFragment } from '../domain/aml.js';
+import { ledger, write, type RouteDeps } from '../context.js';
+import { Committed, ElementId, LedgerRecord, TwinId, TwinParams, committed, withErrors } from '../schemas.js';
+
+const Role = Type.Union(Object.values(Roles).map((r) => Type.Literal(r)));
+const GrantSpec = Type.Object(
+  {
+    mspId: Type.String({ minLength: 1, maxLength: 128 }),
+    identity: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    role: Type.Optional(Role),
+    permission: Type.Optional(Type.String({ pattern: '^[a-z]+:[a-z]+(:[a-z]+)?$' })),
+    expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+const InitialGrants = Type.Union([Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.Union([Role, Type.Array(Role, { minItems: 1, maxItems: 6 })])), Type.Array(GrantSpec, { maxItems: 256 })]);
+
+const AmlNode: ReturnType<typeof Type.Recursive> = Type.Recursive((Self) =>
+  Type.Object({ tag: Type.String(), attributes: Type.Record(Type.String(), Type.String()), text: Type.Optional(Type.String()), children: Type.Array(Self) }),
+  { $id: 'AmlNode' },
+);
+
+export function twinRoutes(deps: RouteDeps) {
+  return async (app: ServiceApp): Promise<void> => {
+    app.addSchema(AmlNode);
+
+    app.post(
+      '/twins',
+      {
+        bodyLimit: deps.limits.amlBytes + 64 * 1024,
+        schema: {
+          tags: ['twins'],
+          summary: 'Create a twin from an AML document with initial grants (the creator\'s MSP becomes OWNER, everyone READER)',
+          body: Type.Object(
+            {
+              deviceId: TwinId,
+              deviceName: Type.String({ minLength: 1, maxLength: 4096 }),
+              aml: Type.String({ minLength: 1, maxLength: deps.limits.amlBytes, description: 'CAEX 3.0 or 2.15 XML' }),
+              grants: Type.Optional(InitialGrants),
+            },
+            { additionalProperties: false },
+          ),
+          response: withErrors({ 201: Committed }),
+        },
+      },
+      async (req, reply) => {
+        checkAmlDocument(req.body.aml);
+        const l = await ledger(deps, req);
+        const res = await write(deps, req, 'createTwin', () => l.createTwin(req.body.deviceId, req.body.deviceName, req.body.aml, req.body.grants as InitialGrants | undefined));
+        return reply.code(201).send(committed(res));
+      },
+    );
+
+    app.get(
+      '/twins',
+      {
+        schema: {
+          tags: ['twins'],
+          summary: 'Twins known to this organization\'s ledger replica that the caller may read',
+          querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), offset: Type.Integer({ minimum: 0, default: 0 }) }),
+          response: withErrors({
+            200: Type.Object({ twins: Type.Array(Type.Object({ twinId: Type.String(), deviceName: Type.String(), createdInBlock: Type.Integer(), txId: Type.String() })), total: Type.Integer() }),
+          }),
+        },
+      },
+      async (req) => {
+        const l = await ledger(deps, req);
+        const all = deps.journal.twins();
+        const page = all.slice(req.query.offset, req.query.offset + req.query.limit);
+        const readable = await Promise.all(
+          page.map(async (t) => ((await l.checkAccess(t.twinId!, 'spec:read').catch(() => undefined))?.allowed ? t : undefined)),
+        );
+        return {
+          total: all.length,
+          twins: readable.filter((t) => t !== undefined).map((t) => ({ twinId: t.twinId!, deviceName: t.deviceName ?? '', createdInBlock: t.blockNumber, txId: t.txId })),
+        };
+      },
+    );
+
+    app.get('/twins/:twinId', { schema: { tags: ['twins'], params: TwinParams, response: withErrors({ 200: LedgerRecord }) } }, async (req) =>
+      (await ledger(deps, req)).getTwin(req.params.twinId),
+    );
+
+    app.get(
+      '/twins/:twinId/spec',
+      {
+        schema: {
+          tags: ['twins'],
+          summary: 'The specification: canonical AML (format=aml, default) or a JSON tree (format=json)',
+          params: TwinParams,
+          querystring: Type.Object({ format: Type.Union([Type.Literal('aml'), Type.Literal('json')], { default: 'aml' }) }),
+          response: withErrors({ 200: Type.Union([Type.String(), Type.Object({ twinId: Type.String(), schemaVersion: Type.String(), tree: Type.Ref('AmlNode') })]) }),
+        },
+      },
+      async (req, reply) => {
+        const spec = await (await ledger(deps, req)).getSpecification(req.params.twinId);
+        if (req.query.format === 'json') return { twinId: spec.twinId, schemaVersion: spec.schemaVersion, tree: amlToTree(spec.aml) };
+        return reply.type('application/xml; charset=utf-8').send(spec.aml);
+      },
+    );
+
+    const ElementParams = Type.Object({ twinId: TwinId, elementId: ElementId });
+    app.get(
+      '/twins/:twinId/elements/:elementId',
+      {
+        schema: {
+          tags: ['elements'],
+          params: ElementParams,
+          querystring: Type.Object({ format: Type.Union([Type.Literal('aml'), Type.Literal('json')], { default: 'json' }) }),
+          response: withErrors({ 200: LedgerRecord }),
+        },
+      },
+      async (req) => {
+        const el = await (await ledger(deps, req)).getElement(req.params.twinId, req.params.elementId);
+        return req.query.format === 'json' ? { ...el, tree: amlToTree(el.aml) } : el;
+      },
+    );
+
+    app.post(
+      '/twins/:twinId/elements',
+      {
+        bodyLimit: deps.limits.fragmentBytes + 16 * 1024,
+        schema: {
+          tags: ['elements'],
+          summary: 'Insert an AML fragment under parentId (none: top-level InstanceHierarchies), after afterId (none: first)',
+          params: TwinParams,
+          body: Type.Object(
+            { aml: Type.String({ minLength: 1, maxLength: deps.limits.fragmentBytes }), parentId: Type.Optional(ElementId), afterId: Type.Optional(ElementId) },
+            { additionalProperties: false },
+          ),
+          response: withErrors({ 201: Committed }),
+        },
+      },
+      async (req, reply) => {
+        checkAmlFragment(req.body.aml);
+        const l = await ledger(deps, req);
+        const res = await write(deps, req, 'insertAML', () => l.insertAML(req.params.twinId, req.body.aml, req.body.parentId, req.body.afterId));
+        return reply.code(201).send(committed(res));
+      },
+    );
+
+    app.delete(
+      '/twins/:twinId/elements/:elementId',
+      { schema: { tags: ['elements'], summary: 'Remove an element with its subtree', params: ElementParams, response: withErrors({ 200: Committed }) } },
+      async (req) => {
+        const l = await ledger(deps, req);
+        return committed(await write(deps, req, 'removeAML', () => l.removeAML(req.params.twinId, req.params.elementId)));
+      },
+    );
+  };
+}

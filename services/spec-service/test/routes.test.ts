@@ -1,0 +1,310 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createIdentityRegistry } from '@twinledger/auth-identity';
+import { ChaincodeRejectedError, MvccConflictError, type PeerConnectionPool } from '@twinledger/fabric-client';
+import { createTwinLedger } from '@twinledger/ledger';
+import { silentLogger } from '@twinledger/observability';
+import { createDevIssuer, createJwtVerifier, type DevIssuer, type ServiceApp } from '@twinledger/service-kit';
+import { buildApp } from '../src/app.js';
+import { createEventHub, type EventHub } from '../src/domain/event-hub.js';
+import { createLedgerJournal } from '../src/domain/ledger-journal.js';
+import { FakeDht, FakeFabricClient } from './support/fakes.js';
+
+const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
+const TWIN = 'plant-1';
+const HASH = 'a'.repeat(64);
+
+describe('spec-service routes', () => {
+  let app: ServiceApp;
+  let issuer: DevIssuer;
+  let fabric: FakeFabricClient;
+  let dht: FakeDht;
+  let hub: EventHub;
+  let token: string;
+
+  beforeAll(async () => {
+    issuer = await createDevIssuer('https://idp.org1.local');
+    hub = createEventHub(10);
+    const registry = createIdentityRegistry({
+      mspId: 'Org1MSP',
+      identities: { User1: { mspId: 'Org1MSP', certPath: 'c', keyPath: 'k' } },
+      pool: {} as PeerConnectionPool,
+      peer: { endpoint: '127.0.0.1:1', tlsRootCertPath: 'x' },
+      channel: 'twins',
+      chaincode: 'twinledger',
+      // The registry keeps one client per identity; delegate so each test's fresh fake answers.
+      clientFactory: async () => new Proxy({}, { get: (_t, k) => { const v = (fabric as unknown as Record<string | symbol, unknown>)[k]; return typeof v === 'function' ? v.bind(fabric) : v; } }) as never,
+    });
+    const journal = createLedgerJournal();
+    journal.record({ txId: 't1', blockNumber: 5, eventName: 'TwinCreated', twinId: TWIN, deviceName: 'Plant' });
+    journal.record({ txId: 't2', blockNumber: 6, eventName: 'TwinCreated', twinId: 'hidden', deviceName: 'Hidden' });
+    app = await buildApp({
+      logger: process.env['DEBUG_TEST'] ? (await import('@twinledger/observability')).createLogger({ name: 't', level: 'error' }) : silentLogger(),
+      auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks }),
+      ledgerFor: async (p) => createTwinLedger(await registry.clientFor(p)),
+      // Routes read deps.dht per request; the proxy lets each test use a fresh fake.
+      dht: new Proxy({}, { get: (_t, k) => { const v = (dht as unknown as Record<string | symbol, unknown>)[k]; return typeof v === 'function' ? v.bind(dht) : v; } }) as never,
+      hub,
+      journal,
+      limits: { amlBytes: 64 * 1024, documentBytes: 1024 },
+      mvccAttempts: 3,
+    });
+    await app.ready();
+    token = await issuer.issue({ sub: 'alice', org: 'Org1MSP', fabricIdentity: 'User1', audience: 'twinledger' });
+  });
+  afterAll(async () => app.close());
+
+  beforeEach(() => {
+    fabric = new FakeFabricClient();
+    dht = new FakeDht();
+  });
+
+  const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown, t: string | null = token, headers: Record<string, string> = {}) =>
+    app.inject({ method, url, ...(payload !== undefined ? { payload: payload as string } : {}), headers: { ...(t ? { authorization: `Bearer ${t}` } : {}), ...headers } });
+
+  describe('authentication and identity mapping', () => {
+    it('answers 401 without, with a forged or an expired token', async () => {
+      expect((await call('GET', `/twins/${TWIN}`, undefined, null)).statusCode).toBe(401);
+      const forged = await (await createDevIssuer('https://idp.org1.local')).issue({ sub: 'm', org: 'Org1MSP', fabricIdentity: 'User1', audience: 'twinledger' });
+      expect((await call('GET', `/twins/${TWIN}`, undefined, forged)).json()).toMatchObject({ code: 'UNAUTHENTICATED' });
+      const expired = await issuer.issue({ sub: 'alice', org: 'Org1MSP', fabricIdentity: 'User1', audience: 'twinledger', expiresIn: '-5m' });
+      expect((await call('GET', `/twins/${TWIN}`, undefined, expired)).statusCode).toBe(401);
+      expect(fabric.calls).toHaveLength(0);
+    });
+
+    it('answers 403 IDENTITY_NOT_MAPPED / FOREIGN_ORGANIZATION before any ledger call', async () => {
+      const unmapped = await issuer.issue({ sub: 'bob', org: 'Org1MSP', fabricIdentity: 'Admin', audience: 'twinledger' });
+      const r1 = await call('GET', `/twins/${TWIN}`, undefined, unmapped);
+      expect(r1.statusCode).toBe(403);
+      expect(r1.json()).toMatchObject({ code: 'IDENTITY_NOT_MAPPED' });
+      const foreign = await issuer.issue({ sub: 'eve', org: 'Org2MSP', fabricIdentity: 'User1', audience: 'twinledger' });
+      expect((await call('GET', `/twins/${TWIN}`, undefined, foreign)).json()).toMatchObject({ code: 'FOREIGN_ORGANIZATION' });
+      expect(fabric.calls).toHaveLength(0);
+    });
+  });
+
+  describe('twins and AML', () => {
+    it('creates a twin with grants, passing the AML and grants to the chaincode', async () => {
+      fabric.on('spec:createTwin', ([id]) => ({ twinId: id, elements: 20 }));
+      const res = await call('POST', '/twins', { deviceId: TWIN, deviceName: 'Plant', aml: AML, grants: { Org2MSP: 'AUDITOR' } });
+      expect(res.statusCode).toBe(201);
+      expect(res.json()).toMatchObject({ blockNumber: 11, result: { twinId: TWIN, elements: 20 } });
+      expect(res.json().transactionId).toMatch(/^[0-9a-f]{64}$/);
+      expect(fabric.calls[0]).toMatchObject({ fn: 'spec:createTwin', kind: 'submit', args: [TWIN, 'Plant', AML, '{"Org2MSP":"AUDITOR"}'] });
+    });
+
+    it.each([
+      ['malformed XML', '<CAEXFile><InstanceHierarchy></CAEXFile>', 'AML_INVALID'],
+      ['a DOCTYPE', '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><CAEXFile/>', 'DOCTYPE_FORBIDDEN'],
+      ['a non-CAEX root', '<Other/>', 'AML_INVALID'],
+    ])('refuses %s with 400 before any transaction', async (_n, aml, code) => {
+      const res = await call('POST', '/twins', { deviceId: TWIN, deviceName: 'Plant', aml });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ code });
+      expect(fabric.calls).toHaveLength(0);
+    });
+
+    it('validates bodies and params (400) and the AML size limit (413)', async () => {
+      for (const body of [{ deviceId: 'bad id!', deviceName: 'x', aml: AML }, { deviceId: TWIN, aml: AML }, { deviceId: TWIN, deviceName: 'x', aml: AML, extra: 1 }, { deviceId: TWIN, deviceName: 'x', aml: AML, grants: { Org2MSP: 'KING' } }]) {
+        const res = await call('POST', '/twins', body);
+        expect(res.statusCode).toBe(400);
+        expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+      }
+      const big = await call('POST', '/twins', { deviceId: TWIN, deviceName: 'x', aml: `<CAEXFile>${' '.repeat(200 * 1024)}</CAEXFile>` });
+      expect(big.statusCode).toBe(413);
+      expect((await call('GET', '/twins/bad%20id')).statusCode).toBe(400);
+      expect(fabric.calls).toHaveLength(0);
+    });
+
+    it('maps chaincode refusals: ACCESS_DENIED 403, NOT_FOUND 404, ALREADY_EXISTS 409', async () => {
+      fabric.on('spec:getTwin', () => {
+        throw new ChaincodeRejectedError('NOT_FOUND', 'NOT_FOUND: twin nope');
+      });
+      fabric.on('spec:removeAML', () => {
+        throw new ChaincodeRejectedError('ACCESS_DENIED', 'ACCESS_DENIED: spec:write');
+      });
+      fabric.on('spec:createTwin', () => {
+        throw new ChaincodeRejectedError('ALREADY_EXISTS', 'ALREADY_EXISTS: twin');
+      });
+      expect((await call('GET', '/twins/nope')).json()).toMatchObject({ code: 'NOT_FOUND' });
+      const denied = await call('DELETE', `/twins/${TWIN}/elements/sensor-1`);
+      expect(denied.statusCode).toBe(403);
+      expect(denied.json()).toMatchObject({ code: 'ACCESS_DENIED', message: 'ACCESS_DENIED: spec:write' });
+      expect((await call('POST', '/twins', { deviceId: TWIN, deviceName: 'x', aml: AML })).statusCode).toBe(409);
+    });
+
+    it('retries an MVCC conflict and answers 409 MVCC_CONFLICT when it keeps losing', async () => {
+      let n = 0;
+      fabric.on('spec:insertAML', () => {
+        n++;
+        if (n < 3) throw new MvccConflictError('lost');
+        return { inserted: ['x'] };
+      });
+      const frag = '<InternalElement Name="S" ID="x"/>';
+      const ok = await call('POST', `/twins/${TWIN}/elements`, { aml: frag, parentId: 'filler' });
+      expect(ok.statusCode).toBe(201);
+      expect(n).toBe(3);
+      fabric.on('spec:insertAML', () => {
+        throw new MvccConflictError('lost');
+      });
+      const res = await call('POST', `/twins/${TWIN}/elements`, { aml: frag, parentId: 'filler' });
+      expect(res.statusCode).toBe(409);
+      expect(res.json()).toMatchObject({ code: 'MVCC_CONFLICT', details: { attempts: 3 } });
+    });
+
+    it('refuses fragments that are not InternalElements/InstanceHierarchies', async () => {
+      const res = await call('POST', `/twins/${TWIN}/elements`, { aml: '<Attribute Name="a"/>' });
+      expect(res.json()).toMatchObject({ code: 'AML_INVALID' });
+      expect((await call('POST', `/twins/${TWIN}/elements`, { aml: '<InternalElement' })).json()).toMatchObject({ code: 'AML_INVALID' });
+      expect(fabric.calls).toHaveLength(0);
+    });
+
+    it('serves the spec as AML and as a JSON tree', async () => {
+      fabric.on('spec:getSpecification', () => ({ twinId: TWIN, schemaVersion: '3.0', aml: AML }));
+      const xml = await call('GET', `/twins/${TWIN}/spec`);
+      expect(xml.headers['content-type']).toMatch(/application\/xml/);
+      expect(xml.body).toBe(AML);
+      const tree = (await call('GET', `/twins/${TWIN}/spec?format=json`)).json();
+      expect(tree.tree.tag).toBe('CAEXFile');
+      const ids: string[] = [];
+      const walk = (n: { attributes: Record<string, string>; children: unknown[] }): void => {
+        if (n.attributes['ID']) ids.push(n.attributes['ID']);
+        n.children.forEach((c) => walk(c as never));
+      };
+      walk(tree.tree);
+      expect(ids).toContain('prog-set-conveyor-speed');
+    });
+
+    it('lists twins from the relay journal, only those the caller may read', async () => {
+      fabric.on('acl:checkAccess', ([id]) => ({ allowed: id === TWIN }));
+      const res = await call('GET', '/twins');
+      expect(res.json()).toEqual({ total: 2, twins: [{ twinId: TWIN, deviceName: 'Plant', createdInBlock: 5, txId: 't1' }] });
+    });
+  });
+
+  describe('program calls, sources, audit', () => {
+    it('passes program parameters as JSON and validates them', async () => {
+      fabric.on('spec:callProgram', ([, name, params]) => ({ callId: 1, programName: name, parameters: JSON.parse(params!), status: 'PENDING' }));
+      const ok = await call('POST', `/twins/${TWIN}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 1.2 } });
+      expect(ok.json().result).toMatchObject({ callId: 1, parameters: { speed: 1.2 } });
+      fabric.on('spec:callProgram', () => {
+        throw new ChaincodeRejectedError('OUT_OF_BOUNDS', 'OUT_OF_BOUNDS: speed 3 > 2.5');
+      });
+      expect((await call('POST', `/twins/${TWIN}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 3 } })).json()).toMatchObject({ code: 'OUT_OF_BOUNDS' });
+      expect((await call('POST', `/twins/${TWIN}/program-calls`, { program: 'x', parameters: { speed: [1] } })).statusCode).toBe(400);
+      expect((await call('GET', `/twins/${TWIN}/program-calls/zero`)).statusCode).toBe(400);
+    });
+
+    it('refuses a non-URI external source and a bad as-of bound', async () => {
+      expect((await call('POST', `/twins/${TWIN}/sources`, { uri: 'not a uri' })).statusCode).toBe(400);
+      expect((await call('GET', `/twins/${TWIN}/as-of?at=yesterday`)).json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+      expect(fabric.calls).toHaveLength(0);
+    });
+
+    it('adds block numbers to the history from the relay journal', async () => {
+      fabric.on('spec:history', () => ({ twinId: TWIN, changes: [{ txId: 't1', operation: 'createTwin', mspId: 'Org1MSP' }, { txId: 'zz', operation: 'insertAML' }] }));
+      const res = (await call('GET', `/twins/${TWIN}/history`)).json();
+      expect(res.changes.map((c: { blockNumber: number | null }) => c.blockNumber)).toEqual([5, null]);
+    });
+  });
+
+  describe('documents', () => {
+    const grants = () => [{ mspId: 'Org1MSP', role: 'OWNER' }, { mspId: 'Org2MSP', role: 'AUDITOR' }, { mspId: 'Org3MSP', role: 'AUDITOR', expiresAt: '2001-01-01T00:00:00Z' }, { mspId: '*', role: 'READER' }];
+    const allow = (ok: boolean) => fabric.on('acl:checkAccess', ([, p]) => ({ allowed: ok, permission: p }));
+    const upload = (body: string | Buffer, q = 'title=Report&confidentiality=confidential&componentId=sensor-1') =>
+      call('POST', `/twins/${TWIN}/documents?${q}`, body, token, { 'content-type': 'application/octet-stream' });
+
+    it('streams to the DHT with the readers as ACL, then records the plaintext hash and reference', async () => {
+      allow(true);
+      fabric.on('acl:listGrants', grants).on('acl:listParties', () => [{ mspId: 'Org1MSP' }, { mspId: 'Org2MSP' }, { mspId: 'Org3MSP' }]);
+      fabric.on('spec:addDocument', ([, doc]) => ({ ...JSON.parse(doc!), versionCount: 1 }));
+      const res = await upload('maintenance report v1');
+      expect(res.statusCode).toBe(201);
+      const body = res.json();
+      const stored = dht.objects.get(body.stored.ref)!;
+      expect(stored.bytes.toString()).toBe('maintenance report v1');
+      expect(stored.acl).toEqual(['Org1MSP', 'Org2MSP']); // Org3's grant expired; READER has no confidential
+      expect(body.result).toMatchObject({ hash: stored.sha256, dhtRef: body.stored.ref, title: 'Report', confidentiality: 'confidential', componentId: 'sensor-1' });
+      expect(fabric.calls.find((c) => c.fn === 'acl:checkAccess')!.args).toEqual([TWIN, 'doc:write:confidential']);
+    });
+
+    it('refuses (403) before storing anything when the caller may not write the level', async () => {
+      allow(false);
+      const res = await upload('secret stuff');
+      expect(res.statusCode).toBe(403);
+      expect(res.json()).toMatchObject({ code: 'ACCESS_DENIED' });
+      expect(dht.objects.size).toBe(0);
+      expect(fabric.calls.some((c) => c.kind === 'submit')).toBe(false);
+    });
+
+    it('reports the DHT object as orphaned (ACL narrowed) when the ledger write fails', async () => {
+      allow(true);
+      fabric.on('acl:listGrants', grants).on('acl:listParties', () => []);
+      fabric.on('spec:addDocument', () => {
+        throw new ChaincodeRejectedError('ALREADY_EXISTS', 'ALREADY_EXISTS: document');
+      });
+      const res = await upload('dup');
+      expect(res.statusCode).toBe(409);
+      const [ref] = [...dht.objects.keys()];
+      expect(dht.aclUpdates).toEqual([{ ref, parties: ['Org1MSP'] }]);
+      const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+      expect(metrics.body).toMatch(/spec_service_orphaned_dht_objects_total 1/);
+    });
+
+    it('enforces the document size limit (413) and the content type (415)', async () => {
+      allow(true);
+      fabric.on('acl:listGrants', grants).on('acl:listParties', () => []);
+      const res = await upload(Buffer.alloc(4096, 1));
+      expect(res.statusCode).toBe(413);
+      expect(fabric.calls.some((c) => c.fn === 'spec:addDocument')).toBe(false);
+      const json = await call('POST', `/twins/${TWIN}/documents?title=a&confidentiality=public`, { a: 1 });
+      expect(json.statusCode).toBe(415);
+      expect((await upload('x', 'title=a&confidentiality=topsecret')).statusCode).toBe(400);
+    });
+
+    it('serves a download only when the bytes match the on-chain hash', async () => {
+      const stored = await dht.putObject(Buffer.from('the report'));
+      const history = { twinId: TWIN, hash: stored.sha256, removed: false, document: { hash: stored.sha256, dhtRef: stored.ref, confidentiality: 'internal' }, versions: [], ledgerHistory: [] };
+      fabric.on('spec:getDocumentHistory', () => history);
+      const ok = await call('GET', `/twins/${TWIN}/documents/${stored.sha256}/content`);
+      expect(ok.statusCode).toBe(200);
+      expect(ok.body).toBe('the report');
+      expect(ok.headers['x-document-sha256']).toBe(stored.sha256);
+      dht.tamper(stored.ref);
+      const bad = await call('GET', `/twins/${TWIN}/documents/${stored.sha256}/content`);
+      expect(bad.statusCode).toBe(502);
+      expect(bad.json()).toMatchObject({ code: 'DOCUMENT_INTEGRITY' });
+      expect(bad.body).not.toContain('the report');
+      expect((await call('GET', `/twins/${TWIN}/documents/${HASH}/content?version=7`)).json()).toMatchObject({ code: 'NOT_FOUND' });
+    });
+  });
+
+  it('relays hub events to SSE clients, filtered by twin, resuming after Last-Event-ID', async () => {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    hub.publish({ id: '7:aa', eventName: 'AmlInserted', transactionId: 'aa', blockNumber: 7, twinId: TWIN, payload: {} });
+    const received: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: `/events?twinId=${TWIN}`, headers: { authorization: `Bearer ${token}`, 'last-event-id': '6:zz-unknown' } }, (res) => {
+        expect(res.headers['content-type']).toMatch(/text\/event-stream/);
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          for (const m of chunk.matchAll(/^id: (.+)$/gm)) received.push(m[1]!);
+          if (received.length === 2) {
+            req.destroy();
+            resolve();
+          }
+        });
+        setTimeout(() => {
+          hub.publish({ id: '8:bb', eventName: 'AmlInserted', transactionId: 'bb', blockNumber: 8, twinId: 'other', payload: {} });
+          hub.publish({ id: '9:cc', eventName: 'AmlRemoved', transactionId: 'cc', blockNumber: 9, twinId: TWIN, payload: {} });
+        }, 50);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(received).toEqual(['7:aa', '9:cc']);
+  });
+});

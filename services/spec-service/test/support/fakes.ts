@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import type { DhtClient, ObjectBody, StoredObject } from '@twinledger/dht-client';
+import { DhtNotFoundError } from '@twinledger/dht-client';
+import type { FabricClient, SubmitResult } from '@twinledger/fabric-client';
+
+type Handler = (args: readonly string[]) => unknown;
+
+/**
+ * A hand-written FabricClient (our interface): each chaincode function answers from a handler;
+ * unknown functions fail loudly. Every call is recorded, so tests can prove none was made.
+ */
+export class FakeFabricClient implements FabricClient {
+  readonly calls: Array<{ fn: string; args: readonly string[]; kind: 'evaluate' | 'submit' }> = [];
+  readonly handlers = new Map<string, Handler>();
+  private tx = 0;
+  constructor(readonly mspId = 'Org1MSP') {}
+  on(fn: string, h: Handler): this {
+    this.handlers.set(fn, h);
+    return this;
+  }
+  private answer(fn: string, args: readonly string[]): Uint8Array {
+    const h = this.handlers.get(fn);
+    if (!h) throw new Error(`fake ledger: no handler for ${fn}`);
+    return Buffer.from(JSON.stringify(h(args)));
+  }
+  async evaluate(fn: string, args: readonly string[]): Promise<Uint8Array> {
+    this.calls.push({ fn, args, kind: 'evaluate' });
+    return this.answer(fn, args);
+  }
+  async submit(fn: string, args: readonly string[]): Promise<SubmitResult> {
+    this.calls.push({ fn, args, kind: 'submit' });
+    const result = this.answer(fn, args);
+    this.tx++;
+    return { result, transactionId: this.tx.toString(16).padStart(64, '0'), blockNumber: BigInt(10 + this.tx) };
+  }
+  async chaincodeEvents(): Promise<never> {
+    throw new Error('not used');
+  }
+  close(): void {}
+}
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+async function collect(body: ObjectBody): Promise<Buffer> {
+  if (body instanceof Uint8Array) return Buffer.from(body);
+  const parts: Buffer[] = [];
+  for await (const p of body as AsyncIterable<Uint8Array>) parts.push(Buffer.from(p));
+  return Buffer.concat(parts);
+}
+
+/** An in-memory DhtClient (our interface) with a tamper switch. */
+export class FakeDht implements Partial<DhtClient> {
+  readonly objects = new Map<string, { bytes: Buffer; acl: string[]; sha256: string }>();
+  readonly aclUpdates: Array<{ ref: string; parties: readonly string[] }> = [];
+  async putObject(body: ObjectBody, options?: { acl?: readonly string[] }): Promise<StoredObject> {
+    const bytes = await collect(body);
+    const ref = sha(Buffer.concat([Buffer.from('manifest:'), bytes, Buffer.from(String(this.objects.size))]));
+    this.objects.set(ref, { bytes, acl: [...(options?.acl ?? [])], sha256: sha(bytes) });
+    return { ref, size: bytes.length, sha256: sha(bytes), replicas: ['peerA'] };
+  }
+  async getObjectStream(ref: string) {
+    const o = this.objects.get(ref);
+    if (!o) throw new DhtNotFoundError(`no object ${ref}`);
+    return { size: o.bytes.length, sha256: o.sha256, body: (async function* () { yield new Uint8Array(o.bytes); })() };
+  }
+  async updateAcl(ref: string, parties: readonly string[]) {
+    this.aclUpdates.push({ ref, parties });
+    const o = this.objects.get(ref);
+    if (o) o.acl = [...parties];
+    return { ref, version: 2, rekeyed: false };
+  }
+  /** Replaces the stored bytes (a bad replica) while the manifest claims the original hash. */
+  tamper(ref: string): void {
+    const o = this.objects.get(ref)!;
+    o.bytes = Buffer.concat([o.bytes, Buffer.from('!')]);
+  }
+  asClient(): DhtClient {
+    return this as unknown as DhtClient;
+  }
+}
