@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDhtNode, generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir, type DhtNode } from '@twinledger/dht';
+import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
+import { createFabricClient, createPeerConnectionPool, loadIdentity, type PeerConnectionPool } from '@twinledger/fabric-client';
+import { createTwinLedger, type TwinLedger } from '@twinledger/ledger';
+import { createLedgerPartyRegistry, type LedgerPartyRegistry } from '../src/index.js';
+
+const fabric = await fabricAvailability();
+
+(fabric.ok ? describe : describe.skip)('DHT membership from the ledger party registry', () => {
+  let net: DevNetwork;
+  let pool: PeerConnectionPool;
+  const dirs: string[] = [];
+  const nodes: DhtNode[] = [];
+  const registries: LedgerPartyRegistry[] = [];
+  const swarmKey = generateSwarmKey();
+
+  const ledgerAs = async (org: OrgHandle, who: 'admin' | 'user'): Promise<TwinLedger> =>
+    createTwinLedger(
+      createFabricClient({ pool, peer: org.peer, identity: await loadIdentity(who === 'admin' ? org.admin : org.users[0]!), channel: net.channel, chaincode: net.chaincode }),
+    );
+
+  /** A DHT node's data dir, identity and encryption key, prepared before it first starts. */
+  const prepare = async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'twinledger-reg-'));
+    dirs.push(dir);
+    return { dir, peerId: await peerIdOfDataDir(dir), keys: generateEncryptionKeyPair() };
+  };
+
+  /** Starts it with a gater that trusts only what the ledger says, read through `org`'s own peer. */
+  const start = async (org: OrgHandle, prepared: Awaited<ReturnType<typeof prepare>>) => {
+    const registry = createLedgerPartyRegistry({ refreshIntervalMs: 0 }, { source: await ledgerAs(org, 'user') });
+    registries.push(registry);
+    await registry.start();
+    const node = createDhtNode(
+      { dataDir: prepared.dir, mspId: org.mspId, encryptionKey: prepared.keys.privateKey, swarmKey, replicationFactor: 2, faultTolerance: 0, repairIntervalMs: 0 },
+      { registry },
+    );
+    nodes.push(node);
+    await node.start();
+    return { node, registry };
+  };
+
+  beforeAll(async () => {
+    net = await startNetwork({ orgs: ['org1', 'org2'], kafka: false, ...testNetworkInit() });
+    pool = createPeerConnectionPool();
+  });
+
+  afterAll(async () => {
+    for (const r of registries) r.stop();
+    await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
+    pool?.close();
+    await net?.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('admits exactly the peers an organization admin registered on chain', async () => {
+    const [org1, org2] = net.orgs as [OrgHandle, OrgHandle];
+    const pa = await prepare();
+    const pb = await prepare();
+    // An Org2 node (with Org2's encryption key) whose peer id Org2's admin never registered.
+    const pc = { ...(await prepare()), keys: pb.keys };
+    const b64 = (k: Uint8Array) => Buffer.from(k).toString('base64');
+
+    // A plain user may not register its organization's DHT identity.
+    await expect((await ledgerAs(org1, 'user')).registerParty([pa.peerId], b64(pa.keys.publicKey))).rejects.toMatchObject({ code: 'ACCESS_DENIED' });
+
+    await (await ledgerAs(org1, 'admin')).registerParty([pa.peerId], b64(pa.keys.publicKey));
+    await (await ledgerAs(org2, 'admin')).registerParty([pb.peerId], b64(pb.keys.publicKey));
+
+    const a = await start(org1, pa);
+    const b = await start(org2, pb);
+    expect(a.registry.partyOf(pb.peerId)?.mspId).toBe('Org2MSP');
+    expect(Buffer.from(b.registry.get('Org1MSP')!.encryptionPublicKey)).toEqual(Buffer.from(pa.keys.publicKey));
+
+    await a.node.dial(b.node.multiaddrs()[0]!);
+    expect(a.node.status().peers.map((p) => p.peerId)).toContain(pb.peerId);
+
+    // Data flows between the registered parties, encrypted to the keys on the ledger.
+    const put = await a.node.putObject(new TextEncoder().encode('maintenance report'), { acl: ['Org1MSP', 'Org2MSP'] });
+    expect(new TextDecoder().decode(await b.node.getObject(put.ref))).toBe('maintenance report');
+
+    // The unregistered node has the swarm key and a registered organization, yet is refused.
+    const c = await start(org2, pc);
+    await expect(c.node.dial(a.node.multiaddrs()[0]!)).rejects.toThrow();
+    expect(a.node.status().peers.map((p) => p.peerId)).not.toContain(pc.peerId);
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from '@jest/globals';
+import type { Party } from '@twinledger/ledger';
+import { createLedgerPartyRegistry } from '../src/index.js';
+
+const PEER_A = '12D3KooWGRUVh8N8pp9V7TBrkT7WDYGD3vBG5nqC6eHwzKqQ1zrh';
+const PEER_B = '12D3KooWJmVCeFNaJ6nTw6sBp1ksMXMnEn5Y5gG9qJkHXH7rV8Gd';
+const key = (b: number) => Buffer.alloc(32, b).toString('base64');
+const party = (mspId: string, peerIds: string[], k = key(1)): Party => ({ mspId, peerIds, x25519PublicKey: k }) as unknown as Party;
+
+describe('ledger-backed party registry', () => {
+  it('loads parties, follows changes and removals, and notifies subscribers once per change', async () => {
+    let parties: Party[] = [party('Org1MSP', [PEER_A]), party('Org2MSP', [PEER_B], key(2))];
+    const reg = createLedgerPartyRegistry({ refreshIntervalMs: 0 }, { source: { listParties: async () => parties } });
+    let changes = 0;
+    reg.subscribe(() => changes++);
+    await reg.start();
+    expect(reg.partyOf(PEER_A)?.mspId).toBe('Org1MSP');
+    expect(Buffer.from(reg.get('Org2MSP')!.encryptionPublicKey)).toEqual(Buffer.alloc(32, 2));
+    const afterLoad = changes;
+
+    await reg.refresh();
+    expect(changes).toBe(afterLoad); // nothing changed, nobody notified
+
+    parties = [party('Org1MSP', [PEER_A, PEER_B])];
+    await reg.refresh();
+    expect(reg.partyOf(PEER_B)?.mspId).toBe('Org1MSP');
+    expect(reg.get('Org2MSP')).toBeUndefined();
+    expect(reg.list().map((p) => p.mspId)).toEqual(['Org1MSP']);
+    reg.stop();
+  });
+
+  it('never trusts a malformed entry', async () => {
+    const reg = createLedgerPartyRegistry(
+      { refreshIntervalMs: 0 },
+      { source: { listParties: async () => [party('BadKeyMSP', [PEER_A], 'c2hvcnQ='), party('BadPeerMSP', ['not a peer id']), party('OkMSP', [PEER_B])] } },
+    );
+    await reg.start();
+    expect(reg.list().map((p) => p.mspId)).toEqual(['OkMSP']);
+    expect(reg.partyOf(PEER_A)).toBeUndefined();
+  });
+
+  it('refreshes on a PartyRegistered event only', async () => {
+    let calls = 0;
+    const reg = createLedgerPartyRegistry({ refreshIntervalMs: 0 }, { source: { listParties: async () => (calls++, []) } });
+    await reg.start();
+    reg.onLedgerEvent('GrantAdded');
+    reg.onLedgerEvent('PartyRegistered');
+    await reg.refresh();
+    expect(calls).toBe(3);
+  });
+});
