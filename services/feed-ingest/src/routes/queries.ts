@@ -1,0 +1,124 @@
+import { Type, errorResponses, type ServiceApp } from '@twinledger/service-kit';
+import type { EventEmitter } from 'node:events';
+import type { FeedReader } from '../domain/feed-reader.js';
+import type { AnomalyEvent } from '../domain/segment-builder.js';
+import { FeedParams } from './feeds.js';
+
+const ReadingSchema = Type.Object({
+  feed: Type.String(),
+  component: Type.String(),
+  ts: Type.Integer(),
+  v: Type.Union([Type.Number(), Type.Record(Type.String(), Type.Number())]),
+  u: Type.String(),
+});
+const Ts = Type.Integer({ minimum: 0, maximum: 2 ** 50 });
+
+export interface QueryRoutesDeps {
+  readonly reader: FeedReader;
+  readonly maxReadingsPerQuery: number;
+  /** 'anomaly' events of feeds this instance ingests. */
+  readonly events: EventEmitter;
+  /** How often a live stream polls the DHT head. */
+  readonly streamPollMs: number;
+}
+
+export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
+  const { reader } = deps;
+
+  app.get(
+    '/feeds/:feedId/readings',
+    {
+      schema: {
+        summary: 'Readings of a feed in a device-time range (decrypts only segments the caller\'s organization may read)',
+        params: FeedParams,
+        querystring: Type.Object({ from: Ts, to: Ts, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: deps.maxReadingsPerQuery })) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ readings: Type.Array(ReadingSchema), truncated: Type.Boolean() }), ...errorResponses },
+      },
+    },
+    async (req) => {
+      reader.authorize(req.params.feedId, req.principal!.mspId);
+      return reader.range(req.params.feedId, req.query.from, req.query.to, req.query.limit ?? deps.maxReadingsPerQuery);
+    },
+  );
+
+  app.get(
+    '/feeds/:feedId/latest',
+    {
+      schema: {
+        summary: 'The newest reading of the latest segment',
+        params: FeedParams,
+        response: { 200: Type.Object({ reading: Type.Union([ReadingSchema, Type.Null()]) }), ...errorResponses },
+      },
+    },
+    async (req) => {
+      reader.authorize(req.params.feedId, req.principal!.mspId);
+      return { reading: (await reader.latest(req.params.feedId)) ?? null };
+    },
+  );
+
+  app.get(
+    '/feeds/:feedId/series',
+    {
+      schema: {
+        summary: 'A downsampled series for charts: min/max/mean per time bucket and value name',
+        params: FeedParams,
+        querystring: Type.Object({ from: Ts, to: Ts, buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000 })) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({
+            buckets: Type.Array(Type.Object({ start: Type.Integer(), count: Type.Integer(), values: Type.Record(Type.String(), Type.Object({ min: Type.Number(), max: Type.Number(), mean: Type.Number() })) })),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      reader.authorize(req.params.feedId, req.principal!.mspId);
+      return { buckets: await reader.series(req.params.feedId, req.query.from, req.query.to, req.query.buckets ?? 200) };
+    },
+  );
+
+  app.get(
+    '/feeds/:feedId/stream',
+    {
+      schema: {
+        summary: 'Live stream (Server-Sent Events): `readings` events with the readings of each new segment as it becomes readable from the DHT, `anomaly` events',
+        params: FeedParams,
+        querystring: Type.Object({ fromIndex: Type.Optional(Type.Integer({ minimum: -1 })) }, { additionalProperties: false }),
+        produces: ['text/event-stream'],
+        response: { 200: Type.String(), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const feedId = req.params.feedId;
+      reader.authorize(feedId, req.principal!.mspId);
+      let last = req.query.fromIndex ?? (await reader.since(feedId, Number.MAX_SAFE_INTEGER)).lastIndex;
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': String(req.id) });
+      res.write(`: stream of ${feedId} after index ${last}\n\n`);
+      let closed = false;
+      const onAnomaly = (e: AnomalyEvent): void => {
+        if (e.feedId === feedId) res.write(`event: anomaly\ndata: ${JSON.stringify(e)}\n\n`);
+      };
+      deps.events.on('anomaly', onAnomaly);
+      req.raw.on('close', () => {
+        closed = true;
+        deps.events.off('anomaly', onAnomaly);
+      });
+      // Polls the DHT rather than this process's builder: what a client sees is what another
+      // organization can read, and the same route works for feeds ingested elsewhere.
+      while (!closed) {
+        try {
+          const next = await reader.since(feedId, last);
+          if (next.readings.length > 0) res.write(`event: readings\nid: ${next.lastIndex}\ndata: ${JSON.stringify(next.readings)}\n\n`);
+          last = next.lastIndex;
+        } catch (err) {
+          req.log.warn({ err }, 'stream poll failed');
+          res.write(`event: error\ndata: ${JSON.stringify({ code: (err as { code?: string }).code ?? 'INTERNAL' })}\n\n`);
+        }
+        await new Promise((r) => setTimeout(r, deps.streamPollMs));
+      }
+      res.end();
+    },
+  );
+}

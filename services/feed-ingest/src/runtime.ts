@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { signingKeyFromSeed, type DhtNode } from '@twinledger/dht';
+import { createIdempotentProducer, createKafka, ensureTopics, TOPICS, type Admin, type Producer } from '@twinledger/kafka';
+import { createMetricsRegistry, type Logger, type Registry } from '@twinledger/observability';
+import type { ServiceApp, TokenVerifier } from '@twinledger/service-kit';
+import { buildApp } from './app.js';
+import { createFeedReader } from './domain/feed-reader.js';
+import { openFeedRegistry } from './domain/feed-registry.js';
+import { createIngest } from './domain/ingest.js';
+import { createFeedMetrics } from './domain/metrics.js';
+import { createSegmentBuilder, type SegmentBuilder } from './domain/segment-builder.js';
+
+/** Everything one feed-ingest instance needs, already parsed (server.ts reads the environment). */
+export interface FeedIngestConfig {
+  readonly mspId: string;
+  readonly dataDir: string;
+  readonly brokers: readonly string[];
+  readonly groupId: string;
+  readonly readingsTopic: string;
+  readonly deadLetterTopic: string;
+  readonly topicPartitions: number;
+  readonly maxSegmentReadings: number;
+  readonly maxSegmentAgeMs: number;
+  readonly maxBufferedReadings: number;
+  readonly maxBacklogMessages: number;
+  readonly readingsPerMessage: number;
+  readonly maxReadingsPerRequest: number;
+  readonly maxReadingsPerQuery: number;
+  readonly bodyLimitBytes: number;
+  readonly retryAfterSeconds: number;
+  readonly streamPollMs: number;
+  readonly latencySampleEvery: number;
+}
+
+export interface FeedIngestRuntime {
+  readonly app: ServiceApp;
+  readonly builder: SegmentBuilder;
+  readonly producer: Producer;
+  readonly metrics: Registry;
+  close(): Promise<void>;
+}
+
+/** The feed owner key: an Ed25519 seed held by the organization, created once, kept 0600. */
+export async function loadOrCreateOwnerKey(file: string): Promise<Uint8Array> {
+  try {
+    const seed = new Uint8Array(await readFile(file));
+    if (seed.length !== 32) throw new Error(`${file} must hold a 32-byte Ed25519 seed`);
+    return seed;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dirname(file), { recursive: true });
+    const seed = new Uint8Array(randomBytes(32));
+    await writeFile(file, seed, { mode: 0o600, flag: 'wx' });
+    return seed;
+  }
+}
+
+/**
+ * Wires an instance around an embedded, started DHT node of this organization. The caller owns
+ * the node (starts and stops it); close() stops the consumer, producer and admin.
+ */
+export async function createFeedIngest(
+  config: Readonly<FeedIngestConfig>,
+  c: { dht: DhtNode; auth: TokenVerifier; logger: Logger; metrics?: Registry },
+): Promise<FeedIngestRuntime> {
+  const metricsRegistry = c.metrics ?? createMetricsRegistry({ prefix: 'twinledger_feed_ingest_' });
+  const metrics = createFeedMetrics(metricsRegistry);
+  const ownerKey = await loadOrCreateOwnerKey(`${config.dataDir}/owner.key`);
+  const ownerPublicKey = signingKeyFromSeed(ownerKey).publicKey;
+  const registry = await openFeedRegistry(config.dataDir);
+  const kafka = createKafka({ brokers: config.brokers, clientId: `feed-ingest-${config.mspId}`, logger: c.logger });
+  const admin: Admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [
+    { topic: config.readingsTopic, partitions: config.topicPartitions },
+    { topic: config.deadLetterTopic, partitions: 1 },
+  ]);
+  const producer = createIdempotentProducer(kafka);
+  await producer.connect();
+  const builder = createSegmentBuilder(
+    {
+      topic: config.readingsTopic,
+      deadLetterTopic: config.deadLetterTopic,
+      groupId: config.groupId,
+      maxSegmentReadings: config.maxSegmentReadings,
+      maxSegmentAgeMs: config.maxSegmentAgeMs,
+      maxBufferedReadings: config.maxBufferedReadings,
+      latencySampleEvery: config.latencySampleEvery,
+    },
+    { kafka, producer, dht: c.dht, registry, ownerKey, logger: c.logger, metrics },
+  );
+  const ingest = createIngest(
+    {
+      topic: config.readingsTopic,
+      groupId: config.groupId,
+      maxBacklogMessages: config.maxBacklogMessages,
+      readingsPerMessage: config.readingsPerMessage,
+      lagIntervalMs: 500,
+      retryAfterSeconds: config.retryAfterSeconds,
+    },
+    { producer, admin, registry, metrics, logger: c.logger },
+  );
+  const reader = createFeedReader({ dht: c.dht, registry, mspId: config.mspId, maxSegmentsPerQuery: 1000 });
+  const app = await buildApp({
+    logger: c.logger,
+    metrics: metricsRegistry,
+    auth: c.auth,
+    mspId: config.mspId,
+    dht: c.dht,
+    ownerKey,
+    ownerPublicKey,
+    registry,
+    reader,
+    ingest,
+    builder,
+    limits: {
+      maxReadingsPerRequest: config.maxReadingsPerRequest,
+      maxReadingsPerQuery: config.maxReadingsPerQuery,
+      bodyLimitBytes: config.bodyLimitBytes,
+      streamPollMs: config.streamPollMs,
+    },
+  });
+  await builder.start();
+  ingest.start();
+  return {
+    app,
+    builder,
+    producer,
+    metrics: metricsRegistry,
+    async close() {
+      ingest.stop();
+      await builder.stop();
+      await producer.disconnect();
+      await admin.disconnect();
+    },
+  };
+}
+
+export const DEFAULTS = {
+  readingsTopic: TOPICS.readings,
+  deadLetterTopic: TOPICS.deadLetter,
+  topicPartitions: 3,
+  maxSegmentReadings: 20_000,
+  maxSegmentAgeMs: 250,
+  maxBufferedReadings: 400_000,
+  maxBacklogMessages: 20_000,
+  readingsPerMessage: 500,
+  maxReadingsPerRequest: 10_000,
+  maxReadingsPerQuery: 100_000,
+  bodyLimitBytes: 4 * 1024 * 1024,
+  retryAfterSeconds: 2,
+  streamPollMs: 500,
+  latencySampleEvery: 100,
+} as const;

@@ -1,0 +1,103 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { int, list, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
+import { createDhtNode, createStaticPartyRegistry } from '@twinledger/dht';
+import { createLogger } from '@twinledger/observability';
+import { createJwtVerifier, runService } from '@twinledger/service-kit';
+import { createFeedIngest, DEFAULTS } from './runtime.js';
+
+const env = loadEnv({
+  HOST: str({ default: '127.0.0.1' }),
+  PORT: int({ default: 8084, min: 0, max: 65535 }),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], { default: 'info' }),
+  MSP_ID: str(),
+  DATA_DIR: str(),
+  KAFKA_BROKERS: list(),
+  KAFKA_GROUP_ID: str({ default: 'feed-ingest' }),
+  READINGS_TOPIC: str({ default: DEFAULTS.readingsTopic }),
+  DEAD_LETTER_TOPIC: str({ default: DEFAULTS.deadLetterTopic }),
+  TOPIC_PARTITIONS: int({ default: DEFAULTS.topicPartitions, min: 1, max: 256 }),
+  SEGMENT_MAX_READINGS: int({ default: DEFAULTS.maxSegmentReadings, min: 1, max: 1_000_000 }),
+  SEGMENT_MAX_AGE_MS: int({ default: DEFAULTS.maxSegmentAgeMs, min: 10, max: 600_000 }),
+  MAX_BUFFERED_READINGS: int({ default: DEFAULTS.maxBufferedReadings, min: 1000 }),
+  MAX_BACKLOG_MESSAGES: int({ default: DEFAULTS.maxBacklogMessages, min: 1 }),
+  READINGS_PER_MESSAGE: int({ default: DEFAULTS.readingsPerMessage, min: 1, max: 10_000 }),
+  MAX_READINGS_PER_REQUEST: int({ default: DEFAULTS.maxReadingsPerRequest, min: 1, max: 100_000 }),
+  MAX_READINGS_PER_QUERY: int({ default: DEFAULTS.maxReadingsPerQuery, min: 1 }),
+  BODY_LIMIT_BYTES: int({ default: DEFAULTS.bodyLimitBytes, min: 1024 }),
+  RETRY_AFTER_SECONDS: int({ default: DEFAULTS.retryAfterSeconds, min: 1 }),
+  STREAM_POLL_MS: int({ default: DEFAULTS.streamPollMs, min: 50 }),
+  LATENCY_SAMPLE_EVERY: int({ default: DEFAULTS.latencySampleEvery, min: 1 }),
+  JWT_ISSUER: str(),
+  JWT_AUDIENCE: str({ default: 'twinledger' }),
+  JWKS_FILE: str(),
+  DHT_LISTEN: list({ default: ['/ip4/127.0.0.1/tcp/0'] }),
+  DHT_BOOTSTRAP: list({ default: [] }),
+  DHT_SWARM_KEY_FILE: str(),
+  DHT_ENCRYPTION_KEY_FILE: str(),
+  PARTY_REGISTRY_FILE: str(),
+  DHT_REPLICATION: int({ default: 3, min: 1 }),
+  STATUS_FILE: optionalStr(),
+});
+
+const logger = createLogger({ name: 'feed-ingest', level: env.LOG_LEVEL });
+
+/** Party registry file: `[{ mspId, peerIds: [..], encryptionPublicKey: hex }]` (from the ledger's party registry). */
+const parties = (JSON.parse(await readFile(env.PARTY_REGISTRY_FILE, 'utf8')) as { mspId: string; peerIds: string[]; encryptionPublicKey: string }[]).map((p) => ({
+  mspId: p.mspId,
+  peerIds: p.peerIds,
+  encryptionPublicKey: new Uint8Array(Buffer.from(p.encryptionPublicKey, 'hex')),
+}));
+const dht = createDhtNode(
+  {
+    dataDir: join(env.DATA_DIR, 'dht'),
+    mspId: env.MSP_ID,
+    encryptionKey: new Uint8Array(Buffer.from((await readFile(env.DHT_ENCRYPTION_KEY_FILE, 'utf8')).trim(), 'hex')),
+    swarmKey: new Uint8Array(await readFile(env.DHT_SWARM_KEY_FILE)),
+    listen: env.DHT_LISTEN,
+    bootstrap: env.DHT_BOOTSTRAP,
+    replicationFactor: env.DHT_REPLICATION,
+  },
+  { registry: createStaticPartyRegistry(parties), logger },
+);
+await dht.start();
+
+const runtime = await createFeedIngest(
+  {
+    mspId: env.MSP_ID,
+    dataDir: env.DATA_DIR,
+    brokers: env.KAFKA_BROKERS,
+    groupId: env.KAFKA_GROUP_ID,
+    readingsTopic: env.READINGS_TOPIC,
+    deadLetterTopic: env.DEAD_LETTER_TOPIC,
+    topicPartitions: env.TOPIC_PARTITIONS,
+    maxSegmentReadings: env.SEGMENT_MAX_READINGS,
+    maxSegmentAgeMs: env.SEGMENT_MAX_AGE_MS,
+    maxBufferedReadings: env.MAX_BUFFERED_READINGS,
+    maxBacklogMessages: env.MAX_BACKLOG_MESSAGES,
+    readingsPerMessage: env.READINGS_PER_MESSAGE,
+    maxReadingsPerRequest: env.MAX_READINGS_PER_REQUEST,
+    maxReadingsPerQuery: env.MAX_READINGS_PER_QUERY,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    retryAfterSeconds: env.RETRY_AFTER_SECONDS,
+    streamPollMs: env.STREAM_POLL_MS,
+    latencySampleEvery: env.LATENCY_SAMPLE_EVERY,
+  },
+  {
+    dht,
+    logger,
+    auth: createJwtVerifier({ issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, jwks: JSON.parse(await readFile(env.JWKS_FILE, 'utf8')) }),
+  },
+);
+
+await runService({
+  app: runtime.app,
+  host: env.HOST,
+  port: env.PORT,
+  onClose: async () => {
+    await runtime.close();
+    await dht.stop();
+  },
+});
+const address = runtime.app.server.address();
+logger.info({ peerId: dht.peerId, multiaddrs: dht.multiaddrs(), address }, 'feed-ingest listening');
