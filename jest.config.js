@@ -1,18 +1,13 @@
-// One Jest run for the whole monorepo. Sources are ESM TypeScript, transformed by swc
-// (no type-check here: `tsc -b` does that); node_modules stay untransformed, which is what
-// lets the ESM-only libp2p and @noble/* v2 packages load under --experimental-vm-modules.
-const swc = [
-  '@swc/jest',
-  {
-    jsc: { parser: { syntax: 'typescript', decorators: true }, target: 'es2022' },
-    module: { type: 'es6' },
-    sourceMaps: 'inline',
-  },
-];
+// One Jest run for the whole monorepo. Sources are ESM TypeScript, transpiled per file by
+// ts-jest (no type-check here: `tsc -b` does that); node_modules stay untransformed, which is
+// what lets the ESM-only libp2p and @noble/* v2 packages load under --experimental-vm-modules.
+// (swc would be faster, but its per-platform binaries are not all served by our registry, and
+// `npm ci` then refuses the lockfile.)
+const tsJest = ['ts-jest', { useESM: true, isolatedModules: true, tsconfig: '<rootDir>/tsconfig.jest.json' }];
 
 const shared = {
   extensionsToTreatAsEsm: ['.ts'],
-  transform: { '^.+\\.ts$': swc },
+  transform: { '^.+\\.ts$': tsJest },
   moduleNameMapper: {
     // Workspace packages resolve to their TypeScript sources, so tests need no build.
     '^@twinledger/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/index.ts',
