@@ -1,0 +1,200 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
+import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
+import { createConsumer, createKafka, createIdempotentProducer, sendAcked, type Kafka, type Producer } from '@twinledger/kafka';
+import { silentLogger } from '@twinledger/observability';
+import { decodeSegment, type Reading } from '@twinledger/readings';
+import { createDevIssuer, createJwtVerifier, type DevIssuer } from '@twinledger/service-kit';
+import { createFeedIngest, DEFAULTS, type FeedIngestRuntime } from '../src/runtime.js';
+
+const SENSOR_AML = `<InternalElement Name="FlowSensor" ID="FT-201">
+  <Attribute Name="Unit" AttributeDataType="xs:string"><Value>l/min</Value></Attribute>
+  <Attribute Name="ExpectedMin" AttributeDataType="xs:double" Unit="l/min"><Value>40</Value></Attribute>
+  <Attribute Name="ExpectedMax" AttributeDataType="xs:double" Unit="l/min"><Value>60</Value></Attribute>
+</InternalElement>`;
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Every segment of a feed straight from the DHT: readings in order plus their index list. */
+async function feedContents(dht: TestNetwork['nodes'][number], feedId: string): Promise<{ ts: number[]; indices: number[] }> {
+  const head = await dht.feedHead(feedId);
+  if (!head) return { ts: [], indices: [] };
+  const entries = await dht.rangeByIndex(feedId, 0, head.latestIndex);
+  return { ts: entries.flatMap((e) => Array.from(decodeSegment(e.payload).ts)), indices: entries.map((e) => e.index) };
+}
+
+describe('feed-ingest against the real Kafka broker and a multi-node DHT', () => {
+  let net: DevNetwork;
+  let dht: TestNetwork;
+  let kafka: Kafka;
+  let producer: Producer;
+  let issuer: DevIssuer;
+  let org1: FeedIngestRuntime;
+  let org2: FeedIngestRuntime;
+  let dir: string;
+  let feedId: string;
+  const t0 = Date.now() - 60_000;
+
+  const config = (msp: string, sub: string) => ({
+    ...DEFAULTS,
+    mspId: msp,
+    dataDir: join(dir, sub),
+    brokers: [net.kafka!.bootstrap],
+    groupId: `feed-ingest-${msp}`,
+    // Each organization has its own Kafka in production; here they share one broker under different topics.
+    readingsTopic: `${msp}.dt.readings`,
+    deadLetterTopic: `${msp}.dt.dead-letter`,
+    maxSegmentReadings: 500,
+    maxSegmentAgeMs: 200,
+    latencySampleEvery: 1,
+  });
+  const token = (org: string) => issuer.issue({ sub: `user@${org}`, org, audience: 'twinledger' }).then((t) => ({ authorization: `Bearer ${t}` }));
+  const reading = (i: number, v = 50): Reading => ({ feed: feedId, component: 'FT-201', ts: t0 + i, v, u: 'l/min' });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'feed-ingest-it-'));
+    net = await startNetwork({ fabric: false, kafka: true, ...testNetworkInit() });
+    dht = await spawnTestNetwork({ orgs: ['Org1MSP', 'Org2MSP', 'Org3MSP', 'Org1MSP'] });
+    await dht.connectAll();
+    issuer = await createDevIssuer('https://idp.test');
+    const auth = createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks });
+    org1 = await createFeedIngest(config('Org1MSP', 'org1'), { dht: dht.nodes[0]!, auth, logger: silentLogger() });
+    org2 = await createFeedIngest(config('Org2MSP', 'org2'), { dht: dht.nodes[1]!, auth, logger: silentLogger() });
+    kafka = createKafka({ brokers: [net.kafka!.bootstrap], clientId: 'feed-ingest-test' });
+    producer = createIdempotentProducer(kafka);
+    await producer.connect();
+  });
+
+  afterAll(async () => {
+    await producer?.disconnect().catch(() => undefined);
+    await org1?.close().catch(() => undefined);
+    await org2?.close().catch(() => undefined);
+    await org1?.app.close().catch(() => undefined);
+    await org2?.app.close().catch(() => undefined);
+    await dht?.teardown();
+    await net?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('registers a feed with its expected range from the AML and refuses a second registration', async () => {
+    const res = await org1.app.inject({
+      method: 'POST',
+      url: '/feeds',
+      headers: await token('Org1MSP'),
+      payload: { twinId: 'bottling-plant-1', componentId: 'FT-201', unit: 'l/min', aml: SENSOR_AML, acl: ['Org2MSP'] },
+    });
+    expect(res.statusCode).toBe(201);
+    const feed = res.json();
+    expect(feed).toMatchObject({ expectedRange: { min: 40, max: 60 }, acl: ['Org1MSP', 'Org2MSP'], valueSchema: { kind: 'scalar' } });
+    feedId = feed.feedId;
+    const again = await org1.app.inject({ method: 'POST', url: '/feeds', headers: await token('Org1MSP'), payload: { twinId: 'bottling-plant-1', componentId: 'FT-201', unit: 'l/min', expectedRange: { min: 0, max: 1 }, acl: ['Org2MSP'] } });
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ code: 'FEED_EXISTS' });
+  });
+
+  it('refuses unknown feeds, malformed readings and mismatched units at the REST boundary', async () => {
+    const h = await token('Org1MSP');
+    const unknown = await org1.app.inject({ method: 'POST', url: '/readings', headers: h, payload: [{ ...reading(0), feed: 'nope' }] });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ code: 'UNKNOWN_FEED' });
+    const bad = await org1.app.inject({ method: 'POST', url: '/readings', headers: h, payload: [reading(0), { ...reading(1), ts: 'yesterday' }] });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ code: 'INVALID_READING', details: { reason: 'BAD_TIMESTAMP', index: 1 } });
+    const unit = await org1.app.inject({ method: 'POST', url: '/readings', headers: h, payload: [{ ...reading(0), u: 'bar' }] });
+    expect(unit.statusCode).toBe(400);
+    expect(unit.json()).toMatchObject({ code: 'FEED_MISMATCH' });
+  });
+
+  it('takes readings in (JSON and NDJSON); another organization reads them out of the DHT exactly once', async () => {
+    const h = await token('Org1MSP');
+    const first = Array.from({ length: 1500 }, (_, i) => reading(i, i === 700 ? 75 : 40 + (i % 20)));
+    const res = await org1.app.inject({ method: 'POST', url: '/readings', headers: h, payload: first });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ accepted: 1500 });
+    const nd = Array.from({ length: 500 }, (_, i) => JSON.stringify(reading(1500 + i))).join('\n');
+    const res2 = await org1.app.inject({ method: 'POST', url: '/readings', headers: { ...h, 'content-type': 'application/x-ndjson' }, payload: nd });
+    expect(res2.statusCode).toBe(202);
+
+    const h2 = await token('Org2MSP');
+    const out = await until('org2 to read 2000 readings', async () => {
+      const r = await org2.app.inject({ method: 'GET', url: `/feeds/${feedId}/readings?from=${t0}&to=${t0 + 10_000}`, headers: h2 });
+      expect(r.statusCode).toBe(200);
+      const body = r.json() as { readings: Reading[] };
+      return body.readings.length >= 2000 ? body.readings : undefined;
+    });
+    expect(out).toHaveLength(2000);
+    expect(out.map((r) => r.ts)).toEqual(Array.from({ length: 2000 }, (_, i) => t0 + i));
+    expect(out[700]!.v).toBe(75);
+    expect(out[1]).toEqual(reading(1, 41));
+
+    const latest = await org2.app.inject({ method: 'GET', url: `/feeds/${feedId}/latest`, headers: h2 });
+    expect(latest.json().reading).toEqual(reading(1999));
+    const series = await org2.app.inject({ method: 'GET', url: `/feeds/${feedId}/series?from=${t0}&to=${t0 + 1999}&buckets=4`, headers: h2 });
+    const buckets = series.json().buckets as { count: number; values: { v: { max: number } } }[];
+    expect(buckets.map((b) => b.count)).toEqual([500, 500, 500, 500]);
+    expect(buckets[1]!.values.v.max).toBe(75);
+
+    const metrics = (await org1.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/twinledger_feed_ingest_anomalies_total\{feed="[0-9a-f]{16}"\} 1\b/);
+    expect(metrics).toMatch(/twinledger_feed_ingest_readings_appended_total 2000\b/);
+    expect(metrics).toMatch(/twinledger_feed_ingest_sharing_latency_seconds_count 2000\b/);
+  });
+
+  it('refuses an unauthorized reader: at the service and at the storing nodes', async () => {
+    const denied = await org1.app.inject({ method: 'GET', url: `/feeds/${feedId}/readings?from=${t0}&to=${t0 + 10}`, headers: await token('Org3MSP') });
+    expect(denied.statusCode).toBe(403);
+    expect(denied.json()).toMatchObject({ code: 'ACCESS_DENIED' });
+    // Org3's own DHT node is refused by the replicas: nothing it can decrypt.
+    await expect(dht.nodes[2]!.latest(feedId)).rejects.toMatchObject({ httpStatus: 403 });
+  });
+
+  it('parks a poison message and a message for an unknown feed on the dead-letter topic and keeps going', async () => {
+    await sendAcked(producer, 'Org1MSP.dt.readings', [
+      { key: feedId, value: '{"this is": not json' },
+      { key: 'unregistered-feed', value: JSON.stringify({ ...reading(0), feed: 'unregistered-feed' }) },
+      { key: feedId, value: JSON.stringify([reading(2000), reading(2001)]) },
+    ]);
+    const consumer = createConsumer(kafka, { groupId: `dl-reader-${Date.now()}` });
+    const reasons: string[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'Org1MSP.dt.dead-letter', fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void reasons.push(String(message.headers?.['reason'])) });
+    await until('two dead letters', async () => (reasons.length >= 2 ? true : undefined));
+    await consumer.disconnect();
+    expect(reasons.sort()).toEqual(['MALFORMED_JSON', 'UNKNOWN_FEED']);
+    const contents = await until('the good message behind the poison one', async () => {
+      const c = await feedContents(dht.nodes[0]!, feedId);
+      return c.ts.length >= 2002 ? c : undefined;
+    });
+    expect(contents.ts).toEqual(Array.from({ length: 2002 }, (_, i) => t0 + i));
+    expect(contents.indices).toEqual(contents.indices.map((_, i) => i));
+  });
+
+  it('loses nothing acknowledged across a broker restart', async () => {
+    const h = await token('Org1MSP');
+    const before = await org1.app.inject({ method: 'POST', url: '/readings', headers: h, payload: Array.from({ length: 300 }, (_, i) => reading(2002 + i)) });
+    expect(before.statusCode).toBe(202);
+    await net.kafka!.restart();
+    const after = await until('the broker to take readings again', async () => {
+      const r = await org1.app.inject({ method: 'POST', url: '/readings', headers: h, payload: Array.from({ length: 300 }, (_, i) => reading(2302 + i)) });
+      return r.statusCode === 202 ? r : undefined;
+    }, 90_000);
+    expect(after.json()).toEqual({ accepted: 300 });
+    const contents = await until('all 2602 readings in the feed', async () => {
+      const c = await feedContents(dht.nodes[0]!, feedId);
+      return c.ts.length >= 2602 ? c : undefined;
+    }, 90_000);
+    expect(contents.ts).toEqual(Array.from({ length: 2602 }, (_, i) => t0 + i));
+  });
+});
