@@ -1,0 +1,164 @@
+import type { FastifyRequest } from 'fastify';
+import { withMvccRetry } from '@twinledger/auth-identity';
+import { TwinLedgerError } from '@twinledger/errors';
+import { ALL_PERMISSIONS, Roles, type GrantSpec, type Permission, type TwinLedger } from '@twinledger/ledger';
+import type { Principal, ServiceApp } from '@twinledger/service-kit';
+import { Type, UnauthenticatedError, errorResponses } from '@twinledger/service-kit';
+import type { Authorizer } from '../domain/authorizer.js';
+import type { KeyManager } from '../domain/key-manager.js';
+
+export interface RouteDeps {
+  readonly ledgerFor: (principal: Principal) => Promise<TwinLedger>;
+  readonly authorizer: Authorizer;
+  readonly keys: KeyManager | undefined;
+  readonly mvccAttempts: number;
+}
+
+const TwinId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$' });
+const MspId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });
+const TwinParams = Type.Object({ twinId: TwinId });
+const Role = Type.Union(Object.values(Roles).map((r) => Type.Literal(r)));
+const PermissionSchema = Type.Union(ALL_PERMISSIONS.map((p) => Type.Literal(p)));
+const Identity = Type.String({ minLength: 1, maxLength: 1024, pattern: '^x509::' });
+const GrantBody = Type.Object(
+  {
+    mspId: Type.Union([MspId, Type.Literal('*')]),
+    identity: Type.Optional(Identity),
+    role: Type.Optional(Role),
+    permission: Type.Optional(PermissionSchema),
+    expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'ISO 8601 with zone; the grant stops counting then' })),
+  },
+  { additionalProperties: false },
+);
+const Record_ = Type.Object({}, { additionalProperties: true });
+const Committed = Type.Object({ transactionId: Type.String(), blockNumber: Type.Integer(), result: Record_ });
+const withErrors = <T extends object>(ok: T) => ({ ...ok, ...errorResponses });
+
+async function ledger(deps: RouteDeps, req: FastifyRequest): Promise<TwinLedger> {
+  if (!req.principal) throw new UnauthenticatedError('no principal');
+  return deps.ledgerFor(req.principal);
+}
+
+function grantSpec(body: { mspId: string; identity?: string; role?: string; permission?: string; expiresAt?: string }): GrantSpec {
+  return body as GrantSpec;
+}
+
+export function aclRoutes(deps: RouteDeps) {
+  return async (app: ServiceApp): Promise<void> => {
+    const write = <T>(fn: () => Promise<{ result: T; transactionId: string; blockNumber: bigint }>) =>
+      withMvccRetry(fn, { attempts: deps.mvccAttempts }).then((c) => ({ transactionId: c.transactionId, blockNumber: Number(c.blockNumber), result: c.result }));
+
+    app.get('/twins/:twinId/grants', { schema: { tags: ['grants'], params: TwinParams, response: withErrors({ 200: Type.Array(Record_) }) } }, async (req) =>
+      (await ledger(deps, req)).listGrants(req.params.twinId),
+    );
+
+    app.post(
+      '/twins/:twinId/grants',
+      {
+        schema: {
+          tags: ['grants'],
+          summary: 'Grant a role or a permission (exactly one) to a party or one identity, optionally until expiresAt',
+          params: TwinParams,
+          body: GrantBody,
+          response: withErrors({ 201: Committed }),
+        },
+      },
+      async (req, reply) => {
+        const l = await ledger(deps, req);
+        const res = await write(() => l.grant(req.params.twinId, grantSpec(req.body)));
+        deps.authorizer.invalidate(req.params.twinId);
+        return reply.code(201).send(res);
+      },
+    );
+
+    app.post(
+      '/twins/:twinId/grants/revoke',
+      {
+        schema: {
+          tags: ['grants'],
+          summary: 'Revoke a grant (same principal and role/permission); DHT keys of affected documents are re-keyed',
+          params: TwinParams,
+          body: GrantBody,
+          response: withErrors({ 200: Committed }),
+        },
+      },
+      async (req) => {
+        const l = await ledger(deps, req);
+        const res = await write(() => l.revoke(req.params.twinId, grantSpec(req.body)));
+        deps.authorizer.invalidate(req.params.twinId);
+        return res;
+      },
+    );
+
+    app.post(
+      '/twins/:twinId/keys/sync',
+      {
+        schema: {
+          tags: ['keys'],
+          summary: 'Bring the DHT ACLs (wrapped data keys) of this organization\'s documents of the twin in line with its grants',
+          params: TwinParams,
+          response: withErrors({
+            200: Type.Object({ twinId: Type.String(), checked: Type.Integer(), updated: Type.Integer(), rekeyed: Type.Integer(), failures: Type.Array(Type.Object({ ref: Type.String(), code: Type.String() })) }),
+          }),
+        },
+      },
+      async (req) => {
+        // The caller must be able to read the twin's grants: the ledger checks spec:read.
+        await (await ledger(deps, req)).listGrants(req.params.twinId);
+        if (!deps.keys) throw new KeysDisabledError('DHT key management is not configured (DHT_GATEWAY_URL)');
+        const r = await deps.keys.sync(req.params.twinId);
+        return { ...r, failures: [...r.failures] };
+      },
+    );
+
+    app.post(
+      '/authorize',
+      {
+        schema: {
+          tags: ['authorization'],
+          summary: 'Authorization decision for the other services (cached; invalidated by GrantAdded/GrantRevoked)',
+          body: Type.Object({ twinId: TwinId, permission: PermissionSchema, mspId: MspId, identity: Type.Optional(Identity) }, { additionalProperties: false }),
+          response: withErrors({
+            200: Type.Object({ allowed: Type.Boolean(), reason: Type.String(), roles: Type.Array(Type.String()), permissions: Type.Array(Type.String()), cached: Type.Boolean() }),
+          }),
+        },
+      },
+      async (req) => {
+        const d = await deps.authorizer.decide({ ...req.body, permission: req.body.permission as Permission });
+        return { ...d, roles: [...d.roles], permissions: [...d.permissions] };
+      },
+    );
+
+    app.get('/parties', { schema: { tags: ['parties'], response: withErrors({ 200: Type.Array(Record_) }) } }, async (req) => (await ledger(deps, req)).listParties());
+    app.get('/parties/:mspId', { schema: { tags: ['parties'], params: Type.Object({ mspId: MspId }), response: withErrors({ 200: Record_ }) } }, async (req) =>
+      (await ledger(deps, req)).getParty(req.params.mspId),
+    );
+    app.put(
+      '/parties/self',
+      {
+        schema: {
+          tags: ['parties'],
+          summary: 'Register this organization\'s DHT peer IDs and X25519 encryption key (the caller must map to an admin identity)',
+          body: Type.Object(
+            {
+              peerIds: Type.Array(Type.String({ pattern: '^(12D3KooW|16Uiu2HA|Qm)[1-9A-HJ-NP-Za-km-z]{20,100}$' }), { minItems: 1, maxItems: 32 }),
+              x25519PublicKey: Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$', description: 'base64 of 32 bytes' }),
+            },
+            { additionalProperties: false },
+          ),
+          response: withErrors({ 200: Committed }),
+        },
+      },
+      async (req) => {
+        const l = await ledger(deps, req);
+        return write(() => l.registerParty(req.body.peerIds, req.body.x25519PublicKey));
+      },
+    );
+  };
+}
+
+/** Key management needs the dht-gateway; this deployment has none configured. */
+class KeysDisabledError extends TwinLedgerError {
+  readonly code = 'KEY_MANAGEMENT_DISABLED';
+  override readonly httpStatus = 503;
+}

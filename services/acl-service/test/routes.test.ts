@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createIdentityRegistry } from '@twinledger/auth-identity';
+import type { DhtClient } from '@twinledger/dht-client';
+import { ChaincodeRejectedError, type FabricClient, type PeerConnectionPool, type SubmitResult } from '@twinledger/fabric-client';
+import { createTwinLedger } from '@twinledger/ledger';
+import { createMetricsRegistry, silentLogger } from '@twinledger/observability';
+import { createDevIssuer, createJwtVerifier, type DevIssuer, type ServiceApp } from '@twinledger/service-kit';
+import { buildApp } from '../src/app.js';
+import { createAuthorizer, type Authorizer } from '../src/domain/authorizer.js';
+import { createKeyManager } from '../src/domain/key-manager.js';
+
+/** A hand-written FabricClient: chaincode functions answer from handlers; calls are recorded. */
+class FakeFabric implements FabricClient {
+  readonly calls: Array<{ fn: string; args: readonly string[] }> = [];
+  readonly handlers = new Map<string, (args: readonly string[]) => unknown>();
+  constructor(readonly mspId = 'Org1MSP') {}
+  on(fn: string, h: (args: readonly string[]) => unknown): this {
+    this.handlers.set(fn, h);
+    return this;
+  }
+  private answer(fn: string, args: readonly string[]): Uint8Array {
+    this.calls.push({ fn, args });
+    const h = this.handlers.get(fn);
+    if (!h) throw new Error(`no handler for ${fn}`);
+    return Buffer.from(JSON.stringify(h(args)));
+  }
+  async evaluate(fn: string, args: readonly string[]) {
+    return this.answer(fn, args);
+  }
+  async submit(fn: string, args: readonly string[]): Promise<SubmitResult> {
+    return { result: this.answer(fn, args), transactionId: 'f'.repeat(64), blockNumber: 9n };
+  }
+  async chaincodeEvents(): Promise<never> {
+    throw new Error('unused');
+  }
+  close() {}
+}
+
+const TWIN = 'plant-1';
+
+describe('acl-service', () => {
+  let app: ServiceApp;
+  let issuer: DevIssuer;
+  let caller = new FakeFabric();
+  let service = new FakeFabric();
+  let authorizer: Authorizer;
+  let token: string;
+
+  beforeAll(async () => {
+    issuer = await createDevIssuer('https://idp.org1.local');
+    const delegate = (get: () => FakeFabric) =>
+      new Proxy({}, { get: (_t, k) => { const f = get() as unknown as Record<string | symbol, unknown>; const v = f[k]; return typeof v === 'function' ? v.bind(get()) : v; } }) as FabricClient;
+    const registry = createIdentityRegistry({
+      mspId: 'Org1MSP',
+      identities: { User1: { mspId: 'Org1MSP', certPath: 'c', keyPath: 'k' } },
+      pool: {} as PeerConnectionPool,
+      peer: { endpoint: '127.0.0.1:1', tlsRootCertPath: 'x' },
+      channel: 'twins',
+      chaincode: 'twinledger',
+      clientFactory: async () => delegate(() => caller),
+    });
+    authorizer = createAuthorizer({ ledger: createTwinLedger(delegate(() => service)), ttlMs: 60_000, metrics: createMetricsRegistry({ prefix: 't_' }) });
+    app = await buildApp({
+      logger: silentLogger(),
+      auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks }),
+      ledgerFor: async (p) => createTwinLedger(await registry.clientFor(p)),
+      authorizer,
+    });
+    await app.ready();
+    token = await issuer.issue({ sub: 'alice', org: 'Org1MSP', fabricIdentity: 'User1', audience: 'twinledger' });
+  });
+  afterAll(async () => app.close());
+  beforeEach(() => {
+    caller = new FakeFabric();
+    service = new FakeFabric();
+    authorizer.clear();
+  });
+
+  const call = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown, t: string | null = token) =>
+    app.inject({ method, url, ...(payload !== undefined ? { payload: payload as string } : {}), headers: t ? { authorization: `Bearer ${t}` } : {} });
+
+  it('grants and revokes through the caller\'s identity, with expiry', async () => {
+    caller.on('acl:grant', ([t, g]) => ({ twinId: t, ...JSON.parse(g!) }));
+    caller.on('acl:revoke', ([t, g]) => ({ twinId: t, revoked: JSON.parse(g!) }));
+    const res = await call('POST', `/twins/${TWIN}/grants`, { mspId: 'Org2MSP', role: 'AUDITOR', expiresAt: '2030-01-01T00:00:00Z' });
+    expect(res.statusCode).toBe(201);
+    expect(JSON.parse(caller.calls[0]!.args[1]!)).toEqual({ mspId: 'Org2MSP', role: 'AUDITOR', expiresAt: '2030-01-01T00:00:00Z' });
+    expect((await call('POST', `/twins/${TWIN}/grants/revoke`, { mspId: 'Org2MSP', role: 'AUDITOR' })).json()).toMatchObject({ blockNumber: 9, result: { revoked: { mspId: 'Org2MSP' } } });
+  });
+
+  it('validates grants (400) and maps chaincode refusals (403, 404)', async () => {
+    for (const body of [{ mspId: 'Org2MSP', role: 'KING' }, { mspId: 'bad msp', role: 'AUDITOR' }, { mspId: 'Org2MSP', permission: 'doc:read:top' }, { mspId: 'Org2MSP', role: 'AUDITOR', expiresAt: 'soon' }, { mspId: 'Org2MSP', role: 'AUDITOR', identity: 'bob' }]) {
+      const res = await call('POST', `/twins/${TWIN}/grants`, body);
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+    }
+    expect(caller.calls).toHaveLength(0);
+    caller.on('acl:grant', () => {
+      throw new ChaincodeRejectedError('ACCESS_DENIED', 'ACCESS_DENIED: grants:manage');
+    });
+    caller.on('acl:listGrants', () => {
+      throw new ChaincodeRejectedError('NOT_FOUND', 'NOT_FOUND: twin');
+    });
+    expect((await call('POST', `/twins/${TWIN}/grants`, { mspId: 'Org2MSP', role: 'OWNER' })).statusCode).toBe(403);
+    expect((await call('GET', `/twins/${TWIN}/grants`)).statusCode).toBe(404);
+    expect((await call('GET', `/twins/${TWIN}/grants`, undefined, null)).statusCode).toBe(401);
+  });
+
+  it('decides through checkAccessFor, caches, and drops the twin\'s entries on a grant change', async () => {
+    let allowed = false;
+    service.on('acl:checkAccessFor', ([t, m, i, p]) => ({ twinId: t, mspId: m, identity: i, permission: p, allowed, roles: allowed ? ['AUDITOR'] : [], permissions: [] }));
+    const q = { twinId: TWIN, permission: 'doc:read:confidential', mspId: 'Org2MSP' };
+    const first = (await call('POST', '/authorize', q)).json();
+    expect(first).toMatchObject({ allowed: false, cached: false });
+    expect(first.reason).toMatch(/no unexpired grant confers doc:read:confidential/);
+    allowed = true;
+    expect((await call('POST', '/authorize', q)).json()).toMatchObject({ allowed: false, cached: true });
+    expect(service.calls).toHaveLength(1);
+    expect(service.calls[0]!.args).toEqual([TWIN, 'Org2MSP', '', 'doc:read:confidential']);
+    authorizer.invalidate('other-twin');
+    expect((await call('POST', '/authorize', q)).json()).toMatchObject({ cached: true });
+    authorizer.invalidate(TWIN);
+    expect((await call('POST', '/authorize', q)).json()).toMatchObject({ allowed: true, cached: false, roles: ['AUDITOR'] });
+    expect((await call('POST', '/authorize', { ...q, permission: 'doc:read:ultra' })).statusCode).toBe(400);
+  });
+
+  it('validates party registrations', async () => {
+    caller.on('acl:registerParty', () => ({ mspId: 'Org1MSP', version: 1 }));
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const good = await call('PUT', '/parties/self', { peerIds: ['12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'], x25519PublicKey: key });
+    expect(good.statusCode).toBe(200);
+    expect((await call('PUT', '/parties/self', { peerIds: ['not-a-peer'], x25519PublicKey: key })).statusCode).toBe(400);
+    expect((await call('PUT', '/parties/self', { peerIds: ['12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'], x25519PublicKey: 'short' })).statusCode).toBe(400);
+  });
+});
+
+describe('key manager', () => {
+  it('widens the ACL of own documents for new readers and re-keys when a reader is removed', async () => {
+    const service = new FakeFabric('Org1MSP');
+    let grants: unknown[] = [{ mspId: 'Org1MSP', role: 'OWNER' }, { mspId: 'Org2MSP', role: 'AUDITOR' }];
+    service.on('acl:listGrants', () => grants).on('acl:listParties', () => [{ mspId: 'Org1MSP' }, { mspId: 'Org2MSP' }]);
+    service.on('spec:listDocuments', () => [
+      { hash: 'h1', dhtRef: 'r1', confidentiality: 'confidential', owner: { mspId: 'Org1MSP', id: 'x' } },
+      { hash: 'h2', dhtRef: 'r2', confidentiality: 'confidential', owner: { mspId: 'Org2MSP', id: 'y' } },
+    ]);
+    service.on('spec:getDocumentHistory', ([, h]) => ({ hash: h, versions: h === 'h1' ? [{ version: 2, dhtRef: 'r1v2' }] : [] }));
+    const acls = new Map<string, string[]>([['r1', ['Org1MSP']], ['r1v2', ['Org1MSP', 'Org2MSP']], ['r2', ['Org2MSP']]]);
+    const updates: Array<[string, readonly string[]]> = [];
+    const dht = {
+      getAcl: async (ref: string) => ({ ref, parties: acls.get(ref)! }),
+      updateAcl: async (ref: string, parties: readonly string[]) => {
+        const removed = acls.get(ref)!.some((p) => !parties.includes(p));
+        updates.push([ref, parties]);
+        acls.set(ref, [...parties]);
+        return { ref, version: 2, rekeyed: removed };
+      },
+    } as unknown as DhtClient;
+    const keys = createKeyManager({ ledger: createTwinLedger(service), dht, logger: silentLogger() });
+    expect(await keys.sync(TWIN)).toEqual({ twinId: TWIN, checked: 2, updated: 1, rekeyed: 0, failures: [] });
+    expect(updates).toEqual([['r1', ['Org1MSP', 'Org2MSP']]]);
+    grants = [{ mspId: 'Org1MSP', role: 'OWNER' }];
+    expect(await keys.sync(TWIN)).toEqual({ twinId: TWIN, checked: 2, updated: 2, rekeyed: 2, failures: [] });
+    expect(acls.get('r1')).toEqual(['Org1MSP']);
+    expect(acls.get('r2')).toEqual(['Org2MSP']); // not ours: untouched
+  });
+});
