@@ -2,8 +2,9 @@
 // `BENCH <suite> key=value ...`. Suites are registered here, one file each under suites/.
 import { benchLine, type Suite } from './harness.js';
 import { devnet } from './suites/devnet.js';
+import { chaincode } from './suites/chaincode.js';
 
-const suites: Record<string, Suite> = { [devnet.name]: devnet };
+const suites: Record<string, Suite> = { [devnet.name]: devnet, [chaincode.name]: chaincode };
 
 const [name, ...args] = process.argv.slice(2);
 const suite = name === undefined ? undefined : suites[name];

@@ -74,10 +74,33 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
   let agent: TwinLedger; // Org1 User2: the device agent (single-identity grant)
   let org2: TwinLedger; // Org2 User1
   let org1Admin: TwinLedger;
-  let events: LedgerEvent[];
-  let closeEvents: () => void;
+  let events: LedgerEvent[]; // as Org2's peer delivers them
+  const committedOn = [new Set<string>(), new Set<string>()]; // tx IDs with an event, per org's peer
+  const closers: (() => void)[] = [];
   const twin = `plant-${Date.now()}`;
   const shared = `${twin}-shared`;
+
+  /**
+   * Writes resolve once committed on both peers. The Gateway reports the commit on the
+   * submitting org's peer; the other peer may commit the block a moment later, and the next
+   * write (endorsed on both peers) or a read there would see the older state.
+   */
+  const synced = (l: TwinLedger): TwinLedger =>
+    new Proxy(l, {
+      get(target, prop, receiver) {
+        const v: unknown = Reflect.get(target, prop, receiver);
+        if (typeof v !== 'function') return v;
+        return async (...args: unknown[]) => {
+          const r: unknown = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          if (typeof r === 'object' && r !== null && 'transactionId' in r) {
+            const tx = (r as { transactionId: string }).transactionId;
+            await eventually(async () => committedOn.every((s) => s.has(tx)), (ok) => ok);
+            if (!committedOn.every((s) => s.has(tx))) throw new Error(`transaction ${tx} has no event on both peers`);
+          }
+          return r;
+        };
+      },
+    });
 
   const ledgerFor = async (org: number, who: IdentityFiles): Promise<TwinLedger> => {
     const o = net.orgs[org]!;
@@ -90,28 +113,33 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
     net = await startNetwork({ orgs: ['org1', 'org2'], kafka: false, ...testNetworkInit() });
     pool = createPeerConnectionPool();
     const [o1, o2] = net.orgs;
-    org1 = await ledgerFor(0, o1!.users[0]!);
-    agent = await ledgerFor(0, o1!.users[1]!);
-    org2 = await ledgerFor(1, o2!.users[0]!);
-    org1Admin = await ledgerFor(0, o1!.admin);
-    // Org2's event stream, consumed from the start (an unconsumed stream errors on close).
+    org1 = synced(await ledgerFor(0, o1!.users[0]!));
+    agent = synced(await ledgerFor(0, o1!.users[1]!));
+    org2 = synced(await ledgerFor(1, o2!.users[0]!));
+    org1Admin = synced(await ledgerFor(0, o1!.admin));
+    // Both peers' event streams, consumed from the start (an unconsumed stream errors on close).
     events = [];
-    const stream = await clients[2]!.chaincodeEvents();
-    const pump = (async () => {
-      try {
-        for await (const ev of stream) events.push(parseLedgerEvent(ev));
-      } catch {
-        // closed
-      }
-    })();
-    closeEvents = () => {
-      stream.close();
-      void pump;
-    };
+    for (const [org, client] of [[0, clients[0]!], [1, clients[2]!]] as const) {
+      const stream = await client.chaincodeEvents();
+      const pump = (async () => {
+        try {
+          for await (const ev of stream) {
+            if (org === 1) events.push(parseLedgerEvent(ev));
+            committedOn[org]!.add(ev.transactionId);
+          }
+        } catch {
+          // closed
+        }
+      })();
+      closers.push(() => {
+        stream.close();
+        void pump;
+      });
+    }
   });
 
   afterAll(async () => {
-    closeEvents?.();
+    for (const close of closers) close();
     for (const c of clients) c.close();
     pool?.close();
     await net?.stop();

@@ -1,0 +1,185 @@
+import { createFabricClient, createPeerConnectionPool, loadIdentity, MvccConflictError, type FabricClient } from '@twinledger/fabric-client';
+import { startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
+import { createTwinLedger, Limits, type TwinLedger } from '@twinledger/ledger';
+import { median, percentile, type Suite } from '../harness.js';
+
+/**
+ * Chaincode cost on a real two-org network, through the Gateway (endorsed by both orgs'
+ * peers, ordered, committed):
+ * - committed tx/s and p50/p99 commit latency of insertAML and addDocument against trivial
+ *   `diag:put` transactions measured in the same run (before and after, averaged), with
+ *   bounded concurrency;
+ * - the cost of editing one element of a 5,000-element specification against a 50-element
+ *   one: commit latency of insert+remove, and the chaincode's execution time alone
+ *   (evaluating the same proposal on one peer, without ordering).
+ * Arguments: `--tx <n>` transactions per phase (default 400), `--concurrency <n>` (24),
+ * `--edits <n>` sequential edits per scale point (20).
+ */
+
+interface Phase {
+  readonly tps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly committed: number;
+  readonly conflicts: number;
+}
+
+function arg(args: readonly string[], name: string, dflt: number): number {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return dflt;
+  const v = Number(args[i + 1]);
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
+  return v;
+}
+
+/** Runs `total` operations with at most `concurrency` in flight; op(i, worker) commits one tx. */
+async function phase(total: number, concurrency: number, op: (i: number, worker: number) => Promise<unknown>): Promise<Phase> {
+  const latencies: number[] = [];
+  let next = 0;
+  let conflicts = 0;
+  const t0 = performance.now();
+  const worker = async (w: number): Promise<void> => {
+    for (let i = next++; i < total; i = next++) {
+      const s = performance.now();
+      try {
+        await op(i, w);
+        latencies.push(performance.now() - s);
+      } catch (err) {
+        // A lost read conflict is a measured outcome (not committed), anything else a bug.
+        if (!(err instanceof MvccConflictError)) throw err;
+        conflicts++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
+  const seconds = (performance.now() - t0) / 1000;
+  return { tps: latencies.length / seconds, p50: median(latencies), p99: percentile(latencies, 99), committed: latencies.length, conflicts };
+}
+
+const el = (id: string, inner = ''): string =>
+  `<InternalElement Name="E${id}" ID="${id}"><Attribute Name="SerialNumber" AttributeDataType="xs:string"><Value>SN-${id}</Value></Attribute>${inner}</InternalElement>`;
+
+/** A CAEX 3.0 document: one hierarchy with `areas` top elements (their children come later). */
+function caex(name: string, areas: number, childrenPerArea = 0): string {
+  const body = Array.from({ length: areas }, (_, a) => el(`a${a}`, Array.from({ length: childrenPerArea }, (_, c) => el(`a${a}-c${c}`)).join(''))).join('');
+  return `<?xml version="1.0" encoding="UTF-8"?><CAEXFile xmlns="http://www.dke.de/CAEX" SchemaVersion="3.0" FileName="${name}.aml"><InstanceHierarchy Name="H" ID="ih">${body}</InstanceHierarchy></CAEXFile>`;
+}
+
+/** Builds a twin of exactly `total` InternalElements: 50 areas, the rest inserted in fragments. */
+async function buildTwin(ledger: TwinLedger, twinId: string, total: number, log: (l: string) => void): Promise<void> {
+  const areas = 50;
+  await ledger.createTwin(twinId, twinId, caex(twinId, areas));
+  const perArea = Math.floor((total - areas) / areas);
+  // Fragments stay under the chaincode's 2,000-element and 512 KiB limits.
+  const areasPerBatch = Math.max(1, Math.floor(Math.min(Limits.MAX_ELEMENTS_PER_FRAGMENT, 1000) / Math.max(1, perArea)));
+  for (let a = 0; a < areas && perArea > 0; a++) {
+    const children = Array.from({ length: perArea }, (_, c) => el(`a${a}-c${c}`)).join('');
+    await ledger.insertAML(twinId, children, `a${a}`);
+    if (a % areasPerBatch === areasPerBatch - 1) log(`${twinId}: ${areas + (a + 1) * perArea} elements`);
+  }
+  const t0 = performance.now();
+  const count = (await ledger.getSpecification(twinId)).aml.split('<InternalElement ').length - 1;
+  log(`${twinId}: getSpecification of ${count} elements took ${(performance.now() - t0).toFixed(0)} ms`);
+  if (count !== total) throw new Error(`${twinId} has ${count} elements, expected ${total}`);
+}
+
+export const chaincode: Suite = {
+  name: 'chaincode',
+  description: 'insertAML/addDocument tx/s and latency vs trivial diag:put; edit cost at 5,000 vs 50 elements',
+  async run({ log, args }) {
+    const n = arg(args, 'tx', 400);
+    const concurrency = arg(args, 'concurrency', 24);
+    const edits = arg(args, 'edits', 20);
+    if (edits > 25) throw new Error('--edits: at most 25 (two rounds over the 50 areas)');
+    const net: DevNetwork = await startNetwork({ orgs: ['org1', 'org2'], kafka: false, ...testNetworkInit(), log });
+    const pool = createPeerConnectionPool();
+    const clients: FabricClient[] = [];
+    try {
+      const o1 = net.orgs[0]!;
+      const client = createFabricClient({ pool, peer: o1.peer, identity: await loadIdentity(o1.users[0]!), channel: net.channel, chaincode: net.chaincode,
+        // Assembling a 5,000-element specification takes longer than the 5 s default.
+        deadlines: { evaluateMs: 120_000 } });
+      clients.push(client);
+      const ledger = createTwinLedger(client);
+      const run = Date.now().toString(36);
+
+      // Throughput twin: one parent element per insert, so concurrent inserts touch disjoint
+      // keys, and no insert depends on an earlier one of the phase. (The Gateway endorses on
+      // both orgs' peers; the second peer may not have committed the block the first one
+      // reported yet, so a chain of dependent writes would be refused with NOT_FOUND there.)
+      const tput = `bench-tput-${run}`;
+      await ledger.createTwin(tput, tput, caex(tput, n));
+
+      // Warm up every path once (chaincode JIT, gRPC channels).
+      await client.submit('diag:put', [`warm-${run}`, 'x']);
+
+      log(`trivial diag:put: ${n} tx, ${concurrency} in flight`);
+      const trivialA = await phase(n, concurrency, (i) => client.submit('diag:put', [`b-${run}-a-${i}`, `value-${i}`]));
+      log(`  ${trivialA.tps.toFixed(1)} tx/s, p50 ${trivialA.p50.toFixed(0)} ms, p99 ${trivialA.p99.toFixed(0)} ms`);
+
+      log(`insertAML: ${n} tx`);
+      const insert = await phase(n, concurrency, (i) => ledger.insertAML(tput, el(`e${i}`), `a${i}`));
+      log(`  ${insert.tps.toFixed(1)} tx/s, p50 ${insert.p50.toFixed(0)} ms, p99 ${insert.p99.toFixed(0)} ms, ${insert.conflicts} conflicts`);
+
+      log(`addDocument: ${n} tx`);
+      const addDoc = await phase(n, concurrency, (i) =>
+        ledger.addDocument(tput, {
+          hash: (BigInt(i) + 1n).toString(16).padStart(64, '0'),
+          dhtRef: `dht://bench/${run}/${i}`,
+          title: `Document ${i}`,
+          componentId: `a${i}`,
+          confidentiality: 'internal',
+        }),
+      );
+      log(`  ${addDoc.tps.toFixed(1)} tx/s, p50 ${addDoc.p50.toFixed(0)} ms, p99 ${addDoc.p99.toFixed(0)} ms, ${addDoc.conflicts} conflicts`);
+
+      const trivialB = await phase(n, concurrency, (i) => client.submit('diag:put', [`b-${run}-b-${i}`, `value-${i}`]));
+      log(`trivial again: ${trivialB.tps.toFixed(1)} tx/s, p50 ${trivialB.p50.toFixed(0)} ms, p99 ${trivialB.p99.toFixed(0)} ms`);
+      const trivialTps = (trivialA.tps + trivialB.tps) / 2;
+
+      // Scale: the same one-element edit on a 50- and a 5,000-element specification.
+      const small = `bench-s50-${run}`;
+      const big = `bench-s5000-${run}`;
+      log('building the 50-element and the 5,000-element twins');
+      await buildTwin(ledger, small, 50, log);
+      await buildTwin(ledger, big, 5_000, log);
+      // Each edit inserts one element as the first child of a different area, so no edit
+      // depends on the previous one (see the throughput twin above).
+      const editCost = async (twinId: string, round: string, from: number): Promise<{ commit: number; exec: number }> => {
+        const commit: number[] = [];
+        const exec: number[] = [];
+        for (let i = 0; i < edits; i++) {
+          const fragment = el(`edit-${round}-${i}`);
+          const args = [twinId, fragment, `a${from + i}`, ''];
+          // Execution alone: the chaincode simulates the insert on one peer, nothing is ordered.
+          let s = performance.now();
+          await client.evaluate('spec:insertAML', args);
+          exec.push(performance.now() - s);
+          s = performance.now();
+          await ledger.insertAML(twinId, fragment, `a${from + i}`, '');
+          commit.push(performance.now() - s);
+        }
+        return { commit: median(commit), exec: median(exec) };
+      };
+      await editCost(small, 'warm', 0); // warm-up of the edit path
+      const at50 = await editCost(small, 'm', edits);
+      const at5000 = await editCost(big, 'm', edits);
+      log(`edit one element: 50 elements commit ${at50.commit.toFixed(1)} ms, exec ${at50.exec.toFixed(1)} ms; 5,000 elements commit ${at5000.commit.toFixed(1)} ms, exec ${at5000.exec.toFixed(1)} ms`);
+      log(`execution-only ratio 5,000/50: ${(at5000.exec / at50.exec).toFixed(2)}`);
+      log(`p50 ms: trivial ${((trivialA.p50 + trivialB.p50) / 2).toFixed(0)}, insertAML ${insert.p50.toFixed(0)}, addDocument ${addDoc.p50.toFixed(0)}`);
+
+      return {
+        insert_tps: insert.tps,
+        add_doc_tps: addDoc.tps,
+        trivial_tps: trivialTps,
+        ratio: Math.min(insert.tps, addDoc.tps) / trivialTps,
+        p99_ms: Math.max(insert.p99, addDoc.p99),
+        scale_ratio: at5000.commit / at50.commit,
+      };
+    } finally {
+      for (const c of clients) c.close();
+      pool.close();
+      await net.stop();
+    }
+  },
+};
