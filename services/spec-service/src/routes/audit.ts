@@ -78,9 +78,9 @@ export function auditRoutes(deps: RouteDeps) {
         }
         const at = req.query.at;
         const state = at === undefined ? undefined : await l.getTwinAsOf(twinId, at);
-        const spec = state ? (state as unknown as { specification: { aml: string; schemaVersion?: string } }).specification : await l.getSpecification(twinId);
+        const aml = state ? state.specification : (await l.getSpecification(twinId)).aml;
         const history = await l.history(twinId);
-        const bound = state ? (state.asOf as { lastTxId?: string }).lastTxId : undefined;
+        const bound = state?.asOf.lastTxId ?? undefined;
         const changes = history.changes.filter((c) => bound === undefined || c.sortKey <= (history.changes.find((x) => x.txId === bound)?.sortKey ?? '\uffff'));
         return {
           kind: 'specification',
@@ -88,7 +88,7 @@ export function auditRoutes(deps: RouteDeps) {
           generatedAt: new Date().toISOString(),
           asOf: state?.asOf ?? null,
           twin: tx(twin.txId, { createdBy: twin.createdBy, createdAt: twin.createdAt }),
-          specification: { sha256: sha256(spec.aml), bytes: Buffer.byteLength(spec.aml, 'utf8'), aml: spec.aml },
+          specification: { sha256: sha256(aml), bytes: Buffer.byteLength(aml, 'utf8'), aml },
           transactions: changes.map((c) => tx(c.txId, { timestamp: c.timestamp, mspId: c.mspId, creator: c.creator, operation: c.operation, targets: c.targets })),
           verify: [
             'Replay the write sets of the listed transactions (fetched from any peer by txId at blockNumber) in order; the element keys rebuilt give this specification.',

@@ -1,0 +1,97 @@
+import { readFile } from 'node:fs/promises';
+import { createIdentityRegistry } from '@twinledger/auth-identity';
+import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
+import { createPeerConnectionPool, type PeerEndpoint } from '@twinledger/fabric-client';
+import { createTwinLedger } from '@twinledger/ledger';
+import { Histogram, createMetricsRegistry, type Logger } from '@twinledger/observability';
+import { createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
+import type { JSONWebKeySet } from 'jose';
+import { buildApp } from './app.js';
+import { createAuthorizer, type Authorizer } from './domain/authorizer.js';
+import { createGrantWatcher, type GrantWatcher } from './domain/grant-watcher.js';
+import { createKeyManager } from './domain/key-manager.js';
+
+export interface AclServiceConfig {
+  readonly mspId: string;
+  readonly identitiesDir: string;
+  readonly peer: PeerEndpoint;
+  readonly channel: string;
+  readonly chaincode: string;
+  readonly auth: { readonly issuer: string; readonly audience: string; readonly jwks: JSONWebKeySet };
+  /** The identity the service itself reads as (authorization decisions, key sync). */
+  readonly serviceIdentity: string;
+  readonly cacheTtlMs: number;
+  /** The org's dht-gateway (URL or client); key management is off without one. */
+  readonly dht?: string | DhtClient;
+  /** File holding the service's workload token for the dht-gateway, re-read per sync. */
+  readonly dhtTokenFile?: string;
+  readonly mvccAttempts?: number;
+}
+
+export interface AclService {
+  readonly app: ServiceApp;
+  readonly authorizer: Authorizer;
+  readonly watcher: GrantWatcher;
+  close(): Promise<void>;
+}
+
+export async function startAclService(cfg: AclServiceConfig, logger: Logger): Promise<AclService> {
+  const metrics = createMetricsRegistry({ prefix: 'twinledger_' });
+  const gatewayLatency = new Histogram({
+    name: 'acl_service_gateway_call_seconds',
+    help: 'Fabric Gateway call latency by chaincode function, kind and outcome',
+    labelNames: ['fn', 'kind', 'outcome'],
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [metrics],
+  });
+  const pool = createPeerConnectionPool();
+  const identities = createIdentityRegistry({
+    mspId: cfg.mspId,
+    identitiesDir: cfg.identitiesDir,
+    pool,
+    peer: cfg.peer,
+    channel: cfg.channel,
+    chaincode: cfg.chaincode,
+    onCall: (fn, kind, seconds, outcome) => gatewayLatency.observe({ fn, kind, outcome }, seconds),
+  });
+  const serviceClient = await identities.clientByName(cfg.serviceIdentity);
+  const serviceLedger = createTwinLedger(serviceClient);
+  const authorizer = createAuthorizer({ ledger: serviceLedger, ttlMs: cfg.cacheTtlMs, metrics });
+  const tokenFile = cfg.dhtTokenFile;
+  const keys =
+    cfg.dht === undefined
+      ? undefined
+      : createKeyManager({
+          ledger: serviceLedger,
+          dht: typeof cfg.dht === 'string' ? createDhtClient({ baseUrl: cfg.dht }) : cfg.dht,
+          // Re-read per sync: the workload token is rotated by whoever mounts it.
+          dhtToken: async () => (tokenFile ? (await readFile(tokenFile, 'utf8')).trim() : undefined),
+          logger,
+        });
+  const watcher = createGrantWatcher({ client: serviceClient, authorizer, keys, logger });
+  await watcher.start();
+
+  const app = await buildApp({
+    logger,
+    metrics,
+    auth: createJwtVerifier(cfg.auth),
+    ledgerFor: async (principal) => createTwinLedger(await identities.clientFor(principal)),
+    authorizer,
+    keys,
+    ...(cfg.mvccAttempts ? { mvccAttempts: cfg.mvccAttempts } : {}),
+    readiness: [
+      { name: 'peer', check: async () => serviceLedger.listParties().then(() => true) },
+      { name: 'ledger-events', check: async () => watcher.connected },
+    ],
+  });
+  return {
+    app,
+    authorizer,
+    watcher,
+    async close() {
+      await watcher.stop();
+      identities.close();
+      pool.close();
+    },
+  };
+}

@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createIdentityRegistry } from '@twinledger/auth-identity';
+import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
+import { checkpointFile, createPeerConnectionPool, type PeerEndpoint } from '@twinledger/fabric-client';
+import { createIdempotentProducer, createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
+import { createTwinLedger } from '@twinledger/ledger';
+import { Histogram, createMetricsRegistry, type Logger } from '@twinledger/observability';
+import { createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
+import type { JSONWebKeySet } from 'jose';
+import { buildApp } from './app.js';
+import { createEventHub } from './domain/event-hub.js';
+import { createEventRelay, type EventRelay } from './domain/event-relay.js';
+import { createLedgerJournal } from './domain/ledger-journal.js';
+
+export interface SpecServiceConfig {
+  readonly mspId: string;
+  readonly identitiesDir: string;
+  readonly peer: PeerEndpoint;
+  readonly channel: string;
+  readonly chaincode: string;
+  readonly auth: { readonly issuer: string; readonly audience: string; readonly jwks: JSONWebKeySet };
+  /** The org's dht-gateway; or a DhtClient (tests). */
+  readonly dht: string | DhtClient;
+  readonly kafkaBrokers: readonly string[];
+  readonly relay: boolean;
+  readonly relayIdentity: string;
+  /** Event checkpoint and the relay journal live here. */
+  readonly stateDir: string;
+  readonly amlMaxBytes?: number;
+  readonly documentMaxBytes?: number;
+  readonly mvccAttempts?: number;
+}
+
+export interface SpecService {
+  readonly app: ServiceApp;
+  readonly relay: EventRelay | undefined;
+  /** Releases everything after the server stopped taking requests. */
+  close(): Promise<void>;
+}
+
+/** Wires the service from its configuration (server.ts reads it from the environment). */
+export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): Promise<SpecService> {
+  const metrics = createMetricsRegistry({ prefix: 'twinledger_' });
+  const gatewayLatency = new Histogram({
+    name: 'spec_service_gateway_call_seconds',
+    help: 'Fabric Gateway call latency by chaincode function, kind and outcome',
+    labelNames: ['fn', 'kind', 'outcome'],
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [metrics],
+  });
+  const pool = createPeerConnectionPool();
+  const identities = createIdentityRegistry({
+    mspId: cfg.mspId,
+    identitiesDir: cfg.identitiesDir,
+    pool,
+    peer: cfg.peer,
+    channel: cfg.channel,
+    chaincode: cfg.chaincode,
+    onCall: (fn, kind, seconds, outcome) => gatewayLatency.observe({ fn, kind, outcome }, seconds),
+  });
+  const hub = createEventHub();
+  const journal = createLedgerJournal(join(cfg.stateDir, 'ledger-journal.jsonl'));
+  const serviceClient = await identities.clientByName(cfg.relayIdentity);
+
+  let relay: EventRelay | undefined;
+  let producer: ReturnType<typeof createIdempotentProducer> | undefined;
+  if (cfg.relay) {
+    const kafka = createKafka({ brokers: cfg.kafkaBrokers, clientId: `spec-service-${cfg.mspId}`, logger });
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [{ topic: TOPICS.ledgerEvents }]);
+    await admin.disconnect();
+    producer = createIdempotentProducer(kafka);
+    await producer.connect();
+    relay = createEventRelay({
+      client: serviceClient,
+      checkpointer: await checkpointFile(join(cfg.stateDir, 'event-checkpoint.json')),
+      producer,
+      hub,
+      journal,
+      logger,
+      metrics,
+    });
+    await relay.start();
+  }
+
+  const app = await buildApp({
+    logger,
+    metrics,
+    auth: createJwtVerifier(cfg.auth),
+    ledgerFor: async (principal) => createTwinLedger(await identities.clientFor(principal)),
+    dht: typeof cfg.dht === 'string' ? createDhtClient({ baseUrl: cfg.dht }) : cfg.dht,
+    hub,
+    journal,
+    limits: { ...(cfg.amlMaxBytes ? { amlBytes: cfg.amlMaxBytes } : {}), ...(cfg.documentMaxBytes ? { documentBytes: cfg.documentMaxBytes } : {}) },
+    ...(cfg.mvccAttempts ? { mvccAttempts: cfg.mvccAttempts } : {}),
+    readiness: [
+      // The peer answers a trivial read: reachable, and our identity is known to the channel.
+      { name: 'peer', check: async () => serviceClient.evaluate('acl:listParties', []).then(() => true) },
+      ...(relay ? [{ name: 'event-relay', check: async () => relay!.connected }] : []),
+    ],
+  });
+
+  return {
+    app,
+    relay,
+    async close() {
+      await relay?.stop();
+      await producer?.disconnect().catch(() => undefined);
+      identities.close();
+      pool.close();
+    },
+  };
+}
+
+export function readJwks(path: string): JSONWebKeySet {
+  return JSON.parse(readFileSync(path, 'utf8')) as JSONWebKeySet;
+}
