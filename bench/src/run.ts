@@ -3,8 +3,9 @@
 import { benchLine, type Suite } from './harness.js';
 import { devnet } from './suites/devnet.js';
 import { chaincode } from './suites/chaincode.js';
+import { feedIngest } from './suites/feed-ingest.js';
 
-const suites: Record<string, Suite> = { [devnet.name]: devnet, [chaincode.name]: chaincode };
+const suites: Record<string, Suite> = { [devnet.name]: devnet, [chaincode.name]: chaincode, [feedIngest.name]: feedIngest };
 
 const [name, ...args] = process.argv.slice(2);
 const suite = name === undefined ? undefined : suites[name];
