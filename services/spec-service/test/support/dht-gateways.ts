@@ -1,0 +1,104 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@twinledger/dht';
+import type { DevIssuer } from '@twinledger/service-kit';
+
+const ROOT = resolve(fileURLToPath(new URL('../../../..', import.meta.url)));
+const SERVER = join(ROOT, 'services/dht-gateway/dist/server.js');
+
+export interface GatewayProcess {
+  readonly mspId: string;
+  readonly url: string;
+  readonly proc: ChildProcess;
+}
+
+/** Starts one REAL dht-gateway process and resolves once its DHT node and HTTP server listen. */
+function startOne(mspId: string, env: NodeJS.ProcessEnv): Promise<GatewayProcess & { addr: string }> {
+  const proc = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let url = '';
+  let addr = '';
+  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${mspId} gateway did not start: ${err}${out.slice(-2000)}`)), 60_000);
+    proc.once('exit', (code) => fail(new Error(`${mspId} gateway exited ${code}: ${err}${out.slice(-2000)}`)));
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      for (const line of out.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        try {
+          const rec = JSON.parse(line) as { msg?: string; addrs?: string[] };
+          if (rec.msg === 'DHT node started' && rec.addrs?.[0]) addr = rec.addrs[0];
+          const m = /^Server listening at (http:\/\/127\.0\.0\.1:\d+)$/.exec(rec.msg ?? '');
+          if (m?.[1]) url = m[1];
+        } catch {
+          // partial line
+        }
+      }
+      if (url && addr) {
+        clearTimeout(timer);
+        proc.removeAllListeners('exit');
+        ok({ mspId, url, proc, addr });
+      }
+    });
+  });
+}
+
+/**
+ * One dht-gateway per organization (real processes, TCP libp2p on 127.0.0.1), each trusting its
+ * organization's token issuer with audience `twinledger`, so services forward callers' tokens.
+ */
+export async function startDhtGateways(root: string, orgs: ReadonlyArray<{ mspId: string; issuer: DevIssuer }>): Promise<GatewayProcess[]> {
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', join(ROOT, 'services/dht-gateway')], { stdio: 'inherit' });
+  await writeFile(join(root, 'swarm.key'), generateSwarmKey());
+  const parties = [];
+  const envs: NodeJS.ProcessEnv[] = [];
+  for (const o of orgs) {
+    const dataDir = join(root, `dht-${o.mspId}`);
+    const kp = generateEncryptionKeyPair();
+    await writeFile(join(root, `${o.mspId}.enc`), Buffer.from(kp.privateKey).toString('hex'), { mode: 0o600 });
+    await writeFile(join(root, `${o.mspId}.jwks.json`), JSON.stringify(o.issuer.jwks));
+    parties.push({ mspId: o.mspId, peerIds: [await peerIdOfDataDir(dataDir)], encryptionPublicKey: Buffer.from(kp.publicKey).toString('hex') });
+    envs.push({
+      PATH: process.env['PATH'],
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      DATA_DIR: dataDir,
+      MSP_ID: o.mspId,
+      DHT_LISTEN: '/ip4/127.0.0.1/tcp/0',
+      DHT_SWARM_KEY_FILE: join(root, 'swarm.key'),
+      PARTY_REGISTRY_FILE: join(root, 'parties.json'),
+      DHT_ENCRYPTION_KEY_FILE: join(root, `${o.mspId}.enc`),
+      DHT_REPLICATION: String(orgs.length),
+      DHT_FAULT_TOLERANCE: '0',
+      DHT_REPAIR_INTERVAL_MS: '0',
+      MAX_OBJECT_BYTES: String(8 * 1024 * 1024),
+      JWT_ISSUER: o.issuer.issuer,
+      JWT_AUDIENCE: 'twinledger',
+      JWT_JWKS_FILE: join(root, `${o.mspId}.jwks.json`),
+    });
+  }
+  await writeFile(join(root, 'parties.json'), JSON.stringify({ parties }));
+  const out: GatewayProcess[] = [];
+  const boot: string[] = [];
+  for (const [i, o] of orgs.entries()) {
+    const g = await startOne(o.mspId, { ...envs[i], DHT_BOOTSTRAP: boot.join(',') });
+    boot.push(g.addr);
+    out.push(g);
+  }
+  return out;
+}
+
+export async function stopDhtGateways(gateways: readonly GatewayProcess[]): Promise<void> {
+  for (const g of gateways) {
+    if (g.proc.exitCode !== null) continue;
+    const exited = new Promise((r) => g.proc.once('exit', r));
+    g.proc.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (g.proc.exitCode === null) g.proc.kill('SIGKILL');
+  }
+}
