@@ -7,20 +7,21 @@ import { median, percentile, type Suite } from '../harness.js';
  * Chaincode cost on a real two-org network, through the Gateway (endorsed by both orgs'
  * peers, ordered, committed):
  * - committed tx/s and p50/p99 commit latency of insertAML and addDocument against trivial
- *   `diag:put` transactions measured in the same run (before and after, averaged), with
- *   bounded concurrency;
+ *   `diag:put` transactions measured in the same run (interleaved rounds), with bounded
+ *   concurrency; and each one's chaincode execution time alone;
  * - the cost of editing one element of a 5,000-element specification against a 50-element
  *   one: commit latency of insert+remove, and the chaincode's execution time alone
  *   (evaluating the same proposal on one peer, without ordering).
- * Arguments: `--tx <n>` transactions per phase (default 400), `--concurrency <n>` (24),
- * `--edits <n>` sequential edits per scale point (20).
+ * Arguments: `--tx <n>` transactions per kind (default 400), `--rounds <n>` (4),
+ * `--concurrency <n>` (24), `--edits <n>` sequential edits per scale point (20).
  */
 
 interface Phase {
   readonly tps: number;
   readonly p50: number;
   readonly p99: number;
-  readonly committed: number;
+  readonly seconds: number;
+  readonly latencies: readonly number[];
   readonly conflicts: number;
 }
 
@@ -53,7 +54,7 @@ async function phase(total: number, concurrency: number, op: (i: number, worker:
   };
   await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
   const seconds = (performance.now() - t0) / 1000;
-  return { tps: latencies.length / seconds, p50: median(latencies), p99: percentile(latencies, 99), committed: latencies.length, conflicts };
+  return { tps: latencies.length / seconds, p50: median(latencies), p99: percentile(latencies, 99), seconds, latencies, conflicts };
 }
 
 const el = (id: string, inner = ''): string =>
@@ -90,6 +91,7 @@ export const chaincode: Suite = {
     const n = arg(args, 'tx', 400);
     const concurrency = arg(args, 'concurrency', 24);
     const edits = arg(args, 'edits', 20);
+    const rounds = arg(args, 'rounds', 4);
     if (edits > 25) throw new Error('--edits: at most 25 (two rounds over the 50 areas)');
     const net: DevNetwork = await startNetwork({ orgs: ['org1', 'org2'], kafka: false, ...testNetworkInit(), log });
     const pool = createPeerConnectionPool();
@@ -113,29 +115,68 @@ export const chaincode: Suite = {
       // Warm up every path once (chaincode JIT, gRPC channels).
       await client.submit('diag:put', [`warm-${run}`, 'x']);
 
-      log(`trivial diag:put: ${n} tx, ${concurrency} in flight`);
-      const trivialA = await phase(n, concurrency, (i) => client.submit('diag:put', [`b-${run}-a-${i}`, `value-${i}`]));
-      log(`  ${trivialA.tps.toFixed(1)} tx/s, p50 ${trivialA.p50.toFixed(0)} ms, p99 ${trivialA.p99.toFixed(0)} ms`);
+      // The three kinds run in rounds, in a rotating order, so that load from elsewhere on the
+      // machine (these 2 cores are shared) falls on all of them alike.
+      const kinds = {
+        trivial: (i: number) => client.submit('diag:put', [`b-${run}-${i}`, `value-${i}`]),
+        insert: (i: number) => ledger.insertAML(tput, el(`e${i}`), `a${i}`),
+        addDoc: (i: number) =>
+          ledger.addDocument(tput, {
+            hash: (BigInt(i) + 1n).toString(16).padStart(64, '0'),
+            dhtRef: `dht://bench/${run}/${i}`,
+            title: `Document ${i}`,
+            componentId: `a${i}`,
+            confidentiality: 'internal',
+          }),
+      } as const;
+      type Kind = keyof typeof kinds;
+      const order: Kind[] = ['trivial', 'insert', 'addDoc'];
+      const per = Math.ceil(n / rounds);
+      const acc: Record<Kind, { seconds: number; latencies: number[]; conflicts: number }> = {
+        trivial: { seconds: 0, latencies: [], conflicts: 0 },
+        insert: { seconds: 0, latencies: [], conflicts: 0 },
+        addDoc: { seconds: 0, latencies: [], conflicts: 0 },
+      };
+      log(`${rounds} rounds of ${per} tx per kind, ${concurrency} in flight`);
+      for (let r = 0; r < rounds; r++) {
+        for (let k = 0; k < order.length; k++) {
+          const kind = order[(r + k) % order.length]!;
+          const res = await phase(per, concurrency, (i) => kinds[kind](r * per + i));
+          acc[kind].seconds += res.seconds;
+          acc[kind].latencies.push(...res.latencies);
+          acc[kind].conflicts += res.conflicts;
+          log(`  round ${r + 1} ${kind}: ${res.tps.toFixed(1)} tx/s, p50 ${res.p50.toFixed(0)} ms`);
+        }
+      }
+      const stats = (kind: Kind) => {
+        const a = acc[kind];
+        return { tps: a.latencies.length / a.seconds, p50: median(a.latencies), p99: percentile(a.latencies, 99), conflicts: a.conflicts };
+      };
+      const trivial = stats('trivial');
+      const insert = stats('insert');
+      const addDoc = stats('addDoc');
+      for (const [k, v] of Object.entries({ trivial, insertAML: insert, addDocument: addDoc })) {
+        log(`${k}: ${v.tps.toFixed(1)} tx/s, p50 ${v.p50.toFixed(0)} ms, p99 ${v.p99.toFixed(0)} ms, ${v.conflicts} conflicts`);
+      }
+      const trivialTps = trivial.tps;
 
-      log(`insertAML: ${n} tx`);
-      const insert = await phase(n, concurrency, (i) => ledger.insertAML(tput, el(`e${i}`), `a${i}`));
-      log(`  ${insert.tps.toFixed(1)} tx/s, p50 ${insert.p50.toFixed(0)} ms, p99 ${insert.p99.toFixed(0)} ms, ${insert.conflicts} conflicts`);
-
-      log(`addDocument: ${n} tx`);
-      const addDoc = await phase(n, concurrency, (i) =>
-        ledger.addDocument(tput, {
-          hash: (BigInt(i) + 1n).toString(16).padStart(64, '0'),
-          dhtRef: `dht://bench/${run}/${i}`,
-          title: `Document ${i}`,
-          componentId: `a${i}`,
-          confidentiality: 'internal',
-        }),
-      );
-      log(`  ${addDoc.tps.toFixed(1)} tx/s, p50 ${addDoc.p50.toFixed(0)} ms, p99 ${addDoc.p99.toFixed(0)} ms, ${addDoc.conflicts} conflicts`);
-
-      const trivialB = await phase(n, concurrency, (i) => client.submit('diag:put', [`b-${run}-b-${i}`, `value-${i}`]));
-      log(`trivial again: ${trivialB.tps.toFixed(1)} tx/s, p50 ${trivialB.p50.toFixed(0)} ms, p99 ${trivialB.p99.toFixed(0)} ms`);
-      const trivialTps = (trivialA.tps + trivialB.tps) / 2;
+      // Chaincode execution alone (one peer simulates, nothing is ordered), sequential.
+      const exec = async (fn: string, args: (i: number) => string[]): Promise<number> => {
+        const t: number[] = [];
+        for (let i = 0; i < 30; i++) {
+          const s = performance.now();
+          await client.evaluate(fn, args(i));
+          t.push(performance.now() - s);
+        }
+        return median(t);
+      };
+      const execTrivial = await exec('diag:put', (i) => [`x-${run}-${i}`, 'v']);
+      const execInsert = await exec('spec:insertAML', (i) => [tput, el(`x${i}`), `a${i}`, '']);
+      const execDoc = await exec('spec:addDocument', (i) => [
+        tput,
+        JSON.stringify({ hash: 'f'.repeat(60) + String(1000 + i), dhtRef: 'dht://x', title: 'x', componentId: `a${i}`, confidentiality: 'internal' }),
+      ]);
+      log(`execution alone (median of 30, one peer, incl. gRPC): diag:put ${execTrivial.toFixed(1)} ms, insertAML ${execInsert.toFixed(1)} ms, addDocument ${execDoc.toFixed(1)} ms`);
 
       // Scale: the same one-element edit on a 50- and a 5,000-element specification.
       const small = `bench-s50-${run}`;
@@ -166,7 +207,6 @@ export const chaincode: Suite = {
       const at5000 = await editCost(big, 'm', edits);
       log(`edit one element: 50 elements commit ${at50.commit.toFixed(1)} ms, exec ${at50.exec.toFixed(1)} ms; 5,000 elements commit ${at5000.commit.toFixed(1)} ms, exec ${at5000.exec.toFixed(1)} ms`);
       log(`execution-only ratio 5,000/50: ${(at5000.exec / at50.exec).toFixed(2)}`);
-      log(`p50 ms: trivial ${((trivialA.p50 + trivialB.p50) / 2).toFixed(0)}, insertAML ${insert.p50.toFixed(0)}, addDocument ${addDoc.p50.toFixed(0)}`);
 
       return {
         insert_tps: insert.tps,
