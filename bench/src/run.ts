@@ -2,10 +2,11 @@
 // `BENCH <suite> key=value ...`. Suites are registered here, one file each under suites/.
 import { benchLine, type Suite } from './harness.js';
 import { devnet } from './suites/devnet.js';
+import { rest } from './suites/rest.js';
 import { chaincode } from './suites/chaincode.js';
 import { feedIngest } from './suites/feed-ingest.js';
 
-const suites: Record<string, Suite> = { [devnet.name]: devnet, [chaincode.name]: chaincode, [feedIngest.name]: feedIngest };
+const suites: Record<string, Suite> = { [devnet.name]: devnet, [rest.name]: rest, [chaincode.name]: chaincode, [feedIngest.name]: feedIngest };
 
 const [name, ...args] = process.argv.slice(2);
 const suite = name === undefined ? undefined : suites[name];
