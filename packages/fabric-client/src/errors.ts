@@ -22,6 +22,7 @@ const CHAINCODE_STATUS: Record<string, number> = {
   OUT_OF_BOUNDS: 400,
   TOO_LARGE: 413,
   EXPIRED: 403,
+  INVALID_STATE: 409,
 };
 
 /**
