@@ -208,9 +208,13 @@ describe('membership', () => {
       await outsider.start();
       try {
         own.upsert({ mspId: 'Org9', peerIds: [outsider.peerId], encryptionPublicKey: outsiderKeys.publicKey });
-        await expect(outsider.dial(n(0).multiaddrs()[0]!)).rejects.toBeDefined();
-        await new Promise((res) => setTimeout(res, 200));
+        // Whether the dial itself rejects depends on which side finishes the upgrade first
+        // (with the right swarm key, n(0)'s gater refuses only after the noise handshake);
+        // what matters is that the connection never stands and nothing can be fetched over it.
+        await outsider.dial(n(0).multiaddrs()[0]!).catch(() => undefined);
+        await new Promise((res) => setTimeout(res, 500));
         expect(n(0).status().peers.map((p) => p.peerId)).not.toContain(outsider.peerId);
+        expect(outsider.status().peers.map((p) => p.peerId)).not.toContain(n(0).peerId);
       } finally {
         await outsider.stop();
       }
