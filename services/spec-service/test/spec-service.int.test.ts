@@ -161,7 +161,7 @@ function identitiesDir(root: string, org: OrgHandle): string {
     }
   }
 
-  it('relays every event to Kafka exactly once across a service restart', async () => {
+  it('relays every event to Kafka exactly once across a service restart and a Kafka outage', async () => {
     await waitFor(() => written.every((tx) => journalOf(tx) !== undefined));
     await org1.app.close();
     await org1.close();
@@ -178,7 +178,20 @@ function identitiesDir(root: string, org: OrgHandle): string {
     org1 = await start(0, true);
     const after = await call(org1, 0, 'DELETE', `/twins/${twinId}/sources?uri=${encodeURIComponent('https://example.com/manual')}`);
     expect(after.statusCode).toBe(200);
-    const all = [...written, ...whileDown, after.json().transactionId as string];
+    await waitFor(() => journalOf(after.json().transactionId) !== undefined);
+
+    // Kafka down: the ledger keeps committing; the relay holds its checkpoint until Kafka is back.
+    await net.kafka!.stop();
+    const whileKafkaDown: string[] = [];
+    const r1 = await call(org1, 0, 'POST', `/twins/${twinId}/sources`, { uri: 'https://example.com/wiring' });
+    expect(r1.statusCode).toBe(201);
+    whileKafkaDown.push(r1.json().transactionId);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(journalOf(whileKafkaDown[0]!)).toBeUndefined();
+    await net.kafka!.startProcess();
+    await waitFor(() => journalOf(whileKafkaDown[0]!) !== undefined, 90_000);
+
+    const all = [...written, ...whileDown, after.json().transactionId as string, ...whileKafkaDown];
     await waitFor(() => all.every((tx) => journalOf(tx) !== undefined));
 
     const kafka = createKafka({ brokers: [net.kafka!.bootstrap], clientId: 'relay-check' });
