@@ -1,0 +1,61 @@
+/**
+ * The device adapter interface: what the agent needs from any device, whatever protocol it
+ * speaks. Component IDs are the AML InternalElement IDs; a component the device reports with a
+ * new ID is a new physical part (a replaced sensor), never a rename.
+ */
+export type ParamValue = number | boolean | string;
+
+/** One component as the device describes it (OPC UA node attributes, see README). */
+export interface DeviceComponent {
+  /** AML InternalElement ID of the part (unique per twin). */
+  readonly componentId: string;
+  /** `sensor`, `actuator`, `unit` (a structural part) ... only sensors are synchronized. */
+  readonly kind: string;
+  /** AML `Name` of the element. */
+  readonly name: string;
+  /** AML ID of the element the part sits in (the filler for its sensors). */
+  readonly parentId: string;
+  readonly measuredQuantity?: string;
+  readonly unit?: string;
+  readonly expectedMin?: number;
+  readonly expectedMax?: number;
+  /** Manufacturer data the device knows about the part, carried into the AML. */
+  readonly manufacturer?: string;
+  readonly serialNumber?: string;
+}
+
+export interface SensorSample {
+  readonly componentId: string;
+  /** Device time, ms since the epoch. */
+  readonly ts: number;
+  readonly value: number;
+  /** False when the device flags the value as bad (broken sensor). */
+  readonly good: boolean;
+}
+
+export interface ProgramExecution {
+  /** The values read back from the device after the call, by parameter name. */
+  readonly readBack: Readonly<Record<string, ParamValue>>;
+}
+
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+export interface DeviceAdapter {
+  /** Where the device is (for status and logs). */
+  readonly endpoint: string;
+  readonly state: ConnectionState;
+  /** Connects, retrying with backoff until it succeeds or `stop()` is called. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The current component inventory, read from the device. */
+  inventory(): Promise<DeviceComponent[]>;
+  /** Called whenever the device signals an inventory change, and after every reconnect. */
+  onInventoryChange(listener: () => void): void;
+  /** Streams the values of the given sensors (replaces the previous selection). */
+  watchSensors(componentIds: readonly string[], listener: (sample: SensorSample) => void): Promise<void>;
+  /**
+   * Runs program `programName` of component `componentId` with the parameters, then reads
+   * back each parameter's state variable (parameter `speed` -> variable `Speed`).
+   */
+  callProgram(componentId: string, programName: string, parameters: Readonly<Record<string, ParamValue>>): Promise<ProgramExecution>;
+}

@@ -1,0 +1,10 @@
+// node-opcua (CommonJS) require()s the ESM-only `hexy` (hex dumps in debug output). Plain
+// Node 20.19+ loads that through require(esm); Jest's module registry cannot. Register a CJS
+// stand-in for that one debug helper, then load every module that pulls in node-opcua
+// dynamically, after the registration (static imports would be evaluated first).
+import { jest } from '@jest/globals';
+
+jest.mock('hexy', () => ({ __esModule: true, hexy: (b: Buffer) => Buffer.from(b).toString('hex') }));
+
+export const simulator = await import('../../src/domain/simulator.js');
+export const opcua = await import('../../src/domain/opcua-adapter.js');
