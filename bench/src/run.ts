@@ -3,10 +3,11 @@
 import { benchLine, type Suite } from './harness.js';
 import { devnet } from './suites/devnet.js';
 import { rest } from './suites/rest.js';
+import { dht } from './suites/dht.js';
 import { chaincode } from './suites/chaincode.js';
 import { feedIngest } from './suites/feed-ingest.js';
 
-const suites: Record<string, Suite> = { [devnet.name]: devnet, [rest.name]: rest, [chaincode.name]: chaincode, [feedIngest.name]: feedIngest };
+const suites: Record<string, Suite> = { [devnet.name]: devnet, [rest.name]: rest, [chaincode.name]: chaincode, [dht.name]: dht, [feedIngest.name]: feedIngest };
 
 const [name, ...args] = process.argv.slice(2);
 const suite = name === undefined ? undefined : suites[name];

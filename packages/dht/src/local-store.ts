@@ -124,9 +124,12 @@ export function createLocalStore(ds: Datastore): LocalStore {
           if (boundTo !== objectId) throw new BindingConflictError('content is bound to another object', { details: { hash } });
           if (await ds.has(k(kind, hash))) return 'duplicate';
         }
-        await ds.put(k(kind, hash), bytes);
-        await ds.put(k('bind', hash), utf8(objectId));
-        await ds.put(k('obj', objectId, kind, hash), new Uint8Array());
+        // One atomic LevelDB write: a crash never leaves a blob without its binding or index entry.
+        const batch = ds.batch();
+        batch.put(k(kind, hash), bytes);
+        batch.put(k('bind', hash), utf8(objectId));
+        batch.put(k('obj', objectId, kind, hash), new Uint8Array());
+        await batch.commit();
         counts[kind === 'chunk' ? 'chunks' : 'manifests']++;
         counts.bytes += bytes.byteLength;
         return 'stored';

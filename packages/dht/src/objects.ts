@@ -90,6 +90,9 @@ export interface ObjectService {
   writeAcl(acl: AclRecord): Promise<readonly string[]>;
 }
 
+/** Chunks in flight per object, for writes and for read-ahead. */
+const WINDOW = 8;
+
 export function createObjectService(init: Readonly<ObjectServiceInit>, components: ObjectServiceComponents): ObjectService {
   const { client, registry, encryptionKey, ownerKey, logger, metrics } = components;
   const r = init.replicationFactor;
@@ -139,14 +142,21 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
     const chunks: ChunkEntry[] = [];
     let size = 0;
     const keys = wrapFor(acl.objectId, parties, dataKey);
+    // Up to WINDOW chunks travel at once, so sealing the next chunk overlaps the replicas'
+    // round trips instead of waiting for them (memory stays bounded at WINDOW sealed chunks).
+    const inflight: Promise<void>[] = [];
     for await (const plain of fixedSizeChunks(data, init.chunkSize, init.maxObjectBytes)) {
       hasher.update(plain);
       size += plain.byteLength;
       const sealed = aead.seal(dataKey, plain, chunkAad(chunks.length));
       const hash = toHex(sha256(sealed));
-      await sendToAll(targets, { op: 'put-chunk', objectId: acl.objectId, hash, acl }, sealed);
+      const sent = sendToAll(targets, { op: 'put-chunk', objectId: acl.objectId, hash, acl }, sealed);
+      sent.catch(() => undefined); // awaited below; this only marks it handled while it waits its turn
+      inflight.push(sent);
       chunks.push({ hash, size: sealed.byteLength });
+      if (inflight.length >= WINDOW) await inflight.shift();
     }
+    await Promise.all(inflight);
     const manifest: Manifest = {
       v: 1,
       objectId: acl.objectId,
@@ -235,8 +245,8 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
     const key = dataKeyOf(manifest);
     const hasher = createHash('sha256');
     let preferred = order;
-    for (const [i, entry] of manifest.chunks.entries()) {
-      const plain = await client.read(
+    const fetchChunk = (i: number, entry: ChunkEntry): Promise<Uint8Array> =>
+      client.read(
         preferred,
         async (peerId) => {
           const res = await client.request(peerId, { op: 'get-blob', kind: 'chunk', hash: entry.hash });
@@ -248,6 +258,21 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
         },
         (err) => onFallback('chunk', err),
       );
+    // Prefetch up to WINDOW chunks ahead; they are yielded (and hashed) strictly in order.
+    const ahead: Promise<Uint8Array>[] = [];
+    let next = 0;
+    const fill = (): void => {
+      while (ahead.length < WINDOW && next < manifest.chunks.length) {
+        const p = fetchChunk(next, manifest.chunks[next] as ChunkEntry);
+        p.catch(() => undefined); // awaited in order below
+        ahead.push(p);
+        next++;
+      }
+    };
+    fill();
+    while (ahead.length > 0) {
+      const plain = await (ahead.shift() as Promise<Uint8Array>);
+      fill();
       hasher.update(plain);
       yield plain;
     }

@@ -9,4 +9,4 @@ export const FeedParams = Type.Object({ feedId: Hex64 }, { additionalProperties:
  * Raw bytes in the OpenAPI document. The parsed body is a stream or a Buffer (an object to the
  * validator), so the schema admits objects; the route checks what it got.
  */
-export const BinaryBody = Type.Unsafe<unknown>({ type: ['string', 'object'], format: 'binary', description: 'raw bytes (application/octet-stream)' });
+export const BinaryBody = Type.Unsafe<unknown>({ anyOf: [{ type: 'string', format: 'binary' }, { type: 'object' }], description: 'raw bytes (application/octet-stream)' });
