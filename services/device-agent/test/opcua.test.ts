@@ -5,20 +5,11 @@ import { join } from 'node:path';
 import { silentLogger } from '@twinledger/observability';
 import type { BottlingPlantSimulator } from '../src/domain/simulator.js';
 import type { DeviceAdapter, SensorSample } from '../src/domain/device.js';
-import { opcua, simulator } from './support/opcua.js';
+import { opcua, simulator, until } from './support/opcua.js';
 
 const { createOpcUaAdapter } = opcua;
 const { BOTTLING_PLANT_SENSORS, startBottlingPlantSimulator } = simulator;
 
-async function until<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms (last: ${JSON.stringify(v)})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 // Real OPC UA over TCP on 127.0.0.1 (ephemeral port): the simulator is a node-opcua server.
 describe('bottling plant simulator through the OPC UA adapter', () => {

@@ -8,3 +8,19 @@ jest.mock('hexy', () => ({ __esModule: true, hexy: (b: Buffer) => Buffer.from(b)
 
 export const simulator = await import('../../src/domain/simulator.js');
 export const opcua = await import('../../src/domain/opcua-adapter.js');
+
+export async function until<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (ok(v)) return v;
+      last = v;
+    } catch (err) {
+      last = err instanceof Error ? `${err.name}: ${err.message}` : err;
+    }
+    if (Date.now() > end) throw new Error(`${what} not met within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,137 @@
+import { ChaincodeRejectedError } from '@twinledger/fabric-client';
+import type { AcknowledgementStatus, TwinLedger } from '@twinledger/ledger';
+import type { Logger } from '@twinledger/observability';
+import type { CallJournal } from './call-journal.js';
+import type { DeviceAdapter } from './device.js';
+import { DeviceUnavailableError } from './errors.js';
+import type { AgentMetrics } from './metrics.js';
+import { retryTransient } from './retry.js';
+import { checkProgramCall, readBackMatches } from './safety.js';
+
+export interface CallOutcome {
+  readonly callId: number;
+  /** What the agent acknowledged, or `SKIPPED` when it had nothing to do (already finished). */
+  readonly status: AcknowledgementStatus | 'SKIPPED' | 'DEFERRED';
+  readonly result?: unknown;
+}
+
+export interface ProgramExecutorInit {
+  readonly twinId: string;
+  readonly ledger: TwinLedger;
+  readonly adapter: DeviceAdapter;
+  readonly journal: CallJournal;
+  readonly logger: Logger;
+  readonly metrics?: AgentMetrics;
+  /** Told when the device applied a call (tests and the benchmark measure with it). */
+  readonly onExecuted?: (callId: number, at: number) => void;
+}
+
+export interface ProgramExecutor {
+  /** Queues a call; calls run one at a time, in arrival order. */
+  submit(callId: number): Promise<CallOutcome>;
+  /** Queues every call the ledger still lists as pending (start-up, periodic catch-up). */
+  catchUp(): Promise<CallOutcome[]>;
+  readonly counts: Readonly<Record<'EXECUTED' | 'FAILED' | 'REJECTED', number>>;
+}
+
+/**
+ * Executes queued program calls on the device: journal check (never twice), on-chain status
+ * check (already acknowledged by an earlier run?), safety re-check against the specification,
+ * execution, read-back verification, on-chain acknowledgement.
+ */
+export function createProgramExecutor(init: ProgramExecutorInit): ProgramExecutor {
+  const log = init.logger.child({ component: 'program-executor', twinId: init.twinId });
+  const { ledger, journal, twinId } = init;
+  const counts = { EXECUTED: 0, FAILED: 0, REJECTED: 0 };
+  let chain: Promise<unknown> = Promise.resolve();
+
+  async function acknowledge(callId: number, status: AcknowledgementStatus, result: unknown): Promise<CallOutcome> {
+    try {
+      await retryTransient(() => ledger.acknowledgeProgramCall(twinId, callId, status, result));
+    } catch (err) {
+      // Finished already: an earlier run acknowledged it and crashed before journaling that.
+      if (!(err instanceof ChaincodeRejectedError && err.code === 'INVALID_STATE')) throw err;
+    }
+    await journal.record({ twinId, callId, state: 'acked', status, result });
+    counts[status] += 1;
+    init.metrics?.programCalls.inc({ status });
+    log.info({ callId, status, result }, 'program call acknowledged');
+    return { callId, status, result };
+  }
+
+  async function finish(callId: number, status: AcknowledgementStatus, result: unknown): Promise<CallOutcome> {
+    await journal.record({ twinId, callId, state: 'done', status, result });
+    return acknowledge(callId, status, result);
+  }
+
+  async function handle(callId: number): Promise<CallOutcome> {
+    const seen = journal.get(twinId, callId);
+    if (seen?.state === 'acked') return { callId, status: 'SKIPPED' };
+    if (seen?.state === 'done' && seen.status) return acknowledge(callId, seen.status, seen.result);
+
+    const call = await ledger.getProgramCall(twinId, callId);
+    if (call.status !== 'PENDING') {
+      await journal.record({ twinId, callId, state: 'acked', ...(call.acknowledgement ? { status: call.acknowledgement.status } : {}) });
+      return { callId, status: 'SKIPPED' };
+    }
+    if (seen?.state === 'started') {
+      // We were executing it when we stopped: the device may or may not have applied it.
+      // Executing again could apply it twice, so report it instead.
+      return finish(callId, 'FAILED', { reason: 'INTERRUPTED', message: 'the agent stopped during execution; the call was not repeated' });
+    }
+
+    const programs = await ledger.listPrograms(twinId);
+    const program = programs.find((p) => p.elementId === call.programElementId);
+    const verdict = checkProgramCall(program, call.parameters);
+    if (!verdict.ok || !program) {
+      const refusal = verdict.ok ? { code: 'UNKNOWN_PROGRAM', reason: 'no program' } : verdict;
+      log.warn({ callId, program: call.programElementId, parameters: call.parameters, refusal }, 'program call outside the safety rules: rejected');
+      return finish(callId, 'REJECTED', { reason: refusal.code, message: refusal.reason, ...('parameter' in refusal && refusal.parameter ? { parameter: refusal.parameter } : {}) });
+    }
+    const element = await ledger.getElement(twinId, program.elementId);
+    if (init.adapter.state !== 'connected') {
+      throw new DeviceUnavailableError('device not connected; the call stays pending', { retryAfterSeconds: 1, details: { callId } });
+    }
+    await journal.record({ twinId, callId, state: 'started' });
+    let status: AcknowledgementStatus;
+    let result: unknown;
+    try {
+      const exec = await init.adapter.callProgram(element.parentId, program.name, verdict.parameters);
+      init.onExecuted?.(callId, Date.now());
+      if (readBackMatches(verdict.parameters, exec.readBack)) {
+        status = 'EXECUTED';
+        result = { component: element.parentId, program: program.name, readBack: exec.readBack };
+      } else {
+        status = 'FAILED';
+        result = { reason: 'READBACK_MISMATCH', component: element.parentId, requested: verdict.parameters, readBack: exec.readBack };
+      }
+    } catch (err) {
+      const e = err as { code?: unknown; message?: unknown; details?: unknown };
+      status = 'FAILED';
+      result = { reason: typeof e.code === 'string' ? e.code : 'DEVICE_ERROR', message: String(e.message ?? err), ...(e.details ? { details: e.details } : {}) };
+    }
+    return finish(callId, status, result);
+  }
+
+  function submit(callId: number): Promise<CallOutcome> {
+    const run = chain.then(() => handle(callId)).catch((err: unknown) => {
+      if (err instanceof DeviceUnavailableError) return { callId, status: 'DEFERRED' as const };
+      log.warn({ err, callId }, 'program call not finished; retried by the next catch-up');
+      throw err;
+    });
+    chain = run.catch(() => undefined);
+    return run;
+  }
+
+  return {
+    submit,
+    async catchUp() {
+      const pending = await ledger.listPendingProgramCalls(twinId);
+      const outcomes = await Promise.allSettled(pending.map((c) => submit(c.callId)));
+      return outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    },
+    get counts() {
+      return { ...counts };
+    },
+  };
+}

@@ -1,0 +1,265 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createFabricClient, createPeerConnectionPool, loadIdentity, type FabricClient, type PeerConnectionPool } from '@twinledger/fabric-client';
+import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
+import { createTwinLedger, Permissions, Roles, type TwinLedger } from '@twinledger/ledger';
+import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, TOPICS, type Consumer, type Producer } from '@twinledger/kafka';
+import { silentLogger } from '@twinledger/observability';
+import { decodeReadingsMessage, type Reading } from '@twinledger/readings';
+import type { BottlingPlantSimulator } from '../src/domain/simulator.js';
+import { derivedFeedRegistrar } from '../src/domain/feed-registrar.js';
+import { createSyncEngine } from '../src/domain/sync.js';
+import { parseTwinAml } from '../src/domain/aml.js';
+import { createDeviceAgent, type DeviceAgent } from '../src/runtime.js';
+import { opcua, simulator, until } from './support/opcua.js';
+
+const fabric = await fabricAvailability();
+const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../../chaincode/fixtures/bottling-plant.aml'), 'utf8');
+
+// Against the simulator over real OPC UA, the real KRaft broker and the real two-org Fabric
+// network: the agent signs as Org1's User2, which the twin grants DEVICE_AGENT alone.
+(fabric.ok ? describe : describe.skip)('device agent end to end', () => {
+  let net: DevNetwork;
+  let pool: PeerConnectionPool;
+  const clients: FabricClient[] = [];
+  let owner: TwinLedger; // Org1 User1 (OWNER)
+  let org2: TwinLedger; // Org2 User1 (READER through "*")
+  let agentLedger: TwinLedger;
+  let agentFabric: FabricClient;
+  let sim: BottlingPlantSimulator;
+  let dir: string;
+  let producer: Producer;
+  let readingsConsumer: Consumer;
+  const readings: { key: string; r: Reading }[] = [];
+  let agent: DeviceAgent | undefined;
+  let generation = 0;
+  const twin = `bottling-${Date.now()}`;
+  const dataDir = (): string => join(dir, 'agent-data');
+
+  const client = async (org: number, user: number): Promise<FabricClient> => {
+    const o = net.orgs[org]!;
+    const c = createFabricClient({ pool, peer: o.peer, identity: await loadIdentity(o.users[user]!), channel: net.channel, chaincode: net.chaincode });
+    clients.push(c);
+    return c;
+  };
+
+  async function startAgent(): Promise<DeviceAgent> {
+    generation += 1;
+    const adapter = opcua.createOpcUaAdapter({ endpointUrl: sim.endpointUrl, pkiDir: join(dir, 'client-pki'), logger: silentLogger(), samplingIntervalMs: 50, reconnectInitialMs: 100, reconnectMaxMs: 1_000 });
+    const a = await createDeviceAgent({
+      twinId: twin,
+      mspId: 'Org1MSP',
+      ledger: agentLedger,
+      fabric: agentFabric,
+      adapter,
+      feeds: derivedFeedRegistrar(),
+      dataDir: dataDir(),
+      logger: silentLogger(),
+      syncIntervalMs: 2_000,
+      readings: { producer, topic: TOPICS.readings, maxReadingsPerSecond: 200, maxBuffered: 10_000 },
+    });
+    await a.start();
+    await until(() => a.ready(), (r) => r, 30_000, `agent ${generation} ready`);
+    return a;
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'da-int-'));
+    net = await startNetwork({ orgs: ['org1', 'org2'], kafka: true, ...testNetworkInit() });
+    pool = createPeerConnectionPool();
+    owner = createTwinLedger(await client(0, 0));
+    agentFabric = await client(0, 1);
+    agentLedger = createTwinLedger(agentFabric);
+    org2 = createTwinLedger(await client(1, 0));
+    await owner.createTwin(twin, 'Bottling plant', FIXTURE);
+    const agentId = (await until(() => agentLedger.checkAccess(twin, Permissions.PROGRAM_ACK), () => true)).identity;
+    await owner.grant(twin, { mspId: 'Org1MSP', identity: agentId, role: Roles.DEVICE_AGENT });
+    await until(() => org2.listGrants(twin), (g) => g.some((x) => x.role === 'DEVICE_AGENT'), 15_000, 'grant on Org2 peer');
+
+    const kafka = createKafka({ brokers: [net.kafka!.bootstrap], clientId: 'da-test' });
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [{ topic: TOPICS.readings, partitions: 3 }]);
+    await admin.disconnect();
+    producer = createIdempotentProducer(kafka);
+    await producer.connect();
+    readingsConsumer = createConsumer(kafka, { groupId: `da-test-${Date.now()}` });
+    await readingsConsumer.connect();
+    await readingsConsumer.subscribe({ topic: TOPICS.readings, fromBeginning: true });
+    await readingsConsumer.run({
+      eachMessage: async ({ message }) => {
+        for (const r of decodeReadingsMessage(message.key, message.value)) readings.push({ key: message.key!.toString(), r });
+      },
+    });
+
+    sim = await simulator.startBottlingPlantSimulator({ pkiDir: join(dir, 'server-pki'), tickMs: 100 });
+    agent = await startAgent();
+  }, 240_000);
+
+  afterAll(async () => {
+    await agent?.stop();
+    await readingsConsumer?.disconnect();
+    await producer?.disconnect();
+    await sim?.stop();
+    for (const c of clients) c.close();
+    pool?.close();
+    await net?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('registers a feed for each sensor at start, leaves the matching spec alone, and streams readings to dt.readings', async () => {
+    const feeds = await until(() => org2.listSensorFeeds(twin), (f) => f.length === 4, 30_000, 'four feeds');
+    expect(feeds.map((f) => f.componentId).sort()).toEqual(['sensor-fill-level-1', 'sensor-flow-1', 'sensor-pressure-1', 'sensor-temperature-1']);
+    const report = await agent!.sync.sync('test');
+    expect(report).toMatchObject({ ok: true, actions: [] });
+    expect(report.drift?.items).toEqual([]);
+    const fill = feeds.find((f) => f.componentId === 'sensor-fill-level-1')!;
+    const got = await until(() => readings.filter((x) => x.r.component === 'sensor-fill-level-1'), (x) => x.length >= 5, 20_000, 'fill level readings');
+    for (const { key, r } of got) {
+      expect(key).toBe(fill.feedRef);
+      expect(r).toMatchObject({ feed: fill.feedRef, u: 'mm' });
+      expect(r.v as number).toBeGreaterThanOrEqual(180);
+      expect(r.v as number).toBeLessThanOrEqual(195);
+    }
+  });
+
+  it('notices a sensor exchange on the device and updates the twin: removeAML, insertAML, addSensorFeed, new stream', async () => {
+    sim.breakSensor('sensor-fill-level-1');
+    expect(sim.flooding).toBe(true);
+    sim.replaceSensor('sensor-fill-level-1', { componentId: 'sensor-fill-level-2', serialNumber: 'SN-REPL-42' });
+    const el = await until(() => org2.getElement(twin, 'sensor-fill-level-2'), () => true, 20_000, 'new sensor readable by Org2');
+    expect(el).toMatchObject({ parentId: 'filler-1', name: 'FillLevelSensor' });
+    expect(el.aml).toContain('SN-REPL-42');
+    expect(el.aml).toContain('<Value>180</Value>');
+    await expect(org2.getElement(twin, 'sensor-fill-level-1')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // The new part sits where the old one was: first child of the filler.
+    const spec = parseTwinAml((await org2.getSpecification(twin)).aml);
+    expect(spec.elements.get('filler-1')?.childIds).toEqual(['sensor-fill-level-2', 'sensor-flow-1', 'sensor-pressure-1', 'sensor-temperature-1']);
+    const feeds = await until(() => org2.listSensorFeeds(twin), (f) => f.some((x) => x.componentId === 'sensor-fill-level-2'), 20_000, 'new feed');
+    expect(feeds.map((f) => f.componentId).sort()).toEqual(['sensor-fill-level-2', 'sensor-flow-1', 'sensor-pressure-1', 'sensor-temperature-1']);
+    const feed = feeds.find((f) => f.componentId === 'sensor-fill-level-2')!;
+    expect(feed.registeredBy.id).toMatch(/User2/);
+    const fresh = await until(() => readings.filter((x) => x.r.component === 'sensor-fill-level-2'), (x) => x.length >= 3, 20_000, 'new stream');
+    expect(fresh.every((x) => x.key === feed.feedRef && x.r.feed === feed.feedRef)).toBe(true);
+    // Exactly one removeAML and one insertAML for the exchange.
+    const ops = (await owner.history(twin)).changes.filter((c) => c.targets.some((t) => t.id === 'sensor-fill-level-1' || t.id === 'sensor-fill-level-2')).map((c) => c.operation);
+    expect(ops.filter((o) => o === 'removeAML')).toHaveLength(1);
+    expect(ops.filter((o) => o === 'insertAML')).toHaveLength(1);
+    const drift = await agent!.sync.drift();
+    expect(drift.items).toEqual([]);
+  });
+
+  let roundTripCall = 0;
+  it('executes an authorized program call on the device and acknowledges it on chain with the read-back', async () => {
+    const before = sim.invocations.length;
+    const queued = await owner.callProgram(twin, 'SetConveyorSpeed', { speed: 2 });
+    roundTripCall = queued.result.callId;
+    const done = await until(() => org2.getProgramCall(twin, roundTripCall), (c) => c.status !== 'PENDING', 20_000, 'call acknowledged');
+    expect(done).toMatchObject({ status: 'EXECUTED', acknowledgement: { status: 'EXECUTED', result: { component: 'conveyor-1', program: 'SetConveyorSpeed', readBack: { speed: 2 } }, by: { mspId: 'Org1MSP' } } });
+    expect(done.acknowledgement!.by.id).toMatch(/User2/);
+    expect(sim.conveyorSpeed).toBe(2);
+    expect(sim.invocations.slice(before)).toEqual([expect.objectContaining({ componentId: 'conveyor-1', method: 'SetConveyorSpeed', args: { speed: 2 } })]);
+    // Calls straight out of bounds never reach the queue.
+    await expect(owner.callProgram(twin, 'SetConveyorSpeed', { speed: 3 })).rejects.toMatchObject({ code: 'OUT_OF_BOUNDS' });
+  });
+
+  it('after a restart, refuses calls the specification no longer allows and never repeats an executed call', async () => {
+    await agent!.stop();
+    agent = undefined;
+    const invocationsBefore = sim.invocations.length;
+    // Queued while the agent is down and legal then; then the owner tightens the belt's safety
+    // rule to 1.5 m/s and removes the outlet valve's program.
+    const tooFast = (await owner.callProgram(twin, 'SetConveyorSpeed', { speed: 2.2 })).result.callId;
+    const valve = (await owner.callProgram(twin, 'prog-set-valve-outlet-1', { open: true })).result.callId;
+    await owner.removeAML(twin, 'prog-set-conveyor-speed');
+    await until(() => org2.listPrograms(twin), (p) => !p.some((x) => x.elementId === 'prog-set-conveyor-speed'), 15_000, 'program removed on Org2');
+    await owner.insertAML(
+      twin,
+      '<InternalElement Name="SetConveyorSpeed" ID="prog-set-conveyor-speed-v2"><Attribute Name="speed" AttributeDataType="xs:double" Unit="m/s"><Constraint Name="SpeedRange"><OrdinalScaledType><RequiredMaxValue>1.5</RequiredMaxValue><RequiredMinValue>0</RequiredMinValue></OrdinalScaledType></Constraint></Attribute><RoleRequirements RefBaseRoleClassPath="TwinLedgerRoleClassLib/Program"/></InternalElement>',
+      'conveyor-1',
+    );
+    await until(() => org2.listPrograms(twin), (p) => p.some((x) => x.elementId === 'prog-set-conveyor-speed-v2'), 15_000, 'new program on Org2');
+    await owner.removeAML(twin, 'prog-set-valve-outlet-1');
+    await until(() => org2.listPrograms(twin), (p) => !p.some((x) => x.elementId === 'prog-set-valve-outlet-1'), 15_000, 'valve program removed on Org2');
+    // A call within the new rules, queued too, is executed.
+    const slow = (await owner.callProgram(twin, 'SetConveyorSpeed', { speed: 1.4 })).result.callId;
+
+    agent = await startAgent();
+    const a = await until(() => org2.getProgramCall(twin, tooFast), (c) => c.status !== 'PENDING', 30_000, 'tooFast acknowledged');
+    // The call names the program element it was queued for, which is gone: refused.
+    expect(a).toMatchObject({ status: 'REJECTED', acknowledgement: { result: { reason: 'UNKNOWN_PROGRAM' } } });
+    const v = await until(() => org2.getProgramCall(twin, valve), (c) => c.status !== 'PENDING', 30_000, 'valve acknowledged');
+    expect(v).toMatchObject({ status: 'REJECTED', acknowledgement: { result: { reason: 'UNKNOWN_PROGRAM' } } });
+    const s = await until(() => org2.getProgramCall(twin, slow), (c) => c.status !== 'PENDING', 30_000, 'slow acknowledged');
+    expect(s).toMatchObject({ status: 'EXECUTED', acknowledgement: { result: { readBack: { speed: 1.4 } } } });
+    expect(sim.valveOpen('valve-outlet-1')).toBe(false);
+    expect(sim.conveyorSpeed).toBe(1.4);
+    expect(sim.invocations.slice(invocationsBefore).map((i) => i.args)).toEqual([{ speed: 1.4 }]);
+
+    // Replays: the journal says done, and even an agent without a journal asks the ledger first.
+    await expect(agent.executor.submit(roundTripCall)).resolves.toMatchObject({ status: 'SKIPPED' });
+    expect(sim.invocations.slice(invocationsBefore)).toHaveLength(1);
+    expect(agent.status().calls).toMatchObject({ EXECUTED: 1, REJECTED: 2 });
+  });
+
+  it('rejects a queued call whose parameter is outside the bounds the specification now states', async () => {
+    // Bounds tightened after queuing: the chaincode accepted 1.2 under max 1.5; now max 1.0.
+    await agent!.stop();
+    agent = undefined;
+    const callId = (await owner.callProgram(twin, 'prog-set-conveyor-speed-v2', { speed: 1.2 })).result.callId;
+    await owner.removeAML(twin, 'prog-set-conveyor-speed-v2');
+    await until(() => org2.listPrograms(twin), (p) => !p.some((x) => x.elementId === 'prog-set-conveyor-speed-v2'), 15_000, 'v2 removed');
+    await owner.insertAML(
+      twin,
+      '<InternalElement Name="SetConveyorSpeed" ID="prog-set-conveyor-speed-v2"><Attribute Name="speed" AttributeDataType="xs:double" Unit="m/s"><Constraint Name="SpeedRange"><OrdinalScaledType><RequiredMaxValue>1.0</RequiredMaxValue><RequiredMinValue>0</RequiredMinValue></OrdinalScaledType></Constraint></Attribute><RoleRequirements RefBaseRoleClassPath="TwinLedgerRoleClassLib/Program"/></InternalElement>',
+      'conveyor-1',
+    );
+    await until(() => org2.listPrograms(twin), (p) => p.some((x) => x.elementId === 'prog-set-conveyor-speed-v2' && x.parameters[0]?.max === 1), 15_000, 'v2 with max 1.0');
+    const speedBefore = sim.conveyorSpeed;
+    agent = await startAgent();
+    const c = await until(() => org2.getProgramCall(twin, callId), (x) => x.status !== 'PENDING', 30_000, 'acknowledged');
+    expect(c).toMatchObject({ status: 'REJECTED', acknowledgement: { result: { reason: 'OUT_OF_BOUNDS', parameter: 'speed' } } });
+    expect(sim.conveyorSpeed).toBe(speedBefore);
+  });
+
+  it('completes a sync interrupted between removeAML and insertAML after a restart, without duplicates', async () => {
+    await agent!.stop();
+    agent = undefined;
+    sim.replaceSensor('sensor-pressure-1', { componentId: 'sensor-pressure-2' });
+    // A run that dies right after its removeAML committed (the process "crashes" at insertAML).
+    const crashing = new Proxy(agentLedger, {
+      get(target, prop, receiver) {
+        if (prop === 'insertAML') return async () => { throw new Error('simulated crash before insertAML'); };
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const adapter = opcua.createOpcUaAdapter({ endpointUrl: sim.endpointUrl, pkiDir: join(dir, 'client-pki'), logger: silentLogger() });
+    await adapter.start();
+    try {
+      const half = await createSyncEngine({ twinId: twin, ledger: crashing, adapter, feeds: derivedFeedRegistrar(), logger: silentLogger() }).sync('crash-test');
+      expect(half.ok).toBe(false);
+      expect(half.actions).toEqual([expect.objectContaining({ action: 'removeAML', componentId: 'sensor-pressure-1', txId: expect.any(String) })]);
+    } finally {
+      await adapter.stop();
+    }
+    await until(() => org2.getElement(twin, 'sensor-pressure-1').then(() => 'present', (e: { code?: string }) => e.code), (c) => c === 'NOT_FOUND', 15_000, 'old removed');
+    await expect(org2.getElement(twin, 'sensor-pressure-2')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    agent = await startAgent();
+    await until(() => org2.listSensorFeeds(twin), (f) => f.some((x) => x.componentId === 'sensor-pressure-2'), 30_000, 'pressure-2 feed');
+    const report = await agent.sync.sync('after-restart');
+    expect(report).toMatchObject({ ok: true, actions: [] });
+    expect(report.drift?.items).toEqual([]);
+    const history = (await owner.history(twin)).changes;
+    const touching = (id: string, op: string) => history.filter((c) => c.operation === op && c.targets.some((t) => t.id === id)).length;
+    expect(touching('sensor-pressure-1', 'removeAML')).toBe(1);
+    expect(touching('sensor-pressure-2', 'insertAML')).toBe(1);
+    expect(touching('sensor-pressure-2', 'addSensorFeed')).toBe(1);
+    const spec = parseTwinAml((await org2.getSpecification(twin)).aml);
+    expect([...spec.elements.keys()].filter((id) => id.startsWith('sensor-pressure'))).toEqual(['sensor-pressure-2']);
+  });
+});
