@@ -79,11 +79,15 @@ export async function reportOrphan(ctx: UploadContext, ref: string, reason: stri
 }
 
 /** Records the ledger write; if it fails, the stored object is reported as an orphan. */
-export async function recordOrOrphan<T>(ctx: UploadContext, ref: string, record: () => Promise<T>): Promise<T> {
+export async function recordOrOrphan<T>(ctx: UploadContext, twinId: string, stored: StoredObject, record: () => Promise<T>): Promise<T> {
   try {
     return await record();
   } catch (err) {
-    await reportOrphan(ctx, ref, `ledger write failed: ${(err as { code?: string }).code ?? 'error'}`);
+    // Should the gateway ever deduplicate identical content into an existing object, that
+    // object is referenced already and must keep its readers.
+    const known = await ctx.ledger.getDocumentHistory(twinId, stored.sha256).catch(() => undefined);
+    const referenced = known !== undefined && (known.document?.dhtRef === stored.ref || known.versions.some((v) => v.dhtRef === stored.ref));
+    if (!referenced) await reportOrphan(ctx, stored.ref, `ledger write failed: ${(err as { code?: string }).code ?? 'error'}`);
     throw err;
   }
 }

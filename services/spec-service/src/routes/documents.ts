@@ -61,7 +61,7 @@ export function documentRoutes(deps: RouteDeps) {
         const q = req.query;
         await requirePermission(ctx.ledger, twinId, docWrite(q.confidentiality));
         const stored = await storeInDht(ctx, twinId, q.confidentiality, body);
-        const res = await recordOrOrphan(ctx, stored.ref, () =>
+        const res = await recordOrOrphan(ctx, twinId, stored, () =>
           write(deps, req, 'addDocument', () =>
             ctx.ledger.addDocument(twinId, {
               hash: stored.sha256,
@@ -96,7 +96,7 @@ export function documentRoutes(deps: RouteDeps) {
         const level = history.document!.confidentiality;
         await requirePermission(ctx.ledger, twinId, docWrite(level));
         const stored = await storeInDht(ctx, twinId, level, body);
-        const res = await recordOrOrphan(ctx, stored.ref, () =>
+        const res = await recordOrOrphan(ctx, twinId, stored, () =>
           write(deps, req, 'addDocumentVersion', () => ctx.ledger.addDocumentVersion(twinId, original.hash, stored.sha256, stored.ref)),
         );
         return reply.code(201).send({ transactionId: res.transactionId, blockNumber: Number(res.blockNumber), result: res.result, stored: { ref: stored.ref, size: stored.size, sha256: stored.sha256 } });
