@@ -1,0 +1,251 @@
+{{/* Release-scoped names: <release>-<chart> unless the release name already holds the chart name. */}}
+{{- define "twinledger.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of one component's objects: <fullname>-<component>. Call with (list $ "spec-service"). */}}
+{{- define "twinledger.componentName" -}}
+{{- $root := index . 0 -}}
+{{- printf "%s-%s" (include "twinledger.fullname" $root) (index . 1) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels on every object of the release, less the instance label (see twinledger.labels). */}}
+{{- define "twinledger.baseLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: twinledger
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+twinledger.io/msp-id: {{ .Values.org.mspId | quote }}
+{{- end -}}
+
+{{/* Labels of release-wide objects. */}}
+{{- define "twinledger.labels" -}}
+{{ include "twinledger.baseLabels" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Selector labels of one component. Call with (list $ "spec-service"). */}}
+{{- define "twinledger.selectorLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: {{ index . 1 }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+{{- end -}}
+
+{{/* All labels of one component's objects. */}}
+{{- define "twinledger.componentLabels" -}}
+{{ include "twinledger.baseLabels" (index . 0) }}
+{{ include "twinledger.selectorLabels" . }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{- define "twinledger.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "twinledger.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* twinledger/<service>:<tag>, tag defaulting to the chart's appVersion. */}}
+{{- define "twinledger.image" -}}
+{{- $root := index . 0 -}}
+{{- $repo := printf "%s/%s" $root.Values.image.repositoryPrefix (index . 1) -}}
+{{- if $root.Values.image.registry -}}
+{{- $repo = printf "%s/%s" $root.Values.image.registry $repo -}}
+{{- end -}}
+{{- printf "%s:%s" $repo (default $root.Chart.AppVersion $root.Values.image.tag) -}}
+{{- end -}}
+
+{{/* In-cluster URL of a component's HTTP port. Call with (list $ "dht-gateway" port). */}}
+{{- define "twinledger.url" -}}
+{{- printf "http://%s:%v" (include "twinledger.componentName" (list (index . 0) (index . 1))) (index . 2) -}}
+{{- end -}}
+
+{{/* Pod-level settings shared by every workload. */}}
+{{- define "twinledger.podSpecCommon" -}}
+serviceAccountName: {{ include "twinledger.serviceAccountName" . }}
+# No service needs the Kubernetes API: no token in the pods.
+automountServiceAccountToken: false
+enableServiceLinks: false
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- with .Values.image.pullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Container-level settings shared by every container. Call with (list $ component values), or
+     (list $ component values p2pPort) for a container that also runs a libp2p DHT node. */}}
+{{- define "twinledger.containerCommon" -}}
+{{- $root := index . 0 -}}
+{{- $c := index . 2 -}}
+image: {{ include "twinledger.image" (list $root (index . 1)) }}
+imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+securityContext:
+  {{- toYaml $root.Values.containerSecurityContext | nindent 2 }}
+resources:
+  {{- toYaml $c.resources | nindent 2 }}
+ports:
+  - name: http
+    containerPort: {{ $c.port }}
+    protocol: TCP
+  {{- if gt (len .) 3 }}
+  - name: p2p
+    containerPort: {{ index . 3 }}
+    protocol: TCP
+  {{- end }}
+startupProbe:
+  httpGet: { path: /healthz, port: http }
+  {{- toYaml $root.Values.probes.startup | nindent 2 }}
+livenessProbe:
+  httpGet: { path: /healthz, port: http }
+  {{- toYaml $root.Values.probes.liveness | nindent 2 }}
+readinessProbe:
+  httpGet: { path: /readyz, port: http }
+  {{- toYaml $root.Values.probes.readiness | nindent 2 }}
+{{- end -}}
+
+{{/* Environment every service reads. Call with (list $ component values). */}}
+{{- define "twinledger.envCommon" -}}
+{{- $root := index . 0 -}}
+{{- $c := index . 2 -}}
+# Listen on all pod interfaces (the services default to 127.0.0.1 for local runs).
+- name: HOST
+  value: "0.0.0.0"
+- name: PORT
+  value: {{ $c.port | int64 | quote }}
+- name: LOG_LEVEL
+  value: {{ $root.Values.logLevel | quote }}
+- name: MSP_ID
+  value: {{ $root.Values.org.mspId | quote }}
+{{- end -}}
+
+{{/* Fabric peer connection env (spec-service, acl-service, device-agent). */}}
+{{- define "twinledger.envFabric" -}}
+- name: FABRIC_IDENTITIES_DIR
+  value: /etc/twinledger/fabric/identities
+- name: PEER_ENDPOINT
+  value: {{ .Values.fabric.peer.endpoint | quote }}
+- name: PEER_TLS_ROOT_CERT
+  value: /etc/twinledger/fabric/peer-tls/ca.crt
+{{- if .Values.fabric.peer.hostAlias }}
+- name: PEER_HOST_ALIAS
+  value: {{ .Values.fabric.peer.hostAlias | quote }}
+{{- end }}
+- name: CHANNEL
+  value: {{ .Values.fabric.channel | quote }}
+- name: CHAINCODE
+  value: {{ .Values.fabric.chaincode | quote }}
+{{- end -}}
+
+{{/* Fabric volume mounts (identities as <name>/cert.pem + key.pem, the peer's TLS CA). */}}
+{{- define "twinledger.fabricMounts" -}}
+- name: fabric-identities
+  mountPath: /etc/twinledger/fabric/identities
+  readOnly: true
+- name: peer-tls
+  mountPath: /etc/twinledger/fabric/peer-tls
+  readOnly: true
+{{- end -}}
+
+{{- define "twinledger.fabricVolumes" -}}
+- name: fabric-identities
+  projected:
+    defaultMode: 0440
+    sources:
+      {{- range .Values.fabric.identities }}
+      - secret:
+          name: {{ .existingSecret }}
+          items:
+            - key: {{ .certKey | default "cert.pem" }}
+              path: {{ .name }}/cert.pem
+            - key: {{ .keyKey | default "key.pem" }}
+              path: {{ .name }}/key.pem
+      {{- end }}
+- name: peer-tls
+  secret:
+    secretName: {{ .Values.fabric.peer.tlsCa.existingSecret }}
+    defaultMode: 0440
+    items:
+      - key: {{ .Values.fabric.peer.tlsCa.key }}
+        path: ca.crt
+{{- end -}}
+
+{{/* The issuer's JWKS. */}}
+{{- define "twinledger.jwksVolume" -}}
+- name: jwks
+  secret:
+    secretName: {{ .Values.auth.jwks.existingSecret }}
+    defaultMode: 0440
+    items:
+      - key: {{ .Values.auth.jwks.key }}
+        path: jwks.json
+{{- end -}}
+
+{{/* DHT key material and the party registry (dht-gateway and feed-ingest's embedded node). */}}
+{{- define "twinledger.dhtVolumes" -}}
+- name: dht-keys
+  projected:
+    defaultMode: 0440
+    sources:
+      - secret:
+          name: {{ .Values.dht.swarmKey.existingSecret }}
+          items:
+            - key: {{ .Values.dht.swarmKey.key }}
+              path: swarm.key
+      - secret:
+          name: {{ .Values.dht.encryptionKey.existingSecret }}
+          items:
+            - key: {{ .Values.dht.encryptionKey.key }}
+              path: x25519.key
+- name: parties
+  configMap:
+    name: {{ include "twinledger.componentName" (list . "parties") }}
+{{- end -}}
+
+{{- define "twinledger.dhtMounts" -}}
+- name: dht-keys
+  mountPath: /etc/twinledger/dht
+  readOnly: true
+- name: parties
+  mountPath: /etc/twinledger/parties
+  readOnly: true
+{{- end -}}
+
+{{/* Writable /tmp: the root filesystem is read-only. */}}
+{{- define "twinledger.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .Values.tmpSizeLimit }}
+{{- end -}}
+
+{{- define "twinledger.tmpMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end -}}
+
+{{/* Libp2p multiaddr the DHT nodes listen on, inside the pod. */}}
+{{- define "twinledger.dhtListen" -}}
+{{- printf "/ip4/0.0.0.0/tcp/%v" .Values.dht.p2pPort -}}
+{{- end -}}
+
+{{/* Scheduling fields of one component. */}}
+{{- define "twinledger.scheduling" -}}
+{{- with .nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,362 @@
+// The Helm chart (helm/twinledger) and its rendered sample (k8s/): lint, offline validation of
+// every rendered object against the Kubernetes API schemas, k8s/rendered.yaml kept in sync, the
+// hardening and availability rules every workload must follow, the env contract with each
+// service's server.ts, and the Grafana dashboard. Real tools, pinned and installed into the
+// project cache by scripts/chart-tools.mjs (helm from `go install`, kubernetes-validate from PyPI).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { parseAllDocuments } from 'yaml';
+import { ensureChartTools, type ChartTools } from '../scripts/chart-tools.mjs';
+import { CHART_DIR, RENDERED, ROOT, SAMPLE_NAMESPACE, SAMPLE_RELEASE, SAMPLE_VALUES, helmTemplate, renderSample } from '../scripts/chart-render.mjs';
+import { parsePartyRegistry } from '../services/dht-gateway/src/domain/party-registry-file.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- rendered Kubernetes objects are plain JSON trees */
+type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: any; data?: any; stringData?: any };
+
+const SERVICES = ['spec-service', 'acl-service', 'dht-gateway', 'feed-ingest', 'device-agent'] as const;
+const STATEFUL = new Set(['dht-gateway', 'feed-ingest']);
+
+let tools: ChartTools;
+let work: string;
+let sample: K8sObject[];
+let defaults: K8sObject[];
+
+function run(cmd: string, args: readonly string[]): { status: number; out: string } {
+  const res = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (res.error) throw res.error;
+  return { status: res.status ?? -1, out: `${res.stdout}${res.stderr}` };
+}
+
+/** Strict YAML parse: duplicate keys and syntax errors fail (the API server refuses them too). */
+function parseManifests(text: string): K8sObject[] {
+  const docs = parseAllDocuments(text);
+  const objects: K8sObject[] = [];
+  for (const d of docs) {
+    if (d.errors.length > 0) throw new Error(d.errors.map((e) => e.message).join('\n'));
+    const o = d.toJS() as K8sObject | null;
+    if (o !== null) objects.push(o);
+  }
+  return objects;
+}
+
+function ofKind(objects: readonly K8sObject[], kind: string): K8sObject[] {
+  return objects.filter((o) => o.kind === kind);
+}
+
+function workloads(objects: readonly K8sObject[]): K8sObject[] {
+  return objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
+}
+
+function matches(selector: Record<string, string>, labels: Record<string, string> | undefined): boolean {
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+/** Validates manifests offline with kubernetes-validate; returns the tool's report lines. */
+function validate(text: string): { status: number; lines: string[] } {
+  const file = join(work, `validate-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, text);
+  const res = run(tools.kubernetesValidate, ['--kubernetes-version', tools.kubeVersion, '--strict', file]);
+  return { status: res.status, lines: res.out.split('\n').filter((l) => l.trim() !== '') };
+}
+
+/** The env variables a service's server.ts reads through loadEnv, and which of them have no default. */
+function serviceEnv(service: string): { all: Set<string>; required: Set<string> } | undefined {
+  const file = join(ROOT, 'services', service, 'src', 'server.ts');
+  if (!existsSync(file)) return undefined;
+  const src = readFileSync(file, 'utf8');
+  const block = /loadEnv\(\{([\s\S]*?)\n\}\)/.exec(src)?.[1];
+  if (block === undefined) throw new Error(`${file}: no loadEnv({...}) block`);
+  const all = new Set<string>();
+  const required = new Set<string>();
+  for (const m of block.matchAll(/^\s+([A-Z][A-Z0-9_]*): (\w+)\((.*)\),?$/gm)) {
+    const [, name, fn, args] = m as unknown as [string, string, string, string];
+    all.add(name);
+    if (fn !== 'optionalStr' && !/default:/.test(args)) required.add(name);
+  }
+  return { all, required };
+}
+
+beforeAll(() => {
+  tools = ensureChartTools();
+  work = mkdtempSync(join(tmpdir(), 'twinledger-chart-'));
+  sample = parseManifests(helmTemplate(tools.helm, tools.kubeVersion, SAMPLE_VALUES));
+  defaults = parseManifests(helmTemplate(tools.helm, tools.kubeVersion, undefined, 'tl', 'default'));
+});
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('helm lint --strict', () => {
+  it('passes with the default values', () => {
+    const res = run(tools.helm, ['lint', '--strict', '--kube-version', tools.kubeVersion, CHART_DIR]);
+    expect(res.out).toContain('1 chart(s) linted, 0 chart(s) failed');
+    expect(res.status).toBe(0);
+  });
+
+  it('passes with the sample organization (k8s/sample-values.yaml)', () => {
+    const res = run(tools.helm, ['lint', '--strict', '--kube-version', tools.kubeVersion, CHART_DIR, '--values', SAMPLE_VALUES]);
+    expect(res.out).toContain('1 chart(s) linted, 0 chart(s) failed');
+    expect(res.status).toBe(0);
+  });
+
+  it('fails through values.schema.json on missing or unsafe values', () => {
+    const res = run(tools.helm, [
+      'lint', '--strict', '--kube-version', tools.kubeVersion, CHART_DIR,
+      '--set', 'org.mspId=',
+      '--set', 'containerSecurityContext.readOnlyRootFilesystem=false',
+      '--set', 'specService.replicas=2',
+      '--set', 'networkPolicy.fabricPeer.to=null',
+      '--set', 'dht.parties[0].mspId=Org9MSP',
+      '--set', 'dht.parties[0].peerIds[0]=not-a-peer-id',
+      '--set', 'dht.parties[0].encryptionPublicKey=abc',
+    ]);
+    expect(res.status).not.toBe(0);
+    expect(res.out).toContain('/org/mspId');
+    expect(res.out).toContain('/containerSecurityContext/readOnlyRootFilesystem');
+    expect(res.out).toContain('/specService/replicas');
+    expect(res.out).toContain("at '/networkPolicy/fabricPeer': missing property 'to'");
+    expect(res.out).toContain('/dht/parties/0/peerIds/0');
+    expect(res.out).toContain('/dht/parties/0/encryptionPublicKey');
+  });
+
+  it('refuses an Ingress without any host', () => {
+    const res = run(tools.helm, ['template', 'x', CHART_DIR, '--kube-version', tools.kubeVersion, '--set', 'ingress.enabled=true']);
+    expect(res.status).not.toBe(0);
+    expect(res.out).toContain('ingress.enabled needs at least one of');
+  });
+});
+
+describe(`rendered objects validate against the Kubernetes API schemas (offline)`, () => {
+  it.each([
+    ['sample organization', () => helmTemplate(tools.helm, tools.kubeVersion, SAMPLE_VALUES)],
+    ['default values', () => helmTemplate(tools.helm, tools.kubeVersion, undefined, 'tl', 'default')],
+  ])('%s', (_label, render) => {
+    const text = render();
+    const objects = parseManifests(text);
+    const { status, lines } = validate(text);
+    const errors = lines.filter((l) => l.startsWith('ERROR'));
+    expect(errors).toEqual([]);
+    expect(status).toBe(0);
+    // Only the Prometheus Operator's CRD has no built-in schema; it is checked by hand below.
+    const warnings = lines.filter((l) => l.startsWith('WARN'));
+    expect(warnings.filter((w) => !/Couldn't find schema for kind ServiceMonitor with api version monitoring\.coreos\.com\/v1/.test(w))).toEqual([]);
+    const passed = lines.filter((l) => l.startsWith('INFO') && l.includes(' passed for resource '));
+    expect(passed).toHaveLength(objects.filter((o) => o.kind !== 'ServiceMonitor').length);
+  });
+
+  it('kubernetes-validate really rejects a broken object (the check can fail)', () => {
+    const broken = readFileSync(RENDERED, 'utf8').replace('readOnlyRootFilesystem: true', 'readOnlyRootFilesystem: "yes"');
+    const { status, lines } = validate(broken);
+    expect(status).not.toBe(0);
+    expect(lines.some((l) => l.startsWith('ERROR') && l.includes('readOnlyRootFilesystem'))).toBe(true);
+  });
+});
+
+describe('k8s/rendered.yaml', () => {
+  it('is in sync with the chart and k8s/sample-values.yaml (run `node scripts/chart-render.mjs`)', () => {
+    const expected = renderSample(tools);
+    const actual = readFileSync(RENDERED, 'utf8');
+    expect(actual === expected).toBe(true);
+  });
+});
+
+describe.each([
+  ['sample organization', () => sample, SAMPLE_RELEASE],
+  ['default values', () => defaults, 'tl'],
+])('rendered objects (%s)', (_label, objectsOf, release) => {
+  it('contain every service as a workload; dht-gateway and feed-ingest as StatefulSets with a data claim', () => {
+    const objects = objectsOf();
+    for (const s of SERVICES) {
+      const w = workloads(objects).find((o) => o.metadata.labels?.['app.kubernetes.io/name'] === s);
+      expect(w?.kind).toBe(STATEFUL.has(s) ? 'StatefulSet' : 'Deployment');
+      if (STATEFUL.has(s)) {
+        expect(w?.spec.volumeClaimTemplates.map((t: any) => t.metadata.name)).toEqual(['data']);
+        expect(w?.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
+      }
+    }
+  });
+
+  it('run every container non-root, read-only, unprivileged, no capabilities, seccomp RuntimeDefault, with a writable /tmp', () => {
+    const all = workloads(objectsOf());
+    expect(all.length).toBe(SERVICES.length);
+    for (const w of all) {
+      const pod = w.spec.template.spec;
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(pod.automountServiceAccountToken).toBe(false);
+      const containers = [...pod.containers, ...(pod.initContainers ?? [])];
+      for (const c of containers) {
+        expect(c.securityContext).toMatchObject({
+          runAsNonRoot: true,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        });
+        expect(c.securityContext.privileged ?? false).toBe(false);
+        expect(c.securityContext.capabilities.add ?? []).toEqual([]);
+        const tmp = c.volumeMounts.find((m: any) => m.mountPath === '/tmp');
+        expect(pod.volumes.find((v: any) => v.name === tmp?.name)?.emptyDir).toBeDefined();
+        expect(c.image).toMatch(/^twinledger\/[a-z-]+:0\.1\.0$/);
+        expect(c.image).toBe(`twinledger/${w.metadata.labels?.['app.kubernetes.io/name']}:0.1.0`);
+      }
+    }
+  });
+
+  it('give every workload probes on /healthz and /readyz and bounded resources', () => {
+    for (const w of workloads(objectsOf())) {
+      for (const c of w.spec.template.spec.containers) {
+        expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+        expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+        expect(c.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+        for (const r of ['cpu', 'memory']) {
+          expect(c.resources.requests[r]).toBeDefined();
+          expect(c.resources.limits[r]).toBeDefined();
+        }
+        // Numbers reach the services as plain integers (Helm would print large floats as 1e+09).
+        for (const e of c.env) if (typeof e.value === 'string') expect(e.value).not.toMatch(/^[0-9.]+e\+[0-9]+$/);
+      }
+    }
+  });
+
+  it('have one PodDisruptionBudget per service selecting exactly its pods', () => {
+    const objects = objectsOf();
+    const pdbs = ofKind(objects, 'PodDisruptionBudget');
+    expect(pdbs).toHaveLength(SERVICES.length);
+    for (const w of workloads(objects)) {
+      const podLabels = w.spec.template.metadata.labels as Record<string, string>;
+      const covering = pdbs.filter((p) => matches(p.spec.selector.matchLabels, podLabels));
+      expect(covering).toHaveLength(1);
+      expect(covering[0]?.spec.maxUnavailable).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('deny all traffic by default and allow only named peers (never an empty from/to)', () => {
+    const objects = objectsOf();
+    const policies = ofKind(objects, 'NetworkPolicy');
+    const deny = policies.find((p) => p.metadata.name.endsWith('-default-deny'));
+    expect(deny?.spec).toEqual({ podSelector: { matchLabels: { 'app.kubernetes.io/instance': release } }, policyTypes: ['Ingress', 'Egress'] });
+    for (const w of workloads(objects)) {
+      const podLabels = w.spec.template.metadata.labels as Record<string, string>;
+      expect(matches(deny?.spec.podSelector.matchLabels, podLabels)).toBe(true);
+      // Each workload also has its own policy, covering both directions.
+      const own = policies.filter((p) => p !== deny && p.spec.podSelector.matchLabels['app.kubernetes.io/name'] !== undefined && matches(p.spec.podSelector.matchLabels, podLabels));
+      expect(own).toHaveLength(1);
+      expect(own[0]?.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    }
+    for (const p of policies) {
+      for (const rule of p.spec.ingress ?? []) {
+        expect(rule.from?.length).toBeGreaterThan(0);
+        expect(rule.ports?.length).toBeGreaterThan(0);
+      }
+      for (const rule of p.spec.egress ?? []) {
+        expect(rule.to?.length).toBeGreaterThan(0);
+        expect(rule.ports?.length).toBeGreaterThan(0);
+      }
+    }
+    // dht-gateway's REST API is internal: reachable from spec-service and acl-service only.
+    const gw = policies.find((p) => p.spec.podSelector.matchLabels['app.kubernetes.io/name'] === 'dht-gateway');
+    const httpFrom = gw?.spec.ingress.filter((r: any) => r.ports.some((x: any) => x.port === 7400)).flatMap((r: any) => r.from);
+    expect(httpFrom.map((f: any) => f.podSelector?.matchLabels?.['app.kubernetes.io/name'] ?? f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'])).toEqual(
+      ['spec-service', 'acl-service', 'monitoring'],
+    );
+  });
+
+  it('contain no Secret: key material is only referenced', () => {
+    const objects = objectsOf();
+    expect(ofKind(objects, 'Secret')).toEqual([]);
+    for (const cm of ofKind(objects, 'ConfigMap')) expect(JSON.stringify(cm.data)).not.toMatch(/PRIVATE KEY|\/key\/swarm\/psk/);
+  });
+
+  it('give each service the env its server.ts reads: nothing unknown, nothing required missing', () => {
+    for (const w of workloads(objectsOf())) {
+      const service = w.metadata.labels?.['app.kubernetes.io/name'] as string;
+      const env = serviceEnv(service);
+      if (env === undefined) continue; // device-agent's server.ts is not written yet (see the report)
+      const set = new Set<string>(w.spec.template.spec.containers[0].env.map((e: any) => e.name));
+      expect([...set].filter((n) => !env.all.has(n))).toEqual([]);
+      expect([...env.required].filter((n) => !set.has(n))).toEqual([]);
+    }
+  });
+
+  it('mount every file the env points at', () => {
+    for (const w of workloads(objectsOf())) {
+      const c = w.spec.template.spec.containers[0];
+      const mounts: string[] = c.volumeMounts.map((m: any) => m.mountPath);
+      for (const e of c.env) {
+        if (!/_(FILE|DIR)$/.test(e.name)) continue;
+        expect(mounts.some((m) => e.value === m || e.value.startsWith(`${m}/`))).toBe(true);
+      }
+    }
+  });
+});
+
+describe('sample organization specifics', () => {
+  it('party registry ConfigMap holds both shapes, and dht-gateway parses its own', () => {
+    const cm = ofKind(sample, 'ConfigMap').find((o) => o.metadata.name === `${SAMPLE_RELEASE}-parties`);
+    const registry = JSON.parse(cm?.data['registry.json']);
+    const parties = parsePartyRegistry(registry);
+    expect(parties.map((p) => p.mspId)).toEqual(['Org1MSP', 'Org2MSP', 'Org3MSP']);
+    expect(parties[1]?.encryptionPublicKey).toHaveLength(32);
+    // feed-ingest reads the same list as a bare array.
+    expect(JSON.parse(cm?.data['parties.json'])).toEqual(registry.parties);
+  });
+
+  it('ServiceMonitor scrapes /metrics on the http port of every service Service', () => {
+    const [sm] = ofKind(sample, 'ServiceMonitor');
+    expect(sm?.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(sm?.spec.namespaceSelector).toEqual({ matchNames: [SAMPLE_NAMESPACE] });
+    expect(sm?.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
+    const scraped = ofKind(sample, 'Service').filter((s) => matches(sm?.spec.selector.matchLabels, s.metadata.labels));
+    expect(scraped.map((s) => s.metadata.labels?.['app.kubernetes.io/name']).sort()).toEqual([...SERVICES].sort());
+    for (const s of scraped) expect(s.spec.ports.map((p: any) => p.name)).toContain('http');
+  });
+
+  it('Ingress exposes only spec-service, acl-service and feed-ingest', () => {
+    const [ing] = ofKind(sample, 'Ingress');
+    const backends = ing?.spec.rules.map((r: any) => r.http.paths[0].backend.service.name);
+    expect(backends).toEqual([`${SAMPLE_RELEASE}-spec-service`, `${SAMPLE_RELEASE}-acl-service`, `${SAMPLE_RELEASE}-feed-ingest`]);
+  });
+
+  it('reaches every DHT node from other organizations through its own Service', () => {
+    const ext = ofKind(sample, 'Service').filter((s) => s.metadata.name.endsWith('-external'));
+    expect(ext.map((s) => s.spec.selector['statefulset.kubernetes.io/pod-name'])).toEqual([`${SAMPLE_RELEASE}-dht-gateway-0`]);
+    expect(ext[0]?.spec.externalTrafficPolicy).toBe('Local');
+  });
+});
+
+describe('docs/grafana-dashboard.json', () => {
+  const dashboard = JSON.parse(readFileSync(join(ROOT, 'docs', 'grafana-dashboard.json'), 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[]; uid: string; title: string };
+
+  it('parses and has panels with PromQL targets', () => {
+    expect(dashboard.title).toMatch(/TwinLedger/);
+    expect(dashboard.panels.length).toBeGreaterThanOrEqual(10);
+    for (const p of dashboard.panels.filter((x) => x.targets)) for (const t of p.targets ?? []) expect(t.expr.length).toBeGreaterThan(0);
+  });
+
+  it('queries only metrics the code (or the Fabric peer) exports', () => {
+    const dirs = ['packages/service-kit/src', 'packages/dht/src', ...readdirSync(join(ROOT, 'services')).map((d) => `services/${d}/src`)];
+    const sources = dirs
+      .filter((d) => existsSync(join(ROOT, d)))
+      .flatMap((d) => readdirSync(join(ROOT, d), { recursive: true, encoding: 'utf8' }).map((f) => join(ROOT, d, f)))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
+    // Fabric peer metrics (operations service): not ours, documented by Hyperledger Fabric.
+    const fabric = new Set(['endorser_proposal_duration', 'ledger_blockchain_height', 'endorser_proposals_received', 'endorser_successful_proposals']);
+    const exprs = dashboard.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
+    const names = new Set(
+      exprs.flatMap((e) => [...e.matchAll(/\b(?:twinledger|spec_service|acl_service|endorser|ledger)_[a-z0-9_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, ''))),
+    );
+    expect(names.size).toBeGreaterThan(10);
+    const unknown = [...names].filter((n) => {
+      if (fabric.has(n) || sources.includes(`'${n}'`)) return false;
+      // feed-ingest names its metrics `${p}<suffix>` with p = 'twinledger_feed_ingest_'.
+      return !(n.startsWith('twinledger_feed_ingest_') && sources.includes(`\`\${p}${n.slice('twinledger_feed_ingest_'.length)}\``));
+    });
+    expect(unknown).toEqual([]);
+  });
+});
