@@ -1,0 +1,125 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { bool, int, list, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
+import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
+import { createTwinLedger } from '@twinledger/ledger';
+import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
+import { createLogger, createMetricsRegistry } from '@twinledger/observability';
+import { createJwtVerifier, runService } from '@twinledger/service-kit';
+import { buildApp } from './app.js';
+import { derivedFeedRegistrar, feedIngestRegistrar } from './domain/feed-registrar.js';
+import { createAgentMetrics } from './domain/metrics.js';
+import { createOpcUaAdapter } from './domain/opcua-adapter.js';
+import { startBottlingPlantSimulator, type BottlingPlantSimulator } from './domain/simulator.js';
+import { createDeviceAgent } from './runtime.js';
+
+const env = loadEnv({
+  HOST: str({ default: '127.0.0.1' }),
+  PORT: int({ default: 8085, min: 0, max: 65535 }),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], { default: 'info' }),
+  MSP_ID: str(),
+  TWIN_ID: str({ pattern: /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/ }),
+  DATA_DIR: str(),
+  DEVICE_ENDPOINT: optionalStr(),
+  DEVICE_NAME: str({ default: 'BottlingPlant' }),
+  DEVICE_SAMPLING_MS: int({ default: 100, min: 10, max: 60_000 }),
+  DEVICE_RECONNECT_MAX_MS: int({ default: 5_000, min: 100 }),
+  SIMULATOR: bool({ default: false }),
+  SIMULATOR_PORT: int({ default: 0, min: 0, max: 65535 }),
+  SYNC_INTERVAL_MS: int({ default: 10_000, min: 100 }),
+  FABRIC_PEER_ENDPOINT: str(),
+  FABRIC_PEER_TLS_ROOT_CERT: str(),
+  FABRIC_PEER_HOST_ALIAS: optionalStr(),
+  FABRIC_CERT: str(),
+  FABRIC_KEY: str(),
+  FABRIC_CHANNEL: str({ default: 'twins' }),
+  FABRIC_CHAINCODE: str({ default: 'twinledger' }),
+  KAFKA_BROKERS: list({ default: [] }),
+  READINGS_TOPIC: str({ default: TOPICS.readings }),
+  MAX_READINGS_PER_SECOND: int({ default: 1_000, min: 1 }),
+  MAX_BUFFERED_READINGS: int({ default: 100_000, min: 100 }),
+  LEDGER_EVENTS_SOURCE: oneOf(['gateway', 'kafka', 'both'], { default: 'gateway' }),
+  LEDGER_EVENTS_TOPIC: str({ default: TOPICS.ledgerEvents }),
+  KAFKA_GROUP_ID: optionalStr(),
+  FEED_INGEST_URL: optionalStr(),
+  FEED_INGEST_TOKEN: optionalStr(),
+  FEED_ACL: list({ default: [] }),
+  JWT_ISSUER: str(),
+  JWT_AUDIENCE: str({ default: 'twinledger' }),
+  JWKS_FILE: str(),
+});
+
+const logger = createLogger({ name: 'device-agent', level: env.LOG_LEVEL });
+if (env.LEDGER_EVENTS_SOURCE !== 'gateway' && env.KAFKA_BROKERS.length === 0) throw new Error('LEDGER_EVENTS_SOURCE=kafka|both needs KAFKA_BROKERS');
+if (env.FEED_INGEST_URL !== undefined && env.FEED_INGEST_TOKEN === undefined) throw new Error('FEED_INGEST_URL needs FEED_INGEST_TOKEN');
+
+let sim: BottlingPlantSimulator | undefined;
+let endpoint = env.DEVICE_ENDPOINT;
+if (env.SIMULATOR) {
+  sim = await startBottlingPlantSimulator({ port: env.SIMULATOR_PORT, pkiDir: join(env.DATA_DIR, 'simulator-pki'), deviceName: env.DEVICE_NAME });
+  endpoint = sim.endpointUrl;
+  logger.info({ endpoint }, 'bottling plant simulator serving OPC UA');
+}
+if (endpoint === undefined) throw new Error('set DEVICE_ENDPOINT (opc.tcp://...) or SIMULATOR=true');
+
+const registry = createMetricsRegistry({ prefix: 'twinledger_device_agent_' });
+const metrics = createAgentMetrics(registry);
+const pool = createPeerConnectionPool();
+const fabric = createFabricClient({
+  pool,
+  peer: { endpoint: env.FABRIC_PEER_ENDPOINT, tlsRootCertPath: env.FABRIC_PEER_TLS_ROOT_CERT, ...(env.FABRIC_PEER_HOST_ALIAS ? { hostAlias: env.FABRIC_PEER_HOST_ALIAS } : {}) },
+  identity: await loadIdentity({ mspId: env.MSP_ID, certPath: env.FABRIC_CERT, keyPath: env.FABRIC_KEY }),
+  channel: env.FABRIC_CHANNEL,
+  chaincode: env.FABRIC_CHAINCODE,
+});
+
+const kafka = env.KAFKA_BROKERS.length > 0 ? createKafka({ brokers: env.KAFKA_BROKERS, clientId: `device-agent-${env.TWIN_ID}`, logger }) : undefined;
+const producer = kafka ? createIdempotentProducer(kafka) : undefined;
+if (kafka && producer) {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, [{ topic: env.READINGS_TOPIC }]);
+  } finally {
+    await admin.disconnect();
+  }
+  await producer.connect();
+}
+const consumer = kafka && env.LEDGER_EVENTS_SOURCE !== 'gateway' ? createConsumer(kafka, { groupId: env.KAFKA_GROUP_ID ?? `device-agent-${env.TWIN_ID}` }) : undefined;
+
+const agent = await createDeviceAgent({
+  twinId: env.TWIN_ID,
+  mspId: env.MSP_ID,
+  ledger: createTwinLedger(fabric),
+  fabric,
+  adapter: createOpcUaAdapter({ endpointUrl: endpoint, deviceName: env.DEVICE_NAME, pkiDir: join(env.DATA_DIR, 'client-pki'), logger, samplingIntervalMs: env.DEVICE_SAMPLING_MS, reconnectMaxMs: env.DEVICE_RECONNECT_MAX_MS }),
+  feeds: env.FEED_INGEST_URL !== undefined && env.FEED_INGEST_TOKEN !== undefined ? feedIngestRegistrar({ baseUrl: env.FEED_INGEST_URL, token: env.FEED_INGEST_TOKEN, acl: env.FEED_ACL }) : derivedFeedRegistrar(),
+  dataDir: env.DATA_DIR,
+  logger,
+  metrics,
+  syncIntervalMs: env.SYNC_INTERVAL_MS,
+  ...(producer ? { readings: { producer, topic: env.READINGS_TOPIC, maxReadingsPerSecond: env.MAX_READINGS_PER_SECOND, maxBuffered: env.MAX_BUFFERED_READINGS } } : {}),
+  ...(consumer ? { ledgerEventsConsumer: { consumer, topic: env.LEDGER_EVENTS_TOPIC } } : {}),
+  gatewayEvents: env.LEDGER_EVENTS_SOURCE !== 'kafka',
+});
+
+const app = await buildApp({
+  logger,
+  metrics: registry,
+  auth: createJwtVerifier({ issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, jwks: JSON.parse(await readFile(env.JWKS_FILE, 'utf8')) }),
+  agent,
+});
+await agent.start();
+
+await runService({
+  app,
+  host: env.HOST,
+  port: env.PORT,
+  onClose: async () => {
+    await agent.stop();
+    await producer?.disconnect();
+    fabric.close();
+    pool.close();
+    await sim?.stop();
+  },
+});
