@@ -125,6 +125,13 @@ export const feedIngest: Suite = {
         }
       })();
 
+      let appended = 0;
+      let appends = 0;
+      runtime.builder.events.on('appended', (a: { readings: unknown[] }) => {
+        appended += a.readings.length;
+        appends++;
+      });
+      const progress = setInterval(() => log(`appended ${appended} in ${appends} segments, Org2 read ${readCount}, buffered ${runtime.builder.bufferedReadings()}`), 2000);
       const producer = createIdempotentProducer(kafka);
       await producer.connect();
       const total = Math.round((rate * seconds) / PER_MESSAGE) * PER_MESSAGE;
@@ -149,6 +156,7 @@ export const feedIngest: Suite = {
       while (readCount < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       const elapsed = (Date.now() - start) / 1000;
       stopReading = true;
+      clearInterval(progress);
       await readerLoop;
       await producer.disconnect();
       await runtime.close();

@@ -62,11 +62,21 @@ const ID_PATTERN = /^[A-Za-z0-9._:-]+$/;
 const UNIT_PATTERN = /^[\x21-\x7e\u00b0\u00b5\u03a9]*$/u;
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const FIELDS = new Set(['feed', 'component', 'ts', 'v', 'u']);
+const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+// Readings of one batch repeat the same feed, component and unit: remember the last strings that
+// passed so the regexes run once per batch, not once per reading (validation is on the hot path).
+let lastFeed = '';
+let lastComponent = '';
+let lastUnit = '';
 
 function checkId(value: unknown, reason: 'BAD_FEED' | 'BAD_COMPONENT', field: string, at: Record<string, unknown>): string {
+  if (typeof value === 'string' && (reason === 'BAD_FEED' ? value === lastFeed : value === lastComponent) && value.length > 0) return value;
   if (typeof value !== 'string' || value.length === 0 || value.length > READING_LIMITS.maxIdLength || !ID_PATTERN.test(value)) {
     throw new ReadingValidationError(reason, `${field} must be 1..${READING_LIMITS.maxIdLength} characters of [A-Za-z0-9._:-]`, { field, ...at });
   }
+  if (reason === 'BAD_FEED') lastFeed = value;
+  else lastComponent = value;
   return value;
 }
 
@@ -75,12 +85,12 @@ function checkId(value: unknown, reason: 'BAD_FEED' | 'BAD_COMPONENT', field: st
  * `index` is only used to locate the error inside a batch.
  */
 export function validateReading(input: unknown, index?: number): Reading {
-  const at: Record<string, unknown> = index === undefined ? {} : { index };
+  const at: Record<string, unknown> = index === undefined ? EMPTY : { index };
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new ReadingValidationError('NOT_AN_OBJECT', 'a reading must be a JSON object', at);
   }
   const record = input as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
+  for (const key in record) {
     if (!FIELDS.has(key)) throw new ReadingValidationError('UNKNOWN_FIELD', `unknown field "${key.slice(0, 64)}"`, { field: key.slice(0, 64), ...at });
   }
   const feed = checkId(record.feed, 'BAD_FEED', 'feed', at);
@@ -107,8 +117,9 @@ export function validateReading(input: unknown, index?: number): Reading {
     throw new ReadingValidationError('BAD_VALUE', 'v must be a finite number or an object of finite numbers', { field: 'v', ...at });
   }
   const u = record.u;
-  if (typeof u !== 'string' || u.length > READING_LIMITS.maxUnitLength || !UNIT_PATTERN.test(u)) {
+  if (typeof u !== 'string' || (u !== lastUnit && (u.length > READING_LIMITS.maxUnitLength || !UNIT_PATTERN.test(u)))) {
     throw new ReadingValidationError('BAD_UNIT', `u must be a unit string of at most ${READING_LIMITS.maxUnitLength} printable characters`, { field: 'u', ...at });
   }
+  lastUnit = u;
   return { feed, component, ts, v: v as Reading['v'], u };
 }

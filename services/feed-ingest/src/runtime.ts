@@ -142,7 +142,7 @@ export const DEFAULTS = {
   readingsTopic: TOPICS.readings,
   deadLetterTopic: TOPICS.deadLetter,
   topicPartitions: 3,
-  maxSegmentReadings: 20_000,
+  maxSegmentReadings: 50_000,
   maxSegmentAgeMs: 250,
   maxBufferedReadings: 400_000,
   maxBacklogMessages: 20_000,

@@ -105,6 +105,8 @@ export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: Segm
   const drained = new EventEmitter();
   const partitions = new Map<number, PartitionState>();
   const feedStates = new Map<string, Promise<FeedState>>();
+  /** Segments queued or being appended, per feed. */
+  const inflightPerFeed = new Map<string, number>();
   const retryBase = init.appendRetryMs ?? 200;
   const sampleEvery = Math.max(1, init.latencySampleEvery ?? 1);
   let consumer: Consumer | undefined;
@@ -176,6 +178,7 @@ export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: Segm
     const ps = partitionState(seg.partition);
     ps.open.delete(seg.feed.feedId);
     ps.inflight.add(seg);
+    inflightPerFeed.set(seg.feed.feedId, (inflightPerFeed.get(seg.feed.feedId) ?? 0) + 1);
     void feedState(seg.feed).then((state) => {
       state.chain = state.chain.then(() => appendWithRetry(seg, state, ps));
     });
@@ -232,7 +235,13 @@ export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: Segm
       }
     }
     ps.inflight.delete(seg);
+    const left = (inflightPerFeed.get(seg.feed.feedId) ?? 1) - 1;
+    if (left > 0) inflightPerFeed.set(seg.feed.feedId, left);
+    else inflightPerFeed.delete(seg.feed.feedId);
     setBuffered(-seg.readings.length);
+    // The feed's next segment waited for this append: send it now if it is due.
+    const waiting = ps.open.get(seg.feed.feedId);
+    if (left === 0 && waiting && Date.now() - waiting.openedAt >= init.maxSegmentAgeMs) flush(waiting);
     await commit(ps, seg.partition);
   }
 
@@ -261,6 +270,7 @@ export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: Segm
       for (const ps of partitions.values()) for (const seg of ps.open.values()) setBuffered(-seg.readings.length);
       partitions.clear();
       feedStates.clear();
+      inflightPerFeed.clear();
     }
     const ps = partitionState(batch.partition);
     for (const message of batch.messages) {
@@ -339,7 +349,12 @@ export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: Segm
   function flushAged(): void {
     const now = Date.now();
     for (const ps of partitions.values()) {
-      for (const seg of [...ps.open.values()]) if (now - seg.openedAt >= init.maxSegmentAgeMs) flush(seg);
+      // Adaptive batching: while a feed's previous segment is still being appended, its open
+      // segment keeps growing (up to the size bound) instead of queueing many small ones, so
+      // a slow DHT gets fewer, larger appends and the throughput follows the load.
+      for (const seg of [...ps.open.values()]) {
+        if (now - seg.openedAt >= init.maxSegmentAgeMs && !inflightPerFeed.has(seg.feed.feedId)) flush(seg);
+      }
     }
   }
 
