@@ -1,4 +1,5 @@
 import './node20-compat.js';
+import './xsalsa20-fix.js';
 import { join } from 'node:path';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
@@ -128,6 +129,7 @@ export interface DhtNode {
 interface Running {
   readonly libp2p: Libp2p;
   readonly datastore: LevelDatastore;
+  readonly peerDatastore: LevelDatastore;
   readonly store: LocalStore;
   readonly client: ReplicaClient;
   readonly objects: ObjectService;
@@ -181,13 +183,20 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
       peerId = peerIdFromPrivateKey(privateKey).toString();
       ownerKey = signingKeyFromSeed(init.ownerKey ?? privateKey.raw.subarray(0, 32));
       const datastore = new LevelDatastore(join(init.dataDir, 'store'));
+      // libp2p's peer store reads its record on every stream opened; in its own small LevelDB
+      // those reads stay cheap instead of searching the chunk store's large tables.
+      const peerDatastore = new LevelDatastore(join(init.dataDir, 'peers'));
       await datastore.open();
+      await peerDatastore.open().catch(async (err: unknown) => {
+        await datastore.close().catch(() => undefined);
+        throw err;
+      });
       try {
         const store = createLocalStore(datastore);
         await store.open();
         const libp2p = await createLibp2p({
           privateKey,
-          datastore,
+          datastore: peerDatastore,
           addresses: { listen: [...(init.listen ?? ['/ip4/127.0.0.1/tcp/0'])] },
           transports: [tcp()],
           connectionEncrypters: [noise()],
@@ -243,7 +252,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
           }
         });
         await libp2p.start();
-        running = { libp2p, datastore, store, client, objects, feeds, repairer, unsubscribe };
+        running = { libp2p, datastore, peerDatastore, store, client, objects, feeds, repairer, unsubscribe };
         nodeInternals.set(node, { store, client });
         for (const addr of init.bootstrap ?? []) {
           await node.dial(addr).catch((err: unknown) => logger.warn({ err, addr }, 'bootstrap dial failed'));
@@ -252,6 +261,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
         logger.info({ peerId, addrs: node.multiaddrs() }, 'DHT node started');
       } catch (err) {
         await datastore.close().catch(() => undefined);
+        await peerDatastore.close().catch(() => undefined);
         throw err;
       }
     },
@@ -264,6 +274,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
       await rn.repairer.stop();
       await rn.libp2p.stop();
       await rn.datastore.close();
+      await rn.peerDatastore.close();
       logger.info({ peerId }, 'DHT node stopped');
     },
 

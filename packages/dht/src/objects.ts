@@ -90,8 +90,12 @@ export interface ObjectService {
   writeAcl(acl: AclRecord): Promise<readonly string[]>;
 }
 
-/** Chunks in flight per object, for writes and for read-ahead. */
-const WINDOW = 8;
+/**
+ * Bytes in flight per object (writes and read-ahead): 8 chunks of the default 256 KiB, fewer
+ * of larger chunks. Bounded in bytes so a gateway's memory scales with concurrent uploads,
+ * not with chunk size.
+ */
+const WINDOW_BYTES = 2 * 1024 * 1024;
 
 export function createObjectService(init: Readonly<ObjectServiceInit>, components: ObjectServiceComponents): ObjectService {
   const { client, registry, encryptionKey, ownerKey, logger, metrics } = components;
@@ -99,6 +103,7 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
   const k = init.faultTolerance;
   const dataQuorum = Math.min(r, k + 1);
   const aclQuorum = 2 * k + 1;
+  const WINDOW = Math.max(1, Math.floor(WINDOW_BYTES / init.chunkSize));
 
   function wrapFor(objectId: Hex, parties: readonly string[], dataKey: Uint8Array): Record<string, string> {
     const keys: Record<string, string> = {};
