@@ -217,3 +217,11 @@ export async function createDeviceAgent(init: DeviceAgentInit): Promise<DeviceAg
     },
   };
 }
+
+// The pieces a host process (server.ts, the benchmark, an operator's own launcher) wires up.
+export { createOpcUaAdapter, type OpcUaAdapterInit } from './domain/opcua-adapter.js';
+export { startBottlingPlantSimulator, BOTTLING_PLANT_SENSORS, type BottlingPlantSimulator, type SimulatorInit } from './domain/simulator.js';
+export { derivedFeedRegistrar, feedIngestRegistrar, type FeedRegistrar } from './domain/feed-registrar.js';
+export { createAgentMetrics, type AgentMetrics } from './domain/metrics.js';
+export type { DeviceAdapter, DeviceComponent, SensorSample } from './domain/device.js';
+export type { SyncReport, DriftReport } from './domain/sync.js';
