@@ -341,8 +341,11 @@ describe('sample organization specifics', () => {
 
   it('reaches every DHT node from other organizations through its own Service', () => {
     const ext = ofKind(sample, 'Service').filter((s) => s.metadata.name.endsWith('-external'));
-    expect(ext.map((s) => s.spec.selector['statefulset.kubernetes.io/pod-name'])).toEqual([`${SAMPLE_RELEASE}-dht-gateway-0`]);
-    expect(ext[0]?.spec.externalTrafficPolicy).toBe('Local');
+    expect(ext.map((s) => s.spec.selector['statefulset.kubernetes.io/pod-name'])).toEqual([`${SAMPLE_RELEASE}-dht-gateway-0`, `${SAMPLE_RELEASE}-feed-ingest-0`]);
+    for (const s of ext) {
+      expect(s.spec.externalTrafficPolicy).toBe('Local');
+      expect(s.spec.ports).toEqual([{ name: 'p2p', port: 4001, targetPort: 'p2p', protocol: 'TCP' }]);
+    }
   });
 });
 
