@@ -44,8 +44,7 @@ function ensureHelm(root) {
   const stamp = join(bin, '.helm-version');
   if (existsSync(helm) && stamped(stamp, HELM_VERSION)) return helm;
   mkdirSync(bin, { recursive: true });
-  // A private GOPATH module cache under the project cache keeps the build reproducible and
-  // leaves the user's Go setup alone; GOFLAGS=-modcacherw lets the cache be removed later.
+  // Static binary (no cgo); -modcacherw keeps the Go module cache removable without chmod.
   run('go', ['install', `helm.sh/helm/v3/cmd/helm@${HELM_VERSION}`], {
     env: { ...process.env, GOBIN: bin, GOFLAGS: '-modcacherw', CGO_ENABLED: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
