@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@twinledger/dht';
-import { createDhtClient, DhtAclDeniedError, type DhtClient } from '@twinledger/dht-client';
+import { createDhtClient, DhtAclDeniedError, PayloadTooLargeError, type DhtClient } from '@twinledger/dht-client';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
 
 // Three REAL dht-gateway processes (node dist/server.js), one per organization, over TCP
@@ -178,6 +178,16 @@ describe('dht-gateway processes (3 orgs)', () => {
     await expect(c.getManifest(ref)).rejects.toMatchObject({ code: 'DHT_ACL_DENIED', httpStatus: 403 });
     // C stores replicas of the object but holds no key for it: the manifest it keeps wraps keys for A and B only.
     expect((await c.status()).items.chunks).toBeGreaterThan(0);
+  });
+
+  it('refuses a streamed (chunked, no content-length) body above MAX_OBJECT_BYTES with 413', async () => {
+    const a = gateways[0]!.client!;
+    async function* tooBig() {
+      for (let i = 0; i < 9; i++) yield randomBytes(1024 * 1024); // 9 MiB > 8 MiB limit
+    }
+    await expect(a.putObject(tooBig())).rejects.toMatchObject({ name: PayloadTooLargeError.name, code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 });
+    // The gateway is still serving.
+    expect((await a.status()).mspId).toBe('OrgAMSP');
   });
 
   it('feeds: created and appended through A, read through B, refused to C', async () => {

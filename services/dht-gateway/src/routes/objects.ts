@@ -55,15 +55,27 @@ export async function objectRoutes(app: ServiceApp, opts: ObjectRoutesOptions): 
       const body = req.body as Partial<AsyncIterable<Uint8Array>> | undefined;
       if (body === undefined || body === null || typeof body[Symbol.asyncIterator] !== 'function') throw new UnsupportedMediaTypeError('the body must be application/octet-stream');
       const source = body as AsyncIterable<Uint8Array>;
+      // Read by hand, not with for-await: a failure must not destroy the request stream under
+      // the reply that reports it; the connection is closed after that reply instead.
+      const reader = source[Symbol.asyncIterator]();
       async function* counted(): AsyncGenerator<Uint8Array> {
-        for await (const part of source) {
-          size += part.byteLength;
+        for (;;) {
+          const { done, value } = await reader.next();
+          if (done) return;
+          size += value.byteLength;
           if (size > maxObjectBytes) throw new PayloadTooLargeError('object exceeds MAX_OBJECT_BYTES', { details: { maxBytes: maxObjectBytes } });
-          hasher.update(part);
-          yield part;
+          hasher.update(value);
+          yield value;
         }
       }
-      const out = await node.putObject(counted(), { acl });
+      let out;
+      try {
+        out = await node.putObject(counted(), { acl });
+      } catch (err) {
+        // The rest of the body is unread: the client must not reuse this connection.
+        void reply.header('connection', 'close');
+        throw err;
+      }
       bytes.inc({ direction: 'in' }, size);
       req.log.info({ ref: out.ref, size, replicas: out.replicas.length }, 'object stored');
       return reply.code(201).send({ ref: out.ref, size: out.size, sha256: hasher.digest('hex'), replicas: [...out.replicas] });
