@@ -141,6 +141,10 @@ export async function createDeviceAgent(init: DeviceAgentInit): Promise<DeviceAg
   }
 
   async function startKafkaRelay(c: { consumer: Consumer; topic: string }): Promise<void> {
+    // Ready only once the group has partitions: a relay record produced before that (with no
+    // committed offset yet) would be skipped by a fromBeginning=false consumer.
+    c.consumer.on(c.consumer.events.GROUP_JOIN, () => void (kafkaConnected = true));
+    c.consumer.on(c.consumer.events.CRASH, () => void (kafkaConnected = false));
     await c.consumer.connect();
     await c.consumer.subscribe({ topic: c.topic, fromBeginning: false });
     await c.consumer.run({
@@ -155,7 +159,6 @@ export async function createDeviceAgent(init: DeviceAgentInit): Promise<DeviceAg
         }
       },
     });
-    kafkaConnected = true;
   }
 
   const trigger = (reason: string): void => {

@@ -14,8 +14,10 @@ import type { BottlingPlantSimulator } from '../src/domain/simulator.js';
 import { derivedFeedRegistrar } from '../src/domain/feed-registrar.js';
 import { createSyncEngine } from '../src/domain/sync.js';
 import { parseTwinAml } from '../src/domain/aml.js';
-import { createDeviceAgent, type DeviceAgent } from '../src/runtime.js';
-import { opcua, simulator, until } from './support/opcua.js';
+import type { DeviceAgent } from '../src/runtime.js';
+import { opcua, runtime, simulator, until } from './support/opcua.js';
+
+const { createDeviceAgent } = runtime;
 
 const fabric = await fabricAvailability();
 const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../../chaincode/fixtures/bottling-plant.aml'), 'utf8');
@@ -47,8 +49,11 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
     return c;
   };
 
-  async function startAgent(): Promise<DeviceAgent> {
+  let kafkaClient: ReturnType<typeof createKafka>;
+
+  async function startAgent(opts: { relay?: boolean } = {}): Promise<DeviceAgent> {
     generation += 1;
+    const relay = opts.relay ? { consumer: createConsumer(kafkaClient, { groupId: `da-agent-relay-${generation}-${Date.now()}` }), topic: TOPICS.ledgerEvents } : undefined;
     const adapter = opcua.createOpcUaAdapter({ endpointUrl: sim.endpointUrl, pkiDir: join(dir, 'client-pki'), logger: silentLogger(), samplingIntervalMs: 50, reconnectInitialMs: 100, reconnectMaxMs: 1_000 });
     const a = await createDeviceAgent({
       twinId: twin,
@@ -59,8 +64,11 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
       feeds: derivedFeedRegistrar(),
       dataDir: dataDir(),
       logger: silentLogger(),
-      syncIntervalMs: 2_000,
+      // With the relay as the only event source, a long interval keeps the periodic catch-up
+      // of pending calls out of the way: only the Kafka record can trigger the call.
+      syncIntervalMs: relay ? 600_000 : 2_000,
       readings: { producer, topic: TOPICS.readings, maxReadingsPerSecond: 200, maxBuffered: 10_000 },
+      ...(relay ? { ledgerEventsConsumer: relay, gatewayEvents: false } : {}),
     });
     await a.start();
     await until(() => a.ready(), (r) => r, 30_000, `agent ${generation} ready`);
@@ -81,9 +89,10 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
     await until(() => org2.listGrants(twin), (g) => g.some((x) => x.role === 'DEVICE_AGENT'), 15_000, 'grant on Org2 peer');
 
     const kafka = createKafka({ brokers: [net.kafka!.bootstrap], clientId: 'da-test' });
+    kafkaClient = kafka;
     const admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, [{ topic: TOPICS.readings, partitions: 3 }]);
+    await ensureTopics(admin, [{ topic: TOPICS.readings, partitions: 3 }, { topic: TOPICS.ledgerEvents, partitions: 3 }]);
     await admin.disconnect();
     producer = createIdempotentProducer(kafka);
     await producer.connect();
@@ -261,5 +270,54 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
     expect(touching('sensor-pressure-2', 'addSensorFeed')).toBe(1);
     const spec = parseTwinAml((await org2.getSpecification(twin)).aml);
     expect([...spec.elements.keys()].filter((id) => id.startsWith('sensor-pressure'))).toEqual(['sensor-pressure-2']);
+  });
+  it('takes program calls from the dt.ledger-events relay when configured (no Gateway stream)', async () => {
+    await agent!.stop();
+    agent = await startAgent({ relay: true });
+    expect(agent.status().events).toEqual({ gateway: null, kafka: true });
+    const queued = await owner.callProgram(twin, 'prog-set-valve-inlet-1', { open: true });
+    const callId = queued.result.callId;
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await org2.getProgramCall(twin, callId)).status).toBe('PENDING'); // nothing else triggers it
+    // The record spec-service's relay writes for this event (services/spec-service event-relay).
+    await producer.send({
+      topic: TOPICS.ledgerEvents,
+      acks: -1,
+      messages: [{
+        key: twin,
+        value: JSON.stringify({ id: `${queued.blockNumber}:${queued.transactionId}`, eventName: 'ProgramCalled', transactionId: queued.transactionId, blockNumber: Number(queued.blockNumber), twinId: twin, payload: { twinId: twin, txId: queued.transactionId, callId, programName: 'SetValve', programElementId: 'prog-set-valve-inlet-1', parameters: { open: true } } }),
+        headers: { 'event-name': 'ProgramCalled', 'dedupe-key': `${queued.transactionId}:ProgramCalled` },
+      }, {
+        // The relay may deliver twice (crash between Kafka ack and checkpoint): executed once.
+        key: twin,
+        value: JSON.stringify({ eventName: 'ProgramCalled', twinId: twin, payload: { callId } }),
+      }, { key: twin, value: 'not json' }],
+    });
+    const c = await until(() => org2.getProgramCall(twin, callId), (x) => x.status !== 'PENDING', 30_000, 'relay call acknowledged');
+    expect(c).toMatchObject({ status: 'EXECUTED', acknowledgement: { result: { component: 'valve-inlet-1', readBack: { open: true } } } });
+    expect(sim.valveOpen('valve-inlet-1')).toBe(true);
+    expect(sim.invocations.filter((i) => i.componentId === 'valve-inlet-1')).toHaveLength(1);
+    await agent.stop();
+    agent = await startAgent();
+  });
+
+  it('buffers readings while the Kafka broker is down and delivers them when it is back', async () => {
+    const stream = () => agent!.status().stream!;
+    await until(() => stream().produced, (n) => n > 0, 20_000, 'streaming');
+    await net.kafka!.stop();
+    const downAt = Date.now();
+    await until(() => stream(), (s) => !s.kafkaUp && s.buffered > 20, 60_000, 'buffering while Kafka is down');
+    await new Promise((r) => setTimeout(r, 1_000));
+    const upAt = Date.now();
+    await net.kafka!.startProcess();
+    await until(() => stream(), (s) => s.kafkaUp && s.buffered < 50, 90_000, 'buffer drained');
+    // Readings taken while the broker was down reach the topic.
+    const during = await until(
+      () => readings.filter((x) => x.r.ts > downAt + 500 && x.r.ts < upAt),
+      (x) => x.length >= 10,
+      60_000,
+      'readings from the outage',
+    );
+    expect(new Set(during.map((x) => x.r.component)).size).toBeGreaterThanOrEqual(3);
   });
 });
