@@ -118,6 +118,27 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     }
   }
 
+  /**
+   * The update at `index` as its r placement replicas hold it, asked in parallel: an append
+   * checks a usually empty slot, where a sequential read would wait on every candidate in turn.
+   * A replica that cannot answer counts as empty; storing nodes still refuse a second, different
+   * update at a taken index (DHT_FEED_REPLAY), so this shortcut cannot overwrite one.
+   */
+  async function updateAtReplicas(feedId: Hex, index: number): Promise<FeedUpdate | undefined> {
+    const address = feedUpdateAddress(feedId, index);
+    const order = (await client.candidates(address)).slice(0, r).map((c) => c.peerId);
+    const found = await Promise.all(
+      order.map(async (peerId) => {
+        try {
+          return parseFeedUpdate((await client.request(peerId, { op: 'get-feed-update', address })).header['update'], address);
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    return found.find((u) => u !== undefined);
+  }
+
   async function entry(u: FeedUpdate): Promise<FeedEntry> {
     return { feedId: u.feedId, index: u.index, timeStart: u.timeStart, timeEnd: u.timeEnd, ref: u.ref, payload: await objects.getObject(u.ref) };
   }
@@ -147,7 +168,7 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
       const latest = current?.latestIndex ?? -1;
       if (index > latest + 1) throw new FeedIndexGapError('feed indices are contiguous', { details: { feedId, index, next: latest + 1 } });
       const address = feedUpdateAddress(feedId, index);
-      const existing = await update(feedId, index);
+      const existing = await updateAtReplicas(feedId, index);
       if (existing !== undefined) {
         // A replay of the same segment (e.g. a Kafka redelivery) is idempotent; anything else is refused.
         const m = await objects.getManifest(existing.ref);
