@@ -6,8 +6,11 @@ import { spawnTestNetwork } from '@twinledger/dht';
 import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, sendAcked, type Kafka, type Producer } from '@twinledger/kafka';
 import { silentLogger } from '@twinledger/observability';
 import { decodeSegment } from '@twinledger/readings';
-import { createDevIssuer, createJwtVerifier } from '@twinledger/service-kit';
-import { createFeedIngest, DEFAULTS } from '@twinledger/feed-ingest/runtime';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { createDevIssuer } from '@twinledger/service-kit';
+import { DEFAULTS } from '@twinledger/feed-ingest/runtime';
 import { percentile, type Suite } from '../harness.js';
 
 /**
@@ -72,6 +75,45 @@ async function kafkaCeiling(kafka: Kafka, log: (l: string) => void, feeds: strin
   return rate;
 }
 
+const SERVER = new URL('../../../services/feed-ingest/dist/server.js', import.meta.url).pathname;
+
+interface Child {
+  readonly proc: ChildProcess;
+  readonly port: number;
+  readonly peerId: string;
+  readonly multiaddr: string;
+}
+
+/** feed-ingest as its own process, as deployed (it then has its own event loop and core). */
+function startChild(env: Record<string, string>): Promise<Child> {
+  const proc = spawn(process.execPath, [SERVER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`feed-ingest did not start: ${stderr.slice(-2000)}`)), 60_000);
+    proc.once('exit', (code) => reject(new Error(`feed-ingest exited with ${code}: ${stderr.slice(-2000)}`)));
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      try {
+        const e = JSON.parse(line) as { msg?: string; peerId?: string; multiaddrs?: string[]; address?: { port: number } };
+        if (e.msg === 'feed-ingest listening') {
+          clearTimeout(timer);
+          proc.removeAllListeners('exit');
+          resolve({ proc, port: e.address!.port, peerId: e.peerId!, multiaddr: e.multiaddrs![0]! });
+        }
+      } catch {
+        // not a log line
+      }
+    });
+  });
+}
+
+async function stopChild(child: Child, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.proc.exitCode !== null) return;
+  const exited = new Promise((r) => child.proc.once('exit', r));
+  child.proc.kill(signal);
+  await exited;
+}
+
 export const feedIngest: Suite = {
   name: 'feed-ingest',
   description: 'sustained readings/s and cross-org sharing latency through feed-ingest vs the raw Kafka ceiling',
@@ -82,24 +124,46 @@ export const feedIngest: Suite = {
     const stopFlag = { stop: false };
     const dir = await mkdtemp(join(tmpdir(), 'bench-feed-ingest-'));
     const net = await startNetwork({ fabric: false, kafka: true, ...testNetworkInit() });
+    // Org1's DHT node is the one embedded in the feed-ingest process; node 0 here only reserves
+    // Org1's registry entry and keys and is stopped, so 3 DHT nodes run: Org1 (feed-ingest), Org2, Org3.
     const dht = await spawnTestNetwork({ orgs: ['Org1MSP', 'Org2MSP', 'Org3MSP'] });
+    let child: Child | undefined;
     try {
+      await dht.stopNode(0);
       await dht.connectAll();
       const kafka = createKafka({ brokers: [net.kafka!.bootstrap], clientId: 'bench-feed-ingest' });
       const issuer = await createDevIssuer('https://idp.bench');
-      const runtime = await createFeedIngest(
-        { ...DEFAULTS, mspId: 'Org1MSP', dataDir: dir, brokers: [net.kafka!.bootstrap], groupId: 'bench-feed-ingest' },
-        { dht: dht.nodes[0]!, logger: silentLogger(), auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks }) },
-      );
-      const auth = { authorization: `Bearer ${await issuer.issue({ sub: 'bench', org: 'Org1MSP', audience: 'twinledger' })}` };
+      const writeRegistry = (extra?: string) =>
+        writeFile(
+          join(dir, 'parties.json'),
+          JSON.stringify(dht.registry.list().map((p) => ({ mspId: p.mspId, peerIds: p.mspId === 'Org1MSP' && extra ? [extra] : p.peerIds.filter(() => p.mspId !== 'Org1MSP'), encryptionPublicKey: Buffer.from(p.encryptionPublicKey).toString('hex') }))),
+        );
+      await writeFile(join(dir, 'jwks.json'), JSON.stringify(issuer.jwks));
+      await writeFile(join(dir, 'swarm.key'), dht.swarmKey);
+      await writeFile(join(dir, 'enc.key'), Buffer.from(dht.keys.get('Org1MSP')!.privateKey).toString('hex'));
+      await writeRegistry();
+      const env = {
+        MSP_ID: 'Org1MSP', DATA_DIR: join(dir, 'data'), PORT: '0', LOG_LEVEL: 'warn', KAFKA_BROKERS: net.kafka!.bootstrap,
+        JWT_ISSUER: issuer.issuer, JWKS_FILE: join(dir, 'jwks.json'), DHT_SWARM_KEY_FILE: join(dir, 'swarm.key'),
+        DHT_ENCRYPTION_KEY_FILE: join(dir, 'enc.key'), PARTY_REGISTRY_FILE: join(dir, 'parties.json'),
+        DHT_BOOTSTRAP: dht.nodes.slice(1).map((n) => n.multiaddrs()[0]!).join(','), KAFKA_GROUP_ID: 'bench-feed-ingest',
+      };
+      // First start creates the node identity; the registry (the ledger's, in production) then lists it.
+      const first = await startChild({ ...env, LOG_LEVEL: 'info' });
+      await stopChild(first, 'SIGKILL');
+      await writeRegistry(first.peerId);
+      dht.registry.upsert({ ...dht.registry.get('Org1MSP')!, peerIds: [first.peerId] });
+      child = await startChild({ ...env, LOG_LEVEL: 'info' });
+      await Promise.all(dht.nodes.slice(1).map((n) => n.dial(child!.multiaddr)));
+      const auth = { authorization: `Bearer ${await issuer.issue({ sub: 'bench', org: 'Org1MSP', audience: 'twinledger' })}`, 'content-type': 'application/json' };
       const feeds: string[] = [];
       for (let i = 0; i < feedCount; i++) {
-        const res = await runtime.app.inject({ method: 'POST', url: '/feeds', headers: auth, payload: { twinId: 'bench', componentId: `TT-101-${i}`, unit: 'degC', expectedRange: { min: -50, max: 150 }, acl: ['Org2MSP'] } });
-        if (res.statusCode !== 201) throw new Error(`feed registration failed: ${res.body}`);
-        feeds.push(res.json().feedId as string);
+        const res = await fetch(`http://127.0.0.1:${child.port}/feeds`, { method: 'POST', headers: auth, body: JSON.stringify({ twinId: 'bench', componentId: `TT-101-${i}`, unit: 'degC', expectedRange: { min: -50, max: 150 }, acl: ['Org2MSP'] }) });
+        const body = (await res.json()) as { feedId: string };
+        if (res.status !== 201) throw new Error(`feed registration failed: ${JSON.stringify(body)}`);
+        feeds.push(body.feedId);
       }
-      // Component ids differ per feed; the template uses one, so register the messages' component per feed.
-      const ceiling = await kafkaCeiling(kafka, log, feeds, Math.round(Math.min(rate, 400_000) * 5 / PER_MESSAGE) * PER_MESSAGE);
+      const ceiling = await kafkaCeiling(kafka, log, feeds, Math.round((Math.min(rate, 400_000) * 5) / PER_MESSAGE) * PER_MESSAGE);
 
       // Org2 reads the feeds from its own DHT node, polling the heads like a dashboard would.
       const reader = dht.nodes[1]!;
@@ -109,42 +173,40 @@ export const feedIngest: Suite = {
       const next = new Map(feeds.map((f) => [f, 0]));
       const readerLoop = (async () => {
         while (!stopReading && !stopFlag.stop) {
-          for (const f of feeds) {
-            const head = await Promise.resolve().then(() => reader.feedHead(f)).catch(() => undefined);
-            const from = next.get(f)!;
-            if (!head || head.latestIndex < from) continue;
-            for (const e of await reader.rangeByIndex(f, from, head.latestIndex)) {
-              const now = Date.now();
-              const seg = decodeSegment(e.payload);
-              readCount += seg.count;
-              for (let i = 0; i < seg.count; i += 50) latencies.push(now - seg.ts[i]!);
-            }
-            next.set(f, head.latestIndex + 1);
-          }
+          await Promise.all(
+            feeds.map(async (f) => {
+              const head = await Promise.resolve().then(() => reader.feedHead(f)).catch(() => undefined);
+              const from = next.get(f)!;
+              if (!head || head.latestIndex < from) return;
+              for (const e of await reader.rangeByIndex(f, from, head.latestIndex)) {
+                const now = Date.now();
+                const seg = decodeSegment(e.payload);
+                readCount += seg.count;
+                for (let i = 0; i < seg.count; i += 50) latencies.push(now - seg.ts[i]!);
+              }
+              next.set(f, head.latestIndex + 1);
+            }),
+          );
           await new Promise((r) => setTimeout(r, 20));
         }
       })();
+      const progress = setInterval(() => log(`Org2 has read ${readCount}`), 2000);
 
-      let appended = 0;
-      let appends = 0;
-      runtime.builder.events.on('appended', (a: { readings: unknown[] }) => {
-        appended += a.readings.length;
-        appends++;
-      });
-      const progress = setInterval(() => log(`appended ${appended} in ${appends} segments, Org2 read ${readCount}, buffered ${runtime.builder.bufferedReadings()}`), 2000);
       const producer = createIdempotentProducer(kafka);
       await producer.connect();
       const total = Math.round((rate * seconds) / PER_MESSAGE) * PER_MESSAGE;
+      // One message template per feed with a timestamp slot: the producer must not be the bottleneck.
+      const templates = feeds.map((f, i) => ({ f, parts: messageValue(f, 0, PER_MESSAGE).replaceAll('"TT-101"', `"TT-101-${i}"`).split('"ts":0,') }));
       const start = Date.now();
       let sent = 0;
       let m = 0;
-      // Paced in 50 ms ticks so the figure is a sustained rate with honest latencies, not a backlog drain.
+      // Paced in ticks so the figure is a sustained rate with honest latencies, not a backlog drain.
       while (sent < total) {
-        const due = Math.min(total, Math.ceil(((Date.now() - start) / 1000) * rate / PER_MESSAGE) * PER_MESSAGE);
+        const due = Math.min(total, Math.ceil((((Date.now() - start) / 1000) * rate) / PER_MESSAGE) * PER_MESSAGE);
         const batch = [];
         while (sent < due) {
-          const f = feeds[m++ % feeds.length]!;
-          batch.push({ key: f, value: messageValue(f, Date.now(), PER_MESSAGE).replaceAll('"TT-101"', `"TT-101-${feeds.indexOf(f)}"`) });
+          const t = templates[m++ % templates.length]!;
+          batch.push({ key: t.f, value: t.parts.join(`"ts":${Date.now()},`) });
           sent += PER_MESSAGE;
         }
         if (batch.length > 0) await sendChunked(producer, DEFAULTS.readingsTopic, batch);
@@ -159,8 +221,6 @@ export const feedIngest: Suite = {
       clearInterval(progress);
       await readerLoop;
       await producer.disconnect();
-      await runtime.close();
-      await runtime.app.close();
       if (readCount < total) log(`WARNING: only ${readCount}/${total} readings readable by Org2 within 120 s after producing`);
       const readingsPerS = readCount / elapsed;
       log(`Org2 read ${readCount} readings, ${elapsed.toFixed(1)} s from first produce to last readable`);
@@ -173,6 +233,7 @@ export const feedIngest: Suite = {
       };
     } finally {
       stopFlag.stop = true;
+      if (child) await stopChild(child);
       await dht.teardown();
       await net.stop();
       await rm(dir, { recursive: true, force: true });
