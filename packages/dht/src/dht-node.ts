@@ -109,6 +109,8 @@ export interface DhtNode {
   getObject(ref: Hex): Promise<Uint8Array>;
   /** Streams verified plaintext; the whole-object hash is checked after the last chunk (the stream then throws on mismatch). */
   getObjectStream(ref: Hex): AsyncGenerator<Uint8Array>;
+  /** One manifest fetch for both: ACL refusals and unknown refs throw before the stream exists (what an HTTP server needs before its headers). */
+  openObject(ref: Hex): Promise<{ manifest: Manifest; stream: AsyncGenerator<Uint8Array> }>;
   getManifest(ref: Hex): Promise<Manifest>;
   getAcl(ref: Hex): Promise<AclView>;
   /** Signs and writes a new ACL version; removing a party re-encrypts under a new key. */
@@ -287,6 +289,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
     putObject: (data, options) => need().objects.putObject(data, options, options?.owner ? signingKeyFromSeed(options.owner) : undefined),
     getObject: (ref) => need().objects.getObject(ref),
     getObjectStream: (ref) => need().objects.getObjectStream(ref),
+    openObject: (ref) => need().objects.openObject(ref),
     getManifest: (ref) => need().objects.getManifest(ref),
     getAcl: (ref) => need().objects.getAcl(ref),
     updateAcl: (ref, parties, options) => need().objects.updateAcl(ref, parties, options?.owner ? signingKeyFromSeed(options.owner) : undefined),

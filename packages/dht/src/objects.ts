@@ -80,6 +80,8 @@ export interface ObjectService {
   putUnder(acl: AclRecord, signer: SigningKey, data: ObjectSource): Promise<PutObjectResult>;
   getObject(ref: Hex): Promise<Uint8Array>;
   getObjectStream(ref: Hex): AsyncGenerator<Uint8Array>;
+  /** The manifest (refusals and unknown refs throw here) and the verified plaintext stream, with one manifest fetch. */
+  openObject(ref: Hex): Promise<{ manifest: Manifest; stream: AsyncGenerator<Uint8Array> }>;
   getManifest(ref: Hex): Promise<Manifest>;
   locate(ref: Hex): Promise<Locator>;
   /** The highest verified ACL version among the object's replicas. */
@@ -289,6 +291,13 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
     yield* decryptChunks(manifest, order);
   }
 
+  async function openObject(ref: Hex): Promise<{ manifest: Manifest; stream: AsyncGenerator<Uint8Array> }> {
+    const { manifest, order } = await fetchManifest(ref);
+    // Unwrapping the key now makes a party without one fail before any byte is promised.
+    dataKeyOf(manifest);
+    return { manifest, stream: decryptChunks(manifest, order) };
+  }
+
   async function getObject(ref: Hex): Promise<Uint8Array> {
     const { manifest, order } = await fetchManifest(ref);
     const out = new Uint8Array(manifest.size);
@@ -354,5 +363,5 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
     return { ref: newRef, version, rekeyed: removed.length > 0, acks: acked.length };
   }
 
-  return { putObject, putUnder, getObject, getObjectStream, getManifest: async (ref) => (await fetchManifest(ref)).manifest, locate, getAclRecord, getAcl, updateAcl, writeAcl };
+  return { putObject, putUnder, getObject, getObjectStream, openObject, getManifest: async (ref) => (await fetchManifest(ref)).manifest, locate, getAclRecord, getAcl, updateAcl, writeAcl };
 }

@@ -94,9 +94,8 @@ export async function objectRoutes(app: ServiceApp, opts: ObjectRoutesOptions): 
       },
     },
     async (req, reply) => {
-      // The manifest first: ACL refusals and unknown refs answer 403/404 before any byte is sent.
-      const manifest = await node.getManifest(req.params.ref);
-      const stream = node.getObjectStream(req.params.ref);
+      // openObject fetches the manifest first: ACL refusals and unknown refs answer 403/404 before any byte is sent.
+      const { manifest, stream } = await node.openObject(req.params.ref);
       async function* metered(): AsyncGenerator<Uint8Array> {
         for await (const part of stream) {
           bytes.inc({ direction: 'out' }, part.byteLength);
