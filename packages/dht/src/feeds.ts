@@ -143,6 +143,24 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     return { feedId: u.feedId, index: u.index, timeStart: u.timeStart, timeEnd: u.timeEnd, ref: u.ref, payload: await objects.getObject(u.ref) };
   }
 
+  /** Moves the head to `index` when it is behind; returns the head's sequence number after. */
+  async function advanceHead(
+    signer: ReturnType<typeof signingKeyFromSeed>,
+    feed: { topic: string; objectId: string },
+    current: Awaited<ReturnType<typeof head>>,
+    index: number,
+    latestTimeEnd: number,
+  ): Promise<number> {
+    const seq = current?.seq ?? 0;
+    if (index <= (current?.latestIndex ?? -1)) return seq;
+    const feedId = feedIdOf(signer.publicKey, feed.topic);
+    const h = signFeedHead(signer, { topic: feed.topic, seq: seq + 1, latestIndex: index, latestTimeEnd, objectId: feed.objectId });
+    await client.write(feedId, r, dataQuorum, async (peerId) => {
+      await client.request(peerId, { op: 'put-feed-head', head: h });
+    });
+    return seq + 1;
+  }
+
   function checkRange(range: TimeRange): void {
     if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start) {
       throw new ValidationError('time range must be integers with 0 <= start <= end');
@@ -173,7 +191,10 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
         // A replay of the same segment (e.g. a Kafka redelivery) is idempotent; anything else is refused.
         const m = await objects.getManifest(existing.ref);
         if (m.plaintextHash === toHex(sha256(payload)) && existing.timeStart === timeRange.start && existing.timeEnd === timeRange.end) {
-          return { feedId, index, ref: existing.ref, seq: current?.seq ?? 0, duplicate: true };
+          // A writer that died between the update and the head leaves the head behind: the
+          // replay finishes its work, or the next index would be refused as a gap forever.
+          const seq = await advanceHead(signer, feed, current, index, timeRange.end);
+          return { feedId, index, ref: existing.ref, seq, duplicate: true };
         }
         throw new FeedReplayError('the feed index already holds a different update', { details: { feedId, index } });
       }
@@ -184,14 +205,7 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
       await client.write(address, r, dataQuorum, async (peerId) => {
         await client.request(peerId, { op: 'put-feed-update', address, update: u });
       });
-      let seq = current?.seq ?? 0;
-      if (index > latest) {
-        seq += 1;
-        const h = signFeedHead(signer, { topic: feed.topic, seq, latestIndex: index, latestTimeEnd: timeRange.end, objectId: feed.objectId });
-        await client.write(feedId, r, dataQuorum, async (peerId) => {
-          await client.request(peerId, { op: 'put-feed-head', head: h });
-        });
-      }
+      const seq = await advanceHead(signer, feed, current, index, timeRange.end);
       logger.debug({ feedId, index, seq }, 'feed append');
       return { feedId, index, ref, seq, duplicate: false };
     },
