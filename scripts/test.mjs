@@ -11,11 +11,14 @@ const out = join(root, 'test-artifacts');
 mkdirSync(out, { recursive: true });
 const extra = process.argv.slice(2);
 
+// --forceExit: a library handle left open (a gRPC channel's timer, a libp2p socket in
+// teardown) must never keep CI waiting after the last test; engine processes are still
+// stopped by the suites and by devnet's exit hook.
 const runs = [
   {
     name: 'workspaces',
     cmd: process.execPath,
-    args: ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', join(root, 'node_modules/jest/bin/jest.js'), '--runInBand', '--json', `--outputFile=${join(out, 'jest-workspaces.json')}`, ...extra],
+    args: ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', join(root, 'node_modules/jest/bin/jest.js'), '--runInBand', '--forceExit', '--json', `--outputFile=${join(out, 'jest-workspaces.json')}`, ...extra],
     cwd: root,
     report: join(out, 'jest-workspaces.json'),
   },
