@@ -144,7 +144,7 @@ export const feedIngest: Suite = {
       await writeRegistry();
       const env = {
         MSP_ID: 'Org1MSP', DATA_DIR: join(dir, 'data'), PORT: '0', LOG_LEVEL: 'warn', KAFKA_BROKERS: net.kafka!.bootstrap,
-        JWT_ISSUER: issuer.issuer, JWKS_FILE: join(dir, 'jwks.json'), DHT_SWARM_KEY_FILE: join(dir, 'swarm.key'),
+        AUTH_ISSUER: issuer.issuer, AUTH_JWKS_FILE: join(dir, 'jwks.json'), DHT_SWARM_KEY_FILE: join(dir, 'swarm.key'),
         DHT_ENCRYPTION_KEY_FILE: join(dir, 'enc.key'), PARTY_REGISTRY_FILE: join(dir, 'parties.json'),
         DHT_BOOTSTRAP: dht.nodes.slice(1).map((n) => n.multiaddrs()[0]!).join(','), KAFKA_GROUP_ID: 'bench-feed-ingest',
       };

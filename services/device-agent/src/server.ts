@@ -44,9 +44,9 @@ const env = loadEnv({
   FEED_INGEST_URL: optionalStr(),
   FEED_INGEST_TOKEN: optionalStr(),
   FEED_ACL: list({ default: [] }),
-  JWT_ISSUER: str(),
-  JWT_AUDIENCE: str({ default: 'twinledger' }),
-  JWKS_FILE: str(),
+  AUTH_ISSUER: str(),
+  AUTH_AUDIENCE: str({ default: 'twinledger' }),
+  AUTH_JWKS_FILE: str(),
 });
 
 const logger = createLogger({ name: 'device-agent', level: env.LOG_LEVEL });
@@ -106,7 +106,7 @@ const agent = await createDeviceAgent({
 const app = await buildApp({
   logger,
   metrics: registry,
-  auth: createJwtVerifier({ issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, jwks: JSON.parse(await readFile(env.JWKS_FILE, 'utf8')) }),
+  auth: createJwtVerifier({ issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, jwks: JSON.parse(await readFile(env.AUTH_JWKS_FILE, 'utf8')) }),
   agent,
 });
 await agent.start();

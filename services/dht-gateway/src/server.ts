@@ -30,9 +30,9 @@ const env = loadEnv({
   MAX_OBJECT_BYTES: int({ default: 1024 ** 3, min: 1, max: 1024 ** 3 }),
   MAX_FEED_UPDATE_BYTES: int({ default: 1024 * 1024, min: 1, max: 64 * 1024 * 1024 }),
   FEED_PAGE_SIZE: int({ default: 100, min: 1, max: 1000 }),
-  JWT_ISSUER: str(),
-  JWT_AUDIENCE: str(),
-  JWT_JWKS_FILE: str(),
+  AUTH_ISSUER: str(),
+  AUTH_AUDIENCE: str({ default: 'twinledger' }),
+  AUTH_JWKS_FILE: str(),
 });
 
 const logger = createLogger({ name: 'dht-gateway', level: env.LOG_LEVEL });
@@ -44,7 +44,7 @@ if ((env.DHT_SWARM_KEY === undefined) === (env.DHT_SWARM_KEY_FILE === undefined)
 const swarmKey = swarmKeyFrom(env.DHT_SWARM_KEY ?? (await readFile(env.DHT_SWARM_KEY_FILE as string, 'utf8')));
 const registry = await loadPartyRegistryFile(env.PARTY_REGISTRY_FILE);
 const encryptionKey = await readHexKeyFile(env.DHT_ENCRYPTION_KEY_FILE);
-const jwks = JSON.parse(await readFile(env.JWT_JWKS_FILE, 'utf8')) as Parameters<typeof createJwtVerifier>[0]['jwks'];
+const jwks = JSON.parse(await readFile(env.AUTH_JWKS_FILE, 'utf8')) as Parameters<typeof createJwtVerifier>[0]['jwks'];
 
 const node = createDhtNode(
   {
@@ -72,7 +72,7 @@ const app = await buildApp({
   feedKeys,
   logger,
   metrics,
-  auth: createJwtVerifier({ issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, jwks }),
+  auth: createJwtVerifier({ issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, jwks }),
   maxObjectBytes: env.MAX_OBJECT_BYTES,
   maxFeedUpdateBytes: env.MAX_FEED_UPDATE_BYTES,
   feedPageSize: env.FEED_PAGE_SIZE,

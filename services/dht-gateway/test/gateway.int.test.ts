@@ -129,9 +129,9 @@ beforeAll(async () => {
         DHT_ENCRYPTION_KEY_FILE: join(root, `${msp}.enc`),
         DHT_REPAIR_INTERVAL_MS: '0',
         MAX_OBJECT_BYTES: String(8 * 1024 * 1024),
-        JWT_ISSUER: issuer.issuer,
-        JWT_AUDIENCE: AUD,
-        JWT_JWKS_FILE: join(root, 'jwks.json'),
+        AUTH_ISSUER: issuer.issuer,
+        AUTH_AUDIENCE: AUD,
+        AUTH_JWKS_FILE: join(root, 'jwks.json'),
       },
     });
   }

@@ -28,9 +28,9 @@ const env = loadEnv({
   RETRY_AFTER_SECONDS: int({ default: DEFAULTS.retryAfterSeconds, min: 1 }),
   STREAM_POLL_MS: int({ default: DEFAULTS.streamPollMs, min: 50 }),
   LATENCY_SAMPLE_EVERY: int({ default: DEFAULTS.latencySampleEvery, min: 1 }),
-  JWT_ISSUER: str(),
-  JWT_AUDIENCE: str({ default: 'twinledger' }),
-  JWKS_FILE: str(),
+  AUTH_ISSUER: str(),
+  AUTH_AUDIENCE: str({ default: 'twinledger' }),
+  AUTH_JWKS_FILE: str(),
   DHT_LISTEN: list({ default: ['/ip4/127.0.0.1/tcp/0'] }),
   DHT_BOOTSTRAP: list({ default: [] }),
   DHT_SWARM_KEY_FILE: str(),
@@ -86,7 +86,7 @@ const runtime = await createFeedIngest(
   {
     dht,
     logger,
-    auth: createJwtVerifier({ issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, jwks: JSON.parse(await readFile(env.JWKS_FILE, 'utf8')) }),
+    auth: createJwtVerifier({ issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, jwks: JSON.parse(await readFile(env.AUTH_JWKS_FILE, 'utf8')) }),
   },
 );
 

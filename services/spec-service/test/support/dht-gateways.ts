@@ -77,9 +77,9 @@ export async function startDhtGateways(root: string, orgs: ReadonlyArray<{ mspId
       DHT_FAULT_TOLERANCE: '0',
       DHT_REPAIR_INTERVAL_MS: '0',
       MAX_OBJECT_BYTES: String(8 * 1024 * 1024),
-      JWT_ISSUER: o.issuer.issuer,
-      JWT_AUDIENCE: 'twinledger',
-      JWT_JWKS_FILE: join(root, `${o.mspId}.jwks.json`),
+      AUTH_ISSUER: o.issuer.issuer,
+      AUTH_AUDIENCE: 'twinledger',
+      AUTH_JWKS_FILE: join(root, `${o.mspId}.jwks.json`),
     });
   }
   await writeFile(join(root, 'parties.json'), JSON.stringify({ parties }));
