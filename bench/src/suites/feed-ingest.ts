@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { startNetwork, testNetworkInit } from '@twinledger/devnet';
 import { spawnTestNetwork } from '@twinledger/dht';
 import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, sendAcked, type Kafka, type Producer } from '@twinledger/kafka';
-import { silentLogger } from '@twinledger/observability';
 import { decodeSegment } from '@twinledger/readings';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
