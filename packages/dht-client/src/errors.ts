@@ -5,6 +5,7 @@ import {
   TwinLedgerError,
   UnavailableError,
   ValidationError,
+  errorFromRemote,
   type TwinLedgerErrorOptions,
 } from '@twinledger/errors';
 
@@ -97,65 +98,8 @@ export class DhtNotStartedError extends UnavailableError {
   override readonly code: string = 'DHT_NOT_STARTED';
 }
 
-/*
- * Codes this client does not know yet keep their code and land in the base class of their
- * status, so callers branching on `instanceof AccessDeniedError` etc. still do the right thing.
- */
-type CodedOptions = TwinLedgerErrorOptions & { retryAfterSeconds?: number };
-class OtherBadRequestError extends ValidationError {
-  override readonly code: string;
-  constructor(code: string, message: string, options: CodedOptions) {
-    super(message, options);
-    this.code = code;
-  }
-}
-class OtherAccessDeniedError extends AccessDeniedError {
-  override readonly code: string;
-  constructor(code: string, message: string, options: CodedOptions) {
-    super(message, options);
-    this.code = code;
-  }
-}
-class OtherNotFoundError extends NotFoundError {
-  override readonly code: string;
-  constructor(code: string, message: string, options: CodedOptions) {
-    super(message, options);
-    this.code = code;
-  }
-}
-class OtherConflictError extends ConflictError {
-  override readonly code: string;
-  constructor(code: string, message: string, options: CodedOptions) {
-    super(message, options);
-    this.code = code;
-  }
-}
-class OtherUnavailableError extends UnavailableError {
-  override readonly code: string;
-  constructor(code: string, message: string, options: CodedOptions) {
-    super(message, options);
-    this.code = code;
-  }
-}
-
 /** Any other answer: keeps the gateway's code and status as given. */
-export class DhtGatewayError extends TwinLedgerError {
-  readonly code: string;
-  override readonly httpStatus: number;
-  constructor(code: string, httpStatus: number, message: string, options: TwinLedgerErrorOptions = {}) {
-    super(message, options);
-    this.code = code;
-    this.httpStatus = httpStatus;
-  }
-}
-
-const byStatus: ReadonlyMap<number, new (code: string, message: string, options: CodedOptions) => TwinLedgerError> = new Map([
-  [400, OtherBadRequestError],
-  [403, OtherAccessDeniedError],
-  [404, OtherNotFoundError],
-  [409, OtherConflictError],
-  [503, OtherUnavailableError],
-]);
+export { RemoteError as DhtGatewayError } from '@twinledger/errors';
 
 const byCode: ReadonlyMap<string, Ctor> = new Map<string, Ctor>(
   [
@@ -195,6 +139,6 @@ export function errorFromResponse(status: number, body: unknown, retryAfter: str
   const options = { details, ...(retry !== undefined ? { retryAfterSeconds: retry } : {}) };
   const Cls = byCode.get(code);
   if (Cls !== undefined) return new Cls(message, options);
-  const Family = byStatus.get(status);
-  return Family !== undefined ? new Family(code, message, options) : new DhtGatewayError(code, status, message, { details });
+  // Codes this client does not know yet keep their code in the base class of their status.
+  return errorFromRemote(status, code, message, options);
 }

@@ -64,3 +64,39 @@ export class UnavailableError extends TwinLedgerError {
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
+
+type CodedOptions = TwinLedgerErrorOptions & { readonly retryAfterSeconds?: number };
+
+/** Base classes by HTTP status, for errors rebuilt from another component's answer. */
+const FAMILIES: ReadonlyMap<number, new (message: string, options: CodedOptions) => TwinLedgerError> = new Map<number, new (message: string, options: CodedOptions) => TwinLedgerError>([
+  [400, ValidationError],
+  [403, AccessDeniedError],
+  [404, NotFoundError],
+  [409, ConflictError],
+  [503, UnavailableError],
+]);
+
+/** An error from another component whose code this side has no class for; keeps code and status. */
+export class RemoteError extends TwinLedgerError {
+  readonly code: string;
+  override readonly httpStatus: number;
+  constructor(code: string, httpStatus: number, message: string, options: TwinLedgerErrorOptions = {}) {
+    super(message, options);
+    this.code = code;
+    this.httpStatus = httpStatus;
+  }
+}
+
+/**
+ * Rebuilds an error received over HTTP or the wire whose code the caller has no class for. It
+ * keeps the remote code, and lands in the base class of its status where there is one, so
+ * `instanceof AccessDeniedError` and friends still hold for codes added later on the other side.
+ */
+export function errorFromRemote(httpStatus: number, code: string, message: string, options: CodedOptions = {}): TwinLedgerError {
+  const Family = FAMILIES.get(httpStatus);
+  if (Family === undefined) return new RemoteError(code, httpStatus, message, options);
+  const err = new Family(message, options);
+  // The family's own code is a class field; the remote one is the truth for this instance.
+  Object.defineProperty(err, 'code', { value: code, enumerable: true });
+  return err;
+}
