@@ -5,3 +5,5 @@ export { withMvccRetry } from './retry.js';
 export type { RetryInit } from './retry.js';
 export { IdentityNotMappedError, ForeignOrganizationError, WriteConflictError } from './errors.js';
 export { documentReaders } from './document-readers.js';
+export { createObservedIdentities } from './observed.js';
+export type { ObservedIdentitiesInit } from './observed.js';

@@ -187,7 +187,12 @@ export async function startNetwork(init: NetworkInit = {}): Promise<DevNetwork> 
   try {
     // Ports are checked before anything starts; then Kafka and Fabric come up side by side.
     await assertPortsFree(shared);
-    await Promise.all([startFabric(), startKafka()]);
+    // allSettled, not all: when one side fails, the other must finish starting before
+    // everything is stopped, or a broker still formatting its storage would start afterwards
+    // and outlive the network (holding ports another network may then claim).
+    const results = await Promise.allSettled([startFabric(), startKafka()]);
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
   } catch (err) {
     await stopAll();
     log(`start failed; logs kept in ${logDir}`);

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { createIdentityRegistry } from '@twinledger/auth-identity';
+import { createObservedIdentities } from '@twinledger/auth-identity';
 import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
-import { createPeerConnectionPool, type PeerEndpoint } from '@twinledger/fabric-client';
+import { type PeerEndpoint } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
-import { Histogram, createMetricsRegistry, type Logger } from '@twinledger/observability';
+import { createMetricsRegistry, type Logger } from '@twinledger/observability';
 import { createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
 import type { JSONWebKeySet } from 'jose';
 import { buildApp } from './app.js';
@@ -37,22 +37,14 @@ export interface AclService {
 
 export async function startAclService(cfg: AclServiceConfig, logger: Logger): Promise<AclService> {
   const metrics = createMetricsRegistry({ prefix: 'twinledger_' });
-  const gatewayLatency = new Histogram({
-    name: 'acl_service_gateway_call_seconds',
-    help: 'Fabric Gateway call latency by chaincode function, kind and outcome',
-    labelNames: ['fn', 'kind', 'outcome'],
-    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [metrics],
-  });
-  const pool = createPeerConnectionPool();
-  const identities = createIdentityRegistry({
+  const { identities, pool } = createObservedIdentities({
+    metricName: 'acl_service_gateway_call_seconds',
+    metrics,
     mspId: cfg.mspId,
     identitiesDir: cfg.identitiesDir,
-    pool,
     peer: cfg.peer,
     channel: cfg.channel,
     chaincode: cfg.chaincode,
-    onCall: (fn, kind, seconds, outcome) => gatewayLatency.observe({ fn, kind, outcome }, seconds),
   });
   const serviceClient = await identities.clientByName(cfg.serviceIdentity);
   const serviceLedger = createTwinLedger(serviceClient);

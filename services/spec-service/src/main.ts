@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createIdentityRegistry } from '@twinledger/auth-identity';
+import { createObservedIdentities } from '@twinledger/auth-identity';
 import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
-import { checkpointFile, createPeerConnectionPool, type PeerEndpoint } from '@twinledger/fabric-client';
+import { checkpointFile, type PeerEndpoint } from '@twinledger/fabric-client';
 import { createIdempotentProducer, createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
 import { createTwinLedger } from '@twinledger/ledger';
-import { Histogram, createMetricsRegistry, type Logger } from '@twinledger/observability';
+import { createMetricsRegistry, type Logger } from '@twinledger/observability';
 import { createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
 import type { JSONWebKeySet } from 'jose';
 import { buildApp } from './app.js';
@@ -42,22 +42,14 @@ export interface SpecService {
 /** Wires the service from its configuration (server.ts reads it from the environment). */
 export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): Promise<SpecService> {
   const metrics = createMetricsRegistry({ prefix: 'twinledger_' });
-  const gatewayLatency = new Histogram({
-    name: 'spec_service_gateway_call_seconds',
-    help: 'Fabric Gateway call latency by chaincode function, kind and outcome',
-    labelNames: ['fn', 'kind', 'outcome'],
-    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [metrics],
-  });
-  const pool = createPeerConnectionPool();
-  const identities = createIdentityRegistry({
+  const { identities, pool } = createObservedIdentities({
+    metricName: 'spec_service_gateway_call_seconds',
+    metrics,
     mspId: cfg.mspId,
     identitiesDir: cfg.identitiesDir,
-    pool,
     peer: cfg.peer,
     channel: cfg.channel,
     chaincode: cfg.chaincode,
-    onCall: (fn, kind, seconds, outcome) => gatewayLatency.observe({ fn, kind, outcome }, seconds),
   });
   const hub = createEventHub();
   const journal = createLedgerJournal(join(cfg.stateDir, 'ledger-journal.jsonl'));
