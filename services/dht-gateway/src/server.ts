@@ -8,7 +8,7 @@ import { createJwtVerifier, runService } from '@twinledger/service-kit';
 import { buildApp } from './app.js';
 import { openFeedKeyStore } from './domain/feed-keys.js';
 import { loadPartyRegistryFile } from './domain/party-registry-file.js';
-import { openLedgerRegistry } from './domain/ledger-registry.js';
+import { openLedgerPartyRegistry } from '@twinledger/party-registry';
 import { readHexKeyFile, swarmKeyFrom } from './domain/keys.js';
 
 const env = loadEnv({
@@ -61,7 +61,7 @@ if (env.PEER_ENDPOINT !== undefined) {
   if (!env.PEER_TLS_ROOT_CERT || !env.FABRIC_CERT_FILE || !env.FABRIC_KEY_FILE) {
     throw new ValidationError('the ledger registry needs PEER_TLS_ROOT_CERT, FABRIC_CERT_FILE and FABRIC_KEY_FILE');
   }
-  const opened = await openLedgerRegistry(
+  const opened = await openLedgerPartyRegistry(
     {
       mspId: env.MSP_ID,
       peerEndpoint: env.PEER_ENDPOINT,

@@ -1,9 +1,9 @@
 import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
 import { createTwinLedger, LedgerEvents } from '@twinledger/ledger';
-import { createLedgerPartyRegistry, type LedgerPartyRegistry } from '@twinledger/party-registry';
+import { createLedgerPartyRegistry, type LedgerPartyRegistry } from './registry.js';
 import type { Logger } from '@twinledger/observability';
 
-export interface LedgerRegistryConfig {
+export interface LedgerPartyRegistryConfig {
   readonly mspId: string;
   readonly peerEndpoint: string;
   readonly peerTlsRootCert: string;
@@ -20,7 +20,7 @@ export interface LedgerRegistryConfig {
  * The party registry read from the ledger through the organization's own peer, refreshed on
  * every PartyRegistered chaincode event (and on an interval, in case the stream dropped).
  */
-export async function openLedgerRegistry(config: LedgerRegistryConfig, logger: Logger): Promise<{ registry: LedgerPartyRegistry; close: () => void }> {
+export async function openLedgerPartyRegistry(config: LedgerPartyRegistryConfig, logger: Logger): Promise<{ registry: LedgerPartyRegistry; close: () => void }> {
   const pool = createPeerConnectionPool();
   const client = createFabricClient({
     pool,

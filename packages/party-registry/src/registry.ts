@@ -1,0 +1,93 @@
+import { createStaticPartyRegistry, type Party, type PartyRegistry } from '@twinledger/dht';
+import { LedgerEvents, type Party as LedgerParty } from '@twinledger/ledger';
+import { silentLogger, type Logger } from '@twinledger/observability';
+
+/** Where the registry reads the parties: the `acl:listParties` query of the ledger. */
+export interface PartySource {
+  listParties(): Promise<readonly LedgerParty[]>;
+}
+
+export interface LedgerPartyRegistryInit {
+  /** Re-read the ledger this often, as a safety net for missed events. Default 30 s; 0 = never. */
+  readonly refreshIntervalMs?: number;
+}
+
+export interface LedgerPartyRegistry extends PartyRegistry {
+  /** Loads the parties once; call before the DHT node dials anyone. */
+  start(): Promise<void>;
+  stop(): void;
+  /** Re-reads the ledger now (e.g. after a PartyRegistered chaincode event). */
+  refresh(): Promise<void>;
+  /** Feed chaincode event names here; a party registration triggers a refresh. */
+  onLedgerEvent(eventName: string): void;
+}
+
+/**
+ * The DHT's party registry backed by the ledger (paper 4.2: the ledger is the root of
+ * identity for the DHT too). Each organization's admin registers its DHT peer ids and X25519
+ * key on chain; the connection gater then admits exactly those peers. Entries that do not
+ * parse are left out and logged, never trusted.
+ */
+export function createLedgerPartyRegistry(
+  init: LedgerPartyRegistryInit,
+  components: { readonly source: PartySource; readonly logger?: Logger },
+): LedgerPartyRegistry {
+  const log = (components.logger ?? silentLogger()).child({ component: 'party-registry' });
+  const registry = createStaticPartyRegistry();
+  let timer: NodeJS.Timeout | undefined;
+  let inflight: Promise<void> | undefined;
+
+  const toParty = (p: LedgerParty): Party | undefined => {
+    const key = Buffer.from(p.x25519PublicKey ?? '', 'base64');
+    if (key.length !== 32 || !Array.isArray(p.peerIds) || p.peerIds.some((id) => typeof id !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{40,60}$/.test(id))) {
+      log.warn({ mspId: p.mspId }, 'ignoring malformed party registry entry');
+      return undefined;
+    }
+    return { mspId: p.mspId, peerIds: [...p.peerIds], encryptionPublicKey: new Uint8Array(key) };
+  };
+  const same = (a: Party, b: Party): boolean =>
+    a.peerIds.join(',') === b.peerIds.join(',') && Buffer.from(a.encryptionPublicKey).equals(Buffer.from(b.encryptionPublicKey));
+
+  const load = async (): Promise<void> => {
+    const parties = (await components.source.listParties()).map(toParty).filter((p): p is Party => p !== undefined);
+    const seen = new Set<string>();
+    for (const p of parties) {
+      seen.add(p.mspId);
+      const old = registry.get(p.mspId);
+      if (!old || !same(old, p)) {
+        registry.upsert(p);
+        log.info({ mspId: p.mspId, peers: p.peerIds.length }, 'party registered');
+      }
+    }
+    for (const p of registry.list()) if (!seen.has(p.mspId)) registry.remove(p.mspId);
+  };
+  // One read at a time; a refresh asked for during a read waits for it and reads again.
+  const refresh = async (): Promise<void> => {
+    while (inflight) await inflight.catch(() => undefined);
+    inflight = load().finally(() => (inflight = undefined));
+    return inflight;
+  };
+
+  return {
+    partyOf: (peerId) => registry.partyOf(peerId),
+    get: (mspId) => registry.get(mspId),
+    list: () => registry.list(),
+    subscribe: (listener) => registry.subscribe(listener),
+    async start() {
+      await refresh();
+      const every = init.refreshIntervalMs ?? 30_000;
+      if (every > 0) {
+        timer = setInterval(() => void refresh().catch((err: unknown) => log.warn({ err }, 'party registry refresh failed')), every);
+        timer.unref();
+      }
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+    refresh,
+    onLedgerEvent(eventName) {
+      if (eventName === LedgerEvents.PartyRegistered) void refresh().catch((err: unknown) => log.warn({ err }, 'party registry refresh failed'));
+    },
+  };
+}
