@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { ensureChartTools, type ChartTools } from '../scripts/chart-tools.mjs';
 import { CHART_DIR, RENDERED, ROOT, SAMPLE_NAMESPACE, SAMPLE_RELEASE, SAMPLE_VALUES, helmTemplate, renderSample } from '../scripts/chart-render.mjs';
-import { parsePartyRegistry } from '../services/dht-gateway/src/domain/party-registry-file.js';
+import { parsePartyRegistry, partyRegistryEnv } from '@twinledger/party-registry';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered Kubernetes objects are plain JSON trees */
 type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: any; data?: any; stringData?: any };
@@ -78,6 +78,8 @@ function serviceEnv(service: string): { all: Set<string>; required: Set<string> 
     all.add(name);
     if (fn !== 'optionalStr' && !/default:/.test(args)) required.add(name);
   }
+  // Shared env specs spread into the block: their variables are all optional or defaulted.
+  if (/\.\.\.partyRegistryEnv\b/.test(block)) for (const name of Object.keys(partyRegistryEnv)) all.add(name);
   return { all, required };
 }
 
@@ -307,8 +309,9 @@ describe('sample organization specifics', () => {
     const parties = parsePartyRegistry(registry);
     expect(parties.map((p) => p.mspId)).toEqual(['Org1MSP', 'Org2MSP', 'Org3MSP']);
     expect(parties[1]?.encryptionPublicKey).toHaveLength(32);
-    // feed-ingest reads the same list as a bare array.
+    // feed-ingest reads the same list as a bare array, which the same parser accepts.
     expect(JSON.parse(cm?.data['parties.json'])).toEqual(registry.parties);
+    expect(parsePartyRegistry(JSON.parse(cm?.data['parties.json']))).toEqual(parties);
   });
 
   it('ServiceMonitor scrapes /metrics on the http port of every service Service', () => {

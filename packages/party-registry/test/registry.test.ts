@@ -49,3 +49,22 @@ describe('ledger-backed party registry', () => {
     expect(calls).toBe(3);
   });
 });
+
+describe('party registry source from the environment', () => {
+  it('takes exactly one source and refuses an ambiguous or incomplete one', async () => {
+    const { loadEnv } = await import('@twinledger/config');
+    const { partyRegistryEnv, partySourceFromEnv, parsePartyRegistry } = await import('../src/index.js');
+    const env = (vars: Record<string, string>) => loadEnv(partyRegistryEnv, vars);
+    expect(partySourceFromEnv(env({ PARTY_REGISTRY_FILE: '/r.json' }), 'Org1MSP')).toEqual({ file: '/r.json' });
+    expect(partySourceFromEnv(env({ PEER_ENDPOINT: 'p:7051', PEER_TLS_ROOT_CERT: 'ca', FABRIC_CERT_FILE: 'c', FABRIC_KEY_FILE: 'k' }), 'Org1MSP')).toMatchObject({
+      ledger: { mspId: 'Org1MSP', peerEndpoint: 'p:7051', channel: 'twins', chaincode: 'twinledger', refreshIntervalMs: 60_000 },
+    });
+    expect(() => partySourceFromEnv(env({}), 'Org1MSP')).toThrow(/exactly one/);
+    expect(() => partySourceFromEnv(env({ PARTY_REGISTRY_FILE: '/r.json', PEER_ENDPOINT: 'p:7051' }), 'Org1MSP')).toThrow(/exactly one/);
+    expect(() => partySourceFromEnv(env({ PEER_ENDPOINT: 'p:7051' }), 'Org1MSP')).toThrow(/needs PEER_TLS_ROOT_CERT/);
+    // Both file shapes parse to the same parties; a bad key is refused with its path.
+    const entry = { mspId: 'Org1MSP', peerIds: [PEER_A], encryptionPublicKey: '11'.repeat(32) };
+    expect(parsePartyRegistry([entry])).toEqual(parsePartyRegistry({ parties: [entry] }));
+    expect(() => parsePartyRegistry([{ ...entry, encryptionPublicKey: 'zz' }])).toThrow(/malformed/);
+  });
+});

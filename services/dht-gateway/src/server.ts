@@ -4,11 +4,10 @@ import { int, list, loadEnv, oneOf, optionalStr, str } from '@twinledger/config'
 import { createDhtNode } from '@twinledger/dht';
 import { ValidationError } from '@twinledger/errors';
 import { createLogger, createMetricsRegistry } from '@twinledger/observability';
+import { openPartyRegistry, partyRegistryEnv, partySourceFromEnv } from '@twinledger/party-registry';
 import { createJwtVerifier, runService } from '@twinledger/service-kit';
 import { buildApp } from './app.js';
 import { openFeedKeyStore } from './domain/feed-keys.js';
-import { loadPartyRegistryFile } from './domain/party-registry-file.js';
-import { openLedgerPartyRegistry } from '@twinledger/party-registry';
 import { readHexKeyFile, swarmKeyFrom } from './domain/keys.js';
 
 const env = loadEnv({
@@ -22,15 +21,7 @@ const env = loadEnv({
   DHT_SWARM_KEY: optionalStr(),
   DHT_SWARM_KEY_FILE: optionalStr(),
   // The party registry: the ledger (PEER_ENDPOINT and a client identity) or a static file.
-  PARTY_REGISTRY_FILE: optionalStr(),
-  PEER_ENDPOINT: optionalStr(),
-  PEER_TLS_ROOT_CERT: optionalStr(),
-  PEER_HOST_ALIAS: optionalStr(),
-  CHANNEL: str({ default: 'twins' }),
-  CHAINCODE: str({ default: 'twinledger' }),
-  FABRIC_CERT_FILE: optionalStr(),
-  FABRIC_KEY_FILE: optionalStr(),
-  PARTY_REFRESH_MS: int({ default: 60_000, min: 0 }),
+  ...partyRegistryEnv,
   DHT_ENCRYPTION_KEY_FILE: str(),
   DHT_REPLICATION: int({ default: 3, min: 1, max: 16 }),
   DHT_FAULT_TOLERANCE: int({ default: 1, min: 0, max: 7 }),
@@ -52,34 +43,7 @@ if ((env.DHT_SWARM_KEY === undefined) === (env.DHT_SWARM_KEY_FILE === undefined)
   throw new ValidationError('set exactly one of DHT_SWARM_KEY and DHT_SWARM_KEY_FILE');
 }
 const swarmKey = swarmKeyFrom(env.DHT_SWARM_KEY ?? (await readFile(env.DHT_SWARM_KEY_FILE as string, 'utf8')));
-if ((env.PARTY_REGISTRY_FILE === undefined) === (env.PEER_ENDPOINT === undefined)) {
-  throw new ValidationError('set exactly one of PARTY_REGISTRY_FILE (static registry) and PEER_ENDPOINT (registry on the ledger)');
-}
-let closeRegistry = (): void => undefined;
-let registry;
-if (env.PEER_ENDPOINT !== undefined) {
-  if (!env.PEER_TLS_ROOT_CERT || !env.FABRIC_CERT_FILE || !env.FABRIC_KEY_FILE) {
-    throw new ValidationError('the ledger registry needs PEER_TLS_ROOT_CERT, FABRIC_CERT_FILE and FABRIC_KEY_FILE');
-  }
-  const opened = await openLedgerPartyRegistry(
-    {
-      mspId: env.MSP_ID,
-      peerEndpoint: env.PEER_ENDPOINT,
-      peerTlsRootCert: env.PEER_TLS_ROOT_CERT,
-      peerHostAlias: env.PEER_HOST_ALIAS,
-      channel: env.CHANNEL,
-      chaincode: env.CHAINCODE,
-      certFile: env.FABRIC_CERT_FILE,
-      keyFile: env.FABRIC_KEY_FILE,
-      refreshIntervalMs: env.PARTY_REFRESH_MS,
-    },
-    logger,
-  );
-  registry = opened.registry;
-  closeRegistry = opened.close;
-} else {
-  registry = await loadPartyRegistryFile(env.PARTY_REGISTRY_FILE as string);
-}
+const { registry, close: closeRegistry } = await openPartyRegistry(partySourceFromEnv(env, env.MSP_ID), logger);
 const encryptionKey = await readHexKeyFile(env.DHT_ENCRYPTION_KEY_FILE);
 const jwks = JSON.parse(await readFile(env.AUTH_JWKS_FILE, 'utf8')) as Parameters<typeof createJwtVerifier>[0]['jwks'];
 

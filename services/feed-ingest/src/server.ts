@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { int, list, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
-import { createDhtNode, createStaticPartyRegistry, type PartyRegistry } from '@twinledger/dht';
-import { ValidationError } from '@twinledger/errors';
-import { openLedgerPartyRegistry } from '@twinledger/party-registry';
+import { createDhtNode } from '@twinledger/dht';
+import { openPartyRegistry, partyRegistryEnv, partySourceFromEnv } from '@twinledger/party-registry';
 import { createLogger } from '@twinledger/observability';
 import { createJwtVerifier, runService } from '@twinledger/service-kit';
 import { createFeedIngest, DEFAULTS } from './runtime.js';
@@ -38,55 +37,14 @@ const env = loadEnv({
   DHT_SWARM_KEY_FILE: str(),
   DHT_ENCRYPTION_KEY_FILE: str(),
   // The party registry: the ledger (PEER_ENDPOINT and a client identity) or a static file.
-  PARTY_REGISTRY_FILE: optionalStr(),
-  PEER_ENDPOINT: optionalStr(),
-  PEER_TLS_ROOT_CERT: optionalStr(),
-  PEER_HOST_ALIAS: optionalStr(),
-  CHANNEL: str({ default: 'twins' }),
-  CHAINCODE: str({ default: 'twinledger' }),
-  FABRIC_CERT_FILE: optionalStr(),
-  FABRIC_KEY_FILE: optionalStr(),
-  PARTY_REFRESH_MS: int({ default: 60_000, min: 0 }),
+  ...partyRegistryEnv,
   DHT_REPLICATION: int({ default: 3, min: 1 }),
   STATUS_FILE: optionalStr(),
 });
 
 const logger = createLogger({ name: 'feed-ingest', level: env.LOG_LEVEL });
 
-if ((env.PARTY_REGISTRY_FILE === undefined) === (env.PEER_ENDPOINT === undefined)) {
-  throw new ValidationError('set exactly one of PARTY_REGISTRY_FILE (static registry) and PEER_ENDPOINT (registry on the ledger)');
-}
-let closeRegistry = (): void => undefined;
-let registry: PartyRegistry;
-if (env.PEER_ENDPOINT !== undefined) {
-  if (!env.PEER_TLS_ROOT_CERT || !env.FABRIC_CERT_FILE || !env.FABRIC_KEY_FILE) {
-    throw new ValidationError('the ledger registry needs PEER_TLS_ROOT_CERT, FABRIC_CERT_FILE and FABRIC_KEY_FILE');
-  }
-  const opened = await openLedgerPartyRegistry(
-    {
-      mspId: env.MSP_ID,
-      peerEndpoint: env.PEER_ENDPOINT,
-      peerTlsRootCert: env.PEER_TLS_ROOT_CERT,
-      peerHostAlias: env.PEER_HOST_ALIAS,
-      channel: env.CHANNEL,
-      chaincode: env.CHAINCODE,
-      certFile: env.FABRIC_CERT_FILE,
-      keyFile: env.FABRIC_KEY_FILE,
-      refreshIntervalMs: env.PARTY_REFRESH_MS,
-    },
-    logger,
-  );
-  registry = opened.registry;
-  closeRegistry = opened.close;
-} else {
-  /** Static registry file: `[{ mspId, peerIds: [..], encryptionPublicKey: hex }]`. */
-  const parties = (JSON.parse(await readFile(env.PARTY_REGISTRY_FILE as string, 'utf8')) as { mspId: string; peerIds: string[]; encryptionPublicKey: string }[]).map((p) => ({
-    mspId: p.mspId,
-    peerIds: p.peerIds,
-    encryptionPublicKey: new Uint8Array(Buffer.from(p.encryptionPublicKey, 'hex')),
-  }));
-  registry = createStaticPartyRegistry(parties);
-}
+const { registry, close: closeRegistry } = await openPartyRegistry(partySourceFromEnv(env, env.MSP_ID), logger);
 const dht = createDhtNode(
   {
     dataDir: join(env.DATA_DIR, 'dht'),

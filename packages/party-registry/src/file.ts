@@ -3,13 +3,14 @@ import { createStaticPartyRegistry, type Party, type StaticPartyRegistry } from 
 import { ValidationError } from '@twinledger/errors';
 
 /**
- * The consortium's party registry from a static JSON file (until the ledger-backed source
- * lands): `{ "parties": [{ "mspId", "peerIds": [..], "encryptionPublicKey": "<64 hex>" }] }`.
+ * The consortium's party registry from a static JSON file (tests, air-gapped set-ups; the
+ * ledger is the normal source): `{ "parties": [{ "mspId", "peerIds": [..],
+ * "encryptionPublicKey": "<64 hex>" }] }`, or the bare array of parties.
  */
 export function parsePartyRegistry(raw: unknown): Party[] {
   const problems: string[] = [];
-  const list = (raw as { parties?: unknown } | null)?.parties;
-  if (!Array.isArray(list)) throw new ValidationError('party registry must be {"parties": [...]}');
+  const list = Array.isArray(raw) ? raw : (raw as { parties?: unknown } | null)?.parties;
+  if (!Array.isArray(list)) throw new ValidationError('party registry must be {"parties": [...]} or [...]');
   const parties: Party[] = [];
   list.forEach((p: unknown, i) => {
     const e = p as { mspId?: unknown; peerIds?: unknown; encryptionPublicKey?: unknown };
