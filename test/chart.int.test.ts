@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { ensureChartTools, type ChartTools } from '../scripts/chart-tools.mjs';
 import { CHART_DIR, RENDERED, ROOT, SAMPLE_NAMESPACE, SAMPLE_RELEASE, SAMPLE_VALUES, helmTemplate, renderSample } from '../scripts/chart-render.mjs';
+import { ledgerGatewayEnv } from '@twinledger/auth-identity';
+import type { EnvSpec } from '@twinledger/config';
 import { parsePartyRegistry, partyRegistryEnv } from '@twinledger/party-registry';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered Kubernetes objects are plain JSON trees */
@@ -64,6 +66,8 @@ function validate(text: string): { status: number; lines: string[] } {
   return { status: res.status, lines: res.out.split('\n').filter((l) => l.trim() !== '') };
 }
 
+const SHARED_ENV: Record<string, EnvSpec> = { partyRegistryEnv, ledgerGatewayEnv };
+
 /** The env variables a service's server.ts reads through loadEnv, and which of them have no default. */
 function serviceEnv(service: string): { all: Set<string>; required: Set<string> } | undefined {
   const file = join(ROOT, 'services', service, 'src', 'server.ts');
@@ -78,8 +82,18 @@ function serviceEnv(service: string): { all: Set<string>; required: Set<string> 
     all.add(name);
     if (fn !== 'optionalStr' && !/default:/.test(args)) required.add(name);
   }
-  // Shared env specs spread into the block: their variables are all optional or defaulted.
-  if (/\.\.\.partyRegistryEnv\b/.test(block)) for (const name of Object.keys(partyRegistryEnv)) all.add(name);
+  // Shared env specs spread into the block: a variable is required when its parser refuses it unset.
+  for (const [spread, spec] of Object.entries(SHARED_ENV)) {
+    if (!new RegExp(`\\.\\.\\.${spread}\\b`).test(block)) continue;
+    for (const [name, v] of Object.entries(spec)) {
+      all.add(name);
+      try {
+        v.parse(undefined, name);
+      } catch {
+        required.add(name);
+      }
+    }
+  }
   return { all, required };
 }
 

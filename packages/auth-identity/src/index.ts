@@ -7,3 +7,5 @@ export { IdentityNotMappedError, ForeignOrganizationError, WriteConflictError } 
 export { documentReaders } from './document-readers.js';
 export { createObservedIdentities } from './observed.js';
 export type { ObservedIdentitiesInit } from './observed.js';
+export { ledgerGatewayEnv, ledgerGatewayFromEnv } from './env.js';
+export type { LedgerGatewayConfig } from './env.js';
