@@ -17,6 +17,8 @@ export interface AppDeps {
   readonly ledgerFor: RouteDeps['ledgerFor'];
   readonly dht: DhtClient;
   readonly hub: EventHub;
+  /** Whether this replica relays ledger events; default yes (tests publish to the hub directly). */
+  readonly relaying?: () => boolean;
   readonly journal: LedgerJournal;
   readonly readiness?: readonly ReadinessCheck[];
   readonly limits?: Partial<Limits>;
@@ -40,6 +42,7 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
     ledgerFor: deps.ledgerFor,
     dht: deps.dht,
     hub: deps.hub,
+    relaying: deps.relaying ?? (() => true),
     journal: deps.journal,
     limits: { ...DEFAULT_LIMITS, ...deps.limits },
     mvccAttempts: deps.mvccAttempts ?? 3,

@@ -23,6 +23,8 @@ export interface RouteDeps {
   readonly ledgerFor: (principal: Principal) => Promise<TwinLedger>;
   readonly dht: DhtClient;
   readonly hub: EventHub;
+  /** Whether this replica relays ledger events (its hub fills); /events answers 503 otherwise. */
+  readonly relaying: () => boolean;
   readonly journal: LedgerJournal;
   readonly limits: Limits;
   readonly mvccAttempts: number;

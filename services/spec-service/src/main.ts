@@ -84,6 +84,7 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     ledgerFor: async (principal) => createTwinLedger(await identities.clientFor(principal)),
     dht: typeof cfg.dht === 'string' ? createDhtClient({ baseUrl: cfg.dht }) : cfg.dht,
     hub,
+    relaying: () => relay !== undefined,
     journal,
     limits: { ...(cfg.amlMaxBytes ? { amlBytes: cfg.amlMaxBytes } : {}), ...(cfg.documentMaxBytes ? { documentBytes: cfg.documentMaxBytes } : {}) },
     ...(cfg.mvccAttempts ? { mvccAttempts: cfg.mvccAttempts } : {}),

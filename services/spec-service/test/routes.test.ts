@@ -282,7 +282,8 @@ describe('spec-service routes', () => {
   });
 
   it('relays hub events to SSE clients, filtered by twin, resuming after Last-Event-ID', async () => {
-    await app.listen({ host: '127.0.0.1', port: 0 });
+    fabric.on('acl:checkAccess', ([twinId, permission]) => ({ twinId, permission, allowed: true, roles: ['READER'], permissions: [permission] }));
+    if (!app.server.listening) await app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = app.server.address() as AddressInfo;
     hub.publish({ id: '7:aa', eventName: 'AmlInserted', transactionId: 'aa', blockNumber: 7, twinId: TWIN, payload: {} });
     const received: string[] = [];
@@ -306,5 +307,90 @@ describe('spec-service routes', () => {
       req.end();
     });
     expect(received).toEqual(['7:aa', '9:cc']);
+  });
+
+  /** Opens /events, collects the ids received until `until` holds or the stream ends, then closes. */
+  async function sse(path: string, act: () => void, until: (ids: string[]) => boolean, t = token): Promise<{ ids: string[]; status: number; body: string }> {
+    if (!app.server.listening) await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const ids: string[] = [];
+    let body = '';
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, headers: { authorization: `Bearer ${t}` } }, (res) => {
+        res.setEncoding('utf8');
+        const timer = setTimeout(() => {
+          req.destroy();
+          reject(new Error(`SSE: not reached, got ${JSON.stringify(ids)}`));
+        }, 5000);
+        const finish = (): void => {
+          clearTimeout(timer);
+          req.destroy();
+          resolve({ ids, status: res.statusCode ?? 0, body });
+        };
+        res.on('end', finish);
+        res.on('data', (chunk: string) => {
+          body += chunk;
+          for (const m of chunk.matchAll(/^id: (.+)$/gm)) ids.push(m[1]!);
+          if (until(ids)) finish();
+        });
+        if (res.statusCode !== 200) return;
+        setTimeout(act, 30);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it('sends a twin\'s events only while the chaincode grants the caller spec:read, re-deciding on the twin\'s grant events', async () => {
+    const readable = new Set([TWIN]);
+    fabric.on('acl:checkAccess', ([twinId, permission]) => ({ twinId, permission, allowed: readable.has(twinId!), roles: [], permissions: [] }));
+    const ev = (id: string, eventName: string, twinId?: string) => ({ id, eventName, transactionId: id, blockNumber: 20, ...(twinId ? { twinId } : {}), payload: {} });
+    const { ids } = await sse(
+      '/events',
+      () => {
+        hub.publish(ev('20:a', 'AmlInserted', TWIN));
+        hub.publish(ev('20:b', 'AmlInserted', 'secret-twin'));
+        hub.publish(ev('20:c', 'PartyRegistered'));
+        hub.publish(ev('20:d', 'AmlRemoved', 'secret-twin'));
+        hub.publish(ev('20:e', 'AmlRemoved', TWIN));
+        // Decisions are made when an event is judged, so the ledger changes once those are out.
+        setTimeout(() => {
+          // The grant flips the chaincode's answer; its own event drops the cached refusal.
+          readable.add('secret-twin');
+          readable.delete(TWIN);
+          hub.publish(ev('20:f', 'GrantAdded', 'secret-twin'));
+          hub.publish(ev('20:g', 'AmlInserted', 'secret-twin'));
+          hub.publish(ev('20:h', 'GrantRevoked', TWIN));
+          hub.publish(ev('20:i', 'AmlInserted', TWIN));
+          hub.publish(ev('20:j', 'DiagPut'));
+        }, 200);
+      },
+      (got) => got.includes('20:j'),
+    );
+    expect(ids).toEqual(['20:a', '20:c', '20:e', '20:f', '20:g', '20:j']);
+    // Cached per twin: one decision for TWIN and one for secret-twin, then one each after a grant event.
+    expect(fabric.calls.filter((c) => c.fn === 'acl:checkAccess').map((c) => c.args[0])).toEqual([TWIN, 'secret-twin', 'secret-twin', TWIN]);
+  });
+
+  it('refuses ?twinId of a twin the caller cannot read (403) and unknown twins alike', async () => {
+    fabric.on('acl:checkAccess', ([twinId, permission]) => {
+      if (twinId === 'ghost') throw new ChaincodeRejectedError('NOT_FOUND', 'no twin ghost');
+      return { twinId, permission, allowed: false, roles: [], permissions: [] };
+    });
+    const res = await app.inject({ method: 'GET', url: `/events?twinId=${TWIN}`, headers: { authorization: `Bearer ${token}` } });
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toMatchObject({ code: 'ACCESS_DENIED', details: { twinId: TWIN } });
+    const ghost = await app.inject({ method: 'GET', url: '/events?twinId=ghost', headers: { authorization: `Bearer ${token}` } });
+    expect(ghost.statusCode).toBe(403);
+    expect((await app.inject({ method: 'GET', url: '/events?twinId=bad%20id', headers: { authorization: `Bearer ${token}` } })).json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+
+  it('closes the stream (fail closed, nothing sent) when a read decision cannot be made', async () => {
+    fabric.on('acl:checkAccess', () => {
+      throw new Error('peer unreachable');
+    });
+    const { ids, status } = await sse('/events', () => hub.publish({ id: '21:a', eventName: 'AmlInserted', transactionId: 'a', blockNumber: 21, twinId: TWIN, payload: {} }), () => false);
+    expect(status).toBe(200);
+    expect(ids).toEqual([]);
   });
 });

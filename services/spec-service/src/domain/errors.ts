@@ -1,4 +1,4 @@
-import { TwinLedgerError, ValidationError } from '@twinledger/errors';
+import { TwinLedgerError, UnavailableError, ValidationError } from '@twinledger/errors';
 
 /** Malformed XML or not a CAEX document/fragment: refused before any transaction. */
 export class AmlInvalidError extends ValidationError {
@@ -20,4 +20,9 @@ export class DocumentIntegrityError extends TwinLedgerError {
 export class DocumentTooLargeError extends TwinLedgerError {
   readonly code = 'PAYLOAD_TOO_LARGE';
   override readonly httpStatus = 413;
+}
+
+/** /events on a replica that does not relay ledger events (RELAY=false): its hub never fills. */
+export class EventsNotRelayedError extends UnavailableError {
+  override readonly code: string = 'EVENTS_NOT_RELAYED';
 }
