@@ -43,6 +43,7 @@ const env = loadEnv({
   KAFKA_GROUP_ID: optionalStr(),
   FEED_INGEST_URL: optionalStr(),
   FEED_INGEST_TOKEN: optionalStr(),
+  FEED_INGEST_TOKEN_FILE: optionalStr(),
   FEED_ACL: list({ default: [] }),
   AUTH_ISSUER: str(),
   AUTH_AUDIENCE: str({ default: 'twinledger' }),
@@ -51,7 +52,10 @@ const env = loadEnv({
 
 const logger = createLogger({ name: 'device-agent', level: env.LOG_LEVEL });
 if (env.LEDGER_EVENTS_SOURCE !== 'gateway' && env.KAFKA_BROKERS.length === 0) throw new Error('LEDGER_EVENTS_SOURCE=kafka|both needs KAFKA_BROKERS');
-if (env.FEED_INGEST_URL !== undefined && env.FEED_INGEST_TOKEN === undefined) throw new Error('FEED_INGEST_URL needs FEED_INGEST_TOKEN');
+if (env.FEED_INGEST_URL !== undefined && env.FEED_INGEST_TOKEN === undefined && env.FEED_INGEST_TOKEN_FILE === undefined) throw new Error('FEED_INGEST_URL needs FEED_INGEST_TOKEN or FEED_INGEST_TOKEN_FILE');
+const tokenFile = env.FEED_INGEST_TOKEN_FILE;
+// A mounted token file is re-read per registration: whoever mounts it rotates it.
+const feedIngestToken = tokenFile !== undefined ? async () => (await readFile(tokenFile, 'utf8')).trim() : env.FEED_INGEST_TOKEN;
 
 let sim: BottlingPlantSimulator | undefined;
 let endpoint = env.DEVICE_ENDPOINT;
@@ -93,7 +97,7 @@ const agent = await createDeviceAgent({
   ledger: createTwinLedger(fabric),
   fabric,
   adapter: createOpcUaAdapter({ endpointUrl: endpoint, deviceName: env.DEVICE_NAME, pkiDir: join(env.DATA_DIR, 'client-pki'), logger, samplingIntervalMs: env.DEVICE_SAMPLING_MS, reconnectMaxMs: env.DEVICE_RECONNECT_MAX_MS }),
-  feeds: env.FEED_INGEST_URL !== undefined && env.FEED_INGEST_TOKEN !== undefined ? feedIngestRegistrar({ baseUrl: env.FEED_INGEST_URL, token: env.FEED_INGEST_TOKEN, acl: env.FEED_ACL }) : derivedFeedRegistrar(),
+  feeds: env.FEED_INGEST_URL !== undefined && feedIngestToken !== undefined ? feedIngestRegistrar({ baseUrl: env.FEED_INGEST_URL, token: feedIngestToken, acl: env.FEED_ACL }) : derivedFeedRegistrar(),
   dataDir: env.DATA_DIR,
   logger,
   metrics,

@@ -50,7 +50,14 @@ describe('feed-ingest registrar', () => {
     const id = await r.ensureFeed('plant-1', sensor);
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     expect(seen[0]).toEqual({ auth: 'Bearer tok', body: { twinId: 'plant-1', componentId: 'sensor-fill-level-2', unit: 'mm', expectedRange: { min: 180, max: 195 }, acl: ['Org2MSP'] } });
+    // Remembered: a second sync does not ask again.
     await expect(r.ensureFeed('plant-1', sensor)).resolves.toBe(id);
+    expect(seen).toHaveLength(1);
+    // A restarted agent (a new registrar) asks, gets 409 FEED_EXISTS, and the same feed.
+    let calls = 0;
+    const fresh = feedIngestRegistrar({ baseUrl: base, token: async () => `rotated-${++calls}`, acl: ['Org2MSP'] });
+    await expect(fresh.ensureFeed('plant-1', sensor)).resolves.toBe(id);
+    expect(seen[1]?.auth).toBe('Bearer rotated-1');
   });
 
   it('reports feed-ingest refusals and outages as FEED_REGISTRATION_FAILED (retryable)', async () => {

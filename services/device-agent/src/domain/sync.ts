@@ -7,7 +7,7 @@ import type { FeedRegistrar } from './feed-registrar.js';
 import type { AgentMetrics } from './metrics.js';
 import { retryTransient } from './retry.js';
 
-export type DriftType = 'MISSING_ON_DEVICE' | 'MISSING_IN_TWIN' | 'ATTRIBUTE_MISMATCH' | 'FEED_MISSING' | 'PARENT_MISSING';
+export type DriftType = 'MISSING_ON_DEVICE' | 'MISSING_IN_TWIN' | 'ATTRIBUTE_MISMATCH' | 'FEED_MISSING' | 'FEED_MISMATCH' | 'PARENT_MISSING';
 
 export interface DriftItem {
   readonly type: DriftType;
@@ -55,6 +55,10 @@ export interface SyncEngineInit {
   readonly feeds: FeedRegistrar;
   readonly logger: Logger;
   readonly metrics?: AgentMetrics;
+  /** Attempts per feed registration within one run (feed-ingest outage); default 3. */
+  readonly feedAttempts?: number;
+  /** Base pause between those attempts, ms (grows linearly); default 500. */
+  readonly feedRetryMs?: number;
   /** Called after each successful sync with the sensors' feeds. */
   readonly onFeeds?: (feeds: FeedMap, sensors: readonly DeviceComponent[]) => void | Promise<void>;
 }
@@ -118,12 +122,31 @@ export function createSyncEngine(init: SyncEngineInit): SyncEngine {
       const diffs = attributeMismatches(el, c);
       if (diffs.length > 0) items.push({ type: 'ATTRIBUTE_MISMATCH', componentId: c.componentId, details: { differences: diffs } });
       if (!s.feeds.has(c.componentId)) items.push({ type: 'FEED_MISSING', componentId: c.componentId });
+      const m = mismatched.get(c.componentId);
+      if (m && s.feeds.get(c.componentId) === m.recorded) items.push({ type: 'FEED_MISMATCH', componentId: c.componentId, details: m });
     }
     return { twinId: init.twinId, at: new Date().toISOString(), deviceSensors: [...deviceIds].sort(), twinSensors: [...s.twin.keys()].sort(), items };
   }
 
+  /** Feeds whose on-chain reference differs from the registrar's (reported as drift). */
+  const mismatched = new Map<string, { recorded: string; registered: string }>();
+
+  /** A feed-ingest outage is retried a few times within the run; then the run fails and the next one resumes. */
+  async function registerFeed(c: DeviceComponent): Promise<string> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await init.feeds.ensureFeed(init.twinId, c);
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'FEED_REGISTRATION_FAILED' || attempt >= (init.feedAttempts ?? 3)) throw err;
+        log.warn({ err, componentId: c.componentId, attempt }, 'feed registration failed; retrying');
+        await new Promise((r) => setTimeout(r, (init.feedRetryMs ?? 500) * attempt));
+      }
+    }
+  }
+
   /** Appends to `actions` as each step commits, so a failed run still reports what it did. */
   async function apply(actions: SyncAction[]): Promise<void> {
+    mismatched.clear();
     const spec = await init.ledger.getSpecification(init.twinId);
     const model = parseTwinAml(spec.aml);
     const [deviceAll, feedList] = await Promise.all([init.adapter.inventory(), init.ledger.listSensorFeeds(init.twinId)]);
@@ -190,8 +213,19 @@ export function createSyncEngine(init: SyncEngineInit): SyncEngine {
     }
 
     for (const c of device) {
-      if (feeds.has(c.componentId) || !elements.has(c.parentId)) continue;
-      const feedRef = await init.feeds.ensureFeed(init.twinId, c);
+      if (!elements.has(c.parentId)) continue;
+      // Every run makes sure the feed exists where the readings go (feed-ingest), not only on
+      // chain: a registration lost by feed-ingest, or one that failed after addSensorFeed, is
+      // redone here. The registrar is idempotent and remembers confirmed feeds.
+      const feedRef = await registerFeed(c);
+      const recorded = feeds.get(c.componentId);
+      if (recorded !== undefined) {
+        if (recorded !== feedRef) {
+          mismatched.set(c.componentId, { recorded, registered: feedRef });
+          log.warn({ componentId: c.componentId, recorded, registered: feedRef }, 'the ledger names another feed than the registrar gives; readings follow the ledger');
+        }
+        continue;
+      }
       try {
         const r = await retryTransient(() => init.ledger.addSensorFeed(init.twinId, c.componentId, feedRef));
         actions.push({ action: 'addSensorFeed', componentId: c.componentId, feedRef, txId: r.transactionId });

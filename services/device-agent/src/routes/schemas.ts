@@ -10,7 +10,7 @@ export const SyncAction = Type.Object({
 });
 
 export const DriftItem = Type.Object({
-  type: Type.Union(['MISSING_ON_DEVICE', 'MISSING_IN_TWIN', 'ATTRIBUTE_MISMATCH', 'FEED_MISSING', 'PARENT_MISSING'].map((t) => Type.Literal(t))),
+  type: Type.Union(['MISSING_ON_DEVICE', 'MISSING_IN_TWIN', 'ATTRIBUTE_MISMATCH', 'FEED_MISSING', 'FEED_MISMATCH', 'PARENT_MISSING'].map((t) => Type.Literal(t))),
   componentId: Type.String(),
   details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 });
