@@ -13,6 +13,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { ValidationError } from '@twinledger/errors';
 import { silentLogger, type Logger, type Registry } from '@twinledger/observability';
 import { LevelDatastore } from 'datastore-level';
+import { PeerDatastore } from './peer-datastore.js';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import type { CipherName } from './aead.js';
 import type { ObjectSource } from './chunker.js';
@@ -131,7 +132,7 @@ export interface DhtNode {
 interface Running {
   readonly libp2p: Libp2p;
   readonly datastore: LevelDatastore;
-  readonly peerDatastore: LevelDatastore;
+  readonly peerDatastore: PeerDatastore;
   readonly store: LocalStore;
   readonly client: ReplicaClient;
   readonly objects: ObjectService;
@@ -185,9 +186,9 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
       peerId = peerIdFromPrivateKey(privateKey).toString();
       ownerKey = signingKeyFromSeed(init.ownerKey ?? privateKey.raw.subarray(0, 32));
       const datastore = new LevelDatastore(join(init.dataDir, 'store'));
-      // libp2p's peer store reads its record on every stream opened; in its own small LevelDB
-      // those reads stay cheap instead of searching the chunk store's large tables.
-      const peerDatastore = new LevelDatastore(join(init.dataDir, 'peers'));
+      // libp2p's peer store reads and rewrites the remote's record on every stream opened: its
+      // own small LevelDB (not the chunk store's large tables), cached and written behind.
+      const peerDatastore = new PeerDatastore(join(init.dataDir, 'peers'));
       await datastore.open();
       await peerDatastore.open().catch(async (err: unknown) => {
         await datastore.close().catch(() => undefined);

@@ -62,8 +62,28 @@ export interface LocalStore {
 const P = '/twinledger';
 const k = (...parts: string[]): Key => new Key(`${P}/${parts.join('/')}`);
 
+/** ACL records kept in memory (most recent objects): put-chunk and get-blob consult the ACL on every chunk. */
+const ACL_CACHE_ENTRIES = 1024;
+
 export function createLocalStore(ds: Datastore): LocalStore {
   const locks = new Map<string, Promise<unknown>>();
+  // objectId -> the record held on disk. Every ACL write goes through putAcl below, so the
+  // cache never disagrees with the datastore; Map order gives a cheap least-recently-set eviction.
+  const aclCache = new Map<string, AclRecord>();
+  const cacheAcl = (rec: AclRecord): void => {
+    aclCache.delete(rec.objectId);
+    aclCache.set(rec.objectId, rec);
+    if (aclCache.size > ACL_CACHE_ENTRIES) aclCache.delete(aclCache.keys().next().value as string);
+  };
+  async function loadAcl(objectId: Hex): Promise<AclRecord | undefined> {
+    const hit = aclCache.get(objectId);
+    if (hit !== undefined) return hit;
+    const v = await getJson(k('acl', objectId));
+    if (v === undefined) return undefined;
+    const rec = parseAclRecord(v);
+    cacheAcl(rec);
+    return rec;
+  }
   const counts = { chunks: 0, manifests: 0, bytes: 0, acls: 0, locators: 0, feedUpdates: 0, feedHeads: 0 };
 
   async function locked<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -146,7 +166,7 @@ export function createLocalStore(ds: Datastore): LocalStore {
 
     putAcl(rec) {
       return locked(`acl/${rec.objectId}`, async () => {
-        const cur = (await getJson(k('acl', rec.objectId))) as AclRecord | undefined;
+        const cur = await loadAcl(rec.objectId);
         if (cur !== undefined) {
           if (cur.version === rec.version && canonicalJson(cur) === canonicalJson(rec)) return 'duplicate';
           if (rec.version <= cur.version) {
@@ -156,14 +176,12 @@ export function createLocalStore(ds: Datastore): LocalStore {
           }
         } else counts.acls++;
         await putJson(k('acl', rec.objectId), rec);
+        cacheAcl(rec);
         return 'stored';
       });
     },
 
-    async getAcl(objectId) {
-      const v = await getJson(k('acl', objectId));
-      return v === undefined ? undefined : parseAclRecord(v);
-    },
+    getAcl: loadAcl,
 
     putLocator(loc) {
       return locked(`loc/${loc.ref}`, async () => {
