@@ -31,6 +31,7 @@ import { createDhtMetrics, type DhtMetrics } from './metrics.js';
 import { createObjectService, type AclView, type ObjectService, type PutObjectOptions, type PutObjectResult, type UpdateAclResult } from './objects.js';
 import type { PartyRegistry } from './party-registry.js';
 import { createRepairer, type RepairReport, type Repairer } from './repair.js';
+import { createGarbageCollector, type GarbageCollector, type GcReport } from './gc.js';
 import { createReplicaClient, type ReplicaClient } from './replica-client.js';
 import { signingKeyFromSeed, type SigningKey } from './signing.js';
 import { createStoreHandler, errorFrame, STORE_PROTOCOL } from './store-protocol.js';
@@ -63,6 +64,14 @@ export interface DhtNodeInit {
   readonly requestTimeoutMs?: number;
   /** Repair pass interval. Defaults to 60 s; 0 disables the timer (call repair()). */
   readonly repairIntervalMs?: number;
+  /**
+   * Orphan chunks (listed by no manifest held here) are removed once nothing of their object
+   * was stored here for this long. Defaults to 24 h; keep it far above repairIntervalMs (a
+   * replica that missed a manifest gets it from repair).
+   */
+  readonly orphanGraceMs?: number;
+  /** Garbage-collection pass interval. Defaults to 1 h; 0 disables the timer (call collectGarbage()). */
+  readonly gcIntervalMs?: number;
   /** The kad-dht protocol id. Defaults to `/twinledger/kad/1.0.0`. */
   readonly kadProtocol?: string;
   /** Ed25519 seed that signs ACLs of objects this node puts; defaults to the node identity's seed. */
@@ -93,6 +102,7 @@ export interface DhtNodeStatus {
   readonly replicationFactor: number;
   readonly faultTolerance: number;
   readonly lastRepair: RepairReport | undefined;
+  readonly lastGc: GcReport | undefined;
 }
 
 export interface DhtNode {
@@ -126,6 +136,8 @@ export interface DhtNode {
   updateFeedAcl(feed: Readonly<FeedWriter>, parties: readonly string[]): Promise<{ version: number }>;
   /** Runs one repair pass now. */
   repair(): Promise<RepairReport>;
+  /** Runs one garbage-collection pass now (removes orphan chunks older than orphanGraceMs). */
+  collectGarbage(): Promise<GcReport>;
   status(): DhtNodeStatus;
 }
 
@@ -138,6 +150,7 @@ interface Running {
   readonly objects: ObjectService;
   readonly feeds: FeedService;
   readonly repairer: Repairer;
+  readonly gc: GarbageCollector;
   readonly unsubscribe: () => void;
 }
 
@@ -149,6 +162,9 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
     throw new ValidationError('replicationFactor must be >= 2 * faultTolerance + 1', { details: { replicationFactor: r, faultTolerance: k } });
   }
   if (!Number.isInteger(chunkSize) || chunkSize < 1024 || chunkSize > MAX_CHUNK_SIZE) throw new ValidationError('chunkSize must be 1 KiB..1 MiB');
+  for (const [name, v] of [['orphanGraceMs', init.orphanGraceMs], ['gcIntervalMs', init.gcIntervalMs]] as const) {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new ValidationError(`${name} must be a non-negative integer (ms)`, { details: { [name]: v } });
+  }
   const logger = (components.logger ?? silentLogger()).child({ component: 'dht', mspId: init.mspId });
   const metrics: DhtMetrics | undefined = components.metricsRegistry ? createDhtMetrics(components.metricsRegistry) : undefined;
   const { registry } = components;
@@ -248,6 +264,10 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
           { selfPeerId: peerId, replicationFactor: r, intervalMs: init.repairIntervalMs ?? 60_000 },
           { store, client, logger: logger.child({ component: 'dht-repair' }), ...(metrics ? { metrics } : {}) },
         );
+        const gc = createGarbageCollector(
+          { graceMs: init.orphanGraceMs ?? 24 * 3600_000, intervalMs: init.gcIntervalMs ?? 3600_000 },
+          { store, logger: logger.child({ component: 'dht-gc' }), ...(metrics ? { metrics } : {}) },
+        );
         // A party dropped from the registry loses its open connections too, not only new ones.
         const unsubscribe = registry.subscribe(() => {
           for (const c of libp2p.getConnections()) {
@@ -255,12 +275,13 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
           }
         });
         await libp2p.start();
-        running = { libp2p, datastore, peerDatastore, store, client, objects, feeds, repairer, unsubscribe };
+        running = { libp2p, datastore, peerDatastore, store, client, objects, feeds, repairer, gc, unsubscribe };
         nodeInternals.set(node, { store, client });
         for (const addr of init.bootstrap ?? []) {
           await node.dial(addr).catch((err: unknown) => logger.warn({ err, addr }, 'bootstrap dial failed'));
         }
         repairer.start();
+        gc.start();
         logger.info({ peerId, addrs: node.multiaddrs() }, 'DHT node started');
       } catch (err) {
         await datastore.close().catch(() => undefined);
@@ -275,6 +296,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
       running = undefined;
       rn.unsubscribe();
       await rn.repairer.stop();
+      await rn.gc.stop();
       await rn.libp2p.stop();
       await rn.datastore.close();
       await rn.peerDatastore.close();
@@ -302,6 +324,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
     rangeByTime: (feedId, from, to, limit) => need().feeds.rangeByTime(feedId, from, to, limit),
     updateFeedAcl: (feed, parties) => need().feeds.updateFeedAcl(feed, parties),
     repair: () => need().repairer.runOnce(),
+    collectGarbage: () => need().gc.runOnce(),
 
     status() {
       const rn = need();
@@ -312,7 +335,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
         metrics.storeBytes.set(store.bytes);
         for (const [kind, n] of Object.entries(store)) if (kind !== 'bytes') metrics.storeItems.set({ kind }, n);
       }
-      return { peerId, mspId: init.mspId, multiaddrs: node.multiaddrs(), peers, store, replicationFactor: r, faultTolerance: k, lastRepair: rn.repairer.lastReport() };
+      return { peerId, mspId: init.mspId, multiaddrs: node.multiaddrs(), peers, store, replicationFactor: r, faultTolerance: k, lastRepair: rn.repairer.lastReport(), lastGc: rn.gc.lastReport() };
     },
   };
   return node;

@@ -20,6 +20,7 @@ export { feedIdOf, feedUpdateAddress } from './feed-records.js';
 export type { AclRecord } from './acl-record.js';
 export type { Manifest, ChunkEntry } from './manifest.js';
 export type { RepairReport } from './repair.js';
+export type { GcReport } from './gc.js';
 export type { LocalStoreStats } from './local-store.js';
 export { STORE_PROTOCOL } from './store-protocol.js';
 export * from './errors.js';

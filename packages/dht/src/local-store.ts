@@ -29,9 +29,16 @@ export interface LocalStoreStats {
   readonly feedHeads: number;
 }
 
+export interface HeldBlob {
+  readonly kind: BlobKind;
+  readonly hash: Hex;
+  /** When this node last stored (or was re-sent) the blob, ms since the epoch; absent for blobs stored before times were kept. */
+  readonly storedAt?: number;
+}
+
 export interface ObjectHoldings {
   readonly objectId: Hex;
-  readonly blobs: ReadonlyArray<{ readonly kind: BlobKind; readonly hash: Hex }>;
+  readonly blobs: readonly HeldBlob[];
 }
 
 export interface LocalStore {
@@ -47,8 +54,13 @@ export interface LocalStore {
   getFeedUpdate(address: Hex): Promise<FeedUpdate | undefined>;
   putFeedHead(head: FeedHead): Promise<PutResult>;
   getFeedHead(feedId: Hex): Promise<FeedHead | undefined>;
-  /** Every object with blobs held here, for the repair loop. */
+  /** Every object with blobs held here, for the repair loop and garbage collection. */
   objects(): AsyncIterable<ObjectHoldings>;
+  /**
+   * Removes an object's blobs (blob, binding and index entry in one batch). A blob whose
+   * stored time changed since `expected` (re-sent meanwhile) is kept. Returns the bytes removed per hash.
+   */
+  deleteBlobs(objectId: Hex, blobs: readonly HeldBlob[]): Promise<ReadonlyArray<{ hash: Hex; bytes: number }>>;
   locators(): AsyncIterable<Locator>;
   feedUpdates(): AsyncIterable<{ address: Hex; update: FeedUpdate }>;
   feedHeads(): AsyncIterable<FeedHead>;
@@ -60,6 +72,14 @@ export interface LocalStore {
 }
 
 const P = '/twinledger';
+
+/** The index entry's value: the time the blob was stored, decimal ms (entries written before this was kept are empty). */
+const storedAtBytes = (): Uint8Array => utf8(String(Date.now()));
+function parseStoredAt(value: Uint8Array): number | undefined {
+  if (value.byteLength === 0) return undefined;
+  const n = Number(fromUtf8(value));
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
 const k = (...parts: string[]): Key => new Key(`${P}/${parts.join('/')}`);
 
 /** ACL records kept in memory (most recent objects): put-chunk and get-blob consult the ACL on every chunk. */
@@ -142,13 +162,17 @@ export function createLocalStore(ds: Datastore): LocalStore {
         if (bound !== undefined) {
           const boundTo = fromUtf8(bound);
           if (boundTo !== objectId) throw new BindingConflictError('content is bound to another object', { details: { hash } });
-          if (await ds.has(k(kind, hash))) return 'duplicate';
+          if (await ds.has(k(kind, hash))) {
+            // Re-sent content (a retried upload, a repair push) restarts its grace period.
+            await ds.put(k('obj', objectId, kind, hash), storedAtBytes());
+            return 'duplicate';
+          }
         }
         // One atomic LevelDB write: a crash never leaves a blob without its binding or index entry.
         const batch = ds.batch();
         batch.put(k(kind, hash), bytes);
         batch.put(k('bind', hash), utf8(objectId));
-        batch.put(k('obj', objectId, kind, hash), new Uint8Array());
+        batch.put(k('obj', objectId, kind, hash), storedAtBytes());
         await batch.commit();
         counts[kind === 'chunk' ? 'chunks' : 'manifests']++;
         counts.bytes += bytes.byteLength;
@@ -241,8 +265,8 @@ export function createLocalStore(ds: Datastore): LocalStore {
     },
 
     async *objects() {
-      let current: { objectId: Hex; blobs: Array<{ kind: BlobKind; hash: Hex }> } | undefined;
-      for await (const key of ds.queryKeys({ prefix: `${P}/obj/` })) {
+      let current: { objectId: Hex; blobs: HeldBlob[] } | undefined;
+      for await (const { key, value } of scan('obj/')) {
         const [, , , objectId, kind, hash] = key.toString().split('/');
         if (objectId === undefined || hash === undefined || (kind !== 'chunk' && kind !== 'manifest')) continue;
         if (current !== undefined && current.objectId !== objectId) {
@@ -250,9 +274,32 @@ export function createLocalStore(ds: Datastore): LocalStore {
           current = undefined;
         }
         current ??= { objectId, blobs: [] };
-        current.blobs.push({ kind, hash });
+        const storedAt = parseStoredAt(value);
+        current.blobs.push(storedAt === undefined ? { kind, hash } : { kind, hash, storedAt });
       }
       if (current !== undefined) yield current;
+    },
+
+    async deleteBlobs(objectId, blobs) {
+      const removed: Array<{ hash: Hex; bytes: number }> = [];
+      for (const b of blobs) {
+        await locked(`blob/${b.hash}`, async () => {
+          const index = await getOpt(k('obj', objectId, b.kind, b.hash));
+          if (index === undefined || parseStoredAt(index) !== b.storedAt) return;
+          const bytes = await getOpt(k(b.kind, b.hash));
+          const batch = ds.batch();
+          batch.delete(k(b.kind, b.hash));
+          batch.delete(k('bind', b.hash));
+          batch.delete(k('obj', objectId, b.kind, b.hash));
+          await batch.commit();
+          if (bytes !== undefined) {
+            counts[b.kind === 'chunk' ? 'chunks' : 'manifests']--;
+            counts.bytes -= bytes.byteLength;
+          }
+          removed.push({ hash: b.hash, bytes: bytes?.byteLength ?? 0 });
+        });
+      }
+      return removed;
     },
 
     async *locators() {

@@ -13,6 +13,9 @@ export interface DhtMetrics {
   readonly storeItems: Gauge<'kind'>;
   readonly storeBytes: Gauge;
   readonly peers: Gauge;
+  readonly gcRemovedChunks: Counter;
+  readonly gcRemovedBytes: Counter;
+  readonly gcRuns: Counter;
 }
 
 export function createDhtMetrics(registry: Registry): DhtMetrics {
@@ -29,5 +32,8 @@ export function createDhtMetrics(registry: Registry): DhtMetrics {
     storeItems: new Gauge({ name: 'twinledger_dht_store_items', help: 'Items held locally, by kind', labelNames: ['kind'], registers }),
     storeBytes: new Gauge({ name: 'twinledger_dht_store_bytes', help: 'Bytes of chunks and manifests held locally', registers }),
     peers: new Gauge({ name: 'twinledger_dht_connected_peers', help: 'Connected consortium peers', registers }),
+    gcRemovedChunks: new Counter({ name: 'twinledger_dht_gc_removed_chunks_total', help: 'Orphan chunks (listed by no held manifest, older than the grace period) removed', registers }),
+    gcRemovedBytes: new Counter({ name: 'twinledger_dht_gc_removed_bytes_total', help: 'Bytes of orphan chunks removed', registers }),
+    gcRuns: new Counter({ name: 'twinledger_dht_gc_runs_total', help: 'Completed garbage-collection passes', registers }),
   };
 }

@@ -57,6 +57,7 @@ export async function spawnTestNetwork(options: Readonly<TestNetworkOptions>): P
     return createDhtNode(
       {
         repairIntervalMs: 0,
+        gcIntervalMs: 0,
         ...options.nodeInit,
         ...(listen ? { listen } : {}),
         dataDir: join(rootDir, `node-${i}`),
