@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AccessDeniedError, ConflictError, UnavailableError } from '@twinledger/errors';
-import { createDhtClient, DhtAclDeniedError, DhtGatewayError, DhtIntegrityError, PayloadTooLargeError } from '@twinledger/dht-client';
+import { AccessDeniedError, ConflictError, DHT_ERROR_CODES, DHT_ERROR_STATUS, RemoteError, UnavailableError } from '@twinledger/errors';
+import { createDhtClient, DhtAclDeniedError, DhtGatewayError, DhtIntegrityError, errorFromResponse, PayloadTooLargeError } from '@twinledger/dht-client';
 
 // A hand-written stand-in for the gateway's HTTP contract; the real gateway is exercised in
 // services/dht-gateway's tests through this same client.
@@ -102,6 +102,13 @@ describe('dht-client', () => {
     await expect(client.getAcl('odd')).rejects.toMatchObject({ code: 'SOMETHING_NEW', httpStatus: 409 });
     await expect(client.getAcl('odd')).rejects.toBeInstanceOf(ConflictError);
     await expect(client.getManifest('other')).rejects.toMatchObject({ name: DhtGatewayError.name, code: 'HTTP_502', httpStatus: 502 });
+  });
+
+  it('rebuilds every DHT code of the shared list as its own typed class with the same status', () => {
+    for (const code of Object.values(DHT_ERROR_CODES)) {
+      const err = errorFromResponse(DHT_ERROR_STATUS[code], { code, message: 'm' }, null);
+      expect({ code: err.code, httpStatus: err.httpStatus, generic: err instanceof RemoteError }).toEqual({ code, httpStatus: DHT_ERROR_STATUS[code], generic: false });
+    }
   });
 
   it('reads an empty feed as undefined', async () => {

@@ -100,3 +100,4 @@ export function errorFromRemote(httpStatus: number, code: string, message: strin
   Object.defineProperty(err, 'code', { value: code, enumerable: true });
   return err;
 }
+export { DHT_ERROR_CODES, DHT_ERROR_STATUS, type DhtErrorCode } from './dht-codes.js';

@@ -1,0 +1,47 @@
+import httpProxy from '@fastify/http-proxy';
+import type { ServiceApp } from '@twinledger/service-kit';
+import { UpstreamNotConfiguredError } from '../errors.js';
+
+/** The org's services the browser reaches through the console, under /api/<name>. */
+export const UPSTREAMS = ['spec', 'acl', 'feeds', 'agent', 'dht'] as const;
+export type UpstreamName = (typeof UPSTREAMS)[number];
+export type Upstreams = Readonly<Partial<Record<UpstreamName, string>>>;
+
+/**
+ * Reverse proxies, so the browser talks to one origin (no CORS, one CSP `connect-src 'self'`).
+ * The bearer token passes through untouched: each service authenticates and authorizes the
+ * user itself, the console adds no authority of its own. Responses stream (SSE included): no
+ * body timeout, no buffering.
+ */
+export async function proxyRoutes(app: ServiceApp, upstreams: Upstreams): Promise<void> {
+  for (const name of UPSTREAMS) {
+    const prefix = `/api/${name}`;
+    const upstream = upstreams[name];
+    if (!upstream) {
+      app.all(`${prefix}/*`, { config: { public: true } }, async () => {
+        throw new UpstreamNotConfiguredError(name);
+      });
+      continue;
+    }
+    await app.register(httpProxy, {
+      upstream,
+      prefix,
+      rewritePrefix: '',
+      config: { public: true },
+      // Undici's default 300 s body timeout would cut an idle SSE stream.
+      undici: { bodyTimeout: 0, headersTimeout: 30_000, connections: 64 },
+      replyOptions: {
+        onError(reply, { error }) {
+          const code = (error as Error & { code?: string }).code ?? error.message;
+          reply.log.warn({ err: error, upstream: name }, 'upstream unreachable');
+          void reply.code(502).send({
+            code: 'UPSTREAM_UNAVAILABLE',
+            message: `the ${name} service did not answer (${code})`,
+            details: { upstream: name },
+            requestId: reply.request.id,
+          });
+        },
+      },
+    });
+  }
+}

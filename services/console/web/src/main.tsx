@@ -1,0 +1,106 @@
+import { StrictMode, useEffect, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import { onSignedOut, send, setToken } from './client';
+import { ErrorNotice } from './components/ErrorNotice';
+import { Notifications } from './components/Notifications';
+import { SignIn } from './pages/SignIn';
+import { TwinList } from './pages/TwinList';
+import { TwinView } from './pages/TwinView';
+import { SessionContext, tokenStore, type ConsoleConfig, type Session } from './session';
+import './styles.css';
+
+function useHashRoute(): string {
+  const [hash, setHash] = useState(() => window.location.hash.slice(1) || '/');
+  useEffect(() => {
+    const on = (): void => setHash(window.location.hash.slice(1) || '/');
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  return hash;
+}
+
+async function verify(token: string): Promise<Session> {
+  setToken(token);
+  // The console's own route (/api/console/session), outside the services' typed paths.
+  const principal = (await (await send('console', 'get', '/session')).json()) as { subject: string; mspId: string; fabricIdentity: string | null; roles: string[] };
+  return { token, ...principal };
+}
+
+function App() {
+  const route = useHashRoute();
+  const [config, setConfig] = useState<ConsoleConfig>();
+  const [configError, setConfigError] = useState<unknown>();
+  const [session, setSession] = useState<Session>();
+  const [restoring, setRestoring] = useState(true);
+
+  useEffect(() => {
+    send('console', 'get', '/config').then((r) => r.json().then(setConfig), setConfigError);
+    onSignedOut(() => {
+      tokenStore.clear();
+      setToken(undefined);
+      setSession(undefined);
+    });
+    const saved = tokenStore.load();
+    if (!saved) {
+      setRestoring(false);
+      return;
+    }
+    verify(saved).then(setSession, () => tokenStore.clear()).finally(() => setRestoring(false));
+  }, []);
+
+  useEffect(() => {
+    document.title = `${route.startsWith('/twins/') ? 'Twin' : session ? 'Twins' : 'Sign in'} · TwinLedger console${config ? ` · ${config.orgName}` : ''}`;
+  }, [route, session, config]);
+
+  const signIn = async (token: string): Promise<void> => {
+    const s = await verify(token);
+    tokenStore.save(token);
+    setSession(s);
+  };
+  const signOut = (): void => {
+    tokenStore.clear();
+    setToken(undefined);
+    setSession(undefined);
+    window.location.hash = '/';
+  };
+
+  if (restoring) return <p role="status">Loading…</p>;
+  return (
+    <>
+      <header className="top">
+        <a href="#/" className="brand">
+          TwinLedger console
+        </a>
+        <span className="org">{config?.orgName ?? ''}</span>
+        {session ? (
+          <>
+            <Notifications />
+            <span className="who">
+              {session.subject} · {session.mspId}
+              {session.fabricIdentity ? ` · ${session.fabricIdentity}` : ''}
+            </span>
+            <button type="button" onClick={signOut}>
+              Sign out
+            </button>
+          </>
+        ) : null}
+      </header>
+      <main id="main">
+        <ErrorNotice error={configError} action="load the console configuration" />
+        {!session ? (
+          <SignIn config={config} onToken={signIn} />
+        ) : (
+          <SessionContext.Provider value={session}>
+            {route.startsWith('/twins/') ? <TwinView key={route.split('/')[2]} twinId={decodeURIComponent(route.split('/')[2] ?? '')} tab={route.split('/')[3]} /> : <TwinList />}
+          </SessionContext.Provider>
+        )}
+      </main>
+    </>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);
