@@ -279,6 +279,21 @@ describe('spec-service routes', () => {
       expect(bad.body).not.toContain('the report');
       expect((await call('GET', `/twins/${TWIN}/documents/${HASH}/content?version=7`)).json()).toMatchObject({ code: 'NOT_FOUND' });
     });
+
+    it('reads the object\'s current manifest when the recorded one holds no key for the caller (a reader granted after the upload)', async () => {
+      const original = await dht.putObject(Buffer.from('granted later'));
+      // The key sync's grant wrote a new manifest with the reader's key; the ledger keeps the original ref.
+      const head = await dht.putObject(Buffer.from('granted later'));
+      dht.noKey.add(original.ref);
+      dht.heads.set(original.ref, head.ref);
+      fabric.on('spec:getDocumentHistory', () => ({ twinId: TWIN, hash: original.sha256, removed: false, document: { hash: original.sha256, dhtRef: original.ref, confidentiality: 'internal' }, versions: [], ledgerHistory: [] }));
+      const ok = await call('GET', `/twins/${TWIN}/documents/${original.sha256}/content`);
+      expect(ok.statusCode).toBe(200);
+      expect(ok.body).toBe('granted later');
+      // Without a newer manifest the refusal stands.
+      dht.heads.delete(original.ref);
+      expect((await call('GET', `/twins/${TWIN}/documents/${original.sha256}/content`)).json()).toMatchObject({ code: 'DHT_NO_KEY_FOR_PARTY' });
+    });
   });
 
   it('relays hub events to SSE clients, filtered by twin, resuming after Last-Event-ID', async () => {

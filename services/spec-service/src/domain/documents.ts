@@ -101,6 +101,24 @@ export function pickVersion(h: DocumentHistory, version?: number): { version: nu
   return pick;
 }
 
+/**
+ * Opens the object the ledger references, or its current manifest. Granting a reader later
+ * (acl-service's key sync) writes a new manifest carrying the reader's wrapped key, and the
+ * object's ACL record points at it (`head`); the ledger keeps the original reference. A reader
+ * added after the upload therefore finds no key in the original manifest and reads the head,
+ * which holds the same plaintext (the ledger's hash still verifies it).
+ */
+async function openCurrent(dht: DhtClient, ref: string, opts: { token?: string }): Promise<Awaited<ReturnType<DhtClient['getObjectStream']>>> {
+  try {
+    return await dht.getObjectStream(ref, opts);
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'DHT_NO_KEY_FOR_PARTY') throw err;
+    const acl = await dht.getAcl(ref, opts);
+    if (acl.head === undefined || acl.head === ref) throw err;
+    return dht.getObjectStream(acl.head, opts);
+  }
+}
+
 /** The document was removed, or has no such version. */
 export class NotFoundDocumentError extends NotFoundError {}
 
@@ -109,7 +127,7 @@ export class NotFoundDocumentError extends NotFoundError {}
  * whole object is verified before a byte is served, so a mismatch serves nothing.
  */
 export async function fetchVerified(dht: DhtClient, ref: string, expectedSha256: string, maxBytes: number, token: string | undefined): Promise<Uint8Array> {
-  const stream = await dht.getObjectStream(ref, token !== undefined ? { token } : {});
+  const stream = await openCurrent(dht, ref, token !== undefined ? { token } : {});
   if (stream.sha256 !== expectedSha256) {
     throw new DocumentIntegrityError('the DHT object does not match the hash recorded on the ledger', { details: { expected: expectedSha256, manifest: stream.sha256 } });
   }

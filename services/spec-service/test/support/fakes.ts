@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DhtClient, ObjectBody, StoredObject } from '@twinledger/dht-client';
 import { DhtNotFoundError } from '@twinledger/dht-client';
+import { AccessDeniedError } from '@twinledger/errors';
 import type { FabricClient, SubmitResult } from '@twinledger/fabric-client';
 
 type Handler = (args: readonly string[]) => unknown;
@@ -39,6 +40,11 @@ export class FakeFabricClient implements FabricClient {
   close(): void {}
 }
 
+/** The gateway's 403 for a manifest without a key wrapped to the caller's party. */
+class DhtNoKeyError extends AccessDeniedError {
+  override readonly code = 'DHT_NO_KEY_FOR_PARTY';
+}
+
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 async function collect(body: ObjectBody): Promise<Buffer> {
@@ -58,7 +64,16 @@ export class FakeDht implements Partial<DhtClient> {
     this.objects.set(ref, { bytes, acl: [...(options?.acl ?? [])], sha256: sha(bytes) });
     return { ref, size: bytes.length, sha256: sha(bytes), replicas: ['peerA'] };
   }
+  /** Refs whose manifest holds no key for the caller (answered 403 DHT_NO_KEY_FOR_PARTY). */
+  readonly noKey = new Set<string>();
+  /** ref -> the object's current manifest (the ACL record's `head`). */
+  readonly heads = new Map<string, string>();
+  async getAcl(ref: string) {
+    if (!this.objects.has(ref)) throw new DhtNotFoundError(`no object ${ref}`);
+    return { ref, objectId: ref, owner: 'ab', version: 1, parties: this.objects.get(ref)!.acl, ...(this.heads.has(ref) ? { head: this.heads.get(ref)! } : {}) };
+  }
   async getObjectStream(ref: string) {
+    if (this.noKey.has(ref)) throw new DhtNoKeyError(`no wrapped key for the caller in ${ref}`);
     const o = this.objects.get(ref);
     if (!o) throw new DhtNotFoundError(`no object ${ref}`);
     return { size: o.bytes.length, sha256: o.sha256, body: (async function* () { yield new Uint8Array(o.bytes); })() };
