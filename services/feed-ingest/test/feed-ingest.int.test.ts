@@ -46,7 +46,7 @@ describe('feed-ingest against the real Kafka broker and a multi-node DHT', () =>
   let feedId: string;
   const t0 = Date.now() - 60_000;
 
-  const config = (msp: string, sub: string) => ({
+  const config = (msp: string, sub: string, streamPollMs: number) => ({
     ...DEFAULTS,
     mspId: msp,
     dataDir: join(dir, sub),
@@ -58,6 +58,7 @@ describe('feed-ingest against the real Kafka broker and a multi-node DHT', () =>
     maxSegmentReadings: 500,
     maxSegmentAgeMs: 200,
     latencySampleEvery: 1,
+    streamPollMs,
   });
   const token = (org: string) => issuer.issue({ sub: `user@${org}`, org, audience: 'twinledger' }).then((t) => ({ authorization: `Bearer ${t}` }));
   const reading = (i: number, v = 50): Reading => ({ feed: feedId, component: 'FT-201', ts: t0 + i, v, u: 'l/min' });
@@ -69,8 +70,9 @@ describe('feed-ingest against the real Kafka broker and a multi-node DHT', () =>
     await dht.connectAll();
     issuer = await createDevIssuer('https://idp.test');
     const auth = createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks });
-    org1 = await createFeedIngest(config('Org1MSP', 'org1'), { dht: dht.nodes[0]!, auth, logger: silentLogger() });
-    org2 = await createFeedIngest(config('Org2MSP', 'org2'), { dht: dht.nodes[1]!, auth, logger: silentLogger() });
+    // Org1's streams of its own feeds must be pushed: a poll this slow would miss every deadline below.
+    org1 = await createFeedIngest(config('Org1MSP', 'org1', 120_000), { dht: dht.nodes[0]!, auth, logger: silentLogger() });
+    org2 = await createFeedIngest(config('Org2MSP', 'org2', 300), { dht: dht.nodes[1]!, auth, logger: silentLogger() });
     kafka = createKafka({ brokers: [net.kafka!.bootstrap], clientId: 'feed-ingest-test' });
     producer = createIdempotentProducer(kafka);
     await producer.connect();
@@ -197,4 +199,99 @@ describe('feed-ingest against the real Kafka broker and a multi-node DHT', () =>
     }, 90_000);
     expect(contents.ts).toEqual(Array.from({ length: 2602 }, (_, i) => t0 + i));
   });
+
+  it('pushes each segment to a live stream as this instance appends it; another instance streaming the feed polls the DHT', async () => {
+    await org1.app.listen({ host: '127.0.0.1', port: 0 });
+    await org2.app.listen({ host: '127.0.0.1', port: 0 });
+    const own = await openStream(org1.app, feedId, await token('Org1MSP'));
+    const other = await openStream(org2.app, feedId, await token('Org2MSP'));
+    try {
+      await until('both streams open', async () => (own.opened() && other.opened() ? true : undefined), 10_000);
+      const started = Date.now();
+      const res = await org1.app.inject({ method: 'POST', url: '/readings', headers: await token('Org1MSP'), payload: Array.from({ length: 100 }, (_, i) => reading(2602 + i)) });
+      expect(res.statusCode).toBe(202);
+      const pushed = await until('the pushed readings', async () => (own.readings().length >= 100 ? own.readings() : undefined), 30_000);
+      // Well inside Org1's 120 s poll period: the builder's append notified the stream.
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(pushed.map((r) => r.ts)).toEqual(Array.from({ length: 100 }, (_, i) => t0 + 2602 + i));
+      expect(pushed[0]).toEqual(reading(2602));
+      const polled = await until('the polled readings', async () => (other.readings().length >= 100 ? other.readings() : undefined), 30_000);
+      expect(polled.map((r) => r.ts)).toEqual(pushed.map((r) => r.ts));
+    } finally {
+      await own.close();
+      await other.close();
+    }
+  });
+
+  it('says exactly which readings Kafka acknowledged when the broker stops mid-batch; retrying only the rest completes the feed once', async () => {
+    const h = await token('Org1MSP');
+    // 1200 readings of one feed are three Kafka records (500 + 500 + 200); the broker stops for
+    // good just before the second one is sent.
+    const send = org1.producer.send.bind(org1.producer);
+    let sends = 0;
+    org1.producer.send = async (record) => {
+      if (++sends === 2) await net.kafka!.stop();
+      return send(record);
+    };
+    const batch = Array.from({ length: 1200 }, (_, i) => reading(2702 + i));
+    let res;
+    try {
+      res = await org1.app.inject({ method: 'POST', url: '/readings', headers: h, payload: batch });
+    } finally {
+      org1.producer.send = send;
+      await net.kafka!.startProcess();
+    }
+    expect(res.statusCode).toBe(503);
+    const body = res.json() as { code: string; details: { accepted: number; acknowledged: number[][]; notAcknowledged: number[][] } };
+    expect(body).toMatchObject({ code: 'BATCH_PARTIALLY_ACCEPTED', details: { accepted: 500, acknowledged: [[0, 499]], notAcknowledged: [[500, 1199]] } });
+    expect(res.headers['retry-after']).toBeDefined();
+    const retry = await until('the broker to take the unacknowledged readings', async () => {
+      const [[from, to]] = body.details.notAcknowledged as [[number, number]];
+      const r = await org1.app.inject({ method: 'POST', url: '/readings', headers: h, payload: batch.slice(from, to + 1) });
+      return r.statusCode === 202 ? r : undefined;
+    }, 120_000);
+    expect(retry.json()).toEqual({ accepted: 700 });
+    const contents = await until('all 3902 readings in the feed', async () => {
+      const c = await feedContents(dht.nodes[0]!, feedId);
+      return c.ts.length >= 3902 ? c : undefined;
+    }, 120_000);
+    expect(contents.ts).toEqual(Array.from({ length: 3902 }, (_, i) => t0 + i));
+    expect(contents.indices).toEqual(contents.indices.map((_, i) => i));
+  }, 240_000);
 });
+
+/** A Server-Sent Events client over a real HTTP connection: collects the `readings` events. */
+async function openStream(app: FeedIngestRuntime['app'], feedId: string, headers: Record<string, string>) {
+  const { port } = app.server.address() as { port: number };
+  const ac = new AbortController();
+  const got: Reading[] = [];
+  let opened = false;
+  const res = await fetch(`http://127.0.0.1:${port}/feeds/${feedId}/stream`, { headers, signal: ac.signal });
+  if (res.status !== 200) throw new Error(`stream answered ${res.status}: ${await res.text()}`);
+  const pump = (async () => {
+    const decoder = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buf += decoder.decode(chunk, { stream: true });
+        for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          opened = true;
+          const lines = block.split('\n');
+          if (lines.includes('event: readings')) got.push(...(JSON.parse(lines.find((l) => l.startsWith('data: '))!.slice(6)) as Reading[]));
+        }
+      }
+    } catch {
+      // aborted by close()
+    }
+  })();
+  return {
+    opened: () => opened,
+    readings: () => got,
+    async close() {
+      ac.abort();
+      await pump;
+    },
+  };
+}

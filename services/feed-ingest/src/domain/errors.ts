@@ -34,3 +34,12 @@ export class BacklogFullError extends UnavailableError {
 export class BrokerUnavailableError extends UnavailableError {
   override readonly code: string = 'BROKER_UNAVAILABLE';
 }
+
+/**
+ * Kafka acknowledged some readings of a batch and not others. `details.acknowledged` and
+ * `details.notAcknowledged` list request positions as inclusive [from, to] ranges: the first are
+ * durable (acks=all) and must not be sent again, the second are to be retried.
+ */
+export class PartialBatchError extends UnavailableError {
+  override readonly code: string = 'BATCH_PARTIALLY_ACCEPTED';
+}

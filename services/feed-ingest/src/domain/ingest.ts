@@ -1,7 +1,7 @@
 import { sendAcked, type Admin, type Producer } from '@twinledger/kafka';
 import type { Logger } from '@twinledger/observability';
 import { encodeReadingsMessages, type Reading } from '@twinledger/readings';
-import { BacklogFullError, BrokerUnavailableError } from './errors.js';
+import { BacklogFullError, BrokerUnavailableError, PartialBatchError } from './errors.js';
 import { checkReadingFits, type FeedRegistry } from './feed-registry.js';
 import type { FeedMetrics } from './metrics.js';
 
@@ -18,7 +18,10 @@ export interface IngestInit {
 }
 
 export interface Ingest {
-  /** Validates against registrations, produces with acks=all; resolves once Kafka acknowledged. */
+  /**
+   * Validates against registrations, produces with acks=all; resolves once Kafka acknowledged
+   * every reading. When only some were acknowledged it throws PartialBatchError naming which.
+   */
   accept(readings: readonly Reading[]): Promise<number>;
   /** Consumer lag in messages (last measurement). */
   lag(): number;
@@ -75,14 +78,71 @@ export function createIngest(init: IngestInit, c: { producer: Producer; admin: A
         c.metrics.ingestRejected.inc({ reason: 'backlog' });
         throw new BacklogFullError('the ingest backlog is full (the DHT is behind); retry later', { retryAfterSeconds: init.retryAfterSeconds, details: { lag, bound: init.maxBacklogMessages } });
       }
-      try {
-        await sendAcked(c.producer, init.topic, encodeReadingsMessages(readings, init.readingsPerMessage));
-      } catch (err) {
+      const { acked, failed, firstError } = await produceByFeed(c.producer, init.topic, readings, init.readingsPerMessage);
+      if (acked.length > 0) c.metrics.readingsAccepted.inc({ source: 'rest' }, acked.length);
+      if (failed.length > 0) {
         c.metrics.ingestRejected.inc({ reason: 'broker' });
-        throw new BrokerUnavailableError('Kafka did not acknowledge the readings; nothing was accepted', { cause: err, retryAfterSeconds: init.retryAfterSeconds });
+        if (acked.length === 0) {
+          throw new BrokerUnavailableError('Kafka did not acknowledge the readings; nothing was accepted', { cause: firstError, retryAfterSeconds: init.retryAfterSeconds });
+        }
+        log.warn({ err: firstError, acknowledged: acked.length, notAcknowledged: failed.length }, 'Kafka acknowledged part of a batch');
+        throw new PartialBatchError('Kafka acknowledged only part of the batch; retry only the readings listed as notAcknowledged', {
+          cause: firstError,
+          retryAfterSeconds: init.retryAfterSeconds,
+          details: { accepted: acked.length, acknowledged: toRanges(acked), notAcknowledged: toRanges(failed) },
+        });
       }
-      c.metrics.readingsAccepted.inc({ source: 'rest' }, readings.length);
       return readings.length;
     },
   };
+}
+
+/**
+ * Produces a batch so that what Kafka acknowledged is known exactly. One send is one record on
+ * one partition, so it is written whole or not at all; a send spanning records (or partitions)
+ * can fail after some of them were written without saying which. Each feed's records go in
+ * order, one at a time, and stop at the first failure: a feed's acknowledged readings are a
+ * prefix of its readings in the request, so a retry of the rest keeps the feed in time order.
+ * Feeds go concurrently. Positions are the readings' positions in the request.
+ */
+async function produceByFeed(producer: Producer, topic: string, readings: readonly Reading[], perMessage: number): Promise<{ acked: number[]; failed: number[]; firstError: unknown }> {
+  const byFeed = new Map<string, number[]>();
+  for (let i = 0; i < readings.length; i++) {
+    const feed = readings[i]!.feed;
+    let list = byFeed.get(feed);
+    if (!list) byFeed.set(feed, (list = []));
+    list.push(i);
+  }
+  const acked: number[] = [];
+  const failed: number[] = [];
+  let firstError: unknown;
+  await Promise.all(
+    [...byFeed.values()].map(async (positions) => {
+      for (let from = 0; from < positions.length; from += perMessage) {
+        const part = positions.slice(from, from + perMessage);
+        try {
+          await sendAcked(producer, topic, encodeReadingsMessages(part.map((i) => readings[i]!), perMessage));
+        } catch (err) {
+          firstError ??= err;
+          for (const i of positions.slice(from)) failed.push(i);
+          return;
+        }
+        for (const i of part) acked.push(i);
+      }
+    }),
+  );
+  acked.sort((a, b) => a - b);
+  failed.sort((a, b) => a - b);
+  return { acked, failed, firstError };
+}
+
+/** Sorted positions as inclusive [from, to] ranges. */
+export function toRanges(sorted: readonly number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const i of sorted) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last[1] === i - 1) last[1] = i;
+    else out.push([i, i]);
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { isTwinLedgerError, TwinLedgerError } from '@twinledger/errors';
-import type { DhtNode } from '@twinledger/dht';
+import type { DhtNode, FeedAppendResult } from '@twinledger/dht';
 import { createConsumer, sendAcked, type Consumer, type EachBatchPayload, type Kafka, type Producer } from '@twinledger/kafka';
 import type { Logger } from '@twinledger/observability';
 import { decodeReadingsMessage, decodeSegment, encodeSegment, ReadingValidationError, type Reading } from '@twinledger/readings';
@@ -34,6 +34,8 @@ export interface SegmentBuilderInit {
   readonly appendRetryMs?: number;
   /** Observe the sharing latency of every n-th reading (histogram cost at high rates). */
   readonly latencySampleEvery?: number;
+  /** Segments of one feed being appended at once (the DHT orders their heads); default 4. */
+  readonly appendsInFlightPerFeed?: number;
 }
 
 export interface SegmentBuilderComponents {
@@ -71,6 +73,8 @@ export interface SegmentBuilder {
   dhtFailing(): boolean;
   isRunning(): boolean;
   bufferedReadings(): number;
+  /** True while this instance appends to the feed (it appended since its last group join). */
+  writesFeed(feedId: string): boolean;
 }
 
 interface OpenSegment {
@@ -92,10 +96,26 @@ interface PartitionState {
 }
 
 interface FeedState {
+  /** Next index to give a segment (pipelined: segments in flight hold the ones below). */
   nextIndex: number;
-  /** Last Kafka offset already in the DHT feed (-1 when none). */
+  /** Last Kafka offset given to a segment, or already in the DHT feed (-1 when none). */
   lastOffset: bigint;
+  /** Settles segments in index order. */
   chain: Promise<void>;
+  /** Segments flushed and not yet settled. */
+  pending: number;
+  /** After a failed append: segments are prepared one at a time, from what the DHT holds. */
+  recovering: boolean;
+}
+
+/** A segment with its index and encoded payload, as sent to the DHT. */
+interface PreparedSegment {
+  readonly index: number;
+  readonly payload: Uint8Array;
+  readonly range: { start: number; end: number };
+  readonly lastOffset: bigint;
+  /** The feed's lastOffset before this segment (to give the same index and payload again). */
+  readonly prevOffset: bigint;
 }
 
 export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: SegmentBuilderComponents): SegmentBuilder {
@@ -107,8 +127,11 @@ export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: Segm
   const feedStates = new Map<string, Promise<FeedState>>();
   /** Segments queued or being appended, per feed. */
   const inflightPerFeed = new Map<string, number>();
+  /** Feeds this instance appended to since it last joined the group (their streams are pushed). */
+  const localFeeds = new Set<string>();
   const retryBase = init.appendRetryMs ?? 200;
   const sampleEvery = Math.max(1, init.latencySampleEvery ?? 1);
+  const perFeed = Math.max(1, init.appendsInFlightPerFeed ?? 4);
   let consumer: Consumer | undefined;
   let buffered = 0;
   let failing = false;
@@ -138,9 +161,9 @@ export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: Segm
     for (let attempt = 0; ; attempt++) {
       try {
         const latest = await c.dht.latest(feed.feedId);
-        if (latest === undefined) return { nextIndex: 0, lastOffset: -1n, chain: Promise.resolve() };
+        if (latest === undefined) return { nextIndex: 0, lastOffset: -1n, chain: Promise.resolve(), pending: 0, recovering: false };
         const meta = decodeSegment(latest.payload).header.meta;
-        return { nextIndex: latest.index + 1, lastOffset: BigInt(String(meta['lastOffset'] ?? '-1')), chain: Promise.resolve() };
+        return { nextIndex: latest.index + 1, lastOffset: BigInt(String(meta['lastOffset'] ?? '-1')), chain: Promise.resolve(), pending: 0, recovering: false };
       } catch (err) {
         failing = true;
         c.metrics.appendFailures.inc({ code: codeOf(err) });
@@ -180,68 +203,113 @@ export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: Segm
     ps.inflight.add(seg);
     inflightPerFeed.set(seg.feed.feedId, (inflightPerFeed.get(seg.feed.feedId) ?? 0) + 1);
     void feedState(seg.feed).then((state) => {
-      state.chain = state.chain.then(() => appendWithRetry(seg, state, ps));
+      state.pending++;
+      // Pipelined: the segment gets its index now and its append starts at once; the DHT writes
+      // update records and heads in index order. While recovering, it waits its turn instead.
+      let first: { prepared: PreparedSegment; append: Promise<FeedAppendResult> } | undefined;
+      if (!state.recovering) {
+        const prepared = prepare(seg, state);
+        if (prepared) first = { prepared, append: c.dht.appendFeed(writer(seg.feed), prepared.index, prepared.payload, prepared.range) };
+        first?.append.catch(() => undefined); // settled in order below
+      }
+      state.chain = state.chain.then(() => settle(seg, state, ps, first));
     });
   }
 
-  async function appendWithRetry(seg: OpenSegment, state: FeedState, ps: PartitionState): Promise<void> {
+  /**
+   * Drops what the DHT already holds (a redelivery overlapping an appended segment), then gives
+   * the segment the feed's next index and encodes it. Undefined when nothing new is left.
+   */
+  function prepare(seg: OpenSegment, state: FeedState): PreparedSegment | undefined {
+    const firstNew = seg.offsets.findIndex((o) => o > state.lastOffset);
+    if (firstNew === -1) {
+      c.metrics.readingsSkippedReplay.inc(seg.readings.length);
+      setBuffered(-seg.readings.length);
+      seg.readings = [];
+      seg.offsets = [];
+      seg.starts = [];
+      return undefined;
+    }
+    if (firstNew > 0) {
+      const cut = seg.starts[firstNew]!;
+      c.metrics.readingsSkippedReplay.inc(cut);
+      setBuffered(-cut);
+      seg.readings = seg.readings.slice(cut);
+      seg.offsets = seg.offsets.slice(firstNew);
+      seg.starts = seg.starts.slice(firstNew).map((s) => s - cut);
+    }
+    const lastOffset = seg.offsets[seg.offsets.length - 1]!;
+    let start = Infinity;
+    let end = -Infinity;
+    for (const r of seg.readings) {
+      if (r.ts < start) start = r.ts;
+      if (r.ts > end) end = r.ts;
+    }
+    // Index and offsets derive from the feed's state only, so a replay of the same messages
+    // from the same state encodes the same bytes (the DHT then answers it as a duplicate).
+    const meta = { feedId: seg.feed.feedId, partition: seg.partition, firstOffset: String(seg.offsets[0]), lastOffset: String(lastOffset) };
+    const prepared = { index: state.nextIndex, payload: encodeSegment(seg.readings, meta), range: { start, end }, lastOffset, prevOffset: state.lastOffset };
+    state.nextIndex++;
+    state.lastOffset = lastOffset;
+    return prepared;
+  }
+
+  /** Waits for the segment's append (retrying it in recovery mode); called in index order per feed. */
+  async function settle(seg: OpenSegment, state: FeedState, ps: PartitionState, first: { prepared: PreparedSegment; append: Promise<FeedAppendResult> } | undefined): Promise<void> {
+    let current = first;
     for (let attempt = 0; running || attempt === 0; attempt++) {
-      // Drop what the DHT already holds (a redelivery overlapping an appended segment).
-      const firstNew = seg.offsets.findIndex((o) => o > state.lastOffset);
-      if (firstNew === -1) break;
-      if (firstNew > 0) {
-        const cut = seg.starts[firstNew]!;
-        c.metrics.readingsSkippedReplay.inc(cut);
-        setBuffered(-cut);
-        seg.readings = seg.readings.slice(cut);
-        seg.offsets = seg.offsets.slice(firstNew);
-        seg.starts = seg.starts.slice(firstNew).map((s) => s - cut);
+      if (current === undefined) {
+        const prepared = prepare(seg, state);
+        if (prepared === undefined) break;
+        current = { prepared, append: c.dht.appendFeed(writer(seg.feed), prepared.index, prepared.payload, prepared.range) };
       }
-      const lastOffset = seg.offsets[seg.offsets.length - 1]!;
-      let start = Infinity;
-      let end = -Infinity;
-      for (const r of seg.readings) {
-        if (r.ts < start) start = r.ts;
-        if (r.ts > end) end = r.ts;
-      }
-      const meta = { feedId: seg.feed.feedId, partition: seg.partition, firstOffset: String(seg.offsets[0]), lastOffset: String(lastOffset) };
-      const payload = encodeSegment(seg.readings, meta);
+      const { prepared } = current;
       try {
-        const res = await c.dht.appendFeed(writer(seg.feed), state.nextIndex, payload, { start, end });
+        const res = await current.append;
         failing = false;
-        state.nextIndex = res.index + 1;
-        state.lastOffset = lastOffset;
+        if (state.recovering) {
+          state.nextIndex = res.index + 1;
+          state.lastOffset = prepared.lastOffset;
+        }
         const now = Date.now();
         for (let i = 0; i < seg.readings.length; i++) {
           if (++sampleCounter % sampleEvery === 0) c.metrics.sharingLatency.observe(Math.max(0, now - seg.readings[i]!.ts) / 1000);
         }
         c.metrics.readingsAppended.inc(seg.readings.length);
         c.metrics.segmentReadings.observe(seg.readings.length);
-        c.metrics.segmentBytes.observe(payload.length);
+        c.metrics.segmentBytes.observe(prepared.payload.length);
+        localFeeds.add(seg.feed.feedId);
         events.emit('appended', { feedId: seg.feed.feedId, index: res.index, readings: seg.readings } satisfies AppendedSegment);
         break;
       } catch (err) {
         failing = true;
+        state.recovering = true;
         const code = codeOf(err);
         c.metrics.appendFailures.inc({ code });
-        log.warn({ err, feedId: seg.feed.feedId, index: state.nextIndex, attempt }, 'DHT append failed; retrying');
+        log.warn({ err, feedId: seg.feed.feedId, index: prepared.index, attempt }, 'DHT append failed; retrying');
         if (code === 'DHT_FEED_REPLAY' || code === 'DHT_FEED_INDEX_GAP') {
-          // Someone (a previous instance) moved the feed on: re-read where it stands.
+          // Someone (a previous instance, or a failed predecessor) moved the feed elsewhere: re-read where it stands.
           const fresh = await loadFeedState(seg.feed);
           state.nextIndex = fresh.nextIndex;
           state.lastOffset = fresh.lastOffset;
+        } else {
+          // Same index and payload again (segments after this one wait for it).
+          state.nextIndex = prepared.index;
+          state.lastOffset = prepared.prevOffset;
         }
+        current = undefined;
         await sleep(Math.min(5000, retryBase * 2 ** Math.min(attempt, 5)));
       }
     }
+    if (--state.pending === 0) state.recovering = false;
     ps.inflight.delete(seg);
     const left = (inflightPerFeed.get(seg.feed.feedId) ?? 1) - 1;
     if (left > 0) inflightPerFeed.set(seg.feed.feedId, left);
     else inflightPerFeed.delete(seg.feed.feedId);
     setBuffered(-seg.readings.length);
-    // The feed's next segment waited for this append: send it now if it is due.
+    // The feed's next segment may have waited for a free append slot: send it now if it is due.
     const waiting = ps.open.get(seg.feed.feedId);
-    if (left === 0 && waiting && Date.now() - waiting.openedAt >= init.maxSegmentAgeMs) flush(waiting);
+    if (left < perFeed && waiting && Date.now() - waiting.openedAt >= init.maxSegmentAgeMs) flush(waiting);
     await commit(ps, seg.partition);
   }
 
@@ -349,11 +417,11 @@ export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: Segm
   function flushAged(): void {
     const now = Date.now();
     for (const ps of partitions.values()) {
-      // Adaptive batching: while a feed's previous segment is still being appended, its open
-      // segment keeps growing (up to the size bound) instead of queueing many small ones, so
-      // a slow DHT gets fewer, larger appends and the throughput follows the load.
+      // Adaptive batching: while all of a feed's append slots are busy, its open segment keeps
+      // growing (up to the size bound) instead of queueing many small ones, so a slow DHT gets
+      // fewer, larger appends and the throughput follows the load.
       for (const seg of [...ps.open.values()]) {
-        if (now - seg.openedAt >= init.maxSegmentAgeMs && !inflightPerFeed.has(seg.feed.feedId)) flush(seg);
+        if (now - seg.openedAt >= init.maxSegmentAgeMs && (inflightPerFeed.get(seg.feed.feedId) ?? 0) < perFeed) flush(seg);
       }
     }
   }
@@ -363,12 +431,14 @@ export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: Segm
     dhtFailing: () => failing,
     isRunning: () => running,
     bufferedReadings: () => buffered,
+    writesFeed: (feedId) => localFeeds.has(feedId),
     async start() {
       running = true;
       consumer = createConsumer(c.kafka, { groupId: init.groupId, maxBytes: 16 * 1024 * 1024, maxBytesPerPartition: 4 * 1024 * 1024 });
       consumer.on(consumer.events.GROUP_JOIN, () => {
         // After a rebalance kafkajs refetches from the committed offsets: rebuild from there.
         resetPending = true;
+        localFeeds.clear();
       });
       await consumer.connect();
       await consumer.subscribe({ topic: init.topic, fromBeginning: true });

@@ -1,7 +1,7 @@
 import { Type, errorResponses, type ServiceApp } from '@twinledger/service-kit';
 import type { EventEmitter } from 'node:events';
 import type { FeedReader } from '../domain/feed-reader.js';
-import type { AnomalyEvent } from '../domain/segment-builder.js';
+import type { AnomalyEvent, AppendedSegment } from '../domain/segment-builder.js';
 import { FeedParams } from './feeds.js';
 
 const ReadingSchema = Type.Object({
@@ -11,14 +11,18 @@ const ReadingSchema = Type.Object({
   v: Type.Union([Type.Number(), Type.Record(Type.String(), Type.Number())]),
   u: Type.String(),
 });
+/** A feed this instance writes is not polled; an idle stream still gets a comment this often. */
+const KEEPALIVE_MS = 15_000;
 const Ts = Type.Integer({ minimum: 0, maximum: 2 ** 50 });
 
 export interface QueryRoutesDeps {
   readonly reader: FeedReader;
   readonly maxReadingsPerQuery: number;
-  /** 'anomaly' events of feeds this instance ingests. */
+  /** 'appended' and 'anomaly' events of feeds this instance ingests. */
   readonly events: EventEmitter;
-  /** How often a live stream polls the DHT head. */
+  /** Whether this instance is the one appending to a feed (else its stream polls the DHT). */
+  readonly writesFeed: (feedId: string) => boolean;
+  /** How often a live stream polls the DHT head of a feed another instance writes. */
   readonly streamPollMs: number;
 }
 
@@ -97,26 +101,65 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': String(req.id) });
       res.write(`: stream of ${feedId} after index ${last}\n\n`);
       let closed = false;
+      let wake: (() => void) | undefined;
+      /** Segments pushed by this instance's builder, in index order, not yet written out. */
+      const pushed: AppendedSegment[] = [];
       const onAnomaly = (e: AnomalyEvent): void => {
         if (e.feedId === feedId) res.write(`event: anomaly\ndata: ${JSON.stringify(e)}\n\n`);
       };
+      const onAppended = (e: AppendedSegment): void => {
+        if (e.feedId !== feedId) return;
+        pushed.push(e);
+        wake?.();
+      };
       deps.events.on('anomaly', onAnomaly);
+      deps.events.on('appended', onAppended);
       req.raw.on('close', () => {
         closed = true;
         deps.events.off('anomaly', onAnomaly);
+        deps.events.off('appended', onAppended);
+        wake?.();
       });
-      // Polls the DHT rather than this process's builder: what a client sees is what another
-      // organization can read, and the same route works for feeds ingested elsewhere.
+      const send = (readings: readonly unknown[], index: number): void => {
+        if (readings.length > 0) res.write(`event: readings\nid: ${index}\ndata: ${JSON.stringify(readings)}\n\n`);
+        last = index;
+      };
+      // Push: this instance's builder announces each segment once the DHT acknowledged it (so
+      // it is what another organization can read), in index order; the segment goes out as is.
+      // The DHT is read only to fill a gap (segments before the stream's start, or written by
+      // another instance), and polled on a timer only while another instance writes the feed.
+      let needRead = true;
       while (!closed) {
-        try {
-          const next = await reader.since(feedId, last);
-          if (next.readings.length > 0) res.write(`event: readings\nid: ${next.lastIndex}\ndata: ${JSON.stringify(next.readings)}\n\n`);
-          last = next.lastIndex;
-        } catch (err) {
-          req.log.warn({ err }, 'stream poll failed');
-          res.write(`event: error\ndata: ${JSON.stringify({ code: (err as { code?: string }).code ?? 'INTERNAL' })}\n\n`);
+        while (pushed.length > 0 && !needRead) {
+          const e = pushed.shift()!;
+          if (e.index <= last) continue;
+          if (e.index === last + 1) send(e.readings, e.index);
+          else needRead = true;
         }
-        await new Promise((r) => setTimeout(r, deps.streamPollMs));
+        if (needRead) {
+          try {
+            const next = await reader.since(feedId, last);
+            send(next.readings, next.lastIndex);
+            needRead = false;
+          } catch (err) {
+            req.log.warn({ err }, 'stream read failed');
+            res.write(`event: error\ndata: ${JSON.stringify({ code: (err as { code?: string }).code ?? 'INTERNAL' })}\n\n`);
+          }
+        }
+        if (closed || (pushed.length > 0 && !needRead)) continue;
+        const local = deps.writesFeed(feedId);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, local && !needRead ? KEEPALIVE_MS : deps.streamPollMs);
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        wake = undefined;
+        if (pushed.length === 0) {
+          if (local && !needRead) res.write(': keepalive\n\n');
+          else needRead = true;
+        }
       }
       res.end();
     },
