@@ -1,14 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { int, list, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
-import { createDhtNode } from '@twinledger/dht';
+import { createDhtNode, parseSwarmKey, readHexKeyFile, readSwarmKeyFile } from '@twinledger/dht';
 import { ValidationError } from '@twinledger/errors';
 import { createLogger, createMetricsRegistry } from '@twinledger/observability';
 import { openPartyRegistry, partyRegistryEnv, partySourceFromEnv } from '@twinledger/party-registry';
 import { createJwtVerifier, runService } from '@twinledger/service-kit';
 import { buildApp } from './app.js';
 import { openFeedKeyStore } from './domain/feed-keys.js';
-import { readHexKeyFile, swarmKeyFrom } from './domain/keys.js';
 
 const env = loadEnv({
   PORT: int({ default: 7400, min: 0, max: 65535 }),
@@ -28,6 +27,8 @@ const env = loadEnv({
   DHT_CHUNK_SIZE: int({ default: 256 * 1024, min: 1024, max: 1024 * 1024 }),
   DHT_REQUEST_TIMEOUT_MS: int({ default: 10_000, min: 100 }),
   DHT_REPAIR_INTERVAL_MS: int({ default: 60_000, min: 0 }),
+  DHT_ORPHAN_GRACE_MS: int({ default: 24 * 3600_000, min: 0 }),
+  DHT_GC_INTERVAL_MS: int({ default: 3600_000, min: 0 }),
   MAX_OBJECT_BYTES: int({ default: 1024 ** 3, min: 1, max: 1024 ** 3 }),
   MAX_FEED_UPDATE_BYTES: int({ default: 1024 * 1024, min: 1, max: 64 * 1024 * 1024 }),
   FEED_PAGE_SIZE: int({ default: 100, min: 1, max: 1000 }),
@@ -42,7 +43,7 @@ const metrics = createMetricsRegistry({ prefix: 'twinledger_' });
 if ((env.DHT_SWARM_KEY === undefined) === (env.DHT_SWARM_KEY_FILE === undefined)) {
   throw new ValidationError('set exactly one of DHT_SWARM_KEY and DHT_SWARM_KEY_FILE');
 }
-const swarmKey = swarmKeyFrom(env.DHT_SWARM_KEY ?? (await readFile(env.DHT_SWARM_KEY_FILE as string, 'utf8')));
+const swarmKey = env.DHT_SWARM_KEY !== undefined ? parseSwarmKey(env.DHT_SWARM_KEY, 'DHT_SWARM_KEY') : await readSwarmKeyFile(env.DHT_SWARM_KEY_FILE as string);
 const { registry, close: closeRegistry } = await openPartyRegistry(partySourceFromEnv(env, env.MSP_ID), logger);
 const encryptionKey = await readHexKeyFile(env.DHT_ENCRYPTION_KEY_FILE);
 const jwks = JSON.parse(await readFile(env.AUTH_JWKS_FILE, 'utf8')) as Parameters<typeof createJwtVerifier>[0]['jwks'];
@@ -60,6 +61,8 @@ const node = createDhtNode(
     chunkSize: env.DHT_CHUNK_SIZE,
     requestTimeoutMs: env.DHT_REQUEST_TIMEOUT_MS,
     repairIntervalMs: env.DHT_REPAIR_INTERVAL_MS,
+    orphanGraceMs: env.DHT_ORPHAN_GRACE_MS,
+    gcIntervalMs: env.DHT_GC_INTERVAL_MS,
     maxObjectBytes: env.MAX_OBJECT_BYTES,
     maxRangeEntries: env.FEED_PAGE_SIZE,
   },
