@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { errorFromResponse, DhtIntegrityError, FeedEmptyError } from './errors.js';
-import type { AclUpdate, CreatedFeed, FeedAppend, FeedRangePage, FeedUpdateEntry, NodeStatus, ObjectAcl, ObjectManifest, StoredObject } from './types.js';
+import type { AclUpdate, CreatedFeed, FeedAcl, FeedAppend, FeedRangePage, FeedUpdateEntry, NodeStatus, ObjectAcl, ObjectManifest, StoredObject } from './types.js';
 
 /** A bearer token, or a function that returns a fresh one per call. */
 export type TokenSource = string | (() => string | Promise<string>);
@@ -70,6 +70,10 @@ export interface DhtClient {
   latest(feedId: string, options?: CallOptions): Promise<FeedUpdateEntry | undefined>;
   rangeByIndex(feedId: string, fromIndex: number, toIndex: number, options?: RangeOptions): Promise<FeedRangePage>;
   rangeByTime(feedId: string, fromTime: number, toTime: number, options?: RangeOptions): Promise<FeedRangePage>;
+  /** The feed's ACL, through any member's gateway (FEED_UNKNOWN for an empty feed asked elsewhere than its owning gateway). */
+  getFeedAcl(feedId: string, options?: CallOptions): Promise<FeedAcl>;
+  /** Replaces the feed's ACL; only through the gateway that owns the feed (FEED_NOT_OWNED elsewhere). */
+  updateFeedAcl(feedId: string, parties: readonly string[], options?: CallOptions): Promise<FeedAcl>;
   status(options?: CallOptions): Promise<NodeStatus>;
 }
 
@@ -198,6 +202,8 @@ export function createDhtClient(init: Readonly<DhtClientInit>): DhtClient {
       return { entries: page.entries.map(toEntry), ...(page.next ? { next: page.next } : {}) };
     },
 
+    getFeedAcl: (feedId, options) => json<FeedAcl>('GET', `/feeds/${enc(feedId)}/acl`, options),
+    updateFeedAcl: (feedId, parties, options) => json<FeedAcl>('PUT', `/feeds/${enc(feedId)}/acl`, options, { parties: [...parties] }),
     status: (options) => json<NodeStatus>('GET', '/status', options),
   };
 }

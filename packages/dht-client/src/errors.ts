@@ -44,6 +44,10 @@ export class DhtNotFoundError extends NotFoundError {
 export class FeedEmptyError extends NotFoundError {
   override readonly code: string = 'FEED_EMPTY';
 }
+/** 404: neither the gateway's records nor a feed head locate the feed (an empty feed is known only to its owning gateway). */
+export class FeedUnknownError extends NotFoundError {
+  override readonly code: string = 'FEED_UNKNOWN';
+}
 /** 404: appends go through the gateway holding the feed's owner key; this one does not. */
 export class FeedNotOwnedError extends NotFoundError {
   override readonly code: string = 'FEED_NOT_OWNED';
@@ -143,7 +147,7 @@ const dhtClasses: Readonly<Record<DhtErrorCode, Ctor>> = {
   DHT_NOT_STARTED: DhtNotStartedError,
 };
 /** The gateway's own codes. */
-const gatewayClasses: readonly Ctor[] = [FeedEmptyError, FeedNotOwnedError, GatewayValidationError, FeedExistsError, PayloadTooLargeError, UnauthenticatedError];
+const gatewayClasses: readonly Ctor[] = [FeedEmptyError, FeedUnknownError, FeedNotOwnedError, GatewayValidationError, FeedExistsError, PayloadTooLargeError, UnauthenticatedError];
 
 const byCode: ReadonlyMap<string, Ctor> = new Map<string, Ctor>([...Object.entries(dhtClasses), ...gatewayClasses.map((C) => [new C('').code, C] as const)]);
 

@@ -49,6 +49,17 @@ export interface AclUpdate {
   readonly rekeyed: boolean;
 }
 
+/** 200 from `GET` and `PUT /feeds/:feedId/acl`. */
+export interface FeedAcl {
+  readonly feedId: string;
+  readonly objectId: string;
+  /** The feed owner's Ed25519 public key, hex. */
+  readonly owner: string;
+  /** Every change adds one. */
+  readonly version: number;
+  readonly parties: readonly string[];
+}
+
 /** 201 (new) or 200 (already existed with the same ACL) from `POST /feeds`. */
 export interface CreatedFeed {
   readonly feedId: string;

@@ -19,7 +19,8 @@ import type { CipherName } from './aead.js';
 import type { ObjectSource } from './chunker.js';
 import type { Hex } from './codec.js';
 import { createPartyConnectionGater } from './connection-gater.js';
-import { NodeNotStartedError } from './errors.js';
+import { NodeNotStartedError, UnknownPartyError } from './errors.js';
+import { normalizeParties } from './acl-record.js';
 import { createFeedService, type CreateFeedOptions, type FeedAppendResult, type FeedEntry, type FeedInfo, type FeedService, type FeedWriter, type TimeRange } from './feeds.js';
 import type { FeedHead } from './feed-records.js';
 import { loadOrCreateIdentity } from './identity.js';
@@ -133,7 +134,10 @@ export interface DhtNode {
   rangeByIndex(feedId: Hex, from: number, to: number): Promise<FeedEntry[]>;
   /** At most `limit` entries (capped by maxRangeEntries), oldest first. */
   rangeByTime(feedId: Hex, fromMs: number, toMs: number, limit?: number): Promise<FeedEntry[]>;
+  /** Parties must be known to the registry (a later segment could not be wrapped for an unknown one): DHT_UNKNOWN_PARTY otherwise. */
   updateFeedAcl(feed: Readonly<FeedWriter>, parties: readonly string[]): Promise<{ version: number }>;
+  /** The highest verified ACL version of an object id among its replicas (feeds: the feed's objectId). */
+  getObjectAcl(objectId: Hex): Promise<AclView>;
   /** Runs one repair pass now. */
   repair(): Promise<RepairReport>;
   /** Runs one garbage-collection pass now (removes orphan chunks older than orphanGraceMs). */
@@ -322,7 +326,16 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
     latest: (feedId) => need().feeds.latest(feedId),
     rangeByIndex: (feedId, from, to) => need().feeds.rangeByIndex(feedId, from, to),
     rangeByTime: (feedId, from, to, limit) => need().feeds.rangeByTime(feedId, from, to, limit),
-    updateFeedAcl: (feed, parties) => need().feeds.updateFeedAcl(feed, parties),
+    async updateFeedAcl(feed, parties) {
+      const rn = need();
+      const next = normalizeParties(parties);
+      for (const p of next) if (registry.get(p) === undefined) throw new UnknownPartyError('ACL names a party the registry does not know', { details: { mspId: p } });
+      return rn.feeds.updateFeedAcl(feed, next);
+    },
+    async getObjectAcl(objectId) {
+      const rec = await need().objects.getAclRecord(objectId);
+      return { objectId: rec.objectId, owner: rec.owner, version: rec.version, parties: rec.parties, ...(rec.head ? { head: rec.head } : {}) };
+    },
     repair: () => need().repairer.runOnce(),
     collectGarbage: () => need().gc.runOnce(),
 

@@ -202,6 +202,19 @@ describe('dht-gateway processes (3 orgs)', () => {
     await expect(c.latest(feedId)).rejects.toMatchObject({ code: 'DHT_ACL_DENIED' });
   });
 
+  it('feed ACL over real processes: B and C read it, only A changes it, C then reads new segments', async () => {
+    const [a, b, c] = gateways.map((g) => g.client!) as [DhtClient, DhtClient, DhtClient];
+    const feed = await a.createFeed({ topic: 'twin-42/acl', acl: ['OrgAMSP', 'OrgBMSP'] });
+    await a.appendFeed(feed.feedId, { index: 0, start: 0, end: 1 }, Buffer.from('before'));
+    expect(await c.getFeedAcl(feed.feedId)).toEqual({ feedId: feed.feedId, objectId: feed.objectId, owner: feed.ownerPublicKey, version: 1, parties: ['OrgAMSP', 'OrgBMSP'] });
+    await expect(b.updateFeedAcl(feed.feedId, ['OrgBMSP'])).rejects.toMatchObject({ code: 'FEED_NOT_OWNED', httpStatus: 404 });
+    expect(await a.updateFeedAcl(feed.feedId, ['OrgAMSP', 'OrgCMSP'])).toMatchObject({ version: 2, parties: ['OrgAMSP', 'OrgCMSP'] });
+    expect((await b.getFeedAcl(feed.feedId)).version).toBe(2);
+    await a.appendFeed(feed.feedId, { index: 1, start: 2, end: 3 }, Buffer.from('after'));
+    expect(Buffer.from((await c.latest(feed.feedId))!.payload).toString()).toBe('after');
+    await expect(b.latest(feed.feedId)).rejects.toMatchObject({ code: 'DHT_ACL_DENIED' });
+  });
+
   it('a gateway killed with SIGKILL comes back with its data and its feed keys', async () => {
     const gwA = gateways[0]!;
     const before = await gwA.client!.status();

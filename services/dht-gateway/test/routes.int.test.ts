@@ -156,6 +156,62 @@ describe('dht-gateway routes', () => {
     expect(byTime.next).toEqual({ fromTime: 3000, toTime: 3500 });
   });
 
+  it('reads and changes a feed ACL: owner-only, schema-checked, versioned, later segments follow the new ACL', async () => {
+    const [a, b] = [apps[0]!, apps[1]!];
+    const c = await appFor(2);
+    const tokenC = await issuer.issue({ sub: 'svc-c', org: 'OrgCMSP', audience: AUD });
+    const created = (await a.inject({ method: 'POST', url: '/feeds', headers: bearer(tokenA), payload: { topic: 'twin-1/acl-test', acl: ['OrgAMSP', 'OrgBMSP'] } })).json();
+    const feedId: string = created.feedId;
+    const aclUrl = `/feeds/${feedId}/acl`;
+
+    // The owning gateway reads the ACL of a feed without any update yet; others cannot locate it.
+    expect((await a.inject({ method: 'GET', url: aclUrl, headers: bearer(tokenA) })).json()).toEqual({
+      feedId, objectId: created.objectId, owner: created.ownerPublicKey, version: 1, parties: ['OrgAMSP', 'OrgBMSP'],
+    });
+    const unknown = await b.inject({ method: 'GET', url: aclUrl, headers: bearer(tokenB) });
+    expect({ s: unknown.statusCode, c: unknown.json().code }).toEqual({ s: 404, c: 'FEED_UNKNOWN' });
+
+    const append = (i: number, body: string) =>
+      a.inject({ method: 'POST', url: `/feeds/${feedId}/updates`, headers: { ...bearer(tokenA), 'content-type': 'application/octet-stream', 'x-feed-index': String(i), 'x-range-start': String(i), 'x-range-end': String(i) }, payload: Buffer.from(body) });
+    expect((await append(0, 'for A and B')).statusCode).toBe(201);
+    // With a head, any member's gateway finds the ACL.
+    expect((await c.inject({ method: 'GET', url: aclUrl, headers: bearer(tokenC) })).json()).toMatchObject({ version: 1, parties: ['OrgAMSP', 'OrgBMSP'] });
+
+    // Bad input and non-owners.
+    const put = (app: ServiceApp, token: string, payload: unknown) => app.inject({ method: 'PUT', url: aclUrl, headers: bearer(token), payload: payload as Record<string, unknown> });
+    for (const bad of [{}, { parties: [] }, { parties: ['Org A'] }, { parties: ['OrgAMSP', 'OrgAMSP'] }, { parties: ['OrgAMSP'], extra: 1 }]) {
+      const r = await put(a, tokenA, bad);
+      expect({ bad, s: r.statusCode, c: r.json().code }).toEqual({ bad, s: 400, c: 'VALIDATION_FAILED' });
+    }
+    const badId = await a.inject({ method: 'PUT', url: '/feeds/not-hex/acl', headers: bearer(tokenA), payload: { parties: ['OrgAMSP'] } });
+    expect(badId.json().code).toBe('VALIDATION_FAILED');
+    const stranger = await put(a, tokenA, { parties: ['OrgAMSP', 'OrgZZMSP'] });
+    expect({ s: stranger.statusCode, c: stranger.json().code }).toEqual({ s: 403, c: 'DHT_UNKNOWN_PARTY' });
+    const notOwner = await put(b, tokenB, { parties: ['OrgBMSP'] });
+    expect({ s: notOwner.statusCode, c: notOwner.json().code }).toEqual({ s: 404, c: 'FEED_NOT_OWNED' });
+    expect((await put(a, tokenB, { parties: ['OrgBMSP'] })).json().code).toBe('GATEWAY_FOREIGN_ORG');
+    expect((await a.inject({ method: 'PUT', url: aclUrl, payload: { parties: ['OrgAMSP'] } })).statusCode).toBe(401);
+    // Nothing of the refused changes landed.
+    expect((await b.inject({ method: 'GET', url: aclUrl, headers: bearer(tokenB) })).json().version).toBe(1);
+
+    // Revoke B, grant C: version 2 on the replicas; the segment appended afterwards is C's, not B's.
+    const changed = await put(a, tokenA, { parties: ['OrgCMSP', 'OrgAMSP'] });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.json()).toEqual({ feedId, objectId: created.objectId, owner: created.ownerPublicKey, version: 2, parties: ['OrgAMSP', 'OrgCMSP'] });
+    expect((await b.inject({ method: 'GET', url: aclUrl, headers: bearer(tokenB) })).json()).toMatchObject({ version: 2, parties: ['OrgAMSP', 'OrgCMSP'] });
+    expect((await append(1, 'for A and C')).statusCode).toBe(201);
+    const forC = (await c.inject({ method: 'GET', url: `/feeds/${feedId}/latest`, headers: bearer(tokenC) })).json();
+    expect(Buffer.from(forC.payload, 'base64').toString()).toBe('for A and C');
+    const forB = await b.inject({ method: 'GET', url: `/feeds/${feedId}/latest`, headers: bearer(tokenB) });
+    expect({ s: forB.statusCode, c: forB.json().code }).toEqual({ s: 403, c: 'DHT_ACL_DENIED' });
+    // The gateway's own record follows: creating the topic again with the new ACL is the same feed.
+    const again = await a.inject({ method: 'POST', url: '/feeds', headers: bearer(tokenA), payload: { topic: 'twin-1/acl-test', acl: ['OrgAMSP', 'OrgCMSP'] } });
+    expect({ s: again.statusCode, id: again.json().feedId }).toEqual({ s: 200, id: feedId });
+    // Two concurrent changes serialize into two versions.
+    const [x, y] = await Promise.all([put(a, tokenA, { parties: ['OrgAMSP'] }), put(a, tokenA, { parties: ['OrgAMSP', 'OrgBMSP'] })]);
+    expect([x.json().version, y.json().version].sort()).toEqual([3, 4]);
+  });
+
   it('reports status, health, readiness, metrics and OpenAPI', async () => {
     const a = apps[0]!;
     const s = (await a.inject({ method: 'GET', url: '/status', headers: bearer(tokenA) })).json();
@@ -166,6 +222,6 @@ describe('dht-gateway routes', () => {
     expect((await a.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     expect((await a.inject({ method: 'GET', url: '/metrics' })).body).toContain('twinledger_dht_gateway_object_bytes_total');
     const doc = (await a.inject({ method: 'GET', url: '/docs/json' })).json();
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/objects', '/objects/{ref}', '/objects/{ref}/manifest', '/objects/{ref}/acl', '/feeds', '/feeds/{feedId}/updates', '/feeds/{feedId}/latest', '/status']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/objects', '/objects/{ref}', '/objects/{ref}/manifest', '/objects/{ref}/acl', '/feeds', '/feeds/{feedId}/updates', '/feeds/{feedId}/latest', '/feeds/{feedId}/acl', '/status']));
   });
 });

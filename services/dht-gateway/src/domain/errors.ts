@@ -5,6 +5,11 @@ export class FeedNotOwnedError extends NotFoundError {
   override readonly code: string = 'FEED_NOT_OWNED';
 }
 
+/** Neither this gateway's records nor the DHT (no head yet) know the feed. */
+export class FeedUnknownError extends NotFoundError {
+  override readonly code: string = 'FEED_UNKNOWN';
+}
+
 /** The feed has no update yet. */
 export class FeedEmptyError extends NotFoundError {
   override readonly code: string = 'FEED_EMPTY';

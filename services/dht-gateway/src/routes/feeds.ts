@@ -1,7 +1,7 @@
 import type { DhtNode, FeedEntry } from '@twinledger/dht';
 import { ValidationError } from '@twinledger/errors';
 import { errorResponses, Type, type ServiceApp } from '@twinledger/service-kit';
-import { FeedEmptyError, FeedExistsError, FeedNotOwnedError, UnsupportedMediaTypeError } from '../domain/errors.js';
+import { FeedEmptyError, FeedExistsError, FeedNotOwnedError, FeedUnknownError, UnsupportedMediaTypeError } from '../domain/errors.js';
 import type { FeedKeyStore } from '../domain/feed-keys.js';
 import { BinaryBody, FeedParams, Hex64, MspId } from '../domain/schemas.js';
 
@@ -23,6 +23,13 @@ const Entry = Type.Object({
   payload: Type.String({ contentEncoding: 'base64' }),
 });
 const Feed = Type.Object({ feedId: Hex64, topic: Type.String(), ownerPublicKey: Hex64, objectId: Hex64, parties: Type.Array(Type.String()) });
+const FeedAcl = Type.Object({
+  feedId: Hex64,
+  objectId: Hex64,
+  owner: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'the feed owner\'s Ed25519 public key' }),
+  version: Type.Integer({ minimum: 1, description: 'ACL version: every change adds one' }),
+  parties: Type.Array(Type.String()),
+});
 const Millis = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'ms since the epoch' });
 
 const toWire = (e: FeedEntry) => ({ feedId: e.feedId, index: e.index, timeStart: e.timeStart, timeEnd: e.timeEnd, ref: e.ref, payload: Buffer.from(e.payload).toString('base64') });
@@ -109,6 +116,70 @@ export async function feedRoutes(app: ServiceApp, opts: FeedRoutesOptions): Prom
       const h = req.headers;
       const out = await node.appendFeed(feed.writer, h['x-feed-index'], new Uint8Array(req.body), { start: h['x-range-start'], end: h['x-range-end'] });
       return reply.code(201).send({ feedId: out.feedId, index: out.index, ref: out.ref, seq: out.seq, duplicate: out.duplicate });
+    },
+  );
+
+  /** The feed's object id: from this gateway's own record, else from the feed head any member can read. */
+  async function feedObjectId(feedId: string): Promise<string> {
+    const own = keys.get(feedId);
+    if (own !== undefined) return own.record.objectId;
+    const head = await node.feedHead(feedId);
+    if (head === undefined) {
+      throw new FeedUnknownError('no gateway-owned record and no head for the feed: its ACL cannot be located (a feed with no update is found only through its owning gateway)', { details: { feedId } });
+    }
+    return head.objectId;
+  }
+
+  app.get(
+    '/feeds/:feedId/acl',
+    {
+      schema: {
+        tags: ['feeds'],
+        summary: "The feed's ACL (highest verified version among its replicas); readable through any member's gateway",
+        params: FeedParams,
+        response: { 200: FeedAcl, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const acl = await node.getObjectAcl(await feedObjectId(req.params.feedId));
+      return { feedId: req.params.feedId, objectId: acl.objectId, owner: acl.owner, version: acl.version, parties: [...acl.parties] };
+    },
+  );
+
+  // One ACL change per feed at a time: versions are read-then-incremented.
+  const changing = new Map<string, Promise<unknown>>();
+
+  app.put(
+    '/feeds/:feedId/acl',
+    {
+      schema: {
+        tags: ['feeds'],
+        summary: "Replace the feed's ACL (owning gateway only): a new signed version on 2k+1 replicas; segments appended afterwards are readable by the new parties only",
+        params: FeedParams,
+        body: Type.Object({ parties: Type.Array(MspId, { minItems: 1, maxItems: 64, uniqueItems: true }) }, { additionalProperties: false }),
+        response: { 200: FeedAcl, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { feedId } = req.params;
+      while (changing.has(feedId)) await changing.get(feedId)?.catch(() => undefined);
+      const work = (async () => {
+        const feed = keys.get(feedId);
+        if (feed === undefined) throw new FeedNotOwnedError('this gateway holds no owner key for the feed', { details: { feedId } });
+        const parties = [...new Set(req.body.parties)].sort();
+        const { version } = await node.updateFeedAcl(feed.writer, parties);
+        // The DHT holds the new version first; the local record follows (it answers POST /feeds' idempotency check).
+        await keys.save({ ...feed.record, parties }, feed.writer.ownerKey);
+        return { feedId, objectId: feed.record.objectId, owner: feed.record.ownerPublicKey, version, parties };
+      })();
+      changing.set(feedId, work);
+      try {
+        const out = await work;
+        req.log.info({ feedId, version: out.version, parties: out.parties }, 'feed ACL changed');
+        return out;
+      } finally {
+        changing.delete(feedId);
+      }
     },
   );
 
