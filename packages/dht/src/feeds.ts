@@ -6,7 +6,7 @@ import { FeedIndexGapError, FeedReplayError, ItemNotFoundError, MalformedMessage
 import { feedIdOf, feedUpdateAddress, parseFeedHead, parseFeedUpdate, signFeedHead, signFeedUpdate, type FeedHead, type FeedUpdate } from './feed-records.js';
 import type { ObjectService } from './objects.js';
 import type { ReplicaClient } from './replica-client.js';
-import { signingKeyFromSeed } from './signing.js';
+import { signingKeyFromSeed, type SigningKey } from './signing.js';
 
 /**
  * Swarm-style feeds on top of objects: each update's segment is an encrypted object under the
@@ -87,10 +87,25 @@ export interface FeedService {
   updateFeedAcl(feed: Readonly<FeedWriter>, parties: readonly string[]): Promise<{ version: number }>;
 }
 
+interface HeadView {
+  readonly latestIndex: number;
+  readonly seq: number;
+}
+
+interface WriterTail {
+  readonly index: number;
+  /** The feed head once this append is done. */
+  readonly done: Promise<HeadView>;
+}
+
 export function createFeedService(init: Readonly<FeedServiceInit>, components: FeedServiceComponents): FeedService {
   const { client, objects, logger } = components;
   const r = init.replicationFactor;
   const dataQuorum = Math.min(r, init.faultTolerance + 1);
+  /** Per feed, the last append this process started (its index and the head after it). */
+  const writers = new Map<Hex, WriterTail>();
+  /** Ed25519 key derivation per append showed in profiles: seeds are few (one per owner). */
+  const signers = new Map<string, SigningKey>();
 
   async function head(feedId: Hex): Promise<FeedHead | undefined> {
     const order = (await client.candidates(feedId)).slice(0, r).map((c) => c.peerId);
@@ -145,9 +160,9 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
 
   /** Moves the head to `index` when it is behind; returns the head's sequence number after. */
   async function advanceHead(
-    signer: ReturnType<typeof signingKeyFromSeed>,
+    signer: SigningKey,
     feed: { topic: string; objectId: string },
-    current: Awaited<ReturnType<typeof head>>,
+    current: HeadView | undefined,
     index: number,
     latestTimeEnd: number,
   ): Promise<number> {
@@ -161,6 +176,92 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     return seq + 1;
   }
 
+  /**
+   * Appends are pipelined per feed: the expensive part (slot check, ACL, encrypting and storing
+   * the segment object on its replicas) runs for several indices at once; the ordered part (the
+   * update record, then the head) runs in index order, each after its predecessor. Update
+   * records are therefore only ever written contiguously, and the head never passes an index
+   * whose update is not stored, whatever crashes: exactly what a single sequential append gave.
+   * The head this process wrote last is remembered, so an append that follows its own
+   * predecessor skips the head read; a stale memory cannot do harm because the storing nodes
+   * refuse a different update at a taken index and a head sequence at or below theirs.
+   */
+  async function appendAfter(
+    signer: SigningKey,
+    feedId: Hex,
+    feed: Readonly<FeedWriter>,
+    index: number,
+    payload: Uint8Array,
+    timeRange: TimeRange,
+    before: Promise<HeadView> | undefined,
+  ): Promise<{ result: FeedAppendResult; head: HeadView }> {
+    const address = feedUpdateAddress(feedId, index);
+    const [existing, acl] = await Promise.all([updateAtReplicas(feedId, index), objects.getAclRecord(feed.objectId)]);
+    let u: FeedUpdate | undefined;
+    if (existing === undefined) {
+      if (acl.owner !== signer.publicKey) throw new NotOwnerError('the feed object belongs to another key', { details: { objectId: feed.objectId } });
+      const { ref } = await objects.putUnder(acl, signer, payload);
+      u = signFeedUpdate(signer, { topic: feed.topic, index, timeStart: timeRange.start, timeEnd: timeRange.end, ref });
+    }
+    // Ordered part: wait for this process's append of index - 1 (its failure just means the head is read).
+    const known = before === undefined ? undefined : await before.catch(() => undefined);
+    const current: HeadView | undefined = known ?? (await head(feedId));
+    const latest = current?.latestIndex ?? -1;
+    if (index > latest + 1) throw new FeedIndexGapError('feed indices are contiguous', { details: { feedId, index, next: latest + 1 } });
+    if (u === undefined) return replay(signer, feedId, feed, index, payload, timeRange, existing!, current);
+    try {
+      await client.write(address, r, dataQuorum, async (peerId) => {
+        await client.request(peerId, { op: 'put-feed-update', address, update: u });
+      });
+    } catch (err) {
+      if (!(err instanceof FeedReplayError)) throw err;
+      // Taken since the slot check (a concurrent writer): same segment is a replay, else refused.
+      const now = await updateAtReplicas(feedId, index);
+      if (now === undefined) throw err;
+      return replay(signer, feedId, feed, index, payload, timeRange, now, known !== undefined ? await head(feedId) : current);
+    }
+    const seq = await advanceHead(signer, feed, current, index, timeRange.end);
+    logger.debug({ feedId, index, seq }, 'feed append');
+    return { result: { feedId, index, ref: u.ref, seq, duplicate: false }, head: headAfter(current, index, seq) };
+  }
+
+  /** The head after an append at `index` (a replay below the head leaves it where it was). */
+  function headAfter(current: HeadView | undefined, index: number, seq: number): HeadView {
+    return { latestIndex: Math.max(current?.latestIndex ?? -1, index), seq };
+  }
+
+  /** The index already holds `existing`: idempotent when it is the same segment, refused otherwise. */
+  async function replay(
+    signer: SigningKey,
+    feedId: Hex,
+    feed: Readonly<FeedWriter>,
+    index: number,
+    payload: Uint8Array,
+    timeRange: TimeRange,
+    existing: FeedUpdate,
+    current: HeadView | undefined,
+  ): Promise<{ result: FeedAppendResult; head: HeadView }> {
+    const m = await objects.getManifest(existing.ref);
+    // A writer that died between the update and the head leaves the head behind: moving it on
+    // (the update is the owner's, contiguous) finishes that work, else the next index would be
+    // refused as a gap forever, and lets the caller re-read where the feed stands.
+    const seq = await advanceHead(signer, feed, current, index, existing.timeEnd);
+    if (m.plaintextHash === toHex(sha256(payload)) && existing.timeStart === timeRange.start && existing.timeEnd === timeRange.end) {
+      return { result: { feedId, index, ref: existing.ref, seq, duplicate: true }, head: headAfter(current, index, seq) };
+    }
+    throw new FeedReplayError('the feed index already holds a different update', { details: { feedId, index } });
+  }
+
+  function signerOf(seed: Uint8Array): SigningKey {
+    const id = toHex(seed);
+    let s = signers.get(id);
+    if (s === undefined) {
+      if (signers.size >= 1024) signers.clear();
+      signers.set(id, (s = signingKeyFromSeed(seed)));
+    }
+    return s;
+  }
+
   function checkRange(range: TimeRange): void {
     if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start) {
       throw new ValidationError('time range must be integers with 0 <= start <= end');
@@ -171,43 +272,32 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     head,
 
     async createFeed(options) {
-      const signer = signingKeyFromSeed(options.ownerKey);
+      const signer = signerOf(options.ownerKey);
       const acl = signAclRecord(signer, { nonce: toHex(random(16)), version: 1, parties: normalizeParties(options.acl) });
       await objects.writeAcl(acl);
       return { feedId: feedIdOf(signer.publicKey, options.topic), objectId: acl.objectId, owner: signer.publicKey, topic: options.topic };
     },
 
-    async append(feed, index, payload, timeRange) {
-      if (!Number.isSafeInteger(index) || index < 0) throw new ValidationError('index must be a non-negative integer');
-      checkRange(timeRange);
-      const signer = signingKeyFromSeed(feed.ownerKey);
-      const feedId = feedIdOf(signer.publicKey, feed.topic);
-      const current = await head(feedId);
-      const latest = current?.latestIndex ?? -1;
-      if (index > latest + 1) throw new FeedIndexGapError('feed indices are contiguous', { details: { feedId, index, next: latest + 1 } });
-      const address = feedUpdateAddress(feedId, index);
-      const existing = await updateAtReplicas(feedId, index);
-      if (existing !== undefined) {
-        // A replay of the same segment (e.g. a Kafka redelivery) is idempotent; anything else is refused.
-        const m = await objects.getManifest(existing.ref);
-        if (m.plaintextHash === toHex(sha256(payload)) && existing.timeStart === timeRange.start && existing.timeEnd === timeRange.end) {
-          // A writer that died between the update and the head leaves the head behind: the
-          // replay finishes its work, or the next index would be refused as a gap forever.
-          const seq = await advanceHead(signer, feed, current, index, timeRange.end);
-          return { feedId, index, ref: existing.ref, seq, duplicate: true };
-        }
-        throw new FeedReplayError('the feed index already holds a different update', { details: { feedId, index } });
+    append(feed, index, payload, timeRange) {
+      if (!Number.isSafeInteger(index) || index < 0) return Promise.reject(new ValidationError('index must be a non-negative integer'));
+      try {
+        checkRange(timeRange);
+      } catch (err) {
+        return Promise.reject(err);
       }
-      const acl = await objects.getAclRecord(feed.objectId);
-      if (acl.owner !== signer.publicKey) throw new NotOwnerError('the feed object belongs to another key', { details: { objectId: feed.objectId } });
-      const { ref } = await objects.putUnder(acl, signer, payload);
-      const u = signFeedUpdate(signer, { topic: feed.topic, index, timeStart: timeRange.start, timeEnd: timeRange.end, ref });
-      await client.write(address, r, dataQuorum, async (peerId) => {
-        await client.request(peerId, { op: 'put-feed-update', address, update: u });
+      const signer = signerOf(feed.ownerKey);
+      const feedId = feedIdOf(signer.publicKey, feed.topic);
+      // Registered synchronously, so appends called in index order are ordered here too.
+      const w = writers.get(feedId);
+      const before = w !== undefined && w.index === index - 1 ? w.done : undefined;
+      const after = appendAfter(signer, feedId, feed, index, payload, timeRange, before);
+      const done = after.then((a) => a.result);
+      const mine: WriterTail = { index, done: after.then((a) => a.head) };
+      writers.set(feedId, mine);
+      mine.done.catch(() => {
+        if (writers.get(feedId) === mine) writers.delete(feedId);
       });
-      const seq = await advanceHead(signer, feed, current, index, timeRange.end);
-      logger.debug({ feedId, index, seq }, 'feed append');
-      return { feedId, index, ref, seq, duplicate: false };
+      return done;
     },
 
     async latest(feedId) {
@@ -258,7 +348,7 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     },
 
     async updateFeedAcl(feed, parties) {
-      const signer = signingKeyFromSeed(feed.ownerKey);
+      const signer = signerOf(feed.ownerKey);
       const cur = await objects.getAclRecord(feed.objectId);
       if (cur.owner !== signer.publicKey) throw new NotOwnerError('only the feed owner may change its ACL');
       // Segments each have their own key; later segments are wrapped only for the new parties.

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { int, list, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
-import { createDhtNode } from '@twinledger/dht';
+import { createDhtNode, readHexKeyFile, readSwarmKeyFile } from '@twinledger/dht';
 import { openPartyRegistry, partyRegistryEnv, partySourceFromEnv } from '@twinledger/party-registry';
 import { createLogger } from '@twinledger/observability';
 import { createJwtVerifier, runService } from '@twinledger/service-kit';
@@ -49,8 +49,9 @@ const dht = createDhtNode(
   {
     dataDir: join(env.DATA_DIR, 'dht'),
     mspId: env.MSP_ID,
-    encryptionKey: new Uint8Array(Buffer.from((await readFile(env.DHT_ENCRYPTION_KEY_FILE, 'utf8')).trim(), 'hex')),
-    swarmKey: new Uint8Array(await readFile(env.DHT_SWARM_KEY_FILE)),
+    // One parser for the key files of every DHT service (swarm-key file or bare hex; 64 hex digits).
+    encryptionKey: await readHexKeyFile(env.DHT_ENCRYPTION_KEY_FILE),
+    swarmKey: await readSwarmKeyFile(env.DHT_SWARM_KEY_FILE),
     listen: env.DHT_LISTEN,
     bootstrap: env.DHT_BOOTSTRAP,
     replicationFactor: env.DHT_REPLICATION,
