@@ -18,7 +18,7 @@
 // [podman|base|build]` does the steps up to the one named (default: build) and prints a JSON summary.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { cacheDir } from './chart-tools.mjs';
@@ -27,7 +27,13 @@ export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 /** The name every Dockerfile's FROM uses, fully qualified the way Docker reads `node:20-bookworm-slim`. */
 export const BASE_IMAGE = 'docker.io/library/node:20-bookworm-slim';
 /** Bump when the base recipe below changes: the content key changes and the base is rebuilt. */
-const BASE_RECIPE = 'bookworm-minbase-3';
+const BASE_RECIPE = 'bookworm-minbase-4';
+/**
+ * Site CA certificates (e.g. a TLS-intercepting egress proxy's) the machine trusts: the base gets
+ * them too, as a site's own base image would, so `npm ci` in the build stage reaches the registry
+ * without changing the Dockerfiles.
+ */
+const SITE_CA_DIR = '/usr/local/share/ca-certificates';
 const DEBIAN_MIRROR = process.env.TWINLEDGER_DEBIAN_MIRROR || 'http://deb.debian.org/debian';
 /** The uid/gid of the `node` user in the official node images; the Dockerfiles run as 1000:1000. */
 export const NODE_UID = 1000;
@@ -189,8 +195,15 @@ function hostNode() {
   return { node, version, npmDir, npmVersion };
 }
 
+function siteCaFiles() {
+  if (!existsSync(SITE_CA_DIR)) return [];
+  return readdirSync(SITE_CA_DIR).filter((f) => f.endsWith('.crt')).sort().map((f) => join(SITE_CA_DIR, f));
+}
+
 function baseKey(host) {
-  return createHash('sha256').update(`${BASE_RECIPE}\n${host.version}\n${sha256File(host.node)}\n${host.npmVersion}\n`).digest('hex').slice(0, 16);
+  const h = createHash('sha256').update(`${BASE_RECIPE}\n${host.version}\n${sha256File(host.node)}\n${host.npmVersion}\n`);
+  for (const f of siteCaFiles()) h.update(`${f}\n${sha256File(f)}\n`);
+  return h.digest('hex').slice(0, 16);
 }
 
 function imageLabel(ref, label) {
@@ -215,6 +228,15 @@ function buildRootfs(host, tarball) {
   run('cp', ['-a', host.npmDir, join(work, 'usr/local/lib/node_modules/npm')]);
   run('ln', ['-sf', '../lib/node_modules/npm/bin/npm-cli.js', join(work, 'usr/local/bin/npm')]);
   run('ln', ['-sf', '../lib/node_modules/npm/bin/npx-cli.js', join(work, 'usr/local/bin/npx')]);
+  const cas = siteCaFiles();
+  if (cas.length > 0) {
+    mkdirSync(join(work, SITE_CA_DIR), { recursive: true });
+    run('cp', [...cas, join(work, SITE_CA_DIR)]);
+    run('chroot', [work, 'update-ca-certificates']);
+  }
+  // Node and npm use the system bundle (the site CAs included) rather than only their built-in list.
+  mkdirSync(join(work, 'usr/local/etc'), { recursive: true });
+  writeFileSync(join(work, 'usr/local/etc/npmrc'), 'cafile=/etc/ssl/certs/ca-certificates.crt\n');
   // The official image's `node` user (uid/gid 1000, home /home/node).
   run('chroot', [work, 'groupadd', '--gid', String(NODE_UID), 'node']);
   run('chroot', [work, 'useradd', '--uid', String(NODE_UID), '--gid', 'node', '--shell', '/bin/bash', '--create-home', 'node']);
@@ -238,6 +260,8 @@ export function ensureBaseImage() {
   mkdirSync(dir, { recursive: true });
   const tarball = join(dir, `rootfs-${key}.tar`);
   let debootstrapSeconds = 0;
+  // Rootfs tarballs of earlier keys are dead weight (about 250 MB each).
+  for (const f of readdirSync(dir)) if (f.startsWith('rootfs-') && f !== `rootfs-${key}.tar`) rmSync(join(dir, f), { recursive: true, force: true });
   if (!existsSync(tarball)) {
     const t = Date.now();
     buildRootfs(host, tarball);
@@ -248,28 +272,64 @@ export function ensureBaseImage() {
     '--change', `LABEL org.twinledger.base-key=${key}`,
     '--change', `ENV NODE_VERSION=${host.version.slice(1)}`,
     '--change', 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    '--change', 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt',
     '--change', 'CMD ["node"]',
     tarball, BASE_IMAGE,
   ]);
   return { image: BASE_IMAGE, key, built: true, debootstrapSeconds, seconds: (Date.now() - started) / 1000 };
 }
 
+/** Mirrors .dockerignore: what is not in the build context does not change an image. */
+const CONTEXT_SKIP = new Set(['node_modules', 'dist', 'coverage', '.git', '.devnet', 'test-artifacts', 'helm', 'k8s', 'docs', 'docker']);
+
+function contextFiles(dir, rel = '') {
+  const out = [];
+  for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+    const path = rel === '' ? e.name : `${rel}/${e.name}`;
+    if (CONTEXT_SKIP.has(e.name) || path === 'bench/out' || e.name.endsWith('.tsbuildinfo')) continue;
+    if (e.isDirectory()) out.push(...contextFiles(dir, path));
+    else if (e.isFile()) out.push(path);
+  }
+  return out;
+}
+
 /**
- * Builds the named images (default: all) with Podman. `--network host` lets the build stage's
- * `npm ci` reach the registry through the host's network; `--pull never` because the base is
- * local. Returns per-image seconds.
+ * A key of everything an image is built from: base image, Dockerfile, target and the build
+ * context's files. An image already labelled with its key is not rebuilt: a cache hit in
+ * `podman build --layers` still re-hashes the ~400 MB node_modules layer per image (about 30 s
+ * each here), the key takes a fraction of a second.
+ */
+function buildKey(spec, baseId) {
+  const ctx = contextDir();
+  const h = createHash('sha256').update(`${baseId}\n${spec.dockerfile}\n${spec.target ?? ''}\n`);
+  h.update(readFileSync(join(ctx, spec.dockerfile)));
+  h.update(readFileSync(join(ctx, '.dockerignore')));
+  for (const f of contextFiles(ctx).sort()) h.update(`${f}\n`).update(readFileSync(join(ctx, f)));
+  return h.digest('hex').slice(0, 24);
+}
+
+/**
+ * Builds the named images (default: all) with Podman, skipping those whose build key is
+ * unchanged. `--network host` lets the build stage's `npm ci` reach the registry through the
+ * host's network; `--pull=never` because the base is local. Returns per-image seconds.
  */
 export function buildImages(names = imageNames(), opts = {}) {
   const results = [];
+  const baseId = podman(['image', 'inspect', '--format', '{{.Id}}', BASE_IMAGE]).trim();
   for (const name of names) {
     const spec = imageSpec(name);
     const t = Date.now();
+    const key = buildKey(spec, baseId);
+    if (!opts.force && imageLabel(imageTag(name), 'org.twinledger.build-key') === key) {
+      results.push({ name, tag: imageTag(name), built: false, seconds: (Date.now() - t) / 1000 });
+      continue;
+    }
     const args = ['build', '--pull=never', '--network', 'host', '--layers', '-f', join(contextDir(), spec.dockerfile), '-t', imageTag(name)];
     if (spec.target !== undefined) args.push('--target', spec.target);
-    args.push('--label', `org.opencontainers.image.version=${imageVersion()}`);
+    args.push('--label', `org.opencontainers.image.version=${imageVersion()}`, '--label', `org.twinledger.build-key=${key}`);
     args.push(contextDir());
     podman(args, { stdio: ['ignore', opts.verbose ? 'inherit' : 'pipe', opts.verbose ? 'inherit' : 'pipe'] });
-    results.push({ name, tag: imageTag(name), seconds: (Date.now() - t) / 1000 });
+    results.push({ name, tag: imageTag(name), built: true, seconds: (Date.now() - t) / 1000 });
   }
   return results;
 }
@@ -280,7 +340,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const svc = await ensurePodman();
   out.dockerHost = svc.dockerHost;
   if (step !== 'podman') out.base = ensureBaseImage();
-  if (step === 'build') out.images = buildImages(process.argv.slice(3).length > 0 ? process.argv.slice(3) : imageNames(), { verbose: true });
+  if (step === 'build') {
+    const names = process.argv.slice(3).filter((a) => a !== '--force');
+    out.images = buildImages(names.length > 0 ? names : imageNames(), { verbose: true, force: process.argv.includes('--force') });
+  }
   // The script leaves a service it started running for later commands (it is reused, not restarted).
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }

@@ -1,0 +1,342 @@
+// The container images of docker/ end to end: built with Podman from the locally made base
+// (scripts/container-tools.mjs, all lazy so a clean CI machine does it inside `npm test`), then one
+// organization's service images run through testcontainers (Podman's Docker-compatible socket)
+// with host networking on 127.0.0.1, against the real engines devnet starts. Every container runs
+// with a read-only root filesystem as uid 1000; only bind-mounted data directories and a /tmp
+// tmpfs are writable.
+//
+// Kafka always runs, Fabric only where it is installable (fabricAvailability). Without a ledger,
+// dht-gateway (static party registry) and feed-ingest are checked fully (serving a real request,
+// ready, metrics); spec-service, acl-service and device-agent are checked in what needs no ledger
+// (they start, /healthz, /metrics, and /readyz reporting the unreachable peer with 503). With
+// Fabric, spec-service and acl-service also report ready against the real peer.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
+import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@twinledger/dht';
+import { createDhtClient } from '@twinledger/dht-client';
+import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
+import { buildImages, ensureBaseImage, ensurePodman, imageTag, NODE_UID, podman } from '../scripts/container-tools.mjs';
+
+const fabric = await fabricAvailability();
+const MSP = 'Org1MSP';
+const SERVICES = ['spec-service', 'acl-service', 'dht-gateway', 'feed-ingest', 'device-agent'] as const;
+type Service = (typeof SERVICES)[number];
+
+/** testcontainers has no option for it: the Docker API's HostConfig.ReadonlyRootfs. */
+class ReadOnlyContainer extends GenericContainer {
+  constructor(image: string) {
+    super(image);
+    this.hostConfig.ReadonlyRootfs = true;
+  }
+}
+
+interface Running {
+  readonly container: StartedTestContainer;
+  readonly url: string;
+  logs: string;
+}
+
+let stopPodman: (() => Promise<void>) | undefined;
+let net: DevNetwork | undefined;
+let work = '';
+let issuer: DevIssuer;
+const running = new Map<string, Running>();
+const buildSeconds: Record<string, number> = {};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A directory the container's uid 1000 owns (bind-mounted data directories). */
+function ownedDir(path: string): string {
+  mkdirSync(path, { recursive: true });
+  chownSync(path, NODE_UID, NODE_UID);
+  return path;
+}
+
+/** Config files readable by uid 1000 only, as a Secret mounted with fsGroup would be. */
+function secretFile(path: string, content: string | Uint8Array): string {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, content, { mode: 0o600 });
+  chownSync(path, NODE_UID, NODE_UID);
+  return path;
+}
+
+/** A self-signed P-256 certificate and key (an identity the ledger does not know; only the format matters without Fabric). */
+function selfSigned(dir: string, cn: string): { cert: string; key: string } {
+  mkdirSync(dir, { recursive: true });
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const res = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${cn}/O=${MSP}`], { encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`openssl: ${res.stderr}`);
+  for (const f of [cert, key]) chownSync(f, NODE_UID, NODE_UID);
+  return { cert, key };
+}
+
+/** Starts an image with host networking on 127.0.0.1, read-only root, /config mounted read-only, `data` mounted at /data. */
+async function run(name: string, image: string, env: Record<string, string>, data?: string): Promise<Running> {
+  const port = Number(env['PORT']);
+  let logs = '';
+  const c = new ReadOnlyContainer(image)
+    .withNetworkMode('host')
+    .withEnvironment({ HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env })
+    .withBindMounts([{ source: join(work, 'config'), target: '/config', mode: 'ro' }, ...(data ? [{ source: data, target: '/data', mode: 'rw' as const }] : [])])
+    .withTmpFs({ '/tmp': 'rw,noexec,nosuid,size=64m' })
+    .withPullPolicy({ shouldPull: () => false })
+    .withLogConsumer((stream) => stream.on('data', (d: Buffer | string) => (logs += d.toString())))
+    .withWaitStrategy(Wait.forLogMessage(/Server listening at/))
+    .withStartupTimeout(90_000);
+  try {
+    const container = await c.start();
+    const r: Running = { container, url: `http://127.0.0.1:${port}`, logs };
+    Object.defineProperty(r, 'logs', { get: () => logs });
+    running.set(name, r);
+    return r;
+  } catch (e) {
+    throw new Error(`${name} did not start: ${(e as Error).message}\n${logs.slice(-3000)}`);
+  }
+}
+
+async function get(url: string, token?: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  return { status: res.status, body: await res.text() };
+}
+
+async function waitForStatus(url: string, status: number, ms = 30_000): Promise<{ status: number; body: string }> {
+  const until = Date.now() + ms;
+  let last = { status: 0, body: '' };
+  while (Date.now() < until) {
+    last = await get(url).catch((e: Error) => ({ status: -1, body: e.message }));
+    if (last.status === status) return last;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${url}: wanted ${status}, last ${last.status} ${last.body}`);
+}
+
+/** The checks every image gets: non-root, read-only root, /healthz, /metrics. */
+async function checkCommon(r: Running, metricPrefix: string): Promise<void> {
+  const id = await r.container.exec(['id', '-u']);
+  expect(id.output.trim()).toBe(String(NODE_UID));
+  const write = await r.container.exec(['sh', '-c', 'touch /app/probe']);
+  expect(write.exitCode).not.toBe(0);
+  expect(write.output).toContain('Read-only file system');
+  const tmp = await r.container.exec(['sh', '-c', 'touch /tmp/probe && echo ok']);
+  expect(tmp.output.trim()).toBe('ok');
+  const health = await get(`${r.url}/healthz`);
+  expect(health.status).toBe(200);
+  const metrics = await get(`${r.url}/metrics`);
+  expect(metrics.status).toBe(200);
+  expect(metrics.body).toContain('# TYPE');
+  expect(metrics.body).toContain(metricPrefix);
+}
+
+beforeAll(async () => {
+  const svc = await ensurePodman();
+  stopPodman = svc.stop;
+  process.env['DOCKER_HOST'] = svc.dockerHost;
+  process.env['TESTCONTAINERS_RYUK_DISABLED'] = 'true';
+  ensureBaseImage();
+  for (const b of buildImages([...SERVICES, 'chaincode'])) buildSeconds[b.name] = b.seconds;
+
+  work = mkdtempSync(join(tmpdir(), 'twinledger-containers-'));
+  chmodSync(work, 0o755);
+  mkdirSync(join(work, 'config'), { mode: 0o755 });
+  issuer = await createDevIssuer('https://issuer.test');
+  writeFileSync(join(work, 'config', 'jwks.json'), JSON.stringify(issuer.jwks), { mode: 0o644 });
+  net = await startNetwork({ orgs: ['org1'], fabric: fabric.ok, kafka: true, ...testNetworkInit() });
+}, 3_600_000);
+
+afterAll(async () => {
+  for (const [name, r] of running) {
+    await r.container.stop({ timeout: 10_000 }).catch((e: Error) => process.stderr.write(`stopping ${name}: ${e.message}\n`));
+  }
+  await net?.stop();
+  await stopPodman?.();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('images', () => {
+  it('are built for every service and the chaincode, run as uid 1000, expose their port and have no HEALTHCHECK', () => {
+    const ports: Record<string, string> = { 'spec-service': '7300/tcp', 'acl-service': '7301/tcp', 'dht-gateway': '7400/tcp', 'feed-ingest': '8084/tcp', 'device-agent': '8085/tcp', chaincode: '9999/tcp' };
+    for (const [name, port] of Object.entries(ports)) {
+      const [inspect] = JSON.parse(podman(['image', 'inspect', imageTag(name)])) as [{ Config: { User: string; ExposedPorts: Record<string, unknown>; Healthcheck?: unknown; Labels: Record<string, string> } }];
+      expect(inspect.Config.User).toBe(`${NODE_UID}:${NODE_UID}`);
+      expect(Object.keys(inspect.Config.ExposedPorts)).toContain(port);
+      expect(inspect.Config.Healthcheck).toBeUndefined();
+      expect(inspect.Config.Labels['org.opencontainers.image.title']).toBe(`twinledger/${name}`);
+    }
+    process.stdout.write(`image build seconds: ${JSON.stringify(buildSeconds)}\n`);
+  });
+
+  it('ship no dev dependencies, no TypeScript sources and no tests', async () => {
+    const out = podman(['run', '--rm', '--read-only', '--network', 'none', '--entrypoint', 'sh', imageTag('spec-service'), '-c', 'ls /app/node_modules; echo ---; find /app/services /app/packages -name "*.ts" ! -name "*.d.ts" | head -5; ls /app/services']);
+    const [modules, rest] = out.split('---\n') as [string, string];
+    for (const dev of ['jest', 'typescript', 'eslint', 'ts-jest', 'testcontainers']) expect(modules.split('\n')).not.toContain(dev);
+    expect(modules.split('\n')).toContain('fastify');
+    const [sources, services] = rest.split('\n').reduce<[string[], string[]]>((acc, l) => (l.endsWith('.ts') ? acc[0].push(l) : l !== '' && acc[1].push(l), acc), [[], []]);
+    expect(sources).toEqual([]);
+    expect(services).toEqual(['spec-service']);
+  });
+});
+
+describe('one organization on containers (ledger-free checks)', () => {
+  let gatewayPeer = '';
+
+  beforeAll(async () => {
+    const cfg = join(work, 'config');
+    writeFileSync(join(cfg, 'swarm.key'), generateSwarmKey(), { mode: 0o644 });
+    const kp = generateEncryptionKeyPair();
+    secretFile(join(cfg, 'enc.key'), Buffer.from(kp.privateKey).toString('hex'));
+    // Both DHT nodes of the organization are in the static registry under its MSP id.
+    const gwData = ownedDir(join(work, 'dht-gateway'));
+    const ingestData = ownedDir(join(work, 'feed-ingest'));
+    gatewayPeer = await peerIdOfDataDir(gwData);
+    const ingestPeer = await peerIdOfDataDir(ingestData);
+    for (const d of [gwData, ingestData]) for (const f of readdirSync(d)) chownSync(join(d, f), NODE_UID, NODE_UID);
+    writeFileSync(join(cfg, 'parties.json'), JSON.stringify({ parties: [{ mspId: MSP, peerIds: [gatewayPeer, ingestPeer], encryptionPublicKey: Buffer.from(kp.publicKey).toString('hex') }] }), { mode: 0o644 });
+  });
+
+  it('dht-gateway serves objects, reports ready and exposes metrics', async () => {
+    const port = await freePort();
+    const dhtPort = await freePort();
+    const r = await run('dht-gateway', imageTag('dht-gateway'), {
+      PORT: String(port),
+      MSP_ID: MSP,
+      DATA_DIR: '/data',
+      DHT_LISTEN: `/ip4/127.0.0.1/tcp/${dhtPort}`,
+      DHT_SWARM_KEY_FILE: '/config/swarm.key',
+      PARTY_REGISTRY_FILE: '/config/parties.json',
+      DHT_ENCRYPTION_KEY_FILE: '/config/enc.key',
+      DHT_REPLICATION: '1',
+      DHT_FAULT_TOLERANCE: '0',
+      DHT_REPAIR_INTERVAL_MS: '0',
+      AUTH_ISSUER: issuer.issuer,
+      AUTH_AUDIENCE: 'dht-gateway',
+      AUTH_JWKS_FILE: '/config/jwks.json',
+    }, join(work, 'dht-gateway'));
+    await checkCommon(r, 'dht_');
+    const ready = await waitForStatus(`${r.url}/readyz`, 200);
+    expect(ready.body).toContain('dht');
+    const token = await issuer.issue({ sub: 'svc', org: MSP, audience: 'dht-gateway' });
+    const client = createDhtClient({ baseUrl: r.url, token });
+    const payload = new TextEncoder().encode(`container smoke ${Date.now()}`);
+    const stored = await client.putObject(payload, { acl: [MSP] });
+    const back = await client.getObject(stored.ref);
+    expect(Buffer.from(back.bytes).toString()).toBe(Buffer.from(payload).toString());
+    // The DHT node wrote only under /data (the bind mount).
+    expect(readdirSync(join(work, 'dht-gateway')).length).toBeGreaterThan(0);
+  });
+
+  it('feed-ingest consumes from Kafka, joins the DHT, reports ready and exposes metrics', async () => {
+    const gw = running.get('dht-gateway');
+    expect(gw).toBeDefined();
+    const gwAddr = /"addrs":\["([^"]+)"/.exec(gw!.logs)?.[1];
+    expect(gwAddr).toContain(gatewayPeer);
+    const port = await freePort();
+    const r = await run('feed-ingest', imageTag('feed-ingest'), {
+      PORT: String(port),
+      MSP_ID: MSP,
+      DATA_DIR: '/data',
+      KAFKA_BROKERS: net!.kafka!.bootstrap,
+      DHT_LISTEN: `/ip4/127.0.0.1/tcp/${await freePort()}`,
+      DHT_BOOTSTRAP: gwAddr!,
+      DHT_SWARM_KEY_FILE: '/config/swarm.key',
+      DHT_ENCRYPTION_KEY_FILE: '/config/enc.key',
+      PARTY_REGISTRY_FILE: '/config/parties.json',
+      DHT_REPLICATION: '1',
+      AUTH_ISSUER: issuer.issuer,
+      AUTH_AUDIENCE: 'feed-ingest',
+      AUTH_JWKS_FILE: '/config/jwks.json',
+    }, join(work, 'feed-ingest'));
+    await checkCommon(r, 'feed_ingest_');
+    await waitForStatus(`${r.url}/readyz`, 200, 60_000);
+    const token = await issuer.issue({ sub: 'svc', org: MSP, audience: 'feed-ingest' });
+    const docs = await get(`${r.url}/docs/json`, token);
+    expect(docs.status).toBe(200);
+    expect(JSON.parse(docs.body).openapi).toMatch(/^3\./);
+  });
+
+  it('spec-service, acl-service and device-agent start, answer /healthz and /metrics, and report the unreachable peer in /readyz', async () => {
+    const cfg = join(work, 'config');
+    // A closed loopback port stands for the peer: nothing listens there.
+    const deadPeer = `127.0.0.1:${await freePort()}`;
+    const peerCa = selfSigned(join(cfg, 'peer-ca'), 'peer-ca');
+    const user = selfSigned(join(cfg, 'identities', 'User1'), 'User1');
+    const gw = running.get('dht-gateway')!;
+    const ledger = { MSP_ID: MSP, FABRIC_IDENTITIES_DIR: '/config/identities', PEER_ENDPOINT: deadPeer, PEER_TLS_ROOT_CERT: '/config/peer-ca/cert.pem' };
+    const auth = { AUTH_ISSUER: issuer.issuer, AUTH_JWKS_FILE: '/config/jwks.json' };
+    const specState = ownedDir(join(work, 'spec-state'));
+    const agentData = ownedDir(join(work, 'agent-data'));
+    const started: [Service, Running][] = [];
+    started.push(['spec-service', await run('spec-service', imageTag('spec-service'), {
+      ...ledger, ...auth, PORT: String(await freePort()), DHT_GATEWAY_URL: gw.url, KAFKA_BROKERS: net!.kafka!.bootstrap, RELAY_ENABLED: 'false', STATE_DIR: '/data',
+    }, specState)]);
+    started.push(['acl-service', await run('acl-service', imageTag('acl-service'), { ...ledger, ...auth, PORT: String(await freePort()) })]);
+    started.push(['device-agent', await run('device-agent', imageTag('device-agent'), {
+      ...auth,
+      PORT: String(await freePort()),
+      MSP_ID: MSP,
+      TWIN_ID: 'twin-container-smoke',
+      DATA_DIR: '/data',
+      SIMULATOR: 'true',
+      FABRIC_PEER_ENDPOINT: deadPeer,
+      FABRIC_PEER_TLS_ROOT_CERT: '/config/peer-ca/cert.pem',
+      FABRIC_CERT: '/config/identities/User1/cert.pem',
+      FABRIC_KEY: '/config/identities/User1/key.pem',
+      KAFKA_BROKERS: net!.kafka!.bootstrap,
+    }, agentData)]);
+    expect(peerCa.cert).toContain('cert.pem');
+    expect(user.key).toContain('key.pem');
+    for (const [name, r] of started) {
+      await checkCommon(r, `${name.replace('-', '_')}_`);
+      const ready = await get(`${r.url}/readyz`);
+      expect({ name, status: ready.status }).toEqual({ name, status: 503 });
+    }
+  });
+});
+
+(fabric.ok ? describe : describe.skip)('with the ledger (Fabric)', () => {
+  it('spec-service and acl-service report ready against the real peer', async () => {
+    const org = net!.orgs[0]!;
+    const ids = join(work, 'config', 'ledger-identities');
+    for (const u of org.users) {
+      const name = u.mspDir.split('/').filter((p) => /^User\d+@/.test(p))[0]?.split('@')[0] ?? 'User1';
+      cpSync(u.certPath, join(ids, name, 'cert.pem'));
+      cpSync(u.keyPath, join(ids, name, 'key.pem'));
+    }
+    cpSync(org.peer.tlsRootCertPath, join(work, 'config', 'peer-tls-ca.pem'));
+    spawnSync('chown', ['-R', `${NODE_UID}:${NODE_UID}`, ids, join(work, 'config', 'peer-tls-ca.pem')]);
+    const ledger = {
+      MSP_ID: org.mspId,
+      FABRIC_IDENTITIES_DIR: '/config/ledger-identities',
+      PEER_ENDPOINT: org.peer.endpoint,
+      PEER_TLS_ROOT_CERT: '/config/peer-tls-ca.pem',
+      PEER_HOST_ALIAS: org.peer.hostAlias,
+      AUTH_ISSUER: issuer.issuer,
+      AUTH_JWKS_FILE: '/config/jwks.json',
+    };
+    const acl = await run('acl-service (ledger)', imageTag('acl-service'), { ...ledger, PORT: String(await freePort()) });
+    await waitForStatus(`${acl.url}/readyz`, 200, 60_000);
+    const spec = await run('spec-service (ledger)', imageTag('spec-service'), {
+      ...ledger,
+      PORT: String(await freePort()),
+      DHT_GATEWAY_URL: running.get('dht-gateway')!.url,
+      KAFKA_BROKERS: net!.kafka!.bootstrap,
+      STATE_DIR: '/data',
+    }, ownedDir(join(work, 'spec-state-ledger')));
+    await waitForStatus(`${spec.url}/readyz`, 200, 60_000);
+  });
+});
