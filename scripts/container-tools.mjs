@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
+import { setTimeout } from 'node:timers';
 import { cacheDir } from './chart-tools.mjs';
 
 export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
