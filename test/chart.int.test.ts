@@ -317,8 +317,47 @@ describe.each([
 });
 
 describe('sample organization specifics', () => {
-  it('party registry ConfigMap holds both shapes, and dht-gateway parses its own', () => {
-    const cm = ofKind(sample, 'ConfigMap').find((o) => o.metadata.name === `${SAMPLE_RELEASE}-parties`);
+  it('DHT services read the party registry from the ledger: peer, TLS CA and their identity mounted, egress to the peer', () => {
+    expect(ofKind(sample, 'ConfigMap').find((o) => o.metadata.name === `${SAMPLE_RELEASE}-parties`)).toBeUndefined();
+    for (const s of ['dht-gateway', 'feed-ingest']) {
+      const w = workloads(sample).find((o) => o.metadata.labels?.['app.kubernetes.io/name'] === s);
+      const pod = w?.spec.template.spec;
+      const env = Object.fromEntries(pod.containers[0].env.map((e: any) => [e.name, e.value]));
+      expect(env).toMatchObject({
+        PEER_ENDPOINT: 'peer0.org2.plant.example:7051',
+        PEER_HOST_ALIAS: 'peer0.org2.plant.example',
+        PEER_TLS_ROOT_CERT: '/etc/twinledger/fabric/peer-tls/ca.crt',
+        FABRIC_CERT_FILE: '/etc/twinledger/fabric/registry-identity/cert.pem',
+        FABRIC_KEY_FILE: '/etc/twinledger/fabric/registry-identity/key.pem',
+        CHANNEL: 'twins',
+        CHAINCODE: 'twinledger',
+        PARTY_REFRESH_MS: '60000',
+      });
+      expect(env['PARTY_REGISTRY_FILE']).toBeUndefined();
+      const identity = pod.volumes.find((v: any) => v.name === 'registry-identity');
+      expect(identity.secret).toMatchObject({ secretName: 'org2-fabric-user1', items: [{ key: 'cert.pem', path: 'cert.pem' }, { key: 'key.pem', path: 'key.pem' }] });
+      expect(pod.volumes.find((v: any) => v.name === 'peer-tls').secret.secretName).toBe('org2-peer-tls-ca');
+      const policy = ofKind(sample, 'NetworkPolicy').find((p) => p.spec.podSelector.matchLabels['app.kubernetes.io/name'] === s);
+      expect(policy?.spec.egress.some((r: any) => r.ports.some((p: any) => p.port === 7051))).toBe(true);
+    }
+  });
+
+  it('static party registry (dht.partyRegistry.source=static): the ConfigMap holds both shapes, each service parses its own', () => {
+    const values = join(work, 'static-parties.yaml');
+    writeFileSync(values, [
+      'dht:',
+      '  partyRegistry: { source: static, identity: User1, refreshMs: 0 }',
+      '  parties:',
+      '    - { mspId: Org1MSP, peerIds: [12D3KooWKRnxSfb6wQPa9sY5h9BxZERnCFPFELp19ddF9EKbaQBi], encryptionPublicKey: a9fe86ead2b822ad9fe3249916b4f1c167a2ffda1e5e00781f0aa93fd34a6619 }',
+      '    - { mspId: Org2MSP, peerIds: [12D3KooWLseF124WB4zjAbZvm2ttm6picSc32N3jVnoHZdwT4iaC, 12D3KooWBnwL98Y9yUkBcv3r5bKJzUH8ibWs6AurfDX4VcuHH8zQ], encryptionPublicKey: 36089de530d812ba2749b5994fd013399411841bee0dc8e2933a7c938f1d1e04 }',
+      '    - { mspId: Org3MSP, peerIds: [12D3KooWMrGArsAgLfDbqqAPTQsfWDTHUK7QNKtD77F73nSSAAd7], encryptionPublicKey: ee604d43b9f90b11a07edaf00d6d6295a70d8cdc0529d3619afb0d721a418467 }',
+      '',
+    ].join('\n'));
+    const res = run(tools.helm, ['template', SAMPLE_RELEASE, CHART_DIR, '--namespace', SAMPLE_NAMESPACE, '--kube-version', tools.kubeVersion, '--values', SAMPLE_VALUES, '--values', values]);
+    expect(res.status).toBe(0);
+    expect(validate(res.out).status).toBe(0);
+    const objects = parseManifests(res.out);
+    const cm = ofKind(objects, 'ConfigMap').find((o) => o.metadata.name === `${SAMPLE_RELEASE}-parties`);
     const registry = JSON.parse(cm?.data['registry.json']);
     const parties = parsePartyRegistry(registry);
     expect(parties.map((p) => p.mspId)).toEqual(['Org1MSP', 'Org2MSP', 'Org3MSP']);
@@ -326,6 +365,26 @@ describe('sample organization specifics', () => {
     // feed-ingest reads the same list as a bare array, which the same parser accepts.
     expect(JSON.parse(cm?.data['parties.json'])).toEqual(registry.parties);
     expect(parsePartyRegistry(JSON.parse(cm?.data['parties.json']))).toEqual(parties);
+    for (const [s, file] of [['dht-gateway', 'registry.json'], ['feed-ingest', 'parties.json']] as const) {
+      const w = workloads(objects).find((o) => o.metadata.labels?.['app.kubernetes.io/name'] === s);
+      const env = Object.fromEntries(w?.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+      expect(env['PARTY_REGISTRY_FILE']).toBe(`/etc/twinledger/parties/${file}`);
+      expect(env['PEER_ENDPOINT']).toBeUndefined();
+      expect(w?.spec.template.spec.volumes.find((v: any) => v.name === 'parties').configMap.name).toBe(`${SAMPLE_RELEASE}-parties`);
+    }
+  });
+
+  it('refuses a static registry without parties and a ledger registry with an unknown identity', () => {
+    const base = ['template', 'x', CHART_DIR, '--kube-version', tools.kubeVersion];
+    const empty = run(tools.helm, [...base, '--set', 'dht.partyRegistry.source=static']);
+    expect(empty.status).not.toBe(0);
+    expect(empty.out).toContain('dht.partyRegistry.source=static needs dht.parties');
+    const unknown = run(tools.helm, [...base, '--set', 'dht.partyRegistry.identity=Nobody']);
+    expect(unknown.status).not.toBe(0);
+    expect(unknown.out).toContain('dht.partyRegistry.identity "Nobody" must name one of fabric.identities');
+    const bad = run(tools.helm, [...base, '--set', 'dht.partyRegistry.source=file']);
+    expect(bad.status).not.toBe(0);
+    expect(bad.out).toContain('/dht/partyRegistry/source');
   });
 
   it('ServiceMonitor scrapes /metrics on the http port of every service Service', () => {

@@ -187,7 +187,53 @@ readinessProbe:
         path: jwks.json
 {{- end -}}
 
-{{/* DHT key material and the party registry (dht-gateway and feed-ingest's embedded node). */}}
+{{/* The party registry's source: "ledger" (default) or "static". */}}
+{{- define "twinledger.partySource" -}}
+{{- .Values.dht.partyRegistry.source | default "ledger" -}}
+{{- end -}}
+
+{{/* The fabric.identities entry the DHT services read the party registry as (ledger source). */}}
+{{- define "twinledger.registryIdentity" -}}
+{{- $want := .Values.dht.partyRegistry.identity -}}
+{{- $found := dict -}}
+{{- range .Values.fabric.identities }}{{ if eq .name $want }}{{ $found = . }}{{ end }}{{ end -}}
+{{- if not $found -}}
+{{- fail (printf "dht.partyRegistry.identity %q must name one of fabric.identities" $want) -}}
+{{- end -}}
+{{- toJson $found -}}
+{{- end -}}
+
+{{/* Party registry env of a DHT service: the ledger through the org's peer (PEER_ENDPOINT and a
+     client identity; parties followed on PartyRegistered events), or the static list from
+     dht.parties. Call with (list $ "<file name in the parties ConfigMap>"). */}}
+{{- define "twinledger.envPartyRegistry" -}}
+{{- $root := index . 0 -}}
+{{- if eq (include "twinledger.partySource" $root) "ledger" }}
+- name: PEER_ENDPOINT
+  value: {{ $root.Values.fabric.peer.endpoint | quote }}
+- name: PEER_TLS_ROOT_CERT
+  value: /etc/twinledger/fabric/peer-tls/ca.crt
+{{- if $root.Values.fabric.peer.hostAlias }}
+- name: PEER_HOST_ALIAS
+  value: {{ $root.Values.fabric.peer.hostAlias | quote }}
+{{- end }}
+- name: CHANNEL
+  value: {{ $root.Values.fabric.channel | quote }}
+- name: CHAINCODE
+  value: {{ $root.Values.fabric.chaincode | quote }}
+- name: FABRIC_CERT_FILE
+  value: /etc/twinledger/fabric/registry-identity/cert.pem
+- name: FABRIC_KEY_FILE
+  value: /etc/twinledger/fabric/registry-identity/key.pem
+- name: PARTY_REFRESH_MS
+  value: {{ $root.Values.dht.partyRegistry.refreshMs | int64 | quote }}
+{{- else }}
+- name: PARTY_REGISTRY_FILE
+  value: /etc/twinledger/parties/{{ index . 1 }}
+{{- end }}
+{{- end -}}
+
+{{/* DHT key material and the party registry's source (dht-gateway and feed-ingest's embedded node). */}}
 {{- define "twinledger.dhtVolumes" -}}
 - name: dht-keys
   projected:
@@ -203,18 +249,47 @@ readinessProbe:
           items:
             - key: {{ .Values.dht.encryptionKey.key }}
               path: x25519.key
+{{- if eq (include "twinledger.partySource" .) "ledger" }}
+{{- $id := include "twinledger.registryIdentity" . | fromJson }}
+- name: registry-identity
+  secret:
+    secretName: {{ $id.existingSecret }}
+    defaultMode: 0440
+    items:
+      - key: {{ $id.certKey | default "cert.pem" }}
+        path: cert.pem
+      - key: {{ $id.keyKey | default "key.pem" }}
+        path: key.pem
+- name: peer-tls
+  secret:
+    secretName: {{ .Values.fabric.peer.tlsCa.existingSecret }}
+    defaultMode: 0440
+    items:
+      - key: {{ .Values.fabric.peer.tlsCa.key }}
+        path: ca.crt
+{{- else }}
 - name: parties
   configMap:
     name: {{ include "twinledger.componentName" (list . "parties") }}
+{{- end }}
 {{- end -}}
 
 {{- define "twinledger.dhtMounts" -}}
 - name: dht-keys
   mountPath: /etc/twinledger/dht
   readOnly: true
+{{- if eq (include "twinledger.partySource" .) "ledger" }}
+- name: registry-identity
+  mountPath: /etc/twinledger/fabric/registry-identity
+  readOnly: true
+- name: peer-tls
+  mountPath: /etc/twinledger/fabric/peer-tls
+  readOnly: true
+{{- else }}
 - name: parties
   mountPath: /etc/twinledger/parties
   readOnly: true
+{{- end }}
 {{- end -}}
 
 {{/* Writable /tmp: the root filesystem is read-only. */}}
