@@ -18,7 +18,7 @@ import { parsePartyRegistry, partyRegistryEnv } from '@twinledger/party-registry
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered Kubernetes objects are plain JSON trees */
 type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: any; data?: any; stringData?: any };
 
-const SERVICES = ['spec-service', 'acl-service', 'dht-gateway', 'feed-ingest', 'device-agent'] as const;
+const SERVICES = ['spec-service', 'acl-service', 'dht-gateway', 'feed-ingest', 'device-agent', 'console'] as const;
 /** Device agents are one Deployment per device (values deviceAgent.agents): the sample has one, the defaults none. */
 const AGENTS: Record<string, number> = { 'sample organization': 1, 'default values': 0 };
 const STATEFUL = new Set(['dht-gateway', 'feed-ingest']);
@@ -279,11 +279,11 @@ describe.each([
         expect(rule.ports?.length).toBeGreaterThan(0);
       }
     }
-    // dht-gateway's REST API is internal: reachable from spec-service and acl-service only.
+    // dht-gateway's REST API is internal: reachable from spec-service, acl-service and the console's proxy only.
     const gw = policies.find((p) => p.spec.podSelector.matchLabels['app.kubernetes.io/name'] === 'dht-gateway');
     const httpFrom = gw?.spec.ingress.filter((r: any) => r.ports.some((x: any) => x.port === 7400)).flatMap((r: any) => r.from);
     expect(httpFrom.map((f: any) => f.podSelector?.matchLabels?.['app.kubernetes.io/name'] ?? f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'])).toEqual(
-      ['spec-service', 'acl-service', 'monitoring'],
+      ['spec-service', 'acl-service', 'monitoring', 'console'],
     );
   });
 
@@ -409,10 +409,42 @@ describe('sample organization specifics', () => {
     expect(env['FEED_INGEST_URL']).toBe(`http://${SAMPLE_RELEASE}-feed-ingest:8084`);
   });
 
-  it('Ingress exposes only spec-service, acl-service and feed-ingest', () => {
+  it('Ingress exposes only spec-service, acl-service, feed-ingest and the console', () => {
     const [ing] = ofKind(sample, 'Ingress');
     const backends = ing?.spec.rules.map((r: any) => r.http.paths[0].backend.service.name);
-    expect(backends).toEqual([`${SAMPLE_RELEASE}-spec-service`, `${SAMPLE_RELEASE}-acl-service`, `${SAMPLE_RELEASE}-feed-ingest`]);
+    expect(backends).toEqual([`${SAMPLE_RELEASE}-spec-service`, `${SAMPLE_RELEASE}-acl-service`, `${SAMPLE_RELEASE}-feed-ingest`, `${SAMPLE_RELEASE}-console`]);
+    const consoleRule = ing?.spec.rules.find((r: any) => r.host === 'console.org2.plant.example');
+    expect(consoleRule.http.paths).toEqual([{ path: '/', pathType: 'Prefix', backend: { service: { name: `${SAMPLE_RELEASE}-console`, port: { name: 'http' } } } }]);
+  });
+
+  it('console: probes on its own port, proxies to the org services by in-cluster URL, egress only to them', () => {
+    const w = workloads(sample).find((o) => o.metadata.name === `${SAMPLE_RELEASE}-console`);
+    expect(w?.kind).toBe('Deployment');
+    const c = w?.spec.template.spec.containers[0];
+    expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      HOST: '0.0.0.0',
+      PORT: '8080',
+      ORG_NAME: 'Org2MSP',
+      SPEC_SERVICE_URL: `http://${SAMPLE_RELEASE}-spec-service:7300`,
+      ACL_SERVICE_URL: `http://${SAMPLE_RELEASE}-acl-service:7301`,
+      FEED_INGEST_URL: `http://${SAMPLE_RELEASE}-feed-ingest:8084`,
+      DHT_GATEWAY_URL: `http://${SAMPLE_RELEASE}-dht-gateway:7400`,
+      DEVICE_AGENT_URL: `http://${SAMPLE_RELEASE}-device-agent-filler:8085`,
+    });
+    expect(Object.keys(env).filter((k) => k.startsWith('DEV_SIGNIN'))).toEqual([]);
+    const policies = ofKind(sample, 'NetworkPolicy');
+    const own = policies.find((p) => p.metadata.name === `${SAMPLE_RELEASE}-console`);
+    const egressTo = own?.spec.egress.map((r: any) => r.to[0].podSelector.matchLabels['app.kubernetes.io/name']);
+    expect(egressTo).toEqual(['spec-service', 'acl-service', 'feed-ingest', 'dht-gateway', 'device-agent']);
+    expect(own?.spec.ingress.flatMap((r: any) => r.from.map((f: any) => f.namespaceSelector.matchLabels['kubernetes.io/metadata.name']))).toEqual(['ingress-nginx', 'monitoring']);
+    // Each service it proxies to admits it on its HTTP port.
+    for (const [s, port] of [['spec-service', 7300], ['acl-service', 7301], ['feed-ingest', 8084], ['dht-gateway', 7400], ['device-agent', 8085]] as const) {
+      const p = policies.find((x) => x.spec.podSelector.matchLabels['app.kubernetes.io/name'] === s && x.metadata.name !== `${SAMPLE_RELEASE}-console`);
+      const fromConsole = p?.spec.ingress.find((r: any) => r.from.some((f: any) => f.podSelector?.matchLabels?.['app.kubernetes.io/name'] === 'console'));
+      expect(fromConsole?.ports).toEqual([{ protocol: 'TCP', port }]);
+    }
   });
 
   it('reaches every DHT node from other organizations through its own Service', () => {
