@@ -7,6 +7,7 @@ import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, se
 import { decodeSegment } from '@twinledger/readings';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createDevIssuer } from '@twinledger/service-kit';
 import { DEFAULTS } from '@twinledger/feed-ingest/runtime';
@@ -85,13 +86,18 @@ interface Child {
 
 /** feed-ingest as its own process, as deployed (it then has its own event loop and core). */
 function startChild(env: Record<string, string>): Promise<Child> {
-  const proc = spawn(process.execPath, [SERVER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // FEED_INGEST_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the service process.
+  const nodeArgs = (process.env['FEED_INGEST_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0);
+  const proc = spawn(process.execPath, [...nodeArgs, SERVER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`feed-ingest did not start: ${stderr.slice(-2000)}`)), 60_000);
     proc.once('exit', (code) => reject(new Error(`feed-ingest exited with ${code}: ${stderr.slice(-2000)}`)));
+    // FEED_INGEST_LOG_FILE keeps the service's log lines (append failures, pauses) for a look after the run.
+    const logFile = process.env['FEED_INGEST_LOG_FILE'];
     createInterface({ input: proc.stdout! }).on('line', (line) => {
+      if (logFile) appendFileSync(logFile, `${line}\n`);
       try {
         const e = JSON.parse(line) as { msg?: string; peerId?: string; multiaddrs?: string[]; address?: { port: number } };
         if (e.msg === 'feed-ingest listening') {

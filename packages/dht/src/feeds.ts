@@ -196,7 +196,9 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     before: Promise<HeadView> | undefined,
   ): Promise<{ result: FeedAppendResult; head: HeadView }> {
     const address = feedUpdateAddress(feedId, index);
-    const [existing, acl] = await Promise.all([updateAtReplicas(feedId, index), objects.getAclRecord(feed.objectId)]);
+    // Behind its own predecessor the slot is empty unless something went wrong; the write below
+    // then finds out (the storing nodes refuse a different update), so the read is skipped.
+    const [existing, acl] = await Promise.all([before === undefined ? updateAtReplicas(feedId, index) : undefined, objects.getAclRecord(feed.objectId)]);
     let u: FeedUpdate | undefined;
     if (existing === undefined) {
       if (acl.owner !== signer.publicKey) throw new NotOwnerError('the feed object belongs to another key', { details: { objectId: feed.objectId } });

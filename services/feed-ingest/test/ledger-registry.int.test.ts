@@ -1,0 +1,160 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@twinledger/dht';
+import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
+import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
+import { createTwinLedger } from '@twinledger/ledger';
+import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
+
+// Two real feed-ingest processes (as deployed: dist/server.js) whose only membership source is
+// the party registry on the real ledger: each org's admin registers its instance's DHT peer id
+// and encryption key on chain, then the instance starts with PEER_ENDPOINT and a client identity.
+const SERVER = join(resolve(fileURLToPath(new URL('../../..', import.meta.url))), 'services/feed-ingest/dist/server.js');
+const fabric = await fabricAvailability();
+
+interface Instance {
+  readonly url: string;
+  readonly peerId: string;
+  readonly multiaddrs: string[];
+}
+
+(fabric.ok ? describe : describe.skip)('feed-ingest with the party registry on the ledger (processes, real Fabric, Kafka, DHT)', () => {
+  let net: DevNetwork;
+  let root = '';
+  let issuer: DevIssuer;
+  const procs: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    net = await startNetwork({ orgs: ['org1', 'org2'], fabric: true, kafka: true, ...testNetworkInit() });
+    root = await mkdtemp(join(tmpdir(), 'twinledger-feed-ledger-'));
+    issuer = await createDevIssuer('https://idp.test');
+    await writeFile(join(root, 'jwks.json'), JSON.stringify(issuer.jwks));
+    await writeFile(join(root, 'swarm.key'), generateSwarmKey());
+  });
+
+  afterAll(async () => {
+    await Promise.all(
+      procs.map(
+        (p) =>
+          new Promise<void>((done) => {
+            if (p.exitCode !== null || p.signalCode !== null) return done();
+            const force = setTimeout(() => p.kill('SIGKILL'), 10_000);
+            p.once('exit', () => {
+              clearTimeout(force);
+              done();
+            });
+            p.kill('SIGTERM');
+          }),
+      ),
+    );
+    await net?.stop();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  /** Registers the org's instance on chain as its admin, then starts the feed-ingest process. */
+  async function instance(org: OrgHandle, bootstrap: string[]): Promise<Instance> {
+    const dataDir = join(root, org.name);
+    const peerId = await peerIdOfDataDir(join(dataDir, 'dht'));
+    const keys = generateEncryptionKeyPair();
+    await writeFile(join(root, `${org.name}.enc`), Buffer.from(keys.privateKey).toString('hex'));
+    const pool = createPeerConnectionPool();
+    const admin = createFabricClient({ pool, peer: org.peer, identity: await loadIdentity(org.admin), channel: net.channel, chaincode: net.chaincode });
+    try {
+      await createTwinLedger(admin).registerParty([peerId], Buffer.from(keys.publicKey).toString('base64'));
+    } finally {
+      admin.close();
+      pool.close();
+    }
+    const proc = spawn(process.execPath, [SERVER], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env['PATH'],
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        DATA_DIR: dataDir,
+        MSP_ID: org.mspId,
+        KAFKA_BROKERS: net.kafka!.bootstrap,
+        // One broker for both organizations here; each has its own topics and group.
+        KAFKA_GROUP_ID: `feed-ingest-${org.name}`,
+        READINGS_TOPIC: `${org.name}.dt.readings`,
+        DEAD_LETTER_TOPIC: `${org.name}.dt.dead-letter`,
+        SEGMENT_MAX_AGE_MS: '100',
+        DHT_BOOTSTRAP: bootstrap.join(','),
+        DHT_SWARM_KEY_FILE: join(root, 'swarm.key'),
+        DHT_ENCRYPTION_KEY_FILE: join(root, `${org.name}.enc`),
+        DHT_REPLICATION: '2',
+        PEER_ENDPOINT: org.peer.endpoint,
+        PEER_TLS_ROOT_CERT: org.peer.tlsRootCertPath,
+        PEER_HOST_ALIAS: org.peer.hostAlias,
+        FABRIC_CERT_FILE: org.users[0]!.certPath,
+        FABRIC_KEY_FILE: org.users[0]!.keyPath,
+        AUTH_ISSUER: issuer.issuer,
+        AUTH_JWKS_FILE: join(root, 'jwks.json'),
+      },
+    });
+    procs.push(proc);
+    let stderr = '';
+    proc.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
+    const started = await new Promise<{ port: number; peerId: string; multiaddrs: string[] }>((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error(`${org.name} feed-ingest did not start: ${stderr.slice(-2000)}`)), 90_000);
+      proc.once('exit', (code) => fail(new Error(`${org.name} feed-ingest exited with ${code}: ${stderr.slice(-2000)}`)));
+      createInterface({ input: proc.stdout! }).on('line', (line) => {
+        try {
+          const e = JSON.parse(line) as { msg?: string; peerId?: string; multiaddrs?: string[]; address?: { port: number } };
+          if (e.msg === 'feed-ingest listening') {
+            clearTimeout(timer);
+            ok({ port: e.address!.port, peerId: e.peerId!, multiaddrs: e.multiaddrs! });
+          }
+        } catch {
+          // not a log line
+        }
+      });
+    });
+    expect(started.peerId).toBe(peerId);
+    const url = `http://127.0.0.1:${started.port}`;
+    for (const until = Date.now() + 60_000; ; ) {
+      if ((await fetch(`${url}/readyz`).then((r) => r.status, () => 0)) === 200) break;
+      if (Date.now() > until) throw new Error(`${org.name} feed-ingest not ready`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return { url, peerId, multiaddrs: started.multiaddrs };
+  }
+
+  const auth = async (org: string) => ({ authorization: `Bearer ${await issuer.issue({ sub: `u@${org}`, org, audience: 'twinledger' })}`, 'content-type': 'application/json' });
+
+  it('takes its DHT membership from the ledger: a feed ingested at Org1 is read by Org2 under the feed ACL', async () => {
+    const [org1, org2] = net.orgs as [OrgHandle, OrgHandle];
+    const a = await instance(org1, []);
+    const b = await instance(org2, a.multiaddrs.map((m) => (m.includes('/p2p/') ? m : `${m}/p2p/${a.peerId}`)));
+
+    const created = await fetch(`${a.url}/feeds`, {
+      method: 'POST',
+      headers: await auth('Org1MSP'),
+      body: JSON.stringify({ twinId: 'bottling-plant-1', componentId: 'PT-301', unit: 'bar', expectedRange: { min: 0, max: 10 }, acl: ['Org2MSP'] }),
+    });
+    expect(created.status).toBe(201);
+    const { feedId } = (await created.json()) as { feedId: string };
+    const t0 = Date.now() - 10_000;
+    const readings = Array.from({ length: 50 }, (_, i) => ({ feed: feedId, component: 'PT-301', ts: t0 + i, v: 1 + (i % 5), u: 'bar' }));
+    const posted = await fetch(`${a.url}/readings`, { method: 'POST', headers: await auth('Org1MSP'), body: JSON.stringify(readings) });
+    expect(posted.status).toBe(202);
+    expect(await posted.json()).toEqual({ accepted: 50 });
+
+    // Org2's instance reads the feed out of the DHT (its node decrypts with the key the ledger lists).
+    let got: Array<{ ts: number; v: number }> = [];
+    for (const until = Date.now() + 90_000; got.length < 50; ) {
+      const r = await fetch(`${b.url}/feeds/${feedId}/readings?from=${t0}&to=${t0 + 1000}`, { headers: await auth('Org2MSP') });
+      if (r.status === 200) got = ((await r.json()) as { readings: typeof got }).readings;
+      if (got.length >= 50) break;
+      if (Date.now() > until) throw new Error(`Org2 read ${got.length}/50 readings (last status ${r.status})`);
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    expect(got.map((r) => r.ts)).toEqual(readings.map((r) => r.ts));
+    expect(got.map((r) => r.v)).toEqual(readings.map((r) => r.v));
+  });
+});
