@@ -121,7 +121,7 @@ function FeedPanel({ feed }: { feed: Feed }) {
           <ul>
             {anomalies.map((a) => (
               <li key={`${a.ts}-${a.name}`}>
-                {new Date(a.ts).toISOString()}: {a.name} = {a.value} {feed.unit} outside {range.min}–{range.max}
+                {new Date(a.ts).toISOString()}: {a.name && a.name !== 'v' ? `${a.name} = ` : ''}{a.value} {feed.unit} outside {range.min}–{range.max}
               </li>
             ))}
           </ul>

@@ -1,0 +1,330 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
+import { peerIdOfDataDir, spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
+import { createDevIssuer } from '@twinledger/service-kit';
+import { median, type Suite } from '../harness.js';
+
+/**
+ * The console's twin view on a large twin, in headless Chromium: a real 5,000-element AML
+ * specification created on the real ledger through spec-service, and a feed of one million
+ * readings ingested through feed-ingest (real Kafka, real DHT nodes), all served through the
+ * console server's proxies as in a deployment.
+ *   render_ms: from navigation to the twin's specification view until the (virtualized) tree
+ *              shows its rows and counts: spec-service reads the AML from the ledger, the browser
+ *              parses and flattens it.
+ *   chart_ms:  from navigation to the feeds view until the history chart of the last hour of the
+ *              million-reading feed is drawn (feed-ingest's downsampled series, 400 buckets).
+ * Medians of `--runs` page loads (default 5) on a fresh page each. Arguments: `--elements <n>`
+ * (5000), `--readings <n>` (1000000), `--runs <n>` (5).
+ */
+
+const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+const entry = (service: string): string => join(ROOT, 'services', service, 'dist/server.js');
+
+function arg(args: readonly string[], name: string, dflt: number): number {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return dflt;
+  const v = Number(args[i + 1]);
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
+  return v;
+}
+
+interface Proc {
+  readonly url: string;
+  readonly proc: ChildProcess;
+  readonly record: Record<string, unknown>;
+}
+
+/** A service's dist/server.js as a child process; resolves on the log record `readyMsg` (with the address). */
+function startProcess(service: string, env: Record<string, string>, readyMsg: string): Promise<Proc> {
+  const proc = spawn(process.execPath, [entry(service)], { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => void (err = (err + d.toString()).slice(-4000)));
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${service} did not start: ${err}${out.slice(-2000)}`)), 90_000);
+    proc.once('exit', (code) => fail(new Error(`${service} exited ${code}: ${err}${out.slice(-2000)}`)));
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      let cut: number;
+      while ((cut = out.indexOf('\n')) >= 0) {
+        const line = out.slice(0, cut);
+        out = out.slice(cut + 1);
+        try {
+          const rec = JSON.parse(line) as Record<string, unknown> & { msg?: string; address?: { port?: number } };
+          const listening = /^Server listening at (http:\/\/127\.0\.0\.1:\d+)$/.exec(rec.msg ?? '');
+          const url = rec.msg === readyMsg ? (rec.address?.port ? `http://127.0.0.1:${rec.address.port}` : undefined) : readyMsg === 'Server listening' ? listening?.[1] : undefined;
+          if (url) {
+            clearTimeout(timer);
+            proc.removeAllListeners('exit');
+            ok({ url, proc, record: rec });
+          }
+        } catch {
+          // not a JSON log line
+        }
+      }
+    });
+  });
+}
+
+async function stopProcess(p: Proc | undefined): Promise<void> {
+  if (!p || p.proc.exitCode !== null || p.proc.signalCode !== null) return;
+  const exited = new Promise((r) => p.proc.once('exit', r));
+  p.proc.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
+  if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL');
+}
+
+/**
+ * A plant of `elements` InternalElements: lines × stations × devices, every device with two
+ * attributes and an interface; every tenth device a sensor with an expected range, every
+ * fiftieth carries a program with bounded parameters.
+ */
+export function largeAml(elements: number): string {
+  const out: string[] = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<CAEXFile xmlns="http://www.dke.de/CAEX" SchemaVersion="3.0" FileName="large-plant.aml">',
+    '  <SuperiorStandardVersion>AutomationML 2.10</SuperiorStandardVersion>',
+    '  <InstanceHierarchy Name="LargePlant" ID="ih-large"><Version>1.0</Version>',
+  ];
+  let made = 0;
+  const perStation = 10;
+  const stationsPerLine = 10;
+  for (let line = 0; made < elements; line++) {
+    out.push(`    <InternalElement Name="Line${line}" ID="line-${line}">`);
+    made++;
+    for (let s = 0; s < stationsPerLine && made < elements; s++) {
+      out.push(`      <InternalElement Name="Station${line}-${s}" ID="st-${line}-${s}">`);
+      made++;
+      for (let d = 0; d < perStation && made < elements; d++) {
+        const id = `dev-${line}-${s}-${d}`;
+        const program = made % 50 === 0 && made + 1 < elements;
+        out.push(`        <InternalElement Name="Device${line}-${s}-${d}" ID="${id}">`);
+        made++;
+        out.push(`          <Attribute Name="SerialNumber" AttributeDataType="xs:string"><Value>SN-${id}</Value></Attribute>`);
+        if (d === 0) {
+          out.push('          <Attribute Name="ExpectedMin" AttributeDataType="xs:double" Unit="bar"><Value>1.5</Value></Attribute>');
+          out.push('          <Attribute Name="ExpectedMax" AttributeDataType="xs:double" Unit="bar"><Value>3</Value></Attribute>');
+        } else {
+          out.push(`          <Attribute Name="Rating" AttributeDataType="xs:double" Unit="kW"><Value>${(d * 1.5).toFixed(1)}</Value></Attribute>`);
+        }
+        out.push(`          <ExternalInterface Name="Signal" ID="${id}-signal" RefBaseClassPath="AutomationMLInterfaceClassLib/AutomationMLBaseInterface/Communication/SignalInterface"/>`);
+        if (program) {
+          out.push(`          <InternalElement Name="SetSpeed" ID="prog-${id}">`);
+          out.push('            <Attribute Name="speed" AttributeDataType="xs:double" Unit="m/s"><Constraint Name="bounds"><OrdinalScaledType><RequiredMaxValue>2.5</RequiredMaxValue><RequiredMinValue>0</RequiredMinValue></OrdinalScaledType></Constraint></Attribute>');
+          out.push('            <RoleRequirements RefBaseRoleClassPath="TwinLedgerRoleClassLib/Program"/>');
+          out.push('          </InternalElement>');
+          made++;
+        }
+        out.push('        </InternalElement>');
+      }
+      out.push('      </InternalElement>');
+    }
+    out.push('    </InternalElement>');
+  }
+  out.push('  </InstanceHierarchy>', '</CAEXFile>', '');
+  return out.join('\n');
+}
+
+export const console_: Suite = {
+  name: 'console',
+  description: 'console twin view in headless Chromium: 5,000-element spec render and 1M-reading feed chart',
+  async run({ log, args }) {
+    const elements = arg(args, 'elements', 5000);
+    const readingCount = arg(args, 'readings', 1_000_000);
+    const runs = arg(args, 'runs', 5);
+    const chromium = '/usr/bin/chromium';
+    try {
+      accessSync(chromium, constants.X_OK);
+    } catch {
+      const tools = (await import(join(ROOT, 'scripts/browser-tools.mjs'))) as { ensureChromium(): string };
+      tools.ensureChromium();
+    }
+    const { default: playwright } = await import('playwright-core');
+
+    const root = mkdtempSync(join(tmpdir(), 'bench-console-'));
+    let net: DevNetwork | undefined;
+    let dht: TestNetwork | undefined;
+    const procs: Proc[] = [];
+    let browser: Awaited<ReturnType<typeof playwright.chromium.launch>> | undefined;
+    try {
+      net = await startNetwork({ orgs: ['org1', 'org2'], kafka: true, ...testNetworkInit(), log });
+      const org = net.orgs[0]!;
+      const issuer = await createDevIssuer('https://idp.bench-console.local');
+      writeFileSync(join(root, 'jwks.json'), JSON.stringify(issuer.jwks));
+      writeFileSync(join(root, 'issuer.jwk'), JSON.stringify(await issuer.exportPrivate()), { mode: 0o600 });
+      const ids = join(root, 'identities');
+      mkdirSync(ids);
+      symlinkSync(dirname(org.users[0]!.mspDir), join(ids, 'User1'));
+      const auth = { AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: 'twinledger', AUTH_JWKS_FILE: join(root, 'jwks.json') };
+
+      const spec = await startProcess(
+        'spec-service',
+        {
+          ...auth,
+          HOST: '127.0.0.1',
+          PORT: '0',
+          LOG_LEVEL: 'info',
+          MSP_ID: org.mspId,
+          FABRIC_IDENTITIES_DIR: ids,
+          PEER_ENDPOINT: org.peer.endpoint,
+          PEER_TLS_ROOT_CERT: org.peer.tlsRootCertPath,
+          PEER_HOST_ALIAS: org.peer.hostAlias,
+          CHANNEL: net.channel,
+          CHAINCODE: net.chaincode,
+          // Not exercised here: documents and the event relay.
+          DHT_GATEWAY_URL: 'http://127.0.0.1:9',
+          KAFKA_BROKERS: net.kafka!.bootstrap,
+          RELAY_ENABLED: 'false',
+          STATE_DIR: join(root, 'spec-state'),
+        },
+        'Server listening',
+      );
+      procs.push(spec);
+
+      // feed-ingest with its own DHT node, replicating to real DHT peers of both orgs.
+      dht = await spawnTestNetwork({ orgs: ['Org1MSP', 'Org2MSP'] });
+      await dht.connectAll();
+      const feedData = join(root, 'feed-ingest');
+      mkdirSync(join(feedData, 'dht'), { recursive: true });
+      const ingestPeer = await peerIdOfDataDir(join(feedData, 'dht'));
+      const o1 = dht.registry.get('Org1MSP')!;
+      dht.registry.upsert({ ...o1, peerIds: [...o1.peerIds, ingestPeer] });
+      writeFileSync(
+        join(root, 'parties.json'),
+        JSON.stringify(dht.registry.list().map((p) => ({ mspId: p.mspId, peerIds: [...p.peerIds], encryptionPublicKey: Buffer.from(p.encryptionPublicKey).toString('hex') }))),
+      );
+      writeFileSync(join(root, 'swarm.key'), dht.swarmKey);
+      writeFileSync(join(root, 'org1.enc'), Buffer.from(dht.keys.get('Org1MSP')!.privateKey).toString('hex'), { mode: 0o600 });
+      const feeds = await startProcess(
+        'feed-ingest',
+        {
+          ...auth,
+          HOST: '127.0.0.1',
+          PORT: '0',
+          LOG_LEVEL: 'info',
+          MSP_ID: 'Org1MSP',
+          DATA_DIR: feedData,
+          KAFKA_BROKERS: net.kafka!.bootstrap,
+          DHT_SWARM_KEY_FILE: join(root, 'swarm.key'),
+          DHT_ENCRYPTION_KEY_FILE: join(root, 'org1.enc'),
+          PARTY_REGISTRY_FILE: join(root, 'parties.json'),
+          DHT_BOOTSTRAP: dht.nodes.map((n) => n.multiaddrs()[0]!).join(','),
+          DHT_REPLICATION: '2',
+        },
+        'feed-ingest listening',
+      );
+      procs.push(feeds);
+      const ingestAddr = (feeds.record['multiaddrs'] as string[])[0]!;
+      await Promise.all(dht.nodes.map((n) => n.dial(ingestAddr).catch(() => undefined)));
+
+      const consoleProc = await startProcess(
+        'console',
+        {
+          ...auth,
+          HOST: '127.0.0.1',
+          PORT: '0',
+          LOG_LEVEL: 'info',
+          ORG_NAME: 'Org1',
+          MSP_ID: org.mspId,
+          SPEC_SERVICE_URL: spec.url,
+          FEED_INGEST_URL: feeds.url,
+          DEV_SIGNIN_KEY_FILE: join(root, 'issuer.jwk'),
+          DEV_SIGNIN_USERS: 'maintainer=User1:MAINTAINER',
+        },
+        'console listening',
+      );
+      procs.push(consoleProc);
+
+      const token = await issuer.issue({ sub: 'bench', org: org.mspId, fabricIdentity: 'User1', audience: 'twinledger', expiresIn: '2h' });
+      const api = async (path: string, body: unknown, contentType = 'application/json'): Promise<Record<string, unknown>> => {
+        const res = await fetch(`${consoleProc.url}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
+          body: typeof body === 'string' ? body : JSON.stringify(body),
+        });
+        const json = (await res.json()) as Record<string, unknown>;
+        if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
+        return json;
+      };
+
+      const aml = largeAml(elements);
+      let t = Date.now();
+      const created = await api('/api/spec/twins', { deviceId: 'large-plant-1', deviceName: `Large plant (${elements} elements)`, aml });
+      const twinId = String((created['result'] as { twinId: string }).twinId);
+      log(`twin ${twinId}: ${elements} elements, ${(aml.length / 1024).toFixed(0)} KiB of AML, created in ${Date.now() - t} ms (block ${String(created['blockNumber'])})`);
+
+      const feed = await api('/api/feeds/feeds', { twinId, componentId: 'dev-0-0-0', unit: 'bar', expectedRange: { min: 1.5, max: 3 }, acl: ['Org2MSP'] });
+      const feedId = String(feed['feedId']);
+      // One million readings over the last 50 minutes (3 ms apart), a wave with excursions.
+      const end = Date.now();
+      const step = 3;
+      const start = end - readingCount * step;
+      t = Date.now();
+      const batch = 10_000;
+      for (let i = 0; i < readingCount; i += batch) {
+        const lines: string[] = [];
+        for (let k = i; k < Math.min(readingCount, i + batch); k++) {
+          const v = k % 20_000 === 19_999 ? 3.4 : 2.2 + 0.5 * Math.sin(k / 5000);
+          lines.push(JSON.stringify({ feed: feedId, component: 'dev-0-0-0', ts: start + k * step, v: Number(v.toFixed(4)), u: 'bar' }));
+        }
+        for (;;) {
+          const res = await fetch(`${consoleProc.url}/api/feeds/readings`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' },
+            body: lines.join('\n'),
+          });
+          if (res.status === 202) break;
+          if (res.status !== 503) throw new Error(`ingest: ${res.status} ${await res.text()}`);
+          await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('retry-after') ?? '1')));
+        }
+      }
+      const lastTs = start + (readingCount - 1) * step;
+      for (;;) {
+        const res = await fetch(`${feeds.url}/feeds/${encodeURIComponent(feedId)}/latest`, { headers: { authorization: `Bearer ${token}` } });
+        const body = res.ok ? ((await res.json()) as { reading: { ts: number } | null }) : undefined;
+        if (body?.reading?.ts === lastTs) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      log(`feed ${feedId}: ${readingCount} readings ingested and readable from the DHT in ${Date.now() - t} ms`);
+
+      browser = await playwright.chromium.launch({ executablePath: chromium, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      // Signed in as the console itself keeps it: the token in this tab's sessionStorage.
+      await context.addInitScript({ content: `sessionStorage.setItem('twinledger.console.token', ${JSON.stringify(token)});` });
+      const renders: number[] = [];
+      const charts: number[] = [];
+      let rows = 0;
+      for (let run = 0; run < runs; run++) {
+        const page = await context.newPage();
+        const t0 = Date.now();
+        await page.goto(`${consoleProc.url}/#/twins/${encodeURIComponent(twinId)}/spec`);
+        await page.waitForSelector('[role="treeitem"]', { timeout: 60_000 });
+        await page.waitForSelector('[data-testid="spec-summary"]');
+        renders.push(Date.now() - t0);
+        rows = Number(await page.getAttribute('[role="tree"]', 'data-rows'));
+        await page.close();
+
+        const page2 = await context.newPage();
+        const t1 = Date.now();
+        await page2.goto(`${consoleProc.url}/#/twins/${encodeURIComponent(twinId)}/feeds`);
+        // The second chart of the feed panel is the history (the first is the live one).
+        await page2.waitForFunction(`Number(document.querySelectorAll('canvas[data-testid="series-chart"]')[1]?.dataset.drawn ?? '0') > 0`, undefined, { timeout: 60_000 });
+        charts.push(Date.now() - t1);
+        await page2.close();
+        log(`run ${run + 1}: render ${renders.at(-1)} ms (${rows} tree rows), chart ${charts.at(-1)} ms`);
+      }
+      return { render_ms: median(renders), chart_ms: median(charts), elements, readings: readingCount, tree_rows: rows };
+    } finally {
+      await browser?.close().catch(() => undefined);
+      for (const p of procs.reverse()) await stopProcess(p);
+      await dht?.teardown().catch(() => undefined);
+      await net?.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+};

@@ -1,0 +1,156 @@
+// The console in headless Chromium against real services with no ledger: sign-in, refusals
+// shown plainly, and a twin's sensor feed (real feed-ingest process, real Kafka, real DHT
+// nodes) charted from the downsampled history and live over SSE through the console's proxy,
+// with axe-core checks and screenshots in test-artifacts/console/.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Browser, Page } from 'playwright-core';
+import { startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
+import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
+import { axeViolations, describeViolations, launchBrowser, screenshot } from './support/browser.js';
+import { buildForTests, stepLogger } from './support/build.js';
+import { startConsole, startFeedStack, type FeedStack, type ServiceProcess } from './support/processes.js';
+
+describe('console in Chromium: sign-in and sensor feeds (real feed-ingest, Kafka, DHT)', () => {
+  let net: DevNetwork;
+  let issuer: DevIssuer;
+  let feeds: FeedStack;
+  let consoleProc: ServiceProcess;
+  let browser: Browser;
+  let page: Page;
+  let dir: string;
+  let feedId: string;
+  const twinId = 'twin-bottling-plant-ci';
+  const t0 = Date.now() - 10 * 60_000;
+
+  const api = async (path: string, init: { method?: string; body?: unknown; sub?: string; org?: string } = {}) => {
+    const token = await issuer.issue({ sub: init.sub ?? 'ops', org: init.org ?? 'Org1MSP', fabricIdentity: 'User1', audience: 'twinledger' });
+    const res = await fetch(`${consoleProc.url}${path}`, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${token}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  };
+
+  const signInAs = async (user: string): Promise<void> => {
+    await page.goto(`${consoleProc.url}/`);
+    await page.getByRole('button', { name: `Sign in as ${user}` }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  };
+
+  beforeAll(async () => {
+    const step = stepLogger('console-feeds');
+    buildForTests(['console', 'feed-ingest']);
+    step('built');
+    dir = await mkdtemp(join(tmpdir(), 'console-feeds-'));
+    issuer = await createDevIssuer('https://idp.org1.console-test');
+    net = await startNetwork({ fabric: false, kafka: true, ...testNetworkInit() });
+    step('kafka up');
+    feeds = await startFeedStack(dir, issuer, net.kafka!.bootstrap);
+    step('feed-ingest and DHT up');
+    consoleProc = await startConsole(dir, issuer, { FEED_INGEST_URL: feeds.feedIngest.url }, 'maintainer=User1:MAINTAINER,auditor=User2:AUDITOR');
+    browser = await launchBrowser();
+    // bypassCSP: the console's CSP (script-src 'self') would refuse the injected axe-core script.
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+    step('console and chromium up');
+  }, 420_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await consoleProc?.stop();
+    await feeds?.stop();
+    await net?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('shows an accessible sign-in page with the dev users and refuses a forged token plainly', async () => {
+    await page.goto(`${consoleProc.url}/`);
+    await page.getByRole('heading', { name: /Sign in to Org1/ }).waitFor();
+    expect(await page.getByRole('button', { name: /Sign in as / }).allTextContents()).toEqual(['Sign in as maintainer', 'Sign in as auditor']);
+    const violations = await axeViolations(page);
+    await screenshot(page, 'sign-in');
+    expect(describeViolations(violations)).toBe('');
+
+    const forged = await (await createDevIssuer(issuer.issuer)).issue({ sub: 'mallory', org: 'Org1MSP', audience: 'twinledger' });
+    await page.getByLabel(/Access token/).fill(forged);
+    await page.getByRole('button', { name: 'Sign in with token' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.getAttribute('data-code')).toBe('UNAUTHENTICATED');
+    expect(await alert.textContent()).toContain('Refused: sign in');
+    await screenshot(page, 'sign-in-refused');
+  });
+
+  it('signs a dev user in and shows an unreachable ledger service as a refusal, not an empty list', async () => {
+    await signInAs('maintainer');
+    expect(await page.locator('header .who').textContent()).toBe('maintainer · Org1MSP · User1');
+    const alert = page.getByRole('alert').first();
+    await alert.waitFor();
+    // This console has no spec-service: the twin list says so instead of showing nothing.
+    expect(await alert.getAttribute('data-code')).toBe('UPSTREAM_NOT_CONFIGURED');
+    expect(describeViolations(await axeViolations(page))).toBe('');
+    await screenshot(page, 'twin-list-no-ledger');
+  });
+
+  it('charts a feed from its downsampled history with anomalies, and live readings over SSE', async () => {
+    const reg = await api('/api/feeds/feeds', { method: 'POST', body: { twinId, componentId: 'sensor-fill-level-1', unit: 'mm', expectedRange: { min: 180, max: 195 }, acl: ['Org2MSP'] } });
+    expect(reg.status).toBe(201);
+    feedId = String(reg.json['feedId']);
+    // 3,000 readings over the last ten minutes: a slow wave inside the range, every 500th out of it.
+    const readings = Array.from({ length: 3000 }, (_, i) => ({ feed: feedId, component: 'sensor-fill-level-1', ts: t0 + i * 200, v: i % 500 === 499 ? 201 : 187 + 5 * Math.sin(i / 150), u: 'mm' }));
+    const ingest = await api('/api/feeds/readings', { method: 'POST', body: readings });
+    expect(ingest).toEqual({ status: 202, json: { accepted: 3000 } });
+    // Wait until the last reading is readable from the DHT (segments flush every 250 ms).
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const latest = await api(`/api/feeds/feeds/${encodeURIComponent(feedId)}/latest`);
+      if (latest.status === 200 && (latest.json['reading'] as { ts?: number } | null)?.ts === readings.at(-1)!.ts) break;
+      if (Date.now() > deadline) throw new Error(`readings not in the DHT: ${JSON.stringify(latest)}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+
+    await page.goto(`${consoleProc.url}/#/twins/${twinId}/feeds`);
+    const panel = page.locator(`section[data-feed-id="${feedId}"]`);
+    await panel.waitFor();
+    const history = panel.locator('canvas[data-testid="series-chart"]').nth(1);
+    await page.waitForFunction((el) => Number((el as HTMLCanvasElement).dataset['drawn'] ?? '0') > 0, await history.elementHandle(), { timeout: 30_000 });
+    const drawn = Number(await history.getAttribute('data-drawn'));
+    // Ten minutes of readings in the default window (the hour before the latest reading, 400
+    // buckets of 9 s): about 67 buckets hold data, each one point.
+    expect(drawn).toBeGreaterThanOrEqual(66);
+    expect(drawn).toBeLessThanOrEqual(68);
+    const caption = await panel.locator('figcaption').nth(1).textContent();
+    expect(caption).toMatch(/expected 180–195 mm, [1-9]\d* outside the expected range/);
+
+    // Live: new readings (one out of range) arrive through feed-ingest's SSE stream via the console proxy.
+    const now = Date.now();
+    const live = Array.from({ length: 20 }, (_, i) => ({ feed: feedId, component: 'sensor-fill-level-1', ts: now + i * 50, v: i === 10 ? 170 : 188, u: 'mm' }));
+    expect((await api('/api/feeds/readings', { method: 'POST', body: live })).status).toBe(202);
+    const liveChart = panel.locator('canvas[data-testid="series-chart"]').first();
+    await page.waitForFunction((el) => Number((el as HTMLCanvasElement).dataset['drawn'] ?? '0') >= 20, await liveChart.elementHandle(), { timeout: 30_000 });
+    expect(await panel.locator('figcaption').first().textContent()).toMatch(/20 points, latest mean 188.0 mm, expected 180–195 mm, 1 outside the expected range/);
+
+    expect(describeViolations(await axeViolations(page))).toBe('');
+    await screenshot(page, 'twin-feeds');
+  });
+
+  it('shows a feed another organization may not read as refused by the service', async () => {
+    // Org2's user asks Org1's console directly for Org1's private feed: feed-ingest refuses, the page says so.
+    const other = await api('/api/feeds/feeds', { method: 'POST', body: { twinId, componentId: 'sensor-private', unit: 'mm', expectedRange: { min: 0, max: 1 }, acl: ['Org1MSP'] } });
+    expect(other.status).toBe(201);
+    const token = await issuer.issue({ sub: 'org3-user', org: 'Org3MSP', audience: 'twinledger' });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel(/Access token/).fill(token);
+    await page.getByRole('button', { name: 'Sign in with token' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await page.goto(`${consoleProc.url}/#/twins/${twinId}/feeds`);
+    await page.getByText('No sensor feeds of this twin that your organization may read.').waitFor();
+    const res = await api(`/api/feeds/feeds/${encodeURIComponent(String(other.json['feedId']))}/series?from=0&to=1`, { org: 'Org3MSP', sub: 'org3-user' });
+    expect(res.status).toBe(403);
+    expect(res.json['code']).toBe('ACCESS_DENIED');
+    await screenshot(page, 'twin-feeds-other-org');
+  });
+});
