@@ -36,7 +36,7 @@ import { createGarbageCollector, type GarbageCollector, type GcReport } from './
 import { createReplicaClient, type ReplicaClient } from './replica-client.js';
 import { signingKeyFromSeed, type SigningKey } from './signing.js';
 import { createStoreHandler, errorFrame, STORE_PROTOCOL } from './store-protocol.js';
-import { encodeFrame, readFrame, writeAndClose, type FrameLimits } from './framing.js';
+import { readFrame, writeFrameAndClose, type FrameLimits } from './framing.js';
 
 export interface DhtNodeInit {
   /** Directory for the identity key and the LevelDB store; created if missing. */
@@ -246,7 +246,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
               } catch (err) {
                 res = errorFrame(err, 'read', logger, metrics);
               }
-              await writeAndClose(stream, encodeFrame(res.header, res.body));
+              await writeFrameAndClose(stream, res.header, res.body);
             } catch (err) {
               stream.abort(err instanceof Error ? err : new Error(String(err)));
             } finally {

@@ -21,18 +21,29 @@ export interface FrameLimits {
 }
 
 export function encodeFrame(header: Record<string, unknown>, body: Uint8Array = new Uint8Array()): Uint8Array {
-  const h = utf8(JSON.stringify(header));
-  const out = new Uint8Array(8 + h.byteLength + body.byteLength);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, h.byteLength);
-  dv.setUint32(4, body.byteLength);
-  out.set(h, 8);
-  out.set(body, 8 + h.byteLength);
+  const head = encodeFrameHead(header, body.byteLength);
+  const out = new Uint8Array(head.byteLength + body.byteLength);
+  out.set(head, 0);
+  out.set(body, head.byteLength);
   return out;
 }
 
-/** Parses one complete frame, with the same checks `readFrame` applies while streaming. */
-export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): Frame {
+/** The prefix and header of a frame whose body follows separately (sent without copying it). */
+export function encodeFrameHead(header: Record<string, unknown>, bodyLength: number): Uint8Array {
+  const h = utf8(JSON.stringify(header));
+  const out = new Uint8Array(8 + h.byteLength);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, h.byteLength);
+  dv.setUint32(4, bodyLength);
+  out.set(h, 8);
+  return out;
+}
+
+/**
+ * Parses one complete frame, with the same checks `readFrame` applies while streaming. The body
+ * is a copy unless `owned` says the buffer is this frame's alone (then a view: no copy).
+ */
+export function decodeFrame(bytes: Uint8Array, limits: FrameLimits, owned = false): Frame {
   if (bytes.byteLength < 8) throw new MalformedMessageError('truncated frame');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const hl = dv.getUint32(0);
@@ -46,7 +57,7 @@ export function decodeFrame(bytes: Uint8Array, limits: FrameLimits): Frame {
     throw new MalformedMessageError('frame header is not JSON', { cause });
   }
   if (!isRecord(header)) throw new MalformedMessageError('frame header is not an object');
-  return { header, body: bytes.slice(8 + hl) };
+  return { header, body: owned ? bytes.subarray(8 + hl) : bytes.slice(8 + hl) };
 }
 
 function checkLengths(hl: number, bl: number, limits: FrameLimits): void {
@@ -79,7 +90,8 @@ export async function readFrame(stream: Stream, limits: FrameLimits): Promise<Fr
     // stream's iterator can miss a remote close that happened before iteration began.
     if (total === expected) break;
   }
-  return decodeFrame(concatParts(parts, total), limits);
+  // Several parts are joined into a fresh buffer this frame owns: its body needs no second copy.
+  return decodeFrame(concatParts(parts, total), limits, parts.length > 1);
 }
 
 function concatParts(parts: readonly Uint8Array[], total: number): Uint8Array {
@@ -95,9 +107,20 @@ function concatParts(parts: readonly Uint8Array[], total: number): Uint8Array {
 
 /** Writes bytes with back-pressure, then closes the write side. */
 export async function writeAndClose(stream: Stream, bytes: Uint8Array, options: AbortOptions = {}): Promise<void> {
+  await sendAll(stream, bytes, options);
+  await stream.close(options);
+}
+
+/** Writes one frame (its head, then the body in place: no frame-sized copy per request) and closes the write side. */
+export async function writeFrameAndClose(stream: Stream, header: Record<string, unknown>, body: Uint8Array = new Uint8Array(), options: AbortOptions = {}): Promise<void> {
+  await sendAll(stream, encodeFrameHead(header, body.byteLength), options);
+  await sendAll(stream, body, options);
+  await stream.close(options);
+}
+
+async function sendAll(stream: Stream, bytes: Uint8Array, options: AbortOptions): Promise<void> {
   const step = 64 * 1024;
   for (let o = 0; o < bytes.byteLength; o += step) {
     if (!stream.send(bytes.subarray(o, Math.min(o + step, bytes.byteLength)))) await stream.onDrain(options);
   }
-  await stream.close(options);
 }

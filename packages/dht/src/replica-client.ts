@@ -4,7 +4,7 @@ import { isTwinLedgerError, type TwinLedgerError } from '@twinledger/errors';
 import type { Logger } from '@twinledger/observability';
 import type { Hex } from './codec.js';
 import { errorFromWire, ItemNotFoundError, PeerRequestError, QuorumNotReachedError } from './errors.js';
-import { encodeFrame, readFrame, writeAndClose, type Frame, type FrameLimits } from './framing.js';
+import { readFrame, writeFrameAndClose, type Frame, type FrameLimits } from './framing.js';
 import type { PartyRegistry } from './party-registry.js';
 import { orderForKey, type PlacementCandidate } from './placement.js';
 import { STORE_PROTOCOL, type StoreHandler } from './store-protocol.js';
@@ -77,7 +77,7 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
       const onAbort = (): void => s.abort(new Error('request timed out'));
       signal.addEventListener('abort', onAbort, { once: true });
       try {
-        await writeAndClose(s, encodeFrame(header, body), { signal });
+        await writeFrameAndClose(s, header, body, { signal });
         res = await readFrame(s, init.responseLimits);
       } catch (cause) {
         s.abort(cause instanceof Error ? cause : new Error(String(cause)));
