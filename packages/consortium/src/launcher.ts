@@ -1,0 +1,433 @@
+import { cpSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { ManagedProcess, startNetwork, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
+import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@twinledger/dht';
+import { createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
+import { silentLogger } from '@twinledger/observability';
+import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
+import { ServiceStartError } from './errors.js';
+import { request, waitFor } from './http.js';
+import { fabricIdentityId, orgPorts, PARTIES, plantEntry, plantPorts, repoRoot, serviceEntry, type OrgPorts, type Party, type ServiceName } from './layout.js';
+
+export interface ConsortiumInit {
+  /** Engine install cache (devnet's). */
+  readonly cacheDir?: string;
+  /** A Fabric release layout to use instead of `go install` (TWINLEDGER_FABRIC_HOME). */
+  readonly fabricHome?: string;
+  /** The twin the Owner's device agent serves; the scenario creates it. Default `bottling-plant-1`. */
+  readonly twinId?: string;
+  /** The services' pino level (their logs go to files in the network's log folder). Default info. */
+  readonly logLevel?: string;
+  /** Keep the run directory (crypto, service data, logs) after stop. */
+  readonly keepWorkDir?: boolean;
+  /** Progress lines for people. */
+  readonly log?: (line: string) => void;
+}
+
+/** The Fabric identities each organization's services may sign as (cryptogen's users). */
+export type FabricUser = 'User1' | 'User2' | 'Admin';
+
+export interface OrgRuntime {
+  readonly party: Party;
+  readonly mspId: string;
+  readonly fabric: OrgHandle;
+  /** The org's dev token issuer (its JWKS is what every service of the org trusts). */
+  readonly issuer: DevIssuer;
+  readonly ports: OrgPorts;
+  readonly urls: {
+    readonly spec: string;
+    readonly acl: string;
+    readonly dht: string;
+    readonly feed: string;
+    /** Only the org that operates the plant (the Owner) runs a device agent with a device. */
+    readonly agent: string | undefined;
+    readonly console: string | undefined;
+  };
+  readonly processes: readonly ManagedProcess[];
+  /** A bearer token of a user of this org who acts as the given Fabric identity. */
+  token(user: FabricUser, subject?: string): Promise<string>;
+}
+
+export interface Consortium {
+  readonly network: DevNetwork;
+  readonly orgs: readonly OrgRuntime[];
+  org(party: Party): OrgRuntime;
+  readonly twinId: string;
+  /** The identity ID (x509::...) of the Owner's device agent, for its DEVICE_AGENT grant. */
+  readonly deviceAgentIdentity: string;
+  readonly plant: { readonly controlUrl: string; readonly endpointUrl: string; readonly process: ManagedProcess };
+  readonly workDir: string;
+  readonly timings: { readonly networkMs: number; readonly servicesMs: number };
+  /** Copies every engine and service log out of the run directory (which stop() removes); returns the copy's folder. */
+  preserveLogs(): string;
+  stop(): Promise<void>;
+}
+
+const AUDIENCE = 'twinledger';
+/** The org that owns and operates the bottling plant (paper 5): its device agent talks to the plant. */
+export const PLANT_OPERATOR: Party = 'owner';
+
+interface OrgPrep {
+  readonly party: Party;
+  readonly fabric: OrgHandle;
+  readonly issuer: DevIssuer;
+  readonly ports: OrgPorts;
+  readonly dir: string;
+  readonly jwksFile: string;
+  readonly identitiesDir: string;
+  readonly encryptionKeyFile: string;
+  readonly x25519PublicKey: string;
+  readonly gatewayPeerId: string;
+  readonly ingestPeerId: string;
+  readonly dhtTokenFile: string;
+}
+
+const url = (port: number): string => `http://127.0.0.1:${port}`;
+
+/** A clean environment for a child service: only what Node needs plus the service's own settings. */
+function childEnv(vars: Record<string, string | number>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ']) if (process.env[k] !== undefined) env[k] = process.env[k];
+  for (const [k, v] of Object.entries(vars)) env[k] = String(v);
+  return env;
+}
+
+async function prepareOrg(party: Party, fabric: OrgHandle, slot: number, basePort: number, workDir: string): Promise<OrgPrep> {
+  const dir = join(workDir, party);
+  mkdirSync(dir, { recursive: true });
+  const issuer = await createDevIssuer(`https://idp.${fabric.domain}/dev`);
+  const jwksFile = join(dir, 'jwks.json');
+  writeFileSync(jwksFile, JSON.stringify(issuer.jwks));
+  // The services find identities as <dir>/<name>/msp/{signcerts,keystore}: link cryptogen's
+  // user folders under the names tokens carry in `fabric_identity`.
+  const identitiesDir = join(dir, 'identities');
+  mkdirSync(identitiesDir, { recursive: true });
+  const ids: Record<FabricUser, string> = { Admin: fabric.admin.mspDir, User1: fabric.users[0]!.mspDir, User2: fabric.users[1]!.mspDir };
+  for (const [name, mspDir] of Object.entries(ids)) symlinkSync(dirname(mspDir), join(identitiesDir, name), 'dir');
+  const pair = generateEncryptionKeyPair();
+  const encryptionKeyFile = join(dir, 'x25519.key');
+  writeFileSync(encryptionKeyFile, Buffer.from(pair.privateKey).toString('hex'), { mode: 0o600 });
+  // Peer ids exist before the nodes first start, so the admin can register them on chain first.
+  const gatewayPeerId = await peerIdOfDataDir(join(dir, 'dht-gateway'));
+  const ingestPeerId = await peerIdOfDataDir(join(dir, 'feed-ingest', 'dht'));
+  // The workload token acl-service presents to its own gateway when it re-wraps document keys.
+  const dhtTokenFile = join(dir, 'acl-service-dht.token');
+  writeFileSync(dhtTokenFile, await issuer.issue({ sub: 'acl-service', org: fabric.mspId, audience: AUDIENCE, expiresIn: '30d' }), { mode: 0o600 });
+  return {
+    party,
+    fabric,
+    issuer,
+    ports: orgPorts(basePort, slot),
+    dir,
+    jwksFile,
+    identitiesDir,
+    encryptionKeyFile,
+    x25519PublicKey: Buffer.from(pair.publicKey).toString('base64'),
+    gatewayPeerId,
+    ingestPeerId,
+    dhtTokenFile,
+  };
+}
+
+/** Per-org Kafka topics: one broker serves the whole local consortium, so each org gets its own. */
+const readingsTopic = (p: Party): string => `${p}.${TOPICS.readings}`;
+const deadLetterTopic = (p: Party): string => `${p}.${TOPICS.deadLetter}`;
+
+/**
+ * Creates the topics before the services start, as an operator provisions a broker whose
+ * auto-create is off. Left to the services, four processes create topics on a fresh KRaft
+ * broker at the same moment, and kafkajs' wait for the new leaders then fails on a race
+ * (UNKNOWN_TOPIC_OR_PARTITION), killing a service at boot.
+ */
+async function provisionTopics(bootstrap: string, parties: readonly Party[]): Promise<void> {
+  const admin = createKafka({ brokers: [bootstrap], clientId: 'consortium-launcher', logger: silentLogger() }).admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, [
+      { topic: TOPICS.ledgerEvents },
+      ...parties.flatMap((p) => [
+        { topic: readingsTopic(p), partitions: 1 },
+        { topic: deadLetterTopic(p), partitions: 1 },
+      ]),
+    ]);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Brings up the local consortium: devnet's four organizations (peer + orderer each), Kafka,
+ * the chaincode, then per organization its five services as separate processes from
+ * services/<name>/dist/server.js, each with its own port and environment, and the simulated
+ * bottling plant that the Owner's device agent drives. Returns once every service answers
+ * /readyz; stop() takes everything down, leaving no process or port behind.
+ */
+export async function startConsortium(init: ConsortiumInit = {}): Promise<Consortium> {
+  const log = init.log ?? (() => undefined);
+  const twinId = init.twinId ?? 'bottling-plant-1';
+  const logLevel = init.logLevel ?? 'info';
+  for (const s of ['acl-service', 'dht-gateway', 'feed-ingest', 'spec-service', 'device-agent'] as const) {
+    if (!existsSync(serviceEntry(s))) throw new ServiceStartError(`${serviceEntry(s)} is missing: run \`npm run build\` first`);
+  }
+  if (!existsSync(plantEntry())) throw new ServiceStartError(`${plantEntry()} is missing: run \`npm run build\` first`);
+
+  const t0 = Date.now();
+  const network = await startNetwork({ orgs: [...PARTIES], cacheDir: init.cacheDir, fabricHome: init.fabricHome, keepWorkDir: init.keepWorkDir, log });
+  const networkMs = Date.now() - t0;
+  const t1 = Date.now();
+  const processes: ManagedProcess[] = [];
+  const stopAll = async (): Promise<void> => {
+    // Reverse start order, a tier at a time: the agent and the services before the DHT and the
+    // registry they use, the plant, then the engines.
+    const tiers = [...new Set(processes.map((p) => p.name.split('.')[0]!))].reverse();
+    for (const tier of tiers) await Promise.all(processes.filter((p) => p.name.split('.')[0] === tier).map((p) => p.stop()));
+    await network.stop();
+  };
+
+  try {
+    const workDir = join(network.workDir, 'consortium');
+    mkdirSync(workDir, { recursive: true });
+    const swarmKeyFile = join(workDir, 'swarm.key');
+    writeFileSync(swarmKeyFile, generateSwarmKey(), { mode: 0o600 });
+    const kafka = network.kafka!.bootstrap;
+    const preps = await Promise.all(PARTIES.map((p, i) => prepareOrg(p, network.orgs[i]!, i, network.basePort, workDir)));
+    const byParty = (p: Party): OrgPrep => preps.find((o) => o.party === p)!;
+
+    const start = async (service: ServiceName | 'plant', org: OrgPrep | undefined, env: Record<string, string | number>, readyAt?: string, timeoutMs = 90_000): Promise<ManagedProcess> => {
+      const readyUrl = readyAt ?? `${url(Number(env['PORT']))}/readyz`;
+      const name = org ? `${service}.${org.party}` : service;
+      const proc = new ManagedProcess({
+        name,
+        command: process.execPath,
+        args: [service === 'plant' ? plantEntry() : serviceEntry(service)],
+        env: childEnv(env),
+        cwd: repoRoot(),
+        logFile: join(network.logDir, `${name}.log`),
+      });
+      processes.push(proc);
+      proc.start();
+      await waitFor(async () => ((await request(readyUrl, { timeoutMs: 5_000 })).status === 200 ? true : undefined), {
+        step: `${name} ready (${readyUrl})`,
+        timeoutMs,
+        abort: () => (proc.isRunning() ? undefined : proc.startError('exited before it was ready')),
+      }).catch((err: unknown) => {
+        throw err instanceof ServiceStartError || (err as { code?: string }).code === 'PROCESS_START_FAILED'
+          ? err
+          : new ServiceStartError(`${name} not ready: ${(err as Error).message}; log: ${proc.spec.logFile}\n${proc.logTail(15)}`, { cause: err, details: { process: name, logFile: proc.spec.logFile } });
+      });
+      return proc;
+    };
+
+    const common = (o: OrgPrep): Record<string, string> => ({
+      HOST: '127.0.0.1',
+      LOG_LEVEL: logLevel,
+      MSP_ID: o.fabric.mspId,
+      AUTH_ISSUER: o.issuer.issuer,
+      AUTH_AUDIENCE: AUDIENCE,
+      AUTH_JWKS_FILE: o.jwksFile,
+    });
+    const peer = (o: OrgPrep): Record<string, string> => ({
+      PEER_ENDPOINT: o.fabric.peer.endpoint,
+      PEER_TLS_ROOT_CERT: o.fabric.peer.tlsRootCertPath,
+      PEER_HOST_ALIAS: o.fabric.peer.hostAlias,
+      CHANNEL: network.channel,
+      CHAINCODE: network.chaincode,
+    });
+    const gatewayAddr = (o: OrgPrep): string => `/ip4/127.0.0.1/tcp/${o.ports.dhtP2p}/p2p/${o.gatewayPeerId}`;
+    // Both DHT nodes of an org read the party registry from the ledger (only peers an org admin
+    // registered on chain may connect) as the org's User1.
+    const dhtCommon = (o: OrgPrep): Record<string, string> => ({
+      ...peer(o),
+      FABRIC_CERT_FILE: o.fabric.users[0]!.certPath,
+      FABRIC_KEY_FILE: o.fabric.users[0]!.keyPath,
+      DHT_SWARM_KEY_FILE: swarmKeyFile,
+      DHT_ENCRYPTION_KEY_FILE: o.encryptionKeyFile,
+    });
+
+    // The plant first: it stands on the shop floor before any software talks to it.
+    const pp = plantPorts(network.basePort);
+    const plantProc = await start('plant', undefined, { PLANT_OPCUA_PORT: pp.opcua, PLANT_CONTROL_PORT: pp.control, PLANT_DATA_DIR: join(workDir, 'plant') }, `${url(pp.control)}/state`, 60_000);
+    const plantState = (await request(`${url(pp.control)}/state`)).json as { endpointUrl: string };
+    log(`plant: simulated bottling plant on ${plantState.endpointUrl} (control ${url(pp.control)})`);
+
+    // acl-service first: each org's admin registers its DHT peers and encryption key on the
+    // ledger through it, before any DHT node starts.
+    await Promise.all(
+      preps.map((o) =>
+        start('acl-service', o, {
+          ...common(o),
+          ...peer(o),
+          PORT: o.ports.acl,
+          FABRIC_IDENTITIES_DIR: o.identitiesDir,
+          SERVICE_IDENTITY: 'User1',
+          DHT_GATEWAY_URL: url(o.ports.dht),
+          DHT_TOKEN_FILE: o.dhtTokenFile,
+        }),
+      ),
+    );
+    log('services: acl-service up in every org');
+    await provisionTopics(kafka, preps.map((o) => o.party));
+    for (const o of preps) {
+      const token = await o.issuer.issue({ sub: `admin@${o.party}`, org: o.fabric.mspId, fabricIdentity: 'Admin', audience: AUDIENCE });
+      const res = await request(`${url(o.ports.acl)}/parties/self`, { method: 'PUT', token, json: { peerIds: [o.gatewayPeerId, o.ingestPeerId], x25519PublicKey: o.x25519PublicKey } });
+      if (res.status !== 200 && res.status !== 201) throw new ServiceStartError(`registering ${o.fabric.mspId}'s DHT peers failed: ${res.status} ${res.bytes.toString('utf8')}`);
+    }
+    // Every org's own peer must have committed all four registrations before its DHT nodes
+    // start (they read the registry from their own peer).
+    await Promise.all(
+      preps.map(async (o) => {
+        const token = await o.issuer.issue({ sub: `ops@${o.party}`, org: o.fabric.mspId, fabricIdentity: 'User1', audience: AUDIENCE });
+        await waitFor(
+          async () => {
+            const res = await request(`${url(o.ports.acl)}/parties`, { token });
+            const list = (Array.isArray(res.json) ? res.json : ((res.json as { parties?: unknown[] } | undefined)?.parties ?? [])) as { mspId: string }[];
+            return preps.every((p) => list.some((x) => x.mspId === p.fabric.mspId)) ? true : undefined;
+          },
+          { step: `party registry complete on ${o.fabric.mspId}'s peer`, timeoutMs: 60_000 },
+        );
+      }),
+    );
+    log('party registry: every org registered its DHT peers and X25519 key on the ledger');
+
+    await Promise.all(
+      preps.flatMap((o) => [
+        start('dht-gateway', o, {
+          ...common(o),
+          ...dhtCommon(o),
+          PORT: o.ports.dht,
+          DATA_DIR: join(o.dir, 'dht-gateway'),
+          DHT_LISTEN: `/ip4/127.0.0.1/tcp/${o.ports.dhtP2p}`,
+          DHT_BOOTSTRAP: preps.filter((p) => p !== o).map(gatewayAddr).join(','),
+        }),
+        start('feed-ingest', o, {
+          ...common(o),
+          ...dhtCommon(o),
+          PORT: o.ports.feed,
+          DATA_DIR: join(o.dir, 'feed-ingest'),
+          DHT_LISTEN: `/ip4/127.0.0.1/tcp/${o.ports.feedP2p}`,
+          DHT_BOOTSTRAP: preps.map(gatewayAddr).join(','),
+          // One broker serves the whole local consortium; per-org topics and groups keep each
+          // org's buffer its own, as separate brokers would.
+          KAFKA_BROKERS: kafka,
+          KAFKA_GROUP_ID: `${o.party}-feed-ingest`,
+          READINGS_TOPIC: readingsTopic(o.party),
+          DEAD_LETTER_TOPIC: deadLetterTopic(o.party),
+          TOPIC_PARTITIONS: 1,
+        }),
+      ]),
+    );
+    log('services: dht-gateway and feed-ingest up in every org (8 DHT nodes)');
+
+    await Promise.all(
+      preps.map((o) =>
+        start('spec-service', o, {
+          ...common(o),
+          ...peer(o),
+          PORT: o.ports.spec,
+          FABRIC_IDENTITIES_DIR: o.identitiesDir,
+          DHT_GATEWAY_URL: url(o.ports.dht),
+          KAFKA_BROKERS: kafka,
+          RELAY_IDENTITY: 'User1',
+          STATE_DIR: join(o.dir, 'spec-service'),
+        }),
+      ),
+    );
+    log('services: spec-service up in every org');
+
+    // The Owner operates the plant: its device agent signs as the org's User2, the identity the
+    // twin grants DEVICE_AGENT. The twin does not exist yet: the agent syncs once it does.
+    const operator = byParty(PLANT_OPERATOR);
+    const agentIdentity = operator.fabric.users[1]!;
+    const feedToken = await operator.issuer.issue({ sub: 'device-agent', org: operator.fabric.mspId, fabricIdentity: 'User2', audience: AUDIENCE, expiresIn: '30d' });
+    await start(
+      'device-agent',
+      operator,
+      {
+        ...common(operator),
+        PORT: operator.ports.agent,
+        TWIN_ID: twinId,
+        DATA_DIR: join(operator.dir, 'device-agent'),
+        DEVICE_ENDPOINT: plantState.endpointUrl,
+        DEVICE_NAME: 'BottlingPlant',
+        DEVICE_SAMPLING_MS: 250,
+        SYNC_INTERVAL_MS: 2_000,
+        FABRIC_PEER_ENDPOINT: operator.fabric.peer.endpoint,
+        FABRIC_PEER_TLS_ROOT_CERT: operator.fabric.peer.tlsRootCertPath,
+        FABRIC_PEER_HOST_ALIAS: operator.fabric.peer.hostAlias,
+        FABRIC_CERT: agentIdentity.certPath,
+        FABRIC_KEY: agentIdentity.keyPath,
+        FABRIC_CHANNEL: network.channel,
+        FABRIC_CHAINCODE: network.chaincode,
+        KAFKA_BROKERS: kafka,
+        READINGS_TOPIC: readingsTopic(operator.party),
+        MAX_READINGS_PER_SECOND: 100,
+        FEED_INGEST_URL: url(operator.ports.feed),
+        FEED_INGEST_TOKEN: feedToken,
+        FEED_ACL: preps.map((p) => p.fabric.mspId).join(','),
+      },
+      `${url(operator.ports.agent)}/readyz`,
+    );
+    log(`services: device-agent up in ${operator.fabric.mspId}, connected to the plant`);
+
+    const orgs: OrgRuntime[] = preps.map((o) => ({
+      party: o.party,
+      mspId: o.fabric.mspId,
+      fabric: o.fabric,
+      issuer: o.issuer,
+      ports: o.ports,
+      urls: {
+        spec: url(o.ports.spec),
+        acl: url(o.ports.acl),
+        dht: url(o.ports.dht),
+        feed: url(o.ports.feed),
+        agent: o === operator ? url(o.ports.agent) : undefined,
+        console: undefined,
+      },
+      processes: processes.filter((p) => p.name.endsWith(`.${o.party}`)),
+      token: (user, subject) => o.issuer.issue({ sub: subject ?? `${user.toLowerCase()}@${o.party}`, org: o.fabric.mspId, fabricIdentity: user, audience: AUDIENCE }),
+    }));
+    const servicesMs = Date.now() - t1;
+    let stopped: Promise<void> | undefined;
+    return {
+      network,
+      orgs,
+      org: (p) => orgs.find((o) => o.party === p)!,
+      twinId,
+      deviceAgentIdentity: fabricIdentityId(agentIdentity.certPath),
+      plant: { controlUrl: url(pp.control), endpointUrl: plantState.endpointUrl, process: plantProc },
+      workDir,
+      timings: { networkMs, servicesMs },
+      preserveLogs: () => {
+        const dest = mkdtempSync(join(tmpdir(), 'twinledger-consortium-logs-'));
+        cpSync(network.logDir, dest, { recursive: true });
+        return dest;
+      },
+      stop: () => (stopped ??= stopAll()),
+    };
+  } catch (err) {
+    log(`start failed; service logs in ${network.logDir}`);
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Lines telling people where each org's APIs and their OpenAPI docs are. */
+export function describeEndpoints(c: Consortium): string[] {
+  const lines: string[] = [];
+  for (const o of c.orgs) {
+    lines.push(`${o.mspId} (${o.party}):`);
+    const entries: [string, string | undefined][] = [
+      ['spec-service', o.urls.spec],
+      ['acl-service', o.urls.acl],
+      ['dht-gateway', o.urls.dht],
+      ['feed-ingest', o.urls.feed],
+      ['device-agent', o.urls.agent],
+      ['console', o.urls.console],
+    ];
+    for (const [name, u] of entries) if (u) lines.push(`  ${name.padEnd(13)} ${u}   docs ${u}/docs`);
+  }
+  lines.push(`plant (OPC UA): ${c.plant.endpointUrl}   control ${c.plant.controlUrl}/state`);
+  lines.push(`kafka ${c.network.kafka?.bootstrap}; logs in ${c.network.logDir}`);
+  return lines;
+}
