@@ -283,11 +283,13 @@ export function ensureBaseImage() {
 /** Mirrors .dockerignore: what is not in the build context does not change an image. */
 const CONTEXT_SKIP = new Set(['node_modules', 'dist', 'coverage', '.git', '.devnet', 'test-artifacts', 'helm', 'k8s', 'docs', 'docker']);
 
+const ROOT_ONLY_SKIP = new Set(['bench/out', 'test', 'scripts', '.ci']);
+
 function contextFiles(dir, rel = '') {
   const out = [];
   for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
     const path = rel === '' ? e.name : `${rel}/${e.name}`;
-    if (CONTEXT_SKIP.has(e.name) || path === 'bench/out' || e.name.endsWith('.tsbuildinfo')) continue;
+    if (CONTEXT_SKIP.has(e.name) || ROOT_ONLY_SKIP.has(path) || e.name.endsWith('.tsbuildinfo')) continue;
     if (e.isDirectory()) out.push(...contextFiles(dir, path));
     else if (e.isFile()) out.push(path);
   }

@@ -25,7 +25,7 @@ import { buildImages, ensureBaseImage, ensurePodman, imageTag, NODE_UID, podman 
 
 const fabric = await fabricAvailability();
 const MSP = 'Org1MSP';
-const SERVICES = ['spec-service', 'acl-service', 'dht-gateway', 'feed-ingest', 'device-agent'] as const;
+const SERVICES = ['spec-service', 'acl-service', 'dht-gateway', 'feed-ingest', 'device-agent', 'console'] as const;
 type Service = (typeof SERVICES)[number];
 
 /** testcontainers has no option for it: the Docker API's HostConfig.ReadonlyRootfs. */
@@ -170,7 +170,7 @@ afterAll(async () => {
 
 describe('images', () => {
   it('are built for every service and the chaincode, run as uid 1000, expose their port and have no HEALTHCHECK', () => {
-    const ports: Record<string, string> = { 'spec-service': '7300/tcp', 'acl-service': '7301/tcp', 'dht-gateway': '7400/tcp', 'feed-ingest': '8084/tcp', 'device-agent': '8085/tcp', chaincode: '9999/tcp' };
+    const ports: Record<string, string> = { 'spec-service': '7300/tcp', 'acl-service': '7301/tcp', 'dht-gateway': '7400/tcp', 'feed-ingest': '8084/tcp', 'device-agent': '8085/tcp', console: '8080/tcp', chaincode: '9999/tcp' };
     for (const [name, port] of Object.entries(ports)) {
       const [inspect] = JSON.parse(podman(['image', 'inspect', imageTag(name)])) as [{ Config: { User: string; ExposedPorts: Record<string, unknown>; Healthcheck?: unknown; Labels: Record<string, string> } }];
       expect(inspect.Config.User).toBe(`${NODE_UID}:${NODE_UID}`);
@@ -267,6 +267,33 @@ describe('one organization on containers (ledger-free checks)', () => {
     const docs = await get(`${r.url}/docs/json`, token);
     expect(docs.status).toBe(200);
     expect(JSON.parse(docs.body).openapi).toMatch(/^3\./);
+  });
+
+  it('console serves the web app and its config, proxies to the dht-gateway container, reports ready and exposes metrics', async () => {
+    const gw = running.get('dht-gateway')!;
+    const feeds = running.get('feed-ingest')!;
+    const r = await run('console', imageTag('console'), {
+      PORT: String(await freePort()),
+      ORG_NAME: 'Org1 (containers)',
+      MSP_ID: MSP,
+      DHT_GATEWAY_URL: gw.url,
+      FEED_INGEST_URL: feeds.url,
+      AUTH_ISSUER: issuer.issuer,
+      AUTH_JWKS_FILE: '/config/jwks.json',
+    });
+    await checkCommon(r, 'twinledger_http_request_duration_seconds');
+    await waitForStatus(`${r.url}/readyz`, 200);
+    const index = await fetch(`${r.url}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toContain('text/html');
+    expect(await index.text()).toContain('<script');
+    const config = await get(`${r.url}/api/console/config`);
+    expect(config.status).toBe(200);
+    expect(JSON.parse(config.body)).toMatchObject({ orgName: 'Org1 (containers)', mspId: MSP });
+    // Through the proxy to the dht-gateway container: its own health and readiness answers.
+    const proxied = await get(`${r.url}/api/dht/readyz`);
+    expect(proxied.status).toBe(200);
+    expect(proxied.body).toContain('dht');
   });
 
   it('spec-service, acl-service and device-agent start, answer /healthz and /metrics, and report the unreachable peer in /readyz', async () => {
