@@ -194,7 +194,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
     const preps = await Promise.all(PARTIES.map((p, i) => prepareOrg(p, network.orgs[i]!, i, network.basePort, workDir)));
     const byParty = (p: Party): OrgPrep => preps.find((o) => o.party === p)!;
 
-    const start = async (service: ServiceName | 'plant', org: OrgPrep | undefined, env: Record<string, string | number>, readyAt?: string, timeoutMs = 90_000): Promise<ManagedProcess> => {
+    const start = async (service: ServiceName | 'plant' | 'console', org: OrgPrep | undefined, env: Record<string, string | number>, readyAt?: string, timeoutMs = 90_000): Promise<ManagedProcess> => {
       const readyUrl = readyAt ?? `${url(Number(env['PORT']))}/readyz`;
       const name = org ? `${service}.${org.party}` : service;
       const proc = new ManagedProcess({
@@ -370,6 +370,44 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
     );
     log(`services: device-agent up in ${operator.fabric.mspId}, connected to the plant`);
 
+    // The web console (services/console), per org, when it is built: it proxies the org's
+    // services for the browser, with dev sign-in from the org's own issuer on loopback.
+    const consoles = new Set<Party>();
+    const withConsole = existsSync(serviceEntry('console'));
+    if (withConsole) {
+      await Promise.all(
+        preps.map(async (o) => {
+          const keyFile = join(o.dir, 'dev-issuer.jwk.json');
+          writeFileSync(keyFile, JSON.stringify(await o.issuer.exportPrivate()), { mode: 0o600 });
+          const started = await start('console', o, {
+            ...common(o),
+            PORT: o.ports.console,
+            ORG_NAME: `${o.party.charAt(0).toUpperCase()}${o.party.slice(1)}`,
+            SPEC_SERVICE_URL: url(o.ports.spec),
+            ACL_SERVICE_URL: url(o.ports.acl),
+            FEED_INGEST_URL: url(o.ports.feed),
+            DHT_GATEWAY_URL: url(o.ports.dht),
+            ...(o === operator ? { DEVICE_AGENT_URL: url(o.ports.agent) } : {}),
+            DEV_SIGNIN_KEY_FILE: keyFile,
+            DEV_SIGNIN_USERS: 'user1=User1,user2=User2,admin=Admin',
+          }).then(
+            () => true,
+            // The console is a convenience on top of the APIs the scenario uses: one that fails
+            // to start is reported and left out rather than taking the consortium down.
+            async (err: unknown) => {
+              const proc = processes.find((p) => p.name === `console.${o.party}`);
+              await proc?.stop();
+              if (proc) processes.splice(processes.indexOf(proc), 1);
+              log(`console of ${o.fabric.mspId} not started: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+              return false;
+            },
+          );
+          if (started) consoles.add(o.party);
+        }),
+      );
+      if (consoles.size > 0) log(`services: console up in ${consoles.size} org(s)`);
+    }
+
     const orgs: OrgRuntime[] = preps.map((o) => ({
       party: o.party,
       mspId: o.fabric.mspId,
@@ -382,7 +420,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
         dht: url(o.ports.dht),
         feed: url(o.ports.feed),
         agent: o === operator ? url(o.ports.agent) : undefined,
-        console: undefined,
+        console: consoles.has(o.party) ? url(o.ports.console) : undefined,
       },
       processes: processes.filter((p) => p.name.endsWith(`.${o.party}`)),
       token: (user, subject) => o.issuer.issue({ sub: subject ?? `${user.toLowerCase()}@${o.party}`, org: o.fabric.mspId, fabricIdentity: user, audience: AUDIENCE }),
