@@ -1,5 +1,6 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { cpus, loadavg } from 'node:os';
 import { spawnTestNetwork, type DhtNode } from '@twinledger/dht';
 import { createRequire } from 'node:module';
 import { percentile, type Suite } from '../harness.js';
@@ -67,6 +68,8 @@ interface SizeFigures {
   readonly putP99: number;
   readonly getP50: number;
   readonly getP99: number;
+  /** Process CPU seconds (all threads: JS, LevelDB, libuv) per put: less sensitive to other load on the machine than MB/s. */
+  readonly putCpuS: number;
 }
 
 async function measureSize(writer: DhtNode, reader: DhtNode, size: number, runs: number, acl: string[]): Promise<SizeFigures> {
@@ -77,12 +80,14 @@ async function measureSize(writer: DhtNode, reader: DhtNode, size: number, runs:
   // One warm-up put/get per size (connections, JIT), not counted.
   const warm = await writer.putObject(data, { acl });
   await reader.getObject(warm.ref);
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
     const out = await writer.putObject(data, { acl });
     puts.push(performance.now() - t0);
     refs.push(out.ref);
   }
+  const cpu = process.cpuUsage(cpu0);
   for (const ref of refs) {
     const t0 = performance.now();
     let n = 0;
@@ -93,7 +98,7 @@ async function measureSize(writer: DhtNode, reader: DhtNode, size: number, runs:
   }
   const total = (runs * size) / MB;
   const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / 1000;
-  return { putMBps: total / sum(puts), getMBps: total / sum(gets), putP50: percentile(puts, 50), putP99: percentile(puts, 99), getP50: percentile(gets, 50), getP99: percentile(gets, 99) };
+  return { putMBps: total / sum(puts), getMBps: total / sum(gets), putP50: percentile(puts, 50), putP99: percentile(puts, 99), getP50: percentile(gets, 50), getP99: percentile(gets, 99), putCpuS: (cpu.user + cpu.system) / 1e6 / runs };
 }
 
 /**
@@ -132,6 +137,7 @@ export const dht: Suite = {
         figures[`get${label}_p99_ms`] = f.getP99;
         figures[`put${label}_mbps`] = f.putMBps;
         figures[`get${label}_mbps`] = f.getMBps;
+        figures[`put${label}_cpu_s`] = f.putCpuS;
       }
 
       const ownerKey = randomBytes(32);
@@ -157,6 +163,7 @@ export const dht: Suite = {
       // and hashes twice; each replica copy is pnet+noise encrypted, then decrypted and hashed.
       const perByte = 1 / stages.seal + 2 / stages.sha + 3 * (2 / stages.xsalsa + 2 / stages.chacha + 1 / stages.sha);
       log(`crypto-only bound for r=3 with all nodes in this process: ${(1 / perByte).toFixed(0)} MB/s (ratio ${(1 / perByte / ceiling).toFixed(3)})`);
+      log(`load average (1/5/15 min) at the end: ${loadavg().map((x) => x.toFixed(1)).join(' / ')} on ${cpus().length} cores`);
       log(`figures: ${Object.entries({ chunk_kib: chunkSize / KiB, ...figures, latest_p50_ms: percentile(lookups, 50) }).map(([k, v]) => `${k}=${Number(v).toFixed(2)}`).join(' ')}`);
       // The BENCH line carries exactly the issue's figures.
       return {
