@@ -182,6 +182,7 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
    * update record, then the head) runs in index order, each after its predecessor. Update
    * records are therefore only ever written contiguously, and the head never passes an index
    * whose update is not stored, whatever crashes: exactly what a single sequential append gave.
+   * An append behind a failed predecessor fails without writing (DHT_FEED_INDEX_GAP).
    * The head this process wrote last is remembered, so an append that follows its own
    * predecessor skips the head read; a stale memory cannot do harm because the storing nodes
    * refuse a different update at a taken index and a head sequence at or below theirs.
@@ -205,8 +206,14 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
       const { ref } = await objects.putUnder(acl, signer, payload);
       u = signFeedUpdate(signer, { topic: feed.topic, index, timeStart: timeRange.start, timeEnd: timeRange.end, ref });
     }
-    // Ordered part: wait for this process's append of index - 1 (its failure just means the head is read).
-    const known = before === undefined ? undefined : await before.catch(() => undefined);
+    // Ordered part: wait for this process's append of index - 1. When that one failed, this one
+    // fails too, before writing anything: its caller cut this segment assuming the previous one
+    // (e.g. which offsets it covers), so it must re-read the feed and cut again.
+    let known: HeadView | undefined;
+    if (before !== undefined) {
+      known = await before.catch(() => undefined);
+      if (known === undefined) throw new FeedIndexGapError('the append of the previous index failed', { details: { feedId, index } });
+    }
     const current: HeadView | undefined = known ?? (await head(feedId));
     const latest = current?.latestIndex ?? -1;
     if (index > latest + 1) throw new FeedIndexGapError('feed indices are contiguous', { details: { feedId, index, next: latest + 1 } });

@@ -77,7 +77,13 @@ describe('pipelined feed appends', () => {
 
     // The next writer re-cut the redelivered data differently: refused at the taken index, and
     // the head now covers the stored update, so the writer re-reads the feed and goes on at 3.
-    await expect(n(0).appendFeed(writer, 2, enc('segment-2 as cut after the restart'), range(2))).rejects.toMatchObject({ code: 'DHT_FEED_REPLAY' });
+    // Its next segment, already in flight, was cut after that re-cut one: it fails too, unwritten.
+    const settled = await Promise.allSettled([
+      n(0).appendFeed(writer, 2, enc('segment-2 as cut after the restart'), range(2)),
+      n(0).appendFeed(writer, 3, enc('segment-3 as cut after the restart'), range(3)),
+    ]);
+    expect(settled.map((x) => (x.status === 'rejected' ? (x.reason as { code: string }).code : 'ok'))).toEqual(['DHT_FEED_REPLAY', 'DHT_FEED_INDEX_GAP']);
+    expect(await storedUpdate(feed.feedId, 3)).toBe(false);
     const latest = await n(1).latest(feed.feedId);
     expect(latest?.index).toBe(2);
     expect(new TextDecoder().decode(latest?.payload)).toBe('segment-2 as cut before the crash');

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Admin, Producer } from '@twinledger/kafka';
 import { createMetricsRegistry, silentLogger } from '@twinledger/observability';
 import type { Reading } from '@twinledger/readings';
@@ -33,6 +33,9 @@ function fakeProducer(fail: (sendNo: number, key: string) => boolean) {
   };
   return { producer: producer as unknown as Producer, delivered, sends: () => sends };
 }
+
+// Generous: on the shared 2-core machine, building the first app can take seconds.
+jest.setTimeout(60_000);
 
 const feed = (id: string): FeedRecord => ({
   feedId: id.repeat(64), objectId: 'f'.repeat(64), topic: `t/${id}`, twinId: 't', componentId: `c${id}`, unit: 'bar',
