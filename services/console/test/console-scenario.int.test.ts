@@ -103,8 +103,8 @@ const fabric = await fabricAvailability();
   it('maintainer: uploads a document to a component and downloads it verified against the ledger', async () => {
     const page = await signedInPage(maintainerOrg(), 'maintainer');
     await page.goto(`${maintainerOrg().console!.url}/#/twins/${encodeURIComponent(twinId)}/documents`);
-    await page.getByLabel('File').setInputFiles({ name: 'filler-manual.txt', mimeType: 'text/plain', buffer: docBytes });
-    await page.getByLabel('Title').fill(docTitle);
+    await page.getByLabel('File', { exact: true }).setInputFiles({ name: 'filler-manual.txt', mimeType: 'text/plain', buffer: docBytes });
+    await page.getByLabel('Title', { exact: true }).fill(docTitle);
     await page.getByLabel('Component ID (optional)').fill('filler-1');
     await page.getByRole('button', { name: 'Upload' }).click();
     await page.getByRole('status').filter({ hasText: 'Stored' }).waitFor({ timeout: 60_000 });
