@@ -1,6 +1,7 @@
 import type { Logger } from '@twinledger/observability';
 import type { Hex } from './codec.js';
 import type { LocalStore } from './local-store.js';
+import { decodeManifest } from './manifest.js';
 import type { DhtMetrics } from './metrics.js';
 import type { ReplicaClient } from './replica-client.js';
 import { MAX_HAVE_ITEMS, type HaveItem } from './store-protocol.js';
@@ -120,7 +121,23 @@ export function createRepairer(init: Readonly<RepairerInit>, components: Repaire
     for await (const obj of store.objects()) {
       const acl = await store.getAcl(obj.objectId);
       if (acl === undefined) continue;
-      await reconcile(obj.objectId, [{ kind: 'acl', id: obj.objectId, version: acl.version }, ...obj.blobs.map((b) => ({ kind: b.kind, id: b.hash }))]);
+      // Only chunks a manifest held here lists are pushed. An unlisted chunk is an orphan (of an
+      // aborted upload) or waits for its manifest, which comes from a node that holds the
+      // manifest and, written by the same put, its chunks. Pushing orphans would hand them a
+      // fresh stored time on every replica that garbage-collected them, so they never died.
+      const listed = new Set<string>();
+      for (const b of obj.blobs) {
+        if (b.kind !== 'manifest') continue;
+        const m = await store.getBlob('manifest', b.hash);
+        if (m === undefined) continue;
+        try {
+          for (const c of decodeManifest(m.bytes, b.hash).chunks) listed.add(c.hash);
+        } catch (err) {
+          logger.warn({ err, ref: b.hash }, 'held manifest does not decode');
+        }
+      }
+      const blobs = obj.blobs.filter((b) => b.kind === 'manifest' || listed.has(b.hash));
+      await reconcile(obj.objectId, [{ kind: 'acl', id: obj.objectId, version: acl.version }, ...blobs.map((b) => ({ kind: b.kind, id: b.hash }))]);
     }
     for await (const loc of store.locators()) await reconcile(loc.ref, [{ kind: 'locator', id: loc.ref }]);
     for await (const { address } of store.feedUpdates()) await reconcile(address, [{ kind: 'feed-update', id: address }]);
