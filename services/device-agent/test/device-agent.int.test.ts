@@ -349,7 +349,8 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
     const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
     try {
       const port = await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`server did not listen: ${stderr.slice(-2000)}`)), 60_000);
+        // Generous: the built-in simulator creates its OPC UA certificates on first start (slow on a loaded machine).
+        const timer = setTimeout(() => reject(new Error(`server did not listen: ${stderr.slice(-2000)}`)), 150_000);
         void exited.then((code) => reject(new Error(`server exited with ${code}: ${stderr.slice(-2000)}`)));
         createInterface({ input: proc.stdout! }).on('line', (line) => {
           const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
@@ -382,5 +383,5 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
       proc.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
-  });
+  }, 300_000);
 });

@@ -220,7 +220,7 @@ async function kill(child: Child | undefined, signal: NodeJS.Signals): Promise<v
     pool?.close();
     await net?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  }, 300_000);
 
   it('registers every sensor feed with feed-ingest and on chain under the same ID; Org2 reads the readings from its DHT node', async () => {
     const feeds = await until(() => org2.listSensorFeeds(twin), (f) => f.length === 4, 60_000, 'four feeds on chain');
@@ -232,7 +232,7 @@ async function kill(child: Child | undefined, signal: NodeJS.Signals): Promise<v
     const fill = feeds.find((f) => f.componentId === 'sensor-fill-level-1')!;
     const got = await until(() => org2Readings(fill.feedRef), (m) => (m.get('sensor-fill-level-1')?.length ?? 0) >= 5, 60_000, 'fill level readings in the DHT');
     expect([...got.keys()]).toEqual(['sensor-fill-level-1']);
-  });
+  }, 300_000);
 
   it('the device disconnects and comes back: the agent backs off, reconnects and streams again', async () => {
     const fill = (await org2.listSensorFeeds(twin)).find((f) => f.componentId === 'sensor-fill-level-1')!;
@@ -245,11 +245,14 @@ async function kill(child: Child | undefined, signal: NodeJS.Signals): Promise<v
     const backAt = Date.now();
     await startSim();
     await until(agentStatus, (s) => s.device.state === 'connected', 30_000, 'agent reconnected');
-    const after = await until(() => org2Readings(fill.feedRef), (m) => (m.get('sensor-fill-level-1') ?? []).some((ts) => ts > backAt), 60_000, 'readings after the reconnect');
+    // The agent streams again (its own count), then the readings travel Kafka -> feed-ingest -> DHT.
+    const produced = (await agentStatus()).stream?.produced ?? 0;
+    await until(agentStatus, (s) => (s.stream?.produced ?? 0) > produced + 10, 30_000, 'agent producing again');
+    const after = await until(() => org2Readings(fill.feedRef), (m) => (m.get('sensor-fill-level-1') ?? []).some((ts) => ts > backAt), 120_000, 'readings after the reconnect in the DHT');
     expect((after.get('sensor-fill-level-1') ?? []).filter((ts) => ts > backAt).length).toBeGreaterThan(0);
     const metrics = await (await fetch(`http://127.0.0.1:${agent!.port}/metrics`)).text();
     expect(metrics).toMatch(/twinledger_device_agent_device_connected 1/);
-  });
+  }, 300_000);
 
   it('a sensor exchange: spec updated, the new feed registered in feed-ingest and on chain, its readings readable by Org2', async () => {
     sim!.replaceSensor('sensor-fill-level-1', { componentId: 'sensor-fill-level-2', serialNumber: 'SN-NEW-7' });
@@ -265,7 +268,7 @@ async function kill(child: Child | undefined, signal: NodeJS.Signals): Promise<v
     // Org3 has no grant in the feed ACL: its node holds nothing it can decrypt.
     const head = await dht.nodes[2]!.feedHead(feed.feedRef);
     await expect(dht.nodes[2]!.rangeByIndex(feed.feedRef, 0, head!.latestIndex)).rejects.toMatchObject({ code: expect.stringMatching(/^DHT_/) });
-  });
+  }, 300_000);
 
   it('the agent killed mid-sync and restarted completes the exchange exactly once', async () => {
     sim!.replaceSensor('sensor-pressure-1', { componentId: 'sensor-pressure-2' });
@@ -289,5 +292,5 @@ async function kill(child: Child | undefined, signal: NodeJS.Signals): Promise<v
     const all = Array.isArray(listed) ? listed : (listed.feeds ?? []);
     expect(all.filter((f) => f.twinId === twin && f.componentId === 'sensor-pressure-2')).toHaveLength(1);
     await until(() => org2Readings(feed.feedRef), (m) => (m.get('sensor-pressure-2')?.length ?? 0) >= 3, 60_000, 'pressure-2 readings');
-  });
+  }, 300_000);
 });
