@@ -126,6 +126,19 @@ export async function runScenario(c: Consortium, opts: ScenarioOptions = {}): Pr
   const plantState = async (): Promise<{ conveyorSpeed: number; flooding: boolean; components: { componentId: string }[] }> =>
     (await request(`${c.plant.controlUrl}/state`)).json as never;
 
+  /** A wait on the device agent's work; on timeout the error carries the agent's own status (last sync report). */
+  const agentWait = async <T>(probe: () => Promise<T | undefined>, what: string): Promise<T> => {
+    try {
+      return await waitFor(probe, { step: what, timeoutMs: waitMs });
+    } catch (err) {
+      const status = await request(`${owner.urls.agent!}/status`, { token: tok(owner), timeoutMs: 5_000 }).then(
+        (r) => body(r),
+        (e: unknown) => `unavailable: ${String(e)}`,
+      );
+      throw new StepFailedError(`${err instanceof Error ? err.message : String(err)}; device agent status: ${status}`, { cause: err, details: { step: what } });
+    }
+  };
+
   await step(`Owner creates twin ${c.twinId} from the manufacturer's AML`, async (name) => {
     const aml = readFileSync(FIXTURE_AML(), 'utf8');
     const res = await request(`${owner.urls.spec}/twins`, {
@@ -169,13 +182,10 @@ export async function runScenario(c: Consortium, opts: ScenarioOptions = {}): Pr
     // 502 SYNC_FAILED is possible while the agent's own event stream catches up; the periodic
     // sync then completes the work, which is what is awaited below.
     check(name, sync.status === 200 || sync.status === 502, `POST /sync answered ${sync.status} ${body(sync)}`);
-    const feeds = await waitFor(
-      async () => {
-        const f = records(await request(spec(owner, '/feeds'), { token: tok(owner) }));
-        return f.length >= 4 ? f : undefined;
-      },
-      { step: `${name}: four sensor feeds registered`, timeoutMs: waitMs },
-    );
+    const feeds = await agentWait(async () => {
+      const f = records(await request(spec(owner, '/feeds'), { token: tok(owner) }));
+      return f.length >= 4 ? f : undefined;
+    }, `${name}: four sensor feeds registered`);
     facts.initialFeeds = feeds.map((f) => String(f['componentId'])).sort();
     check(name, facts.initialFeeds.includes(OLD_SENSOR), `no feed for ${OLD_SENSOR}: ${facts.initialFeeds.join(',')}`);
     return `feeds: ${facts.initialFeeds.join(', ')}`;
@@ -198,14 +208,11 @@ export async function runScenario(c: Consortium, opts: ScenarioOptions = {}): Pr
   });
 
   await step('Device agent updates the spec and registers the new feed', async (name) => {
-    const feed = await waitFor(
-      async () => {
-        const f = records(await request(spec(owner, '/feeds'), { token: tok(owner) }));
-        const ok = f.find((x) => x['componentId'] === NEW_SENSOR);
-        return ok && !f.some((x) => x['componentId'] === OLD_SENSOR) ? ok : undefined;
-      },
-      { step: `${name}: feed of ${NEW_SENSOR} on the ledger`, timeoutMs: waitMs },
-    );
+    const feed = await agentWait(async () => {
+      const f = records(await request(spec(owner, '/feeds'), { token: tok(owner) }));
+      const ok = f.find((x) => x['componentId'] === NEW_SENSOR);
+      return ok && !f.some((x) => x['componentId'] === OLD_SENSOR) ? ok : undefined;
+    }, `${name}: feed of ${NEW_SENSOR} on the ledger`);
     facts.newSensorFeedId = String(feed['feedRef']);
     expectStatus(`${name}: new element`, await request(spec(owner, `/elements/${NEW_SENSOR}`), { token: tok(owner) }), 200);
     expectStatus(`${name}: old element gone`, await request(spec(owner, `/elements/${OLD_SENSOR}`), { token: tok(owner) }), 404);
@@ -351,14 +358,11 @@ export async function runScenario(c: Consortium, opts: ScenarioOptions = {}): Pr
     expectStatus(name, res, 201);
     const callId = String((res.json as { result: { callId: string | number } }).result.callId);
     facts.callId = callId;
-    const call = await waitFor(
-      async () => {
-        const r = await request(spec(owner, `/program-calls/${encodeURIComponent(callId)}`), { token: tok(owner) });
-        const status = (r.json as { status?: string } | undefined)?.status;
-        return status && status !== 'PENDING' ? (r.json as { status: string; acknowledgement?: { result?: unknown } }) : undefined;
-      },
-      { step: `${name}: acknowledgement of call ${callId}`, timeoutMs: waitMs },
-    );
+    const call = await agentWait(async () => {
+      const r = await request(spec(owner, `/program-calls/${encodeURIComponent(callId)}`), { token: tok(owner) });
+      const status = (r.json as { status?: string } | undefined)?.status;
+      return status && status !== 'PENDING' ? (r.json as { status: string; acknowledgement?: { result?: unknown } }) : undefined;
+    }, `${name}: acknowledgement of call ${callId}`);
     facts.callStatus = call.status;
     check(name, call.status === 'EXECUTED', `call ended ${call.status}: ${JSON.stringify(call.acknowledgement)}`);
     facts.plantSpeedAfterCall = (await plantState()).conveyorSpeed;
