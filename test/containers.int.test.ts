@@ -12,7 +12,7 @@
 // Fabric, spec-service and acl-service also report ready against the real peer.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -189,6 +189,47 @@ describe('images', () => {
     const [sources, services] = rest.split('\n').reduce<[string[], string[]]>((acc, l) => (l.endsWith('.ts') ? acc[0].push(l) : l !== '' && acc[1].push(l), acc), [[], []]);
     expect(sources).toEqual([]);
     expect(services).toEqual(['spec-service']);
+  });
+});
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port. */
+async function waitForListening(port: number, ms = 60_000): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = connect({ host: '127.0.0.1', port }, () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+describe('chaincode service image', () => {
+  it('starts fabric-chaincode-node server on CHAINCODE_SERVER_ADDRESS as uid 1000 with a read-only root', async () => {
+    const port = await freePort();
+    let logs = '';
+    const container = await new ReadOnlyContainer(imageTag('chaincode'))
+      .withNetworkMode('host')
+      .withEnvironment({ CHAINCODE_SERVER_ADDRESS: `127.0.0.1:${port}`, CHAINCODE_ID: 'twinledger_0.1:0000000000000000000000000000000000000000000000000000000000000000' })
+      .withTmpFs({ '/tmp': 'rw,noexec,nosuid,size=16m' })
+      .withPullPolicy({ shouldPull: () => false })
+      .withLogConsumer((stream) => stream.on('data', (d: Buffer | string) => (logs += d.toString())))
+      .start();
+    running.set('chaincode', { container, url: `tcp://127.0.0.1:${port}`, logs: '' });
+    try {
+      await waitForListening(port);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs.slice(-3000)}`);
+    }
+    expect((await container.exec(['id', '-u'])).output.trim()).toBe(String(NODE_UID));
+    expect((await container.exec(['sh', '-c', 'touch /chaincode/probe'])).exitCode).not.toBe(0);
+    // The server process is node itself (exec), PID 1, so SIGTERM reaches it.
+    expect((await container.exec(['cat', '/proc/1/cmdline'])).output).toContain('fabric-shim/cli.js');
   });
 });
 
