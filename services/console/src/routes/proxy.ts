@@ -28,8 +28,9 @@ export async function proxyRoutes(app: ServiceApp, upstreams: Upstreams): Promis
       prefix,
       rewritePrefix: '',
       config: { public: true },
-      // Undici's default 300 s body timeout would cut an idle SSE stream.
-      undici: { bodyTimeout: 0, headersTimeout: 30_000, connections: 64 },
+      // Undici's default 300 s body timeout would cut an idle SSE stream; the services bound
+      // their own work (gateway deadlines), so the proxy waits longer than they do for headers.
+      undici: { bodyTimeout: 0, headersTimeout: 120_000, connections: 64 },
       replyOptions: {
         onError(reply, { error }) {
           const code = (error as Error & { code?: string }).code ?? error.message;

@@ -144,7 +144,7 @@ export async function startFeedStack(root: string, issuer: DevIssuer, kafkaBoots
 }
 
 /** The console server, with dev sign-in for the given users (the local network's configuration). */
-export async function startConsole(root: string, issuer: DevIssuer, upstreams: Record<string, string>, devUsers: string): Promise<ServiceProcess> {
+export async function startConsole(root: string, issuer: DevIssuer, upstreams: Record<string, string>, devUsers: string, org: { mspId: string; name: string } = { mspId: 'Org1MSP', name: 'Org1 (bottling plant operator)' }): Promise<ServiceProcess> {
   await writeFile(join(root, 'issuer.private.jwk'), JSON.stringify(await issuer.exportPrivate()), { mode: 0o600 });
   await writeFile(join(root, 'jwks.json'), JSON.stringify(issuer.jwks));
   return startService(
@@ -155,8 +155,8 @@ export async function startConsole(root: string, issuer: DevIssuer, upstreams: R
       PORT: '0',
       // info: the readiness line 'console listening' is an info record.
       LOG_LEVEL: 'info',
-      ORG_NAME: 'Org1 (bottling plant operator)',
-      MSP_ID: 'Org1MSP',
+      ORG_NAME: org.name,
+      MSP_ID: org.mspId,
       AUTH_ISSUER: issuer.issuer,
       AUTH_JWKS_FILE: join(root, 'jwks.json'),
       DEV_SIGNIN_KEY_FILE: join(root, 'issuer.private.jwk'),
