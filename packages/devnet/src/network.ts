@@ -8,13 +8,12 @@ import { createGenesisBlock } from './fabric/channel.js';
 import { waitEndorsable } from './fabric/ready.js';
 import { generateCrypto } from './fabric/crypto.js';
 import { joinOrderer, joinPeer, ordererProcess, peerProcess, startAndWait, type NodeContext } from './fabric/nodes.js';
-import { CHAINCODE_NAME, CHANNEL, KAFKA_OFFSET, LOOPBACK, MAX_ORGS, PORTS_PER_ORG, orgTopology, portsOf, type IdentityFiles, type OrgTopology } from './fabric/topology.js';
+import { CHAINCODE_NAME, CHANNEL, KAFKA_OFFSET, MAX_ORGS, PORTS_PER_ORG, orgTopology, portsOf, type IdentityFiles, type OrgTopology } from './fabric/topology.js';
 import { defaultCacheDir } from './install/cache.js';
 import { installFabric, type FabricInstall } from './install/fabric.js';
 import { installKafka } from './install/kafka.js';
 import { KafkaBroker } from './kafka/broker.js';
 import { assertPortsFree, findFreeRange, releaseRange } from './ports.js';
-import { tcpOpen, waitHealthy } from './health.js';
 import type { ManagedProcess } from './process.js';
 
 export interface NetworkInit {
@@ -155,9 +154,7 @@ export async function startNetwork(init: NetworkInit = {}): Promise<DevNetwork> 
     await Promise.all(
       orgs.map(async (org) => {
         started.push(org.ordererProcess);
-        await startAndWait(org.ordererProcess, org.orderer.operationsPort);
-        // The admin endpoint opens a moment after the operations endpoint reports healthy.
-        await waitHealthy(org.ordererProcess, tcpOpen(LOOPBACK, org.orderer.adminPort));
+        await startAndWait(org.ordererProcess, org.orderer.operationsPort, [org.orderer.adminPort]);
         await joinOrderer(ctx, org, block);
       }),
     );
@@ -165,7 +162,7 @@ export async function startNetwork(init: NetworkInit = {}): Promise<DevNetwork> 
     await Promise.all(
       orgs.map(async (org) => {
         started.push(org.peerProcess);
-        await startAndWait(org.peerProcess, org.peer.operationsPort);
+        await startAndWait(org.peerProcess, org.peer.operationsPort, [org.peer.port]);
         await joinPeer(ctx, org, block);
       }),
     );

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../exec.js';
-import { httpOk, waitHealthy } from '../health.js';
+import { httpOk, tcpOpen, waitHealthy } from '../health.js';
 import { ManagedProcess } from '../process.js';
 import { CHANNEL, LOOPBACK, type IdentityFiles, type OrgTopology } from './topology.js';
 import type { FabricInstall } from '../install/fabric.js';
@@ -98,9 +98,15 @@ export function peerProcess(ctx: NodeContext, org: OrgTopology, bootstrap: strin
   });
 }
 
-export async function startAndWait(proc: ManagedProcess, operationsPort: number, timeoutMs = 60_000): Promise<void> {
+/**
+ * Starts a node and waits until it is healthy AND accepts connections on each of `listenPorts`.
+ * The operations /healthz answers before the node's gRPC and admin listeners are up; on a loaded
+ * machine that gap lasted seconds and `peer channel join` met "connection refused".
+ */
+export async function startAndWait(proc: ManagedProcess, operationsPort: number, listenPorts: readonly number[] = [], timeoutMs = 60_000): Promise<void> {
   proc.start();
   await waitHealthy(proc, httpOk(`http://${LOOPBACK}:${operationsPort}/healthz`), timeoutMs);
+  for (const port of listenPorts) await waitHealthy(proc, tcpOpen(LOOPBACK, port), timeoutMs);
 }
 
 /** Environment for the `peer` CLI acting as `identity` against this org's peer. */
