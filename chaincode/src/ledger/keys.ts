@@ -69,6 +69,16 @@ export function childRange(twinId: string, parentId: string): [string, string] {
   return [start, start + MAX];
 }
 
+/** Every child-index key of a twin, grouped by parent (for reading the whole tree at once). */
+export function twinChildRange(twinId: string): [string, string] {
+  const start = `${CHILD_PREFIX}${SEP}${twinId}${SEP}`;
+  return [start, start + MAX];
+}
+
+export function parentFromChildKey(key: string): string {
+  return key.split(SEP)[2] ?? '';
+}
+
 /** Range of the children of parentId that sort after the given order key. */
 export function childRangeAfter(twinId: string, parentId: string, order: string): [string, string] {
   // Appending U+0000 gives the smallest key greater than the sibling's own key.

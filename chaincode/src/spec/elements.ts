@@ -4,7 +4,7 @@ import { programOf, type ProgramDefinition } from '../aml/programs';
 import { serializeElement, type XmlElement } from '../aml/xml';
 import { ErrorCodes, fail } from '../errors';
 import { Limits } from '../limits';
-import { childKey, childRange, childRangeAfter, compositeKey, KeyTypes, orderFromChildKey } from '../ledger/keys';
+import { childKey, childRange, childRangeAfter, compositeKey, compositeRange, KeyTypes, orderFromChildKey, parentFromChildKey, twinChildRange } from '../ledger/keys';
 import { listRange, type StateReader } from '../ledger/state';
 import type { Tx } from '../ledger/tx';
 import type { ElementRecord, TwinMeta } from './model';
@@ -109,11 +109,38 @@ export async function assembleElement(r: StateReader, twinId: string, rec: Eleme
   return joinChildren(rec.own, nested);
 }
 
+/**
+ * The whole document from two range scans (every element record of the twin, then its whole
+ * child index) assembled in memory. Walking the tree with one child-range query and one getState
+ * per element cost two peer round trips per element: ~4 s for 5,000 elements. Same bytes as
+ * assembleElement per root: the child index decides membership and order in both.
+ */
 export async function assembleSpecification(r: StateReader, meta: TwinMeta): Promise<string> {
+  const twinId = meta.twinId;
+  const records = new Map<string, ElementRecord>();
+  const [elStart, elEnd] = compositeRange(KeyTypes.element, [twinId]);
+  await r.scan<ElementRecord>(elStart, elEnd, (e) => void records.set(e.value.id, e.value));
+  const children = new Map<string, string[]>();
+  const [chStart, chEnd] = twinChildRange(twinId);
+  // Keys sort by parent then order key, so each parent's list comes out in document order.
+  await r.scan<string>(chStart, chEnd, (e) => {
+    const parentId = parentFromChildKey(e.key);
+    const list = children.get(parentId);
+    if (list) list.push(e.value);
+    else children.set(parentId, [e.value]);
+  });
+  const build = (rec: ElementRecord): XmlElement => {
+    const nested: XmlElement[] = [];
+    for (const id of children.get(rec.id) ?? []) {
+      const child = records.get(id);
+      if (child) nested.push(build(child));
+    }
+    return joinChildren(rec.own, nested);
+  };
   const roots: XmlElement[] = [];
-  for (const c of await childrenOf(r, meta.twinId, '')) {
-    const rec = await getElementRecord(r, meta.twinId, c.id);
-    if (rec) roots.push(await assembleElement(r, meta.twinId, rec));
+  for (const id of children.get('') ?? []) {
+    const rec = records.get(id);
+    if (rec) roots.push(build(rec));
   }
   return assembleDocument(meta.header, roots);
 }
