@@ -104,8 +104,9 @@ describe('insertAML / removeAML', () => {
     await w.ledger.invoke(who.maintainer, w.spec, 'insertAML', TWIN, IE('s-last'), 'filler-1', 'sensor-temperature-1');
     const res = await w.ledger.invoke(who.maintainer, w.spec, 'insertAML', TWIN, IE('s-between'), 'filler-1', 's-mid');
     expect(res.inserted).toEqual(['s-between']);
-    // 1 element + 1 child-index entry + change log (head, tx index, 2 writes): no sibling rewritten.
-    expect(w.ledger.lastTx.writeCalls).toBe(2 + 2 + 2);
+    // 1 element + 1 child-index entry + change log (head, tx index, 2 writes) + the spec
+    // revision: no sibling rewritten.
+    expect(w.ledger.lastTx.writeCalls).toBe(2 + 2 + 2 + 1);
     expect(await childIds(w, 'filler-1')).toEqual([
       's-first',
       'sensor-fill-level-1',
@@ -209,6 +210,40 @@ describe('insertAML / removeAML', () => {
     await expect(w.ledger.invoke(who.outsider, w.spec, 'getSpecification', TWIN)).rejects.toMatchObject({ code: 'ACCESS_DENIED' });
     await expect(w.ledger.invoke(who.outsider, w.spec, 'getElement', TWIN, 'plant-1')).rejects.toMatchObject({ code: 'ACCESS_DENIED' });
     await w.ledger.invoke(who.auditor, w.spec, 'getSpecification', TWIN);
+  });
+});
+
+describe('specification revision', () => {
+  it('names the last transaction that changed the specification, and only such transactions', async () => {
+    const w = await worldWithTwin();
+    const created = await w.ledger.invoke(who.owner, w.spec, 'getSpecificationRevision', TWIN);
+    expect(created.revision).toMatch(/\S/);
+    expect(created).toMatchObject({ twinId: TWIN, schemaVersion: '3.0' });
+    // getSpecification reports the revision of the content it returns.
+    expect((await w.ledger.invoke(who.owner, w.spec, 'getSpecification', TWIN)).revision).toBe(created.revision);
+
+    await w.ledger.invoke(who.maintainer, w.spec, 'insertAML', TWIN, IE('r1'), 'conveyor-1', '');
+    const inserted = w.ledger.lastTx.txId;
+    const afterInsert = await w.ledger.invoke(who.outsider, w.spec, 'getSpecificationRevision', TWIN);
+    expect(afterInsert.revision).toBe(inserted);
+    expect(afterInsert.revision).not.toBe(created.revision);
+
+    // A grant changes who may read, not what is read: the revision stays.
+    await w.ledger.invoke(who.owner, w.acl, 'grant', TWIN, JSON.stringify({ mspId: 'Org2MSP', role: 'AUDITOR' }));
+    expect((await w.ledger.invoke(who.owner, w.spec, 'getSpecificationRevision', TWIN)).revision).toBe(inserted);
+
+    await w.ledger.invoke(who.maintainer, w.spec, 'removeAML', TWIN, 'r1');
+    const removed = w.ledger.lastTx.txId;
+    const spec = await w.ledger.invoke(who.owner, w.spec, 'getSpecification', TWIN);
+    expect(spec.revision).toBe(removed);
+    expect(spec.revision).not.toBe(inserted);
+  });
+
+  it('is refused like getSpecification', async () => {
+    const w = await worldWithTwin();
+    await w.ledger.invoke(who.owner, w.acl, 'revoke', TWIN, JSON.stringify({ mspId: '*', role: 'READER' }));
+    await expect(w.ledger.invoke(who.outsider, w.spec, 'getSpecificationRevision', TWIN)).rejects.toMatchObject({ code: 'ACCESS_DENIED' });
+    await expect(w.ledger.invoke(who.owner, w.spec, 'getSpecificationRevision', 'no-such-twin')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
 

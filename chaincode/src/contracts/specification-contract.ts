@@ -17,7 +17,7 @@ import { ErrorCodes, fail } from '../errors';
 import { Events } from '../events';
 import { childKey, compositeKey, KeyTypes, pad } from '../ledger/keys';
 import { list, MemoryReader, type StateReader } from '../ledger/state';
-import { Tx, type ChangeWrite } from '../ledger/tx';
+import { Tx, type ChangeWrite, type SpecRevision } from '../ledger/tx';
 import {
   assembleSpecification,
   elementKey,
@@ -245,7 +245,25 @@ export class SpecificationContract extends Contract {
     requireTwinId(twinId);
     const meta = await requireTwin(tx.state, twinId);
     await requirePermission(tx, twinId, Permissions.SPEC_READ);
-    return canonicalJson({ twinId, schemaVersion: meta.schemaVersion, aml: await assembleSpecification(tx.state, meta) });
+    // Read in the same simulation as the elements, so the revision names exactly this content.
+    const revision = await specRevision(tx, twinId);
+    return canonicalJson({ twinId, schemaVersion: meta.schemaVersion, revision, aml: await assembleSpecification(tx.state, meta) });
+  }
+
+  /**
+   * The revision of the twin's specification only: the txId of the last transaction that
+   * changed it ('' for a twin whose specification was last written before revisions were
+   * recorded). Checked like getSpecification, so a reader that caches the specification per
+   * revision asks the ledger on every request whether this caller may read it.
+   */
+  @Transaction(false)
+  @Returns('string')
+  async getSpecificationRevision(ctx: Context, twinId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const meta = await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_READ);
+    return canonicalJson({ twinId, schemaVersion: meta.schemaVersion, revision: await specRevision(tx, twinId) });
   }
 
   @Transaction(false)
@@ -690,3 +708,6 @@ async function resolveProgram(r: StateReader, twinId: string, name: string): Pro
   fail(ErrorCodes.NOT_FOUND, `twin ${twinId} has no program ${name}`);
 }
 
+async function specRevision(tx: Tx, twinId: string): Promise<string> {
+  return (await tx.state.get<SpecRevision>(compositeKey(KeyTypes.specRevision, [twinId])))?.txId ?? '';
+}

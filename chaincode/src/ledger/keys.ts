@@ -27,6 +27,13 @@ export const KeyTypes = {
   call: 'tl.call',
   /** [twinId, callId(12 digits)] -> { callId } while the call is pending */
   pending: 'tl.pend',
+  /**
+   * [twinId] -> SpecRevision: the last transaction that changed what getSpecification
+   * assembles (twin meta, element records, child index). Written blind by Tx.commit, so
+   * concurrent writers of one twin never conflict on it; readers cache the assembled
+   * specification under it.
+   */
+  specRevision: 'tl.specrev',
   /** [twinId, counterName] -> number */
   counter: 'tl.ctr',
   /** [twinId, txSortKey, txId] -> ChangeHeader */
@@ -73,6 +80,18 @@ export function childRange(twinId: string, parentId: string): [string, string] {
 export function twinChildRange(twinId: string): [string, string] {
   const start = `${CHILD_PREFIX}${SEP}${twinId}${SEP}`;
   return [start, start + MAX];
+}
+
+/**
+ * Whether a state key is one getSpecification reads for this twin: its meta, an element
+ * record or a child-index entry.
+ */
+export function isSpecKey(key: string, twinId: string): boolean {
+  return (
+    key === compositeKey(KeyTypes.twin, [twinId]) ||
+    key.startsWith(compositeKey(KeyTypes.element, [twinId])) ||
+    key.startsWith(twinChildRange(twinId)[0])
+  );
 }
 
 export function parentFromChildKey(key: string): string {

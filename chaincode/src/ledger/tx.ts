@@ -4,7 +4,7 @@ import { callerOf, type Caller } from '../access/identity';
 import type { EventName } from '../events';
 import { canonicalJson, toBytes } from '../util/canonical-json';
 import { txTime, type TxTime } from '../util/time';
-import { compositeKey, KeyTypes, pad } from './keys';
+import { compositeKey, isSpecKey, KeyTypes, pad } from './keys';
 import { LedgerReader } from './state';
 
 /** What changed, for the change log and history (kind of object and its id). */
@@ -23,6 +23,12 @@ export interface ChangeHeader {
   operation: string;
   targets: Target[];
   writes: number;
+}
+
+/** What KeyTypes.specRevision holds. */
+export interface SpecRevision {
+  txId: string;
+  sortKey: string;
 }
 
 export interface ChangeWrite {
@@ -102,6 +108,12 @@ export class Tx {
       for (const [key, value] of entries) {
         const w: ChangeWrite = { key, value };
         await this.stub.putState(compositeKey(KeyTypes.logWrite, [twinId, sk, this.txId, pad(seq++, 6)]), toBytes(w));
+      }
+      // Outside the change log on purpose: it is derived bookkeeping, not part of the twin's
+      // content, and a blind write (never read in a transaction) adds no MVCC conflict.
+      if (entries.some(([key]) => isSpecKey(key, twinId))) {
+        const rev: SpecRevision = { txId: this.txId, sortKey: sk };
+        await this.stub.putState(compositeKey(KeyTypes.specRevision, [twinId]), toBytes(rev));
       }
     }
     this.stub.setEvent(opts.event, toBytes({ ...opts.payload, ...(opts.twinId ? { twinId: opts.twinId } : {}), txId: this.txId }));

@@ -27,6 +27,7 @@ import type {
   RevokeResult,
   SensorFeed,
   Specification,
+  SpecificationRevision,
   Twin,
   TwinAsOf,
   TwinHistory,
@@ -48,6 +49,8 @@ export interface TwinLedger {
   insertAML(twinId: string, fragment: string, parentId?: string, afterId?: string): Promise<Committed<InsertAmlResult>>;
   removeAML(twinId: string, id: string): Promise<Committed<RemoveAmlResult>>;
   getSpecification(twinId: string): Promise<Specification>;
+  /** The specification's revision only (a cheap read that still checks the caller's spec:read). */
+  getSpecificationRevision(twinId: string): Promise<SpecificationRevision>;
   getElement(twinId: string, id: string): Promise<Element>;
   getTwin(twinId: string): Promise<Twin>;
 
@@ -158,6 +161,7 @@ export function createTwinLedger(client: FabricClient): TwinLedger {
     insertAML: (twinId, fragment, parentId, afterId) => write('spec:insertAML', [twinId, fragment, optional(parentId), optional(afterId)]),
     removeAML: (twinId, id) => write('spec:removeAML', [twinId, id]),
     getSpecification: (twinId) => read('spec:getSpecification', [twinId]),
+    getSpecificationRevision: (twinId) => read('spec:getSpecificationRevision', [twinId]),
     getElement: (twinId, id) => read('spec:getElement', [twinId, id]),
     getTwin: (twinId) => read('spec:getTwin', [twinId]),
 

@@ -119,8 +119,23 @@ export interface Twin {
 export interface Specification {
   readonly twinId: string;
   readonly schemaVersion: SchemaVersion;
+  /**
+   * The txId of the last transaction that changed the specification, read in the same
+   * simulation as `aml`: the key to cache it under. '' when the twin's specification was last
+   * written by a chaincode without revisions (such a result must not be cached). Absent from
+   * older chaincodes.
+   */
+  readonly revision?: string;
   /** The whole CAEX document in canonical form, identical on every peer. */
   readonly aml: string;
+}
+
+/** getSpecificationRevision: the revision alone, checked for spec:read like the specification. */
+export interface SpecificationRevision {
+  readonly twinId: string;
+  readonly schemaVersion: SchemaVersion;
+  /** See Specification.revision. */
+  readonly revision: string;
 }
 
 export interface Element {

@@ -85,6 +85,7 @@ describe('createTwinLedger', () => {
   it('evaluates reads and submits writes, on the contract each function belongs to', async () => {
     const { client, calls } = fakeClient({
       'spec:getSpecification': { twinId: 't', schemaVersion: '3.0', aml: '<x/>' },
+      'spec:getSpecificationRevision': { twinId: 't', schemaVersion: '3.0', revision: 'tx1' },
       'spec:getElement': {},
       'spec:getTwin': {},
       'spec:listDocuments': [],
@@ -114,6 +115,7 @@ describe('createTwinLedger', () => {
     const l = createTwinLedger(client);
     const d = new Date('2030-01-02T03:04:05.678Z');
     await l.getSpecification('t');
+    await l.getSpecificationRevision('t');
     await l.getElement('t', 'e');
     await l.getTwin('t');
     await l.listDocuments('t');
@@ -143,7 +145,8 @@ describe('createTwinLedger', () => {
     await l.registerParty(['12D3KooWx'], 'k');
     const reads = calls.filter((c) => c.kind === 'evaluate').map((c) => c.fn);
     const writes = calls.filter((c) => c.kind === 'submit').map((c) => c.fn);
-    expect(reads).toHaveLength(18);
+    expect(reads).toHaveLength(19);
+    expect(reads).toContain('spec:getSpecificationRevision');
     expect(writes).toEqual([
       'spec:removeAML',
       'spec:addDocument',
