@@ -1,9 +1,10 @@
 import { buildService, type ReadinessCheck, type ServiceApp, type TokenVerifier } from '@twinledger/service-kit';
-import { Counter, createMetricsRegistry, type Logger, type Registry } from '@twinledger/observability';
+import { Counter, Gauge, createMetricsRegistry, type Logger, type Registry } from '@twinledger/observability';
 import type { DhtClient } from '@twinledger/dht-client';
 import type { RouteDeps, Limits } from './context.js';
 import type { EventHub } from './domain/event-hub.js';
 import type { LedgerJournal } from './domain/ledger-journal.js';
+import { createSpecCache } from './domain/spec-cache.js';
 import { twinRoutes } from './routes/twins.js';
 import { registryRoutes } from './routes/registry.js';
 import { auditRoutes } from './routes/audit.js';
@@ -24,7 +25,11 @@ export interface AppDeps {
   readonly limits?: Partial<Limits>;
   /** Attempts for a write that loses MVCC read conflicts; default 3. */
   readonly mvccAttempts?: number;
+  /** Characters of assembled specifications (AML + JSON tree) kept per revision; 0 disables. Default 128 Mi. */
+  readonly specCacheChars?: number;
 }
+
+export const DEFAULT_SPEC_CACHE_CHARS = 128 * 1024 * 1024;
 
 export const DEFAULT_LIMITS: Limits = { amlBytes: 8 * 1024 * 1024, fragmentBytes: 512 * 1024, documentBytes: 64 * 1024 * 1024 };
 
@@ -38,6 +43,15 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
     auth: deps.auth,
     readiness: deps.readiness ?? [],
   });
+  const specCache = createSpecCache({ maxChars: deps.specCacheChars ?? DEFAULT_SPEC_CACHE_CHARS });
+  new Gauge({
+    name: 'spec_service_spec_cache_chars',
+    help: 'Characters of specifications (AML and JSON trees) held in the revision-keyed cache',
+    registers: [metrics],
+    collect() {
+      this.set(specCache.stats().bytes);
+    },
+  });
   const routeDeps: RouteDeps = {
     ledgerFor: deps.ledgerFor,
     dht: deps.dht,
@@ -48,6 +62,13 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
     mvccAttempts: deps.mvccAttempts ?? 3,
     retries: new Counter({ name: 'spec_service_mvcc_retries_total', help: 'Writes retried after an MVCC read conflict', labelNames: ['operation'], registers: [metrics] }),
     orphans: new Counter({ name: 'spec_service_orphaned_dht_objects_total', help: 'DHT objects stored whose ledger write failed', registers: [metrics] }),
+    specCache,
+    specCacheLookups: new Counter({
+      name: 'spec_service_spec_cache_lookups_total',
+      help: 'Specification reads by cache outcome: hit, miss, stale (revision changed), uncacheable (no revision recorded)',
+      labelNames: ['result'],
+      registers: [metrics],
+    }),
   };
   await app.register(twinRoutes(routeDeps));
   await app.register(registryRoutes(routeDeps));

@@ -7,6 +7,7 @@ import { UnauthenticatedError } from '@twinledger/service-kit';
 import type { Counter } from '@twinledger/observability';
 import type { EventHub } from './domain/event-hub.js';
 import type { LedgerJournal } from './domain/ledger-journal.js';
+import type { SpecCache } from './domain/spec-cache.js';
 
 export interface Limits {
   /** Largest AML document accepted for createTwin, bytes. */
@@ -30,6 +31,8 @@ export interface RouteDeps {
   readonly mvccAttempts: number;
   readonly retries: Counter;
   readonly orphans: Counter;
+  readonly specCache: SpecCache;
+  readonly specCacheLookups: Counter;
 }
 
 export async function ledger(deps: RouteDeps, req: FastifyRequest): Promise<TwinLedger> {

@@ -30,6 +30,8 @@ export interface SpecServiceConfig {
   readonly amlMaxBytes?: number;
   readonly documentMaxBytes?: number;
   readonly mvccAttempts?: number;
+  /** See AppDeps.specCacheChars. */
+  readonly specCacheChars?: number;
 }
 
 export interface SpecService {
@@ -88,6 +90,7 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     journal,
     limits: { ...(cfg.amlMaxBytes ? { amlBytes: cfg.amlMaxBytes } : {}), ...(cfg.documentMaxBytes ? { documentBytes: cfg.documentMaxBytes } : {}) },
     ...(cfg.mvccAttempts ? { mvccAttempts: cfg.mvccAttempts } : {}),
+    ...(cfg.specCacheChars !== undefined ? { specCacheChars: cfg.specCacheChars } : {}),
     readiness: [
       // The peer answers a trivial read: reachable, and our identity is known to the channel.
       { name: 'peer', check: async () => serviceClient.evaluate('acl:listParties', []).then(() => true) },

@@ -19,6 +19,7 @@ const env = loadEnv({
   STATE_DIR: str(),
   AML_MAX_BYTES: int({ default: 8 * 1024 * 1024, min: 1024 }),
   DOCUMENT_MAX_BYTES: int({ default: 64 * 1024 * 1024, min: 1024 }),
+  SPEC_CACHE_MAX_CHARS: int({ default: 128 * 1024 * 1024, min: 0 }),
 });
 
 const logger = createLogger({ name: 'spec-service', level: env.LOG_LEVEL });
@@ -33,6 +34,7 @@ const service = await startSpecService(
     stateDir: env.STATE_DIR,
     amlMaxBytes: env.AML_MAX_BYTES,
     documentMaxBytes: env.DOCUMENT_MAX_BYTES,
+    specCacheChars: env.SPEC_CACHE_MAX_CHARS,
   },
   logger,
 );

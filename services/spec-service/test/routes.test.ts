@@ -177,6 +177,58 @@ describe('spec-service routes', () => {
       expect(ids).toContain('prog-set-conveyor-speed');
     });
 
+    it('serves a cached specification only after the chaincode confirmed the caller and the revision', async () => {
+      const twin = 'cached-1';
+      const other = AML.replace('Conveyor', 'Conveyor B');
+      let current = { revision: 'tx-1', aml: AML };
+      fabric.on('spec:getSpecification', () => ({ twinId: twin, schemaVersion: '3.0', ...current }));
+      fabric.on('spec:getSpecificationRevision', () => ({ twinId: twin, schemaVersion: '3.0', revision: current.revision }));
+      const fetched = () => fabric.calls.filter((c) => c.fn === 'spec:getSpecification').length;
+
+      const first = await call('GET', `/twins/${twin}/spec?format=json`);
+      expect(first.statusCode).toBe(200);
+      expect(first.headers['x-spec-revision']).toBe('tx-1');
+      expect(first.json()).toMatchObject({ twinId: twin, revision: 'tx-1', tree: { tag: 'CAEXFile' } });
+      expect(fetched()).toBe(1);
+
+      // Hit: one revision read as the caller, no second assembly.
+      const again = await call('GET', `/twins/${twin}/spec?format=json`);
+      expect(again.body).toBe(first.body);
+      expect(fabric.calls.map((c) => c.fn)).toEqual(['spec:getSpecification', 'spec:getSpecificationRevision']);
+      expect((await call('GET', `/twins/${twin}/spec`)).body).toBe(AML);
+      expect(fetched()).toBe(1);
+
+      // The chaincode refuses this caller now: the cached body is not served.
+      fabric.on('spec:getSpecificationRevision', () => {
+        throw new ChaincodeRejectedError('ACCESS_DENIED', 'ACCESS_DENIED: no spec:read');
+      });
+      const refused = await call('GET', `/twins/${twin}/spec?format=json`);
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json()).toMatchObject({ code: 'ACCESS_DENIED' });
+      expect(refused.body).not.toContain('CAEXFile');
+
+      // A write moved the revision: the new content is read and served.
+      current = { revision: 'tx-2', aml: other };
+      fabric.on('spec:getSpecificationRevision', () => ({ twinId: twin, schemaVersion: '3.0', revision: current.revision }));
+      const changed = await call('GET', `/twins/${twin}/spec?format=json`);
+      expect(changed.headers['x-spec-revision']).toBe('tx-2');
+      expect(changed.body).toContain('Conveyor B');
+      expect(fetched()).toBe(2);
+      expect((await call('GET', `/twins/${twin}/spec`)).body).toBe(other);
+      expect(fetched()).toBe(2);
+      expect((await call('GET', '/metrics', undefined, null)).body).toMatch(/spec_service_spec_cache_lookups_total\{result="hit"\} [1-9]/);
+    });
+
+    it('never caches a specification without a recorded revision', async () => {
+      const twin = 'legacy-1';
+      fabric.on('spec:getSpecification', () => ({ twinId: twin, schemaVersion: '3.0', revision: '', aml: AML }));
+      expect((await call('GET', `/twins/${twin}/spec?format=json`)).statusCode).toBe(200);
+      expect((await call('GET', `/twins/${twin}/spec?format=json`)).statusCode).toBe(200);
+      expect(fabric.calls.map((c) => c.fn)).toEqual(['spec:getSpecification', 'spec:getSpecification']);
+      const metrics = (await call('GET', '/metrics', undefined, null)).body;
+      expect(metrics).toMatch(/spec_service_spec_cache_lookups_total\{result="uncacheable"\} [1-9]/);
+    });
+
     it('lists twins from the relay journal, only those the caller may read', async () => {
       fabric.on('acl:checkAccess', ([id]) => ({ allowed: id === TWIN }));
       const res = await call('GET', '/twins');

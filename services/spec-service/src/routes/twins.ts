@@ -90,15 +90,28 @@ export function twinRoutes(deps: RouteDeps) {
         schema: {
           tags: ['twins'],
           summary: 'The specification: canonical AML (format=aml, default) or a JSON tree (format=json)',
+          description:
+            'Served from a per-twin cache keyed by the specification revision the chaincode records; every request still asks the chaincode ' +
+            '(getSpecificationRevision, as the caller) whether the caller may read it and which revision is current. The revision is in the ' +
+            'X-Spec-Revision header (and in the JSON body).',
           params: TwinParams,
           querystring: Type.Object({ format: Type.Union([Type.Literal('aml'), Type.Literal('json')], { default: 'aml' }) }),
-          response: withErrors({ 200: Type.Union([Type.String(), Type.Object({ twinId: Type.String(), schemaVersion: Type.String(), tree: Type.Ref('AmlNode') })]) }),
+          response: withErrors({
+            200: Type.Union([
+              Type.String(),
+              Type.Object({ twinId: Type.String(), schemaVersion: Type.String(), revision: Type.Optional(Type.String()), tree: Type.Ref('AmlNode') }),
+            ]),
+          }),
         },
       },
       async (req, reply) => {
-        const spec = await (await ledger(deps, req)).getSpecification(req.params.twinId);
-        if (req.query.format === 'json') return { twinId: spec.twinId, schemaVersion: spec.schemaVersion, tree: amlToTree(spec.aml) };
-        return reply.type('application/xml; charset=utf-8').send(spec.aml);
+        const { entry, lookup } = await deps.specCache.read(await ledger(deps, req), req.params.twinId);
+        deps.specCacheLookups.inc({ result: lookup });
+        if (entry.revision) void reply.header('x-spec-revision', entry.revision);
+        // Pre-serialized JSON text: Fastify sends a string as is, so the 3 MB tree is neither
+        // rebuilt nor re-serialized on a cache hit.
+        if (req.query.format === 'json') return reply.type('application/json; charset=utf-8').send(entry.json());
+        return reply.type('application/xml; charset=utf-8').send(entry.aml);
       },
     );
 

@@ -1,0 +1,114 @@
+import type { TwinLedger } from '@twinledger/ledger';
+import { amlToTree } from './aml.js';
+
+/**
+ * The assembled specification of a twin at one revision (the txId of the last transaction
+ * that changed it, as the chaincode records it), with its JSON tree serialized on first use.
+ * The content is the same for every caller allowed to read it, so one entry serves all.
+ */
+export interface SpecEntry {
+  readonly twinId: string;
+  readonly revision: string;
+  readonly schemaVersion: string;
+  readonly aml: string;
+  /** `{twinId, schemaVersion, revision, tree}` as JSON text, made on the first format=json read. */
+  json(): string;
+}
+
+export interface SpecCacheStats {
+  readonly entries: number;
+  readonly bytes: number;
+}
+
+export type SpecLookup = 'hit' | 'miss' | 'stale' | 'uncacheable';
+
+export interface SpecCache {
+  /**
+   * The twin's specification as `ledger` (signing as the caller) may read it. A cached entry
+   * is served only after the chaincode answered getSpecificationRevision for this caller with
+   * the same revision: the access decision is the chaincode's on every request, the cache
+   * saves only the assembly, the 2 MB transfer and the parse.
+   */
+  read(ledger: TwinLedger, twinId: string): Promise<{ entry: SpecEntry; lookup: SpecLookup }>;
+  stats(): SpecCacheStats;
+}
+
+/**
+ * Bounded by `maxChars` (UTF-16 code units of the AML plus its JSON once made; 0 disables
+ * caching), least recently used first out, one revision per twin (a newer one replaces it).
+ */
+export function createSpecCache(opts: { readonly maxChars: number }): SpecCache {
+  const entries = new Map<string, Entry>();
+  let chars = 0;
+
+  const evict = (): void => {
+    for (const [twinId, e] of entries) {
+      if (chars <= opts.maxChars) break;
+      entries.delete(twinId);
+      chars -= e.size;
+    }
+  };
+  const remove = (twinId: string): void => {
+    const e = entries.get(twinId);
+    if (e) {
+      entries.delete(twinId);
+      chars -= e.size;
+    }
+  };
+
+  class Entry implements SpecEntry {
+    size: number;
+    private text: string | undefined;
+    constructor(
+      readonly twinId: string,
+      readonly revision: string,
+      readonly schemaVersion: string,
+      readonly aml: string,
+    ) {
+      this.size = aml.length;
+    }
+    json(): string {
+      if (this.text === undefined) {
+        this.text = JSON.stringify({ twinId: this.twinId, schemaVersion: this.schemaVersion, revision: this.revision, tree: amlToTree(this.aml) });
+        // Account for the JSON only while this entry is still the cached one.
+        if (entries.get(this.twinId) === this) {
+          this.size += this.text.length;
+          chars += this.text.length;
+          evict();
+        }
+      }
+      return this.text;
+    }
+  }
+
+  return {
+    async read(ledger, twinId) {
+      const cached = entries.get(twinId);
+      let lookup: SpecLookup = 'miss';
+      if (cached) {
+        // Throws the chaincode's refusal (ACCESS_DENIED, NOT_FOUND) like getSpecification would.
+        const { revision } = await ledger.getSpecificationRevision(twinId);
+        if (revision !== '' && revision === cached.revision) {
+          // Refresh its place in the LRU order.
+          entries.delete(twinId);
+          entries.set(twinId, cached);
+          return { entry: cached, lookup: 'hit' };
+        }
+        lookup = 'stale';
+      }
+      const spec = await ledger.getSpecification(twinId);
+      const revision = spec.revision ?? '';
+      const entry = new Entry(twinId, revision, spec.schemaVersion, spec.aml);
+      // Two racing misses around a write may finish in either order; the one finishing last
+      // is kept. Should that be the older revision, the next read's revision check sees the
+      // difference and replaces it: an entry is never served for a revision it was not read at.
+      remove(twinId);
+      if (revision === '' || opts.maxChars <= 0 || entry.size > opts.maxChars) return { entry, lookup: 'uncacheable' };
+      entries.set(twinId, entry);
+      chars += entry.size;
+      evict();
+      return { entry, lookup };
+    },
+    stats: () => ({ entries: entries.size, bytes: chars }),
+  };
+}
