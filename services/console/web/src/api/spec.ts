@@ -4835,7 +4835,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The specification: canonical AML (format=aml, default) or a JSON tree (format=json) */
+        /**
+         * The specification: canonical AML (format=aml, default) or a JSON tree (format=json)
+         * @description Served from a per-twin cache keyed by the specification revision the chaincode records; every request still asks the chaincode (getSpecificationRevision, as the caller) whether the caller may read it and which revision is current. The revision is in the X-Spec-Revision header (and in the JSON body).
+         */
         get: {
             parameters: {
                 query: {
@@ -4857,6 +4860,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": string | {
+                            revision?: string;
                             schemaVersion: string;
                             tree: components["schemas"]["AmlNode"];
                             twinId: string;
