@@ -68,7 +68,14 @@ export interface FeedServiceInit {
   readonly faultTolerance: number;
   /** Most entries one range call returns. */
   readonly maxRangeEntries: number;
+  /** Decrypted segment payloads kept for repeated reads, in bytes; default 64 MiB, 0 turns it off. */
+  readonly payloadCacheBytes?: number;
+  /** Verified update records kept (they never change once stored); default 100,000. */
+  readonly updateCacheEntries?: number;
 }
+
+/** Segment objects and update records fetched at once by a range read. */
+const RANGE_CONCURRENCY = 8;
 
 export interface FeedServiceComponents {
   readonly client: ReplicaClient;
@@ -122,15 +129,81 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     return heads.reduce<FeedHead | undefined>((a, b) => (b !== undefined && (a === undefined || b.seq > a.seq) ? b : a), undefined);
   }
 
+  /**
+   * Update records are immutable once stored (storing nodes refuse a different update at a
+   * taken index, and each is verified against the owner's signature), so a verified one is
+   * kept: range reads re-walk the same indices (binary search, window) on every query.
+   */
+  const updates = new Map<string, FeedUpdate>();
+  const maxUpdates = init.updateCacheEntries ?? 100_000;
+
   async function update(feedId: Hex, index: number): Promise<FeedUpdate | undefined> {
+    const key = `${feedId}/${index}`;
+    const known = updates.get(key);
+    if (known !== undefined) return known;
     const address = feedUpdateAddress(feedId, index);
     const order = (await client.candidates(address)).map((c) => c.peerId);
     try {
-      return await client.read(order, async (peerId) => parseFeedUpdate((await client.request(peerId, { op: 'get-feed-update', address })).header['update'], address));
+      const u = await client.read(order, async (peerId) => parseFeedUpdate((await client.request(peerId, { op: 'get-feed-update', address })).header['update'], address));
+      if (maxUpdates > 0) {
+        if (updates.size >= maxUpdates) updates.delete(updates.keys().next().value!);
+        updates.set(key, u);
+      }
+      return u;
     } catch (err) {
       if (err instanceof ItemNotFoundError) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * Decrypted payloads by reference, least recently used out first. A cached payload is served
+   * only while the feed object's ACL is still at the version it was read under: any ACL change
+   * (a party removed, keys rotated) sends the next read back to the storing nodes, which decide
+   * again, so the cache never widens access beyond what a fresh read would get.
+   */
+  const payloads = new Map<Hex, { payload: Uint8Array; objectId: Hex; aclVersion: number }>();
+  let payloadBytes = 0;
+  const maxPayloadBytes = init.payloadCacheBytes ?? 64 * 1024 * 1024;
+
+  function remember(ref: Hex, value: { payload: Uint8Array; objectId: Hex; aclVersion: number }): void {
+    if (value.payload.byteLength > maxPayloadBytes / 4) return;
+    const old = payloads.get(ref);
+    if (old !== undefined) {
+      payloads.delete(ref);
+      payloadBytes -= old.payload.byteLength;
+    }
+    payloads.set(ref, value);
+    payloadBytes += value.payload.byteLength;
+    while (payloadBytes > maxPayloadBytes) {
+      const [k, v] = payloads.entries().next().value!;
+      payloads.delete(k);
+      payloadBytes -= v.payload.byteLength;
+    }
+  }
+
+  /** The feed object's current ACL version (highest among replicas), for cache validation. */
+  async function aclVersionOf(objectId: Hex): Promise<number | undefined> {
+    if (maxPayloadBytes <= 0) return undefined;
+    try {
+      return (await objects.getAclRecord(objectId)).version;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Runs `fn` over `items` with at most `limit` at once, results in input order. */
+  async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+    const out = new Array<R>(items.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return out;
   }
 
   /**
@@ -154,8 +227,26 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     return found.find((u) => u !== undefined);
   }
 
-  async function entry(u: FeedUpdate): Promise<FeedEntry> {
-    return { feedId: u.feedId, index: u.index, timeStart: u.timeStart, timeEnd: u.timeEnd, ref: u.ref, payload: await objects.getObject(u.ref) };
+  /** The entry of an update; `acl` is the feed object's current ACL (id and version) when known. */
+  async function entry(u: FeedUpdate, acl?: { objectId: Hex; version: number | undefined }): Promise<FeedEntry> {
+    const base = { feedId: u.feedId, index: u.index, timeStart: u.timeStart, timeEnd: u.timeEnd, ref: u.ref };
+    const hit = payloads.get(u.ref);
+    if (hit !== undefined && acl?.version !== undefined && hit.objectId === acl.objectId && hit.aclVersion === acl.version) {
+      payloads.delete(u.ref);
+      payloads.set(u.ref, hit);
+      return { ...base, payload: hit.payload };
+    }
+    const payload = await objects.getObject(u.ref);
+    // Read after the ACL version was taken: a change in between shows as a newer version next time.
+    if (acl?.version !== undefined) remember(u.ref, { payload, objectId: acl.objectId, aclVersion: acl.version });
+    return { ...base, payload };
+  }
+
+  /** The head and the feed object's current ACL version, read at once. */
+  async function headAndAcl(feedId: Hex): Promise<{ h: FeedHead | undefined; acl: { objectId: Hex; version: number | undefined } | undefined }> {
+    const h = await head(feedId);
+    if (h === undefined) return { h, acl: undefined };
+    return { h, acl: { objectId: h.objectId, version: await aclVersionOf(h.objectId) } };
   }
 
   /** Moves the head to `index` when it is behind; returns the head's sequence number after. */
@@ -312,30 +403,30 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     async latest(feedId) {
       const h = await head(feedId);
       if (h === undefined) return undefined;
-      const u = await update(feedId, h.latestIndex);
+      const [u, version] = await Promise.all([update(feedId, h.latestIndex), aclVersionOf(h.objectId)]);
       if (u === undefined) throw new ItemNotFoundError('the head points at an update no replica holds', { details: { feedId, index: h.latestIndex } });
-      return entry(u);
+      return entry(u, { objectId: h.objectId, version });
     },
 
     async rangeByIndex(feedId, from, to) {
       if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from) throw new ValidationError('index range must be integers with 0 <= from <= to');
-      const h = await head(feedId);
+      const { h, acl } = await headAndAcl(feedId);
       if (h === undefined) return [];
       const last = Math.min(to, h.latestIndex);
       if (last - from + 1 > init.maxRangeEntries) throw new MalformedMessageError('range too long', { details: { max: init.maxRangeEntries } });
-      const out: FeedEntry[] = [];
-      for (let i = from; i <= last; i++) {
+      const indices = Array.from({ length: Math.max(0, last - from + 1) }, (_, k) => from + k);
+      const found = await mapBounded(indices, RANGE_CONCURRENCY, async (i) => {
         const u = await update(feedId, i);
-        if (u !== undefined) out.push(await entry(u));
-      }
-      return out;
+        return u === undefined ? undefined : entry(u, acl);
+      });
+      return found.filter((e): e is FeedEntry => e !== undefined);
     },
 
     async rangeByTime(feedId, from, to, limit) {
       checkRange({ start: from, end: to });
       const max = Math.min(limit ?? init.maxRangeEntries, init.maxRangeEntries);
       if (!Number.isSafeInteger(max) || max < 1) throw new ValidationError('limit must be a positive integer');
-      const h = await head(feedId);
+      const { h, acl } = await headAndAcl(feedId);
       if (h === undefined) return [];
       // First index whose range ends at or after `from` (time ranges grow with the index).
       let lo = 0;
@@ -346,14 +437,25 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
         if (u !== undefined && u.timeEnd < from) lo = mid + 1;
         else hi = mid;
       }
-      const out: FeedEntry[] = [];
-      for (let i = lo; i <= h.latestIndex && out.length < max; i++) {
-        const u = await update(feedId, i);
+      // Last index whose range starts at or before `to`, capped at `max` entries from `lo`: the
+      // window is known before any segment is fetched, so the segments are fetched in parallel.
+      let a = lo;
+      let b = Math.min(h.latestIndex, lo + max - 1);
+      while (a < b) {
+        const mid = (a + b + 1) >> 1;
+        const u = await update(feedId, mid);
+        if (u !== undefined && u.timeStart > to) b = mid - 1;
+        else a = mid;
+      }
+      const indices = Array.from({ length: a - lo + 1 }, (_, k) => lo + k);
+      const ups = await mapBounded(indices, RANGE_CONCURRENCY, (i) => update(feedId, i));
+      const wanted: FeedUpdate[] = [];
+      for (const u of ups) {
         if (u === undefined) continue;
         if (u.timeStart > to) break;
-        if (u.timeEnd >= from) out.push(await entry(u));
+        if (u.timeEnd >= from) wanted.push(u);
       }
-      return out;
+      return mapBounded(wanted, RANGE_CONCURRENCY, (u) => entry(u, acl));
     },
 
     async updateFeedAcl(feed, parties) {

@@ -146,6 +146,13 @@ describe('feed-ingest against the real Kafka broker and a multi-node DHT', () =>
     const buckets = series.json().buckets as { count: number; values: { v: { max: number } } }[];
     expect(buckets.map((b) => b.count)).toEqual([500, 500, 500, 500]);
     expect(buckets[1]!.values.v.max).toBe(75);
+    // Anchored at the newest reading in one call: the same window and buckets, and that reading.
+    const anchored = await org2.app.inject({ method: 'GET', url: `/feeds/${feedId}/series?last=1999&buckets=4`, headers: h2 });
+    expect(anchored.statusCode).toBe(200);
+    expect(anchored.json()).toEqual({ from: t0, to: t0 + 1999, latest: reading(1999), buckets: series.json().buckets });
+    const both = await org2.app.inject({ method: 'GET', url: `/feeds/${feedId}/series?last=10&from=${t0}`, headers: h2 });
+    expect(both.statusCode).toBe(400);
+    expect(both.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
 
     const metrics = (await org1.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toMatch(/twinledger_feed_ingest_anomalies_total\{feed="[0-9a-f]{16}"\} 1\b/);

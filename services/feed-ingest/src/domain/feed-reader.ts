@@ -1,6 +1,6 @@
 import { AccessDeniedError, ValidationError } from '@twinledger/errors';
 import type { DhtNode } from '@twinledger/dht';
-import { decodeSegment, segmentReadings, type DecodedSegment, type Reading } from '@twinledger/readings';
+import { decodeSegment, segmentReading, segmentReadings, type DecodedSegment, type Reading } from '@twinledger/readings';
 import type { FeedRegistry } from './feed-registry.js';
 
 export interface SeriesBucket {
@@ -17,11 +17,21 @@ export interface SeriesBucket {
  * then the storing nodes decide (they serve segments only to parties in the feed's ACL, and only
  * those parties hold a wrapped key).
  */
+export interface AnchoredSeries {
+  /** The window actually used: `to` is the newest reading's time (now when the feed is empty). */
+  readonly from: number;
+  readonly to: number;
+  readonly latest: Reading | undefined;
+  readonly buckets: SeriesBucket[];
+}
+
 export interface FeedReader {
   authorize(feedId: string, callerMspId: string): void;
   range(feedId: string, from: number, to: number, limit: number): Promise<{ readings: Reading[]; truncated: boolean }>;
   latest(feedId: string): Promise<Reading | undefined>;
   series(feedId: string, from: number, to: number, buckets: number): Promise<SeriesBucket[]>;
+  /** The series of the `windowMs` up to the newest reading, in one call (no separate latest read). */
+  seriesToLatest(feedId: string, windowMs: number, buckets: number): Promise<AnchoredSeries>;
   /** Segments appended after `afterIndex` (for live streams); returns the new last index. */
   since(feedId: string, afterIndex: number): Promise<{ readings: Reading[]; lastIndex: number }>;
 }
@@ -33,18 +43,109 @@ export interface FeedReaderInit {
   readonly mspId: string;
   /** Most segments one query decrypts. */
   readonly maxSegmentsPerQuery: number;
+  /** Decoded segments kept for repeated queries, counted in readings; default 4,000,000 (0: off). */
+  readonly decodedCacheReadings?: number;
+  /** Clock for the window of an empty feed. */
+  readonly now?: () => number;
 }
 
 export function createFeedReader(init: FeedReaderInit): FeedReader {
   const { dht, registry } = init;
+  const now = init.now ?? Date.now;
 
   function checkWindow(from: number, to: number): void {
     if (to < from) throw new ValidationError('to must not be before from', { details: { from, to } });
   }
 
+  /**
+   * Decoded segments by object reference (content-addressed: a reference always names the same
+   * bytes), least recently used out first. The DHT node decides whether a segment may be read
+   * (it re-asks the storing nodes whenever the feed's ACL changed); only what it handed out is
+   * decoded here, so this saves decoding, never an access check.
+   */
+  const decoded = new Map<string, DecodedSegment>();
+  let decodedReadings = 0;
+  const maxDecoded = init.decodedCacheReadings ?? 4_000_000;
+
+  function decodeCached(ref: string, payload: Uint8Array): DecodedSegment {
+    const hit = decoded.get(ref);
+    if (hit !== undefined) {
+      decoded.delete(ref);
+      decoded.set(ref, hit);
+      return hit;
+    }
+    const seg = decodeSegment(payload);
+    if (maxDecoded > 0 && seg.count <= maxDecoded / 4) {
+      decoded.set(ref, seg);
+      decodedReadings += seg.count;
+      while (decodedReadings > maxDecoded) {
+        const [k, v] = decoded.entries().next().value!;
+        decoded.delete(k);
+        decodedReadings -= v.count;
+      }
+    }
+    return seg;
+  }
+
   async function segmentsInRange(feedId: string, from: number, to: number): Promise<DecodedSegment[]> {
-    const entries = await dht.rangeByTime(feedId, from, to);
-    return entries.slice(0, init.maxSegmentsPerQuery).map((e) => decodeSegment(e.payload));
+    const entries = await dht.rangeByTime(feedId, from, to, init.maxSegmentsPerQuery);
+    return entries.slice(0, init.maxSegmentsPerQuery).map((e) => decodeCached(e.ref, e.payload));
+  }
+
+  async function latestReading(feedId: string): Promise<Reading | undefined> {
+    const entry = await dht.latest(feedId);
+    if (!entry) return undefined;
+    const seg = decodeCached(entry.ref, entry.payload);
+    // The newest by device time, not merely the last received.
+    let best = 0;
+    for (let i = 1; i < seg.count; i++) if (seg.ts[i]! >= seg.ts[best]!) best = i;
+    return segmentReading(seg, best, feedId);
+  }
+
+  async function series(feedId: string, from: number, to: number, buckets: number): Promise<SeriesBucket[]> {
+    checkWindow(from, to);
+    const width = Math.max(1, Math.ceil((to - from + 1) / buckets));
+    const nb = Math.floor((to - from) / width) + 1;
+    // Flat typed arrays per value name (bucket-indexed) instead of objects per bucket: the loop
+    // below runs once per reading in the window (a million for an hour of a busy feed).
+    const count = new Uint32Array(nb);
+    const names = new Map<string, { min: Float64Array; max: Float64Array; sum: Float64Array; n: Uint32Array }>();
+    const statsOf = (name: string): { min: Float64Array; max: Float64Array; sum: Float64Array; n: Uint32Array } => {
+      let s = names.get(name);
+      if (!s) names.set(name, (s = { min: new Float64Array(nb).fill(Infinity), max: new Float64Array(nb).fill(-Infinity), sum: new Float64Array(nb), n: new Uint32Array(nb) }));
+      return s;
+    };
+    for (const seg of await segmentsInRange(feedId, from, to)) {
+      const ts = seg.ts;
+      for (let i = 0; i < seg.count; i++) {
+        const t = ts[i]!;
+        if (t >= from && t <= to) count[Math.floor((t - from) / width)]!++;
+      }
+      for (let col = 0; col < seg.header.columns.length; col++) {
+        const s = statsOf(seg.header.columns[col] || 'v');
+        const { min, max, sum, n } = s;
+        const xs = seg.values[col]!;
+        for (let i = 0; i < seg.count; i++) {
+          const t = ts[i]!;
+          if (t < from || t > to) continue;
+          const x = xs[i]!;
+          if (Number.isNaN(x)) continue;
+          const b = Math.floor((t - from) / width);
+          if (x < min[b]!) min[b] = x;
+          if (x > max[b]!) max[b] = x;
+          sum[b] = sum[b]! + x;
+          n[b]!++;
+        }
+      }
+    }
+    const out: SeriesBucket[] = [];
+    for (let b = 0; b < nb; b++) {
+      if (count[b] === 0) continue;
+      const values: Record<string, { min: number; max: number; mean: number }> = {};
+      for (const [name, s] of names) if (s.n[b]! > 0) values[name] = { min: s.min[b]!, max: s.max[b]!, mean: s.sum[b]! / s.n[b]! };
+      out.push({ start: from + b * width, count: count[b]!, values });
+    }
+    return out;
   }
 
   return {
@@ -62,61 +163,29 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
       const out: Reading[] = [];
       let truncated = false;
       for (const seg of await segmentsInRange(feedId, from, to)) {
-        for (const r of segmentReadings(seg, feedId)) {
-          if (r.ts < from || r.ts > to) continue;
+        for (let i = 0; i < seg.count; i++) {
+          const ts = seg.ts[i]!;
+          if (ts < from || ts > to) continue;
           if (out.length >= limit) {
             truncated = true;
             break;
           }
-          out.push(r);
+          out.push(segmentReading(seg, i, feedId));
         }
         if (truncated) break;
       }
       return { readings: out, truncated };
     },
 
-    async latest(feedId) {
-      const entry = await dht.latest(feedId);
-      if (!entry) return undefined;
-      const seg = decodeSegment(entry.payload);
-      // The newest by device time, not merely the last received.
-      let best = 0;
-      for (let i = 1; i < seg.count; i++) if (seg.ts[i]! >= seg.ts[best]!) best = i;
-      return segmentReadings(seg, feedId)[best];
-    },
+    latest: latestReading,
 
-    async series(feedId, from, to, buckets) {
-      checkWindow(from, to);
-      const width = Math.max(1, Math.ceil((to - from + 1) / buckets));
-      const acc = new Map<number, { count: number; values: Map<string, { min: number; max: number; sum: number; n: number }> }>();
-      for (const seg of await segmentsInRange(feedId, from, to)) {
-        for (let i = 0; i < seg.count; i++) {
-          const ts = seg.ts[i]!;
-          if (ts < from || ts > to) continue;
-          const b = Math.floor((ts - from) / width);
-          let bucket = acc.get(b);
-          if (!bucket) acc.set(b, (bucket = { count: 0, values: new Map() }));
-          bucket.count++;
-          for (let col = 0; col < seg.header.columns.length; col++) {
-            const x = seg.values[col]![i]!;
-            if (Number.isNaN(x)) continue;
-            const name = seg.header.columns[col] || 'v';
-            let s = bucket.values.get(name);
-            if (!s) bucket.values.set(name, (s = { min: x, max: x, sum: 0, n: 0 }));
-            if (x < s.min) s.min = x;
-            if (x > s.max) s.max = x;
-            s.sum += x;
-            s.n++;
-          }
-        }
-      }
-      return [...acc.entries()]
-        .sort((a, b) => a[0] - b[0])
-        .map(([b, v]) => ({
-          start: from + b * width,
-          count: v.count,
-          values: Object.fromEntries([...v.values].map(([name, s]) => [name, { min: s.min, max: s.max, mean: s.sum / s.n }])),
-        }));
+    series,
+
+    async seriesToLatest(feedId, windowMs, buckets) {
+      const latest = await latestReading(feedId);
+      const to = latest?.ts ?? now();
+      const from = Math.max(0, to - windowMs);
+      return { from, to, latest, buckets: latest ? await series(feedId, from, to, buckets) : [] };
     },
 
     async since(feedId, afterIndex) {
@@ -124,7 +193,7 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
       if (!head || head.latestIndex <= afterIndex) return { readings: [], lastIndex: head ? Math.min(head.latestIndex, afterIndex) : -1 };
       const from = Math.max(afterIndex + 1, head.latestIndex - init.maxSegmentsPerQuery + 1);
       const entries = await dht.rangeByIndex(feedId, from, head.latestIndex);
-      const readings = entries.flatMap((e) => segmentReadings(decodeSegment(e.payload), feedId));
+      const readings = entries.flatMap((e) => segmentReadings(decodeCached(e.ref, e.payload), feedId));
       return { readings, lastIndex: head.latestIndex };
     },
   };

@@ -1,3 +1,4 @@
+import { ValidationError } from '@twinledger/errors';
 import { Type, errorResponses, type ServiceApp } from '@twinledger/service-kit';
 import type { EventEmitter } from 'node:events';
 import type { FeedReader } from '../domain/feed-reader.js';
@@ -64,11 +65,24 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
     '/feeds/:feedId/series',
     {
       schema: {
-        summary: 'A downsampled series for charts: min/max/mean per time bucket and value name',
+        summary:
+          'A downsampled series for charts: min/max/mean per time bucket and value name. Either `from` and `to`, or `last` (ms): the window of that length ending at the newest reading, found in the same call (the answer carries the window and that reading)',
         params: FeedParams,
-        querystring: Type.Object({ from: Ts, to: Ts, buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000 })) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          {
+            from: Type.Optional(Ts),
+            to: Type.Optional(Ts),
+            last: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 50 })),
+            buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000 })),
+          },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({
+            from: Type.Integer(),
+            to: Type.Integer(),
+            /** With `last`: the newest reading (null for an empty feed). */
+            latest: Type.Optional(Type.Union([ReadingSchema, Type.Null()])),
             buckets: Type.Array(Type.Object({ start: Type.Integer(), count: Type.Integer(), values: Type.Record(Type.String(), Type.Object({ min: Type.Number(), max: Type.Number(), mean: Type.Number() })) })),
           }),
           ...errorResponses,
@@ -76,8 +90,17 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
       },
     },
     async (req) => {
+      const { from, to, last } = req.query;
+      const buckets = req.query.buckets ?? 200;
+      if (last !== undefined) {
+        if (from !== undefined || to !== undefined) throw new ValidationError('give either last or from and to, not both', { details: { from, to, last } });
+        reader.authorize(req.params.feedId, req.principal!.mspId);
+        const s = await reader.seriesToLatest(req.params.feedId, last, buckets);
+        return { from: s.from, to: s.to, latest: s.latest ?? null, buckets: s.buckets };
+      }
+      if (from === undefined || to === undefined) throw new ValidationError('from and to (or last) are required', { details: { from, to } });
       reader.authorize(req.params.feedId, req.principal!.mspId);
-      return { buckets: await reader.series(req.params.feedId, req.query.from, req.query.to, req.query.buckets ?? 200) };
+      return { from, to, buckets: await reader.series(req.params.feedId, from, to, buckets) };
     },
   );
 

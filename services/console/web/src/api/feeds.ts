@@ -973,13 +973,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A downsampled series for charts: min/max/mean per time bucket and value name */
+        /** A downsampled series for charts: min/max/mean per time bucket and value name. Either `from` and `to`, or `last` (ms): the window of that length ending at the newest reading, found in the same call (the answer carries the window and that reading) */
         get: {
             parameters: {
-                query: {
+                query?: {
                     buckets?: number;
-                    from: number;
-                    to: number;
+                    from?: number;
+                    last?: number;
+                    to?: number;
                 };
                 header?: never;
                 path: {
@@ -1007,6 +1008,17 @@ export interface paths {
                                     };
                                 };
                             }[];
+                            from: number;
+                            latest?: {
+                                component: string;
+                                feed: string;
+                                ts: number;
+                                u: string;
+                                v: number | {
+                                    [key: string]: number;
+                                };
+                            } | null;
+                            to: number;
                         };
                     };
                 };

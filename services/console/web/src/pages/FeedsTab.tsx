@@ -43,19 +43,18 @@ function FeedPanel({ feed }: { feed: Feed }) {
   const range = feed.expectedRange;
   const [windowMs, setWindowMs] = useState<string>('3600000');
   const [custom, setCustom] = useState<{ from: number; to: number }>();
-  const latest = useLoad((signal) => call('feeds', 'get', '/feeds/{feedId}/latest', { params: { feedId: feed.feedId }, signal }).then((r) => r.reading ?? undefined), [feed.feedId]);
-  const bounds = useMemo(() => {
-    if (custom) return custom;
-    const to = latest.data?.ts ?? Date.now();
-    return { from: to - Number(windowMs), to };
-  }, [custom, latest.data, windowMs]);
+  // One request: the relative windows are anchored at the newest reading by feed-ingest itself
+  // (`last`), so the page does not wait for a separate latest-reading read before the series.
   const series = useLoad(
     (signal) =>
-      latest.loading
-        ? new Promise<never>(() => {})
-        : call('feeds', 'get', '/feeds/{feedId}/series', { params: { feedId: feed.feedId }, query: { from: bounds.from, to: bounds.to, buckets: BUCKETS }, signal }),
-    [feed.feedId, bounds.from, bounds.to, latest.loading],
+      call('feeds', 'get', '/feeds/{feedId}/series', {
+        params: { feedId: feed.feedId },
+        query: custom ? { from: custom.from, to: custom.to, buckets: BUCKETS } : { last: Number(windowMs), buckets: BUCKETS },
+        signal,
+      }),
+    [feed.feedId, custom?.from, custom?.to, windowMs],
   );
+  const bounds = custom ?? (series.data ? { from: series.data.from, to: series.data.to } : undefined);
   const points: SeriesPoint[] = useMemo(
     () =>
       (series.data?.buckets ?? []).flatMap((b) => {
@@ -155,9 +154,9 @@ function FeedPanel({ feed }: { feed: Feed }) {
           <button type="submit">Show range</button>
         </form>
       </div>
-      <ErrorNotice error={latest.error ?? series.error} action="read the feed history" />
+      <ErrorNotice error={series.error} action="read the feed history" />
       {series.loading ? <p role="status">Loading the series…</p> : null}
-      <SeriesChart points={points} range={range} unit={feed.unit} label={`${feed.componentId} ${new Date(bounds.from).toISOString()} to ${new Date(bounds.to).toISOString()}`} />
+      <SeriesChart points={points} range={range} unit={feed.unit} label={bounds ? `${feed.componentId} ${new Date(bounds.from).toISOString()} to ${new Date(bounds.to).toISOString()}` : `${feed.componentId} history`} />
     </section>
   );
 }
