@@ -345,7 +345,7 @@ export const console_: Suite = {
       const renders: number[] = [];
       const charts: number[] = [];
       let rows = 0;
-      for (let run = 0; run < runs; run++) {
+      const measureRender = async (): Promise<number> => {
         const page = await context.newPage();
         const t0 = Date.now();
         await page.goto(`${consoleProc.url}/#/twins/${encodeURIComponent(twinId)}/spec`);
@@ -353,9 +353,13 @@ export const console_: Suite = {
           throw new Error(`the tree did not appear: ${(err as Error).message}; the page said: ${(await page.innerText('body')).slice(0, 1500)}`);
         });
         await page.waitForSelector('[data-testid="spec-summary"]');
-        renders.push(Date.now() - t0);
+        const ms = Date.now() - t0;
         rows = Number(await page.getAttribute('[role="tree"]', 'data-rows'));
         await page.close();
+        return ms;
+      };
+      for (let run = 0; run < runs; run++) {
+        renders.push(await measureRender());
 
         const page2 = await context.newPage();
         const t1 = Date.now();
@@ -370,7 +374,21 @@ export const console_: Suite = {
         await page2.close();
         log(`run ${run + 1}: render ${renders.at(-1)} ms (${rows} tree rows), chart ${charts.at(-1)} ms`);
       }
-      return { render_ms: median(renders), chart_ms: median(charts), elements, readings: readingCount, tree_rows: rows, spec_cold_ms: specColdMs, spec_warm_ms: specWarmMs };
+      // The first view after an edit: the revision moved, so spec-service reads the specification
+      // from the chaincode and builds the tree again before the page gets it.
+      await submit(`/api/spec/twins/${encodeURIComponent(twinId)}/elements`, { aml: `<InternalElement Name="Added" ID="added-${Date.now()}"/>`, parentId: 'ih-large' });
+      const renderAfterWrite = await measureRender();
+      log(`render after a write (new revision, specification re-read): ${renderAfterWrite} ms (${rows} tree rows)`);
+      return {
+        render_ms: median(renders),
+        chart_ms: median(charts),
+        elements,
+        readings: readingCount,
+        tree_rows: rows,
+        render_after_write_ms: renderAfterWrite,
+        spec_cold_ms: specColdMs,
+        spec_warm_ms: specWarmMs,
+      };
     } finally {
       await browser?.close().catch(() => undefined);
       for (const p of procs.reverse()) await stopProcess(p);
