@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createDhtClient } from '@twinledger/dht-client';
 import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
+import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
 import { createConsumer, createKafka, TOPICS } from '@twinledger/kafka';
+import { createTwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
 import { startSpecService, type SpecService } from '../src/main.js';
@@ -135,6 +137,55 @@ function identitiesDir(root: string, org: OrgHandle): string {
     const pending = (await call(org2, 1, 'GET', `/twins/${twinId}/program-calls`)).json();
     expect(pending.map((c: { callId: number }) => c.callId)).toEqual([callId]);
     expect((await call(org2, 1, 'GET', `/twins/${twinId}/program-calls/${callId}`)).json()).toMatchObject({ status: 'PENDING', parameters: { speed: 1.2 } });
+  });
+
+  it('serves the cached specification per revision, re-read after a write, never after the chaincode refuses the caller', async () => {
+    const cached = `${twinId}-cache`;
+    const created = await call(org1, 0, 'POST', '/twins', { deviceId: cached, deviceName: 'Cached plant', aml: AML, grants: { Org2MSP: 'AUDITOR' } });
+    expect(created.statusCode).toBe(201);
+    const until = async <T>(read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> => {
+      // Org 2's peer commits the block a moment after org 1's answered the submit.
+      for (let i = 0; ; i++) {
+        const v = await read();
+        if (ok(v) || i >= 60) return v;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    };
+    const url = `/twins/${cached}/spec?format=json`;
+    const first = await until(() => call(org2, 1, 'GET', url), (r) => r.statusCode === 200);
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['x-spec-revision']).toBe(created.json().transactionId);
+    const second = await call(org2, 1, 'GET', url);
+    expect(second.headers['x-spec-revision']).toBe(first.headers['x-spec-revision']);
+    expect(second.body).toBe(first.body);
+    expect((await call(org2, 1, 'GET', '/metrics')).body).toMatch(/spec_service_spec_cache_lookups_total\{result="hit"\} [1-9]/);
+
+    const ins = await call(org1, 0, 'POST', `/twins/${cached}/elements`, { aml: '<InternalElement Name="Added" ID="cache-added-1"/>', parentId: 'conveyor-1' });
+    expect(ins.statusCode).toBe(201);
+    const after = await until(() => call(org2, 1, 'GET', url), (r) => r.headers['x-spec-revision'] === ins.json().transactionId);
+    expect(after.headers['x-spec-revision']).toBe(ins.json().transactionId);
+    expect(after.body).toContain('cache-added-1');
+    expect(first.body).not.toContain('cache-added-1');
+
+    // The owner (org 1) takes org 2's read away; the cached body must not reach org 2 any more.
+    const pool = createPeerConnectionPool();
+    const client = createFabricClient({ pool, peer: net.orgs[0]!.peer, identity: await loadIdentity(net.orgs[0]!.users[0]!), channel: net.channel, chaincode: net.chaincode });
+    try {
+      const owner = createTwinLedger(client);
+      await owner.revoke(cached, { mspId: 'Org2MSP', role: 'AUDITOR' });
+      await owner.revoke(cached, { mspId: '*', role: 'READER' });
+    } finally {
+      client.close();
+      pool.close();
+    }
+    const refused = await until(() => call(org2, 1, 'GET', url), (r) => r.statusCode === 403);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'ACCESS_DENIED' });
+    expect(refused.body).not.toContain('CAEXFile');
+    // A revocation changes who may read, not the content: org 1 still reads the same revision.
+    const owners = await call(org1, 0, 'GET', url);
+    expect(owners.statusCode).toBe(200);
+    expect(owners.headers['x-spec-revision']).toBe(ins.json().transactionId);
   });
 
   it('gives history with block numbers, the twin as of a transaction, and an auditor export', async () => {
