@@ -4,7 +4,7 @@ import type { DhtClient } from '@twinledger/dht-client';
 import type { RouteDeps, Limits } from './context.js';
 import type { EventHub } from './domain/event-hub.js';
 import type { LedgerJournal } from './domain/ledger-journal.js';
-import { createSpecCache } from './domain/spec-cache.js';
+import { createSpecCache, type SpecCache } from './domain/spec-cache.js';
 import { twinRoutes } from './routes/twins.js';
 import { registryRoutes } from './routes/registry.js';
 import { auditRoutes } from './routes/audit.js';
@@ -27,6 +27,8 @@ export interface AppDeps {
   readonly mvccAttempts?: number;
   /** Characters of assembled specifications (AML + JSON tree) kept per revision; 0 disables. Default 128 Mi. */
   readonly specCacheChars?: number;
+  /** The cache itself, when the caller keeps it warm (main.ts refreshes it on ledger events); else one of specCacheChars. */
+  readonly specCache?: SpecCache;
 }
 
 export const DEFAULT_SPEC_CACHE_CHARS = 128 * 1024 * 1024;
@@ -43,7 +45,7 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
     auth: deps.auth,
     readiness: deps.readiness ?? [],
   });
-  const specCache = createSpecCache({ maxChars: deps.specCacheChars ?? DEFAULT_SPEC_CACHE_CHARS });
+  const specCache = deps.specCache ?? createSpecCache({ maxChars: deps.specCacheChars ?? DEFAULT_SPEC_CACHE_CHARS });
   new Gauge({
     name: 'spec_service_spec_cache_chars',
     help: 'Characters of specifications (AML and JSON trees) held in the revision-keyed cache',

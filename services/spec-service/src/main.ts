@@ -8,10 +8,11 @@ import { createTwinLedger } from '@twinledger/ledger';
 import { createMetricsRegistry, type Logger } from '@twinledger/observability';
 import { createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
 import type { JSONWebKeySet } from 'jose';
-import { buildApp } from './app.js';
+import { buildApp, DEFAULT_SPEC_CACHE_CHARS } from './app.js';
 import { createEventHub } from './domain/event-hub.js';
 import { createEventRelay, type EventRelay } from './domain/event-relay.js';
 import { createLedgerJournal } from './domain/ledger-journal.js';
+import { createSpecCache } from './domain/spec-cache.js';
 
 export interface SpecServiceConfig {
   readonly mspId: string;
@@ -79,6 +80,15 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     await relay.start();
   }
 
+  const specCache = createSpecCache({ maxChars: cfg.specCacheChars ?? DEFAULT_SPEC_CACHE_CHARS });
+  // Keep viewed specifications warm: after a relayed event of a cached twin, re-read it (as the
+  // relay identity) if its revision moved, so the first viewer after an edit does not wait for
+  // the assembly. Each viewer's own revision read still decides what they get.
+  const serviceLedger = createTwinLedger(serviceClient);
+  const warm = hub.subscribe((event) => {
+    if (event.twinId !== undefined) void specCache.refresh(serviceLedger, event.twinId);
+  });
+
   const app = await buildApp({
     logger,
     metrics,
@@ -90,7 +100,7 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     journal,
     limits: { ...(cfg.amlMaxBytes ? { amlBytes: cfg.amlMaxBytes } : {}), ...(cfg.documentMaxBytes ? { documentBytes: cfg.documentMaxBytes } : {}) },
     ...(cfg.mvccAttempts ? { mvccAttempts: cfg.mvccAttempts } : {}),
-    ...(cfg.specCacheChars !== undefined ? { specCacheChars: cfg.specCacheChars } : {}),
+    specCache,
     readiness: [
       // The peer answers a trivial read: reachable, and our identity is known to the channel.
       { name: 'peer', check: async () => serviceClient.evaluate('acl:listParties', []).then(() => true) },
@@ -102,6 +112,7 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     app,
     relay,
     async close() {
+      warm.unsubscribe();
       await relay?.stop();
       await producer?.disconnect().catch(() => undefined);
       identities.close();

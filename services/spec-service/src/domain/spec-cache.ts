@@ -30,6 +30,15 @@ export interface SpecCache {
    * saves only the assembly, the 2 MB transfer and the parse.
    */
   read(ledger: TwinLedger, twinId: string): Promise<{ entry: SpecEntry; lookup: SpecLookup }>;
+  /**
+   * Brings a cached twin's entry to the ledger's current revision, reading as `ledger` (the
+   * service's own identity) and building the JSON tree, so the first viewer after an edit
+   * finds it ready (their own revision check still decides). Twins not in the cache are left
+   * alone: only what someone viewed is kept warm. One refresh per twin at a time; events that
+   * arrive meanwhile cause one more pass. Never throws: a failed refresh leaves the entry,
+   * which every request re-validates anyway.
+   */
+  refresh(ledger: TwinLedger, twinId: string): Promise<void>;
   stats(): SpecCacheStats;
 }
 
@@ -81,8 +90,20 @@ export function createSpecCache(opts: { readonly maxChars: number }): SpecCache 
     }
   }
 
+  const store = (entry: Entry): void => {
+    remove(entry.twinId);
+    if (entry.revision === '' || opts.maxChars <= 0 || entry.size > opts.maxChars) return;
+    entries.set(entry.twinId, entry);
+    chars += entry.size;
+    evict();
+  };
+  const refreshing = new Map<string, { again: boolean; done: Promise<void> }>();
+
   return {
     async read(ledger, twinId) {
+      // A refresh under way is reading the new revision already: wait for it rather than
+      // assemble the same specification twice (the caller's own check follows either way).
+      await refreshing.get(twinId)?.done;
       const cached = entries.get(twinId);
       let lookup: SpecLookup = 'miss';
       if (cached) {
@@ -102,12 +123,36 @@ export function createSpecCache(opts: { readonly maxChars: number }): SpecCache 
       // Two racing misses around a write may finish in either order; the one finishing last
       // is kept. Should that be the older revision, the next read's revision check sees the
       // difference and replaces it: an entry is never served for a revision it was not read at.
-      remove(twinId);
-      if (revision === '' || opts.maxChars <= 0 || entry.size > opts.maxChars) return { entry, lookup: 'uncacheable' };
-      entries.set(twinId, entry);
-      chars += entry.size;
-      evict();
-      return { entry, lookup };
+      store(entry);
+      return { entry, lookup: entries.get(twinId) === entry ? lookup : 'uncacheable' };
+    },
+    refresh(ledger, twinId) {
+      const running = refreshing.get(twinId);
+      if (running) {
+        running.again = true;
+        return running.done;
+      }
+      if (!entries.has(twinId)) return Promise.resolve();
+      const state = { again: true, done: Promise.resolve() };
+      state.done = (async () => {
+        try {
+          while (state.again && entries.has(twinId)) {
+            state.again = false;
+            const { revision } = await ledger.getSpecificationRevision(twinId);
+            if (revision === '' || entries.get(twinId)?.revision === revision) continue;
+            const spec = await ledger.getSpecification(twinId);
+            const entry = new Entry(twinId, spec.revision ?? '', spec.schemaVersion, spec.aml);
+            store(entry);
+            if (entries.get(twinId) === entry) entry.json();
+          }
+        } catch {
+          // Refused or unavailable: the entry stays as it is and is checked on every read.
+        } finally {
+          refreshing.delete(twinId);
+        }
+      })();
+      refreshing.set(twinId, state);
+      return state.done;
     },
     stats: () => ({ entries: entries.size, bytes: chars }),
   };
