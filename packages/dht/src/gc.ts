@@ -2,6 +2,7 @@ import type { Logger } from '@twinledger/observability';
 import type { HeldBlob, LocalStore } from './local-store.js';
 import { decodeManifest } from './manifest.js';
 import type { DhtMetrics } from './metrics.js';
+import { createPeriodicPass, type PeriodicPass } from './periodic-pass.js';
 
 /**
  * Removes orphan chunks: ciphertext a failed or aborted upload stored without ever writing
@@ -35,18 +36,10 @@ export interface GarbageCollectorComponents {
   readonly metrics?: DhtMetrics;
 }
 
-export interface GarbageCollector {
-  start(): void;
-  stop(): Promise<void>;
-  runOnce(): Promise<GcReport>;
-  lastReport(): GcReport | undefined;
-}
+export type GarbageCollector = PeriodicPass<GcReport>;
 
 export function createGarbageCollector(init: Readonly<GarbageCollectorInit>, components: GarbageCollectorComponents): GarbageCollector {
   const { store, logger, metrics } = components;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<GcReport> | undefined;
-  let last: GcReport | undefined;
 
   /** Chunk hashes listed by the manifests held for the object; undefined if one cannot be read (then nothing is collected). */
   async function referenced(blobs: readonly HeldBlob[]): Promise<Set<string> | undefined> {
@@ -89,31 +82,8 @@ export function createGarbageCollector(init: Readonly<GarbageCollectorInit>, com
     }
     const report: GcReport = { objectsScanned, chunksRemoved, bytesRemoved, durationMs: Date.now() - t0 };
     metrics?.gcRuns.inc();
-    last = report;
     return report;
   }
 
-  function runOnce(): Promise<GcReport> {
-    running ??= pass().finally(() => {
-      running = undefined;
-    });
-    return running;
-  }
-
-  return {
-    start() {
-      if (init.intervalMs <= 0 || timer !== undefined) return;
-      timer = setInterval(() => {
-        runOnce().catch((err: unknown) => logger.warn({ err }, 'garbage collection pass failed'));
-      }, init.intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      if (timer !== undefined) clearInterval(timer);
-      timer = undefined;
-      await running?.catch(() => undefined);
-    },
-    runOnce,
-    lastReport: () => last,
-  };
+  return createPeriodicPass({ intervalMs: init.intervalMs, name: 'garbage collection' }, logger, pass);
 }

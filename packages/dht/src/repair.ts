@@ -5,6 +5,7 @@ import { decodeManifest } from './manifest.js';
 import type { DhtMetrics } from './metrics.js';
 import type { ReplicaClient } from './replica-client.js';
 import { MAX_HAVE_ITEMS, type HaveItem } from './store-protocol.js';
+import { createPeriodicPass, type PeriodicPass } from './periodic-pass.js';
 
 /**
  * Restores r copies. Every node, for everything it holds, asks the first r live replicas of
@@ -37,18 +38,10 @@ export interface RepairerComponents {
   readonly metrics?: DhtMetrics;
 }
 
-export interface Repairer {
-  start(): void;
-  stop(): Promise<void>;
-  runOnce(): Promise<RepairReport>;
-  lastReport(): RepairReport | undefined;
-}
+export type Repairer = PeriodicPass<RepairReport>;
 
 export function createRepairer(init: Readonly<RepairerInit>, components: RepairerComponents): Repairer {
   const { store, client, logger, metrics } = components;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<RepairReport> | undefined;
-  let last: RepairReport | undefined;
 
   async function push(peerId: string, item: HaveItem): Promise<void> {
     switch (item.kind) {
@@ -148,31 +141,8 @@ export function createRepairer(init: Readonly<RepairerInit>, components: Repaire
     metrics?.underReplicated.set(totals.missing);
     metrics?.lastRepairItems.set(totals.checked);
     if (totals.missing > 0) logger.info(report, 'repair pass restored copies');
-    last = report;
     return report;
   }
 
-  function runOnce(): Promise<RepairReport> {
-    running ??= pass().finally(() => {
-      running = undefined;
-    });
-    return running;
-  }
-
-  return {
-    start() {
-      if (init.intervalMs <= 0 || timer !== undefined) return;
-      timer = setInterval(() => {
-        runOnce().catch((err: unknown) => logger.warn({ err }, 'repair pass failed'));
-      }, init.intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      if (timer !== undefined) clearInterval(timer);
-      timer = undefined;
-      await running?.catch(() => undefined);
-    },
-    runOnce,
-    lastReport: () => last,
-  };
+  return createPeriodicPass({ intervalMs: init.intervalMs, name: 'repair' }, logger, pass);
 }
