@@ -36,3 +36,12 @@ export function benchLine(suite: string, figures: Record<string, number | string
     .map(([k, v]) => `${k}=${fmt(v)}`)
     .join(' ')}`;
 }
+
+/** A positive integer option `--<name> <n>` of a suite's arguments, or its default. */
+export function arg(args: readonly string[], name: string, dflt: number): number {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return dflt;
+  const v = Number(args[i + 1]);
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
+  return v;
+}

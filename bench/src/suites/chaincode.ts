@@ -1,7 +1,7 @@
 import { createFabricClient, createPeerConnectionPool, loadIdentity, MvccConflictError, type FabricClient } from '@twinledger/fabric-client';
 import { startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
 import { createTwinLedger, Limits, type TwinLedger } from '@twinledger/ledger';
-import { median, percentile, type Suite } from '../harness.js';
+import { median, percentile, type Suite, arg } from '../harness.js';
 
 /**
  * Chaincode cost on a real two-org network, through the Gateway (endorsed by both orgs'
@@ -23,14 +23,6 @@ interface Phase {
   readonly seconds: number;
   readonly latencies: readonly number[];
   readonly conflicts: number;
-}
-
-function arg(args: readonly string[], name: string, dflt: number): number {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return dflt;
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
-  return v;
 }
 
 /** Runs `total` operations with at most `concurrency` in flight; op(i, worker) commits one tx. */

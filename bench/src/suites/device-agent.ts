@@ -7,7 +7,7 @@ import { startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devn
 import { createTwinLedger, Permissions, Roles } from '@twinledger/ledger';
 import { createLogger } from '@twinledger/observability';
 import { createDeviceAgent, createOpcUaAdapter, derivedFeedRegistrar, startBottlingPlantSimulator, type BottlingPlantSimulator } from '@twinledger/device-agent/runtime';
-import { median, percentile, type Suite } from '../harness.js';
+import { median, percentile, type Suite, arg } from '../harness.js';
 
 /**
  * Device agent latencies on the real two-org network, the simulator served over real OPC UA and
@@ -19,14 +19,6 @@ import { median, percentile, type Suite } from '../harness.js';
  * - floor: a trivial `diag:put` committed, measured in the same rounds.
  * Rounds interleave the three, one at a time. Arguments: `--rounds <n>` (default 30).
  */
-
-function arg(args: readonly string[], name: string, dflt: number): number {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return dflt;
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
-  return v;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -7,7 +7,7 @@ import { startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devn
 import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createDevIssuer } from '@twinledger/service-kit';
-import { median, percentile, type Suite } from '../harness.js';
+import { median, percentile, type Suite, arg } from '../harness.js';
 
 /**
  * The REST layer's overhead: spec-service (a real process, HTTP on 127.0.0.1) against direct
@@ -26,14 +26,6 @@ const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const SERVER = join(ROOT, 'services/spec-service/dist/server.js');
 const AML = readFileSync(join(ROOT, 'chaincode/fixtures/bottling-plant.aml'), 'utf8');
 const PARENT = 'prog-set-conveyor-speed';
-
-function arg(args: readonly string[], name: string, dflt: number): number {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return dflt;
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
-  return v;
-}
 
 interface Sample {
   seconds: number;
