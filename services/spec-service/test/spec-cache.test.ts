@@ -100,7 +100,15 @@ describe('specification cache', () => {
     await refreshed;
     expect(during.lookup).toBe('hit');
     expect(during.entry.revision).toBe('r3');
-    expect(calls).toEqual(['rev t', 'spec t', 'rev t']);
+    expect([...calls].sort()).toEqual(['rev t', 'rev t', 'spec t']);
+
+    // Two readers racing after a write: one specification read between them.
+    state.set('t', { revision: 'r4', aml: doc('four') });
+    calls.length = 0;
+    const [x, y] = await Promise.all([cache.read(ledger, 't'), cache.read(ledger, 't')]);
+    expect(x.entry.aml).toContain('four');
+    expect(y.entry).toBe(x.entry);
+    expect(calls.filter((c) => c === 'spec t')).toHaveLength(1);
 
     // A refused or failed refresh leaves the entry; reads still check the caller each time.
     fail(true);

@@ -98,32 +98,53 @@ export function createSpecCache(opts: { readonly maxChars: number }): SpecCache 
     evict();
   };
   const refreshing = new Map<string, { again: boolean; done: Promise<void> }>();
+  /** Per twin, the getSpecification under way (settles, never rejects: waiters re-check). */
+  const loading = new Map<string, Promise<void>>();
+  const load = (ledger: TwinLedger, twinId: string): Promise<Entry> => {
+    const p = (async () => {
+      const spec = await ledger.getSpecification(twinId);
+      const entry = new Entry(twinId, spec.revision ?? '', spec.schemaVersion, spec.aml);
+      store(entry);
+      return entry;
+    })();
+    const settled = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    loading.set(twinId, settled);
+    void settled.then(() => {
+      if (loading.get(twinId) === settled) loading.delete(twinId);
+    });
+    return p;
+  };
 
   return {
     async read(ledger, twinId) {
-      // A refresh under way is reading the new revision already: wait for it rather than
-      // assemble the same specification twice (the caller's own check follows either way).
-      await refreshing.get(twinId)?.done;
+      // A load under way (another reader's or a refresh) is reading the newest revision
+      // already: wait for it rather than assemble the same specification twice; this caller's
+      // own revision check follows either way.
+      await loading.get(twinId);
       const cached = entries.get(twinId);
       let lookup: SpecLookup = 'miss';
       if (cached) {
         // Throws the chaincode's refusal (ACCESS_DENIED, NOT_FOUND) like getSpecification would.
         const { revision } = await ledger.getSpecificationRevision(twinId);
-        if (revision !== '' && revision === cached.revision) {
+        const hit = async (): Promise<{ entry: SpecEntry; lookup: SpecLookup } | undefined> => {
+          const e = entries.get(twinId);
+          if (revision === '' || e?.revision !== revision) return undefined;
           // Refresh its place in the LRU order.
           entries.delete(twinId);
-          entries.set(twinId, cached);
-          return { entry: cached, lookup: 'hit' };
-        }
+          entries.set(twinId, e);
+          return { entry: e, lookup: 'hit' };
+        };
+        const found = (await hit()) ?? (loading.has(twinId) ? (await loading.get(twinId), await hit()) : undefined);
+        if (found) return found;
         lookup = 'stale';
       }
-      const spec = await ledger.getSpecification(twinId);
-      const revision = spec.revision ?? '';
-      const entry = new Entry(twinId, revision, spec.schemaVersion, spec.aml);
-      // Two racing misses around a write may finish in either order; the one finishing last
-      // is kept. Should that be the older revision, the next read's revision check sees the
+      // Two racing loads around a write may finish in either order; the one finishing last is
+      // kept. Should that be the older revision, the next read's revision check sees the
       // difference and replaces it: an entry is never served for a revision it was not read at.
-      store(entry);
+      const entry = await load(ledger, twinId);
       return { entry, lookup: entries.get(twinId) === entry ? lookup : 'uncacheable' };
     },
     refresh(ledger, twinId) {
@@ -138,11 +159,10 @@ export function createSpecCache(opts: { readonly maxChars: number }): SpecCache 
         try {
           while (state.again && entries.has(twinId)) {
             state.again = false;
+            await loading.get(twinId);
             const { revision } = await ledger.getSpecificationRevision(twinId);
-            if (revision === '' || entries.get(twinId)?.revision === revision) continue;
-            const spec = await ledger.getSpecification(twinId);
-            const entry = new Entry(twinId, spec.revision ?? '', spec.schemaVersion, spec.aml);
-            store(entry);
+            if (revision === '' || entries.get(twinId)?.revision === revision || loading.has(twinId)) continue;
+            const entry = await load(ledger, twinId);
             if (entries.get(twinId) === entry) entry.json();
           }
         } catch {
