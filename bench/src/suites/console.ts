@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
 import { peerIdOfDataDir, spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
 import { createDevIssuer } from '@twinledger/service-kit';
-import { median, type Suite } from '../harness.js';
+import { median, type Suite, arg } from '../harness.js';
 
 /**
  * The console's twin view on a large twin, in headless Chromium: a real 5,000-element AML
@@ -24,14 +24,6 @@ import { median, type Suite } from '../harness.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const entry = (service: string): string => join(ROOT, 'services', service, 'dist/server.js');
-
-function arg(args: readonly string[], name: string, dflt: number): number {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return dflt;
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
-  return v;
-}
 
 interface Proc {
   readonly url: string;
