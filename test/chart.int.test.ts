@@ -12,6 +12,7 @@ import { parseAllDocuments } from 'yaml';
 import { ensureChartTools, type ChartTools } from '../scripts/chart-tools.mjs';
 import { CHART_DIR, RENDERED, ROOT, SAMPLE_NAMESPACE, SAMPLE_RELEASE, SAMPLE_VALUES, helmTemplate, renderSample } from '../scripts/chart-render.mjs';
 import { ledgerGatewayEnv } from '@twinledger/auth-identity';
+import { authEnv } from '@twinledger/service-kit';
 import type { EnvSpec } from '@twinledger/config';
 import { parsePartyRegistry, partyRegistryEnv } from '@twinledger/party-registry';
 
@@ -66,7 +67,7 @@ function validate(text: string): { status: number; lines: string[] } {
   return { status: res.status, lines: res.out.split('\n').filter((l) => l.trim() !== '') };
 }
 
-const SHARED_ENV: Record<string, EnvSpec> = { partyRegistryEnv, ledgerGatewayEnv };
+const SHARED_ENV: Record<string, EnvSpec> = { partyRegistryEnv, ledgerGatewayEnv, authEnv };
 
 /** The env variables a service's server.ts reads through loadEnv, and which of them have no default. */
 function serviceEnv(service: string): { all: Set<string>; required: Set<string> } | undefined {

@@ -45,3 +45,30 @@ export function arg(args: readonly string[], name: string, dflt: number): number
   if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
   return v;
 }
+
+/**
+ * Quantile `q` (0-1) of a Prometheus histogram in a /metrics text, interpolated linearly inside
+ * its bucket (what PromQL's histogram_quantile does), in the histogram's unit. NaN when empty.
+ */
+export function histogramQuantile(metricsText: string, name: string, q: number): number {
+  const buckets: { le: number; count: number }[] = [];
+  for (const line of metricsText.split('\n')) {
+    const m = line.match(new RegExp(`^${name}_bucket\\{(?:.*,)?le="([^"]+)"(?:,.*)?\\} (\\S+)$`));
+    if (m) buckets.push({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: Number(m[2]) });
+  }
+  buckets.sort((a, b) => a.le - b.le);
+  const total = buckets.at(-1)?.count ?? 0;
+  if (total === 0) return Number.NaN;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const b of buckets) {
+    if (b.count >= rank) {
+      if (b.le === Infinity) return prevLe;
+      return prevLe + ((b.le - prevLe) * (rank - prevCount)) / Math.max(1, b.count - prevCount);
+    }
+    prevLe = b.le;
+    prevCount = b.count;
+  }
+  return prevLe;
+}

@@ -256,7 +256,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
           { maxInboundStreams: 256, maxOutboundStreams: 256 },
         );
         const client = createReplicaClient(
-          { selfPeerId: peerId, selfMspId: init.mspId, requestTimeoutMs: timeout, responseLimits: limits, discoverBelow: r + 1 },
+          { selfPeerId: peerId, selfMspId: init.mspId, requestTimeoutMs: timeout, responseLimits: limits, discoverBelow: r + 1, discoveryIntervalMs: 5000 },
           { libp2p: libp2p as never, registry, handler, logger: logger.child({ component: 'dht-replicas' }) },
         );
         const objects = createObjectService(

@@ -27,8 +27,10 @@ export interface ReplicaClientInit {
   readonly selfMspId: string;
   readonly requestTimeoutMs: number;
   readonly responseLimits: FrameLimits;
-  /** Query kad-dht for more candidates when fewer than this many peers are connected. */
+  /** Query kad-dht for more candidates when fewer than this many peers are connected (r + 1). */
   readonly discoverBelow: number;
+  /** At most one closest-peers query per this many ms. */
+  readonly discoveryIntervalMs: number;
 }
 
 export interface WriteOutcome {
@@ -95,18 +97,47 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
     return res;
   }
 
-  async function candidates(key: Hex): Promise<PlacementCandidate[]> {
-    const ids = new Set<string>([init.selfPeerId]);
-    for (const p of libp2p.getPeers()) ids.add(p.toString());
-    if (ids.size < init.discoverBelow) {
+  /**
+   * Discovery is rate-limited: in a consortium smaller than r + 1 nodes (three organizations,
+   * say) every request is "below the threshold", and a closest-peers query per request cost
+   * 50-200 ms on each head read, update read and write of a feed append. Consortium peers found
+   * by a query stay connected (and so show in getPeers), so one query per interval is enough; a
+   * request waits for it only when the live peers cannot hold r copies.
+   */
+  let discovery: Promise<void> | undefined;
+  let lastDiscovery = Number.NEGATIVE_INFINITY;
+
+  function discover(key: Hex): Promise<void> {
+    if (discovery !== undefined) return discovery;
+    if (Date.now() - lastDiscovery < init.discoveryIntervalMs) return Promise.resolve();
+    discovery = (async () => {
       try {
         const signal = AbortSignal.timeout(Math.min(3000, init.requestTimeoutMs));
-        for await (const ev of libp2p.services.dht.getClosestPeers(new TextEncoder().encode(key), { signal })) {
-          const e = ev as { name?: string; peer?: { id?: { toString(): string } } };
-          if (e.name === 'FINAL_PEER' && e.peer?.id !== undefined) ids.add(e.peer.id.toString());
-        }
+        // Draining the query is the point: it dials the consortium peers it finds.
+        for await (const ev of libp2p.services.dht.getClosestPeers(new TextEncoder().encode(key), { signal })) void ev;
       } catch (err) {
         logger.debug({ err }, 'closest-peer query ended early');
+      } finally {
+        lastDiscovery = Date.now();
+        discovery = undefined;
+      }
+    })();
+    return discovery;
+  }
+
+  function liveIds(): Set<string> {
+    const ids = new Set<string>([init.selfPeerId]);
+    for (const p of libp2p.getPeers()) ids.add(p.toString());
+    return ids;
+  }
+
+  async function candidates(key: Hex): Promise<PlacementCandidate[]> {
+    let ids = liveIds();
+    if (ids.size < init.discoverBelow) {
+      const found = discover(key);
+      if (ids.size < init.discoverBelow - 1) {
+        await found;
+        ids = liveIds();
       }
     }
     const out: PlacementCandidate[] = [];

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bool, ConfigError, int, list, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
 import { createLogger } from '@twinledger/observability';
-import { createJwtVerifier, runService } from '@twinledger/service-kit';
+import { authEnv, authFromEnv, createJwtVerifier, runService } from '@twinledger/service-kit';
 import { buildApp } from './app.js';
 import { createDevSignIn, parseDevUsers, type DevSignIn } from './dev-signin.js';
 
@@ -18,9 +18,7 @@ const env = loadEnv({
   FEED_INGEST_URL: optionalStr(),
   DEVICE_AGENT_URL: optionalStr(),
   DHT_GATEWAY_URL: optionalStr(),
-  AUTH_ISSUER: str(),
-  AUTH_AUDIENCE: str({ default: 'twinledger' }),
-  AUTH_JWKS_FILE: str(),
+  ...authEnv,
   WEB_ROOT: optionalStr(),
   DEV_SIGNIN_KEY_FILE: optionalStr(),
   DEV_SIGNIN_USERS: list({ default: [] }),
@@ -52,7 +50,7 @@ if (env.DEV_SIGNIN_KEY_FILE) {
 
 const app = await buildApp({
   logger,
-  auth: createJwtVerifier({ issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, jwks: JSON.parse(await readFile(env.AUTH_JWKS_FILE, 'utf8')) }),
+  auth: createJwtVerifier(authFromEnv(env)),
   orgName: env.ORG_NAME,
   ...(env.MSP_ID ? { mspId: env.MSP_ID } : {}),
   upstreams: {

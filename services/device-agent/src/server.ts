@@ -5,7 +5,7 @@ import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twi
 import { createTwinLedger } from '@twinledger/ledger';
 import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
 import { createLogger, createMetricsRegistry } from '@twinledger/observability';
-import { createJwtVerifier, runService } from '@twinledger/service-kit';
+import { authEnv, authFromEnv, createJwtVerifier, runService } from '@twinledger/service-kit';
 import { buildApp } from './app.js';
 import { derivedFeedRegistrar, feedIngestRegistrar } from './domain/feed-registrar.js';
 import { createAgentMetrics } from './domain/metrics.js';
@@ -45,9 +45,7 @@ const env = loadEnv({
   FEED_INGEST_TOKEN: optionalStr(),
   FEED_INGEST_TOKEN_FILE: optionalStr(),
   FEED_ACL: list({ default: [] }),
-  AUTH_ISSUER: str(),
-  AUTH_AUDIENCE: str({ default: 'twinledger' }),
-  AUTH_JWKS_FILE: str(),
+  ...authEnv,
 });
 
 const logger = createLogger({ name: 'device-agent', level: env.LOG_LEVEL });
@@ -110,7 +108,7 @@ const agent = await createDeviceAgent({
 const app = await buildApp({
   logger,
   metrics: registry,
-  auth: createJwtVerifier({ issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, jwks: JSON.parse(await readFile(env.AUTH_JWKS_FILE, 'utf8')) }),
+  auth: createJwtVerifier(authFromEnv(env)),
   agent,
 });
 await agent.start();

@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { int, list, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
 import { createDhtNode, parseSwarmKey, readHexKeyFile, readSwarmKeyFile } from '@twinledger/dht';
 import { ValidationError } from '@twinledger/errors';
 import { createLogger, createMetricsRegistry } from '@twinledger/observability';
 import { openPartyRegistry, partyRegistryEnv, partySourceFromEnv } from '@twinledger/party-registry';
-import { createJwtVerifier, runService } from '@twinledger/service-kit';
+import { authEnv, authFromEnv, createJwtVerifier, runService } from '@twinledger/service-kit';
 import { buildApp } from './app.js';
 import { openFeedKeyStore } from './domain/feed-keys.js';
 
@@ -32,9 +31,7 @@ const env = loadEnv({
   MAX_OBJECT_BYTES: int({ default: 1024 ** 3, min: 1, max: 1024 ** 3 }),
   MAX_FEED_UPDATE_BYTES: int({ default: 1024 * 1024, min: 1, max: 64 * 1024 * 1024 }),
   FEED_PAGE_SIZE: int({ default: 100, min: 1, max: 1000 }),
-  AUTH_ISSUER: str(),
-  AUTH_AUDIENCE: str({ default: 'twinledger' }),
-  AUTH_JWKS_FILE: str(),
+  ...authEnv,
 });
 
 const logger = createLogger({ name: 'dht-gateway', level: env.LOG_LEVEL });
@@ -46,7 +43,6 @@ if ((env.DHT_SWARM_KEY === undefined) === (env.DHT_SWARM_KEY_FILE === undefined)
 const swarmKey = env.DHT_SWARM_KEY !== undefined ? parseSwarmKey(env.DHT_SWARM_KEY, 'DHT_SWARM_KEY') : await readSwarmKeyFile(env.DHT_SWARM_KEY_FILE as string);
 const { registry, close: closeRegistry } = await openPartyRegistry(partySourceFromEnv(env, env.MSP_ID), logger);
 const encryptionKey = await readHexKeyFile(env.DHT_ENCRYPTION_KEY_FILE);
-const jwks = JSON.parse(await readFile(env.AUTH_JWKS_FILE, 'utf8')) as Parameters<typeof createJwtVerifier>[0]['jwks'];
 
 const node = createDhtNode(
   {
@@ -76,7 +72,7 @@ const app = await buildApp({
   feedKeys,
   logger,
   metrics,
-  auth: createJwtVerifier({ issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, jwks }),
+  auth: createJwtVerifier(authFromEnv(env)),
   maxObjectBytes: env.MAX_OBJECT_BYTES,
   maxFeedUpdateBytes: env.MAX_FEED_UPDATE_BYTES,
   feedPageSize: env.FEED_PAGE_SIZE,

@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { int, list, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
 import { createDhtNode, readHexKeyFile, readSwarmKeyFile } from '@twinledger/dht';
 import { openPartyRegistry, partyRegistryEnv, partySourceFromEnv } from '@twinledger/party-registry';
 import { createLogger } from '@twinledger/observability';
-import { createJwtVerifier, runService } from '@twinledger/service-kit';
+import { authEnv, authFromEnv, createJwtVerifier, runService } from '@twinledger/service-kit';
 import { createFeedIngest, DEFAULTS } from './runtime.js';
 
 const env = loadEnv({
@@ -29,9 +28,7 @@ const env = loadEnv({
   RETRY_AFTER_SECONDS: int({ default: DEFAULTS.retryAfterSeconds, min: 1 }),
   STREAM_POLL_MS: int({ default: DEFAULTS.streamPollMs, min: 50 }),
   LATENCY_SAMPLE_EVERY: int({ default: DEFAULTS.latencySampleEvery, min: 1 }),
-  AUTH_ISSUER: str(),
-  AUTH_AUDIENCE: str({ default: 'twinledger' }),
-  AUTH_JWKS_FILE: str(),
+  ...authEnv,
   DHT_LISTEN: list({ default: ['/ip4/127.0.0.1/tcp/0'] }),
   DHT_BOOTSTRAP: list({ default: [] }),
   DHT_SWARM_KEY_FILE: str(),
@@ -84,7 +81,7 @@ const runtime = await createFeedIngest(
   {
     dht,
     logger,
-    auth: createJwtVerifier({ issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, jwks: JSON.parse(await readFile(env.AUTH_JWKS_FILE, 'utf8')) }),
+    auth: createJwtVerifier(authFromEnv(env)),
   },
 );
 

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createObservedIdentities } from '@twinledger/auth-identity';
 import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
@@ -119,8 +118,4 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
       pool.close();
     },
   };
-}
-
-export function readJwks(path: string): JSONWebKeySet {
-  return JSON.parse(readFileSync(path, 'utf8')) as JSONWebKeySet;
 }

@@ -1,17 +1,15 @@
 import { bool, int, list, loadEnv, oneOf, str } from '@twinledger/config';
 import { ledgerGatewayEnv, ledgerGatewayFromEnv } from '@twinledger/auth-identity';
 import { createLogger } from '@twinledger/observability';
-import { runService } from '@twinledger/service-kit';
-import { readJwks, startSpecService } from './main.js';
+import { authEnv, authFromEnv, runService } from '@twinledger/service-kit';
+import { startSpecService } from './main.js';
 
 const env = loadEnv({
   ...ledgerGatewayEnv,
   HOST: str({ default: '127.0.0.1' }),
   PORT: int({ default: 7300, min: 0, max: 65535 }),
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error'], { default: 'info' }),
-  AUTH_ISSUER: str(),
-  AUTH_AUDIENCE: str({ default: 'twinledger' }),
-  AUTH_JWKS_FILE: str(),
+  ...authEnv,
   DHT_GATEWAY_URL: str(),
   KAFKA_BROKERS: list(),
   RELAY_ENABLED: bool({ default: true }),
@@ -26,7 +24,7 @@ const logger = createLogger({ name: 'spec-service', level: env.LOG_LEVEL });
 const service = await startSpecService(
   {
     ...ledgerGatewayFromEnv(env),
-    auth: { issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, jwks: readJwks(env.AUTH_JWKS_FILE) },
+    auth: authFromEnv(env),
     dht: env.DHT_GATEWAY_URL,
     kafkaBrokers: env.KAFKA_BROKERS,
     relay: env.RELAY_ENABLED,

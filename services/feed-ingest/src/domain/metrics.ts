@@ -5,6 +5,8 @@ export interface FeedMetrics {
   readonly readingsAppended: Counter;
   readonly readingsSkippedReplay: Counter;
   readonly sharingLatency: Histogram;
+  readonly consumeDelay: Histogram;
+  readonly appendDuration: Histogram;
   readonly consumerLag: Gauge;
   readonly segmentReadings: Histogram;
   readonly segmentBytes: Histogram;
@@ -27,6 +29,20 @@ export function createFeedMetrics(registry: Registry): FeedMetrics {
       name: `${p}sharing_latency_seconds`,
       help: 'Device timestamp to segment acknowledged by the DHT replicas (readable by other organizations), per reading, sampled',
       buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 5, 10, 30],
+      registers,
+    }),
+    // The two stages of the sharing latency an operator can act on: Kafka (broker, consumer lag)
+    // and the DHT append (replicas, network); the rest is the segment's age at flush.
+    consumeDelay: new Histogram({
+      name: `${p}consume_delay_seconds`,
+      help: 'Device timestamp to the reading being consumed from dt.readings, first reading of each message',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      registers,
+    }),
+    appendDuration: new Histogram({
+      name: `${p}append_duration_seconds`,
+      help: 'Segment flushed to its DHT append acknowledged (object on r replicas, update record, head)',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
       registers,
     }),
     consumerLag: new Gauge({ name: `${p}consumer_lag_messages`, help: 'dt.readings messages not yet committed (not yet in the DHT)', registers }),

@@ -85,6 +85,8 @@ interface OpenSegment {
   offsets: bigint[];
   starts: number[];
   readonly openedAt: number;
+  /** When the segment was handed to the DHT (for the append-duration metric). */
+  flushedAt?: number;
 }
 
 interface PartitionState {
@@ -199,6 +201,7 @@ export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: Segm
 
   function flush(seg: OpenSegment): void {
     const ps = partitionState(seg.partition);
+    seg.flushedAt = Date.now();
     ps.open.delete(seg.feed.feedId);
     ps.inflight.add(seg);
     inflightPerFeed.set(seg.feed.feedId, (inflightPerFeed.get(seg.feed.feedId) ?? 0) + 1);
@@ -272,6 +275,7 @@ export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: Segm
           state.lastOffset = prepared.lastOffset;
         }
         const now = Date.now();
+        c.metrics.appendDuration.observe((now - (seg.flushedAt ?? now)) / 1000);
         for (let i = 0; i < seg.readings.length; i++) {
           if (++sampleCounter % sampleEvery === 0) c.metrics.sharingLatency.observe(Math.max(0, now - seg.readings[i]!.ts) / 1000);
         }
@@ -382,6 +386,7 @@ export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: Segm
           seg.starts.push(seg.readings.length);
           for (const r of readings) seg.readings.push(r);
           setBuffered(readings.length);
+          c.metrics.consumeDelay.observe(Math.max(0, Date.now() - readings[0]!.ts) / 1000);
           if (seg.readings.length >= init.maxSegmentReadings) flush(seg);
         }
       }
