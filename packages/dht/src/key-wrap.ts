@@ -1,9 +1,9 @@
-import { x25519 } from '@noble/curves/ed25519.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { IntegrityError } from './errors.js';
 import { concat, random, utf8 } from './codec.js';
+import { x25519 } from './curves.js';
 
 /**
  * Data-key wrapping to a party's X25519 key: an ECIES construction (X25519 + HKDF-SHA256 +
@@ -20,12 +20,12 @@ export interface EncryptionKeyPair {
 export const WRAPPED_KEY_LENGTH = 104;
 
 export function generateEncryptionKeyPair(): EncryptionKeyPair {
-  const privateKey = x25519.utils.randomSecretKey();
-  return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
+  const privateKey = x25519.randomSecret();
+  return { privateKey, publicKey: x25519.publicKey(privateKey) };
 }
 
 export function encryptionPublicKeyOf(privateKey: Uint8Array): Uint8Array {
-  return x25519.getPublicKey(privateKey);
+  return x25519.publicKey(privateKey);
 }
 
 function kek(shared: Uint8Array, ephPub: Uint8Array, recipientPub: Uint8Array, context: Uint8Array): Uint8Array {
@@ -33,9 +33,7 @@ function kek(shared: Uint8Array, ephPub: Uint8Array, recipientPub: Uint8Array, c
 }
 
 export function wrapKey(dataKey: Uint8Array, recipientPublicKey: Uint8Array, context: string): Uint8Array {
-  const eph = x25519.utils.randomSecretKey();
-  const ephPub = x25519.getPublicKey(eph);
-  const shared = x25519.getSharedSecret(eph, recipientPublicKey);
+  const { publicKey: ephPub, shared } = x25519.ephemeralAgreement(recipientPublicKey);
   const ctx = utf8(context);
   const nonce = random(24);
   const sealed = xchacha20poly1305(kek(shared, ephPub, recipientPublicKey, ctx), nonce, ctx).encrypt(dataKey);
@@ -47,7 +45,7 @@ export function unwrapKey(wrapped: Uint8Array, recipient: EncryptionKeyPair, con
   const ephPub = wrapped.subarray(0, 32);
   const ctx = utf8(context);
   try {
-    const shared = x25519.getSharedSecret(recipient.privateKey, ephPub);
+    const shared = x25519.sharedSecret(recipient.privateKey, ephPub);
     return xchacha20poly1305(kek(shared, ephPub, recipient.publicKey, ctx), wrapped.subarray(32, 56), ctx).decrypt(
       wrapped.subarray(56),
     );

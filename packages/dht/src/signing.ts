@@ -1,4 +1,4 @@
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { ed25519 } from './curves.js';
 import { canonicalBytes, concat, fromHex, toHex, utf8, type Hex } from './codec.js';
 
 /**
@@ -13,13 +13,12 @@ export interface SigningKey {
 }
 
 export function signingKeyFromSeed(seed: Uint8Array): SigningKey {
-  const secret = seed.slice(0, 32);
-  const publicKey = toHex(ed25519.getPublicKey(secret));
-  return { publicKey, sign: (m) => ed25519.sign(m, secret) };
+  const signer = ed25519.signer(seed.slice(0, 32));
+  return { publicKey: toHex(signer.publicKey), sign: signer.sign };
 }
 
 export function generateSigningKey(): { seed: Uint8Array; key: SigningKey } {
-  const seed = ed25519.utils.randomSecretKey();
+  const seed = ed25519.randomSecret();
   return { seed, key: signingKeyFromSeed(seed) };
 }
 
@@ -38,6 +37,6 @@ export function verifyRecord(domain: Domain, publicKey: Hex, body: Record<string
   try {
     return ed25519.verify(fromHex(body.sig), signedBytes(domain, body), fromHex(publicKey));
   } catch {
-    return false;
+    return false; // malformed hex
   }
 }
