@@ -5,7 +5,7 @@ import { devnet } from './suites/devnet.js';
 import { rest } from './suites/rest.js';
 import { dht } from './suites/dht.js';
 import { chaincode } from './suites/chaincode.js';
-import { feedIngest } from './suites/feed-ingest.js';
+import { feedIngest } from './suites/feed-ingest/suite.js';
 import { deviceAgent } from './suites/device-agent.js';
 import { e2e } from './suites/e2e.js';
 import { console_ } from './suites/console.js';

@@ -439,7 +439,7 @@ export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: Segm
     writesFeed: (feedId) => localFeeds.has(feedId),
     async start() {
       running = true;
-      consumer = createConsumer(c.kafka, { groupId: init.groupId, maxBytes: 16 * 1024 * 1024, maxBytesPerPartition: 4 * 1024 * 1024 });
+      consumer = createConsumer(c.kafka, { groupId: init.groupId, maxBytes: 4 * 1024 * 1024, maxBytesPerPartition: 1024 * 1024 });
       consumer.on(consumer.events.GROUP_JOIN, () => {
         // After a rebalance kafkajs refetches from the committed offsets: rebuild from there.
         resetPending = true;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNetwork, testNetworkInit } from '@twinledger/devnet';
 import { spawnTestNetwork } from '@twinledger/dht';
-import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, sendAcked, type Kafka, type Producer } from '@twinledger/kafka';
+import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, type Kafka } from '@twinledger/kafka';
 import { decodeSegment } from '@twinledger/readings';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -11,7 +11,9 @@ import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createDevIssuer } from '@twinledger/service-kit';
 import { DEFAULTS } from '@twinledger/feed-ingest/runtime';
-import { histogramQuantile, percentile, type Suite } from '../harness.js';
+import { Worker } from 'node:worker_threads';
+import { histogramQuantile, percentile, type Suite } from '../../harness.js';
+import { sendChunked, type DevicesInit, type DevicesResult } from './devices.js';
 
 /**
  * Sustained readings/s through feed-ingest (Kafka -> segments -> signed, encrypted DHT appends
@@ -22,13 +24,6 @@ import { histogramQuantile, percentile, type Suite } from '../harness.js';
  * Args: [rate readings/s, default 250000] [seconds, default 15] [feeds, default 4]
  */
 const PER_MESSAGE = 500;
-
-/** Sends in record batches under the broker's 1 MiB limit, a few requests in flight. */
-async function sendChunked(producer: Producer, topic: string, messages: { key: string; value: string }[]): Promise<void> {
-  const chunks: { key: string; value: string }[][] = [];
-  for (let i = 0; i < messages.length; i += 8) chunks.push(messages.slice(i, i + 8));
-  for (let i = 0; i < chunks.length; i += 4) await Promise.all(chunks.slice(i, i + 4).map((c) => sendAcked(producer, topic, c)));
-}
 
 function messageValue(feed: string, ts: number, n: number): string {
   const parts = new Array<string>(n);
@@ -75,7 +70,17 @@ async function kafkaCeiling(kafka: Kafka, log: (l: string) => void, feeds: strin
   return rate;
 }
 
-const SERVER = new URL('../../../services/feed-ingest/dist/server.js', import.meta.url).pathname;
+const SERVER = new URL('../../../../services/feed-ingest/dist/server.js', import.meta.url).pathname;
+
+/** Runs the paced device producer on its own thread (see devices.ts). */
+function runDevices(init: DevicesInit): Promise<DevicesResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./devices.js', import.meta.url), { workerData: init });
+    worker.once('message', (m: { ok: boolean; res?: DevicesResult; error?: string }) => (m.ok ? resolve(m.res!) : reject(new Error(m.error))));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`device producer thread exited with ${code}`)));
+  });
+}
 
 interface Child {
   readonly proc: ChildProcess;
@@ -197,27 +202,11 @@ export const feedIngest: Suite = {
       })();
       const progress = setInterval(() => log(`Org2 has read ${readCount}`), 2000);
 
-      const producer = createIdempotentProducer(kafka);
-      await producer.connect();
       const total = Math.round((rate * seconds) / PER_MESSAGE) * PER_MESSAGE;
       // One message template per feed with a timestamp slot: the producer must not be the bottleneck.
-      const templates = feeds.map((f, i) => ({ f, parts: messageValue(f, 0, PER_MESSAGE).replaceAll('"TT-101"', `"TT-101-${i}"`).split('"ts":0,') }));
+      const templates = feeds.map((f, i) => ({ feed: f, parts: messageValue(f, 0, PER_MESSAGE).replaceAll('"TT-101"', `"TT-101-${i}"`).split('"ts":0,') }));
       const start = Date.now();
-      let sent = 0;
-      let m = 0;
-      // Paced in ticks so the figure is a sustained rate with honest latencies, not a backlog drain.
-      while (sent < total) {
-        const due = Math.min(total, Math.ceil((((Date.now() - start) / 1000) * rate) / PER_MESSAGE) * PER_MESSAGE);
-        const batch = [];
-        while (sent < due) {
-          const t = templates[m++ % templates.length]!;
-          batch.push({ key: t.f, value: t.parts.join(`"ts":${Date.now()},`) });
-          sent += PER_MESSAGE;
-        }
-        if (batch.length > 0) await sendChunked(producer, DEFAULTS.readingsTopic, batch);
-        else await new Promise((r) => setTimeout(r, 10));
-      }
-      const produceMs = Date.now() - start;
+      const { produceMs } = await runDevices({ brokers: [net.kafka!.bootstrap], topic: DEFAULTS.readingsTopic, templates, rate, total, perMessage: PER_MESSAGE });
       log(`produced ${total} readings in ${produceMs} ms (target ${rate}/s)`);
       const deadline = Date.now() + 120_000;
       while (readCount < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -225,7 +214,6 @@ export const feedIngest: Suite = {
       stopReading = true;
       clearInterval(progress);
       await readerLoop;
-      await producer.disconnect();
       if (readCount < total) log(`WARNING: only ${readCount}/${total} readings readable by Org2 within 120 s after producing`);
       const readingsPerS = readCount / elapsed;
       log(`Org2 read ${readCount} readings, ${elapsed.toFixed(1)} s from first produce to last readable`);
