@@ -236,7 +236,8 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
       payloads.set(u.ref, hit);
       return { ...base, payload: hit.payload };
     }
-    const payload = await objects.getObject(u.ref);
+    // The head (signed by the feed's owner) names the object every segment is stored under.
+    const payload = await objects.getObject(u.ref, acl?.objectId);
     // Read after the ACL version was taken: a change in between shows as a newer version next time.
     if (acl?.version !== undefined) remember(u.ref, { payload, objectId: acl.objectId, aclVersion: acl.version });
     return { ...base, payload };

@@ -78,7 +78,8 @@ export interface ObjectService {
   putObject(data: ObjectSource, options?: PutObjectOptions, signer?: SigningKey): Promise<PutObjectResult>;
   /** Stores new content under an existing object's ACL (feed segments). */
   putUnder(acl: AclRecord, signer: SigningKey, data: ObjectSource): Promise<PutObjectResult>;
-  getObject(ref: Hex): Promise<Uint8Array>;
+  /** `knownObjectId`: the object the ref must belong to, when a signed record names it (no locator lookup). */
+  getObject(ref: Hex, knownObjectId?: Hex): Promise<Uint8Array>;
   getObjectStream(ref: Hex): AsyncGenerator<Uint8Array>;
   /** The manifest (refusals and unknown refs throw here) and the verified plaintext stream, with one manifest fetch. */
   openObject(ref: Hex): Promise<{ manifest: Manifest; stream: AsyncGenerator<Uint8Array> }>;
@@ -230,15 +231,25 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
     });
   }
 
-  async function fetchManifest(ref: Hex): Promise<{ manifest: Manifest; order: string[] }> {
-    const loc = await locate(ref);
+  /**
+   * The manifest `ref` names. `knownObjectId` skips the locator lookup when the caller already
+   * knows the object from a signed record (a feed's head names the object its writer stores
+   * segments under): one round trip less. A manifest filed under another object counts as not
+   * found there, and `getObject` then asks the locator.
+   */
+  async function fetchManifest(ref: Hex, knownObjectId?: Hex): Promise<{ manifest: Manifest; order: string[] }> {
+    const loc = knownObjectId !== undefined ? { objectId: knownObjectId } : await locate(ref);
     const order = (await client.candidates(loc.objectId)).map((c) => c.peerId);
     const manifest = await client.read(
       order,
       async (peerId) => {
         const res = await client.request(peerId, { op: 'get-blob', kind: 'manifest', hash: ref });
         const m = decodeManifest(res.body, ref);
-        if (m.objectId !== loc.objectId) throw new IntegrityError('manifest is for another object', { details: { ref } });
+        if (m.objectId !== loc.objectId) {
+          // Guessed object (see above): the manifest is authentic but filed elsewhere; the caller asks the locator.
+          if (knownObjectId !== undefined) throw new ItemNotFoundError('manifest is not under the expected object', { details: { ref } });
+          throw new IntegrityError('manifest is for another object', { details: { ref } });
+        }
         return m;
       },
       (err) => onFallback('manifest', err),
@@ -308,8 +319,17 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
     return { manifest, stream: decryptChunks(manifest, order) };
   }
 
-  async function getObject(ref: Hex): Promise<Uint8Array> {
-    const { manifest, order } = await fetchManifest(ref);
+  async function getObject(ref: Hex, knownObjectId?: Hex): Promise<Uint8Array> {
+    let found: { manifest: Manifest; order: string[] } | undefined;
+    if (knownObjectId !== undefined) {
+      try {
+        found = await fetchManifest(ref, knownObjectId);
+      } catch (err) {
+        // Stored under another object (a writer that did not use the feed object): find it the long way.
+        if (!(err instanceof ItemNotFoundError)) throw err;
+      }
+    }
+    const { manifest, order } = found ?? (await fetchManifest(ref));
     const out = new Uint8Array(manifest.size);
     let o = 0;
     for await (const part of decryptChunks(manifest, order)) {
