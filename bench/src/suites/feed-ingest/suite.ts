@@ -180,26 +180,26 @@ export const feedIngest: Suite = {
       const latencies: number[] = [];
       let readCount = 0;
       let stopReading = false;
-      const next = new Map(feeds.map((f) => [f, 0]));
-      const readerLoop = (async () => {
-        while (!stopReading && !stopFlag.stop) {
-          await Promise.all(
-            feeds.map(async (f) => {
-              const head = await Promise.resolve().then(() => reader.feedHead(f)).catch(() => undefined);
-              const from = next.get(f)!;
-              if (!head || head.latestIndex < from) return;
-              for (const e of await reader.rangeByIndex(f, from, head.latestIndex)) {
+      // One polling loop per feed, as a dashboard watches each feed on its own: a slow read of
+      // one feed does not hold up the next poll of the others.
+      const readerLoop = Promise.all(
+        feeds.map(async (f) => {
+          let next = 0;
+          while (!stopReading && !stopFlag.stop) {
+            const head = await Promise.resolve().then(() => reader.feedHead(f)).catch(() => undefined);
+            if (head && head.latestIndex >= next) {
+              for (const e of await reader.rangeByIndex(f, next, head.latestIndex)) {
                 const now = Date.now();
                 const seg = decodeSegment(e.payload);
                 readCount += seg.count;
                 for (let i = 0; i < seg.count; i += 50) latencies.push(now - seg.ts[i]!);
               }
-              next.set(f, head.latestIndex + 1);
-            }),
-          );
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      })();
+              next = head.latestIndex + 1;
+            }
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }),
+      );
       const progress = setInterval(() => log(`Org2 has read ${readCount}`), 2000);
 
       const total = Math.round((rate * seconds) / PER_MESSAGE) * PER_MESSAGE;
