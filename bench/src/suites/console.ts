@@ -3,7 +3,7 @@ import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, symlinkSync, wri
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
+import { ledgerEnvOf, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
 import { peerIdOfDataDir, spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
 import { createDevIssuer } from '@twinledger/service-kit';
 import { median, type Suite, arg } from '../harness.js';
@@ -166,13 +166,8 @@ export const console_: Suite = {
           HOST: '127.0.0.1',
           PORT: '0',
           LOG_LEVEL: 'info',
-          MSP_ID: org.mspId,
+          ...ledgerEnvOf(net, org),
           FABRIC_IDENTITIES_DIR: ids,
-          PEER_ENDPOINT: org.peer.endpoint,
-          PEER_TLS_ROOT_CERT: org.peer.tlsRootCertPath,
-          PEER_HOST_ALIAS: org.peer.hostAlias,
-          CHANNEL: net.channel,
-          CHAINCODE: net.chaincode,
           // Not exercised here: documents. The event relay runs as deployed (it also keeps the
           // specifications viewed warm after writes, which render_after_write_ms shows);
           // `--no-relay` measures the read-through path instead.

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
+import { ledgerEnvOf, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
 import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createDevIssuer } from '@twinledger/service-kit';
@@ -97,13 +97,8 @@ export const rest: Suite = {
         HOST: '127.0.0.1',
         PORT: '0',
         LOG_LEVEL: 'info',
-        MSP_ID: org.mspId,
+        ...ledgerEnvOf(net, org),
         FABRIC_IDENTITIES_DIR: ids,
-        PEER_ENDPOINT: org.peer.endpoint,
-        PEER_TLS_ROOT_CERT: org.peer.tlsRootCertPath,
-        PEER_HOST_ALIAS: org.peer.hostAlias,
-        CHANNEL: net.channel,
-        CHAINCODE: net.chaincode,
         AUTH_ISSUER: issuer.issuer,
         AUTH_AUDIENCE: 'twinledger',
         AUTH_JWKS_FILE: join(root, 'jwks.json'),

@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ManagedProcess, startNetwork, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
+import { ledgerEnvOf, ManagedProcess, startNetwork, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
 import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@twinledger/dht';
 import { createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
 import { silentLogger } from '@twinledger/observability';
@@ -227,13 +227,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
       AUTH_AUDIENCE: AUDIENCE,
       AUTH_JWKS_FILE: o.jwksFile,
     });
-    const peer = (o: OrgPrep): Record<string, string> => ({
-      PEER_ENDPOINT: o.fabric.peer.endpoint,
-      PEER_TLS_ROOT_CERT: o.fabric.peer.tlsRootCertPath,
-      PEER_HOST_ALIAS: o.fabric.peer.hostAlias,
-      CHANNEL: network.channel,
-      CHAINCODE: network.chaincode,
-    });
+    const peer = (o: OrgPrep): Record<string, string> => ledgerEnvOf(network, o.fabric);
     const gatewayAddr = (o: OrgPrep): string => `/ip4/127.0.0.1/tcp/${o.ports.dhtP2p}/p2p/${o.gatewayPeerId}`;
     // Both DHT nodes of an org read the party registry from the ledger (only peers an org admin
     // registered on chain may connect) as the org's User1.

@@ -7,6 +7,6 @@ export { ManagedProcess } from './process.js';
 export { defaultCacheDir } from './install/cache.js';
 export { EngineInstallError, PortInUseError, ProcessStartError, CommandFailedError, PrerequisiteError } from './errors.js';
 export { FABRIC_VERSION, FABRIC_COMMIT, KAFKA_VERSION } from './versions.js';
-export { fabricAvailability, testNetworkInit } from './testing.js';
+export { fabricAvailability, ledgerEnvOf, testNetworkInit } from './testing.js';
 export type { FabricAvailability } from './testing.js';
 export { watchForEvent, runSmoke } from './smoke.js';

@@ -1,7 +1,8 @@
 import { EngineInstallError } from './errors.js';
 import { defaultCacheDir } from './install/cache.js';
 import { installFabric } from './install/fabric.js';
-import type { NetworkInit } from './network.js';
+import type { DevNetwork, NetworkInit } from './network.js';
+import type { OrgTopology } from './fabric/topology.js';
 
 export type FabricAvailability = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
@@ -30,4 +31,20 @@ export function fabricAvailability(): Promise<FabricAvailability> {
     },
   );
   return fabric;
+}
+
+/**
+ * The environment a REST gateway to the ledger (spec-service, acl-service; the ledger party
+ * registry of the DHT services) needs to reach `org`'s peer on this network: the variables of
+ * auth-identity's `ledgerGatewayEnv`, minus the identities directory, which the caller lays out.
+ */
+export function ledgerEnvOf(net: Pick<DevNetwork, 'channel' | 'chaincode'>, org: Pick<OrgTopology, 'mspId' | 'peer'>): Record<string, string> {
+  return {
+    MSP_ID: org.mspId,
+    PEER_ENDPOINT: org.peer.endpoint,
+    PEER_TLS_ROOT_CERT: org.peer.tlsRootCertPath,
+    ...(org.peer.hostAlias ? { PEER_HOST_ALIAS: org.peer.hostAlias } : {}),
+    CHANNEL: net.channel,
+    CHAINCODE: net.chaincode,
+  };
 }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@twinledger/dht';
 import { createDhtClient, DhtAclDeniedError } from '@twinledger/dht-client';
-import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
+import { fabricAvailability, ledgerEnvOf, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
 import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
@@ -66,15 +66,12 @@ const freePort = (): Promise<number> =>
         PATH: process.env['PATH'],
         PORT: String(port),
         DATA_DIR: dataDir,
-        MSP_ID: org.mspId,
         DHT_BOOTSTRAP: bootstrap.join(','),
         DHT_SWARM_KEY_FILE: join(root, 'swarm.key'),
         DHT_ENCRYPTION_KEY_FILE: join(root, `${org.name}.enc`),
         DHT_REPLICATION: '2',
         DHT_FAULT_TOLERANCE: '0',
-        PEER_ENDPOINT: org.peer.endpoint,
-        PEER_TLS_ROOT_CERT: org.peer.tlsRootCertPath,
-        PEER_HOST_ALIAS: org.peer.hostAlias,
+        ...ledgerEnvOf(net, org),
         FABRIC_CERT_FILE: org.users[0]!.certPath,
         FABRIC_KEY_FILE: org.users[0]!.keyPath,
         AUTH_ISSUER: issuer.issuer,

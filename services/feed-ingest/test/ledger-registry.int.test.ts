@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@twinledger/dht';
-import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
+import { fabricAvailability, ledgerEnvOf, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
 import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
@@ -77,7 +77,6 @@ interface Instance {
         PORT: '0',
         LOG_LEVEL: 'info',
         DATA_DIR: dataDir,
-        MSP_ID: org.mspId,
         KAFKA_BROKERS: net.kafka!.bootstrap,
         // One broker for both organizations here; each has its own topics and group.
         KAFKA_GROUP_ID: `feed-ingest-${org.name}`,
@@ -88,9 +87,7 @@ interface Instance {
         DHT_SWARM_KEY_FILE: join(root, 'swarm.key'),
         DHT_ENCRYPTION_KEY_FILE: join(root, `${org.name}.enc`),
         DHT_REPLICATION: '2',
-        PEER_ENDPOINT: org.peer.endpoint,
-        PEER_TLS_ROOT_CERT: org.peer.tlsRootCertPath,
-        PEER_HOST_ALIAS: org.peer.hostAlias,
+        ...ledgerEnvOf(net, org),
         FABRIC_CERT_FILE: org.users[0]!.certPath,
         FABRIC_KEY_FILE: org.users[0]!.keyPath,
         AUTH_ISSUER: issuer.issuer,

@@ -4,7 +4,7 @@
 // packages/consortium's launcher once that is available (engineer A's work).
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { DevNetwork } from '@twinledger/devnet';
+import { ledgerEnvOf, type DevNetwork } from '@twinledger/devnet';
 import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@twinledger/dht';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
 import { startService, type ServiceProcess } from './processes.js';
@@ -43,15 +43,7 @@ export async function startLedgerOrgs(root: string, net: DevNetwork): Promise<Le
   const boot: string[] = [];
   for (const p of preps) {
     const auth = { AUTH_ISSUER: p.issuer.issuer, AUTH_AUDIENCE: 'twinledger', AUTH_JWKS_FILE: join(p.dir, 'jwks.json') };
-    const ledger = {
-      MSP_ID: p.org.mspId,
-      FABRIC_IDENTITIES_DIR: join(p.dir, 'identities'),
-      PEER_ENDPOINT: p.org.peer.endpoint,
-      PEER_TLS_ROOT_CERT: p.org.peer.tlsRootCertPath,
-      ...(p.org.peer.hostAlias ? { PEER_HOST_ALIAS: p.org.peer.hostAlias } : {}),
-      CHANNEL: net.channel,
-      CHAINCODE: net.chaincode,
-    };
+    const ledger = { ...ledgerEnvOf(net, p.org), FABRIC_IDENTITIES_DIR: join(p.dir, 'identities') };
     const dht = await startService(
       `dht-gateway.${p.org.mspId}`,
       'dht-gateway',
