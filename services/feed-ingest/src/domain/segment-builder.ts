@@ -314,7 +314,10 @@ export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: Segm
     // The feed's next segment may have waited for a free append slot: send it now if it is due.
     const waiting = ps.open.get(seg.feed.feedId);
     if (left < perFeed && waiting && Date.now() - waiting.openedAt >= init.maxSegmentAgeMs) flush(waiting);
-    await commit(ps, seg.partition);
+    // Not awaited: the feed's next segment settles without waiting for a broker round trip.
+    // Commits are chained in order and each carries the safe offset of its moment; stop()
+    // waits for the last one.
+    void commit(ps, seg.partition);
   }
 
   /** Commits up to the first message not yet in the DHT (kafkajs wants the next offset to read). */
@@ -394,7 +397,8 @@ export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: Segm
       ps.resolved = offset;
       if (buffered > init.maxBufferedReadings) await backpressure(heartbeat, isRunning);
     }
-    await commit(ps, batch.partition);
+    // Not awaited either: the next fetch need not wait for this commit (see settle).
+    void commit(ps, batch.partition);
     await heartbeat();
   }
 
