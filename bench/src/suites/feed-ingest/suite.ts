@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { createDevIssuer } from '@twinledger/service-kit';
 import { DEFAULTS } from '@twinledger/feed-ingest/runtime';
 import { Worker } from 'node:worker_threads';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { histogramQuantile, percentile, type Suite } from '../../harness.js';
 import { sendChunked, type DevicesInit, type DevicesResult } from './devices.js';
 
@@ -201,6 +202,9 @@ export const feedIngest: Suite = {
         }),
       );
       const progress = setInterval(() => log(`Org2 has read ${readCount}`), 2000);
+      // Event-loop stalls of this process (Org2's and Org3's DHT nodes, Org2's reader) during the run.
+      const loop = monitorEventLoopDelay({ resolution: 10 });
+      loop.enable();
 
       const total = Math.round((rate * seconds) / PER_MESSAGE) * PER_MESSAGE;
       // One message template per feed with a timestamp slot: the producer must not be the bottleneck.
@@ -229,6 +233,12 @@ export const feedIngest: Suite = {
         written_p50_ms: stage('sharing_latency_seconds', 0.5),
         written_p99_ms: stage('sharing_latency_seconds', 0.99),
       };
+      loop.disable();
+      const gauge = (name: string) => Number(new RegExp(`^twinledger_feed_ingest_${name} (\\S+)$`, 'm').exec(metricsText)?.[1] ?? NaN) * 1000;
+      log(
+        `event-loop delay: feed-ingest p99 ${gauge('nodejs_eventloop_lag_p99_seconds').toFixed(0)} ms, max ${gauge('nodejs_eventloop_lag_max_seconds').toFixed(0)} ms (process life); ` +
+          `bench process (Org2/Org3 nodes, reader) p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms, max ${(loop.max / 1e6).toFixed(0)} ms`,
+      );
       log(`latency stages (feed-ingest histograms, bucket-interpolated): ${Object.entries(stages).map(([k, v]) => `${k}=${v.toFixed(0)}`).join(' ')}`);
       return {
         readings_per_s: readingsPerS,
