@@ -1,9 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
@@ -11,16 +9,9 @@ import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
 import { createIdempotentProducer, createKafka, sendAcked, TOPICS, type Producer } from '@twinledger/kafka';
 import { decodeSegment, encodeReadingsMessages, type Reading } from '@twinledger/readings';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
+import { startFeedIngestProcess, stopFeedIngestProcess, type FeedIngestProcess } from '../src/process.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
-const SERVER = join(ROOT, 'services/feed-ingest/dist/server.js');
-
-interface Child {
-  readonly proc: ChildProcess;
-  readonly port: number;
-  readonly peerId: string;
-  readonly multiaddr: string;
-}
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -32,38 +23,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-/** feed-ingest as its own process (so it can be killed with SIGKILL), resolved once it listens. */
-function startChild(env: Record<string, string>): Promise<Child> {
-  const proc = spawn(process.execPath, [SERVER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = createInterface({ input: proc.stdout! });
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`feed-ingest did not start: ${stderr.slice(-2000)}`)), 60_000);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`feed-ingest exited with ${code}: ${stderr.slice(-2000)}`));
-    });
-    lines.on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as { msg?: string; peerId?: string; multiaddrs?: string[]; address?: { port: number } };
-        if (entry.msg === 'feed-ingest listening') {
-          clearTimeout(timer);
-          proc.removeAllListeners('exit');
-          resolve({ proc, port: entry.address!.port, peerId: entry.peerId!, multiaddr: entry.multiaddrs![0]! });
-        }
-      } catch {
-        // not a log line
-      }
-    });
-  });
-}
-
-async function kill9(child: Child): Promise<void> {
-  const exited = new Promise((r) => child.proc.once('exit', r));
-  child.proc.kill('SIGKILL');
-  await exited;
-}
+/** feed-ingest as its own process, so it can be killed with SIGKILL. */
+const startChild = (env: Record<string, string>): Promise<FeedIngestProcess> => startFeedIngestProcess(env);
+const kill9 = (child: FeedIngestProcess): Promise<void> => stopFeedIngestProcess(child, 'SIGKILL');
 
 describe('feed-ingest killed mid-batch and restarted (child process, real Kafka, real DHT)', () => {
   let net: DevNetwork;
@@ -72,7 +34,7 @@ describe('feed-ingest killed mid-batch and restarted (child process, real Kafka,
   let producer: Producer;
   let dir: string;
   let env: Record<string, string>;
-  let child: Child | undefined;
+  let child: FeedIngestProcess | undefined;
   let feedId: string;
   const t0 = Date.now() - 3_600_000;
   const TOTAL = 30_000;
@@ -86,7 +48,7 @@ describe('feed-ingest killed mid-batch and restarted (child process, real Kafka,
     await writeFile(join(dir, 'parties.json'), JSON.stringify(parties));
   };
 
-  const launch = async (): Promise<Child> => {
+  const launch = async (): Promise<FeedIngestProcess> => {
     const c = await startChild(env);
     await Promise.all(dht.nodes.filter((n) => n.isStarted()).map((n) => n.dial(c.multiaddr).catch(() => undefined)));
     return c;

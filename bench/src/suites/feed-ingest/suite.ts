@@ -5,12 +5,11 @@ import { startNetwork, testNetworkInit } from '@twinledger/devnet';
 import { spawnTestNetwork } from '@twinledger/dht';
 import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, type Kafka } from '@twinledger/kafka';
 import { decodeSegment } from '@twinledger/readings';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { appendFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { createDevIssuer } from '@twinledger/service-kit';
 import { DEFAULTS } from '@twinledger/feed-ingest/runtime';
+import { startFeedIngestProcess, stopFeedIngestProcess, type FeedIngestProcess } from '@twinledger/feed-ingest/process';
 import { Worker } from 'node:worker_threads';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { histogramQuantile, percentile, type Suite } from '../../harness.js';
@@ -71,8 +70,6 @@ async function kafkaCeiling(kafka: Kafka, log: (l: string) => void, feeds: strin
   return rate;
 }
 
-const SERVER = new URL('../../../../services/feed-ingest/dist/server.js', import.meta.url).pathname;
-
 /** Runs the paced device producer on its own thread (see devices.ts). */
 function runDevices(init: DevicesInit): Promise<DevicesResult> {
   return new Promise((resolve, reject) => {
@@ -81,48 +78,6 @@ function runDevices(init: DevicesInit): Promise<DevicesResult> {
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`device producer thread exited with ${code}`)));
   });
-}
-
-interface Child {
-  readonly proc: ChildProcess;
-  readonly port: number;
-  readonly peerId: string;
-  readonly multiaddr: string;
-}
-
-/** feed-ingest as its own process, as deployed (it then has its own event loop and core). */
-function startChild(env: Record<string, string>): Promise<Child> {
-  // FEED_INGEST_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the service process.
-  const nodeArgs = (process.env['FEED_INGEST_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0);
-  const proc = spawn(process.execPath, [...nodeArgs, SERVER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`feed-ingest did not start: ${stderr.slice(-2000)}`)), 60_000);
-    proc.once('exit', (code) => reject(new Error(`feed-ingest exited with ${code}: ${stderr.slice(-2000)}`)));
-    // FEED_INGEST_LOG_FILE keeps the service's log lines (append failures, pauses) for a look after the run.
-    const logFile = process.env['FEED_INGEST_LOG_FILE'];
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      if (logFile) appendFileSync(logFile, `${line}\n`);
-      try {
-        const e = JSON.parse(line) as { msg?: string; peerId?: string; multiaddrs?: string[]; address?: { port: number } };
-        if (e.msg === 'feed-ingest listening') {
-          clearTimeout(timer);
-          proc.removeAllListeners('exit');
-          resolve({ proc, port: e.address!.port, peerId: e.peerId!, multiaddr: e.multiaddrs![0]! });
-        }
-      } catch {
-        // not a log line
-      }
-    });
-  });
-}
-
-async function stopChild(child: Child, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.proc.exitCode !== null) return;
-  const exited = new Promise((r) => child.proc.once('exit', r));
-  child.proc.kill(signal);
-  await exited;
 }
 
 export const feedIngest: Suite = {
@@ -138,7 +93,12 @@ export const feedIngest: Suite = {
     // Org1's DHT node is the one embedded in the feed-ingest process; node 0 here only reserves
     // Org1's registry entry and keys and is stopped, so 3 DHT nodes run: Org1 (feed-ingest), Org2, Org3.
     const dht = await spawnTestNetwork({ orgs: ['Org1MSP', 'Org2MSP', 'Org3MSP'] });
-    let child: Child | undefined;
+    let child: FeedIngestProcess | undefined;
+    // FEED_INGEST_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the service process;
+    // FEED_INGEST_LOG_FILE keeps its log lines (append failures, pauses) for a look after the run.
+    const nodeArgs = (process.env['FEED_INGEST_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0);
+    const logFile = process.env['FEED_INGEST_LOG_FILE'];
+    const startChild = (env: Record<string, string>) => startFeedIngestProcess(env, { nodeArgs, ...(logFile ? { onLine: (l: string) => appendFileSync(logFile, `${l}\n`) } : {}) });
     try {
       await dht.stopNode(0);
       await dht.connectAll();
@@ -161,7 +121,7 @@ export const feedIngest: Suite = {
       };
       // First start creates the node identity; the registry (the ledger's, in production) then lists it.
       const first = await startChild({ ...env, LOG_LEVEL: 'info' });
-      await stopChild(first, 'SIGKILL');
+      await stopFeedIngestProcess(first, 'SIGKILL');
       await writeRegistry(first.peerId);
       dht.registry.upsert({ ...dht.registry.get('Org1MSP')!, peerIds: [first.peerId] });
       child = await startChild({ ...env, LOG_LEVEL: 'info' });
@@ -250,7 +210,7 @@ export const feedIngest: Suite = {
       };
     } finally {
       stopFlag.stop = true;
-      if (child) await stopChild(child);
+      if (child) await stopFeedIngestProcess(child);
       await dht.teardown();
       await net.stop();
       await rm(dir, { recursive: true, force: true });
