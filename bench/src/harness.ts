@@ -50,11 +50,12 @@ export function arg(args: readonly string[], name: string, dflt: number): number
  * Quantile `q` (0-1) of a Prometheus histogram in a /metrics text, interpolated linearly inside
  * its bucket (what PromQL's histogram_quantile does), in the histogram's unit. NaN when empty.
  */
-export function histogramQuantile(metricsText: string, name: string, q: number): number {
+export function histogramQuantile(metricsText: string, name: string, q: number, labels: Readonly<Record<string, string>> = {}): number {
   const buckets: { le: number; count: number }[] = [];
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   for (const line of metricsText.split('\n')) {
     const m = line.match(new RegExp(`^${name}_bucket\\{(?:.*,)?le="([^"]+)"(?:,.*)?\\} (\\S+)$`));
-    if (m) buckets.push({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: Number(m[2]) });
+    if (m && wanted.every((w) => line.includes(w))) buckets.push({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: Number(m[2]) });
   }
   buckets.sort((a, b) => a.le - b.le);
   const total = buckets.at(-1)?.count ?? 0;

@@ -257,13 +257,13 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
         );
         const client = createReplicaClient(
           { selfPeerId: peerId, selfMspId: init.mspId, requestTimeoutMs: timeout, responseLimits: limits, discoverBelow: r + 1, discoveryIntervalMs: 5000 },
-          { libp2p: libp2p as never, registry, handler, logger: logger.child({ component: 'dht-replicas' }) },
+          { libp2p: libp2p as never, registry, handler, logger: logger.child({ component: 'dht-replicas' }), ...(metrics ? { metrics } : {}) },
         );
         const objects = createObjectService(
           { selfMspId: init.mspId, replicationFactor: r, faultTolerance: k, chunkSize, cipher: init.cipher ?? 'aes-256-gcm', maxObjectBytes: init.maxObjectBytes ?? 1024 ** 3 },
           { client, registry, encryptionKey: { privateKey: init.encryptionKey, publicKey: encPub }, ownerKey, logger: logger.child({ component: 'dht-objects' }), ...(metrics ? { metrics } : {}) },
         );
-        const feeds = createFeedService({ replicationFactor: r, faultTolerance: k, maxRangeEntries: init.maxRangeEntries ?? 1000 }, { client, objects, logger: logger.child({ component: 'dht-feeds' }) });
+        const feeds = createFeedService({ replicationFactor: r, faultTolerance: k, maxRangeEntries: init.maxRangeEntries ?? 1000 }, { client, objects, logger: logger.child({ component: 'dht-feeds' }), ...(metrics ? { metrics } : {}) });
         const repairer = createRepairer(
           { selfPeerId: peerId, replicationFactor: r, intervalMs: init.repairIntervalMs ?? 60_000 },
           { store, client, logger: logger.child({ component: 'dht-repair' }), ...(metrics ? { metrics } : {}) },

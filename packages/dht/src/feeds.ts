@@ -4,6 +4,7 @@ import { normalizeParties, signAclRecord } from './acl-record.js';
 import { random, sha256, toHex, type Hex } from './codec.js';
 import { FeedIndexGapError, FeedReplayError, ItemNotFoundError, MalformedMessageError, NotOwnerError } from './errors.js';
 import { feedIdOf, feedUpdateAddress, parseFeedHead, parseFeedUpdate, signFeedHead, signFeedUpdate, type FeedHead, type FeedUpdate } from './feed-records.js';
+import type { DhtMetrics } from './metrics.js';
 import type { ObjectService } from './objects.js';
 import type { ReplicaClient } from './replica-client.js';
 import { signingKeyFromSeed, type SigningKey } from './signing.js';
@@ -81,6 +82,7 @@ export interface FeedServiceComponents {
   readonly client: ReplicaClient;
   readonly objects: ObjectService;
   readonly logger: Logger;
+  readonly metrics?: DhtMetrics;
 }
 
 export interface FeedService {
@@ -106,7 +108,13 @@ interface WriterTail {
 }
 
 export function createFeedService(init: Readonly<FeedServiceInit>, components: FeedServiceComponents): FeedService {
-  const { client, objects, logger } = components;
+  const { client, objects, logger, metrics } = components;
+  /** Observes the time since `since` under `phase` and returns now (the next phase's start). */
+  const phaseDone = (phase: 'prepare' | 'object' | 'order' | 'update' | 'head', since: number): number => {
+    const now = performance.now();
+    metrics?.feedAppendPhaseSeconds.observe({ phase }, (now - since) / 1000);
+    return now;
+  };
   const r = init.replicationFactor;
   const dataQuorum = Math.min(r, init.faultTolerance + 1);
   /** Per feed, the last append this process started (its index and the head after it). */
@@ -289,14 +297,17 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     before: Promise<HeadView> | undefined,
   ): Promise<{ result: FeedAppendResult; head: HeadView }> {
     const address = feedUpdateAddress(feedId, index);
+    let t = performance.now();
     // Behind its own predecessor the slot is empty unless something went wrong; the write below
     // then finds out (the storing nodes refuse a different update), so the read is skipped.
     const [existing, acl] = await Promise.all([before === undefined ? updateAtReplicas(feedId, index) : undefined, objects.getAclRecord(feed.objectId)]);
+    t = phaseDone('prepare', t);
     let u: FeedUpdate | undefined;
     if (existing === undefined) {
       if (acl.owner !== signer.publicKey) throw new NotOwnerError('the feed object belongs to another key', { details: { objectId: feed.objectId } });
       const { ref } = await objects.putUnder(acl, signer, payload);
       u = signFeedUpdate(signer, { topic: feed.topic, index, timeStart: timeRange.start, timeEnd: timeRange.end, ref });
+      t = phaseDone('object', t);
     }
     // Ordered part: wait for this process's append of index - 1. When that one failed, this one
     // fails too, before writing anything: its caller cut this segment assuming the previous one
@@ -307,6 +318,7 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
       if (known === undefined) throw new FeedIndexGapError('the append of the previous index failed', { details: { feedId, index } });
     }
     const current: HeadView | undefined = known ?? (await head(feedId));
+    t = phaseDone('order', t);
     const latest = current?.latestIndex ?? -1;
     if (index > latest + 1) throw new FeedIndexGapError('feed indices are contiguous', { details: { feedId, index, next: latest + 1 } });
     if (u === undefined) return replay(signer, feedId, feed, index, payload, timeRange, existing!, current);
@@ -321,7 +333,9 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
       if (now === undefined) throw err;
       return replay(signer, feedId, feed, index, payload, timeRange, now, known !== undefined ? await head(feedId) : current);
     }
+    t = phaseDone('update', t);
     const seq = await advanceHead(signer, feed, current, index, timeRange.end);
+    phaseDone('head', t);
     logger.debug({ feedId, index, seq }, 'feed append');
     return { result: { feedId, index, ref: u.ref, seq, duplicate: false }, head: headAfter(current, index, seq) };
   }

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from '@twinledger/observability';
+import { Counter, Gauge, Histogram, type Registry } from '@twinledger/observability';
 
 /** The node's Prometheus metrics (all `twinledger_dht_`), registered on the caller's registry. */
 export interface DhtMetrics {
@@ -16,7 +16,16 @@ export interface DhtMetrics {
   readonly gcRemovedChunks: Counter;
   readonly gcRemovedBytes: Counter;
   readonly gcRuns: Counter;
+  /** Store requests as this node's client sees them (local handler or remote round trip). */
+  readonly clientRequestSeconds: Histogram<'op' | 'target'>;
+  /** Store requests served (handler time, storage included), by op. */
+  readonly serveSeconds: Histogram<'op'>;
+  /** Where a feed append's time goes, by phase (see feeds.ts). */
+  readonly feedAppendPhaseSeconds: Histogram<'phase'>;
 }
+
+/** Sub-millisecond to seconds: store requests on a LAN and append phases under load. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 export function createDhtMetrics(registry: Registry): DhtMetrics {
   const registers = [registry];
@@ -35,5 +44,20 @@ export function createDhtMetrics(registry: Registry): DhtMetrics {
     gcRemovedChunks: new Counter({ name: 'twinledger_dht_gc_removed_chunks_total', help: 'Orphan chunks (listed by no held manifest, older than the grace period) removed', registers }),
     gcRemovedBytes: new Counter({ name: 'twinledger_dht_gc_removed_bytes_total', help: 'Bytes of orphan chunks removed', registers }),
     gcRuns: new Counter({ name: 'twinledger_dht_gc_runs_total', help: 'Completed garbage-collection passes', registers }),
+    clientRequestSeconds: new Histogram({
+      name: 'twinledger_dht_client_request_seconds',
+      help: 'Store requests sent by this node, from send to answer, by op and target (local or remote)',
+      labelNames: ['op', 'target'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    serveSeconds: new Histogram({ name: 'twinledger_dht_serve_seconds', help: 'Store requests served by this node, handler time, by op', labelNames: ['op'], buckets: LATENCY_BUCKETS, registers }),
+    feedAppendPhaseSeconds: new Histogram({
+      name: 'twinledger_dht_feed_append_phase_seconds',
+      help: 'Feed appends by phase: prepare (slot and ACL read), object (segment stored), order (waiting for the previous index), update, head',
+      labelNames: ['phase'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
   };
 }

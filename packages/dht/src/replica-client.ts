@@ -7,7 +7,8 @@ import { errorFromWire, ItemNotFoundError, PeerRequestError, QuorumNotReachedErr
 import { readFrame, writeFrameAndClose, type Frame, type FrameLimits } from './framing.js';
 import type { PartyRegistry } from './party-registry.js';
 import { orderForKey, type PlacementCandidate } from './placement.js';
-import { STORE_PROTOCOL, type StoreHandler } from './store-protocol.js';
+import type { DhtMetrics } from './metrics.js';
+import { STORE_OPS, STORE_PROTOCOL, type StoreHandler } from './store-protocol.js';
 
 /**
  * The requesting side of the store protocol, plus replica selection: which peers an item
@@ -20,6 +21,7 @@ export interface ReplicaClientComponents {
   readonly registry: PartyRegistry;
   readonly handler: StoreHandler;
   readonly logger: Logger;
+  readonly metrics?: DhtMetrics;
 }
 
 export interface ReplicaClientInit {
@@ -61,9 +63,19 @@ function toCoded(err: unknown, peerId: string): TwinLedgerError {
 const RANK: Record<string, number> = { DHT_ACL_DENIED: 5, DHT_ACL_STALE_VERSION: 5, DHT_FEED_REPLAY: 5, DHT_BINDING_CONFLICT: 4, DHT_NO_KEY_FOR_PARTY: 4, DHT_INTEGRITY_FAILED: 3, DHT_NOT_FOUND: 2 };
 
 export function createReplicaClient(init: Readonly<ReplicaClientInit>, components: ReplicaClientComponents): ReplicaClient {
-  const { libp2p, registry, handler, logger } = components;
+  const { libp2p, registry, handler, logger, metrics } = components;
 
   async function request(peerId: string, header: Record<string, unknown>, body: Uint8Array = new Uint8Array()): Promise<Frame> {
+    const started = performance.now();
+    try {
+      return await requestOnce(peerId, header, body);
+    } finally {
+      const op = typeof header['op'] === 'string' && STORE_OPS.has(header['op']) ? header['op'] : 'invalid';
+      metrics?.clientRequestSeconds.observe({ op, target: peerId === init.selfPeerId ? 'local' : 'remote' }, (performance.now() - started) / 1000);
+    }
+  }
+
+  async function requestOnce(peerId: string, header: Record<string, unknown>, body: Uint8Array): Promise<Frame> {
     let res: Frame;
     if (peerId === init.selfPeerId) {
       res = await handler(peerId, { header: JSON.parse(JSON.stringify(header)) as Record<string, unknown>, body });

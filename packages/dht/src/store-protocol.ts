@@ -71,6 +71,12 @@ function hashField(h: Record<string, unknown>, name: string): Hex {
   return v;
 }
 
+/** The store protocol's operations (what `dispatch` answers). */
+export const STORE_OPS: ReadonlySet<string> = new Set([
+  'put-chunk', 'put-manifest', 'get-blob', 'put-acl', 'get-acl', 'put-locator', 'get-locator',
+  'put-feed-update', 'get-feed-update', 'put-feed-head', 'get-feed-head', 'have',
+]);
+
 export function createStoreHandler(init: Readonly<StoreHandlerInit>, components: StoreHandlerComponents): StoreHandler {
   const { store, registry, logger, metrics } = components;
 
@@ -199,13 +205,18 @@ export function createStoreHandler(init: Readonly<StoreHandlerInit>, components:
   }
 
   return async (remotePeerId, req) => {
-    const op = typeof req.header['op'] === 'string' ? (req.header['op'] as string).slice(0, 32) : 'invalid';
+    // The op is a metric label: anything but a known op counts as 'invalid', so a peer sending
+    // made-up ops cannot grow the label set without bound.
+    const op = typeof req.header['op'] === 'string' && STORE_OPS.has(req.header['op']) ? req.header['op'] : 'invalid';
+    const started = performance.now();
     try {
       const res = await dispatch(remotePeerId, req);
       metrics?.requests.inc({ op, result: 'ok' });
       return res;
     } catch (err) {
       return errorFrame(err, op, logger, metrics);
+    } finally {
+      metrics?.serveSeconds.observe({ op }, (performance.now() - started) / 1000);
     }
   };
 }

@@ -179,6 +179,11 @@ describe('feeds', () => {
 
     // A party outside the feed ACL gets no segment.
     await expect(n(5).latest(feed.feedId)).rejects.toMatchObject({ code: 'DHT_ACL_DENIED' });
+
+    // The writer's node timed each append's phases and its store requests (operators' view of an append).
+    const phases = await registries[2]!.getSingleMetricAsString('twinledger_dht_feed_append_phase_seconds');
+    for (const phase of ['prepare', 'object', 'order', 'update', 'head']) expect(phases).toMatch(new RegExp(`_count\\{phase="${phase}"\\} [1-9]`));
+    expect(await registries[2]!.getSingleMetricAsString('twinledger_dht_client_request_seconds')).toMatch(/_count\{op="put-feed-head",target="(local|remote)"\} [1-9]/);
   });
 });
 
@@ -195,6 +200,11 @@ describe('bad input at the store protocol', () => {
     ).rejects.toMatchObject({ code: 'DHT_MALFORMED_MESSAGE' });
     await expect(rawStoreRequest(n(0), target, { op: 'have', items: [] }, new Uint8Array(2 * 1024 * 1024))).rejects.toMatchObject({ code: 'DHT_MESSAGE_TOO_LARGE' });
     expect((await rawStoreRequest(n(0), target, { op: 'have', items: [] })).header['missing']).toEqual([]);
+    // A made-up op is counted as 'invalid': peers cannot grow the metrics' label sets.
+    const served = await registries[1]!.getSingleMetricAsString('twinledger_dht_store_requests_total');
+    expect(served).toContain('op="invalid"');
+    expect(served).not.toContain('op="nope"');
+    expect(await registries[1]!.getSingleMetricAsString('twinledger_dht_serve_seconds')).toMatch(/_count\{op="have"\} [1-9]/);
   });
 });
 

@@ -58,6 +58,48 @@ describe('dt.readings messages', () => {
     expect(JSON.parse(single.value)).toEqual(base);
   });
 
+  it('sends uniform batches in the columnar form, mixed ones as an array, and decodes both', () => {
+    const scalar: Reading[] = Array.from({ length: 4 }, (_, i) => ({ ...base, ts: base.ts + i, v: 20 + i / 4 }));
+    const [columnar] = encodeReadingsMessages(scalar);
+    expect(JSON.parse(columnar!.value)).toEqual({ feed: 'f1', component: 'TT101', u: 'degC', ts: scalar.map((r) => r.ts), v: [20, 20.25, 20.5, 20.75] });
+    expect(decodeReadingsMessage(columnar!.key, columnar!.value)).toEqual(scalar);
+    // About a sixth of the array form's bytes for a scalar stream with real feed ids.
+    const feed = 'ab'.repeat(32);
+    const many: Reading[] = Array.from({ length: 500 }, (_, i) => ({ ...base, feed, ts: base.ts + i, v: 20 + (i % 7) / 4 }));
+    expect(encodeReadingsMessages(many)[0]!.value.length).toBeLessThan(JSON.stringify(many).length / 4);
+
+    const named: Reading[] = [
+      { ...base, v: { x: 1, y: 2 } },
+      { ...base, ts: base.ts + 1, v: { x: -1, y: 0.5 } },
+    ];
+    const [n] = encodeReadingsMessages(named);
+    expect(JSON.parse(n!.value)).toMatchObject({ v: { x: [1, -1], y: [2, 0.5] } });
+    expect(decodeReadingsMessage(n!.key, n!.value)).toEqual(named);
+
+    const mixed: Reading[] = [base, { ...base, ts: base.ts + 1, u: 'K' }, { ...base, ts: base.ts + 2, v: { x: 1 } }];
+    const [m] = encodeReadingsMessages(mixed);
+    expect(Array.isArray(JSON.parse(m!.value))).toBe(true);
+    expect(decodeReadingsMessage(m!.key, m!.value)).toEqual(mixed);
+  });
+
+  const col = (over: Record<string, unknown>) => JSON.stringify({ feed: 'f1', component: 'TT101', u: 'degC', ts: [1, 2], v: [1, 2], ...over });
+  it.each([
+    [col({ ts: [] }), 'EMPTY_BATCH'],
+    [col({ ts: Array.from({ length: 10_001 }, (_, i) => i), v: Array.from({ length: 10_001 }, () => 1) }), 'BATCH_TOO_LARGE'],
+    [col({ v: [1] }), 'BAD_VALUE'],
+    [col({ v: { x: [1] } }), 'BAD_VALUE'],
+    [col({ v: 'x' }), 'BAD_VALUE'],
+    [col({ v: [1, null] }), 'BAD_VALUE'],
+    [col({ v: { x: [1, 2], '': [1, 2] } }), 'BAD_VALUE'],
+    [col({ ts: [1, 1.5] }), 'BAD_TIMESTAMP'],
+    [col({ feed: 'f2' }), 'KEY_MISMATCH'],
+    [col({ component: '' }), 'BAD_COMPONENT'],
+    [col({ u: 7 }), 'BAD_UNIT'],
+    [col({ extra: 1 }), 'UNKNOWN_FIELD'],
+  ])('refuses the columnar batch %#', (value, reason) => {
+    expect(() => decodeReadingsMessage('f1', value)).toThrow(expect.objectContaining({ reason }));
+  });
+
   it.each([
     [null, '{}', 'MISSING_KEY'],
     ['f1', null, 'MALFORMED_JSON'],

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { int, list, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
 import { createDhtNode, readHexKeyFile, readSwarmKeyFile } from '@twinledger/dht';
 import { openPartyRegistry, partyRegistryEnv, partySourceFromEnv } from '@twinledger/party-registry';
-import { createLogger } from '@twinledger/observability';
+import { createLogger, createMetricsRegistry } from '@twinledger/observability';
 import { authEnv, authFromEnv, createJwtVerifier, runService } from '@twinledger/service-kit';
 import { createFeedIngest, DEFAULTS } from './runtime.js';
 
@@ -42,6 +42,9 @@ const env = loadEnv({
 const logger = createLogger({ name: 'feed-ingest', level: env.LOG_LEVEL });
 
 const { registry, close: closeRegistry } = await openPartyRegistry(partySourceFromEnv(env, env.MSP_ID), logger);
+// One registry for the service and its embedded DHT node: /metrics shows the node's replica
+// health and store/append timings (twinledger_dht_*) next to the ingest path's own.
+const metrics = createMetricsRegistry({ prefix: 'twinledger_feed_ingest_' });
 const dht = createDhtNode(
   {
     dataDir: join(env.DATA_DIR, 'dht'),
@@ -53,7 +56,7 @@ const dht = createDhtNode(
     bootstrap: env.DHT_BOOTSTRAP,
     replicationFactor: env.DHT_REPLICATION,
   },
-  { registry, logger },
+  { registry, logger, metricsRegistry: metrics },
 );
 await dht.start();
 
@@ -81,6 +84,7 @@ const runtime = await createFeedIngest(
   {
     dht,
     logger,
+    metrics,
     auth: createJwtVerifier(authFromEnv(env)),
   },
 );

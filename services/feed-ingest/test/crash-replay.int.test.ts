@@ -150,6 +150,10 @@ describe('feed-ingest killed mid-batch and restarted (child process, real Kafka,
     expect(final.ts).toEqual(readings.map((r) => r.ts));
     expect(final.indices).toEqual(final.indices.map((_, i) => i));
     expect(done.indices[0]).toBe(0);
+    // The service's /metrics carries its embedded DHT node's metrics too (append phases, replica health).
+    const metrics = await (await fetch(`http://127.0.0.1:${child!.port}/metrics`)).text();
+    expect(metrics).toMatch(/twinledger_dht_feed_append_phase_seconds_count\{phase="head"\} [1-9]/);
+    expect(metrics).toMatch(/twinledger_dht_connected_peers \d/);
     // The waits above bound each phase with a clear message; the test bound only stops a hang
     // (the shared 2-core machine has taken 130-190 s for this test under load).
   }, 360_000);

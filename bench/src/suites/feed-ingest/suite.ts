@@ -6,7 +6,7 @@ import { spawnTestNetwork } from '@twinledger/dht';
 import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, type Kafka } from '@twinledger/kafka';
 import { decodeSegment } from '@twinledger/readings';
 import { writeFile } from 'node:fs/promises';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { createDevIssuer } from '@twinledger/service-kit';
 import { DEFAULTS } from '@twinledger/feed-ingest/runtime';
 import { startFeedIngestProcess, stopFeedIngestProcess, type FeedIngestProcess } from '@twinledger/feed-ingest/process';
@@ -68,6 +68,18 @@ async function kafkaCeiling(kafka: Kafka, log: (l: string) => void, feeds: strin
   await consumer.disconnect();
   await producer.disconnect();
   return rate;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; NaN elsewhere). */
+function procCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Runs the paced device producer on its own thread (see devices.ts). */
@@ -169,12 +181,25 @@ export const feedIngest: Suite = {
       const total = Math.round((rate * seconds) / PER_MESSAGE) * PER_MESSAGE;
       // One message template per feed with a timestamp slot: the producer must not be the bottleneck.
       const templates = feeds.map((f, i) => ({ feed: f, parts: messageValue(f, 0, PER_MESSAGE).replaceAll('"TT-101"', `"TT-101-${i}"`).split('"ts":0,') }));
+      // CPU of each process over the run: the machine's two cores are the budget all of them share.
+      const cpuPids = { feed_ingest: child.proc.pid, kafka: net.kafka!.managedProcess.pid };
+      const cpuBefore = { bench: process.cpuUsage(), feed_ingest: procCpuSeconds(cpuPids.feed_ingest), kafka: procCpuSeconds(cpuPids.kafka) };
       const start = Date.now();
       const { produceMs } = await runDevices({ brokers: [net.kafka!.bootstrap], topic: DEFAULTS.readingsTopic, templates, rate, total, perMessage: PER_MESSAGE });
       log(`produced ${total} readings in ${produceMs} ms (target ${rate}/s)`);
       const deadline = Date.now() + 120_000;
       while (readCount < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       const elapsed = (Date.now() - start) / 1000;
+      const benchCpu = process.cpuUsage(cpuBefore.bench);
+      const cpu = {
+        bench: (benchCpu.user + benchCpu.system) / 1e6,
+        feed_ingest: procCpuSeconds(cpuPids.feed_ingest) - cpuBefore.feed_ingest,
+        kafka: procCpuSeconds(cpuPids.kafka) - cpuBefore.kafka,
+      };
+      log(
+        `CPU over the run's ${elapsed.toFixed(1)} s (cores busy): ${Object.entries(cpu).map(([k, v]) => `${k}=${v.toFixed(1)} s (${(v / elapsed).toFixed(2)})`).join(', ')}; ` +
+          `total ${((cpu.bench + cpu.feed_ingest + cpu.kafka) / elapsed).toFixed(2)} of 2 cores (bench = device thread + Org2/Org3 DHT nodes + reader)`,
+      );
       stopReading = true;
       clearInterval(progress);
       await readerLoop;
@@ -200,6 +225,15 @@ export const feedIngest: Suite = {
           `bench process (Org2/Org3 nodes, reader) p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms, max ${(loop.max / 1e6).toFixed(0)} ms`,
       );
       log(`latency stages (feed-ingest histograms, bucket-interpolated): ${Object.entries(stages).map(([k, v]) => `${k}=${v.toFixed(0)}`).join(' ')}`);
+      // Inside the append (the embedded DHT node's histograms): phases, and store requests per op and target.
+      const q = (metric: string, labels: Record<string, string>) =>
+        `${(histogramQuantile(metricsText, `twinledger_dht_${metric}`, 0.5, labels) * 1000).toFixed(1)}/${(histogramQuantile(metricsText, `twinledger_dht_${metric}`, 0.99, labels) * 1000).toFixed(0)}`;
+      log(`append phases p50/p99 ms: ${['prepare', 'object', 'order', 'update', 'head'].map((phase) => `${phase}=${q('feed_append_phase_seconds', { phase })}`).join(' ')}`);
+      log(
+        `store requests p50/p99 ms: ${['get-acl', 'put-chunk', 'put-manifest', 'put-locator', 'put-feed-update', 'put-feed-head']
+          .flatMap((op) => ['local', 'remote'].map((target) => `${op}@${target}=${q('client_request_seconds', { op, target })}`))
+          .join(' ')}`,
+      );
       return {
         readings_per_s: readingsPerS,
         p50_ms: percentile(latencies, 50),
