@@ -1,5 +1,6 @@
 import './node20-compat.js';
 import './xsalsa20-fix.js';
+import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
@@ -131,7 +132,16 @@ export interface DhtNode {
   appendFeed(feed: Readonly<FeedWriter>, index: number, payload: Uint8Array, timeRange: TimeRange): Promise<FeedAppendResult>;
   feedHead(feedId: Hex): Promise<FeedHead | undefined>;
   latest(feedId: Hex): Promise<FeedEntry | undefined>;
-  rangeByIndex(feedId: Hex, from: number, to: number): Promise<FeedEntry[]>;
+  /** `head`: a head of this feed the caller already holds (e.g. from watchFeed), verified again and used instead of asking the replicas. */
+  rangeByIndex(feedId: Hex, from: number, to: number, options?: { readonly head?: FeedHead }): Promise<FeedEntry[]>;
+  /**
+   * Calls `listener` with each newer head of the feed that this node stores: as soon as the
+   * writer's head write reaches it, when this node is one of the feed's r head replicas (in a
+   * consortium of at most r organizations, every node is). A node that is not a replica gets no
+   * calls, so a reader keeps a slow poll of feedHead as well. Works across stop/start; returns
+   * the unsubscribe function.
+   */
+  watchFeed(feedId: Hex, listener: (head: FeedHead) => void): () => void;
   /** At most `limit` entries (capped by maxRangeEntries), oldest first. */
   rangeByTime(feedId: Hex, fromMs: number, toMs: number, limit?: number): Promise<FeedEntry[]>;
   /** Parties must be known to the registry (a later segment could not be wrapped for an unknown one): DHT_UNKNOWN_PARTY otherwise. */
@@ -178,6 +188,9 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
 
   let running: Running | undefined;
   let peerId = '';
+  /** Feed id -> listeners of heads stored here (watchFeed). */
+  const headWatchers = new EventEmitter();
+  headWatchers.setMaxListeners(0);
   let ownerKey: SigningKey | undefined;
 
   const need = (): Running => {
@@ -215,7 +228,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
         throw err;
       });
       try {
-        const store = createLocalStore(datastore);
+        const store = createLocalStore(datastore, { onFeedHead: (head) => headWatchers.emit(head.feedId, head) });
         await store.open();
         const libp2p = await createLibp2p({
           privateKey,
@@ -324,7 +337,18 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
     appendFeed: (feed, index, payload, range) => need().feeds.append(feed, index, payload, range),
     feedHead: (feedId) => need().feeds.head(feedId),
     latest: (feedId) => need().feeds.latest(feedId),
-    rangeByIndex: (feedId, from, to) => need().feeds.rangeByIndex(feedId, from, to),
+    rangeByIndex: (feedId, from, to, options) => need().feeds.rangeByIndex(feedId, from, to, options?.head),
+    watchFeed(feedId, listener) {
+      const safe = (head: FeedHead): void => {
+        try {
+          listener(head);
+        } catch (err) {
+          logger.warn({ err, feedId }, 'feed watcher threw');
+        }
+      };
+      headWatchers.on(feedId, safe);
+      return () => void headWatchers.off(feedId, safe);
+    },
     rangeByTime: (feedId, from, to, limit) => need().feeds.rangeByTime(feedId, from, to, limit),
     async updateFeedAcl(feed, parties) {
       const rn = need();

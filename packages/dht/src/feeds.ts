@@ -90,7 +90,8 @@ export interface FeedService {
   append(feed: Readonly<FeedWriter>, index: number, payload: Uint8Array, timeRange: TimeRange): Promise<FeedAppendResult>;
   head(feedId: Hex): Promise<FeedHead | undefined>;
   latest(feedId: Hex): Promise<FeedEntry | undefined>;
-  rangeByIndex(feedId: Hex, from: number, to: number): Promise<FeedEntry[]>;
+  /** `known`: a head of this feed the caller holds; verified again and used instead of reading the replicas. */
+  rangeByIndex(feedId: Hex, from: number, to: number, known?: FeedHead): Promise<FeedEntry[]>;
   /** At most `limit` (default and cap: maxRangeEntries) entries, oldest first. */
   rangeByTime(feedId: Hex, from: number, to: number, limit?: number): Promise<FeedEntry[]>;
   updateFeedAcl(feed: Readonly<FeedWriter>, parties: readonly string[]): Promise<{ version: number }>;
@@ -258,6 +259,13 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     return { h, acl: { objectId: h.objectId, version: await aclVersionOf(h.objectId) } };
   }
 
+  /** A caller's head, checked like one from a replica (owner's signature, this feed), and the ACL version. */
+  async function givenHeadAndAcl(feedId: Hex, known: FeedHead): Promise<{ h: FeedHead; acl: { objectId: Hex; version: number | undefined } }> {
+    const h = parseFeedHead(known);
+    if (h.feedId !== feedId) throw new ValidationError('the given head belongs to another feed', { details: { feedId } });
+    return { h, acl: { objectId: h.objectId, version: await aclVersionOf(h.objectId) } };
+  }
+
   /** Moves the head to `index` when it is behind; returns the head's sequence number after. */
   async function advanceHead(
     signer: SigningKey,
@@ -270,9 +278,16 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     if (index <= (current?.latestIndex ?? -1)) return seq;
     const feedId = feedIdOf(signer.publicKey, feed.topic);
     const h = signFeedHead(signer, { topic: feed.topic, seq: seq + 1, latestIndex: index, latestTimeEnd, objectId: feed.objectId });
-    await client.write(feedId, r, dataQuorum, async (peerId) => {
-      await client.request(peerId, { op: 'put-feed-head', head: h });
-    });
+    await client.write(
+      feedId,
+      r,
+      dataQuorum,
+      async (peerId) => {
+        await client.request(peerId, { op: 'put-feed-head', head: h });
+      },
+      undefined,
+      { atQuorum: true },
+    );
     return seq + 1;
   }
 
@@ -283,6 +298,11 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
    * records are therefore only ever written contiguously, and the head never passes an index
    * whose update is not stored, whatever crashes: exactly what a single sequential append gave.
    * An append behind a failed predecessor fails without writing (DHT_FEED_INDEX_GAP).
+   * Each of an append's writes (segment, update, head) counts once k + 1 replicas acknowledged
+   * it, the quorum every write needs anyway; the remaining copies are still sent, and the repair
+   * loop tops up a replica that missed one. So the slowest replica no longer sets the pace of
+   * every round trip (it was the append's tail), and readers, which take the highest head of the
+   * replicas and fall back from a replica that lacks an update, see the same feed.
    * The head this process wrote last is remembered, so an append that follows its own
    * predecessor skips the head read; a stale memory cannot do harm because the storing nodes
    * refuse a different update at a taken index and a head sequence at or below theirs.
@@ -305,7 +325,7 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     let u: FeedUpdate | undefined;
     if (existing === undefined) {
       if (acl.owner !== signer.publicKey) throw new NotOwnerError('the feed object belongs to another key', { details: { objectId: feed.objectId } });
-      const { ref } = await objects.putUnder(acl, signer, payload);
+      const { ref } = await objects.putUnder(acl, signer, payload, { atQuorum: true });
       u = signFeedUpdate(signer, { topic: feed.topic, index, timeStart: timeRange.start, timeEnd: timeRange.end, ref });
       t = phaseDone('object', t);
     }
@@ -323,9 +343,16 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     if (index > latest + 1) throw new FeedIndexGapError('feed indices are contiguous', { details: { feedId, index, next: latest + 1 } });
     if (u === undefined) return replay(signer, feedId, feed, index, payload, timeRange, existing!, current);
     try {
-      await client.write(address, r, dataQuorum, async (peerId) => {
-        await client.request(peerId, { op: 'put-feed-update', address, update: u });
-      });
+      await client.write(
+        address,
+        r,
+        dataQuorum,
+        async (peerId) => {
+          await client.request(peerId, { op: 'put-feed-update', address, update: u });
+        },
+        undefined,
+        { atQuorum: true },
+      );
     } catch (err) {
       if (!(err instanceof FeedReplayError)) throw err;
       // Taken since the slot check (a concurrent writer): same segment is a replay, else refused.
@@ -423,9 +450,9 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
       return entry(u, { objectId: h.objectId, version });
     },
 
-    async rangeByIndex(feedId, from, to) {
+    async rangeByIndex(feedId, from, to, known) {
       if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from) throw new ValidationError('index range must be integers with 0 <= from <= to');
-      const { h, acl } = await headAndAcl(feedId);
+      const { h, acl } = known === undefined ? await headAndAcl(feedId) : await givenHeadAndAcl(feedId, known);
       if (h === undefined) return [];
       const last = Math.min(to, h.latestIndex);
       if (last - from + 1 > init.maxRangeEntries) throw new MalformedMessageError('range too long', { details: { max: init.maxRangeEntries } });

@@ -85,7 +85,12 @@ const k = (...parts: string[]): Key => new Key(`${P}/${parts.join('/')}`);
 /** ACL records kept in memory (most recent objects): put-chunk and get-blob consult the ACL on every chunk. */
 const ACL_CACHE_ENTRIES = 1024;
 
-export function createLocalStore(ds: Datastore): LocalStore {
+export interface LocalStoreHooks {
+  /** Called after a newer feed head is stored here (this node is one of the feed's head replicas). */
+  readonly onFeedHead?: (head: FeedHead) => void;
+}
+
+export function createLocalStore(ds: Datastore, hooks: LocalStoreHooks = {}): LocalStore {
   const locks = new Map<string, Promise<unknown>>();
   // objectId -> the record held on disk. Every ACL write goes through putAcl below, so the
   // cache never disagrees with the datastore; Map order gives a cheap least-recently-set eviction.
@@ -255,6 +260,7 @@ export function createLocalStore(ds: Datastore): LocalStore {
           }
         } else counts.feedHeads++;
         await putJson(k('feed-head', head.feedId), head);
+        hooks.onFeedHead?.(head);
         return 'stored';
       });
     },

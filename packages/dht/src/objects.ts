@@ -77,7 +77,8 @@ export interface ObjectServiceComponents {
 export interface ObjectService {
   putObject(data: ObjectSource, options?: PutObjectOptions, signer?: SigningKey): Promise<PutObjectResult>;
   /** Stores new content under an existing object's ACL (feed segments). */
-  putUnder(acl: AclRecord, signer: SigningKey, data: ObjectSource): Promise<PutObjectResult>;
+  /** `atQuorum`: return once dataQuorum replicas hold each piece; the other copies are still sent (feed appends). */
+  putUnder(acl: AclRecord, signer: SigningKey, data: ObjectSource, options?: { readonly atQuorum?: boolean }): Promise<PutObjectResult>;
   /** `knownObjectId`: the object the ref must belong to, when a signed record names it (no locator lookup). */
   getObject(ref: Hex, knownObjectId?: Hex): Promise<Uint8Array>;
   getObjectStream(ref: Hex): AsyncGenerator<Uint8Array>;
@@ -106,6 +107,8 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
   const k = init.faultTolerance;
   const dataQuorum = Math.min(r, k + 1);
   const aclQuorum = 2 * k + 1;
+  /** Replies an ACL read waits for: every set of this many meets every 2k+1 writers in k+1 (see getAclRecord). */
+  const aclReadQuorum = Math.max(1, r - k);
   const WINDOW = Math.max(1, Math.floor(WINDOW_BYTES / init.chunkSize));
 
   function wrapFor(objectId: Hex, parties: readonly string[], dataKey: Uint8Array): Record<string, string> {
@@ -125,21 +128,30 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
     return out.acked;
   }
 
-  async function sendToAll(targets: string[], header: Record<string, unknown>, body: Uint8Array): Promise<void> {
+  /** Sends to every target; resolves once all answered, or (atQuorum) once dataQuorum acknowledged. */
+  async function sendToAll(targets: string[], header: Record<string, unknown>, body: Uint8Array, atQuorum = false): Promise<void> {
     const failed = new Set<string>();
-    await Promise.all(
+    let acked = 0;
+    let quorum: (() => void) | undefined;
+    const reached = new Promise<void>((resolve) => (quorum = resolve));
+    const all = Promise.all(
       targets.map(async (peerId) => {
         try {
           await client.request(peerId, header, body);
+          if (++acked === dataQuorum) quorum?.();
         } catch (err) {
           logger.warn({ err, peerId, op: header['op'] }, 'replica write failed');
           failed.add(peerId);
         }
       }),
-    );
-    // A replica that failed once is dropped for the rest of the object; repair tops it up.
-    for (let i = targets.length - 1; i >= 0; i--) if (failed.has(targets[i] as string)) targets.splice(i, 1);
-    if (targets.length < dataQuorum) throw new QuorumNotReachedError('too few replicas hold the content', { details: { acked: targets.length, required: dataQuorum } });
+    ).then(() => {
+      // A replica that failed once is dropped for the rest of the object; repair tops it up.
+      for (let i = targets.length - 1; i >= 0; i--) if (failed.has(targets[i] as string)) targets.splice(i, 1);
+      if (targets.length < dataQuorum) throw new QuorumNotReachedError('too few replicas hold the content', { details: { acked: targets.length, required: dataQuorum } });
+    });
+    if (!atQuorum) return all;
+    all.catch(() => undefined); // a shortfall after the quorum is the repair loop's job
+    return Promise.race([reached, all]);
   }
 
   /**
@@ -155,6 +167,7 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
     targets: string[],
     data: ObjectSource,
     alongsideManifest: (ref: Hex) => Promise<void> = async () => undefined,
+    atQuorum = false,
   ) {
     const aead = aeadFor(init.cipher);
     const dataKey = random(aead.keyLength);
@@ -170,7 +183,7 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
       size += plain.byteLength;
       const sealed = aead.seal(dataKey, plain, chunkAad(chunks.length));
       const hash = toHex(sha256(sealed));
-      const sent = sendToAll(targets, { op: 'put-chunk', objectId: acl.objectId, hash, acl }, sealed);
+      const sent = sendToAll(targets, { op: 'put-chunk', objectId: acl.objectId, hash, acl }, sealed, atQuorum);
       sent.catch(() => undefined); // awaited below; this only marks it handled while it waits its turn
       inflight.push(sent);
       chunks.push({ hash, size: sealed.byteLength });
@@ -190,24 +203,32 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
       keys,
     };
     const { bytes, ref } = encodeManifest(manifest);
-    await Promise.all([sendToAll(targets, { op: 'put-manifest', objectId: acl.objectId, hash: ref, acl }, bytes), alongsideManifest(ref)]);
+    await Promise.all([sendToAll(targets, { op: 'put-manifest', objectId: acl.objectId, hash: ref, acl }, bytes, atQuorum), alongsideManifest(ref)]);
     return { manifest, ref, size };
   }
 
-  async function writeLocator(signer: SigningKey, ref: Hex, nonce: Hex): Promise<void> {
+  async function writeLocator(signer: SigningKey, ref: Hex, nonce: Hex, atQuorum = false): Promise<void> {
     const locator = signLocator(signer, ref, nonce);
-    await client.write(ref, r, dataQuorum, async (peerId) => {
-      await client.request(peerId, { op: 'put-locator', locator });
-    });
+    await client.write(
+      ref,
+      r,
+      dataQuorum,
+      async (peerId) => {
+        await client.request(peerId, { op: 'put-locator', locator });
+      },
+      undefined,
+      { atQuorum },
+    );
   }
 
   async function contentTargets(objectId: Hex): Promise<string[]> {
     return (await client.candidates(objectId)).slice(0, r).map((c) => c.peerId);
   }
 
-  async function putUnder(acl: AclRecord, signer: SigningKey, data: ObjectSource): Promise<PutObjectResult> {
+  async function putUnder(acl: AclRecord, signer: SigningKey, data: ObjectSource, options: { atQuorum?: boolean } = {}): Promise<PutObjectResult> {
     const targets = await contentTargets(acl.objectId);
-    const { ref, size } = await writeContent(acl, acl.version, acl.parties, targets, data, (ref) => writeLocator(signer, ref, acl.nonce));
+    const atQuorum = options.atQuorum === true;
+    const { ref, size } = await writeContent(acl, acl.version, acl.parties, targets, data, (ref) => writeLocator(signer, ref, acl.nonce, atQuorum), atQuorum);
     return { ref, objectId: acl.objectId, aclVersion: acl.version, size, replicas: targets };
   }
 
@@ -339,22 +360,36 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
     return out;
   }
 
+  /**
+   * The highest ACL version among the replicas. It answers once `aclReadQuorum` (r - k) replicas
+   * have: an ACL version counts only once 2k+1 of the r replicas hold it, so any r - k of them
+   * include k + 1 that hold every counted version, at least one of them honest, and a replica
+   * cannot invent a newer version (the owner signs each). Waiting for the slowest replica on
+   * every read (each feed append reads the ACL first) bought nothing but its tail latency.
+   */
   async function getAclRecord(objectId: Hex): Promise<AclRecord> {
     const order = (await client.candidates(objectId)).slice(0, Math.max(r, aclQuorum)).map((c) => c.peerId);
-    const found = await Promise.all(
+    let best: AclRecord | undefined;
+    let answered = 0;
+    let enough: (() => void) | undefined;
+    const reached = new Promise<void>((resolve) => (enough = resolve));
+    const all = Promise.all(
       order.map(async (peerId) => {
         try {
           const res = await client.request(peerId, { op: 'get-acl', objectId });
           const rec = parseAclRecord(res.header['acl']);
-          return rec.objectId === objectId ? rec : undefined;
+          if (rec.objectId !== objectId) return;
+          if (best === undefined || rec.version > best.version) best = rec;
+          if (++answered === aclReadQuorum) enough?.();
         } catch {
-          return undefined;
+          // no vote
         }
       }),
     );
-    const best = found.reduce<AclRecord | undefined>((a, b) => (b !== undefined && (a === undefined || b.version > a.version) ? b : a), undefined);
-    if (best === undefined) throw new ItemNotFoundError('no replica holds the ACL', { details: { objectId } });
-    return best;
+    await Promise.race([reached, all]);
+    const found = best as AclRecord | undefined;
+    if (found === undefined) throw new ItemNotFoundError('no replica holds the ACL', { details: { objectId } });
+    return found;
   }
 
   async function getAcl(ref: Hex): Promise<AclView> {

@@ -35,6 +35,15 @@ export interface ReplicaClientInit {
   readonly discoveryIntervalMs: number;
 }
 
+export interface WriteOptions {
+  /**
+   * Resolve as soon as `required` replicas acknowledged; the rest of the `want` copies are still
+   * sent (failures are logged, the repair loop tops them up). For latency-critical writes (feed
+   * appends), where waiting for the slowest replica of every round trip is the tail.
+   */
+  readonly atQuorum?: boolean;
+}
+
 export interface WriteOutcome {
   readonly acked: readonly string[];
   readonly errors: ReadonlyArray<{ peerId: string; error: TwinLedgerError }>;
@@ -49,7 +58,7 @@ export interface ReplicaClient {
    * QuorumNotReachedError below `required` (unless an error is decisive for every peer,
    * e.g. a stale ACL version, which is rethrown).
    */
-  write(key: Hex, want: number, required: number, send: (peerId: string) => Promise<void>, order?: readonly string[]): Promise<WriteOutcome>;
+  write(key: Hex, want: number, required: number, send: (peerId: string) => Promise<void>, order?: readonly string[], options?: WriteOptions): Promise<WriteOutcome>;
   /** Tries peers in order until `fetch` returns; rethrows the most telling error otherwise. */
   read<T>(order: readonly string[], fetch: (peerId: string) => Promise<T>, onFallback?: (err: TwinLedgerError) => void): Promise<T>;
 }
@@ -160,23 +169,43 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
     return orderForKey(key, out);
   }
 
-  async function write(key: Hex, want: number, required: number, send: (peerId: string) => Promise<void>, order?: readonly string[]): Promise<WriteOutcome> {
+  async function write(
+    key: Hex,
+    want: number,
+    required: number,
+    send: (peerId: string) => Promise<void>,
+    order?: readonly string[],
+    options: WriteOptions = {},
+  ): Promise<WriteOutcome> {
     const queue = [...(order ?? (await candidates(key)).map((c) => c.peerId))];
     const acked: string[] = [];
     const errors: Array<{ peerId: string; error: TwinLedgerError }> = [];
-    while (acked.length < want && queue.length > 0) {
-      const wave = queue.splice(0, want - acked.length);
-      await Promise.all(
-        wave.map(async (peerId) => {
-          try {
-            await send(peerId);
-            acked.push(peerId);
-          } catch (err) {
-            errors.push({ peerId, error: toCoded(err, peerId) });
-          }
-        }),
-      );
-    }
+    let quorum: ((outcome: WriteOutcome) => void) | undefined;
+    const reached = new Promise<WriteOutcome>((resolve) => (quorum = resolve));
+    const all = (async () => {
+      while (acked.length < want && queue.length > 0) {
+        const wave = queue.splice(0, want - acked.length);
+        await Promise.all(
+          wave.map(async (peerId) => {
+            try {
+              await send(peerId);
+              acked.push(peerId);
+              if (acked.length === required) quorum?.({ acked: [...acked], errors: [...errors] });
+            } catch (err) {
+              errors.push({ peerId, error: toCoded(err, peerId) });
+            }
+          }),
+        );
+      }
+      return settleWrite(acked, errors, required);
+    })();
+    if (options.atQuorum !== true) return all;
+    all.catch((err: unknown) => logger.debug({ err, key }, 'replica write failed after its quorum'));
+    return Promise.race([reached, all]);
+  }
+
+  function settleWrite(acked: string[], errors: Array<{ peerId: string; error: TwinLedgerError }>, required: number): WriteOutcome {
+    if (errors.length > 0 && acked.length >= required) logger.debug({ errors: errors.map((e) => e.error.code) }, 'some replicas missed a write; repair tops them up');
     if (acked.length < required) {
       const decisive = errors.map((e) => e.error).sort((a, b) => (RANK[b.code] ?? 0) - (RANK[a.code] ?? 0))[0];
       if (decisive !== undefined && (RANK[decisive.code] ?? 0) >= 4) throw decisive;

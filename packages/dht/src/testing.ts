@@ -124,6 +124,22 @@ export function tamperBlob(node: DhtNode, kind: BlobKind, hash: Hex, bytes: Uint
   return internals(node).store.overwriteBlobUnchecked(kind, hash, bytes);
 }
 
+/** Makes the node a slow replica: each store write waits `ms` first. Returns the undo. */
+export function slowStoreWrites(node: DhtNode, ms: number): () => void {
+  const store = internals(node).store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const names = ['putBlob', 'putAcl', 'putLocator', 'putFeedUpdate', 'putFeedHead'] as const;
+  const originals = names.map((name) => [name, store[name]!] as const);
+  for (const [name, fn] of originals) store[name] = async (...args: unknown[]) => new Promise((r) => setTimeout(r, ms)).then(() => fn(...args));
+  return () => {
+    for (const [name, fn] of originals) store[name] = fn;
+  };
+}
+
+/** Whether the node itself holds the feed update at `address` (its local store, no network). */
+export async function holdsFeedUpdate(node: DhtNode, address: Hex): Promise<boolean> {
+  return (await internals(node).store.getFeedUpdate(address)) !== undefined;
+}
+
 /** Sends one raw store-protocol request from `node` to `peerId` (errors come back as thrown coded errors). */
 export function rawStoreRequest(node: DhtNode, peerId: string, header: Record<string, unknown>, body?: Uint8Array): Promise<Frame> {
   return internals(node).client.request(peerId, header, body);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { feedUpdateAddress, generateSigningKey, placementOrder, rawStoreRequest, spawnTestNetwork, type DhtNode, type TestNetwork } from '@twinledger/dht';
+import { feedUpdateAddress, generateSigningKey, holdsFeedUpdate, placementOrder, rawStoreRequest, slowStoreWrites, spawnTestNetwork, type DhtNode, type FeedHead, type TestNetwork } from '@twinledger/dht';
 import { signFeedUpdate } from '../src/feed-records.js';
 import { signingKeyFromSeed } from '../src/signing.js';
 
@@ -60,6 +60,51 @@ describe('pipelined feed appends', () => {
     expect(await storedUpdate(feed.feedId, 10)).toBe(false);
     expect(await storedUpdate(feed.feedId, 11)).toBe(false);
     expect(await n(0).appendFeed(writer, 8, enc('segment-8'), range(8))).toMatchObject({ index: 8, seq: 9 });
+  });
+
+  it('acknowledges an append at the write quorum, not at the slowest replica, which still gets its copy', async () => {
+    const device = generateSigningKey();
+    const topic = 'twin-1/slow-replica';
+    const feed = await n(0).createFeed({ topic, ownerKey: device.seed, acl: ['Org1', 'Org2'] });
+    const writer = { topic, ownerKey: device.seed, objectId: feed.objectId };
+    const address = feedUpdateAddress(feed.feedId, 0);
+    // A replica of the update other than the writer answers every write 3 s late.
+    const slowId = (await placementOrder(n(0), address)).slice(0, 3).find((id) => id !== n(0).peerId)!;
+    const slow = net.nodes.find((x) => x.peerId === slowId)!;
+    const undo = slowStoreWrites(slow, 3000);
+    try {
+      await n(0).appendFeed(writer, 0, enc('segment-0'), range(0));
+      // Acknowledged while the slow replica is still holding back its copy...
+      expect(await holdsFeedUpdate(slow, address)).toBe(false);
+      expect((await n(1).latest(feed.feedId))?.index).toBe(0);
+      // ...which then arrives without anyone retrying.
+      for (let i = 0; i < 100 && !(await holdsFeedUpdate(slow, address)); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await holdsFeedUpdate(slow, address)).toBe(true);
+    } finally {
+      undo();
+    }
+  });
+
+  it('wakes a watcher on a head replica when a new head arrives, and reads the range from that head', async () => {
+    const device = generateSigningKey();
+    const topic = 'twin-1/watched';
+    const feed = await n(0).createFeed({ topic, ownerKey: device.seed, acl: ['Org1', 'Org2', 'Org3', 'Org4'] });
+    const writer = { topic, ownerKey: device.seed, objectId: feed.objectId };
+    const headReplica = (await placementOrder(n(0), feed.feedId)).slice(0, 3).find((id) => id !== n(0).peerId)!;
+    const watcher = net.nodes.find((x) => x.peerId === headReplica)!;
+    const seen: FeedHead[] = [];
+    const unwatch = watcher.watchFeed(feed.feedId, (h) => seen.push(h));
+    for (let i = 0; i < 3; i++) await n(0).appendFeed(writer, i, enc(`segment-${i}`), range(i));
+    for (let i = 0; i < 50 && seen.length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    unwatch();
+    expect(seen.map((h) => h.latestIndex)).toEqual([0, 1, 2]);
+    await n(0).appendFeed(writer, 3, enc('segment-3'), range(3));
+    expect(seen).toHaveLength(3);
+    // The pushed head stands in for the replicas' heads; a forged one is refused.
+    const head = seen[2]!;
+    const entries = await watcher.rangeByIndex(feed.feedId, 0, 9, { head });
+    expect(entries.map((e) => e.index)).toEqual([0, 1, 2]);
+    await expect(watcher.rangeByIndex(feed.feedId, 0, 9, { head: { ...head, latestIndex: 3 } })).rejects.toMatchObject({ code: 'DHT_BAD_SIGNATURE' });
   });
 
   it('moves a head left behind by a dead writer on, so the next writer resumes after its update', async () => {

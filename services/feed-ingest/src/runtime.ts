@@ -23,6 +23,8 @@ export interface FeedIngestConfig {
   readonly topicPartitions: number;
   readonly maxSegmentReadings: number;
   readonly maxSegmentAgeMs: number;
+  readonly fetchMinBytes?: number;
+  readonly fetchMaxWaitMs?: number;
   readonly maxBufferedReadings: number;
   readonly maxBacklogMessages: number;
   readonly readingsPerMessage: number;
@@ -86,6 +88,8 @@ export async function createFeedIngest(
       groupId: config.groupId,
       maxSegmentReadings: config.maxSegmentReadings,
       maxSegmentAgeMs: config.maxSegmentAgeMs,
+      fetchMinBytes: config.fetchMinBytes ?? DEFAULTS.fetchMinBytes,
+      fetchMaxWaitMs: config.fetchMaxWaitMs ?? DEFAULTS.fetchMaxWaitMs,
       maxBufferedReadings: config.maxBufferedReadings,
       latencySampleEvery: config.latencySampleEvery,
     },
@@ -144,6 +148,8 @@ export const DEFAULTS = {
   topicPartitions: 3,
   maxSegmentReadings: 50_000,
   maxSegmentAgeMs: 250,
+  fetchMinBytes: 256 * 1024,
+  fetchMaxWaitMs: 50,
   maxBufferedReadings: 400_000,
   maxBacklogMessages: 20_000,
   readingsPerMessage: 500,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Admin, Producer } from '@twinledger/kafka';
 import { createMetricsRegistry, silentLogger } from '@twinledger/observability';
-import type { Reading } from '@twinledger/readings';
+import { decodeReadingsMessage, type Reading } from '@twinledger/readings';
 import { buildService, createDevIssuer, createJwtVerifier, type DevIssuer, type ServiceApp } from '@twinledger/service-kit';
 import { openFeedRegistry, type FeedRecord, type FeedRegistry } from '../src/domain/feed-registry.js';
 import { createIngest, toRanges } from '../src/domain/ingest.js';
@@ -24,10 +24,7 @@ function fakeProducer(fail: (sendNo: number, key: string) => boolean) {
       const no = sends++;
       await new Promise((r) => setImmediate(r));
       if (req.messages.some((m) => fail(no, m.key))) throw new Error('broker went away');
-      for (const m of req.messages) {
-        const v = JSON.parse(m.value) as Reading | Reading[];
-        delivered.push({ key: m.key, readings: Array.isArray(v) ? v : [v] });
-      }
+      for (const m of req.messages) delivered.push({ key: m.key, readings: decodeReadingsMessage(m.key, m.value) });
       return [];
     },
   };

@@ -10,7 +10,7 @@ import { createIdempotentProducer, createKafka, sendAcked, type Producer } from 
 export interface DevicesInit {
   readonly brokers: string[];
   readonly topic: string;
-  /** One message template per feed: the JSON split around the timestamp slot. */
+  /** One message template per feed: the JSON split around its timestamp slots. */
   readonly templates: ReadonlyArray<{ readonly feed: string; readonly parts: readonly string[] }>;
   readonly rate: number;
   readonly total: number;
@@ -38,7 +38,7 @@ async function run(init: DevicesInit): Promise<DevicesResult> {
     // thread more (string garbage, UTF-8 encoding) than the Kafka client's own work.
     const templates = init.templates.map((t) => ({ feed: t.feed, parts: t.parts.map((part) => Buffer.from(part, 'utf8')) }));
     const build = (parts: readonly Buffer[], ts: number): Buffer => {
-      const slot = Buffer.from(`"ts":${ts},`, 'latin1');
+      const slot = Buffer.from(String(ts), 'latin1');
       let size = slot.length * (parts.length - 1);
       for (const part of parts) size += part.length;
       const out = Buffer.allocUnsafe(size);

@@ -36,6 +36,9 @@ export interface SegmentBuilderInit {
   readonly latencySampleEvery?: number;
   /** Segments of one feed being appended at once (the DHT orders their heads); default 4. */
   readonly appendsInFlightPerFeed?: number;
+  /** Kafka fetch: bytes the broker gathers before answering (default 1), at most fetchMaxWaitMs (default 5000). */
+  readonly fetchMinBytes?: number;
+  readonly fetchMaxWaitMs?: number;
 }
 
 export interface SegmentBuilderComponents {
@@ -443,7 +446,15 @@ export function createSegmentBuilder(init: Readonly<SegmentBuilderInit>, c: Segm
     writesFeed: (feedId) => localFeeds.has(feedId),
     async start() {
       running = true;
-      consumer = createConsumer(c.kafka, { groupId: init.groupId, maxBytes: 4 * 1024 * 1024, maxBytesPerPartition: 1024 * 1024 });
+      consumer = createConsumer(c.kafka, {
+        groupId: init.groupId,
+        maxBytes: 4 * 1024 * 1024,
+        maxBytesPerPartition: 1024 * 1024,
+        // A fetch waits for this much data or this long: under a steady stream, a few larger
+        // fetches instead of one per arriving record (each costs the broker and this loop).
+        minBytes: init.fetchMinBytes ?? 1,
+        maxWaitTimeInMs: init.fetchMaxWaitMs ?? 5000,
+      });
       consumer.on(consumer.events.GROUP_JOIN, () => {
         // After a rebalance kafkajs refetches from the committed offsets: rebuild from there.
         resetPending = true;
