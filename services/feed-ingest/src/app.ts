@@ -43,6 +43,6 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
   });
   feedRoutes(app, deps);
   readingRoutes(app, { ingest: deps.ingest, maxReadingsPerRequest: deps.limits.maxReadingsPerRequest });
-  queryRoutes(app, { reader: deps.reader, events: deps.builder.events, writesFeed: (f) => deps.builder.writesFeed(f), maxReadingsPerQuery: deps.limits.maxReadingsPerQuery, streamPollMs: deps.limits.streamPollMs });
+  queryRoutes(app, { reader: deps.reader, events: deps.builder.events, writesFeed: (f) => deps.builder.writesFeed(f), maxReadingsPerQuery: deps.limits.maxReadingsPerQuery, streamPollMs: deps.limits.streamPollMs, watchFeed: (f, listener) => deps.dht.watchFeed(f, () => listener()) });
   return app;
 }

@@ -70,9 +70,10 @@ describe('feed-ingest against the real Kafka broker and a multi-node DHT', () =>
     await dht.connectAll();
     issuer = await createDevIssuer('https://idp.test');
     const auth = createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks });
-    // Org1's streams of its own feeds must be pushed: a poll this slow would miss every deadline below.
+    // Both streams must be pushed, a poll this slow would miss every deadline below: Org1's by its
+    // own builder, Org2's by its DHT node, a head replica of the feed (watchFeed).
     org1 = await createFeedIngest(config('Org1MSP', 'org1', 120_000), { dht: dht.nodes[0]!, auth, logger: silentLogger() });
-    org2 = await createFeedIngest(config('Org2MSP', 'org2', 300), { dht: dht.nodes[1]!, auth, logger: silentLogger() });
+    org2 = await createFeedIngest(config('Org2MSP', 'org2', 120_000), { dht: dht.nodes[1]!, auth, logger: silentLogger() });
     kafka = createKafka({ brokers: [net.kafka!.bootstrap], clientId: 'feed-ingest-test' });
     producer = createIdempotentProducer(kafka);
     await producer.connect();
@@ -207,7 +208,7 @@ describe('feed-ingest against the real Kafka broker and a multi-node DHT', () =>
     expect(contents.ts).toEqual(Array.from({ length: 2602 }, (_, i) => t0 + i));
   });
 
-  it('pushes each segment to a live stream as this instance appends it; another instance streaming the feed polls the DHT', async () => {
+  it('pushes each segment to a live stream as this instance appends it; another organization\'s stream is woken by the new head on its DHT node', async () => {
     await org1.app.listen({ host: '127.0.0.1', port: 0 });
     await org2.app.listen({ host: '127.0.0.1', port: 0 });
     const own = await openStream(org1.app, feedId, await token('Org1MSP'));
@@ -222,7 +223,8 @@ describe('feed-ingest against the real Kafka broker and a multi-node DHT', () =>
       expect(Date.now() - started).toBeLessThan(30_000);
       expect(pushed.map((r) => r.ts)).toEqual(Array.from({ length: 100 }, (_, i) => t0 + 2602 + i));
       expect(pushed[0]).toEqual(reading(2602));
-      const polled = await until('the polled readings', async () => (other.readings().length >= 100 ? other.readings() : undefined), 30_000);
+      // Well inside Org2's 120 s poll period too: the head reached Org2's node, which woke the stream.
+      const polled = await until('the readings on Org2', async () => (other.readings().length >= 100 ? other.readings() : undefined), 30_000);
       expect(polled.map((r) => r.ts)).toEqual(pushed.map((r) => r.ts));
     } finally {
       await own.close();

@@ -25,6 +25,8 @@ export interface QueryRoutesDeps {
   readonly writesFeed: (feedId: string) => boolean;
   /** How often a live stream polls the DHT head of a feed another instance writes. */
   readonly streamPollMs: number;
+  /** Wakes a stream when this node stores a new head of the feed (the DHT node's watchFeed). */
+  readonly watchFeed?: (feedId: string, listener: () => void) => () => void;
 }
 
 export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
@@ -135,12 +137,22 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
         pushed.push(e);
         wake?.();
       };
+      // A feed another instance (or organization) writes: its new heads reach this node's DHT
+      // store when this node is one of the head replicas, which wakes the stream at once; the
+      // poll stays as the fallback for nodes that are not.
+      let headArrived = false;
+      const unwatch = deps.watchFeed?.(feedId, () => {
+        if (deps.writesFeed(feedId)) return; // this instance's own heads: its segments are pushed already
+        headArrived = true;
+        wake?.();
+      });
       deps.events.on('anomaly', onAnomaly);
       deps.events.on('appended', onAppended);
       req.raw.on('close', () => {
         closed = true;
         deps.events.off('anomaly', onAnomaly);
         deps.events.off('appended', onAppended);
+        unwatch?.();
         wake?.();
       });
       const send = (readings: readonly unknown[], index: number): void => {
@@ -180,9 +192,11 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
         });
         wake = undefined;
         if (pushed.length === 0) {
-          if (local && !needRead) res.write(': keepalive\n\n');
+          if (headArrived) needRead = true;
+          else if (local && !needRead) res.write(': keepalive\n\n');
           else needRead = true;
         }
+        headArrived = false;
       }
       res.end();
     },
