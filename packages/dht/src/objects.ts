@@ -4,6 +4,7 @@ import { aeadFor, type CipherName } from './aead.js';
 import { normalizeParties, parseAclRecord, signAclRecord, type AclRecord } from './acl-record.js';
 import { fixedSizeChunks, type ObjectSource } from './chunker.js';
 import { fromB64, random, sha256, toB64, toHex, type Hex } from './codec.js';
+import { quorumLatch } from './latch.js';
 import { IntegrityError, ItemNotFoundError, NoKeyForPartyError, NotOwnerError, QuorumNotReachedError, UnknownPartyError } from './errors.js';
 import type { EncryptionKeyPair } from './key-wrap.js';
 import { unwrapKey, wrapKey } from './key-wrap.js';
@@ -131,14 +132,12 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
   /** Sends to every target; resolves once all answered, or (atQuorum) once dataQuorum acknowledged. */
   async function sendToAll(targets: string[], header: Record<string, unknown>, body: Uint8Array, atQuorum = false): Promise<void> {
     const failed = new Set<string>();
-    let acked = 0;
-    let quorum: (() => void) | undefined;
-    const reached = new Promise<void>((resolve) => (quorum = resolve));
+    const latch = quorumLatch(dataQuorum);
     const all = Promise.all(
       targets.map(async (peerId) => {
         try {
           await client.request(peerId, header, body);
-          if (++acked === dataQuorum) quorum?.();
+          latch.success();
         } catch (err) {
           logger.warn({ err, peerId, op: header['op'] }, 'replica write failed');
           failed.add(peerId);
@@ -151,7 +150,7 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
     });
     if (!atQuorum) return all;
     all.catch(() => undefined); // a shortfall after the quorum is the repair loop's job
-    return Promise.race([reached, all]);
+    return Promise.race([latch.reached, all]);
   }
 
   /**
@@ -370,9 +369,7 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
   async function getAclRecord(objectId: Hex): Promise<AclRecord> {
     const order = (await client.candidates(objectId)).slice(0, Math.max(r, aclQuorum)).map((c) => c.peerId);
     let best: AclRecord | undefined;
-    let answered = 0;
-    let enough: (() => void) | undefined;
-    const reached = new Promise<void>((resolve) => (enough = resolve));
+    const latch = quorumLatch(aclReadQuorum);
     const all = Promise.all(
       order.map(async (peerId) => {
         try {
@@ -380,13 +377,13 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
           const rec = parseAclRecord(res.header['acl']);
           if (rec.objectId !== objectId) return;
           if (best === undefined || rec.version > best.version) best = rec;
-          if (++answered === aclReadQuorum) enough?.();
+          latch.success();
         } catch {
           // no vote
         }
       }),
     );
-    await Promise.race([reached, all]);
+    await Promise.race([latch.reached, all]);
     const found = best as AclRecord | undefined;
     if (found === undefined) throw new ItemNotFoundError('no replica holds the ACL', { details: { objectId } });
     return found;

@@ -7,6 +7,7 @@ import { errorFromWire, ItemNotFoundError, PeerRequestError, QuorumNotReachedErr
 import { readFrame, writeFrameAndClose, type Frame, type FrameLimits } from './framing.js';
 import type { PartyRegistry } from './party-registry.js';
 import { orderForKey, type PlacementCandidate } from './placement.js';
+import { quorumLatch } from './latch.js';
 import type { DhtMetrics } from './metrics.js';
 import { STORE_OPS, STORE_PROTOCOL, type StoreHandler } from './store-protocol.js';
 
@@ -180,8 +181,7 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
     const queue = [...(order ?? (await candidates(key)).map((c) => c.peerId))];
     const acked: string[] = [];
     const errors: Array<{ peerId: string; error: TwinLedgerError }> = [];
-    let quorum: ((outcome: WriteOutcome) => void) | undefined;
-    const reached = new Promise<WriteOutcome>((resolve) => (quorum = resolve));
+    const latch = quorumLatch(required);
     const all = (async () => {
       while (acked.length < want && queue.length > 0) {
         const wave = queue.splice(0, want - acked.length);
@@ -190,7 +190,7 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
             try {
               await send(peerId);
               acked.push(peerId);
-              if (acked.length === required) quorum?.({ acked: [...acked], errors: [...errors] });
+              latch.success();
             } catch (err) {
               errors.push({ peerId, error: toCoded(err, peerId) });
             }
@@ -201,7 +201,7 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
     })();
     if (options.atQuorum !== true) return all;
     all.catch((err: unknown) => logger.debug({ err, key }, 'replica write failed after its quorum'));
-    return Promise.race([reached, all]);
+    return Promise.race([latch.reached.then(() => ({ acked: [...acked], errors: [...errors] })), all]);
   }
 
   function settleWrite(acked: string[], errors: Array<{ peerId: string; error: TwinLedgerError }>, required: number): WriteOutcome {
