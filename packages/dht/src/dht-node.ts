@@ -228,7 +228,8 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
         throw err;
       });
       try {
-        const store = createLocalStore(datastore, { onFeedHead: (head) => headWatchers.emit(head.feedId, head) });
+        // Watchers run after the store's write returns, never inside its per-feed lock.
+        const store = createLocalStore(datastore, { onFeedHead: (head) => queueMicrotask(() => headWatchers.emit(head.feedId, head)) });
         await store.open();
         const libp2p = await createLibp2p({
           privateKey,
