@@ -11,7 +11,7 @@
 // (they start, /healthz, /metrics, and /readyz reporting the unreachable peer with 503). With
 // Fabric, spec-service and acl-service also report ready against the real peer.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -406,5 +406,32 @@ describe('one organization on containers (ledger-free checks)', () => {
       STATE_DIR: '/data',
     }, ownedDir(join(work, 'spec-state-ledger')));
     await waitForStatus(`${spec.url}/readyz`, 200, 60_000);
+  });
+});
+
+describe('teardown', () => {
+  it('stops every container and leaves no container monitor (conmon) behind, exec sessions included', async () => {
+    const ids = [...running.values()].map((r) => r.container.getId());
+    expect(ids.length).toBeGreaterThan(0);
+    for (const [name, r] of [...running]) {
+      await r.container.stop({ timeout: 10_000 });
+      running.delete(name);
+    }
+    // Monitors of these containers' processes and exec sessions name the container id.
+    const monitors = (): string[] =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .map((p) => {
+          try {
+            return readFileSync(`/proc/${p}/cmdline`, 'utf8');
+          } catch {
+            return '';
+          }
+        })
+        .filter((cmd) => cmd.startsWith('/usr/bin/conmon') && ids.some((id) => cmd.includes(id)));
+    // Exec sessions' monitors go 15 s after their session (exit_command_delay, scripts/container-tools.mjs).
+    const until = Date.now() + 40_000;
+    while (monitors().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
+    expect(monitors()).toEqual([]);
   });
 });
