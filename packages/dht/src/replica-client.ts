@@ -200,7 +200,7 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
       return settleWrite(acked, errors, required);
     })();
     if (options.atQuorum !== true) return all;
-    all.catch((err: unknown) => logger.debug({ err, key }, 'replica write failed after its quorum'));
+    all.catch((err: unknown) => logger.debug({ err, key }, 'replica write round failed (the caller already has its answer when the quorum was reached)'));
     return Promise.race([latch.reached.then(() => ({ acked: [...acked], errors: [...errors] })), all]);
   }
 
