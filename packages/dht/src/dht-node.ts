@@ -270,7 +270,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
           { maxInboundStreams: 256, maxOutboundStreams: 256 },
         );
         const client = createReplicaClient(
-          { selfPeerId: peerId, selfMspId: init.mspId, requestTimeoutMs: timeout, responseLimits: limits, discoverBelow: r + 1, discoveryIntervalMs: 5000 },
+          { selfPeerId: peerId, selfMspId: init.mspId, requestTimeoutMs: timeout, responseLimits: limits, discoverBelow: r + 1, discoveryIntervalMs: 5000, replicationFactor: r },
           { libp2p: libp2p as never, registry, handler, logger: logger.child({ component: 'dht-replicas' }), ...(metrics ? { metrics } : {}) },
         );
         const objects = createObjectService(

@@ -145,6 +145,12 @@ export function rawStoreRequest(node: DhtNode, peerId: string, header: Record<st
   return internals(node).client.request(peerId, header, body);
 }
 
+/** The order in which the node's reads try the replicas of a key (itself first when it is one). */
+export async function readOrder(node: DhtNode, key: Hex): Promise<string[]> {
+  const client = internals(node).client;
+  return [...client.readOrder((await client.candidates(key)).map((c) => c.peerId))];
+}
+
 /** The node's current replica order for a placement key (object id, reference, feed address). */
 export async function placementOrder(node: DhtNode, key: Hex): Promise<string[]> {
   return (await internals(node).client.candidates(key)).map((c) => c.peerId);
