@@ -229,7 +229,11 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
       });
       try {
         // Watchers run after the store's write returns, never inside its per-feed lock.
-        const store = createLocalStore(datastore, { onFeedHead: (head) => queueMicrotask(() => headWatchers.emit(head.feedId, head)) });
+        const store = createLocalStore(datastore, {
+          onFeedHead: (head) => {
+            if (headWatchers.listenerCount(head.feedId) > 0) queueMicrotask(() => headWatchers.emit(head.feedId, head));
+          },
+        });
         await store.open();
         const libp2p = await createLibp2p({
           privateKey,
