@@ -124,18 +124,23 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
   const signers = new Map<string, SigningKey>();
 
   async function head(feedId: Hex): Promise<FeedHead | undefined> {
-    const order = (await client.candidates(feedId)).slice(0, r).map((c) => c.peerId);
-    const heads = await Promise.all(
-      order.map(async (peerId) => {
-        try {
-          const h = parseFeedHead((await client.request(peerId, { op: 'get-feed-head', feedId })).header['head']);
-          return h.feedId === feedId ? h : undefined;
-        } catch {
-          return undefined;
-        }
-      }),
-    );
-    return heads.reduce<FeedHead | undefined>((a, b) => (b !== undefined && (a === undefined || b.seq > a.seq) ? b : a), undefined);
+    const order = (await client.candidates(feedId)).map((c) => c.peerId);
+    const ask = async (peers: readonly string[]): Promise<FeedHead | undefined> => {
+      const heads = await Promise.all(
+        peers.map(async (peerId) => {
+          try {
+            const h = parseFeedHead((await client.request(peerId, { op: 'get-feed-head', feedId })).header['head']);
+            return h.feedId === feedId ? h : undefined;
+          } catch {
+            return undefined;
+          }
+        }),
+      );
+      return heads.reduce<FeedHead | undefined>((a, b) => (b !== undefined && (a === undefined || b.seq > a.seq) ? b : a), undefined);
+    };
+    // The first r in this node's view are the head's replicas when it sees what the writer saw;
+    // when none of them holds a head, the rest of the live candidates are asked too.
+    return (await ask(order.slice(0, r))) ?? (order.length > r ? ask(order.slice(r)) : undefined);
   }
 
   /**

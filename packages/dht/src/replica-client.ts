@@ -171,6 +171,11 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
       const party = id === init.selfPeerId ? registry.get(init.selfMspId) : registry.partyOf(id);
       if (party !== undefined) out.push({ peerId: id, mspId: party.mspId });
     }
+    // A node connected to only part of the consortium sees another placement than the writer
+    // did, and may ask none of an item's holders (a late starter whose bootstrap dials were
+    // refused). While registered peers are missing, look for them in the background (at most
+    // once per interval): the query on this key dials the peers closest to it, its holders.
+    if (out.length < registry.list().reduce((n, p) => n + p.peerIds.length, 0)) void discover(key);
     return orderForKey(key, out);
   }
 
