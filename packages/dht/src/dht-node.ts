@@ -1,5 +1,4 @@
 import './node20-compat.js';
-import './xsalsa20-fix.js';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { noise } from '@chainsafe/libp2p-noise';
@@ -8,7 +7,6 @@ import { identify } from '@libp2p/identify';
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { ping } from '@libp2p/ping';
-import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
 import { ValidationError } from '@twinledger/errors';
@@ -34,6 +32,7 @@ import { createObjectService, type AclView, type ObjectService, type PutObjectOp
 import type { PartyRegistry } from './party-registry.js';
 import { createRepairer, type RepairReport, type Repairer } from './repair.js';
 import { createGarbageCollector, type GarbageCollector, type GcReport } from './gc.js';
+import { pskProtector } from './psk-protector.js';
 import { createReplicaClient, type ReplicaClient } from './replica-client.js';
 import { signingKeyFromSeed, type SigningKey } from './signing.js';
 import { createStoreHandler, errorFrame, STORE_PROTOCOL } from './store-protocol.js';
@@ -242,7 +241,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
           transports: [tcp()],
           connectionEncrypters: [noise()],
           streamMuxers: [yamux()],
-          connectionProtector: preSharedKey({ psk: init.swarmKey }),
+          connectionProtector: pskProtector({ swarmKey: init.swarmKey }),
           connectionGater: createPartyConnectionGater(registry, () => peerId),
           services: {
             identify: identify(),
@@ -273,9 +272,11 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
           },
           { maxInboundStreams: 256, maxOutboundStreams: 256 },
         );
+        const countPeers = (): number => registry.list().reduce((n, p) => n + p.peerIds.length, 0);
+        let registeredPeers = countPeers();
         const client = createReplicaClient(
           { selfPeerId: peerId, selfMspId: init.mspId, requestTimeoutMs: timeout, responseLimits: limits, discoverBelow: r + 1, discoveryIntervalMs: 5000, replicationFactor: r },
-          { libp2p: libp2p as never, registry, handler, logger: logger.child({ component: 'dht-replicas' }), ...(metrics ? { metrics } : {}) },
+          { libp2p: libp2p as never, registry, handler, registeredPeers: () => registeredPeers, logger: logger.child({ component: 'dht-replicas' }), ...(metrics ? { metrics } : {}) },
         );
         const objects = createObjectService(
           { selfMspId: init.mspId, replicationFactor: r, faultTolerance: k, chunkSize, cipher: init.cipher ?? 'aes-256-gcm', maxObjectBytes: init.maxObjectBytes ?? 1024 ** 3 },
@@ -292,6 +293,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
         );
         // A party dropped from the registry loses its open connections too, not only new ones.
         const unsubscribe = registry.subscribe(() => {
+          registeredPeers = countPeers();
           for (const c of libp2p.getConnections()) {
             if (registry.partyOf(c.remotePeer.toString()) === undefined) void libp2p.hangUp(c.remotePeer).catch(() => undefined);
           }

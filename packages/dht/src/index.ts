@@ -5,7 +5,9 @@ export type { Party, PartyRegistry, StaticPartyRegistry } from './party-registry
 export { createPartyConnectionGater } from './connection-gater.js';
 export { peerIdOfDataDir } from './identity.js';
 export { generateSwarmKey } from './swarm-key.js';
-export { parseSwarmKey, parseHexKey, readSwarmKeyFile, readHexKeyFile, InvalidKeyFileError } from './key-files.js';
+export { pskProtector, xsalsa20Stream } from './psk-protector.js';
+export type { PskProtectorInit, KeystreamXor } from './psk-protector.js';
+export { parseSwarmKey, swarmKeyBytes, parseHexKey, readSwarmKeyFile, readHexKeyFile, InvalidKeyFileError } from './key-files.js';
 export { generateEncryptionKeyPair, encryptionPublicKeyOf } from './key-wrap.js';
 export type { EncryptionKeyPair } from './key-wrap.js';
 export { generateSigningKey, signingKeyFromSeed } from './signing.js';

@@ -25,6 +25,12 @@ export function parseSwarmKey(text: string | Uint8Array, source = 'swarm key'): 
   return new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${hex.toLowerCase()}`);
 }
 
+/** The 32 key bytes of a swarm key given in either form parseSwarmKey accepts. */
+export function swarmKeyBytes(swarmKey: string | Uint8Array, source = 'swarm key'): Uint8Array {
+  const file = new TextDecoder().decode(parseSwarmKey(swarmKey, source));
+  return new Uint8Array(Buffer.from(file.slice(file.lastIndexOf('\n') + 1), 'hex'));
+}
+
 /** A 32-byte key written as 64 hex digits (surrounding whitespace allowed). */
 export function parseHexKey(text: string | Uint8Array, source = 'key'): Uint8Array {
   const t = (typeof text === 'string' ? text : Buffer.from(text).toString('utf8')).trim();

@@ -23,6 +23,11 @@ export interface ReplicaClientComponents {
   readonly handler: StoreHandler;
   readonly logger: Logger;
   readonly metrics?: DhtMetrics;
+  /**
+   * How many peer ids the registry holds, kept by the owner of the registry subscription: it
+   * only changes with the registry, and candidates() runs on every store request.
+   */
+  readonly registeredPeers: () => number;
 }
 
 export interface ReplicaClientInit {
@@ -77,7 +82,7 @@ function toCoded(err: unknown, peerId: string): TwinLedgerError {
 const RANK: Record<string, number> = { DHT_ACL_DENIED: 5, DHT_ACL_STALE_VERSION: 5, DHT_FEED_REPLAY: 5, DHT_BINDING_CONFLICT: 4, DHT_NO_KEY_FOR_PARTY: 4, DHT_INTEGRITY_FAILED: 3, DHT_NOT_FOUND: 2 };
 
 export function createReplicaClient(init: Readonly<ReplicaClientInit>, components: ReplicaClientComponents): ReplicaClient {
-  const { libp2p, registry, handler, logger, metrics } = components;
+  const { libp2p, registry, handler, logger, metrics, registeredPeers } = components;
 
   async function request(peerId: string, header: Record<string, unknown>, body: Uint8Array = new Uint8Array()): Promise<Frame> {
     const started = performance.now();
@@ -175,7 +180,7 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
     // did, and may ask none of an item's holders (a late starter whose bootstrap dials were
     // refused). While registered peers are missing, look for them in the background (at most
     // once per interval): the query on this key dials the peers closest to it, its holders.
-    if (out.length < registry.list().reduce((n, p) => n + p.peerIds.length, 0)) void discover(key);
+    if (out.length < registeredPeers()) void discover(key);
     return orderForKey(key, out);
   }
 

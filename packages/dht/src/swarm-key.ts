@@ -1,4 +1,4 @@
-import { generateKey } from '@libp2p/pnet';
+import { randomBytes } from 'node:crypto';
 
 /**
  * A fresh pre-shared key for the consortium's private network, in the swarm-key file format
@@ -6,7 +6,5 @@ import { generateKey } from '@libp2p/pnet';
  * (a Kubernetes secret in deployment); a host without it cannot complete a handshake.
  */
 export function generateSwarmKey(): Uint8Array {
-  const key = new Uint8Array(95);
-  generateKey(key);
-  return key;
+  return new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${randomBytes(32).toString('hex')}`);
 }
