@@ -1,7 +1,12 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { cpus, loadavg } from 'node:os';
-import { spawnTestNetwork, xsalsa20Stream, type DhtNode } from '@twinledger/dht';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir, spawnTestNetwork, xsalsa20Stream, type DhtNode } from '@twinledger/dht';
+import type { NodeProcessCommand, NodeProcessConfig } from './dht-node-process.js';
 import { percentile, type Suite } from '../harness.js';
 
 
@@ -99,6 +104,90 @@ async function measureSize(writer: DhtNode, reader: DhtNode, size: number, runs:
   return { putMBps: total / sum(puts), getMBps: total / sum(gets), putP50: percentile(puts, 50), putP99: percentile(puts, 99), getP50: percentile(gets, 50), getP99: percentile(gets, 99), putCpuS: (cpu.user + cpu.system) / 1e6 / runs };
 }
 
+/** CPU seconds (user + system, all threads) a process has used, from /proc (Linux). */
+function processCpuS(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+interface MultiProcessFigures {
+  readonly putMBps: number;
+  readonly putP50: number;
+  /** CPU seconds per put: the writer's process, and all five processes together. */
+  readonly writerCpuS: number;
+  readonly totalCpuS: number;
+  readonly selfReplica: number;
+}
+
+/**
+ * 64 MiB puts with each node in its own process (the deployment layout: one node per
+ * organization), so the writer's and the replicas' work run on separate cores.
+ */
+async function measureMultiProcess(orgs: readonly string[], chunkSize: number, runs: number, acl: string[]): Promise<MultiProcessFigures> {
+  const root = await mkdtemp(join(tmpdir(), 'twinledger-dht-mp-'));
+  const swarmKeyText = new TextDecoder().decode(generateSwarmKey());
+  const members = await Promise.all(orgs.map(async (mspId, i) => ({ mspId, dataDir: join(root, `node-${i}`), keys: generateEncryptionKeyPair(), peerId: await peerIdOfDataDir(join(root, `node-${i}`)) })));
+  const parties = members.map((m) => ({ mspId: m.mspId, peerIds: [m.peerId], encryptionPublicKeyHex: Buffer.from(m.keys.publicKey).toString('hex') }));
+  const children: ChildProcess[] = [];
+  const next = (child: ChildProcess, type: string): Promise<Record<string, unknown>> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (msg: Record<string, unknown>): void => {
+        if (msg['type'] !== type && msg['type'] !== 'error') return;
+        child.off('message', onMessage);
+        if (msg['type'] === 'error') reject(new Error(`node process: ${String(msg['message'])}`));
+        else resolve(msg);
+      };
+      child.on('message', onMessage);
+      child.once('exit', (code) => reject(new Error(`node process exited (${code})`)));
+    });
+  const command = (child: ChildProcess, cmd: NodeProcessCommand): void => void child.send(cmd);
+  try {
+    const addrs: string[] = [];
+    for (const m of members) {
+      const config: NodeProcessConfig = { dataDir: m.dataDir, mspId: m.mspId, encryptionKeyHex: Buffer.from(m.keys.privateKey).toString('hex'), swarmKeyText, chunkSize, parties };
+      const child = fork(new URL('./dht-node-process.js', import.meta.url), [JSON.stringify(config)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      children.push(child);
+      addrs.push(String((await next(child, 'ready'))['addr']));
+    }
+    for (let i = 0; i < children.length; i++) {
+      command(children[i]!, { type: 'dial', addrs: addrs.slice(i + 1) });
+      await next(children[i]!, 'dialed');
+    }
+    const writer = children[0]!;
+    command(writer, { type: 'put', size: 64 * MiB, runs: 1, acl }); // warm-up: connections, JIT
+    await next(writer, 'put');
+    const before = children.map((c) => processCpuS(c.pid!));
+    command(writer, { type: 'put', size: 64 * MiB, runs, acl });
+    const res = await next(writer, 'put');
+    const after = children.map((c) => processCpuS(c.pid!));
+    const puts = res['puts'] as number[];
+    const total = after.reduce((a, x, i) => a + x - before[i]!, 0);
+    return {
+      putMBps: (runs * 64 * MiB) / MB / (puts.reduce((a, b) => a + b, 0) / 1000),
+      putP50: percentile(puts, 50),
+      writerCpuS: (after[0]! - before[0]!) / runs,
+      totalCpuS: total / runs,
+      selfReplica: Number(res['selfReplica']),
+    };
+  } finally {
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null) return resolve();
+            const kill = setTimeout(() => c.kill('SIGKILL'), 10_000);
+            c.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            command(c, { type: 'stop' });
+          }),
+      ),
+    );
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
 /**
  * DHT throughput on a 5-node, 5-org local network (one process, real TCP + noise + yamux +
  * pnet on 127.0.0.1, r = 3): put/get of 1 KiB, 1 MiB and 64 MiB objects written by one org and
@@ -154,6 +243,14 @@ export const dht: Suite = {
         if (e?.index !== appends - 1) throw new Error('latest returned the wrong update');
       }
       log(`feeds: ${appendPerS.toFixed(1)} appends/s (4 KiB segments), latest p50 ${percentile(lookups, 50).toFixed(1)} ms p99 ${percentile(lookups, 99).toFixed(1)} ms`);
+      // The same 64 MiB puts with one process per node (the deployment layout).
+      const mp = await measureMultiProcess(orgs, chunkSize, quick ? 2 : 5, acl);
+      log(
+        `64m, one process per node: put ${mp.putMBps.toFixed(2)} MB/s (p50 ${mp.putP50.toFixed(1)} ms), CPU per put: writer ${mp.writerCpuS.toFixed(2)} s, all nodes ${mp.totalCpuS.toFixed(2)} s (writer among the replicas in ${mp.selfReplica} of ${quick ? 2 : 5} puts)`,
+      );
+      figures['put64m_mp_mbps'] = mp.putMBps;
+      figures['put64m_mp_writer_cpu_s'] = mp.writerCpuS;
+      figures['put64m_mp_total_cpu_s'] = mp.totalCpuS;
       const put64 = figures['put64m_mbps']!;
       const stages = stageCosts(ceilingChunk(chunkSize));
       log(`one-core stage rates (MB/s): aes-gcm seal ${stages.seal.toFixed(0)}, sha-256 ${stages.sha.toFixed(0)}, noise chacha20-poly1305 ${stages.chacha.toFixed(0)}, pnet xsalsa20 ${stages.xsalsa.toFixed(0)}`);

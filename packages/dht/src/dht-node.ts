@@ -229,6 +229,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
       try {
         // Watchers run after the store's write returns, never inside its per-feed lock.
         const store = createLocalStore(datastore, {
+          blobDir: join(init.dataDir, 'blobs'),
           onFeedHead: (head) => {
             if (headWatchers.listenerCount(head.feedId) > 0) queueMicrotask(() => headWatchers.emit(head.feedId, head));
           },

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { ping } from '@libp2p/ping';
