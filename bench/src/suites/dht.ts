@@ -198,9 +198,9 @@ export const dht: Suite = {
   description: 'DHT put/get MB/s and latency (1 KiB, 1 MiB, 64 MiB, r=3, 5 nodes), feeds, AEAD+hash ceiling',
   async run({ log, args }) {
     const quick = args.includes('--quick');
-    // --chunk=<bytes> compares chunk sizes (the library default is 256 KiB).
+    // --chunk=<bytes> compares chunk sizes (the library default is 1 MiB).
     const chunkArg = args.find((a) => a.startsWith('--chunk='));
-    const chunkSize = chunkArg === undefined ? 256 * KiB : Number(chunkArg.slice('--chunk='.length));
+    const chunkSize = chunkArg === undefined ? MiB : Number(chunkArg.slice('--chunk='.length));
     if (!Number.isInteger(chunkSize) || chunkSize < KiB || chunkSize > MiB) throw new Error('--chunk must be 1024..1048576');
     const orgs = ['Org1MSP', 'Org2MSP', 'Org3MSP', 'Org4MSP', 'Org5MSP'];
     const ceiling = ceilingMBps(64 * MiB, chunkSize, quick ? 1 : 3);

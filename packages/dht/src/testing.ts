@@ -20,6 +20,8 @@ export interface TestNetworkOptions {
   readonly orgs: readonly string[];
   /** Extra init for every node (replication, chunk size, ...). */
   readonly nodeInit?: Partial<Omit<DhtNodeInit, 'dataDir' | 'mspId' | 'encryptionKey' | 'swarmKey'>>;
+  /** Extra init for node i only, over nodeInit (nodes configured differently). */
+  readonly nodeInitAt?: (index: number) => Partial<Omit<DhtNodeInit, 'dataDir' | 'mspId' | 'encryptionKey' | 'swarmKey'>> | undefined;
   readonly logger?: Logger;
   /** One metrics registry per node, if wanted. */
   readonly metricsRegistry?: (index: number) => Registry | undefined;
@@ -59,6 +61,7 @@ export async function spawnTestNetwork(options: Readonly<TestNetworkOptions>): P
         repairIntervalMs: 0,
         gcIntervalMs: 0,
         ...options.nodeInit,
+        ...options.nodeInitAt?.(i),
         ...(listen ? { listen } : {}),
         dataDir: join(rootDir, `node-${i}`),
         mspId,

@@ -23,7 +23,7 @@ const env = loadEnv({
   DHT_ENCRYPTION_KEY_FILE: str(),
   DHT_REPLICATION: int({ default: 3, min: 1, max: 16 }),
   DHT_FAULT_TOLERANCE: int({ default: 1, min: 0, max: 7 }),
-  DHT_CHUNK_SIZE: int({ default: 256 * 1024, min: 1024, max: 1024 * 1024 }),
+  DHT_CHUNK_SIZE: int({ default: 1024 * 1024, min: 1024, max: 1024 * 1024 }),
   DHT_REQUEST_TIMEOUT_MS: int({ default: 10_000, min: 100 }),
   DHT_REPAIR_INTERVAL_MS: int({ default: 60_000, min: 0 }),
   DHT_ORPHAN_GRACE_MS: int({ default: 24 * 3600_000, min: 0 }),
