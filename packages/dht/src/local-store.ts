@@ -10,8 +10,8 @@ import { type Locator, parseLocator } from './locator.js';
 
 /**
  * What a storing node keeps: records and indexes on its datastore (LevelDB under the data
- * dir), chunk bodies as one file each under the blob directory (a filesystem blockstore). Enforces the
- * storage rules that do not depend on the requester: ACL versions only go up, feed heads'
+ * dir), large chunk bodies as one file each under the blob directory (a filesystem
+ * blockstore). Enforces the storage rules that do not depend on the requester: ACL versions only go up, feed heads'
  * sequences only go up, a feed index holds one update, content stays bound to the object it
  * was first stored for. Read-modify-write sequences run under a per-key lock.
  */
@@ -105,7 +105,7 @@ export interface LocalStoreInit extends LocalStoreHooks {
    * Directory for chunk bodies of FILE_MIN_BYTES and more, one file per chunk named by its
    * hash. Without it chunk bodies go into the datastore like everything else.
    *
-   * Why files: LevelDB rewrites every value on each compaction, and chunks are 256 KiB of
+   * Why files: LevelDB rewrites every value on each compaction, and chunks are up to 1 MiB of
    * incompressible ciphertext. Storing 3 x 64 MiB that way cost the receiving processes 2.6 s
    * of CPU per put, one file per chunk 1.15 s (bench/floor/put-floor.mjs), and compactions no
    * longer compete with feed appends. Durability is LevelDB's as configured (no fsync): the
