@@ -11,9 +11,10 @@ import { type Locator, parseLocator } from './locator.js';
 /**
  * What a storing node keeps: records and indexes on its datastore (LevelDB under the data
  * dir), large chunk bodies as one file each under the blob directory (a filesystem
- * blockstore). Enforces the storage rules that do not depend on the requester: ACL versions only go up, feed heads'
- * sequences only go up, a feed index holds one update, content stays bound to the object it
- * was first stored for. Read-modify-write sequences run under a per-key lock.
+ * blockstore). Enforces the storage rules that do not depend on the requester: ACL versions
+ * only go up, feed heads' sequences only go up, a feed index holds one update, content stays
+ * bound to the object it was first stored for. Read-modify-write sequences run under a
+ * per-key lock.
  */
 export type BlobKind = 'chunk' | 'manifest';
 export type PutResult = 'stored' | 'duplicate';
