@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Shared pieces of every benchmark suite: statistics and the closing BENCH line. */
 
 export interface Suite {
@@ -72,4 +74,16 @@ export function histogramQuantile(metricsText: string, name: string, q: number, 
     prevCount = b.count;
   }
   return prevLe;
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc (Linux; NaN elsewhere). */
+export function procCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }

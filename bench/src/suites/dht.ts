@@ -1,13 +1,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir, spawnTestNetwork, xsalsa20Stream, type DhtNode } from '@twinledger/dht';
 import type { NodeProcessCommand, NodeProcessConfig } from './dht-node-process.js';
-import { percentile, type Suite } from '../harness.js';
+import { percentile, procCpuSeconds, type Suite } from '../harness.js';
 
 
 const KiB = 1024;
@@ -104,12 +103,6 @@ async function measureSize(writer: DhtNode, reader: DhtNode, size: number, runs:
   return { putMBps: total / sum(puts), getMBps: total / sum(gets), putP50: percentile(puts, 50), putP99: percentile(puts, 99), getP50: percentile(gets, 50), getP99: percentile(gets, 99), putCpuS: (cpu.user + cpu.system) / 1e6 / runs };
 }
 
-/** CPU seconds (user + system, all threads) a process has used, from /proc (Linux). */
-function processCpuS(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 interface MultiProcessFigures {
   readonly putMBps: number;
   readonly putP50: number;
@@ -156,10 +149,10 @@ async function measureMultiProcess(orgs: readonly string[], chunkSize: number, r
     const writer = children[0]!;
     command(writer, { type: 'put', size: 64 * MiB, runs: 1, acl }); // warm-up: connections, JIT
     await next(writer, 'put');
-    const before = children.map((c) => processCpuS(c.pid!));
+    const before = children.map((c) => procCpuSeconds(c.pid!));
     command(writer, { type: 'put', size: 64 * MiB, runs, acl });
     const res = await next(writer, 'put');
-    const after = children.map((c) => processCpuS(c.pid!));
+    const after = children.map((c) => procCpuSeconds(c.pid!));
     const puts = res['puts'] as number[];
     const total = after.reduce((a, x, i) => a + x - before[i]!, 0);
     return {

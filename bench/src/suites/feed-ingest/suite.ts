@@ -6,13 +6,13 @@ import { spawnTestNetwork, type FeedHead } from '@twinledger/dht';
 import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, type Kafka } from '@twinledger/kafka';
 import { decodeSegment } from '@twinledger/readings';
 import { writeFile } from 'node:fs/promises';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { createDevIssuer } from '@twinledger/service-kit';
 import { DEFAULTS } from '@twinledger/feed-ingest/runtime';
 import { startFeedIngestProcess, stopFeedIngestProcess, type FeedIngestProcess } from '@twinledger/feed-ingest/process';
 import { Worker } from 'node:worker_threads';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { histogramQuantile, percentile, type Suite } from '../../harness.js';
+import { histogramQuantile, percentile, procCpuSeconds, type Suite } from '../../harness.js';
 import { sendChunked, type DevicesInit, type DevicesResult } from './devices.js';
 
 /**
@@ -81,18 +81,6 @@ async function kafkaCeiling(kafka: Kafka, log: (l: string) => void, feeds: strin
   const rate = await once(total);
   log(`raw kafkajs produce->consume: ${total} readings = ${rate.toFixed(0)}/s`);
   return rate;
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux; NaN elsewhere). */
-function procCpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 /** Runs the paced device producer on its own thread (see devices.ts). */
