@@ -15,10 +15,14 @@ import { createPeriodicPass, type PeriodicPass } from './periodic-pass.js';
  * manifest here long before a grace period of hours ends. Condition (2) is per object so an
  * upload still in progress (or a re-key writing new chunks under the same object) is never
  * cut short. Chunks stored before times were kept carry none and are never collected.
+ * The same pass removes stray chunk files older than the grace period: files no index entry
+ * names, which a crash between a file's rename and its index batch leaves behind.
  */
 export interface GcReport {
   readonly objectsScanned: number;
   readonly chunksRemoved: number;
+  /** Chunk files without an index entry (see above); their bytes count in bytesRemoved. */
+  readonly strayFilesRemoved: number;
   readonly bytesRemoved: number;
   readonly durationMs: number;
 }
@@ -80,7 +84,13 @@ export function createGarbageCollector(init: Readonly<GarbageCollectorInit>, com
       metrics?.gcRemovedBytes.inc(bytes);
       logger.info({ objectId: obj.objectId, chunks: removed.length, bytes }, 'removed orphan chunks');
     }
-    const report: GcReport = { objectsScanned, chunksRemoved, bytesRemoved, durationMs: Date.now() - t0 };
+    const stray = await store.sweepStrayFiles(cutoff);
+    if (stray.files > 0) {
+      bytesRemoved += stray.bytes;
+      metrics?.gcRemovedBytes.inc(stray.bytes);
+      logger.info({ files: stray.files, bytes: stray.bytes }, 'removed stray chunk files');
+    }
+    const report: GcReport = { objectsScanned, chunksRemoved, strayFilesRemoved: stray.files, bytesRemoved, durationMs: Date.now() - t0 };
     metrics?.gcRuns.inc();
     return report;
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Key, type Datastore } from 'interface-datastore';
 import { canonicalJson, fromUtf8, utf8, type Hex } from './codec.js';
@@ -72,6 +72,11 @@ export interface LocalStore {
   stats(): LocalStoreStats;
   /** Counts what is on disk; call once after the datastore opens. */
   open(): Promise<void>;
+  /**
+   * Removes chunk files no index entry names, last modified before `cutoffMs` (epoch ms): a
+   * crash between a file's rename and its index batch leaves one. Returns what it removed.
+   */
+  sweepStrayFiles(cutoffMs: number): Promise<{ files: number; bytes: number }>;
   /** Test hook: overwrites a blob's bytes without any check (simulates disk tampering). */
   overwriteBlobUnchecked(kind: BlobKind, hash: Hex, bytes: Uint8Array): Promise<void>;
 }
@@ -413,6 +418,28 @@ export function createLocalStore(ds: Datastore, init: LocalStoreInit = {}): Loca
     },
 
     stats: () => ({ ...counts }),
+
+    async sweepStrayFiles(cutoffMs) {
+      const out = { files: 0, bytes: 0 };
+      if (blobDir === undefined) return out;
+      for (const dir of await readdir(blobDir)) {
+        for (const name of await readdir(join(blobDir, dir)).catch(() => [] as string[])) {
+          const hash = name.endsWith('.tmp') ? undefined : name;
+          // Under the blob's lock: a write holds it from the file's rename to its index batch.
+          await locked(`blob/${hash ?? name}`, async () => {
+            // Nearly every file is indexed: the index lookup comes first, the stat only for strays.
+            if (hash !== undefined && (await ds.has(k('chunkf', hash)))) return;
+            const path = join(blobDir, dir, name);
+            const info = await stat(path).catch(() => undefined);
+            if (info === undefined || info.mtimeMs >= cutoffMs) return;
+            await rm(path, { force: true });
+            out.files++;
+            out.bytes += info.size;
+          });
+        }
+      }
+      return out;
+    },
 
     async overwriteBlobUnchecked(kind, hash, bytes) {
       if (kind === 'chunk' && blobDir !== undefined && (await ds.has(k('chunkf', hash)))) await writeFile(filePath(hash), bytes);

@@ -1,11 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { LevelDatastore } from 'datastore-level';
 import { Key } from 'interface-datastore';
+import { silentLogger } from '@twinledger/observability';
+import { createGarbageCollector } from '../src/gc.js';
 import { createLocalStore, type LocalStore } from '../src/local-store.js';
 
 const hashOf = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -94,6 +96,36 @@ describe('local store: chunk bodies as files', () => {
     expect(await store.putBlob('chunk', hash, objectId, body)).toBe('stored');
     expect(await store.hasBlob('chunk', hash)).toBe(true);
     expect(store.stats()).toMatchObject({ chunks: 1, bytes: 65_536 });
+    await close();
+  });
+
+  it('garbage collection removes stray chunk files older than the grace period, never indexed or young ones', async () => {
+    const dir = await tempDir();
+    const { store, close } = await openStore(dir);
+    const indexed = randomBytes(100_000);
+    await store.putBlob('chunk', hashOf(indexed), objectId, indexed);
+    // A crash between a file's rename and its index batch leaves a file no entry names.
+    const place = async (body: Uint8Array, ageMs: number): Promise<string> => {
+      const hash = hashOf(body);
+      await mkdir(join(dir, 'blobs', hash.slice(0, 2)), { recursive: true });
+      const path = join(dir, 'blobs', hash.slice(0, 2), hash);
+      await writeFile(path, body);
+      const when = new Date(Date.now() - ageMs);
+      await utimes(path, when, when);
+      return path;
+    };
+    const old = await place(randomBytes(70_000), 3_600_000);
+    const young = await place(randomBytes(80_000), 0);
+    const oldIndexed = join(dir, 'blobs', hashOf(indexed).slice(0, 2), hashOf(indexed));
+    const longAgo = new Date(Date.now() - 3_600_000);
+    await utimes(oldIndexed, longAgo, longAgo);
+
+    const gc = createGarbageCollector({ graceMs: 60_000, intervalMs: 0 }, { store, logger: silentLogger() });
+    const report = await gc.runOnce();
+    expect(report).toMatchObject({ strayFilesRemoved: 1, chunksRemoved: 0, bytesRemoved: 70_000 });
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(young)).toBe(true);
+    expect(Buffer.compare(Buffer.from((await store.getBlob('chunk', hashOf(indexed)))!.bytes), indexed)).toBe(0);
     await close();
   });
 
