@@ -39,7 +39,7 @@ import { createStoreHandler, errorFrame, STORE_PROTOCOL } from './store-protocol
 import { readFrame, writeFrameAndClose, type FrameLimits } from './framing.js';
 
 export interface DhtNodeInit {
-  /** Directory for the identity key and the LevelDB store; created if missing. */
+  /** Directory for the identity key, the LevelDB stores and the chunk files; created if missing. */
   readonly dataDir: string;
   /** This node's organization (Fabric MSP id); must be in the registry. */
   readonly mspId: string;

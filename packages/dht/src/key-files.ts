@@ -19,16 +19,19 @@ const SWARM_FILE = /^\/key\/swarm\/psk\/1\.0\.0\/\s*\n\/base16\/\s*\n([0-9a-f]{6
  * whitespace) or just the 64 hex digits.
  */
 export function parseSwarmKey(text: string | Uint8Array, source = 'swarm key'): Uint8Array {
-  const t = (typeof text === 'string' ? text : Buffer.from(text).toString('utf8')).replace(/\r\n/g, '\n').trim();
-  const hex = /^[0-9a-f]{64}$/i.test(t) ? t : SWARM_FILE.exec(t)?.[1];
-  if (hex === undefined) throw new InvalidKeyFileError('swarm key must be a swarm-key file (/key/swarm/psk/1.0.0/, /base16/, 64 hex) or 64 hex digits', { details: { source } });
-  return new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${hex.toLowerCase()}`);
+  return new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${swarmKeyHex(text, source)}`);
 }
 
 /** The 32 key bytes of a swarm key given in either form parseSwarmKey accepts. */
 export function swarmKeyBytes(swarmKey: string | Uint8Array, source = 'swarm key'): Uint8Array {
-  const file = new TextDecoder().decode(parseSwarmKey(swarmKey, source));
-  return new Uint8Array(Buffer.from(file.slice(file.lastIndexOf('\n') + 1), 'hex'));
+  return new Uint8Array(Buffer.from(swarmKeyHex(swarmKey, source), 'hex'));
+}
+
+function swarmKeyHex(text: string | Uint8Array, source: string): string {
+  const t = (typeof text === 'string' ? text : Buffer.from(text).toString('utf8')).replace(/\r\n/g, '\n').trim();
+  const hex = /^[0-9a-f]{64}$/i.test(t) ? t : SWARM_FILE.exec(t)?.[1];
+  if (hex === undefined) throw new InvalidKeyFileError('swarm key must be a swarm-key file (/key/swarm/psk/1.0.0/, /base16/, 64 hex) or 64 hex digits', { details: { source } });
+  return hex.toLowerCase();
 }
 
 /** A 32-byte key written as 64 hex digits (surrounding whitespace allowed). */

@@ -148,6 +148,12 @@ export function createLocalStore(ds: Datastore, init: LocalStoreInit = {}): Loca
     }
   }
   const fileSize = (marker: Uint8Array): number => Number(fromUtf8(marker));
+  /** Every file under the blob directory (bodies and temporary files), one fan-out directory at a time. */
+  async function* blobFiles(): AsyncGenerator<{ name: string; path: string }> {
+    for (const dir of await readdir(blobDir as string)) {
+      for (const name of await readdir(join(blobDir as string, dir)).catch(() => [] as string[])) yield { name, path: join(blobDir as string, dir, name) };
+    }
+  }
   const locks = new Map<string, Promise<unknown>>();
   // objectId -> the record held on disk. Every ACL write goes through putAcl below, so the
   // cache never disagrees with the datastore; Map order gives a cheap least-recently-set eviction.
@@ -226,11 +232,7 @@ export function createLocalStore(ds: Datastore, init: LocalStoreInit = {}): Loca
       if (blobDir !== undefined) {
         await mkdir(blobDir, { recursive: true });
         // Temporary files of writes a crash interrupted: never indexed, so never visible.
-        for (const dir of await readdir(blobDir)) {
-          for (const name of await readdir(join(blobDir, dir)).catch(() => [] as string[])) {
-            if (name.endsWith('.tmp')) await rm(join(blobDir, dir, name), { force: true });
-          }
-        }
+        for await (const { name, path } of blobFiles()) if (name.endsWith('.tmp')) await rm(path, { force: true });
       }
       for await (const { value } of scan('manifest/')) {
         counts.manifests++;
@@ -422,21 +424,18 @@ export function createLocalStore(ds: Datastore, init: LocalStoreInit = {}): Loca
     async sweepStrayFiles(cutoffMs) {
       const out = { files: 0, bytes: 0 };
       if (blobDir === undefined) return out;
-      for (const dir of await readdir(blobDir)) {
-        for (const name of await readdir(join(blobDir, dir)).catch(() => [] as string[])) {
-          const hash = name.endsWith('.tmp') ? undefined : name;
-          // Under the blob's lock: a write holds it from the file's rename to its index batch.
-          await locked(`blob/${hash ?? name}`, async () => {
-            // Nearly every file is indexed: the index lookup comes first, the stat only for strays.
-            if (hash !== undefined && (await ds.has(k('chunkf', hash)))) return;
-            const path = join(blobDir, dir, name);
-            const info = await stat(path).catch(() => undefined);
-            if (info === undefined || info.mtimeMs >= cutoffMs) return;
-            await rm(path, { force: true });
-            out.files++;
-            out.bytes += info.size;
-          });
-        }
+      for await (const { name, path } of blobFiles()) {
+        const hash = name.endsWith('.tmp') ? undefined : name;
+        // Under the blob's lock: a write holds it from the file's rename to its index batch.
+        await locked(`blob/${hash ?? name}`, async () => {
+          // Nearly every file is indexed: the index lookup comes first, the stat only for strays.
+          if (hash !== undefined && (await ds.has(k('chunkf', hash)))) return;
+          const info = await stat(path).catch(() => undefined);
+          if (info === undefined || info.mtimeMs >= cutoffMs) return;
+          await rm(path, { force: true });
+          out.files++;
+          out.bytes += info.size;
+        });
       }
       return out;
     },

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { parseSwarmKey } from './key-files.js';
 
 /**
  * A fresh pre-shared key for the consortium's private network, in the swarm-key file format
@@ -6,5 +7,5 @@ import { randomBytes } from 'node:crypto';
  * (a Kubernetes secret in deployment); a host without it cannot complete a handshake.
  */
 export function generateSwarmKey(): Uint8Array {
-  return new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${randomBytes(32).toString('hex')}`);
+  return parseSwarmKey(randomBytes(32).toString('hex'));
 }

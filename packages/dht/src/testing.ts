@@ -15,13 +15,16 @@ import { generateSwarmKey } from './swarm-key.js';
  * Several real nodes in one process over TCP on 127.0.0.1 (spawn, connect, teardown), for
  * this package's tests, the gateway's tests and the `dht` bench suite.
  */
+/** Node init a test network may set (everything but identity, keys and data dir). */
+export type TestNodeInit = Partial<Omit<DhtNodeInit, 'dataDir' | 'mspId' | 'encryptionKey' | 'swarmKey'>>;
+
 export interface TestNetworkOptions {
   /** MSP id of each node, in order; repeat an id to give an organization several nodes. */
   readonly orgs: readonly string[];
   /** Extra init for every node (replication, chunk size, ...). */
-  readonly nodeInit?: Partial<Omit<DhtNodeInit, 'dataDir' | 'mspId' | 'encryptionKey' | 'swarmKey'>>;
+  readonly nodeInit?: TestNodeInit;
   /** Extra init for node i only, over nodeInit (nodes configured differently). */
-  readonly nodeInitAt?: (index: number) => Partial<Omit<DhtNodeInit, 'dataDir' | 'mspId' | 'encryptionKey' | 'swarmKey'>> | undefined;
+  readonly nodeInitAt?: (index: number) => TestNodeInit | undefined;
   readonly logger?: Logger;
   /** One metrics registry per node, if wanted. */
   readonly metricsRegistry?: (index: number) => Registry | undefined;
