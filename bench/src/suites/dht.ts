@@ -124,14 +124,19 @@ async function measureMultiProcess(orgs: readonly string[], chunkSize: number, r
   const children: ChildProcess[] = [];
   const next = (child: ChildProcess, type: string): Promise<Record<string, unknown>> =>
     new Promise((resolve, reject) => {
-      const onMessage = (msg: Record<string, unknown>): void => {
-        if (msg['type'] !== type && msg['type'] !== 'error') return;
+      const settle = (err: Error | undefined, msg?: Record<string, unknown>): void => {
         child.off('message', onMessage);
-        if (msg['type'] === 'error') reject(new Error(`node process: ${String(msg['message'])}`));
-        else resolve(msg);
+        child.off('exit', onExit);
+        if (err) reject(err);
+        else resolve(msg as Record<string, unknown>);
       };
+      const onMessage = (msg: Record<string, unknown>): void => {
+        if (msg['type'] === 'error') settle(new Error(`node process: ${String(msg['message'])}`));
+        else if (msg['type'] === type) settle(undefined, msg);
+      };
+      const onExit = (code: number | null): void => settle(new Error(`node process exited (${code})`));
       child.on('message', onMessage);
-      child.once('exit', (code) => reject(new Error(`node process exited (${code})`)));
+      child.on('exit', onExit);
     });
   const command = (child: ChildProcess, cmd: NodeProcessCommand): void => void child.send(cmd);
   try {
