@@ -32,6 +32,7 @@ import { createObjectService, type AclView, type ObjectService, type PutObjectOp
 import type { PartyRegistry } from './party-registry.js';
 import { createRepairer, type RepairReport, type Repairer } from './repair.js';
 import { createGarbageCollector, type GarbageCollector, type GcReport } from './gc.js';
+import { createPeriodicPass, type PeriodicPass } from './periodic-pass.js';
 import { pskProtector } from './psk-protector.js';
 import { createReplicaClient, type ReplicaClient } from './replica-client.js';
 import { signingKeyFromSeed, type SigningKey } from './signing.js';
@@ -49,8 +50,14 @@ export interface DhtNodeInit {
   readonly swarmKey: Uint8Array;
   /** Listen multiaddrs; defaults to `/ip4/127.0.0.1/tcp/0`. */
   readonly listen?: readonly string[];
-  /** Multiaddrs (with /p2p/<id>) dialled at start. */
+  /**
+   * Multiaddrs (with /p2p/<id>) dialled at start. One not reached then (its node not listening
+   * yet: organizations' services start in any order) is dialled again every
+   * `bootstrapRetryMs` until it has been reached once.
+   */
   readonly bootstrap?: readonly string[];
+  /** Interval between dials of bootstrap addresses not reached yet, ms. Defaults to 2000; 0 disables. */
+  readonly bootstrapRetryMs?: number;
   /** Replicas per item, r. Defaults to 3; must be >= 2k+1. */
   readonly replicationFactor?: number;
   /** Faulty replicas tolerated, k. Defaults to floor((r-1)/2); ACL updates need 2k+1 acknowledgements. */
@@ -169,6 +176,7 @@ interface Running {
   readonly feeds: FeedService;
   readonly repairer: Repairer;
   readonly gc: GarbageCollector;
+  readonly bootstrapper: PeriodicPass<number>;
   readonly unsubscribe: () => void;
 }
 
@@ -306,12 +314,26 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
             if (registry.partyOf(c.remotePeer.toString()) === undefined) void libp2p.hangUp(c.remotePeer).catch(() => undefined);
           }
         });
+        // A node whose bootstrap dials all failed knows no address to ask, and no other node
+        // dials it unless it is in their bootstrap lists: it would stay alone, every write short
+        // of its quorum. So unreached bootstrap addresses are dialled until each answered once.
+        const unreached = new Set(init.bootstrap ?? []);
+        const bootstrapper = createPeriodicPass({ intervalMs: init.bootstrapRetryMs ?? 2000, name: 'bootstrap' }, logger, async () => {
+          for (const addr of [...unreached]) {
+            try {
+              await libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(timeout) });
+              unreached.delete(addr);
+            } catch (err) {
+              logger.warn({ err, addr }, 'bootstrap dial failed');
+            }
+          }
+          if (unreached.size === 0) void bootstrapper.stop();
+          return unreached.size;
+        });
         await libp2p.start();
-        running = { libp2p, datastore, peerDatastore, store, client, objects, feeds, repairer, gc, unsubscribe };
+        running = { libp2p, datastore, peerDatastore, store, client, objects, feeds, repairer, gc, bootstrapper, unsubscribe };
         nodeInternals.set(node, { store, client });
-        for (const addr of init.bootstrap ?? []) {
-          await node.dial(addr).catch((err: unknown) => logger.warn({ err, addr }, 'bootstrap dial failed'));
-        }
+        if ((await bootstrapper.runOnce()) > 0) bootstrapper.start();
         repairer.start();
         gc.start();
         logger.info({ peerId, addrs: node.multiaddrs() }, 'DHT node started');
@@ -327,6 +349,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
       if (rn === undefined) return;
       running = undefined;
       rn.unsubscribe();
+      await rn.bootstrapper.stop();
       await rn.repairer.stop();
       await rn.gc.stop();
       await rn.libp2p.stop();

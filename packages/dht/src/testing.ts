@@ -82,6 +82,7 @@ export async function spawnTestNetwork(options: Readonly<TestNetworkOptions>): P
     if (p) registry.upsert({ ...p, peerIds: [...new Set([...p.peerIds, n.peerId])] });
   }
 
+  const stoppedAt = new Map<number, string>();
   const net: TestNetwork = {
     nodes,
     registry,
@@ -93,11 +94,14 @@ export async function spawnTestNetwork(options: Readonly<TestNetworkOptions>): P
       await Promise.all(live.flatMap((a, i) => live.slice(i + 1).map((b) => a.dial(b.multiaddrs()[0] as string))));
     },
     async stopNode(i) {
+      const addr = nodes[i]?.multiaddrs()[0];
+      if (addr !== undefined) stoppedAt.set(i, addr);
       await nodes[i]?.stop();
     },
     async restartNode(i) {
       const old = nodes[i] as DhtNode;
-      const addr = old.multiaddrs()[0];
+      // A node stopped with stopNode no longer knows its address; it was kept then.
+      const addr = old.multiaddrs()[0] ?? stoppedAt.get(i);
       await old.stop();
       const listen = addr ? [addr.replace(/\/p2p\/.*$/, '')] : undefined;
       const fresh = make(i, listen);

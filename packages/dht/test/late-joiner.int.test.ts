@@ -56,6 +56,9 @@ beforeAll(async () => {
       encryptionKey: keys.privateKey,
       swarmKey: net.swarmKey,
       bootstrap: net.nodes.map((x) => x.multiaddrs()[0] as string),
+      // No bootstrap retries: this node must stay connected to only the peers the test picks,
+      // so that only discovery can find the feed's holders (retries: bootstrap-retry test).
+      bootstrapRetryMs: 0,
       requestTimeoutMs: 5000,
       repairIntervalMs: 0,
       gcIntervalMs: 0,
