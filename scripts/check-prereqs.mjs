@@ -2,6 +2,8 @@
 // Checks the tools a fresh machine needs before anything is installed or started, and says
 // exactly what is missing. Plain JavaScript so it runs before any build.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 const problems = [];
 // Some tools (java -version) print their version on stderr: read both.
@@ -30,4 +32,18 @@ if (!version('tar', ['--version'])) problems.push('tar is required to package th
 if (problems.length > 0) {
   process.stderr.write(`TwinLedger prerequisites missing:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
   process.exit(1);
+}
+
+// `npm start` and `npm test` work on a fresh clone with no command before them: the Node
+// dependencies are installed from the lockfile when npm has not installed them yet (npm writes
+// node_modules/.package-lock.json at the end of a complete install).
+const root = new URL('..', import.meta.url).pathname;
+if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
+  process.stdout.write('Installing the Node dependencies (npm ci) ...\n');
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const res = spawnSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (res.error || res.status !== 0) {
+    process.stderr.write(`npm ci failed (${res.error?.message ?? `exit ${res.status}`}); fix the error above and run npm start or npm test again.\n`);
+    process.exit(1);
+  }
 }
