@@ -10,6 +10,8 @@ export const Events = {
   DocumentAdded: 'DocumentAdded',
   DocumentVersionAdded: 'DocumentVersionAdded',
   DocumentRemoved: 'DocumentRemoved',
+  /** recordAccessChange: a DHT object's party set (ACL version) changed. */
+  DocumentAccessChanged: 'DocumentAccessChanged',
   ExternalSourceAdded: 'ExternalSourceAdded',
   ExternalSourceRemoved: 'ExternalSourceRemoved',
   SensorFeedAdded: 'SensorFeedAdded',

@@ -16,6 +16,8 @@ export const Limits = {
   MAX_JSON_ARG_BYTES: 64 * 1024,
   /** IDs (element IDs, twin IDs, program names, component IDs). */
   MAX_ID_LENGTH: 256,
+  /** Parties in one DHT ACL (recordAccessChange); the dht-gateway's own limit. */
+  MAX_ACL_PARTIES: 64,
   /** Free text (titles, descriptions, references, URIs). */
   MAX_TEXT_LENGTH: 4096,
 } as const;

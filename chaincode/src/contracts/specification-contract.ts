@@ -14,6 +14,7 @@ import {
 } from '../access/grants';
 import { docRead, docWrite, isLevel, isRole, Permissions, Roles } from '../access/roles';
 import { ErrorCodes, fail } from '../errors';
+import { Limits } from '../limits';
 import { Events } from '../events';
 import { childKey, compositeKey, KeyTypes, pad } from '../ledger/keys';
 import { list, MemoryReader, type StateReader } from '../ledger/state';
@@ -32,6 +33,7 @@ import {
 import {
   CallStatuses,
   type CallStatus,
+  type AccessRecord,
   type DocumentRecord,
   type DocumentVersion,
   type ElementRecord,
@@ -64,6 +66,11 @@ const MAX_REF = 1024;
 const docKey = (twinId: string, hash: string) => compositeKey(KeyTypes.document, [twinId, hash]);
 const docVersionKey = (twinId: string, hash: string, v: number) => compositeKey(KeyTypes.docVersion, [twinId, hash, pad(v, 12)]);
 const docHashKey = (twinId: string, hash: string) => compositeKey(KeyTypes.docHash, [twinId, hash]);
+const docAccessKey = (twinId: string, hash: string) => compositeKey(KeyTypes.docAccess, [twinId, hash]);
+const partyKey = (mspId: string) => compositeKey(KeyTypes.party, [mspId]);
+const MSP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+// A positive integer in plain decimal (no sign, exponent, fraction or leading zero).
+const POSITIVE_INT = /^[1-9][0-9]{0,15}$/;
 const extKey = (twinId: string, uri: string) =>
   compositeKey(KeyTypes.external, [twinId, createHash('sha256').update(uri, 'utf8').digest('hex')]);
 const feedKey = (twinId: string, componentId: string) => compositeKey(KeyTypes.feed, [twinId, componentId]);
@@ -74,6 +81,26 @@ const counterKey = (twinId: string) => compositeKey(KeyTypes.counter, [twinId, '
 function requireHash(name: string, v: unknown): string {
   if (typeof v !== 'string' || !HASH.test(v)) fail(ErrorCodes.VALIDATION_FAILED, `${name} must be a lowercase hex SHA-256 (64 characters)`);
   return v;
+}
+
+function requireAclVersion(v: unknown): number {
+  const s = typeof v === 'string' ? v : '';
+  const n = Number(s);
+  if (!POSITIVE_INT.test(s) || !Number.isSafeInteger(n)) fail(ErrorCodes.VALIDATION_FAILED, 'aclVersion must be a positive safe integer in decimal');
+  return n;
+}
+
+/** partiesJson: a sorted JSON array of unique MSP IDs, 1..MAX_ACL_PARTIES (registered: checked later). */
+function parseAclParties(v: unknown): string[] {
+  const arr = parseJsonArg('partiesJson', v);
+  if (!Array.isArray(arr) || arr.length === 0) fail(ErrorCodes.VALIDATION_FAILED, 'partiesJson must be a non-empty JSON array of MSP IDs');
+  if (arr.length > Limits.MAX_ACL_PARTIES) fail(ErrorCodes.TOO_LARGE, `partiesJson lists more than ${Limits.MAX_ACL_PARTIES} parties`);
+  for (const [i, p] of arr.entries()) {
+    if (typeof p !== 'string' || !MSP_ID.test(p)) fail(ErrorCodes.VALIDATION_FAILED, `partiesJson[${i}] is not an MSP ID`);
+    // Sorted and unique, so equal party sets have one representation on the ledger.
+    if (i > 0 && !((arr[i - 1] as string) < p)) fail(ErrorCodes.VALIDATION_FAILED, 'partiesJson must be sorted and without duplicates');
+  }
+  return arr as string[];
 }
 
 function requireUri(v: unknown): string {
@@ -236,6 +263,18 @@ export class SpecificationContract extends Contract {
     const meta = await requireTwin(tx.state, twinId);
     await requirePermission(tx, twinId, Permissions.SPEC_READ);
     return canonicalJson(twinView(meta));
+  }
+
+  /** Every twin the caller may read (spec:read), in twin ID order: for services that reconcile all twins. */
+  @Transaction(false)
+  @Returns('string')
+  async listTwins(ctx: Context): Promise<string> {
+    const tx = new Tx(ctx);
+    const out = [];
+    for (const { value } of await list<TwinMeta>(tx.state, KeyTypes.twin, [])) {
+      if ((await callerAccess(tx, value.twinId)).permissions.includes(Permissions.SPEC_READ)) out.push(twinView(value));
+    }
+    return canonicalJson(out);
   }
 
   @Transaction(false)
@@ -412,6 +451,73 @@ export class SpecificationContract extends Contract {
       versions: doc ? await documentVersions(tx.state, twinId, original) : [],
       ledgerHistory: history,
     });
+  }
+
+  /**
+   * Records that the DHT object holding one document version now has ACL `aclVersion` with
+   * `parties` (after a grant, revoke, expiry or re-key). Only a member of the organization
+   * that uploaded that version may record it: in the DHT only the uploader's key may change
+   * the object's ACL, so only its key manager knows the truth to record.
+   */
+  @Transaction()
+  @Returns('string')
+  async recordAccessChange(ctx: Context, twinId: string, hash: string, aclVersion: string, partiesJson: string, head: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const h = requireHash('hash', hash);
+    const n = requireAclVersion(aclVersion);
+    const parties = parseAclParties(partiesJson);
+    const newHead = head === '' ? undefined : requireText('head', head, { max: MAX_REF });
+    await requireTwin(tx.state, twinId);
+    const idx = await tx.state.get<{ originalHash: string }>(docHashKey(twinId, h));
+    const version = idx ? (await documentVersions(tx.state, twinId, idx.originalHash)).find((v) => v.hash === h) : undefined;
+    if (!idx || !version) fail(ErrorCodes.NOT_FOUND, `document version ${h} does not exist in twin ${twinId}`);
+    if (version.addedBy.mspId !== tx.caller.mspId) {
+      fail(ErrorCodes.ACCESS_DENIED, `only ${version.addedBy.mspId}, which uploaded document version ${h}, may record its access changes`);
+    }
+    for (const p of parties) {
+      if (!(await tx.state.get(partyKey(p)))) fail(ErrorCodes.VALIDATION_FAILED, `party ${p} is not registered`);
+    }
+    const prev = await tx.state.get<AccessRecord>(docAccessKey(twinId, h));
+    if (prev && n <= prev.aclVersion) fail(ErrorCodes.INVALID_STATE, `aclVersion ${n} is not above the recorded ${prev.aclVersion}`);
+    const rec: AccessRecord = {
+      twinId,
+      originalHash: idx.originalHash,
+      hash: h,
+      version: version.version,
+      dhtRef: version.dhtRef,
+      aclVersion: n,
+      parties,
+      recordedBy: tx.who,
+      timestamp: tx.time.iso,
+      txId: tx.txId,
+    };
+    if (newHead !== undefined) rec.head = newHead;
+    tx.put(docAccessKey(twinId, h), rec);
+    tx.touch('document', idx.originalHash);
+    await tx.commit({
+      twinId,
+      operation: 'recordAccessChange',
+      event: Events.DocumentAccessChanged,
+      payload: { hash: h, originalHash: idx.originalHash, aclVersion: n, parties, head: newHead ?? '' },
+    });
+    return canonicalJson(rec);
+  }
+
+  /** The access record of one document version and its ledger history (newest first). */
+  @Transaction(false)
+  @Returns('string')
+  async getAccessRecord(ctx: Context, twinId: string, hash: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const h = requireHash('hash', hash);
+    await requireTwin(tx.state, twinId);
+    const idx = await tx.state.get<{ originalHash: string }>(docHashKey(twinId, h));
+    const doc = idx ? await tx.state.get<DocumentRecord>(docKey(twinId, idx.originalHash)) : undefined;
+    if (!doc) fail(ErrorCodes.NOT_FOUND, `document version ${h} does not exist in twin ${twinId}`);
+    await requirePermission(tx, twinId, docRead(doc.confidentiality));
+    const record = (await tx.state.get<AccessRecord>(docAccessKey(twinId, h))) ?? null;
+    return canonicalJson({ twinId, hash: h, originalHash: doc.hash, record, history: await ledgerHistory(tx.stub, docAccessKey(twinId, h)) });
   }
 
   // ---------------------------------------------------------------- external sources

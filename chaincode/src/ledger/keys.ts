@@ -17,6 +17,8 @@ export const KeyTypes = {
   docVersion: 'tl.docv',
   /** [twinId, hash] -> { originalHash } for originals and versions */
   docHash: 'tl.dochash',
+  /** [twinId, hash of a document version] -> AccessRecord (the DHT object's current ACL) */
+  docAccess: 'tl.docacl',
   /** [twinId, sha256(uri)] -> ExternalSource */
   external: 'tl.ext',
   /** [twinId, componentId] -> SensorFeed */

@@ -65,6 +65,31 @@ export interface DocumentVersion {
   txId: string;
 }
 
+/**
+ * The current ACL of the DHT object that holds one document version, as its uploader's key
+ * manager last set it (recordAccessChange). Auditors compare it with the DHT's own signed ACL
+ * record (version + parties); the key's history (getHistoryForKey) is every change.
+ */
+export interface AccessRecord {
+  twinId: string;
+  originalHash: string;
+  /** The document version's hash (the key). */
+  hash: string;
+  /** The document version number (1 = original). */
+  version: number;
+  /** The object's reference as addDocument/addDocumentVersion recorded it. */
+  dhtRef: string;
+  /** The DHT ACL record's version; strictly increasing per object. */
+  aclVersion: number;
+  /** Sorted, unique MSP IDs the data key is wrapped to. */
+  parties: string[];
+  /** After a re-key: the reference of the object's newest manifest (DHT head). */
+  head?: string;
+  recordedBy: Principal;
+  timestamp: string;
+  txId: string;
+}
+
 export interface ExternalSource {
   twinId: string;
   uri: string;

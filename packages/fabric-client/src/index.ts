@@ -15,3 +15,5 @@ export {
 } from './errors.js';
 export { checkpointFile, checkpointInMemory } from './checkpoint.js';
 export type { ChaincodeEvent, Checkpointer } from '@hyperledger/fabric-gateway';
+export { createLedgerEventSource } from './event-source.js';
+export type { LedgerEventSource, LedgerEventSourceInit } from './event-source.js';

@@ -30,6 +30,8 @@ export const LedgerEvents = {
   DocumentAdded: 'DocumentAdded',
   DocumentVersionAdded: 'DocumentVersionAdded',
   DocumentRemoved: 'DocumentRemoved',
+  /** recordAccessChange: a DHT object's party set changed (grant, revoke, expiry, re-key). */
+  DocumentAccessChanged: 'DocumentAccessChanged',
   ExternalSourceAdded: 'ExternalSourceAdded',
   ExternalSourceRemoved: 'ExternalSourceRemoved',
   SensorFeedAdded: 'SensorFeedAdded',

@@ -16,6 +16,8 @@ export interface LedgerEventPayloads {
   DocumentAdded: TwinEventBase & { readonly hash: string; readonly confidentiality: ConfidentialityLevel; readonly componentId: string };
   DocumentVersionAdded: TwinEventBase & { readonly originalHash: string; readonly hash: string; readonly version: number };
   DocumentRemoved: TwinEventBase & { readonly hash: string };
+  /** head is '' when the change did not re-key. */
+  DocumentAccessChanged: TwinEventBase & { readonly hash: string; readonly originalHash: string; readonly aclVersion: number; readonly parties: readonly string[]; readonly head: string };
   ExternalSourceAdded: TwinEventBase & { readonly uri: string };
   ExternalSourceRemoved: TwinEventBase & { readonly uri: string };
   SensorFeedAdded: TwinEventBase & { readonly componentId: string; readonly feedRef: string };
@@ -65,6 +67,7 @@ const REQUIRED: Record<LedgerEventName, Record<string, 'string' | 'number' | 'ob
   DocumentAdded: { hash: 'string', confidentiality: 'string', componentId: 'string' },
   DocumentVersionAdded: { originalHash: 'string', hash: 'string', version: 'number' },
   DocumentRemoved: { hash: 'string' },
+  DocumentAccessChanged: { hash: 'string', originalHash: 'string', aclVersion: 'number', parties: 'array', head: 'string' },
   ExternalSourceAdded: { uri: 'string' },
   ExternalSourceRemoved: { uri: 'string' },
   SensorFeedAdded: { componentId: 'string', feedRef: 'string' },

@@ -2,6 +2,9 @@ import { ChaincodeRejectedError, EndorsementFailedError, SubmitFailedError, type
 import { ChaincodeErrorCodes, type AcknowledgementStatus, type Permission } from './constants.js';
 import { LedgerResponseInvalidError } from './errors.js';
 import type {
+  AccessChange,
+  AccessRecord,
+  AccessRecordHistory,
   AccessAnswer,
   Committed,
   CreateTwinResult,
@@ -53,6 +56,8 @@ export interface TwinLedger {
   getSpecificationRevision(twinId: string): Promise<SpecificationRevision>;
   getElement(twinId: string, id: string): Promise<Element>;
   getTwin(twinId: string): Promise<Twin>;
+  /** Every twin the caller may read (spec:read). */
+  listTwins(): Promise<Twin[]>;
 
   // spec: documents
   addDocument(twinId: string, doc: NewDocument): Promise<Committed<DocumentRecord>>;
@@ -61,6 +66,13 @@ export interface TwinLedger {
   /** Only the documents the caller may read. */
   listDocuments(twinId: string): Promise<DocumentRecord[]>;
   getDocumentHistory(twinId: string, hash: string): Promise<DocumentHistory>;
+  /**
+   * Records the new ACL (DHT ACL record version, sorted parties, head after a re-key) of the
+   * DHT object holding document version `hash`; only the version's uploader org may.
+   */
+  recordAccessChange(twinId: string, hash: string, change: AccessChange): Promise<Committed<AccessRecord>>;
+  /** The access record of a document version and its history (needs doc:read of its level). */
+  getAccessRecord(twinId: string, hash: string): Promise<AccessRecordHistory>;
 
   // spec: external sources and sensor feeds
   addExternalSource(twinId: string, uri: string, description?: string): Promise<Committed<ExternalSource>>;
@@ -164,12 +176,16 @@ export function createTwinLedger(client: FabricClient): TwinLedger {
     getSpecificationRevision: (twinId) => read('spec:getSpecificationRevision', [twinId]),
     getElement: (twinId, id) => read('spec:getElement', [twinId, id]),
     getTwin: (twinId) => read('spec:getTwin', [twinId]),
+    listTwins: () => read('spec:listTwins', []),
 
     addDocument: (twinId, doc) => write('spec:addDocument', [twinId, json(doc)]),
     addDocumentVersion: (twinId, originalHash, newHash, dhtRef) => write('spec:addDocumentVersion', [twinId, originalHash, newHash, dhtRef]),
     removeDocument: (twinId, hash) => write('spec:removeDocument', [twinId, hash]),
     listDocuments: (twinId) => read('spec:listDocuments', [twinId]),
     getDocumentHistory: (twinId, hash) => read('spec:getDocumentHistory', [twinId, hash]),
+    recordAccessChange: (twinId, hash, c) =>
+      write('spec:recordAccessChange', [twinId, hash, String(c.aclVersion), json([...c.parties].sort()), optional(c.head)]),
+    getAccessRecord: (twinId, hash) => read('spec:getAccessRecord', [twinId, hash]),
 
     addExternalSource: (twinId, uri, description) => write('spec:addExternalSource', [twinId, uri, optional(description)]),
     removeExternalSource: (twinId, uri) => write('spec:removeExternalSource', [twinId, uri]),

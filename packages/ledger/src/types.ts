@@ -191,6 +191,45 @@ export interface DocumentVersion {
   readonly txId: string;
 }
 
+/**
+ * The ledger's record of the current ACL of the DHT object holding one document version
+ * (spec:recordAccessChange, written by the uploader's key manager). Compare `aclVersion` and
+ * `parties` with the DHT's ACL record (`GET /objects/:ref/acl`).
+ */
+export interface AccessRecord {
+  readonly twinId: string;
+  readonly originalHash: string;
+  readonly hash: string;
+  readonly version: number;
+  readonly dhtRef: string;
+  readonly aclVersion: number;
+  readonly parties: readonly string[];
+  /** After a re-key: the object's newest manifest reference. */
+  readonly head?: string;
+  readonly recordedBy: Principal;
+  readonly timestamp: string;
+  readonly txId: string;
+}
+
+/** Argument of recordAccessChange. */
+export interface AccessChange {
+  /** The DHT ACL record's version after the change (must exceed the recorded one). */
+  readonly aclVersion: number;
+  /** MSP IDs the data key is wrapped to (sorted before sending). */
+  readonly parties: readonly string[];
+  readonly head?: string;
+}
+
+export interface AccessRecordHistory {
+  readonly twinId: string;
+  readonly hash: string;
+  readonly originalHash: string;
+  /** null while the uploader's key manager has recorded nothing for this version. */
+  readonly record: AccessRecord | null;
+  /** Every recorded change, newest first (getHistoryForKey). */
+  readonly history: readonly LedgerHistoryEntry[];
+}
+
 export interface RemoveDocumentResult {
   readonly twinId: string;
   readonly hash: string;
