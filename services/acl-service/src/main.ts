@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createObservedIdentities } from '@twinledger/auth-identity';
 import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
 import { type PeerEndpoint } from '@twinledger/fabric-client';
@@ -10,6 +11,7 @@ import { buildApp } from './app.js';
 import { createAuthorizer, type Authorizer } from './domain/authorizer.js';
 import { createGrantWatcher, type GrantWatcher } from './domain/grant-watcher.js';
 import { createKeyManager } from './domain/key-manager.js';
+import { createKeyReconciler, type KeyReconciler } from './domain/key-reconciler.js';
 
 export interface AclServiceConfig {
   readonly mspId: string;
@@ -26,12 +28,21 @@ export interface AclServiceConfig {
   /** File holding the service's workload token for the dht-gateway, re-read per sync. */
   readonly dhtTokenFile?: string;
   readonly mvccAttempts?: number;
+  /**
+   * Directory for the service's state (the ledger event checkpoint). Absent: the checkpoint is
+   * kept in memory, and after a restart only the start-up reconcile catches up.
+   */
+  readonly stateDir?: string;
+  /** Pause between full key reconciles of every twin; default 30000 ms. */
+  readonly keyReconcileMs?: number;
 }
 
 export interface AclService {
   readonly app: ServiceApp;
   readonly authorizer: Authorizer;
   readonly watcher: GrantWatcher;
+  /** Present when key management is on (cfg.dht). */
+  readonly keys?: KeyReconciler;
   close(): Promise<void>;
 }
 
@@ -50,7 +61,7 @@ export async function startAclService(cfg: AclServiceConfig, logger: Logger): Pr
   const serviceLedger = createTwinLedger(serviceClient);
   const authorizer = createAuthorizer({ ledger: serviceLedger, ttlMs: cfg.cacheTtlMs, metrics });
   const tokenFile = cfg.dhtTokenFile;
-  const keys =
+  const manager =
     cfg.dht === undefined
       ? undefined
       : createKeyManager({
@@ -60,8 +71,18 @@ export async function startAclService(cfg: AclServiceConfig, logger: Logger): Pr
           dhtToken: async () => (tokenFile ? (await readFile(tokenFile, 'utf8')).trim() : undefined),
           logger,
         });
-  const watcher = createGrantWatcher({ client: serviceClient, authorizer, keys, logger });
+  const keys = manager && createKeyReconciler({ keys: manager, intervalMs: cfg.keyReconcileMs ?? 30_000, logger });
+  if (cfg.stateDir !== undefined) await mkdir(cfg.stateDir, { recursive: true });
+  const watcher = createGrantWatcher({
+    client: serviceClient,
+    authorizer,
+    ...(keys ? { keys } : {}),
+    ...(cfg.stateDir !== undefined ? { checkpointFile: join(cfg.stateDir, 'ledger-events.checkpoint.json') } : {}),
+    logger,
+  });
   await watcher.start();
+  // After the watcher: whatever commits from now on is seen by one or the other.
+  await keys?.start();
 
   const app = await buildApp({
     logger,
@@ -80,8 +101,10 @@ export async function startAclService(cfg: AclServiceConfig, logger: Logger): Pr
     app,
     authorizer,
     watcher,
+    ...(keys ? { keys } : {}),
     async close() {
       await watcher.stop();
+      await keys?.stop();
       identities.close();
       pool.close();
     },

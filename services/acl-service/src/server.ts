@@ -14,6 +14,8 @@ const env = loadEnv({
   AUTHZ_CACHE_TTL_MS: int({ default: 30_000, min: 0, max: 3_600_000 }),
   DHT_GATEWAY_URL: optionalStr(),
   DHT_TOKEN_FILE: optionalStr(),
+  STATE_DIR: optionalStr(),
+  KEY_RECONCILE_MS: int({ default: 30_000, min: 1_000, max: 3_600_000 }),
 });
 
 const logger = createLogger({ name: 'acl-service', level: env.LOG_LEVEL });
@@ -25,6 +27,8 @@ const service = await startAclService(
     cacheTtlMs: env.AUTHZ_CACHE_TTL_MS,
     ...(env.DHT_GATEWAY_URL ? { dht: env.DHT_GATEWAY_URL } : {}),
     ...(env.DHT_TOKEN_FILE ? { dhtTokenFile: env.DHT_TOKEN_FILE } : {}),
+    ...(env.STATE_DIR ? { stateDir: env.STATE_DIR } : {}),
+    keyReconcileMs: env.KEY_RECONCILE_MS,
   },
   logger,
 );

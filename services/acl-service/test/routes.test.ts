@@ -62,7 +62,7 @@ describe('acl-service', () => {
     authorizer = createAuthorizer({ ledger: createTwinLedger(delegate(() => service)), ttlMs: 60_000, metrics: createMetricsRegistry({ prefix: 't_' }) });
     app = await buildApp({
       logger: silentLogger(),
-      auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks }),
+      auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: 'Org1MSP' }),
       ledgerFor: async (p) => createTwinLedger(await registry.clientFor(p)),
       authorizer,
     });
@@ -135,32 +135,83 @@ describe('acl-service', () => {
 });
 
 describe('key manager', () => {
-  it('widens the ACL of own documents for new readers and re-keys when a reader is removed', async () => {
+  const h = (n: number) => String(n).repeat(64);
+  /**
+   * Org1's service: doc A is Org1's (v1 by Org1, v2 uploaded by Org2); doc B is Org2's (v1 by
+   * Org2, v2 uploaded by Org1). Org1's key manager handles exactly A v1 and B v2.
+   */
+  function setup(now?: () => number) {
     const service = new FakeFabric('Org1MSP');
-    let grants: unknown[] = [{ mspId: 'Org1MSP', role: 'OWNER' }, { mspId: 'Org2MSP', role: 'AUDITOR' }];
-    service.on('acl:listGrants', () => grants).on('acl:listParties', () => [{ mspId: 'Org1MSP' }, { mspId: 'Org2MSP' }]);
+    const state = { grants: [{ mspId: 'Org1MSP', role: 'OWNER' }, { mspId: 'Org2MSP', role: 'AUDITOR' }] as unknown[] };
+    const records = new Map<string, { aclVersion: number; parties: string[]; head?: string }>();
+    const by = (mspId: string) => ({ mspId, id: `x509::${mspId}` });
+    service.on('acl:listGrants', () => state.grants).on('acl:listParties', () => [{ mspId: 'Org1MSP' }, { mspId: 'Org2MSP' }]);
     service.on('spec:listDocuments', () => [
-      { hash: 'h1', dhtRef: 'r1', confidentiality: 'confidential', owner: { mspId: 'Org1MSP', id: 'x' } },
-      { hash: 'h2', dhtRef: 'r2', confidentiality: 'confidential', owner: { mspId: 'Org2MSP', id: 'y' } },
+      { hash: h(1), dhtRef: 'a1', confidentiality: 'confidential', owner: by('Org1MSP') },
+      { hash: h(3), dhtRef: 'b1', confidentiality: 'confidential', owner: by('Org2MSP') },
     ]);
-    service.on('spec:getDocumentHistory', ([, h]) => ({ hash: h, versions: h === 'h1' ? [{ version: 2, dhtRef: 'r1v2' }] : [] }));
-    const acls = new Map<string, string[]>([['r1', ['Org1MSP']], ['r1v2', ['Org1MSP', 'Org2MSP']], ['r2', ['Org2MSP']]]);
+    service.on('spec:getDocumentHistory', ([, doc]) => ({
+      hash: doc,
+      versions:
+        doc === h(1)
+          ? [{ version: 1, hash: h(1), dhtRef: 'a1', addedBy: by('Org1MSP') }, { version: 2, hash: h(2), dhtRef: 'a2', addedBy: by('Org2MSP') }]
+          : [{ version: 1, hash: h(3), dhtRef: 'b1', addedBy: by('Org2MSP') }, { version: 2, hash: h(4), dhtRef: 'b2', addedBy: by('Org1MSP') }],
+    }));
+    service.on('spec:getAccessRecord', ([, hash]) => ({ record: records.get(hash!) ?? null, history: [] }));
+    service.on('spec:recordAccessChange', ([, hash, version, parties, head]) => {
+      records.set(hash!, { aclVersion: Number(version), parties: JSON.parse(parties!), ...(head ? { head } : {}) });
+      return records.get(hash!);
+    });
+    const acls = new Map<string, { version: number; parties: string[]; head?: string }>([
+      ['a1', { version: 1, parties: ['Org1MSP'] }],
+      ['a2', { version: 1, parties: ['Org2MSP'] }],
+      ['b1', { version: 1, parties: ['Org2MSP'] }],
+      ['b2', { version: 1, parties: ['Org1MSP', 'Org2MSP'] }],
+    ]);
     const updates: Array<[string, readonly string[]]> = [];
     const dht = {
-      getAcl: async (ref: string) => ({ ref, parties: acls.get(ref)! }),
+      getAcl: async (ref: string) => ({ ref, ...acls.get(ref)! }),
       updateAcl: async (ref: string, parties: readonly string[]) => {
-        const removed = acls.get(ref)!.some((p) => !parties.includes(p));
+        // Only the owner key changes an object's ACL: Org1's gateway owns a1 and b2 only.
+        if (ref === 'a2' || ref === 'b1') throw Object.assign(new Error('not the owner'), { code: 'DHT_NOT_OWNER' });
+        const prev = acls.get(ref)!;
+        const rekeyed = prev.parties.some((p) => !parties.includes(p));
         updates.push([ref, parties]);
-        acls.set(ref, [...parties]);
-        return { ref, version: 2, rekeyed: removed };
+        acls.set(ref, { version: prev.version + 1, parties: [...parties], ...(rekeyed ? { head: `${ref}-k${prev.version + 1}` } : prev.head ? { head: prev.head } : {}) });
+        return { ref: rekeyed ? `${ref}-k${prev.version + 1}` : ref, version: prev.version + 1, rekeyed };
       },
     } as unknown as DhtClient;
-    const keys = createKeyManager({ ledger: createTwinLedger(service), dht, logger: silentLogger() });
-    expect(await keys.sync(TWIN)).toEqual({ twinId: TWIN, checked: 2, updated: 1, rekeyed: 0, failures: [] });
-    expect(updates).toEqual([['r1', ['Org1MSP', 'Org2MSP']]]);
-    grants = [{ mspId: 'Org1MSP', role: 'OWNER' }];
-    expect(await keys.sync(TWIN)).toEqual({ twinId: TWIN, checked: 2, updated: 2, rekeyed: 2, failures: [] });
-    expect(acls.get('r1')).toEqual(['Org1MSP']);
-    expect(acls.get('r2')).toEqual(['Org2MSP']); // not ours: untouched
+    const keys = createKeyManager({ ledger: createTwinLedger(service), dht, logger: silentLogger(), ...(now ? { now } : {}) });
+    return { keys, state, records, acls, updates };
+  }
+
+  it('handles exactly the versions this org uploaded, of any document, and records each ACL on the ledger', async () => {
+    const { keys, state, records, acls, updates } = setup();
+    expect(await keys.sync(TWIN)).toEqual({ twinId: TWIN, checked: 2, updated: 1, rekeyed: 0, recorded: 2, failures: [] });
+    expect(updates).toEqual([['a1', ['Org1MSP', 'Org2MSP']]]);
+    expect(records.get(h(1))).toEqual({ aclVersion: 2, parties: ['Org1MSP', 'Org2MSP'] });
+    expect(records.get(h(4))).toEqual({ aclVersion: 1, parties: ['Org1MSP', 'Org2MSP'] });
+    expect(records.has(h(2)) || records.has(h(3))).toBe(false); // Org2's objects: Org2's key manager
+    // Nothing changed: nothing written.
+    expect(await keys.sync(TWIN)).toMatchObject({ updated: 0, recorded: 0, failures: [] });
+    // A revoke re-keys both of Org1's objects and records the new heads.
+    state.grants = [{ mspId: 'Org1MSP', role: 'OWNER' }];
+    expect(await keys.sync(TWIN)).toEqual({ twinId: TWIN, checked: 2, updated: 2, rekeyed: 2, recorded: 2, failures: [] });
+    expect(records.get(h(4))).toEqual({ aclVersion: 2, parties: ['Org1MSP'], head: 'b2-k2' });
+    expect(acls.get('a2')!.parties).toEqual(['Org2MSP']); // not ours: untouched
+  });
+
+  it('treats an expired grant as revoked and reports the next expiry', async () => {
+    let now = Date.parse('2030-01-01T00:00:00Z');
+    const { keys, state, acls } = setup(() => now);
+    state.grants = [{ mspId: 'Org1MSP', role: 'OWNER' }, { mspId: 'Org2MSP', role: 'AUDITOR', expiresAt: '2030-01-01T00:00:10Z' }];
+    expect(await keys.sync(TWIN)).toMatchObject({ updated: 1, nextExpiry: Date.parse('2030-01-01T00:00:10Z') });
+    expect(acls.get('a1')!.parties).toEqual(['Org1MSP', 'Org2MSP']);
+    now += 11_000;
+    const r = await keys.sync(TWIN);
+    expect(r).toMatchObject({ updated: 2, rekeyed: 2, failures: [] });
+    expect(r.nextExpiry).toBeUndefined();
+    expect(acls.get('a1')!.parties).toEqual(['Org1MSP']);
+    expect(acls.get('b2')!.parties).toEqual(['Org1MSP']);
   });
 });

@@ -1,70 +1,79 @@
-import type { FabricClient } from '@twinledger/fabric-client';
+import { ChaincodeRejectedError, createLedgerEventSource, type ChaincodeEvent, type FabricClient } from '@twinledger/fabric-client';
 import { LedgerEvents, parseLedgerEvent } from '@twinledger/ledger';
 import type { Logger } from '@twinledger/observability';
 import type { Authorizer } from './authorizer.js';
-import type { KeyManager } from './key-manager.js';
+import type { KeyReconciler } from './key-reconciler.js';
 
 export interface GrantWatcher {
   start(): Promise<void>;
   stop(): Promise<void>;
   readonly connected: boolean;
+  /** Block of the last handled event (persisted when a checkpoint file is given). */
+  readonly lastBlock: bigint | undefined;
 }
 
+export interface GrantWatcherInit {
+  readonly client: FabricClient;
+  readonly authorizer: Authorizer;
+  readonly keys?: KeyReconciler;
+  /** Checkpoint file: a restarted service resumes after the last event it handled. */
+  readonly checkpointFile?: string;
+  readonly logger: Logger;
+  readonly retryMs?: number;
+}
+
+// The events after which a twin's document ACLs may have to change: grants, and new objects
+// of ours (their first ACL is recorded on the ledger).
+const KEY_EVENTS = new Set<string>([LedgerEvents.GrantAdded, LedgerEvents.GrantRevoked, LedgerEvents.DocumentAdded, LedgerEvents.DocumentVersionAdded]);
+const GRANT_EVENTS = new Set<string>([LedgerEvents.GrantAdded, LedgerEvents.GrantRevoked]);
+
 /**
- * Follows the chaincode's events from the next block: GrantAdded/GrantRevoked invalidate the
- * twin's cached decisions and re-sync its document keys. The cache lives in memory, so
- * nothing needs replaying after a restart; an interrupted stream clears the whole cache.
+ * Follows the chaincode's events through a checkpointed, reconnecting event source: a grant
+ * change invalidates the twin's cached decisions and re-syncs its document keys; the
+ * checkpoint moves past an event only once its key sync has run, so a revoke that commits
+ * while the service is down is handled after the restart. (The start-up reconcile of every
+ * twin covers it too; the checkpoint makes it prompt and ordered.) An interrupted stream
+ * clears the decision cache: changes may arrive late.
  */
-export function createGrantWatcher(init: { client: FabricClient; authorizer: Authorizer; keys?: KeyManager; logger: Logger; retryMs?: number }): GrantWatcher {
+export function createGrantWatcher(init: GrantWatcherInit): GrantWatcher {
   const log = init.logger.child({ component: 'grant-watcher' });
-  let stopping = false;
-  let connected = false;
-  let stream: { close(): void } | undefined;
-  let loop: Promise<void> | undefined;
-  async function run(): Promise<void> {
-    while (!stopping) {
-      try {
-        const events = await init.client.chaincodeEvents();
-        stream = events;
-        connected = true;
-        for await (const raw of events) {
-          if (raw.eventName !== LedgerEvents.GrantAdded && raw.eventName !== LedgerEvents.GrantRevoked) continue;
-          let twinId: string;
-          try {
-            const ev = parseLedgerEvent(raw);
-            twinId = (ev.payload as { twinId: string }).twinId;
-          } catch (err) {
-            log.warn({ err, tx: raw.transactionId }, 'malformed grant event; clearing the cache');
-            init.authorizer.clear();
-            continue;
-          }
-          init.authorizer.invalidate(twinId);
-          if (init.keys) {
-            void init.keys.sync(twinId).catch((err: unknown) => log.warn({ err, twinId }, 'key sync after grant change failed'));
-          }
-        }
-      } catch (err) {
-        if (!stopping) log.warn({ err }, 'event stream interrupted; reconnecting');
-      } finally {
-        connected = false;
-        stream?.close();
-        stream = undefined;
-        init.authorizer.clear();
-      }
-      if (!stopping) await new Promise((r) => setTimeout(r, init.retryMs ?? 1000));
+  async function onEvent(raw: ChaincodeEvent): Promise<void> {
+    if (!KEY_EVENTS.has(raw.eventName)) return;
+    let twinId: string;
+    try {
+      twinId = (parseLedgerEvent(raw).payload as { twinId: string }).twinId;
+    } catch (err) {
+      log.warn({ err, tx: raw.transactionId }, 'malformed event; clearing the cache');
+      init.authorizer.clear();
+      return;
+    }
+    if (GRANT_EVENTS.has(raw.eventName)) init.authorizer.invalidate(twinId);
+    if (!init.keys) return;
+    try {
+      await init.keys.request(twinId);
+    } catch (err) {
+      // A refusal (twin gone, not readable) will not change on redelivery; anything else
+      // (peer, gateway down) is retried by reopening the stream from the checkpoint.
+      if (err instanceof ChaincodeRejectedError) log.warn({ err, twinId }, 'key sync refused by the ledger; skipping the event');
+      else throw err;
     }
   }
+  const source = createLedgerEventSource({
+    client: init.client,
+    ...(init.checkpointFile !== undefined ? { checkpointFile: init.checkpointFile } : {}),
+    onEvent,
+    onDisconnect: () => init.authorizer.clear(),
+    ...(init.retryMs !== undefined ? { retryMs: init.retryMs } : {}),
+    logger: log,
+  });
   return {
-    async start() {
-      loop = run();
-    },
-    async stop() {
-      stopping = true;
-      stream?.close();
-      await loop;
-    },
+    start: () => source.start(),
+    stop: () => source.stop(),
     get connected() {
-      return connected;
+      return source.connected;
+    },
+    get lastBlock() {
+      return source.lastBlock;
     },
   };
 }

@@ -5,12 +5,12 @@ import { ALL_PERMISSIONS, Roles, type GrantSpec, type Permission, type TwinLedge
 import type { Principal, ServiceApp } from '@twinledger/service-kit';
 import { Type, UnauthenticatedError, errorResponses } from '@twinledger/service-kit';
 import type { Authorizer } from '../domain/authorizer.js';
-import type { KeyManager } from '../domain/key-manager.js';
+import type { KeyReconciler } from '../domain/key-reconciler.js';
 
 export interface RouteDeps {
   readonly ledgerFor: (principal: Principal) => Promise<TwinLedger>;
   readonly authorizer: Authorizer;
-  readonly keys: KeyManager | undefined;
+  readonly keys: KeyReconciler | undefined;
   readonly mvccAttempts: number;
 }
 
@@ -98,7 +98,7 @@ export function aclRoutes(deps: RouteDeps) {
           summary: 'Bring the DHT ACLs (wrapped data keys) of this organization\'s documents of the twin in line with its grants',
           params: TwinParams,
           response: withErrors({
-            200: Type.Object({ twinId: Type.String(), checked: Type.Integer(), updated: Type.Integer(), rekeyed: Type.Integer(), failures: Type.Array(Type.Object({ ref: Type.String(), code: Type.String() })) }),
+            200: Type.Object({ twinId: Type.String(), checked: Type.Integer(), updated: Type.Integer(), rekeyed: Type.Integer(), recorded: Type.Integer(), nextExpiry: Type.Optional(Type.Integer()), failures: Type.Array(Type.Object({ ref: Type.String(), code: Type.String() })) }),
           }),
         },
       },
@@ -106,7 +106,7 @@ export function aclRoutes(deps: RouteDeps) {
         // The caller must be able to read the twin's grants: the ledger checks spec:read.
         await (await ledger(deps, req)).listGrants(req.params.twinId);
         if (!deps.keys) throw new KeysDisabledError('DHT key management is not configured (DHT_GATEWAY_URL)');
-        const r = await deps.keys.sync(req.params.twinId);
+        const r = await deps.keys.request(req.params.twinId);
         return { ...r, failures: [...r.failures] };
       },
     );
