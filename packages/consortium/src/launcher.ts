@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { ledgerEnvOf, ManagedProcess, startNetwork, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
 import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@twinledger/dht';
 import { createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
@@ -262,10 +264,15 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
     );
     log('services: acl-service up in every org');
     await provisionTopics(kafka, preps.map((o) => o.party));
+    // The org admin's own command, signed with the Admin key: acl-service never holds it.
     for (const o of preps) {
-      const token = await o.issuer.issue({ sub: `admin@${o.party}`, org: o.fabric.mspId, fabricIdentity: 'Admin', audience: AUDIENCE });
-      const res = await request(`${url(o.ports.acl)}/parties/self`, { method: 'PUT', token, json: { peerIds: [o.gatewayPeerId, o.ingestPeerId], x25519PublicKey: o.x25519PublicKey } });
-      if (res.status !== 200 && res.status !== 201) throw new ServiceStartError(`registering ${o.fabric.mspId}'s DHT peers failed: ${res.status} ${res.bytes.toString('utf8')}`);
+      const cli = resolve(repoRoot(), 'services', 'acl-service', 'dist', 'admin-cli.js');
+      const args = ['register-party', '--peer-ids', `${o.gatewayPeerId},${o.ingestPeerId}`, '--x25519', o.x25519PublicKey, '--cert', o.fabric.admin.certPath, '--key', o.fabric.admin.keyPath];
+      try {
+        await promisify(execFile)(process.execPath, [cli, ...args], { env: childEnv(peer(o)), timeout: 120_000 });
+      } catch (err) {
+        throw new ServiceStartError(`registering ${o.fabric.mspId}'s DHT peers failed: ${String((err as { stderr?: string }).stderr ?? err)}`);
+      }
     }
     // Every org's own peer must have committed all four registrations before its DHT nodes
     // start (they read the registry from their own peer).

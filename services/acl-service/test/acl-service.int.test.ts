@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
+import { fabricAvailability, ledgerEnvOf, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
 import { createFabricClient, createPeerConnectionPool, loadIdentity, type FabricClient, type PeerConnectionPool } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
@@ -10,6 +11,8 @@ import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
 import { startAclService, type AclService } from '../src/main.js';
 
 const fabric = await fabricAvailability();
+const ROOT = new URL('../../../', import.meta.url).pathname;
+const ADMIN_CLI = join(ROOT, 'services/acl-service/dist/admin-cli.js');
 const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
 
 function identitiesDir(root: string, org: OrgHandle): string {
@@ -44,6 +47,8 @@ async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, tim
     services[i]!.app.inject({ method, url, ...(payload !== undefined ? { payload: payload as string } : {}), headers: { authorization: `Bearer ${await token(i, identity)}` } });
 
   beforeAll(async () => {
+    // The admin command runs compiled, as an operator runs it.
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', join(ROOT, 'services/acl-service')], { stdio: 'inherit' });
     net = await startNetwork({ orgs: ['org1', 'org2'], kafka: false, ...testNetworkInit() });
     root = mkdtempSync(join(tmpdir(), 'acl-service-int-'));
     pool = createPeerConnectionPool();
@@ -59,7 +64,7 @@ async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, tim
           peer: org.peer,
           channel: net.channel,
           chaincode: net.chaincode,
-          auth: { issuer: issuers[i]!.issuer, audience: 'twinledger', jwks: issuers[i]!.jwks },
+          auth: { issuer: issuers[i]!.issuer, audience: 'twinledger', jwks: issuers[i]!.jwks, expectedOrg: org.mspId },
           serviceIdentity: 'User1',
           // Long TTL: a changed decision can only come from event invalidation.
           cacheTtlMs: 600_000,
@@ -116,11 +121,23 @@ async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, tim
     expect(await ask('program:call')).toMatchObject({ allowed: false });
   });
 
-  it('registers the party entry with the admin identity only', async () => {
+  it('registers the party entry through the admin command (Admin key) only; the service refuses', async () => {
     const body = { peerIds: ['12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'], x25519PublicKey: Buffer.alloc(32, 3).toString('base64') };
-    expect((await call(0, 'PUT', '/parties/self', body)).json()).toMatchObject({ code: 'ACCESS_DENIED' });
-    const res = await call(0, 'PUT', '/parties/self', body, 'Admin');
-    expect(res.statusCode).toBe(200);
+    expect((await call(0, 'PUT', '/parties/self', body)).json()).toMatchObject({ code: 'ADMIN_COMMAND_REQUIRED' });
+    const org = net.orgs[0]!;
+    const cli = (identity: { certPath: string; keyPath: string }) =>
+      spawnSync(process.execPath, [ADMIN_CLI, 'register-party', '--peer-ids', body.peerIds.join(','), '--x25519', body.x25519PublicKey, '--cert', identity.certPath, '--key', identity.keyPath], {
+        env: { PATH: process.env['PATH'], ...ledgerEnvOf(net, org) },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    // A user identity is refused by the chaincode (not an admin).
+    const refused = cli(org.users[0]!);
+    expect(refused.status).toBe(1);
+    expect(JSON.parse(refused.stderr)).toMatchObject({ code: 'ACCESS_DENIED' });
+    const ok = cli(org.admin);
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ result: { mspId: 'Org1MSP', peerIds: body.peerIds } });
     const party = (await call(1, 'GET', '/parties/Org1MSP')).json();
     expect(party).toMatchObject({ mspId: 'Org1MSP', peerIds: body.peerIds, x25519PublicKey: body.x25519PublicKey });
     expect((await call(1, 'GET', '/parties/Org9MSP')).statusCode).toBe(404);

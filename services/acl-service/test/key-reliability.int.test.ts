@@ -17,6 +17,8 @@ const fabric = await fabricAvailability();
 const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const RECONCILE_MS = 10_000;
+// The gateway's own audience (DHT_AUTH_AUDIENCE, default twinledger-dht) and the shared one older gateways accept.
+const DHT_AUDIENCES = ['twinledger-dht', 'twinledger'];
 /** The documented bound for an expired grant's reader to lose access (README). */
 const EXPIRY_BOUND_MS = 60_000;
 
@@ -125,8 +127,9 @@ async function readAs(dht: DhtClient, ref: string): Promise<string> {
       const dir = join(root, org.name);
       mkdirSync(dir, { recursive: true });
       symlinkSync(dirname(org.users[0]!.mspDir), join(dir, 'User1'));
-      writeFileSync(join(root, `${org.name}.token`), await issuers[i]!.issue({ sub: `acl-service-${org.name}`, org: org.mspId, audience: 'twinledger' }));
-      dht.push(createDhtClient({ baseUrl: gateways[i]!.url, token: await issuers[i]!.issue({ sub: `u${i}`, org: org.mspId, fabricIdentity: 'User1', audience: 'twinledger' }) }));
+      // Workload credentials for the gateway: the key manager's carries the role that may change ACLs.
+      writeFileSync(join(root, `${org.name}.token`), await issuers[i]!.issue({ sub: `acl-service-${org.name}`, org: org.mspId, audience: DHT_AUDIENCES, svc: 'acl-service', roles: ['dht:key-manager'] }));
+      dht.push(createDhtClient({ baseUrl: gateways[i]!.url, token: await issuers[i]!.issue({ sub: `spec-service-${org.name}`, org: org.mspId, audience: DHT_AUDIENCES, svc: 'spec-service' }) }));
     }
     for (const i of [0, 1, 2]) await startService(i);
     await eventually(async () => services.every((s) => s?.watcher.connected), Boolean);

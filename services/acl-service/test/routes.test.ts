@@ -124,13 +124,12 @@ describe('acl-service', () => {
     expect((await call('POST', '/authorize', { ...q, permission: 'doc:read:ultra' })).statusCode).toBe(400);
   });
 
-  it('validates party registrations', async () => {
-    caller.on('acl:registerParty', () => ({ mspId: 'Org1MSP', version: 1 }));
+  it('refuses party registration: it needs the Admin key, which only the admin command holds', async () => {
     const key = Buffer.alloc(32, 7).toString('base64');
-    const good = await call('PUT', '/parties/self', { peerIds: ['12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'], x25519PublicKey: key });
-    expect(good.statusCode).toBe(200);
-    expect((await call('PUT', '/parties/self', { peerIds: ['not-a-peer'], x25519PublicKey: key })).statusCode).toBe(400);
-    expect((await call('PUT', '/parties/self', { peerIds: ['12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'], x25519PublicKey: 'short' })).statusCode).toBe(400);
+    const res = await call('PUT', '/parties/self', { peerIds: ['12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'], x25519PublicKey: key });
+    expect(res.statusCode).toBe(410);
+    expect(res.json()).toMatchObject({ code: 'ADMIN_COMMAND_REQUIRED' });
+    expect(caller.calls.filter((c) => c.fn === 'acl:registerParty')).toEqual([]);
   });
 });
 

@@ -133,28 +133,28 @@ export function aclRoutes(deps: RouteDeps) {
     app.get('/parties/:mspId', { schema: { tags: ['parties'], params: Type.Object({ mspId: MspId }), response: withErrors({ 200: Record_ }) } }, async (req) =>
       (await ledger(deps, req)).getParty(req.params.mspId),
     );
+    // Registering needs the org's Admin key, which this user-facing service does not hold: the
+    // route stays only to tell callers where registration went.
     app.put(
       '/parties/self',
       {
         schema: {
           tags: ['parties'],
-          summary: 'Register this organization\'s DHT peer IDs and X25519 encryption key (the caller must map to an admin identity)',
-          body: Type.Object(
-            {
-              peerIds: Type.Array(Type.String({ pattern: '^(12D3KooW|16Uiu2HA|Qm)[1-9A-HJ-NP-Za-km-z]{20,100}$' }), { minItems: 1, maxItems: 32 }),
-              x25519PublicKey: Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$', description: 'base64 of 32 bytes' }),
-            },
-            { additionalProperties: false },
-          ),
-          response: withErrors({ 200: Committed }),
+          summary: 'Moved: register the organization\'s DHT peers with `admin-cli register-party` (signed with the Admin identity); always 410',
+          response: withErrors({ 410: errorResponses[400] }),
         },
       },
-      async (req) => {
-        const l = await ledger(deps, req);
-        return write(() => l.registerParty(req.body.peerIds, req.body.x25519PublicKey));
+      async () => {
+        throw new AdminCommandRequiredError('party registration needs the Admin identity: run `node services/acl-service/dist/admin-cli.js register-party`');
       },
     );
   };
+}
+
+/** PUT /parties/self: registration moved to the admin command (the service holds no Admin key). */
+class AdminCommandRequiredError extends TwinLedgerError {
+  readonly code = 'ADMIN_COMMAND_REQUIRED';
+  override readonly httpStatus = 410;
 }
 
 /** Key management needs the dht-gateway; this deployment has none configured. */
