@@ -1,21 +1,29 @@
-import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, type JSONWebKeySet, type JWK } from 'jose';
-import { UnauthenticatedError } from './errors.js';
+import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
+import { ForeignOrganizationTokenError, TokenExpiredError, TokenInvalidError, TokenIssuedInFutureError, TokenLifetimeTooLongError, TokenWithoutExpiryError } from './errors.js';
 
 /** Who is calling: the token's subject mapped to a party and (optionally) a Fabric identity. */
 export interface Principal {
   /** The token subject (a user or a workload). */
   readonly subject: string;
-  /** The caller's organization (Fabric MSP ID). */
+  /** The caller's organization (Fabric MSP ID); always the service's own (see `expectedOrg`). */
   readonly mspId: string;
   /** The name of the Fabric identity the service signs as for this caller, e.g. `User1`. */
   readonly fabricIdentity: string | undefined;
   /** Scopes or roles from the token, informational; the ledger decides authorization. */
   readonly roles: readonly string[];
+  /**
+   * The workload this token was issued to (the `svc` claim, e.g. `spec-service`); undefined for
+   * people. Only internal services (dht-gateway) look at it.
+   */
+  readonly service?: string;
 }
 
 export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
 }
+
+/** Default longest accepted token lifetime (`exp - iat`), seconds. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SEC = 3600;
 
 export interface JwtVerifierInit {
   /** The organization's token issuer (`iss`). */
@@ -24,37 +32,68 @@ export interface JwtVerifierInit {
   readonly audience: string;
   /** The issuer's public keys. */
   readonly jwks: JSONWebKeySet;
+  /**
+   * The service's own organization (its `MSP_ID`). A token whose org claim names another is
+   * refused with 403 FOREIGN_ORGANIZATION: a service acts for its own organization only.
+   */
+  readonly expectedOrg: string;
+  /** Longest accepted `exp - iat` in seconds (without `iat`: `exp - now`); default 3600. */
+  readonly maxLifetimeSec?: number;
   /** Claim holding the MSP ID; default `org`. */
   readonly orgClaim?: string;
   /** Accepted clock skew in seconds; default 30. */
   readonly clockToleranceSec?: number;
 }
 
-/** Verifies bearer JWTs with `jose` against the organization's issuer keys. */
+/**
+ * Verifies bearer JWTs with `jose` against the organization's issuer keys, then applies the
+ * token rules every service shares: `exp` required, `iat` not in the future, a bounded
+ * lifetime, and the `org` claim equal to the service's own organization. Each refusal is its
+ * own error class (see errors.ts) with a stable `details.reason`.
+ */
 export function createJwtVerifier(init: JwtVerifierInit): TokenVerifier {
+  // Fail closed: a verifier that does not know its organization would accept every org's tokens.
+  if (typeof init.expectedOrg !== 'string' || init.expectedOrg === '') throw new TypeError('createJwtVerifier: expectedOrg (the service\'s MSP_ID) is required');
   const keys = createLocalJWKSet(init.jwks);
   const orgClaim = init.orgClaim ?? 'org';
+  const tolerance = init.clockToleranceSec ?? 30;
+  const maxLifetime = init.maxLifetimeSec ?? DEFAULT_MAX_TOKEN_LIFETIME_SEC;
   return {
     async verify(token) {
+      let payload: JWTPayload;
       try {
-        const { payload } = await jwtVerify(token, keys, {
+        ({ payload } = await jwtVerify(token, keys, {
           issuer: init.issuer,
           audience: init.audience,
-          clockTolerance: init.clockToleranceSec ?? 30,
+          clockTolerance: tolerance,
           algorithms: ['ES256', 'EdDSA', 'RS256'],
-        });
-        const mspId = payload[orgClaim];
-        if (typeof payload.sub !== 'string' || typeof mspId !== 'string') {
-          throw new UnauthenticatedError(`token lacks sub or ${orgClaim}`);
-        }
-        const fabricIdentity = typeof payload['fabric_identity'] === 'string' ? payload['fabric_identity'] : undefined;
-        const roles = Array.isArray(payload['roles']) ? payload['roles'].filter((r): r is string => typeof r === 'string') : [];
-        return { subject: payload.sub, mspId, fabricIdentity, roles };
+        }));
       } catch (err) {
-        if (err instanceof UnauthenticatedError) throw err;
-        const reason = (err as { code?: string }).code ?? 'ERR_JWT_INVALID';
-        throw new UnauthenticatedError(`invalid token (${reason})`, { cause: err, details: { reason } });
+        const jwtError = (err as { code?: string }).code ?? 'ERR_JWT_INVALID';
+        if (jwtError === 'ERR_JWT_EXPIRED') throw new TokenExpiredError('token expired', { cause: err, details: { jwtError } });
+        throw new TokenInvalidError(`invalid token (${jwtError})`, { cause: err, details: { jwtError } });
       }
+      if (typeof payload.exp !== 'number') throw new TokenWithoutExpiryError('token has no exp claim');
+      const now = Math.floor(Date.now() / 1000);
+      if (typeof payload.iat === 'number' && payload.iat > now + tolerance) {
+        throw new TokenIssuedInFutureError('token issued in the future (iat)', { details: { iat: payload.iat, now } });
+      }
+      // Without iat nothing says when the token was minted: what is left of it must fit.
+      const lifetime = payload.exp - (typeof payload.iat === 'number' ? payload.iat : now);
+      if (lifetime > maxLifetime) {
+        throw new TokenLifetimeTooLongError(`token lifetime ${lifetime} s exceeds ${maxLifetime} s`, { details: { lifetimeSec: lifetime, maxLifetimeSec: maxLifetime } });
+      }
+      const mspId = payload[orgClaim];
+      if (typeof payload.sub !== 'string' || typeof mspId !== 'string') {
+        throw new TokenInvalidError(`token lacks sub or ${orgClaim}`);
+      }
+      if (mspId !== init.expectedOrg) {
+        throw new ForeignOrganizationTokenError(`token of ${mspId}; this service acts for ${init.expectedOrg} only`, { details: { tokenOrg: mspId, serviceOrg: init.expectedOrg } });
+      }
+      const fabricIdentity = typeof payload['fabric_identity'] === 'string' ? payload['fabric_identity'] : undefined;
+      const roles = Array.isArray(payload['roles']) ? payload['roles'].filter((r): r is string => typeof r === 'string') : [];
+      const service = typeof payload['svc'] === 'string' ? payload['svc'] : undefined;
+      return { subject: payload.sub, mspId, fabricIdentity, roles, ...(service !== undefined ? { service } : {}) };
     },
   };
 }
@@ -65,7 +104,7 @@ export interface DevIssuer {
   readonly issuer: string;
   readonly jwks: JSONWebKeySet;
   /** Signs a token for a user of an organization. */
-  issue(claims: { sub: string; org: string; fabricIdentity?: string; roles?: string[]; audience: string | string[]; expiresIn?: string }): Promise<string>;
+  issue(claims: { sub: string; org: string; fabricIdentity?: string; roles?: string[]; audience: string | string[]; expiresIn?: string; svc?: string }): Promise<string>;
   /** The private key, so a dev issuer can be shared between processes of the local network. */
   exportPrivate(): Promise<JWK>;
 }
@@ -92,7 +131,7 @@ export async function createDevIssuer(issuer: string, privateJwk?: JWK): Promise
     issuer,
     jwks: { keys: [publicJwk] },
     async issue(c) {
-      const jwt = new SignJWT({ org: c.org, roles: c.roles ?? [], ...(c.fabricIdentity ? { fabric_identity: c.fabricIdentity } : {}) })
+      const jwt = new SignJWT({ org: c.org, roles: c.roles ?? [], ...(c.fabricIdentity ? { fabric_identity: c.fabricIdentity } : {}), ...(c.svc ? { svc: c.svc } : {}) })
         .setProtectedHeader({ alg: 'ES256', kid })
         .setIssuer(issuer)
         .setSubject(c.sub)

@@ -1,4 +1,4 @@
-import { TwinLedgerError } from '@twinledger/errors';
+import { AccessDeniedError, TwinLedgerError, type TwinLedgerErrorOptions } from '@twinledger/errors';
 import { Type, type Static } from '@sinclair/typebox';
 
 /** The one error body every service answers with. */
@@ -13,10 +13,74 @@ export const ErrorResponse = Type.Object(
 );
 export type ErrorResponse = Static<typeof ErrorResponse>;
 
-/** The request carried no usable credentials (missing, expired, forged or wrong-audience token). */
+/**
+ * The request carried no usable credentials. Every 401 of every service is this class or one
+ * of its subclasses below: clients keep branching on `code: UNAUTHENTICATED`, and
+ * `details.reason` (one value per subclass) says which rule refused the token.
+ */
 export class UnauthenticatedError extends TwinLedgerError {
-  readonly code = 'UNAUTHENTICATED';
-  override readonly httpStatus = 401;
+  readonly code: string = 'UNAUTHENTICATED';
+  override readonly httpStatus: number = 401;
+}
+
+/** The stable `details.reason` values of token refusals. */
+export type TokenRefusalReason = 'missing' | 'invalid' | 'expired' | 'no_exp' | 'iat_future' | 'lifetime_exceeded' | 'foreign_org';
+
+function withReason(reason: TokenRefusalReason, options: TwinLedgerErrorOptions): TwinLedgerErrorOptions {
+  return { ...options, details: { ...options.details, reason } };
+}
+
+/** No `Authorization: Bearer` header. */
+export class TokenMissingError extends UnauthenticatedError {
+  constructor(message = 'missing bearer token', options: TwinLedgerErrorOptions = {}) {
+    super(message, withReason('missing', options));
+  }
+}
+
+/** Not a JWT, a bad signature, another issuer or audience, or a required claim (sub, org) missing. */
+export class TokenInvalidError extends UnauthenticatedError {
+  constructor(message: string, options: TwinLedgerErrorOptions = {}) {
+    super(message, withReason('invalid', options));
+  }
+}
+
+/** `exp` has passed (beyond the clock tolerance). */
+export class TokenExpiredError extends UnauthenticatedError {
+  constructor(message: string, options: TwinLedgerErrorOptions = {}) {
+    super(message, withReason('expired', options));
+  }
+}
+
+/** The token carries no `exp`: a stolen copy would be valid forever, so none is accepted. */
+export class TokenWithoutExpiryError extends UnauthenticatedError {
+  constructor(message: string, options: TwinLedgerErrorOptions = {}) {
+    super(message, withReason('no_exp', options));
+  }
+}
+
+/** `iat` lies in the future beyond the clock tolerance: minted by a wrong clock or to dodge the lifetime rule. */
+export class TokenIssuedInFutureError extends UnauthenticatedError {
+  constructor(message: string, options: TwinLedgerErrorOptions = {}) {
+    super(message, withReason('iat_future', options));
+  }
+}
+
+/** `exp - iat` (or `exp - now` without `iat`) exceeds the service's maximum token lifetime. */
+export class TokenLifetimeTooLongError extends UnauthenticatedError {
+  constructor(message: string, options: TwinLedgerErrorOptions = {}) {
+    super(message, withReason('lifetime_exceeded', options));
+  }
+}
+
+/**
+ * A valid token of the right issuer whose `org` names another organization than the service's
+ * own (`MSP_ID`): the caller is known, it is just not one this service acts for (403, not 401).
+ */
+export class ForeignOrganizationTokenError extends AccessDeniedError {
+  override readonly code: string = 'FOREIGN_ORGANIZATION';
+  constructor(message: string, options: TwinLedgerErrorOptions = {}) {
+    super(message, withReason('foreign_org', options));
+  }
 }
 
 /** The body exceeded the route's size limit. */

@@ -1,8 +1,21 @@
 export { buildService, runService } from './service.js';
 export type { ServiceApp, ServiceInit, ReadinessCheck, RunInit } from './service.js';
-export { ErrorResponse, errorResponses, UnauthenticatedError, PayloadTooLargeError } from './errors.js';
-export { createJwtVerifier, createDevIssuer } from './auth.js';
-export { authEnv, authFromEnv } from './auth-env.js';
+export {
+  ErrorResponse,
+  errorResponses,
+  UnauthenticatedError,
+  PayloadTooLargeError,
+  TokenMissingError,
+  TokenInvalidError,
+  TokenExpiredError,
+  TokenWithoutExpiryError,
+  TokenIssuedInFutureError,
+  TokenLifetimeTooLongError,
+  ForeignOrganizationTokenError,
+  type TokenRefusalReason,
+} from './errors.js';
+export { createJwtVerifier, createDevIssuer, DEFAULT_MAX_TOKEN_LIFETIME_SEC } from './auth.js';
+export { authEnv, authFromEnv, type AuthFromEnvOptions } from './auth-env.js';
 export type { Principal, TokenVerifier, JwtVerifierInit, DevIssuer } from './auth.js';
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';

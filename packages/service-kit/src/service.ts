@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { isTwinLedgerError, UnavailableError } from '@twinledger/errors';
 import { Histogram, createMetricsRegistry, type Logger, type Registry } from '@twinledger/observability';
 import { Type } from '@sinclair/typebox';
-import { ErrorResponse, UnauthenticatedError } from './errors.js';
+import { ErrorResponse, TokenMissingError } from './errors.js';
 import type { Principal, TokenVerifier } from './auth.js';
 
 declare module 'fastify' {
@@ -87,7 +87,7 @@ export async function buildService(init: ServiceInit): Promise<ServiceApp> {
       if (req.routeOptions.config?.public || req.url.startsWith('/docs')) return;
       const header = req.headers.authorization;
       if (typeof header !== 'string' || !header.startsWith('Bearer ')) {
-        throw new UnauthenticatedError('missing bearer token');
+        throw new TokenMissingError();
       }
       req.principal = await verifier.verify(header.slice('Bearer '.length).trim());
       req.log = req.log.child({ sub: req.principal.subject, mspId: req.principal.mspId });

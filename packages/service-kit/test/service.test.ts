@@ -15,7 +15,7 @@ describe('buildService', () => {
     app = await buildService({
       name: 'test-service',
       logger: silentLogger(),
-      auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks }),
+      auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: 'Org1MSP' }),
       readiness: [{ name: 'dep', check: async () => ready }],
     });
     app.post(
@@ -56,13 +56,22 @@ describe('buildService', () => {
     expect(res.json()).toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
+  it('answers 401 with reason "missing" without a token, and 403 FOREIGN_ORGANIZATION for another org\'s token (before the handler)', async () => {
+    const none = await app.inject({ method: 'POST', url: '/things/abc', payload: { n: 1 } });
+    expect(none.json()).toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'missing' } });
+    const foreign = await issuer.issue({ sub: 'eve', org: 'Org2MSP', audience: 'twinledger' });
+    const res = await app.inject({ method: 'POST', url: '/things/abc', headers: await auth(foreign), payload: { n: 1 } });
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toMatchObject({ code: 'FOREIGN_ORGANIZATION', details: { reason: 'foreign_org', tokenOrg: 'Org2MSP' } });
+  });
+
   it('answers 401 for a forged token (other key) and an expired one', async () => {
     const forged = await other.issue({ sub: 'mallory', org: 'Org1MSP', audience: 'twinledger' });
     expect((await app.inject({ method: 'POST', url: '/things/abc', headers: await auth(forged), payload: { n: 1 } })).statusCode).toBe(401);
     const expired = await issuer.issue({ sub: 'alice', org: 'Org1MSP', audience: 'twinledger', expiresIn: '-2m' });
     const res = await app.inject({ method: 'POST', url: '/things/abc', headers: await auth(expired), payload: { n: 1 } });
     expect(res.statusCode).toBe(401);
-    expect(res.json().details).toEqual({ reason: 'ERR_JWT_EXPIRED' });
+    expect(res.json()).toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'expired', jwtError: 'ERR_JWT_EXPIRED' } });
     const wrongAud = await issuer.issue({ sub: 'alice', org: 'Org1MSP', audience: 'elsewhere' });
     expect((await app.inject({ method: 'POST', url: '/things/abc', headers: await auth(wrongAud), payload: { n: 1 } })).statusCode).toBe(401);
   });

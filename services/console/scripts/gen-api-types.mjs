@@ -58,10 +58,6 @@ export const SERVICES = {
     }),
   },
   agent: { dir: 'device-agent', deps: () => ({ ...common(), agent: hollow('agent') }) },
-  dht: {
-    dir: 'dht-gateway',
-    deps: () => ({ ...common(), node: hollow('node'), feedKeys: hollow('feedKeys'), maxObjectBytes: 64 * 1024 * 1024, maxFeedUpdateBytes: 1024 * 1024, feedPageSize: 1000 }),
-  },
 };
 
 async function openApiOf(dir, deps) {

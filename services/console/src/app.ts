@@ -12,7 +12,7 @@ export { UPSTREAMS, type UpstreamName, type Upstreams } from './routes/proxy.js'
 export interface AppDeps {
   readonly logger: Logger;
   readonly metrics?: Registry;
-  /** Verifies the user's token for /api/console/session (the proxied services verify their own). */
+  /** Verifies the user's token for /api/console/session and before proxying (the services verify it again). */
   readonly auth: TokenVerifier;
   /** Display name of the organization. */
   readonly orgName: string;

@@ -12,12 +12,12 @@ const env = loadEnv({
   PORT: int({ default: 8080, min: 0, max: 65535 }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], { default: 'info' }),
   ORG_NAME: str(),
-  MSP_ID: optionalStr(),
+  // The org the console acts for: tokens of any other org are refused before anything is proxied.
+  MSP_ID: str({ pattern: /^[\w.-]{1,64}$/ }),
   SPEC_SERVICE_URL: optionalStr(),
   ACL_SERVICE_URL: optionalStr(),
   FEED_INGEST_URL: optionalStr(),
   DEVICE_AGENT_URL: optionalStr(),
-  DHT_GATEWAY_URL: optionalStr(),
   ...authEnv,
   WEB_ROOT: optionalStr(),
   DEV_SIGNIN_KEY_FILE: optionalStr(),
@@ -34,13 +34,12 @@ if (env.DEV_SIGNIN_KEY_FILE) {
   const loopback = env.HOST === '127.0.0.1' || env.HOST === '::1' || env.HOST === 'localhost';
   const problems: string[] = [];
   if (!loopback && !env.DEV_SIGNIN_ALLOW_REMOTE) problems.push(`DEV_SIGNIN_KEY_FILE: dev sign-in on HOST=${env.HOST} also needs DEV_SIGNIN_ALLOW_REMOTE=true`);
-  if (!env.MSP_ID) problems.push('MSP_ID: required with DEV_SIGNIN_KEY_FILE (the tokens\' org claim)');
   if (env.DEV_SIGNIN_USERS.length === 0) problems.push('DEV_SIGNIN_USERS: required with DEV_SIGNIN_KEY_FILE');
   if (problems.length > 0) throw new ConfigError(`invalid environment:\n  ${problems.join('\n  ')}`);
   devSignIn = await createDevSignIn({
     issuer: env.AUTH_ISSUER,
     audience: env.AUTH_AUDIENCE,
-    mspId: env.MSP_ID!,
+    mspId: env.MSP_ID,
     privateJwk: JSON.parse(await readFile(env.DEV_SIGNIN_KEY_FILE, 'utf8')),
     users: parseDevUsers(env.DEV_SIGNIN_USERS),
     ttlSeconds: env.DEV_SIGNIN_TTL_SECONDS,
@@ -50,15 +49,14 @@ if (env.DEV_SIGNIN_KEY_FILE) {
 
 const app = await buildApp({
   logger,
-  auth: createJwtVerifier(authFromEnv(env)),
+  auth: createJwtVerifier(authFromEnv(env, { expectedOrg: env.MSP_ID })),
   orgName: env.ORG_NAME,
-  ...(env.MSP_ID ? { mspId: env.MSP_ID } : {}),
+  mspId: env.MSP_ID,
   upstreams: {
     ...(env.SPEC_SERVICE_URL ? { spec: env.SPEC_SERVICE_URL } : {}),
     ...(env.ACL_SERVICE_URL ? { acl: env.ACL_SERVICE_URL } : {}),
     ...(env.FEED_INGEST_URL ? { feeds: env.FEED_INGEST_URL } : {}),
     ...(env.DEVICE_AGENT_URL ? { agent: env.DEVICE_AGENT_URL } : {}),
-    ...(env.DHT_GATEWAY_URL ? { dht: env.DHT_GATEWAY_URL } : {}),
   },
   // The Vite build lands in dist/web, beside this file once built.
   webRoot: env.WEB_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), 'web'),

@@ -47,7 +47,7 @@ describe('console server', () => {
   beforeAll(async () => {
     issuer = await createDevIssuer(ISSUER);
     upstream = await startUpstream();
-    const auth = createJwtVerifier({ issuer: ISSUER, audience: 'twinledger', jwks: issuer.jwks });
+    const auth = createJwtVerifier({ issuer: ISSUER, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: 'Org1MSP' });
     const root = webRoot();
     app = await buildApp({ logger: silentLogger(), auth, orgName: 'Org One', mspId: 'Org1MSP', upstreams: { spec: upstream.url, acl: upstream.url, feeds: 'http://127.0.0.1:9' }, webRoot: root });
     const devSignIn = await createDevSignIn({
@@ -81,7 +81,7 @@ describe('console server', () => {
 
   it('has dev sign-in off unless configured', async () => {
     const cfg = (await app.inject({ url: '/api/console/config' })).json();
-    expect(cfg).toEqual({ orgName: 'Org One', mspId: 'Org1MSP', devSignIn: { enabled: false, users: [] }, upstreams: { spec: true, acl: true, feeds: true, agent: false, dht: false } });
+    expect(cfg).toEqual({ orgName: 'Org One', mspId: 'Org1MSP', devSignIn: { enabled: false, users: [] }, upstreams: { spec: true, acl: true, feeds: true, agent: false } });
     const res = await app.inject({ method: 'POST', url: '/api/console/dev-token', payload: { user: 'maintainer' } });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toMatchObject({ code: 'DEV_SIGNIN_DISABLED' });
@@ -98,7 +98,7 @@ describe('console server', () => {
     const { token, expiresInSeconds } = res.json();
     expect(expiresInSeconds).toBe(3600);
     // Verified by an independent verifier, as every service verifies it.
-    const principal = await createJwtVerifier({ issuer: ISSUER, audience: 'twinledger', jwks: issuer.jwks }).verify(token);
+    const principal = await createJwtVerifier({ issuer: ISSUER, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: 'Org1MSP' }).verify(token);
     expect(principal).toEqual({ subject: 'auditor', mspId: 'Org1MSP', fabricIdentity: 'User2', roles: ['AUDITOR', 'READER'] });
     const session = await withDev.inject({ url: '/api/console/session', headers: { authorization: `Bearer ${token}` } });
     expect(session.json()).toEqual({ subject: 'auditor', mspId: 'Org1MSP', fabricIdentity: 'User2', roles: ['AUDITOR', 'READER'] });
@@ -117,20 +117,43 @@ describe('console server', () => {
     expect(res.statusCode).toBe(401);
   });
 
+  const userToken = (org = 'Org1MSP'): Promise<string> => issuer.issue({ sub: 'alice', org, fabricIdentity: 'User1', audience: 'twinledger' });
+
   it('proxies to the service with the path rewritten and the token passed through', async () => {
-    const res = await app.inject({ url: '/api/spec/twins/t1?format=json', headers: { authorization: 'Bearer abc' } });
+    const token = await userToken();
+    const res = await app.inject({ url: '/api/spec/twins/t1?format=json', headers: { authorization: `Bearer ${token}` } });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ path: '/twins/t1?format=json', authorization: 'Bearer abc' });
+    expect(res.json()).toEqual({ path: '/twins/t1?format=json', authorization: `Bearer ${token}` });
+  });
+
+  it('proxies for its own organization only: no token 401, another org\'s token 403, the service never asked', async () => {
+    const none = await app.inject({ url: '/api/spec/twins/t1' });
+    expect(none.statusCode).toBe(401);
+    expect(none.json()).toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'missing' } });
+    const foreign = await app.inject({ url: '/api/spec/twins/t1', headers: { authorization: `Bearer ${await userToken('Org2MSP')}` } });
+    expect(foreign.statusCode).toBe(403);
+    expect(foreign.json()).toMatchObject({ code: 'FOREIGN_ORGANIZATION' });
+    // The upstream echoes `path`: neither answer came from it.
+    expect(none.json().path).toBeUndefined();
+    expect(foreign.json().path).toBeUndefined();
+  });
+
+  it('has no route to the dht-gateway: /api/dht/* answers 404 for any method, even with a valid token', async () => {
+    const token = await userToken();
+    for (const [method, url] of [['GET', '/api/dht/objects/ab'], ['PUT', '/api/dht/objects/ab/acl'], ['GET', '/api/dht/status'], ['POST', '/api/dht/feeds']] as const) {
+      const res = await app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(method === 'GET' ? {} : { payload: { parties: ['Org1MSP', 'Org2MSP'] } }) });
+      expect({ url, status: res.statusCode, code: res.json().code }).toEqual({ url, status: 404, code: 'NOT_FOUND' });
+    }
   });
 
   it('passes refusals through unchanged', async () => {
-    const res = await app.inject({ method: 'POST', url: '/api/acl/grants', payload: { mspId: 'Org2MSP' } });
+    const res = await app.inject({ method: 'POST', url: '/api/acl/grants', headers: { authorization: `Bearer ${await userToken()}` }, payload: { mspId: 'Org2MSP' } });
     expect(res.statusCode).toBe(403);
     expect(res.json()).toEqual({ code: 'ACCESS_DENIED', message: 'no grants:manage', requestId: 'r1' });
   });
 
   it('answers 502 UPSTREAM_UNAVAILABLE when a service is down and 404 when it is not configured', async () => {
-    const down = await app.inject({ url: '/api/feeds/feeds' });
+    const down = await app.inject({ url: '/api/feeds/feeds', headers: { authorization: `Bearer ${await userToken()}` } });
     expect(down.statusCode).toBe(502);
     expect(down.json()).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', details: { upstream: 'feeds' } });
     const none = await app.inject({ url: '/api/agent/status' });
@@ -142,8 +165,9 @@ describe('console server', () => {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (app.server.address() as { port: number }).port;
     const chunks: string[] = [];
+    const authorization = `Bearer ${await userToken()}`;
     await new Promise<void>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/api/spec/events' }, (res) => {
+      const req = request({ host: '127.0.0.1', port, path: '/api/spec/events', headers: { authorization } }, (res) => {
         expect(res.headers['content-type']).toBe('text/event-stream');
         res.setEncoding('utf8');
         res.on('data', (c: string) => {

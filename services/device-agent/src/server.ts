@@ -108,7 +108,7 @@ const agent = await createDeviceAgent({
 const app = await buildApp({
   logger,
   metrics: registry,
-  auth: createJwtVerifier(authFromEnv(env)),
+  auth: createJwtVerifier(authFromEnv(env, { expectedOrg: env.MSP_ID })),
   agent,
 });
 await agent.start();

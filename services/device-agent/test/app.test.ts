@@ -38,14 +38,16 @@ describe('device-agent REST', () => {
 
   beforeAll(async () => {
     issuer = await createDevIssuer('https://idp.org1.local');
-    app = await buildApp({ logger: silentLogger(), metrics: createMetricsRegistry({ prefix: 'da_test_', defaultMetrics: false }), auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks }), agent });
+    app = await buildApp({ logger: silentLogger(), metrics: createMetricsRegistry({ prefix: 'da_test_', defaultMetrics: false }), auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: 'Org1MSP' }), agent });
     await app.ready();
   });
   afterAll(async () => app.close());
 
   it('serves status and drift to authenticated callers only', async () => {
     expect((await app.inject({ method: 'GET', url: '/status' })).statusCode).toBe(401);
-    const res = await app.inject({ method: 'GET', url: '/status', headers: { authorization: `Bearer ${await token('Org2MSP')}` } });
+    // The agent serves its own organization only: another org's token is refused.
+    expect((await app.inject({ method: 'GET', url: '/status', headers: { authorization: `Bearer ${await token('Org2MSP')}` } })).json()).toMatchObject({ code: 'FOREIGN_ORGANIZATION' });
+    const res = await app.inject({ method: 'GET', url: '/status', headers: { authorization: `Bearer ${await token('Org1MSP')}` } });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ twinId: 'plant-1', device: { state: 'connected' }, calls: { EXECUTED: 2, REJECTED: 1 }, lastSync: null });
     const drift = await app.inject({ method: 'GET', url: '/drift', headers: { authorization: `Bearer ${await token('Org1MSP')}` } });
@@ -60,7 +62,7 @@ describe('device-agent REST', () => {
     expect(reasons).toEqual(['maintenance done']);
     const other = await app.inject({ method: 'POST', url: '/sync', headers: { authorization: `Bearer ${await token('Org2MSP')}` }, payload: {} });
     expect(other.statusCode).toBe(403);
-    expect(other.json()).toMatchObject({ code: 'NOT_OPERATOR' });
+    expect(other.json()).toMatchObject({ code: 'FOREIGN_ORGANIZATION' });
     const bad = await app.inject({ method: 'POST', url: '/sync', headers: { authorization: `Bearer ${await token('Org1MSP')}` }, payload: { reason: '', extra: 1 } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ code: 'VALIDATION_FAILED' });

@@ -1,7 +1,7 @@
 import type { DhtNode } from '@twinledger/dht';
 import type { Logger, Registry } from '@twinledger/observability';
 import { buildService, type ServiceApp, type TokenVerifier } from '@twinledger/service-kit';
-import { ForeignOrganizationError } from './domain/errors.js';
+import { requireWorkload } from './domain/access.js';
 import type { FeedKeyStore } from './domain/feed-keys.js';
 import { feedRoutes } from './routes/feeds.js';
 import { objectRoutes } from './routes/objects.js';
@@ -14,7 +14,7 @@ export interface AppDeps {
   readonly logger: Logger;
   /** Shared with the DHT node so /metrics shows both. */
   readonly metrics?: Registry;
-  /** Bearer-token verification; absent only for tests of unauthenticated behaviour. */
+  /** Service-credential verification (see auth.ts `gatewayVerifier`); absent only for tests of unauthenticated behaviour. */
   readonly auth?: TokenVerifier;
   readonly maxObjectBytes: number;
   readonly maxFeedUpdateBytes: number;
@@ -32,11 +32,12 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
     ...(deps.auth ? { auth: deps.auth } : {}),
     readiness: [{ name: 'dht', check: async () => node.isStarted() }],
   });
-  // The REST facade is org-internal: only tokens of this gateway's organization act through it.
-  app.addHook('preHandler', async (req) => {
-    if (req.principal !== undefined && req.principal.mspId !== node.mspId) {
-      throw new ForeignOrganizationError('this gateway serves its own organization only', { details: { caller: req.principal.mspId, gateway: node.mspId } });
-    }
+  // The REST facade is org-internal: the verifier takes only this org's tokens for the
+  // gateway's own audience (403 FOREIGN_ORGANIZATION otherwise), and here only workloads.
+  // onRequest, right after authentication: a refused caller's body is never read.
+  app.addHook('onRequest', async (req) => {
+    if (req.routeOptions.config?.public || req.url.startsWith('/docs')) return;
+    requireWorkload(req.principal);
   });
   await app.register(objectRoutes, { node, maxObjectBytes: deps.maxObjectBytes });
   await app.register(feedRoutes, { node, keys: deps.feedKeys, maxUpdateBytes: deps.maxFeedUpdateBytes, maxPageSize: deps.feedPageSize });

@@ -4,8 +4,9 @@ import { createDhtNode, parseSwarmKey, readHexKeyFile, readSwarmKeyFile } from '
 import { ValidationError } from '@twinledger/errors';
 import { createLogger, createMetricsRegistry } from '@twinledger/observability';
 import { openPartyRegistry, partyRegistryEnv, partySourceFromEnv } from '@twinledger/party-registry';
-import { authEnv, authFromEnv, createJwtVerifier, runService } from '@twinledger/service-kit';
+import { runService } from '@twinledger/service-kit';
 import { buildApp } from './app.js';
+import { gatewayAuthEnv, gatewayVerifier } from './auth.js';
 import { openFeedKeyStore } from './domain/feed-keys.js';
 
 const env = loadEnv({
@@ -31,7 +32,8 @@ const env = loadEnv({
   MAX_OBJECT_BYTES: int({ default: 1024 ** 3, min: 1, max: 1024 ** 3 }),
   MAX_FEED_UPDATE_BYTES: int({ default: 1024 * 1024, min: 1, max: 64 * 1024 * 1024 }),
   FEED_PAGE_SIZE: int({ default: 100, min: 1, max: 1000 }),
-  ...authEnv,
+  // Service credentials only: the org's issuer, the gateway's own audience (DHT_AUTH_AUDIENCE).
+  ...gatewayAuthEnv,
 });
 
 const logger = createLogger({ name: 'dht-gateway', level: env.LOG_LEVEL });
@@ -72,7 +74,7 @@ const app = await buildApp({
   feedKeys,
   logger,
   metrics,
-  auth: createJwtVerifier(authFromEnv(env)),
+  auth: gatewayVerifier(env),
   maxObjectBytes: env.MAX_OBJECT_BYTES,
   maxFeedUpdateBytes: env.MAX_FEED_UPDATE_BYTES,
   feedPageSize: env.FEED_PAGE_SIZE,

@@ -96,7 +96,8 @@ function alive(pid: number | undefined): boolean {
     return false;
   }
 }
-const token = (msp: string) => issuer.issue({ sub: `svc-${msp}`, org: msp, audience: AUD });
+// The key manager's credential: these tests also change feed ACLs.
+const token = (msp: string) => issuer.issue({ sub: `svc-${msp}`, svc: 'acl-service', roles: ['dht:key-manager'], org: msp, audience: AUD });
 
 beforeAll(async () => {
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', join(ROOT, 'services/dht-gateway')], { stdio: 'inherit' });
@@ -130,7 +131,7 @@ beforeAll(async () => {
         DHT_REPAIR_INTERVAL_MS: '0',
         MAX_OBJECT_BYTES: String(8 * 1024 * 1024),
         AUTH_ISSUER: issuer.issuer,
-        AUTH_AUDIENCE: AUD,
+        DHT_AUTH_AUDIENCE: AUD,
         AUTH_JWKS_FILE: join(root, 'jwks.json'),
       },
     });

@@ -87,7 +87,7 @@ const freePort = (): Promise<number> =>
       if (Date.now() > until) throw new Error(`${org.name} gateway not ready`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    const token = await issuer.issue({ sub: 'ops', org: org.mspId, audience: 'twinledger' });
+    const token = await issuer.issue({ sub: 'ops', org: org.mspId, audience: 'twinledger-dht', svc: 'spec-service' });
     const status = await createDhtClient({ baseUrl: url, token }).status();
     return { url, addrs: [...status.multiaddrs], peerId: status.peerId };
   }
@@ -96,7 +96,7 @@ const freePort = (): Promise<number> =>
     const [org1, org2] = net.orgs as [OrgHandle, OrgHandle];
     const a = await gateway(org1, []);
     const b = await gateway(org2, a.addrs.map((m) => (m.includes('/p2p/') ? m : `${m}/p2p/${a.peerId}`)));
-    const asOrg = async (url: string, org: string) => createDhtClient({ baseUrl: url, token: await issuer.issue({ sub: 'u', org, audience: 'twinledger' }) });
+    const asOrg = async (url: string, org: string) => createDhtClient({ baseUrl: url, token: await issuer.issue({ sub: 'u', org, audience: 'twinledger-dht', svc: 'spec-service' }) });
 
     const shared = await (await asOrg(a.url, 'Org1MSP')).putObject(Buffer.from('report for both'), { acl: ['Org1MSP', 'Org2MSP'] });
     expect(Buffer.from((await (await asOrg(b.url, 'Org2MSP')).getObject(shared.ref)).bytes).toString()).toBe('report for both');

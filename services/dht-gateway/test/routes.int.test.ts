@@ -23,7 +23,7 @@ async function appFor(i: number, maxObjectBytes = 4 * 1024 * 1024): Promise<Serv
     node: net.nodes[i]!,
     feedKeys: await openFeedKeyStore(join(keysDir, `feeds-${i}`)),
     logger: silentLogger(),
-    auth: createJwtVerifier({ issuer: issuer.issuer, audience: AUD, jwks: issuer.jwks }),
+    auth: createJwtVerifier({ issuer: issuer.issuer, audience: AUD, jwks: issuer.jwks, expectedOrg: net.nodes[i]!.mspId }),
     maxObjectBytes,
     maxFeedUpdateBytes: 64 * 1024,
     feedPageSize: 3,
@@ -37,8 +37,9 @@ beforeAll(async () => {
   await net.connectAll();
   issuer = await createDevIssuer('https://issuer.test');
   keysDir = await mkdtemp(join(tmpdir(), 'dht-gw-routes-'));
-  tokenA = await issuer.issue({ sub: 'svc-a', org: 'OrgAMSP', audience: AUD });
-  tokenB = await issuer.issue({ sub: 'svc-b', org: 'OrgBMSP', audience: AUD });
+  // Key-manager credentials: these tests change object and feed ACLs (service-credential.int.test.ts covers who may).
+  tokenA = await issuer.issue({ sub: 'svc-a', svc: 'acl-service', roles: ['dht:key-manager'], org: 'OrgAMSP', audience: AUD });
+  tokenB = await issuer.issue({ sub: 'svc-b', svc: 'acl-service', roles: ['dht:key-manager'], org: 'OrgBMSP', audience: AUD });
 });
 
 afterAll(async () => {
@@ -93,7 +94,7 @@ describe('dht-gateway routes', () => {
     const [a, , c] = [apps[0]!, apps[1]!, await appFor(2)];
     const put = await a.inject({ method: 'PUT', url: '/objects', headers: { ...bearer(tokenA), 'content-type': 'application/octet-stream' }, payload: Buffer.from('only A') });
     expect(put.statusCode).toBe(201);
-    const tokenC = await issuer.issue({ sub: 'svc-c', org: 'OrgCMSP', audience: AUD });
+    const tokenC = await issuer.issue({ sub: 'svc-c', svc: 'acl-service', roles: ['dht:key-manager'], org: 'OrgCMSP', audience: AUD });
     const res = await c.inject({ method: 'GET', url: `/objects/${put.json().ref}`, headers: bearer(tokenC) });
     expect(res.statusCode).toBe(403);
     expect(res.json().code).toBe('DHT_ACL_DENIED');
@@ -110,7 +111,7 @@ describe('dht-gateway routes', () => {
       [small.inject({ method: 'PUT', url: '/objects', headers: { ...bearer(tokenA), 'content-type': 'application/json' }, payload: '{}' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
       [small.inject({ method: 'PUT', url: '/objects', headers: { ...bearer(tokenA), 'content-type': 'text/plain' }, payload: 'x' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
       [small.inject({ method: 'PUT', url: '/objects', headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.alloc(1) }), 401, 'UNAUTHENTICATED'],
-      [small.inject({ method: 'PUT', url: '/objects', headers: { ...octet, ...bearer(tokenB) }, payload: Buffer.alloc(1) }), 403, 'GATEWAY_FOREIGN_ORG'],
+      [small.inject({ method: 'PUT', url: '/objects', headers: { ...octet, ...bearer(tokenB) }, payload: Buffer.alloc(1) }), 403, 'FOREIGN_ORGANIZATION'],
       [small.inject({ method: 'GET', url: '/objects/not-a-ref', headers: bearer(tokenA) }), 400, 'VALIDATION_FAILED'],
       [small.inject({ method: 'GET', url: `/objects/${'0'.repeat(64)}`, headers: bearer(tokenA) }), 404, 'DHT_NOT_FOUND'],
       [small.inject({ method: 'PUT', url: `/objects/${'0'.repeat(64)}/acl`, headers: bearer(tokenA), payload: { parties: [] } }), 400, 'VALIDATION_FAILED'],
@@ -159,7 +160,7 @@ describe('dht-gateway routes', () => {
   it('reads and changes a feed ACL: owner-only, schema-checked, versioned, later segments follow the new ACL', async () => {
     const [a, b] = [apps[0]!, apps[1]!];
     const c = await appFor(2);
-    const tokenC = await issuer.issue({ sub: 'svc-c', org: 'OrgCMSP', audience: AUD });
+    const tokenC = await issuer.issue({ sub: 'svc-c', svc: 'acl-service', roles: ['dht:key-manager'], org: 'OrgCMSP', audience: AUD });
     const created = (await a.inject({ method: 'POST', url: '/feeds', headers: bearer(tokenA), payload: { topic: 'twin-1/acl-test', acl: ['OrgAMSP', 'OrgBMSP'] } })).json();
     const feedId: string = created.feedId;
     const aclUrl = `/feeds/${feedId}/acl`;
@@ -189,7 +190,7 @@ describe('dht-gateway routes', () => {
     expect({ s: stranger.statusCode, c: stranger.json().code }).toEqual({ s: 403, c: 'DHT_UNKNOWN_PARTY' });
     const notOwner = await put(b, tokenB, { parties: ['OrgBMSP'] });
     expect({ s: notOwner.statusCode, c: notOwner.json().code }).toEqual({ s: 404, c: 'FEED_NOT_OWNED' });
-    expect((await put(a, tokenB, { parties: ['OrgBMSP'] })).json().code).toBe('GATEWAY_FOREIGN_ORG');
+    expect((await put(a, tokenB, { parties: ['OrgBMSP'] })).json().code).toBe('FOREIGN_ORGANIZATION');
     expect((await a.inject({ method: 'PUT', url: aclUrl, payload: { parties: ['OrgAMSP'] } })).statusCode).toBe(401);
     // Nothing of the refused changes landed.
     expect((await b.inject({ method: 'GET', url: aclUrl, headers: bearer(tokenB) })).json().version).toBe(1);

@@ -89,7 +89,7 @@ const runtime = await createFeedIngest(
     dht,
     logger,
     metrics,
-    auth: createJwtVerifier(authFromEnv(env)),
+    auth: createJwtVerifier(authFromEnv(env, { expectedOrg: env.MSP_ID })),
   },
 );
 

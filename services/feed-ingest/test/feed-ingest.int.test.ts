@@ -69,11 +69,12 @@ describe('feed-ingest against the real Kafka broker and a multi-node DHT', () =>
     dht = await spawnTestNetwork({ orgs: ['Org1MSP', 'Org2MSP', 'Org3MSP', 'Org1MSP'] });
     await dht.connectAll();
     issuer = await createDevIssuer('https://idp.test');
-    const auth = createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks });
+    // Each service takes its own organization's tokens only (service-kit's token rules).
+    const auth = (org: string) => createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: org });
     // Both streams must be pushed, a poll this slow would miss every deadline below: Org1's by its
     // own builder, Org2's by its DHT node, a head replica of the feed (watchFeed).
-    org1 = await createFeedIngest(config('Org1MSP', 'org1', 120_000), { dht: dht.nodes[0]!, auth, logger: silentLogger() });
-    org2 = await createFeedIngest(config('Org2MSP', 'org2', 120_000), { dht: dht.nodes[1]!, auth, logger: silentLogger() });
+    org1 = await createFeedIngest(config('Org1MSP', 'org1', 120_000), { dht: dht.nodes[0]!, auth: auth('Org1MSP'), logger: silentLogger() });
+    org2 = await createFeedIngest(config('Org2MSP', 'org2', 120_000), { dht: dht.nodes[1]!, auth: auth('Org2MSP'), logger: silentLogger() });
     kafka = createKafka({ brokers: [net.kafka!.bootstrap], clientId: 'feed-ingest-test' });
     producer = createIdempotentProducer(kafka);
     await producer.connect();
@@ -164,7 +165,7 @@ describe('feed-ingest against the real Kafka broker and a multi-node DHT', () =>
   it('refuses an unauthorized reader: at the service and at the storing nodes', async () => {
     const denied = await org1.app.inject({ method: 'GET', url: `/feeds/${feedId}/readings?from=${t0}&to=${t0 + 10}`, headers: await token('Org3MSP') });
     expect(denied.statusCode).toBe(403);
-    expect(denied.json()).toMatchObject({ code: 'ACCESS_DENIED' });
+    expect(denied.json()).toMatchObject({ code: 'FOREIGN_ORGANIZATION' });
     // Org3's own DHT node is refused by the replicas: nothing it can decrypt.
     await expect(dht.nodes[2]!.latest(feedId)).rejects.toMatchObject({ httpStatus: 403 });
   });

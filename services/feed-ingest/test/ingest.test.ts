@@ -65,7 +65,7 @@ describe('REST ingest: partial-batch acknowledgement', () => {
     );
 
   async function appWith(producer: Producer): Promise<ServiceApp> {
-    const app = await buildService({ name: 'feed-ingest-test', logger: silentLogger(), auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks }) });
+    const app = await buildService({ name: 'feed-ingest-test', logger: silentLogger(), auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: 'Org1MSP' }) });
     readingRoutes(app, { ingest: ingestWith(producer), maxReadingsPerRequest: 100 });
     return app;
   }

@@ -22,6 +22,11 @@ export interface Limits {
 export interface RouteDeps {
   /** The typed ledger signing as the caller's Fabric identity. */
   readonly ledgerFor: (principal: Principal) => Promise<TwinLedger>;
+  /**
+   * The org's dht-gateway, called with this service's own credential (set on the client). A
+   * user's token is never forwarded: the gateway takes service credentials only, and the
+   * ledger, asked as the caller, has decided before any call (issue #17).
+   */
   readonly dht: DhtClient;
   readonly hub: EventHub;
   /** Whether this replica relays ledger events (its hub fills); /events answers 503 otherwise. */
@@ -38,12 +43,6 @@ export interface RouteDeps {
 export async function ledger(deps: RouteDeps, req: FastifyRequest): Promise<TwinLedger> {
   if (!req.principal) throw new UnauthenticatedError('no principal');
   return deps.ledgerFor(req.principal);
-}
-
-/** The caller's bearer token, forwarded to the dht-gateway so it authorizes the real caller. */
-export function callerToken(req: FastifyRequest): string | undefined {
-  const h = req.headers.authorization;
-  return typeof h === 'string' && h.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
 }
 
 export function write<T>(deps: RouteDeps, req: FastifyRequest, op: string, fn: () => Promise<T>): Promise<T> {

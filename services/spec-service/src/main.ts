@@ -1,12 +1,13 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createObservedIdentities } from '@twinledger/auth-identity';
+import { ConfigError } from '@twinledger/config';
 import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
 import { checkpointFile, type PeerEndpoint } from '@twinledger/fabric-client';
 import { createIdempotentProducer, createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createMetricsRegistry, type Logger } from '@twinledger/observability';
-import { createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
-import type { JSONWebKeySet } from 'jose';
+import { createJwtVerifier, type JwtVerifierInit, type ServiceApp } from '@twinledger/service-kit';
 import { buildApp, DEFAULT_SPEC_CACHE_CHARS } from './app.js';
 import { createEventHub } from './domain/event-hub.js';
 import { createEventRelay, type EventRelay } from './domain/event-relay.js';
@@ -19,9 +20,15 @@ export interface SpecServiceConfig {
   readonly peer: PeerEndpoint;
   readonly channel: string;
   readonly chaincode: string;
-  readonly auth: { readonly issuer: string; readonly audience: string; readonly jwks: JSONWebKeySet };
+  readonly auth: JwtVerifierInit;
   /** The org's dht-gateway; or a DhtClient (tests). */
   readonly dht: string | DhtClient;
+  /**
+   * File holding this service's credential for the dht-gateway (audience DHT_AUTH_AUDIENCE,
+   * `svc: spec-service`); re-read on every call, so whoever mounts it rotates it. Required
+   * with a gateway URL.
+   */
+  readonly dhtTokenFile?: string;
   readonly kafkaBrokers: readonly string[];
   readonly relay: boolean;
   readonly relayIdentity: string;
@@ -39,6 +46,12 @@ export interface SpecService {
   readonly relay: EventRelay | undefined;
   /** Releases everything after the server stopped taking requests. */
   close(): Promise<void>;
+}
+
+/** The service credential, read per call: short-lived tokens are rotated on disk. */
+function serviceToken(file: string | undefined): () => Promise<string> {
+  if (file === undefined) throw new ConfigError('DHT_TOKEN_FILE is required with DHT_GATEWAY_URL: the gateway takes service credentials only', { details: { problems: ['DHT_TOKEN_FILE'] } });
+  return async () => (await readFile(file, 'utf8')).trim();
 }
 
 /** Wires the service from its configuration (server.ts reads it from the environment). */
@@ -93,7 +106,7 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     metrics,
     auth: createJwtVerifier(cfg.auth),
     ledgerFor: async (principal) => createTwinLedger(await identities.clientFor(principal)),
-    dht: typeof cfg.dht === 'string' ? createDhtClient({ baseUrl: cfg.dht }) : cfg.dht,
+    dht: typeof cfg.dht === 'string' ? createDhtClient({ baseUrl: cfg.dht, token: serviceToken(cfg.dhtTokenFile) }) : cfg.dht,
     hub,
     relaying: () => relay !== undefined,
     journal,

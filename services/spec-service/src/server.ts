@@ -11,6 +11,8 @@ const env = loadEnv({
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error'], { default: 'info' }),
   ...authEnv,
   DHT_GATEWAY_URL: str(),
+  // This service's own credential for the gateway (never a user's token), re-read per call.
+  DHT_TOKEN_FILE: str(),
   KAFKA_BROKERS: list(),
   RELAY_ENABLED: bool({ default: true }),
   RELAY_IDENTITY: str({ default: 'User1' }),
@@ -24,8 +26,9 @@ const logger = createLogger({ name: 'spec-service', level: env.LOG_LEVEL });
 const service = await startSpecService(
   {
     ...ledgerGatewayFromEnv(env),
-    auth: authFromEnv(env),
+    auth: authFromEnv(env, { expectedOrg: env.MSP_ID }),
     dht: env.DHT_GATEWAY_URL,
+    dhtTokenFile: env.DHT_TOKEN_FILE,
     kafkaBrokers: env.KAFKA_BROKERS,
     relay: env.RELAY_ENABLED,
     relayIdentity: env.RELAY_IDENTITY,

@@ -49,8 +49,9 @@ const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml
           peer: org.peer,
           channel: net.channel,
           chaincode: net.chaincode,
-          auth: { issuer: issuers[i]!.issuer, audience: 'twinledger', jwks: issuers[i]!.jwks },
+          auth: { issuer: issuers[i]!.issuer, audience: 'twinledger', jwks: issuers[i]!.jwks, expectedOrg: org.mspId },
           dht: gateways[i]!.url,
+          dhtTokenFile: gateways[i]!.tokenFile,
           kafkaBrokers: [],
           relay: false,
           relayIdentity: 'User1',
@@ -105,8 +106,10 @@ const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml
     const res = await inject(1, 'GET', `/twins/${privateTwin}/documents/${hash}/content`);
     expect(res.statusCode).toBe(403);
     expect(res.json()).toMatchObject({ code: 'ACCESS_DENIED' });
-    // Even going around the service, org 2's gateway holds no key for the object.
-    const direct = createDhtClient({ baseUrl: gateways[1]!.url, token: await token(1) });
+    // A user cannot go around the service: org 2's gateway refuses the user's own token.
+    await expect(createDhtClient({ baseUrl: gateways[1]!.url, token: await token(1) }).getObject(dhtRef)).rejects.toMatchObject({ httpStatus: 401, code: 'UNAUTHENTICATED' });
+    // And even org 2's own service credential gets nothing: its gateway holds no key for the object.
+    const direct = createDhtClient({ baseUrl: gateways[1]!.url, token: readFileSync(gateways[1]!.tokenFile, 'utf8').trim() });
     await expect(direct.getObject(dhtRef)).rejects.toMatchObject({ httpStatus: 403 });
     // And org 2 may not upload to a twin it cannot write: refused before anything is stored.
     const denied = await inject(1, 'POST', `/twins/${shared}/documents?title=x&confidentiality=public`, Buffer.from('x'), 'application/octet-stream');

@@ -91,7 +91,7 @@ async function waitFor(cond: () => boolean, timeoutMs = 30_000): Promise<void> {
           peer: org.peer,
           channel: net.channel,
           chaincode: net.chaincode,
-          auth: { issuer: issuers[i]!.issuer, audience: 'twinledger', jwks: issuers[i]!.jwks },
+          auth: { issuer: issuers[i]!.issuer, audience: 'twinledger', jwks: issuers[i]!.jwks, expectedOrg: net.orgs[i]!.mspId },
           dht: createDhtClient({ baseUrl: 'http://127.0.0.1:9' }),
           kafkaBrokers: [net.kafka!.bootstrap],
           relay: i === 1,

@@ -42,7 +42,7 @@ describe('spec-service routes', () => {
     journal.record({ txId: 't2', blockNumber: 6, eventName: 'TwinCreated', twinId: 'hidden', deviceName: 'Hidden' });
     app = await buildApp({
       logger: process.env['DEBUG_TEST'] ? (await import('@twinledger/observability')).createLogger({ name: 't', level: 'error' }) : silentLogger(),
-      auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks }),
+      auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: 'Org1MSP' }),
       ledgerFor: async (p) => createTwinLedger(await registry.clientFor(p)),
       // Routes read deps.dht per request; the proxy lets each test use a fresh fake.
       dht: new Proxy({}, { get: (_t, k) => { const v = (dht as unknown as Record<string | symbol, unknown>)[k]; return typeof v === 'function' ? v.bind(dht) : v; } }) as never,

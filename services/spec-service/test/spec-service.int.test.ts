@@ -42,7 +42,7 @@ function identitiesDir(root: string, org: OrgHandle): string {
         peer: org.peer,
         channel: net.channel,
         chaincode: net.chaincode,
-        auth: { issuer: issuers[i]!.issuer, audience: 'twinledger', jwks: issuers[i]!.jwks },
+        auth: { issuer: issuers[i]!.issuer, audience: 'twinledger', jwks: issuers[i]!.jwks, expectedOrg: net.orgs[i]!.mspId },
         // Documents are not exercised here (no dht-gateway in this suite): nothing listens there.
         dht: createDhtClient({ baseUrl: 'http://127.0.0.1:9' }),
         kafkaBrokers: [net.kafka!.bootstrap],

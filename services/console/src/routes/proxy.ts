@@ -2,16 +2,22 @@ import httpProxy from '@fastify/http-proxy';
 import type { ServiceApp } from '@twinledger/service-kit';
 import { UpstreamNotConfiguredError } from '../errors.js';
 
-/** The org's services the browser reaches through the console, under /api/<name>. */
-export const UPSTREAMS = ['spec', 'acl', 'feeds', 'agent', 'dht'] as const;
+/**
+ * The org's services the browser reaches through the console, under /api/<name>. The
+ * dht-gateway is not one of them, and must never be: it is internal to the organization and
+ * takes service credentials only; users reach off-chain bytes through spec-service, which asks
+ * the ledger for the caller's permission first (issue #17). /api/dht/* is an unknown route (404).
+ */
+export const UPSTREAMS = ['spec', 'acl', 'feeds', 'agent'] as const;
 export type UpstreamName = (typeof UPSTREAMS)[number];
 export type Upstreams = Readonly<Partial<Record<UpstreamName, string>>>;
 
 /**
  * Reverse proxies, so the browser talks to one origin (no CORS, one CSP `connect-src 'self'`).
- * The bearer token passes through untouched: each service authenticates and authorizes the
- * user itself, the console adds no authority of its own. Responses stream (SSE included): no
- * body timeout, no buffering.
+ * The console verifies the bearer token first (the shared token rules, and the `org` claim must
+ * be this console's organization: it proxies for its own org only), then passes it through
+ * untouched: each service authenticates and authorizes the user itself, the console adds no
+ * authority of its own. Responses stream (SSE included): no body timeout, no buffering.
  */
 export async function proxyRoutes(app: ServiceApp, upstreams: Upstreams): Promise<void> {
   for (const name of UPSTREAMS) {
@@ -27,7 +33,6 @@ export async function proxyRoutes(app: ServiceApp, upstreams: Upstreams): Promis
       upstream,
       prefix,
       rewritePrefix: '',
-      config: { public: true },
       // Undici's default 300 s body timeout would cut an idle SSE stream; the services bound
       // their own work (gateway deadlines), so the proxy waits longer than they do for headers.
       undici: { bodyTimeout: 0, headersTimeout: 120_000, connections: 64 },

@@ -3,7 +3,6 @@
 // service passes a chaincode result through untyped, src/ledger-types.ts names its shape.
 import type { paths as AclPaths } from './api/acl';
 import type { paths as AgentPaths } from './api/agent';
-import type { paths as DhtPaths } from './api/dht';
 import type { paths as FeedPaths } from './api/feeds';
 import type { paths as SpecPaths } from './api/spec';
 
@@ -12,7 +11,6 @@ export interface ServicePaths {
   acl: AclPaths;
   feeds: FeedPaths;
   agent: AgentPaths;
-  dht: DhtPaths;
 }
 export type Service = keyof ServicePaths;
 type Method = 'get' | 'post' | 'put' | 'delete';

@@ -20,9 +20,14 @@ export class FeedExistsError extends ConflictError {
   override readonly code: string = 'FEED_EXISTS';
 }
 
-/** The token belongs to another organization: this gateway serves its own org's services only. */
-export class ForeignOrganizationError extends AccessDeniedError {
-  override readonly code: string = 'GATEWAY_FOREIGN_ORG';
+/** A valid token of this org's issuer for the gateway, but not a workload's (no `svc` claim). */
+export class ServiceCredentialRequiredError extends AccessDeniedError {
+  override readonly code: string = 'SERVICE_CREDENTIAL_REQUIRED';
+}
+
+/** An ACL change by a workload other than the key manager (beyond narrowing an object to this org). */
+export class AclChangeForbiddenError extends AccessDeniedError {
+  override readonly code: string = 'ACL_CHANGE_FORBIDDEN';
 }
 
 /** Object and feed bodies are raw bytes: `application/octet-stream` only. */

@@ -1,6 +1,7 @@
 import type { DhtNode, FeedEntry } from '@twinledger/dht';
 import { ValidationError } from '@twinledger/errors';
 import { errorResponses, Type, type ServiceApp } from '@twinledger/service-kit';
+import { requireAclChange } from '../domain/access.js';
 import { FeedEmptyError, FeedExistsError, FeedNotOwnedError, FeedUnknownError, UnsupportedMediaTypeError } from '../domain/errors.js';
 import type { FeedKeyStore } from '../domain/feed-keys.js';
 import { BinaryBody, FeedParams, Hex64, MspId } from '../domain/schemas.js';
@@ -161,6 +162,8 @@ export async function feedRoutes(app: ServiceApp, opts: FeedRoutesOptions): Prom
       },
     },
     async (req) => {
+      // Feeds have no orphans to narrow: every change is the key manager's.
+      requireAclChange(req.principal, req.body.parties, node.mspId, { narrowingAllowed: false });
       const { feedId } = req.params;
       while (changing.has(feedId)) await changing.get(feedId)?.catch(() => undefined);
       const work = (async () => {

@@ -4,6 +4,7 @@ import type { DhtNode } from '@twinledger/dht';
 import { ValidationError } from '@twinledger/errors';
 import { Counter } from '@twinledger/observability';
 import { errorResponses, PayloadTooLargeError, Type, type ServiceApp } from '@twinledger/service-kit';
+import { requireAclChange } from '../domain/access.js';
 import { UnsupportedMediaTypeError } from '../domain/errors.js';
 import { BinaryBody, Hex64, MspId, RefParams } from '../domain/schemas.js';
 
@@ -164,7 +165,7 @@ export async function objectRoutes(app: ServiceApp, opts: ObjectRoutesOptions): 
     {
       schema: {
         tags: ['objects'],
-        summary: 'Replace the ACL (owner only); removing a party re-keys into a new ref',
+        summary: 'Replace the ACL (key manager only; any workload may narrow it to this org alone); removing a party re-keys into a new ref',
         params: RefParams,
         body: Type.Object({ parties: Type.Array(MspId, { minItems: 1, maxItems: 64, uniqueItems: true }) }, { additionalProperties: false }),
         response: { 200: Type.Object({ ref: Hex64, version: Type.Integer(), rekeyed: Type.Boolean() }), ...errorResponses },
@@ -172,6 +173,7 @@ export async function objectRoutes(app: ServiceApp, opts: ObjectRoutesOptions): 
     },
     async (req) => {
       if (req.body.parties.length === 0) throw new ValidationError('parties must not be empty');
+      requireAclChange(req.principal, req.body.parties, node.mspId, { narrowingAllowed: true });
       const out = await node.updateAcl(req.params.ref, req.body.parties);
       req.log.info({ ref: req.params.ref, newRef: out.ref, version: out.version, rekeyed: out.rekeyed }, 'ACL updated');
       return { ref: out.ref, version: out.version, rekeyed: out.rekeyed };

@@ -10,8 +10,8 @@ import { DocumentIntegrityError, DocumentTooLargeError } from './errors.js';
 
 export interface UploadContext {
   readonly ledger: TwinLedger;
+  /** Calls carry the service's own credential (set on the client), never the uploader's token. */
   readonly dht: DhtClient;
-  readonly token: string | undefined;
   readonly maxBytes: number;
   readonly log: FastifyBaseLogger;
   readonly orphans: Counter;
@@ -48,7 +48,7 @@ export async function storeInDht(ctx: UploadContext, twinId: string, level: Conf
   }
   let stored: StoredObject;
   try {
-    stored = await ctx.dht.putObject(counted(), { acl, ...(ctx.token !== undefined ? { token: ctx.token } : {}) });
+    stored = await ctx.dht.putObject(counted(), { acl });
   } catch (err) {
     if (tooLarge) throw new DocumentTooLargeError(`document larger than ${limit} bytes`, { details: { limit } });
     throw err;
@@ -68,12 +68,13 @@ export async function storeInDht(ctx: UploadContext, twinId: string, level: Conf
 /**
  * A DHT object whose ledger transaction failed is referenced by nothing. The DHT has no
  * delete, so it is reported (warning log with the reference, metric) and its ACL narrowed to
- * this organization, so no other party can ever read it.
+ * this organization, so no other party can ever read it. The gateway lets a storing service do
+ * this one ACL change (to its own org alone); every other change is the key manager's.
  */
 export async function reportOrphan(ctx: UploadContext, ref: string, reason: string): Promise<void> {
   ctx.orphans.inc();
   ctx.log.warn({ orphanedDhtRef: ref, reason }, 'DHT object not referenced by the ledger');
-  await ctx.dht.updateAcl(ref, [ctx.ledger.mspId], ctx.token !== undefined ? { token: ctx.token } : {}).catch((err: unknown) => {
+  await ctx.dht.updateAcl(ref, [ctx.ledger.mspId]).catch((err: unknown) => {
     ctx.log.warn({ err, orphanedDhtRef: ref }, 'could not narrow the ACL of an orphaned DHT object');
   });
 }
@@ -108,14 +109,14 @@ export function pickVersion(h: DocumentHistory, version?: number): { version: nu
  * added after the upload therefore finds no key in the original manifest and reads the head,
  * which holds the same plaintext (the ledger's hash still verifies it).
  */
-async function openCurrent(dht: DhtClient, ref: string, opts: { token?: string }): Promise<Awaited<ReturnType<DhtClient['getObjectStream']>>> {
+async function openCurrent(dht: DhtClient, ref: string): Promise<Awaited<ReturnType<DhtClient['getObjectStream']>>> {
   try {
-    return await dht.getObjectStream(ref, opts);
+    return await dht.getObjectStream(ref);
   } catch (err) {
     if ((err as { code?: unknown }).code !== 'DHT_NO_KEY_FOR_PARTY') throw err;
-    const acl = await dht.getAcl(ref, opts);
+    const acl = await dht.getAcl(ref);
     if (acl.head === undefined || acl.head === ref) throw err;
-    return dht.getObjectStream(acl.head, opts);
+    return dht.getObjectStream(acl.head);
   }
 }
 
@@ -124,10 +125,11 @@ export class NotFoundDocumentError extends NotFoundError {}
 
 /**
  * Fetches from the DHT, verifies against the on-chain hash and returns the plaintext. The
- * whole object is verified before a byte is served, so a mismatch serves nothing.
+ * whole object is verified before a byte is served, so a mismatch serves nothing. Callers ask
+ * the ledger for the reader's permission first: this function authorizes nothing.
  */
-export async function fetchVerified(dht: DhtClient, ref: string, expectedSha256: string, maxBytes: number, token: string | undefined): Promise<Uint8Array> {
-  const stream = await openCurrent(dht, ref, token !== undefined ? { token } : {});
+export async function fetchVerified(dht: DhtClient, ref: string, expectedSha256: string, maxBytes: number): Promise<Uint8Array> {
+  const stream = await openCurrent(dht, ref);
   if (stream.sha256 !== expectedSha256) {
     throw new DocumentIntegrityError('the DHT object does not match the hash recorded on the ledger', { details: { expected: expectedSha256, manifest: stream.sha256 } });
   }

@@ -4,7 +4,7 @@ import { TwinLedgerError } from '@twinledger/errors';
 import type { ServiceApp } from '@twinledger/service-kit';
 import { ErrorResponse, Type } from '@twinledger/service-kit';
 import { docWrite } from '@twinledger/ledger';
-import { callerToken, ledger, write, type RouteDeps } from '../context.js';
+import { ledger, write, type RouteDeps } from '../context.js';
 import { fetchVerified, pickVersion, recordOrOrphan, requirePermission, storeInDht, type UploadContext } from '../domain/documents.js';
 import { Committed, Confidentiality, ElementId, LedgerRecord, Sha256Hex, TwinId, TwinParams, withErrors } from '../schemas.js';
 
@@ -29,7 +29,6 @@ export function documentRoutes(deps: RouteDeps) {
     const uploadContext = async (req: FastifyRequest): Promise<UploadContext> => ({
       ledger: await ledger(deps, req),
       dht: deps.dht,
-      token: callerToken(req),
       maxBytes: deps.limits.documentBytes,
       log: req.log,
       orphans: deps.orphans,
@@ -141,8 +140,10 @@ export function documentRoutes(deps: RouteDeps) {
         const l = await ledger(deps, req);
         const history = await l.getDocumentHistory(req.params.twinId, req.params.hash);
         const v = pickVersion(history, req.query.version);
-        // getDocumentHistory enforces doc:read:<level> in the chaincode, before any DHT access.
-        const bytes = await fetchVerified(deps.dht, v.dhtRef, v.hash, deps.limits.documentBytes, callerToken(req));
+        // The read above is the authorization: the chaincode, asked as the caller's own identity,
+        // enforces doc:read:<level> (identity-scoped grants included) and refuses with 403 before
+        // the DHT is asked at all. The DHT ACL is org-level only; it is the second line.
+        const bytes = await fetchVerified(deps.dht, v.dhtRef, v.hash, deps.limits.documentBytes);
         return reply
           .type('application/octet-stream')
           .header('x-document-sha256', v.hash)

@@ -12,10 +12,12 @@ export interface GatewayProcess {
   readonly mspId: string;
   readonly url: string;
   readonly proc: ChildProcess;
+  /** spec-service's credential for this gateway (audience twinledger-dht, svc claim), as a file. */
+  readonly tokenFile: string;
 }
 
 /** Starts one REAL dht-gateway process and resolves once its DHT node and HTTP server listen. */
-function startOne(mspId: string, env: NodeJS.ProcessEnv): Promise<GatewayProcess & { addr: string }> {
+function startOne(mspId: string, env: NodeJS.ProcessEnv, tokenFile: string): Promise<GatewayProcess & { addr: string }> {
   const proc = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -41,7 +43,7 @@ function startOne(mspId: string, env: NodeJS.ProcessEnv): Promise<GatewayProcess
       if (url && addr) {
         clearTimeout(timer);
         proc.removeAllListeners('exit');
-        ok({ mspId, url, proc, addr });
+        ok({ mspId, url, proc, addr, tokenFile });
       }
     });
   });
@@ -49,7 +51,8 @@ function startOne(mspId: string, env: NodeJS.ProcessEnv): Promise<GatewayProcess
 
 /**
  * One dht-gateway per organization (real processes, TCP libp2p on 127.0.0.1), each trusting its
- * organization's token issuer with audience `twinledger`, so services forward callers' tokens.
+ * organization's token issuer for service credentials (audience `twinledger-dht`, the default);
+ * each gets a spec-service credential file, which the service presents instead of users' tokens.
  */
 export async function startDhtGateways(root: string, orgs: ReadonlyArray<{ mspId: string; issuer: DevIssuer }>): Promise<GatewayProcess[]> {
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', join(ROOT, 'services/dht-gateway')], { stdio: 'inherit' });
@@ -78,7 +81,6 @@ export async function startDhtGateways(root: string, orgs: ReadonlyArray<{ mspId
       DHT_REPAIR_INTERVAL_MS: '0',
       MAX_OBJECT_BYTES: String(8 * 1024 * 1024),
       AUTH_ISSUER: o.issuer.issuer,
-      AUTH_AUDIENCE: 'twinledger',
       AUTH_JWKS_FILE: join(root, `${o.mspId}.jwks.json`),
     });
   }
@@ -86,7 +88,9 @@ export async function startDhtGateways(root: string, orgs: ReadonlyArray<{ mspId
   const out: GatewayProcess[] = [];
   const boot: string[] = [];
   for (const [i, o] of orgs.entries()) {
-    const g = await startOne(o.mspId, { ...envs[i], DHT_BOOTSTRAP: boot.join(',') });
+    const tokenFile = join(root, `${o.mspId}.spec-service.dht-token`);
+    await writeFile(tokenFile, await o.issuer.issue({ sub: 'spec-service', svc: 'spec-service', org: o.mspId, audience: 'twinledger-dht' }), { mode: 0o600 });
+    const g = await startOne(o.mspId, { ...envs[i], DHT_BOOTSTRAP: boot.join(',') }, tokenFile);
     boot.push(g.addr);
     out.push(g);
   }
