@@ -5,8 +5,7 @@ import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
 import { type PeerEndpoint } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createMetricsRegistry, type Logger } from '@twinledger/observability';
-import { createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
-import type { JSONWebKeySet } from 'jose';
+import { createJwtVerifier, type JwtVerifierInit, type ServiceApp } from '@twinledger/service-kit';
 import { buildApp } from './app.js';
 import { createAuthorizer, type Authorizer } from './domain/authorizer.js';
 import { createGrantWatcher, type GrantWatcher } from './domain/grant-watcher.js';
@@ -19,7 +18,7 @@ export interface AclServiceConfig {
   readonly peer: PeerEndpoint;
   readonly channel: string;
   readonly chaincode: string;
-  readonly auth: { readonly issuer: string; readonly audience: string; readonly jwks: JSONWebKeySet };
+  readonly auth: JwtVerifierInit;
   /** The identity the service itself reads as (authorization decisions, key sync). */
   readonly serviceIdentity: string;
   readonly cacheTtlMs: number;

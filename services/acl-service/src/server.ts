@@ -22,7 +22,7 @@ const logger = createLogger({ name: 'acl-service', level: env.LOG_LEVEL });
 const service = await startAclService(
   {
     ...ledgerGatewayFromEnv(env),
-    auth: authFromEnv(env),
+    auth: authFromEnv(env, { expectedOrg: env.MSP_ID }),
     serviceIdentity: env.SERVICE_IDENTITY,
     cacheTtlMs: env.AUTHZ_CACHE_TTL_MS,
     ...(env.DHT_GATEWAY_URL ? { dht: env.DHT_GATEWAY_URL } : {}),
