@@ -49,6 +49,12 @@ export interface OrgRuntime {
   readonly processes: readonly ManagedProcess[];
   /** A bearer token of a user of this org who acts as the given Fabric identity. */
   token(user: FabricUser, subject?: string): Promise<string>;
+  /**
+   * A read-and-store workload credential of this org for its own dht-gateway (audience
+   * `twinledger-dht`, `svc` claim, no key-manager role), e.g. for an org's audit tooling.
+   * Users never reach a DHT node; their tokens are refused there.
+   */
+  serviceToken(svc: string): Promise<string>;
 }
 
 export interface Consortium {
@@ -67,6 +73,27 @@ export interface Consortium {
 }
 
 const AUDIENCE = 'twinledger';
+/** The dht-gateways' own audience: service credentials only, never carried by user tokens. */
+const DHT_AUDIENCE = 'twinledger-dht';
+/** The key manager's role on the gateway: the one credential that may change ACLs (acl-service). */
+const KEY_MANAGER_ROLE = 'dht:key-manager';
+/**
+ * Workload tokens live 1 h like every token (AUTH_MAX_TOKEN_LIFETIME_S default); the launcher
+ * rewrites their files this often while the consortium runs, and the services re-read the file
+ * on every use, as they would a rotated secret mounted in a pod.
+ */
+const SERVICE_TOKEN_REFRESH_MS = 15 * 60_000;
+
+/** A token file the launcher keeps fresh: who it is for and the claims it carries. */
+interface TokenFile {
+  readonly file: string;
+  readonly issuer: DevIssuer;
+  readonly claims: Parameters<DevIssuer['issue']>[0];
+}
+
+async function writeTokenFile(t: TokenFile): Promise<void> {
+  writeFileSync(t.file, await t.issuer.issue(t.claims), { mode: 0o600 });
+}
 /** The org that owns and operates the bottling plant (paper 5): its device agent talks to the plant. */
 export const PLANT_OPERATOR: Party = 'owner';
 
@@ -83,6 +110,10 @@ interface OrgPrep {
   readonly gatewayPeerId: string;
   readonly ingestPeerId: string;
   readonly dhtTokenFile: string;
+  /** spec-service's credential for the org's dht-gateway. */
+  readonly specDhtTokenFile: string;
+  /** The token files of this org the launcher keeps fresh. */
+  readonly tokenFiles: readonly TokenFile[];
 }
 
 const url = (port: number): string => `http://127.0.0.1:${port}`;
@@ -113,9 +144,15 @@ async function prepareOrg(party: Party, fabric: OrgHandle, slot: number, basePor
   // Peer ids exist before the nodes first start, so the admin can register them on chain first.
   const gatewayPeerId = await peerIdOfDataDir(join(dir, 'dht-gateway'));
   const ingestPeerId = await peerIdOfDataDir(join(dir, 'feed-ingest', 'dht'));
-  // The workload token acl-service presents to its own gateway when it re-wraps document keys.
+  // The workload tokens the org's services present to its own dht-gateway: acl-service's is the
+  // key manager's (it alone changes ACLs), spec-service's may store and read.
   const dhtTokenFile = join(dir, 'acl-service-dht.token');
-  writeFileSync(dhtTokenFile, await issuer.issue({ sub: 'acl-service', org: fabric.mspId, audience: AUDIENCE, expiresIn: '30d' }), { mode: 0o600 });
+  const specDhtTokenFile = join(dir, 'spec-service-dht.token');
+  const tokenFiles: TokenFile[] = [
+    { file: dhtTokenFile, issuer, claims: { sub: 'acl-service', svc: 'acl-service', roles: [KEY_MANAGER_ROLE], org: fabric.mspId, audience: DHT_AUDIENCE } },
+    { file: specDhtTokenFile, issuer, claims: { sub: 'spec-service', svc: 'spec-service', org: fabric.mspId, audience: DHT_AUDIENCE } },
+  ];
+  await Promise.all(tokenFiles.map(writeTokenFile));
   return {
     party,
     fabric,
@@ -129,6 +166,8 @@ async function prepareOrg(party: Party, fabric: OrgHandle, slot: number, basePor
     gatewayPeerId,
     ingestPeerId,
     dhtTokenFile,
+    specDhtTokenFile,
+    tokenFiles,
   };
 }
 
@@ -179,7 +218,11 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
   const networkMs = Date.now() - t0;
   const t1 = Date.now();
   const processes: ManagedProcess[] = [];
+  const tokenFiles: TokenFile[] = [];
+  const refresh = setInterval(() => void Promise.all(tokenFiles.map(writeTokenFile)).catch((err: unknown) => log(`token refresh failed: ${String(err)}`)), SERVICE_TOKEN_REFRESH_MS);
+  refresh.unref();
   const stopAll = async (): Promise<void> => {
+    clearInterval(refresh);
     // Reverse start order, a tier at a time: the agent and the services before the DHT and the
     // registry they use, the plant, then the engines.
     const tiers = [...new Set(processes.map((p) => p.name.split('.')[0]!))].reverse();
@@ -195,6 +238,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
     const kafka = network.kafka!.bootstrap;
     const preps = await Promise.all(PARTIES.map((p, i) => prepareOrg(p, network.orgs[i]!, i, network.basePort, workDir)));
     const byParty = (p: Party): OrgPrep => preps.find((o) => o.party === p)!;
+    for (const o of preps) tokenFiles.push(...o.tokenFiles);
 
     const start = async (service: ServiceName | 'plant' | 'console', org: OrgPrep | undefined, env: Record<string, string | number>, readyAt?: string, timeoutMs = 90_000): Promise<ManagedProcess> => {
       const readyUrl = readyAt ?? `${url(Number(env['PORT']))}/readyz`;
@@ -298,6 +342,8 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
           ...dhtCommon(o),
           PORT: o.ports.dht,
           DATA_DIR: join(o.dir, 'dht-gateway'),
+          // Service credentials only: common()'s AUTH_AUDIENCE is the users' audience.
+          DHT_AUTH_AUDIENCE: DHT_AUDIENCE,
           DHT_LISTEN: `/ip4/127.0.0.1/tcp/${o.ports.dhtP2p}`,
           DHT_BOOTSTRAP: preps.filter((p) => p !== o).map(gatewayAddr).join(','),
         }),
@@ -328,6 +374,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
           PORT: o.ports.spec,
           FABRIC_IDENTITIES_DIR: o.identitiesDir,
           DHT_GATEWAY_URL: url(o.ports.dht),
+          DHT_TOKEN_FILE: o.specDhtTokenFile,
           KAFKA_BROKERS: kafka,
           RELAY_IDENTITY: 'User1',
           STATE_DIR: join(o.dir, 'spec-service'),
@@ -340,7 +387,10 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
     // twin grants DEVICE_AGENT. The twin does not exist yet: the agent syncs once it does.
     const operator = byParty(PLANT_OPERATOR);
     const agentIdentity = operator.fabric.users[1]!;
-    const feedToken = await operator.issuer.issue({ sub: 'device-agent', org: operator.fabric.mspId, fabricIdentity: 'User2', audience: AUDIENCE, expiresIn: '30d' });
+    // A 1 h token in a file the launcher keeps fresh; the agent re-reads it per registration.
+    const feedToken: TokenFile = { file: join(operator.dir, 'device-agent-feed.token'), issuer: operator.issuer, claims: { sub: 'device-agent', org: operator.fabric.mspId, fabricIdentity: 'User2', audience: AUDIENCE } };
+    await writeTokenFile(feedToken);
+    tokenFiles.push(feedToken);
     await start(
       'device-agent',
       operator,
@@ -364,7 +414,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
         READINGS_TOPIC: readingsTopic(operator.party),
         MAX_READINGS_PER_SECOND: 100,
         FEED_INGEST_URL: url(operator.ports.feed),
-        FEED_INGEST_TOKEN: feedToken,
+        FEED_INGEST_TOKEN_FILE: feedToken.file,
         FEED_ACL: preps.map((p) => p.fabric.mspId).join(','),
       },
       `${url(operator.ports.agent)}/readyz`,
@@ -387,7 +437,6 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
             SPEC_SERVICE_URL: url(o.ports.spec),
             ACL_SERVICE_URL: url(o.ports.acl),
             FEED_INGEST_URL: url(o.ports.feed),
-            DHT_GATEWAY_URL: url(o.ports.dht),
             ...(o === operator ? { DEVICE_AGENT_URL: url(o.ports.agent) } : {}),
             DEV_SIGNIN_KEY_FILE: keyFile,
             DEV_SIGNIN_USERS: 'user1=User1,user2=User2,admin=Admin',
@@ -425,6 +474,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
       },
       processes: processes.filter((p) => p.name.endsWith(`.${o.party}`)),
       token: (user, subject) => o.issuer.issue({ sub: subject ?? `${user.toLowerCase()}@${o.party}`, org: o.fabric.mspId, fabricIdentity: user, audience: AUDIENCE }),
+      serviceToken: (svc) => o.issuer.issue({ sub: svc, svc, org: o.fabric.mspId, audience: DHT_AUDIENCE }),
     }));
     const servicesMs = Date.now() - t1;
     let stopped: Promise<void> | undefined;

@@ -338,8 +338,9 @@ export async function runScenario(c: Consortium, opts: ScenarioOptions = {}): Pr
     const specificationExport = await exportOf('');
     const dhtRef = (documentExport['document'] as { dhtRef: string }).dhtRef;
     // The bytes come from the auditor's own DHT node for the on-chain reference, not from
-    // spec-service's verified download.
-    const obj = await request(`${auditor.urls.dht}/objects/${encodeURIComponent(dhtRef)}`, { token: tok(auditor) });
+    // spec-service's verified download. The gateway is org-internal and takes service
+    // credentials only (issue #17): the auditor's audit tooling reads as a workload of its org.
+    const obj = await request(`${auditor.urls.dht}/objects/${encodeURIComponent(dhtRef)}`, { token: await auditor.serviceToken('audit-export') });
     expectStatus(`${name}: object from the auditor's DHT node`, obj, 200);
     const file = join(c.workDir, 'audit-bundle.json');
     writeAuditBundle(file, { twinId: c.twinId, exportedAt: new Date().toISOString(), documentExport, specificationExport, documentContentBase64: obj.bytes.toString('base64') });
