@@ -64,7 +64,7 @@ const fabric = await fabricAvailability();
     for (const [i, org] of [maintainerOrg(), auditorOrg()].entries()) {
       const cdir = join(dir, `console-${i}`);
       await mkdir(cdir);
-      org.console = await startConsole(cdir, org.issuer, { SPEC_SERVICE_URL: org.spec.url, ACL_SERVICE_URL: org.acl.url, DHT_GATEWAY_URL: org.dht.url }, i === 0 ? 'maintainer=User1:MAINTAINER' : 'auditor=User1:AUDITOR', { mspId: org.mspId, name: i === 0 ? `${org.mspId} (maintenance contractor)` : `${org.mspId} (auditor)` });
+      org.console = await startConsole(cdir, org.issuer, { SPEC_SERVICE_URL: org.spec.url, ACL_SERVICE_URL: org.acl.url }, i === 0 ? 'maintainer=User1:MAINTAINER' : 'auditor=User1:AUDITOR', { mspId: org.mspId, name: i === 0 ? `${org.mspId} (maintenance contractor)` : `${org.mspId} (auditor)` });
     }
     browser = await launchBrowser();
     step('consoles and chromium up');

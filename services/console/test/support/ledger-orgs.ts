@@ -66,9 +66,15 @@ export async function startLedgerOrgs(root: string, net: DevNetwork): Promise<Le
       },
       'dht-gateway listening',
     );
+    // The gateway takes service credentials only (audience twinledger-dht, svc claim): acl-service
+    // presents the key manager's, spec-service one that may store and read.
+    const aclDhtToken = join(p.dir, 'acl-service-dht.token');
+    const specDhtToken = join(p.dir, 'spec-service-dht.token');
+    await writeFile(aclDhtToken, await p.issuer.issue({ sub: 'acl-service', svc: 'acl-service', roles: ['dht:key-manager'], org: p.org.mspId, audience: 'twinledger-dht' }), { mode: 0o600 });
+    await writeFile(specDhtToken, await p.issuer.issue({ sub: 'spec-service', svc: 'spec-service', org: p.org.mspId, audience: 'twinledger-dht' }), { mode: 0o600 });
     const addrs = dht.record['dht'];
     if (Array.isArray(addrs) && typeof addrs[0] === 'string') boot.push(addrs[0]);
-    const acl = await startService(`acl-service.${p.org.mspId}`, 'acl-service', { ...auth, ...ledger, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DHT_GATEWAY_URL: dht.url }, 'Server listening');
+    const acl = await startService(`acl-service.${p.org.mspId}`, 'acl-service', { ...auth, ...ledger, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DHT_GATEWAY_URL: dht.url, DHT_TOKEN_FILE: aclDhtToken }, 'Server listening');
     const spec = await startService(
       `spec-service.${p.org.mspId}`,
       'spec-service',
@@ -79,6 +85,7 @@ export async function startLedgerOrgs(root: string, net: DevNetwork): Promise<Le
         PORT: '0',
         LOG_LEVEL: 'info',
         DHT_GATEWAY_URL: dht.url,
+        DHT_TOKEN_FILE: specDhtToken,
         KAFKA_BROKERS: net.kafka!.bootstrap,
         RELAY_IDENTITY: 'User1',
         STATE_DIR: join(p.dir, 'spec-state'),
