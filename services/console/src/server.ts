@@ -35,6 +35,8 @@ if (env.DEV_SIGNIN_KEY_FILE) {
   const problems: string[] = [];
   if (!loopback && !env.DEV_SIGNIN_ALLOW_REMOTE) problems.push(`DEV_SIGNIN_KEY_FILE: dev sign-in on HOST=${env.HOST} also needs DEV_SIGNIN_ALLOW_REMOTE=true`);
   if (env.DEV_SIGNIN_USERS.length === 0) problems.push('DEV_SIGNIN_USERS: required with DEV_SIGNIN_KEY_FILE');
+  // Every service refuses tokens living longer than its AUTH_MAX_TOKEN_LIFETIME_S: minting them would only produce 401s.
+  if (env.DEV_SIGNIN_TTL_SECONDS > env.AUTH_MAX_TOKEN_LIFETIME_S) problems.push(`DEV_SIGNIN_TTL_SECONDS: at most AUTH_MAX_TOKEN_LIFETIME_S (${env.AUTH_MAX_TOKEN_LIFETIME_S})`);
   if (problems.length > 0) throw new ConfigError(`invalid environment:\n  ${problems.join('\n  ')}`);
   devSignIn = await createDevSignIn({
     issuer: env.AUTH_ISSUER,
