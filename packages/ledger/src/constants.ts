@@ -139,4 +139,6 @@ export const Limits = {
   MAX_JSON_ARG_BYTES: 64 * 1024,
   MAX_ID_LENGTH: 256,
   MAX_TEXT_LENGTH: 4096,
+  /** Parties in one DHT ACL (recordAccessChange). */
+  MAX_ACL_PARTIES: 64,
 } as const;

@@ -15,6 +15,8 @@ import { startDhtGateways, stopDhtGateways, type GatewayProcess } from '../../sp
 
 const fabric = await fabricAvailability();
 const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
+// Workload credentials for the gateways: their own audience (default twinledger-dht) and the shared one older gateways accept.
+const DHT_AUDIENCES = ['twinledger-dht', 'twinledger'];
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 45_000): Promise<T> {
@@ -85,8 +87,12 @@ async function readAs(dht: DhtClient, ref: string): Promise<string> {
       symlinkSync(dirname(org.users[0]!.mspDir), join(dir, 'User1'));
       // The service's workload token for its own gateway, as a mounted file.
       const tokenFile = join(root, `${org.name}.token`);
-      writeFileSync(tokenFile, await issuers[i]!.issue({ sub: `acl-service-${org.name}`, org: org.mspId, audience: 'twinledger' }));
-      dht.push(createDhtClient({ baseUrl: gateways[i]!.url, token: await token(i) }));
+      writeFileSync(tokenFile, await issuers[i]!.issue({ sub: `acl-service-${org.name}`, org: org.mspId, audience: DHT_AUDIENCES, svc: 'acl-service', roles: ['dht:key-manager'] }));
+      dht.push(createDhtClient({ baseUrl: gateways[i]!.url, token: await issuers[i]!.issue({ sub: `spec-service-${org.name}`, org: org.mspId, audience: DHT_AUDIENCES, svc: 'spec-service' }) }));
+      // The key manager records each ACL on the ledger, whose parties must be registered (admin command in production).
+      const admin = createFabricClient({ pool, peer: org.peer, identity: await loadIdentity(org.admin), channel: net.channel, chaincode: net.chaincode });
+      await createTwinLedger(admin).registerParty(['12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'], Buffer.alloc(32, i + 1).toString('base64'));
+      admin.close();
       const s = await startAclService(
         {
           mspId: org.mspId,
@@ -94,7 +100,7 @@ async function readAs(dht: DhtClient, ref: string): Promise<string> {
           peer: org.peer,
           channel: net.channel,
           chaincode: net.chaincode,
-          auth: { issuer: issuers[i]!.issuer, audience: 'twinledger', jwks: issuers[i]!.jwks },
+          auth: { issuer: issuers[i]!.issuer, audience: 'twinledger', jwks: issuers[i]!.jwks, expectedOrg: org.mspId },
           serviceIdentity: 'User1',
           cacheTtlMs: 600_000,
           dht: gateways[i]!.url,
