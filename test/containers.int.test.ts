@@ -265,13 +265,14 @@ describe('one organization on containers (ledger-free checks)', () => {
       DHT_FAULT_TOLERANCE: '0',
       DHT_REPAIR_INTERVAL_MS: '0',
       AUTH_ISSUER: issuer.issuer,
-      AUTH_AUDIENCE: 'dht-gateway',
+      // Service credentials only: the gateway's own audience, never the users' (twinledger).
+      DHT_AUTH_AUDIENCE: 'dht-gateway',
       AUTH_JWKS_FILE: '/config/jwks.json',
     }, join(work, 'dht-gateway'));
     await checkCommon(r, 'dht_');
     const ready = await waitForStatus(`${r.url}/readyz`, 200);
     expect(ready.body).toContain('dht');
-    const token = await issuer.issue({ sub: 'svc', org: MSP, audience: 'dht-gateway' });
+    const token = await issuer.issue({ sub: 'spec-service', svc: 'spec-service', org: MSP, audience: 'dht-gateway' });
     const client = createDhtClient({ baseUrl: r.url, token });
     const payload = new TextEncoder().encode(`container smoke ${Date.now()}`);
     const stored = await client.putObject(payload, { acl: [MSP] });
@@ -310,14 +311,12 @@ describe('one organization on containers (ledger-free checks)', () => {
     expect(JSON.parse(docs.body).openapi).toMatch(/^3\./);
   });
 
-  it('console serves the web app and its config, proxies to the dht-gateway container, reports ready and exposes metrics', async () => {
-    const gw = running.get('dht-gateway')!;
+  it('console serves the web app and its config, proxies to the feed-ingest container (not to the dht-gateway), reports ready and exposes metrics', async () => {
     const feeds = running.get('feed-ingest')!;
     const r = await run('console', imageTag('console'), {
       PORT: String(await freePort()),
       ORG_NAME: 'Org1 (containers)',
       MSP_ID: MSP,
-      DHT_GATEWAY_URL: gw.url,
       FEED_INGEST_URL: feeds.url,
       AUTH_ISSUER: issuer.issuer,
       AUTH_JWKS_FILE: '/config/jwks.json',
@@ -331,10 +330,13 @@ describe('one organization on containers (ledger-free checks)', () => {
     const config = await get(`${r.url}/api/console/config`);
     expect(config.status).toBe(200);
     expect(JSON.parse(config.body)).toMatchObject({ orgName: 'Org1 (containers)', mspId: MSP });
-    // Through the proxy to the dht-gateway container: its own health and readiness answers.
-    const proxied = await get(`${r.url}/api/dht/readyz`);
+    // Through the proxy (the console verifies the user's token first) to the feed-ingest container.
+    const user = await issuer.issue({ sub: 'alice', org: MSP, fabricIdentity: 'User1', audience: 'twinledger' });
+    const proxied = await get(`${r.url}/api/feeds/readyz`, user);
     expect(proxied.status).toBe(200);
-    expect(proxied.body).toContain('dht');
+    expect((await get(`${r.url}/api/feeds/readyz`)).status).toBe(401);
+    // The dht-gateway is internal to the organization: no route to it.
+    expect((await get(`${r.url}/api/dht/readyz`, user)).status).toBe(404);
   });
 
   it('spec-service, acl-service and device-agent start, answer /healthz and /metrics, and report the unreachable peer in /readyz', async () => {
@@ -347,10 +349,12 @@ describe('one organization on containers (ledger-free checks)', () => {
     const ledger = { MSP_ID: MSP, FABRIC_IDENTITIES_DIR: '/config/identities', PEER_ENDPOINT: deadPeer, PEER_TLS_ROOT_CERT: '/config/peer-ca/cert.pem' };
     const auth = { AUTH_ISSUER: issuer.issuer, AUTH_JWKS_FILE: '/config/jwks.json' };
     const specState = ownedDir(join(work, 'spec-state'));
+    // spec-service's own credential for the gateway (it never forwards users' tokens).
+    writeFileSync(join(cfg, 'spec-service-dht.token'), await issuer.issue({ sub: 'spec-service', svc: 'spec-service', org: MSP, audience: 'dht-gateway' }));
     const agentData = ownedDir(join(work, 'agent-data'));
     const started: [Service, Running][] = [];
     started.push(['spec-service', await run('spec-service', imageTag('spec-service'), {
-      ...ledger, ...auth, PORT: String(await freePort()), DHT_GATEWAY_URL: gw.url, KAFKA_BROKERS: net!.kafka!.bootstrap, RELAY_ENABLED: 'false', STATE_DIR: '/data',
+      ...ledger, ...auth, PORT: String(await freePort()), DHT_GATEWAY_URL: gw.url, DHT_TOKEN_FILE: '/config/spec-service-dht.token', KAFKA_BROKERS: net!.kafka!.bootstrap, RELAY_ENABLED: 'false', STATE_DIR: '/data',
     }, specState)]);
     started.push(['acl-service', await run('acl-service', imageTag('acl-service'), { ...ledger, ...auth, PORT: String(await freePort()) })]);
     started.push(['device-agent', await run('device-agent', imageTag('device-agent'), {
