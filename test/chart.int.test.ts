@@ -15,6 +15,7 @@ import { ledgerGatewayEnv } from '@twinledger/auth-identity';
 import { authEnv } from '@twinledger/service-kit';
 import type { EnvSpec } from '@twinledger/config';
 import { parsePartyRegistry, partyRegistryEnv } from '@twinledger/party-registry';
+import { gatewayAuthEnv } from '../services/dht-gateway/src/auth.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered Kubernetes objects are plain JSON trees */
 type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: any; data?: any; stringData?: any };
@@ -67,7 +68,7 @@ function validate(text: string): { status: number; lines: string[] } {
   return { status: res.status, lines: res.out.split('\n').filter((l) => l.trim() !== '') };
 }
 
-const SHARED_ENV: Record<string, EnvSpec> = { partyRegistryEnv, ledgerGatewayEnv, authEnv };
+const SHARED_ENV: Record<string, EnvSpec> = { partyRegistryEnv, ledgerGatewayEnv, authEnv, gatewayAuthEnv };
 
 /** The env variables a service's server.ts reads through loadEnv, and which of them have no default. */
 function serviceEnv(service: string): { all: Set<string>; required: Set<string> } | undefined {
@@ -280,11 +281,12 @@ describe.each([
         expect(rule.ports?.length).toBeGreaterThan(0);
       }
     }
-    // dht-gateway's REST API is internal: reachable from spec-service, acl-service and the console's proxy only.
+    // dht-gateway's REST API is internal to the organization: reachable from spec-service and
+    // acl-service (and Prometheus) only, never from the console or any user-facing pod (issue #17).
     const gw = policies.find((p) => p.spec.podSelector.matchLabels['app.kubernetes.io/name'] === 'dht-gateway');
     const httpFrom = gw?.spec.ingress.filter((r: any) => r.ports.some((x: any) => x.port === 7400)).flatMap((r: any) => r.from);
     expect(httpFrom.map((f: any) => f.podSelector?.matchLabels?.['app.kubernetes.io/name'] ?? f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'])).toEqual(
-      ['spec-service', 'acl-service', 'monitoring', 'console'],
+      ['spec-service', 'acl-service', 'monitoring'],
     );
   });
 
@@ -403,10 +405,13 @@ describe('sample organization specifics', () => {
     const agent = workloads(sample).find((w) => w.metadata.name === `${SAMPLE_RELEASE}-device-agent-filler`);
     const pod = agent?.spec.template.spec;
     const secrets = pod.volumes.filter((v: any) => v.secret).map((v: any) => v.secret.secretName);
-    expect(secrets).toEqual(['org2-fabric-device-agent1', 'org2-peer-tls-ca', 'org2-jwks']);
+    expect(secrets).toEqual(['org2-fabric-device-agent1', 'org2-device-agent-filler-token', 'org2-peer-tls-ca', 'org2-jwks']);
     const env = Object.fromEntries(pod.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
     expect(env['TWIN_ID']).toBe('bottling-plant-1');
-    expect(env['FEED_INGEST_TOKEN']).toEqual({ secretKeyRef: { name: 'org2-device-agent-filler-token', key: 'token' } });
+    // A mounted file the agent re-reads: tokens are short-lived (AUTH_MAX_TOKEN_LIFETIME_S), the Secret rotates.
+    expect(env['FEED_INGEST_TOKEN']).toBeUndefined();
+    expect(env['FEED_INGEST_TOKEN_FILE']).toBe('/etc/twinledger/feed-ingest-token/token');
+    expect(pod.volumes.find((v: any) => v.name === 'feed-ingest-token').secret).toMatchObject({ secretName: 'org2-device-agent-filler-token', items: [{ key: 'token', path: 'token' }] });
     expect(env['FEED_INGEST_URL']).toBe(`http://${SAMPLE_RELEASE}-feed-ingest:8084`);
   });
 
@@ -431,21 +436,45 @@ describe('sample organization specifics', () => {
       SPEC_SERVICE_URL: `http://${SAMPLE_RELEASE}-spec-service:7300`,
       ACL_SERVICE_URL: `http://${SAMPLE_RELEASE}-acl-service:7301`,
       FEED_INGEST_URL: `http://${SAMPLE_RELEASE}-feed-ingest:8084`,
-      DHT_GATEWAY_URL: `http://${SAMPLE_RELEASE}-dht-gateway:7400`,
       DEVICE_AGENT_URL: `http://${SAMPLE_RELEASE}-device-agent-filler:8085`,
+      MSP_ID: 'Org2MSP',
     });
+    // The dht-gateway is internal to the organization: the console has no route to it.
+    expect(env['DHT_GATEWAY_URL']).toBeUndefined();
     expect(Object.keys(env).filter((k) => k.startsWith('DEV_SIGNIN'))).toEqual([]);
     const policies = ofKind(sample, 'NetworkPolicy');
     const own = policies.find((p) => p.metadata.name === `${SAMPLE_RELEASE}-console`);
     const egressTo = own?.spec.egress.map((r: any) => r.to[0].podSelector.matchLabels['app.kubernetes.io/name']);
-    expect(egressTo).toEqual(['spec-service', 'acl-service', 'feed-ingest', 'dht-gateway', 'device-agent']);
+    expect(egressTo).toEqual(['spec-service', 'acl-service', 'feed-ingest', 'device-agent']);
     expect(own?.spec.ingress.flatMap((r: any) => r.from.map((f: any) => f.namespaceSelector.matchLabels['kubernetes.io/metadata.name']))).toEqual(['ingress-nginx', 'monitoring']);
     // Each service it proxies to admits it on its HTTP port.
-    for (const [s, port] of [['spec-service', 7300], ['acl-service', 7301], ['feed-ingest', 8084], ['dht-gateway', 7400], ['device-agent', 8085]] as const) {
+    for (const [s, port] of [['spec-service', 7300], ['acl-service', 7301], ['feed-ingest', 8084], ['device-agent', 8085]] as const) {
       const p = policies.find((x) => x.spec.podSelector.matchLabels['app.kubernetes.io/name'] === s && x.metadata.name !== `${SAMPLE_RELEASE}-console`);
       const fromConsole = p?.spec.ingress.find((r: any) => r.from.some((f: any) => f.podSelector?.matchLabels?.['app.kubernetes.io/name'] === 'console'));
       expect(fromConsole?.ports).toEqual([{ protocol: 'TCP', port }]);
     }
+  });
+
+  it('dht-gateway: HTTP from the org\'s own services only (spec-service, acl-service; Prometheus), never from the console or an Ingress; service credentials only', () => {
+    const policy = ofKind(sample, 'NetworkPolicy').find((p) => p.metadata.name === `${SAMPLE_RELEASE}-dht-gateway`);
+    const http = policy?.spec.ingress.filter((r: any) => r.ports.some((p: any) => p.port === 7400));
+    const pods = http.flatMap((r: any) => r.from.filter((f: any) => f.podSelector).map((f: any) => f.podSelector.matchLabels['app.kubernetes.io/name']));
+    expect(pods.sort()).toEqual(['acl-service', 'spec-service']);
+    const namespaces = http.flatMap((r: any) => r.from.filter((f: any) => f.namespaceSelector).map((f: any) => f.namespaceSelector.matchLabels['kubernetes.io/metadata.name']));
+    expect(namespaces).toEqual(['monitoring']);
+    expect(http.flatMap((r: any) => r.from.filter((f: any) => f.ipBlock))).toEqual([]);
+    const [ing] = ofKind(sample, 'Ingress');
+    expect(JSON.stringify(ing)).not.toContain('dht-gateway');
+    const env = (name: string): Record<string, string> => Object.fromEntries(workloads(sample).find((w) => w.metadata.labels?.['app.kubernetes.io/name'] === name)!.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+    expect(env('dht-gateway')).toMatchObject({ DHT_AUTH_AUDIENCE: 'twinledger-dht', AUTH_MAX_TOKEN_LIFETIME_S: '3600' });
+    expect(env('dht-gateway')['AUTH_AUDIENCE']).toBeUndefined();
+    const spec = workloads(sample).find((w) => w.metadata.labels?.['app.kubernetes.io/name'] === 'spec-service')!.spec.template.spec;
+    expect(env('spec-service')['DHT_TOKEN_FILE']).toBe('/etc/twinledger/dht-token/token');
+    expect(spec.volumes.find((v: any) => v.name === 'dht-token').secret).toMatchObject({ secretName: 'org2-spec-service-dht-token', items: [{ key: 'token', path: 'token' }] });
+    // The gateway's audience may not be the users' one.
+    const same = run(tools.helm, ['template', 'x', CHART_DIR, '--kube-version', tools.kubeVersion, '--set', 'dhtGateway.authAudience=twinledger']);
+    expect(same.status).not.toBe(0);
+    expect(same.out).toContain('dhtGateway.authAudience must differ from auth.audience');
   });
 
   it('reaches every DHT node from other organizations through its own Service', () => {
