@@ -8,7 +8,7 @@ export type TokenSource = string | (() => string | Promise<string>);
 export interface DhtClientInit {
   /** The organization's dht-gateway, e.g. `http://127.0.0.1:7400`. */
   readonly baseUrl: string;
-  /** Default bearer token for calls that pass none. */
+  /** Default bearer token for calls that pass none: the service's own credential (the gateway takes no user tokens). */
   readonly token?: TokenSource;
   /** Deadline for JSON calls in ms (object bodies are bounded only by `signal`). Default 30 s. */
   readonly timeoutMs?: number;
@@ -17,7 +17,7 @@ export interface DhtClientInit {
 }
 
 export interface CallOptions {
-  /** Bearer token for this call (the caller's, when a service acts for a user). */
+  /** Bearer token for this call, over the client's default (never a user's: the gateway takes service credentials only). */
   readonly token?: string;
   readonly signal?: AbortSignal;
 }
