@@ -172,6 +172,7 @@ export const console_: Suite = {
           // specifications viewed warm after writes, which render_after_write_ms shows);
           // `--no-relay` measures the read-through path instead.
           DHT_GATEWAY_URL: 'http://127.0.0.1:9',
+          DHT_TOKEN_FILE: join(root, 'unused-dht.token'),
           KAFKA_BROKERS: net.kafka!.bootstrap,
           RELAY_ENABLED: args.includes('--no-relay') ? 'false' : 'true',
           STATE_DIR: join(root, 'spec-state'),
@@ -234,7 +235,7 @@ export const console_: Suite = {
       );
       procs.push(consoleProc);
 
-      const token = await issuer.issue({ sub: 'bench', org: org.mspId, fabricIdentity: 'User1', audience: 'twinledger', expiresIn: '2h' });
+      const token = await issuer.issue({ sub: 'bench', org: org.mspId, fabricIdentity: 'User1', audience: 'twinledger' });
       const api = async (path: string, body: unknown, contentType = 'application/json'): Promise<Record<string, unknown>> => {
         const res = await fetch(`${consoleProc.url}${path}`, {
           method: 'POST',

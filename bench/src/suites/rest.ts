@@ -102,15 +102,16 @@ export const rest: Suite = {
         AUTH_ISSUER: issuer.issuer,
         AUTH_AUDIENCE: 'twinledger',
         AUTH_JWKS_FILE: join(root, 'jwks.json'),
-        // Not exercised: no documents, no relay.
+        // Not exercised: no documents, no relay (the gateway credential file is never read).
         DHT_GATEWAY_URL: 'http://127.0.0.1:9',
+        DHT_TOKEN_FILE: join(root, 'unused-dht.token'),
         KAFKA_BROKERS: '127.0.0.1:9',
         RELAY_ENABLED: 'false',
         STATE_DIR: join(root, 'state'),
       });
       proc = service.proc;
       log(`spec-service at ${service.url}`);
-      const auth = { authorization: `Bearer ${await issuer.issue({ sub: 'bench', org: org.mspId, fabricIdentity: 'User1', audience: 'twinledger', expiresIn: '2h' })}` };
+      const auth = { authorization: `Bearer ${await issuer.issue({ sub: 'bench', org: org.mspId, fabricIdentity: 'User1', audience: 'twinledger' })}` };
       const http = async (method: string, path: string, body?: unknown): Promise<void> => {
         const res = await fetch(`${service.url}${path}`, {
           method,
