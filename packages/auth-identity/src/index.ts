@@ -4,7 +4,7 @@ export { findIdentityFiles, listIdentityNames, IDENTITY_NAME } from './identity-
 export { withMvccRetry } from './retry.js';
 export type { RetryInit } from './retry.js';
 export { IdentityNotMappedError, ForeignOrganizationError, WriteConflictError } from './errors.js';
-export { documentReaders } from './document-readers.js';
+export { documentReaders, permissionHolders } from './document-readers.js';
 export { createObservedIdentities } from './observed.js';
 export type { ObservedIdentitiesInit } from './observed.js';
 export { ledgerGatewayEnv, ledgerGatewayFromEnv } from './env.js';

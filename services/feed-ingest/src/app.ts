@@ -1,6 +1,7 @@
 import type { DhtNode } from '@twinledger/dht';
 import type { Logger, Registry } from '@twinledger/observability';
 import { buildService, type ServiceApp, type TokenVerifier } from '@twinledger/service-kit';
+import type { FeedAccess } from './domain/feed-access.js';
 import type { FeedReader } from './domain/feed-reader.js';
 import type { FeedRegistry } from './domain/feed-registry.js';
 import type { Ingest } from './domain/ingest.js';
@@ -21,11 +22,14 @@ export interface AppDeps {
   readonly reader: FeedReader;
   readonly ingest: Ingest;
   readonly builder: SegmentBuilder;
+  readonly access: FeedAccess;
   readonly limits: {
     readonly maxReadingsPerRequest: number;
     readonly maxReadingsPerQuery: number;
     readonly bodyLimitBytes: number;
     readonly streamPollMs: number;
+    /** Decision TTL: how often an open stream re-checks feed:read. */
+    readonly accessRecheckMs: number;
   };
 }
 
@@ -42,7 +46,7 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
     ],
   });
   feedRoutes(app, deps);
-  readingRoutes(app, { ingest: deps.ingest, maxReadingsPerRequest: deps.limits.maxReadingsPerRequest });
-  queryRoutes(app, { reader: deps.reader, events: deps.builder.events, writesFeed: (f) => deps.builder.writesFeed(f), maxReadingsPerQuery: deps.limits.maxReadingsPerQuery, streamPollMs: deps.limits.streamPollMs, watchFeed: (f, listener) => deps.dht.watchFeed(f, () => listener()) });
+  readingRoutes(app, { ingest: deps.ingest, registry: deps.registry, access: deps.access, maxReadingsPerRequest: deps.limits.maxReadingsPerRequest });
+  queryRoutes(app, { reader: deps.reader, events: deps.builder.events, writesFeed: (f) => deps.builder.writesFeed(f), maxReadingsPerQuery: deps.limits.maxReadingsPerQuery, streamPollMs: deps.limits.streamPollMs, accessRecheckMs: deps.limits.accessRecheckMs, watchFeed: (f, listener) => deps.dht.watchFeed(f, () => listener()) });
   return app;
 }

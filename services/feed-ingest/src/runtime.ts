@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { signingKeyFromSeed, type DhtNode } from '@twinledger/dht';
+import type { IdentityRegistry } from '@twinledger/auth-identity';
+import { signingKeyFromSeed, type DhtNode, type PartyRegistry } from '@twinledger/dht';
+import type { TwinLedger } from '@twinledger/ledger';
 import { createIdempotentProducer, createKafka, ensureTopics, TOPICS, type Admin, type Producer } from '@twinledger/kafka';
 import { createMetricsRegistry, type Logger, type Registry } from '@twinledger/observability';
 import type { ServiceApp, TokenVerifier } from '@twinledger/service-kit';
 import { buildApp } from './app.js';
+import { createFeedAccess } from './domain/feed-access.js';
+import { createFeedAclReconciler, type FeedAclReconciler } from './domain/feed-acl-reconciler.js';
 import { createFeedReader } from './domain/feed-reader.js';
 import { openFeedRegistry } from './domain/feed-registry.js';
 import { createIngest } from './domain/ingest.js';
@@ -34,6 +38,18 @@ export interface FeedIngestConfig {
   readonly retryAfterSeconds: number;
   readonly streamPollMs: number;
   readonly latencySampleEvery: number;
+  /** How long a ledger access decision is reused (REST reads/writes, stream re-checks); default 5000. */
+  readonly authDecisionTtlMs?: number;
+  /** Pause between passes that bring each feed's DHT ACL in line with the ledger; default 15000. */
+  readonly feedAclReconcileMs?: number;
+}
+
+/** The ledger as feed-ingest uses it: as each caller (decisions), and as its own identity (grants). */
+export interface FeedIngestLedger {
+  /** Maps a caller's token (`fabric_identity`) to the client signing as that identity. */
+  readonly identities: Pick<IdentityRegistry, 'clientFor'>;
+  /** The service's own identity: reads a twin's grants for its feeds' party sets. */
+  readonly serviceLedger: TwinLedger;
 }
 
 export interface FeedIngestRuntime {
@@ -41,6 +57,7 @@ export interface FeedIngestRuntime {
   readonly builder: SegmentBuilder;
   readonly producer: Producer;
   readonly metrics: Registry;
+  readonly reconciler: FeedAclReconciler;
   close(): Promise<void>;
 }
 
@@ -65,7 +82,7 @@ export async function loadOrCreateOwnerKey(file: string): Promise<Uint8Array> {
  */
 export async function createFeedIngest(
   config: Readonly<FeedIngestConfig>,
-  c: { dht: DhtNode; auth: TokenVerifier; logger: Logger; metrics?: Registry },
+  c: { dht: DhtNode; auth: TokenVerifier; logger: Logger; metrics?: Registry; ledger: FeedIngestLedger; parties: PartyRegistry },
 ): Promise<FeedIngestRuntime> {
   const metricsRegistry = c.metrics ?? createMetricsRegistry({ prefix: 'twinledger_feed_ingest_' });
   const metrics = createFeedMetrics(metricsRegistry);
@@ -106,7 +123,10 @@ export async function createFeedIngest(
     },
     { producer, admin, registry, metrics, logger: c.logger },
   );
-  const reader = createFeedReader({ dht: c.dht, registry, mspId: config.mspId, maxSegmentsPerQuery: 1000 });
+  const ttlMs = config.authDecisionTtlMs ?? DEFAULTS.authDecisionTtlMs;
+  const access = createFeedAccess({ identities: c.ledger.identities, serviceLedger: c.ledger.serviceLedger, parties: c.parties, mspId: config.mspId, ttlMs });
+  const reader = createFeedReader({ dht: c.dht, registry, access, maxSegmentsPerQuery: 1000 });
+  const reconciler = createFeedAclReconciler({ intervalMs: config.feedAclReconcileMs ?? DEFAULTS.feedAclReconcileMs }, { registry, access, dht: c.dht, ownerKey, logger: c.logger });
   const app = await buildApp({
     logger: c.logger,
     metrics: metricsRegistry,
@@ -119,13 +139,18 @@ export async function createFeedIngest(
     reader,
     ingest,
     builder,
+    access,
     limits: {
       maxReadingsPerRequest: config.maxReadingsPerRequest,
       maxReadingsPerQuery: config.maxReadingsPerQuery,
       bodyLimitBytes: config.bodyLimitBytes,
       streamPollMs: config.streamPollMs,
+      accessRecheckMs: ttlMs,
     },
   });
+  // Before any segment is cut: feeds whose grants changed while the service was down get their
+  // new party set first.
+  await reconciler.start();
   await builder.start();
   ingest.start();
   return {
@@ -133,8 +158,10 @@ export async function createFeedIngest(
     builder,
     producer,
     metrics: metricsRegistry,
+    reconciler,
     async close() {
       ingest.stop();
+      await reconciler.stop();
       await builder.stop();
       await producer.disconnect();
       await admin.disconnect();
@@ -159,4 +186,6 @@ export const DEFAULTS = {
   retryAfterSeconds: 2,
   streamPollMs: 500,
   latencySampleEvery: 100,
+  authDecisionTtlMs: 5000,
+  feedAclReconcileMs: 15_000,
 } as const;

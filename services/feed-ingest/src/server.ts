@@ -1,5 +1,8 @@
 import { join } from 'node:path';
+import { createObservedIdentities } from '@twinledger/auth-identity';
 import { int, list, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
+import { ValidationError } from '@twinledger/errors';
+import { createTwinLedger } from '@twinledger/ledger';
 import { createDhtNode, readHexKeyFile, readSwarmKeyFile } from '@twinledger/dht';
 import { openPartyRegistry, partyRegistryEnv, partySourceFromEnv } from '@twinledger/party-registry';
 import { createLogger, createMetricsRegistry } from '@twinledger/observability';
@@ -38,12 +41,23 @@ const env = loadEnv({
   // The party registry: the ledger (PEER_ENDPOINT and a client identity) or a static file.
   ...partyRegistryEnv,
   DHT_REPLICATION: int({ default: 3, min: 1 }),
+  // The ledger decides who may read or write feeds: callers' identities (token claim
+  // fabric_identity -> MSP folder), the service's own identity for grants.
+  FABRIC_IDENTITIES_DIR: str(),
+  SERVICE_IDENTITY: str({ default: 'User1' }),
+  AUTH_DECISION_TTL_MS: int({ default: DEFAULTS.authDecisionTtlMs, min: 0, max: 60_000 }),
+  FEED_ACL_RECONCILE_MS: int({ default: DEFAULTS.feedAclReconcileMs, min: 1000, max: 3_600_000 }),
   STATUS_FILE: optionalStr(),
 });
 
 const logger = createLogger({ name: 'feed-ingest', level: env.LOG_LEVEL });
 
-const { registry, close: closeRegistry } = await openPartyRegistry(partySourceFromEnv(env, env.MSP_ID), logger);
+if (env.PEER_ENDPOINT === undefined || env.PEER_TLS_ROOT_CERT === undefined) {
+  throw new ValidationError('feed-ingest needs the ledger: set PEER_ENDPOINT and PEER_TLS_ROOT_CERT');
+}
+// The peer is always configured now; a static PARTY_REGISTRY_FILE still wins for DHT membership.
+const partySource = env.PARTY_REGISTRY_FILE !== undefined ? { file: env.PARTY_REGISTRY_FILE } : partySourceFromEnv(env, env.MSP_ID);
+const { registry, close: closeRegistry } = await openPartyRegistry(partySource, logger);
 // One registry for the service and its embedded DHT node: /metrics shows the node's replica
 // health and store/append timings (twinledger_dht_*) next to the ingest path's own.
 const metrics = createMetricsRegistry({ prefix: 'twinledger_feed_ingest_' });
@@ -61,6 +75,17 @@ const dht = createDhtNode(
   { registry, logger, metricsRegistry: metrics },
 );
 await dht.start();
+
+const { identities, pool } = createObservedIdentities({
+  metricName: 'twinledger_feed_ingest_gateway_call_seconds',
+  metrics,
+  mspId: env.MSP_ID,
+  identitiesDir: env.FABRIC_IDENTITIES_DIR,
+  peer: { endpoint: env.PEER_ENDPOINT, tlsRootCertPath: env.PEER_TLS_ROOT_CERT, ...(env.PEER_HOST_ALIAS ? { hostAlias: env.PEER_HOST_ALIAS } : {}) },
+  channel: env.CHANNEL,
+  chaincode: env.CHAINCODE,
+});
+const serviceLedger = createTwinLedger(await identities.clientByName(env.SERVICE_IDENTITY));
 
 const runtime = await createFeedIngest(
   {
@@ -84,9 +109,13 @@ const runtime = await createFeedIngest(
     retryAfterSeconds: env.RETRY_AFTER_SECONDS,
     streamPollMs: env.STREAM_POLL_MS,
     latencySampleEvery: env.LATENCY_SAMPLE_EVERY,
+    authDecisionTtlMs: env.AUTH_DECISION_TTL_MS,
+    feedAclReconcileMs: env.FEED_ACL_RECONCILE_MS,
   },
   {
     dht,
+    parties: registry,
+    ledger: { identities, serviceLedger },
     logger,
     metrics,
     auth: createJwtVerifier(authFromEnv(env, { expectedOrg: env.MSP_ID })),
@@ -100,6 +129,8 @@ await runService({
   onClose: async () => {
     await runtime.close();
     await dht.stop();
+    identities.close();
+    pool.close();
     closeRegistry();
   },
 });

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '@twinledger/errors';
+import { AccessDeniedError, ConflictError, NotFoundError, UnavailableError, ValidationError } from '@twinledger/errors';
 
 /** Readings name a feed this organization never registered. */
 export class UnknownFeedError extends NotFoundError {
@@ -42,4 +42,9 @@ export class BrokerUnavailableError extends UnavailableError {
  */
 export class PartialBatchError extends UnavailableError {
   override readonly code: string = 'BATCH_PARTIALLY_ACCEPTED';
+}
+
+/** The ledger does not grant the caller the feed permission on the feed's twin (read or write). */
+export class FeedAccessDeniedError extends AccessDeniedError {
+  override readonly code: string = 'FEED_ACCESS_DENIED';
 }

@@ -1,5 +1,9 @@
-import { AccessDeniedError, ValidationError } from '@twinledger/errors';
+import { ValidationError } from '@twinledger/errors';
+import type { CallerIdentity } from '@twinledger/auth-identity';
 import type { DhtNode } from '@twinledger/dht';
+import { Permissions } from '@twinledger/ledger';
+import { UnknownFeedError } from './errors.js';
+import type { FeedAccess } from './feed-access.js';
 import { decodeSegment, segmentReading, segmentReadings, type DecodedSegment, type Reading } from '@twinledger/readings';
 import type { FeedRegistry } from './feed-registry.js';
 
@@ -25,8 +29,17 @@ export interface AnchoredSeries {
   readonly buckets: SeriesBucket[];
 }
 
+/**
+ * Reads feeds back from the DHT. Authorization is two-layered: the ledger first (`feed:read`
+ * on the feed's twin for the caller's own identity, cached for the decision TTL), for feeds
+ * registered here and feeds of other organizations alike; then the storing DHT nodes, which
+ * serve segments only to the parties of the feed's ACL (only those hold a wrapped key).
+ */
 export interface FeedReader {
-  authorize(feedId: string, callerMspId: string): void;
+  /** 403 FEED_ACCESS_DENIED unless the ledger grants the caller feed:read on the feed's twin; 404 UNKNOWN_FEED for a feed with no head. */
+  authorize(feedId: string, caller: CallerIdentity): Promise<void>;
+  /** The twin a feed belongs to: from the registry, else from the feed's signed head (`topic` = twinId/componentId). */
+  twinOf(feedId: string): Promise<string>;
   range(feedId: string, from: number, to: number, limit: number): Promise<{ readings: Reading[]; truncated: boolean }>;
   latest(feedId: string): Promise<Reading | undefined>;
   series(feedId: string, from: number, to: number, buckets: number): Promise<SeriesBucket[]>;
@@ -39,8 +52,8 @@ export interface FeedReader {
 export interface FeedReaderInit {
   readonly dht: DhtNode;
   readonly registry: FeedRegistry;
-  /** This organization's MSP id. */
-  readonly mspId: string;
+  /** The ledger's feed permissions. */
+  readonly access: FeedAccess;
   /** Most segments one query decrypts. */
   readonly maxSegmentsPerQuery: number;
   /** Decoded segments kept for repeated queries, counted in readings; default 4,000,000 (0: off). */
@@ -148,14 +161,30 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
     return out;
   }
 
+  /**
+   * Twins of other organizations' feeds. A feed id is H(owner || topic) and the storing nodes
+   * check that binding and the head's signature, so a feed's topic (hence its twin) never
+   * changes: safe to keep. A foreign owner can name any twin in its topic, but then only callers
+   * holding feed:read on that twin may read what that owner chose to publish.
+   */
+  const foreignTwins = new Map<string, string>();
+  async function twinOf(feedId: string): Promise<string> {
+    const local = registry.get(feedId);
+    if (local) return local.twinId;
+    const known = foreignTwins.get(feedId);
+    if (known !== undefined) return known;
+    const head = await dht.feedHead(feedId);
+    if (!head) throw new UnknownFeedError('no feed with this id is registered here or has a head in the DHT', { details: { feedId } });
+    const twinId = head.topic.split('/')[0]!;
+    if (foreignTwins.size >= 10_000) foreignTwins.delete(foreignTwins.keys().next().value!);
+    foreignTwins.set(feedId, twinId);
+    return twinId;
+  }
+
   return {
-    authorize(feedId, caller) {
-      const feed = registry.get(feedId);
-      if (feed) {
-        if (!feed.acl.includes(caller)) throw new AccessDeniedError('your organization is not in this feed\'s ACL', { details: { feedId } });
-      } else if (caller !== init.mspId) {
-        throw new AccessDeniedError('only this organization\'s members may read other organizations\' feeds through this service', { details: { feedId } });
-      }
+    twinOf,
+    async authorize(feedId, caller) {
+      await init.access.require(caller, await twinOf(feedId), Permissions.FEED_READ);
     },
 
     async range(feedId, from, to, limit) {

@@ -17,8 +17,14 @@ export interface FeedRecord {
   readonly unit: string;
   readonly valueSchema: ValueSchema;
   readonly expectedRange: ExpectedRange;
-  /** MSP ids that may read the feed (always includes the owning organization). */
+  /**
+   * MSP ids the feed's segments are currently encrypted for: the organizations holding
+   * `feed:read` on the twin on the ledger (always including the owning organization), kept in
+   * line by the ACL reconciler.
+   */
   readonly acl: string[];
+  /** The registrant's optional narrowing (`acl` of POST /feeds): the party set never leaves it. */
+  readonly aclLimit?: string[];
   readonly ownerPublicKey: string;
   readonly createdAt: string;
 }
@@ -30,6 +36,8 @@ export interface FeedRegistry {
   list(): FeedRecord[];
   byTopic(topic: string): FeedRecord | undefined;
   add(record: FeedRecord): Promise<void>;
+  /** Records the feed's new party set (after the DHT ACL was changed). */
+  setAcl(feedId: string, acl: readonly string[]): Promise<void>;
 }
 
 export async function openFeedRegistry(dataDir: string): Promise<FeedRegistry> {
@@ -72,6 +80,12 @@ export async function openFeedRegistry(dataDir: string): Promise<FeedRegistry> {
         feeds.delete(record.feedId);
         throw err;
       }
+    },
+    async setAcl(feedId, acl) {
+      const f = feeds.get(feedId);
+      if (!f) throw new UnknownFeedError('no feed with this id is registered here', { details: { feedId } });
+      feeds.set(feedId, { ...f, acl: [...acl] });
+      await persist();
     },
   };
 }

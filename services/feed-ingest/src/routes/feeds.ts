@@ -2,8 +2,9 @@ import { Type, errorResponses, type ServiceApp } from '@twinledger/service-kit';
 import type { DhtNode } from '@twinledger/dht';
 import { READING_LIMITS } from '@twinledger/readings';
 import { checkRange, expectedRangeFromAml } from '../domain/expected-range.js';
-import { AccessDeniedError } from '@twinledger/errors';
+import { Permissions } from '@twinledger/ledger';
 import { FeedExistsError, InvalidRangeError } from '../domain/errors.js';
+import type { FeedAccess } from '../domain/feed-access.js';
 import type { FeedRecord, FeedRegistry } from '../domain/feed-registry.js';
 
 const Id = Type.String({ minLength: 1, maxLength: READING_LIMITS.maxIdLength, pattern: '^[A-Za-z0-9._:-]+$' });
@@ -24,6 +25,7 @@ export const FeedSchema = Type.Object({
   valueSchema: ValueSchema,
   expectedRange: Range,
   acl: Type.Array(Type.String()),
+  aclLimit: Type.Optional(Type.Array(Type.String())),
   ownerPublicKey: Type.String(),
   createdAt: Type.String(),
 });
@@ -36,6 +38,7 @@ export interface FeedRoutesDeps {
   readonly ownerKey: Uint8Array;
   readonly ownerPublicKey: string;
   readonly mspId: string;
+  readonly access: FeedAccess;
 }
 
 export function feedRoutes(app: ServiceApp, deps: FeedRoutesDeps): void {
@@ -43,7 +46,7 @@ export function feedRoutes(app: ServiceApp, deps: FeedRoutesDeps): void {
     '/feeds',
     {
       schema: {
-        summary: 'Register a sensor feed (creates the DHT feed with its ACL); unknown feeds are refused at ingest',
+        summary: 'Register a sensor feed (needs feed:register on the twin on the ledger; creates the DHT feed shared with the organizations holding feed:read on the twin); unknown feeds are refused at ingest',
         body: Type.Object(
           {
             twinId: Id,
@@ -52,7 +55,14 @@ export function feedRoutes(app: ServiceApp, deps: FeedRoutesDeps): void {
             valueSchema: Type.Optional(ValueSchema),
             expectedRange: Type.Optional(Range),
             aml: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000_000, description: 'AML fragment holding the sensor element (ExpectedMin/ExpectedMax attributes)' })),
-            acl: Type.Array(MspId, { minItems: 1, maxItems: 64, uniqueItems: true }),
+            acl: Type.Optional(
+              Type.Array(MspId, {
+                minItems: 1,
+                maxItems: 64,
+                uniqueItems: true,
+                description: 'Optional narrowing only: the feed is shared with the organizations holding feed:read on the twin on the ledger, intersected with this list (this organization always included); never widened by it',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -63,8 +73,11 @@ export function feedRoutes(app: ServiceApp, deps: FeedRoutesDeps): void {
       const b = req.body;
       if ((b.expectedRange === undefined) === (b.aml === undefined)) throw new InvalidRangeError('give exactly one of expectedRange or aml');
       const expectedRange = b.expectedRange ? checkRange(b.expectedRange) : expectedRangeFromAml(b.aml!, b.componentId);
+      await deps.access.require(req.principal!, b.twinId, Permissions.FEED_REGISTER);
       const topic = `${b.twinId}/${b.componentId}`;
-      const acl = [...new Set([deps.mspId, ...b.acl])].sort();
+      const aclLimit = b.acl === undefined ? undefined : [...new Set([deps.mspId, ...b.acl])].sort();
+      // The party set comes from the ledger; the request can only narrow it.
+      const acl = (await deps.access.readers(b.twinId)).filter((p) => aclLimit === undefined || aclLimit.includes(p));
       const existing = deps.registry.byTopic(topic);
       if (existing) throw new FeedExistsError('this twin component already has a feed', { details: { feedId: existing.feedId } });
       const info = await deps.dht.createFeed({ topic, ownerKey: deps.ownerKey, acl });
@@ -78,6 +91,7 @@ export function feedRoutes(app: ServiceApp, deps: FeedRoutesDeps): void {
         valueSchema: b.valueSchema ?? { kind: 'scalar' },
         expectedRange,
         acl,
+        ...(aclLimit !== undefined ? { aclLimit } : {}),
         ownerPublicKey: deps.ownerPublicKey,
         createdAt: new Date().toISOString(),
       };
@@ -89,8 +103,14 @@ export function feedRoutes(app: ServiceApp, deps: FeedRoutesDeps): void {
 
   app.get(
     '/feeds',
-    { schema: { summary: 'Feeds registered here that the caller\'s organization may read', response: { 200: Type.Object({ feeds: Type.Array(FeedSchema) }), ...errorResponses } } },
-    async (req) => ({ feeds: deps.registry.list().filter((f) => f.acl.includes(req.principal!.mspId)) }),
+    { schema: { summary: 'Feeds registered here on whose twins the ledger grants the caller feed:read', response: { 200: Type.Object({ feeds: Type.Array(FeedSchema) }), ...errorResponses } } },
+    async (req) => {
+      const feeds = deps.registry.list();
+      const byTwin = new Map<string, Promise<boolean>>();
+      for (const f of feeds) if (!byTwin.has(f.twinId)) byTwin.set(f.twinId, deps.access.allows(req.principal!, f.twinId, Permissions.FEED_READ));
+      const readable = await Promise.all(feeds.map((f) => byTwin.get(f.twinId)!));
+      return { feeds: feeds.filter((_, i) => readable[i]) };
+    },
   );
 
   app.get(
@@ -98,7 +118,7 @@ export function feedRoutes(app: ServiceApp, deps: FeedRoutesDeps): void {
     { schema: { summary: 'One registered feed', params: FeedParams, response: { 200: FeedSchema, ...errorResponses } } },
     async (req) => {
       const feed = deps.registry.require(req.params.feedId);
-      if (!feed.acl.includes(req.principal!.mspId)) throw new AccessDeniedError('your organization is not in this feed\'s ACL', { details: { feedId: feed.feedId } });
+      await deps.access.require(req.principal!, feed.twinId, Permissions.FEED_READ);
       return feed;
     },
   );

@@ -27,6 +27,8 @@ export interface QueryRoutesDeps {
   readonly streamPollMs: number;
   /** Wakes a stream when this node stores a new head of the feed (the DHT node's watchFeed). */
   readonly watchFeed?: (feedId: string, listener: () => void) => () => void;
+  /** An open stream asks the ledger again this often (the decision TTL): it ends once feed:read is gone. */
+  readonly accessRecheckMs: number;
 }
 
 export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
@@ -43,7 +45,7 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
       },
     },
     async (req) => {
-      reader.authorize(req.params.feedId, req.principal!.mspId);
+      await reader.authorize(req.params.feedId, req.principal!);
       return reader.range(req.params.feedId, req.query.from, req.query.to, req.query.limit ?? deps.maxReadingsPerQuery);
     },
   );
@@ -58,7 +60,7 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
       },
     },
     async (req) => {
-      reader.authorize(req.params.feedId, req.principal!.mspId);
+      await reader.authorize(req.params.feedId, req.principal!);
       return { reading: (await reader.latest(req.params.feedId)) ?? null };
     },
   );
@@ -96,12 +98,12 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
       const buckets = req.query.buckets ?? 200;
       if (last !== undefined) {
         if (from !== undefined || to !== undefined) throw new ValidationError('give either last or from and to, not both', { details: { from, to, last } });
-        reader.authorize(req.params.feedId, req.principal!.mspId);
+        await reader.authorize(req.params.feedId, req.principal!);
         const s = await reader.seriesToLatest(req.params.feedId, last, buckets);
         return { from: s.from, to: s.to, latest: s.latest ?? null, buckets: s.buckets };
       }
       if (from === undefined || to === undefined) throw new ValidationError('from and to (or last) are required', { details: { from, to } });
-      reader.authorize(req.params.feedId, req.principal!.mspId);
+      await reader.authorize(req.params.feedId, req.principal!);
       return { from, to, buckets: await reader.series(req.params.feedId, from, to, buckets) };
     },
   );
@@ -119,7 +121,7 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
     },
     async (req, reply) => {
       const feedId = req.params.feedId;
-      reader.authorize(feedId, req.principal!.mspId);
+      await reader.authorize(feedId, req.principal!);
       let last = req.query.fromIndex ?? (await reader.since(feedId, Number.MAX_SAFE_INTEGER)).lastIndex;
       reply.hijack();
       const res = reply.raw;
@@ -164,7 +166,20 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
       // The DHT is read only to fill a gap (segments before the stream's start, or written by
       // another instance), and polled on a timer only while another instance writes the feed.
       let needRead = true;
+      let checkedAt = Date.now();
       while (!closed) {
+        if (Date.now() - checkedAt >= deps.accessRecheckMs) {
+          try {
+            await reader.authorize(feedId, req.principal!);
+            checkedAt = Date.now();
+          } catch (err) {
+            const code = (err as { code?: string }).code ?? 'INTERNAL';
+            // A refusal ends the stream; a ledger outage ends it too (never keep serving unchecked).
+            req.log.info({ feedId, code }, 'stream ended: feed:read no longer confirmed by the ledger');
+            res.write(`event: error\ndata: ${JSON.stringify({ code })}\n\n`);
+            break;
+          }
+        }
         while (pushed.length > 0 && !needRead) {
           const e = pushed.shift()!;
           if (e.index <= last) continue;
@@ -184,7 +199,7 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
         if (closed || (pushed.length > 0 && !needRead)) continue;
         const local = deps.writesFeed(feedId);
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, local && !needRead ? KEEPALIVE_MS : deps.streamPollMs);
+          const t = setTimeout(resolve, Math.min(local && !needRead ? KEEPALIVE_MS : deps.streamPollMs, Math.max(0, deps.accessRecheckMs - (Date.now() - checkedAt))));
           wake = () => {
             clearTimeout(t);
             resolve();
@@ -193,11 +208,17 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
         wake = undefined;
         if (pushed.length === 0) {
           if (headArrived) needRead = true;
-          else if (local && !needRead) res.write(': keepalive\n\n');
+          else if (Date.now() - checkedAt >= deps.accessRecheckMs) {
+            // Woken for the access re-check: the next turn does it (and reads if it must).
+          } else if (local && !needRead) res.write(': keepalive\n\n');
           else needRead = true;
         }
         headArrived = false;
       }
+      closed = true;
+      deps.events.off('anomaly', onAnomaly);
+      deps.events.off('appended', onAppended);
+      unwatch?.();
       res.end();
     },
   );

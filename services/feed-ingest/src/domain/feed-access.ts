@@ -1,0 +1,81 @@
+import { permissionHolders, type CallerIdentity, type IdentityRegistry } from '@twinledger/auth-identity';
+import type { PartyRegistry } from '@twinledger/dht';
+import { Permissions, createTwinLedger, type TwinLedger } from '@twinledger/ledger';
+import { FeedAccessDeniedError } from './errors.js';
+
+/** The two feed permissions of the chaincode: reading a twin's feeds, and registering/writing them. */
+export type FeedPermission = typeof Permissions.FEED_READ | typeof Permissions.FEED_REGISTER;
+
+/**
+ * The ledger's decisions about off-chain feed data: who may read or write a twin's feeds, and
+ * which organizations form a feed's party set. feed-ingest keeps no access rule of its own.
+ */
+export interface FeedAccess {
+  /** Resolves when the chaincode grants `permission` on the twin to the caller's own identity; 403 FEED_ACCESS_DENIED otherwise. */
+  require(caller: CallerIdentity, twinId: string, permission: FeedPermission): Promise<void>;
+  /** Whether it does (same cache), for filters such as the feed listing. */
+  allows(caller: CallerIdentity, twinId: string, permission: FeedPermission): Promise<boolean>;
+  /**
+   * The organizations holding an unexpired `feed:read` on the twin (this organization always
+   * included), restricted to parties the DHT registry knows (a segment key can only be wrapped
+   * for those): the feed's party set.
+   */
+  readers(twinId: string): Promise<string[]>;
+}
+
+export interface FeedAccessInit {
+  /** Maps a caller's token to the Fabric identity it signs as (auth-identity). */
+  readonly identities: Pick<IdentityRegistry, 'clientFor'>;
+  /** The ledger as the service's own identity: grants and parties for the party set. */
+  readonly serviceLedger: TwinLedger;
+  /** The DHT's party registry (`*` grants expand to it; unknown parties are left out). */
+  readonly parties: PartyRegistry;
+  readonly mspId: string;
+  /** How long a decision is reused: the staleness bound of REST checks after a revoke or expiry. */
+  readonly ttlMs: number;
+  readonly maxEntries?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Decisions are the chaincode's own (`acl:checkAccess` evaluated as the caller, so identity
+ * grants and expiries count exactly as on chain), cached per (identity, twin, permission) for
+ * `ttlMs`; concurrent requests share one evaluation. Denials are cached as well (same bound),
+ * so a refused client cannot load the peer.
+ */
+export function createFeedAccess(init: FeedAccessInit): FeedAccess {
+  const now = init.now ?? Date.now;
+  const max = init.maxEntries ?? 10_000;
+  const cache = new Map<string, { allowed: Promise<boolean>; expires: number }>();
+
+  function allows(caller: CallerIdentity, twinId: string, permission: FeedPermission): Promise<boolean> {
+    const key = JSON.stringify([caller.mspId, caller.fabricIdentity ?? '', twinId, permission]);
+    const hit = cache.get(key);
+    if (hit && hit.expires > now()) return hit.allowed;
+    const allowed = (async () => {
+      const ledger = createTwinLedger(await init.identities.clientFor(caller));
+      return (await ledger.checkAccess(twinId, permission)).allowed;
+    })();
+    if (cache.size >= max) cache.delete(cache.keys().next().value!);
+    cache.set(key, { allowed, expires: now() + init.ttlMs });
+    // Failures (peer down, unknown twin, unmapped identity) are not decisions: never cached.
+    allowed.catch(() => {
+      if (cache.get(key)?.allowed === allowed) cache.delete(key);
+    });
+    return allowed;
+  }
+
+  return {
+    allows,
+    async require(caller, twinId, permission) {
+      if (!(await allows(caller, twinId, permission))) {
+        throw new FeedAccessDeniedError(`the ledger grants you no ${permission} on this twin`, { details: { twinId, permission } });
+      }
+    },
+    async readers(twinId) {
+      const grants = await init.serviceLedger.listGrants(twinId);
+      const known = init.parties.list();
+      return permissionHolders(grants, Permissions.FEED_READ, known, init.mspId, new Date(now())).filter((p) => p === init.mspId || init.parties.get(p) !== undefined);
+    },
+  };
+}
