@@ -2,12 +2,22 @@ import { describe, expect, it } from '@jest/globals';
 import type { DhtNode, FeedEntry } from '@twinledger/dht';
 import { encodeSegment, type Reading } from '@twinledger/readings';
 import { createFeedReader } from '../src/domain/feed-reader.js';
+import type { FeedAccess } from '../src/domain/feed-access.js';
 import type { FeedRegistry } from '../src/domain/feed-registry.js';
 
 /** Series reads never consult the registry (authorization is the route's step). */
 const createFeedRegistry = (): FeedRegistry => ({ get: () => undefined }) as unknown as FeedRegistry;
 
 const FEED = 'a'.repeat(64);
+
+/** These reads are not authorized here (the routes call authorize; see ledger-access.int.test.ts): any use of it fails. */
+const access: FeedAccess = {
+  require: async () => {
+    throw new Error('authorization is not part of these tests');
+  },
+  allows: async () => false,
+  readers: async () => [],
+};
 
 /** A hand-written fake of the DHT node's feed reads: segments in index order, calls counted. */
 function fakeDht(segments: Reading[][]): { dht: DhtNode; calls: Record<string, number> } {
@@ -70,7 +80,7 @@ describe('feed reader series', () => {
 
   it('gives per bucket count, min, max and mean of every value name, as the plain definition does', async () => {
     const { dht } = fakeDht(segments);
-    const reader = createFeedReader({ dht, registry: createFeedRegistry(), mspId: 'Org1MSP', maxSegmentsPerQuery: 100 });
+    const reader = createFeedReader({ dht, registry: createFeedRegistry(), access, maxSegmentsPerQuery: 100 });
     for (const [from, to, buckets] of [
       [0, 6000, 17],
       [1500, 4000, 400],
@@ -93,7 +103,7 @@ describe('feed reader series', () => {
 
   it('anchors a relative window at the newest reading in one call and returns that window', async () => {
     const { dht, calls } = fakeDht(segments);
-    const reader = createFeedReader({ dht, registry: createFeedRegistry(), mspId: 'Org1MSP', maxSegmentsPerQuery: 100 });
+    const reader = createFeedReader({ dht, registry: createFeedRegistry(), access, maxSegmentsPerQuery: 100 });
     const newest = Math.max(...segments[2]!.map((r) => r.ts));
     const s = await reader.seriesToLatest(FEED, 1000, 10);
     expect(s.to).toBe(newest);
@@ -106,20 +116,20 @@ describe('feed reader series', () => {
 
   it('gives an empty feed the window ending now and no buckets', async () => {
     const dht = { rangeByTime: async () => [], latest: async () => undefined } as unknown as DhtNode;
-    const reader = createFeedReader({ dht, registry: createFeedRegistry(), mspId: 'Org1MSP', maxSegmentsPerQuery: 100, now: () => 50_000 });
+    const reader = createFeedReader({ dht, registry: createFeedRegistry(), access, maxSegmentsPerQuery: 100, now: () => 50_000 });
     expect(await reader.seriesToLatest(FEED, 60_000, 10)).toEqual({ from: 0, to: 50_000, latest: undefined, buckets: [] });
   });
 
   it('serves repeated queries from decoded segments without decoding a cached reference again', async () => {
     const { dht } = fakeDht(segments);
-    const reader = createFeedReader({ dht, registry: createFeedRegistry(), mspId: 'Org1MSP', maxSegmentsPerQuery: 100 });
+    const reader = createFeedReader({ dht, registry: createFeedRegistry(), access, maxSegmentsPerQuery: 100 });
     const first = await reader.series(FEED, 0, 6000, 20);
     // The same references now come with garbage bytes: only a decode would notice.
     const entries = await dht.rangeByTime(FEED, 0, 6000);
     const broken = { ...dht, rangeByTime: async () => entries.map((e) => ({ ...e, payload: new Uint8Array([1, 2, 3]) })) } as unknown as DhtNode;
     Object.assign(dht, { rangeByTime: broken.rangeByTime });
     expect(await reader.series(FEED, 0, 6000, 20)).toEqual(first);
-    const off = createFeedReader({ dht, registry: createFeedRegistry(), mspId: 'Org1MSP', maxSegmentsPerQuery: 100, decodedCacheReadings: 0 });
+    const off = createFeedReader({ dht, registry: createFeedRegistry(), access, maxSegmentsPerQuery: 100, decodedCacheReadings: 0 });
     await expect(off.series(FEED, 0, 6000, 20)).rejects.toMatchObject({ code: 'SEGMENT_MALFORMED' });
   });
 });

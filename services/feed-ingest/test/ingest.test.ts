@@ -6,6 +6,7 @@ import type { Admin, Producer } from '@twinledger/kafka';
 import { createMetricsRegistry, silentLogger } from '@twinledger/observability';
 import { decodeReadingsMessage, type Reading } from '@twinledger/readings';
 import { buildService, createDevIssuer, createJwtVerifier, type DevIssuer, type ServiceApp } from '@twinledger/service-kit';
+import type { FeedAccess } from '../src/domain/feed-access.js';
 import { openFeedRegistry, type FeedRecord, type FeedRegistry } from '../src/domain/feed-registry.js';
 import { createIngest, toRanges } from '../src/domain/ingest.js';
 import { createFeedMetrics } from '../src/domain/metrics.js';
@@ -42,6 +43,12 @@ const A = feed('a');
 const B = feed('b');
 const reading = (f: FeedRecord, ts: number): Reading => ({ feed: f.feedId, component: f.componentId, ts, v: 1, u: 'bar' });
 
+/**
+ * These tests are about Kafka acknowledgement, not authorization: every write is allowed here
+ * (the ledger's decisions are tested against the real chaincode in ledger-access.int.test.ts).
+ */
+const writesAllowed: FeedAccess = { require: async () => undefined, allows: async () => true, readers: async () => ['Org1MSP'] };
+
 describe('REST ingest: partial-batch acknowledgement', () => {
   let dir: string;
   let registry: FeedRegistry;
@@ -66,7 +73,7 @@ describe('REST ingest: partial-batch acknowledgement', () => {
 
   async function appWith(producer: Producer): Promise<ServiceApp> {
     const app = await buildService({ name: 'feed-ingest-test', logger: silentLogger(), auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: 'Org1MSP' }) });
-    readingRoutes(app, { ingest: ingestWith(producer), maxReadingsPerRequest: 100 });
+    readingRoutes(app, { ingest: ingestWith(producer), registry, access: writesAllowed, maxReadingsPerRequest: 100 });
     return app;
   }
 
