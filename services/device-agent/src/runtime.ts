@@ -4,7 +4,8 @@ import { parseLedgerEvent, twinIdOf, type TwinLedger } from '@twinledger/ledger'
 import type { Consumer, Producer } from '@twinledger/kafka';
 import type { Logger } from '@twinledger/observability';
 import { openCallJournal } from './domain/call-journal.js';
-import type { ConnectionState, DeviceAdapter } from './domain/device.js';
+import type { ConnectFailure, ConnectionState, DeviceAdapter, LinkSecurity } from './domain/device.js';
+import type { EnvelopeGuard } from './domain/envelope.js';
 import type { FeedRegistrar } from './domain/feed-registrar.js';
 import type { AgentMetrics } from './domain/metrics.js';
 import { createProgramExecutor, type ProgramExecutor } from './domain/program-executor.js';
@@ -27,6 +28,8 @@ export interface DeviceAgentInit {
   readonly logger: Logger;
   readonly metrics?: AgentMetrics;
   readonly syncIntervalMs: number;
+  /** The operator's safety envelope for program calls (see ProgramExecutorInit.envelope). */
+  readonly envelope?: EnvelopeGuard;
   /** Readings to Kafka; absent = no streaming. */
   readonly readings?: {
     readonly producer: Producer;
@@ -44,7 +47,7 @@ export interface DeviceAgentInit {
 
 export interface AgentStatus {
   readonly twinId: string;
-  readonly device: { readonly endpoint: string; readonly state: ConnectionState };
+  readonly device: { readonly endpoint: string; readonly state: ConnectionState; readonly link?: LinkSecurity; readonly lastFailure?: ConnectFailure };
   readonly events: { readonly gateway: boolean | null; readonly kafka: boolean | null };
   readonly lastSync: SyncReport | null;
   readonly syncRunning: boolean;
@@ -88,7 +91,16 @@ export async function createDeviceAgent(init: DeviceAgentInit): Promise<DeviceAg
       if (forwarder) await init.adapter.watchSensors([...feeds.keys()], (s) => void forwarder.accept(s));
     },
   });
-  const executor = createProgramExecutor({ twinId: init.twinId, ledger: init.ledger, adapter: init.adapter, journal, logger: init.logger, metrics: init.metrics, onExecuted: init.onExecuted });
+  const executor = createProgramExecutor({
+    twinId: init.twinId,
+    ledger: init.ledger,
+    adapter: init.adapter,
+    journal,
+    logger: init.logger,
+    metrics: init.metrics,
+    onExecuted: init.onExecuted,
+    ...(init.envelope ? { envelope: init.envelope } : {}),
+  });
 
   let stopped = false;
   let gatewayConnected: boolean | null = init.gatewayEvents === false ? null : false;
@@ -178,7 +190,12 @@ export async function createDeviceAgent(init: DeviceAgentInit): Promise<DeviceAg
     status() {
       return {
         twinId: init.twinId,
-        device: { endpoint: init.adapter.endpoint, state: init.adapter.state },
+        device: {
+          endpoint: init.adapter.endpoint,
+          state: init.adapter.state,
+          ...(init.adapter.link ? { link: init.adapter.link } : {}),
+          ...(init.adapter.lastFailure ? { lastFailure: init.adapter.lastFailure } : {}),
+        },
         events: { gateway: gatewayConnected, kafka: kafkaConnected },
         lastSync: sync.lastReport ?? null,
         syncRunning: sync.running,
@@ -222,8 +239,10 @@ export async function createDeviceAgent(init: DeviceAgentInit): Promise<DeviceAg
 }
 
 // The pieces a host process (server.ts, the benchmark, an operator's own launcher) wires up.
-export { createOpcUaAdapter, type OpcUaAdapterInit } from './domain/opcua-adapter.js';
-export { startBottlingPlantSimulator, BOTTLING_PLANT_SENSORS, type BottlingPlantSimulator, type SimulatorInit } from './domain/simulator.js';
+export { createOpcUaAdapter, SECURE_POLICIES, type OpcUaAdapterInit, type OpcUaClientSecurity, type SecurePolicy } from './domain/opcua-adapter.js';
+export { ensureApplicationCertificate, readUserCredentials, type ApplicationCertificate } from './domain/opcua-pki.js';
+export { createEnvelopeGuard, loadEnvelope, parseEnvelope, type SafetyEnvelope } from './domain/envelope.js';
+export { startBottlingPlantSimulator, BOTTLING_PLANT_SENSORS, type BottlingPlantSimulator, type SimulatorInit, type SimulatorSecurity } from './domain/simulator.js';
 export { derivedFeedRegistrar, feedIngestRegistrar, type FeedRegistrar } from './domain/feed-registrar.js';
 export { createAgentMetrics, type AgentMetrics } from './domain/metrics.js';
 export type { DeviceAdapter, DeviceComponent, SensorSample } from './domain/device.js';

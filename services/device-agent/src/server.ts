@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bool, int, list, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
@@ -9,8 +10,10 @@ import { authEnv, authFromEnv, createJwtVerifier, runService } from '@twinledger
 import { buildApp } from './app.js';
 import { derivedFeedRegistrar, feedIngestRegistrar } from './domain/feed-registrar.js';
 import { createAgentMetrics } from './domain/metrics.js';
-import { createOpcUaAdapter } from './domain/opcua-adapter.js';
-import { startBottlingPlantSimulator, type BottlingPlantSimulator } from './domain/simulator.js';
+import { createEnvelopeGuard, loadEnvelope } from './domain/envelope.js';
+import { createOpcUaAdapter, SECURE_POLICIES, type OpcUaClientSecurity } from './domain/opcua-adapter.js';
+import { ensureApplicationCertificate, readUserCredentials } from './domain/opcua-pki.js';
+import { startBottlingPlantSimulator, type BottlingPlantSimulator, type SimulatorSecurity } from './domain/simulator.js';
 import { createDeviceAgent } from './runtime.js';
 
 const env = loadEnv({
@@ -45,6 +48,15 @@ const env = loadEnv({
   FEED_INGEST_TOKEN: optionalStr(),
   FEED_INGEST_TOKEN_FILE: optionalStr(),
   FEED_ACL: list({ default: [] }),
+  OPCUA_SECURITY_POLICY: oneOf([...SECURE_POLICIES, 'None'], { default: 'Basic256Sha256' }),
+  OPCUA_ALLOW_INSECURE: bool({ default: false }),
+  OPCUA_PKI_DIR: optionalStr(),
+  OPCUA_APPLICATION_URI: optionalStr(),
+  OPCUA_CERT_FILE: optionalStr(),
+  OPCUA_KEY_FILE: optionalStr(),
+  OPCUA_TRUSTED_SERVER_CERTS: list({ default: [] }),
+  OPCUA_USER_FILE: optionalStr(),
+  SAFETY_ENVELOPE_FILE: str(),
   ...authEnv,
 });
 
@@ -55,12 +67,44 @@ const tokenFile = env.FEED_INGEST_TOKEN_FILE;
 // A mounted token file is re-read per registration: whoever mounts it rotates it.
 const feedIngestToken = tokenFile !== undefined ? async () => (await readFile(tokenFile, 'utf8')).trim() : env.FEED_INGEST_TOKEN;
 
+// The device link: SignAndEncrypt unless the operator explicitly asked for none (lab only).
+const secure = env.OPCUA_SECURITY_POLICY !== 'None';
+if (!secure && !env.OPCUA_ALLOW_INSECURE) throw new Error('OPCUA_SECURITY_POLICY=None sends device data and program calls in clear and unauthenticated: it needs OPCUA_ALLOW_INSECURE=true');
+if (secure && env.OPCUA_ALLOW_INSECURE) logger.warn('OPCUA_ALLOW_INSECURE=true has no effect: the link is secured with ' + env.OPCUA_SECURITY_POLICY);
+if ((env.OPCUA_CERT_FILE === undefined) !== (env.OPCUA_KEY_FILE === undefined)) throw new Error('OPCUA_CERT_FILE and OPCUA_KEY_FILE go together');
+if (secure && !env.SIMULATOR && env.OPCUA_TRUSTED_SERVER_CERTS.length === 0) throw new Error('OPCUA_TRUSTED_SERVER_CERTS must name the device certificate(s) the agent trusts');
+if (secure && !env.SIMULATOR && env.OPCUA_USER_FILE === undefined) throw new Error('OPCUA_USER_FILE must name the JSON file with the agent\'s OPC UA user {username, password}');
+const pkiDir = env.OPCUA_PKI_DIR ?? join(env.DATA_DIR, 'opcua-pki');
+const applicationUri = env.OPCUA_APPLICATION_URI ?? `urn:twinledger:device-agent:${env.MSP_ID}:${env.TWIN_ID}`;
+// Every problem of the envelope file is reported at boot; the agent does not start without one.
+const envelope = createEnvelopeGuard(await loadEnvelope(env.SAFETY_ENVELOPE_FILE));
+
+let security: OpcUaClientSecurity = { mode: 'None' };
+let simSecurity: SimulatorSecurity = { mode: 'None' };
+if (secure) {
+  const policy = env.OPCUA_SECURITY_POLICY as (typeof SECURE_POLICIES)[number];
+  const certificate =
+    env.OPCUA_CERT_FILE !== undefined && env.OPCUA_KEY_FILE !== undefined
+      ? { certificateFile: env.OPCUA_CERT_FILE, privateKeyFile: env.OPCUA_KEY_FILE, applicationUri }
+      : await ensureApplicationCertificate({ pkiDir, applicationUri, commonName: `device-agent ${env.TWIN_ID}` });
+  // In-process simulator: both sides are ours, so each trusts exactly the other's certificate
+  // and the user is made up for this process unless a user file is given.
+  const user = env.OPCUA_USER_FILE !== undefined ? await readUserCredentials(env.OPCUA_USER_FILE) : { username: 'device-agent', password: randomBytes(24).toString('base64url') };
+  let trusted = env.OPCUA_TRUSTED_SERVER_CERTS;
+  if (env.SIMULATOR) {
+    const simCert = await ensureApplicationCertificate({ pkiDir: join(env.DATA_DIR, 'simulator-pki'), applicationUri: 'urn:twinledger:bottling-plant-simulator', commonName: 'bottling plant simulator', dns: ['localhost', '127.0.0.1'] });
+    simSecurity = { mode: 'SignAndEncrypt', policy, certificate: simCert, trustedClientCertificates: [certificate.certificateFile], users: [user] };
+    trusted = [simCert.certificateFile];
+  }
+  security = { mode: 'SignAndEncrypt', policy, certificate, trustedServerCertificates: trusted, user };
+}
+
 let sim: BottlingPlantSimulator | undefined;
 let endpoint = env.DEVICE_ENDPOINT;
 if (env.SIMULATOR) {
-  sim = await startBottlingPlantSimulator({ port: env.SIMULATOR_PORT, pkiDir: join(env.DATA_DIR, 'simulator-pki'), deviceName: env.DEVICE_NAME });
+  sim = await startBottlingPlantSimulator({ port: env.SIMULATOR_PORT, pkiDir: join(env.DATA_DIR, 'simulator-pki'), deviceName: env.DEVICE_NAME, security: simSecurity });
   endpoint = sim.endpointUrl;
-  logger.info({ endpoint }, 'bottling plant simulator serving OPC UA');
+  logger.info({ endpoint, securityMode: simSecurity.mode }, 'bottling plant simulator serving OPC UA');
 }
 if (endpoint === undefined) throw new Error('set DEVICE_ENDPOINT (opc.tcp://...) or SIMULATOR=true');
 
@@ -94,7 +138,8 @@ const agent = await createDeviceAgent({
   mspId: env.MSP_ID,
   ledger: createTwinLedger(fabric),
   fabric,
-  adapter: createOpcUaAdapter({ endpointUrl: endpoint, deviceName: env.DEVICE_NAME, pkiDir: join(env.DATA_DIR, 'client-pki'), logger, samplingIntervalMs: env.DEVICE_SAMPLING_MS, reconnectMaxMs: env.DEVICE_RECONNECT_MAX_MS }),
+  adapter: createOpcUaAdapter({ endpointUrl: endpoint, deviceName: env.DEVICE_NAME, pkiDir, security, logger, samplingIntervalMs: env.DEVICE_SAMPLING_MS, reconnectMaxMs: env.DEVICE_RECONNECT_MAX_MS }),
+  envelope,
   feeds: env.FEED_INGEST_URL !== undefined && feedIngestToken !== undefined ? feedIngestRegistrar({ baseUrl: env.FEED_INGEST_URL, token: feedIngestToken, acl: env.FEED_ACL }) : derivedFeedRegistrar(),
   dataDir: env.DATA_DIR,
   logger,

@@ -6,6 +6,7 @@ import { silentLogger } from '@twinledger/observability';
 import type { BottlingPlantSimulator } from '../src/domain/simulator.js';
 import type { DeviceAdapter, SensorSample } from '../src/domain/device.js';
 import { opcua, simulator, until } from './support/opcua.js';
+import { securePair, type SecurePair } from './support/pki.js';
 
 const { createOpcUaAdapter } = opcua;
 const { BOTTLING_PLANT_SENSORS, startBottlingPlantSimulator } = simulator;
@@ -17,11 +18,13 @@ describe('bottling plant simulator through the OPC UA adapter', () => {
   let sim: BottlingPlantSimulator;
   let adapter: DeviceAdapter;
   let changes = 0;
+  let pair: SecurePair;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'da-opcua-'));
-    sim = await startBottlingPlantSimulator({ pkiDir: join(dir, 'server-pki'), tickMs: 50 });
-    adapter = createOpcUaAdapter({ endpointUrl: sim.endpointUrl, pkiDir: join(dir, 'client-pki'), logger: silentLogger(), samplingIntervalMs: 50, reconnectInitialMs: 100, reconnectMaxMs: 400 });
+    pair = await securePair(dir);
+    sim = await startBottlingPlantSimulator({ pkiDir: join(dir, 'server-pki'), tickMs: 50, security: pair.server });
+    adapter = createOpcUaAdapter({ endpointUrl: sim.endpointUrl, pkiDir: join(dir, 'client-pki'), security: pair.client, logger: silentLogger(), samplingIntervalMs: 50, reconnectInitialMs: 100, reconnectMaxMs: 400 });
     adapter.onInventoryChange(() => void (changes += 1));
     await adapter.start();
   }, 60_000);
@@ -90,7 +93,7 @@ describe('bottling plant simulator through the OPC UA adapter', () => {
     await expect(adapter.inventory()).rejects.toMatchObject({ code: 'DEVICE_UNAVAILABLE' });
     await new Promise((r) => setTimeout(r, 800));
     const before = changes;
-    sim = await startBottlingPlantSimulator({ port, pkiDir: join(dir, 'server-pki'), tickMs: 50 });
+    sim = await startBottlingPlantSimulator({ port, pkiDir: join(dir, 'server-pki'), tickMs: 50, security: pair.server });
     await until(() => adapter.state, (s) => s === 'connected', 20_000);
     await until(() => changes, (n) => n > before);
     expect((await adapter.inventory()).length).toBe(7);

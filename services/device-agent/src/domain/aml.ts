@@ -108,10 +108,24 @@ export function sensorFragment(c: DeviceComponent): string {
   dbl('ExpectedMax', c.expectedMax);
   str('Manufacturer', c.manufacturer);
   str('SerialNumber', c.serialNumber);
+  str('InstanceId', c.instanceId);
   lines.push(`  <ExternalInterface Name="Signal" ID="${esc(c.componentId)}-signal" RefBaseClassPath="${SIGNAL_INTERFACE}"/>`);
   lines.push(`  <RoleRequirements RefBaseRoleClassPath="${SENSOR_ROLE}"/>`);
   lines.push('</InternalElement>');
   return lines.join('\n');
+}
+
+/**
+ * The physical identity the twin records for a sensor differs from the part the device has under
+ * the same tag: a same-tag exchange. Only a recorded identity counts (a twin element without a
+ * serial number or instance ID cannot tell parts apart; that is drift for a person).
+ */
+export function identityChange(el: TwinElement, c: DeviceComponent): { attribute: string; twin: string; device: string } | undefined {
+  for (const [attribute, device] of [['SerialNumber', c.serialNumber], ['InstanceId', c.instanceId]] as const) {
+    const twin = el.attributes[attribute];
+    if (twin !== undefined && twin !== '' && device !== undefined && device !== '' && twin !== device) return { attribute, twin, device };
+  }
+  return undefined;
 }
 
 /** Differences between what the twin records about a sensor and what the device reports. */

@@ -22,6 +22,13 @@ export interface DeviceComponent {
   /** Manufacturer data the device knows about the part, carried into the AML. */
   readonly manufacturer?: string;
   readonly serialNumber?: string;
+  /** A device-assigned identity of the physical part (OPC UA property InstanceId), if any. */
+  readonly instanceId?: string;
+  /**
+   * false when the device lists the part but reading it fails: only `componentId` is then
+   * known. Such a part is reported unreachable, never taken for removed.
+   */
+  readonly reachable?: boolean;
 }
 
 export interface SensorSample {
@@ -40,10 +47,32 @@ export interface ProgramExecution {
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
+/** What the current session actually negotiated (status, tests). */
+export interface LinkSecurity {
+  readonly securityMode: string;
+  readonly securityPolicy: string;
+  /** `username:<name>` or `anonymous`. */
+  readonly userIdentity: string;
+  /** Thumbprint of the device certificate the session runs against (absent in mode None). */
+  readonly serverThumbprint?: string;
+}
+
+/** Why the last connect failed (status, tests): a refused device is reported, not retried into silence. */
+export interface ConnectFailure {
+  /** DEVICE_UNTRUSTED, DEVICE_AUTH_FAILED, DEVICE_UNAVAILABLE ... */
+  readonly code: string;
+  readonly message: string;
+  readonly at: string;
+}
+
 export interface DeviceAdapter {
   /** Where the device is (for status and logs). */
   readonly endpoint: string;
   readonly state: ConnectionState;
+  /** The security of the current session; undefined while not connected. */
+  readonly link?: LinkSecurity | undefined;
+  /** The last connect failure; cleared by a successful connect. */
+  readonly lastFailure?: ConnectFailure | undefined;
   /** Connects, retrying with backoff until it succeeds or `stop()` is called. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -53,6 +82,11 @@ export interface DeviceAdapter {
   onInventoryChange(listener: () => void): void;
   /** Streams the values of the given sensors (replaces the previous selection). */
   watchSensors(componentIds: readonly string[], listener: (sample: SensorSample) => void): Promise<void>;
+  /**
+   * Reads state variables: of a component, or of the device object itself when `component` is
+   * absent. undefined for a variable the device lacks or reads as bad.
+   */
+  readState(refs: readonly { readonly component?: string; readonly variable: string }[]): Promise<(ParamValue | undefined)[]>;
   /**
    * Runs program `programName` of component `componentId` with the parameters, then reads
    * back each parameter's state variable (parameter `speed` -> variable `Speed`).

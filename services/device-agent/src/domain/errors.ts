@@ -34,3 +34,32 @@ export class NotOperatorError extends TwinLedgerError {
   readonly code = 'NOT_OPERATOR';
   override readonly httpStatus = 403;
 }
+
+/**
+ * The endpoint at the device's address presented a certificate outside the configured trust
+ * list (an impersonator, or a device whose certificate changed without the operator trusting
+ * the new one). Nothing is read from it; the agent keeps refusing until the trust list or the
+ * endpoint is fixed.
+ */
+export class DeviceUntrustedError extends TwinLedgerError {
+  readonly code = 'DEVICE_UNTRUSTED';
+  override readonly httpStatus = 502;
+}
+
+/** The device refused the agent's user identity token (wrong or unknown credentials). */
+export class DeviceAuthenticationError extends TwinLedgerError {
+  readonly code = 'DEVICE_AUTH_FAILED';
+  override readonly httpStatus = 502;
+}
+
+/** The OPC UA security configuration (policy, certificates, user file) is unusable. */
+export class OpcUaConfigInvalidError extends TwinLedgerError {
+  readonly code = 'OPCUA_CONFIG_INVALID';
+  override readonly httpStatus = 500;
+}
+
+/** The operator's safety envelope file is missing, unreadable or invalid. */
+export class EnvelopeInvalidError extends TwinLedgerError {
+  readonly code = 'ENVELOPE_INVALID';
+  override readonly httpStatus = 500;
+}

@@ -9,6 +9,7 @@ import {
   SecurityPolicy,
   StatusCodes,
   TimestampsToReturn,
+  UserTokenType,
   Variant,
   type ClientMonitoredItem,
   type ClientSession,
@@ -17,16 +18,46 @@ import {
   type ReferenceDescription,
 } from 'node-opcua';
 import type { Logger } from '@twinledger/observability';
-import type { ConnectionState, DeviceAdapter, DeviceComponent, ParamValue, ProgramExecution, SensorSample } from './device.js';
-import { DeviceMetadataInvalidError, DeviceNodeMissingError, DeviceOperationError, DeviceUnavailableError } from './errors.js';
+import type { ConnectFailure, ConnectionState, DeviceAdapter, DeviceComponent, LinkSecurity, ParamValue, ProgramExecution, SensorSample } from './device.js';
+import { DeviceAuthenticationError, DeviceMetadataInvalidError, DeviceNodeMissingError, DeviceOperationError, DeviceUnavailableError, DeviceUntrustedError } from './errors.js';
+import { thumbprintOf, trustExactly, type ApplicationCertificate } from './opcua-pki.js';
+
+/** Current OPC UA security policies (Part 7); the deprecated Basic128Rsa15/Basic256 are not offered. */
+export const SECURE_POLICIES = ['Basic256Sha256', 'Aes256_Sha256_RsaPss', 'Aes128_Sha256_RsaOaep'] as const;
+export type SecurePolicy = (typeof SECURE_POLICIES)[number];
+
+export interface UserCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+/**
+ * How the agent secures its link to the device. `SignAndEncrypt` is the only secured mode:
+ * `Sign` alone would let anyone on the plant network read the inventory and the calls.
+ * `None` exists for a lab on loopback and only when the operator asked for it explicitly
+ * (`OPCUA_ALLOW_INSECURE=true`, checked by server.ts).
+ */
+export type OpcUaClientSecurity =
+  | {
+      readonly mode: 'SignAndEncrypt';
+      readonly policy: SecurePolicy;
+      /** The agent's application instance certificate. */
+      readonly certificate: ApplicationCertificate;
+      /** The device certificates the agent trusts (PEM/DER files): exactly these, nothing else. */
+      readonly trustedServerCertificates: readonly string[];
+      /** User identity token presented on session activation. */
+      readonly user: UserCredentials;
+    }
+  | { readonly mode: 'None' };
 
 export interface OpcUaAdapterInit {
   /** `opc.tcp://host:port[/path]`. */
   readonly endpointUrl: string;
   /** Browse name of the device object under Objects (default BottlingPlant). */
   readonly deviceName?: string;
-  /** Folder for the client's application certificate. */
+  /** The client's PKI folder (trust list in trusted/certs, refused certificates in rejected/). */
   readonly pkiDir: string;
+  readonly security: OpcUaClientSecurity;
   readonly logger: Logger;
   /** Sampling interval of sensor values (ms); also the publishing interval. */
   readonly samplingIntervalMs?: number;
@@ -43,15 +74,18 @@ interface ComponentNodes {
 }
 
 interface Connection {
+  readonly link: LinkSecurity;
   readonly client: OPCUAClient;
   readonly session: ClientSession;
   readonly subscription: ClientSubscription;
   readonly componentsFolder: string;
+  /** Variables of the device object itself (InventoryVersion, Flooding ...) by browse name. */
+  readonly deviceVariables: ReadonlyMap<string, string>;
   readonly lost: Promise<void>;
   items: ClientMonitoredItem[];
 }
 
-const PROPERTY_NAMES = ['ComponentId', 'Kind', 'Name', 'ParentId', 'MeasuredQuantity', 'Unit', 'ExpectedMin', 'ExpectedMax', 'Manufacturer', 'SerialNumber'] as const;
+const PROPERTY_NAMES = ['ComponentId', 'Kind', 'Name', 'ParentId', 'MeasuredQuantity', 'Unit', 'ExpectedMin', 'ExpectedMax', 'Manufacturer', 'SerialNumber', 'InstanceId'] as const;
 
 function capitalize(name: string): string {
   return name.charAt(0).toUpperCase() + name.slice(1);
@@ -59,6 +93,37 @@ function capitalize(name: string): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+type CheckCertificate = (chain: Buffer | Buffer[]) => Promise<{ isNotGood(): boolean; name: string }>;
+
+/**
+ * Tells `onRefused` about every peer certificate the manager refuses. node-opcua only reports
+ * a refusal as an Error message; recording it at the decision itself lets the adapter raise
+ * DEVICE_UNTRUSTED without parsing messages.
+ */
+function recordRefusals(cm: OPCUACertificateManager, onRefused: (thumbprint: string, status: string) => void): void {
+  const target = cm as unknown as { checkCertificate: CheckCertificate };
+  const original = target.checkCertificate.bind(cm);
+  const patched = (chain: Buffer | Buffer[], callback?: (err: Error | null, status?: unknown) => void): Promise<unknown> | undefined => {
+    const p = original(chain).then((status) => {
+      if (status.isNotGood()) {
+        const leaf = Array.isArray(chain) ? chain[0] : chain;
+        let thumbprint = 'unreadable';
+        try {
+          if (leaf) thumbprint = thumbprintOf(leaf);
+        } catch {
+          // a chain blob or garbage: the status still says why it was refused
+        }
+        onRefused(thumbprint, status.name);
+      }
+      return status;
+    });
+    if (!callback) return p;
+    p.then((st) => callback(null, st), (err: Error) => callback(err));
+    return undefined;
+  };
+  target.checkCertificate = patched as unknown as CheckCertificate;
 }
 
 /**
@@ -73,7 +138,13 @@ export function createOpcUaAdapter(init: OpcUaAdapterInit): DeviceAdapter {
   const samplingMs = init.samplingIntervalMs ?? 100;
   const initialDelay = init.reconnectInitialMs ?? 200;
   const maxDelay = init.reconnectMaxMs ?? 5_000;
-  const certificateManager = new OPCUACertificateManager({ rootFolder: init.pkiDir, automaticallyAcceptUnknownCertificate: true });
+  const security = init.security;
+  // Never auto-accept: a device certificate is trusted only when the operator configured it.
+  const certificateManager = new OPCUACertificateManager({ rootFolder: init.pkiDir, automaticallyAcceptUnknownCertificate: false });
+  let refused: { thumbprint: string; status: string } | undefined;
+  recordRefusals(certificateManager, (thumbprint, status) => (refused = { thumbprint, status }));
+  let trustReady: Promise<string[]> | undefined;
+  let lastFailure: ConnectFailure | undefined;
 
   let state: ConnectionState = 'closed';
   let conn: Connection | undefined;
@@ -114,11 +185,26 @@ export function createOpcUaAdapter(init: OpcUaAdapterInit): DeviceAdapter {
   }
 
   async function connectOnce(): Promise<Connection> {
+    if (security.mode === 'SignAndEncrypt') {
+      trustReady ??= trustExactly(certificateManager, security.trustedServerCertificates).then((t) => {
+        log.info({ trusted: t, policy: security.policy }, 'OPC UA trust list set');
+        return t;
+      });
+      await trustReady;
+    }
+    refused = undefined;
     const client = OPCUAClient.create({
       applicationName: 'TwinLedger device agent',
       endpointMustExist: false,
-      securityMode: MessageSecurityMode.None,
-      securityPolicy: SecurityPolicy.None,
+      ...(security.mode === 'SignAndEncrypt'
+        ? {
+            securityMode: MessageSecurityMode.SignAndEncrypt,
+            securityPolicy: SecurityPolicy[security.policy],
+            applicationUri: security.certificate.applicationUri,
+            certificateFile: security.certificate.certificateFile,
+            privateKeyFile: security.certificate.privateKeyFile,
+          }
+        : { securityMode: MessageSecurityMode.None, securityPolicy: SecurityPolicy.None }),
       clientCertificateManager: certificateManager,
       // We reconnect ourselves (fresh session, fresh subscriptions): one attempt per connect.
       connectionStrategy: { maxRetry: 0, initialDelay: 100, maxDelay: 200 },
@@ -132,8 +218,29 @@ export function createOpcUaAdapter(init: OpcUaAdapterInit): DeviceAdapter {
     client.on('connection_lost', () => markLost());
     client.on('close', () => markLost());
     try {
-      await client.connect(init.endpointUrl);
-      const session = await client.createSession();
+      try {
+        await client.connect(init.endpointUrl);
+      } catch (err) {
+        // Set by the certificate manager's check during connect (TS cannot see that write).
+        const r = refused as { thumbprint: string; status: string } | undefined;
+        if (r) {
+          throw new DeviceUntrustedError(`the endpoint at ${init.endpointUrl} presented a certificate that is not in the trust list (${r.status}, thumbprint ${r.thumbprint})`, {
+            cause: err,
+            details: { endpoint: init.endpointUrl, thumbprint: r.thumbprint, status: r.status },
+          });
+        }
+        throw err;
+      }
+      let session: ClientSession;
+      try {
+        session = await client.createSession(security.mode === 'SignAndEncrypt' ? { type: UserTokenType.UserName, userName: security.user.username, password: security.user.password } : undefined);
+      } catch (err) {
+        const msg = err instanceof Error ? err.message : String(err);
+        if (/BadUserAccessDenied|BadIdentityToken/.test(msg)) {
+          throw new DeviceAuthenticationError(`the device refused the agent's user ${security.mode === 'SignAndEncrypt' ? security.user.username : 'anonymous'}`, { cause: err, details: { endpoint: init.endpointUrl } });
+        }
+        throw err;
+      }
       session.on('session_closed', () => markLost());
       session.on('keepalive_failure', () => markLost());
       const [objects] = await browseChildren(session, ['i=85']);
@@ -151,7 +258,16 @@ export function createOpcUaAdapter(init: OpcUaAdapterInit): DeviceAdapter {
         publishingEnabled: true,
         priority: 1,
       });
-      const c: Connection = { client, session, subscription, componentsFolder: folder.nodeId.toString(), lost, items: [] };
+      const serverCert = ([] as Buffer[]).concat(client.serverCertificate ?? [])[0];
+      const policyUri = session.endpoint.securityPolicyUri ?? '';
+      const link: LinkSecurity = {
+        securityMode: MessageSecurityMode[session.endpoint.securityMode],
+        securityPolicy: policyUri.split('#')[1] ?? policyUri,
+        userIdentity: security.mode === 'SignAndEncrypt' ? `username:${security.user.username}` : 'anonymous',
+        ...(serverCert && serverCert.length > 0 ? { serverThumbprint: thumbprintOf(serverCert) } : {}),
+      };
+      const deviceVariables = new Map((plantChildren ?? []).filter((r) => r.nodeClass === NodeClass.Variable).map((r) => [r.browseName.name ?? '', r.nodeId.toString()] as const));
+      const c: Connection = { link, client, session, subscription, componentsFolder: folder.nodeId.toString(), deviceVariables, lost, items: [] };
       if (version) {
         const item = await subscription.monitor(
           { nodeId: version.nodeId.toString(), attributeId: AttributeIds.Value },
@@ -193,14 +309,19 @@ export function createOpcUaAdapter(init: OpcUaAdapterInit): DeviceAdapter {
         nodes = new Map();
         state = 'connected';
         delay = initialDelay;
-        log.info('device connected');
+        lastFailure = undefined;
+        log.info({ link: c.link }, 'device connected');
         if (watched) await applyWatch(c, watched.ids, watched.listener).catch((err: unknown) => log.warn({ err }, 'could not re-create sensor monitoring'));
         firstConnected?.resolve();
         notifyInventory();
         await Promise.race([c.lost, new Promise<void>((resolve) => (wakeUp = resolve))]);
         if (!stopped) log.warn('device connection lost');
       } catch (err) {
-        log.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: delay }, 'device connect failed');
+        const code = typeof (err as { code?: unknown }).code === 'string' ? ((err as { code: string }).code) : 'DEVICE_UNAVAILABLE';
+        lastFailure = { code, message: err instanceof Error ? err.message : String(err), at: new Date().toISOString() };
+        // A refused certificate or user is a security event, not a flaky network: log it as an error.
+        if (err instanceof DeviceUntrustedError || err instanceof DeviceAuthenticationError) log.error({ code, details: err.details, retryInMs: delay }, err.message);
+        else log.warn({ err: lastFailure.message, retryInMs: delay }, 'device connect failed');
       }
       const old = conn;
       conn = undefined;
@@ -254,18 +375,24 @@ export function createOpcUaAdapter(init: OpcUaAdapterInit): DeviceAdapter {
       }
       const values = await readValues(c, reads.map((r) => r.nodeId));
       const props = new Map<string, Record<string, unknown>>();
+      const failed = new Set<string>();
       reads.forEach((r, i) => {
         const dv = values[i];
-        if (!dv || dv.statusCode.isNotGood()) return;
         const rec = props.get(r.component) ?? {};
-        rec[r.prop] = dv.value.value as unknown;
         props.set(r.component, rec);
+        // A part whose reads fail is unreachable (bus fault, powered off), not gone.
+        if (!dv || dv.statusCode.isNotGood()) failed.add(r.component);
+        else rec[r.prop] = dv.value.value as unknown;
       });
       const out: DeviceComponent[] = [];
       for (const [browseName, p] of props) {
         const s = (k: string): string | undefined => (typeof p[k] === 'string' ? (p[k] as string) : undefined);
         const n = (k: string): number | undefined => (typeof p[k] === 'number' && Number.isFinite(p[k]) ? (p[k] as number) : undefined);
         const componentId = s('ComponentId') ?? browseName;
+        if (failed.has(browseName)) {
+          out.push({ componentId: browseName, kind: s('Kind') ?? 'unknown', name: s('Name') ?? '', parentId: s('ParentId') ?? '', reachable: false });
+          continue;
+        }
         const kind = s('Kind');
         const name = s('Name');
         const parentId = s('ParentId');
@@ -283,6 +410,7 @@ export function createOpcUaAdapter(init: OpcUaAdapterInit): DeviceAdapter {
           ...(n('ExpectedMax') !== undefined ? { expectedMax: n('ExpectedMax') } : {}),
           ...(s('Manufacturer') !== undefined ? { manufacturer: s('Manufacturer') } : {}),
           ...(s('SerialNumber') !== undefined ? { serialNumber: s('SerialNumber') } : {}),
+          ...(s('InstanceId') !== undefined ? { instanceId: s('InstanceId') } : {}),
         });
       }
       return out.sort((a, b) => a.componentId.localeCompare(b.componentId));
@@ -333,6 +461,12 @@ export function createOpcUaAdapter(init: OpcUaAdapterInit): DeviceAdapter {
     get state() {
       return state;
     },
+    get link() {
+      return conn?.link;
+    },
+    get lastFailure() {
+      return lastFailure;
+    },
     start() {
       if (!loop) {
         stopped = false;
@@ -348,6 +482,7 @@ export function createOpcUaAdapter(init: OpcUaAdapterInit): DeviceAdapter {
       wakeUp?.();
       await loop;
       loop = undefined;
+      await certificateManager.dispose().catch(() => undefined);
     },
     inventory,
     onInventoryChange(listener) {
@@ -356,6 +491,23 @@ export function createOpcUaAdapter(init: OpcUaAdapterInit): DeviceAdapter {
     async watchSensors(ids, listener) {
       watched = { ids: [...ids], listener };
       if (conn) await applyWatch(conn, ids, listener);
+    },
+    async readState(refs) {
+      const c = current();
+      const ids: (string | undefined)[] = [];
+      for (const r of refs) {
+        if (r.component === undefined) ids.push(c.deviceVariables.get(r.variable));
+        else ids.push((await componentNodes(c, r.component).catch(() => undefined))?.variables.get(r.variable));
+      }
+      const present = ids.filter((x): x is string => x !== undefined);
+      const values = await readValues(c, present);
+      let k = 0;
+      return ids.map((id) => {
+        if (id === undefined) return undefined;
+        const dv = values[k++];
+        const v = dv?.value.value as unknown;
+        return dv && dv.statusCode.isGood() && (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') ? v : undefined;
+      });
     },
     async callProgram(componentId, programName, parameters): Promise<ProgramExecution> {
       const c = current();

@@ -3,6 +3,7 @@ import type { AcknowledgementStatus, TwinLedger } from '@twinledger/ledger';
 import type { Logger } from '@twinledger/observability';
 import type { CallJournal } from './call-journal.js';
 import type { DeviceAdapter } from './device.js';
+import type { EnvelopeGuard, EnvelopeVerdict } from './envelope.js';
 import { DeviceUnavailableError } from './errors.js';
 import type { AgentMetrics } from './metrics.js';
 import { retryTransient } from './retry.js';
@@ -22,6 +23,11 @@ export interface ProgramExecutorInit {
   readonly journal: CallJournal;
   readonly logger: Logger;
   readonly metrics?: AgentMetrics;
+  /**
+   * The operator's own envelope, checked after the ledger's rules and before the device is
+   * touched. Absent = ledger rules only (tests of the ledger path; server.ts always sets it).
+   */
+  readonly envelope?: EnvelopeGuard;
   /** Told when the device applied a call (tests and the benchmark measure with it). */
   readonly onExecuted?: (callId: number, at: number) => void;
 }
@@ -88,9 +94,23 @@ export function createProgramExecutor(init: ProgramExecutorInit): ProgramExecuto
       log.warn({ callId, program: call.programElementId, parameters: call.parameters, refusal }, 'program call outside the safety rules: rejected');
       return finish(callId, 'REJECTED', { reason: refusal.code, message: refusal.reason, ...('parameter' in refusal && refusal.parameter ? { parameter: refusal.parameter } : {}) });
     }
+    const refuse = (v: Exclude<EnvelopeVerdict, { ok: true }>): Promise<CallOutcome> => {
+      log.warn({ callId, program: program.name, parameters: verdict.parameters, refusal: v }, 'program call outside the operator envelope: rejected');
+      const { ok: _ok, code, reason, ...rest } = v;
+      return finish(callId, 'REJECTED', { reason: code, message: reason, source: 'envelope', ...rest });
+    };
+    const limits = init.envelope?.checkParameters(program.name, verdict.parameters);
+    if (limits && !limits.ok) return refuse(limits);
     const element = await ledger.getElement(twinId, program.elementId);
     if (init.adapter.state !== 'connected') {
       throw new DeviceUnavailableError('device not connected; the call stays pending', { retryAfterSeconds: 1, details: { callId } });
+    }
+    if (init.envelope) {
+      // State is read right before the call; a lost connection here defers the call (pending).
+      const st = await init.envelope.checkState(program.name, (conds) => init.adapter.readState(conds));
+      if (!st.ok) return refuse(st);
+      const rate = init.envelope.takeRate(program.name);
+      if (!rate.ok) return refuse(rate);
     }
     await journal.record({ twinId, callId, state: 'started' });
     let status: AcknowledgementStatus;

@@ -1,5 +1,6 @@
 import {
   DataType,
+  DataValue,
   MessageSecurityMode,
   OPCUACertificateManager,
   OPCUAServer,
@@ -13,7 +14,29 @@ import {
   type UAObject,
   type UAVariable,
 } from 'node-opcua';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { DeviceComponent } from './device.js';
+import type { SecurePolicy, UserCredentials } from './opcua-adapter.js';
+import { trustExactly, type ApplicationCertificate } from './opcua-pki.js';
+
+/**
+ * The plant's side of the link: it serves SignAndEncrypt only, with its own certificate, to
+ * clients whose certificate is in `trustedClientCertificates` (exactly those) and who present
+ * one of `users`. `None` is the old lab mode (no security, anonymous), for explicit opt-in only.
+ */
+export type SimulatorSecurity =
+  | {
+      readonly mode: 'SignAndEncrypt';
+      readonly policy: SecurePolicy;
+      readonly certificate: ApplicationCertificate;
+      readonly trustedClientCertificates: readonly string[];
+      readonly users: readonly UserCredentials[];
+    }
+  | { readonly mode: 'None' };
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
 
 /**
  * A simulated bottling plant (paper section 5), served as a real OPC UA server so the agent
@@ -31,8 +54,9 @@ import type { DeviceComponent } from './device.js';
 export interface SimulatorInit {
   /** 0 = an ephemeral port. */
   readonly port?: number;
-  /** PKI folder for the server certificate (created on first start). */
+  /** PKI folder for the server (trust list in trusted/certs, refused clients in rejected/). */
   readonly pkiDir: string;
+  readonly security: SimulatorSecurity;
   readonly deviceName?: string;
   /** How often sensor values change. */
   readonly tickMs?: number;
@@ -49,6 +73,7 @@ export interface SimulatedSensorSpec {
   readonly expectedMin: number;
   readonly expectedMax: number;
   readonly serialNumber?: string;
+  readonly instanceId?: string;
 }
 
 export interface ProgramInvocation {
@@ -71,6 +96,10 @@ export interface BottlingPlantSimulator {
   breakSensor(componentId: string): void;
   /** A technician swaps the sensor for a new part with a new component ID. */
   replaceSensor(oldId: string, replacement: { componentId: string; serialNumber?: string }): void;
+  /** A technician swaps the sensor for a new part that keeps the tag (component ID): only its identity changes. */
+  swapSensorPart(componentId: string, part: { serialNumber: string; instanceId?: string }): void;
+  /** The part stays listed but every read of it fails (BadCommunicationError), e.g. a bus fault; `false` heals it. */
+  setUnreachable(componentId: string, unreachable: boolean): void;
   /** Every program call the device executed, in order. */
   readonly invocations: readonly ProgramInvocation[];
   onInvocation(listener: (inv: ProgramInvocation) => void): () => void;
@@ -99,16 +128,30 @@ function str(value: string): { dataType: DataType; value: string } {
 export async function startBottlingPlantSimulator(init: SimulatorInit): Promise<BottlingPlantSimulator> {
   const deviceName = init.deviceName ?? 'BottlingPlant';
   const maxBeltSpeed = init.maxBeltSpeed ?? 3.0;
-  const certificateManager = new OPCUACertificateManager({ rootFolder: init.pkiDir, automaticallyAcceptUnknownCertificate: true });
+  const security = init.security;
+  // Clients are trusted only when configured: no auto-accept, the trust list is set exactly.
+  const certificateManager = new OPCUACertificateManager({ rootFolder: init.pkiDir, automaticallyAcceptUnknownCertificate: false });
+  if (security.mode === 'SignAndEncrypt') await trustExactly(certificateManager, security.trustedClientCertificates);
+  const users = security.mode === 'SignAndEncrypt' ? security.users.map((u) => ({ username: u.username, password: digest(u.password) })) : [];
   const server = new OPCUAServer({
     port: init.port ?? 0,
     hostname: '127.0.0.1',
     alternateHostname: ['127.0.0.1'],
     serverCertificateManager: certificateManager,
-    // A lab simulator on the loopback interface: no transport security, anonymous sessions.
-    securityModes: [MessageSecurityMode.None],
-    securityPolicies: [SecurityPolicy.None],
-    allowAnonymous: true,
+    ...(security.mode === 'SignAndEncrypt'
+      ? {
+          securityModes: [MessageSecurityMode.SignAndEncrypt],
+          securityPolicies: [SecurityPolicy[security.policy]],
+          certificateFile: security.certificate.certificateFile,
+          privateKeyFile: security.certificate.privateKeyFile,
+          serverInfo: { applicationUri: security.certificate.applicationUri, productUri: 'urn:twinledger:bottling-plant-simulator' },
+          allowAnonymous: false,
+          userManager: {
+            // Compared as digests in constant time: no early exit on the first wrong byte.
+            isValidUser: (username: string, password: string) => users.some((u) => u.username === username && timingSafeEqual(u.password, digest(password))),
+          },
+        }
+      : { securityModes: [MessageSecurityMode.None], securityPolicies: [SecurityPolicy.None], allowAnonymous: true }),
     buildInfo: { productName: 'TwinLedger bottling plant simulator', manufacturerName: 'TwinLedger' },
   });
   await server.initialize();
@@ -137,10 +180,22 @@ export async function startBottlingPlantSimulator(init: SimulatorInit): Promise<
   const componentsFolder = ns.addObject({ componentOf: plant, browseName: 'Components' });
 
   const meta = new Map<string, DeviceComponent>();
+  const unreachable = new Set<string>();
   const addComponent = (c: DeviceComponent): UAObject => {
     const node = ns.addObject({ componentOf: componentsFolder, browseName: c.componentId });
     const prop = (name: string, v: { dataType: DataType; value: unknown }, dataType: string): void => {
-      ns.addVariable({ propertyOf: node, browseName: name, dataType, value: v });
+      // Getter-backed so that an unreachable part fails its reads like a real one behind a dead bus coupler.
+      const good = new Variant(v);
+      ns.addVariable({
+        propertyOf: node,
+        browseName: name,
+        dataType,
+        minimumSamplingInterval: 1000,
+        value: {
+          timestamped_get: () =>
+            unreachable.has(c.componentId) ? new DataValue({ statusCode: StatusCodes.BadCommunicationError }) : new DataValue({ value: good, statusCode: StatusCodes.Good }),
+        },
+      });
     };
     prop('ComponentId', str(c.componentId), 'String');
     prop('Kind', str(c.kind), 'String');
@@ -152,6 +207,7 @@ export async function startBottlingPlantSimulator(init: SimulatorInit): Promise<
     if (c.expectedMax !== undefined) prop('ExpectedMax', { dataType: DataType.Double, value: c.expectedMax }, 'Double');
     if (c.manufacturer !== undefined) prop('Manufacturer', str(c.manufacturer), 'String');
     if (c.serialNumber !== undefined) prop('SerialNumber', str(c.serialNumber), 'String');
+    if (c.instanceId !== undefined) prop('InstanceId', str(c.instanceId), 'String');
     meta.set(c.componentId, c);
     return node;
   };
@@ -216,7 +272,9 @@ export async function startBottlingPlantSimulator(init: SimulatorInit): Promise<
     for (const s of sensors.values()) {
       const mid = (s.spec.expectedMin + s.spec.expectedMax) / 2;
       const half = (s.spec.expectedMax - s.spec.expectedMin) / 2;
-      if (s.broken) {
+      if (unreachable.has(s.spec.componentId)) {
+        s.value.setValueFromSource({ dataType: DataType.Double, value: 0 }, StatusCodes.BadCommunicationError, now);
+      } else if (s.broken) {
         // A dead sensor reads its floor with a bad status; the filler, blind, keeps filling.
         s.value.setValueFromSource({ dataType: DataType.Double, value: 0 }, StatusCodes.BadSensorFailure, now);
       } else {
@@ -258,6 +316,22 @@ export async function startBottlingPlantSimulator(init: SimulatorInit): Promise<
       addSensor({ ...old.spec, componentId: replacement.componentId, serialNumber: replacement.serialNumber ?? `SN-${replacement.componentId}` });
       if (old.spec.measuredQuantity === 'fill level') flooding = false;
       inventoryVersion += 1;
+    },
+    swapSensorPart(componentId, part) {
+      const old = sensors.get(componentId);
+      if (!old) throw new Error(`no sensor ${componentId}`);
+      addressSpace.deleteNode(old.node);
+      sensors.delete(componentId);
+      meta.delete(componentId);
+      const { instanceId: _oldInstance, ...spec } = old.spec;
+      addSensor({ ...spec, serialNumber: part.serialNumber, ...(part.instanceId !== undefined ? { instanceId: part.instanceId } : {}) });
+      if (old.spec.measuredQuantity === 'fill level') flooding = false;
+      inventoryVersion += 1;
+    },
+    setUnreachable(componentId, down) {
+      if (!meta.has(componentId)) throw new Error(`no component ${componentId}`);
+      if (down) unreachable.add(componentId);
+      else unreachable.delete(componentId);
     },
     invocations,
     onInvocation(listener) {

@@ -1,13 +1,13 @@
 import { ChaincodeRejectedError } from '@twinledger/fabric-client';
 import type { TwinLedger } from '@twinledger/ledger';
 import type { Logger } from '@twinledger/observability';
-import { attributeMismatches, parseTwinAml, sensorFragment, twinSensors, type TwinElement } from './aml.js';
+import { attributeMismatches, identityChange, parseTwinAml, sensorFragment, twinSensors, type TwinElement } from './aml.js';
 import type { DeviceAdapter, DeviceComponent } from './device.js';
 import type { FeedRegistrar } from './feed-registrar.js';
 import type { AgentMetrics } from './metrics.js';
 import { retryTransient } from './retry.js';
 
-export type DriftType = 'MISSING_ON_DEVICE' | 'MISSING_IN_TWIN' | 'ATTRIBUTE_MISMATCH' | 'FEED_MISSING' | 'FEED_MISMATCH' | 'PARENT_MISSING';
+export type DriftType = 'MISSING_ON_DEVICE' | 'MISSING_IN_TWIN' | 'ATTRIBUTE_MISMATCH' | 'FEED_MISSING' | 'FEED_MISMATCH' | 'PARENT_MISSING' | 'EXCHANGED' | 'UNREACHABLE';
 
 export interface DriftItem {
   readonly type: DriftType;
@@ -31,6 +31,8 @@ export interface SyncAction {
   readonly feedRef?: string;
   readonly parentId?: string;
   readonly afterId?: string;
+  /** Set when the step is part of a same-tag exchange (the part's identity changed). */
+  readonly exchange?: { readonly attribute: string; readonly old: string; readonly new: string };
 }
 
 export interface SyncReport {
@@ -74,6 +76,8 @@ export interface SyncEngine {
 
 interface Snapshot {
   readonly device: DeviceComponent[];
+  /** Parts the device lists but cannot read (kept in the twin, reported UNREACHABLE). */
+  readonly unreachable: ReadonlySet<string>;
   readonly twin: Map<string, TwinElement>;
   readonly feeds: Map<string, string>;
 }
@@ -103,7 +107,8 @@ export function createSyncEngine(init: SyncEngineInit): SyncEngine {
       init.ledger.listSensorFeeds(init.twinId),
     ]);
     return {
-      device: device.filter((c) => c.kind === 'sensor'),
+      device: device.filter((c) => c.kind === 'sensor' && c.reachable !== false),
+      unreachable: new Set(device.filter((c) => c.reachable === false).map((c) => c.componentId)),
       twin: new Map(twinSensors(parseTwinAml(spec.aml)).map((e) => [e.id, e])),
       feeds: new Map(feeds.map((f) => [f.componentId, f.feedRef])),
     };
@@ -112,13 +117,18 @@ export function createSyncEngine(init: SyncEngineInit): SyncEngine {
   function driftOf(s: Snapshot, allElements?: ReadonlySet<string>): DriftReport {
     const items: DriftItem[] = [];
     const deviceIds = new Set(s.device.map((c) => c.componentId));
-    for (const el of s.twin.values()) if (!deviceIds.has(el.id)) items.push({ type: 'MISSING_ON_DEVICE', componentId: el.id });
+    for (const el of s.twin.values()) {
+      if (s.unreachable.has(el.id)) items.push({ type: 'UNREACHABLE', componentId: el.id });
+      else if (!deviceIds.has(el.id)) items.push({ type: 'MISSING_ON_DEVICE', componentId: el.id });
+    }
     for (const c of s.device) {
       const el = s.twin.get(c.componentId);
       if (!el) {
         items.push(allElements && !allElements.has(c.parentId) ? { type: 'PARENT_MISSING', componentId: c.componentId, details: { parentId: c.parentId } } : { type: 'MISSING_IN_TWIN', componentId: c.componentId });
         continue;
       }
+      const exchanged = identityChange(el, c);
+      if (exchanged) items.push({ type: 'EXCHANGED', componentId: c.componentId, details: exchanged });
       const diffs = attributeMismatches(el, c);
       if (diffs.length > 0) items.push({ type: 'ATTRIBUTE_MISMATCH', componentId: c.componentId, details: { differences: diffs } });
       if (!s.feeds.has(c.componentId)) items.push({ type: 'FEED_MISSING', componentId: c.componentId });
@@ -150,11 +160,55 @@ export function createSyncEngine(init: SyncEngineInit): SyncEngine {
     const spec = await init.ledger.getSpecification(init.twinId);
     const model = parseTwinAml(spec.aml);
     const [deviceAll, feedList] = await Promise.all([init.adapter.inventory(), init.ledger.listSensorFeeds(init.twinId)]);
-    const device = deviceAll.filter((c) => c.kind === 'sensor');
-    const deviceIds = new Set(device.map((c) => c.componentId));
+    const device = deviceAll.filter((c) => c.kind === 'sensor' && c.reachable !== false);
+    // A part the device lists but cannot read is not known to be gone: never removed for that.
+    const unreachable = new Set(deviceAll.filter((c) => c.reachable === false).map((c) => c.componentId));
+    for (const id of unreachable) log.warn({ componentId: id }, 'device lists the part but its reads fail: reported unreachable, twin unchanged');
+    const deviceIds = new Set([...device.map((c) => c.componentId), ...unreachable]);
     const twin = new Map(twinSensors(model).map((e) => [e.id, e]));
     const feeds = new Map(feedList.map((f) => [f.componentId, f.feedRef]));
     const elements = model.elements;
+
+    // Same tag, other physical part (serial number / instance ID changed): remove the old element
+    // and insert the new one in its place, as for a part with a new tag.
+    const exchanges = device.flatMap((c) => {
+      const el = twin.get(c.componentId);
+      const change = el ? identityChange(el, c) : undefined;
+      if (!el || !change) return [];
+      const siblings = elements.get(el.parentId)?.childIds ?? [];
+      const idx = siblings.indexOf(el.id);
+      return [{ c, el, change, afterId: idx > 0 ? siblings[idx - 1]! : '' }];
+    });
+    for (const x of exchanges) {
+      const exchange = { attribute: x.change.attribute, old: x.change.twin, new: x.change.device };
+      log.info({ componentId: x.c.componentId, ...exchange }, 'same-tag part exchanged on the device: replacing its element');
+      try {
+        const r = await retryTransient(() => init.ledger.removeAML(init.twinId, x.el.id));
+        actions.push({ action: 'removeAML', componentId: x.el.id, txId: r.transactionId, exchange });
+      } catch (err) {
+        if (!rejectedWith(err, 'NOT_FOUND')) throw err;
+        actions.push({ action: 'removeAML', componentId: x.el.id, exchange });
+      }
+      feeds.delete(x.el.id);
+      let afterId = x.afterId;
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          const r = await retryTransient(() => init.ledger.insertAML(init.twinId, sensorFragment(x.c), x.el.parentId, afterId));
+          actions.push({ action: 'insertAML', componentId: x.c.componentId, txId: r.transactionId, parentId: x.el.parentId, afterId, exchange });
+          break;
+        } catch (err) {
+          if (rejectedWith(err, 'DUPLICATE_ID')) {
+            actions.push({ action: 'insertAML', componentId: x.c.componentId, parentId: x.el.parentId, exchange });
+            break;
+          }
+          if (rejectedWith(err, 'NOT_FOUND', 'VALIDATION_FAILED') && afterId !== '' && attempt === 0) {
+            afterId = '';
+            continue;
+          }
+          throw err;
+        }
+      }
+    }
 
     // A newcomer takes the place of the part it replaces: same parent, same measured quantity.
     const placeAfter = new Map<string, string>();
@@ -214,6 +268,7 @@ export function createSyncEngine(init: SyncEngineInit): SyncEngine {
 
     for (const c of device) {
       if (!elements.has(c.parentId)) continue;
+
       // Every run makes sure the feed exists where the readings go (feed-ingest), not only on
       // chain: a registration lost by feed-ingest, or one that failed after addSensorFeed, is
       // redone here. The registrar is idempotent and remembers confirmed feeds.

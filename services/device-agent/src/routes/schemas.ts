@@ -7,10 +7,11 @@ export const SyncAction = Type.Object({
   feedRef: Type.Optional(Type.String()),
   parentId: Type.Optional(Type.String()),
   afterId: Type.Optional(Type.String()),
+  exchange: Type.Optional(Type.Object({ attribute: Type.String(), old: Type.String(), new: Type.String() }, { description: 'a same-tag exchange: the identity that changed' })),
 });
 
 export const DriftItem = Type.Object({
-  type: Type.Union(['MISSING_ON_DEVICE', 'MISSING_IN_TWIN', 'ATTRIBUTE_MISMATCH', 'FEED_MISSING', 'FEED_MISMATCH', 'PARENT_MISSING'].map((t) => Type.Literal(t))),
+  type: Type.Union(['MISSING_ON_DEVICE', 'MISSING_IN_TWIN', 'ATTRIBUTE_MISMATCH', 'FEED_MISSING', 'FEED_MISMATCH', 'PARENT_MISSING', 'EXCHANGED', 'UNREACHABLE'].map((t) => Type.Literal(t))),
   componentId: Type.String(),
   details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 });
@@ -38,7 +39,13 @@ const Counts = Type.Object({ EXECUTED: Type.Integer(), FAILED: Type.Integer(), R
 
 export const AgentStatus = Type.Object({
   twinId: Type.String(),
-  device: Type.Object({ endpoint: Type.String(), state: Type.Union(['connecting', 'connected', 'reconnecting', 'closed'].map((s) => Type.Literal(s))) }),
+  device: Type.Object({
+    endpoint: Type.String(),
+    state: Type.Union(['connecting', 'connected', 'reconnecting', 'closed'].map((s) => Type.Literal(s))),
+    // What the session negotiated, and why the last connect failed (DEVICE_UNTRUSTED ...).
+    link: Type.Optional(Type.Object({ securityMode: Type.String(), securityPolicy: Type.String(), userIdentity: Type.String(), serverThumbprint: Type.Optional(Type.String()) })),
+    lastFailure: Type.Optional(Type.Object({ code: Type.String(), message: Type.String(), at: Type.String() })),
+  }),
   events: Type.Object({
     gateway: Type.Union([Type.Boolean(), Type.Null()], { description: 'chaincode event stream connected; null = not used' }),
     kafka: Type.Union([Type.Boolean(), Type.Null()], { description: 'dt.ledger-events consumer running; null = not used' }),

@@ -9,6 +9,7 @@ jest.mock('hexy', () => ({ __esModule: true, hexy: (b: Buffer) => Buffer.from(b)
 export const simulator = await import('../../src/domain/simulator.js');
 export const opcua = await import('../../src/domain/opcua-adapter.js');
 export const runtime = await import('../../src/runtime.js');
+export const opcuaPki = await import('../../src/domain/opcua-pki.js');
 
 export async function until<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000, what = 'condition'): Promise<T> {
   const end = Date.now() + timeoutMs;
