@@ -9,6 +9,7 @@ import { createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
 import { ServiceStartError } from './errors.js';
+import { preparePlantLink } from './plant-link.js';
 import { request, waitFor } from './http.js';
 import { fabricIdentityId, orgPorts, PARTIES, plantEntry, plantPorts, repoRoot, serviceEntry, type OrgPorts, type Party, type ServiceName } from './layout.js';
 
@@ -285,10 +286,12 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
       DHT_ENCRYPTION_KEY_FILE: o.encryptionKeyFile,
     });
 
-    // The plant first: it stands on the shop floor before any software talks to it.
+    // The plant first: it stands on the shop floor before any software talks to it. The OPC UA
+    // link is secured: each side's certificate goes into the other's trust list (plant-link.ts).
     const pp = plantPorts(network.basePort);
-    const plantProc = await start('plant', undefined, { PLANT_OPCUA_PORT: pp.opcua, PLANT_CONTROL_PORT: pp.control, PLANT_DATA_DIR: join(workDir, 'plant') }, `${url(pp.control)}/state`, 60_000);
-    const plantState = (await request(`${url(pp.control)}/state`)).json as { endpointUrl: string };
+    const plantLink = await preparePlantLink({ plantDir: join(workDir, 'plant'), agentDataDir: join(byParty(PLANT_OPERATOR).dir, 'device-agent'), mspId: byParty(PLANT_OPERATOR).fabric.mspId, twinId });
+    const plantProc = await start('plant', undefined, { PLANT_OPCUA_PORT: pp.opcua, PLANT_CONTROL_PORT: pp.control, PLANT_DATA_DIR: join(workDir, 'plant'), ...plantLink.plantEnv }, `${url(pp.control)}/state`, 60_000);
+    const plantState = (await request(`${url(pp.control)}/state`)).json as { endpointUrl: string; security: { certificatePem: string } };
     log(`plant: simulated bottling plant on ${plantState.endpointUrl} (control ${url(pp.control)})`);
 
     // acl-service first: each org's admin registers its DHT peers and encryption key on the
@@ -400,6 +403,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
         TWIN_ID: twinId,
         DATA_DIR: join(operator.dir, 'device-agent'),
         DEVICE_ENDPOINT: plantState.endpointUrl,
+        ...plantLink.agentEnv(plantState.security.certificatePem),
         DEVICE_NAME: 'BottlingPlant',
         DEVICE_SAMPLING_MS: 250,
         SYNC_INTERVAL_MS: 2_000,

@@ -4,6 +4,7 @@
 // scenario plays the technician (a sensor breaks, a new part is fitted). The simulator is
 // device-agent's own, loaded from its build, so the consortium drives the very device model the
 // agent is tested against.
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -16,8 +17,19 @@ interface Simulator {
   readonly invocations: readonly { componentId: string; method: string; args: Record<string, unknown>; at: number }[];
   breakSensor(componentId: string): void;
   replaceSensor(oldId: string, replacement: { componentId: string; serialNumber?: string }): void;
+  swapSensorPart(componentId: string, part: { serialNumber: string }): void;
   stop(): Promise<void>;
 }
+
+interface Certificate {
+  readonly certificateFile: string;
+  readonly privateKeyFile: string;
+  readonly applicationUri: string;
+}
+
+type Security =
+  | { mode: 'SignAndEncrypt'; policy: string; certificate: Certificate; trustedClientCertificates: string[]; users: { username: string; password: string }[] }
+  | { mode: 'None' };
 
 function envInt(name: string): number {
   const v = Number(process.env[name]);
@@ -30,15 +42,49 @@ const controlPort = envInt('PLANT_CONTROL_PORT');
 const dataDir = process.env['PLANT_DATA_DIR'];
 if (!dataDir) throw new Error('PLANT_DATA_DIR is required');
 
-const simulatorJs = resolve(dirname(fileURLToPath(import.meta.url)), '../../../services/device-agent/dist/domain/simulator.js');
-const { startBottlingPlantSimulator } = (await import(pathToFileURL(simulatorJs).href)) as {
-  startBottlingPlantSimulator(init: { port: number; pkiDir: string; deviceName?: string }): Promise<Simulator>;
+// The plant's side of the OPC UA link (PLANT_*): SignAndEncrypt with its own certificate, only
+// for the agent certificate(s) in PLANT_TRUSTED_CLIENT_CERTS and the users in PLANT_USERS_FILE;
+// no security only with PLANT_ALLOW_INSECURE=true.
+const policy = process.env['PLANT_OPCUA_SECURITY_POLICY'] || 'Basic256Sha256';
+const allowInsecure = process.env['PLANT_ALLOW_INSECURE'] === 'true';
+if (!['Basic256Sha256', 'Aes256_Sha256_RsaPss', 'Aes128_Sha256_RsaOaep', 'None'].includes(policy)) throw new Error(`PLANT_OPCUA_SECURITY_POLICY ${policy} is not supported`);
+if (policy === 'None' && !allowInsecure) throw new Error('PLANT_OPCUA_SECURITY_POLICY=None needs PLANT_ALLOW_INSECURE=true');
+
+const agentDist = resolve(dirname(fileURLToPath(import.meta.url)), '../../../services/device-agent/dist/domain');
+const { startBottlingPlantSimulator } = (await import(pathToFileURL(join(agentDist, 'simulator.js')).href)) as {
+  startBottlingPlantSimulator(init: { port: number; pkiDir: string; deviceName?: string; security: Security }): Promise<Simulator>;
 };
-const sim = await startBottlingPlantSimulator({ port: opcuaPort, pkiDir: join(dataDir, 'pki'), deviceName: 'BottlingPlant' });
+const { ensureApplicationCertificate } = (await import(pathToFileURL(join(agentDist, 'opcua-pki.js')).href)) as {
+  ensureApplicationCertificate(init: { pkiDir: string; applicationUri: string; commonName: string; dns?: string[] }): Promise<Certificate>;
+};
+
+function readUsers(file: string): { username: string; password: string }[] {
+  const v: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  if (!Array.isArray(v) || v.length === 0 || !v.every((u: { username?: unknown; password?: unknown }) => typeof u?.username === 'string' && typeof u.password === 'string' && u.password.length >= 12)) {
+    throw new Error(`PLANT_USERS_FILE ${file} must be a JSON array of {username, password (12+ chars)}`);
+  }
+  return v as { username: string; password: string }[];
+}
+
+const pkiDir = join(dataDir, 'pki');
+let security: Security = { mode: 'None' };
+let certificatePem: string | undefined;
+if (policy !== 'None') {
+  const trusted = (process.env['PLANT_TRUSTED_CLIENT_CERTS'] ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const usersFile = process.env['PLANT_USERS_FILE'];
+  if (trusted.length === 0) throw new Error('PLANT_TRUSTED_CLIENT_CERTS must name the agent certificate(s) the plant trusts');
+  if (!usersFile) throw new Error('PLANT_USERS_FILE is required');
+  const certificate = await ensureApplicationCertificate({ pkiDir, applicationUri: 'urn:twinledger:bottling-plant', commonName: 'TwinLedger bottling plant', dns: ['localhost', '127.0.0.1'] });
+  certificatePem = readFileSync(certificate.certificateFile, 'utf8');
+  security = { mode: 'SignAndEncrypt', policy, certificate, trustedClientCertificates: trusted, users: readUsers(usersFile) };
+}
+const sim = await startBottlingPlantSimulator({ port: opcuaPort, pkiDir, deviceName: 'BottlingPlant', security });
 
 function state(): unknown {
   return {
     endpointUrl: sim.endpointUrl,
+    // The plant's public application certificate: what its operator gives the agent to trust.
+    security: { mode: security.mode, ...(security.mode === 'SignAndEncrypt' ? { policy: security.policy, certificatePem } : {}) },
     components: sim.components(),
     conveyorSpeed: sim.conveyorSpeed,
     flooding: sim.flooding,
@@ -62,17 +108,24 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   return v as Record<string, unknown>;
 }
 
-// GET /state; POST /sensors/<id>/break; POST /sensors/<id>/replace {componentId, serialNumber?}
+// GET /state; POST /sensors/<id>/break; POST /sensors/<id>/replace {componentId, serialNumber?};
+// POST /sensors/<id>/swap {serialNumber} (a new part under the same tag)
 const server = createServer((req, res) => {
   void (async () => {
     try {
-      const m = /^\/sensors\/([A-Za-z0-9._-]{1,128})\/(break|replace)$/.exec(req.url ?? '');
+      const m = /^\/sensors\/([A-Za-z0-9._-]{1,128})\/(break|replace|swap)$/.exec(req.url ?? '');
       if (req.method === 'GET' && req.url === '/state') return send(res, 200, state());
       if (req.method === 'POST' && m) {
         const id = m[1]!;
         if (!sim.components().some((c) => c.componentId === id && c.kind === 'sensor')) return send(res, 404, { code: 'NOT_FOUND', message: `no sensor ${id}` });
         if (m[2] === 'break') sim.breakSensor(id);
-        else {
+        else if (m[2] === 'swap') {
+          const body = await readJson(req);
+          if (typeof body['serialNumber'] !== 'string' || !/^[A-Za-z0-9._-]{1,128}$/.test(body['serialNumber'])) {
+            return send(res, 400, { code: 'VALIDATION_FAILED', message: 'serialNumber must be a serial number' });
+          }
+          sim.swapSensorPart(id, { serialNumber: body['serialNumber'] });
+        } else {
           const body = await readJson(req);
           if (typeof body['componentId'] !== 'string' || !/^[A-Za-z0-9._-]{1,128}$/.test(body['componentId'])) {
             return send(res, 400, { code: 'VALIDATION_FAILED', message: 'componentId must be an ID' });
