@@ -355,6 +355,9 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
           ...dhtCommon(o),
           PORT: o.ports.feed,
           DATA_DIR: join(o.dir, 'feed-ingest'),
+          // The ledger decides feed access: callers sign as their fabric_identity, grants read as User1.
+          FABRIC_IDENTITIES_DIR: o.identitiesDir,
+          SERVICE_IDENTITY: 'User1',
           DHT_LISTEN: `/ip4/127.0.0.1/tcp/${o.ports.feedP2p}`,
           DHT_BOOTSTRAP: preps.map(gatewayAddr).join(','),
           // One broker serves the whole local consortium; per-org topics and groups keep each

@@ -1,7 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNetwork, testNetworkInit } from '@twinledger/devnet';
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ledgerEnvOf, startNetwork, testNetworkInit } from '@twinledger/devnet';
+import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
+import { createTwinLedger } from '@twinledger/ledger';
 import { spawnTestNetwork, type FeedHead } from '@twinledger/dht';
 import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, type Kafka } from '@twinledger/kafka';
 import { decodeSegment } from '@twinledger/readings';
@@ -103,7 +107,9 @@ export const feedIngest: Suite = {
     const throughputSeconds = Number(args[3] ?? 10);
     const stopFlag = { stop: false };
     const dir = await mkdtemp(join(tmpdir(), 'bench-feed-ingest-'));
-    const net = await startNetwork({ fabric: false, kafka: true, ...testNetworkInit() });
+    // feed-ingest asks the ledger for every feed permission: Org1 owns the 'bench' twin.
+    const net = await startNetwork({ orgs: ['org1', 'org2'], fabric: true, kafka: true, ...testNetworkInit() });
+    const org1 = net.orgs[0]!;
     // Org1's DHT node is the one embedded in the feed-ingest process; node 0 here only reserves
     // Org1's registry entry and keys and is stopped, so 3 DHT nodes run: Org1 (feed-ingest), Org2, Org3.
     const dht = await spawnTestNetwork({ orgs: ['Org1MSP', 'Org2MSP', 'Org3MSP'] });
@@ -127,7 +133,19 @@ export const feedIngest: Suite = {
       await writeFile(join(dir, 'swarm.key'), dht.swarmKey);
       await writeFile(join(dir, 'enc.key'), Buffer.from(dht.keys.get('Org1MSP')!.privateKey).toString('hex'));
       await writeRegistry();
+      const identitiesDir = join(dir, 'identities');
+      mkdirSync(identitiesDir, { recursive: true });
+      symlinkSync(dirname(org1.users[0]!.mspDir), join(identitiesDir, 'User1'));
+      const pool = createPeerConnectionPool();
+      const owner = createFabricClient({ pool, peer: org1.peer, identity: await loadIdentity(org1.users[0]!), channel: net.channel, chaincode: net.chaincode });
+      try {
+        await createTwinLedger(owner).createTwin('bench', 'Bench plant', readFileSync(new URL('../../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8'));
+      } finally {
+        owner.close();
+        pool.close();
+      }
       const env = {
+        ...ledgerEnvOf(net, org1), FABRIC_IDENTITIES_DIR: identitiesDir,
         MSP_ID: 'Org1MSP', DATA_DIR: join(dir, 'data'), PORT: '0', LOG_LEVEL: 'warn', KAFKA_BROKERS: net.kafka!.bootstrap,
         AUTH_ISSUER: issuer.issuer, AUTH_JWKS_FILE: join(dir, 'jwks.json'), DHT_SWARM_KEY_FILE: join(dir, 'swarm.key'),
         DHT_ENCRYPTION_KEY_FILE: join(dir, 'enc.key'), PARTY_REGISTRY_FILE: join(dir, 'parties.json'),
@@ -140,7 +158,7 @@ export const feedIngest: Suite = {
       dht.registry.upsert({ ...dht.registry.get('Org1MSP')!, peerIds: [first.peerId] });
       child = await startChild({ ...env, LOG_LEVEL: 'info' });
       await Promise.all(dht.nodes.slice(1).map((n) => n.dial(child!.multiaddr)));
-      const auth = { authorization: `Bearer ${await issuer.issue({ sub: 'bench', org: 'Org1MSP', audience: 'twinledger' })}`, 'content-type': 'application/json' };
+      const auth = { authorization: `Bearer ${await issuer.issue({ sub: 'bench', org: 'Org1MSP', fabricIdentity: 'User1', audience: 'twinledger' })}`, 'content-type': 'application/json' };
       const registerFeeds = async (prefix: string): Promise<Array<{ feedId: string; component: string }>> => {
         const out: Array<{ feedId: string; component: string }> = [];
         for (let i = 0; i < feedCount; i++) {
