@@ -4,12 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
+import { readFileSync } from 'node:fs';
+import { fabricAvailability, ledgerEnvOf, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
+import { createPeerConnectionPool } from '@twinledger/fabric-client';
 import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
 import { createIdempotentProducer, createKafka, sendAcked, TOPICS, type Producer } from '@twinledger/kafka';
 import { decodeSegment, encodeReadingsMessages, type Reading } from '@twinledger/readings';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
 import { startFeedIngestProcess, stopFeedIngestProcess, type FeedIngestProcess } from '../src/process.js';
+import { feedIngestLedgerOf, identitiesDirOf } from './support/ledger.js';
+
+// The service asks the ledger for every feed permission: real Fabric, where Org1 owns the twin.
+const fabric = await fabricAvailability();
+const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
@@ -27,7 +34,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 const startChild = (env: Record<string, string>): Promise<FeedIngestProcess> => startFeedIngestProcess(env);
 const kill9 = (child: FeedIngestProcess): Promise<void> => stopFeedIngestProcess(child, 'SIGKILL');
 
-describe('feed-ingest killed mid-batch and restarted (child process, real Kafka, real DHT)', () => {
+(fabric.ok ? describe : describe.skip)('feed-ingest killed mid-batch and restarted (child process, real Kafka, real DHT, real ledger)', () => {
   let net: DevNetwork;
   let dht: TestNetwork;
   let issuer: DevIssuer;
@@ -55,7 +62,7 @@ describe('feed-ingest killed mid-batch and restarted (child process, real Kafka,
   };
 
   const api = async (method: string, path: string, body?: unknown) => {
-    const token = await issuer.issue({ sub: 'ops@org1', org: 'Org1MSP', audience: 'twinledger' });
+    const token = await issuer.issue({ sub: 'ops@org1', org: 'Org1MSP', fabricIdentity: 'User1', audience: 'twinledger' });
     const res = await fetch(`http://127.0.0.1:${child!.port}${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -74,7 +81,16 @@ describe('feed-ingest killed mid-batch and restarted (child process, real Kafka,
   beforeAll(async () => {
     await promisify(execFile)('npx', ['tsc', '-b', 'services/feed-ingest'], { cwd: ROOT });
     dir = await mkdtemp(join(tmpdir(), 'feed-ingest-crash-'));
-    net = await startNetwork({ fabric: false, kafka: true, ...testNetworkInit() });
+    net = await startNetwork({ orgs: ['org1', 'org2'], fabric: true, kafka: true, ...testNetworkInit() });
+    const org1 = net.orgs[0] as OrgHandle;
+    const pool = createPeerConnectionPool();
+    const ledger = await feedIngestLedgerOf(net, org1, join(dir, 'test-client'), pool);
+    try {
+      await ledger.serviceLedger.createTwin('plant', 'Plant', AML);
+    } finally {
+      ledger.identities.close();
+      pool.close();
+    }
     dht = await spawnTestNetwork({ orgs: ['Org1MSP', 'Org2MSP', 'Org3MSP'] });
     await dht.connectAll();
     issuer = await createDevIssuer('https://idp.crash');
@@ -83,7 +99,8 @@ describe('feed-ingest killed mid-batch and restarted (child process, real Kafka,
     await writeFile(join(dir, 'enc.key'), Buffer.from(dht.keys.get('Org1MSP')!.privateKey).toString('hex'));
     await writeRegistry();
     env = {
-      MSP_ID: 'Org1MSP',
+      ...ledgerEnvOf(net, org1),
+      FABRIC_IDENTITIES_DIR: identitiesDirOf(dir, org1),
       DATA_DIR: join(dir, 'data'),
       PORT: '0',
       LOG_LEVEL: 'info',

@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createIdentityRegistry, type IdentityRegistry } from '@twinledger/auth-identity';
+import type { IdentityRegistry } from '@twinledger/auth-identity';
 import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
 import { spawnTestNetwork, type DhtNode, type TestNetwork } from '@twinledger/dht';
 import { createPeerConnectionPool, type PeerConnectionPool } from '@twinledger/fabric-client';
@@ -11,6 +11,7 @@ import { silentLogger } from '@twinledger/observability';
 import { decodeSegment, type Reading } from '@twinledger/readings';
 import { createDevIssuer, createJwtVerifier, type DevIssuer } from '@twinledger/service-kit';
 import { createFeedIngest, DEFAULTS, type FeedIngestRuntime } from '../src/runtime.js';
+import { feedIngestLedgerOf } from './support/ledger.js';
 
 // Issue #17: the ledger decides who may read or change off-chain feed data. Real Fabric (two
 // organizations, the twinledger chaincode), a real Kafka broker, real libp2p DHT nodes; two
@@ -96,11 +97,8 @@ async function readWithNode(node: DhtNode, feedId: string, from: number, to: num
     issuer = await createDevIssuer('https://idp.test');
     pool = createPeerConnectionPool();
     for (const [i, org] of (net.orgs as OrgHandle[]).entries()) {
-      const dir = join(root, 'identities', org.name);
-      mkdirSync(dir, { recursive: true });
-      symlinkSync(dirname(org.users[0]!.mspDir), join(dir, 'User1'));
-      identities.push(createIdentityRegistry({ mspId: org.mspId, identitiesDir: dir, pool, peer: org.peer, channel: net.channel, chaincode: net.chaincode }));
-      const serviceLedger = createTwinLedger(await identities[i]!.clientByName('User1'));
+      const ledger = await feedIngestLedgerOf(net, org, root, pool);
+      identities.push(ledger.identities);
       runtimes.push(
         await createFeedIngest(
           {
@@ -119,7 +117,7 @@ async function readWithNode(node: DhtNode, feedId: string, from: number, to: num
           {
             dht: dht.nodes[i]!,
             parties: dht.registry,
-            ledger: { identities: identities[i]!, serviceLedger },
+            ledger,
             auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: org.mspId }),
             logger: silentLogger(),
           },

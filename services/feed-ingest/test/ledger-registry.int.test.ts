@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,12 +11,14 @@ import { fabricAvailability, ledgerEnvOf, startNetwork, testNetworkInit, type De
 import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
+import { identitiesDirOf } from './support/ledger.js';
 
 // Two real feed-ingest processes (as deployed: dist/server.js) whose only membership source is
 // the party registry on the real ledger: each org's admin registers its instance's DHT peer id
 // and encryption key on chain, then the instance starts with PEER_ENDPOINT and a client identity.
 const SERVER = join(resolve(fileURLToPath(new URL('../../..', import.meta.url))), 'services/feed-ingest/dist/server.js');
 const fabric = await fabricAvailability();
+const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
 
 interface Instance {
   readonly url: string;
@@ -66,6 +69,8 @@ interface Instance {
     const admin = createFabricClient({ pool, peer: org.peer, identity: await loadIdentity(org.admin), channel: net.channel, chaincode: net.chaincode });
     try {
       await createTwinLedger(admin).registerParty([peerId], Buffer.from(keys.publicKey).toString('base64'));
+      // The twin of the feed below: Org1's, readable by every MSP (the default '*' READER grant).
+      if (org === net.orgs[0]) await createTwinLedger(admin).createTwin('bottling-plant-1', 'Bottling plant', AML);
     } finally {
       admin.close();
       pool.close();
@@ -90,6 +95,8 @@ interface Instance {
         ...ledgerEnvOf(net, org),
         FABRIC_CERT_FILE: org.users[0]!.certPath,
         FABRIC_KEY_FILE: org.users[0]!.keyPath,
+        // Callers' feed permissions are the ledger's decisions, signed as their fabric_identity.
+        FABRIC_IDENTITIES_DIR: identitiesDirOf(root, org),
         AUTH_ISSUER: issuer.issuer,
         AUTH_JWKS_FILE: join(root, 'jwks.json'),
       },
@@ -122,7 +129,7 @@ interface Instance {
     return { url, peerId, multiaddrs: started.multiaddrs };
   }
 
-  const auth = async (org: string) => ({ authorization: `Bearer ${await issuer.issue({ sub: `u@${org}`, org, audience: 'twinledger' })}`, 'content-type': 'application/json' });
+  const auth = async (org: string) => ({ authorization: `Bearer ${await issuer.issue({ sub: `u@${org}`, org, fabricIdentity: 'User1', audience: 'twinledger' })}`, 'content-type': 'application/json' });
 
   it('takes its DHT membership from the ledger: a feed ingested at Org1 is read by Org2 under the feed ACL', async () => {
     const [org1, org2] = net.orgs as [OrgHandle, OrgHandle];
