@@ -18,7 +18,9 @@ import { derivedFeedRegistrar } from '../src/domain/feed-registrar.js';
 import { createSyncEngine } from '../src/domain/sync.js';
 import { parseTwinAml } from '../src/domain/aml.js';
 import type { DeviceAgent } from '../src/runtime.js';
+import { createEnvelopeGuard, parseEnvelope, type EnvelopeGuard } from '../src/domain/envelope.js';
 import { opcua, runtime, simulator, until } from './support/opcua.js';
+import { securePair, type SecurePair } from './support/pki.js';
 
 const { createDeviceAgent } = runtime;
 
@@ -42,6 +44,7 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
   const readings: { key: string; r: Reading }[] = [];
   let agent: DeviceAgent | undefined;
   let generation = 0;
+  let pair: SecurePair;
   const twin = `bottling-${Date.now()}`;
   const dataDir = (): string => join(dir, 'agent-data');
 
@@ -54,10 +57,10 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
 
   let kafkaClient: ReturnType<typeof createKafka>;
 
-  async function startAgent(opts: { relay?: boolean } = {}): Promise<DeviceAgent> {
+  async function startAgent(opts: { relay?: boolean; envelope?: EnvelopeGuard } = {}): Promise<DeviceAgent> {
     generation += 1;
     const relay = opts.relay ? { consumer: createConsumer(kafkaClient, { groupId: `da-agent-relay-${generation}-${Date.now()}` }), topic: TOPICS.ledgerEvents } : undefined;
-    const adapter = opcua.createOpcUaAdapter({ endpointUrl: sim.endpointUrl, pkiDir: join(dir, 'client-pki'), logger: silentLogger(), samplingIntervalMs: 50, reconnectInitialMs: 100, reconnectMaxMs: 1_000 });
+    const adapter = opcua.createOpcUaAdapter({ endpointUrl: sim.endpointUrl, pkiDir: join(dir, 'client-pki'), security: pair.client, logger: silentLogger(), samplingIntervalMs: 50, reconnectInitialMs: 100, reconnectMaxMs: 1_000 });
     const a = await createDeviceAgent({
       twinId: twin,
       mspId: 'Org1MSP',
@@ -72,6 +75,7 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
       syncIntervalMs: relay ? 600_000 : 2_000,
       readings: { producer, topic: TOPICS.readings, maxReadingsPerSecond: 200, maxBuffered: 10_000 },
       ...(relay ? { ledgerEventsConsumer: relay, gatewayEvents: false } : {}),
+      ...(opts.envelope ? { envelope: opts.envelope } : {}),
     });
     await a.start();
     await until(() => a.ready(), (r) => r, 30_000, `agent ${generation} ready`);
@@ -108,7 +112,8 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
       },
     });
 
-    sim = await simulator.startBottlingPlantSimulator({ pkiDir: join(dir, 'server-pki'), tickMs: 100 });
+    pair = await securePair(dir);
+    sim = await simulator.startBottlingPlantSimulator({ pkiDir: join(dir, 'server-pki'), tickMs: 100, security: pair.server });
     agent = await startAgent();
   }, 240_000);
 
@@ -165,6 +170,37 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
     expect(drift.items).toEqual([]);
   });
 
+  it('notices a part swapped under the same tag (new serial number): removeAML + insertAML in place, feed again', async () => {
+    sim.swapSensorPart('sensor-fill-level-2', { serialNumber: 'SN-REPL-43' });
+    const el = await until(() => org2.getElement(twin, 'sensor-fill-level-2'), (e) => e.aml.includes('SN-REPL-43'), 20_000, 'element with the new serial');
+    expect(el.aml).not.toContain('SN-REPL-42');
+    expect(el).toMatchObject({ parentId: 'filler-1', name: 'FillLevelSensor' });
+    const spec = parseTwinAml((await org2.getSpecification(twin)).aml);
+    expect(spec.elements.get('filler-1')?.childIds).toEqual(['sensor-fill-level-2', 'sensor-flow-1', 'sensor-pressure-1', 'sensor-temperature-1']);
+    await until(() => org2.listSensorFeeds(twin), (f) => f.some((x) => x.componentId === 'sensor-fill-level-2'), 20_000, 'feed again');
+    const ops = (await owner.history(twin)).changes.filter((c) => c.targets.some((t) => t.id === 'sensor-fill-level-2')).map((c) => c.operation);
+    // The first exchange inserted it; this one removed and inserted it once more.
+    expect(ops.filter((o) => o === 'removeAML')).toHaveLength(1);
+    expect(ops.filter((o) => o === 'insertAML')).toHaveLength(2);
+    await until(() => agent!.sync.drift(), (d) => d.items.length === 0, 20_000, 'no drift');
+  });
+
+  it('keeps a part whose reads fail in the specification and reports it unreachable', async () => {
+    sim.setUnreachable('sensor-flow-1', true);
+    try {
+      const report = await agent!.sync.sync('test');
+      expect(report).toMatchObject({ ok: true, actions: [] });
+      expect(report.drift?.items).toEqual([{ type: 'UNREACHABLE', componentId: 'sensor-flow-1' }]);
+      await expect(org2.getElement(twin, 'sensor-flow-1')).resolves.toMatchObject({ parentId: 'filler-1' });
+      expect((await org2.listSensorFeeds(twin)).map((f) => f.componentId)).toContain('sensor-flow-1');
+    } finally {
+      sim.setUnreachable('sensor-flow-1', false);
+    }
+    expect((await agent!.sync.sync('test')).drift?.items).toEqual([]);
+    const ops = (await owner.history(twin)).changes.filter((c) => c.targets.some((t) => t.id === 'sensor-flow-1')).map((c) => c.operation);
+    expect(ops).not.toContain('removeAML');
+  });
+
   let roundTripCall = 0;
   it('executes an authorized program call on the device and acknowledges it on chain with the read-back', async () => {
     const before = sim.invocations.length;
@@ -177,6 +213,35 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
     expect(sim.invocations.slice(before)).toEqual([expect.objectContaining({ componentId: 'conveyor-1', method: 'SetConveyorSpeed', args: { speed: 2 } })]);
     // Calls straight out of bounds never reach the queue.
     await expect(owner.callProgram(twin, 'SetConveyorSpeed', { speed: 3 })).rejects.toMatchObject({ code: 'OUT_OF_BOUNDS' });
+  });
+
+  it("refuses calls the ledger allows but the operator's envelope does not (limits, calls per minute): REJECTED with the reason, plant untouched", async () => {
+    await agent!.stop();
+    const envelope = createEnvelopeGuard(parseEnvelope({
+      version: 1,
+      programs: {
+        SetConveyorSpeed: { parameters: { speed: { min: 0, max: 1.8 } }, requiredState: [{ variable: 'Flooding', equals: false }], maxCallsPerMinute: 2 },
+        SetValve: { parameters: { open: { allowed: [true, false] } }, maxCallsPerMinute: 10 },
+      },
+    }));
+    agent = await startAgent({ envelope });
+    const before = sim.invocations.length;
+    const speedBefore = sim.conveyorSpeed;
+    // The ledger's rule is 0..2.5 m/s: 2.2 is queued by the chaincode, the agent refuses it.
+    const wide = (await owner.callProgram(twin, 'SetConveyorSpeed', { speed: 2.2 })).result.callId;
+    const w = await until(() => org2.getProgramCall(twin, wide), (c) => c.status !== 'PENDING', 20_000, 'envelope refusal acknowledged');
+    expect(w).toMatchObject({ status: 'REJECTED', acknowledgement: { status: 'REJECTED', result: { reason: 'OUTSIDE_ENVELOPE', parameter: 'speed', source: 'envelope', message: expect.stringContaining('maximum 1.8') } } });
+    expect(sim.conveyorSpeed).toBe(speedBefore);
+    expect(sim.invocations.length).toBe(before);
+
+    // Budget 2 per minute: the third call in a row is refused before the device.
+    const ids: number[] = [];
+    for (const speed of [1.1, 1.2, 1.3]) ids.push((await owner.callProgram(twin, 'SetConveyorSpeed', { speed })).result.callId);
+    const done = await Promise.all(ids.map((id) => until(() => org2.getProgramCall(twin, id), (c) => c.status !== 'PENDING', 30_000, `call ${id}`)));
+    expect(done.map((c) => c.status)).toEqual(['EXECUTED', 'EXECUTED', 'REJECTED']);
+    expect(done[2]).toMatchObject({ acknowledgement: { result: { reason: 'RATE_LIMITED', source: 'envelope' } } });
+    expect(sim.conveyorSpeed).toBe(1.2);
+    expect(sim.invocations.slice(before).map((i) => i.args)).toEqual([{ speed: 1.1 }, { speed: 1.2 }]);
   });
 
   it('after a restart, refuses calls the specification no longer allows and never repeats an executed call', async () => {
@@ -249,7 +314,7 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
         return Reflect.get(target, prop, receiver) as unknown;
       },
     });
-    const adapter = opcua.createOpcUaAdapter({ endpointUrl: sim.endpointUrl, pkiDir: join(dir, 'client-pki'), logger: silentLogger() });
+    const adapter = opcua.createOpcUaAdapter({ endpointUrl: sim.endpointUrl, pkiDir: join(dir, 'client-pki'), security: pair.client, logger: silentLogger() });
     await adapter.start();
     try {
       const half = await createSyncEngine({ twinId: twin, ledger: crashing, adapter, feeds: derivedFeedRegistrar(), logger: silentLogger() }).sync('crash-test');
@@ -274,6 +339,52 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
     const spec = parseTwinAml((await org2.getSpecification(twin)).aml);
     expect([...spec.elements.keys()].filter((id) => id.startsWith('sensor-pressure'))).toEqual(['sensor-pressure-2']);
   });
+  it('an impostor at the plant address is refused (DEVICE_UNTRUSTED): no ledger change, the call waits for the real plant', async () => {
+    await agent!.stop();
+    agent = undefined;
+    // Its own certificate; it trusts the agent's (public) certificate and accepts its user.
+    const impostorPair = await securePair(join(dir, 'impostor'), 'Basic256Sha256', 'impostor');
+    const impostor = await simulator.startBottlingPlantSimulator({ pkiDir: join(dir, 'impostor-server-pki'), tickMs: 100, security: { ...impostorPair.server, trustedClientCertificates: [pair.client.certificate.certificateFile] } });
+    // The fake inventory that would make an agent rewrite the specification.
+    impostor.replaceSensor('sensor-temperature-1', { componentId: 'sensor-temperature-666', serialNumber: 'EVIL' });
+    const specWrites = async (): Promise<number> => (await owner.history(twin)).changes.filter((c) => ['removeAML', 'insertAML', 'addSensorFeed', 'removeSensorFeed'].includes(c.operation)).length;
+    const writesBefore = await specWrites();
+    const specBefore = (await org2.getSpecification(twin)).aml;
+    // (The belt, not the inlet valve: the relay test below counts the valve's invocations.)
+    const callId = (await owner.callProgram(twin, 'SetConveyorSpeed', { speed: 0.9 })).result.callId;
+    const fake = await createDeviceAgent({
+      twinId: twin,
+      mspId: 'Org1MSP',
+      ledger: agentLedger,
+      fabric: agentFabric,
+      adapter: opcua.createOpcUaAdapter({ endpointUrl: impostor.endpointUrl, pkiDir: join(dir, 'client-pki'), security: pair.client, logger: silentLogger(), reconnectInitialMs: 100, reconnectMaxMs: 500 }),
+      feeds: derivedFeedRegistrar(),
+      dataDir: join(dir, 'impostor-agent-data'),
+      logger: silentLogger(),
+      syncIntervalMs: 500,
+    });
+    try {
+      await fake.start();
+      const failure = await until(() => fake.status().device.lastFailure, (f) => f !== undefined, 20_000, 'refusal');
+      expect(failure?.code).toBe('DEVICE_UNTRUSTED');
+      // Several sync intervals and call catch-ups later: still refused, nothing done.
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(fake.ready()).toBe(false);
+      expect(fake.status().device).toMatchObject({ state: expect.not.stringMatching(/^connected$/), lastFailure: { code: 'DEVICE_UNTRUSTED' } });
+    } finally {
+      await fake.stop();
+      await impostor.stop();
+    }
+    expect(impostor.invocations).toEqual([]);
+    expect((await org2.getSpecification(twin)).aml).toBe(specBefore);
+    expect(await specWrites()).toBe(writesBefore);
+    expect((await org2.getProgramCall(twin, callId)).status).toBe('PENDING');
+    // The agent of the real plant executes it.
+    agent = await startAgent();
+    await until(() => org2.getProgramCall(twin, callId), (c) => c.status === 'EXECUTED', 30_000, 'executed on the real plant');
+    expect(sim.conveyorSpeed).toBe(0.9);
+  });
+
   it('takes program calls from the dt.ledger-events relay when configured (no Gateway stream)', async () => {
     await agent!.stop();
     agent = await startAgent({ relay: true });
@@ -356,6 +467,7 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
         FABRIC_PEER_ENDPOINT: o1.peer.endpoint, FABRIC_PEER_TLS_ROOT_CERT: o1.peer.tlsRootCertPath, FABRIC_PEER_HOST_ALIAS: o1.peer.hostAlias ?? '',
         FABRIC_CERT: o1.users[1]!.certPath, FABRIC_KEY: o1.users[1]!.keyPath, FABRIC_CHANNEL: net.channel, FABRIC_CHAINCODE: net.chaincode,
         KAFKA_BROKERS: net.kafka!.bootstrap, AUTH_ISSUER: issuer.issuer, AUTH_JWKS_FILE: join(dir, 'jwks.json'),
+        SAFETY_ENVELOPE_FILE: join(dirname(fileURLToPath(import.meta.url)), '../config/bottling-plant.envelope.json'),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -380,7 +492,8 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
       await until(() => fetch(`${base}/readyz`).then((r) => r.status), (st) => st === 200, 60_000, 'readyz');
       await until(() => org2.listSensorFeeds(twin2), (f) => f.length === 4, 30_000, 'process registered feeds');
       const status = (await (await fetch(`${base}/status`, { headers: auth })).json()) as { device: { state: string }; events: { gateway: boolean }; stream: { produced: number } };
-      expect(status).toMatchObject({ device: { state: 'connected' }, events: { gateway: true } });
+      // The built-in simulator is served and reached over the secured link by default.
+      expect(status).toMatchObject({ device: { state: 'connected', link: { securityMode: 'SignAndEncrypt', securityPolicy: 'Basic256Sha256', userIdentity: 'username:device-agent' } }, events: { gateway: true } });
       const sync = await fetch(`${base}/sync`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'operator check' }) });
       expect(sync.status).toBe(200);
       expect(await sync.json()).toMatchObject({ ok: true, actions: [], drift: { items: [] } });
@@ -388,7 +501,8 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
       const callId = (await owner.callProgram(twin2, 'SetConveyorSpeed', { speed: 0.5 })).result.callId;
       const done = await until(() => org2.getProgramCall(twin2, callId), (c) => c.status !== 'PENDING', 30_000, 'process executed the call');
       expect(done).toMatchObject({ status: 'EXECUTED', acknowledgement: { result: { readBack: { speed: 0.5 } } } });
-      const calls = (await (await fetch(`${base}/calls?limit=5`, { headers: auth })).json()) as { callId: number; state: string }[];
+      // Org2's peer can show the acknowledgement before the agent's own submit returned and it journaled 'acked'.
+      const calls = await until(async () => (await (await fetch(`${base}/calls?limit=5`, { headers: auth })).json()) as { callId: number; state: string }[], (c) => c[0]?.state === 'acked', 10_000, 'journal acked');
       expect(calls[0]).toMatchObject({ callId, state: 'acked' });
       await until(async () => ((await (await fetch(`${base}/status`, { headers: auth })).json()) as typeof status).stream.produced, (n) => n > 0, 20_000, 'process streams');
       const metrics = await (await fetch(`${base}/metrics`)).text();

@@ -16,6 +16,7 @@ import { decodeSegment } from '@twinledger/readings';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
 import type { BottlingPlantSimulator } from '../src/domain/simulator.js';
 import { simulator, until } from './support/opcua.js';
+import { AGENT_USER, securePair, type SecurePair } from './support/pki.js';
 
 const fabric = await fabricAvailability();
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -80,6 +81,7 @@ async function kill(child: Child | undefined, signal: NodeJS.Signals): Promise<v
   let dir: string;
   let sim: BottlingPlantSimulator | undefined;
   let simPort = 0;
+  let pair: SecurePair | undefined;
   let ingest: Child | undefined;
   let agent: Child | undefined;
   let agentEnv: Record<string, string>;
@@ -115,7 +117,8 @@ async function kill(child: Child | undefined, signal: NodeJS.Signals): Promise<v
   };
 
   const startSim = async (): Promise<void> => {
-    sim = await simulator.startBottlingPlantSimulator({ port: simPort, pkiDir: join(dir, 'server-pki'), tickMs: 100 });
+    pair ??= await securePair(dir);
+    sim = await simulator.startBottlingPlantSimulator({ port: simPort, pkiDir: join(dir, 'server-pki'), tickMs: 100, security: pair.server });
     simPort = sim.port;
   };
   const startAgent = async (): Promise<Child> =>
@@ -198,6 +201,8 @@ async function kill(child: Child | undefined, signal: NodeJS.Signals): Promise<v
 
     await startSim();
     const o1 = net.orgs[0]!;
+    // The agent process reaches the plant over the secured link the pair provisioned.
+    await writeFile(join(dir, 'opcua-user.json'), JSON.stringify(AGENT_USER), { mode: 0o600 });
     await writeFile(join(dir, 'agent.token'), await issuer.issue({ sub: 'device-agent', org: 'Org1MSP', audience: 'twinledger' }));
     agentEnv = {
       PORT: '0', LOG_LEVEL: 'info', MSP_ID: 'Org1MSP', TWIN_ID: twin, DATA_DIR: join(dir, 'agent'),
@@ -207,6 +212,9 @@ async function kill(child: Child | undefined, signal: NodeJS.Signals): Promise<v
       KAFKA_BROKERS: net.kafka!.bootstrap, MAX_READINGS_PER_SECOND: '200',
       FEED_INGEST_URL: `http://127.0.0.1:${ingest.port}`, FEED_INGEST_TOKEN_FILE: join(dir, 'agent.token'), FEED_ACL: 'Org2MSP',
       AUTH_ISSUER: issuer.issuer, AUTH_JWKS_FILE: join(dir, 'jwks.json'),
+      OPCUA_PKI_DIR: join(dir, 'agent-pki'), OPCUA_APPLICATION_URI: pair!.client.certificate.applicationUri,
+      OPCUA_TRUSTED_SERVER_CERTS: pair!.server.certificate.certificateFile, OPCUA_USER_FILE: join(dir, 'opcua-user.json'),
+      SAFETY_ENVELOPE_FILE: join(HERE, '../config/bottling-plant.envelope.json'),
     };
     agent = await startAgent();
   }, 300_000);
