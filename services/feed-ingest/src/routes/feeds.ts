@@ -107,7 +107,13 @@ export function feedRoutes(app: ServiceApp, deps: FeedRoutesDeps): void {
     async (req) => {
       const feeds = deps.registry.list();
       const byTwin = new Map<string, Promise<boolean>>();
-      for (const f of feeds) if (!byTwin.has(f.twinId)) byTwin.set(f.twinId, deps.access.allows(req.principal!, f.twinId, Permissions.FEED_READ));
+      // A feed registered before its twin was on the ledger (or after the twin was removed) is
+      // nobody's to read: hidden, not a failure of the whole listing.
+      const orHidden = (err: unknown): boolean => {
+        if ((err as { code?: string }).code === 'NOT_FOUND') return false;
+        throw err;
+      };
+      for (const f of feeds) if (!byTwin.has(f.twinId)) byTwin.set(f.twinId, deps.access.allows(req.principal!, f.twinId, Permissions.FEED_READ).catch(orHidden));
       const readable = await Promise.all(feeds.map((f) => byTwin.get(f.twinId)!));
       return { feeds: feeds.filter((_, i) => readable[i]) };
     },
