@@ -614,7 +614,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Register this organization's DHT peer IDs and X25519 encryption key (the caller must map to an admin identity) */
+        /** Moved: register the organization's DHT peers with `admin-cli register-party` (signed with the Admin identity); always 410 */
         put: {
             parameters: {
                 query?: never;
@@ -622,31 +622,8 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        peerIds: string[];
-                        /** @description base64 of 32 bytes */
-                        x25519PublicKey: string;
-                    };
-                };
-            };
+            requestBody?: never;
             responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            blockNumber: number;
-                            result: {
-                                [key: string]: unknown;
-                            };
-                            transactionId: string;
-                        };
-                    };
-                };
                 /** @description Default Response */
                 400: {
                     headers: {
@@ -717,6 +694,23 @@ export interface paths {
                 };
                 /** @description Default Response */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                410: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1426,6 +1420,8 @@ export interface paths {
                                 code: string;
                                 ref: string;
                             }[];
+                            nextExpiry?: number;
+                            recorded: number;
                             rekeyed: number;
                             twinId: string;
                             updated: number;

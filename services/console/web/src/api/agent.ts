@@ -214,7 +214,7 @@ export interface paths {
                                 details?: {
                                     [key: string]: unknown;
                                 };
-                                type: "MISSING_ON_DEVICE" | "MISSING_IN_TWIN" | "ATTRIBUTE_MISMATCH" | "FEED_MISSING" | "FEED_MISMATCH" | "PARENT_MISSING";
+                                type: "MISSING_ON_DEVICE" | "MISSING_IN_TWIN" | "ATTRIBUTE_MISMATCH" | "FEED_MISSING" | "FEED_MISMATCH" | "PARENT_MISSING" | "EXCHANGED" | "UNREACHABLE";
                             }[];
                             twinId: string;
                             twinSensors: string[];
@@ -523,6 +523,17 @@ export interface paths {
                             };
                             device: {
                                 endpoint: string;
+                                lastFailure?: {
+                                    at: string;
+                                    code: string;
+                                    message: string;
+                                };
+                                link?: {
+                                    securityMode: string;
+                                    securityPolicy: string;
+                                    serverThumbprint?: string;
+                                    userIdentity: string;
+                                };
                                 state: "connecting" | "connected" | "reconnecting" | "closed";
                             };
                             events: {
@@ -536,6 +547,12 @@ export interface paths {
                                     action: "removeAML" | "insertAML" | "addSensorFeed";
                                     afterId?: string;
                                     componentId: string;
+                                    /** @description a same-tag exchange: the identity that changed */
+                                    exchange?: {
+                                        attribute: string;
+                                        new: string;
+                                        old: string;
+                                    };
                                     feedRef?: string;
                                     parentId?: string;
                                     /** @description absent when the ledger already had the change (a resumed sync) */
@@ -550,7 +567,7 @@ export interface paths {
                                         details?: {
                                             [key: string]: unknown;
                                         };
-                                        type: "MISSING_ON_DEVICE" | "MISSING_IN_TWIN" | "ATTRIBUTE_MISMATCH" | "FEED_MISSING" | "FEED_MISMATCH" | "PARENT_MISSING";
+                                        type: "MISSING_ON_DEVICE" | "MISSING_IN_TWIN" | "ATTRIBUTE_MISMATCH" | "FEED_MISSING" | "FEED_MISMATCH" | "PARENT_MISSING" | "EXCHANGED" | "UNREACHABLE";
                                     }[];
                                     twinId: string;
                                     twinSensors: string[];
@@ -759,6 +776,12 @@ export interface paths {
                                 action: "removeAML" | "insertAML" | "addSensorFeed";
                                 afterId?: string;
                                 componentId: string;
+                                /** @description a same-tag exchange: the identity that changed */
+                                exchange?: {
+                                    attribute: string;
+                                    new: string;
+                                    old: string;
+                                };
                                 feedRef?: string;
                                 parentId?: string;
                                 /** @description absent when the ledger already had the change (a resumed sync) */
@@ -773,7 +796,7 @@ export interface paths {
                                     details?: {
                                         [key: string]: unknown;
                                     };
-                                    type: "MISSING_ON_DEVICE" | "MISSING_IN_TWIN" | "ATTRIBUTE_MISMATCH" | "FEED_MISSING" | "FEED_MISMATCH" | "PARENT_MISSING";
+                                    type: "MISSING_ON_DEVICE" | "MISSING_IN_TWIN" | "ATTRIBUTE_MISMATCH" | "FEED_MISSING" | "FEED_MISMATCH" | "PARENT_MISSING" | "EXCHANGED" | "UNREACHABLE";
                                 }[];
                                 twinId: string;
                                 twinSensors: string[];

@@ -7,7 +7,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Feeds registered here that the caller's organization may read */
+        /** Feeds registered here on whose twins the ledger grants the caller feed:read */
         get: {
             parameters: {
                 query?: never;
@@ -26,6 +26,7 @@ export interface paths {
                         "application/json": {
                             feeds: {
                                 acl: string[];
+                                aclLimit?: string[];
                                 componentId: string;
                                 createdAt: string;
                                 expectedRange: {
@@ -189,7 +190,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Register a sensor feed (creates the DHT feed with its ACL); unknown feeds are refused at ingest */
+        /** Register a sensor feed (needs feed:register on the twin on the ledger; creates the DHT feed shared with the organizations holding feed:read on the twin); unknown feeds are refused at ingest */
         post: {
             parameters: {
                 query?: never;
@@ -200,7 +201,8 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        acl: string[];
+                        /** @description Optional narrowing only: the feed is shared with the organizations holding feed:read on the twin on the ledger, intersected with this list (this organization always included); never widened by it */
+                        acl?: string[];
                         /** @description AML fragment holding the sensor element (ExpectedMin/ExpectedMax attributes) */
                         aml?: string;
                         componentId: string;
@@ -230,6 +232,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             acl: string[];
+                            aclLimit?: string[];
                             componentId: string;
                             createdAt: string;
                             expectedRange: {
@@ -424,6 +427,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             acl: string[];
+                            aclLimit?: string[];
                             componentId: string;
                             createdAt: string;
                             expectedRange: {
@@ -1424,7 +1428,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ingest a batch of readings (JSON array, {readings:[...]}, or NDJSON); 202 once Kafka acknowledged them (acks=all) */
+        /** Ingest a batch of readings (JSON array, {readings:[...]}, or NDJSON); needs feed:register on each feed's twin on the ledger; 202 once Kafka acknowledged them (acks=all) */
         post: {
             parameters: {
                 query?: never;
