@@ -35,6 +35,7 @@ import { createGarbageCollector, type GarbageCollector, type GcReport } from './
 import { createPeriodicPass, type PeriodicPass } from './periodic-pass.js';
 import { pskProtector } from './psk-protector.js';
 import { createReplicaClient, type ReplicaClient } from './replica-client.js';
+import { orderForKey } from './placement.js';
 import { signingKeyFromSeed, type SigningKey } from './signing.js';
 import { createStoreHandler, errorFrame, STORE_PROTOCOL } from './store-protocol.js';
 import { readFrame, writeFrameAndClose, type FrameLimits } from './framing.js';
@@ -267,7 +268,16 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
           },
           start: false,
         });
-        const handler = createStoreHandler({ maxChunkBytes }, { store, registry, logger: logger.child({ component: 'dht-store' }), ...(metrics ? { metrics } : {}) });
+        // The replica exemption of the read rule uses the same placement this node writes and
+        // repairs with: the first r of its live candidates (what repair targets), or of the whole
+        // registry (a replica this node is momentarily not connected to).
+        const late: { client?: ReplicaClient } = {}; // the client needs the handler; set right after
+        const isReplica = async (peerId: string, key: Hex): Promise<boolean> => {
+          const everyone = registry.list().flatMap((p) => p.peerIds.map((id) => ({ peerId: id, mspId: p.mspId })));
+          if (orderForKey(key, everyone).slice(0, r).some((c) => c.peerId === peerId)) return true;
+          return late.client !== undefined && (await late.client.candidates(key)).slice(0, r).some((c) => c.peerId === peerId);
+        };
+        const handler = createStoreHandler({ maxChunkBytes }, { store, registry, isReplica, logger: logger.child({ component: 'dht-store' }), ...(metrics ? { metrics } : {}) });
         await libp2p.handle(
           STORE_PROTOCOL,
           async (stream, connection) => {
@@ -294,6 +304,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
           { selfPeerId: peerId, selfMspId: init.mspId, requestTimeoutMs: timeout, responseLimits: limits, discoverBelow: r + 1, discoveryIntervalMs: 5000, replicationFactor: r },
           { libp2p: libp2p as never, registry, handler, registeredPeers: () => registeredPeers, logger: logger.child({ component: 'dht-replicas' }), ...(metrics ? { metrics } : {}) },
         );
+        late.client = client;
         const objects = createObjectService(
           { selfMspId: init.mspId, replicationFactor: r, faultTolerance: k, chunkSize, cipher: init.cipher ?? 'aes-256-gcm', maxObjectBytes: init.maxObjectBytes ?? 1024 ** 3 },
           { client, registry, encryptionKey: { privateKey: init.encryptionKey, publicKey: encPub }, ownerKey, logger: logger.child({ component: 'dht-objects' }), ...(metrics ? { metrics } : {}) },

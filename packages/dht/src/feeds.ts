@@ -1,8 +1,8 @@
 import type { Logger } from '@twinledger/observability';
 import { ValidationError } from '@twinledger/errors';
-import { normalizeParties, signAclRecord } from './acl-record.js';
+import { normalizeParties, signAclRecord, type AclRecord } from './acl-record.js';
 import { random, sha256, toHex, type Hex } from './codec.js';
-import { FeedIndexGapError, FeedReplayError, ItemNotFoundError, MalformedMessageError, NotOwnerError } from './errors.js';
+import { AclDeniedError, FeedIndexGapError, FeedReplayError, ItemNotFoundError, MalformedMessageError, NotOwnerError } from './errors.js';
 import { feedIdOf, feedUpdateAddress, parseFeedHead, parseFeedUpdate, signFeedHead, signFeedUpdate, type FeedHead, type FeedUpdate } from './feed-records.js';
 import type { DhtMetrics } from './metrics.js';
 import type { ObjectService } from './objects.js';
@@ -125,13 +125,15 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
 
   async function head(feedId: Hex): Promise<FeedHead | undefined> {
     const order = (await client.candidates(feedId)).map((c) => c.peerId);
+    let denied: AclDeniedError | undefined;
     const ask = async (peers: readonly string[]): Promise<FeedHead | undefined> => {
       const heads = await Promise.all(
         peers.map(async (peerId) => {
           try {
             const h = parseFeedHead((await client.request(peerId, { op: 'get-feed-head', feedId })).header['head']);
             return h.feedId === feedId ? h : undefined;
-          } catch {
+          } catch (err) {
+            if (err instanceof AclDeniedError) denied = err;
             return undefined;
           }
         }),
@@ -140,7 +142,10 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     };
     // The first r in this node's view are the head's replicas when it sees what the writer saw;
     // when none of them holds a head, the rest of the live candidates are asked too.
-    return (await ask(order.slice(0, r))) ?? (order.length > r ? ask(order.slice(r)) : undefined);
+    const found = (await ask(order.slice(0, r))) ?? (order.length > r ? await ask(order.slice(r)) : undefined);
+    // A holder refused this party (outside the feed ACL): say so, rather than "no such feed".
+    if (found === undefined && denied !== undefined) throw denied;
+    return found;
   }
 
   /**
@@ -275,6 +280,7 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
   async function advanceHead(
     signer: SigningKey,
     feed: { topic: string; objectId: string },
+    acl: AclRecord,
     current: HeadView | undefined,
     index: number,
     latestTimeEnd: number,
@@ -288,7 +294,8 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
       r,
       dataQuorum,
       async (peerId) => {
-        await client.request(peerId, { op: 'put-feed-head', head: h });
+        // With the feed's ACL: the head's nodes answer only its parties (and replicas).
+        await client.request(peerId, { op: 'put-feed-head', head: h, acl });
       },
       undefined,
       { atQuorum: true },
@@ -346,14 +353,14 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     t = phaseDone('order', t);
     const latest = current?.latestIndex ?? -1;
     if (index > latest + 1) throw new FeedIndexGapError('feed indices are contiguous', { details: { feedId, index, next: latest + 1 } });
-    if (u === undefined) return replay(signer, feedId, feed, index, payload, timeRange, existing!, current);
+    if (u === undefined) return replay(signer, feedId, feed, acl, index, payload, timeRange, existing!, current);
     try {
       await client.write(
         address,
         r,
         dataQuorum,
         async (peerId) => {
-          await client.request(peerId, { op: 'put-feed-update', address, update: u });
+          await client.request(peerId, { op: 'put-feed-update', address, update: u, acl });
         },
         undefined,
         { atQuorum: true },
@@ -363,10 +370,10 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
       // Taken since the slot check (a concurrent writer): same segment is a replay, else refused.
       const now = await updateAtReplicas(feedId, index);
       if (now === undefined) throw err;
-      return replay(signer, feedId, feed, index, payload, timeRange, now, known !== undefined ? await head(feedId) : current);
+      return replay(signer, feedId, feed, acl, index, payload, timeRange, now, known !== undefined ? await head(feedId) : current);
     }
     t = phaseDone('update', t);
-    const seq = await advanceHead(signer, feed, current, index, timeRange.end);
+    const seq = await advanceHead(signer, feed, acl, current, index, timeRange.end);
     phaseDone('head', t);
     logger.debug({ feedId, index, seq }, 'feed append');
     return { result: { feedId, index, ref: u.ref, seq, duplicate: false }, head: headAfter(current, index, seq) };
@@ -382,6 +389,7 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     signer: SigningKey,
     feedId: Hex,
     feed: Readonly<FeedWriter>,
+    acl: AclRecord,
     index: number,
     payload: Uint8Array,
     timeRange: TimeRange,
@@ -392,7 +400,7 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     // A writer that died between the update and the head leaves the head behind: moving it on
     // (the update is the owner's, contiguous) finishes that work, else the next index would be
     // refused as a gap forever, and lets the caller re-read where the feed stands.
-    const seq = await advanceHead(signer, feed, current, index, existing.timeEnd);
+    const seq = await advanceHead(signer, feed, acl, current, index, existing.timeEnd);
     if (m.plaintextHash === toHex(sha256(payload)) && existing.timeStart === timeRange.start && existing.timeEnd === timeRange.end) {
       return { result: { feedId, index, ref: existing.ref, seq, duplicate: true }, head: headAfter(current, index, seq) };
     }

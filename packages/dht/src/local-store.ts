@@ -50,6 +50,8 @@ export interface LocalStore {
   putBlob(kind: BlobKind, hash: Hex, objectId: Hex, bytes: Uint8Array): Promise<PutResult>;
   getBlob(kind: BlobKind, hash: Hex): Promise<StoredBlob | undefined>;
   hasBlob(kind: BlobKind, hash: Hex): Promise<boolean>;
+  /** The object a held blob is filed under, without reading its bytes. */
+  blobObjectId(hash: Hex): Promise<Hex | undefined>;
   /** Stores a verified ACL record unless a higher version is held; equal and identical is a duplicate. */
   putAcl(rec: AclRecord): Promise<PutResult>;
   getAcl(objectId: Hex): Promise<AclRecord | undefined>;
@@ -59,6 +61,12 @@ export interface LocalStore {
   getFeedUpdate(address: Hex): Promise<FeedUpdate | undefined>;
   putFeedHead(head: FeedHead): Promise<PutResult>;
   getFeedHead(feedId: Hex): Promise<FeedHead | undefined>;
+  /**
+   * The object whose ACL governs a feed's records here (first binding wins; the caller checks it
+   * is the feed owner's). Lets a node holding updates but not the head decide who may read them.
+   */
+  bindFeedObject(feedId: Hex, objectId: Hex): Promise<void>;
+  feedObject(feedId: Hex): Promise<Hex | undefined>;
   /** Every object with blobs held here, for the repair loop and garbage collection. */
   objects(): AsyncIterable<ObjectHoldings>;
   /**
@@ -284,6 +292,11 @@ export function createLocalStore(ds: Datastore, init: LocalStoreInit = {}): Loca
 
     hasBlob: (kind, hash) => held(kind, hash),
 
+    async blobObjectId(hash) {
+      const bound = await getOpt(k('bind', hash));
+      return bound === undefined ? undefined : fromUtf8(bound);
+    },
+
     putAcl(rec) {
       return locked(`acl/${rec.objectId}`, async () => {
         const cur = await loadAcl(rec.objectId);
@@ -359,6 +372,17 @@ export function createLocalStore(ds: Datastore, init: LocalStoreInit = {}): Loca
     async getFeedHead(feedId) {
       const v = await getJson(k('feed-head', feedId));
       return v === undefined ? undefined : parseFeedHead(v);
+    },
+
+    bindFeedObject(feedId, objectId) {
+      return locked(`feed-obj/${feedId}`, async () => {
+        if ((await getJson(k('feed-obj', feedId))) === undefined) await putJson(k('feed-obj', feedId), objectId);
+      });
+    },
+
+    async feedObject(feedId) {
+      const v = await getJson(k('feed-obj', feedId));
+      return typeof v === 'string' ? v : undefined;
     },
 
     async *objects() {

@@ -3,7 +3,8 @@ import { Counter, Gauge, Histogram, type Registry } from '@twinledger/observabil
 /** The node's Prometheus metrics (all `twinledger_dht_`), registered on the caller's registry. */
 export interface DhtMetrics {
   readonly requests: Counter<'op' | 'result'>;
-  readonly aclDenials: Counter;
+  /** Refused reads by op (a store op; the label set is bounded by STORE_OPS). */
+  readonly aclDenials: Counter<'op'>;
   readonly integrityFailures: Counter<'kind'>;
   readonly replicaFallbacks: Counter<'kind'>;
   readonly repairPushes: Counter<'kind'>;
@@ -31,7 +32,7 @@ export function createDhtMetrics(registry: Registry): DhtMetrics {
   const registers = [registry];
   return {
     requests: new Counter({ name: 'twinledger_dht_store_requests_total', help: 'Store-protocol requests served, by op and result code', labelNames: ['op', 'result'], registers }),
-    aclDenials: new Counter({ name: 'twinledger_dht_acl_denials_total', help: 'Reads refused because the requesting party is not in the ACL', registers }),
+    aclDenials: new Counter({ name: 'twinledger_dht_acl_denials_total', help: 'Reads refused because the requesting party is neither in the item ACL nor a replica of it, by op', labelNames: ['op'], registers }),
     integrityFailures: new Counter({ name: 'twinledger_dht_integrity_failures_total', help: 'Items from a replica that failed hash or AEAD verification', labelNames: ['kind'], registers }),
     replicaFallbacks: new Counter({ name: 'twinledger_dht_replica_fallbacks_total', help: 'Reads served by a replica other than the first tried', labelNames: ['kind'], registers }),
     repairPushes: new Counter({ name: 'twinledger_dht_repair_pushes_total', help: 'Items copied to a replica that lacked them', labelNames: ['kind'], registers }),

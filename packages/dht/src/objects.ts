@@ -5,7 +5,7 @@ import { normalizeParties, parseAclRecord, signAclRecord, type AclRecord } from 
 import { fixedSizeChunks, type ObjectSource } from './chunker.js';
 import { fromB64, random, sha256, toB64, toHex, type Hex } from './codec.js';
 import { quorumLatch } from './latch.js';
-import { IntegrityError, ItemNotFoundError, NoKeyForPartyError, NotOwnerError, QuorumNotReachedError, UnknownPartyError } from './errors.js';
+import { AclDeniedError, IntegrityError, ItemNotFoundError, NoKeyForPartyError, NotOwnerError, QuorumNotReachedError, UnknownPartyError } from './errors.js';
 import type { EncryptionKeyPair } from './key-wrap.js';
 import { unwrapKey, wrapKey } from './key-wrap.js';
 import { parseLocator, signLocator, type Locator } from './locator.js';
@@ -126,7 +126,24 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
     const out = await client.write(acl.objectId, r, aclQuorum, async (peerId) => {
       await client.request(peerId, { op: 'put-acl', acl });
     });
+    if (acl.version > 1) await refreshAcl(acl, out.acked);
     return out.acked;
+  }
+
+  /**
+   * A new ACL version also goes to every other live node as a refresh: nodes holding metadata of
+   * the object (locators, feed heads and updates, placed by other keys) keep a copy of its ACL to
+   * enforce it, and must stop answering a removed party now, not at the next write that brings the
+   * new version. A node holding no copy ignores it. Best effort: a node down now gets the new
+   * version with the next record of the object written or repaired to it.
+   */
+  async function refreshAcl(acl: AclRecord, done: readonly string[]): Promise<void> {
+    const others = (await client.candidates(acl.objectId)).map((c) => c.peerId).filter((p) => !done.includes(p));
+    await Promise.all(
+      others.map((peerId) =>
+        client.request(peerId, { op: 'put-acl', acl, refresh: true }).catch((err: unknown) => logger.debug({ err, peerId }, 'ACL refresh not delivered')),
+      ),
+    );
   }
 
   /** Sends to every target; resolves once all answered, or (atQuorum) once dataQuorum acknowledged. */
@@ -206,14 +223,15 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
     return { manifest, ref, size };
   }
 
-  async function writeLocator(signer: SigningKey, ref: Hex, nonce: Hex, atQuorum = false): Promise<void> {
-    const locator = signLocator(signer, ref, nonce);
+  /** `acl`: the object's ACL record, stored with the locator so its nodes can enforce it. */
+  async function writeLocator(signer: SigningKey, ref: Hex, acl: AclRecord, atQuorum = false): Promise<void> {
+    const locator = signLocator(signer, ref, acl.nonce);
     await client.write(
       ref,
       r,
       dataQuorum,
       async (peerId) => {
-        await client.request(peerId, { op: 'put-locator', locator });
+        await client.request(peerId, { op: 'put-locator', locator, acl });
       },
       undefined,
       { atQuorum },
@@ -227,7 +245,7 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
   async function putUnder(acl: AclRecord, signer: SigningKey, data: ObjectSource, options: { atQuorum?: boolean } = {}): Promise<PutObjectResult> {
     const targets = await contentTargets(acl.objectId);
     const atQuorum = options.atQuorum === true;
-    const { ref, size } = await writeContent(acl, acl.version, acl.parties, targets, data, (ref) => writeLocator(signer, ref, acl.nonce, atQuorum), atQuorum);
+    const { ref, size } = await writeContent(acl, acl.version, acl.parties, targets, data, (ref) => writeLocator(signer, ref, acl, atQuorum), atQuorum);
     return { ref, objectId: acl.objectId, aclVersion: acl.version, size, replicas: targets };
   }
 
@@ -236,7 +254,7 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
     for (const p of parties) if (registry.get(p) === undefined) throw new UnknownPartyError('ACL names a party the registry does not know', { details: { mspId: p } });
     const acl = signAclRecord(signer, { nonce: toHex(random(16)), version: 1, parties });
     const targets = [...(await writeAcl(acl))];
-    const { ref, size } = await writeContent(acl, 1, parties, targets, data, (ref) => writeLocator(signer, ref, acl.nonce));
+    const { ref, size } = await writeContent(acl, 1, parties, targets, data, (ref) => writeLocator(signer, ref, acl));
     logger.debug({ ref, objectId: acl.objectId, size, replicas: targets.length }, 'object stored');
     return { ref, objectId: acl.objectId, aclVersion: 1, size, replicas: targets };
   }
@@ -369,6 +387,7 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
   async function getAclRecord(objectId: Hex): Promise<AclRecord> {
     const order = (await client.candidates(objectId)).slice(0, Math.max(r, aclQuorum)).map((c) => c.peerId);
     let best: AclRecord | undefined;
+    let denied: AclDeniedError | undefined;
     const latch = quorumLatch(aclReadQuorum);
     const all = Promise.all(
       order.map(async (peerId) => {
@@ -378,13 +397,15 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
           if (rec.objectId !== objectId) return;
           if (best === undefined || rec.version > best.version) best = rec;
           latch.success();
-        } catch {
-          // no vote
+        } catch (err) {
+          // no vote; a refusal is reported if nobody answers (this party is outside the ACL)
+          if (err instanceof AclDeniedError) denied = err;
         }
       }),
     );
     await Promise.race([latch.reached, all]);
     const found = best as AclRecord | undefined;
+    if (found === undefined && denied !== undefined) throw denied;
     if (found === undefined) throw new ItemNotFoundError('no replica holds the ACL', { details: { objectId } });
     return found;
   }
@@ -420,7 +441,7 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
     }
     const acl = signAclRecord(signer, { nonce: cur.nonce, version, parties: next, head: newRef });
     const acked = await writeAcl(acl);
-    await writeLocator(signer, newRef, cur.nonce);
+    await writeLocator(signer, newRef, acl);
     logger.info({ objectId: cur.objectId, version, rekeyed: removed.length > 0, acks: acked.length }, 'ACL updated');
     return { ref: newRef, version, rekeyed: removed.length > 0, acks: acked.length };
   }

@@ -1,4 +1,5 @@
 import type { Logger } from '@twinledger/observability';
+import type { AclRecord } from './acl-record.js';
 import type { Hex } from './codec.js';
 import type { LocalStore } from './local-store.js';
 import { decodeManifest } from './manifest.js';
@@ -43,6 +44,11 @@ export type Repairer = PeriodicPass<RepairReport>;
 export function createRepairer(init: Readonly<RepairerInit>, components: RepairerComponents): Repairer {
   const { store, client, logger, metrics } = components;
 
+  async function aclOf(objectId: Hex): Promise<{ acl?: AclRecord }> {
+    const acl = await store.getAcl(objectId);
+    return acl === undefined ? {} : { acl };
+  }
+
   async function push(peerId: string, item: HaveItem): Promise<void> {
     switch (item.kind) {
       case 'chunk':
@@ -58,19 +64,22 @@ export function createRepairer(init: Readonly<RepairerInit>, components: Repaire
         if (acl) await client.request(peerId, { op: 'put-acl', acl });
         return;
       }
+      // Metadata travels with the ACL of its object, so the receiving replica can enforce it.
       case 'locator': {
         const locator = await store.getLocator(item.id);
-        if (locator) await client.request(peerId, { op: 'put-locator', locator });
+        if (locator) await client.request(peerId, { op: 'put-locator', locator, ...(await aclOf(locator.objectId)) });
         return;
       }
       case 'feed-update': {
         const update = await store.getFeedUpdate(item.id);
-        if (update) await client.request(peerId, { op: 'put-feed-update', address: item.id, update });
+        if (!update) return;
+        const objectId = (await store.getFeedHead(update.feedId))?.objectId ?? (await store.feedObject(update.feedId));
+        await client.request(peerId, { op: 'put-feed-update', address: item.id, update, ...(objectId ? await aclOf(objectId) : {}) });
         return;
       }
       case 'feed-head': {
         const head = await store.getFeedHead(item.id);
-        if (head) await client.request(peerId, { op: 'put-feed-head', head });
+        if (head) await client.request(peerId, { op: 'put-feed-head', head, ...(await aclOf(head.objectId)) });
         return;
       }
     }
@@ -88,7 +97,7 @@ export function createRepairer(init: Readonly<RepairerInit>, components: Repaire
           totals.checked += batch.length;
           let missing: number[];
           try {
-            missing = (await client.request(peerId, { op: 'have', items: batch })).header['missing'] as number[];
+            missing = (await client.request(peerId, { op: 'have', key, items: batch })).header['missing'] as number[];
           } catch (err) {
             logger.debug({ err, peerId }, 'have query failed');
             totals.failed += batch.length;

@@ -1,22 +1,26 @@
 import type { Logger } from '@twinledger/observability';
 import { isTwinLedgerError } from '@twinledger/errors';
 import { isHash, isRecord, isSafeInt, sha256, toHex, type Hex } from './codec.js';
-import { parseAclRecord } from './acl-record.js';
-import { AclDeniedError, ItemNotFoundError, IntegrityError, MalformedMessageError, MessageTooLargeError, StaleAclVersionError, UnknownPartyError } from './errors.js';
+import { parseAclRecord, type AclRecord } from './acl-record.js';
+import { AclDeniedError, BindingConflictError, ItemNotFoundError, IntegrityError, MalformedMessageError, MessageTooLargeError, StaleAclVersionError, UnknownPartyError } from './errors.js';
 import { parseFeedHead, parseFeedUpdate } from './feed-records.js';
 import type { Frame } from './framing.js';
 import type { BlobKind, LocalStore } from './local-store.js';
 import { parseLocator } from './locator.js';
 import { decodeManifest } from './manifest.js';
-import type { PartyRegistry } from './party-registry.js';
+import type { Party, PartyRegistry } from './party-registry.js';
 import type { DhtMetrics } from './metrics.js';
 
 /**
  * The storing side of `/twinledger/store/1.0.0`: one request frame in, one response frame
  * out. Every header is validated here (unknown ops and fields are refused with
- * DHT_MALFORMED_MESSAGE), every hash is recomputed, every signature verified, and reads of
- * chunks and manifests are served only to peers whose party is in the object's ACL. Errors
- * become `{ ok: false, code, message, details }`; nothing a peer sends can crash the node.
+ * DHT_MALFORMED_MESSAGE), every hash is recomputed, every signature verified. Reads (chunks,
+ * manifests, ACL records, locators, feed heads and updates) are served only to peers whose party
+ * is in the governing object's ACL as held here, or that are themselves one of the first r
+ * replicas of the item's placement key (they store it anyway, as ciphertext they may not be able
+ * to decrypt); `have` (repair's "what do you lack") only to those replicas. Refusals are
+ * DHT_ACL_DENIED. Errors become `{ ok: false, code, message, details }`; nothing a peer sends
+ * can crash the node.
  */
 export const STORE_PROTOCOL = '/twinledger/store/1.0.0';
 
@@ -50,6 +54,13 @@ export interface StoreHandlerComponents {
   readonly registry: PartyRegistry;
   readonly logger: Logger;
   readonly metrics?: DhtMetrics;
+  /**
+   * Whether `peerId` is one of the first r replicas of placement key `key` as this node sees the
+   * consortium (live candidates or the whole registry). Such a peer may read an item's metadata and
+   * ask `have` even when its party is outside the ACL: repair between replicas of different orgs.
+   * Absent: no replica exemption.
+   */
+  readonly isReplica?: (peerId: string, key: Hex) => Promise<boolean>;
 }
 
 export interface StoreHandlerInit {
@@ -78,7 +89,37 @@ export const STORE_OPS: ReadonlySet<string> = new Set([
 ]);
 
 export function createStoreHandler(init: Readonly<StoreHandlerInit>, components: StoreHandlerComponents): StoreHandler {
-  const { store, registry, logger, metrics } = components;
+  const { store, registry, logger, metrics, isReplica } = components;
+
+  /**
+   * The read rule for every item: the requester's party is in the ACL held here for the item's
+   * object, or the requester is a replica of the item's placement key. Anything else is refused
+   * with the same code get-blob uses, so callers see one refusal whatever they asked for.
+   */
+  async function authorize(op: StoreOp, party: Party, remotePeerId: string, key: Hex, acl: AclRecord | undefined, objectId: Hex | undefined): Promise<void> {
+    if (acl !== undefined && acl.parties.includes(party.mspId)) return;
+    if (isReplica !== undefined && (await isReplica(remotePeerId, key))) return;
+    metrics?.aclDenials.inc({ op });
+    throw new AclDeniedError('party is not in the item ACL', { details: { ...(objectId ? { objectId } : {}), mspId: party.mspId } });
+  }
+
+  /** Stores the ACL record a metadata write carries (its object's), so this node can enforce it; a newer one held stays. */
+  async function keepAcl(raw: unknown, objectId: Hex | undefined, owner: Hex): Promise<AclRecord | undefined> {
+    if (raw === undefined) return undefined;
+    const acl = parseAclRecord(raw);
+    if (acl.owner !== owner || (objectId !== undefined && acl.objectId !== objectId)) throw new MalformedMessageError('ACL record is not the item\'s object ACL');
+    try {
+      await store.putAcl(acl);
+    } catch (err) {
+      if (!(err instanceof StaleAclVersionError)) throw err;
+    }
+    return acl;
+  }
+
+  /** The object whose ACL governs a feed's records: the (owner-signed) head's, else the binding its updates brought. */
+  async function feedObjectId(feedId: Hex): Promise<Hex | undefined> {
+    return (await store.getFeedHead(feedId))?.objectId ?? (await store.feedObject(feedId));
+  }
 
   async function dispatch(remotePeerId: string, req: Frame): Promise<Frame> {
     const party = registry.partyOf(remotePeerId);
@@ -118,56 +159,86 @@ export function createStoreHandler(init: Readonly<StoreHandlerInit>, components:
         if (blob === undefined) throw new ItemNotFoundError('not held here', { details: { hash } });
         const acl = await store.getAcl(blob.objectId);
         if (acl === undefined || !acl.parties.includes(party.mspId)) {
-          metrics?.aclDenials.inc();
+          metrics?.aclDenials.inc({ op });
           throw new AclDeniedError('party is not in the object ACL', { details: { objectId: blob.objectId, mspId: party.mspId } });
         }
         return ok({ objectId: blob.objectId }, blob.bytes);
       }
       case 'put-acl': {
-        allowedKeys(h, ['acl']);
+        allowedKeys(h, ['acl', 'refresh']);
         const acl = parseAclRecord(h['acl']);
+        // A refresh (the owner's new version, sent to every node after the quorum write) lands only
+        // where an older version is held for metadata: it must not make every node an ACL holder.
+        if (h['refresh'] === true && (await store.getAcl(acl.objectId)) === undefined) return ok({ result: 'skipped', version: acl.version });
         const result = await store.putAcl(acl);
         return ok({ result, version: acl.version });
       }
       case 'get-acl': {
         allowedKeys(h, ['objectId']);
-        const acl = await store.getAcl(hashField(h, 'objectId'));
+        const objectId = hashField(h, 'objectId');
+        const acl = await store.getAcl(objectId);
         if (acl === undefined) throw new ItemNotFoundError('no ACL held here');
+        await authorize(op, party, remotePeerId, objectId, acl, objectId);
         return ok({ acl });
       }
       case 'put-locator': {
-        allowedKeys(h, ['locator']);
-        return ok({ result: await store.putLocator(parseLocator(h['locator'])) });
+        allowedKeys(h, ['locator', 'acl']);
+        const locator = parseLocator(h['locator']);
+        await keepAcl(h['acl'], locator.objectId, locator.owner);
+        return ok({ result: await store.putLocator(locator) });
       }
       case 'get-locator': {
         allowedKeys(h, ['ref']);
-        const locator = await store.getLocator(hashField(h, 'ref'));
+        const ref = hashField(h, 'ref');
+        const locator = await store.getLocator(ref);
         if (locator === undefined) throw new ItemNotFoundError('no locator held here');
+        await authorize(op, party, remotePeerId, ref, await store.getAcl(locator.objectId), locator.objectId);
         return ok({ locator });
       }
       case 'put-feed-update': {
-        allowedKeys(h, ['address', 'update']);
+        allowedKeys(h, ['address', 'update', 'acl']);
         const address = hashField(h, 'address');
-        return ok({ result: await store.putFeedUpdate(address, parseFeedUpdate(h['update'], address)) });
+        const update = parseFeedUpdate(h['update'], address);
+        // The update names no object; the feed's ACL is bound by its owner key (only the owner
+        // signs ACLs for its objects), and once bound (or named by a held head) it stays.
+        const acl = await keepAcl(h['acl'], undefined, update.owner);
+        if (acl !== undefined) {
+          const bound = await feedObjectId(update.feedId);
+          if (bound !== undefined && bound !== acl.objectId) throw new BindingConflictError('feed is bound to another object', { details: { feedId: update.feedId } });
+          await store.bindFeedObject(update.feedId, acl.objectId);
+        }
+        return ok({ result: await store.putFeedUpdate(address, update) });
       }
       case 'get-feed-update': {
         allowedKeys(h, ['address']);
-        const update = await store.getFeedUpdate(hashField(h, 'address'));
+        const address = hashField(h, 'address');
+        const update = await store.getFeedUpdate(address);
         if (update === undefined) throw new ItemNotFoundError('no feed update held here');
+        const objectId = await feedObjectId(update.feedId);
+        await authorize(op, party, remotePeerId, address, objectId === undefined ? undefined : await store.getAcl(objectId), objectId);
         return ok({ update });
       }
       case 'put-feed-head': {
-        allowedKeys(h, ['head']);
-        return ok({ result: await store.putFeedHead(parseFeedHead(h['head'])) });
+        allowedKeys(h, ['head', 'acl']);
+        const head = parseFeedHead(h['head']);
+        await keepAcl(h['acl'], head.objectId, head.owner);
+        return ok({ result: await store.putFeedHead(head) });
       }
       case 'get-feed-head': {
         allowedKeys(h, ['feedId']);
-        const head = await store.getFeedHead(hashField(h, 'feedId'));
+        const feedId = hashField(h, 'feedId');
+        const head = await store.getFeedHead(feedId);
         if (head === undefined) throw new ItemNotFoundError('no feed head held here');
+        await authorize(op, party, remotePeerId, feedId, await store.getAcl(head.objectId), head.objectId);
         return ok({ head });
       }
       case 'have': {
-        allowedKeys(h, ['items']);
+        allowedKeys(h, ['key', 'items']);
+        // Only the key's replicas may ask, decided before looking at any holding: versions and
+        // existence (feed indices, ACL versions) are metadata too, and a refusal that depended on
+        // holding would itself reveal it. Repair, the only user, asks from replica to replica.
+        const key = hashField(h, 'key');
+        await authorize(op, party, remotePeerId, key, undefined, undefined);
         const items = h['items'];
         if (!Array.isArray(items) || items.length > MAX_HAVE_ITEMS) throw new MalformedMessageError('items must be an array of at most 8192 entries');
         const missing: number[] = [];
@@ -175,7 +246,7 @@ export function createStoreHandler(init: Readonly<StoreHandlerInit>, components:
           if (!isRecord(it) || !HAVE_KINDS.includes(it['kind'] as HaveKind) || !isHash(it['id']) || (it['version'] !== undefined && !isSafeInt(it['version'], 1))) {
             throw new MalformedMessageError('malformed have item', { details: { index: i } });
           }
-          if (!(await holds(it as unknown as HaveItem))) missing.push(i);
+          if (!(await holds(key, it as unknown as HaveItem))) missing.push(i);
         }
         return ok({ missing });
       }
@@ -184,11 +255,14 @@ export function createStoreHandler(init: Readonly<StoreHandlerInit>, components:
     }
   }
 
-  async function holds(it: HaveItem): Promise<boolean> {
+  /** Items of another key than the one asked under count as missing: a replica of one key learns nothing about others. */
+  async function holds(key: Hex, it: HaveItem): Promise<boolean> {
+    if (it.kind !== 'chunk' && it.kind !== 'manifest' && it.id !== key) return false;
     switch (it.kind) {
       case 'chunk':
-      case 'manifest':
-        return store.hasBlob(it.kind, it.id);
+      case 'manifest': {
+        return (await store.blobObjectId(it.id)) === key && store.hasBlob(it.kind, it.id);
+      }
       case 'acl': {
         const acl = await store.getAcl(it.id);
         return acl !== undefined && acl.version >= (it.version ?? 1);

@@ -147,14 +147,16 @@ describe('a late-started node', () => {
     const put = await n(1).putObject(enc('segment-0'), { acl: ['Org2', 'Org3', LATE] });
     const address = feedUpdateAddress(feed.feedId, 0);
     const u = signFeedUpdate(signer, { topic, index: 0, timeStart: range(0).start, timeEnd: range(0).end, ref: put.ref });
-    for (const peerId of (await placementOrder(reader, address)).slice(0, R)) await rawStoreRequest(reader, peerId, { op: 'put-feed-update', address, update: u });
+    // A writer sends each record with the feed's ACL record: its holders answer only the feed's parties.
+    const acl = (await rawStoreRequest(reader, (await placementOrder(reader, feed.objectId))[0]!, { op: 'get-acl', objectId: feed.objectId })).header['acl'];
+    for (const peerId of (await placementOrder(reader, address)).slice(0, R)) await rawStoreRequest(reader, peerId, { op: 'put-feed-update', address, update: u, acl });
     // Connected to every registered node, whatever the test before left behind.
     for (const x of [...net.nodes, late]) if (x !== undefined && x !== reader && x.isStarted() && net.registry.partyOf(x.peerId)) await reader.dial(x.multiaddrs()[0]!);
     const order = await placementOrder(reader, feed.feedId);
     expect(order).toHaveLength(net.registry.list().reduce((k, p) => k + p.peerIds.length, 0));
     expect(order.length).toBeGreaterThan(R);
     const h = signFeedHead(signer, { topic, seq: 1, latestIndex: 0, latestTimeEnd: range(0).end, objectId: feed.objectId });
-    for (const peerId of order.slice(R)) await rawStoreRequest(reader, peerId, { op: 'put-feed-head', head: h });
+    for (const peerId of order.slice(R)) await rawStoreRequest(reader, peerId, { op: 'put-feed-head', head: h, acl });
     for (const peerId of order.slice(0, R)) await expect(rawStoreRequest(reader, peerId, { op: 'get-feed-head', feedId: feed.feedId })).rejects.toMatchObject({ code: 'DHT_NOT_FOUND' });
 
     // One read, no retry: the reader sees every registered peer, so there is nobody to discover.

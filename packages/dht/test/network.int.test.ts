@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createLogger, createMetricsRegistry, type Registry } from '@twinledger/observability';
 import {
@@ -116,7 +116,8 @@ describe('ACL versions', () => {
     expect(Buffer.from(await n(2).getObject(upd.ref)).equals(Buffer.from(data))).toBe(true);
     await expect(n(3).getObject(upd.ref)).rejects.toMatchObject({ code: 'DHT_ACL_DENIED' });
     await expect(n(3).getObject(put.ref)).rejects.toMatchObject({ code: 'DHT_ACL_DENIED' });
-    expect(await n(3).getAcl(put.ref)).toMatchObject({ version: 2, parties: ['Org1', 'Org2'], head: upd.ref });
+    // The party list itself is now for members only (issue #17): a remaining member reads it.
+    expect(await n(2).getAcl(put.ref)).toMatchObject({ version: 2, parties: ['Org1', 'Org2'], head: upd.ref });
 
     // Rollback: replay the signed version 1 to every replica.
     const replicas = (await placementOrder(n(0), put.objectId)).slice(0, 3);
@@ -201,7 +202,11 @@ describe('bad input at the store protocol', () => {
       rawStoreRequest(n(0), target, { op: 'put-chunk', objectId: 'ab'.repeat(32), hash: 'cd'.repeat(32), acl: {} }, new Uint8Array(CHUNK * 2)),
     ).rejects.toMatchObject({ code: 'DHT_MALFORMED_MESSAGE' });
     await expect(rawStoreRequest(n(0), target, { op: 'have', items: [] }, new Uint8Array(2 * 1024 * 1024))).rejects.toMatchObject({ code: 'DHT_MESSAGE_TOO_LARGE' });
-    expect((await rawStoreRequest(n(0), target, { op: 'have', items: [] })).header['missing']).toEqual([]);
+    await expect(rawStoreRequest(n(0), target, { op: 'have', items: [] })).rejects.toMatchObject({ code: 'DHT_MALFORMED_MESSAGE' });
+    // `have` names its placement key and is answered to that key's replicas: take a key n(0) is one for.
+    let key = '';
+    for (let i = 0; key === '' || !(await placementOrder(n(0), key)).slice(0, 3).includes(n(0).peerId); i++) key = createHash('sha256').update(`have-${i}`).digest('hex');
+    expect((await rawStoreRequest(n(0), target, { op: 'have', key, items: [] })).header['missing']).toEqual([]);
     // A made-up op is counted as 'invalid': peers cannot grow the metrics' label sets.
     const served = await registries[1]!.getSingleMetricAsString('twinledger_dht_store_requests_total');
     expect(served).toContain('op="invalid"');
