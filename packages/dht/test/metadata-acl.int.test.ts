@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { createMetricsRegistry, type Registry } from '@twinledger/observability';
 import { feedUpdateAddress, generateSigningKey, holdsBlob, placementOrder, rawStoreRequest, spawnTestNetwork, type DhtNode, type TestNetwork } from '@twinledger/dht';
 
 // Issue #17: storing nodes answer ACL, locator, feed-head and feed-update requests (and `have`)
@@ -9,12 +10,13 @@ jest.setTimeout(120_000);
 
 const ORGS = ['Org1', 'Org2', 'Org3', 'Org4', 'Org5', 'Org6'];
 let net: TestNetwork;
+const registries: Registry[] = ORGS.map(() => createMetricsRegistry({ prefix: 'twinledger_dht_', defaultMetrics: false }));
 const n = (i: number): DhtNode => net.nodes[i] as DhtNode;
 const enc = (s: string) => new TextEncoder().encode(s);
 const t0 = 1_700_000_000_000;
 
 beforeAll(async () => {
-  net = await spawnTestNetwork({ orgs: ORGS, nodeInit: { requestTimeoutMs: 5000, repairIntervalMs: 0 } });
+  net = await spawnTestNetwork({ orgs: ORGS, nodeInit: { requestTimeoutMs: 5000, repairIntervalMs: 0 }, metricsRegistry: (i) => registries[i] });
   await net.connectAll();
 });
 
@@ -82,6 +84,9 @@ describe('metadata follows the item ACL', () => {
         await expect(rawStoreRequest(outsider, peerId, c.header)).rejects.toMatchObject({ name: 'AclDeniedError', code: 'DHT_ACL_DENIED' });
       }
     }
+    // Each refusal is counted by op on the refusing node.
+    const counted = (await Promise.all(registries.map((r) => r.getSingleMetricAsString('twinledger_dht_acl_denials_total')))).join('\n');
+    for (const c of cases()) expect(counted).toMatch(new RegExp(`twinledger_dht_acl_denials_total\\{op="${c.op}"\\} [1-9]`));
   });
 
   it('answers `have` only to the key\'s replicas, whatever the node holds', async () => {
