@@ -10,13 +10,18 @@ jest.setTimeout(120_000);
 
 const ORGS = ['Org1', 'Org2', 'Org3', 'Org4', 'Org5', 'Org6'];
 let net: TestNetwork;
-const registries: Registry[] = ORGS.map(() => createMetricsRegistry({ prefix: 'twinledger_dht_', defaultMetrics: false }));
+const registries: Registry[] = [];
 const n = (i: number): DhtNode => net.nodes[i] as DhtNode;
 const enc = (s: string) => new TextEncoder().encode(s);
 const t0 = 1_700_000_000_000;
 
 beforeAll(async () => {
-  net = await spawnTestNetwork({ orgs: ORGS, nodeInit: { requestTimeoutMs: 5000, repairIntervalMs: 0 }, metricsRegistry: (i) => registries[i] });
+  net = await spawnTestNetwork({
+    orgs: ORGS,
+    nodeInit: { requestTimeoutMs: 5000, repairIntervalMs: 0 },
+    // A fresh registry per start: a restarted node registers its metrics again.
+    metricsRegistry: (i) => (registries[i] = createMetricsRegistry({ prefix: 'twinledger_dht_', defaultMetrics: false })),
+  });
   await net.connectAll();
 });
 
