@@ -6,7 +6,18 @@ import { createFabricClient, createPeerConnectionPool, loadIdentity, type Fabric
 import { startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
 import { createTwinLedger, Permissions, Roles } from '@twinledger/ledger';
 import { createLogger } from '@twinledger/observability';
-import { createDeviceAgent, createOpcUaAdapter, derivedFeedRegistrar, startBottlingPlantSimulator, type BottlingPlantSimulator } from '@twinledger/device-agent/runtime';
+import {
+  createDeviceAgent,
+  createEnvelopeGuard,
+  createOpcUaAdapter,
+  derivedFeedRegistrar,
+  ensureApplicationCertificate,
+  parseEnvelope,
+  startBottlingPlantSimulator,
+  type BottlingPlantSimulator,
+  type OpcUaClientSecurity,
+  type SimulatorSecurity,
+} from '@twinledger/device-agent/runtime';
 import { median, percentile, type Suite, arg } from '../harness.js';
 
 /**
@@ -17,7 +28,11 @@ import { median, percentile, type Suite, arg } from '../harness.js';
  * - call: Org1's owner submits callProgram -> the device applies the call (the Gateway event,
  *   safety re-check, OPC UA method call);
  * - floor: a trivial `diag:put` committed, measured in the same rounds.
- * Rounds interleave the three, one at a time. Arguments: `--rounds <n>` (default 30).
+ * Rounds interleave the three, one at a time. Arguments: `--rounds <n>` (default 30),
+ * `--insecure 1` (OPC UA security mode None, for the with/without-encryption comparison; the
+ * default is the production link: SignAndEncrypt, Basic256Sha256, user token, exact trust lists).
+ * The agent runs with an operator envelope (parameter limits, a device-state read before each
+ * call), its rate budget set high enough not to refuse the benchmark's own calls.
  */
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,6 +56,7 @@ export const deviceAgent: Suite = {
   description: 'sensor exchange -> spec readable by Org2, callProgram -> executed on the device, vs bare commit',
   async run({ log, args }) {
     const rounds = arg(args, 'rounds', 30);
+    const insecure = arg(args, 'insecure', 0) === 1;
     const dir = await mkdtemp(join(tmpdir(), 'bench-device-agent-'));
     const fixture = await readFile(join(dirname(fileURLToPath(import.meta.url)), '../../../chaincode/fixtures/bottling-plant.aml'), 'utf8');
     let net: DevNetwork | undefined;
@@ -68,7 +84,21 @@ export const deviceAgent: Suite = {
       await owner.grant(twin, { mspId: 'Org1MSP', identity: agentId, role: Roles.DEVICE_AGENT });
       await until(() => org2.listGrants(twin), (g) => g.some((x) => x.role === 'DEVICE_AGENT'), 15_000, 'grant on Org2 peer', 100);
 
-      sim = await startBottlingPlantSimulator({ pkiDir: join(dir, 'sim-pki'), tickMs: 200 });
+      let simSecurity: SimulatorSecurity = { mode: 'None' };
+      let agentSecurity: OpcUaClientSecurity = { mode: 'None' };
+      if (!insecure) {
+        const plantCert = await ensureApplicationCertificate({ pkiDir: join(dir, 'sim-pki'), applicationUri: 'urn:twinledger:bench:plant', commonName: 'bench plant', dns: ['localhost', '127.0.0.1'] });
+        const agentCert = await ensureApplicationCertificate({ pkiDir: join(dir, 'client-pki'), applicationUri: 'urn:twinledger:bench:device-agent', commonName: 'bench device agent' });
+        const user = { username: 'device-agent', password: 'bench-password-not-secret' };
+        simSecurity = { mode: 'SignAndEncrypt', policy: 'Basic256Sha256', certificate: plantCert, trustedClientCertificates: [agentCert.certificateFile], users: [user] };
+        agentSecurity = { mode: 'SignAndEncrypt', policy: 'Basic256Sha256', certificate: agentCert, trustedServerCertificates: [plantCert.certificateFile], user };
+      }
+      log(`OPC UA link: ${insecure ? 'None (insecure)' : 'SignAndEncrypt Basic256Sha256'}`);
+      sim = await startBottlingPlantSimulator({ pkiDir: join(dir, 'sim-pki'), tickMs: 200, security: simSecurity });
+      const envelope = createEnvelopeGuard(parseEnvelope({
+        version: 1,
+        programs: { SetConveyorSpeed: { parameters: { speed: { min: 0, max: 2.5 } }, requiredState: [{ variable: 'Flooding', equals: false }], maxCallsPerMinute: 10_000 } },
+      }));
       const logger = createLogger({ name: 'bench-device-agent', level: 'warn' });
       const executedAt = new Map<number, number>();
       const agent = await createDeviceAgent({
@@ -76,7 +106,8 @@ export const deviceAgent: Suite = {
         mspId: 'Org1MSP',
         ledger: agentLedger,
         fabric: agentFabric,
-        adapter: createOpcUaAdapter({ endpointUrl: sim.endpointUrl, pkiDir: join(dir, 'client-pki'), logger, samplingIntervalMs: 50 }),
+        adapter: createOpcUaAdapter({ endpointUrl: sim.endpointUrl, pkiDir: join(dir, 'client-pki'), security: agentSecurity, logger, samplingIntervalMs: 50 }),
+        envelope,
         feeds: derivedFeedRegistrar(),
         dataDir: join(dir, 'agent'),
         logger,
