@@ -4,6 +4,7 @@ import { normalizeParties, signAclRecord, type AclRecord } from './acl-record.js
 import { random, sha256, toHex, type Hex } from './codec.js';
 import { AclDeniedError, FeedIndexGapError, FeedReplayError, ItemNotFoundError, MalformedMessageError, NotOwnerError } from './errors.js';
 import { feedIdOf, feedUpdateAddress, parseFeedHead, parseFeedUpdate, signFeedHead, signFeedUpdate, type FeedHead, type FeedUpdate } from './feed-records.js';
+import { signLocator } from './locator.js';
 import type { DhtMetrics } from './metrics.js';
 import type { ObjectService } from './objects.js';
 import type { ReplicaClient } from './replica-client.js';
@@ -354,13 +355,15 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     const latest = current?.latestIndex ?? -1;
     if (index > latest + 1) throw new FeedIndexGapError('feed indices are contiguous', { details: { feedId, index, next: latest + 1 } });
     if (u === undefined) return replay(signer, feedId, feed, acl, index, payload, timeRange, existing!, current);
+    // The segment's locator (owner-signed ref -> feed object) proves to the update's nodes which ACL governs it.
+    const locator = signLocator(signer, u.ref, acl.nonce);
     try {
       await client.write(
         address,
         r,
         dataQuorum,
         async (peerId) => {
-          await client.request(peerId, { op: 'put-feed-update', address, update: u, acl });
+          await client.request(peerId, { op: 'put-feed-update', address, update: u, acl, locator });
         },
         undefined,
         { atQuorum: true },

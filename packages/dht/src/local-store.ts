@@ -62,10 +62,12 @@ export interface LocalStore {
   putFeedHead(head: FeedHead): Promise<PutResult>;
   getFeedHead(feedId: Hex): Promise<FeedHead | undefined>;
   /**
-   * The object whose ACL governs a feed's records here (first binding wins; the caller checks it
-   * is the feed owner's). Lets a node holding updates but not the head decide who may read them.
+   * The object whose ACL governs a feed's records here (the caller checks it is the feed owner's).
+   * Lets a node holding updates but not the head decide who may read them. `signed`: proven by
+   * the owner's locator of a segment; it replaces an unsigned binding and is never replaced.
+   * Returns false when a signed binding to another object is held.
    */
-  bindFeedObject(feedId: Hex, objectId: Hex): Promise<void>;
+  bindFeedObject(feedId: Hex, objectId: Hex, signed: boolean): Promise<boolean>;
   feedObject(feedId: Hex): Promise<Hex | undefined>;
   /** Every object with blobs held here, for the repair loop and garbage collection. */
   objects(): AsyncIterable<ObjectHoldings>;
@@ -374,15 +376,18 @@ export function createLocalStore(ds: Datastore, init: LocalStoreInit = {}): Loca
       return v === undefined ? undefined : parseFeedHead(v);
     },
 
-    bindFeedObject(feedId, objectId) {
+    bindFeedObject(feedId, objectId, signed) {
       return locked(`feed-obj/${feedId}`, async () => {
-        if ((await getJson(k('feed-obj', feedId))) === undefined) await putJson(k('feed-obj', feedId), objectId);
+        const cur = (await getJson(k('feed-obj', feedId))) as { objectId: Hex; signed: boolean } | undefined;
+        if (cur !== undefined && (cur.signed || !signed)) return cur.objectId === objectId; // kept: first binding of its rank
+        await putJson(k('feed-obj', feedId), { objectId, signed });
+        return true;
       });
     },
 
     async feedObject(feedId) {
-      const v = await getJson(k('feed-obj', feedId));
-      return typeof v === 'string' ? v : undefined;
+      const v = (await getJson(k('feed-obj', feedId))) as { objectId?: unknown } | undefined;
+      return typeof v?.objectId === 'string' ? v.objectId : undefined;
     },
 
     async *objects() {

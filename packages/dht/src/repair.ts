@@ -74,7 +74,10 @@ export function createRepairer(init: Readonly<RepairerInit>, components: Repaire
         const update = await store.getFeedUpdate(item.id);
         if (!update) return;
         const objectId = (await store.getFeedHead(update.feedId))?.objectId ?? (await store.feedObject(update.feedId));
-        await client.request(peerId, { op: 'put-feed-update', address: item.id, update, ...(objectId ? await aclOf(objectId) : {}) });
+        const acl = objectId === undefined ? {} : await aclOf(objectId);
+        // The segment's locator proves the binding; sent only when it matches the ACL sent.
+        const locator = acl.acl === undefined ? undefined : await store.getLocator(update.ref);
+        await client.request(peerId, { op: 'put-feed-update', address: item.id, update, ...acl, ...(locator?.objectId === objectId ? { locator } : {}) });
         return;
       }
       case 'feed-head': {

@@ -196,16 +196,22 @@ export function createStoreHandler(init: Readonly<StoreHandlerInit>, components:
         return ok({ locator });
       }
       case 'put-feed-update': {
-        allowedKeys(h, ['address', 'update', 'acl']);
+        allowedKeys(h, ['address', 'update', 'acl', 'locator']);
         const address = hashField(h, 'address');
         const update = parseFeedUpdate(h['update'], address);
-        // The update names no object; the feed's ACL is bound by its owner key (only the owner
-        // signs ACLs for its objects), and once bound (or named by a held head) it stays.
-        const acl = await keepAcl(h['acl'], undefined, update.owner);
+        // The update names no object. The owner's locator of its segment (ref -> object id, signed
+        // by the feed's owner) proves which object's ACL governs the feed; without one, an ACL of
+        // the owner's key is taken provisionally (any of the owner's objects), and a proven binding
+        // replaces it later. A held head (owner-signed, names the object) overrides both on reads.
+        const locator = h['locator'] === undefined ? undefined : parseLocator(h['locator']);
+        if (locator !== undefined && (locator.ref !== update.ref || locator.owner !== update.owner)) throw new MalformedMessageError('locator is not the update segment\'s');
+        const acl = await keepAcl(h['acl'], locator?.objectId, update.owner);
+        if (locator !== undefined && acl === undefined) throw new MalformedMessageError('a locator comes with its ACL record');
         if (acl !== undefined) {
-          const bound = await feedObjectId(update.feedId);
-          if (bound !== undefined && bound !== acl.objectId) throw new BindingConflictError('feed is bound to another object', { details: { feedId: update.feedId } });
-          await store.bindFeedObject(update.feedId, acl.objectId);
+          if (locator !== undefined) await store.putLocator(locator);
+          if (!(await store.bindFeedObject(update.feedId, acl.objectId, locator !== undefined))) {
+            throw new BindingConflictError('feed is bound to another object', { details: { feedId: update.feedId } });
+          }
         }
         return ok({ result: await store.putFeedUpdate(address, update) });
       }

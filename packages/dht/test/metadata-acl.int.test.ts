@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createMetricsRegistry, type Registry } from '@twinledger/observability';
-import { feedUpdateAddress, generateSigningKey, holdsBlob, placementOrder, rawStoreRequest, spawnTestNetwork, type DhtNode, type TestNetwork } from '@twinledger/dht';
+import { feedIdOf, feedUpdateAddress, generateSigningKey, holdsBlob, placementOrder, rawStoreRequest, spawnTestNetwork, type DhtNode, type TestNetwork } from '@twinledger/dht';
 
 // Issue #17: storing nodes answer ACL, locator, feed-head and feed-update requests (and `have`)
 // only to parties in the item's ACL and to the item's replicas. Requests go straight over the
@@ -134,6 +134,46 @@ describe('metadata follows the item ACL', () => {
     await n(0).appendFeed(writer, 2, enc('segment-2'), { start: t0 + 2000, end: t0 + 2999 });
     expect((await n(0).feedHead(feedId))?.latestIndex).toBe(2);
     expect(new TextDecoder().decode(await n(0).getObject(newRef))).toBe('design document');
+  });
+});
+
+describe('which ACL governs a feed update', () => {
+  it('is the one the segment locator proves: a provisional binding to another object of the owner is replaced', async () => {
+    const device = generateSigningKey();
+    // The same owner key has a second feed every org may read: its ACL is a valid record of that key.
+    const b = await n(0).createFeed({ topic: 'twin-9/b', ownerKey: device.seed, acl: ORGS });
+    // Topic of feed A such that two non-members are replicas of neither its update 0 nor its head:
+    // N (target) holds neither record, M (attacker) gets no replica exemption.
+    let topic = '';
+    let fresh: DhtNode[] = [];
+    for (let i = 0; fresh.length < 2 && i < 50; i++) {
+      topic = `twin-9/a-${i}`;
+      const feedId = feedIdOf(device.key.publicKey, topic);
+      const near = [...(await placementOrder(n(0), feedUpdateAddress(feedId, 0))).slice(0, 3), ...(await placementOrder(n(0), feedId)).slice(0, 3)];
+      fresh = net.nodes.filter((x) => !near.includes(x.peerId) && x.mspId !== 'Org1' && x.mspId !== 'Org2');
+    }
+    expect(fresh.length).toBeGreaterThanOrEqual(2);
+    const [target, attacker] = fresh as [DhtNode, DhtNode];
+    const a = await n(0).createFeed({ topic, ownerKey: device.seed, acl: ['Org1', 'Org2'] });
+    await n(0).appendFeed({ topic, ownerKey: device.seed, objectId: a.objectId }, 0, enc('a-0'), { start: t0, end: t0 + 999 });
+    const address = feedUpdateAddress(a.feedId, 0);
+    const update = (await askHolder(n(1), (await placementOrder(n(0), address)).slice(0, 3), { op: 'get-feed-update', address })).header['update'];
+    const aclB = (await askHolder(n(1), (await placementOrder(n(0), b.objectId)).slice(0, 3), { op: 'get-acl', objectId: b.objectId })).header['acl'];
+    const aclA = (await askHolder(n(1), (await placementOrder(n(0), a.objectId)).slice(0, 3), { op: 'get-acl', objectId: a.objectId })).header['acl'];
+    const ref = (update as { ref: string }).ref;
+    const locator = (await askHolder(n(1), (await placementOrder(n(0), ref)).slice(0, 3), { op: 'get-locator', ref })).header['locator'];
+
+    await rawStoreRequest(attacker, target.peerId, { op: 'put-feed-update', address, update, acl: aclB });
+    // The window this leaves: until a proven write reaches the node, feed B's parties read it there.
+    await expect(rawStoreRequest(attacker, target.peerId, { op: 'get-feed-update', address })).resolves.toBeDefined();
+    // A writer's or repair's push brings the locator: the binding moves to feed A's object for good.
+    await rawStoreRequest(n(0), target.peerId, { op: 'put-feed-update', address, update, acl: aclA, locator });
+    await expect(rawStoreRequest(attacker, target.peerId, { op: 'get-feed-update', address })).rejects.toMatchObject({ code: 'DHT_ACL_DENIED' });
+    await expect(rawStoreRequest(attacker, target.peerId, { op: 'put-feed-update', address, update, acl: aclB })).rejects.toMatchObject({ code: 'DHT_BINDING_CONFLICT' });
+    // A locator of another segment does not prove anything about this update.
+    await expect(rawStoreRequest(attacker, target.peerId, { op: 'put-feed-update', address, update, acl: aclA, locator: { ...(locator as object), ref: 'ab'.repeat(32) } })).rejects.toMatchObject({
+      code: expect.stringMatching(/DHT_MALFORMED_MESSAGE|DHT_BAD_SIGNATURE/) as unknown as string,
+    });
   });
 });
 
