@@ -70,12 +70,38 @@ function validate(text: string): { status: number; lines: string[] } {
 
 const SHARED_ENV: Record<string, EnvSpec> = { partyRegistryEnv, ledgerGatewayEnv, authEnv, gatewayAuthEnv };
 
+/**
+ * Variables a server.ts declares optional in its loadEnv block but refuses to start without in
+ * the configuration the chart deploys (a check right after loadEnv throws). The env specs live
+ * in server.ts files with side effects, so they cannot be imported: listed here, and each name
+ * is checked to still appear in a throw of that server.ts.
+ *   feed-ingest: the ledger decides feed access, `PEER_ENDPOINT`/`PEER_TLS_ROOT_CERT` are
+ *     optional in the shared partyRegistryEnv but required by feed-ingest (issue #17);
+ *   device-agent: a secured link without the simulator needs the plant's certificate(s) and a
+ *     user (issue #19); DEVICE_ENDPOINT unless SIMULATOR=true.
+ */
+const RUNTIME_REQUIRED: Record<string, readonly string[]> = {
+  'feed-ingest': ['PEER_ENDPOINT', 'PEER_TLS_ROOT_CERT'],
+  'device-agent': ['DEVICE_ENDPOINT', 'OPCUA_TRUSTED_SERVER_CERTS', 'OPCUA_USER_FILE'],
+};
+
 /** The env variables a service's server.ts reads through loadEnv, and which of them have no default. */
 function serviceEnv(service: string): { all: Set<string>; required: Set<string> } | undefined {
   const file = join(ROOT, 'services', service, 'src', 'server.ts');
   if (!existsSync(file)) return undefined;
+  const env = envOfFile(file);
   const src = readFileSync(file, 'utf8');
-  const block = /loadEnv\(\{([\s\S]*?)\n\}\)/.exec(src)?.[1];
+  for (const name of RUNTIME_REQUIRED[service] ?? []) {
+    if (!new RegExp(`throw new \\w*Error\\([^;]*\\b${name}\\b`).test(src)) throw new Error(`${file}: ${name} is no longer required at start; update RUNTIME_REQUIRED`);
+    env.required.add(name);
+  }
+  return env;
+}
+
+/** The env variables one file's loadEnv({...}) block reads, and which of them have no default. */
+function envOfFile(file: string): { all: Set<string>; required: Set<string> } {
+  const src = readFileSync(file, 'utf8');
+  const block = /loadEnv\(\{([\s\S]*?)\n\s*\}\)/.exec(src)?.[1];
   if (block === undefined) throw new Error(`${file}: no loadEnv({...}) block`);
   const all = new Set<string>();
   const required = new Set<string>();
@@ -372,7 +398,10 @@ describe('sample organization specifics', () => {
       const w = workloads(objects).find((o) => o.metadata.labels?.['app.kubernetes.io/name'] === s);
       const env = Object.fromEntries(w?.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
       expect(env['PARTY_REGISTRY_FILE']).toBe(`/etc/twinledger/parties/${file}`);
-      expect(env['PEER_ENDPOINT']).toBeUndefined();
+      expect(env['FABRIC_CERT_FILE']).toBeUndefined();
+      // feed-ingest keeps the peer: the ledger decides feed access whatever the party registry's source.
+      if (s === 'dht-gateway') expect(env['PEER_ENDPOINT']).toBeUndefined();
+      else expect(env['PEER_ENDPOINT']).toBe('peer0.org2.plant.example:7051');
       expect(w?.spec.template.spec.volumes.find((v: any) => v.name === 'parties').configMap.name).toBe(`${SAMPLE_RELEASE}-parties`);
     }
   });
@@ -405,7 +434,15 @@ describe('sample organization specifics', () => {
     const agent = workloads(sample).find((w) => w.metadata.name === `${SAMPLE_RELEASE}-device-agent-filler`);
     const pod = agent?.spec.template.spec;
     const secrets = pod.volumes.filter((v: any) => v.secret).map((v: any) => v.secret.secretName);
-    expect(secrets).toEqual(['org2-fabric-device-agent1', 'org2-device-agent-filler-token', 'org2-peer-tls-ca', 'org2-jwks']);
+    expect(secrets).toEqual([
+      'org2-fabric-device-agent1',
+      'org2-device-agent-filler-token',
+      'org2-peer-tls-ca',
+      'org2-jwks',
+      'org2-device-agent-filler-opcua-cert',
+      'org2-bottling-plant-opcua-cert',
+      'org2-device-agent-filler-opcua-user',
+    ]);
     const env = Object.fromEntries(pod.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
     expect(env['TWIN_ID']).toBe('bottling-plant-1');
     // A mounted file the agent re-reads: tokens are short-lived (AUTH_MAX_TOKEN_LIFETIME_S), the Secret rotates.
@@ -484,6 +521,288 @@ describe('sample organization specifics', () => {
       expect(s.spec.externalTrafficPolicy).toBe('Local');
       expect(s.spec.ports).toEqual([{ name: 'p2p', port: 4001, targetPort: 'p2p', protocol: 'TCP' }]);
     }
+  });
+});
+
+/** Every Secret name an object's pod template (or the object itself) mounts, projected sources included. */
+function mountedSecrets(o: K8sObject): string[] {
+  const pod = o.kind === 'Job' || o.kind === 'Deployment' || o.kind === 'StatefulSet' ? o.spec.template.spec : undefined;
+  if (pod === undefined) return [];
+  return (pod.volumes ?? []).flatMap((v: any) => [
+    ...(v.secret ? [v.secret.secretName] : []),
+    ...(v.projected?.sources ?? []).filter((x: any) => x.secret).map((x: any) => x.secret.name),
+  ]);
+}
+
+function envOf(container: any): Record<string, string> {
+  return Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
+}
+
+describe('the Admin identity (issue #17): no service pod holds it; only the explicitly enabled registration Job', () => {
+  const ADMIN_SECRET = 'org2-fabric-admin';
+  let withJob: K8sObject[];
+  let withJobText: string;
+
+  beforeAll(() => {
+    const res = run(tools.helm, ['template', SAMPLE_RELEASE, CHART_DIR, '--namespace', SAMPLE_NAMESPACE, '--kube-version', tools.kubeVersion, '--values', SAMPLE_VALUES, '--set', 'adminJobs.registerParty.enabled=true']);
+    if (res.status !== 0) throw new Error(res.out);
+    withJobText = res.out;
+    withJob = parseManifests(res.out);
+  });
+
+  it.each([
+    ['sample organization', () => sample],
+    ['default values', () => defaults],
+  ])('no workload mounts an Admin identity (%s)', (_label, objectsOf) => {
+    for (const w of workloads(objectsOf())) {
+      expect(mountedSecrets(w)).not.toContain(ADMIN_SECRET);
+      expect(mountedSecrets(w).filter((n) => /admin/i.test(n))).toEqual([]);
+      const paths = w.spec.template.spec.volumes.flatMap((v: any) => [...(v.secret?.items ?? []), ...(v.projected?.sources ?? []).flatMap((x: any) => x.secret?.items ?? [])].map((i: any) => i.path));
+      expect(paths.filter((x: string) => /^admin\//i.test(x))).toEqual([]);
+    }
+    // The default fabric.identities has no Admin.
+    const values = readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8');
+    expect(values).not.toMatch(/^\s+- name: Admin$/m);
+  });
+
+  it('renders the registration Job only when enabled', () => {
+    expect(ofKind(sample, 'Job')).toEqual([]);
+    expect(ofKind(defaults, 'Job')).toEqual([]);
+    expect(JSON.stringify(sample)).not.toContain(ADMIN_SECRET);
+    expect(ofKind(withJob, 'Job')).toHaveLength(1);
+    // The rest of the release is the same with or without the Job (and its NetworkPolicy).
+    const rest = withJob.filter((o) => o.metadata.labels?.['app.kubernetes.io/name'] !== 'register-party');
+    expect(rest).toEqual(sample);
+  });
+
+  it('the Job is the only object that mounts the Admin Secret, runs admin-cli register-party from acl-service\'s image, hardened', () => {
+    const holders = withJob.filter((o) => JSON.stringify(o).includes(ADMIN_SECRET));
+    expect(holders.map((o) => o.kind)).toEqual(['Job']);
+    const [job] = ofKind(withJob, 'Job') as [K8sObject];
+    expect(mountedSecrets(job)).toEqual([ADMIN_SECRET, 'org2-peer-tls-ca']);
+    const pod = job.spec.template.spec;
+    expect(pod.restartPolicy).toBe('Never');
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    const [c] = pod.containers;
+    expect(c.image).toBe('twinledger/acl-service:0.1.0');
+    expect(c.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect([...c.command, ...c.args]).toEqual([
+      'node', 'dist/admin-cli.js', 'register-party',
+      '--peer-ids', '12D3KooWLseF124WB4zjAbZvm2ttm6picSc32N3jVnoHZdwT4iaC,12D3KooWBnwL98Y9yUkBcv3r5bKJzUH8ibWs6AurfDX4VcuHH8zQ',
+      '--x25519', 'Ngid5TDYEronSbWZT9ATOZQRhBvuDcjikzp8k48dHgQ=',
+      '--cert', '/etc/twinledger/fabric/admin/cert.pem',
+      '--key', '/etc/twinledger/fabric/admin/key.pem',
+    ]);
+    // acl-service's image holds the command (docker/Dockerfile target acl-service copies its dist).
+    expect(readFileSync(join(ROOT, 'docker', 'Dockerfile'), 'utf8')).toMatch(/FROM runtime AS acl-service[\s\S]*?COPY --from=build \/out\/services\/acl-service\/ services\/acl-service\/\nWORKDIR \/app\/services\/acl-service/);
+    expect(existsSync(join(ROOT, 'services', 'acl-service', 'src', 'admin-cli.ts'))).toBe(true);
+    // The env contract with admin-cli.ts: nothing unknown, nothing required missing.
+    const spec = envOfFile(join(ROOT, 'services', 'acl-service', 'src', 'admin-cli.ts'));
+    const env = envOf(c);
+    expect(Object.keys(env).filter((n) => !spec.all.has(n))).toEqual([]);
+    expect([...spec.required].filter((n) => !(n in env))).toEqual([]);
+    expect(env).toMatchObject({ MSP_ID: 'Org2MSP', PEER_ENDPOINT: 'peer0.org2.plant.example:7051', PEER_TLS_ROOT_CERT: '/etc/twinledger/fabric/peer-tls/ca.crt' });
+    // Every file it is given is mounted.
+    const mounts: string[] = c.volumeMounts.map((m: any) => m.mountPath);
+    for (const f of [env['PEER_TLS_ROOT_CERT'], '/etc/twinledger/fabric/admin/cert.pem']) expect(mounts.some((m) => f?.startsWith(`${m}/`))).toBe(true);
+    expect(c.volumeMounts.find((m: any) => m.mountPath === '/tmp')).toBeDefined();
+    // Default deny covers it; its own policy admits nothing and lets it reach the peer only.
+    const policies = ofKind(withJob, 'NetworkPolicy');
+    const own = policies.filter((p) => p.spec.podSelector.matchLabels['app.kubernetes.io/name'] === 'register-party');
+    expect(own).toHaveLength(1);
+    expect(own[0]?.spec.ingress).toBeUndefined();
+    expect(own[0]?.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(own[0]?.spec.egress).toEqual([{ to: [{ ipBlock: { cidr: '10.42.7.0/24' } }], ports: [{ protocol: 'TCP', port: 7051 }] }]);
+    expect(matches(policies.find((p) => p.metadata.name.endsWith('-default-deny'))?.spec.podSelector.matchLabels, pod.containers && job.spec.template.metadata.labels)).toBe(true);
+    const v = validate(withJobText);
+    expect(v.lines.filter((l) => l.startsWith('ERROR'))).toEqual([]);
+    expect(v.status).toBe(0);
+  });
+
+  it('refuses an Admin identity for the services: by name, by the admin flag, by the Admin Secret', () => {
+    /** Renders the defaults with User1 plus one more identity (a list is replaced whole by a values file). */
+    const withIdentity = (extra: string, ...more: string[]): { status: number; out: string } => {
+      const file = join(work, `identities-${Math.random().toString(36).slice(2)}.yaml`);
+      writeFileSync(file, `fabric:\n  identities:\n    - { name: User1, existingSecret: twinledger-fabric-user1 }\n    - ${extra}\n`);
+      return run(tools.helm, ['template', 'x', CHART_DIR, '--kube-version', tools.kubeVersion, '--values', file, ...more]);
+    };
+    const byName = withIdentity('{ name: Admin, existingSecret: org-admin }');
+    expect(byName.status).not.toBe(0);
+    expect(byName.out).toContain('"Admin" looks like the organization\'s Admin identity');
+    const lower = withIdentity('{ name: admin@org1, existingSecret: org-admin }');
+    expect(lower.status).not.toBe(0);
+    expect(lower.out).toContain('"admin@org1" looks like the organization\'s Admin identity');
+    const flagged = withIdentity('{ name: Ops, existingSecret: ops, admin: true }');
+    expect(flagged.status).not.toBe(0);
+    expect(flagged.out).toContain('"Ops" is marked admin: true');
+    const shared = withIdentity('{ name: Ops, existingSecret: org-admin }', '--set', 'adminJobs.registerParty.adminIdentity.existingSecret=org-admin');
+    expect(shared.status).not.toBe(0);
+    expect(shared.out).toContain('uses Secret "org-admin", the Admin Secret of adminJobs.registerParty');
+    // Other names pass: the check is not a blanket refusal.
+    expect(withIdentity('{ name: Administrator2, existingSecret: x }').status).toBe(0);
+    expect(withIdentity('{ name: Maintainer1, existingSecret: x, admin: false }').status).toBe(0);
+  });
+
+  it('refuses an enabled Job without its Admin Secret, peer IDs or X25519 key', () => {
+    const res = run(tools.helm, ['template', 'x', CHART_DIR, '--kube-version', tools.kubeVersion, '--set', 'adminJobs.registerParty.enabled=true']);
+    expect(res.status).not.toBe(0);
+    expect(res.out).toContain('/adminJobs/registerParty');
+    const badKey = run(tools.helm, [
+      'template', 'x', CHART_DIR, '--kube-version', tools.kubeVersion, '--set', 'adminJobs.registerParty.enabled=true',
+      '--set', 'adminJobs.registerParty.adminIdentity.existingSecret=org-admin', '--set', 'adminJobs.registerParty.peerIds[0]=12D3KooWLseF124WB4zjAbZvm2ttm6picSc32N3jVnoHZdwT4iaC',
+      '--set', 'adminJobs.registerParty.x25519PublicKey=36089de530d812ba2749b5994fd013399411841bee0dc8e2933a7c938f1d1e04',
+    ]);
+    expect(badKey.status).not.toBe(0);
+    expect(badKey.out).toContain('/adminJobs/registerParty/x25519PublicKey');
+  });
+});
+
+describe('services as they are now (issues #17, #19)', () => {
+  function workload(objects: readonly K8sObject[], name: string): K8sObject {
+    const w = workloads(objects).find((o) => o.metadata.labels?.['app.kubernetes.io/name'] === name);
+    if (w === undefined) throw new Error(`no ${name}`);
+    return w;
+  }
+
+  it.each([
+    ['sample organization', () => sample],
+    ['default values', () => defaults],
+  ])('feed-ingest uses the ledger: identities folder, service identity, decision TTL, ACL reconcile, the peer; egress to it (%s)', (_label, objectsOf) => {
+    const w = workload(objectsOf(), 'feed-ingest');
+    const pod = w.spec.template.spec;
+    const env = envOf(pod.containers[0]);
+    expect(env).toMatchObject({
+      FABRIC_IDENTITIES_DIR: '/etc/twinledger/fabric/identities',
+      SERVICE_IDENTITY: 'User1',
+      AUTH_DECISION_TTL_MS: '5000',
+      FEED_ACL_RECONCILE_MS: '15000',
+      PEER_TLS_ROOT_CERT: '/etc/twinledger/fabric/peer-tls/ca.crt',
+      CHANNEL: 'twins',
+      CHAINCODE: 'twinledger',
+    });
+    expect(env['PEER_ENDPOINT']).toMatch(/:7051$/);
+    // The identities are mounted as spec-service and acl-service have them.
+    const identities = pod.volumes.find((v: any) => v.name === 'fabric-identities');
+    const spec = workload(objectsOf(), 'spec-service').spec.template.spec.volumes.find((v: any) => v.name === 'fabric-identities');
+    expect(identities).toEqual(spec);
+    expect(identities.projected.sources.flatMap((x: any) => x.secret.items.map((i: any) => i.path))).toContain('User1/cert.pem');
+    expect(pod.containers[0].volumeMounts.find((m: any) => m.name === 'fabric-identities')).toEqual({ name: 'fabric-identities', mountPath: '/etc/twinledger/fabric/identities', readOnly: true });
+    // One volume per name (the peer's TLS CA is mounted once).
+    const names = pod.volumes.map((v: any) => v.name);
+    expect(new Set(names).size).toBe(names.length);
+    const policy = ofKind(objectsOf(), 'NetworkPolicy').find((p) => p.spec.podSelector.matchLabels['app.kubernetes.io/name'] === 'feed-ingest');
+    expect(policy?.spec.egress.some((r: any) => r.ports.some((x: any) => x.port === 7051))).toBe(true);
+  });
+
+  it('feed-ingest reaches the peer with a static party registry too', () => {
+    const res = run(tools.helm, [
+      'template', 'x', CHART_DIR, '--kube-version', tools.kubeVersion,
+      '--set', 'dht.partyRegistry.source=static', '--set', 'dht.parties[0].mspId=Org1MSP',
+      '--set', 'dht.parties[0].peerIds[0]=12D3KooWKRnxSfb6wQPa9sY5h9BxZERnCFPFELp19ddF9EKbaQBi',
+      '--set', 'dht.parties[0].encryptionPublicKey=a9fe86ead2b822ad9fe3249916b4f1c167a2ffda1e5e00781f0aa93fd34a6619',
+    ]);
+    expect(res.status).toBe(0);
+    const objects = parseManifests(res.out);
+    const env = envOf(workload(objects, 'feed-ingest').spec.template.spec.containers[0]);
+    expect(env).toMatchObject({ PEER_ENDPOINT: 'peer0.org1.example.com:7051', FABRIC_IDENTITIES_DIR: '/etc/twinledger/fabric/identities', PARTY_REGISTRY_FILE: '/etc/twinledger/parties/parties.json' });
+    const policy = ofKind(objects, 'NetworkPolicy').find((p) => p.spec.podSelector.matchLabels['app.kubernetes.io/name'] === 'feed-ingest');
+    expect(policy?.spec.egress.some((r: any) => r.ports.some((x: any) => x.port === 7051))).toBe(true);
+  });
+
+  it('refuses a service identity that is not among fabric.identities', () => {
+    const res = run(tools.helm, ['template', 'x', CHART_DIR, '--kube-version', tools.kubeVersion, '--set', 'feedIngest.serviceIdentity=Nobody']);
+    expect(res.status).not.toBe(0);
+    expect(res.out).toContain('feedIngest.serviceIdentity "Nobody" must name one of fabric.identities');
+  });
+
+  it('acl-service: KEY_RECONCILE_MS and a writable STATE_DIR for its event checkpoint', () => {
+    const pod = workload(sample, 'acl-service').spec.template.spec;
+    const env = envOf(pod.containers[0]);
+    expect(env).toMatchObject({ KEY_RECONCILE_MS: '30000', STATE_DIR: '/var/lib/twinledger/acl-service' });
+    const mount = pod.containers[0].volumeMounts.find((m: any) => m.mountPath === '/var/lib/twinledger/acl-service');
+    expect(mount.readOnly ?? false).toBe(false);
+    // An emptyDir on purpose (see templates/acl-service.yaml): the start-up reconcile covers a lost checkpoint.
+    expect(pod.volumes.find((v: any) => v.name === mount.name)).toEqual({ name: 'state', emptyDir: { sizeLimit: '16Mi' } });
+  });
+
+  it('device-agent: the secured OPC UA link with the plant\'s certificate, a user file and the operator\'s envelope', () => {
+    const agent = workloads(sample).find((w) => w.metadata.name === `${SAMPLE_RELEASE}-device-agent-filler`) as K8sObject;
+    const pod = agent.spec.template.spec;
+    const env = envOf(pod.containers[0]);
+    expect(env).toMatchObject({
+      OPCUA_SECURITY_POLICY: 'Basic256Sha256',
+      OPCUA_PKI_DIR: '/var/lib/twinledger/device-agent/opcua-pki',
+      OPCUA_CERT_FILE: '/etc/twinledger/opcua/application/cert.pem',
+      OPCUA_KEY_FILE: '/etc/twinledger/opcua/application/key.pem',
+      OPCUA_TRUSTED_SERVER_CERTS: '/etc/twinledger/opcua/trusted/plant.pem',
+      OPCUA_USER_FILE: '/etc/twinledger/opcua/user/user.json',
+      SAFETY_ENVELOPE_FILE: '/etc/twinledger/envelope/envelope.json',
+    });
+    expect(env['OPCUA_ALLOW_INSECURE']).toBeUndefined();
+    const vol = (n: string): any => pod.volumes.find((v: any) => v.name === n);
+    expect(vol('opcua-trusted').secret).toMatchObject({ secretName: 'org2-bottling-plant-opcua-cert', items: [{ key: 'plant.pem', path: 'plant.pem' }] });
+    expect(vol('opcua-user').secret).toMatchObject({ secretName: 'org2-device-agent-filler-opcua-user', items: [{ key: 'user.json', path: 'user.json' }] });
+    expect(vol('opcua-application').secret).toMatchObject({ secretName: 'org2-device-agent-filler-opcua-cert', items: [{ key: 'tls.crt', path: 'cert.pem' }, { key: 'tls.key', path: 'key.pem' }] });
+    // The envelope ConfigMap holds the Owner's shipped envelope for the bottling plant.
+    expect(vol('envelope').configMap).toMatchObject({ name: `${SAMPLE_RELEASE}-device-agent-filler-envelope`, items: [{ key: 'envelope.json', path: 'envelope.json' }] });
+    const cm = ofKind(sample, 'ConfigMap').find((o) => o.metadata.name === `${SAMPLE_RELEASE}-device-agent-filler-envelope`);
+    const shipped = JSON.parse(readFileSync(join(ROOT, 'services', 'device-agent', 'config', 'bottling-plant.envelope.json'), 'utf8'));
+    expect(JSON.parse(cm?.data['envelope.json'])).toEqual(shipped);
+    expect(agent.spec.template.metadata.annotations['checksum/safety-envelope']).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  describe('device-agent: secure by default, insecure only when explicitly set', () => {
+    const agentArgs = (extra: readonly string[]): string[] => [
+      'template', 'x', CHART_DIR, '--kube-version', tools.kubeVersion,
+      '--set', 'deviceAgent.agents[0].name=press', '--set', 'deviceAgent.agents[0].twinId=press-1',
+      '--set', 'deviceAgent.agents[0].deviceEndpoint=opc.tcp://10.1.2.3:4840', '--set', 'deviceAgent.agents[0].identity=User1',
+      '--set', 'deviceAgent.agents[0].safetyEnvelope.existingConfigMap=press-envelope',
+      ...extra,
+    ];
+    const secureArgs = [
+      '--set', 'deviceAgent.agents[0].opcua.trustedServerCertificates.existingSecret=press-cert', '--set', 'deviceAgent.agents[0].opcua.trustedServerCertificates.keys[0]=a.pem',
+      '--set', 'deviceAgent.agents[0].opcua.trustedServerCertificates.keys[1]=b.der', '--set', 'deviceAgent.agents[0].opcua.user.existingSecret=press-user',
+    ];
+
+    it('with no policy given the link is SignAndEncrypt Basic256Sha256 and needs the plant certificate(s) and a user', () => {
+      const res = run(tools.helm, agentArgs(secureArgs));
+      expect(res.status).toBe(0);
+      const objects = parseManifests(res.out);
+      const pod = workload(objects, 'device-agent').spec.template.spec;
+      const env = envOf(pod.containers[0]);
+      expect(env['OPCUA_SECURITY_POLICY']).toBe('Basic256Sha256');
+      expect(env['OPCUA_ALLOW_INSECURE']).toBeUndefined();
+      expect(env['OPCUA_TRUSTED_SERVER_CERTS']).toBe('/etc/twinledger/opcua/trusted/a.pem,/etc/twinledger/opcua/trusted/b.der');
+      // No application certificate given: the agent makes its own in OPCUA_PKI_DIR (its state volume).
+      expect(env['OPCUA_CERT_FILE']).toBeUndefined();
+      expect(pod.volumes.find((v: any) => v.name === 'envelope').configMap).toMatchObject({ name: 'press-envelope', items: [{ key: 'envelope.json', path: 'envelope.json' }] });
+      expect(ofKind(objects, 'ConfigMap').filter((o) => o.metadata.name.endsWith('-envelope'))).toEqual([]);
+      expect(validate(res.out).status).toBe(0);
+      // Without the trust list or the user: refused.
+      const bare = run(tools.helm, agentArgs([]));
+      expect(bare.status).not.toBe(0);
+      expect(bare.out).toContain('deviceAgent.agents[press].opcua.trustedServerCertificates');
+    });
+
+    it('None needs opcua.allowInsecure: true, and then sets OPCUA_ALLOW_INSECURE and mounts no OPC UA secrets', () => {
+      const refused = run(tools.helm, agentArgs(['--set', 'deviceAgent.agents[0].opcua.securityPolicy=None']));
+      expect(refused.status).not.toBe(0);
+      expect(refused.out).toContain('/deviceAgent/agents/0/opcua');
+      const res = run(tools.helm, agentArgs(['--set', 'deviceAgent.agents[0].opcua.securityPolicy=None', '--set', 'deviceAgent.agents[0].opcua.allowInsecure=true']));
+      expect(res.status).toBe(0);
+      const pod = workload(parseManifests(res.out), 'device-agent').spec.template.spec;
+      const env = envOf(pod.containers[0]);
+      expect(env).toMatchObject({ OPCUA_SECURITY_POLICY: 'None', OPCUA_ALLOW_INSECURE: 'true' });
+      expect(env['OPCUA_TRUSTED_SERVER_CERTS']).toBeUndefined();
+      expect(pod.volumes.filter((v: any) => v.name.startsWith('opcua-'))).toEqual([]);
+    });
+
+    it('refuses an agent without a safety envelope', () => {
+      const res = run(tools.helm, [...agentArgs(secureArgs), '--set', 'deviceAgent.agents[0].safetyEnvelope=null']);
+      expect(res.status).not.toBe(0);
+      expect(res.out).toMatch(/safetyEnvelope/);
+    });
   });
 });
 

@@ -125,7 +125,40 @@ readinessProbe:
   value: {{ $root.Values.org.mspId | quote }}
 {{- end -}}
 
-{{/* Fabric peer connection env (spec-service, acl-service, device-agent). */}}
+{{/* No user-facing pod holds the organization's Admin key (issue #17): every fabric.identities
+     entry is mounted into spec-service, acl-service and feed-ingest, so none may be an admin.
+     What the chart can check (it never reads a Secret's content): the name (Admin, admin,
+     Admin@..., case-insensitive), the operator's own `admin: true` flag on an entry, and that no
+     entry uses the Secret of adminJobs.registerParty. An admin certificate (OU=admin) stored
+     under another name and Secret is the operator's responsibility (docs/operator-guide.md). */}}
+{{- define "twinledger.checkIdentities" -}}
+{{- $adminSecret := "" -}}
+{{- with .Values.adminJobs -}}{{- with .registerParty -}}{{- with .adminIdentity -}}{{- $adminSecret = .existingSecret | default "" -}}{{- end -}}{{- end -}}{{- end -}}
+{{- range .Values.fabric.identities -}}
+{{- if regexMatch "^(?i)admin($|[^a-z0-9])" .name -}}
+{{- fail (printf "fabric.identities: %q looks like the organization's Admin identity; no service pod may hold it (issue #17). Register the party with adminJobs.registerParty instead" .name) -}}
+{{- end -}}
+{{- if .admin -}}
+{{- fail (printf "fabric.identities: %q is marked admin: true; no service pod may hold an admin identity (issue #17). Use adminJobs.registerParty for admin commands" .name) -}}
+{{- end -}}
+{{- if and $adminSecret (eq .existingSecret $adminSecret) -}}
+{{- fail (printf "fabric.identities: %q uses Secret %q, the Admin Secret of adminJobs.registerParty; no service pod may mount it" .name $adminSecret) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Fails unless a service's identity names a fabric.identities entry. Call with (list $ "<values path>" name). */}}
+{{- define "twinledger.requireIdentity" -}}
+{{- $root := index . 0 -}}
+{{- $want := index . 2 -}}
+{{- $found := false -}}
+{{- range $root.Values.fabric.identities }}{{ if eq .name $want }}{{ $found = true }}{{ end }}{{ end -}}
+{{- if not $found -}}
+{{- fail (printf "%s %q must name one of fabric.identities" (index . 1) $want) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Fabric peer connection env (spec-service, acl-service, feed-ingest). */}}
 {{- define "twinledger.envFabric" -}}
 - name: FABRIC_IDENTITIES_DIR
   value: /etc/twinledger/fabric/identities
@@ -233,8 +266,11 @@ readinessProbe:
 {{- end }}
 {{- end -}}
 
-{{/* DHT key material and the party registry's source (dht-gateway and feed-ingest's embedded node). */}}
+{{/* DHT key material and the party registry's source (dht-gateway and feed-ingest's embedded node).
+     Call with (list $ withPeerTls): feed-ingest mounts the peer's TLS CA with its Fabric volumes. */}}
 {{- define "twinledger.dhtVolumes" -}}
+{{- $withPeerTls := index . 1 -}}
+{{- with index . 0 }}
 - name: dht-keys
   projected:
     defaultMode: 0440
@@ -260,6 +296,7 @@ readinessProbe:
         path: cert.pem
       - key: {{ $id.keyKey | default "key.pem" }}
         path: key.pem
+{{- if $withPeerTls }}
 - name: peer-tls
   secret:
     secretName: {{ .Values.fabric.peer.tlsCa.existingSecret }}
@@ -267,14 +304,19 @@ readinessProbe:
     items:
       - key: {{ .Values.fabric.peer.tlsCa.key }}
         path: ca.crt
+{{- end }}
 {{- else }}
 - name: parties
   configMap:
     name: {{ include "twinledger.componentName" (list . "parties") }}
 {{- end }}
+{{- end }}
 {{- end -}}
 
+{{/* Call with (list $ withPeerTls), as twinledger.dhtVolumes. */}}
 {{- define "twinledger.dhtMounts" -}}
+{{- $withPeerTls := index . 1 -}}
+{{- with index . 0 }}
 - name: dht-keys
   mountPath: /etc/twinledger/dht
   readOnly: true
@@ -282,13 +324,16 @@ readinessProbe:
 - name: registry-identity
   mountPath: /etc/twinledger/fabric/registry-identity
   readOnly: true
+{{- if $withPeerTls }}
 - name: peer-tls
   mountPath: /etc/twinledger/fabric/peer-tls
   readOnly: true
+{{- end }}
 {{- else }}
 - name: parties
   mountPath: /etc/twinledger/parties
   readOnly: true
+{{- end }}
 {{- end }}
 {{- end -}}
 
