@@ -39,6 +39,15 @@ describe('documents', () => {
     await w.ledger.invoke(who.maintainer, w.spec, 'addDocument', TWIN, doc(11, 'public'));
   });
 
+  it('refuses the document list to a caller with no document read level on the twin (no empty 200)', async () => {
+    const w = await worldWithTwin();
+    await w.ledger.invoke(who.owner, w.spec, 'addDocument', TWIN, doc(3, 'public'));
+    expect(await w.ledger.invoke(who.outsider, w.spec, 'listDocuments', TWIN)).toHaveLength(1);
+    await w.ledger.invoke(who.owner, w.acl, 'revoke', TWIN, JSON.stringify({ mspId: '*', role: 'READER' }));
+    await expectRefusal(w, w.ledger.invoke(who.outsider, w.spec, 'listDocuments', TWIN), ErrorCodes.ACCESS_DENIED);
+    expect(await w.ledger.invoke(who.auditor, w.spec, 'listDocuments', TWIN)).toHaveLength(1);
+  });
+
   it.each([
     ['bad hash', [TWIN, doc(1, 'public', { hash: 'xyz' })], ErrorCodes.VALIDATION_FAILED],
     ['bad level', [TWIN, doc(1, 'top')], ErrorCodes.VALIDATION_FAILED],

@@ -5,6 +5,7 @@ import { checkCall, type ProgramDefinition } from '../aml/programs';
 import {
   callerAccess,
   DEFAULT_READER_GRANT,
+  denied,
   grantKey,
   makeGrant,
   nowMs,
@@ -425,8 +426,12 @@ export class SpecificationContract extends Contract {
     const tx = new Tx(ctx);
     requireTwinId(twinId);
     await requireTwin(tx.state, twinId);
-    // Documents above the caller's read levels are left out rather than refused.
-    return canonicalJson(await documentsVisible(tx.state, twinId, await callerAccess(tx, twinId)));
+    const access = await callerAccess(tx, twinId);
+    // A caller who may read no document of the twin at all is refused, like every other read of
+    // a twin it holds no grant on: an empty 200 would still confirm the twin and serve its
+    // route. Documents above the caller's read levels are left out rather than refused.
+    if (!access.permissions.some((p) => p.startsWith('doc:read:'))) throw denied(tx.caller, twinId, docRead('public'));
+    return canonicalJson(await documentsVisible(tx.state, twinId, access));
   }
 
   @Transaction(false)
