@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
-import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
+import { fabricAvailability, ledgerEnvOf, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
 import { createFabricClient, createPeerConnectionPool, loadIdentity, type FabricClient, type PeerConnectionPool } from '@twinledger/fabric-client';
 import { createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
 import { createTwinLedger, Permissions, Roles, type TwinLedger } from '@twinledger/ledger';
@@ -38,7 +38,7 @@ function startProcess(server: string, env: Record<string, string>, ready: (rec: 
   proc.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${server} did not start: ${stderr.slice(-2000)}`)), 90_000);
+    const timer = setTimeout(() => reject(new Error(`${server} did not start: ${stderr.slice(-2000)} ${lines.slice(-8).join('\n')}`)), 90_000);
     void exited.then((code) => reject(new Error(`${server} exited with ${code}: ${stderr.slice(-2000)} ${lines.slice(-5).join('\n')}`)));
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       lines.push(line);
@@ -94,7 +94,7 @@ async function kill(child: Child | undefined, signal: NodeJS.Signals): Promise<v
     clients.push(c);
     return c;
   };
-  const opsToken = () => issuer.issue({ sub: 'operator', org: 'Org1MSP', audience: 'twinledger' });
+  const opsToken = () => issuer.issue({ sub: 'operator', org: 'Org1MSP', fabricIdentity: 'User1', audience: 'twinledger' });
   const ingestApi = async (path: string): Promise<{ status: number; json: Record<string, unknown> }> => {
     const res = await fetch(`http://127.0.0.1:${ingest!.port}${path}`, { headers: { authorization: `Bearer ${await opsToken()}` } });
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
@@ -175,8 +175,15 @@ async function kill(child: Child | undefined, signal: NodeJS.Signals): Promise<v
         ),
       );
     await writeRegistry();
+    // feed-ingest asks the ledger for every feed permission as the caller's own identity
+    // (FABRIC_IDENTITIES_DIR): the operator is User1, the agent User2 (its DEVICE_AGENT grant).
+    const identitiesDir = join(dir, 'identities');
+    mkdirSync(identitiesDir, { recursive: true });
+    net.orgs[0]!.users.slice(0, 2).forEach((u, i) => symlinkSync(dirname(u.mspDir), join(identitiesDir, `User${i + 1}`), 'dir'));
     const ingestEnv = {
       MSP_ID: 'Org1MSP',
+      ...ledgerEnvOf(net, net.orgs[0]!),
+      FABRIC_IDENTITIES_DIR: identitiesDir,
       DATA_DIR: join(dir, 'ingest'),
       PORT: '0',
       LOG_LEVEL: 'info',
@@ -203,7 +210,7 @@ async function kill(child: Child | undefined, signal: NodeJS.Signals): Promise<v
     const o1 = net.orgs[0]!;
     // The agent process reaches the plant over the secured link the pair provisioned.
     await writeFile(join(dir, 'opcua-user.json'), JSON.stringify(AGENT_USER), { mode: 0o600 });
-    await writeFile(join(dir, 'agent.token'), await issuer.issue({ sub: 'device-agent', org: 'Org1MSP', audience: 'twinledger' }));
+    await writeFile(join(dir, 'agent.token'), await issuer.issue({ sub: 'device-agent', org: 'Org1MSP', fabricIdentity: 'User2', audience: 'twinledger' }));
     agentEnv = {
       PORT: '0', LOG_LEVEL: 'info', MSP_ID: 'Org1MSP', TWIN_ID: twin, DATA_DIR: join(dir, 'agent'),
       DEVICE_ENDPOINT: sim!.endpointUrl, SYNC_INTERVAL_MS: '2000', DEVICE_RECONNECT_MAX_MS: '1000', DEVICE_SAMPLING_MS: '100',
