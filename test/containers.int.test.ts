@@ -282,7 +282,10 @@ describe('one organization on containers (ledger-free checks)', () => {
     expect(readdirSync(join(work, 'dht-gateway')).length).toBeGreaterThan(0);
   });
 
-  it('feed-ingest consumes from Kafka, joins the DHT, reports ready and exposes metrics', async () => {
+  // feed-ingest decides feed access on the ledger now (issue #17) and refuses to boot without
+  // one: these two checks need Fabric, and are still to be given a ledger-backed setup.
+  const withLedger = fabric.ok ? it : it.skip;
+  withLedger('feed-ingest consumes from Kafka, joins the DHT, reports ready and exposes metrics', async () => {
     const gw = running.get('dht-gateway');
     expect(gw).toBeDefined();
     const gwAddr = /"addrs":\["([^"]+)"/.exec(gw!.logs)?.[1];
@@ -311,7 +314,7 @@ describe('one organization on containers (ledger-free checks)', () => {
     expect(JSON.parse(docs.body).openapi).toMatch(/^3\./);
   });
 
-  it('console serves the web app and its config, proxies to the feed-ingest container (not to the dht-gateway), reports ready and exposes metrics', async () => {
+  withLedger('console serves the web app and its config, proxies to the feed-ingest container (not to the dht-gateway), reports ready and exposes metrics', async () => {
     const feeds = running.get('feed-ingest')!;
     const r = await run('console', imageTag('console'), {
       PORT: String(await freePort()),
@@ -352,6 +355,8 @@ describe('one organization on containers (ledger-free checks)', () => {
     // spec-service's own credential for the gateway (it never forwards users' tokens).
     writeFileSync(join(cfg, 'spec-service-dht.token'), await issuer.issue({ sub: 'spec-service', svc: 'spec-service', org: MSP, audience: 'dht-gateway' }));
     const agentData = ownedDir(join(work, 'agent-data'));
+    // The operator's safety envelope is required at boot (issue #19): the plant's shipped one.
+    writeFileSync(join(cfg, 'envelope.json'), readFileSync(new URL('../services/device-agent/config/bottling-plant.envelope.json', import.meta.url)), { mode: 0o644 });
     const started: [Service, Running][] = [];
     started.push(['spec-service', await run('spec-service', imageTag('spec-service'), {
       ...ledger, ...auth, PORT: String(await freePort()), DHT_GATEWAY_URL: gw.url, DHT_TOKEN_FILE: '/config/spec-service-dht.token', KAFKA_BROKERS: net!.kafka!.bootstrap, RELAY_ENABLED: 'false', STATE_DIR: '/data',
@@ -369,6 +374,7 @@ describe('one organization on containers (ledger-free checks)', () => {
       FABRIC_CERT: '/config/identities/User1/cert.pem',
       FABRIC_KEY: '/config/identities/User1/key.pem',
       KAFKA_BROKERS: net!.kafka!.bootstrap,
+      SAFETY_ENVELOPE_FILE: '/config/envelope.json',
     }, agentData)]);
     expect(peerCa.cert).toContain('cert.pem');
     expect(user.key).toContain('key.pem');
