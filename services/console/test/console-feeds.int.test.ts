@@ -1,8 +1,11 @@
-// The console in headless Chromium against real services with no ledger: sign-in, refusals
-// shown plainly, and a twin's sensor feed (real feed-ingest process, real Kafka, real DHT
-// nodes) charted from the downsampled history and live over SSE through the console's proxy,
-// with axe-core checks and screenshots in test-artifacts/console/.
-import { mkdtemp, rm } from 'node:fs/promises';
+// The console in headless Chromium against real services: sign-in, refusals shown plainly, and a
+// twin's sensor feed (real feed-ingest process, real Kafka, real DHT nodes) charted from the
+// downsampled history and live over SSE through the console's proxy, with axe-core checks and
+// screenshots in test-artifacts/console/. feed-ingest decides feed access on the ledger (issue
+// #17) and refuses to boot without one, so the suite runs on real Fabric (two organizations, the
+// twinledger chaincode); the console itself is given no ledger service (no spec-service).
+// Fabric-gated: CI, which cannot install Fabric, reports it skipped.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -11,12 +14,10 @@ import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork } fr
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
 import { axeViolations, describeViolations, launchBrowser, screenshot } from './support/browser.js';
 import { buildForTests, stepLogger } from './support/build.js';
-import { startConsole, startFeedStack, type FeedStack, type ServiceProcess } from './support/processes.js';
+import { ROOT, startConsole, startFeedStack, type FeedStack, type ServiceProcess } from './support/processes.js';
 
-// feed-ingest decides feed access on the ledger now (issue #17) and refuses to boot without
-// one: this suite needs Fabric, and its feed stack is still to be given the ledger.
 const fabric = await fabricAvailability();
-(fabric.ok ? describe : describe.skip)('console in Chromium: sign-in and sensor feeds (real feed-ingest, Kafka, DHT)', () => {
+(fabric.ok ? describe : describe.skip)('console in Chromium: sign-in and sensor feeds (real feed-ingest, Kafka, DHT, Fabric)', () => {
   let net: DevNetwork;
   let issuer: DevIssuer;
   let feeds: FeedStack;
@@ -26,6 +27,8 @@ const fabric = await fabricAvailability();
   let dir: string;
   let feedId: string;
   const twinId = 'twin-bottling-plant-ci';
+  /** Org2's twin: Org1 registers a feed on it as its MAINTAINER, then Org2 takes every read right back. */
+  const otherTwinId = 'twin-org2-private-ci';
   const t0 = Date.now() - 10 * 60_000;
 
   const api = async (path: string, init: { method?: string; body?: unknown; sub?: string; org?: string } = {}) => {
@@ -50,10 +53,16 @@ const fabric = await fabricAvailability();
     step('built');
     dir = await mkdtemp(join(tmpdir(), 'console-feeds-'));
     issuer = await createDevIssuer('https://idp.org1.console-test');
-    net = await startNetwork({ fabric: false, kafka: true, ...testNetworkInit() });
-    step('kafka up');
-    feeds = await startFeedStack(dir, issuer, net.kafka!.bootstrap);
+    net = await startNetwork({ orgs: ['org1', 'org2'], fabric: true, kafka: true, ...testNetworkInit() });
+    step('fabric and kafka up');
+    feeds = await startFeedStack(dir, issuer, net);
     step('feed-ingest and DHT up');
+    const aml = await readFile(join(ROOT, 'chaincode/fixtures/bottling-plant.aml'), 'utf8');
+    // Org1 operates the plant: its User1 creates the twin, so Org1 is OWNER (feed:register,
+    // feed:read for every Org1 identity the dev sign-in offers); every MSP reads (default grants).
+    await (await feeds.ledgerAs('Org1MSP', 'User1')).createTwin(twinId, 'Bottling plant', aml);
+    await (await feeds.ledgerAs('Org2MSP', 'User1')).createTwin(otherTwinId, 'Org2 plant', aml, { Org1MSP: 'MAINTAINER' });
+    step('twins on the ledger');
     consoleProc = await startConsole(dir, issuer, { FEED_INGEST_URL: feeds.feedIngest.url }, 'maintainer=User1:MAINTAINER,auditor=User2:AUDITOR');
     browser = await launchBrowser();
     // bypassCSP: the console's CSP (script-src 'self') would refuse the injected axe-core script.
@@ -140,20 +149,23 @@ const fabric = await fabricAvailability();
     await screenshot(page, 'twin-feeds');
   });
 
-  it('shows a feed another organization may not read as refused by the service', async () => {
-    // Org2's user asks Org1's console directly for Org1's private feed: feed-ingest refuses, the page says so.
-    const other = await api('/api/feeds/feeds', { method: 'POST', body: { twinId, componentId: 'sensor-private', unit: 'mm', expectedRange: { min: 0, max: 1 }, acl: ['Org1MSP'] } });
+  it('shows a feed the ledger no longer lets this organization read as refused by the service', async () => {
+    // Org1 registers a feed on Org2's twin as its MAINTAINER; then Org2 takes Org1's role and the
+    // everyone-reads grant back on the ledger: feed-ingest, deciding on the ledger, hides and refuses it.
+    const other = await api('/api/feeds/feeds', { method: 'POST', body: { twinId: otherTwinId, componentId: 'sensor-private', unit: 'mm', expectedRange: { min: 0, max: 1 } } });
     expect(other.status).toBe(201);
-    const token = await issuer.issue({ sub: 'org3-user', org: 'Org3MSP', audience: 'twinledger' });
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByLabel(/Access token/).fill(token);
-    await page.getByRole('button', { name: 'Sign in with token' }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
-    await page.goto(`${consoleProc.url}/#/twins/${twinId}/feeds`);
+    const org2 = await feeds.ledgerAs('Org2MSP', 'User1');
+    await org2.revoke(otherTwinId, { mspId: 'Org1MSP', role: 'MAINTAINER' });
+    await org2.revoke(otherTwinId, { mspId: '*', role: 'READER' });
+    await page.goto(`${consoleProc.url}/#/twins/${otherTwinId}/feeds`);
     await page.getByText('No sensor feeds of this twin that your organization may read.').waitFor();
-    const res = await api(`/api/feeds/feeds/${encodeURIComponent(String(other.json['feedId']))}/series?from=0&to=1`, { org: 'Org3MSP', sub: 'org3-user' });
+    const res = await api(`/api/feeds/feeds/${encodeURIComponent(String(other.json['feedId']))}/series?from=0&to=1`);
     expect(res.status).toBe(403);
-    expect(res.json['code']).toBe('ACCESS_DENIED');
-    await screenshot(page, 'twin-feeds-other-org');
+    expect(res.json['code']).toBe('FEED_ACCESS_DENIED');
+    // A token of another organization does not get past the console (each service acts for its own organization).
+    const foreign = await api('/api/feeds/feeds', { org: 'Org3MSP', sub: 'org3-user' });
+    expect(foreign.status).toBe(403);
+    expect(foreign.json['code']).toBe('FOREIGN_ORGANIZATION');
+    await screenshot(page, 'twin-feeds-not-readable');
   });
 });

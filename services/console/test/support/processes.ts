@@ -2,10 +2,14 @@
 // dist/server.js as a child process, resolved once it logs that it listens. (The consortium
 // launcher of packages/consortium is meant to replace this once it exists; see the README.)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createIdentityRegistry, type IdentityRegistry } from '@twinledger/auth-identity';
+import { ledgerEnvOf, type DevNetwork } from '@twinledger/devnet';
 import { peerIdOfDataDir, spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
+import { createPeerConnectionPool } from '@twinledger/fabric-client';
+import { createTwinLedger, type TwinLedger } from '@twinledger/ledger';
 import type { DevIssuer } from '@twinledger/service-kit';
 
 export const ROOT = resolve(fileURLToPath(new URL('../../../..', import.meta.url)));
@@ -85,15 +89,39 @@ export function startService(name: string, dir: string, env: Record<string, stri
 export interface FeedStack {
   readonly dht: TestNetwork;
   readonly feedIngest: ServiceProcess;
+  /** The ledger as `identity` (a folder of the organization's identities, e.g. 'User1') of `mspId`: the test's own setup (twins, grants). */
+  ledgerAs(mspId: string, identity: string): Promise<TwinLedger>;
   stop(): Promise<void>;
 }
 
 /**
- * Org1's feed-ingest (its own embedded DHT node) with real DHT peers of Org1 and Org2 and a real
- * Kafka broker. Its peer ID is derived from its data dir first, so the static party registry
- * lists it from the start.
+ * Each organization's identities folder as deployed (FABRIC_IDENTITIES_DIR): the devnet's users
+ * by name (User1, User2), never its Admin.
  */
-export async function startFeedStack(root: string, issuer: DevIssuer, kafkaBootstrap: string): Promise<FeedStack> {
+async function identitiesDirs(root: string, net: DevNetwork): Promise<Map<string, string>> {
+  const dirs = new Map<string, string>();
+  for (const org of net.orgs) {
+    const dir = join(root, 'identities', org.mspId);
+    await mkdir(dir, { recursive: true });
+    for (const [i, u] of org.users.entries()) await symlink(dirname(u.mspDir), join(dir, `User${i + 1}`));
+    dirs.set(org.mspId, dir);
+  }
+  return dirs;
+}
+
+/**
+ * Org1's feed-ingest (its own embedded DHT node) with real DHT peers of Org1 and Org2, a real
+ * Kafka broker and the real ledger of `net` (Fabric with the twinledger chaincode; its first
+ * organization is Org1): feed-ingest decides feed access there (issue #17), signing as each
+ * caller's Fabric identity (token claim fabricIdentity), and reads grants as its own User1. Its
+ * peer ID is derived from its data dir first, so the static party registry lists it from the start.
+ */
+export async function startFeedStack(root: string, issuer: DevIssuer, net: DevNetwork): Promise<FeedStack> {
+  const org1 = net.orgs.find((o) => o.mspId === 'Org1MSP');
+  if (!org1 || !net.kafka) throw new Error('startFeedStack needs a network with Fabric (Org1MSP) and Kafka');
+  const identities = await identitiesDirs(root, net);
+  const pool = createPeerConnectionPool();
+  const registries: IdentityRegistry[] = [];
   const dht = await spawnTestNetwork({ orgs: ['Org1MSP', 'Org2MSP'] });
   await dht.connectAll();
   const dataDir = join(root, 'feed-ingest');
@@ -104,8 +132,8 @@ export async function startFeedStack(root: string, issuer: DevIssuer, kafkaBoots
     peerIds: p.mspId === 'Org1MSP' ? [...p.peerIds, childPeer] : [...p.peerIds],
     encryptionPublicKey: Buffer.from(p.encryptionPublicKey).toString('hex'),
   }));
-  const org1 = dht.registry.get('Org1MSP')!;
-  dht.registry.upsert({ ...org1, peerIds: [...org1.peerIds, childPeer] });
+  const dhtOrg1 = dht.registry.get('Org1MSP')!;
+  dht.registry.upsert({ ...dhtOrg1, peerIds: [...dhtOrg1.peerIds, childPeer] });
   await writeFile(join(root, 'parties.json'), JSON.stringify(parties));
   await writeFile(join(root, 'swarm.key'), dht.swarmKey);
   await writeFile(join(root, 'org1.enc'), Buffer.from(dht.keys.get('Org1MSP')!.privateKey).toString('hex'), { mode: 0o600 });
@@ -114,16 +142,19 @@ export async function startFeedStack(root: string, issuer: DevIssuer, kafkaBoots
     'feed-ingest',
     'feed-ingest',
     {
+      ...ledgerEnvOf(net, org1),
+      FABRIC_IDENTITIES_DIR: identities.get(org1.mspId)!,
+      SERVICE_IDENTITY: 'User1',
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: 'info',
-      MSP_ID: 'Org1MSP',
       DATA_DIR: dataDir,
-      KAFKA_BROKERS: kafkaBootstrap,
+      KAFKA_BROKERS: net.kafka.bootstrap,
       AUTH_ISSUER: issuer.issuer,
       AUTH_JWKS_FILE: join(root, 'jwks.json'),
       DHT_SWARM_KEY_FILE: join(root, 'swarm.key'),
       DHT_ENCRYPTION_KEY_FILE: join(root, 'org1.enc'),
+      // The static registry wins over the ledger's for DHT membership (the test's own nodes).
       PARTY_REGISTRY_FILE: join(root, 'parties.json'),
       DHT_BOOTSTRAP: dht.nodes.map((n) => n.multiaddrs()[0]!).join(','),
       DHT_REPLICATION: '2',
@@ -136,9 +167,18 @@ export async function startFeedStack(root: string, issuer: DevIssuer, kafkaBoots
   return {
     dht,
     feedIngest,
+    async ledgerAs(mspId, identity) {
+      const org = net.orgs.find((o) => o.mspId === mspId);
+      if (!org) throw new Error(`no organization ${mspId} in this network`);
+      const registry = createIdentityRegistry({ mspId, identitiesDir: identities.get(mspId)!, pool, peer: org.peer, channel: net.channel, chaincode: net.chaincode });
+      registries.push(registry);
+      return createTwinLedger(await registry.clientByName(identity));
+    },
     async stop() {
       await feedIngest.stop();
       await dht.teardown();
+      for (const r of registries) r.close();
+      pool.close();
     },
   };
 }
