@@ -6,10 +6,12 @@
 // tmpfs are writable.
 //
 // Kafka always runs, Fabric only where it is installable (fabricAvailability). Without a ledger,
-// dht-gateway (static party registry) and feed-ingest are checked fully (serving a real request,
-// ready, metrics); spec-service, acl-service and device-agent are checked in what needs no ledger
-// (they start, /healthz, /metrics, and /readyz reporting the unreachable peer with 503). With
-// Fabric, spec-service and acl-service also report ready against the real peer.
+// dht-gateway (static party registry) is checked fully (serving a real request, ready, metrics);
+// spec-service, acl-service and device-agent are checked in what needs no ledger (they start,
+// /healthz, /metrics, and /readyz reporting the unreachable peer with 503). With Fabric,
+// spec-service and acl-service also report ready against the real peer, and feed-ingest, which
+// decides feed access on the ledger and refuses to boot without one (issue #17), is checked fully
+// with the console in front of it.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -233,9 +235,10 @@ describe('chaincode service image', () => {
   });
 });
 
-describe('one organization on containers (ledger-free checks)', () => {
-  let gatewayPeer = '';
+/** The dht-gateway container's peer ID (its data directory's key), listed in the static registry. */
+let gatewayPeer = '';
 
+describe('one organization on containers (ledger-free checks)', () => {
   beforeAll(async () => {
     const cfg = join(work, 'config');
     writeFileSync(join(cfg, 'swarm.key'), generateSwarmKey(), { mode: 0o644 });
@@ -243,10 +246,12 @@ describe('one organization on containers (ledger-free checks)', () => {
     secretFile(join(cfg, 'enc.key'), Buffer.from(kp.privateKey).toString('hex'));
     // Both DHT nodes of the organization are in the static registry under its MSP id.
     const gwData = ownedDir(join(work, 'dht-gateway'));
-    const ingestData = ownedDir(join(work, 'feed-ingest'));
+    // feed-ingest's embedded DHT node keeps its identity under DATA_DIR/dht (services/feed-ingest/src/server.ts).
+    ownedDir(join(work, 'feed-ingest'));
+    const ingestDht = ownedDir(join(work, 'feed-ingest', 'dht'));
     gatewayPeer = await peerIdOfDataDir(gwData);
-    const ingestPeer = await peerIdOfDataDir(ingestData);
-    for (const d of [gwData, ingestData]) for (const f of readdirSync(d)) chownSync(join(d, f), NODE_UID, NODE_UID);
+    const ingestPeer = await peerIdOfDataDir(ingestDht);
+    for (const d of [gwData, ingestDht]) for (const f of readdirSync(d)) chownSync(join(d, f), NODE_UID, NODE_UID);
     writeFileSync(join(cfg, 'parties.json'), JSON.stringify({ parties: [{ mspId: MSP, peerIds: [gatewayPeer, ingestPeer], encryptionPublicKey: Buffer.from(kp.publicKey).toString('hex') }] }), { mode: 0o644 });
   });
 
@@ -280,66 +285,6 @@ describe('one organization on containers (ledger-free checks)', () => {
     expect(Buffer.from(back.bytes).toString()).toBe(Buffer.from(payload).toString());
     // The DHT node wrote only under /data (the bind mount).
     expect(readdirSync(join(work, 'dht-gateway')).length).toBeGreaterThan(0);
-  });
-
-  // feed-ingest decides feed access on the ledger now (issue #17) and refuses to boot without
-  // one: these two checks need Fabric, and are still to be given a ledger-backed setup.
-  const withLedger = fabric.ok ? it : it.skip;
-  withLedger('feed-ingest consumes from Kafka, joins the DHT, reports ready and exposes metrics', async () => {
-    const gw = running.get('dht-gateway');
-    expect(gw).toBeDefined();
-    const gwAddr = /"addrs":\["([^"]+)"/.exec(gw!.logs)?.[1];
-    expect(gwAddr).toContain(gatewayPeer);
-    const port = await freePort();
-    const r = await run('feed-ingest', imageTag('feed-ingest'), {
-      PORT: String(port),
-      MSP_ID: MSP,
-      DATA_DIR: '/data',
-      KAFKA_BROKERS: net!.kafka!.bootstrap,
-      DHT_LISTEN: `/ip4/127.0.0.1/tcp/${await freePort()}`,
-      DHT_BOOTSTRAP: gwAddr!,
-      DHT_SWARM_KEY_FILE: '/config/swarm.key',
-      DHT_ENCRYPTION_KEY_FILE: '/config/enc.key',
-      PARTY_REGISTRY_FILE: '/config/parties.json',
-      DHT_REPLICATION: '1',
-      AUTH_ISSUER: issuer.issuer,
-      AUTH_AUDIENCE: 'feed-ingest',
-      AUTH_JWKS_FILE: '/config/jwks.json',
-    }, join(work, 'feed-ingest'));
-    await checkCommon(r, 'feed_ingest_');
-    await waitForStatus(`${r.url}/readyz`, 200, 60_000);
-    const token = await issuer.issue({ sub: 'svc', org: MSP, audience: 'feed-ingest' });
-    const docs = await get(`${r.url}/docs/json`, token);
-    expect(docs.status).toBe(200);
-    expect(JSON.parse(docs.body).openapi).toMatch(/^3\./);
-  });
-
-  withLedger('console serves the web app and its config, proxies to the feed-ingest container (not to the dht-gateway), reports ready and exposes metrics', async () => {
-    const feeds = running.get('feed-ingest')!;
-    const r = await run('console', imageTag('console'), {
-      PORT: String(await freePort()),
-      ORG_NAME: 'Org1 (containers)',
-      MSP_ID: MSP,
-      FEED_INGEST_URL: feeds.url,
-      AUTH_ISSUER: issuer.issuer,
-      AUTH_JWKS_FILE: '/config/jwks.json',
-    });
-    await checkCommon(r, 'twinledger_http_request_duration_seconds');
-    await waitForStatus(`${r.url}/readyz`, 200);
-    const index = await fetch(`${r.url}/`);
-    expect(index.status).toBe(200);
-    expect(index.headers.get('content-type')).toContain('text/html');
-    expect(await index.text()).toContain('<script');
-    const config = await get(`${r.url}/api/console/config`);
-    expect(config.status).toBe(200);
-    expect(JSON.parse(config.body)).toMatchObject({ orgName: 'Org1 (containers)', mspId: MSP });
-    // Through the proxy (the console verifies the user's token first) to the feed-ingest container.
-    const user = await issuer.issue({ sub: 'alice', org: MSP, fabricIdentity: 'User1', audience: 'twinledger' });
-    const proxied = await get(`${r.url}/api/feeds/readyz`, user);
-    expect(proxied.status).toBe(200);
-    expect((await get(`${r.url}/api/feeds/readyz`)).status).toBe(401);
-    // The dht-gateway is internal to the organization: no route to it.
-    expect((await get(`${r.url}/api/dht/readyz`, user)).status).toBe(404);
   });
 
   it('spec-service, acl-service and device-agent start, answer /healthz and /metrics, and report the unreachable peer in /readyz', async () => {
@@ -387,8 +332,17 @@ describe('one organization on containers (ledger-free checks)', () => {
 });
 
 (fabric.ok ? describe : describe.skip)('with the ledger (Fabric)', () => {
-  it('spec-service and acl-service report ready against the real peer', async () => {
+  /** The ledger environment of every service here, with container paths (/config is the bind mount). */
+  let ledger: Record<string, string> = {};
+  const twinId = `containers-${Date.now().toString(36)}`;
+  /** A user of the organization as the services map it to its Fabric identity (User1 created the twin: OWNER). */
+  const user = () => issuer.issue({ sub: 'alice', org: MSP, fabricIdentity: 'User1', audience: 'twinledger' });
+
+  beforeAll(() => {
     const org = net!.orgs[0]!;
+    expect(org.mspId).toBe(MSP);
+    // The identities folder as deployed (FABRIC_IDENTITIES_DIR): one folder per Fabric identity
+    // with cert.pem and key.pem, readable by the containers' uid only.
     const ids = join(work, 'config', 'ledger-identities');
     for (const u of org.users) {
       const name = u.mspDir.split('/').filter((p) => /^User\d+@/.test(p))[0]?.split('@')[0] ?? 'User1';
@@ -397,25 +351,116 @@ describe('one organization on containers (ledger-free checks)', () => {
     }
     cpSync(org.peer.tlsRootCertPath, join(work, 'config', 'peer-tls-ca.pem'));
     spawnSync('chown', ['-R', `${NODE_UID}:${NODE_UID}`, ids, join(work, 'config', 'peer-tls-ca.pem')]);
-    const ledger = {
+    ledger = {
       MSP_ID: org.mspId,
       FABRIC_IDENTITIES_DIR: '/config/ledger-identities',
       PEER_ENDPOINT: org.peer.endpoint,
       PEER_TLS_ROOT_CERT: '/config/peer-tls-ca.pem',
-      PEER_HOST_ALIAS: org.peer.hostAlias,
+      ...(org.peer.hostAlias ? { PEER_HOST_ALIAS: org.peer.hostAlias } : {}),
+      CHANNEL: net!.channel,
+      CHAINCODE: net!.chaincode,
       AUTH_ISSUER: issuer.issuer,
       AUTH_JWKS_FILE: '/config/jwks.json',
     };
+  });
+
+  it('spec-service and acl-service report ready against the real peer; spec-service creates a twin', async () => {
     const acl = await run('acl-service (ledger)', imageTag('acl-service'), { ...ledger, PORT: String(await freePort()) });
     await waitForStatus(`${acl.url}/readyz`, 200, 60_000);
     const spec = await run('spec-service (ledger)', imageTag('spec-service'), {
       ...ledger,
       PORT: String(await freePort()),
       DHT_GATEWAY_URL: running.get('dht-gateway')!.url,
+      // The service credential the ledger-free check wrote for the same gateway.
+      DHT_TOKEN_FILE: '/config/spec-service-dht.token',
       KAFKA_BROKERS: net!.kafka!.bootstrap,
       STATE_DIR: '/data',
     }, ownedDir(join(work, 'spec-state-ledger')));
     await waitForStatus(`${spec.url}/readyz`, 200, 60_000);
+    // The twin the feed-ingest check registers a feed on: created by User1, so Org1 is its OWNER
+    // (feed:register, feed:read).
+    const aml = readFileSync(new URL('../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
+    const res = await fetch(`${spec.url}/twins`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await user()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ deviceId: twinId, deviceName: 'Bottling plant (containers)', aml }),
+    });
+    expect({ status: res.status, body: await res.text() }).toMatchObject({ status: 201 });
+  });
+
+  it('feed-ingest consumes from Kafka, joins the DHT, decides feed access on the ledger, reports ready and exposes metrics', async () => {
+    const gw = running.get('dht-gateway');
+    expect(gw).toBeDefined();
+    const gwAddr = /"addrs":\["([^"]+)"/.exec(gw!.logs)?.[1];
+    expect(gwAddr).toContain(gatewayPeer);
+    const port = await freePort();
+    const r = await run('feed-ingest', imageTag('feed-ingest'), {
+      ...ledger,
+      PORT: String(port),
+      DATA_DIR: '/data',
+      KAFKA_BROKERS: net!.kafka!.bootstrap,
+      DHT_LISTEN: `/ip4/127.0.0.1/tcp/${await freePort()}`,
+      DHT_BOOTSTRAP: gwAddr!,
+      DHT_SWARM_KEY_FILE: '/config/swarm.key',
+      DHT_ENCRYPTION_KEY_FILE: '/config/enc.key',
+      // The static registry wins over the ledger's for DHT membership (both nodes are listed there).
+      PARTY_REGISTRY_FILE: '/config/parties.json',
+      DHT_REPLICATION: '1',
+      // Its own identity for reading grants (party sets): a user folder, never the Admin's.
+      SERVICE_IDENTITY: 'User1',
+    }, join(work, 'feed-ingest'));
+    await checkCommon(r, 'feed_ingest_');
+    await waitForStatus(`${r.url}/readyz`, 200, 60_000);
+    const token = await user();
+    const docs = await get(`${r.url}/docs/json`, token);
+    expect(docs.status).toBe(200);
+    expect(JSON.parse(docs.body).openapi).toMatch(/^3\./);
+    // The ledger decides: a feed on the twin Org1 owns is registered (its party set is the
+    // ledger's feed:read holders), one on a twin the ledger does not know is not.
+    const register = (twin: string) =>
+      fetch(`${r.url}/feeds`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ twinId: twin, componentId: 'PT-301', unit: 'bar', expectedRange: { min: 0, max: 10 } }),
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> }));
+    const created = await register(twinId);
+    expect(created).toMatchObject({ status: 201, body: { twinId } });
+    expect(created.body['acl']).toContain(MSP);
+    const unknown = await register(`${twinId}-absent`);
+    expect(unknown.status).toBeGreaterThanOrEqual(400);
+    expect(unknown.status).toBeLessThan(500);
+  });
+
+  it('console serves the web app and its config, proxies to the feed-ingest container (not to the dht-gateway), reports ready and exposes metrics', async () => {
+    const feeds = running.get('feed-ingest')!;
+    const r = await run('console', imageTag('console'), {
+      PORT: String(await freePort()),
+      ORG_NAME: 'Org1 (containers)',
+      MSP_ID: MSP,
+      FEED_INGEST_URL: feeds.url,
+      AUTH_ISSUER: issuer.issuer,
+      AUTH_JWKS_FILE: '/config/jwks.json',
+    });
+    await checkCommon(r, 'twinledger_http_request_duration_seconds');
+    await waitForStatus(`${r.url}/readyz`, 200);
+    const index = await fetch(`${r.url}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toContain('text/html');
+    expect(await index.text()).toContain('<script');
+    const config = await get(`${r.url}/api/console/config`);
+    expect(config.status).toBe(200);
+    expect(JSON.parse(config.body)).toMatchObject({ orgName: 'Org1 (containers)', mspId: MSP });
+    // Through the proxy (the console verifies the user's token first) to the feed-ingest container.
+    const token = await user();
+    const proxied = await get(`${r.url}/api/feeds/readyz`, token);
+    expect(proxied.status).toBe(200);
+    expect((await get(`${r.url}/api/feeds/readyz`)).status).toBe(401);
+    // The user's token goes on to feed-ingest, which lists the twin's feed the ledger lets it read.
+    const listed = await get(`${r.url}/api/feeds/feeds`, token);
+    expect(listed.status).toBe(200);
+    expect((JSON.parse(listed.body) as { feeds: Array<{ twinId: string }> }).feeds.map((f) => f.twinId)).toEqual([twinId]);
+    // The dht-gateway is internal to the organization: no route to it.
+    expect((await get(`${r.url}/api/dht/readyz`, token)).status).toBe(404);
   });
 });
 
