@@ -27,7 +27,7 @@ describe('recordAccessChange', () => {
   it('records the ACL version and parties of a document version, emits an event, keeps the history', async () => {
     const w = await world();
     const rec = await w.ledger.invoke(who.owner, w.spec, 'recordAccessChange', TWIN, ORIGINAL, '2', parties('AuditorMSP', 'OwnerMSP'), '');
-    expect(rec).toMatchObject({ twinId: TWIN, hash: ORIGINAL, originalHash: ORIGINAL, version: 1, dhtRef: 'ref-1', aclVersion: 2, parties: ['AuditorMSP', 'OwnerMSP'], recordedBy: who.owner });
+    expect(rec).toMatchObject({ twinId: TWIN, hash: ORIGINAL, originalHash: ORIGINAL, version: 1, dhtRef: 'ref-1', aclVersion: 2, parties: ['AuditorMSP', 'OwnerMSP'], recordedBy: { mspId: who.owner.mspId, id: who.owner.id } });
     expect(w.ledger.lastTx.event).toMatchObject({ name: Events.DocumentAccessChanged, payload: { twinId: TWIN, hash: ORIGINAL, originalHash: ORIGINAL, aclVersion: 2, parties: ['AuditorMSP', 'OwnerMSP'] } });
     // A re-key: the parties shrink, the object's new head is recorded.
     const head = 'c'.repeat(64);
@@ -45,7 +45,7 @@ describe('recordAccessChange', () => {
     await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'recordAccessChange', TWIN, VERSION2, '2', parties('MaintainerMSP', 'OwnerMSP'), ''), ErrorCodes.ACCESS_DENIED);
     // The maintainer records its own version (of the owner's document).
     const rec = await w.ledger.invoke(who.maintainer, w.spec, 'recordAccessChange', TWIN, VERSION2, '2', parties('MaintainerMSP', 'OwnerMSP'), '');
-    expect(rec).toMatchObject({ hash: VERSION2, originalHash: ORIGINAL, version: 2, dhtRef: 'ref-2', recordedBy: who.maintainer });
+    expect(rec).toMatchObject({ hash: VERSION2, originalHash: ORIGINAL, version: 2, dhtRef: 'ref-2', recordedBy: { mspId: who.maintainer.mspId, id: who.maintainer.id } });
   });
 
   it('refuses a version that does not increase', async () => {
