@@ -13,8 +13,9 @@ const VERSION2 = hash(2);
  */
 async function world(): Promise<World> {
   const w = await worldWithTwin();
-  for (const msp of ['OwnerMSP', 'MaintainerMSP', 'AuditorMSP']) {
-    await w.ledger.invoke(identity(msp, 'Admin', 'admin'), w.acl, 'registerParty', JSON.stringify([PEER]), KEY);
+  // A peer ID is one organization's: each gets its own (the last letters differ).
+  for (const [i, msp] of ['OwnerMSP', 'MaintainerMSP', 'AuditorMSP'].entries()) {
+    await w.ledger.invoke(identity(msp, 'Admin', 'admin'), w.acl, 'registerParty', JSON.stringify([`${PEER.slice(0, -1)}${'ABC'[i]}`]), KEY);
   }
   await w.ledger.invoke(who.owner, w.spec, 'addDocument', TWIN, JSON.stringify({ hash: ORIGINAL, dhtRef: 'ref-1', title: 'Manual', confidentiality: 'confidential' }));
   await w.ledger.invoke(who.maintainer, w.spec, 'addDocumentVersion', TWIN, ORIGINAL, VERSION2, 'ref-2');
