@@ -13,8 +13,9 @@ const VERSION2 = hash(2);
  */
 async function world(): Promise<World> {
   const w = await worldWithTwin();
-  for (const msp of ['OwnerMSP', 'MaintainerMSP', 'AuditorMSP']) {
-    await w.ledger.invoke(identity(msp, 'Admin', 'admin'), w.acl, 'registerParty', JSON.stringify([PEER]), KEY);
+  // A peer ID is one organization's: each gets its own (the last letters differ).
+  for (const [i, msp] of ['OwnerMSP', 'MaintainerMSP', 'AuditorMSP'].entries()) {
+    await w.ledger.invoke(identity(msp, 'Admin', 'admin'), w.acl, 'registerParty', JSON.stringify([`${PEER.slice(0, -1)}${'ABC'[i]}`]), KEY);
   }
   await w.ledger.invoke(who.owner, w.spec, 'addDocument', TWIN, JSON.stringify({ hash: ORIGINAL, dhtRef: 'ref-1', title: 'Manual', confidentiality: 'confidential' }));
   await w.ledger.invoke(who.maintainer, w.spec, 'addDocumentVersion', TWIN, ORIGINAL, VERSION2, 'ref-2');
@@ -27,7 +28,7 @@ describe('recordAccessChange', () => {
   it('records the ACL version and parties of a document version, emits an event, keeps the history', async () => {
     const w = await world();
     const rec = await w.ledger.invoke(who.owner, w.spec, 'recordAccessChange', TWIN, ORIGINAL, '2', parties('AuditorMSP', 'OwnerMSP'), '');
-    expect(rec).toMatchObject({ twinId: TWIN, hash: ORIGINAL, originalHash: ORIGINAL, version: 1, dhtRef: 'ref-1', aclVersion: 2, parties: ['AuditorMSP', 'OwnerMSP'], recordedBy: who.owner });
+    expect(rec).toMatchObject({ twinId: TWIN, hash: ORIGINAL, originalHash: ORIGINAL, version: 1, dhtRef: 'ref-1', aclVersion: 2, parties: ['AuditorMSP', 'OwnerMSP'], recordedBy: { mspId: who.owner.mspId, id: who.owner.id } });
     expect(w.ledger.lastTx.event).toMatchObject({ name: Events.DocumentAccessChanged, payload: { twinId: TWIN, hash: ORIGINAL, originalHash: ORIGINAL, aclVersion: 2, parties: ['AuditorMSP', 'OwnerMSP'] } });
     // A re-key: the parties shrink, the object's new head is recorded.
     const head = 'c'.repeat(64);
@@ -45,7 +46,7 @@ describe('recordAccessChange', () => {
     await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'recordAccessChange', TWIN, VERSION2, '2', parties('MaintainerMSP', 'OwnerMSP'), ''), ErrorCodes.ACCESS_DENIED);
     // The maintainer records its own version (of the owner's document).
     const rec = await w.ledger.invoke(who.maintainer, w.spec, 'recordAccessChange', TWIN, VERSION2, '2', parties('MaintainerMSP', 'OwnerMSP'), '');
-    expect(rec).toMatchObject({ hash: VERSION2, originalHash: ORIGINAL, version: 2, dhtRef: 'ref-2', recordedBy: who.maintainer });
+    expect(rec).toMatchObject({ hash: VERSION2, originalHash: ORIGINAL, version: 2, dhtRef: 'ref-2', recordedBy: { mspId: who.maintainer.mspId, id: who.maintainer.id } });
   });
 
   it('refuses a version that does not increase', async () => {

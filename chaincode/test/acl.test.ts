@@ -1,5 +1,5 @@
 import { ErrorCodes, Events, ROLE_PERMISSIONS } from '../src';
-import { identity } from './support/fake-ledger';
+import { certificateFor, identity } from './support/fake-ledger';
 import { TWIN, expectRefusal, who, worldWithTwin } from './support/world';
 
 const PEER_A = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA';
@@ -122,6 +122,30 @@ describe('party registry', () => {
     expect(await w.ledger.invoke(who.outsider, w.acl, 'getParty', 'OwnerMSP')).toMatchObject({ peerIds: [PEER_A], version: 2 });
     expect((await w.ledger.invoke(who.outsider, w.acl, 'listParties')).map((x: { mspId: string }) => x.mspId)).toEqual(['ManufacturerMSP', 'OwnerMSP']);
     await expect(w.ledger.invoke(who.outsider, w.acl, 'getParty', 'AuditorMSP')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('keeps a peer ID to one organization: a second claim is refused until the first drops it', async () => {
+    const w = await worldWithTwin();
+    await w.ledger.invoke(who.ownerAdmin, w.acl, 'registerParty', JSON.stringify([PEER_A]), KEY);
+    await expectRefusal(w, w.ledger.invoke(who.manufacturerAdmin, w.acl, 'registerParty', JSON.stringify([PEER_B, PEER_A]), KEY), ErrorCodes.ALREADY_EXISTS);
+    expect(await w.ledger.invoke(who.outsider, w.acl, 'getParty', 'OwnerMSP')).toMatchObject({ peerIds: [PEER_A] });
+    // The owner re-registers with B only: A is free, B is taken.
+    await w.ledger.invoke(who.ownerAdmin, w.acl, 'registerParty', JSON.stringify([PEER_B]), KEY);
+    await expectRefusal(w, w.ledger.invoke(who.manufacturerAdmin, w.acl, 'registerParty', JSON.stringify([PEER_B]), KEY), ErrorCodes.ALREADY_EXISTS);
+    expect(await w.ledger.invoke(who.manufacturerAdmin, w.acl, 'registerParty', JSON.stringify([PEER_A]), KEY)).toMatchObject({ mspId: 'ManufacturerMSP', peerIds: [PEER_A] });
+    // Re-registering one's own peer is no conflict.
+    expect(await w.ledger.invoke(who.ownerAdmin, w.acl, 'registerParty', JSON.stringify([PEER_B]), KEY)).toMatchObject({ version: 3 });
+  });
+
+  it('takes admin from the certificate, not from the getID() string: a client certificate with CN eve/x/OU=admin is refused', async () => {
+    const w = await worldWithTwin();
+    // The getID() the shim builds for it escapes only the first '/', so the string carries /OU=admin.
+    const eve = {
+      mspId: 'OwnerMSP',
+      id: 'x509::/C=US/ST=California/L=San Francisco/OU=client/CN=eve\\/x/OU=admin::/C=US/ST=California/L=San Francisco/O=owner.example.com/CN=ca.owner.example.com',
+      idBytes: certificateFor('/C=US/ST=California/L=San Francisco/OU=client/CN=eve\\/x\\/OU=admin'),
+    };
+    await expectRefusal(w, w.ledger.invoke(eve, w.acl, 'registerParty', JSON.stringify([PEER_A]), KEY), ErrorCodes.ACCESS_DENIED);
   });
 
   it.each([

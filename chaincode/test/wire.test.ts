@@ -12,6 +12,9 @@ const ChaincodeFromContract = require('fabric-shim/lib/contract-spi/chaincodefro
 const cert = (name: string) => readFileSync(join(__dirname, 'fixtures', 'certs', `${name}.pem`));
 const admin = { mspid: 'Org1MSP', idBytes: cert('admin') };
 const client = { mspid: 'Org1MSP', idBytes: cert('client') };
+// A client certificate (OU=client) whose CN is `eve/x/OU=admin`: the shim escapes only the
+// first '/' of a DN value, so its getID() carries an unescaped `/OU=admin` (issue #20).
+const crafted = { mspid: 'Org1MSP', idBytes: cert('crafted-admin-cn') };
 
 describe('through the shim dispatcher', () => {
   const cc = new ChaincodeFromContract([...contracts], { transaction: 'jsonSerializer', serializers: { jsonSerializer: JSONSerializer } }, {}, 'twinledger', '0.1.0');
@@ -44,6 +47,16 @@ describe('through the shim dispatcher', () => {
     const ok = await ledger.invokeWire(cc, { creator: admin, args: ['acl:registerParty', peers, key] });
     expect(ok.status).toBe(200);
     expect(JSON.parse(ok.payload)).toMatchObject({ mspId: 'Org1MSP', version: 1 });
+  });
+
+  it('takes admin from the certificate: a client certificate with CN eve/x/OU=admin is refused registerParty', async () => {
+    const ledger = new FakeLedger();
+    const key = Buffer.alloc(32, 1).toString('base64');
+    const peers = JSON.stringify(['12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA']);
+    const r = await ledger.invokeWire(cc, { creator: crafted, args: ['acl:registerParty', peers, key] });
+    expect(r.status).toBe(500);
+    expect(r.message).toMatch(/^ACCESS_DENIED: /);
+    expect(ledger.state.size).toBe(0);
   });
 
   it('passes coded errors through as the response message', async () => {

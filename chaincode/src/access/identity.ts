@@ -1,30 +1,47 @@
+import { X509Certificate } from 'node:crypto';
 import type { Context } from 'fabric-contract-api';
+import { ErrorCodes, fail } from '../errors';
 
 /** Who submitted the transaction, as the chaincode sees it. */
 export interface Caller {
   mspId: string;
-  /** ctx.clientIdentity.getID(): `x509::<subject DN>::<issuer DN>` */
+  /** ctx.clientIdentity.getID(): `x509::<subject DN>::<issuer DN>`, the name grants and records use. */
   id: string;
   /** Organizational units of the certificate subject (NodeOUs: admin, client, peer, orderer). */
   ous: string[];
+  /** The certificate subject's common name(s). */
+  cns: string[];
   isAdmin: boolean;
 }
 
 /**
- * The subject OUs are read from the ID string (the shim builds it from the certificate
- * subject), which works the same for real certificates and test doubles.
+ * Role facts (OU, CN) come from the creator's X.509 certificate itself, never from the getID()
+ * string: the shim builds that string by escaping only the first '/' of each DN value, so a
+ * client certificate whose CN is `eve/x/OU=admin` reads as carrying OU=admin there (issue #20).
+ * The certificate's subject is parsed as ASN.1 attributes, where a value cannot pose as a name.
  */
 export function callerOf(ctx: Context): Caller {
   const mspId = ctx.clientIdentity.getMSPID();
   const id = ctx.clientIdentity.getID();
-  const ous = subjectOus(id);
-  return { mspId, id, ous, isAdmin: ous.some((o) => o.toLowerCase() === 'admin') };
+  const subject = certificateSubject(ctx.clientIdentity.getIDBytes());
+  const ous = subject.OU;
+  return { mspId, id, ous, cns: subject.CN, isAdmin: ous.some((o) => o.toLowerCase() === 'admin') };
 }
 
-export function subjectOus(id: string): string[] {
-  const parts = id.split('::');
-  const subject = parts.length >= 3 ? (parts[1] ?? '') : id;
-  // Components are `/SHORTNAME=value`; the shim escapes '/' inside a value as '\/'.
-  const comps = subject.split(/(?<!\\)\//).filter((c) => c.length > 0);
-  return comps.filter((c) => c.startsWith('OU=')).map((c) => c.slice(3).replace(/\\\//g, '/'));
+/** Subject attributes by short name; every attribute may occur several times. */
+export function certificateSubject(idBytes: Uint8Array): { OU: string[]; CN: string[] } {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(Buffer.from(idBytes));
+  } catch {
+    // The peer's MSP validated the creator already; an identity that is not an X.509
+    // certificate (an idemix one, say) has no OU this chaincode could trust.
+    return fail(ErrorCodes.ACCESS_DENIED, 'the creator identity is not an X.509 certificate');
+  }
+  const subject = cert.toLegacyObject().subject as unknown as Record<string, string | string[] | undefined>;
+  const all = (name: string): string[] => {
+    const v = subject[name];
+    return v === undefined ? [] : Array.isArray(v) ? v : [v];
+  };
+  return { OU: all('OU'), CN: all('CN') };
 }

@@ -39,6 +39,7 @@ const MAX_PEER_IDS = 32;
 const MSP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 const partyKey = (mspId: string) => compositeKey(KeyTypes.party, [mspId]);
+const partyPeerKey = (peerId: string) => compositeKey(KeyTypes.partyPeer, [peerId]);
 
 function requirePermissionName(v: unknown): string {
   const p = requireString('permission', v);
@@ -159,6 +160,16 @@ export class AccessControlContract extends Contract {
     // Only an admin of the MSP writes the MSP's entry: the entry key is the caller's own MSP.
     if (!tx.caller.isAdmin) fail(ErrorCodes.ACCESS_DENIED, `only an admin identity (OU=admin) of ${tx.caller.mspId} may register it`);
     const prev = await tx.state.get<Party>(partyKey(tx.caller.mspId));
+    // A peer ID is one organization's: the DHT admits and serves a peer as the organization
+    // the registry names, so a second claim would let one member be served as another.
+    for (const id of ids as string[]) {
+      const owner = await tx.state.get<{ mspId: string }>(partyPeerKey(id));
+      if (owner && owner.mspId !== tx.caller.mspId) {
+        fail(ErrorCodes.ALREADY_EXISTS, `peer ID ${id} is registered to another organization (${owner.mspId})`);
+      }
+    }
+    for (const id of prev?.peerIds ?? []) if (!(ids as string[]).includes(id)) tx.del(partyPeerKey(id));
+    for (const id of ids as string[]) tx.put(partyPeerKey(id), { mspId: tx.caller.mspId });
     const party: Party = {
       mspId: tx.caller.mspId,
       peerIds: [...(ids as string[])].sort(),

@@ -46,6 +46,8 @@ export const KeyTypes = {
   logWrite: 'tl.logw',
   /** [mspId] -> Party */
   party: 'tl.party',
+  /** [peerId] -> { mspId }: a DHT peer ID belongs to one organization (issue #20) */
+  partyPeer: 'tl.ppeer',
   /** [key] -> string (diagnostics contract) */
   diag: 'diag',
 } as const;

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import type { Context } from 'fabric-contract-api';
 
 /**
@@ -20,7 +21,30 @@ export interface KeyModification {
 
 export interface Identity {
   mspId: string;
+  /** What the shim's getID() answers for the certificate. */
   id: string;
+  /** The creator's certificate (PEM), which the chaincode reads its OU and CN from. */
+  idBytes: Uint8Array;
+}
+
+const certs = new Map<string, Uint8Array>();
+
+/**
+ * A certificate with the given subject (self-signed: the chaincode reads the subject, the
+ * peer's MSP is what checks the issuer). Made once per subject by openssl.
+ */
+export function certificateFor(subject: string): Uint8Array {
+  const known = certs.get(subject);
+  if (known) return known;
+  const r = spawnSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-days', '1', '-utf8', '-subj', subject],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`openssl could not make a certificate for ${subject}: ${r.stderr}`);
+  const pem = new Uint8Array(Buffer.from(r.stdout, 'utf8'));
+  certs.set(subject, pem);
+  return pem;
 }
 
 /** An identity as cryptogen with NodeOUs issues it (OU=admin|client|peer). */
@@ -29,6 +53,7 @@ export function identity(mspId: string, cn: string, ou: 'admin' | 'client' | 'pe
   return {
     mspId,
     id: `x509::/C=US/ST=California/L=San Francisco/OU=${ou}/CN=${cn}@${org}::/C=US/ST=California/L=San Francisco/O=${org}/CN=ca.${org}`,
+    idBytes: certificateFor(`/C=US/ST=California/L=San Francisco/OU=${ou}/CN=${cn}@${org}`),
   };
 }
 
@@ -191,7 +216,7 @@ export class FakeLedger {
     const stub = new FakeStub(this, this.nextTxId(), { seconds: this.clock, nanos: 123_000_000 });
     const ctx = {
       stub,
-      clientIdentity: { getMSPID: () => who.mspId, getID: () => who.id },
+      clientIdentity: { getMSPID: () => who.mspId, getID: () => who.id, getIDBytes: () => who.idBytes },
     } as unknown as Context;
     const rec: TxRecord = { txId: stub.txId, fn, ok: false, writeCalls: 0, reads: 0 };
     this.txs.push(rec);

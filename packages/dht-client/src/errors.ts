@@ -123,6 +123,11 @@ export class DhtNotStartedError extends UnavailableError {
   override readonly code: string = DHT_ERROR_CODES.notStarted;
 }
 
+/** 409: a party registry entry lists a peer ID another organization holds. */
+export class DhtPeerIdConflictError extends ConflictError {
+  override readonly code: string = DHT_ERROR_CODES.peerIdConflict;
+}
+
 /** Any other answer: keeps the gateway's code and status as given. */
 export { RemoteError as DhtGatewayError } from '@twinledger/errors';
 
@@ -145,6 +150,7 @@ const dhtClasses: Readonly<Record<DhtErrorCode, Ctor>> = {
   DHT_PEER_FAILED: DhtUnavailableError,
   DHT_NOT_OWNER: DhtNotOwnerError,
   DHT_NOT_STARTED: DhtNotStartedError,
+  DHT_PEER_ID_CONFLICT: DhtPeerIdConflictError,
 };
 /** The gateway's own codes. */
 const gatewayClasses: readonly Ctor[] = [FeedEmptyError, FeedUnknownError, FeedNotOwnedError, GatewayValidationError, FeedExistsError, PayloadTooLargeError, UnauthenticatedError];

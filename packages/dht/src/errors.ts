@@ -103,6 +103,11 @@ export class NodeNotStartedError extends UnavailableError {
   override readonly code: string = DHT_ERROR_CODES.notStarted;
 }
 
+/** A party registry entry claims a peer ID another organization holds (a peer is one organization's). */
+export class PeerIdConflictError extends ConflictError {
+  override readonly code: string = DHT_ERROR_CODES.peerIdConflict;
+}
+
 type ErrorClass = new (message: string, options?: { details?: Record<string, unknown> }) => TwinLedgerError;
 
 // Every code has its class: adding a code to DHT_ERROR_CODES fails to compile until it is mapped here.
@@ -124,6 +129,7 @@ const classes: Readonly<Record<DhtErrorCode, ErrorClass>> = {
   DHT_PEER_FAILED: PeerRequestError,
   DHT_NOT_OWNER: NotOwnerError,
   DHT_NOT_STARTED: NodeNotStartedError,
+  DHT_PEER_ID_CONFLICT: PeerIdConflictError,
 };
 /** Codes a storing node answers with that the requester rebuilds as the same class; others become PeerRequestError. */
 const WIRE_CODES: readonly DhtErrorCode[] = [

@@ -1,6 +1,6 @@
 export { createDhtNode } from './dht-node.js';
 export type { DhtNode, DhtNodeInit, DhtNodeComponents, DhtNodeStatus, DhtPeerStatus } from './dht-node.js';
-export { createStaticPartyRegistry } from './party-registry.js';
+export { createStaticPartyRegistry, sharedPeerIds } from './party-registry.js';
 export type { Party, PartyRegistry, StaticPartyRegistry } from './party-registry.js';
 export { createPartyConnectionGater } from './connection-gater.js';
 export { peerIdOfDataDir } from './identity.js';

@@ -22,6 +22,7 @@ export const DHT_ERROR_CODES = {
   peerFailed: 'DHT_PEER_FAILED',
   notOwner: 'DHT_NOT_OWNER',
   notStarted: 'DHT_NOT_STARTED',
+  peerIdConflict: 'DHT_PEER_ID_CONFLICT',
 } as const;
 
 export type DhtErrorCode = (typeof DHT_ERROR_CODES)[keyof typeof DHT_ERROR_CODES];
@@ -45,4 +46,5 @@ export const DHT_ERROR_STATUS: Readonly<Record<DhtErrorCode, number>> = {
   DHT_PEER_FAILED: 503,
   DHT_NOT_OWNER: 403,
   DHT_NOT_STARTED: 503,
+  DHT_PEER_ID_CONFLICT: 409,
 };

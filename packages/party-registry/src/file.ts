@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { createStaticPartyRegistry, type Party, type StaticPartyRegistry } from '@twinledger/dht';
+import { createStaticPartyRegistry, sharedPeerIds, type Party, type StaticPartyRegistry } from '@twinledger/dht';
 import { ValidationError } from '@twinledger/errors';
 
 /**
@@ -20,6 +20,9 @@ export function parsePartyRegistry(raw: unknown): Party[] {
     else parties.push({ mspId: e.mspId, peerIds: e.peerIds as string[], encryptionPublicKey: new Uint8Array(Buffer.from(e.encryptionPublicKey, 'hex')) });
   });
   if (problems.length > 0) throw new ValidationError('party registry is malformed', { details: { problems } });
+  // A peer ID is one organization's; a file listing it twice is refused at boot, not resolved.
+  const shared = [...sharedPeerIds(parties)];
+  if (shared.length > 0) throw new ValidationError('party registry lists a peer ID for two organizations', { details: { peerIds: shared } });
   return parties;
 }
 

@@ -1,4 +1,4 @@
-import { createStaticPartyRegistry, type Party, type PartyRegistry } from '@twinledger/dht';
+import { createStaticPartyRegistry, sharedPeerIds, type Party, type PartyRegistry } from '@twinledger/dht';
 import { LedgerEvents, type Party as LedgerParty } from '@twinledger/ledger';
 import { silentLogger, type Logger } from '@twinledger/observability';
 
@@ -49,17 +49,24 @@ export function createLedgerPartyRegistry(
     a.peerIds.join(',') === b.peerIds.join(',') && Buffer.from(a.encryptionPublicKey).equals(Buffer.from(b.encryptionPublicKey));
 
   const load = async (): Promise<void> => {
-    const parties = (await components.source.listParties()).map(toParty).filter((p): p is Party => p !== undefined);
-    const seen = new Set<string>();
-    for (const p of parties) {
-      seen.add(p.mspId);
+    const listed = (await components.source.listParties()).map(toParty).filter((p): p is Party => p !== undefined);
+    // The chaincode refuses a peer ID that another organization registered; should the ledger
+    // still list one twice (entries written before that check), the contested peer is admitted
+    // as nobody rather than as whichever entry came last.
+    const shared = sharedPeerIds(listed);
+    if (shared.size > 0) log.warn({ peerIds: [...shared] }, 'peer IDs registered by more than one organization are left out');
+    const parties = listed.map((p) => (p.peerIds.some((id) => shared.has(id)) ? { ...p, peerIds: p.peerIds.filter((id) => !shared.has(id)) } : p));
+    // Applied in one step: a peer ID moving from one organization to another within a refresh
+    // must never be held by both, even for a moment.
+    const changed = parties.filter((p) => {
       const old = registry.get(p.mspId);
-      if (!old || !same(old, p)) {
-        registry.upsert(p);
-        log.info({ mspId: p.mspId, peers: p.peerIds.length }, 'party registered');
-      }
-    }
-    for (const p of registry.list()) if (!seen.has(p.mspId)) registry.remove(p.mspId);
+      return !old || !same(old, p);
+    });
+    const gone = registry.list().filter((p) => !parties.some((n) => n.mspId === p.mspId));
+    if (changed.length === 0 && gone.length === 0) return;
+    registry.replaceAll(parties);
+    for (const p of changed) log.info({ mspId: p.mspId, peers: p.peerIds.length }, 'party registered');
+    for (const p of gone) log.info({ mspId: p.mspId }, 'party removed');
   };
   // One read at a time; a refresh asked for during a read waits for it and reads again.
   const refresh = async (): Promise<void> => {

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { IdentityFiles } from '@twinledger/devnet';
 import { createDhtNode, generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir, type DhtNode } from '@twinledger/dht';
 import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
 import { createFabricClient, createPeerConnectionPool, loadIdentity, type PeerConnectionPool } from '@twinledger/fabric-client';
@@ -97,4 +99,55 @@ const fabric = await fabricAvailability();
     while (c.node.status().peers.length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(c.node.status().peers).toEqual([]);
   });
+  it('keeps a peer ID to the organization that registered it: another organization claiming it is refused', async () => {
+    const [org1, org2] = net.orgs as [OrgHandle, OrgHandle];
+    const mine = await prepare();
+    const b64 = (k: Uint8Array) => Buffer.from(k).toString('base64');
+    await (await ledgerAs(org1, 'admin')).registerParty([mine.peerId], b64(mine.keys.publicKey));
+    // Org2's admin claims Org1's peer (besides one of its own): refused, nothing written.
+    const theirs = await prepare();
+    await expect((await ledgerAs(org2, 'admin')).registerParty([theirs.peerId, mine.peerId], b64(theirs.keys.publicKey))).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    const registry = createLedgerPartyRegistry({ refreshIntervalMs: 0 }, { source: await ledgerAs(org2, 'user') });
+    registries.push(registry);
+    await registry.start();
+    expect(registry.partyOf(mine.peerId)?.mspId).toBe('Org1MSP');
+    expect(registry.partyOf(theirs.peerId)).toBeUndefined();
+  });
+
+  it("takes admin from the certificate: a client certificate issued by the org's CA with CN eve/x/OU=admin is refused", async () => {
+    const [org1] = net.orgs as [OrgHandle, OrgHandle];
+    const eve = issueClientCertificate(org1, 'eve\\/x\\/OU=admin');
+    const ledger = createTwinLedger(createFabricClient({ pool, peer: org1.peer, identity: await loadIdentity(eve), channel: net.channel, chaincode: net.chaincode }));
+    const before = await ledger.getParty('Org1MSP').catch(() => undefined);
+    const attacker = await prepare();
+    await expect(ledger.registerParty([attacker.peerId], Buffer.from(attacker.keys.publicKey).toString('base64'))).rejects.toMatchObject({ code: 'ACCESS_DENIED' });
+    expect(await ledger.getParty('Org1MSP').catch(() => undefined)).toEqual(before);
+  });
+
+  /**
+   * A client certificate (OU=client) for `cn`, issued by the organization's own CA (cryptogen's
+   * CA key in the network's crypto folder) as a member's CA would issue it on request: valid for
+   * the MSP, so the chaincode is what must refuse it.
+   */
+  function issueClientCertificate(org: OrgHandle, cn: string): IdentityFiles {
+    const caDir = join(resolve(org.peer.mspDir, '..', '..', '..'), 'ca');
+    const caCert = join(caDir, readdirSync(caDir).find((f) => f.endsWith('-cert.pem'))!);
+    const caKey = join(caDir, 'priv_sk');
+    const dir = mkdtempSync(join(tmpdir(), 'twinledger-crafted-'));
+    dirs.push(dir);
+    const keyPath = join(dir, 'key.pem');
+    const csr = join(dir, 'req.csr');
+    const certPath = join(dir, 'cert.pem');
+    const ext = join(dir, 'ext.cnf');
+    writeFileSync(ext, 'keyUsage=critical,digitalSignature\nbasicConstraints=critical,CA:FALSE\nauthorityKeyIdentifier=keyid\n');
+    const run = (args: string[]) => {
+      const r = spawnSync('openssl', args, { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr}`);
+    };
+    run(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', join(dir, 'ec.pem')]);
+    run(['pkcs8', '-topk8', '-nocrypt', '-in', join(dir, 'ec.pem'), '-out', keyPath]);
+    run(['req', '-new', '-key', keyPath, '-utf8', '-subj', `/C=US/ST=California/L=San Francisco/OU=client/CN=${cn}`, '-out', csr]);
+    run(['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-days', '1', '-sha256', '-extfile', ext, '-out', certPath]);
+    return { mspId: org.mspId, mspDir: dir, certPath, keyPath };
+  }
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Party } from '@twinledger/ledger';
-import { createLedgerPartyRegistry } from '../src/index.js';
+import { createStaticPartyRegistry, DHT_ERROR_CODES } from '@twinledger/dht';
+import { createLedgerPartyRegistry, parsePartyRegistry } from '../src/index.js';
 
 const PEER_A = '12D3KooWGRUVh8N8pp9V7TBrkT7WDYGD3vBG5nqC6eHwzKqQ1zrh';
 const PEER_B = '12D3KooWJmVCeFNaJ6nTw6sBp1ksMXMnEn5Y5gG9qJkHXH7rV8Gd';
@@ -26,6 +27,19 @@ describe('ledger-backed party registry', () => {
     expect(reg.partyOf(PEER_B)?.mspId).toBe('Org1MSP');
     expect(reg.get('Org2MSP')).toBeUndefined();
     expect(reg.list().map((p) => p.mspId)).toEqual(['Org1MSP']);
+    reg.stop();
+  });
+
+  it('admits a peer ID listed by two organizations as nobody, and moves a peer between organizations in one step', async () => {
+    let parties: Party[] = [party('Org1MSP', [PEER_A]), party('Org2MSP', [PEER_B, PEER_A], key(2))];
+    const reg = createLedgerPartyRegistry({ refreshIntervalMs: 0 }, { source: { listParties: async () => parties } });
+    await reg.start();
+    expect(reg.partyOf(PEER_A)).toBeUndefined();
+    expect(reg.partyOf(PEER_B)?.mspId).toBe('Org2MSP');
+    // Org1 drops A and Org2 takes it, seen in the same refresh.
+    parties = [party('Org1MSP', []), party('Org2MSP', [PEER_B, PEER_A], key(2))];
+    await reg.refresh();
+    expect(reg.partyOf(PEER_A)?.mspId).toBe('Org2MSP');
     reg.stop();
   });
 
@@ -66,5 +80,27 @@ describe('party registry source from the environment', () => {
     const entry = { mspId: 'Org1MSP', peerIds: [PEER_A], encryptionPublicKey: '11'.repeat(32) };
     expect(parsePartyRegistry([entry])).toEqual(parsePartyRegistry({ parties: [entry] }));
     expect(() => parsePartyRegistry([{ ...entry, encryptionPublicKey: 'zz' }])).toThrow(/malformed/);
+  });
+});
+
+describe('a peer ID is one organization\'s', () => {
+  it('the static registry refuses a party claiming another party\'s peer, changing nothing', () => {
+    const reg = createStaticPartyRegistry([{ mspId: 'Org1MSP', peerIds: [PEER_A], encryptionPublicKey: new Uint8Array(32) }]);
+    expect(() => reg.upsert({ mspId: 'Org2MSP', peerIds: [PEER_B, PEER_A], encryptionPublicKey: new Uint8Array(32) })).toThrow(
+      expect.objectContaining({ code: DHT_ERROR_CODES.peerIdConflict, httpStatus: 409 }),
+    );
+    expect(reg.partyOf(PEER_A)?.mspId).toBe('Org1MSP');
+    expect(reg.get('Org2MSP')).toBeUndefined();
+    expect(() => createStaticPartyRegistry([
+      { mspId: 'Org1MSP', peerIds: [PEER_A], encryptionPublicKey: new Uint8Array(32) },
+      { mspId: 'Org2MSP', peerIds: [PEER_A], encryptionPublicKey: new Uint8Array(32) },
+    ])).toThrow(expect.objectContaining({ code: DHT_ERROR_CODES.peerIdConflict }));
+  });
+
+  it('a registry file listing a peer for two organizations is refused', () => {
+    const hex = '11'.repeat(32);
+    expect(() => parsePartyRegistry({ parties: [{ mspId: 'Org1MSP', peerIds: [PEER_A], encryptionPublicKey: hex }, { mspId: 'Org2MSP', peerIds: [PEER_A], encryptionPublicKey: hex }] })).toThrow(
+      expect.objectContaining({ code: 'VALIDATION_FAILED' }),
+    );
   });
 });

@@ -122,7 +122,8 @@ async function readAs(dht: DhtClient, ref: string): Promise<string> {
       ledgers.push(createTwinLedger(clients[i]!));
       // Every org's admin registers it in the ledger's party registry (the launcher's admin command does this).
       const admin = createFabricClient({ pool, peer: org.peer, identity: await loadIdentity(org.admin), channel: net.channel, chaincode: net.chaincode });
-      await createTwinLedger(admin).registerParty(['12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'], Buffer.alloc(32, i + 1).toString('base64'));
+      // A peer ID is one organization's: each registers its own (the last letter differs).
+      await createTwinLedger(admin).registerParty([`12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5S${'ABCDEFGH'[i]}`], Buffer.alloc(32, i + 1).toString('base64'));
       admin.close();
       const dir = join(root, org.name);
       mkdirSync(dir, { recursive: true });

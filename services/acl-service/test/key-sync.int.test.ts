@@ -91,7 +91,8 @@ async function readAs(dht: DhtClient, ref: string): Promise<string> {
       dht.push(createDhtClient({ baseUrl: gateways[i]!.url, token: await issuers[i]!.issue({ sub: `spec-service-${org.name}`, org: org.mspId, audience: DHT_AUDIENCES, svc: 'spec-service' }) }));
       // The key manager records each ACL on the ledger, whose parties must be registered (admin command in production).
       const admin = createFabricClient({ pool, peer: org.peer, identity: await loadIdentity(org.admin), channel: net.channel, chaincode: net.chaincode });
-      await createTwinLedger(admin).registerParty(['12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'], Buffer.alloc(32, i + 1).toString('base64'));
+      // A peer ID is one organization's: each registers its own (the last letter differs).
+      await createTwinLedger(admin).registerParty([`12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5S${'ABCDEFGH'[i]}`], Buffer.alloc(32, i + 1).toString('base64'));
       admin.close();
       const s = await startAclService(
         {
