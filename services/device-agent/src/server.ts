@@ -12,6 +12,7 @@ import { derivedFeedRegistrar, feedIngestRegistrar } from './domain/feed-registr
 import { createAgentMetrics } from './domain/metrics.js';
 import { createEnvelopeGuard, loadEnvelope } from './domain/envelope.js';
 import { createOpcUaAdapter, SECURE_POLICIES, type OpcUaClientSecurity } from './domain/opcua-adapter.js';
+import { claimDataDir } from './domain/data-dir.js';
 import { ensureApplicationCertificate, readUserCredentials } from './domain/opcua-pki.js';
 import { startBottlingPlantSimulator, type BottlingPlantSimulator, type SimulatorSecurity } from './domain/simulator.js';
 import { createDeviceAgent } from './runtime.js';
@@ -76,6 +77,9 @@ if (secure && !env.SIMULATOR && env.OPCUA_TRUSTED_SERVER_CERTS.length === 0) thr
 if (secure && !env.SIMULATOR && env.OPCUA_USER_FILE === undefined) throw new Error('OPCUA_USER_FILE must name the JSON file with the agent\'s OPC UA user {username, password}');
 const pkiDir = env.OPCUA_PKI_DIR ?? join(env.DATA_DIR, 'opcua-pki');
 const applicationUri = env.OPCUA_APPLICATION_URI ?? `urn:twinledger:device-agent:${env.MSP_ID}:${env.TWIN_ID}`;
+// One agent per data directory; a killed predecessor's certificate store lock must not keep
+// this one off the device for minutes.
+await claimDataDir(env.DATA_DIR, [pkiDir, join(env.DATA_DIR, 'simulator-pki')], logger);
 // Every problem of the envelope file is reported at boot; the agent does not start without one.
 const envelope = createEnvelopeGuard(await loadEnvelope(env.SAFETY_ENVELOPE_FILE));
 

@@ -290,6 +290,9 @@ async function kill(child: Child | undefined, signal: NodeJS.Signals): Promise<v
     // Kill -9 as soon as the removal is on chain (the insert and the feed are still to come, or in flight).
     await until(() => org2.getElement(twin, 'sensor-pressure-1').then(() => 'present', (e: { code?: string }) => e.code), (c) => c === 'NOT_FOUND', 60_000, 'old sensor removed');
     await kill(agent, 'SIGKILL');
+    // A kill inside a certificate store update leaves node-opcua's store lock behind (it goes
+    // stale only after two minutes); make that the case every time, not by chance.
+    mkdirSync(join(dir, 'agent-pki', 'mutex.lock'), { recursive: true });
     const before = (await owner.history(twin)).changes.filter((c) => c.targets.some((t) => t.id === 'sensor-pressure-2')).map((c) => c.operation);
     agent = await startAgent();
     const feeds = await until(() => org2.listSensorFeeds(twin), (f) => f.some((x) => x.componentId === 'sensor-pressure-2'), 60_000, 'pressure-2 feed');

@@ -63,3 +63,12 @@ export class EnvelopeInvalidError extends TwinLedgerError {
   readonly code = 'ENVELOPE_INVALID';
   override readonly httpStatus = 500;
 }
+
+/**
+ * Another live device-agent process holds the data directory. Two agents on one twin would
+ * execute each queued program call twice and interleave the certificate store.
+ */
+export class DataDirInUseError extends TwinLedgerError {
+  readonly code = 'DATA_DIR_IN_USE';
+  override readonly httpStatus = 500;
+}
