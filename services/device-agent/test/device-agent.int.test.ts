@@ -399,7 +399,7 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
       acks: -1,
       messages: [{
         key: twin,
-        value: JSON.stringify({ id: `${queued.blockNumber}:${queued.transactionId}`, eventName: 'ProgramCalled', transactionId: queued.transactionId, blockNumber: Number(queued.blockNumber), twinId: twin, payload: { twinId: twin, txId: queued.transactionId, callId, programName: 'SetValve', programElementId: 'prog-set-valve-inlet-1', parameters: { open: true } } }),
+        value: JSON.stringify({ id: `${queued.blockNumber}:${queued.transactionId}`, eventName: 'ProgramCalled', transactionId: queued.transactionId, blockNumber: Number(queued.blockNumber), twinId: twin, payload: { twinId: twin, txId: queued.transactionId, callId, programName: 'SetValve', programElementId: 'prog-set-valve-inlet-1', parameters: { open: true }, requestId: queued.result.requestId, expiresAt: queued.result.expiresAt } }),
         headers: { 'event-name': 'ProgramCalled', 'dedupe-key': `${queued.transactionId}:ProgramCalled` },
       }, {
         // The relay may deliver twice (crash between Kafka ack and checkpoint): executed once.
