@@ -291,7 +291,7 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
     );
   });
 
-  it("refuses an OWNER's grant of program:ack to itself, of DEVICE_AGENT to itself, its whole org or another org, and a second device agent", async () => {
+  it("refuses an OWNER's grant of program:ack to itself, of DEVICE_AGENT to itself, its whole org or another org (even one identity of it)", async () => {
     const own = 'plant-ack-grants';
     await org1.createTwin(own, 'Ack grants', FIXTURE);
     const ownerId = (await org1.checkAccess(own, Permissions.PROGRAM_ACK)).identity;
