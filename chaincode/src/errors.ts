@@ -24,6 +24,14 @@ export const ErrorCodes = {
   TOO_LARGE: 'TOO_LARGE',
   /** The object exists but is in a state that forbids the operation (e.g. acknowledging a finished call). */
   INVALID_STATE: 'INVALID_STATE',
+  /**
+   * A grant that would let someone other than the twin's device agent acknowledge program
+   * calls (program:ack as a permission; DEVICE_AGENT to the granter, a whole MSP, another
+   * organization, or a second identity while one holds it).
+   */
+  GRANT_FORBIDDEN: 'GRANT_FORBIDDEN',
+  /** callProgram: the request ID was already used by this organization with other arguments. */
+  REQUEST_ID_CONFLICT: 'REQUEST_ID_CONFLICT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

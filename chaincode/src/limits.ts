@@ -20,4 +20,10 @@ export const Limits = {
   MAX_ACL_PARTIES: 64,
   /** Free text (titles, descriptions, references, URIs). */
   MAX_TEXT_LENGTH: 4096,
+  /** callProgram: request IDs (client-chosen, e.g. a UUID). */
+  MAX_REQUEST_ID_LENGTH: 128,
+  /** callProgram: lifetime of a call when the caller names none, seconds. */
+  DEFAULT_CALL_TTL_S: 300,
+  /** callProgram: the longest lifetime a caller may ask for, seconds. */
+  MAX_CALL_TTL_S: 3600,
 } as const;

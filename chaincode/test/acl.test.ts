@@ -8,7 +8,7 @@ const KEY = Buffer.alloc(32, 7).toString('base64');
 
 describe('roles', () => {
   it('grants each role exactly its permissions', async () => {
-    const w = await worldWithTwin();
+    const w = await worldWithTwin(undefined, 'elsewhere');
     const perms = async (caller: (typeof who)[keyof typeof who]) => (await w.ledger.invoke(caller, w.acl, 'checkAccess', TWIN, 'spec:read')).permissions;
     const withReader = (r: keyof typeof ROLE_PERMISSIONS) => [...new Set([...ROLE_PERMISSIONS[r], ...ROLE_PERMISSIONS.READER])].sort();
     expect(await perms(who.owner)).toEqual(withReader('OWNER'));
@@ -90,7 +90,7 @@ describe('grant / revoke', () => {
     ['device agent', who.agentElsewhere],
     ['outsider', who.outsider],
   ])('refuses grant management by the %s', async (_n, caller) => {
-    const w = await worldWithTwin();
+    const w = await worldWithTwin(undefined, 'elsewhere');
     await expectRefusal(w, w.ledger.invoke(caller, w.acl, 'grant', TWIN, JSON.stringify({ mspId: caller.mspId, role: 'OWNER' })), ErrorCodes.ACCESS_DENIED);
     await expectRefusal(w, w.ledger.invoke(caller, w.acl, 'revoke', TWIN, JSON.stringify({ mspId: '*', role: 'READER' })), ErrorCodes.ACCESS_DENIED);
   });

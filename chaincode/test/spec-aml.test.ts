@@ -36,7 +36,6 @@ describe('createTwin', () => {
     const summary = grants.map((g: { mspId: string; role?: string; identity?: string }) => `${g.mspId}:${g.role}${g.identity ? ':id' : ''}`).sort();
     expect(summary).toEqual([
       '*:READER',
-      'AgentMSP:DEVICE_AGENT:id',
       'AuditorMSP:AUDITOR',
       'MaintainerMSP:MAINTAINER',
       'ManufacturerMSP:MANUFACTURER',
@@ -253,7 +252,7 @@ describe('determinism', () => {
       const w = await worldWithTwin();
       await w.ledger.invoke(who.maintainer, w.spec, 'insertAML', TWIN, IE('x1') + IE('x2'), 'conveyor-1', '');
       await w.ledger.invoke(who.maintainer, w.spec, 'removeAML', TWIN, 'valve-inlet-1');
-      await w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetConveyorSpeed', '{"speed":1}');
+      await w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetConveyorSpeed', '{"speed":1}', 'req-10', '');
       return w.ledger.snapshot();
     };
     const [a, b] = [await run(), await run()];

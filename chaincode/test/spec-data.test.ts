@@ -65,7 +65,7 @@ describe('documents', () => {
   });
 
   it('document writes follow roles', async () => {
-    const w = await worldWithTwin();
+    const w = await worldWithTwin(undefined, 'elsewhere');
     for (const caller of [who.manufacturer, who.auditor, who.outsider, who.agentElsewhere]) {
       await expectRefusal(w, w.ledger.invoke(caller, w.spec, 'addDocument', TWIN, doc(1, 'public')), ErrorCodes.ACCESS_DENIED);
     }
@@ -121,10 +121,10 @@ describe('programs', () => {
 
   it('queues calls within bounds with monotonic ids; the device agent acknowledges', async () => {
     const w = await worldWithTwin();
-    const c1 = await w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetConveyorSpeed', '{"speed":2.5}');
+    const c1 = await w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetConveyorSpeed', '{"speed":2.5}', 'req-1', '');
     expect(c1).toMatchObject({ callId: 1, status: 'PENDING', programElementId: 'prog-set-conveyor-speed', parameters: { speed: 2.5 } });
     expect(w.ledger.lastTx.event).toMatchObject({ name: Events.ProgramCalled, payload: { twinId: TWIN, callId: 1, programName: 'SetConveyorSpeed' } });
-    const c2 = await w.ledger.invoke(who.maintainer, w.spec, 'callProgram', TWIN, 'prog-set-valve-inlet-1', '{"open":true}');
+    const c2 = await w.ledger.invoke(who.maintainer, w.spec, 'callProgram', TWIN, 'prog-set-valve-inlet-1', '{"open":true}', 'req-2', '');
     expect(c2).toMatchObject({ callId: 2, programName: 'SetValve', parameters: { open: true } });
     const pending = await w.ledger.invoke(who.deviceAgent, w.spec, 'listPendingProgramCalls', TWIN);
     expect(pending.map((c: { callId: number }) => c.callId)).toEqual([1, 2]);
@@ -140,7 +140,7 @@ describe('programs', () => {
     await expectRefusal(w, w.ledger.invoke(who.deviceAgent, w.spec, 'acknowledgeProgramCall', TWIN, 'x', 'FAILED', ''), ErrorCodes.VALIDATION_FAILED);
     expect((await w.ledger.invoke(who.auditor, w.spec, 'listPendingProgramCalls', TWIN)).map((c: { callId: number }) => c.callId)).toEqual([2]);
     expect(await w.ledger.invoke(who.auditor, w.spec, 'getProgramCall', TWIN, '1')).toMatchObject({ status: 'EXECUTED' });
-    const c3 = await w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetConveyorSpeed', '{"speed":0}');
+    const c3 = await w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetConveyorSpeed', '{"speed":0}', 'req-3', '');
     expect(c3.callId).toBe(3);
   });
 
@@ -157,7 +157,7 @@ describe('programs', () => {
     ['an element that is no program', 'conveyor-1', '{}', ErrorCodes.NOT_FOUND],
   ])('refuses a call %s', async (_n, program, params, code) => {
     const w = await worldWithTwin();
-    await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, program, params), code);
+    await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, program, params, 'req-4', ''), code);
   });
 
   it.each([
@@ -166,8 +166,8 @@ describe('programs', () => {
     ['device agent (role alone)', who.agentElsewhere],
     ['outsider', who.outsider],
   ])('refuses calls by the %s', async (_n, caller) => {
-    const w = await worldWithTwin();
-    await expectRefusal(w, w.ledger.invoke(caller, w.spec, 'callProgram', TWIN, 'SetConveyorSpeed', '{"speed":1}'), ErrorCodes.ACCESS_DENIED);
+    const w = await worldWithTwin(undefined, 'elsewhere');
+    await expectRefusal(w, w.ledger.invoke(caller, w.spec, 'callProgram', TWIN, 'SetConveyorSpeed', '{"speed":1}', 'req-5', ''), ErrorCodes.ACCESS_DENIED);
   });
 
   it('honours nominal values, integer types and defaults', async () => {
@@ -179,11 +179,11 @@ describe('programs', () => {
         <RequiredMinValue>1</RequiredMinValue><RequiredMaxValue>100</RequiredMaxValue></OrdinalScaledType></Constraint></Attribute>
       <RoleRequirements RefBaseRoleClassPath="TwinLedgerRoleClassLib/Program"/></InternalElement>`;
     await w.ledger.invoke(who.owner, w.spec, 'insertAML', TWIN, prog, 'filler-1', '');
-    const c = await w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetMode', '{"mode":"auto"}');
+    const c = await w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetMode', '{"mode":"auto"}', 'req-6', '');
     expect(c.parameters).toEqual({ mode: 'auto', batch: 10 });
-    await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetMode', '{"mode":"turbo"}'), ErrorCodes.OUT_OF_BOUNDS);
-    await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetMode', '{"mode":"auto","batch":1.5}'), ErrorCodes.VALIDATION_FAILED);
-    await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetMode', '{"mode":"auto","batch":101}'), ErrorCodes.OUT_OF_BOUNDS);
+    await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetMode', '{"mode":"turbo"}', 'req-7', ''), ErrorCodes.OUT_OF_BOUNDS);
+    await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetMode', '{"mode":"auto","batch":1.5}', 'req-8', ''), ErrorCodes.VALIDATION_FAILED);
+    await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetMode', '{"mode":"auto","batch":101}', 'req-9', ''), ErrorCodes.OUT_OF_BOUNDS);
   });
 });
 

@@ -5,7 +5,7 @@ import type { Tx } from '../ledger/tx';
 import { onlyKeys } from '../util/args';
 import { parseTimestamp } from '../util/time';
 import type { Caller } from './identity';
-import { isPermission, isReadOnly, isRole, ROLE_PERMISSIONS, Roles, type Role } from './roles';
+import { isPermission, isReadOnly, isRole, Permissions, ROLE_PERMISSIONS, Roles, type Role } from './roles';
 
 export const EVERYONE = '*';
 const ANY_IDENTITY = '*';
@@ -109,9 +109,14 @@ export async function accessOf(r: StateReader, twinId: string, mspId: string, id
     if (g.identity !== undefined && g.identity !== identity) continue;
     if (g.role) {
       roles.add(g.role);
-      for (const p of ROLE_PERMISSIONS[g.role]) perms.add(p);
+      for (const p of ROLE_PERMISSIONS[g.role]) {
+        // program:ack counts only from a DEVICE_AGENT grant naming this very identity, so a
+        // grant that predates the grant rules (device-agent.ts) cannot confer it either.
+        if (p === Permissions.PROGRAM_ACK && g.identity === undefined) continue;
+        perms.add(p);
+      }
     }
-    if (g.permission) perms.add(g.permission);
+    if (g.permission && g.permission !== Permissions.PROGRAM_ACK) perms.add(g.permission);
   }
   return { roles: [...roles].sort(), permissions: [...perms].sort() };
 }

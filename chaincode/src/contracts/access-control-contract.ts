@@ -10,6 +10,7 @@ import {
   requirePermission,
   type Grant,
 } from '../access/grants';
+import { checkAckGrant } from '../access/device-agent';
 import { isPermission, Permissions, Roles } from '../access/roles';
 import { ErrorCodes, fail } from '../errors';
 import { Events } from '../events';
@@ -61,6 +62,7 @@ export class AccessControlContract extends Contract {
     const spec = parseGrantSpec(parseJsonArg('grantJson', grantJson), nowMs(tx));
     await requireTwin(tx.state, twinId);
     await requirePermission(tx, twinId, Permissions.GRANTS_MANAGE);
+    checkAckGrant(spec, tx.caller, await listGrantRecords(tx.state, twinId), nowMs(tx));
     const g = makeGrant(tx, twinId, spec);
     tx.put(grantKey(twinId, spec), g);
     tx.touch('grant', `${spec.mspId}/${spec.identity ?? '*'}/${spec.role ?? spec.permission ?? ''}`);

@@ -11,8 +11,10 @@ import {
   nowMs,
   parseGrantSpec,
   requirePermission,
+  type Grant,
   type GrantSpec,
 } from '../access/grants';
+import { checkAckGrant } from '../access/device-agent';
 import { docRead, docWrite, isLevel, isRole, Permissions, Roles } from '../access/roles';
 import { ErrorCodes, fail } from '../errors';
 import { Limits } from '../limits';
@@ -33,6 +35,7 @@ import {
 } from '../spec/elements';
 import {
   CallStatuses,
+  type CallRequest,
   type CallStatus,
   type AccessRecord,
   type DocumentRecord,
@@ -78,6 +81,27 @@ const feedKey = (twinId: string, componentId: string) => compositeKey(KeyTypes.f
 const callKey = (twinId: string, id: number) => compositeKey(KeyTypes.call, [twinId, pad(id, 12)]);
 const pendingKey = (twinId: string, id: number) => compositeKey(KeyTypes.pending, [twinId, pad(id, 12)]);
 const counterKey = (twinId: string) => compositeKey(KeyTypes.counter, [twinId, 'programCall']);
+const callRequestKey = (twinId: string, mspId: string, requestId: string) => compositeKey(KeyTypes.callRequest, [twinId, mspId, requestId]);
+// Client request IDs: UUIDs and similar tokens; no separators Fabric reserves in keys.
+const REQUEST_ID = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,${Limits.MAX_REQUEST_ID_LENGTH - 1}}$`);
+
+function requireRequestId(v: unknown): string {
+  if (typeof v !== 'string' || !REQUEST_ID.test(v)) {
+    fail(ErrorCodes.VALIDATION_FAILED, `requestId must be 1..${Limits.MAX_REQUEST_ID_LENGTH} characters of A-Z a-z 0-9 . _ : - (e.g. a UUID)`);
+  }
+  return v;
+}
+
+/** ttlSeconds: '' = the default lifetime; else a whole number of seconds up to the maximum. */
+function parseTtl(v: unknown): { seconds: number; asked: string } {
+  if (v === undefined || v === '') return { seconds: Limits.DEFAULT_CALL_TTL_S, asked: '' };
+  const s = typeof v === 'string' ? v : '';
+  const n = Number(s);
+  if (!POSITIVE_INT.test(s) || n > Limits.MAX_CALL_TTL_S) {
+    fail(ErrorCodes.VALIDATION_FAILED, `ttlSeconds must be a whole number of seconds from 1 to ${Limits.MAX_CALL_TTL_S}`);
+  }
+  return { seconds: n, asked: s };
+}
 
 function requireHash(name: string, v: unknown): string {
   if (typeof v !== 'string' || !HASH.test(v)) fail(ErrorCodes.VALIDATION_FAILED, `${name} must be a lowercase hex SHA-256 (64 characters)`);
@@ -168,8 +192,12 @@ export class SpecificationContract extends Contract {
     storeNodes(tx, twinId, doc.hierarchies, '', 0, [null, null], out);
     // The creator's organization owns the twin (paper 4.5); everyone reads; the rest as asked.
     const all: GrantSpec[] = [{ mspId: tx.caller.mspId, role: Roles.OWNER }, DEFAULT_READER_GRANT, ...extra];
+    const made: Grant[] = [];
     for (const g of all) {
-      tx.put(grantKey(twinId, g), makeGrant(tx, twinId, g));
+      // The creator grants these, so the device-agent rules of acl:grant apply to them too.
+      checkAckGrant(g, tx.caller, made, nowMs(tx));
+      made.push(makeGrant(tx, twinId, g));
+      tx.put(grantKey(twinId, g), made[made.length - 1]);
       tx.touch('grant', `${g.mspId}/${g.identity ?? '*'}/${g.role ?? g.permission ?? ''}`);
     }
     await tx.commit({
@@ -626,19 +654,42 @@ export class SpecificationContract extends Contract {
     return canonicalJson((await list<ProgramDefinition>(tx.state, KeyTypes.program, [twinId])).map((e) => e.value));
   }
 
+  /**
+   * Queues a call. `requestId` (the caller's, e.g. a UUID) makes it idempotent: the same
+   * organization calling again with the same ID and arguments gets the first call back and
+   * nothing is queued; with other arguments, REQUEST_ID_CONFLICT. `ttlSeconds` ('' = the
+   * default) sets how long the device agent may still execute it.
+   */
   @Transaction()
   @Returns('string')
-  async callProgram(ctx: Context, twinId: string, programName: string, parametersJson: string): Promise<string> {
+  async callProgram(ctx: Context, twinId: string, programName: string, parametersJson: string, requestId: string, ttlSeconds: string): Promise<string> {
     const tx = new Tx(ctx);
     requireTwinId(twinId);
     const name = requireId('programName', programName);
     const raw = typeof parametersJson === 'string' && parametersJson.trim() === '' ? {} : parseJsonArg('parametersJson', parametersJson);
     if (!isPlainObject(raw)) fail(ErrorCodes.VALIDATION_FAILED, 'parametersJson must be a JSON object of parameter name to value');
+    const reqId = requireRequestId(requestId);
+    const ttl = parseTtl(ttlSeconds);
     await requireTwin(tx.state, twinId);
     await requirePermission(tx, twinId, Permissions.PROGRAM_CALL);
+    // The arguments as the caller gave them (not as the program now reads them), so a retry
+    // matches its first attempt even after the program's definition changed in between.
+    const fingerprint = createHash('sha256').update(canonicalJson({ programName: name, parameters: raw, ttlSeconds: ttl.asked })).digest('hex');
+    const reqKey = callRequestKey(twinId, tx.caller.mspId, reqId);
+    const seen = await tx.state.get<CallRequest>(reqKey);
+    if (seen) {
+      if (seen.fingerprint !== fingerprint) {
+        fail(ErrorCodes.REQUEST_ID_CONFLICT, `request ${reqId} of ${tx.caller.mspId} was call ${seen.callId}, with other arguments`);
+      }
+      const first = await tx.state.get<ProgramCall>(callKey(twinId, seen.callId));
+      if (!first) fail(ErrorCodes.NOT_FOUND, `program call ${seen.callId} does not exist`);
+      // No write and no event: the retry is answered from the ledger and queues nothing.
+      return canonicalJson(first);
+    }
     const program = await resolveProgram(tx.state, twinId, name);
     const parameters = checkCall(program, raw);
     const callId = ((await tx.state.get<number>(counterKey(twinId))) ?? 0) + 1;
+    const expiresAt = new Date(nowMs(tx) + ttl.seconds * 1000).toISOString();
     const call: ProgramCall = {
       twinId,
       callId,
@@ -648,18 +699,38 @@ export class SpecificationContract extends Contract {
       status: 'PENDING',
       requestedBy: tx.who,
       requestedAt: tx.time.iso,
+      requestId: reqId,
+      expiresAt,
       txId: tx.txId,
     };
+    const request: CallRequest = { callId, fingerprint };
     tx.put(counterKey(twinId), callId);
     tx.put(callKey(twinId, callId), call);
     tx.put(pendingKey(twinId, callId), { callId });
+    tx.put(reqKey, request);
     tx.touch('programCall', String(callId));
     await tx.commit({
       twinId,
       operation: 'callProgram',
       event: Events.ProgramCalled,
-      payload: { callId, programName: program.name, programElementId: program.elementId, parameters },
+      payload: { callId, programName: program.name, programElementId: program.elementId, parameters, requestId: reqId, expiresAt },
     });
+    return canonicalJson(call);
+  }
+
+  /** The call the caller's organization queued under `requestId` (after an OUTCOME_UNKNOWN answer, say). */
+  @Transaction(false)
+  @Returns('string')
+  async getProgramCallByRequest(ctx: Context, twinId: string, requestId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const reqId = requireRequestId(requestId);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_READ);
+    const seen = await tx.state.get<CallRequest>(callRequestKey(twinId, tx.caller.mspId, reqId));
+    if (!seen) fail(ErrorCodes.NOT_FOUND, `${tx.caller.mspId} queued no call with request ${reqId} on twin ${twinId}`);
+    const call = await tx.state.get<ProgramCall>(callKey(twinId, seen.callId));
+    if (!call) fail(ErrorCodes.NOT_FOUND, `program call ${seen.callId} does not exist`);
     return canonicalJson(call);
   }
 
@@ -670,7 +741,7 @@ export class SpecificationContract extends Contract {
     requireTwinId(twinId);
     const id = parseCallId(callId);
     if (typeof status !== 'string' || status === 'PENDING' || !(CallStatuses as readonly string[]).includes(status)) {
-      fail(ErrorCodes.VALIDATION_FAILED, 'status must be EXECUTED, FAILED or REJECTED');
+      fail(ErrorCodes.VALIDATION_FAILED, 'status must be EXECUTED, FAILED, REJECTED or EXPIRED');
     }
     const result = typeof resultJson === 'string' && resultJson.trim() === '' ? null : parseJsonArg('resultJson', resultJson);
     await requireTwin(tx.state, twinId);

@@ -27,6 +27,11 @@ export const KeyTypes = {
   grant: 'tl.grant',
   /** [twinId, callId(12 digits)] -> ProgramCall */
   call: 'tl.call',
+  /**
+   * [twinId, caller mspId, requestId] -> CallRequest: makes callProgram idempotent per
+   * organization (a retry with the same request ID gets the first call back).
+   */
+  callRequest: 'tl.callreq',
   /** [twinId, callId(12 digits)] -> { callId } while the call is pending */
   pending: 'tl.pend',
   /**

@@ -108,8 +108,16 @@ export interface SensorFeed {
   txId: string;
 }
 
-export const CallStatuses = ['PENDING', 'EXECUTED', 'FAILED', 'REJECTED'] as const;
+/** EXPIRED: the device agent found the call past its expiry and never executed it. */
+export const CallStatuses = ['PENDING', 'EXECUTED', 'FAILED', 'REJECTED', 'EXPIRED'] as const;
 export type CallStatus = (typeof CallStatuses)[number];
+
+/** What KeyTypes.callRequest holds. */
+export interface CallRequest {
+  callId: number;
+  /** SHA-256 of the request's canonical arguments (program as named, parameters, lifetime asked). */
+  fingerprint: string;
+}
 
 export interface ProgramCall {
   twinId: string;
@@ -120,6 +128,14 @@ export interface ProgramCall {
   status: CallStatus;
   requestedBy: Principal;
   requestedAt: string;
+  /** The caller's request ID; unique per twin and caller organization. */
+  requestId: string;
+  /**
+   * requestedAt + the call's lifetime (ISO 8601). requestedAt is the proposal's timestamp,
+   * which the client sets and Fabric does not check: the device agent bounds it by its own
+   * clock (see README, "Program calls").
+   */
+  expiresAt: string;
   txId: string;
   acknowledgement?: {
     status: CallStatus;

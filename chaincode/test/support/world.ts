@@ -18,6 +18,8 @@ export const who = {
   deviceAgent: identity('OwnerMSP', 'DeviceAgent'),
   /** A device agent of an org holding no other role: DEVICE_AGENT alone. */
   agentElsewhere: identity('AgentMSP', 'DeviceAgent'),
+  /** Holds OWNER on the twin as one identity in worldWithTwin(aml, 'elsewhere'); appoints agentElsewhere. */
+  agentAdmin: identity('AgentMSP', 'Admin', 'admin'),
   outsider: identity('OutsiderMSP', 'User1'),
 };
 
@@ -34,17 +36,27 @@ export function newWorld(): World {
   return { ledger: new FakeLedger(), spec: new SpecificationContract(), acl: new AccessControlContract(), diag: new DiagnosticsContract() };
 }
 
-/** The use-case twin: created by the owner, with manufacturer, maintainer, auditor and device agent roles. */
-export async function worldWithTwin(aml = FIXTURE): Promise<World> {
+/**
+ * The use-case twin: created by the owner, with manufacturer, maintainer, auditor and device
+ * agent roles. A twin has one device agent, an identity of its granting OWNER's organization:
+ * `agent: 'owner'` (default) makes it the owner org's DeviceAgent (which also holds the org's
+ * MSP-wide OWNER); `'elsewhere'` makes AgentMSP's Admin an OWNER of the twin (identity grant),
+ * which appoints AgentMSP's DeviceAgent, so that identity holds DEVICE_AGENT alone.
+ */
+export async function worldWithTwin(aml = FIXTURE, agent: 'owner' | 'elsewhere' = 'owner'): Promise<World> {
   const w = newWorld();
   const grants = JSON.stringify([
     { mspId: 'ManufacturerMSP', role: 'MANUFACTURER' },
     { mspId: 'MaintainerMSP', role: 'MAINTAINER' },
     { mspId: 'AuditorMSP', role: 'AUDITOR' },
-    { mspId: 'OwnerMSP', identity: who.deviceAgent.id, role: 'DEVICE_AGENT' },
-    { mspId: 'AgentMSP', identity: who.agentElsewhere.id, role: 'DEVICE_AGENT' },
+    agent === 'owner'
+      ? { mspId: 'OwnerMSP', identity: who.deviceAgent.id, role: 'DEVICE_AGENT' }
+      : { mspId: 'AgentMSP', identity: who.agentAdmin.id, role: 'OWNER' },
   ]);
   await w.ledger.invoke(who.owner, w.spec, 'createTwin', TWIN, 'Bottling plant 1', aml, grants);
+  if (agent === 'elsewhere') {
+    await w.ledger.invoke(who.agentAdmin, w.acl, 'grant', TWIN, JSON.stringify({ mspId: 'AgentMSP', identity: who.agentElsewhere.id, role: 'DEVICE_AGENT' }));
+  }
   return w;
 }
 

@@ -3,6 +3,7 @@ import type { ChaincodeEvent, Checkpointer, CloseableAsyncIterable, Contract, Ga
 import grpc from '@grpc/grpc-js';
 import {
   ChaincodeRejectedError,
+  CommitOutcomeUnknownError,
   EndorsementFailedError,
   GatewayUnavailableError,
   MvccConflictError,
@@ -86,7 +87,13 @@ export function mapGatewayError(err: unknown): Error {
     return new TransactionInvalidError(`transaction ${err.transactionId} invalid (validation code ${name})`, err.code, { cause: err, transactionId: err.transactionId });
   }
   if (err instanceof CommitStatusError) {
-    return new GatewayUnavailableError(`commit status unknown for ${err.transactionId}: ${err.message}`, { cause: err, transactionId: err.transactionId });
+    return new CommitOutcomeUnknownError(`commit status unknown for ${err.transactionId}: ${err.message}`, { cause: err, transactionId: err.transactionId });
+  }
+  // Past its deadline the orderer may still have taken the transaction: as unknown as above.
+  // (The gateway package exports SubmitError as a type only, so it is recognized by name.)
+  if (err instanceof GatewayError && err.name === 'SubmitError' && err.code === grpc.status.DEADLINE_EXCEEDED) {
+    const tx = (err as { transactionId?: string }).transactionId;
+    return new CommitOutcomeUnknownError(`submit of ${tx ?? 'a transaction'} timed out; it may still commit: ${err.message}`, { cause: err, transactionId: tx });
   }
   if (err instanceof GatewayError) {
     const text = [err.message, ...err.details.map((d) => d.message)].join(' | ');

@@ -23,6 +23,8 @@ const CHAINCODE_STATUS: Record<string, number> = {
   TOO_LARGE: 413,
   EXPIRED: 403,
   INVALID_STATE: 409,
+  GRANT_FORBIDDEN: 403,
+  REQUEST_ID_CONFLICT: 409,
 };
 
 /**
@@ -72,6 +74,17 @@ export class TransactionInvalidError extends FabricError {
 export class GatewayUnavailableError extends FabricError {
   readonly code = 'GATEWAY_UNAVAILABLE';
   override readonly httpStatus: number = 503;
+}
+
+/**
+ * The transaction was endorsed and handed to ordering, but its commit status never arrived
+ * (deadline passed, connection lost): it may have committed or not. Unlike
+ * GATEWAY_UNAVAILABLE, a blind retry could do the work twice; look the outcome up first (by the
+ * transaction ID, or for program calls by the request ID) or retry an idempotent request.
+ */
+export class CommitOutcomeUnknownError extends FabricError {
+  readonly code = 'OUTCOME_UNKNOWN';
+  override readonly httpStatus: number = 504;
 }
 
 /** Pulls `CODE: message` out of a chaincode error text such as "chaincode response 500, ACCESS_DENIED: ...". */

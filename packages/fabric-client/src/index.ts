@@ -11,6 +11,7 @@ export {
   MvccConflictError,
   TransactionInvalidError,
   GatewayUnavailableError,
+  CommitOutcomeUnknownError,
   parseChaincodeCode,
 } from './errors.js';
 export { checkpointFile, checkpointInMemory } from './checkpoint.js';

@@ -19,6 +19,8 @@ export const ChaincodeErrorCodes = {
   DUPLICATE_ID: 'DUPLICATE_ID',
   TOO_LARGE: 'TOO_LARGE',
   INVALID_STATE: 'INVALID_STATE',
+  GRANT_FORBIDDEN: 'GRANT_FORBIDDEN',
+  REQUEST_ID_CONFLICT: 'REQUEST_ID_CONFLICT',
 } as const;
 export type ChaincodeErrorCode = (typeof ChaincodeErrorCodes)[keyof typeof ChaincodeErrorCodes];
 
@@ -117,8 +119,11 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   READER: [Permissions.SPEC_READ, docRead('public'), Permissions.FEED_READ],
 };
 
-/** Program-call states; the device agent acknowledges with one of the final three. */
-export const CallStatuses = ['PENDING', 'EXECUTED', 'FAILED', 'REJECTED'] as const;
+/**
+ * Program-call states; the device agent acknowledges with one of the final four (EXPIRED: the
+ * call's expiry had passed, it was never executed).
+ */
+export const CallStatuses = ['PENDING', 'EXECUTED', 'FAILED', 'REJECTED', 'EXPIRED'] as const;
 export type CallStatus = (typeof CallStatuses)[number];
 export type AcknowledgementStatus = Exclude<CallStatus, 'PENDING'>;
 
@@ -141,4 +146,10 @@ export const Limits = {
   MAX_TEXT_LENGTH: 4096,
   /** Parties in one DHT ACL (recordAccessChange). */
   MAX_ACL_PARTIES: 64,
+  /** callProgram request IDs. */
+  MAX_REQUEST_ID_LENGTH: 128,
+  /** callProgram: a call's lifetime when none is asked, seconds. */
+  DEFAULT_CALL_TTL_S: 300,
+  /** callProgram: the longest lifetime a caller may ask for, seconds. */
+  MAX_CALL_TTL_S: 3600,
 } as const;

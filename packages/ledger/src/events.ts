@@ -27,6 +27,8 @@ export interface LedgerEventPayloads {
     readonly programName: string;
     readonly programElementId: string;
     readonly parameters: Readonly<Record<string, ParamValue>>;
+    readonly requestId: string;
+    readonly expiresAt: string;
   };
   ProgramCallAcknowledged: TwinEventBase & { readonly callId: number; readonly status: AcknowledgementStatus };
   GrantAdded: TwinEventBase & { readonly grant: GrantSpec };
@@ -72,7 +74,7 @@ const REQUIRED: Record<LedgerEventName, Record<string, 'string' | 'number' | 'ob
   ExternalSourceRemoved: { uri: 'string' },
   SensorFeedAdded: { componentId: 'string', feedRef: 'string' },
   SensorFeedRemoved: { componentId: 'string' },
-  ProgramCalled: { callId: 'number', programName: 'string', programElementId: 'string', parameters: 'object' },
+  ProgramCalled: { callId: 'number', programName: 'string', programElementId: 'string', parameters: 'object', requestId: 'string', expiresAt: 'string' },
   ProgramCallAcknowledged: { callId: 'number', status: 'string' },
   GrantAdded: { grant: 'object' },
   GrantRevoked: { grant: 'object' },

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { ChaincodeRejectedError, EndorsementFailedError, SubmitFailedError, type FabricClient } from '@twinledger/fabric-client';
 import { ChaincodeErrorCodes, type AcknowledgementStatus, type Permission } from './constants.js';
 import { LedgerResponseInvalidError } from './errors.js';
 import type {
   AccessChange,
   AccessRecord,
+  CallOptions,
   AccessRecordHistory,
   AccessAnswer,
   Committed,
@@ -84,8 +86,14 @@ export interface TwinLedger {
 
   // spec: programs
   listPrograms(twinId: string): Promise<Program[]>;
-  /** `programName`: the program's element ID, or its Name when unique in the twin. */
-  callProgram(twinId: string, programName: string, parameters?: Readonly<Record<string, ParamValue>>): Promise<Committed<ProgramCall>>;
+  /**
+   * `programName`: the program's element ID, or its Name when unique in the twin. With the same
+   * `options.requestId` as an earlier call of this organization, the result is that call (its
+   * `txId` differs from the transaction's), nothing is queued.
+   */
+  callProgram(twinId: string, programName: string, parameters?: Readonly<Record<string, ParamValue>>, options?: CallOptions): Promise<Committed<ProgramCall>>;
+  /** The call this organization queued with `requestId` (NOT_FOUND if none). */
+  getProgramCallByRequest(twinId: string, requestId: string): Promise<ProgramCall>;
   /** Only a DEVICE_AGENT grant holds program:ack. `result` is any JSON value. */
   acknowledgeProgramCall(twinId: string, callId: number, status: AcknowledgementStatus, result?: unknown): Promise<Committed<ProgramCall>>;
   listPendingProgramCalls(twinId: string): Promise<ProgramCall[]>;
@@ -195,8 +203,15 @@ export function createTwinLedger(client: FabricClient): TwinLedger {
     listSensorFeeds: (twinId) => read('spec:listSensorFeeds', [twinId]),
 
     listPrograms: (twinId) => read('spec:listPrograms', [twinId]),
-    callProgram: (twinId, programName, parameters) =>
-      write('spec:callProgram', [twinId, programName, parameters === undefined ? '' : json(parameters)]),
+    callProgram: (twinId, programName, parameters, options) =>
+      write('spec:callProgram', [
+        twinId,
+        programName,
+        parameters === undefined ? '' : json(parameters),
+        options?.requestId ?? randomUUID(),
+        options?.ttlSeconds === undefined ? '' : String(options.ttlSeconds),
+      ]),
+    getProgramCallByRequest: (twinId, requestId) => read('spec:getProgramCallByRequest', [twinId, requestId]),
     acknowledgeProgramCall: (twinId, callId, status, result) =>
       write('spec:acknowledgeProgramCall', [twinId, String(callId), status, result === undefined ? '' : json(result)]),
     listPendingProgramCalls: (twinId) => read('spec:listPendingProgramCalls', [twinId]),

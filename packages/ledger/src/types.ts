@@ -307,6 +307,18 @@ export interface Program {
   readonly parameters: readonly ProgramParameter[];
 }
 
+/** Options of callProgram. */
+export interface CallOptions {
+  /**
+   * The caller's ID for this request (1..128 of A-Z a-z 0-9 . _ : -; e.g. a UUID). A second call
+   * with the same ID and arguments by the same organization returns the first call; with other
+   * arguments it is refused (REQUEST_ID_CONFLICT). Default: a fresh UUID (no retry safety).
+   */
+  readonly requestId?: string;
+  /** How long the call may still be executed, seconds (1..3600); default: the chaincode's 300. */
+  readonly ttlSeconds?: number;
+}
+
 export interface ProgramCall {
   readonly twinId: string;
   readonly callId: number;
@@ -315,7 +327,12 @@ export interface ProgramCall {
   readonly parameters: Readonly<Record<string, ParamValue>>;
   readonly status: CallStatus;
   readonly requestedBy: Principal;
+  /** The proposal's timestamp: set by the caller's client, not checked by Fabric. */
   readonly requestedAt: string;
+  /** The caller's request ID (unique per twin and caller organization). */
+  readonly requestId: string;
+  /** requestedAt + the call's lifetime; the device agent never executes the call after it. */
+  readonly expiresAt: string;
   readonly txId: string;
   readonly acknowledgement?: {
     readonly status: AcknowledgementStatus;

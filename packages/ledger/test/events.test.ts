@@ -10,10 +10,10 @@ const raw = (eventName: string, payload: unknown): RawChaincodeEvent => ({
 
 describe('parseLedgerEvent', () => {
   it('parses a twin event and narrows its payload by name', () => {
-    const ev = parseLedgerEvent(raw('ProgramCalled', { twinId: 't', txId: 'tx1', callId: 3, programName: 'P', programElementId: 'p', parameters: { speed: 1 } }));
+    const ev = parseLedgerEvent(raw('ProgramCalled', { twinId: 't', txId: 'tx1', callId: 3, programName: 'P', programElementId: 'p', parameters: { speed: 1 }, requestId: 'r-1', expiresAt: '2026-01-01T00:05:00.000Z' }));
     expect(ev).toEqual({
       name: 'ProgramCalled',
-      payload: { twinId: 't', txId: 'tx1', callId: 3, programName: 'P', programElementId: 'p', parameters: { speed: 1 } },
+      payload: { twinId: 't', txId: 'tx1', callId: 3, programName: 'P', programElementId: 'p', parameters: { speed: 1 }, requestId: 'r-1', expiresAt: '2026-01-01T00:05:00.000Z' },
       transactionId: 'tx1',
       blockNumber: 5n,
     });

@@ -291,6 +291,41 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
     );
   });
 
+  it("refuses an OWNER's grant of program:ack to itself, of DEVICE_AGENT to itself, its whole org or another org (even one identity of it)", async () => {
+    const own = 'plant-ack-grants';
+    await org1.createTwin(own, 'Ack grants', FIXTURE);
+    const ownerId = (await org1.checkAccess(own, Permissions.PROGRAM_ACK)).identity;
+    const agentId = (await agent.checkAccess(own, Permissions.PROGRAM_ACK)).identity;
+    const before = (await org1.listGrants(own)).length;
+    // The attack of issue #19: the owner makes itself the acknowledger and answers for the device.
+    for (const g of [
+      { mspId: 'Org1MSP', identity: ownerId, permission: Permissions.PROGRAM_ACK },
+      { mspId: 'Org1MSP', permission: Permissions.PROGRAM_ACK },
+      { mspId: 'Org1MSP', identity: ownerId, role: Roles.DEVICE_AGENT },
+      { mspId: 'Org1MSP', role: Roles.DEVICE_AGENT },
+      { mspId: 'Org2MSP', role: Roles.DEVICE_AGENT },
+      { mspId: 'Org1MSP', identity: agentId, permission: Permissions.PROGRAM_ACK },
+    ]) {
+      await expect(org1.grant(own, g)).rejects.toMatchObject({ name: ChaincodeRejectedError.name, code: 'GRANT_FORBIDDEN' });
+    }
+    // Creation grants follow the same rule.
+    await expect(org1.createTwin('plant-ack-grants-2', 'Ack grants 2', FIXTURE, [{ mspId: 'Org1MSP', identity: ownerId, role: Roles.DEVICE_AGENT }])).rejects.toMatchObject({
+      code: 'GRANT_FORBIDDEN',
+    });
+    expect(await org1.checkAccess(own, Permissions.PROGRAM_ACK)).toMatchObject({ allowed: false });
+    expect(await org1.listGrants(own)).toHaveLength(before);
+    const call = (await org1.callProgram(own, 'SetConveyorSpeed', { speed: 1 })).result;
+    await expect(org1.acknowledgeProgramCall(own, call.callId, 'REJECTED', { by: 'owner' })).rejects.toMatchObject({ code: 'ACCESS_DENIED' });
+
+    // The twin's device agent: one identity of the owner's organization, not the granter.
+    await org1.grant(own, { mspId: 'Org1MSP', identity: agentId, role: Roles.DEVICE_AGENT });
+    // Another organization's identity, even while the role is held: refused.
+    const org2Id = (await org2.checkAccess(own, Permissions.PROGRAM_ACK)).identity;
+    await expect(org1.grant(own, { mspId: 'Org2MSP', identity: org2Id, role: Roles.DEVICE_AGENT })).rejects.toMatchObject({ code: 'GRANT_FORBIDDEN' });
+    expect(await org2.checkAccess(own, Permissions.PROGRAM_ACK)).toMatchObject({ allowed: false });
+    expect((await agent.acknowledgeProgramCall(own, call.callId, 'EXECUTED')).result).toMatchObject({ status: 'EXECUTED' });
+  });
+
   it('lets an admin register its organization as a party, and refuses a non-admin', async () => {
     const peerIds = ['12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo'];
     const key = Buffer.alloc(32, 7).toString('base64');

@@ -62,7 +62,7 @@ describe('createTwinLedger', () => {
     await l.insertAML('t1', '<InternalElement/>', 'parent', 'after');
     await l.addExternalSource('t1', 'https://example.org/x');
     await l.callProgram('t1', 'SetConveyorSpeed');
-    await l.callProgram('t1', 'SetConveyorSpeed', { speed: 1.2 });
+    await l.callProgram('t1', 'SetConveyorSpeed', { speed: 1.2 }, { requestId: 'req-1', ttlSeconds: 60 });
     await l.acknowledgeProgramCall('t1', 7, 'EXECUTED');
     await l.acknowledgeProgramCall('t1', 7, 'FAILED', { reason: 'jammed' });
     await l.history('t1');
@@ -73,8 +73,9 @@ describe('createTwinLedger', () => {
       ['submit', 'spec:insertAML', ['t1', '<InternalElement/>', '', '']],
       ['submit', 'spec:insertAML', ['t1', '<InternalElement/>', 'parent', 'after']],
       ['submit', 'spec:addExternalSource', ['t1', 'https://example.org/x', '']],
-      ['submit', 'spec:callProgram', ['t1', 'SetConveyorSpeed', '']],
-      ['submit', 'spec:callProgram', ['t1', 'SetConveyorSpeed', '{"speed":1.2}']],
+      // Without a request ID the client makes a fresh one: the chaincode requires one per call.
+      ['submit', 'spec:callProgram', ['t1', 'SetConveyorSpeed', '', expect.stringMatching(/^[0-9a-f-]{36}$/), '']],
+      ['submit', 'spec:callProgram', ['t1', 'SetConveyorSpeed', '{"speed":1.2}', 'req-1', '60']],
       ['submit', 'spec:acknowledgeProgramCall', ['t1', '7', 'EXECUTED', '']],
       ['submit', 'spec:acknowledgeProgramCall', ['t1', '7', 'FAILED', '{"reason":"jammed"}']],
       ['evaluate', 'spec:history', ['t1', '']],
@@ -95,6 +96,7 @@ describe('createTwinLedger', () => {
       'spec:listPrograms': [],
       'spec:listPendingProgramCalls': [],
       'spec:getProgramCall': {},
+      'spec:getProgramCallByRequest': {},
       'spec:getTwinAsOf': {},
       'acl:listGrants': [],
       'acl:checkAccess': {},
@@ -125,6 +127,7 @@ describe('createTwinLedger', () => {
     await l.listPrograms('t');
     await l.listPendingProgramCalls('t');
     await l.getProgramCall('t', 3);
+    await l.getProgramCallByRequest('t', 'req-1');
     await l.getTwinAsOf('t', d);
     await l.getTwinAsOf('t', 1_700_000_000_123.9);
     await l.getTwinAsOf('t', 'a'.repeat(64));
@@ -145,7 +148,7 @@ describe('createTwinLedger', () => {
     await l.registerParty(['12D3KooWx'], 'k');
     const reads = calls.filter((c) => c.kind === 'evaluate').map((c) => c.fn);
     const writes = calls.filter((c) => c.kind === 'submit').map((c) => c.fn);
-    expect(reads).toHaveLength(19);
+    expect(reads).toHaveLength(20);
     expect(reads).toContain('spec:getSpecificationRevision');
     expect(writes).toEqual([
       'spec:removeAML',
@@ -166,6 +169,7 @@ describe('createTwinLedger', () => {
       ['t', 'a'.repeat(64)],
     ]);
     expect(args('spec:getProgramCall')).toEqual([['t', '3']]);
+    expect(args('spec:getProgramCallByRequest')).toEqual([['t', 'req-1']]);
     expect(args('spec:addDocument')).toEqual([['t', '{"hash":"h","dhtRef":"r","title":"T","confidentiality":"internal"}']]);
     expect(args('acl:registerParty')).toEqual([['["12D3KooWx"]', 'k']]);
     expect(args('acl:listParties')).toEqual([[]]);

@@ -99,4 +99,6 @@ export const errorResponses = {
   413: ErrorResponse,
   500: ErrorResponse,
   503: ErrorResponse,
+  /** OUTCOME_UNKNOWN: a ledger write was ordered but its commit status never arrived. */
+  504: ErrorResponse,
 } as const;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { checkpointFile, type ChaincodeEvent, type FabricClient } from '@twinledger/fabric-client';
-import { parseLedgerEvent, twinIdOf, type TwinLedger } from '@twinledger/ledger';
+import { parseLedgerEvent, twinIdOf, type AcknowledgementStatus, type TwinLedger } from '@twinledger/ledger';
 import type { Consumer, Producer } from '@twinledger/kafka';
 import type { Logger } from '@twinledger/observability';
 import { openCallJournal } from './domain/call-journal.js';
@@ -43,6 +43,10 @@ export interface DeviceAgentInit {
   readonly gatewayEvents?: boolean;
   /** Told when the device applied a call (tests, benchmark). */
   readonly onExecuted?: (callId: number, at: number) => void;
+  /** The clock program-call expiry is judged by (default Date.now). */
+  readonly now?: () => number;
+  /** How far ahead of that clock a call's requestedAt may lie (default 60 s; CALL_CLOCK_SKEW_MS). */
+  readonly clockSkewMs?: number;
 }
 
 export interface AgentStatus {
@@ -51,7 +55,7 @@ export interface AgentStatus {
   readonly events: { readonly gateway: boolean | null; readonly kafka: boolean | null };
   readonly lastSync: SyncReport | null;
   readonly syncRunning: boolean;
-  readonly calls: Readonly<Record<'EXECUTED' | 'FAILED' | 'REJECTED', number>>;
+  readonly calls: Readonly<Record<AcknowledgementStatus, number>>;
   readonly stream: { readonly buffered: number; readonly produced: number; readonly ratePerSecond: number; readonly kafkaUp: boolean } | null;
 }
 
@@ -100,6 +104,8 @@ export async function createDeviceAgent(init: DeviceAgentInit): Promise<DeviceAg
     metrics: init.metrics,
     onExecuted: init.onExecuted,
     ...(init.envelope ? { envelope: init.envelope } : {}),
+    ...(init.now ? { now: init.now } : {}),
+    ...(init.clockSkewMs !== undefined ? { clockSkewMs: init.clockSkewMs } : {}),
   });
 
   let stopped = false;

@@ -58,6 +58,8 @@ const env = loadEnv({
   OPCUA_TRUSTED_SERVER_CERTS: list({ default: [] }),
   OPCUA_USER_FILE: optionalStr(),
   SAFETY_ENVELOPE_FILE: str(),
+  // A program call dated further ahead of this agent's clock is refused (its expiry would stretch).
+  CALL_CLOCK_SKEW_MS: int({ default: 60_000, min: 0, max: 600_000 }),
   ...authEnv,
 });
 
@@ -144,6 +146,7 @@ const agent = await createDeviceAgent({
   fabric,
   adapter: createOpcUaAdapter({ endpointUrl: endpoint, deviceName: env.DEVICE_NAME, pkiDir, security, logger, samplingIntervalMs: env.DEVICE_SAMPLING_MS, reconnectMaxMs: env.DEVICE_RECONNECT_MAX_MS }),
   envelope,
+  clockSkewMs: env.CALL_CLOCK_SKEW_MS,
   feeds: env.FEED_INGEST_URL !== undefined && feedIngestToken !== undefined ? feedIngestRegistrar({ baseUrl: env.FEED_INGEST_URL, token: feedIngestToken, acl: env.FEED_ACL }) : derivedFeedRegistrar(),
   dataDir: env.DATA_DIR,
   logger,

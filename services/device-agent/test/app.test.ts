@@ -20,7 +20,7 @@ describe('device-agent REST', () => {
       events: { gateway: true, kafka: null },
       lastSync: null,
       syncRunning: false,
-      calls: { EXECUTED: 2, FAILED: 0, REJECTED: 1 },
+      calls: { EXECUTED: 2, FAILED: 0, REJECTED: 1, EXPIRED: 1 },
       stream: { buffered: 0, produced: 40, ratePerSecond: 4, kafkaUp: true },
     }),
     sync: {
@@ -49,7 +49,7 @@ describe('device-agent REST', () => {
     expect((await app.inject({ method: 'GET', url: '/status', headers: { authorization: `Bearer ${await token('Org2MSP')}` } })).json()).toMatchObject({ code: 'FOREIGN_ORGANIZATION' });
     const res = await app.inject({ method: 'GET', url: '/status', headers: { authorization: `Bearer ${await token('Org1MSP')}` } });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ twinId: 'plant-1', device: { state: 'connected' }, calls: { EXECUTED: 2, REJECTED: 1 }, lastSync: null });
+    expect(res.json()).toMatchObject({ twinId: 'plant-1', device: { state: 'connected' }, calls: { EXECUTED: 2, REJECTED: 1, EXPIRED: 1 }, lastSync: null });
     const drift = await app.inject({ method: 'GET', url: '/drift', headers: { authorization: `Bearer ${await token('Org1MSP')}` } });
     expect(drift.json().items).toEqual([{ type: 'MISSING_ON_DEVICE', componentId: 's-1' }, { type: 'MISSING_IN_TWIN', componentId: 's-2' }]);
   });

@@ -57,7 +57,7 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
 
   let kafkaClient: ReturnType<typeof createKafka>;
 
-  async function startAgent(opts: { relay?: boolean; envelope?: EnvelopeGuard } = {}): Promise<DeviceAgent> {
+  async function startAgent(opts: { relay?: boolean; envelope?: EnvelopeGuard; now?: () => number } = {}): Promise<DeviceAgent> {
     generation += 1;
     const relay = opts.relay ? { consumer: createConsumer(kafkaClient, { groupId: `da-agent-relay-${generation}-${Date.now()}` }), topic: TOPICS.ledgerEvents } : undefined;
     const adapter = opcua.createOpcUaAdapter({ endpointUrl: sim.endpointUrl, pkiDir: join(dir, 'client-pki'), security: pair.client, logger: silentLogger(), samplingIntervalMs: 50, reconnectInitialMs: 100, reconnectMaxMs: 1_000 });
@@ -76,6 +76,7 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
       readings: { producer, topic: TOPICS.readings, maxReadingsPerSecond: 200, maxBuffered: 10_000 },
       ...(relay ? { ledgerEventsConsumer: relay, gatewayEvents: false } : {}),
       ...(opts.envelope ? { envelope: opts.envelope } : {}),
+      ...(opts.now ? { now: opts.now } : {}),
     });
     await a.start();
     await until(() => a.ready(), (r) => r, 30_000, `agent ${generation} ready`);
@@ -213,6 +214,42 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
     expect(sim.invocations.slice(before)).toEqual([expect.objectContaining({ componentId: 'conveyor-1', method: 'SetConveyorSpeed', args: { speed: 2 } })]);
     // Calls straight out of bounds never reach the queue.
     await expect(owner.callProgram(twin, 'SetConveyorSpeed', { speed: 3 })).rejects.toMatchObject({ code: 'OUT_OF_BOUNDS' });
+  });
+
+  it('executes a call retried with the same request ID once: one queued call, the same call ID, one device invocation', async () => {
+    const before = sim.invocations.length;
+    const first = await owner.callProgram(twin, 'SetConveyorSpeed', { speed: 1.5 }, { requestId: 'da-retry-1' });
+    // The client lost the answer (say, OUTCOME_UNKNOWN) and sends the same request again.
+    const retry = await owner.callProgram(twin, 'SetConveyorSpeed', { speed: 1.5 }, { requestId: 'da-retry-1' });
+    expect(retry.result.callId).toBe(first.result.callId);
+    expect(retry.result.txId).toBe(first.transactionId);
+    const done = await until(() => org2.getProgramCall(twin, first.result.callId), (c) => c.status !== 'PENDING', 20_000, 'retried call acknowledged');
+    expect(done).toMatchObject({ status: 'EXECUTED', requestId: 'da-retry-1' });
+    // A retry after execution still answers with that call and queues nothing.
+    expect((await owner.callProgram(twin, 'SetConveyorSpeed', { speed: 1.5 }, { requestId: 'da-retry-1' })).result).toMatchObject({ callId: first.result.callId, status: 'EXECUTED' });
+    expect(await owner.getProgramCallByRequest(twin, 'da-retry-1')).toMatchObject({ callId: first.result.callId });
+    expect(await owner.listPendingProgramCalls(twin)).toEqual([]);
+    expect(sim.invocations.slice(before)).toEqual([expect.objectContaining({ method: 'SetConveyorSpeed', args: { speed: 1.5 } })]);
+    // No call was queued by the retries: the next call gets the next ID.
+    const next = await owner.callProgram(twin, 'SetConveyorSpeed', { speed: 1.6 });
+    expect(next.result.callId).toBe(first.result.callId + 1);
+    await until(() => org2.getProgramCall(twin, next.result.callId), (c) => c.status !== 'PENDING', 20_000, 'next call acknowledged');
+  });
+
+  it('never executes a call whose expiry passed while the agent was away: EXPIRED on chain, plant untouched', async () => {
+    await agent!.stop();
+    agent = undefined;
+    const before = sim.invocations.length;
+    const speedBefore = sim.conveyorSpeed;
+    const queued = await owner.callProgram(twin, 'SetConveyorSpeed', { speed: 0.4 }, { ttlSeconds: 60 });
+    expect(Date.parse(queued.result.expiresAt) - Date.parse(queued.result.requestedAt)).toBe(60_000);
+    // The agent comes back an hour later (its clock says so; the ledger's record is as queued).
+    agent = await startAgent({ now: () => Date.now() + 3_600_000 });
+    const done = await until(() => org2.getProgramCall(twin, queued.result.callId), (c) => c.status !== 'PENDING', 20_000, 'expired call acknowledged');
+    expect(done).toMatchObject({ status: 'EXPIRED', acknowledgement: { status: 'EXPIRED', result: { reason: 'EXPIRED', expiresAt: queued.result.expiresAt }, by: { mspId: 'Org1MSP' } } });
+    expect(sim.invocations.length).toBe(before);
+    expect(sim.conveyorSpeed).toBe(speedBefore);
+    expect(agent.status().calls).toMatchObject({ EXPIRED: 1 });
   });
 
   it("refuses calls the ledger allows but the operator's envelope does not (limits, calls per minute): REJECTED with the reason, plant untouched", async () => {
@@ -399,7 +436,7 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
       acks: -1,
       messages: [{
         key: twin,
-        value: JSON.stringify({ id: `${queued.blockNumber}:${queued.transactionId}`, eventName: 'ProgramCalled', transactionId: queued.transactionId, blockNumber: Number(queued.blockNumber), twinId: twin, payload: { twinId: twin, txId: queued.transactionId, callId, programName: 'SetValve', programElementId: 'prog-set-valve-inlet-1', parameters: { open: true } } }),
+        value: JSON.stringify({ id: `${queued.blockNumber}:${queued.transactionId}`, eventName: 'ProgramCalled', transactionId: queued.transactionId, blockNumber: Number(queued.blockNumber), twinId: twin, payload: { twinId: twin, txId: queued.transactionId, callId, programName: 'SetValve', programElementId: 'prog-set-valve-inlet-1', parameters: { open: true }, requestId: queued.result.requestId, expiresAt: queued.result.expiresAt } }),
         headers: { 'event-name': 'ProgramCalled', 'dedupe-key': `${queued.transactionId}:ProgramCalled` },
       }, {
         // The relay may deliver twice (crash between Kafka ack and checkpoint): executed once.

@@ -34,7 +34,7 @@ describe("program calls against the operator's envelope", () => {
     adapter = opcua.createOpcUaAdapter({ endpointUrl: sim.endpointUrl, pkiDir: join(dir, 'agent-client-pki'), logger: silentLogger(), security: pair.client });
     await adapter.start();
     const ledger = {
-      getProgramCall: async (_t: string, callId: number) => ({ twinId: TWIN, callId, programName: 'SetConveyorSpeed', programElementId: PROGRAM.elementId, parameters: calls.get(callId), status: acks.has(callId) ? acks.get(callId)!.status : 'PENDING' }),
+      getProgramCall: async (_t: string, callId: number) => ({ twinId: TWIN, callId, programName: 'SetConveyorSpeed', programElementId: PROGRAM.elementId, parameters: calls.get(callId), status: acks.has(callId) ? acks.get(callId)!.status : 'PENDING', requestedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 300_000).toISOString() }),
       listPrograms: async () => [PROGRAM],
       getElement: async () => ({ id: PROGRAM.elementId, parentId: 'conveyor-1' }),
       acknowledgeProgramCall: async (_t: string, callId: number, status: string, result: unknown) => {

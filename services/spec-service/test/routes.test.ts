@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createIdentityRegistry } from '@twinledger/auth-identity';
-import { ChaincodeRejectedError, MvccConflictError, type PeerConnectionPool } from '@twinledger/fabric-client';
+import { ChaincodeRejectedError, CommitOutcomeUnknownError, MvccConflictError, type PeerConnectionPool } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier, type DevIssuer, type ServiceApp } from '@twinledger/service-kit';
@@ -247,6 +247,63 @@ describe('spec-service routes', () => {
       expect((await call('POST', `/twins/${TWIN}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 3 } })).json()).toMatchObject({ code: 'OUT_OF_BOUNDS' });
       expect((await call('POST', `/twins/${TWIN}/program-calls`, { program: 'x', parameters: { speed: [1] } })).statusCode).toBe(400);
       expect((await call('GET', `/twins/${TWIN}/program-calls/zero`)).statusCode).toBe(400);
+    });
+
+    it('passes the request ID and lifetime, picks a request ID when none is given, and tells a retry (200, replayed) from a new call (201)', async () => {
+      fabric.on('spec:callProgram', ([, name, , requestId]) => ({ callId: 4, programName: name, requestId, status: 'PENDING', txId: '1'.padStart(64, '0') }));
+      const first = await call('POST', `/twins/${TWIN}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 1 }, requestId: 'client-req-1', ttlSeconds: 30 });
+      expect(first.statusCode).toBe(201);
+      expect(first.json()).toMatchObject({ replayed: false, result: { callId: 4, requestId: 'client-req-1' } });
+      // The fake's next transaction has another ID: the answer is the earlier call, a replay.
+      const retry = await call('POST', `/twins/${TWIN}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 1 }, requestId: 'client-req-1', ttlSeconds: 30 });
+      expect(retry.statusCode).toBe(200);
+      expect(retry.json()).toMatchObject({ replayed: true, result: { callId: 4 } });
+      await call('POST', `/twins/${TWIN}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 1 } });
+      expect(fabric.calls.map((c) => c.args.slice(3))).toEqual([['client-req-1', '30'], ['client-req-1', '30'], [expect.stringMatching(/^[0-9a-f-]{36}$/), '']]);
+      for (const bad of [{ requestId: 'a b' }, { requestId: '' }, { requestId: 'x'.repeat(129) }, { ttlSeconds: 0 }, { ttlSeconds: 3601 }, { ttlSeconds: 1.5 }]) {
+        const res = await call('POST', `/twins/${TWIN}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 1 }, ...bad });
+        expect(res.statusCode).toBe(400);
+        expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+      }
+      expect(fabric.calls).toHaveLength(3);
+    });
+
+    it('answers a commit-status timeout with 504 OUTCOME_UNKNOWN and where to look the call up, not 503 GATEWAY_UNAVAILABLE', async () => {
+      // What the real FabricClient throws when the gateway's commit-status call runs past its
+      // deadline (mapGatewayError; packages/fabric-client/test/error-mapping.test.ts).
+      const timeout = new CommitOutcomeUnknownError(`commit status unknown for ${'cd'.repeat(32)}: deadline exceeded`, { transactionId: 'cd'.repeat(32) });
+      fabric.on('spec:callProgram', () => {
+        throw timeout;
+      });
+      const res = await call('POST', `/twins/${TWIN}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 1 }, requestId: 'req-unknown' });
+      expect(res.statusCode).toBe(504);
+      expect(res.json()).toMatchObject({
+        code: 'OUTCOME_UNKNOWN',
+        details: { callRequestId: 'req-unknown', transactionId: 'cd'.repeat(32), lookup: `/twins/${TWIN}/program-calls/by-request/req-unknown` },
+      });
+      expect(fabric.calls).toHaveLength(1); // not retried blindly
+      // Other writes say the same: the outcome is unknown.
+      fabric.on('spec:addExternalSource', () => {
+        throw timeout;
+      });
+      expect((await call('POST', `/twins/${TWIN}/sources`, { uri: 'https://example.org/x' })).json()).toMatchObject({ code: 'OUTCOME_UNKNOWN' });
+    });
+
+    it('looks a call up by request ID, answers 409 REQUEST_ID_CONFLICT and 404 as the chaincode says', async () => {
+      fabric.on('spec:getProgramCallByRequest', ([, id]) => {
+        if (id === 'req-1') return { callId: 4, requestId: id, status: 'EXPIRED' };
+        throw new ChaincodeRejectedError('NOT_FOUND', `NOT_FOUND: Org1MSP queued no call with request ${id}`);
+      });
+      expect((await call('GET', `/twins/${TWIN}/program-calls/by-request/req-1`)).json()).toEqual({ callId: 4, requestId: 'req-1', status: 'EXPIRED' });
+      expect((await call('GET', `/twins/${TWIN}/program-calls/by-request/req-2`)).statusCode).toBe(404);
+      expect((await call('GET', `/twins/${TWIN}/program-calls/by-request/a%20b`)).statusCode).toBe(400);
+      expect(fabric.calls).toHaveLength(2);
+      fabric.on('spec:callProgram', () => {
+        throw new ChaincodeRejectedError('REQUEST_ID_CONFLICT', 'REQUEST_ID_CONFLICT: request req-1 of Org1MSP was call 4, with other arguments');
+      });
+      const conflict = await call('POST', `/twins/${TWIN}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 2 }, requestId: 'req-1' });
+      expect(conflict.statusCode).toBe(409);
+      expect(conflict.json()).toMatchObject({ code: 'REQUEST_ID_CONFLICT' });
     });
 
     it('refuses a non-URI external source and a bad as-of bound', async () => {

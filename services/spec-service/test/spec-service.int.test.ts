@@ -139,6 +139,31 @@ function identitiesDir(root: string, org: OrgHandle): string {
     expect((await call(org2, 1, 'GET', `/twins/${twinId}/program-calls/${callId}`)).json()).toMatchObject({ status: 'PENDING', parameters: { speed: 1.2 } });
   });
 
+  it('answers a retried program call with the same request ID with the first call (one queued), and finds it by request ID', async () => {
+    const body = { program: 'SetConveyorSpeed', parameters: { speed: 0.7 }, requestId: 'retry-7f3a', ttlSeconds: 120 };
+    const first = await call(org1, 0, 'POST', `/twins/${twinId}/program-calls`, body);
+    expect(first.statusCode).toBe(201);
+    expect(first.json()).toMatchObject({ replayed: false, result: { requestId: 'retry-7f3a', status: 'PENDING' } });
+    written.push(first.json().transactionId);
+    const { callId, requestedAt, expiresAt } = first.json().result as { callId: number; requestedAt: string; expiresAt: string };
+    expect(Date.parse(expiresAt) - Date.parse(requestedAt)).toBe(120_000);
+    // The client never saw the answer and retries.
+    const retry = await call(org1, 0, 'POST', `/twins/${twinId}/program-calls`, body);
+    expect(retry.statusCode).toBe(200);
+    expect(retry.json()).toMatchObject({ replayed: true, result: { callId, txId: first.json().transactionId } });
+    const pending = (await call(org1, 0, 'GET', `/twins/${twinId}/program-calls`)).json() as Array<{ callId: number; requestId: string }>;
+    expect(pending.filter((c) => c.requestId === 'retry-7f3a').map((c) => c.callId)).toEqual([callId]);
+    // The same request ID with other arguments: a conflict, nothing queued.
+    const conflict = await call(org1, 0, 'POST', `/twins/${twinId}/program-calls`, { ...body, parameters: { speed: 0.8 } });
+    expect(conflict.statusCode).toBe(409);
+    expect(conflict.json()).toMatchObject({ code: 'REQUEST_ID_CONFLICT' });
+    // The lookup an OUTCOME_UNKNOWN answer points to; request IDs belong to the caller's organization.
+    expect((await call(org1, 0, 'GET', `/twins/${twinId}/program-calls/by-request/retry-7f3a`)).json()).toMatchObject({ callId, requestId: 'retry-7f3a', status: 'PENDING' });
+    expect((await call(org1, 0, 'GET', `/twins/${twinId}/program-calls/by-request/never-sent`)).json()).toMatchObject({ code: 'NOT_FOUND' });
+    expect((await call(org2, 1, 'GET', `/twins/${twinId}/program-calls/by-request/retry-7f3a`)).statusCode).toBe(404);
+    expect((await call(org1, 0, 'GET', `/twins/${twinId}/program-calls/by-request/${encodeURIComponent('a b')}`)).statusCode).toBe(400);
+  });
+
   it('serves the cached specification per revision, re-read after a write, never after the chaincode refuses the caller', async () => {
     const cached = `${twinId}-cache`;
     const created = await call(org1, 0, 'POST', '/twins', { deviceId: cached, deviceName: 'Cached plant', aml: AML, grants: { Org2MSP: 'AUDITOR' } });

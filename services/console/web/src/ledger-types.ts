@@ -59,6 +59,10 @@ export interface ProgramCall {
   readonly status: string;
   readonly requestedBy: Party;
   readonly requestedAt: string;
+  /** The caller's request ID (a retry with it returns this call). */
+  readonly requestId?: string;
+  /** After this the device agent acknowledges the call EXPIRED instead of running it. */
+  readonly expiresAt?: string;
   readonly txId: string;
   readonly acknowledgement?: { status: string; result: unknown; by: Party; at: string; txId: string };
 }

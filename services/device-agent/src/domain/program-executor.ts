@@ -1,5 +1,5 @@
 import { ChaincodeRejectedError } from '@twinledger/fabric-client';
-import type { AcknowledgementStatus, TwinLedger } from '@twinledger/ledger';
+import { Limits, type AcknowledgementStatus, type ProgramCall, type TwinLedger } from '@twinledger/ledger';
 import type { Logger } from '@twinledger/observability';
 import type { CallJournal } from './call-journal.js';
 import type { DeviceAdapter } from './device.js';
@@ -30,6 +30,43 @@ export interface ProgramExecutorInit {
   readonly envelope?: EnvelopeGuard;
   /** Told when the device applied a call (tests and the benchmark measure with it). */
   readonly onExecuted?: (callId: number, at: number) => void;
+  /** The agent's clock, epoch ms (default Date.now); expiry is judged by it. */
+  readonly now?: () => number;
+  /**
+   * How far a call's requestedAt may lie ahead of the agent's clock, ms (default 60 000).
+   * requestedAt is the caller's proposal timestamp, which Fabric does not check: without this
+   * bound a caller could date a call into the future and stretch its expiry at will.
+   */
+  readonly clockSkewMs?: number;
+}
+
+export const DEFAULT_CLOCK_SKEW_MS = 60_000;
+
+/**
+ * Why a call must not run at `now`, or undefined if it may. A call without an expiry (queued
+ * before calls had one) lives the chaincode's longest lifetime.
+ */
+export function callTimeRefusal(
+  call: Pick<ProgramCall, 'requestedAt' | 'expiresAt'>,
+  now: number,
+  clockSkewMs: number,
+): { status: 'EXPIRED' | 'REJECTED'; result: Record<string, unknown> } | undefined {
+  const requestedAt = Date.parse(call.requestedAt);
+  const expiresAt = call.expiresAt !== undefined ? Date.parse(call.expiresAt) : requestedAt + Limits.MAX_CALL_TTL_S * 1000;
+  const at = new Date(now).toISOString();
+  if (!Number.isFinite(requestedAt) || !Number.isFinite(expiresAt)) {
+    return { status: 'REJECTED', result: { reason: 'CALL_TIME_INVALID', message: 'the call carries no readable requestedAt/expiresAt', checkedAt: at } };
+  }
+  if (requestedAt > now + clockSkewMs) {
+    return {
+      status: 'REJECTED',
+      result: { reason: 'REQUESTED_IN_FUTURE', message: `requestedAt lies more than ${clockSkewMs} ms ahead of the agent's clock`, requestedAt: call.requestedAt, checkedAt: at },
+    };
+  }
+  if (now >= expiresAt) {
+    return { status: 'EXPIRED', result: { reason: 'EXPIRED', message: 'the call expired before the agent could run it; it was not executed', expiresAt: new Date(expiresAt).toISOString(), checkedAt: at } };
+  }
+  return undefined;
 }
 
 export interface ProgramExecutor {
@@ -37,7 +74,7 @@ export interface ProgramExecutor {
   submit(callId: number): Promise<CallOutcome>;
   /** Queues every call the ledger still lists as pending (start-up, periodic catch-up). */
   catchUp(): Promise<CallOutcome[]>;
-  readonly counts: Readonly<Record<'EXECUTED' | 'FAILED' | 'REJECTED', number>>;
+  readonly counts: Readonly<Record<AcknowledgementStatus, number>>;
 }
 
 /**
@@ -48,7 +85,16 @@ export interface ProgramExecutor {
 export function createProgramExecutor(init: ProgramExecutorInit): ProgramExecutor {
   const log = init.logger.child({ component: 'program-executor', twinId: init.twinId });
   const { ledger, journal, twinId } = init;
-  const counts = { EXECUTED: 0, FAILED: 0, REJECTED: 0 };
+  const counts: Record<AcknowledgementStatus, number> = { EXECUTED: 0, FAILED: 0, REJECTED: 0, EXPIRED: 0 };
+  const now = init.now ?? Date.now;
+  const skew = init.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
+  /** Acknowledges the call as EXPIRED (or REJECTED when dated ahead) if it must not run now. */
+  const refuseByTime = (callId: number, call: ProgramCall): Promise<CallOutcome> | undefined => {
+    const late = callTimeRefusal(call, now(), skew);
+    if (!late) return undefined;
+    log.warn({ callId, requestedAt: call.requestedAt, expiresAt: call.expiresAt, refusal: late.result }, 'program call past its time: not executed');
+    return finish(callId, late.status, late.result);
+  };
   let chain: Promise<unknown> = Promise.resolve();
 
   async function acknowledge(callId: number, status: AcknowledgementStatus, result: unknown): Promise<CallOutcome> {
@@ -86,6 +132,10 @@ export function createProgramExecutor(init: ProgramExecutorInit): ProgramExecuto
       return finish(callId, 'FAILED', { reason: 'INTERRUPTED', message: 'the agent stopped during execution; the call was not repeated' });
     }
 
+    // Before anything else: a call past its expiry is never executed, connected or not.
+    const late = refuseByTime(callId, call);
+    if (late) return late;
+
     const programs = await ledger.listPrograms(twinId);
     const program = programs.find((p) => p.elementId === call.programElementId);
     const verdict = checkProgramCall(program, call.parameters);
@@ -112,6 +162,9 @@ export function createProgramExecutor(init: ProgramExecutorInit): ProgramExecuto
       const rate = init.envelope.takeRate(program.name);
       if (!rate.ok) return refuse(rate);
     }
+    // The checks above may have waited on the device: judge the expiry again at the last moment.
+    const lateNow = refuseByTime(callId, call);
+    if (lateNow) return lateNow;
     await journal.record({ twinId, callId, state: 'started' });
     let status: AcknowledgementStatus;
     let result: unknown;

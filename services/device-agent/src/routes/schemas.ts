@@ -35,7 +35,7 @@ export const SyncReport = Type.Object({
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
 });
 
-const Counts = Type.Object({ EXECUTED: Type.Integer(), FAILED: Type.Integer(), REJECTED: Type.Integer() });
+const Counts = Type.Object({ EXECUTED: Type.Integer(), FAILED: Type.Integer(), REJECTED: Type.Integer(), EXPIRED: Type.Integer() });
 
 export const AgentStatus = Type.Object({
   twinId: Type.String(),
@@ -63,7 +63,7 @@ export const JournalEntry = Type.Object({
   twinId: Type.String(),
   callId: Type.Integer(),
   state: Type.Union([Type.Literal('started'), Type.Literal('done'), Type.Literal('acked')]),
-  status: Type.Optional(Type.Union([Type.Literal('EXECUTED'), Type.Literal('FAILED'), Type.Literal('REJECTED')])),
+  status: Type.Optional(Type.Union([Type.Literal('EXECUTED'), Type.Literal('FAILED'), Type.Literal('REJECTED'), Type.Literal('EXPIRED')])),
   result: Type.Optional(Type.Unknown()),
   at: Type.String({ format: 'date-time' }),
 });

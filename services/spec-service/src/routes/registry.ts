@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import { CommitOutcomeUnknownError } from '@twinledger/fabric-client';
 import type { ServiceApp } from '@twinledger/service-kit';
 import { Type } from '@twinledger/service-kit';
 import { ledger, write, type RouteDeps } from '../context.js';
-import { Committed, ElementId, LedgerRecord, TwinId, TwinParams, committed, withErrors } from '../schemas.js';
+import { Committed, ElementId, LedgerRecord, RequestId, TwinId, TwinParams, committed, withErrors } from '../schemas.js';
 
 /** External sources, sensor-feed references and program calls: small ledger records of a twin. */
 export function registryRoutes(deps: RouteDeps) {
@@ -68,6 +70,10 @@ export function registryRoutes(deps: RouteDeps) {
     });
 
     // ---- program calls
+    const CallCommitted = Type.Object({
+      ...Committed.properties,
+      replayed: Type.Boolean({ description: 'true when the answer is an earlier call with the same requestId (nothing was queued)' }),
+    });
     const CallParams = Type.Object({ twinId: TwinId, callId: Type.Integer({ minimum: 1 }) });
     app.get('/twins/:twinId/programs', { schema: { tags: ['programs'], params: TwinParams, response: withErrors({ 200: Type.Array(LedgerRecord) }) } }, async (req) =>
       (await ledger(deps, req)).listPrograms(req.params.twinId),
@@ -78,21 +84,61 @@ export function registryRoutes(deps: RouteDeps) {
         schema: {
           tags: ['programs'],
           summary: 'Request a program call; the chaincode checks the safety rules of the specification',
+          description:
+            'Idempotent per `requestId`: a retry with the same ID and arguments by the same organization answers 200 with the first call ' +
+            '(`replayed: true`) and queues nothing; other arguments answer 409 REQUEST_ID_CONFLICT. Without `requestId` the service picks one ' +
+            '(returned in `result.requestId`). If the commit status never arrives the answer is 504 OUTCOME_UNKNOWN with ' +
+            '`details.callRequestId` and `details.lookup`: the call may be queued; look it up there, or retry with the same `requestId`.',
           params: TwinParams,
           body: Type.Object(
             {
               program: Type.String({ minLength: 1, maxLength: 256, description: 'Program element ID or Name' }),
               parameters: Type.Optional(Type.Record(Type.String({ maxLength: 256 }), Type.Union([Type.Number(), Type.Boolean(), Type.String({ maxLength: 4096 })]))),
+              requestId: Type.Optional(RequestId),
+              ttlSeconds: Type.Optional(
+                Type.Integer({ minimum: 1, maximum: 3600, description: 'How long the device agent may still execute the call; default 300 (the chaincode\'s)' }),
+              ),
             },
             { additionalProperties: false },
           ),
-          response: withErrors({ 201: Committed }),
+          response: withErrors({
+            201: { ...CallCommitted, description: 'A new call, queued (PENDING); `replayed` is false' },
+            200: { ...CallCommitted, description: 'A retry: the call first queued with this requestId, as it stands now (nothing queued); `replayed` is true' },
+          }),
         },
       },
       async (req, reply) => {
         const l = await ledger(deps, req);
-        return reply.code(201).send(committed(await write(deps, req, 'callProgram', () => l.callProgram(req.params.twinId, req.body.program, req.body.parameters))));
+        const requestId = req.body.requestId ?? randomUUID();
+        const options = { requestId, ...(req.body.ttlSeconds !== undefined ? { ttlSeconds: req.body.ttlSeconds } : {}) };
+        let c;
+        try {
+          c = await write(deps, req, 'callProgram', () => l.callProgram(req.params.twinId, req.body.program, req.body.parameters, options));
+        } catch (err) {
+          if (!(err instanceof CommitOutcomeUnknownError)) throw err;
+          // Tell the caller how to learn the outcome without queueing a second call.
+          throw new CommitOutcomeUnknownError(`program call ${requestId}: ${err.message}`, {
+            cause: err,
+            transactionId: err.transactionId,
+            details: { callRequestId: requestId, transactionId: err.transactionId, lookup: `/twins/${req.params.twinId}/program-calls/by-request/${requestId}` },
+          });
+        }
+        // The chaincode answers a retry with the first call, which another transaction queued.
+        const replayed = c.result.txId !== c.transactionId;
+        return reply.code(replayed ? 200 : 201).send({ ...committed(c), replayed });
       },
+    );
+    app.get(
+      '/twins/:twinId/program-calls/by-request/:requestId',
+      {
+        schema: {
+          tags: ['programs'],
+          summary: "The call the caller's organization queued with this requestId (e.g. after 504 OUTCOME_UNKNOWN); 404 if none",
+          params: Type.Object({ twinId: TwinId, requestId: RequestId }),
+          response: withErrors({ 200: LedgerRecord }),
+        },
+      },
+      async (req) => (await ledger(deps, req)).getProgramCallByRequest(req.params.twinId, req.params.requestId),
     );
     app.get(
       '/twins/:twinId/program-calls',

@@ -48,6 +48,7 @@ function CallTable({ calls }: { calls: readonly ProgramCall[] }) {
           <th scope="col">Parameters</th>
           <th scope="col">Status</th>
           <th scope="col">Requested</th>
+          <th scope="col">Expires</th>
           <th scope="col">Result</th>
         </tr>
       </thead>
@@ -65,6 +66,7 @@ function CallTable({ calls }: { calls: readonly ProgramCall[] }) {
             <td>
               {c.requestedAt} by {c.requestedBy.mspId}
             </td>
+            <td>{c.expiresAt ?? '—'}</td>
             <td>{c.acknowledgement ? `${c.acknowledgement.status} by ${c.acknowledgement.by.mspId}: ${JSON.stringify(c.acknowledgement.result)}` : '—'}</td>
           </tr>
         ))}

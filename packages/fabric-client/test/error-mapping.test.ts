@@ -1,0 +1,38 @@
+import { describe, expect, it } from '@jest/globals';
+import fabricGateway from '@hyperledger/fabric-gateway';
+import grpc from '@grpc/grpc-js';
+import { createRequire } from 'node:module';
+import { CommitOutcomeUnknownError, GatewayUnavailableError, mapGatewayError } from '../src/index.js';
+
+const { CommitStatusError, GatewayError } = fabricGateway;
+// The package exports SubmitError as a type only; the class is what a failed submit throws.
+const { SubmitError } = createRequire(import.meta.url)('@hyperledger/fabric-gateway/dist/submiterror.js') as {
+  SubmitError: new (p: { code: number; details: []; cause: grpc.ServiceError; transactionId: string; message?: string }) => Error;
+};
+const cause = {} as grpc.ServiceError;
+const TX = 'ab'.repeat(32);
+
+describe('mapGatewayError: when the outcome of a write is unknown', () => {
+  it('maps a commit-status failure (deadline or lost peer) to OUTCOME_UNKNOWN 504, not GATEWAY_UNAVAILABLE', () => {
+    for (const code of [grpc.status.DEADLINE_EXCEEDED, grpc.status.UNAVAILABLE]) {
+      const mapped = mapGatewayError(new CommitStatusError({ code, details: [], cause, transactionId: TX, message: 'commit status' }));
+      expect(mapped).toBeInstanceOf(CommitOutcomeUnknownError);
+      expect(mapped).toMatchObject({ code: 'OUTCOME_UNKNOWN', httpStatus: 504, transactionId: TX });
+    }
+  });
+
+  it('maps a submit past its deadline to OUTCOME_UNKNOWN (the orderer may have it), an unreachable orderer to GATEWAY_UNAVAILABLE', () => {
+    expect(mapGatewayError(new SubmitError({ code: grpc.status.DEADLINE_EXCEEDED, details: [], cause, transactionId: TX, message: 'deadline' }))).toMatchObject({
+      code: 'OUTCOME_UNKNOWN',
+      transactionId: TX,
+    });
+    expect(mapGatewayError(new SubmitError({ code: grpc.status.UNAVAILABLE, details: [], cause, transactionId: TX, message: 'down' }))).toBeInstanceOf(GatewayUnavailableError);
+    expect(mapGatewayError(new GatewayError({ code: grpc.status.DEADLINE_EXCEEDED, details: [], cause, message: 'evaluate' }))).toBeInstanceOf(GatewayUnavailableError);
+  });
+
+  it('keeps the chaincode codes of issue #19 with their HTTP status', () => {
+    const coded = (text: string) => mapGatewayError(new GatewayError({ code: grpc.status.ABORTED, details: [{ address: 'p', mspId: 'Org1MSP', message: text }], cause, message: 'x' }));
+    expect(coded('chaincode response 500, GRANT_FORBIDDEN: no')).toMatchObject({ code: 'GRANT_FORBIDDEN', httpStatus: 403 });
+    expect(coded('chaincode response 500, REQUEST_ID_CONFLICT: other arguments')).toMatchObject({ code: 'REQUEST_ID_CONFLICT', httpStatus: 409 });
+  });
+});
