@@ -21,6 +21,8 @@ export const Events = {
   GrantAdded: 'GrantAdded',
   GrantRevoked: 'GrantRevoked',
   PartyRegistered: 'PartyRegistered',
+  /** claimDeviceNamespace / releaseDeviceNamespace */
+  DeviceNamespaceChanged: 'DeviceNamespaceChanged',
   DiagPut: 'DiagPut',
 } as const;
 

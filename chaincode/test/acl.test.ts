@@ -1,6 +1,6 @@
 import { ErrorCodes, Events, ROLE_PERMISSIONS } from '../src';
 import { certificateFor, identity } from './support/fake-ledger';
-import { TWIN, expectRefusal, who, worldWithTwin } from './support/world';
+import { FIXTURE, TWIN, expectRefusal, newWorld, who, worldWithTwin } from './support/world';
 
 const PEER_A = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA';
 const PEER_B = 'QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N';
@@ -172,5 +172,44 @@ describe('diag', () => {
     expect(await w.ledger.invoke(who.owner, w.diag, 'get', 'k1')).toEqual({ key: 'k1', value: 'v1' });
     await expect(w.ledger.invoke(who.owner, w.diag, 'get', 'k2')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expectRefusal(w, w.ledger.invoke(who.owner, w.diag, 'put', '', 'v'), ErrorCodes.VALIDATION_FAILED);
+  });
+});
+
+describe('device-ID namespaces', () => {
+  const aml = FIXTURE;
+  it("lets only the claiming organization create twins in its namespace; others' IDs stay first come", async () => {
+    const w = newWorld();
+    const ns = await w.ledger.invoke(who.manufacturerAdmin, w.acl, 'claimDeviceNamespace', 'acme:');
+    expect(ns).toMatchObject({ prefix: 'acme:', mspId: 'ManufacturerMSP', claimedBy: who.manufacturerAdmin.id });
+    expect(w.ledger.lastTx.event).toMatchObject({ name: Events.DeviceNamespaceChanged, payload: { prefix: 'acme:', mspId: 'ManufacturerMSP', claimed: true } });
+    // The squatter: another member creating a twin under the manufacturer's device ID first.
+    await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'createTwin', 'acme:filler-7', 'Filler', aml, ''), ErrorCodes.ACCESS_DENIED);
+    expect(await w.ledger.invoke(who.manufacturer, w.spec, 'createTwin', 'acme:filler-7', 'Filler', aml, '')).toMatchObject({ twinId: 'acme:filler-7' });
+    // Outside every namespace: first come (the owner's own plant ID).
+    expect(await w.ledger.invoke(who.owner, w.spec, 'createTwin', 'plant-7', 'Plant', aml, '')).toMatchObject({ twinId: 'plant-7' });
+    expect(await w.ledger.invoke(who.auditor, w.acl, 'listDeviceNamespaces')).toEqual([ns]);
+    // Released: first come again.
+    await w.ledger.invoke(who.manufacturerAdmin, w.acl, 'releaseDeviceNamespace', 'acme:');
+    expect(await w.ledger.invoke(who.owner, w.spec, 'createTwin', 'acme:filler-8', 'Filler', aml, '')).toMatchObject({ twinId: 'acme:filler-8' });
+  });
+
+  it.each([
+    ['a client identity', () => who.manufacturer, 'acme:', ErrorCodes.ACCESS_DENIED],
+    ['a prefix without a closing separator', () => who.manufacturerAdmin, 'acme', ErrorCodes.VALIDATION_FAILED],
+    ['a too short prefix', () => who.manufacturerAdmin, 'a:', ErrorCodes.VALIDATION_FAILED],
+  ])('refuses a claim by/with %s', async (_n, caller, prefix, code) => {
+    const w = newWorld();
+    await expectRefusal(w, w.ledger.invoke(caller(), w.acl, 'claimDeviceNamespace', prefix), code);
+  });
+
+  it("refuses a claim overlapping another organization's namespace in either direction, and a release by another organization", async () => {
+    const w = newWorld();
+    await w.ledger.invoke(who.manufacturerAdmin, w.acl, 'claimDeviceNamespace', 'acme:line-');
+    await expectRefusal(w, w.ledger.invoke(who.ownerAdmin, w.acl, 'claimDeviceNamespace', 'acme:'), ErrorCodes.ALREADY_EXISTS);
+    await expectRefusal(w, w.ledger.invoke(who.ownerAdmin, w.acl, 'claimDeviceNamespace', 'acme:line-7:'), ErrorCodes.ALREADY_EXISTS);
+    await expectRefusal(w, w.ledger.invoke(who.ownerAdmin, w.acl, 'releaseDeviceNamespace', 'acme:line-'), ErrorCodes.ACCESS_DENIED);
+    // The same organization may nest and re-claim its own.
+    expect(await w.ledger.invoke(who.manufacturerAdmin, w.acl, 'claimDeviceNamespace', 'acme:')).toMatchObject({ mspId: 'ManufacturerMSP' });
+    expect(await w.ledger.invoke(who.manufacturerAdmin, w.acl, 'claimDeviceNamespace', 'acme:')).toMatchObject({ prefix: 'acme:' });
   });
 });

@@ -11,6 +11,7 @@ import {
   type Grant,
 } from '../access/grants';
 import { checkAckGrant } from '../access/device-agent';
+import { listNamespaces, MAX_NAMESPACES_PER_ORG, NAMESPACE_PREFIX, namespaceKey, type DeviceNamespace } from '../access/namespaces';
 import { isPermission, Permissions, Roles } from '../access/roles';
 import { ErrorCodes, fail } from '../errors';
 import { Events } from '../events';
@@ -184,6 +185,60 @@ export class AccessControlContract extends Contract {
     tx.put(partyKey(party.mspId), party);
     await tx.commit({ operation: 'registerParty', event: Events.PartyRegistered, payload: { mspId: party.mspId, version: party.version } });
     return canonicalJson(party);
+  }
+
+  // ---------------------------------------------------------------- device-ID namespaces
+
+  /**
+   * Claims a device-ID namespace for the caller's organization (its admin only, like the party
+   * registry). Refused if it overlaps another organization's claim in either direction. Twins
+   * created before the claim keep their creators.
+   */
+  @Transaction()
+  @Returns('string')
+  async claimDeviceNamespace(ctx: Context, prefix: string): Promise<string> {
+    const tx = new Tx(ctx);
+    const p = requireString('prefix', prefix);
+    if (!NAMESPACE_PREFIX.test(p)) fail(ErrorCodes.VALIDATION_FAILED, `prefix must match ${NAMESPACE_PREFIX.source}`);
+    if (!tx.caller.isAdmin) fail(ErrorCodes.ACCESS_DENIED, `only an admin identity (OU=admin) of ${tx.caller.mspId} may claim a namespace for it`);
+    const all = await listNamespaces(tx.state);
+    for (const ns of all) {
+      if (ns.mspId !== tx.caller.mspId && (ns.prefix.startsWith(p) || p.startsWith(ns.prefix))) {
+        fail(ErrorCodes.ALREADY_EXISTS, `'${p}' overlaps the namespace '${ns.prefix}' of ${ns.mspId}`);
+      }
+    }
+    const existing = all.find((ns) => ns.prefix === p);
+    if (existing) return canonicalJson(existing);
+    if (all.filter((ns) => ns.mspId === tx.caller.mspId).length >= MAX_NAMESPACES_PER_ORG) {
+      fail(ErrorCodes.TOO_LARGE, `an organization holds at most ${MAX_NAMESPACES_PER_ORG} namespaces`);
+    }
+    const ns: DeviceNamespace = { prefix: p, mspId: tx.caller.mspId, claimedBy: tx.caller.id, claimedAt: tx.time.iso, txId: tx.txId };
+    tx.put(namespaceKey(p), ns);
+    await tx.commit({ operation: 'claimDeviceNamespace', event: Events.DeviceNamespaceChanged, payload: { prefix: p, mspId: ns.mspId, claimed: true } });
+    return canonicalJson(ns);
+  }
+
+  /** Gives a namespace up (its organization's admin only). */
+  @Transaction()
+  @Returns('string')
+  async releaseDeviceNamespace(ctx: Context, prefix: string): Promise<string> {
+    const tx = new Tx(ctx);
+    const p = requireString('prefix', prefix);
+    if (!NAMESPACE_PREFIX.test(p)) fail(ErrorCodes.VALIDATION_FAILED, `prefix must match ${NAMESPACE_PREFIX.source}`);
+    if (!tx.caller.isAdmin) fail(ErrorCodes.ACCESS_DENIED, `only an admin identity (OU=admin) of ${tx.caller.mspId} may release its namespace`);
+    const ns = await tx.state.get<DeviceNamespace>(namespaceKey(p));
+    if (!ns) fail(ErrorCodes.NOT_FOUND, `namespace '${p}' is not claimed`);
+    if (ns.mspId !== tx.caller.mspId) fail(ErrorCodes.ACCESS_DENIED, `namespace '${p}' is ${ns.mspId}'s`);
+    tx.del(namespaceKey(p));
+    await tx.commit({ operation: 'releaseDeviceNamespace', event: Events.DeviceNamespaceChanged, payload: { prefix: p, mspId: ns.mspId, claimed: false } });
+    return canonicalJson(ns);
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async listDeviceNamespaces(ctx: Context): Promise<string> {
+    const tx = new Tx(ctx);
+    return canonicalJson(await listNamespaces(tx.state));
   }
 
   @Transaction(false)

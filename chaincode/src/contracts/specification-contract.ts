@@ -15,6 +15,7 @@ import {
   type GrantSpec,
 } from '../access/grants';
 import { checkAckGrant } from '../access/device-agent';
+import { requireMayCreate } from '../access/namespaces';
 import { docRead, docWrite, isLevel, isRole, Permissions, Roles } from '../access/roles';
 import { ErrorCodes, fail } from '../errors';
 import { Limits } from '../limits';
@@ -175,6 +176,7 @@ export class SpecificationContract extends Contract {
     const extra = parseCreationGrants(typeof grants === 'string' ? grants : '', nowMs(tx));
     const doc = parseCaexDocument(aml);
     if (await tx.state.get(twinKey(twinId))) fail(ErrorCodes.ALREADY_EXISTS, `twin ${twinId} already exists`);
+    await requireMayCreate(tx.state, twinId, tx.caller.mspId);
 
     const meta: TwinMeta = {
       twinId,

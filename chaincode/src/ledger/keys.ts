@@ -53,6 +53,8 @@ export const KeyTypes = {
   party: 'tl.party',
   /** [peerId] -> { mspId }: a DHT peer ID belongs to one organization (issue #20) */
   partyPeer: 'tl.ppeer',
+  /** [prefix] -> DeviceNamespace: who creates twins with device IDs under the prefix */
+  deviceNamespace: 'tl.ns',
   /** [key] -> string (diagnostics contract) */
   diag: 'diag',
 } as const;

@@ -69,6 +69,8 @@ export interface Consortium {
   readonly twinId: string;
   /** The identity ID (x509::...) of the Owner's device agent, for its DEVICE_AGENT grant. */
   readonly deviceAgentIdentity: string;
+  /** The device-ID namespace the Owner claimed for its plant (the twin ID up to its last separator), if any. */
+  readonly ownerNamespace: string | undefined;
   readonly plant: { readonly controlUrl: string; readonly endpointUrl: string; readonly process: ManagedProcess };
   readonly workDir: string;
   readonly timings: { readonly networkMs: number; readonly servicesMs: number };
@@ -212,6 +214,9 @@ async function provisionTopics(bootstrap: string, parties: readonly Party[]): Pr
 export async function startConsortium(init: ConsortiumInit = {}): Promise<Consortium> {
   const log = init.log ?? (() => undefined);
   const twinId = init.twinId ?? 'bottling-plant-1';
+  // chaincode/src/access/namespaces.ts: 4..64 characters ending in a separator.
+  const ownerNamespace = /^(.*[._:@-])[^._:@-]*$/.exec(twinId)?.[1];
+  const namespaceOk = ownerNamespace !== undefined && /^[A-Za-z0-9][A-Za-z0-9._:@-]{2,62}[._:@-]$/.test(ownerNamespace);
   const logLevel = init.logLevel ?? 'info';
   for (const s of ['acl-service', 'dht-gateway', 'feed-ingest', 'spec-service', 'device-agent'] as const) {
     if (!existsSync(serviceEntry(s))) throw new ServiceStartError(`${serviceEntry(s)} is missing: run \`npm run build\` first`);
@@ -326,6 +331,17 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
         await promisify(execFile)(process.execPath, [cli, ...args], { env: childEnv(peer(o)), timeout: 120_000 });
       } catch (err) {
         throw new ServiceStartError(`registering ${o.fabric.mspId}'s DHT peers failed: ${String((err as { stderr?: string }).stderr ?? err)}`);
+      }
+    }
+    // The Owner claims its plant's device-ID namespace (the twin ID up to its last separator,
+    // e.g. `bottling-plant-`): no other member can then create a twin under those IDs first.
+    if (namespaceOk) {
+      const o = preps.find((p) => p.party === 'owner')!;
+      const cli = resolve(repoRoot(), 'services', 'acl-service', 'dist', 'admin-cli.js');
+      try {
+        await promisify(execFile)(process.execPath, [cli, 'claim-namespace', '--prefix', ownerNamespace!, '--cert', o.fabric.admin.certPath, '--key', o.fabric.admin.keyPath], { env: childEnv(peer(o)), timeout: 120_000 });
+      } catch (err) {
+        throw new ServiceStartError(`claiming ${o.fabric.mspId}'s device-ID namespace failed: ${String((err as { stderr?: string }).stderr ?? err)}`);
       }
     }
     // Every org's own peer must have committed all four registrations before its DHT nodes
@@ -498,6 +514,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
       org: (p) => orgs.find((o) => o.party === p)!,
       twinId,
       deviceAgentIdentity: fabricIdentityId(agentIdentity.certPath),
+      ownerNamespace: namespaceOk ? ownerNamespace : undefined,
       plant: { controlUrl: url(pp.control), endpointUrl: plantState.endpointUrl, process: plantProc },
       workDir,
       timings: { networkMs, servicesMs },

@@ -309,13 +309,20 @@ export async function runScenario(c: Consortium, opts: ScenarioOptions = {}): Pr
     return `${read}, ${readings.length} readings of ${NEW_SENSOR} decrypted by its own node`;
   });
 
-  await step('Auditor is refused the secret document, uploads, program calls and grant changes', async (name) => {
+  await step('Auditor is refused the secret document, uploads, program calls, grant changes and device IDs in the Owner\'s namespace', async (name) => {
     const out = [
       await refused(name, auditor, 'read secret document', await readWhenCommitted(name, auditor, spec(auditor, `/documents/${facts.secretHash}/content`))),
       await refused(name, auditor, 'upload document', await request(spec(auditor, `/documents?${new URLSearchParams({ title: 'note', confidentiality: 'internal' })}`), { token: tok(auditor), bytes: Buffer.from('auditor note') })),
       await refused(name, auditor, 'call program', await request(spec(auditor, '/program-calls'), { token: tok(auditor), json: { program: 'SetConveyorSpeed', parameters: { speed: 1 } } })),
       await refused(name, auditor, 'grant a role', await request(`${auditor.urls.acl}/twins/${twin}/grants`, { token: tok(auditor), json: { mspId: auditor.mspId, role: 'OWNER' } })),
     ];
+    // Squatting: a twin under a device ID in the Owner's claimed namespace, created first by another member.
+    if (c.ownerNamespace !== undefined) {
+      const aml = readFileSync(FIXTURE_AML(), 'utf8');
+      out.push(
+        await refused(name, auditor, `create a twin in the Owner's namespace ${c.ownerNamespace}`, await request(`${auditor.urls.spec}/twins`, { token: tok(auditor), json: { deviceId: `${c.ownerNamespace}spare`, deviceName: 'Squatted', aml } })),
+      );
+    }
     return out.join('; ');
   });
 

@@ -90,6 +90,7 @@ const fabric = await fabricAvailability();
       { who: 'auditor', what: 'upload document', status: 403, code: 'ACCESS_DENIED' },
       { who: 'auditor', what: 'call program', status: 403, code: 'ACCESS_DENIED' },
       { who: 'auditor', what: 'grant a role', status: 403, code: 'ACCESS_DENIED' },
+      { who: 'auditor', what: "create a twin in the Owner's namespace bottling-plant-", status: 403, code: 'ACCESS_DENIED' },
     ]);
   });
 

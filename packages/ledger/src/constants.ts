@@ -43,6 +43,7 @@ export const LedgerEvents = {
   GrantAdded: 'GrantAdded',
   GrantRevoked: 'GrantRevoked',
   PartyRegistered: 'PartyRegistered',
+  DeviceNamespaceChanged: 'DeviceNamespaceChanged',
   DiagPut: 'DiagPut',
 } as const;
 export type LedgerEventName = (typeof LedgerEvents)[keyof typeof LedgerEvents];

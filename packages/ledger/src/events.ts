@@ -35,6 +35,8 @@ export interface LedgerEventPayloads {
   GrantRevoked: TwinEventBase & { readonly grant: GrantSpec };
   /** The party registry is channel-wide: no twinId. */
   PartyRegistered: { readonly mspId: string; readonly version: number; readonly txId: string };
+  /** Device-ID namespaces are channel-wide: no twinId. */
+  DeviceNamespaceChanged: { readonly prefix: string; readonly mspId: string; readonly claimed: boolean; readonly txId: string };
   /** Diagnostics only: exactly `{key}`. */
   DiagPut: { readonly key: string };
 }
@@ -58,11 +60,11 @@ export interface RawChaincodeEvent {
 }
 
 const KNOWN = new Set<string>(Object.values(LedgerEvents));
-const WITHOUT_TWIN = new Set<string>([LedgerEvents.PartyRegistered, LedgerEvents.DiagPut]);
+const WITHOUT_TWIN = new Set<string>([LedgerEvents.PartyRegistered, LedgerEvents.DeviceNamespaceChanged, LedgerEvents.DiagPut]);
 
 // Fields each payload must carry with their JSON type, checked so consumers (event bridges,
 // caches) can trust the type they narrow to instead of crashing on a malformed event later.
-const REQUIRED: Record<LedgerEventName, Record<string, 'string' | 'number' | 'object' | 'array'>> = {
+const REQUIRED: Record<LedgerEventName, Record<string, 'string' | 'number' | 'boolean' | 'object' | 'array'>> = {
   TwinCreated: { deviceId: 'string', deviceName: 'string', elements: 'number' },
   AmlInserted: { parentId: 'string', afterId: 'string', ids: 'array' },
   AmlRemoved: { id: 'string', removed: 'array', feedsRemoved: 'array' },
@@ -79,6 +81,7 @@ const REQUIRED: Record<LedgerEventName, Record<string, 'string' | 'number' | 'ob
   GrantAdded: { grant: 'object' },
   GrantRevoked: { grant: 'object' },
   PartyRegistered: { mspId: 'string', version: 'number', txId: 'string' },
+  DeviceNamespaceChanged: { prefix: 'string', mspId: 'string', claimed: 'boolean', txId: 'string' },
   DiagPut: { key: 'string' },
 };
 

@@ -3,6 +3,7 @@ import { ChaincodeRejectedError, EndorsementFailedError, SubmitFailedError, type
 import { ChaincodeErrorCodes, type AcknowledgementStatus, type Permission } from './constants.js';
 import { LedgerResponseInvalidError } from './errors.js';
 import type {
+  DeviceNamespace,
   AccessChange,
   AccessRecord,
   CallOptions,
@@ -115,6 +116,10 @@ export interface TwinLedger {
   registerParty(peerIds: readonly string[], x25519PublicKeyB64: string): Promise<Committed<Party>>;
   getParty(mspId: string): Promise<Party>;
   listParties(): Promise<Party[]>;
+  /** Admin identities only: only the caller's organization then creates twins under the prefix. */
+  claimDeviceNamespace(prefix: string): Promise<Committed<DeviceNamespace>>;
+  releaseDeviceNamespace(prefix: string): Promise<Committed<DeviceNamespace>>;
+  listDeviceNamespaces(): Promise<DeviceNamespace[]>;
 }
 
 const CODE_IN_TEXT = new RegExp(`(?:^|[\\s,:])(${Object.values(ChaincodeErrorCodes).join('|')}): `);
@@ -228,5 +233,8 @@ export function createTwinLedger(client: FabricClient): TwinLedger {
     registerParty: (peerIds, key) => write('acl:registerParty', [json(peerIds), key]),
     getParty: (mspId) => read('acl:getParty', [mspId]),
     listParties: () => read('acl:listParties', []),
+    claimDeviceNamespace: (prefix) => write('acl:claimDeviceNamespace', [prefix]),
+    releaseDeviceNamespace: (prefix) => write('acl:releaseDeviceNamespace', [prefix]),
+    listDeviceNamespaces: () => read('acl:listDeviceNamespaces', []),
   };
 }

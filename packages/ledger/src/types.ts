@@ -58,6 +58,16 @@ export interface AccessAnswer {
   readonly permissions: readonly Permission[];
 }
 
+/** A device-ID namespace: only `mspId` creates twins whose device ID starts with `prefix`. */
+export interface DeviceNamespace {
+  readonly prefix: string;
+  readonly mspId: string;
+  /** The claiming admin's identity ID. */
+  readonly claimedBy: string;
+  readonly claimedAt: string;
+  readonly txId: string;
+}
+
 export interface Party {
   readonly mspId: string;
   /** Sorted libp2p peer IDs. */

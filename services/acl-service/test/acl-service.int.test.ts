@@ -142,4 +142,25 @@ async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, tim
     expect(party).toMatchObject({ mspId: 'Org1MSP', peerIds: body.peerIds, x25519PublicKey: body.x25519PublicKey });
     expect((await call(1, 'GET', '/parties/Org9MSP')).statusCode).toBe(404);
   });
+
+  it("claims a device-ID namespace by the admin command: no other organization creates a twin in it first (issue #20)", async () => {
+    const org = net.orgs[0]!;
+    const prefix = `org1-${Date.now().toString(36)}:`;
+    const cli = (identity: { certPath: string; keyPath: string }) =>
+      spawnSync(process.execPath, [ADMIN_CLI, 'claim-namespace', '--prefix', prefix, '--cert', identity.certPath, '--key', identity.keyPath], {
+        env: { PATH: process.env['PATH'], ...ledgerEnvOf(net, org) },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    expect(JSON.parse(cli(org.users[0]!).stderr)).toMatchObject({ code: 'ACCESS_DENIED' });
+    const ok = cli(org.admin);
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ result: { prefix, mspId: 'Org1MSP' } });
+    const listed = await eventually(async () => (await call(1, 'GET', '/namespaces')).json() as Array<{ prefix: string; mspId: string }>, (l) => l.some((n) => n.prefix === prefix));
+    expect(listed.find((n) => n.prefix === prefix)).toMatchObject({ mspId: 'Org1MSP' });
+    // Org2 squatting a device ID in Org1's namespace, through its own peer: refused.
+    const org2 = createTwinLedger(createFabricClient({ pool, peer: net.orgs[1]!.peer, identity: await loadIdentity(net.orgs[1]!.users[0]!), channel: net.channel, chaincode: net.chaincode }));
+    await expect(org2.createTwin(`${prefix}filler-1`, 'Filler', AML)).rejects.toMatchObject({ code: 'ACCESS_DENIED' });
+    expect((await createTwinLedger(owner).createTwin(`${prefix}filler-1`, 'Filler', AML)).result).toMatchObject({ twinId: `${prefix}filler-1` });
+  });
 });

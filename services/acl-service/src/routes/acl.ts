@@ -133,6 +133,20 @@ export function aclRoutes(deps: RouteDeps) {
     app.get('/parties/:mspId', { schema: { tags: ['parties'], params: Type.Object({ mspId: MspId }), response: withErrors({ 200: Record_ }) } }, async (req) =>
       (await ledger(deps, req)).getParty(req.params.mspId),
     );
+    // Device-ID namespaces (who alone creates twins under a prefix): claimed by the admin
+    // command like party registration; anyone on the channel may read them.
+    app.get(
+      '/namespaces',
+      {
+        schema: {
+          tags: ['parties'],
+          response: withErrors({
+            200: Type.Array(Type.Object({ prefix: Type.String(), mspId: Type.String(), claimedBy: Type.String(), claimedAt: Type.String(), txId: Type.String() })),
+          }),
+        },
+      },
+      async (req) => (await ledger(deps, req)).listDeviceNamespaces(),
+    );
     // Registering needs the org's Admin key, which this user-facing service does not hold: the
     // route stays only to tell callers where registration went.
     app.put(
