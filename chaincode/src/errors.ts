@@ -24,6 +24,16 @@ export const ErrorCodes = {
   TOO_LARGE: 'TOO_LARGE',
   /** The object exists but is in a state that forbids the operation (e.g. acknowledging a finished call). */
   INVALID_STATE: 'INVALID_STATE',
+  /**
+   * insertAML/removeAML would change safety content (a program's parameters and bounds, an
+   * interlock, a safe state): that goes through proposeSafetyChange and another organization's
+   * approval, whatever the caller holds.
+   */
+  SAFETY_APPROVAL_REQUIRED: 'SAFETY_APPROVAL_REQUIRED',
+  /** A safety change proposal approved by the proposer's own organization (four eyes means two organizations). */
+  SELF_APPROVAL: 'SELF_APPROVAL',
+  /** The specification changed after the safety change was proposed: what was reviewed is not what would apply. */
+  STALE_PROPOSAL: 'STALE_PROPOSAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
