@@ -351,11 +351,12 @@ export interface SafetyProposal {
   readonly reason: string;
   /** The specification revision it was planned against; approval needs it unchanged. */
   readonly baseRevision: string;
+  /** Mutable arrays so REST schemas (TypeBox) describe them field by field. */
   readonly impact: {
-    readonly removed: readonly SafetyElement[];
-    readonly inserted: readonly SafetyElement[];
-    readonly programsRemoved: readonly Program[];
-    readonly programsInserted: readonly Program[];
+    readonly removed: SafetyElement[];
+    readonly inserted: SafetyElement[];
+    readonly programsRemoved: Program[];
+    readonly programsInserted: Program[];
   };
   readonly status: ProposalStatus;
   readonly proposedBy: Principal;
