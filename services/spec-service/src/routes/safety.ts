@@ -3,7 +3,7 @@ import { Type } from '@twinledger/service-kit';
 import { ProposalStatuses, type SafetyChange } from '@twinledger/ledger';
 import { checkAmlFragment } from '../domain/aml.js';
 import { ledger, write, type RouteDeps } from '../context.js';
-import { Committed, ElementId, LedgerRecord, TwinId, TwinParams, committed, withErrors } from '../schemas.js';
+import { ElementId, LedgerRecord, TwinId, TwinParams, committed, withErrors } from '../schemas.js';
 
 const ProposalParams = Type.Object({ twinId: TwinId, proposalId: Type.Integer({ minimum: 1, maximum: 999_999_999_999 }) });
 const Reason = Type.String({ maxLength: 4096, description: 'Why: shown to the reviewers and kept on the ledger' });
