@@ -32,6 +32,16 @@ export const ErrorCodes = {
   GRANT_FORBIDDEN: 'GRANT_FORBIDDEN',
   /** callProgram: the request ID was already used by this organization with other arguments. */
   REQUEST_ID_CONFLICT: 'REQUEST_ID_CONFLICT',
+  /**
+   * insertAML/removeAML would change safety content (a program's parameters and bounds, an
+   * interlock, a safe state): that goes through proposeSafetyChange and another organization's
+   * approval, whatever the caller holds.
+   */
+  SAFETY_APPROVAL_REQUIRED: 'SAFETY_APPROVAL_REQUIRED',
+  /** A safety change proposal approved by the proposer's own organization (four eyes means two organizations). */
+  SELF_APPROVAL: 'SELF_APPROVAL',
+  /** The specification changed after the safety change was proposed: what was reviewed is not what would apply. */
+  STALE_PROPOSAL: 'STALE_PROPOSAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

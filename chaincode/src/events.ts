@@ -18,6 +18,10 @@ export const Events = {
   SensorFeedRemoved: 'SensorFeedRemoved',
   ProgramCalled: 'ProgramCalled',
   ProgramCallAcknowledged: 'ProgramCallAcknowledged',
+  SafetyChangeProposed: 'SafetyChangeProposed',
+  /** The approval applied the change: the specification changed in this transaction. */
+  SafetyChangeApproved: 'SafetyChangeApproved',
+  SafetyChangeRejected: 'SafetyChangeRejected',
   GrantAdded: 'GrantAdded',
   GrantRevoked: 'GrantRevoked',
   PartyRegistered: 'PartyRegistered',

@@ -25,6 +25,10 @@ describe('roles', () => {
     for (const r of ['OWNER', 'MAINTAINER', 'MANUFACTURER', 'AUDITOR', 'READER'] as const) {
       expect(ROLE_PERMISSIONS[r]).not.toContain('program:ack');
     }
+    // Safety rules: the owner proposes, the manufacturer approves (or the other way round); the
+    // maintainer's spec:write does not reach them.
+    const safety = (Object.keys(ROLE_PERMISSIONS) as (keyof typeof ROLE_PERMISSIONS)[]).filter((r) => ROLE_PERMISSIONS[r].includes('safety:write'));
+    expect(safety).toEqual(['OWNER', 'MANUFACTURER']);
   });
 
   it('checkAccess answers without refusing, and checks the permission name', async () => {

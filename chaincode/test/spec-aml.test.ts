@@ -1,5 +1,5 @@
 import { canonicalizeDocument, ErrorCodes, Events } from '../src';
-import { FIXTURE, TWIN, expectRefusal, newWorld, who, worldWithTwin } from './support/world';
+import { FIXTURE, TWIN, applySafetyChange, expectRefusal, newWorld, who, worldWithTwin } from './support/world';
 
 const IE = (id: string, name = id, inner = '') => `<InternalElement Name="${name}" ID="${id}">${inner}</InternalElement>`;
 
@@ -142,7 +142,8 @@ describe('insertAML / removeAML', () => {
     expect(w.ledger.lastTx.event?.name).toBe(Events.AmlRemoved);
     await expect(w.ledger.invoke(who.owner, w.spec, 'getElement', TWIN, 'sensor-flow-1')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(await w.ledger.invoke(who.owner, w.spec, 'listSensorFeeds', TWIN)).toEqual([]);
-    await w.ledger.invoke(who.maintainer, w.spec, 'removeAML', TWIN, 'conveyor-1');
+    // The conveyor holds a program: its removal is a safety change (proposal + approval).
+    await applySafetyChange(w, 'removeAML', { ID: 'conveyor-1' });
     const programs = await w.ledger.invoke(who.owner, w.spec, 'listPrograms', TWIN);
     expect(programs.map((p: { elementId: string }) => p.elementId)).toEqual(['prog-set-valve-inlet-1', 'prog-set-valve-outlet-1']);
     // The sensor-exchange flow: the same ID can come back after removal.
@@ -251,7 +252,7 @@ describe('determinism', () => {
     const run = async () => {
       const w = await worldWithTwin();
       await w.ledger.invoke(who.maintainer, w.spec, 'insertAML', TWIN, IE('x1') + IE('x2'), 'conveyor-1', '');
-      await w.ledger.invoke(who.maintainer, w.spec, 'removeAML', TWIN, 'valve-inlet-1');
+      await applySafetyChange(w, 'removeAML', { ID: 'valve-inlet-1' });
       await w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetConveyorSpeed', '{"speed":1}', 'req-10', '');
       return w.ledger.snapshot();
     };

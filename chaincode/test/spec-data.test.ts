@@ -1,5 +1,5 @@
 import { ErrorCodes, Events } from '../src';
-import { TWIN, expectRefusal, hash, who, worldWithTwin, type World } from './support/world';
+import { TWIN, applySafetyChange, expectRefusal, hash, who, worldWithTwin, type World } from './support/world';
 
 const doc = (n: number, confidentiality: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ hash: hash(n), dhtRef: `dht:${n}`, title: `Doc ${n}`, description: 'report', confidentiality, ...extra });
@@ -178,7 +178,7 @@ describe('programs', () => {
       <Attribute Name="batch" AttributeDataType="xs:int"><DefaultValue>10</DefaultValue><Constraint Name="b"><OrdinalScaledType>
         <RequiredMinValue>1</RequiredMinValue><RequiredMaxValue>100</RequiredMaxValue></OrdinalScaledType></Constraint></Attribute>
       <RoleRequirements RefBaseRoleClassPath="TwinLedgerRoleClassLib/Program"/></InternalElement>`;
-    await w.ledger.invoke(who.owner, w.spec, 'insertAML', TWIN, prog, 'filler-1', '');
+    await applySafetyChange(w, 'insertAML', { amlFragment: prog, parentID: 'filler-1' });
     const c = await w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetMode', '{"mode":"auto"}', 'req-6', '');
     expect(c.parameters).toEqual({ mode: 'auto', batch: 10 });
     await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetMode', '{"mode":"turbo"}', 'req-7', ''), ErrorCodes.OUT_OF_BOUNDS);

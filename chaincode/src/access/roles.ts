@@ -23,6 +23,11 @@ export const Permissions = {
   /** Acknowledging program calls: the device agent's alone. */
   PROGRAM_ACK: 'program:ack',
   GRANTS_MANAGE: 'grants:manage',
+  /**
+   * Proposing, approving and rejecting changes of safety content (README "Safety rules");
+   * spec:write alone never changes it.
+   */
+  SAFETY_WRITE: 'safety:write',
 } as const;
 
 export const docRead = (l: Level): string => `doc:read:${l}`;
@@ -46,6 +51,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly string[]>> = {
     Permissions.FEED_REGISTER,
     Permissions.PROGRAM_CALL,
     Permissions.GRANTS_MANAGE,
+    Permissions.SAFETY_WRITE,
   ],
   MAINTAINER: [
     Permissions.SPEC_READ,
@@ -56,7 +62,9 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly string[]>> = {
     Permissions.FEED_REGISTER,
     Permissions.PROGRAM_CALL,
   ],
-  MANUFACTURER: [Permissions.SPEC_READ, ...upTo('confidential', docRead), Permissions.FEED_READ],
+  // The manufacturer knows the machine's limits: by default it is the second organization that
+  // approves the owner's safety changes (and may propose its own, which the owner approves).
+  MANUFACTURER: [Permissions.SPEC_READ, ...upTo('confidential', docRead), Permissions.FEED_READ, Permissions.SAFETY_WRITE],
   AUDITOR: [Permissions.SPEC_READ, ...upTo('confidential', docRead), Permissions.FEED_READ],
   DEVICE_AGENT: [
     Permissions.SPEC_READ,

@@ -47,12 +47,17 @@ export interface ProgramDefinition {
   parameters: ParamDefinition[];
 }
 
-export function isProgram(own: XmlElement): boolean {
+/** Whether the element claims the role class, by RoleRequirements or SupportedRoleClass. */
+export function hasRoleClass(own: XmlElement, path: string): boolean {
   return own.children.some(
     (c) =>
-      (c.name === 'RoleRequirements' && c.attrs.RefBaseRoleClassPath === PROGRAM_ROLE_CLASS) ||
-      (c.name === 'SupportedRoleClass' && c.attrs.RefRoleClassPath === PROGRAM_ROLE_CLASS),
+      (c.name === 'RoleRequirements' && c.attrs.RefBaseRoleClassPath === path) ||
+      (c.name === 'SupportedRoleClass' && c.attrs.RefRoleClassPath === path),
   );
+}
+
+export function isProgram(own: XmlElement): boolean {
+  return hasRoleClass(own, PROGRAM_ROLE_CLASS);
 }
 
 const DOUBLE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;

@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
-import { collectNodeIds, parseCaexDocument, parseCaexFragment } from '../aml/caex';
+import { parseCaexDocument } from '../aml/caex';
 import { checkCall, type ProgramDefinition } from '../aml/programs';
 import {
   callerAccess,
@@ -20,7 +20,7 @@ import { docRead, docWrite, isLevel, isRole, Permissions, Roles } from '../acces
 import { ErrorCodes, fail } from '../errors';
 import { Limits } from '../limits';
 import { Events } from '../events';
-import { childKey, compositeKey, KeyTypes, pad } from '../ledger/keys';
+import { compositeKey, KeyTypes, pad } from '../ledger/keys';
 import { list, MemoryReader, type StateReader } from '../ledger/state';
 import { Tx, type ChangeWrite, type SpecRevision } from '../ledger/tx';
 import {
@@ -28,20 +28,34 @@ import {
   elementKey,
   elementView,
   getElementRecord,
-  insertionGap,
   programKey,
   requireElement,
   storeNodes,
-  subtree,
 } from '../spec/elements';
+import {
+  applyInsert,
+  applyRemove,
+  feedKey,
+  planInsert,
+  planRemove,
+  planReplace,
+  safetyImpact,
+  touchesSafety,
+  type InsertPlan,
+  type RemovePlan,
+  type SafetyImpact,
+} from '../spec/edits';
 import {
   CallStatuses,
   type CallRequest,
+  ProposalStatuses,
+  SafetyOperations,
+  type SafetyOperation,
+  type SafetyProposal,
   type CallStatus,
   type AccessRecord,
   type DocumentRecord,
   type DocumentVersion,
-  type ElementRecord,
   type ExternalSource,
   type ProgramCall,
   type SensorFeed,
@@ -78,7 +92,6 @@ const MSP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const POSITIVE_INT = /^[1-9][0-9]{0,15}$/;
 const extKey = (twinId: string, uri: string) =>
   compositeKey(KeyTypes.external, [twinId, createHash('sha256').update(uri, 'utf8').digest('hex')]);
-const feedKey = (twinId: string, componentId: string) => compositeKey(KeyTypes.feed, [twinId, componentId]);
 const callKey = (twinId: string, id: number) => compositeKey(KeyTypes.call, [twinId, pad(id, 12)]);
 const pendingKey = (twinId: string, id: number) => compositeKey(KeyTypes.pending, [twinId, pad(id, 12)]);
 const counterKey = (twinId: string) => compositeKey(KeyTypes.counter, [twinId, 'programCall']);
@@ -103,6 +116,9 @@ function parseTtl(v: unknown): { seconds: number; asked: string } {
   }
   return { seconds: n, asked: s };
 }
+const proposalKey = (twinId: string, id: number) => compositeKey(KeyTypes.safetyProposal, [twinId, pad(id, 12)]);
+const proposalPendingKey = (twinId: string, id: number) => compositeKey(KeyTypes.safetyPending, [twinId, pad(id, 12)]);
+const proposalCounterKey = (twinId: string) => compositeKey(KeyTypes.counter, [twinId, 'safetyProposal']);
 
 function requireHash(name: string, v: unknown): string {
   if (typeof v !== 'string' || !HASH.test(v)) fail(ErrorCodes.VALIDATION_FAILED, `${name} must be a lowercase hex SHA-256 (64 characters)`);
@@ -228,27 +244,9 @@ export class SpecificationContract extends Contract {
     const afterId = optionalId('afterID', afterID);
     const meta = await requireTwin(tx.state, twinId);
     await requirePermission(tx, twinId, Permissions.SPEC_WRITE);
-    const frag = parseCaexFragment(amlFragment, meta.schemaVersion);
-
-    let depth = 0;
-    if (parentId === '') {
-      if (frag.kind !== 'InstanceHierarchy') fail(ErrorCodes.VALIDATION_FAILED, 'InternalElements need a parentID');
-    } else {
-      const parent = await requireElement(tx.state, twinId, parentId, 'parent');
-      if (frag.kind !== 'InternalElement') fail(ErrorCodes.VALIDATION_FAILED, 'InstanceHierarchies go at the top level (parentID empty)');
-      depth = parent.depth + 1;
-    }
-    let after: ElementRecord | undefined;
-    if (afterId !== undefined) {
-      after = await requireElement(tx.state, twinId, afterId, 'afterID element');
-      if (after.parentId !== parentId) fail(ErrorCodes.VALIDATION_FAILED, `'${afterId}' is not a child of '${parentId}'`);
-    }
-    for (const id of collectNodeIds(frag.nodes)) {
-      if (await getElementRecord(tx.state, twinId, id)) fail(ErrorCodes.DUPLICATE_ID, `ID '${id}' already exists in twin ${twinId}`);
-    }
-    const gap = await insertionGap(tx.state, twinId, parentId, after);
-    const out = { ids: [] as string[], programs: [] as ProgramDefinition[] };
-    storeNodes(tx, twinId, frag.nodes, parentId, depth, gap, out);
+    const plan = await planInsert(tx.state, meta, amlFragment, parentId, afterId);
+    refuseSafetyEdit(await safetyImpact(tx.state, twinId, { insert: plan }));
+    const out = applyInsert(tx, twinId, plan);
     await tx.commit({
       twinId,
       operation: 'insertAML',
@@ -266,24 +264,173 @@ export class SpecificationContract extends Contract {
     const id = requireId('ID', ID);
     await requireTwin(tx.state, twinId);
     await requirePermission(tx, twinId, Permissions.SPEC_WRITE);
-    const root = await requireElement(tx.state, twinId, id);
-    const records = await subtree(tx.state, twinId, root);
-    const feedsRemoved: string[] = [];
-    for (const r of records) {
-      tx.del(elementKey(twinId, r.id));
-      tx.del(childKeyOf(r));
-      if (r.programName !== undefined) tx.del(programKey(twinId, r.programName, r.id));
-      tx.touch('element', r.id);
-      // A feed of a removed component would point at nothing: it goes with the element.
-      if (await tx.state.get(feedKey(twinId, r.id))) {
-        tx.del(feedKey(twinId, r.id));
-        tx.touch('feed', r.id);
-        feedsRemoved.push(r.id);
-      }
-    }
-    const removed = records.map((r) => r.id);
+    const plan = await planRemove(tx.state, twinId, id);
+    refuseSafetyEdit(await safetyImpact(tx.state, twinId, { remove: plan }));
+    const { removed, feedsRemoved } = await applyRemove(tx, twinId, plan);
     await tx.commit({ twinId, operation: 'removeAML', event: Events.AmlRemoved, payload: { id, removed, feedsRemoved } });
     return canonicalJson({ twinId, id, removed, feedsRemoved, txId: tx.txId });
+  }
+
+  // ---------------------------------------------------------------- safety changes (four eyes)
+
+  /**
+   * Proposes a change of safety content (README "Safety rules"): `operation` insertAML,
+   * removeAML or replaceAML with `changeJson` {amlFragment, parentID?, afterID?} / {ID} /
+   * {ID, amlFragment}. Planned now against the current specification (so it must be valid and
+   * must touch safety content) and stored pending with that revision; nothing in the
+   * specification changes until another organization approves.
+   */
+  @Transaction()
+  @Returns('string')
+  async proposeSafetyChange(ctx: Context, twinId: string, operation: string, changeJson: string, reason: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const op = parseSafetyOperation(operation);
+    const change = parseSafetyChange(op, changeJson);
+    const why = requireText('reason', reason ?? '', { allowEmpty: true });
+    const meta = await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SAFETY_WRITE);
+    const impact = await safetyImpact(tx.state, twinId, await planSafetyChange(tx.state, meta, op, change));
+    if (!touchesSafety(impact)) {
+      fail(ErrorCodes.VALIDATION_FAILED, 'the change touches no safety content (no program, interlock or safe state): use insertAML/removeAML');
+    }
+    const proposalId = ((await tx.state.get<number>(proposalCounterKey(twinId))) ?? 0) + 1;
+    const proposal: SafetyProposal = {
+      twinId,
+      proposalId,
+      operation: op,
+      change,
+      reason: why,
+      baseRevision: await specRevision(tx, twinId),
+      impact,
+      status: 'PENDING',
+      proposedBy: tx.who,
+      proposedAt: tx.time.iso,
+      txId: tx.txId,
+    };
+    tx.put(proposalCounterKey(twinId), proposalId);
+    tx.put(proposalKey(twinId, proposalId), proposal);
+    tx.put(proposalPendingKey(twinId, proposalId), { proposalId });
+    tx.touch('safetyProposal', String(proposalId));
+    await tx.commit({
+      twinId,
+      operation: 'proposeSafetyChange',
+      event: Events.SafetyChangeProposed,
+      payload: { proposalId, operation: op, elements: [...impact.removed, ...impact.inserted].map((e) => e.id) },
+    });
+    return canonicalJson(proposal);
+  }
+
+  /**
+   * The second pair of eyes: a safety:write holder of another organization than the
+   * proposer's applies the proposal, provided the specification is still at the revision it
+   * was proposed on (else STALE_PROPOSAL: propose again against what is there now).
+   */
+  @Transaction()
+  @Returns('string')
+  async approveSafetyChange(ctx: Context, twinId: string, proposalId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const id = parseSequenceId('proposalId', proposalId);
+    const meta = await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SAFETY_WRITE);
+    const proposal = await requirePendingProposal(tx, twinId, id);
+    if (proposal.proposedBy.mspId === tx.caller.mspId) {
+      fail(ErrorCodes.SELF_APPROVAL, `safety change ${id} was proposed by ${tx.caller.mspId}; another organization holding safety:write must approve it`);
+    }
+    // Read in this transaction: a concurrent spec write invalidates the approval (MVCC) too.
+    const revision = await specRevision(tx, twinId);
+    if (revision !== proposal.baseRevision) {
+      fail(ErrorCodes.STALE_PROPOSAL, `the specification changed since safety change ${id} was proposed (revision ${proposal.baseRevision || '""'}, now ${revision || '""'})`);
+    }
+    const plan = await planSafetyChange(tx.state, meta, proposal.operation, proposal.change);
+    const removed = plan.remove ? await applyRemove(tx, twinId, plan.remove) : { removed: [], feedsRemoved: [] };
+    const inserted = plan.insert ? applyInsert(tx, twinId, plan.insert) : { ids: [], programs: [] };
+    const done: SafetyProposal = {
+      ...proposal,
+      status: 'APPLIED',
+      decision: { status: 'APPLIED', reason: '', by: tx.who, at: tx.time.iso, txId: tx.txId },
+    };
+    tx.put(proposalKey(twinId, id), done);
+    tx.del(proposalPendingKey(twinId, id));
+    tx.touch('safetyProposal', String(id));
+    await tx.commit({
+      twinId,
+      operation: 'approveSafetyChange',
+      event: Events.SafetyChangeApproved,
+      payload: {
+        proposalId: id,
+        operation: proposal.operation,
+        proposedBy: proposal.proposedBy.mspId,
+        removed: removed.removed,
+        feedsRemoved: removed.feedsRemoved,
+        inserted: inserted.ids,
+      },
+    });
+    return canonicalJson({ ...done, removed: removed.removed, feedsRemoved: removed.feedsRemoved, inserted: inserted.ids });
+  }
+
+  /** Declines a pending proposal; any safety:write holder may, the proposer's organization included (withdrawal). */
+  @Transaction()
+  @Returns('string')
+  async rejectSafetyChange(ctx: Context, twinId: string, proposalId: string, reason: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const id = parseSequenceId('proposalId', proposalId);
+    const why = requireText('reason', reason ?? '', { allowEmpty: true });
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SAFETY_WRITE);
+    const proposal = await requirePendingProposal(tx, twinId, id);
+    const done: SafetyProposal = {
+      ...proposal,
+      status: 'REJECTED',
+      decision: { status: 'REJECTED', reason: why, by: tx.who, at: tx.time.iso, txId: tx.txId },
+    };
+    tx.put(proposalKey(twinId, id), done);
+    tx.del(proposalPendingKey(twinId, id));
+    tx.touch('safetyProposal', String(id));
+    await tx.commit({ twinId, operation: 'rejectSafetyChange', event: Events.SafetyChangeRejected, payload: { proposalId: id } });
+    return canonicalJson(done);
+  }
+
+  /** Safety change proposals in id order; `status` '' = all, else PENDING, APPLIED or REJECTED. */
+  @Transaction(false)
+  @Returns('string')
+  async listSafetyProposals(ctx: Context, twinId: string, status: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const want = typeof status === 'string' && status !== '' ? status : undefined;
+    if (want !== undefined && !(ProposalStatuses as readonly string[]).includes(want)) {
+      fail(ErrorCodes.VALIDATION_FAILED, `status must be '', ${ProposalStatuses.join(', ')}`);
+    }
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_READ);
+    const out: SafetyProposal[] = [];
+    if (want === 'PENDING') {
+      // The pending index keeps this one range read however many proposals were decided.
+      for (const e of await list<{ proposalId: number }>(tx.state, KeyTypes.safetyPending, [twinId])) {
+        const p = await tx.state.get<SafetyProposal>(proposalKey(twinId, e.value.proposalId));
+        if (p) out.push(p);
+      }
+    } else {
+      for (const e of await list<SafetyProposal>(tx.state, KeyTypes.safetyProposal, [twinId])) {
+        if (want === undefined || e.value.status === want) out.push(e.value);
+      }
+    }
+    return canonicalJson(out);
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async getSafetyProposal(ctx: Context, twinId: string, proposalId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const id = parseSequenceId('proposalId', proposalId);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.SPEC_READ);
+    const p = await tx.state.get<SafetyProposal>(proposalKey(twinId, id));
+    if (!p) fail(ErrorCodes.NOT_FOUND, `safety change ${id} does not exist in twin ${twinId}`);
+    return canonicalJson(p);
   }
 
   @Transaction(false)
@@ -865,13 +1012,86 @@ export class SpecificationContract extends Contract {
   }
 }
 
-function childKeyOf(r: ElementRecord): string {
-  return childKey(r.twinId, r.parentId, r.order);
-}
-
 function parseCallId(v: unknown): number {
   if (typeof v !== 'string' || !/^[1-9]\d{0,11}$/.test(v)) fail(ErrorCodes.VALIDATION_FAILED, 'callId must be a positive integer');
   return Number(v);
+}
+
+function parseSequenceId(name: string, v: unknown): number {
+  if (typeof v !== 'string' || !/^[1-9]\d{0,11}$/.test(v)) fail(ErrorCodes.VALIDATION_FAILED, `${name} must be a positive integer`);
+  return Number(v);
+}
+
+/** insertAML/removeAML never change safety content, whoever calls: that takes two organizations. */
+function refuseSafetyEdit(impact: SafetyImpact): void {
+  if (!touchesSafety(impact)) return;
+  const ids = [...impact.removed, ...impact.inserted].map((e) => `${e.id} (${e.kind})`);
+  fail(
+    ErrorCodes.SAFETY_APPROVAL_REQUIRED,
+    `the change touches safety content: ${[...new Set(ids)].join(', ')}; propose it with proposeSafetyChange (safety:write) for another organization's approval`,
+  );
+}
+
+function parseSafetyOperation(v: unknown): SafetyOperation {
+  if (typeof v !== 'string' || !(SafetyOperations as readonly string[]).includes(v)) {
+    fail(ErrorCodes.VALIDATION_FAILED, `operation must be one of ${SafetyOperations.join(', ')}`);
+  }
+  return v as SafetyOperation;
+}
+
+/** changeJson carries a fragment, so it may be as large as an insertAML fragment (plus its envelope). */
+function parseSafetyChange(op: SafetyOperation, v: unknown): SafetyProposal['change'] {
+  const s = typeof v === 'string' ? v : '';
+  if (Buffer.byteLength(s, 'utf8') > Limits.MAX_FRAGMENT_BYTES + 4096) fail(ErrorCodes.TOO_LARGE, 'changeJson is larger than a fragment allows');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(s) as unknown;
+  } catch {
+    fail(ErrorCodes.VALIDATION_FAILED, 'changeJson is not valid JSON');
+  }
+  if (!isPlainObject(raw)) fail(ErrorCodes.VALIDATION_FAILED, 'changeJson must be a JSON object');
+  const fragment = () => {
+    const f = raw.amlFragment;
+    if (typeof f !== 'string' || f.trim() === '') fail(ErrorCodes.VALIDATION_FAILED, 'changeJson.amlFragment must be a non-empty string');
+    return f;
+  };
+  switch (op) {
+    case 'insertAML': {
+      onlyKeys('changeJson', raw, ['amlFragment', 'parentID', 'afterID']);
+      const parentID = optionalId('changeJson.parentID', raw.parentID);
+      const afterID = optionalId('changeJson.afterID', raw.afterID);
+      return { amlFragment: fragment(), ...(parentID !== undefined ? { parentID } : {}), ...(afterID !== undefined ? { afterID } : {}) };
+    }
+    case 'removeAML':
+      onlyKeys('changeJson', raw, ['ID']);
+      return { ID: requireId('changeJson.ID', raw.ID) };
+    case 'replaceAML':
+      onlyKeys('changeJson', raw, ['ID', 'amlFragment']);
+      return { ID: requireId('changeJson.ID', raw.ID), amlFragment: fragment() };
+  }
+}
+
+async function planSafetyChange(
+  r: StateReader,
+  meta: TwinMeta,
+  op: SafetyOperation,
+  c: SafetyProposal['change'],
+): Promise<{ remove?: RemovePlan; insert?: InsertPlan }> {
+  switch (op) {
+    case 'insertAML':
+      return { insert: await planInsert(r, meta, c.amlFragment ?? '', c.parentID ?? '', c.afterID) };
+    case 'removeAML':
+      return { remove: await planRemove(r, meta.twinId, c.ID ?? '') };
+    case 'replaceAML':
+      return planReplace(r, meta, c.ID ?? '', c.amlFragment ?? '');
+  }
+}
+
+async function requirePendingProposal(tx: Tx, twinId: string, id: number): Promise<SafetyProposal> {
+  const p = await tx.state.get<SafetyProposal>(proposalKey(twinId, id));
+  if (!p) fail(ErrorCodes.NOT_FOUND, `safety change ${id} does not exist in twin ${twinId}`);
+  if (p.status !== 'PENDING') fail(ErrorCodes.INVALID_STATE, `safety change ${id} is already ${p.status}`);
+  return p;
 }
 
 /** A program is named by its element ID, or by its Name when that is unique in the twin. */

@@ -34,6 +34,10 @@ export const KeyTypes = {
   callRequest: 'tl.callreq',
   /** [twinId, callId(12 digits)] -> { callId } while the call is pending */
   pending: 'tl.pend',
+  /** [twinId, proposalId(12 digits)] -> SafetyProposal */
+  safetyProposal: 'tl.safety',
+  /** [twinId, proposalId(12 digits)] -> { proposalId } while the proposal is pending */
+  safetyPending: 'tl.safpend',
   /**
    * [twinId] -> SpecRevision: the last transaction that changed what getSpecification
    * assembles (twin meta, element records, child index). Written blind by Tx.commit, so

@@ -2,6 +2,7 @@ import type { NodeKind, SchemaVersion } from '../aml/caex';
 import type { ParamValue } from '../aml/programs';
 import type { Level } from '../access/roles';
 import type { XmlElement } from '../aml/xml';
+import type { SafetyImpact } from './edits';
 
 export interface Principal {
   mspId: string;
@@ -144,4 +145,30 @@ export interface ProgramCall {
     at: string;
     txId: string;
   };
+}
+
+export const SafetyOperations = ['insertAML', 'removeAML', 'replaceAML'] as const;
+export type SafetyOperation = (typeof SafetyOperations)[number];
+export const ProposalStatuses = ['PENDING', 'APPLIED', 'REJECTED'] as const;
+export type ProposalStatus = (typeof ProposalStatuses)[number];
+
+/**
+ * A change of safety content waiting for (or decided by) a second organization. What applies
+ * is exactly `change`, planned again at approval against the revision it was proposed on.
+ */
+export interface SafetyProposal {
+  twinId: string;
+  proposalId: number;
+  operation: SafetyOperation;
+  /** insertAML: amlFragment, parentID, afterID; removeAML: ID; replaceAML: ID, amlFragment. */
+  change: { amlFragment?: string; parentID?: string; afterID?: string; ID?: string };
+  reason: string;
+  /** The specification revision the change was planned against; approval needs it unchanged. */
+  baseRevision: string;
+  impact: SafetyImpact;
+  status: ProposalStatus;
+  proposedBy: Principal;
+  proposedAt: string;
+  txId: string;
+  decision?: { status: Exclude<ProposalStatus, 'PENDING'>; reason: string; by: Principal; at: string; txId: string };
 }

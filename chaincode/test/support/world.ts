@@ -66,3 +66,12 @@ export async function expectRefusal(w: World, p: Promise<unknown>, code: string)
   expect(w.ledger.lastTx.ok).toBe(false);
   expect(w.ledger.lastTx.writeCalls).toBe(0);
 }
+
+/**
+ * A safety change the four-eyes way (README "Safety rules"): the owner proposes, the
+ * manufacturer approves; returns the approval's result.
+ */
+export async function applySafetyChange(w: World, operation: 'insertAML' | 'removeAML' | 'replaceAML', change: Record<string, string>): Promise<Record<string, unknown>> {
+  const p = await w.ledger.invoke(who.owner, w.spec, 'proposeSafetyChange', TWIN, operation, JSON.stringify(change), '');
+  return w.ledger.invoke(who.manufacturer, w.spec, 'approveSafetyChange', TWIN, String(p.proposalId));
+}

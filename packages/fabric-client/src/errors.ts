@@ -25,6 +25,11 @@ const CHAINCODE_STATUS: Record<string, number> = {
   INVALID_STATE: 409,
   GRANT_FORBIDDEN: 403,
   REQUEST_ID_CONFLICT: 409,
+  // Safety rules: a plain spec edit may not touch them (403), nor may the proposer approve its
+  // own change (403); a proposal overtaken by another spec change conflicts (409).
+  SAFETY_APPROVAL_REQUIRED: 403,
+  SELF_APPROVAL: 403,
+  STALE_PROPOSAL: 409,
 };
 
 /**

@@ -21,6 +21,12 @@ export const ChaincodeErrorCodes = {
   INVALID_STATE: 'INVALID_STATE',
   GRANT_FORBIDDEN: 'GRANT_FORBIDDEN',
   REQUEST_ID_CONFLICT: 'REQUEST_ID_CONFLICT',
+  /** insertAML/removeAML would change safety content: propose it (proposeSafetyChange) instead. */
+  SAFETY_APPROVAL_REQUIRED: 'SAFETY_APPROVAL_REQUIRED',
+  /** The proposer's own organization tried to approve its safety change. */
+  SELF_APPROVAL: 'SELF_APPROVAL',
+  /** The specification changed since the safety change was proposed. */
+  STALE_PROPOSAL: 'STALE_PROPOSAL',
 } as const;
 export type ChaincodeErrorCode = (typeof ChaincodeErrorCodes)[keyof typeof ChaincodeErrorCodes];
 
@@ -40,6 +46,10 @@ export const LedgerEvents = {
   SensorFeedRemoved: 'SensorFeedRemoved',
   ProgramCalled: 'ProgramCalled',
   ProgramCallAcknowledged: 'ProgramCallAcknowledged',
+  SafetyChangeProposed: 'SafetyChangeProposed',
+  /** The approval applied the change: the specification changed in this transaction. */
+  SafetyChangeApproved: 'SafetyChangeApproved',
+  SafetyChangeRejected: 'SafetyChangeRejected',
   GrantAdded: 'GrantAdded',
   GrantRevoked: 'GrantRevoked',
   PartyRegistered: 'PartyRegistered',
@@ -71,6 +81,8 @@ export const Permissions = {
   PROGRAM_CALL: 'program:call',
   PROGRAM_ACK: 'program:ack',
   GRANTS_MANAGE: 'grants:manage',
+  /** Proposing, approving and rejecting changes of safety content (programs, interlocks, safe states). */
+  SAFETY_WRITE: 'safety:write',
 } as const;
 
 export type DocPermission = `doc:read:${ConfidentialityLevel}` | `doc:write:${ConfidentialityLevel}`;
@@ -97,6 +109,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     Permissions.FEED_REGISTER,
     Permissions.PROGRAM_CALL,
     Permissions.GRANTS_MANAGE,
+    Permissions.SAFETY_WRITE,
   ],
   MAINTAINER: [
     Permissions.SPEC_READ,
@@ -107,7 +120,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     Permissions.FEED_REGISTER,
     Permissions.PROGRAM_CALL,
   ],
-  MANUFACTURER: [Permissions.SPEC_READ, ...ConfidentialityLevels.slice(0, 3).map(docRead), Permissions.FEED_READ],
+  MANUFACTURER: [Permissions.SPEC_READ, ...ConfidentialityLevels.slice(0, 3).map(docRead), Permissions.FEED_READ, Permissions.SAFETY_WRITE],
   AUDITOR: [Permissions.SPEC_READ, ...ConfidentialityLevels.slice(0, 3).map(docRead), Permissions.FEED_READ],
   DEVICE_AGENT: [
     Permissions.SPEC_READ,
@@ -127,6 +140,12 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
 export const CallStatuses = ['PENDING', 'EXECUTED', 'FAILED', 'REJECTED', 'EXPIRED'] as const;
 export type CallStatus = (typeof CallStatuses)[number];
 export type AcknowledgementStatus = Exclude<CallStatus, 'PENDING'>;
+
+/** Safety change proposals: the change they carry, and their states. */
+export const SafetyOperations = ['insertAML', 'removeAML', 'replaceAML'] as const;
+export type SafetyOperation = (typeof SafetyOperations)[number];
+export const ProposalStatuses = ['PENDING', 'APPLIED', 'REJECTED'] as const;
+export type ProposalStatus = (typeof ProposalStatuses)[number];
 
 /** A grant to every MSP of the channel (reading only). */
 export const EVERYONE = '*';

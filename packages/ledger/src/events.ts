@@ -1,5 +1,5 @@
 import { LedgerEventInvalidError } from './errors.js';
-import { LedgerEvents, type AcknowledgementStatus, type ConfidentialityLevel, type LedgerEventName } from './constants.js';
+import { LedgerEvents, type AcknowledgementStatus, type ConfidentialityLevel, type LedgerEventName, type SafetyOperation } from './constants.js';
 import type { GrantSpec, ParamValue } from './types.js';
 
 interface TwinEventBase {
@@ -31,6 +31,18 @@ export interface LedgerEventPayloads {
     readonly expiresAt: string;
   };
   ProgramCallAcknowledged: TwinEventBase & { readonly callId: number; readonly status: AcknowledgementStatus };
+  /** elements: the safety elements the change would remove or insert. */
+  SafetyChangeProposed: TwinEventBase & { readonly proposalId: number; readonly operation: SafetyOperation; readonly elements: readonly string[] };
+  /** The specification changed: removed/inserted as removeAML/insertAML report them. */
+  SafetyChangeApproved: TwinEventBase & {
+    readonly proposalId: number;
+    readonly operation: SafetyOperation;
+    readonly proposedBy: string;
+    readonly removed: readonly string[];
+    readonly feedsRemoved: readonly string[];
+    readonly inserted: readonly string[];
+  };
+  SafetyChangeRejected: TwinEventBase & { readonly proposalId: number };
   GrantAdded: TwinEventBase & { readonly grant: GrantSpec };
   GrantRevoked: TwinEventBase & { readonly grant: GrantSpec };
   /** The party registry is channel-wide: no twinId. */
@@ -78,6 +90,9 @@ const REQUIRED: Record<LedgerEventName, Record<string, 'string' | 'number' | 'bo
   SensorFeedRemoved: { componentId: 'string' },
   ProgramCalled: { callId: 'number', programName: 'string', programElementId: 'string', parameters: 'object', requestId: 'string', expiresAt: 'string' },
   ProgramCallAcknowledged: { callId: 'number', status: 'string' },
+  SafetyChangeProposed: { proposalId: 'number', operation: 'string', elements: 'array' },
+  SafetyChangeApproved: { proposalId: 'number', operation: 'string', proposedBy: 'string', removed: 'array', feedsRemoved: 'array', inserted: 'array' },
+  SafetyChangeRejected: { proposalId: 'number' },
   GrantAdded: { grant: 'object' },
   GrantRevoked: { grant: 'object' },
   PartyRegistered: { mspId: 'string', version: 'number', txId: 'string' },

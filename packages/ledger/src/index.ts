@@ -12,6 +12,8 @@ export {
   ALL_PERMISSIONS,
   ROLE_PERMISSIONS,
   CallStatuses,
+  SafetyOperations,
+  ProposalStatuses,
   EVERYONE,
   PROGRAM_ROLE_CLASS,
   Limits,
@@ -25,6 +27,8 @@ export type {
   DocPermission,
   CallStatus,
   AcknowledgementStatus,
+  SafetyOperation,
+  ProposalStatus,
 } from './constants.js';
 export { parseLedgerEvent, isLedgerEventName, twinIdOf } from './events.js';
 export type { LedgerEvent, LedgerEventPayloads, RawChaincodeEvent } from './events.js';

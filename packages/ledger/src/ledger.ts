@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ChaincodeRejectedError, EndorsementFailedError, SubmitFailedError, type FabricClient } from '@twinledger/fabric-client';
-import { ChaincodeErrorCodes, type AcknowledgementStatus, type Permission } from './constants.js';
+import { ChaincodeErrorCodes, type AcknowledgementStatus, type Permission, type ProposalStatus } from './constants.js';
 import { LedgerResponseInvalidError } from './errors.js';
 import type {
   DeviceNamespace,
@@ -31,6 +31,9 @@ import type {
   RemoveExternalSourceResult,
   RemoveSensorFeedResult,
   RevokeResult,
+  SafetyApproval,
+  SafetyChange,
+  SafetyProposal,
   SensorFeed,
   Specification,
   SpecificationRevision,
@@ -99,6 +102,16 @@ export interface TwinLedger {
   acknowledgeProgramCall(twinId: string, callId: number, status: AcknowledgementStatus, result?: unknown): Promise<Committed<ProgramCall>>;
   listPendingProgramCalls(twinId: string): Promise<ProgramCall[]>;
   getProgramCall(twinId: string, callId: number): Promise<ProgramCall>;
+
+  // spec: safety changes (four eyes: a safety:write holder proposes, one of another organization approves)
+  /** Needs safety:write; the change must touch safety content. Nothing changes until approved. */
+  proposeSafetyChange(twinId: string, change: SafetyChange, reason?: string): Promise<Committed<SafetyProposal>>;
+  /** Needs safety:write in another organization than the proposer's; applies the change. */
+  approveSafetyChange(twinId: string, proposalId: number): Promise<Committed<SafetyApproval>>;
+  rejectSafetyChange(twinId: string, proposalId: number, reason?: string): Promise<Committed<SafetyProposal>>;
+  /** `status` omitted = every proposal. */
+  listSafetyProposals(twinId: string, status?: ProposalStatus): Promise<SafetyProposal[]>;
+  getSafetyProposal(twinId: string, proposalId: number): Promise<SafetyProposal>;
 
   // spec: audit
   history(twinId: string): Promise<TwinHistory>;
@@ -221,6 +234,15 @@ export function createTwinLedger(client: FabricClient): TwinLedger {
       write('spec:acknowledgeProgramCall', [twinId, String(callId), status, result === undefined ? '' : json(result)]),
     listPendingProgramCalls: (twinId) => read('spec:listPendingProgramCalls', [twinId]),
     getProgramCall: (twinId, callId) => read('spec:getProgramCall', [twinId, String(callId)]),
+
+    proposeSafetyChange: (twinId, change, reason) => {
+      const { operation, ...args } = change;
+      return write('spec:proposeSafetyChange', [twinId, operation, json(args), optional(reason)]);
+    },
+    approveSafetyChange: (twinId, proposalId) => write('spec:approveSafetyChange', [twinId, String(proposalId)]),
+    rejectSafetyChange: (twinId, proposalId, reason) => write('spec:rejectSafetyChange', [twinId, String(proposalId), optional(reason)]),
+    listSafetyProposals: (twinId, status) => read('spec:listSafetyProposals', [twinId, optional(status)]),
+    getSafetyProposal: (twinId, proposalId) => read('spec:getSafetyProposal', [twinId, String(proposalId)]),
 
     history: ((twinId: string, elementId?: string) => read('spec:history', [twinId, optional(elementId)])) as TwinLedger['history'],
     getTwinAsOf: (twinId, at) => read('spec:getTwinAsOf', [twinId, asOfArg(at)]),

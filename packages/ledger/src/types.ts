@@ -1,5 +1,5 @@
 /** The chaincode's results, as the contracts return them (canonical JSON). See chaincode/README.md. */
-import type { AcknowledgementStatus, CallStatus, ConfidentialityLevel, Permission, Role } from './constants.js';
+import type { AcknowledgementStatus, CallStatus, ConfidentialityLevel, Permission, ProposalStatus, Role, SafetyOperation } from './constants.js';
 
 /** `{mspId, id}` where id is the identity's `x509::<subject DN>::<issuer DN>`. */
 export interface Principal {
@@ -353,9 +353,55 @@ export interface ProgramCall {
   };
 }
 
+// ------------------------------------------------------------------ safety changes
+
+/**
+ * What a safety change proposal carries (chaincode README "Safety rules"): the arguments of the
+ * operation it stands for. replaceAML puts the fragment where element ID was, in one step.
+ */
+export type SafetyChange =
+  | { readonly operation: 'insertAML'; readonly amlFragment: string; readonly parentID?: string; readonly afterID?: string }
+  | { readonly operation: 'removeAML'; readonly ID: string }
+  | { readonly operation: 'replaceAML'; readonly ID: string; readonly amlFragment: string };
+
+export interface SafetyElement {
+  readonly id: string;
+  readonly kind: 'program' | 'interlock' | 'safeState';
+  readonly name: string;
+}
+
+export interface SafetyProposal {
+  readonly twinId: string;
+  readonly proposalId: number;
+  readonly operation: SafetyOperation;
+  readonly change: { readonly amlFragment?: string; readonly parentID?: string; readonly afterID?: string; readonly ID?: string };
+  readonly reason: string;
+  /** The specification revision it was planned against; approval needs it unchanged. */
+  readonly baseRevision: string;
+  /** Mutable arrays so REST schemas (TypeBox) describe them field by field. */
+  readonly impact: {
+    readonly removed: SafetyElement[];
+    readonly inserted: SafetyElement[];
+    readonly programsRemoved: Program[];
+    readonly programsInserted: Program[];
+  };
+  readonly status: ProposalStatus;
+  readonly proposedBy: Principal;
+  readonly proposedAt: string;
+  readonly txId: string;
+  readonly decision?: { readonly status: Exclude<ProposalStatus, 'PENDING'>; readonly reason: string; readonly by: Principal; readonly at: string; readonly txId: string };
+}
+
+/** approveSafetyChange: the proposal, now APPLIED, and what the specification change did. */
+export interface SafetyApproval extends SafetyProposal {
+  readonly removed: readonly string[];
+  readonly feedsRemoved: readonly string[];
+  readonly inserted: readonly string[];
+}
+
 // ------------------------------------------------------------------ history
 
-export type ChangeTargetKind = 'twin' | 'element' | 'document' | 'externalSource' | 'feed' | 'grant' | 'programCall';
+export type ChangeTargetKind = 'twin' | 'element' | 'document' | 'externalSource' | 'feed' | 'grant' | 'programCall' | 'safetyProposal';
 
 export interface ChangeHeader {
   readonly twinId: string;

@@ -13,7 +13,9 @@ import {
   Limits,
   Permissions,
   PROGRAM_ROLE_CLASS,
+  ProposalStatuses,
   ROLE_PERMISSIONS,
+  SafetyOperations,
   Roles,
 } from '../src/index.js';
 
@@ -62,6 +64,8 @@ describe('constants mirror the chaincode', () => {
     expect(Permissions).toEqual(stringEntries('access/roles.ts', 'Permissions'));
     expect([...ConfidentialityLevels]).toEqual(stringList('access/roles.ts', 'Levels'));
     expect([...CallStatuses]).toEqual(stringList('spec/model.ts', 'CallStatuses'));
+    expect([...SafetyOperations]).toEqual(stringList('spec/model.ts', 'SafetyOperations'));
+    expect([...ProposalStatuses]).toEqual(stringList('spec/model.ts', 'ProposalStatuses'));
   });
 
   it('limits', () => {

@@ -10,6 +10,7 @@ import { registryRoutes } from './routes/registry.js';
 import { auditRoutes } from './routes/audit.js';
 import { eventRoutes } from './routes/events.js';
 import { documentRoutes } from './routes/documents.js';
+import { safetyRoutes } from './routes/safety.js';
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -77,5 +78,6 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
   await app.register(auditRoutes(routeDeps));
   await app.register(eventRoutes(routeDeps));
   await app.register(documentRoutes(routeDeps));
+  await app.register(safetyRoutes(routeDeps));
   return app;
 }

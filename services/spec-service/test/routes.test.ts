@@ -319,6 +319,90 @@ describe('spec-service routes', () => {
     });
   });
 
+  describe('safety changes', () => {
+    const proposal = (over: Record<string, unknown> = {}) => ({
+      twinId: TWIN,
+      proposalId: 1,
+      operation: 'replaceAML',
+      change: { ID: 'prog-set-conveyor-speed', amlFragment: '<InternalElement Name="P" ID="prog-set-conveyor-speed"/>' },
+      reason: 'motor upgrade',
+      baseRevision: 'r1',
+      impact: { removed: [{ id: 'prog-set-conveyor-speed', kind: 'program', name: 'SetConveyorSpeed' }], inserted: [], programsRemoved: [], programsInserted: [] },
+      status: 'PENDING',
+      proposedBy: { mspId: 'Org1MSP', id: 'x509::u' },
+      proposedAt: '2026-01-01T00:00:00.000Z',
+      txId: 't',
+      ...over,
+    });
+
+    it('passes each operation to proposeSafetyChange as the chaincode expects it, and validates the body', async () => {
+      fabric.on('spec:proposeSafetyChange', () => proposal());
+      const frag = '<InternalElement Name="P" ID="prog-set-conveyor-speed"/>';
+      const ok = await call('POST', `/twins/${TWIN}/safety-proposals`, { operation: 'replaceAML', elementId: 'prog-set-conveyor-speed', aml: frag, reason: 'motor upgrade' });
+      expect(ok.statusCode).toBe(201);
+      expect(ok.json().result).toMatchObject({ proposalId: 1, status: 'PENDING', impact: { removed: [{ kind: 'program' }] } });
+      await call('POST', `/twins/${TWIN}/safety-proposals`, { operation: 'insertAML', aml: frag, parentId: 'conveyor-1' });
+      await call('POST', `/twins/${TWIN}/safety-proposals`, { operation: 'removeAML', elementId: 'prog-set-conveyor-speed' });
+      expect(fabric.calls.map((c) => c.args)).toEqual([
+        [TWIN, 'replaceAML', JSON.stringify({ ID: 'prog-set-conveyor-speed', amlFragment: frag }), 'motor upgrade'],
+        [TWIN, 'insertAML', JSON.stringify({ amlFragment: frag, parentID: 'conveyor-1' }), ''],
+        [TWIN, 'removeAML', JSON.stringify({ ID: 'prog-set-conveyor-speed' }), ''],
+      ]);
+      for (const bad of [
+        { operation: 'moveAML', elementId: 'x' },
+        { operation: 'removeAML' },
+        { operation: 'replaceAML', elementId: 'x' },
+        { operation: 'removeAML', elementId: 'x', extra: 1 },
+        { operation: 'insertAML', aml: '<Attribute Name="x"/>' },
+      ]) {
+        expect((await call('POST', `/twins/${TWIN}/safety-proposals`, bad)).statusCode).toBe(400);
+      }
+      expect(fabric.calls).toHaveLength(3);
+    });
+
+    it('maps the four-eyes refusals: SAFETY_APPROVAL_REQUIRED and SELF_APPROVAL 403, STALE_PROPOSAL 409', async () => {
+      fabric.on('spec:removeAML', () => {
+        throw new ChaincodeRejectedError('SAFETY_APPROVAL_REQUIRED', 'SAFETY_APPROVAL_REQUIRED: the change touches safety content');
+      });
+      const direct = await call('DELETE', `/twins/${TWIN}/elements/prog-set-conveyor-speed`);
+      expect(direct.statusCode).toBe(403);
+      expect(direct.json()).toMatchObject({ code: 'SAFETY_APPROVAL_REQUIRED' });
+      fabric.on('spec:approveSafetyChange', () => {
+        throw new ChaincodeRejectedError('SELF_APPROVAL', 'SELF_APPROVAL: proposed by Org1MSP');
+      });
+      const self = await call('POST', `/twins/${TWIN}/safety-proposals/1/approve`);
+      expect(self.statusCode).toBe(403);
+      expect(self.json()).toMatchObject({ code: 'SELF_APPROVAL' });
+      fabric.on('spec:approveSafetyChange', () => {
+        throw new ChaincodeRejectedError('STALE_PROPOSAL', 'STALE_PROPOSAL: the specification changed');
+      });
+      const stale = await call('POST', `/twins/${TWIN}/safety-proposals/1/approve`);
+      expect(stale.statusCode).toBe(409);
+      expect(stale.json()).toMatchObject({ code: 'STALE_PROPOSAL' });
+      fabric.on('spec:approveSafetyChange', () => ({ ...proposal({ status: 'APPLIED' }), removed: ['prog-set-conveyor-speed'], inserted: [], feedsRemoved: [] }));
+      expect((await call('POST', `/twins/${TWIN}/safety-proposals/1/approve`)).json().result).toMatchObject({ status: 'APPLIED', removed: ['prog-set-conveyor-speed'] });
+    });
+
+    it('lists, reads and rejects proposals', async () => {
+      fabric.on('spec:listSafetyProposals', () => [proposal()]);
+      fabric.on('spec:getSafetyProposal', () => proposal());
+      fabric.on('spec:rejectSafetyChange', () => proposal({ status: 'REJECTED' }));
+      expect((await call('GET', `/twins/${TWIN}/safety-proposals?status=PENDING`)).json()).toHaveLength(1);
+      expect((await call('GET', `/twins/${TWIN}/safety-proposals`)).statusCode).toBe(200);
+      expect((await call('GET', `/twins/${TWIN}/safety-proposals/1`)).json()).toMatchObject({ proposalId: 1 });
+      expect((await call('POST', `/twins/${TWIN}/safety-proposals/1/reject`, { reason: 'no' })).json().result).toMatchObject({ status: 'REJECTED' });
+      expect(fabric.calls.map((c) => [c.fn, ...c.args])).toEqual([
+        ['spec:listSafetyProposals', TWIN, 'PENDING'],
+        ['spec:listSafetyProposals', TWIN, ''],
+        ['spec:getSafetyProposal', TWIN, '1'],
+        ['spec:rejectSafetyChange', TWIN, '1', 'no'],
+      ]);
+      expect((await call('GET', `/twins/${TWIN}/safety-proposals?status=DONE`)).statusCode).toBe(400);
+      expect((await call('GET', `/twins/${TWIN}/safety-proposals/0`)).statusCode).toBe(400);
+      expect((await call('POST', `/twins/${TWIN}/safety-proposals/1/reject`, { why: 'x' })).statusCode).toBe(400);
+    });
+  });
+
   describe('documents', () => {
     const grants = () => [{ mspId: 'Org1MSP', role: 'OWNER' }, { mspId: 'Org2MSP', role: 'AUDITOR' }, { mspId: 'Org3MSP', role: 'AUDITOR', expiresAt: '2001-01-01T00:00:00Z' }, { mspId: '*', role: 'READER' }];
     const allow = (ok: boolean) => fabric.on('acl:checkAccess', ([, p]) => ({ allowed: ok, permission: p }));

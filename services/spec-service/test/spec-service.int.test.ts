@@ -237,6 +237,86 @@ function identitiesDir(root: string, org: OrgHandle): string {
     }
   }
 
+  // Issue #19: a maintainer widened SetConveyorSpeed by removeAML + insertAML (max 1000 for
+  // 2.5) and a call with speed 250 was queued. Safety rules now need safety:write and the
+  // approval of another organization.
+  it('refuses the widening of a safety bound with spec:write; a proposal and another organization\'s approval apply a new bound', async () => {
+    const safeTwin = `${twinId}-safety`;
+    const program = (max: string) =>
+      `<InternalElement Name="SetConveyorSpeed" ID="prog-set-conveyor-speed"><Attribute Name="speed" AttributeDataType="xs:double" Unit="m/s">` +
+      `<Constraint Name="SpeedRange"><OrdinalScaledType><RequiredMaxValue>${max}</RequiredMaxValue><RequiredMinValue>0</RequiredMinValue></OrdinalScaledType></Constraint>` +
+      `</Attribute><RoleRequirements RefBaseRoleClassPath="TwinLedgerRoleClassLib/Program"/></InternalElement>`;
+    const created = await call(org1, 0, 'POST', '/twins', { deviceId: safeTwin, deviceName: 'Bottling plant (safety)', aml: AML, grants: { Org2MSP: 'MAINTAINER' } });
+    expect(created.statusCode).toBe(201);
+    written.push(created.json().transactionId);
+
+    // The attack, step one: org 2 (MAINTAINER: spec:write, no safety:write) removes the program.
+    const rm = await call(org2, 1, 'DELETE', `/twins/${safeTwin}/elements/prog-set-conveyor-speed`);
+    expect(rm.statusCode).toBe(403);
+    expect(rm.json()).toMatchObject({ code: 'SAFETY_APPROVAL_REQUIRED' });
+    const ins = await call(org2, 1, 'POST', `/twins/${safeTwin}/elements`, { aml: program('1000').replace(/prog-set-conveyor-speed/, 'prog-fast'), parentId: 'conveyor-1' });
+    expect(ins.json()).toMatchObject({ code: 'SAFETY_APPROVAL_REQUIRED' });
+    // Nor may it propose: that needs safety:write.
+    const prop = await call(org2, 1, 'POST', `/twins/${safeTwin}/safety-proposals`, { operation: 'replaceAML', elementId: 'prog-set-conveyor-speed', aml: program('1000') });
+    expect(prop.statusCode).toBe(403);
+    expect(prop.json()).toMatchObject({ code: 'ACCESS_DENIED' });
+    expect((await call(org2, 1, 'POST', `/twins/${safeTwin}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 250 } })).json()).toMatchObject({ code: 'OUT_OF_BOUNDS' });
+
+    // The owner (org 1) proposes 3.5 m/s; neither it nor a party without safety:write can approve.
+    const p1 = await call(org1, 0, 'POST', `/twins/${safeTwin}/safety-proposals`, {
+      operation: 'replaceAML',
+      elementId: 'prog-set-conveyor-speed',
+      aml: program('3.5'),
+      reason: 'faster belt after the motor upgrade',
+    });
+    expect(p1.statusCode).toBe(201);
+    written.push(p1.json().transactionId);
+    const id = p1.json().result.proposalId as number;
+    expect(p1.json().result).toMatchObject({ status: 'PENDING', impact: { programsInserted: [{ parameters: [{ name: 'speed', max: 3.5 }] }] } });
+    expect((await call(org1, 0, 'POST', `/twins/${safeTwin}/safety-proposals/${id}/approve`)).json()).toMatchObject({ code: 'SELF_APPROVAL' });
+    expect((await call(org2, 1, 'POST', `/twins/${safeTwin}/safety-proposals/${id}/approve`)).json()).toMatchObject({ code: 'ACCESS_DENIED' });
+    expect((await call(org2, 1, 'POST', `/twins/${safeTwin}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 3 } })).json()).toMatchObject({ code: 'OUT_OF_BOUNDS' });
+
+    // The owner makes org 2 the manufacturer too (safety:write): the second organization.
+    const pool = createPeerConnectionPool();
+    const client = createFabricClient({ pool, peer: net.orgs[0]!.peer, identity: await loadIdentity(net.orgs[0]!.users[0]!), channel: net.channel, chaincode: net.chaincode });
+    try {
+      written.push((await createTwinLedger(client).grant(safeTwin, { mspId: 'Org2MSP', role: 'MANUFACTURER' })).transactionId);
+    } finally {
+      client.close();
+      pool.close();
+    }
+    const ok = await call(org2, 1, 'POST', `/twins/${safeTwin}/safety-proposals/${id}/approve`);
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().result).toMatchObject({ status: 'APPLIED', decision: { by: { mspId: 'Org2MSP' } }, inserted: ['prog-set-conveyor-speed'] });
+    written.push(ok.json().transactionId);
+
+    // The new bound applies: 3 m/s is queued, 250 still refused.
+    const queued = await call(org2, 1, 'POST', `/twins/${safeTwin}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 3 } });
+    expect(queued.statusCode).toBe(201);
+    expect(queued.json().result).toMatchObject({ status: 'PENDING', parameters: { speed: 3 } });
+    written.push(queued.json().transactionId);
+    expect((await call(org2, 1, 'POST', `/twins/${safeTwin}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 250 } })).json()).toMatchObject({ code: 'OUT_OF_BOUNDS' });
+
+    // Both halves are in the history, with their organizations.
+    const h = (await call(org1, 0, 'GET', `/twins/${safeTwin}/history`)).json();
+    expect(h.changes.map((c: { operation: string; mspId: string }) => `${c.operation}:${c.mspId}`)).toEqual(
+      expect.arrayContaining(['proposeSafetyChange:Org1MSP', 'approveSafetyChange:Org2MSP']),
+    );
+    expect((await call(org1, 0, 'GET', `/twins/${safeTwin}/safety-proposals/${id}`)).json()).toMatchObject({ status: 'APPLIED', proposedBy: { mspId: 'Org1MSP' } });
+
+    // A proposal overtaken by another spec change is refused at approval.
+    const p2 = await call(org2, 1, 'POST', `/twins/${safeTwin}/safety-proposals`, { operation: 'removeAML', elementId: 'prog-set-valve-inlet-1' });
+    expect(p2.statusCode).toBe(201);
+    written.push(p2.json().transactionId);
+    const spare = await call(org1, 0, 'POST', `/twins/${safeTwin}/elements`, { aml: '<InternalElement Name="Spare" ID="spare-1"/>', parentId: 'filler-1' });
+    expect(spare.statusCode).toBe(201);
+    written.push(spare.json().transactionId);
+    const stale = await call(org1, 0, 'POST', `/twins/${safeTwin}/safety-proposals/${p2.json().result.proposalId}/approve`);
+    expect(stale.statusCode).toBe(409);
+    expect(stale.json()).toMatchObject({ code: 'STALE_PROPOSAL' });
+  });
+
   it('relays every event to Kafka exactly once across a service restart and a Kafka outage', async () => {
     await waitFor(() => written.every((tx) => journalOf(tx) !== undefined));
     await org1.app.close();

@@ -27,7 +27,7 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: read
 }
 
 export type Permission =
-  | 'spec:read' | 'spec:write' | 'feed:read' | 'feed:register' | 'program:call' | 'program:ack' | 'grants:manage'
+  | 'spec:read' | 'spec:write' | 'feed:read' | 'feed:register' | 'program:call' | 'program:ack' | 'grants:manage' | 'safety:write'
   | 'doc:read:public' | 'doc:read:internal' | 'doc:read:confidential' | 'doc:read:secret'
   | 'doc:write:public' | 'doc:write:internal' | 'doc:write:confidential' | 'doc:write:secret';
 

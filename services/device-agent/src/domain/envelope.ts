@@ -4,8 +4,8 @@ import { EnvelopeInvalidError } from './errors.js';
 
 /**
  * The operating organization's safety envelope (ARCHITECTURE 6 step 5): limits the agent
- * enforces on its own, whatever the ledger's program definition says. Someone holding
- * spec:write can widen a program's bounds on the ledger; they cannot edit this file, which the
+ * enforces on its own, whatever the ledger's program definition says. Two organizations
+ * holding safety:write can widen a program's bounds on the ledger; they cannot edit this file, which the
  * plant operator mounts into the agent. File format (JSON, README "Safety envelope"):
  *
  * {

@@ -22,7 +22,7 @@ export interface paths {
                     "application/json": {
                         identity?: string;
                         mspId: string;
-                        permission: "spec:read" | "spec:write" | "feed:read" | "feed:register" | "program:call" | "program:ack" | "grants:manage" | "doc:read:public" | "doc:read:internal" | "doc:read:confidential" | "doc:read:secret" | "doc:write:public" | "doc:write:internal" | "doc:write:confidential" | "doc:write:secret";
+                        permission: "spec:read" | "spec:write" | "feed:read" | "feed:register" | "program:call" | "program:ack" | "grants:manage" | "safety:write" | "doc:read:public" | "doc:read:internal" | "doc:read:confidential" | "doc:read:secret" | "doc:write:public" | "doc:write:internal" | "doc:write:confidential" | "doc:write:secret";
                         twinId: string;
                     };
                 };
@@ -1307,7 +1307,7 @@ export interface paths {
                         expiresAt?: string;
                         identity?: string;
                         mspId: string | "*";
-                        permission?: "spec:read" | "spec:write" | "feed:read" | "feed:register" | "program:call" | "program:ack" | "grants:manage" | "doc:read:public" | "doc:read:internal" | "doc:read:confidential" | "doc:read:secret" | "doc:write:public" | "doc:write:internal" | "doc:write:confidential" | "doc:write:secret";
+                        permission?: "spec:read" | "spec:write" | "feed:read" | "feed:register" | "program:call" | "program:ack" | "grants:manage" | "safety:write" | "doc:read:public" | "doc:read:internal" | "doc:read:confidential" | "doc:read:secret" | "doc:write:public" | "doc:write:internal" | "doc:write:confidential" | "doc:write:secret";
                         role?: "MANUFACTURER" | "OWNER" | "MAINTAINER" | "AUDITOR" | "DEVICE_AGENT" | "READER";
                     };
                 };
@@ -1518,7 +1518,7 @@ export interface paths {
                         expiresAt?: string;
                         identity?: string;
                         mspId: string | "*";
-                        permission?: "spec:read" | "spec:write" | "feed:read" | "feed:register" | "program:call" | "program:ack" | "grants:manage" | "doc:read:public" | "doc:read:internal" | "doc:read:confidential" | "doc:read:secret" | "doc:write:public" | "doc:write:internal" | "doc:write:confidential" | "doc:write:secret";
+                        permission?: "spec:read" | "spec:write" | "feed:read" | "feed:register" | "program:call" | "program:ack" | "grants:manage" | "safety:write" | "doc:read:public" | "doc:read:internal" | "doc:read:confidential" | "doc:read:secret" | "doc:write:public" | "doc:write:internal" | "doc:write:confidential" | "doc:write:secret";
                         role?: "MANUFACTURER" | "OWNER" | "MAINTAINER" | "AUDITOR" | "DEVICE_AGENT" | "READER";
                     };
                 };

@@ -4927,6 +4927,1226 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/twins/{twinId}/safety-proposals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Safety change proposals in proposal order (needs spec:read); status filters, none = all */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "PENDING" | "APPLIED" | "REJECTED";
+                };
+                header?: never;
+                path: {
+                    /** @description The twin ID (the deviceId given at creation) */
+                    twinId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": ({
+                            /** @description The specification revision the change was planned against; approval needs it unchanged */
+                            baseRevision: string;
+                            change: {
+                                [key: string]: unknown;
+                            };
+                            decision?: {
+                                [key: string]: unknown;
+                            };
+                            impact: {
+                                inserted: {
+                                    id: string;
+                                    kind: "program" | "interlock" | "safeState";
+                                    name: string;
+                                }[];
+                                /** @description Program definitions the change puts in place */
+                                programsInserted: {
+                                    [key: string]: unknown;
+                                }[];
+                                /** @description Program definitions (parameters, bounds) the change removes */
+                                programsRemoved: {
+                                    [key: string]: unknown;
+                                }[];
+                                removed: {
+                                    id: string;
+                                    kind: "program" | "interlock" | "safeState";
+                                    name: string;
+                                }[];
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            operation: "insertAML" | "removeAML" | "replaceAML";
+                            proposalId: number;
+                            proposedAt: string;
+                            proposedBy: {
+                                [key: string]: unknown;
+                            };
+                            reason: string;
+                            status: "PENDING" | "APPLIED" | "REJECTED";
+                            twinId: string;
+                            txId: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Propose a change of safety content (needs safety:write); nothing changes until another organization approves
+         * @description operation insertAML {aml, parentId?, afterId?}, removeAML {elementId}, or replaceAML {elementId, aml} (the fragment takes the element's place in one step, so a changed program is never absent). The change must touch safety content (400 VALIDATION_FAILED otherwise) and is checked against the current specification at once (AML_INVALID, NOT_FOUND, DUPLICATE_ID). A plain insert/delete of the same content answers 403 SAFETY_APPROVAL_REQUIRED.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The twin ID (the deviceId given at creation) */
+                    twinId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description An InternalElement or InstanceHierarchy ID */
+                        afterId?: string;
+                        /** @description AML fragment: one or more InternalElements (or InstanceHierarchies) */
+                        aml: string;
+                        /** @enum {string} */
+                        operation: "insertAML";
+                        /** @description An InternalElement or InstanceHierarchy ID */
+                        parentId?: string;
+                        /** @description Why: shown to the reviewers and kept on the ledger */
+                        reason?: string;
+                    } | {
+                        /** @description An InternalElement or InstanceHierarchy ID */
+                        elementId: string;
+                        /** @enum {string} */
+                        operation: "removeAML";
+                        /** @description Why: shown to the reviewers and kept on the ledger */
+                        reason?: string;
+                    } | {
+                        /** @description AML fragment: one or more InternalElements (or InstanceHierarchies) */
+                        aml: string;
+                        /** @description An InternalElement or InstanceHierarchy ID */
+                        elementId: string;
+                        /** @enum {string} */
+                        operation: "replaceAML";
+                        /** @description Why: shown to the reviewers and kept on the ledger */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            blockNumber: number;
+                            result: {
+                                /** @description The specification revision the change was planned against; approval needs it unchanged */
+                                baseRevision: string;
+                                change: {
+                                    [key: string]: unknown;
+                                };
+                                decision?: {
+                                    [key: string]: unknown;
+                                };
+                                impact: {
+                                    inserted: {
+                                        id: string;
+                                        kind: "program" | "interlock" | "safeState";
+                                        name: string;
+                                    }[];
+                                    /** @description Program definitions the change puts in place */
+                                    programsInserted: {
+                                        [key: string]: unknown;
+                                    }[];
+                                    /** @description Program definitions (parameters, bounds) the change removes */
+                                    programsRemoved: {
+                                        [key: string]: unknown;
+                                    }[];
+                                    removed: {
+                                        id: string;
+                                        kind: "program" | "interlock" | "safeState";
+                                        name: string;
+                                    }[];
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                operation: "insertAML" | "removeAML" | "replaceAML";
+                                proposalId: number;
+                                proposedAt: string;
+                                proposedBy: {
+                                    [key: string]: unknown;
+                                };
+                                reason: string;
+                                status: "PENDING" | "APPLIED" | "REJECTED";
+                                twinId: string;
+                                txId: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            transactionId: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/twins/{twinId}/safety-proposals/{proposalId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One proposal with its impact and decision */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    proposalId: number;
+                    /** @description The twin ID (the deviceId given at creation) */
+                    twinId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The specification revision the change was planned against; approval needs it unchanged */
+                            baseRevision: string;
+                            change: {
+                                [key: string]: unknown;
+                            };
+                            decision?: {
+                                [key: string]: unknown;
+                            };
+                            impact: {
+                                inserted: {
+                                    id: string;
+                                    kind: "program" | "interlock" | "safeState";
+                                    name: string;
+                                }[];
+                                /** @description Program definitions the change puts in place */
+                                programsInserted: {
+                                    [key: string]: unknown;
+                                }[];
+                                /** @description Program definitions (parameters, bounds) the change removes */
+                                programsRemoved: {
+                                    [key: string]: unknown;
+                                }[];
+                                removed: {
+                                    id: string;
+                                    kind: "program" | "interlock" | "safeState";
+                                    name: string;
+                                }[];
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            operation: "insertAML" | "removeAML" | "replaceAML";
+                            proposalId: number;
+                            proposedAt: string;
+                            proposedBy: {
+                                [key: string]: unknown;
+                            };
+                            reason: string;
+                            status: "PENDING" | "APPLIED" | "REJECTED";
+                            twinId: string;
+                            txId: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/twins/{twinId}/safety-proposals/{proposalId}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve and apply a pending proposal (needs safety:write, in another organization than the proposer's)
+         * @description 403 SELF_APPROVAL when the caller belongs to the proposing organization; 409 STALE_PROPOSAL when the specification changed since the proposal (propose again); 409 INVALID_STATE when it is already decided. The result lists the element IDs removed and inserted.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    proposalId: number;
+                    /** @description The twin ID (the deviceId given at creation) */
+                    twinId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            blockNumber: number;
+                            result: {
+                                /** @description The specification revision the change was planned against; approval needs it unchanged */
+                                baseRevision: string;
+                                change: {
+                                    [key: string]: unknown;
+                                };
+                                decision?: {
+                                    [key: string]: unknown;
+                                };
+                                impact: {
+                                    inserted: {
+                                        id: string;
+                                        kind: "program" | "interlock" | "safeState";
+                                        name: string;
+                                    }[];
+                                    /** @description Program definitions the change puts in place */
+                                    programsInserted: {
+                                        [key: string]: unknown;
+                                    }[];
+                                    /** @description Program definitions (parameters, bounds) the change removes */
+                                    programsRemoved: {
+                                        [key: string]: unknown;
+                                    }[];
+                                    removed: {
+                                        id: string;
+                                        kind: "program" | "interlock" | "safeState";
+                                        name: string;
+                                    }[];
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                operation: "insertAML" | "removeAML" | "replaceAML";
+                                proposalId: number;
+                                proposedAt: string;
+                                proposedBy: {
+                                    [key: string]: unknown;
+                                };
+                                reason: string;
+                                status: "PENDING" | "APPLIED" | "REJECTED";
+                                twinId: string;
+                                txId: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            transactionId: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/twins/{twinId}/safety-proposals/{proposalId}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a pending proposal (needs safety:write; the proposing organization may withdraw its own) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    proposalId: number;
+                    /** @description The twin ID (the deviceId given at creation) */
+                    twinId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Why: shown to the reviewers and kept on the ledger */
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            blockNumber: number;
+                            result: {
+                                /** @description The specification revision the change was planned against; approval needs it unchanged */
+                                baseRevision: string;
+                                change: {
+                                    [key: string]: unknown;
+                                };
+                                decision?: {
+                                    [key: string]: unknown;
+                                };
+                                impact: {
+                                    inserted: {
+                                        id: string;
+                                        kind: "program" | "interlock" | "safeState";
+                                        name: string;
+                                    }[];
+                                    /** @description Program definitions the change puts in place */
+                                    programsInserted: {
+                                        [key: string]: unknown;
+                                    }[];
+                                    /** @description Program definitions (parameters, bounds) the change removes */
+                                    programsRemoved: {
+                                        [key: string]: unknown;
+                                    }[];
+                                    removed: {
+                                        id: string;
+                                        kind: "program" | "interlock" | "safeState";
+                                        name: string;
+                                    }[];
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                operation: "insertAML" | "removeAML" | "replaceAML";
+                                proposalId: number;
+                                proposedAt: string;
+                                proposedBy: {
+                                    [key: string]: unknown;
+                                };
+                                reason: string;
+                                status: "PENDING" | "APPLIED" | "REJECTED";
+                                twinId: string;
+                                txId: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            transactionId: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/twins/{twinId}/sources": {
         parameters: {
             query?: never;
