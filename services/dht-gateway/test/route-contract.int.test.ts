@@ -1,18 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { loadEnv } from '@twinledger/config';
-import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
-import { silentLogger } from '@twinledger/observability';
-import { createDevIssuer, type DevIssuer, type ServiceApp } from '@twinledger/service-kit';
-import { buildApp } from '../src/app.js';
-import { gatewayAuthEnv, gatewayVerifier } from '../src/auth.js';
+import { startGatewayUnderTest, USER_AUDIENCE, type GatewayUnderTest } from './support/gateway-under-test.js';
 
 /**
  * The gateway's HTTP contract, route by route, from its own OpenAPI document: app.inject against
  * REAL DHT nodes of three organizations (TCP on 127.0.0.1), the verifier built as server.ts builds
- * it from a deployment's env. Every documented route must have an entry in `routes` below (a new
+ * it from a deployment's env (support/gateway-under-test.ts). Every documented route must have an entry in `routes` below (a new
  * route fails the first test until it gets one), and for each entry the test checks:
  * - authentication and the service-credential rule: no token, a user token (even one carrying
  *   `svc` and the key-manager role), a gateway-audience token without `svc`, another
@@ -45,10 +37,7 @@ interface RouteCase {
   readonly missing: readonly [Req, string][];
 }
 
-let net: TestNetwork;
-let issuer: DevIssuer;
-let dir: string;
-let app: ServiceApp;
+let gw: GatewayUnderTest;
 let ref = '';
 const tokens = { none: '', user: '', userWithSvc: '', noSvc: '', foreign: '', workload: '', keyManager: '' };
 
@@ -71,7 +60,7 @@ const routes: Record<string, RouteCase> = {
     as: 'workload',
     ok: () => ({ method: 'GET', url: `/objects/${ref}` }),
     okStatus: 200,
-    invalid: [{ method: 'GET', url: '/objects/not-a-ref' }, { method: 'GET', url: `/objects/${'A'.repeat(64)}` }, { method: 'GET', url: `/objects/${ref.slice(1)}` }],
+    invalid: [{ method: 'GET', url: '/objects/not-a-ref' }, { method: 'GET', url: `/objects/${'A'.repeat(64)}` }, { method: 'GET', url: `/objects/${'a'.repeat(63)}` }],
     missing: [[{ method: 'GET', url: `/objects/${UNKNOWN}` }, 'DHT_NOT_FOUND']],
   },
   'GET /objects/{ref}/manifest': {
@@ -115,28 +104,28 @@ const routes: Record<string, RouteCase> = {
 /** Routes every caller reaches without a token (service-kit's operations routes). */
 const PUBLIC = ['/healthz', '/readyz', '/metrics'];
 
-function send(r: Req, token: string): ReturnType<ServiceApp['inject']> {
+/** What the cases read of an answer. */
+interface Answer {
+  readonly statusCode: number;
+  readonly body: string;
+  json(): unknown;
+}
+
+function send(r: Req, token: string): Promise<Answer> {
   const headers = { ...r.headers, ...(token === '' ? {} : { authorization: `Bearer ${token}` }) };
-  return app.inject({ method: r.method, url: r.url, headers, ...(r.payload === undefined ? {} : { payload: r.payload }) });
+  return gw.app.inject({ method: r.method, url: r.url, headers, ...(r.payload === undefined ? {} : { payload: r.payload }) });
 }
 
 /** What every node of the network holds: a refused request must leave it unchanged. */
 function stored(): unknown {
-  return net.nodes.map((n) => n.status().store);
+  return gw.net.nodes.map((n) => n.status().store);
 }
 
 beforeAll(async () => {
-  net = await spawnTestNetwork({ orgs: ['OrgAMSP', 'OrgBMSP', 'OrgCMSP'], nodeInit: { chunkSize: 16 * 1024 } });
-  await net.connectAll();
-  issuer = await createDevIssuer('https://idp.orga.test');
-  dir = await mkdtemp(join(tmpdir(), 'dht-gw-contract-'));
-  const jwksFile = join(dir, 'jwks.json');
-  await writeFile(jwksFile, JSON.stringify(issuer.jwks));
-  const env = { ...loadEnv(gatewayAuthEnv, { AUTH_ISSUER: issuer.issuer, AUTH_JWKS_FILE: jwksFile, AUTH_AUDIENCE: 'twinledger' }), MSP_ID: 'OrgAMSP' };
-  app = await buildApp({ node: net.nodes[0]!, logger: silentLogger(), auth: gatewayVerifier(env), maxObjectBytes: MAX_OBJECT_BYTES });
-  await app.ready();
-  tokens.user = await issuer.issue({ sub: 'alice', org: 'OrgAMSP', fabricIdentity: 'User1', audience: 'twinledger' });
-  tokens.userWithSvc = await issuer.issue({ sub: 'alice', org: 'OrgAMSP', fabricIdentity: 'User1', audience: 'twinledger', svc: 'acl-service', roles: ['dht:key-manager'] });
+  gw = await startGatewayUnderTest({ chunkSize: 16 * 1024, maxObjectBytes: MAX_OBJECT_BYTES });
+  const { issuer } = gw;
+  tokens.user = await issuer.issue({ sub: 'alice', org: 'OrgAMSP', fabricIdentity: 'User1', audience: USER_AUDIENCE });
+  tokens.userWithSvc = await issuer.issue({ sub: 'alice', org: 'OrgAMSP', fabricIdentity: 'User1', audience: USER_AUDIENCE, svc: 'acl-service', roles: ['dht:key-manager'] });
   tokens.noSvc = await issuer.issue({ sub: 'alice', org: 'OrgAMSP', audience: DHT_AUD, roles: ['dht:key-manager'] });
   tokens.foreign = await issuer.issue({ sub: 'acl-service', svc: 'acl-service', roles: ['dht:key-manager'], org: 'OrgBMSP', audience: DHT_AUD });
   tokens.workload = await issuer.issue({ sub: 'spec-service', svc: 'spec-service', org: 'OrgAMSP', audience: DHT_AUD });
@@ -148,14 +137,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await app?.close();
-  await net?.teardown();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await gw?.close();
 });
 
 describe('dht-gateway route contract (every route of the OpenAPI document)', () => {
-  it('documents exactly the routes covered here, and nothing under /feeds', () => {
-    const doc = app.swagger() as { paths: Record<string, Record<string, { parameters?: unknown[]; requestBody?: unknown }>> };
+  it('documents exactly the routes covered here, and nothing under /feeds', async () => {
+    const doc = (await gw.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, Record<string, { parameters?: unknown[]; requestBody?: unknown }>> };
     const documented: string[] = [];
     for (const [path, ops] of Object.entries(doc.paths)) {
       if (PUBLIC.includes(path)) continue;
@@ -198,7 +185,7 @@ describe('dht-gateway route contract (every route of the OpenAPI document)', () 
     }
     expect((await send(routes['GET /objects/{ref}']!.ok(), tokens.workload)).body).toBe('contract object');
     expect((await send(routes['GET /objects/{ref}/acl']!.ok(), tokens.workload)).json()).toMatchObject({ version: 2, parties: ['OrgAMSP', 'OrgBMSP', 'OrgCMSP'] });
-    expect((await send(routes['GET /status']!.ok(), tokens.workload)).json()).toMatchObject({ mspId: 'OrgAMSP', peerId: net.nodes[0]!.peerId });
+    expect((await send(routes['GET /status']!.ok(), tokens.workload)).json()).toMatchObject({ mspId: 'OrgAMSP', peerId: gw.net.nodes[0]!.peerId });
   });
 
   it('refuses malformed input on every route with 400 VALIDATION_FAILED, nothing stored', async () => {

@@ -1,13 +1,7 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
-import { silentLogger } from '@twinledger/observability';
-import { loadEnv } from '@twinledger/config';
-import { createDevIssuer, type DevIssuer, type ServiceApp } from '@twinledger/service-kit';
-import { buildApp } from '../src/app.js';
-import { gatewayAuthEnv, gatewayVerifier } from '../src/auth.js';
+import type { ServiceApp } from '@twinledger/service-kit';
+import { gatewayVerifier } from '../src/auth.js';
+import { startGatewayUnderTest, USER_AUDIENCE, type GatewayUnderTest } from './support/gateway-under-test.js';
 
 /**
  * Issue #17: the gateway is org-internal. It takes only workload credentials (its own audience
@@ -16,37 +10,19 @@ import { gatewayAuthEnv, gatewayVerifier } from '../src/auth.js';
  * Real DHT nodes of three orgs behind app.inject.
  */
 const DHT_AUD = 'twinledger-dht';
-let net: TestNetwork;
-let issuer: DevIssuer;
-let keysDir: string;
+let gw: GatewayUnderTest;
 let app: ServiceApp;
 const tokens: Record<'spec' | 'keyManager', string> = { spec: '', keyManager: '' };
 
 beforeAll(async () => {
-  net = await spawnTestNetwork({ orgs: ['OrgAMSP', 'OrgBMSP', 'OrgCMSP'], nodeInit: { chunkSize: 64 * 1024 } });
-  await net.connectAll();
-  issuer = await createDevIssuer('https://idp.orga.test');
-  keysDir = await mkdtemp(join(tmpdir(), 'dht-gw-cred-'));
-  const jwksFile = join(keysDir, 'jwks.json');
-  await writeFile(jwksFile, JSON.stringify(issuer.jwks));
-  // The verifier as server.ts builds it, from the environment a deployment passes every service
-  // of the org (AUTH_AUDIENCE is the user-facing audience; the gateway must not take it).
-  const env = { ...loadEnv(gatewayAuthEnv, { AUTH_ISSUER: issuer.issuer, AUTH_JWKS_FILE: jwksFile, AUTH_AUDIENCE: 'twinledger' }), MSP_ID: 'OrgAMSP' };
-  app = await buildApp({
-    node: net.nodes[0]!,
-    logger: silentLogger(),
-    auth: gatewayVerifier(env),
-    maxObjectBytes: 1024 * 1024,
-  });
-  await app.ready();
-  tokens.spec = await issuer.issue({ sub: 'spec-service', svc: 'spec-service', org: 'OrgAMSP', audience: DHT_AUD });
-  tokens.keyManager = await issuer.issue({ sub: 'acl-service', svc: 'acl-service', roles: ['dht:key-manager'], org: 'OrgAMSP', audience: DHT_AUD });
+  gw = await startGatewayUnderTest({ chunkSize: 64 * 1024, maxObjectBytes: 1024 * 1024 });
+  app = gw.app;
+  tokens.spec = await gw.issuer.issue({ sub: 'spec-service', svc: 'spec-service', org: 'OrgAMSP', audience: DHT_AUD });
+  tokens.keyManager = await gw.issuer.issue({ sub: 'acl-service', svc: 'acl-service', roles: ['dht:key-manager'], org: 'OrgAMSP', audience: DHT_AUD });
 });
 
 afterAll(async () => {
-  await app?.close();
-  await net?.teardown();
-  if (keysDir) await rm(keysDir, { recursive: true, force: true });
+  await gw?.close();
 });
 
 const bearer = (t: string): Record<string, string> => ({ authorization: `Bearer ${t}` });
@@ -54,9 +30,7 @@ const octet = (t: string): Record<string, string> => ({ ...bearer(t), 'content-t
 
 describe('dht-gateway: service credentials only', () => {
   it('refuses to boot with DHT_AUTH_AUDIENCE equal to the user-facing AUTH_AUDIENCE', async () => {
-    const jwksFile = join(keysDir, 'jwks.json');
-    const env = { ...loadEnv(gatewayAuthEnv, { AUTH_ISSUER: issuer.issuer, AUTH_JWKS_FILE: jwksFile, AUTH_AUDIENCE: 'twinledger', DHT_AUTH_AUDIENCE: 'twinledger' }), MSP_ID: 'OrgAMSP' };
-    expect(() => gatewayVerifier(env)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    expect(() => gatewayVerifier(gw.env({ DHT_AUTH_AUDIENCE: USER_AUDIENCE }))).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
   });
 
   it('lets spec-service store and read but not widen an object\'s ACL; the key manager can', async () => {
