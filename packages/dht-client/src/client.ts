@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { errorFromResponse, DhtIntegrityError, FeedEmptyError } from './errors.js';
-import type { AclUpdate, CreatedFeed, FeedAcl, FeedAppend, FeedRangePage, FeedUpdateEntry, NodeStatus, ObjectAcl, ObjectManifest, StoredObject } from './types.js';
+import { errorFromResponse, DhtIntegrityError } from './errors.js';
+import type { AclUpdate, NodeStatus, ObjectAcl, ObjectManifest, StoredObject } from './types.js';
 
 /** A bearer token, or a function that returns a fresh one per call. */
 export type TokenSource = string | (() => string | Promise<string>);
@@ -42,20 +42,6 @@ export interface ObjectStream {
   readonly body: AsyncIterable<Uint8Array>;
 }
 
-export interface TimeRangeHeaders {
-  /** Feed index (contiguous from 0). */
-  readonly index: number;
-  /** Inclusive start of the covered time range, ms since the epoch. */
-  readonly start: number;
-  /** Inclusive end, ms since the epoch. */
-  readonly end: number;
-}
-
-export interface RangeOptions extends CallOptions {
-  /** Page size (the gateway caps it). */
-  readonly limit?: number;
-}
-
 export interface DhtClient {
   putObject(body: ObjectBody, options?: PutObjectOptions): Promise<StoredObject>;
   getObjectStream(ref: string, options?: CallOptions): Promise<ObjectStream>;
@@ -64,21 +50,7 @@ export interface DhtClient {
   getManifest(ref: string, options?: CallOptions): Promise<ObjectManifest>;
   getAcl(ref: string, options?: CallOptions): Promise<ObjectAcl>;
   updateAcl(ref: string, parties: readonly string[], options?: CallOptions): Promise<AclUpdate>;
-  createFeed(feed: { readonly topic: string; readonly acl: readonly string[] }, options?: CallOptions): Promise<CreatedFeed>;
-  appendFeed(feedId: string, update: TimeRangeHeaders, payload: Uint8Array, options?: CallOptions): Promise<FeedAppend>;
-  /** The latest update, or undefined while the feed is empty. */
-  latest(feedId: string, options?: CallOptions): Promise<FeedUpdateEntry | undefined>;
-  rangeByIndex(feedId: string, fromIndex: number, toIndex: number, options?: RangeOptions): Promise<FeedRangePage>;
-  rangeByTime(feedId: string, fromTime: number, toTime: number, options?: RangeOptions): Promise<FeedRangePage>;
-  /** The feed's ACL, through any member's gateway (FEED_UNKNOWN for an empty feed asked elsewhere than its owning gateway). */
-  getFeedAcl(feedId: string, options?: CallOptions): Promise<FeedAcl>;
-  /** Replaces the feed's ACL; only through the gateway that owns the feed (FEED_NOT_OWNED elsewhere). */
-  updateFeedAcl(feedId: string, parties: readonly string[], options?: CallOptions): Promise<FeedAcl>;
   status(options?: CallOptions): Promise<NodeStatus>;
-}
-
-interface WireEntry extends Omit<FeedUpdateEntry, 'payload'> {
-  readonly payload: string;
 }
 
 export function createDhtClient(init: Readonly<DhtClientInit>): DhtClient {
@@ -103,18 +75,17 @@ export function createDhtClient(init: Readonly<DhtClientInit>): DhtClient {
   }
 
   /** A JSON call with a deadline; non-2xx answers become typed errors. */
-  async function json<T>(method: string, path: string, options: CallOptions | undefined, body?: unknown, extra: RequestInit = {}): Promise<T> {
+  async function json<T>(method: string, path: string, options: CallOptions | undefined, body?: unknown): Promise<T> {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options?.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    const headers: Record<string, string> = { accept: 'application/json', ...(await authHeader(options)), ...(extra.headers as Record<string, string> | undefined) };
+    const headers: Record<string, string> = { accept: 'application/json', ...(await authHeader(options)) };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await doFetch(`${base}${path}`, { method, ...extra, headers, signal, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    const res = await doFetch(`${base}${path}`, { method, headers, signal, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     if (!res.ok) return fail(res);
     return (await res.json()) as T;
   }
 
   const enc = encodeURIComponent;
-  const toEntry = (w: WireEntry): FeedUpdateEntry => ({ ...w, payload: new Uint8Array(Buffer.from(w.payload, 'base64')) });
 
   async function getObjectStream(ref: string, options?: CallOptions): Promise<ObjectStream> {
     const res = await doFetch(`${base}/objects/${enc(ref)}`, {
@@ -173,37 +144,6 @@ export function createDhtClient(init: Readonly<DhtClientInit>): DhtClient {
     getManifest: (ref, options) => json<ObjectManifest>('GET', `/objects/${enc(ref)}/manifest`, options),
     getAcl: (ref, options) => json<ObjectAcl>('GET', `/objects/${enc(ref)}/acl`, options),
     updateAcl: (ref, parties, options) => json<AclUpdate>('PUT', `/objects/${enc(ref)}/acl`, options, { parties: [...parties] }),
-    createFeed: (feed, options) => json<CreatedFeed>('POST', '/feeds', options, { topic: feed.topic, acl: [...feed.acl] }),
-
-    appendFeed: (feedId, update, payload, options) =>
-      json<FeedAppend>('POST', `/feeds/${enc(feedId)}/updates`, options, undefined, {
-        body: payload as NonNullable<RequestInit["body"]>,
-        headers: { 'content-type': 'application/octet-stream', 'x-feed-index': String(update.index), 'x-range-start': String(update.start), 'x-range-end': String(update.end) },
-      }),
-
-    async latest(feedId, options) {
-      try {
-        return toEntry(await json<WireEntry>('GET', `/feeds/${enc(feedId)}/latest`, options));
-      } catch (err) {
-        if (err instanceof FeedEmptyError) return undefined;
-        throw err;
-      }
-    },
-
-    async rangeByIndex(feedId, fromIndex, toIndex, options) {
-      const limit = options?.limit !== undefined ? `&limit=${options.limit}` : '';
-      const page = await json<{ entries: WireEntry[]; next?: FeedRangePage['next'] }>('GET', `/feeds/${enc(feedId)}/updates?fromIndex=${fromIndex}&toIndex=${toIndex}${limit}`, options);
-      return { entries: page.entries.map(toEntry), ...(page.next ? { next: page.next } : {}) };
-    },
-
-    async rangeByTime(feedId, fromTime, toTime, options) {
-      const limit = options?.limit !== undefined ? `&limit=${options.limit}` : '';
-      const page = await json<{ entries: WireEntry[]; next?: FeedRangePage['next'] }>('GET', `/feeds/${enc(feedId)}/updates?fromTime=${fromTime}&toTime=${toTime}${limit}`, options);
-      return { entries: page.entries.map(toEntry), ...(page.next ? { next: page.next } : {}) };
-    },
-
-    getFeedAcl: (feedId, options) => json<FeedAcl>('GET', `/feeds/${enc(feedId)}/acl`, options),
-    updateFeedAcl: (feedId, parties, options) => json<FeedAcl>('PUT', `/feeds/${enc(feedId)}/acl`, options, { parties: [...parties] }),
     status: (options) => json<NodeStatus>('GET', '/status', options),
   };
 }

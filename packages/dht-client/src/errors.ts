@@ -16,7 +16,9 @@ import {
  * for its status (so `instanceof AccessDeniedError` works) and keeps the gateway's exact
  * `code`. The gateway's codes are the DHT library's (`DHT_*`, listed once in
  * @twinledger/errors' `DHT_ERROR_CODES`, shared with @twinledger/dht without loading libp2p)
- * plus its own (`FEED_*`, `PAYLOAD_TOO_LARGE`, `VALIDATION_FAILED`, `UNAUTHENTICATED`).
+ * plus its own (`PAYLOAD_TOO_LARGE`, `VALIDATION_FAILED`, `UNAUTHENTICATED`). Feed codes
+ * (`DHT_FEED_*`) stay mapped because the list is shared, but the gateway has no feed routes:
+ * feeds are feed-ingest's (docs/architecture-decisions.md, ADR-10).
  */
 type Ctor = new (message: string, options?: TwinLedgerErrorOptions & { retryAfterSeconds?: number }) => TwinLedgerError;
 
@@ -40,18 +42,6 @@ export class DhtUnknownPartyError extends AccessDeniedError {
 export class DhtNotFoundError extends NotFoundError {
   override readonly code: string = DHT_ERROR_CODES.notFound;
 }
-/** 404: the feed has no update yet. */
-export class FeedEmptyError extends NotFoundError {
-  override readonly code: string = 'FEED_EMPTY';
-}
-/** 404: neither the gateway's records nor a feed head locate the feed (an empty feed is known only to its owning gateway). */
-export class FeedUnknownError extends NotFoundError {
-  override readonly code: string = 'FEED_UNKNOWN';
-}
-/** 404: appends go through the gateway holding the feed's owner key; this one does not. */
-export class FeedNotOwnedError extends NotFoundError {
-  override readonly code: string = 'FEED_NOT_OWNED';
-}
 /** 400: the request did not match the route's schema. */
 export class GatewayValidationError extends ValidationError {
   override readonly code: string = 'VALIDATION_FAILED';
@@ -71,10 +61,6 @@ export class FeedReplayError extends ConflictError {
 /** 409: an ACL change raced a newer version. */
 export class AclStaleVersionError extends ConflictError {
   override readonly code: string = DHT_ERROR_CODES.aclStaleVersion;
-}
-/** 409: the feed topic exists on this gateway with another ACL. */
-export class FeedExistsError extends ConflictError {
-  override readonly code: string = 'FEED_EXISTS';
 }
 /** 413: the body exceeded the gateway's limit. */
 export class PayloadTooLargeError extends TwinLedgerError {
@@ -153,7 +139,7 @@ const dhtClasses: Readonly<Record<DhtErrorCode, Ctor>> = {
   DHT_PEER_ID_CONFLICT: DhtPeerIdConflictError,
 };
 /** The gateway's own codes. */
-const gatewayClasses: readonly Ctor[] = [FeedEmptyError, FeedUnknownError, FeedNotOwnedError, GatewayValidationError, FeedExistsError, PayloadTooLargeError, UnauthenticatedError];
+const gatewayClasses: readonly Ctor[] = [GatewayValidationError, PayloadTooLargeError, UnauthenticatedError];
 
 const byCode: ReadonlyMap<string, Ctor> = new Map<string, Ctor>([...Object.entries(dhtClasses), ...gatewayClasses.map((C) => [new C('').code, C] as const)]);
 

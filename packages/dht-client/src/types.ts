@@ -1,6 +1,6 @@
 /**
  * The dht-gateway's wire contract (JSON bodies), as the gateway's route schemas define it.
- * Hashes and references are lowercase hex; feed payloads travel as base64 in JSON.
+ * Hashes and references are lowercase hex.
  */
 
 /** 201 from `PUT /objects`. */
@@ -47,57 +47,6 @@ export interface AclUpdate {
   readonly version: number;
   /** True when a party was removed and the content re-encrypted under a new key. */
   readonly rekeyed: boolean;
-}
-
-/** 200 from `GET` and `PUT /feeds/:feedId/acl`. */
-export interface FeedAcl {
-  readonly feedId: string;
-  readonly objectId: string;
-  /** The feed owner's Ed25519 public key, hex. */
-  readonly owner: string;
-  /** Every change adds one. */
-  readonly version: number;
-  readonly parties: readonly string[];
-}
-
-/** 201 (new) or 200 (already existed with the same ACL) from `POST /feeds`. */
-export interface CreatedFeed {
-  readonly feedId: string;
-  readonly topic: string;
-  /** The feed owner's Ed25519 public key, hex; held by the gateway that created the feed. */
-  readonly ownerPublicKey: string;
-  readonly objectId: string;
-  readonly parties: readonly string[];
-}
-
-/** 201 from `POST /feeds/:feedId/updates`. */
-export interface FeedAppend {
-  readonly feedId: string;
-  readonly index: number;
-  readonly ref: string;
-  readonly seq: number;
-  /** True when this exact update was already stored (an idempotent replay). */
-  readonly duplicate: boolean;
-}
-
-/** One feed update with its decrypted payload. */
-export interface FeedUpdateEntry {
-  readonly feedId: string;
-  readonly index: number;
-  /** Inclusive, ms since the epoch. */
-  readonly timeStart: number;
-  /** Inclusive, ms since the epoch. */
-  readonly timeEnd: number;
-  readonly ref: string;
-  readonly payload: Uint8Array;
-}
-
-/** Where the next page of a range query starts, when the page was full. */
-export type FeedRangeCursor = { readonly fromIndex: number; readonly toIndex: number } | { readonly fromTime: number; readonly toTime: number };
-
-export interface FeedRangePage {
-  readonly entries: readonly FeedUpdateEntry[];
-  readonly next?: FeedRangeCursor;
 }
 
 /** 200 from `GET /status`. */

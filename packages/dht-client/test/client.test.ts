@@ -42,7 +42,6 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     '/objects/big/acl': [413, { code: 'PAYLOAD_TOO_LARGE', message: 'too big' }],
     '/status': [503, { code: 'DHT_NOT_STARTED', message: 'down' }, { 'retry-after': '5' }],
     '/objects/odd/acl': [409, { code: 'SOMETHING_NEW', message: 'new' }],
-    '/feeds/f1/latest': [404, { code: 'FEED_EMPTY', message: 'no update yet' }],
   };
   const e = errors[url.pathname];
   if (e) {
@@ -109,9 +108,5 @@ describe('dht-client', () => {
       const err = errorFromResponse(DHT_ERROR_STATUS[code], { code, message: 'm' }, null);
       expect({ code: err.code, httpStatus: err.httpStatus, generic: err instanceof RemoteError }).toEqual({ code, httpStatus: DHT_ERROR_STATUS[code], generic: false });
     }
-  });
-
-  it('reads an empty feed as undefined', async () => {
-    await expect(createDhtClient({ baseUrl }).latest('f1')).resolves.toBeUndefined();
   });
 });

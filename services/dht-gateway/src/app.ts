@@ -2,31 +2,32 @@ import type { DhtNode } from '@twinledger/dht';
 import type { Logger, Registry } from '@twinledger/observability';
 import { buildService, type ServiceApp, type TokenVerifier } from '@twinledger/service-kit';
 import { requireWorkload } from './domain/access.js';
-import type { FeedKeyStore } from './domain/feed-keys.js';
-import { feedRoutes } from './routes/feeds.js';
 import { objectRoutes } from './routes/objects.js';
 import { statusRoutes } from './routes/status.js';
 
 export interface AppDeps {
   /** The organization's started DHT node. */
   readonly node: DhtNode;
-  readonly feedKeys: FeedKeyStore;
   readonly logger: Logger;
   /** Shared with the DHT node so /metrics shows both. */
   readonly metrics?: Registry;
   /** Service-credential verification (see auth.ts `gatewayVerifier`); absent only for tests of unauthenticated behaviour. */
   readonly auth?: TokenVerifier;
+  /** Largest object body accepted, bytes (413 above). */
   readonly maxObjectBytes: number;
-  readonly maxFeedUpdateBytes: number;
-  readonly feedPageSize: number;
 }
 
-/** The dht-gateway app: the org's DHT node behind REST, for that org's own services. */
+/**
+ * The dht-gateway app: the org's DHT node behind REST, for that org's own services (objects and
+ * node status). It has no feed routes: feed-ingest writes and reads feeds with its own embedded
+ * node and decides feed access on the ledger (docs/architecture-decisions.md, ADR-10); this
+ * node still stores other nodes' feed replicas like any DHT node.
+ */
 export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
   const { node } = deps;
   const app = await buildService({
     name: 'dht-gateway',
-    description: 'The organization\'s DHT node: encrypted replicated objects with per-item ACLs, and signed feeds',
+    description: 'The organization\'s DHT node: encrypted replicated objects with per-item ACLs (feeds are written and read by feed-ingest)',
     logger: deps.logger,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     ...(deps.auth ? { auth: deps.auth } : {}),
@@ -40,7 +41,6 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
     requireWorkload(req.principal);
   });
   await app.register(objectRoutes, { node, maxObjectBytes: deps.maxObjectBytes });
-  await app.register(feedRoutes, { node, keys: deps.feedKeys, maxUpdateBytes: deps.maxFeedUpdateBytes, maxPageSize: deps.feedPageSize });
   await app.register(statusRoutes, { node });
   return app;
 }

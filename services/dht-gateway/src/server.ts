@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { int, list, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
 import { createDhtNode, parseSwarmKey, readHexKeyFile, readSwarmKeyFile } from '@twinledger/dht';
 import { ValidationError } from '@twinledger/errors';
@@ -7,7 +6,6 @@ import { openPartyRegistry, partyRegistryEnv, partySourceFromEnv } from '@twinle
 import { runService } from '@twinledger/service-kit';
 import { buildApp } from './app.js';
 import { gatewayAuthEnv, gatewayVerifier } from './auth.js';
-import { openFeedKeyStore } from './domain/feed-keys.js';
 
 const env = loadEnv({
   PORT: int({ default: 7400, min: 0, max: 65535 }),
@@ -30,8 +28,6 @@ const env = loadEnv({
   DHT_ORPHAN_GRACE_MS: int({ default: 24 * 3600_000, min: 0 }),
   DHT_GC_INTERVAL_MS: int({ default: 3600_000, min: 0 }),
   MAX_OBJECT_BYTES: int({ default: 1024 ** 3, min: 1, max: 1024 ** 3 }),
-  MAX_FEED_UPDATE_BYTES: int({ default: 1024 * 1024, min: 1, max: 64 * 1024 * 1024 }),
-  FEED_PAGE_SIZE: int({ default: 100, min: 1, max: 1000 }),
   // Service credentials only: the org's issuer, the gateway's own audience (DHT_AUTH_AUDIENCE).
   ...gatewayAuthEnv,
 });
@@ -62,22 +58,17 @@ const node = createDhtNode(
     orphanGraceMs: env.DHT_ORPHAN_GRACE_MS,
     gcIntervalMs: env.DHT_GC_INTERVAL_MS,
     maxObjectBytes: env.MAX_OBJECT_BYTES,
-    maxRangeEntries: env.FEED_PAGE_SIZE,
   },
   { registry, logger, metricsRegistry: metrics },
 );
 await node.start();
-const feedKeys = await openFeedKeyStore(join(env.DATA_DIR, 'feeds'));
 
 const app = await buildApp({
   node,
-  feedKeys,
   logger,
   metrics,
   auth: gatewayVerifier(env),
   maxObjectBytes: env.MAX_OBJECT_BYTES,
-  maxFeedUpdateBytes: env.MAX_FEED_UPDATE_BYTES,
-  feedPageSize: env.FEED_PAGE_SIZE,
 });
 await runService({ app, host: env.HOST, port: env.PORT, onClose: async () => {
   await node.stop();

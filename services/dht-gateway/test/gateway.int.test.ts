@@ -96,7 +96,7 @@ function alive(pid: number | undefined): boolean {
     return false;
   }
 }
-// The key manager's credential: these tests also change feed ACLs.
+// The key manager's credential, as acl-service holds it.
 const token = (msp: string) => issuer.issue({ sub: `svc-${msp}`, svc: 'acl-service', roles: ['dht:key-manager'], org: msp, audience: AUD });
 
 beforeAll(async () => {
@@ -161,7 +161,6 @@ describe('dht-gateway processes (3 orgs)', () => {
   const data = randomBytes(3 * 1024 * 1024 + 123);
   const sha = createHash('sha256').update(data).digest('hex');
   let ref = '';
-  let feedId = '';
 
   it('stores through org A, serves org B, refuses org C (outside the ACL)', async () => {
     const [a, b, c] = gateways.map((g) => g.client!) as [DhtClient, DhtClient, DhtClient];
@@ -191,32 +190,7 @@ describe('dht-gateway processes (3 orgs)', () => {
     expect((await a.status()).mspId).toBe('OrgAMSP');
   });
 
-  it('feeds: created and appended through A, read through B, refused to C', async () => {
-    const [a, b, c] = gateways.map((g) => g.client!) as [DhtClient, DhtClient, DhtClient];
-    const feed = await a.createFeed({ topic: 'twin-42/temperature', acl: ['OrgAMSP', 'OrgBMSP'] });
-    feedId = feed.feedId;
-    for (let i = 0; i < 3; i++) await a.appendFeed(feedId, { index: i, start: i * 60_000, end: i * 60_000 + 59_999 }, Buffer.from(`segment ${i}`));
-    const latest = await b.latest(feedId);
-    expect(latest?.index).toBe(2);
-    expect(Buffer.from(latest!.payload).toString()).toBe('segment 2');
-    expect((await b.rangeByTime(feedId, 60_000, 200_000)).entries.map((e) => e.index)).toEqual([1, 2]);
-    await expect(c.latest(feedId)).rejects.toMatchObject({ code: 'DHT_ACL_DENIED' });
-  });
-
-  it('feed ACL over real processes: B and C read it, only A changes it, C then reads new segments', async () => {
-    const [a, b, c] = gateways.map((g) => g.client!) as [DhtClient, DhtClient, DhtClient];
-    const feed = await a.createFeed({ topic: 'twin-42/acl', acl: ['OrgAMSP', 'OrgBMSP'] });
-    await a.appendFeed(feed.feedId, { index: 0, start: 0, end: 1 }, Buffer.from('before'));
-    expect(await c.getFeedAcl(feed.feedId)).toEqual({ feedId: feed.feedId, objectId: feed.objectId, owner: feed.ownerPublicKey, version: 1, parties: ['OrgAMSP', 'OrgBMSP'] });
-    await expect(b.updateFeedAcl(feed.feedId, ['OrgBMSP'])).rejects.toMatchObject({ code: 'FEED_NOT_OWNED', httpStatus: 404 });
-    expect(await a.updateFeedAcl(feed.feedId, ['OrgAMSP', 'OrgCMSP'])).toMatchObject({ version: 2, parties: ['OrgAMSP', 'OrgCMSP'] });
-    expect((await b.getFeedAcl(feed.feedId)).version).toBe(2);
-    await a.appendFeed(feed.feedId, { index: 1, start: 2, end: 3 }, Buffer.from('after'));
-    expect(Buffer.from((await c.latest(feed.feedId))!.payload).toString()).toBe('after');
-    await expect(b.latest(feed.feedId)).rejects.toMatchObject({ code: 'DHT_ACL_DENIED' });
-  });
-
-  it('a gateway killed with SIGKILL comes back with its data and its feed keys', async () => {
+  it('a gateway killed with SIGKILL comes back with its identity and its data', async () => {
     const gwA = gateways[0]!;
     const before = await gwA.client!.status();
     gwA.proc!.kill('SIGKILL');
@@ -232,11 +206,8 @@ describe('dht-gateway processes (3 orgs)', () => {
     expect(after.storeBytes).toBe(before.storeBytes);
     const got = await gwA.client!.getObject(ref, { signal: AbortSignal.timeout(30_000) });
     expect(Buffer.from(got.bytes).equals(data)).toBe(true);
-    // The feed's owner key survived the crash: A keeps appending where it left off.
-    const next = await gwA.client!.appendFeed(feedId, { index: 3, start: 180_000, end: 239_999 }, Buffer.from('segment 3'));
-    expect(next).toMatchObject({ index: 3, duplicate: false });
-    expect((await gateways[1]!.client!.latest(feedId))?.index).toBe(3);
   });
+
   it('a node outside the consortium cannot connect, even with the swarm key', async () => {
     // The outsider lists itself and the consortium in its own registry and dials A: A's
     // registry does not bind its peer id, so A's connection gater refuses it.

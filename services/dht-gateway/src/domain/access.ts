@@ -16,16 +16,16 @@ export function requireWorkload(principal: Principal | undefined): void {
 }
 
 /**
- * Who may change an item's ACL. The ledger decides who may read (ARCHITECTURE §4): only the key
+ * Who may change an object's ACL. The ledger decides who may read (ARCHITECTURE §4): only the key
  * manager derives party sets from effective permissions, so only its credential may set them.
  * One exception, for any workload of the org: narrowing an object to this organization alone.
  * It can only take readers away, never add one, and it is what spec-service needs for an
  * orphan (an object whose ledger write failed, referenced by nothing); were it misused on a
  * referenced object, the key manager's reconciliation derives the ledger's party set again.
  */
-export function requireAclChange(principal: Principal | undefined, parties: readonly string[], ownMspId: string, opts: { readonly narrowingAllowed: boolean }): void {
+export function requireAclChange(principal: Principal | undefined, parties: readonly string[], ownMspId: string): void {
   if (principal === undefined) return;
   if (principal.roles.includes(KEY_MANAGER_ROLE)) return;
-  if (opts.narrowingAllowed && parties.length === 1 && parties[0] === ownMspId) return;
+  if (parties.length === 1 && parties[0] === ownMspId) return;
   throw new AclChangeForbiddenError('only the key manager changes ACLs (the ledger decides who may read)', { details: { service: principal.service ?? null, requiredRole: KEY_MANAGER_ROLE } });
 }

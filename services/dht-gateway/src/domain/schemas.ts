@@ -4,7 +4,6 @@ import { Type } from '@twinledger/service-kit';
 export const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'lowercase hex SHA-256' });
 export const MspId = Type.String({ pattern: '^[\\w.-]{1,64}$', description: 'Fabric MSP id' });
 export const RefParams = Type.Object({ ref: Hex64 }, { additionalProperties: false });
-export const FeedParams = Type.Object({ feedId: Hex64 }, { additionalProperties: false });
 /**
  * Raw bytes in the OpenAPI document. The parsed body is a stream or a Buffer (an object to the
  * validator), so the schema admits objects; the route checks what it got.

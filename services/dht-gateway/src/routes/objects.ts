@@ -173,7 +173,7 @@ export async function objectRoutes(app: ServiceApp, opts: ObjectRoutesOptions): 
     },
     async (req) => {
       if (req.body.parties.length === 0) throw new ValidationError('parties must not be empty');
-      requireAclChange(req.principal, req.body.parties, node.mspId, { narrowingAllowed: true });
+      requireAclChange(req.principal, req.body.parties, node.mspId);
       const out = await node.updateAcl(req.params.ref, req.body.parties);
       req.log.info({ ref: req.params.ref, newRef: out.ref, version: out.version, rekeyed: out.rekeyed }, 'ACL updated');
       return { ref: out.ref, version: out.version, rekeyed: out.rekeyed };
