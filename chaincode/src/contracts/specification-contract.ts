@@ -20,6 +20,7 @@ import { Events } from '../events';
 import { childKey, compositeKey, KeyTypes, pad } from '../ledger/keys';
 import { list, MemoryReader, type StateReader } from '../ledger/state';
 import { Tx, type ChangeWrite, type SpecRevision } from '../ledger/tx';
+import { checkInsertedElements, recordCreatedElements, recordRemovedElements } from '../spec/whole-spec';
 import {
   assembleSpecification,
   elementKey,
@@ -166,6 +167,7 @@ export class SpecificationContract extends Contract {
     tx.touch('twin', twinId);
     const out = { ids: [] as string[], programs: [] as ProgramDefinition[] };
     storeNodes(tx, twinId, doc.hierarchies, '', 0, [null, null], out);
+    recordCreatedElements(tx, twinId, doc.hierarchies);
     // The creator's organization owns the twin (paper 4.5); everyone reads; the rest as asked.
     const all: GrantSpec[] = [{ mspId: tx.caller.mspId, role: Roles.OWNER }, DEFAULT_READER_GRANT, ...extra];
     for (const g of all) {
@@ -216,6 +218,8 @@ export class SpecificationContract extends Contract {
     for (const id of collectNodeIds(frag.nodes)) {
       if (await getElementRecord(tx.state, twinId, id)) fail(ErrorCodes.DUPLICATE_ID, `ID '${id}' already exists in twin ${twinId}`);
     }
+    // The fragment was checked alone; the specification it joins must stay within the limits too.
+    await checkInsertedElements(tx, twinId, frag.nodes, depth);
     const gap = await insertionGap(tx.state, twinId, parentId, after);
     const out = { ids: [] as string[], programs: [] as ProgramDefinition[] };
     storeNodes(tx, twinId, frag.nodes, parentId, depth, gap, out);
@@ -251,6 +255,7 @@ export class SpecificationContract extends Contract {
         feedsRemoved.push(r.id);
       }
     }
+    await recordRemovedElements(tx, twinId, records);
     const removed = records.map((r) => r.id);
     await tx.commit({ twinId, operation: 'removeAML', event: Events.AmlRemoved, payload: { id, removed, feedsRemoved } });
     return canonicalJson({ twinId, id, removed, feedsRemoved, txId: tx.txId });

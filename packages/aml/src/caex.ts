@@ -95,7 +95,12 @@ export function nodeIdOf(el: XmlElement): string {
   return el.attrs['ID'] ?? el.attrs['Name'] ?? '';
 }
 
-function validateElement(el: XmlElement, st: WalkState): void {
+/**
+ * `depth` is the element depth of the nearest enclosing node (InstanceHierarchy = 0), so an
+ * InternalElement chain is held to MAX_ELEMENT_DEPTH when it is read, as createTwin stores it;
+ * a fragment's own chain is counted from depth 1, its shallowest possible place.
+ */
+function validateElement(el: XmlElement, st: WalkState, depth = 0): void {
   const rule = RULES[el.name];
   if (!rule) throw new AmlInvalidError(`unexpected element <${el.name}>`);
   const required = [...(rule.required ?? []), ...(st.schemaVersion === '3.0' ? (rule.required30 ?? []) : [])];
@@ -116,6 +121,8 @@ function validateElement(el: XmlElement, st: WalkState): void {
     st.ids.add(key);
   }
   if (el.name === 'InternalElement') {
+    depth++;
+    if (depth > AmlLimits.MAX_ELEMENT_DEPTH) throw new AmlTooLargeError(`elements nested deeper than ${AmlLimits.MAX_ELEMENT_DEPTH}`, { details: { limit: AmlLimits.MAX_ELEMENT_DEPTH } });
     st.elementCount++;
     if (st.elementCount > st.maxElements) throw new AmlTooLargeError(`more than ${st.maxElements} InternalElements`, { details: { limit: st.maxElements } });
   }
@@ -127,7 +134,7 @@ function validateElement(el: XmlElement, st: WalkState): void {
   if (el.text !== undefined) throw new AmlInvalidError(`<${el.name}> must not contain text`);
   for (const c of el.children) {
     if (!rule.children.includes(c.name)) throw new AmlInvalidError(`<${c.name}> is not allowed in <${el.name}>`);
-    validateElement(c, st);
+    validateElement(c, st, depth);
   }
 }
 

@@ -37,6 +37,8 @@ export const AML_CASES: readonly AmlCase[] = [
   { name: 'a document with 1 MB of text', kind: 'document', code: undefined, xml: () => doc(ie('a', `<Description>${'t'.repeat(1024 * 1024)}</Description>`)) },
   { name: 'a document with CDATA, comments and character references', kind: 'document', code: undefined, xml: () => doc(ie('a', '<!-- c --><Description><![CDATA[a<b]]> &#x41;&amp;</Description>')) },
   { name: 'a fragment 128 XML levels deep (the limit)', kind: 'fragment', code: undefined, xml: () => ie('a', nestedAttributes(127)) },
+  { name: 'a document with elements nested 64 deep (the limit)', kind: 'document', code: undefined, xml: () => doc(nestedElements(64)) },
+  { name: 'a fragment with elements nested 64 deep (the limit)', kind: 'fragment', code: undefined, xml: () => nestedElements(64) },
   { name: 'a fragment of two elements', kind: 'fragment', code: undefined, xml: () => ie('f1') + ie('f2') },
   { name: 'a fragment with an XML declaration', kind: 'fragment', code: undefined, xml: () => `<?xml version="1.0"?>${ie('f1')}` },
   { name: 'a fragment of 2,000 elements (the limit)', kind: 'fragment', code: undefined, xml: () => Array.from({ length: 2000 }, (_, i) => `<InternalElement Name="n" ID="f${i}"/>`).join('') },
@@ -49,6 +51,8 @@ export const AML_CASES: readonly AmlCase[] = [
   // Deeper than this, a fragment is over its byte limit before its depth counts.
   { name: 'a fragment nested 100,000 deep', kind: 'fragment', code: 'TOO_LARGE', xml: () => nestedElements(100_000) },
   { name: 'a fragment 129 XML levels deep', kind: 'fragment', code: 'AML_INVALID', xml: () => ie('a', nestedAttributes(128)) },
+  { name: 'a document with elements nested 65 deep', kind: 'document', code: 'TOO_LARGE', xml: () => doc(nestedElements(65)) },
+  { name: 'a fragment with elements nested 65 deep', kind: 'fragment', code: 'TOO_LARGE', xml: () => nestedElements(65) },
   { name: 'a DOCTYPE (billion laughs)', kind: 'document', code: 'DOCTYPE_FORBIDDEN', xml: () => billionLaughs },
   { name: 'an external entity (XXE)', kind: 'document', code: 'DOCTYPE_FORBIDDEN', xml: () => `<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>${doc(ie('a'))}` },
   { name: 'an ENTITY declaration in a fragment', kind: 'fragment', code: 'DOCTYPE_FORBIDDEN', xml: () => `<!ENTITY e "x">${ie('a')}` },
