@@ -1,4 +1,4 @@
-import { readSpecification, type XmlElement } from '@twinledger/aml';
+import { isAmlError, readAmlFragment, readSpecification, type XmlElement } from '@twinledger/aml';
 import type { DeviceComponent } from './device.js';
 import { DeviceMetadataInvalidError } from './errors.js';
 
@@ -94,7 +94,16 @@ export function sensorFragment(c: DeviceComponent): string {
   lines.push(`  <ExternalInterface Name="Signal" ID="${esc(c.componentId)}-signal" RefBaseClassPath="${SIGNAL_INTERFACE}"/>`);
   lines.push(`  <RoleRequirements RefBaseRoleClassPath="${SENSOR_ROLE}"/>`);
   lines.push('</InternalElement>');
-  return lines.join('\n');
+  const fragment = lines.join('\n');
+  // Read back with the ledger's rules before any transaction: device metadata the chaincode
+  // would refuse (control characters, an over-long ID, ...) is the device's fault, said here.
+  try {
+    readAmlFragment(fragment, '3.0');
+  } catch (e) {
+    if (!isAmlError(e)) throw e;
+    throw new DeviceMetadataInvalidError(`the device's metadata for ${c.componentId} makes AML the ledger refuses: ${e.message}`, { cause: e, details: { componentId: c.componentId, reason: e.code } });
+  }
+  return fragment;
 }
 
 /**
