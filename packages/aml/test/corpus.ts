@@ -40,6 +40,11 @@ export const AML_CASES: readonly AmlCase[] = [
   { name: 'a document with elements nested 64 deep (the limit)', kind: 'document', code: undefined, xml: () => doc(nestedElements(64)) },
   { name: 'a fragment with elements nested 64 deep (the limit)', kind: 'fragment', code: undefined, xml: () => nestedElements(64) },
   { name: 'a fragment of two elements', kind: 'fragment', code: undefined, xml: () => ie('f1') + ie('f2') },
+  { name: 'a fragment with a byte order mark', kind: 'fragment', code: undefined, xml: () => `\uFEFF${ie('f1')}` },
+  { name: 'a fragment with a byte order mark and an XML declaration', kind: 'fragment', code: undefined, xml: () => `\uFEFF<?xml version="1.0"?>${ie('f1')}` },
+  // Dropped, as processing instructions and whitespace are (JavaScript's trim takes U+FEFF).
+  { name: 'a processing instruction after a fragment', kind: 'fragment', code: undefined, xml: () => `${ie('f1')}<?xml version="1.0"?>` },
+  { name: 'a byte order mark between elements', kind: 'document', code: undefined, xml: () => doc(ie('a', '<Description>x</Description>\uFEFF<Attribute Name="x"/>')) },
   { name: 'a fragment with an XML declaration', kind: 'fragment', code: undefined, xml: () => `<?xml version="1.0"?>${ie('f1')}` },
   { name: 'a fragment of 2,000 elements (the limit)', kind: 'fragment', code: undefined, xml: () => Array.from({ length: 2000 }, (_, i) => `<InternalElement Name="n" ID="f${i}"/>`).join('') },
   // Refused.
