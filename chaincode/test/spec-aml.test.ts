@@ -104,7 +104,7 @@ describe('insertAML / removeAML', () => {
     const res = await w.ledger.invoke(who.maintainer, w.spec, 'insertAML', TWIN, IE('s-between'), 'filler-1', 's-mid');
     expect(res.inserted).toEqual(['s-between']);
     // 1 element + 1 child-index entry + change log (head, tx index, 2 writes) + the spec
-    // revision: no sibling rewritten.
+    // revision: no sibling rewritten, and no per-twin key (concurrent edits do not conflict).
     expect(w.ledger.lastTx.writeCalls).toBe(2 + 2 + 2 + 1);
     expect(await childIds(w, 'filler-1')).toEqual([
       's-first',

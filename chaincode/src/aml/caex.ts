@@ -124,7 +124,12 @@ interface WalkState {
   maxElements: number;
 }
 
-function validateElement(el: XmlElement, st: WalkState): void {
+/**
+ * `depth` is the element depth of the nearest enclosing node (InstanceHierarchy = 0), so an
+ * InternalElement chain is held to MAX_ELEMENT_DEPTH when it is read, as createTwin stores it;
+ * a fragment's own chain is counted from depth 1, its shallowest possible place.
+ */
+function validateElement(el: XmlElement, st: WalkState, depth = 0): void {
   const rule = RULES[el.name];
   if (!rule) fail(ErrorCodes.AML_INVALID, `unexpected element <${el.name}>`);
   const required = [...(rule.required ?? []), ...(st.schemaVersion === '3.0' ? (rule.required30 ?? []) : [])];
@@ -149,6 +154,8 @@ function validateElement(el: XmlElement, st: WalkState): void {
     }
   }
   if (el.name === 'InternalElement') {
+    depth++;
+    if (depth > Limits.MAX_ELEMENT_DEPTH) fail(ErrorCodes.TOO_LARGE, `elements nested deeper than ${Limits.MAX_ELEMENT_DEPTH}`);
     st.elementCount++;
     if (st.elementCount > st.maxElements) {
       fail(ErrorCodes.TOO_LARGE, `more than ${st.maxElements} InternalElements`);
@@ -162,7 +169,7 @@ function validateElement(el: XmlElement, st: WalkState): void {
   if (el.text !== undefined) fail(ErrorCodes.AML_INVALID, `<${el.name}> must not contain text`);
   for (const c of el.children) {
     if (!rule.children.includes(c.name)) fail(ErrorCodes.AML_INVALID, `<${c.name}> is not allowed in <${el.name}>`);
-    validateElement(c, st);
+    validateElement(c, st, depth);
   }
 }
 

@@ -1,5 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ChaincodeError, ErrorCodes, fail } from '../errors';
+import { Limits } from '../limits';
 
 /**
  * The canonical XML model: an element has either text or child elements (never both:
@@ -30,6 +31,10 @@ const parser = new XMLParser({
   cdataPropName: '#cdata',
   allowBooleanAttributes: false,
   removeNSPrefix: false,
+  // fast-xml-parser 5 stops at 100 levels by default, below the documented MAX_XML_DEPTH (128):
+  // the parser's cap sits above it (a fragment adds one wrapper level) and convert() enforces
+  // the limit itself, with its own message.
+  maxNestedTags: Limits.MAX_XML_DEPTH + 2,
 });
 
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };

@@ -1,3 +1,4 @@
+import { checkAssembledDepth } from './whole-spec';
 import { collectNodeIds, parseCaexFragment, type CaexNode } from '../aml/caex';
 import { programOf, type ProgramDefinition } from '../aml/programs';
 import { safetyElementOf, type SafetyElement } from '../aml/safety';
@@ -66,6 +67,8 @@ export async function planInsert(
     if (after.parentId !== parentId) fail(ErrorCodes.VALIDATION_FAILED, `'${afterId}' is not a child of '${parentId}'`);
   }
   await refuseExistingIds(r, twinId, frag.nodes, new Set());
+  // The fragment was checked alone; the specification it joins must stay within the nesting limit too.
+  checkAssembledDepth(frag.nodes, depth);
   return { parentId, depth, nodes: frag.nodes, gap: await insertionGap(r, twinId, parentId, after) };
 }
 
@@ -86,6 +89,7 @@ export async function planReplace(r: StateReader, meta: TwinMeta, id: string, fr
   const frag = parseCaexFragment(fragment, meta.schemaVersion);
   if (root.kind !== frag.kind) fail(ErrorCodes.VALIDATION_FAILED, `a ${root.kind} is replaced by ${root.kind}s only`);
   await refuseExistingIds(r, twinId, frag.nodes, new Set(remove.records.map((x) => x.id)));
+  checkAssembledDepth(frag.nodes, root.depth);
   // Between the replaced element's order key (freed) and its next sibling's.
   const gap = await insertionGap(r, twinId, root.parentId, root);
   return { remove, insert: { parentId: root.parentId, depth: root.depth, nodes: frag.nodes, gap } };

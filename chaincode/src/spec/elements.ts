@@ -60,7 +60,8 @@ export function storeNodes(
   gap: [string | null, string | null],
   out: { ids: string[]; programs: ProgramDefinition[] },
 ): void {
-  if (depth > Limits.MAX_ELEMENT_DEPTH) fail(ErrorCodes.TOO_LARGE, `elements nested deeper than ${Limits.MAX_ELEMENT_DEPTH}`);
+  // Checked for the nodes themselves: a leaf at the deepest level calls this with no nodes.
+  if (nodes.length > 0 && depth > Limits.MAX_ELEMENT_DEPTH) fail(ErrorCodes.TOO_LARGE, `elements nested deeper than ${Limits.MAX_ELEMENT_DEPTH}`);
   const orders = keysBetween(gap[0], gap[1], nodes.length);
   nodes.forEach((n, i) => {
     const order = orders[i] as string;

@@ -36,6 +36,8 @@ describe('AML of the twin', () => {
     expect(attributeMismatches(back, c)).toEqual([]);
     expect(attributeMismatches(back, { ...c, expectedMax: 200 })).toEqual([{ attribute: 'ExpectedMax', twin: '195.5', device: '200' }]);
     expect(() => sensorFragment({ ...c, componentId: 'bad id' })).toThrow(expect.objectContaining({ code: 'DEVICE_METADATA_INVALID' }));
+    // Metadata the ledger's AML rules refuse never reaches a transaction.
+    expect(() => sensorFragment({ ...c, name: 'bad\u0001name' })).toThrow(expect.objectContaining({ code: 'DEVICE_METADATA_INVALID', details: { componentId: 'sensor-x-2', reason: 'AML_INVALID' } }));
   });
 
   it('derives one stable feed ID per twin component', async () => {

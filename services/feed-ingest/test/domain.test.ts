@@ -11,10 +11,23 @@ describe('expected ranges from AML', () => {
   it('reads ExpectedMin/ExpectedMax of one sensor element of the bottling-plant fixture', () => {
     expect(expectedRangeFromAml(fixture, 'sensor-fill-level-1')).toEqual({ min: 180, max: 195 });
   });
+  const sensor = (attrs: string): string => `<InternalElement Name="S" ID="s">${attrs}</InternalElement>`;
+  it('reads a fragment holding the sensor element', () => {
+    expect(expectedRangeFromAml(sensor('<Attribute Name="ExpectedMin"><Value> 1.5 </Value></Attribute><Attribute Name="ExpectedMax"><Value>2</Value></Attribute>'))).toEqual({ min: 1.5, max: 2 });
+  });
   it('refuses fragments without exactly one min and max, and inverted ranges', () => {
-    expect(() => expectedRangeFromAml('<Attribute Name="ExpectedMin"><Value>1</Value></Attribute>')).toThrow(expect.objectContaining({ code: 'INVALID_EXPECTED_RANGE' }));
+    expect(() => expectedRangeFromAml(sensor('<Attribute Name="ExpectedMin"><Value>1</Value></Attribute>'))).toThrow(expect.objectContaining({ code: 'INVALID_EXPECTED_RANGE' }));
     expect(() => expectedRangeFromAml(fixture)).toThrow(expect.objectContaining({ code: 'INVALID_EXPECTED_RANGE' }));
-    expect(() => expectedRangeFromAml('<Attribute Name="Min"><Value>5</Value></Attribute><Attribute Name="Max"><Value>1</Value></Attribute>')).toThrow(expect.objectContaining({ code: 'INVALID_EXPECTED_RANGE' }));
+    expect(() => expectedRangeFromAml(fixture, 'nope')).toThrow(expect.objectContaining({ code: 'INVALID_EXPECTED_RANGE' }));
+    expect(() => expectedRangeFromAml(sensor('<Attribute Name="Min"><Value>5</Value></Attribute><Attribute Name="Max"><Value>1</Value></Attribute>'))).toThrow(expect.objectContaining({ code: 'INVALID_EXPECTED_RANGE' }));
+  });
+  it('refuses what the ledger refuses, with the ledger\'s codes, never a parser crash', async () => {
+    const { AML_CASES } = await import('../../../packages/aml/test/corpus.js');
+    for (const c of AML_CASES.filter((x) => x.code !== undefined && x.code !== 'TOO_LARGE')) {
+      expect([c.name, (() => { try { expectedRangeFromAml(c.xml()); return 'accepted'; } catch (e) { return (e as { code: string }).code; } })()]).toEqual([c.name, c.code]);
+    }
+    // Bare Attributes are no sensor element.
+    expect(() => expectedRangeFromAml('<Attribute Name="ExpectedMin"><Value>1</Value></Attribute>')).toThrow(expect.objectContaining({ code: 'AML_INVALID' }));
   });
 });
 

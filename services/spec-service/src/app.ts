@@ -1,4 +1,5 @@
 import { buildService, type ReadinessCheck, type ServiceApp, type TokenVerifier } from '@twinledger/service-kit';
+import { AmlLimits } from '@twinledger/aml';
 import { Counter, Gauge, createMetricsRegistry, type Logger, type Registry } from '@twinledger/observability';
 import type { DhtClient } from '@twinledger/dht-client';
 import type { RouteDeps, Limits } from './context.js';
@@ -34,7 +35,7 @@ export interface AppDeps {
 
 export const DEFAULT_SPEC_CACHE_CHARS = 128 * 1024 * 1024;
 
-export const DEFAULT_LIMITS: Limits = { amlBytes: 8 * 1024 * 1024, fragmentBytes: 512 * 1024, documentBytes: 64 * 1024 * 1024 };
+export const DEFAULT_LIMITS: Limits = { amlBytes: AmlLimits.MAX_AML_BYTES, fragmentBytes: AmlLimits.MAX_FRAGMENT_BYTES, documentBytes: 64 * 1024 * 1024 };
 
 export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
   const metrics = deps.metrics ?? createMetricsRegistry({ prefix: 'twinledger_' });

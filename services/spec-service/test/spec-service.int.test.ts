@@ -96,6 +96,25 @@ function identitiesDir(root: string, org: OrgHandle): string {
     expect((await call(org1, 0, 'GET', `/twins/${twinId}-bad`)).statusCode).toBe(404);
   });
 
+  it('answers 4xx for bad AML, and the chaincode refuses an insert that would nest the assembled specification too deep', async () => {
+    // 5,000 levels: refused by the service's reader (a 500 INTERNAL before @twinledger/aml).
+    const deep = `<CAEXFile SchemaVersion="3.0" FileName="d.aml"><InstanceHierarchy Name="IH">${'<InternalElement Name="E" ID="x">'.repeat(5000)}${'</InternalElement>'.repeat(5000)}</InstanceHierarchy></CAEXFile>`;
+    const res = await call(org1, 0, 'POST', '/twins', { deviceId: `${twinId}-deep`, deviceName: 'x', aml: deep });
+    expect({ status: res.statusCode, code: res.json().code }).toEqual({ status: 400, code: 'AML_INVALID' });
+    expect((await call(org1, 0, 'GET', `/twins/${twinId}-deep`)).statusCode).toBe(404);
+    // Two fragments, each fine alone: a chain of 40 elements, then 90 levels under its end.
+    const chain = `${Array.from({ length: 40 }, (_, i) => `<InternalElement Name="E" ID="chain-${i}">`).join('')}${'</InternalElement>'.repeat(40)}`;
+    expect((await call(org1, 0, 'POST', `/twins/${twinId}/elements`, { aml: chain, parentId: 'conveyor-1' })).statusCode).toBe(201);
+    const tall = `<InternalElement Name="T" ID="tall-1">${'<Attribute Name="a">'.repeat(89)}${'</Attribute>'.repeat(89)}</InternalElement>`;
+    const refused = await call(org1, 0, 'POST', `/twins/${twinId}/elements`, { aml: tall, parentId: 'chain-39' });
+    expect({ status: refused.statusCode, code: refused.json().code }).toEqual({ status: 413, code: 'TOO_LARGE' });
+    expect(refused.json().message).toMatch(/XML levels deep/);
+    expect((await call(org1, 0, 'GET', `/twins/${twinId}/elements/tall-1`)).statusCode).toBe(404);
+    // Every reader still reads the specification; then the chain goes, so later cases see the fixture.
+    expect((await call(org1, 0, 'GET', `/twins/${twinId}/spec?format=json`)).statusCode).toBe(200);
+    expect((await call(org1, 0, 'DELETE', `/twins/${twinId}/elements/chain-0`)).statusCode).toBe(200);
+  });
+
   it('lets the auditor of org 2 read the spec (AML and JSON) through its own peer', async () => {
     const xml = await call(org2, 1, 'GET', `/twins/${twinId}/spec`);
     expect(xml.statusCode).toBe(200);

@@ -1,11 +1,9 @@
 // The AML specification (spec-service's JSON tree) as flat rows for a virtualized tree view:
 // a 5,000-element twin is a few tens of thousands of nodes, so only the visible rows are rendered.
-export interface AmlNode {
-  readonly tag: string;
-  readonly attributes: Readonly<Record<string, string>>;
-  readonly text?: string;
-  readonly children: readonly AmlNode[];
-}
+// The tree's shape is the one AML reader's (`@twinledger/aml`, which spec-service serves with
+// format=json); the browser parses no XML itself.
+import type { AmlNode } from '@twinledger/aml';
+export type { AmlNode };
 
 export type RowKind = 'hierarchy' | 'element' | 'program' | 'attribute' | 'interface' | 'link' | 'role';
 

@@ -1,4 +1,4 @@
-import { XMLParser } from 'fast-xml-parser';
+import { isAmlError, readAmlFragment, readSpecification, type XmlElement } from '@twinledger/aml';
 import type { DeviceComponent } from './device.js';
 import { DeviceMetadataInvalidError } from './errors.js';
 
@@ -21,52 +21,34 @@ export interface TwinModel {
 
 export const SENSOR_ROLE = 'AutomationMLBaseRoleClassLib/AutomationMLBaseRole/Sensor';
 const SIGNAL_INTERFACE = 'AutomationMLInterfaceClassLib/AutomationMLBaseInterface/Communication/SignalInterface';
-const ARRAYS = new Set(['InstanceHierarchy', 'InternalElement', 'Attribute', 'RoleRequirements', 'SupportedRoleClass', 'ExternalInterface']);
-
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  isArray: (name) => ARRAYS.has(name),
-});
-
-type Node = Record<string, unknown>;
-
-function nodes(v: unknown): Node[] {
-  return Array.isArray(v) ? (v.filter((x) => typeof x === 'object' && x !== null) as Node[]) : [];
-}
-
-function text(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (typeof v === 'object' && v !== null && '#text' in v) return text((v as Node)['#text']);
-  return undefined;
-}
-
-/** Reads the element tree of a CAEX document (the canonical form getSpecification returns). */
+/**
+ * Reads the element tree of the twin's specification (the canonical form getSpecification
+ * returns) with the project's one AML reader, within exactly the limits the chaincode keeps for
+ * an assembled specification; anything else is an AmlInvalidError or AmlTooLargeError (4xx),
+ * never a parser crash.
+ */
 export function parseTwinAml(aml: string): TwinModel {
-  const doc = parser.parse(aml) as Node;
-  const root = doc['CAEXFile'] as Node | undefined;
+  const root = readSpecification(aml);
   const elements = new Map<string, TwinElement>();
-  const walk = (ie: Node, parentId: string): string => {
-    const id = String(ie['@_ID'] ?? '');
-    const childIds = nodes(ie['InternalElement']).map((c) => walk(c, id));
+  const named = (el: XmlElement, name: string): XmlElement[] => el.children.filter((c) => c.name === name);
+  // Nesting is bounded by MAX_XML_DEPTH (the reader refused deeper), so recursion is safe.
+  const walk = (ie: XmlElement, parentId: string): string => {
+    const id = ie.attrs['ID'] ?? '';
+    const childIds = named(ie, 'InternalElement').map((c) => walk(c, id));
     const attributes: Record<string, string> = {};
-    for (const a of nodes(ie['Attribute'])) {
-      const name = a['@_Name'];
-      const value = text(a['Value']);
-      if (typeof name === 'string' && value !== undefined) attributes[name] = value;
+    for (const a of named(ie, 'Attribute')) {
+      const name = a.attrs['Name'];
+      const value = named(a, 'Value')[0];
+      if (name !== undefined && value !== undefined) attributes[name] = value.text ?? '';
     }
     const roles = [
-      ...nodes(ie['RoleRequirements']).map((r) => String(r['@_RefBaseRoleClassPath'] ?? '')),
-      ...nodes(ie['SupportedRoleClass']).map((r) => String(r['@_RefRoleClassPath'] ?? '')),
+      ...named(ie, 'RoleRequirements').map((r) => r.attrs['RefBaseRoleClassPath'] ?? ''),
+      ...named(ie, 'SupportedRoleClass').map((r) => r.attrs['RefRoleClassPath'] ?? ''),
     ];
-    elements.set(id, { id, name: String(ie['@_Name'] ?? ''), parentId, roles, attributes, childIds });
+    elements.set(id, { id, name: ie.attrs['Name'] ?? '', parentId, roles, attributes, childIds });
     return id;
   };
-  for (const ih of nodes(root?.['InstanceHierarchy'])) for (const ie of nodes(ih['InternalElement'])) walk(ie, '');
+  for (const ih of named(root, 'InstanceHierarchy')) for (const ie of named(ih, 'InternalElement')) walk(ie, '');
   return { elements };
 }
 
@@ -112,7 +94,16 @@ export function sensorFragment(c: DeviceComponent): string {
   lines.push(`  <ExternalInterface Name="Signal" ID="${esc(c.componentId)}-signal" RefBaseClassPath="${SIGNAL_INTERFACE}"/>`);
   lines.push(`  <RoleRequirements RefBaseRoleClassPath="${SENSOR_ROLE}"/>`);
   lines.push('</InternalElement>');
-  return lines.join('\n');
+  const fragment = lines.join('\n');
+  // Read back with the ledger's rules before any transaction: device metadata the chaincode
+  // would refuse (control characters, an over-long ID, ...) is the device's fault, said here.
+  try {
+    readAmlFragment(fragment, '3.0');
+  } catch (e) {
+    if (!isAmlError(e)) throw e;
+    throw new DeviceMetadataInvalidError(`the device's metadata for ${c.componentId} makes AML the ledger refuses: ${e.message}`, { cause: e, details: { componentId: c.componentId, reason: e.code } });
+  }
+  return fragment;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { AmlInvalidError, readAmlDocument, readAmlFragment, type XmlElement } from '@twinledger/aml';
 import { InvalidRangeError } from './errors.js';
 
 export interface ExpectedRange {
@@ -10,34 +11,52 @@ const MIN_NAMES = new Set(['expectedmin', 'min', 'minvalue', 'requiredminvalue']
 const MAX_NAMES = new Set(['expectedmax', 'max', 'maxvalue', 'requiredmaxvalue']);
 
 /**
- * Reads `{min, max}` from an AML (CAEX) fragment: the `ExpectedMin`/`ExpectedMax` attributes
- * (also `Min`/`Max`) of the sensor element, or of the element with `elementId` when the
- * fragment holds several. A regex scan, not a full XML parse: the fragment only has to yield
- * two numbers, and anything ambiguous is refused rather than guessed.
+ * The InternalElements of an AML fragment, or of a whole CAEX document, read by the project's
+ * one AML reader with the chaincode's rules and limits: what the ledger would refuse is refused
+ * here with the ledger's code (AML_INVALID, DOCTYPE_FORBIDDEN, DUPLICATE_ID, TOO_LARGE).
+ */
+function readElements(aml: string): XmlElement[] {
+  let roots: readonly XmlElement[];
+  try {
+    roots = [readAmlDocument(aml).root];
+  } catch (e) {
+    // Not a CAEXFile (one InternalElement, or several): then it must be an insertAML fragment.
+    if (!(e instanceof AmlInvalidError && e.details?.['rule'] === 'root')) throw e;
+    roots = readAmlFragment(aml).elements;
+  }
+  const out: XmlElement[] = [];
+  // Iterative: nesting is bounded by the reader, but a flat walk needs no bound at all.
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const el = stack.pop()!;
+    if (el.name === 'InternalElement') out.push(el);
+    for (const c of el.children) if (c.name === 'InstanceHierarchy' || c.name === 'InternalElement') stack.push(c);
+  }
+  return out;
+}
+
+/**
+ * Reads `{min, max}` from an AML (CAEX) fragment or document: the `ExpectedMin`/`ExpectedMax`
+ * attributes (also `Min`/`Max`) of the sensor element, or of the element with `elementId` when
+ * the AML holds several. Anything ambiguous is refused rather than guessed.
  */
 export function expectedRangeFromAml(aml: string, elementId?: string): ExpectedRange {
-  if (aml.length > 1_000_000) throw new InvalidRangeError('AML fragment larger than 1 MB');
-  let scope = aml;
+  let scope = readElements(aml);
   if (elementId !== undefined) {
-    const open = new RegExp(`<InternalElement\\b[^>]*\\bID="${elementId.replace(/[^A-Za-z0-9._:-]/g, '')}"[^>]*>`);
-    const m = open.exec(aml);
-    if (!m) throw new InvalidRangeError('the AML fragment has no element with that ID', { details: { elementId } });
-    const start = m.index + m[0].length;
-    // The element's own attributes come before its first child element.
-    const child = aml.indexOf('<InternalElement', start);
-    const close = aml.indexOf('</InternalElement>', start);
-    const end = [child, close].filter((i) => i >= 0).reduce((a, b) => Math.min(a, b), aml.length);
-    scope = aml.slice(start, end);
+    scope = scope.filter((el) => el.attrs['ID'] === elementId);
+    if (scope.length === 0) throw new InvalidRangeError('the AML fragment has no element with that ID', { details: { elementId } });
   }
-  const attr = /<Attribute\b[^>]*\bName="([^"]+)"[^>]*>([\s\S]*?)<\/Attribute>/g;
   const mins: number[] = [];
   const maxs: number[] = [];
-  for (let m = attr.exec(scope); m; m = attr.exec(scope)) {
-    const name = m[1]!.toLowerCase();
-    const value = /<Value>\s*([^<]*?)\s*<\/Value>/.exec(m[2]!)?.[1];
-    if (value === undefined) continue;
-    if (MIN_NAMES.has(name)) mins.push(Number(value));
-    if (MAX_NAMES.has(name)) maxs.push(Number(value));
+  for (const el of scope) {
+    for (const a of el.children) {
+      if (a.name !== 'Attribute') continue;
+      const name = (a.attrs['Name'] ?? '').toLowerCase();
+      const value = a.children.find((c) => c.name === 'Value')?.text;
+      if (value === undefined) continue;
+      if (MIN_NAMES.has(name)) mins.push(Number(value));
+      if (MAX_NAMES.has(name)) maxs.push(Number(value));
+    }
   }
   if (mins.length !== 1 || maxs.length !== 1) {
     throw new InvalidRangeError('the AML fragment must hold exactly one min and one max attribute for the sensor', { details: { mins: mins.length, maxs: maxs.length } });

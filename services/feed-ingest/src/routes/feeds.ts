@@ -54,7 +54,7 @@ export function feedRoutes(app: ServiceApp, deps: FeedRoutesDeps): void {
             unit: Type.String({ maxLength: READING_LIMITS.maxUnitLength }),
             valueSchema: Type.Optional(ValueSchema),
             expectedRange: Type.Optional(Range),
-            aml: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000_000, description: 'AML fragment holding the sensor element (ExpectedMin/ExpectedMax attributes)' })),
+            aml: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000_000, description: 'AML fragment holding the sensor element (ExpectedMin/ExpectedMax attributes), or a whole CAEX document. Read with the chaincode\'s AML rules and limits (@twinledger/aml): 400 AML_INVALID, DOCTYPE_FORBIDDEN, DUPLICATE_ID, 413 TOO_LARGE; 400 INVALID_EXPECTED_RANGE without exactly one min and max' })),
             acl: Type.Optional(
               Type.Array(MspId, {
                 minItems: 1,

@@ -1,14 +1,4 @@
-import { TwinLedgerError, UnavailableError, ValidationError } from '@twinledger/errors';
-
-/** Malformed XML or not a CAEX document/fragment: refused before any transaction. */
-export class AmlInvalidError extends ValidationError {
-  override readonly code: string = 'AML_INVALID';
-}
-
-/** A DOCTYPE or ENTITY declaration (XXE, billion laughs): refused before parsing. */
-export class DoctypeForbiddenError extends ValidationError {
-  override readonly code: string = 'DOCTYPE_FORBIDDEN';
-}
+import { TwinLedgerError, UnavailableError } from '@twinledger/errors';
 
 /** The document's bytes from the DHT do not hash to what the ledger recorded: nothing is served. */
 export class DocumentIntegrityError extends TwinLedgerError {

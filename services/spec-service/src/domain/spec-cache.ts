@@ -1,5 +1,5 @@
 import type { TwinLedger } from '@twinledger/ledger';
-import { amlToTree } from './aml.js';
+import { readSpecificationTree } from '@twinledger/aml';
 
 /**
  * The assembled specification of a twin at one revision (the txId of the last transaction
@@ -78,7 +78,7 @@ export function createSpecCache(opts: { readonly maxChars: number }): SpecCache 
     }
     json(): string {
       if (this.text === undefined) {
-        this.text = JSON.stringify({ twinId: this.twinId, schemaVersion: this.schemaVersion, revision: this.revision, tree: amlToTree(this.aml) });
+        this.text = JSON.stringify({ twinId: this.twinId, schemaVersion: this.schemaVersion, revision: this.revision, tree: readSpecificationTree(this.aml) });
         // Account for the JSON only while this entry is still the cached one.
         if (entries.get(this.twinId) === this) {
           this.size += this.text.length;

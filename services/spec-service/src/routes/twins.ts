@@ -1,7 +1,7 @@
 import type { ServiceApp } from '@twinledger/service-kit';
 import { Type } from '@twinledger/service-kit';
 import { Roles, type InitialGrants } from '@twinledger/ledger';
-import { amlToTree, checkAmlDocument, checkAmlFragment } from '../domain/aml.js';
+import { AmlLimits, AmlTooLargeError, readAmlDocument, readAmlFragment, readElementTree } from '@twinledger/aml';
 import { ledger, write, type RouteDeps } from '../context.js';
 import { Committed, ElementId, LedgerRecord, TwinId, TwinParams, committed, withErrors } from '../schemas.js';
 
@@ -23,22 +23,35 @@ const AmlNode: ReturnType<typeof Type.Recursive> = Type.Recursive((Self) =>
   { $id: 'AmlNode' },
 );
 
+const AML_REFUSALS =
+  'Refused before any transaction, with the chaincode\'s own codes (`@twinledger/aml` applies its rules and limits): ' +
+  '400 `AML_INVALID` (malformed XML, not CAEX, nesting deeper than ' + AmlLimits.MAX_XML_DEPTH + ' levels), 400 `DOCTYPE_FORBIDDEN`, ' +
+  '400 `DUPLICATE_ID`, 413 `TOO_LARGE` (bytes or InternalElements over the limit).';
+
+/** This organization may configure a smaller document limit than the chaincode's (AML_MAX_BYTES); never a larger one. */
+function checkDocumentBytes(aml: string, limit: number): void {
+  if (Buffer.byteLength(aml, 'utf8') > limit) throw new AmlTooLargeError(`AML document is larger than ${limit} bytes`, { details: { limit } });
+}
+
 export function twinRoutes(deps: RouteDeps) {
+  const amlBytes = Math.min(deps.limits.amlBytes, AmlLimits.MAX_AML_BYTES);
   return async (app: ServiceApp): Promise<void> => {
     app.addSchema(AmlNode);
 
     app.post(
       '/twins',
       {
-        bodyLimit: deps.limits.amlBytes + 64 * 1024,
+        bodyLimit: amlBytes + 64 * 1024,
         schema: {
           tags: ['twins'],
           summary: 'Create a twin from an AML document with initial grants (the creator\'s MSP becomes OWNER, everyone READER)',
+          description: AML_REFUSALS,
           body: Type.Object(
             {
               deviceId: TwinId,
               deviceName: Type.String({ minLength: 1, maxLength: 4096 }),
-              aml: Type.String({ minLength: 1, maxLength: deps.limits.amlBytes, description: 'CAEX 3.0 or 2.15 XML' }),
+              // No maxLength: the limit is in UTF-8 bytes and its refusal is TOO_LARGE, as the chaincode's.
+              aml: Type.String({ minLength: 1, description: `CAEX 3.0 or 2.15 XML, at most ${amlBytes} UTF-8 bytes and ${AmlLimits.MAX_ELEMENTS_PER_TWIN} InternalElements` }),
               grants: Type.Optional(InitialGrants),
             },
             { additionalProperties: false },
@@ -47,7 +60,8 @@ export function twinRoutes(deps: RouteDeps) {
         },
       },
       async (req, reply) => {
-        checkAmlDocument(req.body.aml);
+        checkDocumentBytes(req.body.aml, amlBytes);
+        readAmlDocument(req.body.aml);
         const l = await ledger(deps, req);
         const res = await write(deps, req, 'createTwin', () => l.createTwin(req.body.deviceId, req.body.deviceName, req.body.aml, req.body.grants as InitialGrants | undefined));
         return reply.code(201).send(committed(res));
@@ -128,7 +142,7 @@ export function twinRoutes(deps: RouteDeps) {
       },
       async (req) => {
         const el = await (await ledger(deps, req)).getElement(req.params.twinId, req.params.elementId);
-        return req.query.format === 'json' ? { ...el, tree: amlToTree(el.aml) } : el;
+        return req.query.format === 'json' ? { ...el, tree: readElementTree(el.aml) } : el;
       },
     );
 
@@ -139,16 +153,23 @@ export function twinRoutes(deps: RouteDeps) {
         schema: {
           tags: ['elements'],
           summary: 'Insert an AML fragment under parentId (none: top-level InstanceHierarchies), after afterId (none: first)',
+          description:
+            AML_REFUSALS +
+            ' The chaincode also refuses (413 `TOO_LARGE`) a fragment that would make the assembled specification exceed ' +
+            `${AmlLimits.MAX_ELEMENTS_PER_TWIN} InternalElements, ${AmlLimits.MAX_ELEMENT_DEPTH} element levels or ${AmlLimits.MAX_XML_DEPTH} XML levels.`,
           params: TwinParams,
           body: Type.Object(
-            { aml: Type.String({ minLength: 1, maxLength: deps.limits.fragmentBytes }), parentId: Type.Optional(ElementId), afterId: Type.Optional(ElementId) },
+            {
+              aml: Type.String({ minLength: 1, description: `InternalElements or InstanceHierarchies, at most ${AmlLimits.MAX_FRAGMENT_BYTES} UTF-8 bytes and ${AmlLimits.MAX_ELEMENTS_PER_FRAGMENT} InternalElements` }),
+              parentId: Type.Optional(ElementId), afterId: Type.Optional(ElementId) },
             { additionalProperties: false },
           ),
           response: withErrors({ 201: Committed }),
         },
       },
       async (req, reply) => {
-        checkAmlFragment(req.body.aml);
+        // The twin's schema version is not read here; its one version-specific rule is the ledger's.
+        readAmlFragment(req.body.aml);
         const l = await ledger(deps, req);
         const res = await write(deps, req, 'insertAML', () => l.insertAML(req.params.twinId, req.body.aml, req.body.parentId, req.body.afterId));
         return reply.code(201).send(committed(res));

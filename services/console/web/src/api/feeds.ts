@@ -220,7 +220,7 @@ export interface paths {
                     "application/json": {
                         /** @description Optional narrowing only: the feed is shared with the organizations holding feed:read on the twin on the ledger, intersected with this list (this organization always included); never widened by it */
                         acl?: string[];
-                        /** @description AML fragment holding the sensor element (ExpectedMin/ExpectedMax attributes) */
+                        /** @description AML fragment holding the sensor element (ExpectedMin/ExpectedMax attributes), or a whole CAEX document. Read with the chaincode's AML rules and limits (@twinledger/aml): 400 AML_INVALID, DOCTYPE_FORBIDDEN, DUPLICATE_ID, 413 TOO_LARGE; 400 INVALID_EXPECTED_RANGE without exactly one min and max */
                         aml?: string;
                         componentId: string;
                         expectedRange?: {

@@ -515,7 +515,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Create a twin from an AML document with initial grants (the creator's MSP becomes OWNER, everyone READER) */
+        /**
+         * Create a twin from an AML document with initial grants (the creator's MSP becomes OWNER, everyone READER)
+         * @description Refused before any transaction, with the chaincode's own codes (`@twinledger/aml` applies its rules and limits): 400 `AML_INVALID` (malformed XML, not CAEX, nesting deeper than 128 levels), 400 `DOCTYPE_FORBIDDEN`, 400 `DUPLICATE_ID`, 413 `TOO_LARGE` (bytes or InternalElements over the limit).
+         */
         post: {
             parameters: {
                 query?: never;
@@ -526,7 +529,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @description CAEX 3.0 or 2.15 XML */
+                        /** @description CAEX 3.0 or 2.15 XML, at most 8388608 UTF-8 bytes and 20000 InternalElements */
                         aml: string;
                         /** @description The twin ID (the deviceId given at creation) */
                         deviceId: string;
@@ -2572,7 +2575,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Insert an AML fragment under parentId (none: top-level InstanceHierarchies), after afterId (none: first) */
+        /**
+         * Insert an AML fragment under parentId (none: top-level InstanceHierarchies), after afterId (none: first)
+         * @description Refused before any transaction, with the chaincode's own codes (`@twinledger/aml` applies its rules and limits): 400 `AML_INVALID` (malformed XML, not CAEX, nesting deeper than 128 levels), 400 `DOCTYPE_FORBIDDEN`, 400 `DUPLICATE_ID`, 413 `TOO_LARGE` (bytes or InternalElements over the limit). The chaincode also refuses (413 `TOO_LARGE`) a fragment that would make the assembled specification exceed 20000 InternalElements, 64 element levels or 128 XML levels.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -2588,6 +2594,7 @@ export interface paths {
                     "application/json": {
                         /** @description An InternalElement or InstanceHierarchy ID */
                         afterId?: string;
+                        /** @description InternalElements or InstanceHierarchies, at most 524288 UTF-8 bytes and 2000 InternalElements */
                         aml: string;
                         /** @description An InternalElement or InstanceHierarchy ID */
                         parentId?: string;

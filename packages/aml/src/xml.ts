@@ -1,0 +1,159 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { AmlInvalidError, DoctypeForbiddenError } from './errors.js';
+import { AmlLimits } from './limits.js';
+
+/**
+ * The canonical XML model, as the chaincode has it (`chaincode/src/aml/xml.ts`): an element has
+ * either text or child elements (CAEX has no mixed content), text is trimmed, comments and
+ * processing instructions are dropped, entities are decoded.
+ */
+export interface XmlElement {
+  readonly name: string;
+  readonly attrs: Readonly<Record<string, string>>;
+  readonly children: readonly XmlElement[];
+  readonly text?: string;
+}
+
+// The same options as the chaincode's parser: its verdicts are the ones to reproduce.
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  // Entities are decoded by decodeEntities below: only the five predefined ones and character
+  // references, never anything a document declares.
+  processEntities: false,
+  htmlEntities: false,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  cdataPropName: '#cdata',
+  allowBooleanAttributes: false,
+  removeNSPrefix: false,
+  // fast-xml-parser 5 stops at 100 levels by default, below the documented MAX_XML_DEPTH (128):
+  // the parser's cap sits above it (a fragment adds one wrapper level) and convert() enforces
+  // the limit itself, with its own message.
+  maxNestedTags: AmlLimits.MAX_XML_DEPTH + 2,
+});
+
+const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+const ENTITY = /&(#x[0-9A-Fa-f]{1,6}|#[0-9]{1,7}|[A-Za-z_][A-Za-z0-9._-]*);/y;
+// Characters XML 1.0 forbids literally (tab, LF and CR are allowed).
+// eslint-disable-next-line no-control-regex
+const ILLEGAL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+const DOCTYPE = /<!\s*(DOCTYPE|ENTITY)/i;
+// Names that would reach Object prototypes through the parser's plain-object output.
+const UNSAFE_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+
+function isXmlChar(cp: number): boolean {
+  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+/** Decodes the five predefined entities and character references; anything else is refused. */
+export function decodeEntities(raw: string): string {
+  if (!raw.includes('&')) return raw;
+  let out = '';
+  let i = 0;
+  while (i < raw.length) {
+    const amp = raw.indexOf('&', i);
+    if (amp < 0) {
+      out += raw.slice(i);
+      break;
+    }
+    out += raw.slice(i, amp);
+    ENTITY.lastIndex = amp;
+    const m = ENTITY.exec(raw);
+    if (!m || m[1] === undefined) throw new AmlInvalidError('bare "&" or malformed entity reference');
+    const ref = m[1];
+    if (ref.startsWith('#')) {
+      const cp = ref.startsWith('#x') ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+      if (!isXmlChar(cp)) throw new AmlInvalidError(`character reference &${ref}; is not an XML character`);
+      out += String.fromCodePoint(cp);
+    } else {
+      const v = PREDEFINED[ref];
+      if (v === undefined) throw new AmlInvalidError(`undefined entity &${ref}; (no DTD is allowed)`);
+      out += v;
+    }
+    i = amp + m[0].length;
+  }
+  return out;
+}
+
+type Ordered = Record<string, unknown>;
+
+function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
+  if (depth > maxDepth) throw new AmlInvalidError(`XML nesting deeper than ${maxDepth}`, { details: { limit: maxDepth } });
+  const name = Object.keys(node).find((k) => k !== ':@');
+  if (name === undefined) throw new AmlInvalidError('empty XML node');
+  if (UNSAFE_NAMES.has(name)) throw new AmlInvalidError(`element name '${name}' is not allowed`);
+  const attrs: Record<string, string> = Object.create(null) as Record<string, string>;
+  const rawAttrs = node[':@'];
+  if (rawAttrs !== undefined) {
+    for (const [k, v] of Object.entries(rawAttrs as Record<string, unknown>)) {
+      if (UNSAFE_NAMES.has(k)) throw new AmlInvalidError(`attribute name '${k}' is not allowed`);
+      if (typeof v !== 'string') throw new AmlInvalidError(`attribute '${k}' has no value`);
+      if (v.includes('<')) throw new AmlInvalidError(`attribute '${k}' contains '<'`);
+      // XML attribute-value normalization: literal whitespace characters become spaces.
+      attrs[k] = decodeEntities(v.replace(/\r\n?/g, '\n').replace(/[\t\n]/g, ' '));
+    }
+  }
+  const rawChildren = (node[name] ?? []) as Ordered[];
+  const children: XmlElement[] = [];
+  let text = '';
+  for (const c of rawChildren) {
+    if ('#text' in c) {
+      text += decodeEntities(String(c['#text']).replace(/\r\n?/g, '\n'));
+    } else if ('#cdata' in c) {
+      const parts = c['#cdata'] as Ordered[];
+      for (const p of parts) text += String(p['#text'] ?? '').replace(/\r\n?/g, '\n');
+    } else {
+      children.push(convert(c, depth + 1, maxDepth));
+    }
+  }
+  const trimmed = text.trim();
+  if (trimmed.length > 0 && children.length > 0) throw new AmlInvalidError(`element <${name}> has mixed content (text and elements)`);
+  return trimmed.length > 0 ? { name, attrs: { ...attrs }, children, text: trimmed } : { name, attrs: { ...attrs }, children };
+}
+
+/**
+ * Parses an XML document into the canonical model, refusing what the chaincode refuses with the
+ * same code: a DOCTYPE/ENTITY declaration before the parser sees the input (no entity expansion
+ * of any kind), characters XML forbids, malformed XML, nesting deeper than `maxDepth`. The
+ * parser's own failures (stack exhaustion on absurd nesting included) are bad input, never a 500.
+ */
+export function parseXml(input: string, maxDepth: number): XmlElement {
+  const xml = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  if (DOCTYPE.test(xml)) throw new DoctypeForbiddenError('DOCTYPE and ENTITY declarations are not accepted');
+  if (ILLEGAL_CHARS.test(xml)) throw new AmlInvalidError('input contains characters XML does not allow');
+  let ordered: Ordered[];
+  try {
+    const valid = XMLValidator.validate(xml, { allowBooleanAttributes: false });
+    if (valid !== true) {
+      throw new AmlInvalidError(`malformed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`, {
+        details: { line: valid.err.line, column: valid.err.col },
+      });
+    }
+    ordered = parser.parse(xml) as Ordered[];
+  } catch (e) {
+    if (e instanceof AmlInvalidError) throw e;
+    throw new AmlInvalidError(`XML parser error: ${(e as Error).message}`, { cause: e });
+  }
+  const roots: Ordered[] = [];
+  for (const n of ordered) {
+    if ('#text' in n) {
+      if (String(n['#text']).trim() !== '') throw new AmlInvalidError('text outside the root element');
+    } else {
+      roots.push(n);
+    }
+  }
+  if (roots.length !== 1 || roots[0] === undefined) throw new AmlInvalidError(`expected exactly one root element, found ${roots.length}`, { details: { rule: 'root' } });
+  try {
+    return convert(roots[0], 1, maxDepth);
+  } catch (e) {
+    // convert recurses once per level, bounded by maxDepth; a RangeError can only come from a
+    // caller passing an absurd maxDepth, and it is still the input's fault.
+    if (e instanceof RangeError) throw new AmlInvalidError('XML nesting too deep', { cause: e });
+    throw e;
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Good and bad AML for every reader of the project: the package's tests, the drift test
+ * against the chaincode and the services' route tests use the same inputs. `code` is what
+ * the chaincode answers (undefined: accepted). Inputs are built lazily: some are megabytes.
+ */
+export interface AmlCase {
+  readonly name: string;
+  readonly kind: 'document' | 'fragment';
+  readonly xml: () => string;
+  readonly code: 'AML_INVALID' | 'DOCTYPE_FORBIDDEN' | 'DUPLICATE_ID' | 'TOO_LARGE' | undefined;
+}
+
+export const doc = (hierarchy: string, header = ''): string =>
+  `<?xml version="1.0" encoding="UTF-8"?><CAEXFile SchemaVersion="3.0" FileName="t.aml">${header}<InstanceHierarchy Name="IH" ID="ih">${hierarchy}</InstanceHierarchy></CAEXFile>`;
+
+export const ie = (id: string, inner = ''): string => `<InternalElement Name="N${id}" ID="${id}">${inner}</InternalElement>`;
+
+/** n InternalElements nested in one another (n + 2 XML levels in a document). */
+export function nestedElements(n: number, prefix = 'd'): string {
+  return `${Array.from({ length: n }, (_, i) => `<InternalElement Name="E" ID="${prefix}${i}">`).join('')}${'</InternalElement>'.repeat(n)}`;
+}
+
+/** n Attributes nested in one another inside one element. */
+export function nestedAttributes(n: number): string {
+  return `${'<Attribute Name="a">'.repeat(n)}${'</Attribute>'.repeat(n)}`;
+}
+
+const billionLaughs = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><CAEXFile SchemaVersion="3.0" FileName="x"><InstanceHierarchy Name="IH"><InternalElement Name="&lol2;" ID="x"/></InstanceHierarchy></CAEXFile>`;
+
+export const AML_CASES: readonly AmlCase[] = [
+  // Accepted.
+  { name: 'a small document', kind: 'document', code: undefined, xml: () => doc(ie('a', ie('b'))) },
+  { name: 'a document with a byte order mark', kind: 'document', code: undefined, xml: () => `\uFEFF${doc(ie('a'))}` },
+  { name: 'a document 126 XML levels deep (the limit)', kind: 'document', code: undefined, xml: () => doc(ie('a', nestedAttributes(125))) },
+  { name: 'a document with 10^5 Attribute elements', kind: 'document', code: undefined, xml: () => doc(ie('a', '<Attribute Name="x"/>'.repeat(100_000))) },
+  { name: 'a document with 10^5 XML attributes on one element', kind: 'document', code: undefined, xml: () => doc(`<InternalElement Name="n" ID="a" ${Array.from({ length: 100_000 }, (_, i) => `x${i}="v"`).join(' ')}/>`) },
+  { name: 'a document with 1 MB of text', kind: 'document', code: undefined, xml: () => doc(ie('a', `<Description>${'t'.repeat(1024 * 1024)}</Description>`)) },
+  { name: 'a document with CDATA, comments and character references', kind: 'document', code: undefined, xml: () => doc(ie('a', '<!-- c --><Description><![CDATA[a<b]]> &#x41;&amp;</Description>')) },
+  { name: 'a fragment 128 XML levels deep (the limit)', kind: 'fragment', code: undefined, xml: () => ie('a', nestedAttributes(127)) },
+  { name: 'a document with elements nested 64 deep (the limit)', kind: 'document', code: undefined, xml: () => doc(nestedElements(64)) },
+  { name: 'a fragment with elements nested 64 deep (the limit)', kind: 'fragment', code: undefined, xml: () => nestedElements(64) },
+  { name: 'a fragment of two elements', kind: 'fragment', code: undefined, xml: () => ie('f1') + ie('f2') },
+  { name: 'a fragment with a byte order mark', kind: 'fragment', code: undefined, xml: () => `\uFEFF${ie('f1')}` },
+  { name: 'a fragment with a byte order mark and an XML declaration', kind: 'fragment', code: undefined, xml: () => `\uFEFF<?xml version="1.0"?>${ie('f1')}` },
+  // Dropped, as processing instructions and whitespace are (JavaScript's trim takes U+FEFF).
+  { name: 'a processing instruction after a fragment', kind: 'fragment', code: undefined, xml: () => `${ie('f1')}<?xml version="1.0"?>` },
+  { name: 'a byte order mark between elements', kind: 'document', code: undefined, xml: () => doc(ie('a', '<Description>x</Description>\uFEFF<Attribute Name="x"/>')) },
+  { name: 'a fragment with an XML declaration', kind: 'fragment', code: undefined, xml: () => `<?xml version="1.0"?>${ie('f1')}` },
+  { name: 'a fragment of 2,000 elements (the limit)', kind: 'fragment', code: undefined, xml: () => Array.from({ length: 2000 }, (_, i) => `<InternalElement Name="n" ID="f${i}"/>`).join('') },
+  // Refused.
+  { name: 'elements nested 5,000 deep', kind: 'document', code: 'AML_INVALID', xml: () => doc(nestedElements(5000)) },
+  { name: 'elements nested 100,000 deep', kind: 'document', code: 'AML_INVALID', xml: () => doc(nestedElements(100_000)) },
+  { name: 'attributes nested 5,000 deep', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', nestedAttributes(5000))) },
+  { name: 'a document 129 XML levels deep', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', nestedAttributes(126))) },
+  { name: 'a fragment nested 5,000 deep', kind: 'fragment', code: 'AML_INVALID', xml: () => nestedElements(5000) },
+  // Deeper than this, a fragment is over its byte limit before its depth counts.
+  { name: 'a fragment nested 100,000 deep', kind: 'fragment', code: 'TOO_LARGE', xml: () => nestedElements(100_000) },
+  { name: 'a fragment 129 XML levels deep', kind: 'fragment', code: 'AML_INVALID', xml: () => ie('a', nestedAttributes(128)) },
+  { name: 'a document with elements nested 65 deep', kind: 'document', code: 'TOO_LARGE', xml: () => doc(nestedElements(65)) },
+  { name: 'a fragment with elements nested 65 deep', kind: 'fragment', code: 'TOO_LARGE', xml: () => nestedElements(65) },
+  { name: 'a DOCTYPE (billion laughs)', kind: 'document', code: 'DOCTYPE_FORBIDDEN', xml: () => billionLaughs },
+  { name: 'an external entity (XXE)', kind: 'document', code: 'DOCTYPE_FORBIDDEN', xml: () => `<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>${doc(ie('a'))}` },
+  { name: 'an ENTITY declaration in a fragment', kind: 'fragment', code: 'DOCTYPE_FORBIDDEN', xml: () => `<!ENTITY e "x">${ie('a')}` },
+  { name: 'an undefined entity', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', '<Description>&e;</Description>')) },
+  { name: 'a control character', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', '<Description>\u0001</Description>')) },
+  { name: 'a character reference to a non-XML character', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', '<Description>&#0;</Description>')) },
+  { name: 'a truncated document', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a')).slice(0, -20) },
+  { name: 'a truncated fragment', kind: 'fragment', code: 'AML_INVALID', xml: () => '<InternalElement Name="a" ID="a"' },
+  { name: 'not XML at all', kind: 'document', code: 'AML_INVALID', xml: () => 'hello, world' },
+  { name: 'JSON', kind: 'fragment', code: 'AML_INVALID', xml: () => '{"InternalElement":{}}' },
+  { name: 'a wrong root', kind: 'document', code: 'AML_INVALID', xml: () => '<Other SchemaVersion="3.0"/>' },
+  { name: 'two roots', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a')) + doc(ie('b')) },
+  { name: 'an unsupported schema version', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a')).replace('SchemaVersion="3.0"', 'SchemaVersion="9"') },
+  { name: 'no InstanceHierarchy', kind: 'document', code: 'AML_INVALID', xml: () => '<CAEXFile SchemaVersion="3.0" FileName="x"/>' },
+  { name: 'an unknown element', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', '<Script/>')) },
+  { name: 'a __proto__ element', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', '<__proto__/>')) },
+  { name: 'mixed content', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', 'text<Attribute Name="x"/>')) },
+  { name: 'an element without ID', kind: 'fragment', code: 'AML_INVALID', xml: () => '<InternalElement Name="a"/>' },
+  { name: 'an ID of 257 characters', kind: 'fragment', code: 'AML_INVALID', xml: () => ie('i'.repeat(257)) },
+  { name: 'a fragment of Attributes', kind: 'fragment', code: 'AML_INVALID', xml: () => '<Attribute Name="a"/>' },
+  { name: 'a fragment mixing elements and hierarchies', kind: 'fragment', code: 'AML_INVALID', xml: () => ie('a') + '<InstanceHierarchy Name="h"/>' },
+  { name: 'an empty fragment', kind: 'fragment', code: 'AML_INVALID', xml: () => '<!-- nothing -->' },
+  { name: 'a fragment naming the wrapper', kind: 'fragment', code: 'AML_INVALID', xml: () => '</TwinLedgerFragment><TwinLedgerFragment>' },
+  { name: 'a duplicate ID', kind: 'document', code: 'DUPLICATE_ID', xml: () => doc(ie('a') + ie('a')) },
+  { name: 'a duplicate ID in a fragment', kind: 'fragment', code: 'DUPLICATE_ID', xml: () => ie('a', ie('a')) },
+  { name: 'a fragment of 2,001 elements', kind: 'fragment', code: 'TOO_LARGE', xml: () => Array.from({ length: 2001 }, (_, i) => `<InternalElement Name="n" ID="f${i}"/>`).join('') },
+  { name: 'a document of 20,001 elements', kind: 'document', code: 'TOO_LARGE', xml: () => doc(Array.from({ length: 20_001 }, (_, i) => `<InternalElement Name="n" ID="e${i}"/>`).join('')) },
+  { name: 'a document over 8 MiB of text', kind: 'document', code: 'TOO_LARGE', xml: () => doc(ie('a', `<Description>${'t'.repeat(8 * 1024 * 1024)}</Description>`)) },
+  { name: 'a fragment over 512 KiB', kind: 'fragment', code: 'TOO_LARGE', xml: () => ie('a', `<Description>${'t'.repeat(512 * 1024)}</Description>`) },
+];

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createIdentityRegistry } from '@twinledger/auth-identity';
+import type { PeerConnectionPool } from '@twinledger/fabric-client';
+import { createTwinLedger } from '@twinledger/ledger';
+import { silentLogger } from '@twinledger/observability';
+import { createDevIssuer, createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
+import { AmlLimits } from '@twinledger/aml';
+import { AML_CASES, doc, ie, nestedAttributes } from '../../../packages/aml/test/corpus.js';
+import { buildApp } from '../src/app.js';
+import { createEventHub } from '../src/domain/event-hub.js';
+import { createLedgerJournal } from '../src/domain/ledger-journal.js';
+import { FakeFabricClient } from './support/fakes.js';
+
+/**
+ * Every bad AML through every route that takes or serves AML answers a 4xx with the
+ * chaincode's code, never a 5xx, and reaches no transaction; every good one reaches the
+ * ledger. The routes run with the production limits (8 MiB documents, 512 KiB fragments).
+ */
+describe('spec-service and the bad-AML corpus', () => {
+  let app: ServiceApp;
+  let fabric: FakeFabricClient;
+  let token: string;
+
+  beforeAll(async () => {
+    const issuer = await createDevIssuer('https://idp.org1.local');
+    const registry = createIdentityRegistry({
+      mspId: 'Org1MSP',
+      identities: { User1: { mspId: 'Org1MSP', certPath: 'c', keyPath: 'k' } },
+      pool: {} as PeerConnectionPool,
+      peer: { endpoint: '127.0.0.1:1', tlsRootCertPath: 'x' },
+      channel: 'twins',
+      chaincode: 'twinledger',
+      clientFactory: async () => new Proxy({}, { get: (_t, k) => { const v = (fabric as unknown as Record<string | symbol, unknown>)[k]; return typeof v === 'function' ? v.bind(fabric) : v; } }) as never,
+    });
+    app = await buildApp({
+      logger: silentLogger(),
+      auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: 'Org1MSP' }),
+      ledgerFor: async (p) => createTwinLedger(await registry.clientFor(p)),
+      dht: {} as never,
+      hub: createEventHub(10),
+      journal: createLedgerJournal(),
+      limits: { amlBytes: AmlLimits.MAX_AML_BYTES, documentBytes: 1024 },
+      mvccAttempts: 1,
+    });
+    await app.ready();
+    token = await issuer.issue({ sub: 'alice', org: 'Org1MSP', fabricIdentity: 'User1', audience: 'twinledger' });
+  });
+  afterAll(async () => app.close());
+  beforeEach(() => {
+    fabric = new FakeFabricClient()
+      .on('spec:createTwin', () => ({ twinId: 't', txId: 'x' }))
+      .on('spec:insertAML', () => ({ inserted: [], txId: 'x' }));
+  });
+
+  const post = (url: string, payload: unknown) =>
+    app.inject({ method: 'POST', url, payload: payload as string, headers: { authorization: `Bearer ${token}` } });
+
+  const over = (code: string | undefined): number => (code === 'TOO_LARGE' ? 413 : 400);
+  // A body far over the route's byte limit is refused before it is read (PAYLOAD_TOO_LARGE); both are 413.
+  const same = (code: string | undefined, got: string): string => (code === 'TOO_LARGE' && got === 'PAYLOAD_TOO_LARGE' ? 'TOO_LARGE' : got);
+
+  it.each(AML_CASES.filter((c) => c.kind === 'document').map((c) => [c.name, c] as const))('POST /twins with %s', async (_n, c) => {
+    const res = await post('/twins', { deviceId: 'plant-1', deviceName: 'Plant', aml: c.xml() });
+    if (c.code === undefined) {
+      expect(res.statusCode).toBe(201);
+      expect(fabric.calls.map((x) => x.fn)).toEqual(['spec:createTwin']);
+    } else {
+      expect({ status: res.statusCode, code: same(c.code, res.json<{ code: string }>().code) }).toEqual({ status: over(c.code), code: c.code });
+      expect(fabric.calls).toHaveLength(0);
+    }
+  });
+
+  it.each(AML_CASES.filter((c) => c.kind === 'fragment').map((c) => [c.name, c] as const))('POST /twins/:twinId/elements with %s', async (_n, c) => {
+    const res = await post('/twins/plant-1/elements', { aml: c.xml(), parentId: 'line' });
+    if (c.code === undefined) {
+      expect(res.statusCode).toBe(201);
+    } else {
+      expect({ status: res.statusCode, code: same(c.code, res.json<{ code: string }>().code) }).toEqual({ status: over(c.code), code: c.code });
+      expect(fabric.calls).toHaveLength(0);
+    }
+  });
+
+  it('a specification or element the ledger serves deeper than the limit is a 4xx, not a 500', async () => {
+    // What the ledger held before insertAML checked the assembled depth: two accepted inserts.
+    const deep = doc(ie('a', nestedAttributes(200)));
+    fabric.on('spec:getSpecificationRevision', () => ({ twinId: 'deep', schemaVersion: '3.0', revision: 'r1' }));
+    fabric.on('spec:getSpecification', () => ({ twinId: 'deep', schemaVersion: '3.0', revision: 'r1', aml: deep }));
+    fabric.on('spec:getElement', () => ({ twinId: 'deep', id: 'a', aml: ie('a', nestedAttributes(200)) }));
+    const get = (url: string) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+    const spec = await get('/twins/deep/spec?format=json');
+    expect({ status: spec.statusCode, code: spec.json<{ code: string }>().code }).toEqual({ status: 400, code: 'AML_INVALID' });
+    const el = await get('/twins/deep/elements/a?format=json');
+    expect({ status: el.statusCode, code: el.json<{ code: string }>().code }).toEqual({ status: 400, code: 'AML_INVALID' });
+  });
+});
