@@ -1,7 +1,7 @@
 import type { ServiceApp } from '@twinledger/service-kit';
 import { Type } from '@twinledger/service-kit';
 import { ProposalStatuses, type SafetyChange } from '@twinledger/ledger';
-import { checkAmlFragment } from '../domain/aml.js';
+import { readAmlFragment } from '@twinledger/aml';
 import { ledger, write, type RouteDeps } from '../context.js';
 import { ElementId, LedgerRecord, TwinId, TwinParams, committed, withErrors } from '../schemas.js';
 
@@ -81,10 +81,10 @@ export function safetyRoutes(deps: RouteDeps) {
         const b = req.body;
         let change: SafetyChange;
         if (b.operation === 'insertAML') {
-          checkAmlFragment(b.aml);
+          readAmlFragment(b.aml);
           change = { operation: 'insertAML', amlFragment: b.aml, ...(b.parentId !== undefined ? { parentID: b.parentId } : {}), ...(b.afterId !== undefined ? { afterID: b.afterId } : {}) };
         } else if (b.operation === 'replaceAML') {
-          checkAmlFragment(b.aml);
+          readAmlFragment(b.aml);
           change = { operation: 'replaceAML', ID: b.elementId, amlFragment: b.aml };
         } else {
           change = { operation: 'removeAML', ID: b.elementId };
