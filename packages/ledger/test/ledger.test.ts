@@ -128,6 +128,7 @@ describe('createTwinLedger', () => {
     await l.getTwinAsOf('t', d);
     await l.getTwinAsOf('t', 1_700_000_000_123.9);
     await l.getTwinAsOf('t', 'a'.repeat(64));
+    await l.getTwinAsOf('t', { seq: 7 });
     await l.listGrants('t');
     await l.checkAccess('t', 'doc:read:secret');
     await l.checkAccessFor('t', 'Org2MSP', 'x509::a::b', 'feed:read');
@@ -145,7 +146,7 @@ describe('createTwinLedger', () => {
     await l.registerParty(['12D3KooWx'], 'k');
     const reads = calls.filter((c) => c.kind === 'evaluate').map((c) => c.fn);
     const writes = calls.filter((c) => c.kind === 'submit').map((c) => c.fn);
-    expect(reads).toHaveLength(19);
+    expect(reads).toHaveLength(20);
     expect(reads).toContain('spec:getSpecificationRevision');
     expect(writes).toEqual([
       'spec:removeAML',
@@ -164,6 +165,7 @@ describe('createTwinLedger', () => {
       ['t', '2030-01-02T03:04:05.678Z'],
       ['t', '1700000000123'],
       ['t', 'a'.repeat(64)],
+      ['t', 'seq:7'],
     ]);
     expect(args('spec:getProgramCall')).toEqual([['t', '3']]);
     expect(args('spec:addDocument')).toEqual([['t', '{"hash":"h","dhtRef":"r","title":"T","confidentiality":"internal"}']]);
