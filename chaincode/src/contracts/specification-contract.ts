@@ -761,7 +761,11 @@ export class SpecificationContract extends Contract {
       fail(ErrorCodes.INVALID_STATE, `twin ${twinId} has no change order (created before changes were sequenced; the ledger needs a fresh start)`);
     }
     const n = prefixLength(order, bound);
-    if (n === 0) fail(ErrorCodes.NOT_FOUND, `twin ${twinId} did not exist at ${JSON.stringify(boundView(bound))}`);
+    if (n === 0) {
+      if ('txId' in bound) fail(ErrorCodes.NOT_FOUND, `transaction ${bound.txId} did not change twin ${twinId}`);
+      if ('seq' in bound) fail(ErrorCodes.NOT_FOUND, `twin ${twinId} has ${order.length} changes, not ${bound.seq}`);
+      fail(ErrorCodes.NOT_FOUND, `twin ${twinId} did not exist at ${bound.timestamp}`);
+    }
     const prefix = order.slice(0, n);
     const past = await replayChanges(tx.state, twinId, prefix.map((p) => p.txId));
     const meta = await past.get<TwinMeta>(twinKey(twinId));

@@ -54,13 +54,13 @@ const SEQ = /^seq:([1-9][0-9]{0,11})$/;
 
 /** Parses getTwinAsOf's bound: a 64-hex tx ID, `seq:<n>`, an ISO 8601 time with zone or epoch ms. */
 export function parseAsOf(v: unknown): AsOfBound {
-  if (typeof v !== 'string') fail(ErrorCodes.VALIDATION_FAILED, 'asOf must be a string');
+  if (typeof v !== 'string') fail(ErrorCodes.VALIDATION_FAILED, 'at must be a string');
   if (TX_ID.test(v)) return { txId: v };
   const seq = SEQ.exec(v);
   if (seq) return { seq: Number(seq[1]) };
   const t = parseTimestamp(v);
   if (!t) {
-    fail(ErrorCodes.VALIDATION_FAILED, 'asOf must be a transaction ID, seq:<n>, an ISO 8601 timestamp with zone or epoch milliseconds');
+    fail(ErrorCodes.VALIDATION_FAILED, 'at must be a transaction ID, seq:<n>, an ISO 8601 timestamp with zone or epoch milliseconds');
   }
   const ms = t.seconds * 1000 + Math.floor(t.nanos / 1e6);
   return { timestamp: new Date(ms).toISOString(), ms };
