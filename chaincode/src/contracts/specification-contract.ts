@@ -45,7 +45,6 @@ import {
   type TwinMeta,
 } from '../spec/model';
 import {
-  changeHistory,
   documentsVisible,
   documentVersions,
   externalSources,
@@ -734,7 +733,7 @@ export class SpecificationContract extends Contract {
     await requireTwin(tx.state, twinId);
     await requirePermission(tx, twinId, Permissions.SPEC_READ);
     // Ledger order with sequence numbers; the recorded timestamps play no part in it.
-    const headers = await changeHistory(tx.stub, tx.state, twinId);
+    const headers = await changeOrder(tx.stub, twinId);
     if (el === undefined) return canonicalJson({ twinId, changes: headers });
     const changes = headers.filter((h) => h.targets.some((t) => t.kind === 'element' && t.id === el));
     const byTx = new Map(headers.map((h) => [h.txId, h]));

@@ -39,15 +39,14 @@ export const KeyTypes = {
   /** [twinId, counterName] -> number */
   counter: 'tl.ctr',
   /**
-   * [twinId] -> ChangeOrder: written blind by every transaction that changes the twin, so its
-   * key history (getHistoryForKey, block then transaction position) is the twin's change
-   * order as the ledger committed it. A change's sequence number is its position in that
-   * history (1 = createTwin). Blind, so concurrent writers of one twin never conflict on it;
-   * only a caller whose access rests on an expiring grant reads it (see access/grants.ts).
+   * [twinId] -> ChangeHeader of the twin's latest change: written blind by every transaction
+   * that changes the twin, so its key history (getHistoryForKey, block then transaction
+   * position) is the twin's change log in the order the ledger committed it, one header per
+   * change. A change's sequence number is its position in that history (1 = createTwin).
+   * Blind, so concurrent writers of one twin never conflict on it; only a caller whose access
+   * rests on an expiring grant reads it (see access/grants.ts).
    */
   changeOrder: 'tl.order',
-  /** [twinId, txId] -> ChangeHeader (the change log is keyed by transaction, never by time) */
-  changeHead: 'tl.chg',
   /** [twinId, txId, n(6 digits)] -> ChangeWrite, n in the order of the transaction's writes */
   changeWrite: 'tl.chgw',
   /** [mspId] -> Party */

@@ -1,48 +1,39 @@
 import type { ChaincodeStub } from 'fabric-shim-api';
 import { ErrorCodes, fail } from '../errors';
 import { fromBytes } from '../util/canonical-json';
-import { parseTimestamp, timeFrom } from '../util/time';
+import { parseTimestamp } from '../util/time';
 import { compositeKey, KeyTypes } from './keys';
 import type { StateReader } from './state';
+import type { ChangeHeader } from './tx';
 
-/** What KeyTypes.changeOrder holds: the transaction that wrote it and its recorded time. */
-export interface ChangeOrder {
-  txId: string;
-  /** The proposal timestamp as recorded (ISO 8601); information, not order. */
-  timestamp: string;
-}
-
-/** One change of a twin at its place in the ledger's order. */
-export interface ChangePosition {
+/** A change header at its place in the twin's ledger order. */
+export interface SequencedChange extends ChangeHeader {
   /** 1-based position in the twin's ledger order (createTwin is 1). */
   seq: number;
-  txId: string;
-  /** The submitter's proposal timestamp, as recorded (ISO 8601, milliseconds). */
-  timestamp: string;
 }
+
+/** What as-of needs of a change: its place, its transaction and its recorded time. */
+export type ChangePosition = Pick<SequencedChange, 'seq' | 'txId' | 'timestamp'>;
 
 export const changeOrderKey = (twinId: string): string => compositeKey(KeyTypes.changeOrder, [twinId]);
 
 /**
- * The twin's changes in ledger order (block, then position in the block), read from the
- * history of its change-order key. Every peer answers the same list: it is the committed
- * chain, whatever clocks the submitters had.
+ * The twin's change headers in ledger order (block, then position in the block), each with its
+ * sequence number, read from the history of its change-order key. Every peer answers the same
+ * list: it is the committed chain, whatever clocks the submitters had.
  */
-export async function changeOrder(stub: ChaincodeStub, twinId: string): Promise<ChangePosition[]> {
-  const newestFirst: Omit<ChangePosition, 'seq'>[] = [];
+export async function changeOrder(stub: ChaincodeStub, twinId: string): Promise<SequencedChange[]> {
+  const newestFirst: ChangeHeader[] = [];
   for await (const m of stub.getHistoryForKey(changeOrderKey(twinId))) {
-    // The key is never deleted. Its value carries the time the change's header records; the
-    // modification's own timestamp is the same proposal timestamp (fallback, never needed).
-    const v = m.value && m.value.length > 0 ? fromBytes<ChangeOrder>(m.value) : undefined;
-    const ts = m.timestamp as unknown as { seconds: number | string; nanos?: number };
-    newestFirst.push({ txId: m.txId, timestamp: v?.timestamp ?? timeFrom(ts.seconds, ts.nanos).iso });
+    // The key is never deleted, and every modification is one transaction's header.
+    if (!m.isDelete && m.value && m.value.length > 0) newestFirst.push(fromBytes<ChangeHeader>(m.value));
   }
-  return newestFirst.reverse().map((p, i) => ({ seq: i + 1, ...p }));
+  return newestFirst.reverse().map((h, i) => ({ ...h, seq: i + 1 }));
 }
 
 /** The recorded time of the twin's latest committed change, in epoch ms (a versioned read). */
 export async function latestChangeMs(r: StateReader, twinId: string): Promise<number | undefined> {
-  const last = await r.get<ChangeOrder>(changeOrderKey(twinId));
+  const last = await r.get<ChangeHeader>(changeOrderKey(twinId));
   return last === undefined ? undefined : Date.parse(last.timestamp);
 }
 

@@ -5,7 +5,7 @@ import type { EventName } from '../events';
 import { canonicalJson, toBytes } from '../util/canonical-json';
 import { txTime, type TxTime } from '../util/time';
 import { compositeKey, isSpecKey, KeyTypes, pad } from './keys';
-import { changeOrderKey, type ChangeOrder } from './order';
+import { changeOrderKey } from './order';
 import { LedgerReader } from './state';
 
 /** What changed, for the change log and history (kind of object and its id). */
@@ -103,16 +103,15 @@ export class Tx {
       };
       // Keyed by transaction: where a change stands is the ledger's business (the history of
       // the change-order key below), not the submitter's clock.
-      await this.stub.putState(compositeKey(KeyTypes.changeHead, [twinId, this.txId]), toBytes(header));
       let n = 0;
       for (const [key, value] of entries) {
         const w: ChangeWrite = { key, value };
         await this.stub.putState(compositeKey(KeyTypes.changeWrite, [twinId, this.txId, pad(n++, 6)]), toBytes(w));
       }
-      // Blind (not read here), so concurrent writers of one twin do not conflict on it; its
-      // key history is the twin's change order as committed (ledger/order.ts).
-      const order: ChangeOrder = { txId: this.txId, timestamp: this.time.iso };
-      await this.stub.putState(changeOrderKey(twinId), toBytes(order));
+      // The header goes to the change-order key, blind (not read here), so concurrent writers
+      // of one twin do not conflict on it; the key's history is the twin's headers in the
+      // order the ledger committed them (ledger/order.ts).
+      await this.stub.putState(changeOrderKey(twinId), toBytes(header));
       // Outside the change log on purpose: it is derived bookkeeping, not part of the twin's
       // content, and a blind write (never read in a transaction) adds no MVCC conflict.
       if (entries.some(([key]) => isSpecKey(key, twinId))) {

@@ -4,9 +4,8 @@ import type { Access } from '../access/grants';
 import { docRead } from '../access/roles';
 import { ErrorCodes, fail } from '../errors';
 import { compositeKey, KeyTypes } from '../ledger/keys';
-import { changeOrder, type ChangePosition } from '../ledger/order';
 import { list, MemoryReader, type StateReader } from '../ledger/state';
-import type { ChangeHeader, ChangeWrite } from '../ledger/tx';
+import type { ChangeWrite } from '../ledger/tx';
 import { timeFrom } from '../util/time';
 import type { DocumentRecord, DocumentVersion, ExternalSource, ProgramCall, SensorFeed, TwinMeta } from './model';
 
@@ -40,22 +39,6 @@ export const externalSources = (r: StateReader, twinId: string) => values<Extern
 export const sensorFeeds = (r: StateReader, twinId: string) => values<SensorFeed>(r, KeyTypes.feed, [twinId]);
 export const grants = (r: StateReader, twinId: string) => values<Grant>(r, KeyTypes.grant, [twinId]);
 export const programCalls = (r: StateReader, twinId: string) => values<ProgramCall>(r, KeyTypes.call, [twinId]);
-
-/** A change header at its place in the ledger's order. */
-export interface SequencedChange extends ChangeHeader {
-  /** 1-based position in the twin's ledger order (createTwin is 1). */
-  seq: number;
-}
-
-/** The twin's change headers in ledger order (block, then position), each with its sequence number. */
-export async function changeHistory(stub: ChaincodeStub, r: StateReader, twinId: string, order?: readonly ChangePosition[]): Promise<SequencedChange[]> {
-  const positions = order ?? (await changeOrder(stub, twinId));
-  const byTx = new Map((await values<ChangeHeader>(r, KeyTypes.changeHead, [twinId])).map((h) => [h.txId, h]));
-  return positions.flatMap((p) => {
-    const h = byTx.get(p.txId);
-    return h ? [{ ...h, seq: p.seq }] : [];
-  });
-}
 
 /**
  * The twin's state after the given transactions (a prefix of its ledger order), rebuilt in
