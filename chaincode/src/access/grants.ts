@@ -1,5 +1,6 @@
 import { ChaincodeError, ErrorCodes, fail } from '../errors';
 import { compositeKey, KeyTypes } from '../ledger/keys';
+import { latestChangeMs } from '../ledger/order';
 import { list, type StateReader } from '../ledger/state';
 import type { Tx } from '../ledger/tx';
 import { onlyKeys } from '../util/args';
@@ -96,17 +97,41 @@ export interface Access {
   permissions: string[];
 }
 
-/** Effective roles and permissions of (mspId, identity) at transaction time nowMs. */
-export async function accessOf(r: StateReader, twinId: string, mspId: string, identity: string, nowMs: number): Promise<Access> {
+/**
+ * Effective roles and permissions of (mspId, identity) at transaction time nowMs.
+ *
+ * nowMs is the submitter's proposal timestamp, which peers accept within their
+ * peer.authentication.timewindow of their own clocks. A grant with an expiry that is still
+ * running at nowMs is judged at the later of nowMs and ledgerNowMs() (the recorded time of the
+ * twin's latest committed change): a proposal back-dated to before the expiry is then refused
+ * once any change of the twin has been recorded at or after it. ledgerNowMs reads the twin's
+ * change-order key as a versioned read, so such a transaction also fails validation
+ * (MVCC_READ_CONFLICT) if any change of the twin commits between its endorsement and its
+ * commit; only callers whose access rests on an expiring grant pay that, everyone else never
+ * reads the key.
+ */
+export async function accessOf(
+  r: StateReader,
+  twinId: string,
+  mspId: string,
+  identity: string,
+  nowMs: number,
+  ledgerNowMs?: () => Promise<number | undefined>,
+): Promise<Access> {
   const grants = [
     ...(await list<Grant>(r, KeyTypes.grant, [twinId, mspId])),
     ...(mspId === EVERYONE ? [] : await list<Grant>(r, KeyTypes.grant, [twinId, EVERYONE])),
-  ].map((e) => e.value);
+  ]
+    .map((e) => e.value)
+    .filter((g) => g.identity === undefined || g.identity === identity);
+  let now = nowMs;
+  if (ledgerNowMs && grants.some((g) => g.expiresAt !== undefined && !isExpired(g, nowMs))) {
+    now = Math.max(nowMs, (await ledgerNowMs()) ?? nowMs);
+  }
   const roles = new Set<Role>();
   const perms = new Set<string>();
   for (const g of grants) {
-    if (isExpired(g, nowMs)) continue;
-    if (g.identity !== undefined && g.identity !== identity) continue;
+    if (isExpired(g, now)) continue;
     if (g.role) {
       roles.add(g.role);
       for (const p of ROLE_PERMISSIONS[g.role]) {
@@ -125,8 +150,13 @@ export function nowMs(tx: Tx): number {
   return tx.time.seconds * 1000 + Math.floor(tx.time.nanos / 1e6);
 }
 
+/** accessOf's ledgerNowMs for a twin: the recorded time of its latest committed change. */
+export function ledgerClock(tx: Tx, twinId: string): () => Promise<number | undefined> {
+  return () => latestChangeMs(tx.state, twinId);
+}
+
 export async function callerAccess(tx: Tx, twinId: string): Promise<Access> {
-  return accessOf(tx.state, twinId, tx.caller.mspId, tx.caller.id, nowMs(tx));
+  return accessOf(tx.state, twinId, tx.caller.mspId, tx.caller.id, nowMs(tx), ledgerClock(tx, twinId));
 }
 
 /** Throws ACCESS_DENIED unless the caller holds the permission on the twin. */

@@ -4,6 +4,7 @@ import {
   callerAccess,
   grantKey,
   isExpired,
+  ledgerClock,
   makeGrant,
   nowMs,
   parseGrantSpec,
@@ -138,7 +139,7 @@ export class AccessControlContract extends Contract {
     const p = requirePermissionName(permission);
     await requireTwin(tx.state, twinId);
     await requirePermission(tx, twinId, Permissions.SPEC_READ);
-    const a = await accessOf(tx.state, twinId, mspId, id, nowMs(tx));
+    const a = await accessOf(tx.state, twinId, mspId, id, nowMs(tx), ledgerClock(tx, twinId));
     return canonicalJson({ twinId, mspId, identity: id, permission: p, allowed: a.permissions.includes(p), roles: a.roles, permissions: a.permissions });
   }
 

@@ -21,8 +21,9 @@ import { ErrorCodes, fail } from '../errors';
 import { Limits } from '../limits';
 import { Events } from '../events';
 import { compositeKey, KeyTypes, pad } from '../ledger/keys';
-import { list, MemoryReader, type StateReader } from '../ledger/state';
-import { Tx, type ChangeWrite, type SpecRevision } from '../ledger/tx';
+import { boundView, changeOrder, parseAsOf, prefixLength, type ChangePosition } from '../ledger/order';
+import { list, type StateReader } from '../ledger/state';
+import { Tx, type SpecRevision } from '../ledger/tx';
 import {
   assembleSpecification,
   elementKey,
@@ -62,13 +63,13 @@ import {
   type TwinMeta,
 } from '../spec/model';
 import {
-  changeHeaders,
   documentsVisible,
   documentVersions,
   externalSources,
   grants as listGrantRecords,
   ledgerHistory,
   programCalls,
+  replayChanges,
   requireTwin,
   sensorFeeds,
   twinKey,
@@ -76,10 +77,8 @@ import {
 } from '../spec/views';
 import { canonicalJson } from '../util/canonical-json';
 import { isPlainObject, onlyKeys, optionalId, parseJsonArg, requireId, requireText, requireTwinId } from '../util/args';
-import { parseTimestamp, sortKeyOf } from '../util/time';
 
 const HASH = /^[0-9a-f]{64}$/;
-const TX_ID = /^[0-9a-f]{64}$/;
 const MAX_REF = 1024;
 
 const docKey = (twinId: string, hash: string) => compositeKey(KeyTypes.document, [twinId, hash]);
@@ -953,13 +952,14 @@ export class SpecificationContract extends Contract {
     const el = optionalId('elementId', elementId);
     await requireTwin(tx.state, twinId);
     await requirePermission(tx, twinId, Permissions.SPEC_READ);
-    const headers = await changeHeaders(tx.state, twinId);
+    // Ledger order with sequence numbers; the recorded timestamps play no part in it.
+    const headers = await changeOrder(tx.stub, twinId);
     if (el === undefined) return canonicalJson({ twinId, changes: headers });
     const changes = headers.filter((h) => h.targets.some((t) => t.kind === 'element' && t.id === el));
     const byTx = new Map(headers.map((h) => [h.txId, h]));
     const ledger = (await ledgerHistory(tx.stub, elementKey(twinId, el))).map((e) => {
       const h = byTx.get(e.txId);
-      return { ...e, mspId: h?.mspId ?? null, creator: h?.creator ?? null, operation: h?.operation ?? null };
+      return { ...e, seq: h?.seq ?? null, mspId: h?.mspId ?? null, creator: h?.creator ?? null, operation: h?.operation ?? null };
     });
     if (changes.length === 0 && ledger.length === 0) fail(ErrorCodes.NOT_FOUND, `element ${el} has no history in twin ${twinId}`);
     return canonicalJson({ twinId, elementId: el, changes, ledgerHistory: ledger });
@@ -967,40 +967,32 @@ export class SpecificationContract extends Contract {
 
   @Transaction(false)
   @Returns('string')
-  async getTwinAsOf(ctx: Context, twinId: string, txIdOrTimestamp: string): Promise<string> {
+  async getTwinAsOf(ctx: Context, twinId: string, at: string): Promise<string> {
     const tx = new Tx(ctx);
     requireTwinId(twinId);
-    if (typeof txIdOrTimestamp !== 'string') fail(ErrorCodes.VALIDATION_FAILED, 'txIdOrTimestamp must be a string');
+    const bound = parseAsOf(at);
     await requireTwin(tx.state, twinId);
     const access = await requirePermission(tx, twinId, Permissions.SPEC_READ);
 
-    let end: string;
-    let bound: Record<string, string>;
-    if (TX_ID.test(txIdOrTimestamp)) {
-      const at = await tx.state.get<{ sortKey: string }>(compositeKey(KeyTypes.logTx, [twinId, txIdOrTimestamp]));
-      if (!at) fail(ErrorCodes.NOT_FOUND, `transaction ${txIdOrTimestamp} did not change twin ${twinId}`);
-      end = compositeKey(KeyTypes.logWrite, [twinId, at.sortKey, txIdOrTimestamp]) + '\u{10ffff}';
-      bound = { txId: txIdOrTimestamp };
-    } else {
-      const t = parseTimestamp(txIdOrTimestamp);
-      if (!t) fail(ErrorCodes.VALIDATION_FAILED, 'txIdOrTimestamp must be a transaction ID, an ISO 8601 timestamp or epoch milliseconds');
-      end = compositeKey(KeyTypes.logWrite, [twinId, sortKeyOf(t.seconds, t.nanos)]) + '\u{10ffff}';
-      bound = { timestamp: new Date(t.seconds * 1000 + t.nanos / 1e6).toISOString() };
+    // A prefix of the ledger order, never a selection by time: see prefixLength.
+    const order = await changeOrder(tx.stub, twinId);
+    if (order.length === 0) {
+      fail(ErrorCodes.INVALID_STATE, `twin ${twinId} has no change order (created before changes were sequenced; the ledger needs a fresh start)`);
     }
-    // Replay the change log up to the bound into memory, then read it like the live state.
-    const past = new MemoryReader(new Map());
-    const start = compositeKey(KeyTypes.logWrite, [twinId]);
-    let lastTx: string | undefined;
-    await tx.state.scan<ChangeWrite>(start, end, (e) => {
-      past.set(e.value.key, e.value.value);
-      lastTx = e.key.split('\u0000')[4];
-    });
+    const n = prefixLength(order, bound);
+    if (n === 0) {
+      if ('txId' in bound) fail(ErrorCodes.NOT_FOUND, `transaction ${bound.txId} did not change twin ${twinId}`);
+      if ('seq' in bound) fail(ErrorCodes.NOT_FOUND, `twin ${twinId} has ${order.length} changes, not ${bound.seq}`);
+      fail(ErrorCodes.NOT_FOUND, `twin ${twinId} did not exist at ${bound.timestamp}`);
+    }
+    const prefix = order.slice(0, n);
+    const past = await replayChanges(tx.state, twinId, prefix.map((p) => p.txId));
     const meta = await past.get<TwinMeta>(twinKey(twinId));
-    if (!meta) fail(ErrorCodes.NOT_FOUND, `twin ${twinId} did not exist at ${JSON.stringify(bound)}`);
-    const lastHeader = lastTx ? (await changeHeaders(tx.state, twinId)).find((h) => h.txId === lastTx) : undefined;
+    if (!meta) fail(ErrorCodes.NOT_FOUND, `twin ${twinId} did not exist at ${JSON.stringify(boundView(bound))}`);
+    const last = prefix[n - 1] as ChangePosition;
     return canonicalJson({
       twinId,
-      asOf: { ...bound, lastTxId: lastTx ?? null, lastTimestamp: lastHeader?.timestamp ?? null },
+      asOf: { ...boundView(bound), lastSeq: last.seq, lastTxId: last.txId, lastTimestamp: last.timestamp },
       twin: twinView(meta),
       specification: await assembleSpecification(past, meta),
       documents: await documentsVisible(past, twinId, access),

@@ -47,12 +47,17 @@ export const KeyTypes = {
   specRevision: 'tl.specrev',
   /** [twinId, counterName] -> number */
   counter: 'tl.ctr',
-  /** [twinId, txSortKey, txId] -> ChangeHeader */
-  logHead: 'tl.logh',
-  /** [twinId, txId] -> { sortKey } */
-  logTx: 'tl.logtx',
-  /** [twinId, txSortKey, txId, seq(6 digits)] -> ChangeWrite */
-  logWrite: 'tl.logw',
+  /**
+   * [twinId] -> ChangeHeader of the twin's latest change: written blind by every transaction
+   * that changes the twin, so its key history (getHistoryForKey, block then transaction
+   * position) is the twin's change log in the order the ledger committed it, one header per
+   * change. A change's sequence number is its position in that history (1 = createTwin).
+   * Blind, so concurrent writers of one twin never conflict on it; only a caller whose access
+   * rests on an expiring grant reads it (see access/grants.ts).
+   */
+  changeOrder: 'tl.order',
+  /** [twinId, txId, n(6 digits)] -> ChangeWrite, n in the order of the transaction's writes */
+  changeWrite: 'tl.chgw',
   /** [mspId] -> Party */
   party: 'tl.party',
   /** [peerId] -> { mspId }: a DHT peer ID belongs to one organization (issue #20) */

@@ -5,6 +5,7 @@ import type { EventName } from '../events';
 import { canonicalJson, toBytes } from '../util/canonical-json';
 import { txTime, type TxTime } from '../util/time';
 import { compositeKey, isSpecKey, KeyTypes, pad } from './keys';
+import { changeOrderKey } from './order';
 import { LedgerReader } from './state';
 
 /** What changed, for the change log and history (kind of object and its id). */
@@ -16,8 +17,8 @@ export interface Target {
 export interface ChangeHeader {
   twinId: string;
   txId: string;
+  /** The submitter's proposal timestamp: recorded information, never the order. */
   timestamp: string;
-  sortKey: string;
   mspId: string;
   creator: string;
   operation: string;
@@ -90,29 +91,31 @@ export class Tx {
     }
     if (opts.twinId !== undefined) {
       const twinId = opts.twinId;
-      const sk = this.time.sortKey;
       const header: ChangeHeader = {
         twinId,
         txId: this.txId,
         timestamp: this.time.iso,
-        sortKey: sk,
         mspId: this.caller.mspId,
         creator: this.caller.id,
         operation: opts.operation,
         targets: this.targets,
         writes: entries.length,
       };
-      await this.stub.putState(compositeKey(KeyTypes.logHead, [twinId, sk, this.txId]), toBytes(header));
-      await this.stub.putState(compositeKey(KeyTypes.logTx, [twinId, this.txId]), toBytes({ sortKey: sk }));
-      let seq = 0;
+      // Keyed by transaction: where a change stands is the ledger's business (the history of
+      // the change-order key below), not the submitter's clock.
+      let n = 0;
       for (const [key, value] of entries) {
         const w: ChangeWrite = { key, value };
-        await this.stub.putState(compositeKey(KeyTypes.logWrite, [twinId, sk, this.txId, pad(seq++, 6)]), toBytes(w));
+        await this.stub.putState(compositeKey(KeyTypes.changeWrite, [twinId, this.txId, pad(n++, 6)]), toBytes(w));
       }
+      // The header goes to the change-order key, blind (not read here), so concurrent writers
+      // of one twin do not conflict on it; the key's history is the twin's headers in the
+      // order the ledger committed them (ledger/order.ts).
+      await this.stub.putState(changeOrderKey(twinId), toBytes(header));
       // Outside the change log on purpose: it is derived bookkeeping, not part of the twin's
       // content, and a blind write (never read in a transaction) adds no MVCC conflict.
       if (entries.some(([key]) => isSpecKey(key, twinId))) {
-        const rev: SpecRevision = { txId: this.txId, sortKey: sk };
+        const rev: SpecRevision = { txId: this.txId, sortKey: this.time.sortKey };
         await this.stub.putState(compositeKey(KeyTypes.specRevision, [twinId]), toBytes(rev));
       }
     }

@@ -4,8 +4,8 @@ import type { Access } from '../access/grants';
 import { docRead } from '../access/roles';
 import { ErrorCodes, fail } from '../errors';
 import { compositeKey, KeyTypes } from '../ledger/keys';
-import { list, type StateReader } from '../ledger/state';
-import type { ChangeHeader } from '../ledger/tx';
+import { list, MemoryReader, type StateReader } from '../ledger/state';
+import type { ChangeWrite } from '../ledger/tx';
 import { timeFrom } from '../util/time';
 import type { DocumentRecord, DocumentVersion, ExternalSource, ProgramCall, SensorFeed, TwinMeta } from './model';
 
@@ -39,7 +39,21 @@ export const externalSources = (r: StateReader, twinId: string) => values<Extern
 export const sensorFeeds = (r: StateReader, twinId: string) => values<SensorFeed>(r, KeyTypes.feed, [twinId]);
 export const grants = (r: StateReader, twinId: string) => values<Grant>(r, KeyTypes.grant, [twinId]);
 export const programCalls = (r: StateReader, twinId: string) => values<ProgramCall>(r, KeyTypes.call, [twinId]);
-export const changeHeaders = (r: StateReader, twinId: string) => values<ChangeHeader>(r, KeyTypes.logHead, [twinId]);
+
+/**
+ * The twin's state after the given transactions (a prefix of its ledger order), rebuilt in
+ * memory from the change log by applying their writes in that order.
+ */
+export async function replayChanges(r: StateReader, twinId: string, txIds: readonly string[]): Promise<MemoryReader> {
+  const byTx = new Map<string, ChangeWrite[]>(txIds.map((t) => [t, []]));
+  // One scan of the log; keys are [twinId, txId, n], so a transaction's writes come in order.
+  for (const e of await list<ChangeWrite>(r, KeyTypes.changeWrite, [twinId])) {
+    byTx.get(e.key.split('\u0000')[3] ?? '')?.push(e.value);
+  }
+  const past = new MemoryReader(new Map());
+  for (const t of txIds) for (const w of byTx.get(t) ?? []) past.set(w.key, w.value);
+  return past;
+}
 
 export interface LedgerHistoryEntry {
   txId: string;

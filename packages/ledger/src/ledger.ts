@@ -116,8 +116,12 @@ export interface TwinLedger {
   // spec: audit
   history(twinId: string): Promise<TwinHistory>;
   history(twinId: string, elementId: string): Promise<ElementHistory>;
-  /** `at`: a 64-hex transaction ID, an ISO 8601 timestamp with zone, a Date or epoch ms. */
-  getTwinAsOf(twinId: string, at: string | Date | number): Promise<TwinAsOf>;
+  /**
+   * `at`: a 64-hex transaction ID, `{ seq }` (a position in the twin's ledger order, 1 =
+   * creation; also as the string `seq:<n>`), an ISO 8601 timestamp with zone, a Date or
+   * epoch ms.
+   */
+  getTwinAsOf(twinId: string, at: string | Date | number | { readonly seq: number }): Promise<TwinAsOf>;
 
   // acl
   grant(twinId: string, grant: GrantSpec): Promise<Committed<Grant>>;
@@ -163,8 +167,9 @@ function parse<T>(fn: string, bytes: Uint8Array): T {
 const json = (v: unknown): string => JSON.stringify(v);
 const optional = (v: string | undefined): string => v ?? '';
 
-function asOfArg(at: string | Date | number): string {
+function asOfArg(at: string | Date | number | { readonly seq: number }): string {
   if (at instanceof Date) return at.toISOString();
+  if (typeof at === 'object') return `seq:${at.seq}`;
   if (typeof at === 'number') return String(Math.trunc(at));
   return at;
 }

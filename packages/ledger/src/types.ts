@@ -406,8 +406,10 @@ export type ChangeTargetKind = 'twin' | 'element' | 'document' | 'externalSource
 export interface ChangeHeader {
   readonly twinId: string;
   readonly txId: string;
+  /** 1-based position in the twin's ledger order (block, then position in it); createTwin is 1. */
+  readonly seq: number;
+  /** The submitter's proposal timestamp: recorded information, not the order. */
   readonly timestamp: string;
-  readonly sortKey: string;
   readonly mspId: string;
   readonly creator: string;
   readonly operation: string;
@@ -423,6 +425,7 @@ export interface TwinHistory {
 export interface ElementHistory extends TwinHistory {
   readonly elementId: string;
   readonly ledgerHistory: readonly (LedgerHistoryEntry & {
+    readonly seq: number | null;
     readonly mspId: string | null;
     readonly creator: string | null;
     readonly operation: string | null;
@@ -431,11 +434,18 @@ export interface ElementHistory extends TwinHistory {
 
 export interface TwinAsOf {
   readonly twinId: string;
+  /**
+   * The bound as given (one of txId, seq, timestamp) and the last change the answer includes.
+   * The answer is always a prefix of the ledger order: by time, the longest prefix whose
+   * recorded times are all at or before the bound.
+   */
   readonly asOf: {
     readonly txId?: string;
+    readonly seq?: number;
     readonly timestamp?: string;
-    readonly lastTxId: string | null;
-    readonly lastTimestamp: string | null;
+    readonly lastSeq: number;
+    readonly lastTxId: string;
+    readonly lastTimestamp: string;
   };
   readonly twin: Twin;
   /** The whole CAEX document as it was, canonical. */

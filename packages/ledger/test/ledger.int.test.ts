@@ -13,6 +13,8 @@ import {
   type PeerConnectionPool,
 } from '@twinledger/fabric-client';
 import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
+import fabricGateway from '@hyperledger/fabric-gateway';
+import fabricProtos from '@hyperledger/fabric-protos';
 import { createTwinLedger, LedgerEvents, parseLedgerEvent, Permissions, Roles, type LedgerEvent, type TwinLedger } from '../src/index.js';
 
 const fabric = await fabricAvailability();
@@ -405,6 +407,91 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
     expect(now.programCalls.map((c) => c.status)).toEqual(['EXECUTED']);
     // Before the twin existed there is nothing to reconstruct.
     await expect(org1.getTwinAsOf(twin, new Date(Date.parse(changes[0]!.timestamp) - 60_000))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  /**
+   * Endorses and submits a transaction whose proposal carries `at` as its timestamp, as a
+   * client with a skewed or back-dated clock would send it: the Gateway's offline-signing
+   * flow (newProposal, then our own bytes back through gateway.newProposal) with the channel
+   * header's timestamp rewritten before signing. The Gateway API itself always stamps now.
+   */
+  async function submitAt(org: number, who: IdentityFiles, at: Date, fn: string, args: readonly string[]): Promise<{ txId: string; code: number }> {
+    const { common, gateway, peer } = fabricProtos;
+    const id = await loadIdentity(who);
+    const gw = fabricGateway.connect({ client: pool.get(net.orgs[org]!.peer), identity: id.identity, signer: id.signer, hash: fabricGateway.hash.sha256 });
+    try {
+      const unsigned = gw.getNetwork(net.channel).getContract(net.chaincode).newProposal(fn, { arguments: [...args] });
+      const proposed = gateway.ProposedTransaction.deserializeBinary(unsigned.getBytes());
+      const signed = proposed.getProposal()!;
+      const proposal = peer.Proposal.deserializeBinary(signed.getProposalBytes_asU8());
+      const header = common.Header.deserializeBinary(proposal.getHeader_asU8());
+      const channelHeader = common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8());
+      const ts = channelHeader.getTimestamp()!;
+      ts.setSeconds(Math.floor(at.getTime() / 1000));
+      ts.setNanos((at.getTime() % 1000) * 1_000_000);
+      channelHeader.setTimestamp(ts);
+      header.setChannelHeader(channelHeader.serializeBinary());
+      proposal.setHeader(header.serializeBinary());
+      signed.setProposalBytes(proposal.serializeBinary());
+      proposed.setProposal(signed);
+      // The transaction ID hashes nonce and creator only, so it stays valid; the signature is
+      // made over the rewritten bytes.
+      const tx = await gw.newProposal(proposed.serializeBinary()).endorse();
+      const status = await (await tx.submit()).getStatus();
+      return { txId: status.transactionId, code: status.code };
+    } finally {
+      gw.close();
+    }
+  }
+
+  /** The gRPC error's details as one string (the peers' and the chaincode's messages). */
+  const endorseMessage = async (p: Promise<unknown>): Promise<string> => {
+    const err = (await rejection(p)) as { name?: string; message?: string; details?: { message?: string }[] };
+    return [err.name, err.message, ...(err.details ?? []).map((d) => d.message)].join(' | ');
+  };
+
+  it('orders changes by the ledger, not the submitters\' clocks, and bounds back-dated proposals (issue #20)', async () => {
+    const clock = `${twin}-clock`;
+    const expiry = new Date(Date.now() + 8_000);
+    await org1.createTwin(clock, 'Clock', FIXTURE, [{ mspId: 'Org2MSP', role: Roles.MAINTAINER, expiresAt: expiry.toISOString() }]);
+    await org2.insertAML(clock, elementXml('org2-before'), 'plant-1');
+
+    // Two writers, the second one's clock 20 s behind: its removal commits after the insert
+    // but carries an earlier timestamp.
+    const ins = await org1.insertAML(clock, elementXml('skew-1'), 'plant-1');
+    const [o1] = net.orgs;
+    const rm = await submitAt(0, o1!.users[1]!, new Date(Date.now() - 20_000), 'spec:removeAML', [clock, 'skew-1']);
+    expect(rm.code).toBe(0); // VALID
+    await eventually(() => org2.history(clock), (h) => h.changes.some((c) => c.txId === rm.txId));
+    const h = await org2.history(clock);
+    expect(h.changes.map((c) => [c.seq, c.operation])).toEqual([
+      [1, 'createTwin'],
+      [2, 'insertAML'],
+      [3, 'insertAML'],
+      [4, 'removeAML'],
+    ]);
+    expect(h.changes[2]!.txId).toBe(ins.transactionId);
+    expect(Date.parse(h.changes[3]!.timestamp)).toBeLessThan(Date.parse(h.changes[2]!.timestamp));
+    const live = (await org1.getSpecification(clock)).aml;
+    expect(live).not.toContain('skew-1');
+    for (const at of [{ seq: 4 }, rm.txId, new Date(Date.now() + 30_000)] as const) {
+      const past = await org1.getTwinAsOf(clock, at);
+      expect(past.specification).toBe(live);
+      expect(past.asOf).toMatchObject({ lastSeq: 4, lastTxId: rm.txId });
+    }
+    expect((await org1.getTwinAsOf(clock, { seq: 3 })).specification).toContain('ID="skew-1"');
+
+    // Expiry. Wait until the Maintainer grant has expired, then let Org1 record a change.
+    while (Date.now() <= expiry.getTime() + 1_000) await sleep(250);
+    await org1.addExternalSource(clock, 'https://example.com/after-expiry', 'recorded after the expiry');
+    // Org2 back-dates a proposal to before the expiry, within the peers' 60 s window: the
+    // chaincode judges the grant at the twin's latest recorded change and refuses.
+    const backDated = await endorseMessage(submitAt(1, net.orgs[1]!.users[0]!, new Date(expiry.getTime() - 2_000), 'spec:insertAML', [clock, elementXml('org2-late'), 'plant-1', '']));
+    expect(backDated).toMatch(/ACCESS_DENIED/);
+    // Back-dated further than the window: the peers refuse the proposal before the chaincode runs.
+    const outside = await endorseMessage(submitAt(1, net.orgs[1]!.users[0]!, new Date(Date.now() - 120_000), 'spec:insertAML', [clock, elementXml('org2-later'), 'plant-1', '']));
+    expect(outside).toMatch(/incorrect timestamp|timewindow/);
+    expect((await org1.getSpecification(clock)).aml).not.toContain('org2-late');
   });
 
   it('emits one chaincode event per write, each carrying the twinId', async () => {

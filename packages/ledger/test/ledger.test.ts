@@ -131,6 +131,7 @@ describe('createTwinLedger', () => {
     await l.getTwinAsOf('t', d);
     await l.getTwinAsOf('t', 1_700_000_000_123.9);
     await l.getTwinAsOf('t', 'a'.repeat(64));
+    await l.getTwinAsOf('t', { seq: 7 });
     await l.listGrants('t');
     await l.checkAccess('t', 'doc:read:secret');
     await l.checkAccessFor('t', 'Org2MSP', 'x509::a::b', 'feed:read');
@@ -167,6 +168,7 @@ describe('createTwinLedger', () => {
       ['t', '2030-01-02T03:04:05.678Z'],
       ['t', '1700000000123'],
       ['t', 'a'.repeat(64)],
+      ['t', 'seq:7'],
     ]);
     expect(args('spec:getProgramCall')).toEqual([['t', '3']]);
     expect(args('spec:getProgramCallByRequest')).toEqual([['t', 'req-1']]);

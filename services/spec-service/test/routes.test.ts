@@ -309,13 +309,31 @@ describe('spec-service routes', () => {
     it('refuses a non-URI external source and a bad as-of bound', async () => {
       expect((await call('POST', `/twins/${TWIN}/sources`, { uri: 'not a uri' })).statusCode).toBe(400);
       expect((await call('GET', `/twins/${TWIN}/as-of?at=yesterday`)).json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+      expect((await call('GET', `/twins/${TWIN}/as-of?at=seq:0`)).json()).toMatchObject({ code: 'VALIDATION_FAILED' });
       expect(fabric.calls).toHaveLength(0);
     });
 
+    it('passes an as-of sequence number to the chaincode and answers its bound', async () => {
+      const asOf = { seq: 2, lastSeq: 2, lastTxId: 'b'.repeat(64), lastTimestamp: '2026-01-01T00:00:00.000Z' };
+      fabric.on('spec:getTwinAsOf', () => ({ twinId: TWIN, asOf, specification: '<CAEXFile/>' }));
+      const res = await call('GET', `/twins/${TWIN}/as-of?at=seq:2`);
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ asOf });
+      expect(fabric.calls[0]).toMatchObject({ fn: 'spec:getTwinAsOf', kind: 'evaluate', args: [TWIN, 'seq:2'] });
+    });
+
     it('adds block numbers to the history from the relay journal', async () => {
-      fabric.on('spec:history', () => ({ twinId: TWIN, changes: [{ txId: 't1', operation: 'createTwin', mspId: 'Org1MSP' }, { txId: 'zz', operation: 'insertAML' }] }));
+      fabric.on('spec:history', () => ({
+        twinId: TWIN,
+        changes: [
+          { seq: 1, txId: 't1', timestamp: '2026-01-01T00:00:00.000Z', operation: 'createTwin', mspId: 'Org1MSP' },
+          { seq: 2, txId: 'zz', timestamp: '2025-12-31T23:59:40.000Z', operation: 'insertAML' },
+        ],
+      }));
       const res = (await call('GET', `/twins/${TWIN}/history`)).json();
       expect(res.changes.map((c: { blockNumber: number | null }) => c.blockNumber)).toEqual([5, null]);
+      // Ledger order passes through as the chaincode answered it, whatever the timestamps say.
+      expect(res.changes.map((c: { seq: number; operation: string }) => [c.seq, c.operation])).toEqual([[1, 'createTwin'], [2, 'insertAML']]);
     });
   });
 

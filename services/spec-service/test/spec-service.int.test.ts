@@ -238,9 +238,15 @@ function identitiesDir(root: string, org: OrgHandle): string {
     const ops = h.changes.map((c: { operation: string }) => c.operation);
     expect(ops).toEqual(expect.arrayContaining(['createTwin', 'insertAML', 'removeAML', 'callProgram']));
     expect(h.changes.every((c: { blockNumber: number | null }) => typeof c.blockNumber === 'number')).toBe(true);
+    // Ledger order: seq counts up, and block numbers never go down along it.
+    expect(h.changes.map((c: { seq: number }) => c.seq)).toEqual(h.changes.map((_: unknown, i: number) => i + 1));
+    const blocks = h.changes.map((c: { blockNumber: number }) => c.blockNumber);
+    expect(blocks).toEqual([...blocks].sort((a, b) => a - b));
     const asOf = (await call(org2, 1, 'GET', `/twins/${twinId}/as-of?at=${written[1]}`)).json();
     expect(asOf.specification).toContain('spare-sensor-1');
     expect(asOf.asOf.lastTxId).toBe(written[1]);
+    const bySeq = (await call(org2, 1, 'GET', `/twins/${twinId}/as-of?at=seq:${asOf.asOf.lastSeq}`)).json();
+    expect(bySeq.specification).toBe(asOf.specification);
     const exp = (await call(org2, 1, 'GET', `/twins/${twinId}/audit-export?at=${written[0]}`)).json();
     expect(exp.kind).toBe('specification');
     expect(exp.transactions.map((t: { txId: string }) => t.txId)).toEqual([written[0]]);

@@ -85,6 +85,11 @@ export function peerProcess(ctx: NodeContext, org: OrgTopology, bootstrap: strin
       CORE_PEER_FILESYSTEMPATH: data,
       CORE_LEDGER_SNAPSHOTS_ROOTDIR: join(data, 'snapshots'),
       CORE_CHAINCODE_LOGGING_LEVEL: 'info',
+      // The peer refuses proposals whose timestamp is further than this from its own clock
+      // (Fabric's TimeWindowCheck auth filter, on in the shipped core.yaml; default 15m). The
+      // chaincode takes grant expiry from proposal timestamps, so this bounds how far a
+      // proposal can be back-dated (chaincode/README.md, "Time and expiry").
+      CORE_PEER_AUTHENTICATION_TIMEWINDOW: '60s',
       // Faster gossip than the production defaults (4-5 s): the Gateway's discovery needs every
       // org's membership and chaincode state before it can collect a majority of endorsements,
       // and a local network should be usable seconds after start.

@@ -7,7 +7,55 @@ import { ElementId, LedgerRecord, Sha256Hex, TwinParams, withErrors } from '../s
 
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 
-const AsOf = Type.String({ minLength: 1, maxLength: 64, description: '64-hex transaction ID, ISO 8601 time with zone, or epoch ms' });
+const AsOf = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description:
+    "64-hex transaction ID, seq:<n> (the twin's n-th change in ledger order, 1 = creation), ISO 8601 time with zone, or epoch ms. By time the answer is the longest prefix of the ledger order whose recorded times are all at or before it",
+});
+// What the chaincode accepts (chaincode/src/ledger/order.ts parseAsOf); Date.parse alone takes
+// strings such as "seq:0" for dates.
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const isAsOfBound = (at: string): boolean =>
+  /^[0-9a-f]{64}$/.test(at) || /^seq:[1-9][0-9]{0,11}$/.test(at) || /^\d{1,15}$/.test(at) || (ISO_TIME.test(at) && !Number.isNaN(Date.parse(at)));
+
+// Open objects (the chaincode's answer passes through), with the fields that carry the order.
+const Seq = Type.Integer({ minimum: 1, description: "1-based position of the change in the twin's ledger order (block, then position in it); createTwin is 1" });
+const HistoryAnswer = Type.Object(
+  {
+    twinId: Type.String(),
+    changes: Type.Array(
+      Type.Object(
+        {
+          seq: Seq,
+          txId: Type.String(),
+          timestamp: Type.String({ description: "the submitter's proposal timestamp as recorded; information, not the order" }),
+          blockNumber: Type.Union([Type.Integer(), Type.Null()]),
+        },
+        { additionalProperties: true },
+      ),
+      { description: 'in ledger order (seq ascending)' },
+    ),
+  },
+  { additionalProperties: true },
+);
+const AsOfAnswer = Type.Object(
+  {
+    twinId: Type.String(),
+    asOf: Type.Object(
+      {
+        txId: Type.Optional(Type.String()),
+        seq: Type.Optional(Type.Integer()),
+        timestamp: Type.Optional(Type.String()),
+        lastSeq: Seq,
+        lastTxId: Type.String(),
+        lastTimestamp: Type.String(),
+      },
+      { description: 'the bound as given and the last change included' },
+    ),
+  },
+  { additionalProperties: true },
+);
 
 export function auditRoutes(deps: RouteDeps) {
   return async (app: ServiceApp): Promise<void> => {
@@ -19,7 +67,7 @@ export function auditRoutes(deps: RouteDeps) {
           summary: 'Changes of the twin, or of one element (txId, time, party, operation)',
           params: TwinParams,
           querystring: Type.Object({ elementId: Type.Optional(ElementId) }),
-          response: withErrors({ 200: LedgerRecord }),
+          response: withErrors({ 200: HistoryAnswer }),
         },
       },
       async (req) => {
@@ -32,11 +80,11 @@ export function auditRoutes(deps: RouteDeps) {
 
     app.get(
       '/twins/:twinId/as-of',
-      { schema: { tags: ['audit'], summary: 'The twin as of a transaction or a time', params: TwinParams, querystring: Type.Object({ at: AsOf }), response: withErrors({ 200: LedgerRecord }) } },
+      { schema: { tags: ['audit'], summary: 'The twin as of a transaction, a sequence number or a time', params: TwinParams, querystring: Type.Object({ at: AsOf }), response: withErrors({ 200: AsOfAnswer }) } },
       async (req) => {
         const at = req.query.at;
-        if (!/^[0-9a-f]{64}$/.test(at) && !/^\d{1,16}$/.test(at) && Number.isNaN(Date.parse(at))) {
-          throw new ValidationError('at must be a transaction ID, an ISO 8601 time or epoch milliseconds', { details: { at } });
+        if (!isAsOfBound(at)) {
+          throw new ValidationError('at must be a transaction ID, seq:<n>, an ISO 8601 time or epoch milliseconds', { details: { at } });
         }
         return (await ledger(deps, req)).getTwinAsOf(req.params.twinId, at);
       },
@@ -80,8 +128,9 @@ export function auditRoutes(deps: RouteDeps) {
         const state = at === undefined ? undefined : await l.getTwinAsOf(twinId, at);
         const aml = state ? state.specification : (await l.getSpecification(twinId)).aml;
         const history = await l.history(twinId);
-        const bound = state?.asOf.lastTxId ?? undefined;
-        const changes = history.changes.filter((c) => bound === undefined || c.sortKey <= (history.changes.find((x) => x.txId === bound)?.sortKey ?? '\uffff'));
+        // The changes the state was rebuilt from: a prefix of the ledger order.
+        const bound = state?.asOf.lastSeq;
+        const changes = history.changes.filter((c) => bound === undefined || c.seq <= bound);
         return {
           kind: 'specification',
           twinId,
@@ -89,9 +138,9 @@ export function auditRoutes(deps: RouteDeps) {
           asOf: state?.asOf ?? null,
           twin: tx(twin.txId, { createdBy: twin.createdBy, createdAt: twin.createdAt }),
           specification: { sha256: sha256(aml), bytes: Buffer.byteLength(aml, 'utf8'), aml },
-          transactions: changes.map((c) => tx(c.txId, { timestamp: c.timestamp, mspId: c.mspId, creator: c.creator, operation: c.operation, targets: c.targets })),
+          transactions: changes.map((c) => tx(c.txId, { seq: c.seq, timestamp: c.timestamp, mspId: c.mspId, creator: c.creator, operation: c.operation, targets: c.targets })),
           verify: [
-            'Replay the write sets of the listed transactions (fetched from any peer by txId at blockNumber) in order; the element keys rebuilt give this specification.',
+            'Replay the write sets of the listed transactions (fetched from any peer by txId at blockNumber) in seq order, which is block order; the element keys rebuilt give this specification.',
             'Canonical AML is deterministic: the chaincode\'s canonicalizeDocument() of the rebuilt elements has the SHA-256 given here.',
           ],
         };

@@ -924,11 +924,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The twin as of a transaction or a time */
+        /** The twin as of a transaction, a sequence number or a time */
         get: {
             parameters: {
                 query: {
-                    /** @description 64-hex transaction ID, ISO 8601 time with zone, or epoch ms */
+                    /** @description 64-hex transaction ID, seq:<n> (the twin's n-th change in ledger order, 1 = creation), ISO 8601 time with zone, or epoch ms. By time the answer is the longest prefix of the ledger order whose recorded times are all at or before it */
                     at: string;
                 };
                 header?: never;
@@ -947,6 +947,18 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description the bound as given and the last change included */
+                            asOf: {
+                                /** @description 1-based position of the change in the twin's ledger order (block, then position in it); createTwin is 1 */
+                                lastSeq: number;
+                                lastTimestamp: string;
+                                lastTxId: string;
+                                seq?: number;
+                                timestamp?: string;
+                                txId?: string;
+                            };
+                            twinId: string;
+                        } & {
                             [key: string]: unknown;
                         };
                     };
@@ -1125,7 +1137,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description 64-hex transaction ID, ISO 8601 time with zone, or epoch ms */
+                    /** @description 64-hex transaction ID, seq:<n> (the twin's n-th change in ledger order, 1 = creation), ISO 8601 time with zone, or epoch ms. By time the answer is the longest prefix of the ledger order whose recorded times are all at or before it */
                     at?: string;
                     /** @description Lowercase hex SHA-256 */
                     document?: string;
@@ -3771,6 +3783,19 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description in ledger order (seq ascending) */
+                            changes: ({
+                                blockNumber: number | null;
+                                /** @description 1-based position of the change in the twin's ledger order (block, then position in it); createTwin is 1 */
+                                seq: number;
+                                /** @description the submitter's proposal timestamp as recorded; information, not the order */
+                                timestamp: string;
+                                txId: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            twinId: string;
+                        } & {
                             [key: string]: unknown;
                         };
                     };
