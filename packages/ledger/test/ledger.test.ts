@@ -149,7 +149,7 @@ describe('createTwinLedger', () => {
     await l.registerParty(['12D3KooWx'], 'k');
     const reads = calls.filter((c) => c.kind === 'evaluate').map((c) => c.fn);
     const writes = calls.filter((c) => c.kind === 'submit').map((c) => c.fn);
-    expect(reads).toHaveLength(20);
+    expect(reads).toHaveLength(21);
     expect(reads).toContain('spec:getSpecificationRevision');
     expect(writes).toEqual([
       'spec:removeAML',
