@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createFabricClient, createPeerConnectionPool, loadIdentity, type FabricClient, type PeerConnectionPool } from '@twinledger/fabric-client';
 import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
-import { createTwinLedger, Permissions, Roles, type TwinLedger } from '@twinledger/ledger';
+import { createTwinLedger, Permissions, Roles, type SafetyChange, type TwinLedger } from '@twinledger/ledger';
 import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, TOPICS, type Consumer, type Producer } from '@twinledger/kafka';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer } from '@twinledger/service-kit';
@@ -56,6 +56,13 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
   };
 
   let kafkaClient: ReturnType<typeof createKafka>;
+
+  /** A safety change as plant change management makes it: the owner proposes, Org2 (MANUFACTURER) approves. */
+  const safetyChange = async (change: SafetyChange): Promise<void> => {
+    const id = (await owner.proposeSafetyChange(twin, change, 'tighten the belt rules')).result.proposalId;
+    await until(() => org2.getSafetyProposal(twin, id), () => true, 15_000, 'proposal on Org2');
+    await org2.approveSafetyChange(twin, id);
+  };
 
   async function startAgent(opts: { relay?: boolean; envelope?: EnvelopeGuard; now?: () => number } = {}): Promise<DeviceAgent> {
     generation += 1;
@@ -289,15 +296,17 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
     // rule to 1.5 m/s and removes the outlet valve's program.
     const tooFast = (await owner.callProgram(twin, 'SetConveyorSpeed', { speed: 2.2 })).result.callId;
     const valve = (await owner.callProgram(twin, 'prog-set-valve-outlet-1', { open: true })).result.callId;
-    await owner.removeAML(twin, 'prog-set-conveyor-speed');
-    await until(() => org2.listPrograms(twin), (p) => !p.some((x) => x.elementId === 'prog-set-conveyor-speed'), 15_000, 'program removed on Org2');
-    await owner.insertAML(
-      twin,
-      '<InternalElement Name="SetConveyorSpeed" ID="prog-set-conveyor-speed-v2"><Attribute Name="speed" AttributeDataType="xs:double" Unit="m/s"><Constraint Name="SpeedRange"><OrdinalScaledType><RequiredMaxValue>1.5</RequiredMaxValue><RequiredMinValue>0</RequiredMinValue></OrdinalScaledType></Constraint></Attribute><RoleRequirements RefBaseRoleClassPath="TwinLedgerRoleClassLib/Program"/></InternalElement>',
-      'conveyor-1',
-    );
-    await until(() => org2.listPrograms(twin), (p) => p.some((x) => x.elementId === 'prog-set-conveyor-speed-v2'), 15_000, 'new program on Org2');
-    await owner.removeAML(twin, 'prog-set-valve-outlet-1');
+    // Programs are safety content: the owner proposes, Org2 (MANUFACTURER) approves.
+    await owner.grant(twin, { mspId: 'Org2MSP', role: Roles.MANUFACTURER });
+    await until(() => org2.checkAccess(twin, 'safety:write'), (a) => a.allowed, 15_000, 'Org2 holds safety:write');
+    await safetyChange({
+      operation: 'replaceAML',
+      ID: 'prog-set-conveyor-speed',
+      amlFragment:
+        '<InternalElement Name="SetConveyorSpeed" ID="prog-set-conveyor-speed-v2"><Attribute Name="speed" AttributeDataType="xs:double" Unit="m/s"><Constraint Name="SpeedRange"><OrdinalScaledType><RequiredMaxValue>1.5</RequiredMaxValue><RequiredMinValue>0</RequiredMinValue></OrdinalScaledType></Constraint></Attribute><RoleRequirements RefBaseRoleClassPath="TwinLedgerRoleClassLib/Program"/></InternalElement>',
+    });
+    await until(() => org2.listPrograms(twin), (p) => p.some((x) => x.elementId === 'prog-set-conveyor-speed-v2') && !p.some((x) => x.elementId === 'prog-set-conveyor-speed'), 15_000, 'new program on Org2');
+    await safetyChange({ operation: 'removeAML', ID: 'prog-set-valve-outlet-1' });
     await until(() => org2.listPrograms(twin), (p) => !p.some((x) => x.elementId === 'prog-set-valve-outlet-1'), 15_000, 'valve program removed on Org2');
     // A call within the new rules, queued too, is executed.
     const slow = (await owner.callProgram(twin, 'SetConveyorSpeed', { speed: 1.4 })).result.callId;
@@ -325,13 +334,12 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
     await agent!.stop();
     agent = undefined;
     const callId = (await owner.callProgram(twin, 'prog-set-conveyor-speed-v2', { speed: 1.2 })).result.callId;
-    await owner.removeAML(twin, 'prog-set-conveyor-speed-v2');
-    await until(() => org2.listPrograms(twin), (p) => !p.some((x) => x.elementId === 'prog-set-conveyor-speed-v2'), 15_000, 'v2 removed');
-    await owner.insertAML(
-      twin,
-      '<InternalElement Name="SetConveyorSpeed" ID="prog-set-conveyor-speed-v2"><Attribute Name="speed" AttributeDataType="xs:double" Unit="m/s"><Constraint Name="SpeedRange"><OrdinalScaledType><RequiredMaxValue>1.0</RequiredMaxValue><RequiredMinValue>0</RequiredMinValue></OrdinalScaledType></Constraint></Attribute><RoleRequirements RefBaseRoleClassPath="TwinLedgerRoleClassLib/Program"/></InternalElement>',
-      'conveyor-1',
-    );
+    await safetyChange({
+      operation: 'replaceAML',
+      ID: 'prog-set-conveyor-speed-v2',
+      amlFragment:
+        '<InternalElement Name="SetConveyorSpeed" ID="prog-set-conveyor-speed-v2"><Attribute Name="speed" AttributeDataType="xs:double" Unit="m/s"><Constraint Name="SpeedRange"><OrdinalScaledType><RequiredMaxValue>1.0</RequiredMaxValue><RequiredMinValue>0</RequiredMinValue></OrdinalScaledType></Constraint></Attribute><RoleRequirements RefBaseRoleClassPath="TwinLedgerRoleClassLib/Program"/></InternalElement>',
+    });
     await until(() => org2.listPrograms(twin), (p) => p.some((x) => x.elementId === 'prog-set-conveyor-speed-v2' && x.parameters[0]?.max === 1), 15_000, 'v2 with max 1.0');
     const speedBefore = sim.conveyorSpeed;
     agent = await startAgent();
