@@ -54,7 +54,7 @@ describe('lists page with bookmarks', () => {
 
   it('defaults to 100 per page and refuses a page size outside 1..1000', async () => {
     const w = await worldWithTwin();
-    const first = await w.ledger.invoke(who.owner, w.spec, 'listGrants' as 'listDocuments', TWIN, '', '');
+    const first = await w.ledger.invoke(who.owner, w.acl, 'listGrants', TWIN, '', '');
     expect(first).toMatchObject({ bookmark: '' });
     expect(first.items.length).toBeGreaterThan(0);
     for (const bad of ['0', '1001', '-1', '1.5', 'ten']) {
