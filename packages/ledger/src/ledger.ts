@@ -137,6 +137,7 @@ export interface TwinLedger {
   /** One page of changes from the seq the bookmark names. */
   historyPage(twinId: string, options?: HistoryPageOptions & { readonly elementId?: undefined }): Promise<TwinHistoryPage>;
   historyPage(twinId: string, options: HistoryPageOptions & { readonly elementId: string }): Promise<ElementHistoryPage>;
+  historyPage(twinId: string, options?: HistoryPageOptions): Promise<TwinHistoryPage | ElementHistoryPage>;
   /**
    * `at`: a 64-hex transaction ID, `{ seq }` (a position in the twin's ledger order, 1 =
    * creation; also as the string `seq:<n>`), an ISO 8601 timestamp with zone, a Date or
@@ -171,7 +172,7 @@ const MAX_PAGES = 100_000;
  * changes meanwhile may show an item added or removed between pages, never an item twice).
  * For services that need everything: none of them may stop after one page.
  */
-export async function* allPages<T>(read: (bookmark: string) => Promise<Page<T>>): AsyncGenerator<T, void, undefined> {
+export async function* allPages<T>(read: (bookmark: string) => Promise<{ readonly items: readonly T[]; readonly bookmark: string }>): AsyncGenerator<T, void, undefined> {
   let bookmark = '';
   for (let n = 0; n < MAX_PAGES; n++) {
     const page = await read(bookmark);
@@ -188,7 +189,7 @@ export async function* allPages<T>(read: (bookmark: string) => Promise<Page<T>>)
 }
 
 /** allPages collected into an array. */
-export async function collectPages<T>(read: (bookmark: string) => Promise<Page<T>>): Promise<T[]> {
+export async function collectPages<T>(read: (bookmark: string) => Promise<{ readonly items: readonly T[]; readonly bookmark: string }>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of allPages(read)) out.push(item);
   return out;

@@ -287,7 +287,8 @@ export interface PageOptions {
  * not ''.
  */
 export interface Page<T> {
-  readonly items: readonly T[];
+  // Not readonly: a fresh array parsed from the answer, passed on as is (REST routes).
+  readonly items: T[];
   /** Opaque; '' = this was the last page. */
   readonly bookmark: string;
 }

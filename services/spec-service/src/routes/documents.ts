@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { TwinLedgerError } from '@twinledger/errors';
 import type { ServiceApp } from '@twinledger/service-kit';
-import { ErrorResponse, Type } from '@twinledger/service-kit';
+import { Bookmark, ErrorResponse, PageOf, PageQuery, Type } from '@twinledger/service-kit';
 import { docWrite } from '@twinledger/ledger';
 import { ledger, write, type RouteDeps } from '../context.js';
 import { fetchVerified, pickVersion, recordOrOrphan, requirePermission, storeInDht, type UploadContext } from '../domain/documents.js';
@@ -104,14 +104,30 @@ export function documentRoutes(deps: RouteDeps) {
 
     app.get(
       '/twins/:twinId/documents',
-      { schema: { tags: ['documents'], summary: 'Documents the caller may read', params: TwinParams, response: withErrors({ 200: Type.Array(LedgerRecord) }) } },
-      async (req) => (await ledger(deps, req)).listDocuments(req.params.twinId),
+      {
+        schema: {
+          tags: ['documents'],
+          summary: 'Documents the caller may read, one page in hash order',
+          params: TwinParams,
+          querystring: PageQuery,
+          response: withErrors({ 200: PageOf(LedgerRecord) }),
+        },
+      },
+      async (req) => (await ledger(deps, req)).listDocumentsPage(req.params.twinId, req.query),
     );
 
     app.get(
       '/twins/:twinId/documents/:hash',
-      { schema: { tags: ['documents'], summary: 'A document\'s record, versions and ledger history', params: DocParams, response: withErrors({ 200: LedgerRecord }) } },
-      async (req) => (await ledger(deps, req)).getDocumentHistory(req.params.twinId, req.params.hash),
+      {
+        schema: {
+          tags: ['documents'],
+          summary: "A document's record, versions and one page of its ledger history (newest first)",
+          params: DocParams,
+          querystring: PageQuery,
+          response: withErrors({ 200: Type.Object({ bookmark: Bookmark }, { additionalProperties: true, description: 'twinId, hash, removed, document, versions, ledgerHistory (this page), bookmark' }) }),
+        },
+      },
+      async (req) => (await ledger(deps, req)).getDocumentHistoryPage(req.params.twinId, req.params.hash, req.query),
     );
 
     app.delete(
