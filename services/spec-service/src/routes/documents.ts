@@ -90,7 +90,8 @@ export function documentRoutes(deps: RouteDeps) {
         const body = bodyStream(req);
         const ctx = await uploadContext(req);
         const { twinId, hash } = req.params;
-        const history = await ctx.ledger.getDocumentHistory(twinId, hash);
+        // Versions and the record come whole with any page; the key history is not needed.
+        const history = await ctx.ledger.getDocumentHistoryPage(twinId, hash, { limit: 1 });
         const original = pickVersion(history, 1);
         const level = history.document!.confidentiality;
         await requirePermission(ctx.ledger, twinId, docWrite(level));
@@ -154,7 +155,7 @@ export function documentRoutes(deps: RouteDeps) {
       },
       async (req, reply) => {
         const l = await ledger(deps, req);
-        const history = await l.getDocumentHistory(req.params.twinId, req.params.hash);
+        const history = await l.getDocumentHistoryPage(req.params.twinId, req.params.hash, { limit: 1 });
         const v = pickVersion(history, req.query.version);
         // The read above is the authorization: the chaincode, asked as the caller's own identity,
         // enforces doc:read:<level> (identity-scoped grants included) and refuses with 403 before
