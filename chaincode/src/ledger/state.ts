@@ -74,7 +74,10 @@ export class LedgerReader implements StateReader {
     } finally {
       await res.iterator.close();
     }
-    return { entries, next: res.metadata.bookmark ?? '' };
+    // The peer leaves out metadata that is all defaults (an empty last page: no bookmark, no
+    // records), and the shim then sets none.
+    const meta = res.metadata as typeof res.metadata | undefined;
+    return { entries, next: meta?.bookmark ?? '' };
   }
 }
 
