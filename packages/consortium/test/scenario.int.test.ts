@@ -82,6 +82,7 @@ const fabric = await fabricAvailability();
   });
 
   it('steps 12 and 14: every refusal is an actual 403 ACCESS_DENIED', () => {
+    expect(c.ownerNamespace).toBe('bottling-');
     expect(report!.facts.refusals).toEqual([
       { who: 'manufacturer', what: 'read secret document', status: 403, code: 'ACCESS_DENIED' },
       { who: 'manufacturer', what: 'insert AML element', status: 403, code: 'ACCESS_DENIED' },
@@ -90,7 +91,8 @@ const fabric = await fabricAvailability();
       { who: 'auditor', what: 'upload document', status: 403, code: 'ACCESS_DENIED' },
       { who: 'auditor', what: 'call program', status: 403, code: 'ACCESS_DENIED' },
       { who: 'auditor', what: 'grant a role', status: 403, code: 'ACCESS_DENIED' },
-      { who: 'auditor', what: "create a twin in the Owner's namespace bottling-plant-", status: 403, code: 'ACCESS_DENIED' },
+      // The Owner claimed its plant's namespace: the twin ID up to its last separator.
+      { who: 'auditor', what: `create a twin in the Owner's namespace ${c.ownerNamespace}`, status: 403, code: 'ACCESS_DENIED' },
     ]);
   });
 
