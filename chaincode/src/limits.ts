@@ -26,4 +26,18 @@ export const Limits = {
   DEFAULT_CALL_TTL_S: 300,
   /** callProgram: the longest lifetime a caller may ask for, seconds. */
   MAX_CALL_TTL_S: 3600,
+  /** Lists and history: items per page when the caller names no page size. */
+  DEFAULT_PAGE_SIZE: 100,
+  /** Lists and history: the largest page a caller may ask for (VALIDATION_FAILED above). */
+  MAX_PAGE_SIZE: 1000,
+  /**
+   * history, getTwinAsOf, getDocumentHistory, getAccessRecord: modifications of one key's
+   * history read per call (a twin's change log, an element, a document). Above it the call is
+   * refused with TOO_LARGE: the peer's history query cannot start in the middle, and its
+   * ledger.state.totalQueryLimit (100000 by default, keep it above this) would cut the rest
+   * without saying so.
+   */
+  MAX_KEY_HISTORY: 10_000,
+  /** getTwinAsOf: writes replayed to rebuild one past state (TOO_LARGE above). */
+  MAX_ASOF_WRITES: 200_000,
 } as const;

@@ -93,7 +93,7 @@ describe('recordAccessChange', () => {
 describe('listTwins', () => {
   it('lists the twins the caller may read', async () => {
     const w = await worldWithTwin();
-    const twins = await w.ledger.invoke(who.outsider, w.spec, 'listTwins');
+    const twins = (await w.ledger.invoke(who.outsider, w.spec, 'listTwins')).items;
     expect(twins.map((t: { twinId: string }) => t.twinId)).toEqual([TWIN]);
   });
 });

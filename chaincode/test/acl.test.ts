@@ -124,7 +124,7 @@ describe('party registry', () => {
     expect(p2.version).toBe(2);
     await w.ledger.invoke(who.manufacturerAdmin, w.acl, 'registerParty', JSON.stringify([PEER_B]), KEY);
     expect(await w.ledger.invoke(who.outsider, w.acl, 'getParty', 'OwnerMSP')).toMatchObject({ peerIds: [PEER_A], version: 2 });
-    expect((await w.ledger.invoke(who.outsider, w.acl, 'listParties')).map((x: { mspId: string }) => x.mspId)).toEqual(['ManufacturerMSP', 'OwnerMSP']);
+    expect(((await w.ledger.invoke(who.outsider, w.acl, 'listParties')).items).map((x: { mspId: string }) => x.mspId)).toEqual(['ManufacturerMSP', 'OwnerMSP']);
     await expect(w.ledger.invoke(who.outsider, w.acl, 'getParty', 'AuditorMSP')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
@@ -191,7 +191,7 @@ describe('device-ID namespaces', () => {
     expect(await w.ledger.invoke(who.manufacturer, w.spec, 'createTwin', 'acme:filler-7', 'Filler', aml, '')).toMatchObject({ twinId: 'acme:filler-7' });
     // Outside every namespace: first come (the owner's own plant ID).
     expect(await w.ledger.invoke(who.owner, w.spec, 'createTwin', 'plant-7', 'Plant', aml, '')).toMatchObject({ twinId: 'plant-7' });
-    expect(await w.ledger.invoke(who.auditor, w.acl, 'listDeviceNamespaces')).toEqual([ns]);
+    expect((await w.ledger.invoke(who.auditor, w.acl, 'listDeviceNamespaces')).items).toEqual([ns]);
     // Released: first come again.
     await w.ledger.invoke(who.manufacturerAdmin, w.acl, 'releaseDeviceNamespace', 'acme:');
     expect(await w.ledger.invoke(who.owner, w.spec, 'createTwin', 'acme:filler-8', 'Filler', aml, '')).toMatchObject({ twinId: 'acme:filler-8' });

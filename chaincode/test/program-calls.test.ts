@@ -8,7 +8,7 @@ import { FIXTURE, TWIN, expectRefusal, newWorld, who, worldWithTwin, type World 
 const call = (w: World, caller: (typeof who)[keyof typeof who], requestId: string, params = '{"speed":1}', ttl = '') =>
   w.ledger.invoke(caller, w.spec, 'callProgram', TWIN, 'SetConveyorSpeed', params, requestId, ttl);
 const pendingIds = async (w: World): Promise<number[]> =>
-  (await w.ledger.invoke(who.auditor, w.spec, 'listPendingProgramCalls', TWIN)).map((c: { callId: number }) => c.callId);
+  ((await w.ledger.invoke(who.auditor, w.spec, 'listPendingProgramCalls', TWIN)).items).map((c: { callId: number }) => c.callId);
 
 describe('program calls: request IDs', () => {
   it('answers a retry with the same request ID with the first call: one queued call, no write, no event', async () => {

@@ -77,7 +77,7 @@ describe('safety rules need safety:write and a second organization', () => {
     // Proposed is not applied.
     await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetConveyorSpeed', '{"speed":3}', 'safety-req-2', ''), ErrorCodes.OUT_OF_BOUNDS);
     expect((await w.ledger.invoke(who.owner, w.spec, 'getSpecificationRevision', TWIN)).revision).toBe(before.revision);
-    expect((await w.ledger.invoke(who.auditor, w.spec, 'listSafetyProposals', TWIN, 'PENDING')).map((x: { proposalId: number }) => x.proposalId)).toEqual([1]);
+    expect(((await w.ledger.invoke(who.auditor, w.spec, 'listSafetyProposals', TWIN, 'PENDING')).items).map((x: { proposalId: number }) => x.proposalId)).toEqual([1]);
 
     const a = await w.ledger.invoke(who.manufacturer, w.spec, 'approveSafetyChange', TWIN, '1');
     expect(a).toMatchObject({ status: 'APPLIED', decision: { status: 'APPLIED', by: { mspId: 'ManufacturerMSP' } }, removed: ['prog-set-conveyor-speed'], inserted: ['prog-set-conveyor-speed'] });
@@ -96,7 +96,7 @@ describe('safety rules need safety:write and a second organization', () => {
     const el = await w.ledger.invoke(who.auditor, w.spec, 'history', TWIN, 'prog-set-conveyor-speed');
     expect(el.changes.map((c: { operation: string }) => c.operation)).toEqual(['createTwin', 'approveSafetyChange']);
     expect(await w.ledger.invoke(who.auditor, w.spec, 'getSafetyProposal', TWIN, '1')).toMatchObject({ status: 'APPLIED' });
-    expect(await w.ledger.invoke(who.auditor, w.spec, 'listSafetyProposals', TWIN, 'PENDING')).toEqual([]);
+    expect((await w.ledger.invoke(who.auditor, w.spec, 'listSafetyProposals', TWIN, 'PENDING')).items).toEqual([]);
     // Decided once.
     await expectRefusal(w, w.ledger.invoke(who.manufacturer, w.spec, 'approveSafetyChange', TWIN, '1'), ErrorCodes.INVALID_STATE);
   });
@@ -113,7 +113,7 @@ describe('safety rules need safety:write and a second organization', () => {
     // The reverse direction works: the manufacturer proposes, the owner approves.
     await w.ledger.invoke(who.manufacturer, w.spec, 'proposeSafetyChange', TWIN, 'removeAML', JSON.stringify({ ID: 'prog-set-valve-outlet-1' }), '');
     await w.ledger.invoke(who.owner, w.spec, 'approveSafetyChange', TWIN, '2');
-    const programs = await w.ledger.invoke(who.owner, w.spec, 'listPrograms', TWIN);
+    const programs = (await w.ledger.invoke(who.owner, w.spec, 'listPrograms', TWIN)).items;
     expect(programs.map((x: { elementId: string }) => x.elementId).sort()).toEqual(['prog-set-conveyor-speed', 'prog-set-valve-inlet-1']);
   });
 
@@ -127,7 +127,7 @@ describe('safety rules need safety:write and a second organization', () => {
     expect(r).toMatchObject({ status: 'REJECTED', decision: { reason: 'stale: propose again', by: { mspId: 'ManufacturerMSP' } } });
     expect(w.ledger.lastTx.event).toMatchObject({ name: Events.SafetyChangeRejected, payload: { proposalId: 1 } });
     await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'rejectSafetyChange', TWIN, '1', ''), ErrorCodes.INVALID_STATE);
-    expect((await w.ledger.invoke(who.auditor, w.spec, 'listSafetyProposals', TWIN, 'REJECTED')).length).toBe(1);
+    expect(((await w.ledger.invoke(who.auditor, w.spec, 'listSafetyProposals', TWIN, 'REJECTED')).items).length).toBe(1);
   });
 
   it.each([

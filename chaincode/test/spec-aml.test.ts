@@ -32,7 +32,7 @@ describe('createTwin', () => {
 
   it('gives the creator OWNER, everyone READER, and the requested roles', async () => {
     const w = await worldWithTwin();
-    const grants = await w.ledger.invoke(who.auditor, w.acl, 'listGrants', TWIN);
+    const grants = (await w.ledger.invoke(who.auditor, w.acl, 'listGrants', TWIN)).items;
     const summary = grants.map((g: { mspId: string; role?: string; identity?: string }) => `${g.mspId}:${g.role}${g.identity ? ':id' : ''}`).sort();
     expect(summary).toEqual([
       '*:READER',
@@ -142,10 +142,10 @@ describe('insertAML / removeAML', () => {
     expect(res.feedsRemoved).toEqual(['sensor-flow-1']);
     expect(w.ledger.lastTx.event?.name).toBe(Events.AmlRemoved);
     await expect(w.ledger.invoke(who.owner, w.spec, 'getElement', TWIN, 'sensor-flow-1')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    expect(await w.ledger.invoke(who.owner, w.spec, 'listSensorFeeds', TWIN)).toEqual([]);
+    expect((await w.ledger.invoke(who.owner, w.spec, 'listSensorFeeds', TWIN)).items).toEqual([]);
     // The conveyor holds a program: its removal is a safety change (proposal + approval).
     await applySafetyChange(w, 'removeAML', { ID: 'conveyor-1' });
-    const programs = await w.ledger.invoke(who.owner, w.spec, 'listPrograms', TWIN);
+    const programs = (await w.ledger.invoke(who.owner, w.spec, 'listPrograms', TWIN)).items;
     expect(programs.map((p: { elementId: string }) => p.elementId)).toEqual(['prog-set-valve-inlet-1', 'prog-set-valve-outlet-1']);
     // The sensor-exchange flow: the same ID can come back after removal.
     await w.ledger.invoke(who.deviceAgent, w.spec, 'insertAML', TWIN, IE('filler-1', 'Filler2'), 'plant-1', '');

@@ -18,7 +18,7 @@ describe('documents', () => {
     expect(w.ledger.lastTx.event).toMatchObject({ name: Events.DocumentVersionAdded, payload: { version: 2 } });
 
     const titles = async (caller: (typeof who)[keyof typeof who]) =>
-      (await w.ledger.invoke(caller, w.spec, 'listDocuments', TWIN)).map((x: { hash: string }) => x.hash).sort();
+      ((await w.ledger.invoke(caller, w.spec, 'listDocuments', TWIN)).items).map((x: { hash: string }) => x.hash).sort();
     expect(await titles(who.owner)).toEqual([hash(1), hash(2), hash(3)].sort());
     expect(await titles(who.auditor)).toEqual([hash(1), hash(3)].sort());
     expect(await titles(who.outsider)).toEqual([hash(3)]);
@@ -42,10 +42,10 @@ describe('documents', () => {
   it('refuses the document list to a caller with no document read level on the twin (no empty 200)', async () => {
     const w = await worldWithTwin();
     await w.ledger.invoke(who.owner, w.spec, 'addDocument', TWIN, doc(3, 'public'));
-    expect(await w.ledger.invoke(who.outsider, w.spec, 'listDocuments', TWIN)).toHaveLength(1);
+    expect((await w.ledger.invoke(who.outsider, w.spec, 'listDocuments', TWIN)).items).toHaveLength(1);
     await w.ledger.invoke(who.owner, w.acl, 'revoke', TWIN, JSON.stringify({ mspId: '*', role: 'READER' }));
     await expectRefusal(w, w.ledger.invoke(who.outsider, w.spec, 'listDocuments', TWIN), ErrorCodes.ACCESS_DENIED);
-    expect(await w.ledger.invoke(who.auditor, w.spec, 'listDocuments', TWIN)).toHaveLength(1);
+    expect((await w.ledger.invoke(who.auditor, w.spec, 'listDocuments', TWIN)).items).toHaveLength(1);
   });
 
   it.each([
@@ -87,11 +87,11 @@ describe('external sources and sensor feeds', () => {
     await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'addExternalSource', TWIN, s.uri, 'again'), ErrorCodes.ALREADY_EXISTS);
     await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'addExternalSource', TWIN, 'not a uri', ''), ErrorCodes.VALIDATION_FAILED);
     await expectRefusal(w, w.ledger.invoke(who.auditor, w.spec, 'addExternalSource', TWIN, 'https://x.example', ''), ErrorCodes.ACCESS_DENIED);
-    expect(await w.ledger.invoke(who.auditor, w.spec, 'listExternalSources', TWIN)).toHaveLength(1);
+    expect((await w.ledger.invoke(who.auditor, w.spec, 'listExternalSources', TWIN)).items).toHaveLength(1);
     await expectRefusal(w, w.ledger.invoke(who.manufacturer, w.spec, 'removeExternalSource', TWIN, s.uri), ErrorCodes.ACCESS_DENIED);
     await w.ledger.invoke(who.maintainer, w.spec, 'removeExternalSource', TWIN, s.uri);
     expect(w.ledger.lastTx.event?.name).toBe(Events.ExternalSourceRemoved);
-    expect(await w.ledger.invoke(who.auditor, w.spec, 'listExternalSources', TWIN)).toEqual([]);
+    expect((await w.ledger.invoke(who.auditor, w.spec, 'listExternalSources', TWIN)).items).toEqual([]);
     await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'removeExternalSource', TWIN, s.uri), ErrorCodes.NOT_FOUND);
   });
 
@@ -104,7 +104,7 @@ describe('external sources and sensor feeds', () => {
     await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'addSensorFeed', TWIN, 'ghost', 'feed:2'), ErrorCodes.NOT_FOUND);
     await expectRefusal(w, w.ledger.invoke(who.auditor, w.spec, 'addSensorFeed', TWIN, 'sensor-flow-1', 'feed:2'), ErrorCodes.ACCESS_DENIED);
     await expectRefusal(w, w.ledger.invoke(who.manufacturer, w.spec, 'removeSensorFeed', TWIN, 'sensor-pressure-1'), ErrorCodes.ACCESS_DENIED);
-    expect(await w.ledger.invoke(who.manufacturer, w.spec, 'listSensorFeeds', TWIN)).toHaveLength(1);
+    expect((await w.ledger.invoke(who.manufacturer, w.spec, 'listSensorFeeds', TWIN)).items).toHaveLength(1);
     await w.ledger.invoke(who.maintainer, w.spec, 'removeSensorFeed', TWIN, 'sensor-pressure-1');
     expect(w.ledger.lastTx.event?.name).toBe(Events.SensorFeedRemoved);
     await expectRefusal(w, w.ledger.invoke(who.maintainer, w.spec, 'removeSensorFeed', TWIN, 'sensor-pressure-1'), ErrorCodes.NOT_FOUND);
@@ -114,7 +114,7 @@ describe('external sources and sensor feeds', () => {
 describe('programs', () => {
   it('lists the programs with their safety rules', async () => {
     const w = await worldWithTwin();
-    const ps = await w.ledger.invoke(who.auditor, w.spec, 'listPrograms', TWIN);
+    const ps = (await w.ledger.invoke(who.auditor, w.spec, 'listPrograms', TWIN)).items;
     const speed = ps.find((p: { name: string }) => p.name === 'SetConveyorSpeed');
     expect(speed.parameters).toEqual([{ name: 'speed', dataType: 'xs:double', type: 'double', unit: 'm/s', required: true, min: 0, max: 2.5 }]);
   });
@@ -126,7 +126,7 @@ describe('programs', () => {
     expect(w.ledger.lastTx.event).toMatchObject({ name: Events.ProgramCalled, payload: { twinId: TWIN, callId: 1, programName: 'SetConveyorSpeed' } });
     const c2 = await w.ledger.invoke(who.maintainer, w.spec, 'callProgram', TWIN, 'prog-set-valve-inlet-1', '{"open":true}', 'req-2', '');
     expect(c2).toMatchObject({ callId: 2, programName: 'SetValve', parameters: { open: true } });
-    const pending = await w.ledger.invoke(who.deviceAgent, w.spec, 'listPendingProgramCalls', TWIN);
+    const pending = (await w.ledger.invoke(who.deviceAgent, w.spec, 'listPendingProgramCalls', TWIN)).items;
     expect(pending.map((c: { callId: number }) => c.callId)).toEqual([1, 2]);
 
     await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'acknowledgeProgramCall', TWIN, '1', 'EXECUTED', ''), ErrorCodes.ACCESS_DENIED);
@@ -138,7 +138,7 @@ describe('programs', () => {
     await expectRefusal(w, w.ledger.invoke(who.deviceAgent, w.spec, 'acknowledgeProgramCall', TWIN, '9', 'FAILED', ''), ErrorCodes.NOT_FOUND);
     await expectRefusal(w, w.ledger.invoke(who.deviceAgent, w.spec, 'acknowledgeProgramCall', TWIN, '2', 'PENDING', ''), ErrorCodes.VALIDATION_FAILED);
     await expectRefusal(w, w.ledger.invoke(who.deviceAgent, w.spec, 'acknowledgeProgramCall', TWIN, 'x', 'FAILED', ''), ErrorCodes.VALIDATION_FAILED);
-    expect((await w.ledger.invoke(who.auditor, w.spec, 'listPendingProgramCalls', TWIN)).map((c: { callId: number }) => c.callId)).toEqual([2]);
+    expect(((await w.ledger.invoke(who.auditor, w.spec, 'listPendingProgramCalls', TWIN)).items).map((c: { callId: number }) => c.callId)).toEqual([2]);
     expect(await w.ledger.invoke(who.auditor, w.spec, 'getProgramCall', TWIN, '1')).toMatchObject({ status: 'EXECUTED' });
     const c3 = await w.ledger.invoke(who.owner, w.spec, 'callProgram', TWIN, 'SetConveyorSpeed', '{"speed":0}', 'req-3', '');
     expect(c3.callId).toBe(3);

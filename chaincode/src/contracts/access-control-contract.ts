@@ -17,7 +17,7 @@ import { isPermission, Permissions, Roles } from '../access/roles';
 import { ErrorCodes, fail } from '../errors';
 import { Events } from '../events';
 import { compositeKey, KeyTypes } from '../ledger/keys';
-import { list } from '../ledger/state';
+import { pageOf, parsePage } from '../ledger/paging';
 import { Tx } from '../ledger/tx';
 import { grants as listGrantRecords, requireTwin } from '../spec/views';
 import { canonicalJson } from '../util/canonical-json';
@@ -100,12 +100,13 @@ export class AccessControlContract extends Contract {
 
   @Transaction(false)
   @Returns('string')
-  async listGrants(ctx: Context, twinId: string): Promise<string> {
+  async listGrants(ctx: Context, twinId: string, pageSize: string, bookmark: string): Promise<string> {
     const tx = new Tx(ctx);
     requireTwinId(twinId);
+    const page = parsePage(pageSize, bookmark);
     await requireTwin(tx.state, twinId);
     await requirePermission(tx, twinId, Permissions.SPEC_READ);
-    return canonicalJson(await listGrantRecords(tx.state, twinId));
+    return canonicalJson(await pageOf<Grant>(tx.state, KeyTypes.grant, [twinId], page));
   }
 
   /** May the caller do `permission` on the twin? Never throws ACCESS_DENIED: it answers. */
@@ -237,9 +238,10 @@ export class AccessControlContract extends Contract {
 
   @Transaction(false)
   @Returns('string')
-  async listDeviceNamespaces(ctx: Context): Promise<string> {
+  async listDeviceNamespaces(ctx: Context, pageSize: string, bookmark: string): Promise<string> {
     const tx = new Tx(ctx);
-    return canonicalJson(await listNamespaces(tx.state));
+    const page = parsePage(pageSize, bookmark);
+    return canonicalJson(await pageOf<DeviceNamespace>(tx.state, KeyTypes.deviceNamespace, [], page));
   }
 
   @Transaction(false)
@@ -254,8 +256,9 @@ export class AccessControlContract extends Contract {
 
   @Transaction(false)
   @Returns('string')
-  async listParties(ctx: Context): Promise<string> {
+  async listParties(ctx: Context, pageSize: string, bookmark: string): Promise<string> {
     const tx = new Tx(ctx);
-    return canonicalJson((await list<Party>(tx.state, KeyTypes.party, [])).map((e) => e.value));
+    const page = parsePage(pageSize, bookmark);
+    return canonicalJson(await pageOf<Party>(tx.state, KeyTypes.party, [], page));
   }
 }

@@ -22,6 +22,7 @@ import { Limits } from '../limits';
 import { Events } from '../events';
 import { compositeKey, KeyTypes, pad } from '../ledger/keys';
 import { boundView, changeOrder, parseAsOf, prefixLength, type ChangePosition } from '../ledger/order';
+import { pageOf, parsePage, parsePageSize } from '../ledger/paging';
 import { list, type StateReader } from '../ledger/state';
 import { Tx, type SpecRevision } from '../ledger/tx';
 import {
@@ -68,6 +69,7 @@ import {
   externalSources,
   grants as listGrantRecords,
   ledgerHistory,
+  ledgerHistoryPage,
   programCalls,
   replayChanges,
   requireTwin,
@@ -392,31 +394,33 @@ export class SpecificationContract extends Contract {
     return canonicalJson(done);
   }
 
-  /** Safety change proposals in id order; `status` '' = all, else PENDING, APPLIED or REJECTED. */
+  /**
+   * Safety change proposals in id order, one page (README "Pages"); `status` '' = all, else
+   * PENDING, APPLIED or REJECTED (a filtered page may hold fewer than pageSize).
+   */
   @Transaction(false)
   @Returns('string')
-  async listSafetyProposals(ctx: Context, twinId: string, status: string): Promise<string> {
+  async listSafetyProposals(ctx: Context, twinId: string, status: string, pageSize: string, bookmark: string): Promise<string> {
     const tx = new Tx(ctx);
     requireTwinId(twinId);
     const want = typeof status === 'string' && status !== '' ? status : undefined;
     if (want !== undefined && !(ProposalStatuses as readonly string[]).includes(want)) {
       fail(ErrorCodes.VALIDATION_FAILED, `status must be '', ${ProposalStatuses.join(', ')}`);
     }
+    const page = parsePage(pageSize, bookmark);
     await requireTwin(tx.state, twinId);
     await requirePermission(tx, twinId, Permissions.SPEC_READ);
-    const out: SafetyProposal[] = [];
     if (want === 'PENDING') {
       // The pending index keeps this one range read however many proposals were decided.
-      for (const e of await list<{ proposalId: number }>(tx.state, KeyTypes.safetyPending, [twinId])) {
-        const p = await tx.state.get<SafetyProposal>(proposalKey(twinId, e.value.proposalId));
-        if (p) out.push(p);
-      }
-    } else {
-      for (const e of await list<SafetyProposal>(tx.state, KeyTypes.safetyProposal, [twinId])) {
-        if (want === undefined || e.value.status === want) out.push(e.value);
-      }
+      return canonicalJson(
+        await pageOf<{ proposalId: number }, SafetyProposal>(tx.state, KeyTypes.safetyPending, [twinId], page, (e) =>
+          tx.state.get<SafetyProposal>(proposalKey(twinId, e.value.proposalId)),
+        ),
+      );
     }
-    return canonicalJson(out);
+    return canonicalJson(
+      await pageOf<SafetyProposal>(tx.state, KeyTypes.safetyProposal, [twinId], page, (e) => (want === undefined || e.value.status === want ? e.value : undefined)),
+    );
   }
 
   @Transaction(false)
@@ -442,16 +446,21 @@ export class SpecificationContract extends Contract {
     return canonicalJson(twinView(meta));
   }
 
-  /** Every twin the caller may read (spec:read), in twin ID order: for services that reconcile all twins. */
+  /**
+   * The twins the caller may read (spec:read), in twin ID order, one page: for services that
+   * reconcile all twins (they follow the bookmarks). A page may hold fewer than pageSize twins
+   * (those the caller may not read are left out), even none, and still have a next page.
+   */
   @Transaction(false)
   @Returns('string')
-  async listTwins(ctx: Context): Promise<string> {
+  async listTwins(ctx: Context, pageSize: string, bookmark: string): Promise<string> {
     const tx = new Tx(ctx);
-    const out = [];
-    for (const { value } of await list<TwinMeta>(tx.state, KeyTypes.twin, [])) {
-      if ((await callerAccess(tx, value.twinId)).permissions.includes(Permissions.SPEC_READ)) out.push(twinView(value));
-    }
-    return canonicalJson(out);
+    const page = parsePage(pageSize, bookmark);
+    return canonicalJson(
+      await pageOf<TwinMeta, ReturnType<typeof twinView>>(tx.state, KeyTypes.twin, [], page, async ({ value }) =>
+        (await callerAccess(tx, value.twinId)).permissions.includes(Permissions.SPEC_READ) ? twinView(value) : undefined,
+      ),
+    );
   }
 
   @Transaction(false)
@@ -598,24 +607,35 @@ export class SpecificationContract extends Contract {
 
   @Transaction(false)
   @Returns('string')
-  async listDocuments(ctx: Context, twinId: string): Promise<string> {
+  async listDocuments(ctx: Context, twinId: string, pageSize: string, bookmark: string): Promise<string> {
     const tx = new Tx(ctx);
     requireTwinId(twinId);
+    const page = parsePage(pageSize, bookmark);
     await requireTwin(tx.state, twinId);
     const access = await callerAccess(tx, twinId);
     // A caller who may read no document of the twin at all is refused, like every other read of
     // a twin it holds no grant on: an empty 200 would still confirm the twin and serve its
     // route. Documents above the caller's read levels are left out rather than refused.
     if (!access.permissions.some((p) => p.startsWith('doc:read:'))) throw denied(tx.caller, twinId, docRead('public'));
-    return canonicalJson(await documentsVisible(tx.state, twinId, access));
+    return canonicalJson(
+      await pageOf<DocumentRecord>(tx.state, KeyTypes.document, [twinId], page, (e) =>
+        access.permissions.includes(docRead(e.value.confidentiality)) ? e.value : undefined,
+      ),
+    );
   }
 
+  /**
+   * The document, its versions and one page of its key's ledger history (newest first):
+   * `bookmark` is '' or what the previous page answered (a txId).
+   */
   @Transaction(false)
   @Returns('string')
-  async getDocumentHistory(ctx: Context, twinId: string, hash: string): Promise<string> {
+  async getDocumentHistory(ctx: Context, twinId: string, hash: string, pageSize: string, bookmark: string): Promise<string> {
     const tx = new Tx(ctx);
     requireTwinId(twinId);
     const h = requireHash('hash', hash);
+    const size = parsePageSize(pageSize);
+    const after = bookmark === undefined || bookmark === '' ? '' : requireHash('bookmark', bookmark);
     await requireTwin(tx.state, twinId);
     const idx = await tx.state.get<{ originalHash: string }>(docHashKey(twinId, h));
     const original = idx?.originalHash ?? h;
@@ -624,13 +644,15 @@ export class SpecificationContract extends Contract {
     const last = doc ?? (history.find((e) => !e.isDelete)?.value as DocumentRecord | undefined);
     if (!last) fail(ErrorCodes.NOT_FOUND, `document ${h} has no history in twin ${twinId}`);
     await requirePermission(tx, twinId, docRead(last.confidentiality));
+    const page = await ledgerHistoryPage(tx.stub, docKey(twinId, original), size, after);
     return canonicalJson({
       twinId,
       hash: original,
       removed: doc === undefined,
       document: doc ?? null,
       versions: doc ? await documentVersions(tx.state, twinId, original) : [],
-      ledgerHistory: history,
+      ledgerHistory: page.items,
+      bookmark: page.bookmark,
     });
   }
 
@@ -737,12 +759,13 @@ export class SpecificationContract extends Contract {
 
   @Transaction(false)
   @Returns('string')
-  async listExternalSources(ctx: Context, twinId: string): Promise<string> {
+  async listExternalSources(ctx: Context, twinId: string, pageSize: string, bookmark: string): Promise<string> {
     const tx = new Tx(ctx);
     requireTwinId(twinId);
+    const page = parsePage(pageSize, bookmark);
     await requireTwin(tx.state, twinId);
     await requirePermission(tx, twinId, Permissions.SPEC_READ);
-    return canonicalJson(await externalSources(tx.state, twinId));
+    return canonicalJson(await pageOf<ExternalSource>(tx.state, KeyTypes.external, [twinId], page));
   }
 
   // ---------------------------------------------------------------- sensor feeds
@@ -782,24 +805,26 @@ export class SpecificationContract extends Contract {
 
   @Transaction(false)
   @Returns('string')
-  async listSensorFeeds(ctx: Context, twinId: string): Promise<string> {
+  async listSensorFeeds(ctx: Context, twinId: string, pageSize: string, bookmark: string): Promise<string> {
     const tx = new Tx(ctx);
     requireTwinId(twinId);
+    const page = parsePage(pageSize, bookmark);
     await requireTwin(tx.state, twinId);
     await requirePermission(tx, twinId, Permissions.FEED_READ);
-    return canonicalJson(await sensorFeeds(tx.state, twinId));
+    return canonicalJson(await pageOf<SensorFeed>(tx.state, KeyTypes.feed, [twinId], page));
   }
 
   // ---------------------------------------------------------------- programs
 
   @Transaction(false)
   @Returns('string')
-  async listPrograms(ctx: Context, twinId: string): Promise<string> {
+  async listPrograms(ctx: Context, twinId: string, pageSize: string, bookmark: string): Promise<string> {
     const tx = new Tx(ctx);
     requireTwinId(twinId);
+    const page = parsePage(pageSize, bookmark);
     await requireTwin(tx.state, twinId);
     await requirePermission(tx, twinId, Permissions.SPEC_READ);
-    return canonicalJson((await list<ProgramDefinition>(tx.state, KeyTypes.program, [twinId])).map((e) => e.value));
+    return canonicalJson(await pageOf<ProgramDefinition>(tx.state, KeyTypes.program, [twinId], page));
   }
 
   /**
@@ -916,17 +941,15 @@ export class SpecificationContract extends Contract {
 
   @Transaction(false)
   @Returns('string')
-  async listPendingProgramCalls(ctx: Context, twinId: string): Promise<string> {
+  async listPendingProgramCalls(ctx: Context, twinId: string, pageSize: string, bookmark: string): Promise<string> {
     const tx = new Tx(ctx);
     requireTwinId(twinId);
+    const page = parsePage(pageSize, bookmark);
     await requireTwin(tx.state, twinId);
     await requirePermission(tx, twinId, Permissions.SPEC_READ);
-    const out: ProgramCall[] = [];
-    for (const e of await list<{ callId: number }>(tx.state, KeyTypes.pending, [twinId])) {
-      const c = await tx.state.get<ProgramCall>(callKey(twinId, e.value.callId));
-      if (c) out.push(c);
-    }
-    return canonicalJson(out);
+    return canonicalJson(
+      await pageOf<{ callId: number }, ProgramCall>(tx.state, KeyTypes.pending, [twinId], page, (e) => tx.state.get<ProgramCall>(callKey(twinId, e.value.callId))),
+    );
   }
 
   @Transaction(false)
@@ -944,25 +967,38 @@ export class SpecificationContract extends Contract {
 
   // ---------------------------------------------------------------- audit
 
+  /**
+   * The twin's changes (or those touching one element) in ledger order, one page: `bookmark`
+   * '' = from seq 1, else the seq the previous page answered as its bookmark; the answer's
+   * bookmark is the seq where the next page starts, '' after the last change.
+   */
   @Transaction(false)
   @Returns('string')
-  async history(ctx: Context, twinId: string, elementId: string): Promise<string> {
+  async history(ctx: Context, twinId: string, elementId: string, pageSize: string, bookmark: string): Promise<string> {
     const tx = new Tx(ctx);
     requireTwinId(twinId);
     const el = optionalId('elementId', elementId);
+    const size = parsePageSize(pageSize);
+    const fromSeq = bookmark === undefined || bookmark === '' ? 1 : parseSequenceId('bookmark', bookmark);
     await requireTwin(tx.state, twinId);
     await requirePermission(tx, twinId, Permissions.SPEC_READ);
     // Ledger order with sequence numbers; the recorded timestamps play no part in it.
     const headers = await changeOrder(tx.stub, twinId);
-    if (el === undefined) return canonicalJson({ twinId, changes: headers });
-    const changes = headers.filter((h) => h.targets.some((t) => t.kind === 'element' && t.id === el));
+    const matching = el === undefined ? headers : headers.filter((h) => h.targets.some((t) => t.kind === 'element' && t.id === el));
+    const rest = matching.filter((h) => h.seq >= fromSeq);
+    const changes = rest.slice(0, size);
+    const next = rest[size]?.seq;
+    const page = { changes, bookmark: next === undefined ? '' : String(next) };
+    if (el === undefined) return canonicalJson({ twinId, ...page });
+    // The element key's own modifications, each on the page of its seq: [fromSeq, next).
     const byTx = new Map(headers.map((h) => [h.txId, h]));
-    const ledger = (await ledgerHistory(tx.stub, elementKey(twinId, el))).map((e) => {
+    const all = (await ledgerHistory(tx.stub, elementKey(twinId, el))).map((e) => {
       const h = byTx.get(e.txId);
       return { ...e, seq: h?.seq ?? null, mspId: h?.mspId ?? null, creator: h?.creator ?? null, operation: h?.operation ?? null };
     });
-    if (changes.length === 0 && ledger.length === 0) fail(ErrorCodes.NOT_FOUND, `element ${el} has no history in twin ${twinId}`);
-    return canonicalJson({ twinId, elementId: el, changes, ledgerHistory: ledger });
+    if (matching.length === 0 && all.length === 0) fail(ErrorCodes.NOT_FOUND, `element ${el} has no history in twin ${twinId}`);
+    const ledger = all.filter((e) => e.seq !== null && e.seq >= fromSeq && (next === undefined || e.seq < next));
+    return canonicalJson({ twinId, elementId: el, ...page, ledgerHistory: ledger });
   }
 
   @Transaction(false)
@@ -986,7 +1022,7 @@ export class SpecificationContract extends Contract {
       fail(ErrorCodes.NOT_FOUND, `twin ${twinId} did not exist at ${bound.timestamp}`);
     }
     const prefix = order.slice(0, n);
-    const past = await replayChanges(tx.state, twinId, prefix.map((p) => p.txId));
+    const past = await replayChanges(tx.state, twinId, prefix);
     const meta = await past.get<TwinMeta>(twinKey(twinId));
     if (!meta) fail(ErrorCodes.NOT_FOUND, `twin ${twinId} did not exist at ${JSON.stringify(boundView(bound))}`);
     const last = prefix[n - 1] as ChangePosition;

@@ -1,5 +1,6 @@
 import type { ChaincodeStub } from 'fabric-shim-api';
 import { ErrorCodes, fail } from '../errors';
+import { Limits } from '../limits';
 import { fromBytes } from '../util/canonical-json';
 import { parseTimestamp } from '../util/time';
 import { compositeKey, KeyTypes } from './keys';
@@ -27,6 +28,21 @@ export async function changeOrder(stub: ChaincodeStub, twinId: string): Promise<
   for await (const m of stub.getHistoryForKey(changeOrderKey(twinId))) {
     // The key is never deleted, and every modification is one transaction's header.
     if (!m.isDelete && m.value && m.value.length > 0) newestFirst.push(fromBytes<ChangeHeader>(m.value));
+    // The peer's history query reads newest first and cannot start elsewhere, so a sequence
+    // number needs the whole log: bound the work of one call instead.
+    if (newestFirst.length > Limits.MAX_KEY_HISTORY) {
+      fail(ErrorCodes.TOO_LARGE, `twin ${twinId} has more than ${Limits.MAX_KEY_HISTORY} changes; its history and as-of are beyond what one call reads`);
+    }
+  }
+  // The oldest header is always createTwin's. If it is not, the peer stopped early (its
+  // ledger.state.totalQueryLimit ends a history query without an error): refuse rather than
+  // number a shortened log as if it were the whole.
+  const oldest = newestFirst[newestFirst.length - 1];
+  if (oldest !== undefined && oldest.operation !== 'createTwin') {
+    fail(
+      ErrorCodes.TOO_LARGE,
+      `the peer answered only the newest ${newestFirst.length} changes of twin ${twinId} (its ledger.state.totalQueryLimit is below ${Limits.MAX_KEY_HISTORY}); history and as-of are refused rather than shortened`,
+    );
   }
   return newestFirst.reverse().map((h, i) => ({ ...h, seq: i + 1 }));
 }

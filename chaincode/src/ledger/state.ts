@@ -15,6 +15,11 @@ export interface StateReader {
   get<T>(key: string): Promise<T | undefined>;
   /** Visits [start, end) in key order; the visitor returns false to stop early. */
   scan<T>(start: string, end: string, visit: (e: Entry<T>) => boolean | void): Promise<void>;
+  /**
+   * Up to `size` entries of [from ?? start, end) and the key where the next page starts ('' if
+   * none). On the ledger a paginated query: read-only functions only.
+   */
+  page<T>(start: string, end: string, size: number, from?: string): Promise<{ entries: Entry<T>[]; next: string }>;
 }
 
 export async function list<T>(r: StateReader, type: string, attrs: readonly string[]): Promise<Entry<T>[]> {
@@ -51,6 +56,28 @@ export class LedgerReader implements StateReader {
       if (kv.key >= end) break;
       if (visit({ key: kv.key, value: fromBytes<T>(kv.value) }) === false) break;
     }
+  }
+
+  async page<T>(start: string, end: string, size: number, from?: string): Promise<{ entries: Entry<T>[]; next: string }> {
+    // The peer bounds a paginated query by the page size and answers where the next page
+    // starts, so nothing is cut silently (a plain range query stops at totalQueryLimit).
+    const res = start.startsWith('\u0000')
+      ? await this.stub.getStateByPartialCompositeKeyWithPagination(...splitPartial(start), size, from ?? '')
+      : await this.stub.getStateByRangeWithPagination(start, end, size, from ?? '');
+    // The peer bounds the range in its own (byte) order: every range paged here is a whole
+    // prefix, so no narrower end needs enforcing.
+    const entries: Entry<T>[] = [];
+    try {
+      for (let r = await res.iterator.next(); !r.done; r = await res.iterator.next()) {
+        entries.push({ key: r.value.key, value: fromBytes<T>(r.value.value) });
+      }
+    } finally {
+      await res.iterator.close();
+    }
+    // The peer leaves out metadata that is all defaults (an empty last page: no bookmark, no
+    // records), and the shim then sets none.
+    const meta = res.metadata as typeof res.metadata | undefined;
+    return { entries, next: meta?.bookmark ?? '' };
   }
 }
 
@@ -89,5 +116,19 @@ export class MemoryReader implements StateReader {
       if (k >= end) break;
       if (visit({ key: k, value: JSON.parse(this.data.get(k) as string) as T }) === false) break;
     }
+  }
+
+  async page<T>(start: string, end: string, size: number, from?: string): Promise<{ entries: Entry<T>[]; next: string }> {
+    const entries: Entry<T>[] = [];
+    let next = '';
+    await this.scan<T>(from ?? start, end, (e) => {
+      if (entries.length === size) {
+        next = e.key;
+        return false;
+      }
+      entries.push(e);
+      return true;
+    });
+    return { entries, next };
   }
 }

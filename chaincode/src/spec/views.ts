@@ -3,9 +3,11 @@ import type { Grant } from '../access/grants';
 import type { Access } from '../access/grants';
 import { docRead } from '../access/roles';
 import { ErrorCodes, fail } from '../errors';
-import { compositeKey, KeyTypes } from '../ledger/keys';
+import { Limits } from '../limits';
+import { compositeKey, compositeRange, KeyTypes } from '../ledger/keys';
+import { listAllPaged } from '../ledger/paging';
 import { list, MemoryReader, type StateReader } from '../ledger/state';
-import type { ChangeWrite } from '../ledger/tx';
+import type { ChangeHeader, ChangeWrite } from '../ledger/tx';
 import { timeFrom } from '../util/time';
 import type { DocumentRecord, DocumentVersion, ExternalSource, ProgramCall, SensorFeed, TwinMeta } from './model';
 
@@ -41,17 +43,27 @@ export const grants = (r: StateReader, twinId: string) => values<Grant>(r, KeyTy
 export const programCalls = (r: StateReader, twinId: string) => values<ProgramCall>(r, KeyTypes.call, [twinId]);
 
 /**
- * The twin's state after the given transactions (a prefix of its ledger order), rebuilt in
- * memory from the change log by applying their writes in that order.
+ * The twin's state after the given changes (a prefix of its ledger order), rebuilt in memory
+ * from the change log by applying their writes in that order. Read-only functions only (paged
+ * reads). Complete or refused: the writes to replay are counted from the headers first
+ * (TOO_LARGE above MAX_ASOF_WRITES), and each change must replay exactly the writes its header
+ * counted, so a short answer of the peer can never pass for a past state.
  */
-export async function replayChanges(r: StateReader, twinId: string, txIds: readonly string[]): Promise<MemoryReader> {
-  const byTx = new Map<string, ChangeWrite[]>(txIds.map((t) => [t, []]));
-  // One scan of the log; keys are [twinId, txId, n], so a transaction's writes come in order.
-  for (const e of await list<ChangeWrite>(r, KeyTypes.changeWrite, [twinId])) {
-    byTx.get(e.key.split('\u0000')[3] ?? '')?.push(e.value);
+export async function replayChanges(r: StateReader, twinId: string, changes: readonly Pick<ChangeHeader, 'txId' | 'writes'>[]): Promise<MemoryReader> {
+  const total = changes.reduce((n, c) => n + c.writes, 0);
+  if (total > Limits.MAX_ASOF_WRITES) {
+    fail(ErrorCodes.TOO_LARGE, `rebuilding twin ${twinId} at this point replays ${total} writes, more than ${Limits.MAX_ASOF_WRITES}`);
   }
   const past = new MemoryReader(new Map());
-  for (const t of txIds) for (const w of byTx.get(t) ?? []) past.set(w.key, w.value);
+  for (const c of changes) {
+    // Keys are [twinId, txId, n]: one transaction's writes, in the order it made them.
+    const [start, end] = compositeRange(KeyTypes.changeWrite, [twinId, c.txId]);
+    const writes = await listAllPaged<ChangeWrite>(r, start, end, c.writes, `the change log of transaction ${c.txId}`);
+    if (writes.length !== c.writes) {
+      fail(ErrorCodes.INVALID_STATE, `the change log of transaction ${c.txId} holds ${writes.length} writes, its header counts ${c.writes}`);
+    }
+    for (const w of writes) past.set(w.value.key, w.value.value);
+  }
   return past;
 }
 
@@ -62,10 +74,15 @@ export interface LedgerHistoryEntry {
   value: unknown;
 }
 
-/** getHistoryForKey as returned by the peer (Fabric 2.x and later: newest first). */
+/**
+ * getHistoryForKey as returned by the peer (Fabric 2.x and later: newest first), at most
+ * MAX_KEY_HISTORY modifications (TOO_LARGE above: the peer's query cannot resume, so a
+ * longer history is refused, never shortened).
+ */
 export async function ledgerHistory(stub: ChaincodeStub, key: string): Promise<LedgerHistoryEntry[]> {
   const out: LedgerHistoryEntry[] = [];
   for await (const m of stub.getHistoryForKey(key)) {
+    if (out.length === Limits.MAX_KEY_HISTORY) fail(ErrorCodes.TOO_LARGE, `the key has more than ${Limits.MAX_KEY_HISTORY} modifications`);
     const ts = m.timestamp as unknown as { seconds: number | string; nanos?: number };
     const bytes = m.value;
     out.push({
@@ -76,4 +93,22 @@ export async function ledgerHistory(stub: ChaincodeStub, key: string): Promise<L
     });
   }
   return out;
+}
+
+/**
+ * One page of a key's history, newest first: `after` is the txId of the last entry of the
+ * previous page ('' = from the newest); the bookmark is the txId of this page's last entry,
+ * or '' when the oldest entry is on this page. Stable while new changes arrive: those are
+ * newer than every bookmark.
+ */
+export async function ledgerHistoryPage(stub: ChaincodeStub, key: string, size: number, after: string): Promise<{ items: LedgerHistoryEntry[]; bookmark: string }> {
+  const all = await ledgerHistory(stub, key);
+  let from = 0;
+  if (after !== '') {
+    const i = all.findIndex((e) => e.txId === after);
+    if (i < 0) fail(ErrorCodes.VALIDATION_FAILED, 'bookmark does not belong to this history (pass back the bookmark of its previous page)');
+    from = i + 1;
+  }
+  const items = all.slice(from, from + size);
+  return { items, bookmark: from + size < all.length ? (items[items.length - 1]?.txId ?? '') : '' };
 }

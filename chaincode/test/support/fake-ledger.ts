@@ -6,7 +6,11 @@ import type { Context } from 'fabric-contract-api';
  * reads see committed state only (no read-your-writes), writes commit only when the
  * function returns, composite keys and range queries in key order, getStateByRange
  * refusing composite-key bounds, history newest first, one event per transaction
- * (the last setEvent wins), the transaction timestamp from the proposal.
+ * (the last setEvent wins), the transaction timestamp from the proposal, the peer's
+ * ledger.state.totalQueryLimit (a non-paginated range query or key history stops there
+ * silently, as the peer's query response builder does), paginated range queries (page size,
+ * bookmark = the next key, '' after the last) refused after a write and writes refused after
+ * one (the peer's read-only rule for paginated queries).
  */
 
 const SEP = '\u0000';
@@ -107,10 +111,12 @@ export class FakeStub {
   }
   async putState(key: string, value: Uint8Array): Promise<void> {
     if (typeof key !== 'string' || key.length === 0) throw new Error('key must not be empty');
+    this.checkWrite();
     this.writeCalls++;
     this.writes.set(key, Buffer.from(value));
   }
   async deleteState(key: string): Promise<void> {
+    this.checkWrite();
     this.writeCalls++;
     this.writes.set(key, null);
   }
@@ -130,16 +136,58 @@ export class FakeStub {
       return Promise.reject(new Error('first character of the key contains a null character which is not allowed')) as never;
     }
     this.reads++;
-    return asyncIter(this.ledger.range(start || '\u0001', end || MAX));
+    return asyncIter(this.ledger.range(start || '\u0001', end || MAX).slice(0, this.ledger.totalQueryLimit));
   }
   getStateByPartialCompositeKey(type: string, attrs: string[]) {
     this.reads++;
     const start = this.createCompositeKey(type, attrs);
-    return asyncIter(this.ledger.range(start, start + MAX));
+    return asyncIter(this.ledger.range(start, start + MAX).slice(0, this.ledger.totalQueryLimit));
+  }
+  getStateByRangeWithPagination(start: string, end: string, pageSize: number, bookmark = '') {
+    if (start.startsWith(SEP) || end.startsWith(SEP)) {
+      return Promise.reject(new Error('first character of the key contains a null character which is not allowed')) as never;
+    }
+    return this.paginated(start || '\u0001', end || MAX, pageSize, bookmark);
+  }
+  getStateByPartialCompositeKeyWithPagination(type: string, attrs: string[], pageSize: number, bookmark = '') {
+    const start = this.createCompositeKey(type, attrs);
+    return this.paginated(start, start + MAX, pageSize, bookmark);
   }
   getHistoryForKey(key: string) {
     this.reads++;
-    return asyncIter([...(this.ledger.history.get(key) ?? [])].reverse());
+    return asyncIter([...(this.ledger.history.get(key) ?? [])].reverse().slice(0, this.ledger.totalQueryLimit));
+  }
+
+  /** Paginated queries run only before any write (and forbid writes after them), as on the peer. */
+  paginatedQueries = 0;
+  private checkWrite(): void {
+    if (this.paginatedQueries > 0) {
+      throw new Error(`txid [${this.txId}]: unsuppored transaction. Transaction has already performed a paginated query. Writes are not allowed`);
+    }
+  }
+  private paginated(start: string, end: string, pageSize: number, bookmark: string) {
+    if (this.writeCalls > 0) {
+      return Promise.reject(new Error(`txid [${this.txId}]: unsuppored transaction. Paginated queries are supported only in a read-only transaction`)) as never;
+    }
+    this.paginatedQueries++;
+    this.reads++;
+    // The peer starts at the bookmark when there is one and returns at most
+    // min(pageSize, totalQueryLimit) records; the bookmark is the key after the last one.
+    const limit = pageSize > 0 ? Math.min(pageSize, this.ledger.totalQueryLimit) : this.ledger.totalQueryLimit;
+    const all = this.ledger.range(bookmark !== '' ? bookmark : start, end);
+    const items = all.slice(0, limit);
+    const next = all[limit]?.key ?? '';
+    const iterator = {
+      i: 0,
+      async next() {
+        const v = items[this.i++];
+        return v === undefined ? { done: true as const, value: undefined } : { done: false as const, value: v };
+      },
+      async close() {},
+    };
+    // Protobuf leaves out an all-default message, and the shim then sets no metadata at all:
+    // an empty last page arrives without it.
+    return Promise.resolve(items.length === 0 && next === '' ? { iterator } : { iterator, metadata: { fetchedRecordsCount: items.length, bookmark: next } });
   }
 }
 
@@ -157,6 +205,8 @@ export class FakeLedger {
   /** Transaction clock (seconds); every transaction advances it by `step`. */
   clock = 1_700_000_000;
   step = 10;
+  /** The peer's ledger.state.totalQueryLimit (core.yaml default 100000). */
+  totalQueryLimit = 100_000;
 
   range(start: string, end: string): Array<{ key: string; value: Uint8Array; namespace: string }> {
     return [...this.state.keys()]

@@ -351,8 +351,9 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
         const token = await o.issuer.issue({ sub: `ops@${o.party}`, org: o.fabric.mspId, fabricIdentity: 'User1', audience: AUDIENCE });
         await waitFor(
           async () => {
-            const res = await request(`${url(o.ports.acl)}/parties`, { token });
-            const list = (Array.isArray(res.json) ? res.json : ((res.json as { parties?: unknown[] } | undefined)?.parties ?? [])) as { mspId: string }[];
+            // One page of up to 1000 parties: a consortium is far smaller.
+            const res = await request(`${url(o.ports.acl)}/parties?limit=1000`, { token });
+            const list = ((res.json as { items?: unknown[] } | undefined)?.items ?? []) as { mspId: string }[];
             return preps.every((p) => list.some((x) => x.mspId === p.fabric.mspId)) ? true : undefined;
           },
           { step: `party registry complete on ${o.fabric.mspId}'s peer`, timeoutMs: 60_000 },

@@ -69,8 +69,10 @@ function check(step: string, ok: boolean, what: string): void {
   if (!ok) throw new StepFailedError(`${step}: ${what}`, { details: { step } });
 }
 
+/** The items of a paged list answer ({items, bookmark}); the scenario asks for pages large enough to hold them all. */
 function records(res: HttpAnswer): Record<string, unknown>[] {
-  return Array.isArray(res.json) ? (res.json as Record<string, unknown>[]) : [];
+  const items = (res.json as { items?: unknown } | undefined)?.items;
+  return Array.isArray(items) ? (items as Record<string, unknown>[]) : [];
 }
 
 /**
@@ -165,7 +167,7 @@ export async function runScenario(c: Consortium, opts: ScenarioOptions = {}): Pr
     for (const o of c.orgs) {
       await waitFor(
         async () => {
-          const g = records(await request(`${o.urls.acl}/twins/${twin}/grants`, { token: tok(o) }));
+          const g = records(await request(`${o.urls.acl}/twins/${twin}/grants?limit=1000`, { token: tok(o) }));
           return g.some((x) => x['role'] === 'DEVICE_AGENT') && g.some((x) => x['role'] === 'AUDITOR') ? true : undefined;
         },
         { step: `${name}: grants on ${o.mspId}'s peer`, timeoutMs: waitMs },

@@ -35,6 +35,11 @@ export interface NetworkInit {
   readonly chaincodeDir?: string;
   /** Orderer batch timeout. Default 250ms, so tests are quick. */
   readonly batchTimeout?: string;
+  /**
+   * The peers' ledger.state.totalQueryLimit (default: the shipped core.yaml's 100000). Tests
+   * set it low to prove that no read of the chaincode is cut by it silently.
+   */
+  readonly totalQueryLimit?: number;
   /** Keep the run directory after stop (it is always kept when start fails, for its logs). */
   readonly keepWorkDir?: boolean;
   readonly log?: (line: string) => void;
@@ -141,7 +146,13 @@ export async function startNetwork(init: NetworkInit = {}): Promise<DevNetwork> 
     await assertPortsFree(portsOf(topo, shared));
     const o = orgTopology('outsider', MAX_ORGS - 1, basePort, cryptoDir);
     outsider = { ...o.users[0]!, name: 'outsider' };
-    const ctx: NodeContext = { fabric, workDir, logDir, loggingSpec: 'warn:gateway=info:chaincode=info' };
+    const ctx: NodeContext = {
+      fabric,
+      workDir,
+      logDir,
+      loggingSpec: 'warn:gateway=info:chaincode=info',
+      ...(init.totalQueryLimit !== undefined ? { totalQueryLimit: init.totalQueryLimit } : {}),
+    };
 
     log(`fabric: ${topo.length} orgs (${topo.map((t) => t.mspId).join(', ')}), ports ${basePort}-${basePort + topo.length * PORTS_PER_ORG - 1}`);
     const block = await createGenesisBlock(join(fabric.binDir, 'configtxgen'), workDir, topo, { batchTimeout: init.batchTimeout ?? '250ms' });

@@ -172,4 +172,12 @@ export const Limits = {
   DEFAULT_CALL_TTL_S: 300,
   /** callProgram: the longest lifetime a caller may ask for, seconds. */
   MAX_CALL_TTL_S: 3600,
+  /** Lists and history: items per page when none is asked. */
+  DEFAULT_PAGE_SIZE: 100,
+  /** Lists and history: the largest page (VALIDATION_FAILED above). */
+  MAX_PAGE_SIZE: 1000,
+  /** Modifications of one key's history read per call (history, as-of, document history): TOO_LARGE above. */
+  MAX_KEY_HISTORY: 10_000,
+  /** getTwinAsOf: writes replayed for one past state (TOO_LARGE above). */
+  MAX_ASOF_WRITES: 200_000,
 } as const;

@@ -1,4 +1,4 @@
-export { createTwinLedger } from './ledger.js';
+export { createTwinLedger, allPages, collectPages } from './ledger.js';
 export type { TwinLedger } from './ledger.js';
 export {
   ContractNames,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ChaincodeRejectedError, EndorsementFailedError, SubmitFailedError, type FabricClient } from '@twinledger/fabric-client';
-import { ChaincodeErrorCodes, type AcknowledgementStatus, type Permission, type ProposalStatus } from './constants.js';
+import { ChaincodeErrorCodes, Limits, type AcknowledgementStatus, type Permission, type ProposalStatus } from './constants.js';
 import { LedgerResponseInvalidError } from './errors.js';
 import type {
   DeviceNamespace,
@@ -12,6 +12,12 @@ import type {
   Committed,
   CreateTwinResult,
   DocumentHistory,
+  DocumentHistoryPage,
+  ElementHistoryPage,
+  HistoryPageOptions,
+  Page,
+  PageOptions,
+  TwinHistoryPage,
   DocumentRecord,
   DocumentVersion,
   Element,
@@ -62,16 +68,22 @@ export interface TwinLedger {
   getSpecificationRevision(twinId: string): Promise<SpecificationRevision>;
   getElement(twinId: string, id: string): Promise<Element>;
   getTwin(twinId: string): Promise<Twin>;
-  /** Every twin the caller may read (spec:read). */
+  /** Every twin the caller may read (spec:read): all pages, read one after the other. */
   listTwins(): Promise<Twin[]>;
+  /** One page of the twins the caller may read. */
+  listTwinsPage(page?: PageOptions): Promise<Page<Twin>>;
 
   // spec: documents
   addDocument(twinId: string, doc: NewDocument): Promise<Committed<DocumentRecord>>;
   addDocumentVersion(twinId: string, originalHash: string, newHash: string, dhtRef: string): Promise<Committed<DocumentVersion>>;
   removeDocument(twinId: string, hash: string): Promise<Committed<RemoveDocumentResult>>;
-  /** Only the documents the caller may read. */
+  /** Only the documents the caller may read (all pages). */
   listDocuments(twinId: string): Promise<DocumentRecord[]>;
+  listDocumentsPage(twinId: string, page?: PageOptions): Promise<Page<DocumentRecord>>;
+  /** The document with its whole key history (all pages). */
   getDocumentHistory(twinId: string, hash: string): Promise<DocumentHistory>;
+  /** The document with one page of its key history (newest first). */
+  getDocumentHistoryPage(twinId: string, hash: string, page?: PageOptions): Promise<DocumentHistoryPage>;
   /**
    * Records the new ACL (DHT ACL record version, sorted parties, head after a re-key) of the
    * DHT object holding document version `hash`; only the version's uploader org may.
@@ -84,12 +96,15 @@ export interface TwinLedger {
   addExternalSource(twinId: string, uri: string, description?: string): Promise<Committed<ExternalSource>>;
   removeExternalSource(twinId: string, uri: string): Promise<Committed<RemoveExternalSourceResult>>;
   listExternalSources(twinId: string): Promise<ExternalSource[]>;
+  listExternalSourcesPage(twinId: string, page?: PageOptions): Promise<Page<ExternalSource>>;
   addSensorFeed(twinId: string, componentId: string, feedRef: string): Promise<Committed<SensorFeed>>;
   removeSensorFeed(twinId: string, componentId: string): Promise<Committed<RemoveSensorFeedResult>>;
   listSensorFeeds(twinId: string): Promise<SensorFeed[]>;
+  listSensorFeedsPage(twinId: string, page?: PageOptions): Promise<Page<SensorFeed>>;
 
   // spec: programs
   listPrograms(twinId: string): Promise<Program[]>;
+  listProgramsPage(twinId: string, page?: PageOptions): Promise<Page<Program>>;
   /**
    * `programName`: the program's element ID, or its Name when unique in the twin. With the same
    * `options.requestId` as an earlier call of this organization, the result is that call (its
@@ -101,6 +116,7 @@ export interface TwinLedger {
   /** Only a DEVICE_AGENT grant holds program:ack. `result` is any JSON value. */
   acknowledgeProgramCall(twinId: string, callId: number, status: AcknowledgementStatus, result?: unknown): Promise<Committed<ProgramCall>>;
   listPendingProgramCalls(twinId: string): Promise<ProgramCall[]>;
+  listPendingProgramCallsPage(twinId: string, page?: PageOptions): Promise<Page<ProgramCall>>;
   getProgramCall(twinId: string, callId: number): Promise<ProgramCall>;
 
   // spec: safety changes (four eyes: a safety:write holder proposes, one of another organization approves)
@@ -111,11 +127,17 @@ export interface TwinLedger {
   rejectSafetyChange(twinId: string, proposalId: number, reason?: string): Promise<Committed<SafetyProposal>>;
   /** `status` omitted = every proposal. */
   listSafetyProposals(twinId: string, status?: ProposalStatus): Promise<SafetyProposal[]>;
+  listSafetyProposalsPage(twinId: string, status?: ProposalStatus, page?: PageOptions): Promise<Page<SafetyProposal>>;
   getSafetyProposal(twinId: string, proposalId: number): Promise<SafetyProposal>;
 
   // spec: audit
+  /** Every change in ledger order (all pages). */
   history(twinId: string): Promise<TwinHistory>;
   history(twinId: string, elementId: string): Promise<ElementHistory>;
+  /** One page of changes from the seq the bookmark names. */
+  historyPage(twinId: string, options?: HistoryPageOptions & { readonly elementId?: undefined }): Promise<TwinHistoryPage>;
+  historyPage(twinId: string, options: HistoryPageOptions & { readonly elementId: string }): Promise<ElementHistoryPage>;
+  historyPage(twinId: string, options?: HistoryPageOptions): Promise<TwinHistoryPage | ElementHistoryPage>;
   /**
    * `at`: a 64-hex transaction ID, `{ seq }` (a position in the twin's ledger order, 1 =
    * creation; also as the string `seq:<n>`), an ISO 8601 timestamp with zone, a Date or
@@ -127,16 +149,50 @@ export interface TwinLedger {
   grant(twinId: string, grant: GrantSpec): Promise<Committed<Grant>>;
   revoke(twinId: string, grant: GrantSpec): Promise<Committed<RevokeResult>>;
   listGrants(twinId: string): Promise<Grant[]>;
+  listGrantsPage(twinId: string, page?: PageOptions): Promise<Page<Grant>>;
   checkAccess(twinId: string, permission: Permission): Promise<AccessAnswer>;
   checkAccessFor(twinId: string, mspId: string, identity: string, permission: Permission): Promise<AccessAnswer>;
   /** Admin identities only (OU=admin); writes the caller's own MSP's entry. */
   registerParty(peerIds: readonly string[], x25519PublicKeyB64: string): Promise<Committed<Party>>;
   getParty(mspId: string): Promise<Party>;
   listParties(): Promise<Party[]>;
+  listPartiesPage(page?: PageOptions): Promise<Page<Party>>;
   /** Admin identities only: only the caller's organization then creates twins under the prefix. */
   claimDeviceNamespace(prefix: string): Promise<Committed<DeviceNamespace>>;
   releaseDeviceNamespace(prefix: string): Promise<Committed<DeviceNamespace>>;
   listDeviceNamespaces(): Promise<DeviceNamespace[]>;
+  listDeviceNamespacesPage(page?: PageOptions): Promise<Page<DeviceNamespace>>;
+}
+
+/** The most pages allPages follows before it concludes the ledger keeps answering the same bookmark. */
+const MAX_PAGES = 100_000;
+
+/**
+ * Every item of a paged list, page after page (each page is its own read, so a list that
+ * changes meanwhile may show an item added or removed between pages, never an item twice).
+ * For services that need everything: none of them may stop after one page.
+ */
+export async function* allPages<T>(read: (bookmark: string) => Promise<{ readonly items: readonly T[]; readonly bookmark: string }>): AsyncGenerator<T, void, undefined> {
+  let bookmark = '';
+  for (let n = 0; n < MAX_PAGES; n++) {
+    const page = await read(bookmark);
+    // An older chaincode answers whole arrays: say so rather than fail on a missing field.
+    if (!Array.isArray(page?.items) || typeof page.bookmark !== 'string') {
+      throw new LedgerResponseInvalidError('page', 'the answer is not a page ({items, bookmark}); is the chaincode older than this client?');
+    }
+    yield* page.items;
+    if (page.bookmark === '') return;
+    if (page.bookmark === bookmark) throw new LedgerResponseInvalidError('page', `the ledger answered bookmark ${bookmark} twice`);
+    bookmark = page.bookmark;
+  }
+  throw new LedgerResponseInvalidError('page', `more than ${MAX_PAGES} pages`);
+}
+
+/** allPages collected into an array. */
+export async function collectPages<T>(read: (bookmark: string) => Promise<{ readonly items: readonly T[]; readonly bookmark: string }>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of allPages(read)) out.push(item);
+  return out;
 }
 
 const CODE_IN_TEXT = new RegExp(`(?:^|[\\s,:])(${Object.values(ChaincodeErrorCodes).join('|')}): `);
@@ -165,7 +221,11 @@ function parse<T>(fn: string, bytes: Uint8Array): T {
 }
 
 const json = (v: unknown): string => JSON.stringify(v);
+/** The all-pages readers ask for the largest page: fewer round trips. */
+const MAX_PAGE = Limits.MAX_PAGE_SIZE;
 const optional = (v: string | undefined): string => v ?? '';
+
+const pageArgs = (page: PageOptions | undefined): [string, string] => [page?.limit === undefined ? '' : String(page.limit), page?.bookmark ?? ''];
 
 function asOfArg(at: string | Date | number | { readonly seq: number }): string {
   if (at instanceof Date) return at.toISOString();
@@ -184,6 +244,12 @@ export function createTwinLedger(client: FabricClient): TwinLedger {
       throw retype(err);
     }
     return parse<T>(fn, bytes);
+  }
+
+  /** A list function's pages: `page` reads one, `all` every one. */
+  function paged<T>(fn: string, args: readonly string[]) {
+    const page = (p?: PageOptions): Promise<Page<T>> => read<Page<T>>(fn, [...args, ...pageArgs(p)]);
+    return { page, all: (): Promise<T[]> => collectPages((bookmark) => page({ limit: MAX_PAGE, bookmark })) };
   }
 
   async function write<T>(fn: string, args: readonly string[]): Promise<Committed<T>> {
@@ -207,25 +273,40 @@ export function createTwinLedger(client: FabricClient): TwinLedger {
     getSpecificationRevision: (twinId) => read('spec:getSpecificationRevision', [twinId]),
     getElement: (twinId, id) => read('spec:getElement', [twinId, id]),
     getTwin: (twinId) => read('spec:getTwin', [twinId]),
-    listTwins: () => read('spec:listTwins', []),
+    listTwins: () => paged<Twin>('spec:listTwins', []).all(),
+    listTwinsPage: (page) => paged<Twin>('spec:listTwins', []).page(page),
 
     addDocument: (twinId, doc) => write('spec:addDocument', [twinId, json(doc)]),
     addDocumentVersion: (twinId, originalHash, newHash, dhtRef) => write('spec:addDocumentVersion', [twinId, originalHash, newHash, dhtRef]),
     removeDocument: (twinId, hash) => write('spec:removeDocument', [twinId, hash]),
-    listDocuments: (twinId) => read('spec:listDocuments', [twinId]),
-    getDocumentHistory: (twinId, hash) => read('spec:getDocumentHistory', [twinId, hash]),
+    listDocuments: (twinId) => paged<DocumentRecord>('spec:listDocuments', [twinId]).all(),
+    listDocumentsPage: (twinId, page) => paged<DocumentRecord>('spec:listDocuments', [twinId]).page(page),
+    getDocumentHistory: async (twinId, hash) => {
+      let first: DocumentHistoryPage | undefined;
+      const ledgerHistory = await collectPages(async (bookmark) => {
+        const p = await read<DocumentHistoryPage>('spec:getDocumentHistory', [twinId, hash, ...pageArgs({ limit: MAX_PAGE, bookmark })]);
+        first ??= p;
+        return { items: p.ledgerHistory, bookmark: p.bookmark };
+      });
+      const { bookmark: _b, ...rest } = first as DocumentHistoryPage;
+      return { ...rest, ledgerHistory };
+    },
+    getDocumentHistoryPage: (twinId, hash, page) => read('spec:getDocumentHistory', [twinId, hash, ...pageArgs(page)]),
     recordAccessChange: (twinId, hash, c) =>
       write('spec:recordAccessChange', [twinId, hash, String(c.aclVersion), json([...c.parties].sort()), optional(c.head)]),
     getAccessRecord: (twinId, hash) => read('spec:getAccessRecord', [twinId, hash]),
 
     addExternalSource: (twinId, uri, description) => write('spec:addExternalSource', [twinId, uri, optional(description)]),
     removeExternalSource: (twinId, uri) => write('spec:removeExternalSource', [twinId, uri]),
-    listExternalSources: (twinId) => read('spec:listExternalSources', [twinId]),
+    listExternalSources: (twinId) => paged<ExternalSource>('spec:listExternalSources', [twinId]).all(),
+    listExternalSourcesPage: (twinId, page) => paged<ExternalSource>('spec:listExternalSources', [twinId]).page(page),
     addSensorFeed: (twinId, componentId, feedRef) => write('spec:addSensorFeed', [twinId, componentId, feedRef]),
     removeSensorFeed: (twinId, componentId) => write('spec:removeSensorFeed', [twinId, componentId]),
-    listSensorFeeds: (twinId) => read('spec:listSensorFeeds', [twinId]),
+    listSensorFeeds: (twinId) => paged<SensorFeed>('spec:listSensorFeeds', [twinId]).all(),
+    listSensorFeedsPage: (twinId, page) => paged<SensorFeed>('spec:listSensorFeeds', [twinId]).page(page),
 
-    listPrograms: (twinId) => read('spec:listPrograms', [twinId]),
+    listPrograms: (twinId) => paged<Program>('spec:listPrograms', [twinId]).all(),
+    listProgramsPage: (twinId, page) => paged<Program>('spec:listPrograms', [twinId]).page(page),
     callProgram: (twinId, programName, parameters, options) =>
       write('spec:callProgram', [
         twinId,
@@ -237,7 +318,8 @@ export function createTwinLedger(client: FabricClient): TwinLedger {
     getProgramCallByRequest: (twinId, requestId) => read('spec:getProgramCallByRequest', [twinId, requestId]),
     acknowledgeProgramCall: (twinId, callId, status, result) =>
       write('spec:acknowledgeProgramCall', [twinId, String(callId), status, result === undefined ? '' : json(result)]),
-    listPendingProgramCalls: (twinId) => read('spec:listPendingProgramCalls', [twinId]),
+    listPendingProgramCalls: (twinId) => paged<ProgramCall>('spec:listPendingProgramCalls', [twinId]).all(),
+    listPendingProgramCallsPage: (twinId, page) => paged<ProgramCall>('spec:listPendingProgramCalls', [twinId]).page(page),
     getProgramCall: (twinId, callId) => read('spec:getProgramCall', [twinId, String(callId)]),
 
     proposeSafetyChange: (twinId, change, reason) => {
@@ -246,22 +328,39 @@ export function createTwinLedger(client: FabricClient): TwinLedger {
     },
     approveSafetyChange: (twinId, proposalId) => write('spec:approveSafetyChange', [twinId, String(proposalId)]),
     rejectSafetyChange: (twinId, proposalId, reason) => write('spec:rejectSafetyChange', [twinId, String(proposalId), optional(reason)]),
-    listSafetyProposals: (twinId, status) => read('spec:listSafetyProposals', [twinId, optional(status)]),
+    listSafetyProposals: (twinId, status) => paged<SafetyProposal>('spec:listSafetyProposals', [twinId, optional(status)]).all(),
+    listSafetyProposalsPage: (twinId, status, page) => paged<SafetyProposal>('spec:listSafetyProposals', [twinId, optional(status)]).page(page),
     getSafetyProposal: (twinId, proposalId) => read('spec:getSafetyProposal', [twinId, String(proposalId)]),
 
-    history: ((twinId: string, elementId?: string) => read('spec:history', [twinId, optional(elementId)])) as TwinLedger['history'],
+    history: (async (twinId: string, elementId?: string) => {
+      let first: ElementHistoryPage | undefined;
+      const ledgerHistory: ElementHistoryPage['ledgerHistory'][number][] = [];
+      const changes = await collectPages(async (bookmark) => {
+        const p = await read<ElementHistoryPage>('spec:history', [twinId, optional(elementId), ...pageArgs({ limit: MAX_PAGE, bookmark })]);
+        first ??= p;
+        ledgerHistory.push(...(p.ledgerHistory ?? []));
+        return { items: p.changes, bookmark: p.bookmark };
+      });
+      const { bookmark: _b, ...rest } = first as ElementHistoryPage;
+      return elementId === undefined ? { twinId: rest.twinId, changes } : { ...rest, changes, ledgerHistory };
+    }) as TwinLedger['history'],
+    historyPage: ((twinId: string, options?: HistoryPageOptions) =>
+      read('spec:history', [twinId, optional(options?.elementId), ...pageArgs(options)])) as TwinLedger['historyPage'],
     getTwinAsOf: (twinId, at) => read('spec:getTwinAsOf', [twinId, asOfArg(at)]),
 
     grant: (twinId, grant) => write('acl:grant', [twinId, json(grant)]),
     revoke: (twinId, grant) => write('acl:revoke', [twinId, json(grant)]),
-    listGrants: (twinId) => read('acl:listGrants', [twinId]),
+    listGrants: (twinId) => paged<Grant>('acl:listGrants', [twinId]).all(),
+    listGrantsPage: (twinId, page) => paged<Grant>('acl:listGrants', [twinId]).page(page),
     checkAccess: (twinId, permission) => read('acl:checkAccess', [twinId, permission]),
     checkAccessFor: (twinId, mspId, identity, permission) => read('acl:checkAccessFor', [twinId, mspId, identity, permission]),
     registerParty: (peerIds, key) => write('acl:registerParty', [json(peerIds), key]),
     getParty: (mspId) => read('acl:getParty', [mspId]),
-    listParties: () => read('acl:listParties', []),
+    listParties: () => paged<Party>('acl:listParties', []).all(),
+    listPartiesPage: (page) => paged<Party>('acl:listParties', []).page(page),
     claimDeviceNamespace: (prefix) => write('acl:claimDeviceNamespace', [prefix]),
     releaseDeviceNamespace: (prefix) => write('acl:releaseDeviceNamespace', [prefix]),
-    listDeviceNamespaces: () => read('acl:listDeviceNamespaces', []),
+    listDeviceNamespaces: () => paged<DeviceNamespace>('acl:listDeviceNamespaces', []).all(),
+    listDeviceNamespacesPage: (page) => paged<DeviceNamespace>('acl:listDeviceNamespaces', []).page(page),
   };
 }

@@ -261,7 +261,36 @@ export interface DocumentHistory {
   readonly removed: boolean;
   readonly document: DocumentRecord | null;
   readonly versions: readonly DocumentVersion[];
+  /** The document key's modifications, newest first (one page of them in a DocumentHistoryPage). */
   readonly ledgerHistory: readonly LedgerHistoryEntry[];
+}
+
+/** getDocumentHistoryPage: `ledgerHistory` holds one page; `bookmark` continues it. */
+export interface DocumentHistoryPage extends DocumentHistory {
+  /** '' = the oldest modification is on this page. */
+  readonly bookmark: string;
+}
+
+// ------------------------------------------------------------------ pages
+
+/** Which page of a list or history to read. */
+export interface PageOptions {
+  /** Items per page, 1..Limits.MAX_PAGE_SIZE; omitted = Limits.DEFAULT_PAGE_SIZE. */
+  readonly limit?: number;
+  /** The `bookmark` of the previous page; omitted or '' = the first page. */
+  readonly bookmark?: string;
+}
+
+/**
+ * One page of a list, in key order. A page may hold fewer than `limit` items (entries the
+ * caller may not read are left out) and still not be the last: continue while `bookmark` is
+ * not ''.
+ */
+export interface Page<T> {
+  // Not readonly: a fresh array parsed from the answer, passed on as is (REST routes).
+  readonly items: T[];
+  /** Opaque; '' = this was the last page. */
+  readonly bookmark: string;
 }
 
 // ------------------------------------------------------------------ sources and feeds
@@ -420,6 +449,22 @@ export interface ChangeHeader {
 export interface TwinHistory {
   readonly twinId: string;
   readonly changes: readonly ChangeHeader[];
+}
+
+/** historyPage: one page of changes (seq ascending); `bookmark` is the seq where the next starts, '' after the last. */
+export interface TwinHistoryPage extends TwinHistory {
+  readonly bookmark: string;
+}
+
+/** historyPage of one element: its key's modifications whose seq falls on this page. */
+export interface ElementHistoryPage extends ElementHistory {
+  readonly bookmark: string;
+}
+
+/** Options of historyPage. */
+export interface HistoryPageOptions extends PageOptions {
+  /** Only the changes that touched this element (and its key's modifications). */
+  readonly elementId?: string;
 }
 
 export interface ElementHistory extends TwinHistory {

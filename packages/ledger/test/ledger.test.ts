@@ -44,6 +44,8 @@ function fakeClient(answers: Record<string, unknown | ((args: readonly string[])
   return { client, calls };
 }
 
+const PAGE = { items: [], bookmark: '' };
+
 describe('createTwinLedger', () => {
   it('passes "" for every omitted optional argument and JSON for structured ones', async () => {
     const ok = { twinId: 't1' };
@@ -53,7 +55,7 @@ describe('createTwinLedger', () => {
       'spec:addExternalSource': ok,
       'spec:callProgram': ok,
       'spec:acknowledgeProgramCall': ok,
-      'spec:history': ok,
+      'spec:history': { ...ok, changes: [], bookmark: '' },
     });
     const l = createTwinLedger(client);
     await l.createTwin('t1', 'Plant', '<CAEXFile/>');
@@ -78,8 +80,9 @@ describe('createTwinLedger', () => {
       ['submit', 'spec:callProgram', ['t1', 'SetConveyorSpeed', '{"speed":1.2}', 'req-1', '60']],
       ['submit', 'spec:acknowledgeProgramCall', ['t1', '7', 'EXECUTED', '']],
       ['submit', 'spec:acknowledgeProgramCall', ['t1', '7', 'FAILED', '{"reason":"jammed"}']],
-      ['evaluate', 'spec:history', ['t1', '']],
-      ['evaluate', 'spec:history', ['t1', 'el-1']],
+      // history() reads every page, the largest the chaincode serves.
+      ['evaluate', 'spec:history', ['t1', '', '1000', '']],
+      ['evaluate', 'spec:history', ['t1', 'el-1', '1000', '']],
     ]);
   });
 
@@ -89,20 +92,20 @@ describe('createTwinLedger', () => {
       'spec:getSpecificationRevision': { twinId: 't', schemaVersion: '3.0', revision: 'tx1' },
       'spec:getElement': {},
       'spec:getTwin': {},
-      'spec:listDocuments': [],
-      'spec:getDocumentHistory': {},
-      'spec:listExternalSources': [],
-      'spec:listSensorFeeds': [],
-      'spec:listPrograms': [],
-      'spec:listPendingProgramCalls': [],
+      'spec:listDocuments': PAGE,
+      'spec:getDocumentHistory': { ledgerHistory: [], bookmark: '' },
+      'spec:listExternalSources': PAGE,
+      'spec:listSensorFeeds': PAGE,
+      'spec:listPrograms': PAGE,
+      'spec:listPendingProgramCalls': PAGE,
       'spec:getProgramCall': {},
       'spec:getProgramCallByRequest': {},
       'spec:getTwinAsOf': {},
-      'acl:listGrants': [],
+      'acl:listGrants': PAGE,
       'acl:checkAccess': {},
       'acl:checkAccessFor': {},
       'acl:getParty': {},
-      'acl:listParties': [],
+      'acl:listParties': PAGE,
       'spec:removeAML': {},
       'spec:addDocument': {},
       'spec:addDocumentVersion': {},
@@ -174,8 +177,42 @@ describe('createTwinLedger', () => {
     expect(args('spec:getProgramCallByRequest')).toEqual([['t', 'req-1']]);
     expect(args('spec:addDocument')).toEqual([['t', '{"hash":"h","dhtRef":"r","title":"T","confidentiality":"internal"}']]);
     expect(args('acl:registerParty')).toEqual([['["12D3KooWx"]', 'k']]);
-    expect(args('acl:listParties')).toEqual([[]]);
+    expect(args('acl:listParties')).toEqual([['1000', '']]);
+    expect(args('spec:listDocuments')).toEqual([['t', '1000', '']]);
     expect(args('acl:checkAccessFor')).toEqual([['t', 'Org2MSP', 'x509::a::b', 'feed:read']]);
+  });
+
+  it('reads one page, or every page following the bookmarks', async () => {
+    const pages: Record<string, { items: number[]; bookmark: string }> = { '': { items: [1, 2], bookmark: 'b1' }, b1: { items: [], bookmark: 'b2' }, b2: { items: [3], bookmark: '' } };
+    const { client, calls } = fakeClient({ 'spec:listDocuments': (args) => pages[args[2]!] });
+    const l = createTwinLedger(client);
+    expect(await l.listDocumentsPage('t', { limit: 2 })).toEqual(pages['']);
+    expect(await l.listDocumentsPage('t', { bookmark: 'b1' })).toEqual(pages['b1']);
+    // A page may be empty and still not the last: the all-pages reader goes on.
+    expect(await l.listDocuments('t')).toEqual([1, 2, 3]);
+    expect(calls.map((c) => c.args)).toEqual([
+      ['t', '2', ''],
+      ['t', '', 'b1'],
+      ['t', '1000', ''],
+      ['t', '1000', 'b1'],
+      ['t', '1000', 'b2'],
+    ]);
+  });
+
+  it('joins history pages: changes and the element key history of every page', async () => {
+    const { client } = fakeClient({
+      'spec:history': (args) =>
+        args[3] === ''
+          ? { twinId: 't', elementId: 'e', changes: [{ seq: 2 }], ledgerHistory: [{ seq: 2 }], bookmark: '5' }
+          : { twinId: 't', elementId: 'e', changes: [{ seq: 5 }], ledgerHistory: [{ seq: 5 }], bookmark: '' },
+    });
+    const h = await createTwinLedger(client).history('t', 'e');
+    expect(h).toEqual({ twinId: 't', elementId: 'e', changes: [{ seq: 2 }, { seq: 5 }], ledgerHistory: [{ seq: 2 }, { seq: 5 }] });
+  });
+
+  it('stops on a bookmark answered twice instead of looping', async () => {
+    const { client } = fakeClient({ 'acl:listGrants': { items: [1], bookmark: 'same' } });
+    await expect(createTwinLedger(client).listGrants('t')).rejects.toMatchObject({ code: 'LEDGER_RESPONSE_INVALID' });
   });
 
   it('returns parsed results, and for writes the transaction id and block number', async () => {

@@ -98,7 +98,7 @@ async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, tim
     // Org 2's acl-service learns of the grant from the ledger event, not from the call.
     const after = await eventually(() => ask('doc:read:confidential'), (d) => d.allowed);
     expect(after.roles).toContain('AUDITOR');
-    const list = (await call(1, 'GET', `/twins/${twinId}/grants`)).json() as Array<{ mspId: string; role?: string }>;
+    const list = ((await call(1, 'GET', `/twins/${twinId}/grants`)).json() as { items: Array<{ mspId: string; role?: string }> }).items;
     expect(list).toEqual(expect.arrayContaining([expect.objectContaining({ mspId: 'Org2MSP', role: 'AUDITOR' }), expect.objectContaining({ mspId: 'Org1MSP', role: 'OWNER' })]));
     expect((await call(0, 'POST', `/twins/${twinId}/grants/revoke`, { mspId: 'Org2MSP', role: 'AUDITOR' })).statusCode).toBe(200);
     await eventually(() => ask('doc:read:confidential'), (d) => !d.allowed);
@@ -156,7 +156,7 @@ async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, tim
     const ok = cli(org.admin);
     expect(ok.status).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ result: { prefix, mspId: 'Org1MSP' } });
-    const listed = await eventually(async () => (await call(1, 'GET', '/namespaces')).json() as Array<{ prefix: string; mspId: string }>, (l) => l.some((n) => n.prefix === prefix));
+    const listed = await eventually(async () => ((await call(1, 'GET', '/namespaces?limit=1000')).json() as { items: Array<{ prefix: string; mspId: string }> }).items, (l) => l.some((n) => n.prefix === prefix));
     expect(listed.find((n) => n.prefix === prefix)).toMatchObject({ mspId: 'Org1MSP' });
     // Org2 squatting a device ID in Org1's namespace, through its own peer: refused.
     const org2 = createTwinLedger(createFabricClient({ pool, peer: net.orgs[1]!.peer, identity: await loadIdentity(net.orgs[1]!.users[0]!), channel: net.channel, chaincode: net.chaincode }));

@@ -10,6 +10,24 @@ import { createAuthorizer, type Authorizer } from '../src/domain/authorizer.js';
 import { createKeyManager } from '../src/domain/key-manager.js';
 
 /** A hand-written FabricClient: chaincode functions answer from handlers; calls are recorded. */
+/**
+ * The chaincode answers its lists a page at a time ({ items, bookmark }, the last two
+ * arguments being pageSize and bookmark) and history a page of changes: a handler's plain
+ * array is served in such pages (bookmark = the next index), so the client's page-following
+ * is exercised too.
+ */
+const PAGED = new Set([
+  'spec:listTwins', 'spec:listDocuments', 'spec:listExternalSources', 'spec:listSensorFeeds', 'spec:listPrograms',
+  'spec:listPendingProgramCalls', 'spec:listSafetyProposals', 'acl:listGrants', 'acl:listParties', 'acl:listDeviceNamespaces',
+]);
+function asPage(fn: string, args: readonly string[], v: unknown): unknown {
+  if ((fn === 'spec:history' || fn === 'spec:getDocumentHistory') && typeof v === 'object' && v !== null && !('bookmark' in v)) return { ...v, bookmark: '' };
+  if (!PAGED.has(fn) || !Array.isArray(v)) return v;
+  const size = Number(args[args.length - 2] || 100);
+  const from = Number(args[args.length - 1] || 0);
+  return { items: v.slice(from, from + size), bookmark: from + size < v.length ? String(from + size) : '' };
+}
+
 class FakeFabric implements FabricClient {
   readonly calls: Array<{ fn: string; args: readonly string[] }> = [];
   readonly handlers = new Map<string, (args: readonly string[]) => unknown>();
@@ -22,7 +40,7 @@ class FakeFabric implements FabricClient {
     this.calls.push({ fn, args });
     const h = this.handlers.get(fn);
     if (!h) throw new Error(`no handler for ${fn}`);
-    return Buffer.from(JSON.stringify(h(args)));
+    return Buffer.from(JSON.stringify(asPage(fn, args, h(args))));
   }
   async evaluate(fn: string, args: readonly string[]) {
     return this.answer(fn, args);

@@ -115,7 +115,7 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     specCache,
     readiness: [
       // The peer answers a trivial read: reachable, and our identity is known to the channel.
-      { name: 'peer', check: async () => serviceClient.evaluate('acl:listParties', []).then(() => true) },
+      { name: 'peer', check: async () => serviceClient.evaluate('acl:listParties', ['1', '']).then(() => true) },
       ...(relay ? [{ name: 'event-relay', check: async () => relay!.connected }] : []),
     ],
   });

@@ -110,7 +110,7 @@ describe('document download: the ledger decides before the DHT is asked', () => 
     const refused = await download(tokens['user2']!, sha256);
     expect(refused.statusCode).toBe(403);
     expect(refused.json()).toMatchObject({ code: 'ACCESS_DENIED' });
-    expect(fabric.User2.calls).toEqual([{ fn: 'spec:getDocumentHistory', args: [TWIN, sha256], kind: 'evaluate' }]);
+    expect(fabric.User2.calls).toEqual([{ fn: 'spec:getDocumentHistory', args: [TWIN, sha256, '1', ''], kind: 'evaluate' }]);
     expect(dhtCalls).toEqual([]);
 
     const allowed = await download(tokens['user1']!, sha256);

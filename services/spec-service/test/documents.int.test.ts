@@ -88,7 +88,7 @@ const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml
   });
 
   it('the auditor of org 2 downloads it through its own gateway and it matches the on-chain hash', async () => {
-    const list = (await inject(1, 'GET', `/twins/${shared}/documents`)).json() as Array<{ hash: string }>;
+    const list = ((await inject(1, 'GET', `/twins/${shared}/documents`)).json() as { items: Array<{ hash: string }> }).items;
     expect(list.map((d) => d.hash)).toEqual([sha]);
     const res = await inject(1, 'GET', `/twins/${shared}/documents/${sha}/content`);
     expect(res.statusCode).toBe(200);

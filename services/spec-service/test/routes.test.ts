@@ -335,6 +335,42 @@ describe('spec-service routes', () => {
       // Ledger order passes through as the chaincode answered it, whatever the timestamps say.
       expect(res.changes.map((c: { seq: number; operation: string }) => [c.seq, c.operation])).toEqual([[1, 'createTwin'], [2, 'insertAML']]);
     });
+
+    it('pages the history: ?limit=&bookmark= go to the chaincode, its next bookmark comes back', async () => {
+      fabric.on('spec:history', () => ({ twinId: TWIN, changes: [{ seq: 11, txId: 't11', timestamp: '2026-01-01T00:00:00.000Z', operation: 'insertAML' }], bookmark: '12' }));
+      const res = await call('GET', `/twins/${TWIN}/history?elementId=filler-1&limit=1&bookmark=11`);
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ changes: [{ seq: 11 }], bookmark: '12' });
+      expect(fabric.calls[0]).toMatchObject({ fn: 'spec:history', kind: 'evaluate', args: [TWIN, 'filler-1', '1', '11'] });
+    });
+
+    it('answers a change log beyond the chaincode limit as 413 TOO_LARGE, never as a shorter history', async () => {
+      fabric.on('spec:history', () => {
+        throw new ChaincodeRejectedError('TOO_LARGE', 'TOO_LARGE: twin plant-1 has more than 10000 changes');
+      });
+      const res = await call('GET', `/twins/${TWIN}/history`);
+      expect(res.statusCode).toBe(413);
+      expect(res.json()).toMatchObject({ code: 'TOO_LARGE' });
+    });
+
+    it('pages lists: {items, bookmark} with the bookmark passed through, bad page arguments refused before the ledger', async () => {
+      const feeds = [{ componentId: 'a' }, { componentId: 'b' }, { componentId: 'c' }];
+      fabric.on('spec:listSensorFeeds', () => feeds);
+      const first = (await call('GET', `/twins/${TWIN}/feeds?limit=2`)).json();
+      expect(first).toEqual({ items: feeds.slice(0, 2), bookmark: '2' });
+      const second = (await call('GET', `/twins/${TWIN}/feeds?limit=2&bookmark=${first.bookmark}`)).json();
+      expect(second).toEqual({ items: feeds.slice(2), bookmark: '' });
+      expect(fabric.calls.map((c) => c.args)).toEqual([
+        [TWIN, '2', ''],
+        [TWIN, '2', '2'],
+      ]);
+      for (const q of ['limit=0', 'limit=1001', 'limit=ten', 'bookmark=a%20b', `bookmark=${'a'.repeat(2049)}`]) {
+        const bad = await call('GET', `/twins/${TWIN}/documents?${q}`);
+        expect(bad.statusCode).toBe(400);
+        expect(bad.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+      }
+      expect(fabric.calls).toHaveLength(2);
+    });
   });
 
   describe('safety changes', () => {
@@ -405,13 +441,13 @@ describe('spec-service routes', () => {
       fabric.on('spec:listSafetyProposals', () => [proposal()]);
       fabric.on('spec:getSafetyProposal', () => proposal());
       fabric.on('spec:rejectSafetyChange', () => proposal({ status: 'REJECTED' }));
-      expect((await call('GET', `/twins/${TWIN}/safety-proposals?status=PENDING`)).json()).toHaveLength(1);
+      expect((await call('GET', `/twins/${TWIN}/safety-proposals?status=PENDING&limit=5`)).json()).toMatchObject({ items: [{ proposalId: 1 }], bookmark: '' });
       expect((await call('GET', `/twins/${TWIN}/safety-proposals`)).statusCode).toBe(200);
       expect((await call('GET', `/twins/${TWIN}/safety-proposals/1`)).json()).toMatchObject({ proposalId: 1 });
       expect((await call('POST', `/twins/${TWIN}/safety-proposals/1/reject`, { reason: 'no' })).json().result).toMatchObject({ status: 'REJECTED' });
       expect(fabric.calls.map((c) => [c.fn, ...c.args])).toEqual([
-        ['spec:listSafetyProposals', TWIN, 'PENDING'],
-        ['spec:listSafetyProposals', TWIN, ''],
+        ['spec:listSafetyProposals', TWIN, 'PENDING', '5', ''],
+        ['spec:listSafetyProposals', TWIN, '', '', ''],
         ['spec:getSafetyProposal', TWIN, '1'],
         ['spec:rejectSafetyChange', TWIN, '1', 'no'],
       ]);

@@ -153,7 +153,7 @@ function identitiesDir(root: string, org: OrgHandle): string {
     const callId = ok.json().result.callId as number;
     expect((await call(org1, 0, 'POST', `/twins/${twinId}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 3 } })).json()).toMatchObject({ code: 'OUT_OF_BOUNDS' });
     expect((await call(org2, 1, 'POST', `/twins/${twinId}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 1 } })).statusCode).toBe(403);
-    const pending = (await call(org2, 1, 'GET', `/twins/${twinId}/program-calls`)).json();
+    const pending = (await call(org2, 1, 'GET', `/twins/${twinId}/program-calls`)).json().items;
     expect(pending.map((c: { callId: number }) => c.callId)).toEqual([callId]);
     expect((await call(org2, 1, 'GET', `/twins/${twinId}/program-calls/${callId}`)).json()).toMatchObject({ status: 'PENDING', parameters: { speed: 1.2 } });
   });
@@ -170,7 +170,7 @@ function identitiesDir(root: string, org: OrgHandle): string {
     const retry = await call(org1, 0, 'POST', `/twins/${twinId}/program-calls`, body);
     expect(retry.statusCode).toBe(200);
     expect(retry.json()).toMatchObject({ replayed: true, result: { callId, txId: first.json().transactionId } });
-    const pending = (await call(org1, 0, 'GET', `/twins/${twinId}/program-calls`)).json() as Array<{ callId: number; requestId: string }>;
+    const pending = ((await call(org1, 0, 'GET', `/twins/${twinId}/program-calls`)).json() as { items: Array<{ callId: number; requestId: string }> }).items;
     expect(pending.filter((c) => c.requestId === 'retry-7f3a').map((c) => c.callId)).toEqual([callId]);
     // The same request ID with other arguments: a conflict, nothing queued.
     const conflict = await call(org1, 0, 'POST', `/twins/${twinId}/program-calls`, { ...body, parameters: { speed: 0.8 } });

@@ -12,6 +12,8 @@ export interface NodeContext {
   readonly logDir: string;
   /** FABRIC_LOGGING_SPEC for every node. */
   readonly loggingSpec: string;
+  /** Peers' ledger.state.totalQueryLimit; undefined = core.yaml's. */
+  readonly totalQueryLimit?: number;
 }
 
 function baseEnv(ctx: NodeContext): NodeJS.ProcessEnv {
@@ -99,6 +101,7 @@ export function peerProcess(ctx: NodeContext, org: OrgTopology, bootstrap: strin
       CORE_PEER_GOSSIP_PUBLISHSTATEINFOINTERVAL: '1s',
       CORE_PEER_GOSSIP_REQUESTSTATEINFOINTERVAL: '1s',
       CORE_PEER_GOSSIP_MEMBERSHIPTRACKERINTERVAL: '1s',
+      ...(ctx.totalQueryLimit !== undefined ? { CORE_LEDGER_STATE_TOTALQUERYLIMIT: String(ctx.totalQueryLimit) } : {}),
     },
   });
 }

@@ -69,7 +69,8 @@ export function createKeyManager(init: KeyManagerInit): KeyManager {
       const failures: Array<{ ref: string; code: string }> = [];
       for (const doc of docs) {
         // Only the versions this organization uploaded: their DHT owner key is our gateway's.
-        const versions = (await l.getDocumentHistory(twinId, doc.hash)).versions.filter((v) => v.addedBy.mspId === l.mspId);
+        // Every page carries all versions; the key history itself is not needed here.
+        const versions = (await l.getDocumentHistoryPage(twinId, doc.hash, { limit: 1 })).versions.filter((v) => v.addedBy.mspId === l.mspId);
         for (const v of versions) {
           checked++;
           try {

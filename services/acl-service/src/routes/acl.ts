@@ -3,7 +3,7 @@ import { withMvccRetry } from '@twinledger/auth-identity';
 import { TwinLedgerError } from '@twinledger/errors';
 import { ALL_PERMISSIONS, Roles, type GrantSpec, type Permission, type TwinLedger } from '@twinledger/ledger';
 import type { Principal, ServiceApp } from '@twinledger/service-kit';
-import { Type, UnauthenticatedError, errorResponses } from '@twinledger/service-kit';
+import { PageOf, PageQuery, Type, UnauthenticatedError, errorResponses } from '@twinledger/service-kit';
 import type { Authorizer } from '../domain/authorizer.js';
 import type { KeyReconciler } from '../domain/key-reconciler.js';
 
@@ -48,8 +48,10 @@ export function aclRoutes(deps: RouteDeps) {
     const write = <T>(fn: () => Promise<{ result: T; transactionId: string; blockNumber: bigint }>) =>
       withMvccRetry(fn, { attempts: deps.mvccAttempts }).then((c) => ({ transactionId: c.transactionId, blockNumber: Number(c.blockNumber), result: c.result }));
 
-    app.get('/twins/:twinId/grants', { schema: { tags: ['grants'], params: TwinParams, response: withErrors({ 200: Type.Array(Record_) }) } }, async (req) =>
-      (await ledger(deps, req)).listGrants(req.params.twinId),
+    app.get(
+      '/twins/:twinId/grants',
+      { schema: { tags: ['grants'], summary: 'Grants of the twin, one page in key order', params: TwinParams, querystring: PageQuery, response: withErrors({ 200: PageOf(Record_) }) } },
+      async (req) => (await ledger(deps, req)).listGrantsPage(req.params.twinId, req.query),
     );
 
     app.post(
@@ -104,7 +106,7 @@ export function aclRoutes(deps: RouteDeps) {
       },
       async (req) => {
         // The caller must be able to read the twin's grants: the ledger checks spec:read.
-        await (await ledger(deps, req)).listGrants(req.params.twinId);
+        await (await ledger(deps, req)).listGrantsPage(req.params.twinId, { limit: 1 });
         if (!deps.keys) throw new KeysDisabledError('DHT key management is not configured (DHT_GATEWAY_URL)');
         const r = await deps.keys.request(req.params.twinId);
         return { ...r, failures: [...r.failures] };
@@ -129,7 +131,11 @@ export function aclRoutes(deps: RouteDeps) {
       },
     );
 
-    app.get('/parties', { schema: { tags: ['parties'], response: withErrors({ 200: Type.Array(Record_) }) } }, async (req) => (await ledger(deps, req)).listParties());
+    app.get(
+      '/parties',
+      { schema: { tags: ['parties'], summary: 'Registered parties, one page in MSP ID order', querystring: PageQuery, response: withErrors({ 200: PageOf(Record_) }) } },
+      async (req) => (await ledger(deps, req)).listPartiesPage(req.query),
+    );
     app.get('/parties/:mspId', { schema: { tags: ['parties'], params: Type.Object({ mspId: MspId }), response: withErrors({ 200: Record_ }) } }, async (req) =>
       (await ledger(deps, req)).getParty(req.params.mspId),
     );
@@ -140,12 +146,14 @@ export function aclRoutes(deps: RouteDeps) {
       {
         schema: {
           tags: ['parties'],
+          summary: 'Claimed device-ID namespaces, one page in prefix order',
+          querystring: PageQuery,
           response: withErrors({
-            200: Type.Array(Type.Object({ prefix: Type.String(), mspId: Type.String(), claimedBy: Type.String(), claimedAt: Type.String(), txId: Type.String() })),
+            200: PageOf(Type.Object({ prefix: Type.String(), mspId: Type.String(), claimedBy: Type.String(), claimedAt: Type.String(), txId: Type.String() })),
           }),
         },
       },
-      async (req) => (await ledger(deps, req)).listDeviceNamespaces(),
+      async (req) => (await ledger(deps, req)).listDeviceNamespacesPage(req.query),
     );
     // Registering needs the org's Admin key, which this user-facing service does not hold: the
     // route stays only to tell callers where registration went.

@@ -91,6 +91,25 @@ export async function call<S extends Service, P extends keyof ServicePaths[S] & 
 }
 
 /** Like `call` but returns the Response (downloads, non-JSON bodies). */
+/** The largest page the services serve (the chaincode's Limits.MAX_PAGE_SIZE). */
+export const MAX_PAGE = 1000;
+
+/**
+ * Every item of a paged route ({items, bookmark}; history: {changes, bookmark}), page after
+ * page until the bookmark is '': the console shows whole lists, never a first page as if it
+ * were all.
+ */
+export async function allPages<T>(read: (bookmark: string | undefined) => Promise<{ bookmark: string } & ({ items: T[] } | { changes: T[] })>): Promise<T[]> {
+  const out: T[] = [];
+  let bookmark: string | undefined;
+  for (;;) {
+    const page = await read(bookmark);
+    out.push(...('items' in page ? page.items : page.changes));
+    if (page.bookmark === '' || page.bookmark === bookmark) return out;
+    bookmark = page.bookmark;
+  }
+}
+
 export async function send(service: Service | 'console', method: Method, path: string, opts: CallOptions<unknown> = {}): Promise<Response> {
   const headers: Record<string, string> = { ...authHeaders() };
   let body: BodyInit | undefined;

@@ -86,7 +86,7 @@ export async function recordOrOrphan<T>(ctx: UploadContext, twinId: string, stor
   } catch (err) {
     // Should the gateway ever deduplicate identical content into an existing object, that
     // object is referenced already and must keep its readers.
-    const known = await ctx.ledger.getDocumentHistory(twinId, stored.sha256).catch(() => undefined);
+    const known = await ctx.ledger.getDocumentHistoryPage(twinId, stored.sha256, { limit: 1 }).catch(() => undefined);
     const referenced = known !== undefined && (known.document?.dhtRef === stored.ref || known.versions.some((v) => v.dhtRef === stored.ref));
     if (!referenced) await reportOrphan(ctx, stored.ref, `ledger write failed: ${(err as { code?: string }).code ?? 'error'}`);
     throw err;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ServiceApp } from '@twinledger/service-kit';
-import { Type } from '@twinledger/service-kit';
+import { PageQueryProperties, Type } from '@twinledger/service-kit';
 import { ValidationError } from '@twinledger/errors';
 import { ledger, type RouteDeps } from '../context.js';
 import { ElementId, LedgerRecord, Sha256Hex, TwinParams, withErrors } from '../schemas.js';
@@ -34,8 +34,9 @@ const HistoryAnswer = Type.Object(
         },
         { additionalProperties: true },
       ),
-      { description: 'in ledger order (seq ascending)' },
+      { description: 'in ledger order (seq ascending), one page' },
     ),
+    bookmark: Type.String({ description: "the seq where the next page starts (pass it as ?bookmark=); '' = no later change" }),
   },
   { additionalProperties: true },
 );
@@ -64,15 +65,18 @@ export function auditRoutes(deps: RouteDeps) {
       {
         schema: {
           tags: ['audit'],
-          summary: 'Changes of the twin, or of one element (txId, time, party, operation)',
+          summary: 'Changes of the twin, or of one element (txId, time, party, operation), one page in ledger order',
+          description:
+            'Pages by sequence number: `bookmark` is the seq the previous page answered. A twin whose change log is longer than the chaincode reads in one call ' +
+            '(chaincode README "Limits") answers 413 `TOO_LARGE`, never a shortened history.',
           params: TwinParams,
-          querystring: Type.Object({ elementId: Type.Optional(ElementId) }),
+          querystring: Type.Object({ elementId: Type.Optional(ElementId), ...PageQueryProperties }),
           response: withErrors({ 200: HistoryAnswer }),
         },
       },
       async (req) => {
         const l = await ledger(deps, req);
-        const h = req.query.elementId === undefined ? await l.history(req.params.twinId) : await l.history(req.params.twinId, req.query.elementId);
+        const h = await l.historyPage(req.params.twinId, req.query);
         // Block numbers come from the relay's journal (the chaincode cannot see them).
         return { ...h, changes: h.changes.map((c) => ({ ...c, blockNumber: deps.journal.blockOf(c.txId) ?? null })) };
       },

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { TwinLedgerError } from '@twinledger/errors';
 import type { ServiceApp } from '@twinledger/service-kit';
-import { ErrorResponse, Type } from '@twinledger/service-kit';
+import { Bookmark, ErrorResponse, PageOf, PageQuery, Type } from '@twinledger/service-kit';
 import { docWrite } from '@twinledger/ledger';
 import { ledger, write, type RouteDeps } from '../context.js';
 import { fetchVerified, pickVersion, recordOrOrphan, requirePermission, storeInDht, type UploadContext } from '../domain/documents.js';
@@ -90,7 +90,8 @@ export function documentRoutes(deps: RouteDeps) {
         const body = bodyStream(req);
         const ctx = await uploadContext(req);
         const { twinId, hash } = req.params;
-        const history = await ctx.ledger.getDocumentHistory(twinId, hash);
+        // Versions and the record come whole with any page; the key history is not needed.
+        const history = await ctx.ledger.getDocumentHistoryPage(twinId, hash, { limit: 1 });
         const original = pickVersion(history, 1);
         const level = history.document!.confidentiality;
         await requirePermission(ctx.ledger, twinId, docWrite(level));
@@ -104,14 +105,30 @@ export function documentRoutes(deps: RouteDeps) {
 
     app.get(
       '/twins/:twinId/documents',
-      { schema: { tags: ['documents'], summary: 'Documents the caller may read', params: TwinParams, response: withErrors({ 200: Type.Array(LedgerRecord) }) } },
-      async (req) => (await ledger(deps, req)).listDocuments(req.params.twinId),
+      {
+        schema: {
+          tags: ['documents'],
+          summary: 'Documents the caller may read, one page in hash order',
+          params: TwinParams,
+          querystring: PageQuery,
+          response: withErrors({ 200: PageOf(LedgerRecord) }),
+        },
+      },
+      async (req) => (await ledger(deps, req)).listDocumentsPage(req.params.twinId, req.query),
     );
 
     app.get(
       '/twins/:twinId/documents/:hash',
-      { schema: { tags: ['documents'], summary: 'A document\'s record, versions and ledger history', params: DocParams, response: withErrors({ 200: LedgerRecord }) } },
-      async (req) => (await ledger(deps, req)).getDocumentHistory(req.params.twinId, req.params.hash),
+      {
+        schema: {
+          tags: ['documents'],
+          summary: "A document's record, versions and one page of its ledger history (newest first)",
+          params: DocParams,
+          querystring: PageQuery,
+          response: withErrors({ 200: Type.Object({ bookmark: Bookmark }, { additionalProperties: true, description: 'twinId, hash, removed, document, versions, ledgerHistory (this page), bookmark' }) }),
+        },
+      },
+      async (req) => (await ledger(deps, req)).getDocumentHistoryPage(req.params.twinId, req.params.hash, req.query),
     );
 
     app.delete(
@@ -138,7 +155,7 @@ export function documentRoutes(deps: RouteDeps) {
       },
       async (req, reply) => {
         const l = await ledger(deps, req);
-        const history = await l.getDocumentHistory(req.params.twinId, req.params.hash);
+        const history = await l.getDocumentHistoryPage(req.params.twinId, req.params.hash, { limit: 1 });
         const v = pickVersion(history, req.query.version);
         // The read above is the authorization: the chaincode, asked as the caller's own identity,
         // enforces doc:read:<level> (identity-scoped grants included) and refuses with 403 before

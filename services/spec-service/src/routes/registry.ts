@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CommitOutcomeUnknownError } from '@twinledger/fabric-client';
 import type { ServiceApp } from '@twinledger/service-kit';
-import { Type } from '@twinledger/service-kit';
+import { PageOf, PageQuery, Type } from '@twinledger/service-kit';
 import { ledger, write, type RouteDeps } from '../context.js';
 import { Committed, ElementId, LedgerRecord, RequestId, TwinId, TwinParams, committed, withErrors } from '../schemas.js';
 
@@ -9,8 +9,10 @@ import { Committed, ElementId, LedgerRecord, RequestId, TwinId, TwinParams, comm
 export function registryRoutes(deps: RouteDeps) {
   return async (app: ServiceApp): Promise<void> => {
     // ---- external sources
-    app.get('/twins/:twinId/sources', { schema: { tags: ['sources'], params: TwinParams, response: withErrors({ 200: Type.Array(LedgerRecord) }) } }, async (req) =>
-      (await ledger(deps, req)).listExternalSources(req.params.twinId),
+    app.get(
+      '/twins/:twinId/sources',
+      { schema: { tags: ['sources'], summary: 'External sources, one page', params: TwinParams, querystring: PageQuery, response: withErrors({ 200: PageOf(LedgerRecord) }) } },
+      async (req) => (await ledger(deps, req)).listExternalSourcesPage(req.params.twinId, req.query),
     );
     app.post(
       '/twins/:twinId/sources',
@@ -45,8 +47,10 @@ export function registryRoutes(deps: RouteDeps) {
 
     // ---- sensor feeds (the references feed-ingest and device-agent use)
     const FeedParams = Type.Object({ twinId: TwinId, componentId: ElementId });
-    app.get('/twins/:twinId/feeds', { schema: { tags: ['feeds'], params: TwinParams, response: withErrors({ 200: Type.Array(LedgerRecord) }) } }, async (req) =>
-      (await ledger(deps, req)).listSensorFeeds(req.params.twinId),
+    app.get(
+      '/twins/:twinId/feeds',
+      { schema: { tags: ['feeds'], summary: 'Sensor-feed references, one page in component order', params: TwinParams, querystring: PageQuery, response: withErrors({ 200: PageOf(LedgerRecord) }) } },
+      async (req) => (await ledger(deps, req)).listSensorFeedsPage(req.params.twinId, req.query),
     );
     app.put(
       '/twins/:twinId/feeds/:componentId',
@@ -75,8 +79,10 @@ export function registryRoutes(deps: RouteDeps) {
       replayed: Type.Boolean({ description: 'true when the answer is an earlier call with the same requestId (nothing was queued)' }),
     });
     const CallParams = Type.Object({ twinId: TwinId, callId: Type.Integer({ minimum: 1 }) });
-    app.get('/twins/:twinId/programs', { schema: { tags: ['programs'], params: TwinParams, response: withErrors({ 200: Type.Array(LedgerRecord) }) } }, async (req) =>
-      (await ledger(deps, req)).listPrograms(req.params.twinId),
+    app.get(
+      '/twins/:twinId/programs',
+      { schema: { tags: ['programs'], summary: 'Programs of the specification, one page', params: TwinParams, querystring: PageQuery, response: withErrors({ 200: PageOf(LedgerRecord) }) } },
+      async (req) => (await ledger(deps, req)).listProgramsPage(req.params.twinId, req.query),
     );
     app.post(
       '/twins/:twinId/program-calls',
@@ -142,8 +148,16 @@ export function registryRoutes(deps: RouteDeps) {
     );
     app.get(
       '/twins/:twinId/program-calls',
-      { schema: { tags: ['programs'], summary: 'Pending program calls, in call order', params: TwinParams, response: withErrors({ 200: Type.Array(LedgerRecord) }) } },
-      async (req) => (await ledger(deps, req)).listPendingProgramCalls(req.params.twinId),
+      {
+        schema: {
+          tags: ['programs'],
+          summary: 'Pending program calls, one page in call order',
+          params: TwinParams,
+          querystring: PageQuery,
+          response: withErrors({ 200: PageOf(LedgerRecord) }),
+        },
+      },
+      async (req) => (await ledger(deps, req)).listPendingProgramCallsPage(req.params.twinId, req.query),
     );
     app.get(
       '/twins/:twinId/program-calls/:callId',

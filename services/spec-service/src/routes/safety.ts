@@ -1,5 +1,5 @@
 import type { ServiceApp } from '@twinledger/service-kit';
-import { Type } from '@twinledger/service-kit';
+import { PageOf, PageQueryProperties, Type } from '@twinledger/service-kit';
 import { ProposalStatuses, type SafetyChange } from '@twinledger/ledger';
 import { readAmlFragment } from '@twinledger/aml';
 import { ledger, write, type RouteDeps } from '../context.js';
@@ -100,13 +100,16 @@ export function safetyRoutes(deps: RouteDeps) {
       {
         schema: {
           tags: ['safety'],
-          summary: 'Safety change proposals in proposal order (needs spec:read); status filters, none = all',
+          summary: 'Safety change proposals in proposal order, one page (needs spec:read); status filters, none = all',
           params: TwinParams,
-          querystring: Type.Object({ status: Type.Optional(Status) }),
-          response: withErrors({ 200: Type.Array(Proposal) }),
+          querystring: Type.Object({ status: Type.Optional(Status), ...PageQueryProperties }),
+          response: withErrors({ 200: PageOf(Proposal) }),
         },
       },
-      async (req) => (await ledger(deps, req)).listSafetyProposals(req.params.twinId, req.query.status),
+      async (req) => {
+        const { status, ...page } = req.query;
+        return (await ledger(deps, req)).listSafetyProposalsPage(req.params.twinId, status, page);
+      },
     );
 
     app.get(

@@ -282,9 +282,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Claimed device-ID namespaces, one page in prefix order */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description the `bookmark` of the previous page; omitted or empty = the first page */
+                    bookmark?: string;
+                    /** @description items per page; default 100 */
+                    limit?: number;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -298,12 +304,16 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            claimedAt: string;
-                            claimedBy: string;
-                            mspId: string;
-                            prefix: string;
-                            txId: string;
-                        }[];
+                            /** @description where the next page starts: pass it as ?bookmark=. '' = this was the last page. A page may hold fewer than `limit` items and still not be the last */
+                            bookmark: string;
+                            items: {
+                                claimedAt: string;
+                                claimedBy: string;
+                                mspId: string;
+                                prefix: string;
+                                txId: string;
+                            }[];
+                        };
                     };
                 };
                 /** @description Default Response */
@@ -476,9 +486,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Registered parties, one page in MSP ID order */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description the `bookmark` of the previous page; omitted or empty = the first page */
+                    bookmark?: string;
+                    /** @description items per page; default 100 */
+                    limit?: number;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -492,8 +508,12 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            [key: string]: unknown;
-                        }[];
+                            /** @description where the next page starts: pass it as ?bookmark=. '' = this was the last page. A page may hold fewer than `limit` items and still not be the last */
+                            bookmark: string;
+                            items: {
+                                [key: string]: unknown;
+                            }[];
+                        };
                     };
                 };
                 /** @description Default Response */
@@ -1109,9 +1129,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Grants of the twin, one page in key order */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description the `bookmark` of the previous page; omitted or empty = the first page */
+                    bookmark?: string;
+                    /** @description items per page; default 100 */
+                    limit?: number;
+                };
                 header?: never;
                 path: {
                     twinId: string;
@@ -1127,8 +1153,12 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            [key: string]: unknown;
-                        }[];
+                            /** @description where the next page starts: pass it as ?bookmark=. '' = this was the last page. A page may hold fewer than `limit` items and still not be the last */
+                            bookmark: string;
+                            items: {
+                                [key: string]: unknown;
+                            }[];
+                        };
                     };
                 };
                 /** @description Default Response */

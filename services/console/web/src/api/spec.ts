@@ -1332,10 +1332,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Documents the caller may read */
+        /** Documents the caller may read, one page in hash order */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description the `bookmark` of the previous page; omitted or empty = the first page */
+                    bookmark?: string;
+                    /** @description items per page; default 100 */
+                    limit?: number;
+                };
                 header?: never;
                 path: {
                     /** @description The twin ID (the deviceId given at creation) */
@@ -1352,8 +1357,12 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            [key: string]: unknown;
-                        }[];
+                            /** @description where the next page starts: pass it as ?bookmark=. '' = this was the last page. A page may hold fewer than `limit` items and still not be the last */
+                            bookmark: string;
+                            items: {
+                                [key: string]: unknown;
+                            }[];
+                        };
                     };
                 };
                 /** @description Default Response */
@@ -1753,10 +1762,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A document's record, versions and ledger history */
+        /** A document's record, versions and one page of its ledger history (newest first) */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description the `bookmark` of the previous page; omitted or empty = the first page */
+                    bookmark?: string;
+                    /** @description items per page; default 100 */
+                    limit?: number;
+                };
                 header?: never;
                 path: {
                     /** @description Lowercase hex SHA-256 */
@@ -1768,13 +1782,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description twinId, hash, removed, document, versions, ledgerHistory (this page), bookmark */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** @description where the next page starts: pass it as ?bookmark=. '' = this was the last page. A page may hold fewer than `limit` items and still not be the last */
+                            bookmark: string;
+                        } & {
                             [key: string]: unknown;
                         };
                     };
@@ -3178,9 +3195,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Sensor-feed references, one page in component order */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description the `bookmark` of the previous page; omitted or empty = the first page */
+                    bookmark?: string;
+                    /** @description items per page; default 100 */
+                    limit?: number;
+                };
                 header?: never;
                 path: {
                     /** @description The twin ID (the deviceId given at creation) */
@@ -3197,8 +3220,12 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            [key: string]: unknown;
-                        }[];
+                            /** @description where the next page starts: pass it as ?bookmark=. '' = this was the last page. A page may hold fewer than `limit` items and still not be the last */
+                            bookmark: string;
+                            items: {
+                                [key: string]: unknown;
+                            }[];
+                        };
                     };
                 };
                 /** @description Default Response */
@@ -3760,12 +3787,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Changes of the twin, or of one element (txId, time, party, operation) */
+        /**
+         * Changes of the twin, or of one element (txId, time, party, operation), one page in ledger order
+         * @description Pages by sequence number: `bookmark` is the seq the previous page answered. A twin whose change log is longer than the chaincode reads in one call (chaincode README "Limits") answers 413 `TOO_LARGE`, never a shortened history.
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description the `bookmark` of the previous page; omitted or empty = the first page */
+                    bookmark?: string;
                     /** @description An InternalElement or InstanceHierarchy ID */
                     elementId?: string;
+                    /** @description items per page; default 100 */
+                    limit?: number;
                 };
                 header?: never;
                 path: {
@@ -3783,7 +3817,9 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description in ledger order (seq ascending) */
+                            /** @description the seq where the next page starts (pass it as ?bookmark=); '' = no later change */
+                            bookmark: string;
+                            /** @description in ledger order (seq ascending), one page */
                             changes: ({
                                 blockNumber: number | null;
                                 /** @description 1-based position of the change in the twin's ledger order (block, then position in it); createTwin is 1 */
@@ -3970,10 +4006,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Pending program calls, in call order */
+        /** Pending program calls, one page in call order */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description the `bookmark` of the previous page; omitted or empty = the first page */
+                    bookmark?: string;
+                    /** @description items per page; default 100 */
+                    limit?: number;
+                };
                 header?: never;
                 path: {
                     /** @description The twin ID (the deviceId given at creation) */
@@ -3990,8 +4031,12 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            [key: string]: unknown;
-                        }[];
+                            /** @description where the next page starts: pass it as ?bookmark=. '' = this was the last page. A page may hold fewer than `limit` items and still not be the last */
+                            bookmark: string;
+                            items: {
+                                [key: string]: unknown;
+                            }[];
+                        };
                     };
                 };
                 /** @description Default Response */
@@ -4773,9 +4818,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Programs of the specification, one page */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description the `bookmark` of the previous page; omitted or empty = the first page */
+                    bookmark?: string;
+                    /** @description items per page; default 100 */
+                    limit?: number;
+                };
                 header?: never;
                 path: {
                     /** @description The twin ID (the deviceId given at creation) */
@@ -4792,8 +4843,12 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            [key: string]: unknown;
-                        }[];
+                            /** @description where the next page starts: pass it as ?bookmark=. '' = this was the last page. A page may hold fewer than `limit` items and still not be the last */
+                            bookmark: string;
+                            items: {
+                                [key: string]: unknown;
+                            }[];
+                        };
                     };
                 };
                 /** @description Default Response */
@@ -4966,10 +5021,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Safety change proposals in proposal order (needs spec:read); status filters, none = all */
+        /** Safety change proposals in proposal order, one page (needs spec:read); status filters, none = all */
         get: {
             parameters: {
                 query?: {
+                    /** @description the `bookmark` of the previous page; omitted or empty = the first page */
+                    bookmark?: string;
+                    /** @description items per page; default 100 */
+                    limit?: number;
                     status?: "PENDING" | "APPLIED" | "REJECTED";
                 };
                 header?: never;
@@ -4987,50 +5046,54 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": ({
-                            /** @description The specification revision the change was planned against; approval needs it unchanged */
-                            baseRevision: string;
-                            change: {
-                                [key: string]: unknown;
-                            };
-                            decision?: {
-                                [key: string]: unknown;
-                            };
-                            impact: {
-                                inserted: {
-                                    id: string;
-                                    kind: "program" | "interlock" | "safeState";
-                                    name: string;
-                                }[];
-                                /** @description Program definitions the change puts in place */
-                                programsInserted: {
+                        "application/json": {
+                            /** @description where the next page starts: pass it as ?bookmark=. '' = this was the last page. A page may hold fewer than `limit` items and still not be the last */
+                            bookmark: string;
+                            items: ({
+                                /** @description The specification revision the change was planned against; approval needs it unchanged */
+                                baseRevision: string;
+                                change: {
                                     [key: string]: unknown;
-                                }[];
-                                /** @description Program definitions (parameters, bounds) the change removes */
-                                programsRemoved: {
+                                };
+                                decision?: {
                                     [key: string]: unknown;
-                                }[];
-                                removed: {
-                                    id: string;
-                                    kind: "program" | "interlock" | "safeState";
-                                    name: string;
-                                }[];
+                                };
+                                impact: {
+                                    inserted: {
+                                        id: string;
+                                        kind: "program" | "interlock" | "safeState";
+                                        name: string;
+                                    }[];
+                                    /** @description Program definitions the change puts in place */
+                                    programsInserted: {
+                                        [key: string]: unknown;
+                                    }[];
+                                    /** @description Program definitions (parameters, bounds) the change removes */
+                                    programsRemoved: {
+                                        [key: string]: unknown;
+                                    }[];
+                                    removed: {
+                                        id: string;
+                                        kind: "program" | "interlock" | "safeState";
+                                        name: string;
+                                    }[];
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                operation: "insertAML" | "removeAML" | "replaceAML";
+                                proposalId: number;
+                                proposedAt: string;
+                                proposedBy: {
+                                    [key: string]: unknown;
+                                };
+                                reason: string;
+                                status: "PENDING" | "APPLIED" | "REJECTED";
+                                twinId: string;
+                                txId: string;
                             } & {
                                 [key: string]: unknown;
-                            };
-                            operation: "insertAML" | "removeAML" | "replaceAML";
-                            proposalId: number;
-                            proposedAt: string;
-                            proposedBy: {
-                                [key: string]: unknown;
-                            };
-                            reason: string;
-                            status: "PENDING" | "APPLIED" | "REJECTED";
-                            twinId: string;
-                            txId: string;
-                        } & {
-                            [key: string]: unknown;
-                        })[];
+                            })[];
+                        };
                     };
                 };
                 /** @description Default Response */
@@ -6186,9 +6249,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** External sources, one page */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description the `bookmark` of the previous page; omitted or empty = the first page */
+                    bookmark?: string;
+                    /** @description items per page; default 100 */
+                    limit?: number;
+                };
                 header?: never;
                 path: {
                     /** @description The twin ID (the deviceId given at creation) */
@@ -6205,8 +6274,12 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            [key: string]: unknown;
-                        }[];
+                            /** @description where the next page starts: pass it as ?bookmark=. '' = this was the last page. A page may hold fewer than `limit` items and still not be the last */
+                            bookmark: string;
+                            items: {
+                                [key: string]: unknown;
+                            }[];
+                        };
                     };
                 };
                 /** @description Default Response */

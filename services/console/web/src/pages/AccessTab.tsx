@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { call } from '../client';
+import { allPages, call, MAX_PAGE } from '../client';
 import { ErrorNotice, NotAllowed } from '../components/ErrorNotice';
 import { useLoad, usePermission } from '../hooks';
 import type { Grant } from '../ledger-types';
@@ -8,7 +8,10 @@ const ROLES = ['MANUFACTURER', 'OWNER', 'MAINTAINER', 'AUDITOR', 'DEVICE_AGENT',
 type Role = (typeof ROLES)[number];
 
 export function AccessTab({ twinId }: { twinId: string }) {
-  const grants = useLoad((signal) => call('acl', 'get', '/twins/{twinId}/grants', { params: { twinId }, signal }) as Promise<unknown> as Promise<Grant[]>, [twinId]);
+  const grants = useLoad(
+    (signal) => allPages((bookmark) => call('acl', 'get', '/twins/{twinId}/grants', { params: { twinId }, query: { limit: MAX_PAGE, bookmark }, signal })) as Promise<unknown> as Promise<Grant[]>,
+    [twinId],
+  );
   const may = usePermission(twinId, 'grants:manage');
   const manage = may === undefined || may.allowed;
   const [error, setError] = useState<unknown>();

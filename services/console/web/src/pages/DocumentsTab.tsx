@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { call, send } from '../client';
+import { allPages, call, MAX_PAGE, send } from '../client';
 import { ErrorNotice, NotAllowed } from '../components/ErrorNotice';
 import { useLoad, usePermission } from '../hooks';
 import type { DocumentRecord } from '../ledger-types';
@@ -15,7 +15,8 @@ type Verdict = { hash: string; ok: true; size: number } | { hash: string; ok: fa
 
 export function DocumentsTab({ twinId }: { twinId: string }) {
   const docs = useLoad(
-    (signal) => call('spec', 'get', '/twins/{twinId}/documents', { params: { twinId }, signal }) as Promise<unknown> as Promise<DocumentRecord[]>,
+    (signal) =>
+      allPages((bookmark) => call('spec', 'get', '/twins/{twinId}/documents', { params: { twinId }, query: { limit: MAX_PAGE, bookmark }, signal })) as Promise<unknown> as Promise<DocumentRecord[]>,
     [twinId],
   );
   const [verdicts, setVerdicts] = useState<Record<string, Verdict>>({});

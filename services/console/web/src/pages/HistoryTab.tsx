@@ -1,4 +1,4 @@
-import { call } from '../client';
+import { allPages, call, MAX_PAGE } from '../client';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { useLoad } from '../hooks';
 import type { ChangeHeader } from '../ledger-types';
@@ -46,7 +46,10 @@ function shortIdentity(creator: string): string {
 
 export function HistoryTab({ twinId }: { twinId: string }) {
   const history = useLoad(
-    (signal) => call('spec', 'get', '/twins/{twinId}/history', { params: { twinId }, signal }) as Promise<unknown> as Promise<{ changes: ChangeHeader[] }>,
+    (signal) =>
+      allPages((bookmark) => call('spec', 'get', '/twins/{twinId}/history', { params: { twinId }, query: { limit: MAX_PAGE, bookmark }, signal })).then((changes) => ({
+        changes: changes as unknown as ChangeHeader[],
+      })),
     [twinId],
   );
   return (

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { call } from '../client';
+import { allPages, call, MAX_PAGE } from '../client';
 import { ErrorNotice, NotAllowed } from '../components/ErrorNotice';
 import { useLoad, usePermission } from '../hooks';
 import type { Program, ProgramCall, ProgramParameter } from '../ledger-types';
@@ -19,8 +19,15 @@ function parse(p: ProgramParameter, raw: string): string | number | boolean {
 }
 
 export function ProgramsTab({ twinId }: { twinId: string }) {
-  const programs = useLoad((signal) => call('spec', 'get', '/twins/{twinId}/programs', { params: { twinId }, signal }) as Promise<unknown> as Promise<Program[]>, [twinId]);
-  const pending = useLoad((signal) => call('spec', 'get', '/twins/{twinId}/program-calls', { params: { twinId }, signal }) as Promise<unknown> as Promise<ProgramCall[]>, [twinId]);
+  const programs = useLoad(
+    (signal) => allPages((bookmark) => call('spec', 'get', '/twins/{twinId}/programs', { params: { twinId }, query: { limit: MAX_PAGE, bookmark }, signal })) as Promise<unknown> as Promise<Program[]>,
+    [twinId],
+  );
+  const pending = useLoad(
+    (signal) =>
+      allPages((bookmark) => call('spec', 'get', '/twins/{twinId}/program-calls', { params: { twinId }, query: { limit: MAX_PAGE, bookmark }, signal })) as Promise<unknown> as Promise<ProgramCall[]>,
+    [twinId],
+  );
   const may = usePermission(twinId, 'program:call');
   return (
     <>

@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 import { flatten, type AmlNode, type Row } from '../aml';
-import { call } from '../client';
+import { allPages, call, MAX_PAGE } from '../client';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { VirtualTree } from '../components/VirtualTree';
 import { useLoad } from '../hooks';
@@ -46,7 +46,10 @@ export function SpecTab({ twinId }: { twinId: string }) {
 function ElementDetail({ twinId, row }: { twinId: string; row: Row }) {
   const elementId = row.elementId!;
   const history = useLoad(
-    (signal) => call('spec', 'get', '/twins/{twinId}/history', { params: { twinId }, query: { elementId }, signal }) as Promise<unknown> as Promise<{ changes: ChangeHeader[] }>,
+    (signal) =>
+      allPages((bookmark) => call('spec', 'get', '/twins/{twinId}/history', { params: { twinId }, query: { elementId, limit: MAX_PAGE, bookmark }, signal })).then((changes) => ({
+        changes: changes as unknown as ChangeHeader[],
+      })),
     [twinId, elementId],
   );
   return (
