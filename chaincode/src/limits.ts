@@ -31,6 +31,13 @@ export const Limits = {
   /** Lists and history: the largest page a caller may ask for (VALIDATION_FAILED above). */
   MAX_PAGE_SIZE: 1000,
   /**
+   * Lists that leave out records the caller may not see (listDocuments, listTwins): records read
+   * per call to fill one page; a page that ends there answers a bookmark to read on.
+   */
+  MAX_PAGE_SCAN: 10_000,
+  /** Bookmarks: the longest a list answers or accepts (VALIDATION_FAILED above). */
+  MAX_BOOKMARK_CHARS: 12_288,
+  /**
    * history, getTwinAsOf, getDocumentHistory, getAccessRecord: modifications of one key's
    * history read per call (a twin's change log, an element, a document). Above it the call is
    * refused with TOO_LARGE: the peer's history query cannot start in the middle, and its

@@ -51,7 +51,7 @@ describe('change order: the ledger, not the submitter clock', () => {
     expect(Date.parse(h.changes[2].timestamp)).toBeLessThan(Date.parse(h.changes[1].timestamp));
     const el1 = await w.ledger.invoke(who.auditor, w.spec, 'history', TWIN, 'spare-1');
     expect(el1.changes.map((c: { seq: number }) => c.seq)).toEqual([2, 3]);
-    expect(el1.ledgerHistory.map((e: { seq: number }) => e.seq)).toEqual([3, 2]);
+    expect(el1.ledgerHistory.map((e: { seq: number }) => e.seq)).toEqual([2, 3]);
 
     // Every form of as-of agrees with the live specification at the end...
     for (const at of [remove, 'seq:3', iso(insertTime + 3600), String((insertTime + 3600) * 1000)]) {

@@ -73,6 +73,50 @@ describe('lists page with bookmarks', () => {
     await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'listDocuments', TWIN, '10', 'not base64 !'), ErrorCodes.VALIDATION_FAILED);
   });
 
+  it('a bookmark never names a record the caller was not shown, and a filtered page is full unless it is the last', async () => {
+    const w = await worldWithTwin();
+    // Secret documents (the auditor reads up to confidential) between public ones.
+    const secret = (n: number) => n % 3 !== 0;
+    for (let n = 1; n <= 30; n++) {
+      await w.ledger.invoke(who.owner, w.spec, 'addDocument', TWIN, JSON.stringify({ ...JSON.parse(doc(n)), confidentiality: secret(n) ? 'secret' : 'public' }));
+    }
+    const hidden = Array.from({ length: 30 }, (_, i) => i + 1).filter(secret).map(hash);
+    for (const size of ['1', '3', '4']) {
+      const shown: string[] = [];
+      let bookmark = '';
+      for (let pages = 0; pages < 50; pages++) {
+        const page = (await w.ledger.invoke(who.auditor, w.spec, 'listDocuments', TWIN, size, bookmark)) as Page<{ hash: string }>;
+        shown.push(...page.items.map((d) => d.hash));
+        if (!page.bookmark) break;
+        expect(page.items).toHaveLength(Number(size));
+        const named = Buffer.from(page.bookmark, 'base64url').toString('utf8');
+        for (const h of hidden) expect(named).not.toContain(h);
+        bookmark = page.bookmark;
+      }
+      expect(shown).toEqual(Array.from({ length: 10 }, (_, i) => hash(3 * (i + 1))).sort());
+    }
+    // The same for twins: without the everyone-READER grant the outsider holds none, so
+    // listTwins shows nothing and names nothing.
+    await w.ledger.invoke(who.owner, w.acl, 'revoke', TWIN, JSON.stringify({ mspId: '*', role: 'READER' }));
+    expect(await w.ledger.invoke(who.outsider, w.spec, 'listTwins', '1', '')).toEqual({ items: [], bookmark: '' });
+  });
+
+  it('answers a bookmark it issued, however long the key (a grant to a 2,000-character identity)', async () => {
+    const w = await worldWithTwin();
+    const long = `x509::/C=US/O=Maintainer/CN=${'\u00e9'.repeat(1900)}::/CN=ca`;
+    await w.ledger.invoke(who.owner, w.acl, 'grant', TWIN, JSON.stringify({ mspId: 'MaintainerMSP', identity: long, role: 'AUDITOR' }));
+    const grants: unknown[] = [];
+    let bookmark = '';
+    for (let pages = 0; pages < 50; pages++) {
+      const page = (await w.ledger.invoke(who.owner, w.acl, 'listGrants', TWIN, '1', bookmark)) as Page<unknown>;
+      grants.push(...page.items);
+      if (!page.bookmark) break;
+      bookmark = page.bookmark;
+    }
+    expect(grants).toContainEqual(expect.objectContaining({ identity: long }));
+    expect(grants.length).toBe(((await w.ledger.invoke(who.owner, w.acl, 'listGrants', TWIN, '1000', '')) as Page<unknown>).items.length);
+  });
+
   it('pages twins, parties and namespaces the same way', async () => {
     const w = await worldWithTwin();
     const page = await w.ledger.invoke(who.owner, w.spec, 'listTwins', '1', '');
@@ -119,6 +163,15 @@ describe('history pages by sequence number', () => {
     // Whatever it answers, it is never 20 changes presented as the whole history.
     expect(answer).toBeUndefined();
     await expect(w.ledger.invoke(who.auditor, w.spec, 'getTwinAsOf', TWIN, 'seq:1')).rejects.toMatchObject({ code: ErrorCodes.TOO_LARGE });
+  });
+
+  it("a document's history cut by the peer is TOO_LARGE, never a shorter history", async () => {
+    const w = await worldWithTwin();
+    await w.ledger.invoke(who.owner, w.spec, 'addDocument', TWIN, doc(1));
+    for (let v = 2; v <= 6; v++) await w.ledger.invoke(who.owner, w.spec, 'addDocumentVersion', TWIN, hash(1), hash(100 + v), `dht:v${v}`);
+    expect((await w.ledger.invoke(who.auditor, w.spec, 'getDocumentHistory', TWIN, hash(1), '', '')).ledgerHistory).toHaveLength(6);
+    w.ledger.totalQueryLimit = 4;
+    await expect(w.ledger.invoke(who.auditor, w.spec, 'getDocumentHistory', TWIN, hash(1), '2', '')).rejects.toMatchObject({ code: ErrorCodes.TOO_LARGE });
   });
 
   it('refuses a bookmark that is not a sequence number', async () => {

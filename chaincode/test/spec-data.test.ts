@@ -216,8 +216,8 @@ describe('history and getTwinAsOf', () => {
     const el = await w.ledger.invoke(who.auditor, w.spec, 'history', TWIN, 'sensor-flow-1');
     expect(el.changes.map((c: { txId: string }) => c.txId)).toEqual([tx.create, tx.remove]);
     expect(el.ledgerHistory.map((e: { txId: string; isDelete: boolean; operation: string; mspId: string }) => [e.txId, e.isDelete, e.operation, e.mspId])).toEqual([
-      [tx.remove, true, 'removeAML', 'MaintainerMSP'],
       [tx.create, false, 'createTwin', 'OwnerMSP'],
+      [tx.remove, true, 'removeAML', 'MaintainerMSP'],
     ]);
     await expect(w.ledger.invoke(who.auditor, w.spec, 'history', TWIN, 'never-existed')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });

@@ -69,6 +69,7 @@ import {
   externalSources,
   grants as listGrantRecords,
   ledgerHistory,
+  createdHere,
   ledgerHistoryPage,
   programCalls,
   replayChanges,
@@ -640,11 +641,11 @@ export class SpecificationContract extends Contract {
     const idx = await tx.state.get<{ originalHash: string }>(docHashKey(twinId, h));
     const original = idx?.originalHash ?? h;
     const doc = await tx.state.get<DocumentRecord>(docKey(twinId, original));
-    const history = await ledgerHistory(tx.stub, docKey(twinId, original));
+    const history = await ledgerHistory(tx.stub, docKey(twinId, original), createdHere);
     const last = doc ?? (history.find((e) => !e.isDelete)?.value as DocumentRecord | undefined);
     if (!last) fail(ErrorCodes.NOT_FOUND, `document ${h} has no history in twin ${twinId}`);
     await requirePermission(tx, twinId, docRead(last.confidentiality));
-    const page = await ledgerHistoryPage(tx.stub, docKey(twinId, original), size, after);
+    const page = await ledgerHistoryPage(tx.stub, docKey(twinId, original), size, after, createdHere);
     return canonicalJson({
       twinId,
       hash: original,
@@ -997,7 +998,11 @@ export class SpecificationContract extends Contract {
       return { ...e, seq: h?.seq ?? null, mspId: h?.mspId ?? null, creator: h?.creator ?? null, operation: h?.operation ?? null };
     });
     if (matching.length === 0 && all.length === 0) fail(ErrorCodes.NOT_FOUND, `element ${el} has no history in twin ${twinId}`);
-    const ledger = all.filter((e) => e.seq !== null && e.seq >= fromSeq && (next === undefined || e.seq < next));
+    // Oldest first, like `changes`, so that pages joined in order stay in ledger order (the
+    // peer answers a key history newest first). Not cut by the peer: every write of a twin's
+    // key is one of its changes, so this key has at most as many modifications as the change
+    // order read whole above, and the peer's query limit (one value) let that through.
+    const ledger = all.filter((e) => e.seq !== null && e.seq >= fromSeq && (next === undefined || e.seq < next)).reverse();
     return canonicalJson({ twinId, elementId: el, ...page, ledgerHistory: ledger });
   }
 

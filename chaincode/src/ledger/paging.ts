@@ -24,7 +24,9 @@ export interface PageRequest {
 }
 
 const PAGE_SIZE = /^[1-9][0-9]{0,3}$/;
-const BOOKMARK = /^[A-Za-z0-9_-]{1,2048}$/;
+// A bookmark is a state key in base64url: up to 3 bytes per character of the longest key (a
+// grant's: a 2,048-character identity plus the twin ID and permission), 4 characters per 3 bytes.
+const BOOKMARK = new RegExp(`^[A-Za-z0-9_-]{1,${Limits.MAX_BOOKMARK_CHARS}}$`);
 
 /** pageSize '' = the default; else a whole number from 1 to MAX_PAGE_SIZE. */
 export function parsePageSize(v: unknown): number {
@@ -58,21 +60,56 @@ export function bookmarkKey(bookmark: string, [start]: readonly [string, string]
   return key;
 }
 
-/** One page of [start, end), mapped and filtered: a page may hold fewer items than its size. */
+/**
+ * One page of [start, end), mapped and filtered.
+ *
+ * Unfiltered lists answer the peer's page as it is. A filtered list (the map leaves records
+ * out: documents above the caller's level, twins it may not read) must never put a left-out
+ * record's key in its bookmark, nor answer short pages whose size counts what it left out: it
+ * reads on until the page is full or the range ends, and the bookmark starts just after the
+ * last record shown. Reading stops after Limits.MAX_PAGE_SCAN records; a page that ends there
+ * answers a bookmark cut to the shortest key between the last record read and the next, so at
+ * most a prefix of a left-out key is named, once per MAX_PAGE_SCAN left-out records.
+ */
 export async function pageRange<T, U = T>(
   r: StateReader,
   range: readonly [string, string],
   req: PageRequest,
-  map: (e: Entry<T>) => U | undefined | Promise<U | undefined> = (e) => e.value as unknown as U,
+  map?: (e: Entry<T>) => U | undefined | Promise<U | undefined>,
 ): Promise<Page<U>> {
-  const from = req.bookmark === '' ? undefined : bookmarkKey(req.bookmark, range);
-  const { entries, next } = await r.page<T>(range[0], range[1], req.size, from);
-  const items: U[] = [];
-  for (const e of entries) {
-    const v = await map(e);
-    if (v !== undefined) items.push(v);
+  let cursor = req.bookmark === '' ? undefined : bookmarkKey(req.bookmark, range);
+  if (map === undefined) {
+    const { entries, next } = await r.page<T>(range[0], range[1], req.size, cursor);
+    return { items: entries.map((e) => e.value as unknown as U), bookmark: encodeBookmark(next) };
   }
-  return { items, bookmark: encodeBookmark(next) };
+  const items: U[] = [];
+  let lastShown: string | undefined;
+  let lastRead = '';
+  for (let scanned = 0; ; ) {
+    // Ask for no more than the page still needs, so a full page ends on a record shown.
+    const { entries, next } = await r.page<T>(range[0], range[1], Math.min(req.size - items.length, Limits.MAX_PAGE_SCAN - scanned), cursor);
+    for (const e of entries) {
+      const v = await map(e);
+      if (v !== undefined) {
+        items.push(v);
+        lastShown = e.key;
+      }
+      lastRead = e.key;
+    }
+    scanned += entries.length;
+    if (next === '') return { items, bookmark: '' };
+    // Just after the last record shown: '\u0000' is the smallest character, so no key lies between.
+    if (items.length === req.size) return { items, bookmark: encodeBookmark(`${lastShown as string}\u0000`) };
+    if (scanned >= Limits.MAX_PAGE_SCAN) return { items, bookmark: encodeBookmark(separator(lastRead, next)) };
+    cursor = next;
+  }
+}
+
+/** The shortest key k with a < k <= b (a < b): b cut one character past their common prefix. */
+function separator(a: string, b: string): string {
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  return b.slice(0, i + 1);
 }
 
 export const pageOf = <T, U = T>(

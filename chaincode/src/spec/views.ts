@@ -79,7 +79,7 @@ export interface LedgerHistoryEntry {
  * MAX_KEY_HISTORY modifications (TOO_LARGE above: the peer's query cannot resume, so a
  * longer history is refused, never shortened).
  */
-export async function ledgerHistory(stub: ChaincodeStub, key: string): Promise<LedgerHistoryEntry[]> {
+export async function ledgerHistory(stub: ChaincodeStub, key: string, isFirst?: (oldest: LedgerHistoryEntry) => boolean): Promise<LedgerHistoryEntry[]> {
   const out: LedgerHistoryEntry[] = [];
   for await (const m of stub.getHistoryForKey(key)) {
     if (out.length === Limits.MAX_KEY_HISTORY) fail(ErrorCodes.TOO_LARGE, `the key has more than ${Limits.MAX_KEY_HISTORY} modifications`);
@@ -92,6 +92,12 @@ export async function ledgerHistory(stub: ChaincodeStub, key: string): Promise<L
       value: m.isDelete || !bytes || bytes.length === 0 ? null : (JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown),
     });
   }
+  // The peer ends a history query at its totalQueryLimit without a sign: where the key's first
+  // write is recognizable, an oldest entry that is not it means the answer was cut.
+  const oldest = out[out.length - 1];
+  if (isFirst !== undefined && oldest !== undefined && !isFirst(oldest)) {
+    fail(ErrorCodes.TOO_LARGE, `the key's history is longer than the peer answers (its oldest modification is missing: raise ledger.state.totalQueryLimit)`);
+  }
   return out;
 }
 
@@ -101,8 +107,14 @@ export async function ledgerHistory(stub: ChaincodeStub, key: string): Promise<L
  * or '' when the oldest entry is on this page. Stable while new changes arrive: those are
  * newer than every bookmark.
  */
-export async function ledgerHistoryPage(stub: ChaincodeStub, key: string, size: number, after: string): Promise<{ items: LedgerHistoryEntry[]; bookmark: string }> {
-  const all = await ledgerHistory(stub, key);
+export async function ledgerHistoryPage(
+  stub: ChaincodeStub,
+  key: string,
+  size: number,
+  after: string,
+  isFirst?: (oldest: LedgerHistoryEntry) => boolean,
+): Promise<{ items: LedgerHistoryEntry[]; bookmark: string }> {
+  const all = await ledgerHistory(stub, key, isFirst);
   let from = 0;
   if (after !== '') {
     const i = all.findIndex((e) => e.txId === after);
@@ -112,3 +124,10 @@ export async function ledgerHistoryPage(stub: ChaincodeStub, key: string, size: 
   const items = all.slice(from, from + size);
   return { items, bookmark: from + size < all.length ? (items[items.length - 1]?.txId ?? '') : '' };
 }
+
+/**
+ * A document key's first write is the addDocument that created the record: its value names
+ * that transaction (versions keep the creating txId, a removal is a delete). A document removed
+ * and added again starts over with such a write, so a cut exactly there is not recognized.
+ */
+export const createdHere = (e: LedgerHistoryEntry): boolean => !e.isDelete && (e.value as { txId?: unknown } | null)?.txId === e.txId;

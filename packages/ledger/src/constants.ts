@@ -176,6 +176,10 @@ export const Limits = {
   DEFAULT_PAGE_SIZE: 100,
   /** Lists and history: the largest page (VALIDATION_FAILED above). */
   MAX_PAGE_SIZE: 1000,
+  /** Filtered lists (documents, twins): records read per call to fill a page. */
+  MAX_PAGE_SCAN: 10_000,
+  /** Bookmarks: the longest a list answers or accepts (VALIDATION_FAILED above). */
+  MAX_BOOKMARK_CHARS: 12_288,
   /** Modifications of one key's history read per call (history, as-of, document history): TOO_LARGE above. */
   MAX_KEY_HISTORY: 10_000,
   /** getTwinAsOf: writes replayed for one past state (TOO_LARGE above). */

@@ -189,8 +189,8 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 
     const h = await org1.history(twin, 'capper-1');
     expect(h.ledgerHistory.map((e) => [e.txId, e.isDelete, e.operation])).toEqual([
-      [rem.transactionId, true, 'removeAML'],
       [ins.transactionId, false, 'insertAML'],
+      [rem.transactionId, true, 'removeAML'],
     ]);
     // A duplicate ID is refused.
     await expect(org1.insertAML(twin, elementXml('labeler-1'), 'plant-1')).rejects.toMatchObject({ code: 'DUPLICATE_ID' });

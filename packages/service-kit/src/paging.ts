@@ -9,11 +9,13 @@ import { Type, type TSchema } from '@sinclair/typebox';
 /** The chaincode's Limits.MAX_PAGE_SIZE and DEFAULT_PAGE_SIZE (packages/ledger mirrors them). */
 const MAX_PAGE_SIZE = 1000;
 const DEFAULT_PAGE_SIZE = 100;
+/** The chaincode's Limits.MAX_BOOKMARK_CHARS: the longest bookmark a list answers (a state key in base64url). */
+const MAX_BOOKMARK_CHARS = 12_288;
 
 export const PageQueryProperties = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, description: `items per page; default ${DEFAULT_PAGE_SIZE}` })),
   bookmark: Type.Optional(
-    Type.String({ maxLength: 2048, pattern: '^[A-Za-z0-9_-]*$', description: 'the `bookmark` of the previous page; omitted or empty = the first page' }),
+    Type.String({ maxLength: MAX_BOOKMARK_CHARS, pattern: '^[A-Za-z0-9_-]*$', description: 'the `bookmark` of the previous page; omitted or empty = the first page' }),
   ),
 };
 

@@ -105,11 +105,14 @@ export async function allPages<T>(read: (bookmark: string | undefined) => Promis
   for (;;) {
     const page = await read(bookmark);
     out.push(...('items' in page ? page.items : page.changes));
-    if (page.bookmark === '' || page.bookmark === bookmark) return out;
+    if (page.bookmark === '') return out;
+    // A bookmark answered twice would loop; stopping there would show part of a list as all of it.
+    if (page.bookmark === bookmark) throw new Error('the list answered the same bookmark twice; it cannot be read whole');
     bookmark = page.bookmark;
   }
 }
 
+/** Like `call` but returns the Response (downloads, non-JSON bodies). */
 export async function send(service: Service | 'console', method: Method, path: string, opts: CallOptions<unknown> = {}): Promise<Response> {
   const headers: Record<string, string> = { ...authHeaders() };
   let body: BodyInit | undefined;
