@@ -152,6 +152,20 @@ describe('party registry', () => {
     await expectRefusal(w, w.ledger.invoke(eve, w.acl, 'registerParty', JSON.stringify([PEER_A]), KEY), ErrorCodes.ACCESS_DENIED);
   });
 
+  it("matches the admin OU exactly, as Fabric's NodeOUs do: a client certificate with an affiliation OU 'Admin' is no admin", async () => {
+    const w = await worldWithTwin();
+    for (const ou of ['Admin', 'ADMIN']) {
+      const subject = `/C=US/ST=California/L=San Francisco/OU=client/OU=${ou}/CN=mallory@owner.example.com`;
+      const mallory = {
+        mspId: 'OwnerMSP',
+        id: `x509::${subject}::/C=US/ST=California/L=San Francisco/O=owner.example.com/CN=ca.owner.example.com`,
+        idBytes: certificateFor(subject),
+      };
+      await expectRefusal(w, w.ledger.invoke(mallory, w.acl, 'registerParty', JSON.stringify([PEER_A]), KEY), ErrorCodes.ACCESS_DENIED);
+      await expectRefusal(w, w.ledger.invoke(mallory, w.acl, 'claimDeviceNamespace', 'owner-plants-'), ErrorCodes.ACCESS_DENIED);
+    }
+  });
+
   it.each([
     ['a client identity', who.owner, JSON.stringify([PEER_A]), KEY, ErrorCodes.ACCESS_DENIED],
     ['a peer identity', identity('OwnerMSP', 'peer0', 'peer'), JSON.stringify([PEER_A]), KEY, ErrorCodes.ACCESS_DENIED],

@@ -117,6 +117,16 @@ describe('safety rules need safety:write and a second organization', () => {
     expect(programs.map((x: { elementId: string }) => x.elementId).sort()).toEqual(['prog-set-conveyor-speed', 'prog-set-valve-inlet-1']);
   });
 
+  it("refuses to apply a proposal whose proposer no longer holds safety:write (no change on one organization's say)", async () => {
+    const w = await worldWithTwin();
+    await w.ledger.invoke(who.manufacturer, w.spec, 'proposeSafetyChange', TWIN, 'removeAML', JSON.stringify({ ID: 'prog-set-valve-inlet-1' }), '');
+    // The owner takes the proposer's role away, then approves as the "second" organization.
+    await w.ledger.invoke(who.owner, w.acl, 'revoke', TWIN, JSON.stringify({ mspId: 'ManufacturerMSP', role: 'MANUFACTURER' }));
+    await expectRefusal(w, w.ledger.invoke(who.owner, w.spec, 'approveSafetyChange', TWIN, '1'), ErrorCodes.STALE_PROPOSAL);
+    const programs = (await w.ledger.invoke(who.owner, w.spec, 'listPrograms', TWIN)).items;
+    expect(programs.map((x: { elementId: string }) => x.elementId)).toContain('prog-set-valve-inlet-1');
+  });
+
   it('refuses a stale proposal: the specification changed after it was proposed', async () => {
     const w = await worldWithTwin();
     await w.ledger.invoke(who.owner, w.spec, 'proposeSafetyChange', TWIN, 'replaceAML', JSON.stringify({ ID: 'prog-set-conveyor-speed', amlFragment: conveyorProgram('3') }), '');

@@ -2,6 +2,9 @@ import { X509Certificate } from 'node:crypto';
 import type { Context } from 'fabric-contract-api';
 import { ErrorCodes, fail } from '../errors';
 
+/** The admin NodeOU identifier of every organization's MSP config (config.yaml, NodeOUs). */
+const ADMIN_OU = 'admin';
+
 /** Who submitted the transaction, as the chaincode sees it. */
 export interface Caller {
   mspId: string;
@@ -25,7 +28,10 @@ export function callerOf(ctx: Context): Caller {
   const id = ctx.clientIdentity.getID();
   const subject = certificateSubject(ctx.clientIdentity.getIDBytes());
   const ous = subject.OU;
-  return { mspId, id, ous, cns: subject.CN, isAdmin: ous.some((o) => o.toLowerCase() === 'admin') };
+  // Exactly the NodeOU identifier cryptogen and the chart configure ('admin'), compared as
+  // Fabric compares it: case-sensitively. An affiliation OU 'Admin' on a client certificate is
+  // no admin for the MSP, so it must not be one here either.
+  return { mspId, id, ous, cns: subject.CN, isAdmin: ous.includes(ADMIN_OU) };
 }
 
 /** Subject attributes by short name; every attribute may occur several times. */

@@ -3,10 +3,12 @@ import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-a
 import { parseCaexDocument } from '../aml/caex';
 import { checkCall, type ProgramDefinition } from '../aml/programs';
 import {
+  accessOf,
   callerAccess,
   DEFAULT_READER_GRANT,
   denied,
   grantKey,
+  ledgerClock,
   makeGrant,
   nowMs,
   parseGrantSpec,
@@ -339,6 +341,12 @@ export class SpecificationContract extends Contract {
     const proposal = await requirePendingProposal(tx, twinId, id);
     if (proposal.proposedBy.mspId === tx.caller.mspId) {
       fail(ErrorCodes.SELF_APPROVAL, `safety change ${id} was proposed by ${tx.caller.mspId}; another organization holding safety:write must approve it`);
+    }
+    // Two organizations must stand behind the change when it is applied, not only when it was
+    // proposed: a proposer whose safety:write was revoked (say, by the approver) no longer does.
+    const proposer = await accessOf(tx.state, twinId, proposal.proposedBy.mspId, proposal.proposedBy.id, nowMs(tx), ledgerClock(tx, twinId));
+    if (!proposer.permissions.includes(Permissions.SAFETY_WRITE)) {
+      fail(ErrorCodes.STALE_PROPOSAL, `the proposer of safety change ${id} (${proposal.proposedBy.mspId}) no longer holds safety:write on twin ${twinId}; propose again`);
     }
     // Read in this transaction: a concurrent spec write invalidates the approval (MVCC) too.
     const revision = await specRevision(tx, twinId);
