@@ -653,7 +653,8 @@ export class SpecificationContract extends Contract {
     const last = doc ?? (history.find((e) => !e.isDelete)?.value as DocumentRecord | undefined);
     if (!last) fail(ErrorCodes.NOT_FOUND, `document ${h} has no history in twin ${twinId}`);
     await requirePermission(tx, twinId, docRead(last.confidentiality));
-    const page = await ledgerHistoryPage(tx.stub, docKey(twinId, original), size, after, createdHere);
+    // One read of the key's history serves both the access check above and the page.
+    const page = ledgerHistoryPage(history, size, after);
     return canonicalJson({
       twinId,
       hash: original,

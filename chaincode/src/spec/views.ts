@@ -107,14 +107,7 @@ export async function ledgerHistory(stub: ChaincodeStub, key: string, isFirst?: 
  * or '' when the oldest entry is on this page. Stable while new changes arrive: those are
  * newer than every bookmark.
  */
-export async function ledgerHistoryPage(
-  stub: ChaincodeStub,
-  key: string,
-  size: number,
-  after: string,
-  isFirst?: (oldest: LedgerHistoryEntry) => boolean,
-): Promise<{ items: LedgerHistoryEntry[]; bookmark: string }> {
-  const all = await ledgerHistory(stub, key, isFirst);
+export function ledgerHistoryPage(all: readonly LedgerHistoryEntry[], size: number, after: string): { items: LedgerHistoryEntry[]; bookmark: string } {
   let from = 0;
   if (after !== '') {
     const i = all.findIndex((e) => e.txId === after);
