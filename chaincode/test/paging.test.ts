@@ -182,6 +182,70 @@ describe('history pages by sequence number', () => {
   });
 });
 
+const CHGW = '\u0000tl.chgw\u0000';
+const changeLogKeys = (w: World, txId: string): string[] => [...w.ledger.state.keys()].filter((k) => k.startsWith(`${CHGW}${TWIN}\u0000${txId}\u0000`)).sort();
+
+/** A CAEX document of n sensors with a long attribute each (about 0.5 KB of state per element). */
+function wideSpec(n: number): string {
+  const note = 'x'.repeat(400);
+  const sensors = Array.from({ length: n }, (_, i) => `<InternalElement Name="S${i}" ID="s${i}"><Attribute Name="Note" AttributeDataType="xs:string"><Value>${note}</Value></Attribute></InternalElement>`);
+  return `<CAEXFile SchemaVersion="3.0" FileName="wide.aml"><InstanceHierarchy Name="IH"><InternalElement Name="Line" ID="line">${sensors.join('')}</InternalElement></InstanceHierarchy></CAEXFile>`;
+}
+
+describe('the change log: packed, bounded, complete', () => {
+  it('an edit logs its writes in one key', async () => {
+    const w = await worldWithTwin();
+    await w.ledger.invoke(who.owner, w.spec, 'addDocument', TWIN, doc(1));
+    const keys = changeLogKeys(w, w.ledger.lastTx.txId);
+    expect(keys).toHaveLength(1);
+    const chunk = JSON.parse(Buffer.from(w.ledger.state.get(keys[0] as string) as Uint8Array).toString('utf8'));
+    // The document, its first version and its hash index, in the order the transaction wrote them.
+    expect(chunk.writes.map((x: { key: string }) => x.key.split('\u0000')[1])).toEqual(['tl.doc', 'tl.docv', 'tl.dochash']);
+  });
+
+  it('a large change is logged in bounded chunks and replays whole, even when the peer answers one key per query', async () => {
+    const { newWorld } = await import('./support/world');
+    const w = newWorld();
+    await w.ledger.invoke(who.owner, w.spec, 'createTwin', TWIN, 'wide', wideSpec(2000), '');
+    const keys = changeLogKeys(w, w.ledger.lastTx.txId);
+    expect(keys.length).toBeGreaterThan(2);
+    let writes = 0;
+    for (const k of keys) {
+      const bytes = w.ledger.state.get(k) as Uint8Array;
+      // The bound plus the one write that crosses it, plus the JSON around them.
+      expect(bytes.length).toBeLessThan(256 * 1024 + 4 * 1024);
+      writes += JSON.parse(Buffer.from(bytes).toString('utf8')).writes.length;
+    }
+    expect(writes).toBeGreaterThan(2000);
+    const live = (await w.ledger.invoke(who.owner, w.spec, 'getSpecification', TWIN)).aml;
+    w.ledger.totalQueryLimit = 1;
+    expect((await w.ledger.invoke(who.owner, w.spec, 'getTwinAsOf', TWIN, 'seq:1')).specification).toBe(live);
+  });
+
+  it('replays changes logged one key per write (a channel upgraded from the layout before chunks)', async () => {
+    const w = await worldWithTwin();
+    await w.ledger.invoke(who.owner, w.spec, 'insertAML', TWIN, el('spare-1'), 'filler-1', '');
+    const live = (await w.ledger.invoke(who.owner, w.spec, 'getSpecification', TWIN)).aml;
+    for (const tx of w.ledger.txs.filter((t) => t.ok)) {
+      for (const k of changeLogKeys(w, tx.txId)) {
+        const chunk = JSON.parse(Buffer.from(w.ledger.state.get(k) as Uint8Array).toString('utf8')) as { writes: unknown[] };
+        w.ledger.state.delete(k);
+        chunk.writes.forEach((one, n) => w.ledger.state.set(`${CHGW}${TWIN}\u0000${tx.txId}\u0000${String(n).padStart(6, '0')}\u0000`, Buffer.from(JSON.stringify(one))));
+      }
+    }
+    expect((await w.ledger.invoke(who.auditor, w.spec, 'getTwinAsOf', TWIN, 'seq:2')).specification).toBe(live);
+  });
+
+  it('a replay whose log holds fewer writes than its header counts is refused', async () => {
+    const w = await worldWithTwin();
+    await w.ledger.invoke(who.owner, w.spec, 'addDocument', TWIN, doc(1));
+    const [k] = changeLogKeys(w, w.ledger.lastTx.txId);
+    const chunk = JSON.parse(Buffer.from(w.ledger.state.get(k as string) as Uint8Array).toString('utf8')) as { writes: unknown[] };
+    w.ledger.state.set(k as string, Buffer.from(JSON.stringify({ writes: chunk.writes.slice(1) })));
+    await expect(w.ledger.invoke(who.auditor, w.spec, 'getTwinAsOf', TWIN, 'seq:2')).rejects.toMatchObject({ code: ErrorCodes.INVALID_STATE });
+  });
+});
+
 describe('as-of is complete or refused', () => {
   it('replays the whole change log even when it is longer than one peer query answers', async () => {
     const w = await worldWithTwin();

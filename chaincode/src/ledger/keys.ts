@@ -56,7 +56,10 @@ export const KeyTypes = {
    * rests on an expiring grant reads it (see access/grants.ts).
    */
   changeOrder: 'tl.order',
-  /** [twinId, txId, n(6 digits)] -> ChangeWrite, n in the order of the transaction's writes */
+  /**
+   * [twinId, txId, n(6 digits)] -> ChangeLogChunk (the transaction's writes in order, usually
+   * one chunk; a single ChangeWrite per key before chunks, still read)
+   */
   changeWrite: 'tl.chgw',
   /** [mspId] -> Party */
   party: 'tl.party',

@@ -4,7 +4,7 @@ import { Limits } from '../limits';
 import { fromBytes } from '../util/canonical-json';
 import { parseTimestamp } from '../util/time';
 import { compositeKey, KeyTypes } from './keys';
-import type { StateReader } from './state';
+import { visitQuery, type StateReader } from './state';
 import type { ChangeHeader } from './tx';
 
 /** A change header at its place in the twin's ledger order. */
@@ -25,7 +25,7 @@ export const changeOrderKey = (twinId: string): string => compositeKey(KeyTypes.
  */
 export async function changeOrder(stub: ChaincodeStub, twinId: string): Promise<SequencedChange[]> {
   const newestFirst: ChangeHeader[] = [];
-  for await (const m of stub.getHistoryForKey(changeOrderKey(twinId))) {
+  await visitQuery(stub.getHistoryForKey(changeOrderKey(twinId)), (m) => {
     // The key is never deleted, and every modification is one transaction's header.
     if (!m.isDelete && m.value && m.value.length > 0) newestFirst.push(fromBytes<ChangeHeader>(m.value));
     // The peer's history query reads newest first and cannot start elsewhere, so a sequence
@@ -33,7 +33,7 @@ export async function changeOrder(stub: ChaincodeStub, twinId: string): Promise<
     if (newestFirst.length > Limits.MAX_KEY_HISTORY) {
       fail(ErrorCodes.TOO_LARGE, `twin ${twinId} has more than ${Limits.MAX_KEY_HISTORY} changes; its history and as-of are beyond what one call reads`);
     }
-  }
+  });
   // The oldest header is always createTwin's. If it is not, the peer stopped early (its
   // ledger.state.totalQueryLimit ends a history query without an error): refuse rather than
   // number a shortened log as if it were the whole.

@@ -37,6 +37,20 @@ export async function listRange<T>(r: StateReader, start: string, end: string, l
   return out;
 }
 
+/**
+ * Visits a peer query's results until `visit` returns false. Driven by hand rather than with
+ * for-await, which ends every query with QUERY_STATE_CLOSE: a round trip for nothing, one per
+ * scan of every transaction. The peer releases the iterator itself once it has sent the last
+ * batch (has_more false), and every iterator still open when the transaction ends (its
+ * TransactionContext closes them), so a query that stops early leaves nothing behind either.
+ */
+export async function visitQuery<V>(query: Promise<{ next(): Promise<{ value: V; done?: boolean }> }>, visit: (v: V) => boolean | void): Promise<void> {
+  const iter = await query;
+  for (let r = await iter.next(); !r.done; r = await iter.next()) {
+    if (visit(r.value) === false) return;
+  }
+}
+
 export class LedgerReader implements StateReader {
   constructor(private readonly stub: ChaincodeStub) {}
 
@@ -49,13 +63,10 @@ export class LedgerReader implements StateReader {
   async scan<T>(start: string, end: string, visit: (e: Entry<T>) => boolean | void): Promise<void> {
     // Fabric splits the two namespaces: composite ranges go through the partial-key API,
     // which ranges over the whole prefix, so a narrower end is enforced here.
-    const iter = start.startsWith('\u0000')
-      ? this.stub.getStateByPartialCompositeKey(...splitPartial(start))
-      : this.stub.getStateByRange(start, end);
-    for await (const kv of iter) {
-      if (kv.key >= end) break;
-      if (visit({ key: kv.key, value: fromBytes<T>(kv.value) }) === false) break;
-    }
+    await visitQuery(
+      start.startsWith('\u0000') ? this.stub.getStateByPartialCompositeKey(...splitPartial(start)) : this.stub.getStateByRange(start, end),
+      (kv) => kv.key < end && visit({ key: kv.key, value: fromBytes<T>(kv.value) }) !== false,
+    );
   }
 
   async page<T>(start: string, end: string, size: number, from?: string): Promise<{ entries: Entry<T>[]; next: string }> {
@@ -66,13 +77,11 @@ export class LedgerReader implements StateReader {
       : await this.stub.getStateByRangeWithPagination(start, end, size, from ?? '');
     // The peer bounds the range in its own (byte) order: every range paged here is a whole
     // prefix, so no narrower end needs enforcing.
+    // A paginated answer is always complete (the peer releases its iterator with the
+    // bookmark), so there is nothing to close.
     const entries: Entry<T>[] = [];
-    try {
-      for (let r = await res.iterator.next(); !r.done; r = await res.iterator.next()) {
-        entries.push({ key: r.value.key, value: fromBytes<T>(r.value.value) });
-      }
-    } finally {
-      await res.iterator.close();
+    for (let r = await res.iterator.next(); !r.done; r = await res.iterator.next()) {
+      entries.push({ key: r.value.key, value: fromBytes<T>(r.value.value) });
     }
     // The peer leaves out metadata that is all defaults (an empty last page: no bookmark, no
     // records), and the shim then sets none.

@@ -6,8 +6,8 @@ import { ErrorCodes, fail } from '../errors';
 import { Limits } from '../limits';
 import { compositeKey, compositeRange, KeyTypes } from '../ledger/keys';
 import { listAllPaged } from '../ledger/paging';
-import { list, MemoryReader, type StateReader } from '../ledger/state';
-import type { ChangeHeader, ChangeWrite } from '../ledger/tx';
+import { list, MemoryReader, visitQuery, type StateReader } from '../ledger/state';
+import { changeLogWrites, type ChangeHeader, type ChangeLogChunk, type ChangeWrite } from '../ledger/tx';
 import { timeFrom } from '../util/time';
 import type { DocumentRecord, DocumentVersion, ExternalSource, ProgramCall, SensorFeed, TwinMeta } from './model';
 
@@ -56,13 +56,14 @@ export async function replayChanges(r: StateReader, twinId: string, changes: rea
   }
   const past = new MemoryReader(new Map());
   for (const c of changes) {
-    // Keys are [twinId, txId, n]: one transaction's writes, in the order it made them.
+    // Keys are [twinId, txId, n]: one transaction's writes in chunks, in the order it made them.
     const [start, end] = compositeRange(KeyTypes.changeWrite, [twinId, c.txId]);
-    const writes = await listAllPaged<ChangeWrite>(r, start, end, c.writes, `the change log of transaction ${c.txId}`);
+    const entries = await listAllPaged<ChangeLogChunk | ChangeWrite>(r, start, end, c.writes, `the change log of transaction ${c.txId}`);
+    const writes = entries.flatMap((e) => changeLogWrites(e.value));
     if (writes.length !== c.writes) {
       fail(ErrorCodes.INVALID_STATE, `the change log of transaction ${c.txId} holds ${writes.length} writes, its header counts ${c.writes}`);
     }
-    for (const w of writes) past.set(w.value.key, w.value.value);
+    for (const w of writes) past.set(w.key, w.value);
   }
   return past;
 }
@@ -81,7 +82,7 @@ export interface LedgerHistoryEntry {
  */
 export async function ledgerHistory(stub: ChaincodeStub, key: string, isFirst?: (oldest: LedgerHistoryEntry) => boolean): Promise<LedgerHistoryEntry[]> {
   const out: LedgerHistoryEntry[] = [];
-  for await (const m of stub.getHistoryForKey(key)) {
+  await visitQuery(stub.getHistoryForKey(key), (m) => {
     if (out.length === Limits.MAX_KEY_HISTORY) fail(ErrorCodes.TOO_LARGE, `the key has more than ${Limits.MAX_KEY_HISTORY} modifications`);
     const ts = m.timestamp as unknown as { seconds: number | string; nanos?: number };
     const bytes = m.value;
@@ -91,7 +92,7 @@ export async function ledgerHistory(stub: ChaincodeStub, key: string, isFirst?: 
       isDelete: m.isDelete,
       value: m.isDelete || !bytes || bytes.length === 0 ? null : (JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown),
     });
-  }
+  });
   // The peer ends a history query at its totalQueryLimit without a sign: where the key's first
   // write is recognizable, an oldest entry that is not it means the answer was cut.
   const oldest = out[out.length - 1];

@@ -70,22 +70,48 @@ export interface TxRecord {
   writeCalls: number;
   event?: { name: string; payload: unknown };
   reads: number;
+  /** Query iterators closed; reads + writeCalls + closes = the round trips to the peer. */
+  closes: number;
 }
 
-function asyncIter<T>(items: T[]): Promise<AsyncIterable<T>> & AsyncIterable<T> {
-  const iterable: AsyncIterable<T> = {
-    async *[Symbol.asyncIterator]() {
-      yield* items;
+/**
+ * Like the shim: a promise of the query iterator (next/close) that is itself async-iterable
+ * (for-await closes at the end). `onClose` counts the QUERY_STATE_CLOSE round trips.
+ */
+function asyncIter<T>(items: T[], onClose: () => void): Promise<QueryIterator<T>> & AsyncIterable<T> {
+  let i = 0;
+  const iterator: QueryIterator<T> = {
+    async next() {
+      const v = items[i++];
+      return v === undefined ? { done: true, value: undefined } : { done: false, value: v };
+    },
+    async close() {
+      onClose();
     },
   };
-  // Like the shim: a promise of the iterator that is itself async-iterable.
-  return Object.assign(Promise.resolve(iterable), { [Symbol.asyncIterator]: iterable[Symbol.asyncIterator] });
+  const iterable: AsyncIterable<T> = {
+    async *[Symbol.asyncIterator]() {
+      try {
+        yield* items;
+      } finally {
+        onClose();
+      }
+    },
+  };
+  return Object.assign(Promise.resolve(iterator), { [Symbol.asyncIterator]: iterable[Symbol.asyncIterator] });
+}
+
+interface QueryIterator<T> {
+  next(): Promise<{ done: true; value: undefined } | { done: false; value: T }>;
+  close(): Promise<void>;
 }
 
 export class FakeStub {
   readonly writes = new Map<string, Uint8Array | null>();
   writeCalls = 0;
   reads = 0;
+  /** Query iterators the function closed (each a round trip to the peer). */
+  closes = 0;
   event: { name: string; payload: Uint8Array } | undefined;
 
   constructor(
@@ -136,12 +162,12 @@ export class FakeStub {
       return Promise.reject(new Error('first character of the key contains a null character which is not allowed')) as never;
     }
     this.reads++;
-    return asyncIter(this.ledger.range(start || '\u0001', end || MAX).slice(0, this.ledger.totalQueryLimit));
+    return asyncIter(this.ledger.range(start || '\u0001', end || MAX).slice(0, this.ledger.totalQueryLimit), () => this.closes++);
   }
   getStateByPartialCompositeKey(type: string, attrs: string[]) {
     this.reads++;
     const start = this.createCompositeKey(type, attrs);
-    return asyncIter(this.ledger.range(start, start + MAX).slice(0, this.ledger.totalQueryLimit));
+    return asyncIter(this.ledger.range(start, start + MAX).slice(0, this.ledger.totalQueryLimit), () => this.closes++);
   }
   getStateByRangeWithPagination(start: string, end: string, pageSize: number, bookmark = '') {
     if (start.startsWith(SEP) || end.startsWith(SEP)) {
@@ -155,7 +181,7 @@ export class FakeStub {
   }
   getHistoryForKey(key: string) {
     this.reads++;
-    return asyncIter([...(this.ledger.history.get(key) ?? [])].reverse().slice(0, this.ledger.totalQueryLimit));
+    return asyncIter([...(this.ledger.history.get(key) ?? [])].reverse().slice(0, this.ledger.totalQueryLimit), () => this.closes++);
   }
 
   /** Paginated queries run only before any write (and forbid writes after them), as on the peer. */
@@ -268,7 +294,7 @@ export class FakeLedger {
       stub,
       clientIdentity: { getMSPID: () => who.mspId, getID: () => who.id, getIDBytes: () => who.idBytes },
     } as unknown as Context;
-    const rec: TxRecord = { txId: stub.txId, fn, ok: false, writeCalls: 0, reads: 0 };
+    const rec: TxRecord = { txId: stub.txId, fn, ok: false, writeCalls: 0, reads: 0, closes: 0 };
     this.txs.push(rec);
     try {
       const method = contract[fn] as unknown as (ctx: Context, ...a: string[]) => Promise<string>;
@@ -276,6 +302,7 @@ export class FakeLedger {
       rec.ok = true;
       rec.writeCalls = stub.writeCalls;
       rec.reads = stub.reads;
+      rec.closes = stub.closes;
       for (const [k, v] of stub.writes) {
         const h = this.history.get(k) ?? [];
         h.push({ txId: stub.txId, timestamp: { ...stub.time }, isDelete: v === null, value: v ?? new Uint8Array(0) });
@@ -290,6 +317,7 @@ export class FakeLedger {
     } catch (e) {
       rec.writeCalls = stub.writeCalls;
       rec.reads = stub.reads;
+      rec.closes = stub.closes;
       rec.error = (e as Error).message;
       throw e;
     }
