@@ -40,6 +40,19 @@ describe('recordAccessChange', () => {
     expect((await w.ledger.invoke(who.auditor, w.spec, 'getAccessRecord', TWIN, VERSION2)).record).toBeNull();
   });
 
+  it("a history the peer cut short is TOO_LARGE, never a shorter history (each record names the one it replaced)", async () => {
+    const w = await world();
+    const txs: string[] = [];
+    for (let v = 2; v <= 6; v++) {
+      await w.ledger.invoke(who.owner, w.spec, 'recordAccessChange', TWIN, ORIGINAL, String(v), parties('OwnerMSP'), '');
+      txs.push(w.ledger.lastTx.txId);
+    }
+    const read = await w.ledger.invoke(who.auditor, w.spec, 'getAccessRecord', TWIN, ORIGINAL);
+    expect(read.history.map((h: { value: { previousTxId: string } }) => h.value.previousTxId)).toEqual(['', ...txs.slice(0, -1)].reverse());
+    w.ledger.totalQueryLimit = 3;
+    await expect(w.ledger.invoke(who.auditor, w.spec, 'getAccessRecord', TWIN, ORIGINAL)).rejects.toMatchObject({ code: ErrorCodes.TOO_LARGE });
+  });
+
   it('only a member of the organization that uploaded the version may record it', async () => {
     const w = await world();
     await expectRefusal(w, w.ledger.invoke(who.maintainer, w.spec, 'recordAccessChange', TWIN, ORIGINAL, '2', parties('MaintainerMSP', 'OwnerMSP'), ''), ErrorCodes.ACCESS_DENIED);

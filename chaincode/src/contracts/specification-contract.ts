@@ -72,6 +72,7 @@ import {
   grants as listGrantRecords,
   ledgerHistory,
   createdHere,
+  firstAccessRecord,
   ledgerHistoryPage,
   programCalls,
   replayChanges,
@@ -701,6 +702,7 @@ export class SpecificationContract extends Contract {
       dhtRef: version.dhtRef,
       aclVersion: n,
       parties,
+      previousTxId: prev?.txId ?? '',
       recordedBy: tx.who,
       timestamp: tx.time.iso,
       txId: tx.txId,
@@ -730,7 +732,7 @@ export class SpecificationContract extends Contract {
     if (!doc) fail(ErrorCodes.NOT_FOUND, `document version ${h} does not exist in twin ${twinId}`);
     await requirePermission(tx, twinId, docRead(doc.confidentiality));
     const record = (await tx.state.get<AccessRecord>(docAccessKey(twinId, h))) ?? null;
-    return canonicalJson({ twinId, hash: h, originalHash: doc.hash, record, history: await ledgerHistory(tx.stub, docAccessKey(twinId, h)) });
+    return canonicalJson({ twinId, hash: h, originalHash: doc.hash, record, history: await ledgerHistory(tx.stub, docAccessKey(twinId, h), firstAccessRecord) });
   }
 
   // ---------------------------------------------------------------- external sources

@@ -86,6 +86,11 @@ export interface AccessRecord {
   parties: string[];
   /** After a re-key: the reference of the object's newest manifest (DHT head). */
   head?: string;
+  /**
+   * The transaction of the record this one replaced, '' for the first: the key's history is a
+   * chain, so a history the peer cut short is recognized (absent in records written before).
+   */
+  previousTxId?: string;
   recordedBy: Principal;
   timestamp: string;
   txId: string;

@@ -125,3 +125,12 @@ export function ledgerHistoryPage(all: readonly LedgerHistoryEntry[], size: numb
  * and added again starts over with such a write, so a cut exactly there is not recognized.
  */
 export const createdHere = (e: LedgerHistoryEntry): boolean => !e.isDelete && (e.value as { txId?: unknown } | null)?.txId === e.txId;
+
+/**
+ * Whether an access record is the first of its key (previousTxId ''). A record written before
+ * the field existed cannot tell, and counts as first: such a cut goes unrecognized.
+ */
+export const firstAccessRecord = (e: LedgerHistoryEntry): boolean => {
+  const previous = (e.value as { previousTxId?: unknown } | null)?.previousTxId;
+  return previous === undefined || previous === '';
+};

@@ -216,6 +216,8 @@ export interface AccessRecord {
   readonly parties: readonly string[];
   /** After a re-key: the object's newest manifest reference. */
   readonly head?: string;
+  /** The transaction of the record this one replaced ('' for the first; absent in older records). */
+  readonly previousTxId?: string;
   readonly recordedBy: Principal;
   readonly timestamp: string;
   readonly txId: string;
