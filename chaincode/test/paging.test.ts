@@ -192,15 +192,26 @@ function wideSpec(n: number): string {
   return `<CAEXFile SchemaVersion="3.0" FileName="wide.aml"><InstanceHierarchy Name="IH"><InternalElement Name="Line" ID="line">${sensors.join('')}</InternalElement></InstanceHierarchy></CAEXFile>`;
 }
 
-describe('the change log: packed, bounded, complete', () => {
-  it('an edit logs its writes in one key', async () => {
+const ORDER = (twinId: string) => `\u0000tl.order\u0000${twinId}\u0000`;
+const bytesJson = (b: Uint8Array | undefined) => JSON.parse(Buffer.from(b as Uint8Array).toString('utf8'));
+
+describe('the change log: inline, packed, bounded, complete', () => {
+  it("an edit's writes ride in its header (no change-log key), and no answer shows them", async () => {
     const w = await worldWithTwin();
-    await w.ledger.invoke(who.owner, w.spec, 'addDocument', TWIN, doc(1));
-    const keys = changeLogKeys(w, w.ledger.lastTx.txId);
-    expect(keys).toHaveLength(1);
-    const chunk = JSON.parse(Buffer.from(w.ledger.state.get(keys[0] as string) as Uint8Array).toString('utf8'));
+    await w.ledger.invoke(who.owner, w.spec, 'addDocument', TWIN, JSON.stringify({ hash: hash(1), dhtRef: 'dht:1', title: 'Secret', confidentiality: 'confidential' }));
+    expect(changeLogKeys(w, w.ledger.lastTx.txId)).toHaveLength(0);
+    const header = bytesJson(w.ledger.state.get(ORDER(TWIN)));
     // The document, its first version and its hash index, in the order the transaction wrote them.
-    expect(chunk.writes.map((x: { key: string }) => x.key.split('\u0000')[1])).toEqual(['tl.doc', 'tl.docv', 'tl.dochash']);
+    expect(header.log.map((x: { key: string }) => x.key.split('\u0000')[1])).toEqual(['tl.doc', 'tl.docv', 'tl.dochash']);
+    // Another member reading as READER (spec:read, public documents only) sees the change,
+    // never its content.
+    const h = await w.ledger.invoke(who.outsider, w.spec, 'history', TWIN, '', '', '');
+    expect(h.changes.length).toBeGreaterThan(1);
+    for (const c of h.changes) expect(c).not.toHaveProperty('log');
+    expect(JSON.stringify(h)).not.toContain('Secret');
+    const past = await w.ledger.invoke(who.outsider, w.spec, 'getTwinAsOf', TWIN, 'seq:2');
+    expect(JSON.stringify(past)).not.toContain('Secret');
+    expect((await w.ledger.invoke(who.owner, w.spec, 'getTwinAsOf', TWIN, 'seq:2')).documents.map((d: { title: string }) => d.title)).toEqual(['Secret']);
   });
 
   it('a large change is logged in bounded chunks and replays whole, even when the peer answers one key per query', async () => {
@@ -209,40 +220,41 @@ describe('the change log: packed, bounded, complete', () => {
     await w.ledger.invoke(who.owner, w.spec, 'createTwin', TWIN, 'wide', wideSpec(2000), '');
     const keys = changeLogKeys(w, w.ledger.lastTx.txId);
     expect(keys.length).toBeGreaterThan(2);
+    expect(bytesJson(w.ledger.state.get(ORDER(TWIN)))).not.toHaveProperty('log');
     let writes = 0;
     for (const k of keys) {
       const bytes = w.ledger.state.get(k) as Uint8Array;
       // The bound plus the one write that crosses it, plus the JSON around them.
       expect(bytes.length).toBeLessThan(256 * 1024 + 4 * 1024);
-      writes += JSON.parse(Buffer.from(bytes).toString('utf8')).writes.length;
+      writes += bytesJson(bytes).writes.length;
     }
     expect(writes).toBeGreaterThan(2000);
     const live = (await w.ledger.invoke(who.owner, w.spec, 'getSpecification', TWIN)).aml;
     w.ledger.totalQueryLimit = 1;
     expect((await w.ledger.invoke(who.owner, w.spec, 'getTwinAsOf', TWIN, 'seq:1')).specification).toBe(live);
+    // A chunk lost: the replay is refused, never a part of the change.
+    w.ledger.state.delete(keys[1] as string);
+    await expect(w.ledger.invoke(who.owner, w.spec, 'getTwinAsOf', TWIN, 'seq:1')).rejects.toMatchObject({ code: ErrorCodes.INVALID_STATE });
   });
 
   it('replays changes logged one key per write (a channel upgraded from the layout before chunks)', async () => {
     const w = await worldWithTwin();
     await w.ledger.invoke(who.owner, w.spec, 'insertAML', TWIN, el('spare-1'), 'filler-1', '');
     const live = (await w.ledger.invoke(who.owner, w.spec, 'getSpecification', TWIN)).aml;
-    for (const tx of w.ledger.txs.filter((t) => t.ok)) {
-      for (const k of changeLogKeys(w, tx.txId)) {
-        const chunk = JSON.parse(Buffer.from(w.ledger.state.get(k) as Uint8Array).toString('utf8')) as { writes: unknown[] };
+    // Rewrite the log as the old layout had it: no writes in headers, one key per write.
+    for (const entry of w.ledger.history.get(ORDER(TWIN)) ?? []) {
+      const header = bytesJson(entry.value);
+      let writes: unknown[] = header.log ?? [];
+      delete header.log;
+      entry.value = Buffer.from(JSON.stringify(header));
+      for (const k of changeLogKeys(w, entry.txId)) {
+        writes = [...writes, ...bytesJson(w.ledger.state.get(k)).writes];
         w.ledger.state.delete(k);
-        chunk.writes.forEach((one, n) => w.ledger.state.set(`${CHGW}${TWIN}\u0000${tx.txId}\u0000${String(n).padStart(6, '0')}\u0000`, Buffer.from(JSON.stringify(one))));
       }
+      expect(writes).toHaveLength(header.writes);
+      writes.forEach((one, n) => w.ledger.state.set(`${CHGW}${TWIN}\u0000${entry.txId}\u0000${String(n).padStart(6, '0')}\u0000`, Buffer.from(JSON.stringify(one))));
     }
     expect((await w.ledger.invoke(who.auditor, w.spec, 'getTwinAsOf', TWIN, 'seq:2')).specification).toBe(live);
-  });
-
-  it('a replay whose log holds fewer writes than its header counts is refused', async () => {
-    const w = await worldWithTwin();
-    await w.ledger.invoke(who.owner, w.spec, 'addDocument', TWIN, doc(1));
-    const [k] = changeLogKeys(w, w.ledger.lastTx.txId);
-    const chunk = JSON.parse(Buffer.from(w.ledger.state.get(k as string) as Uint8Array).toString('utf8')) as { writes: unknown[] };
-    w.ledger.state.set(k as string, Buffer.from(JSON.stringify({ writes: chunk.writes.slice(1) })));
-    await expect(w.ledger.invoke(who.auditor, w.spec, 'getTwinAsOf', TWIN, 'seq:2')).rejects.toMatchObject({ code: ErrorCodes.INVALID_STATE });
   });
 });
 

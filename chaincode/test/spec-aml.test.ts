@@ -103,10 +103,10 @@ describe('insertAML / removeAML', () => {
     await w.ledger.invoke(who.maintainer, w.spec, 'insertAML', TWIN, IE('s-last'), 'filler-1', 'sensor-temperature-1');
     const res = await w.ledger.invoke(who.maintainer, w.spec, 'insertAML', TWIN, IE('s-between'), 'filler-1', 's-mid');
     expect(res.inserted).toEqual(['s-between']);
-    // 1 element + 1 child-index entry + change log (its writes packed in one key, the header
-    // in the change-order key) + the spec revision: no sibling rewritten, and no key every
-    // edit of the twin reads (concurrent edits do not conflict).
-    expect(w.ledger.lastTx.writeCalls).toBe(2 + 1 + 1 + 1);
+    // 1 element + 1 child-index entry + the change's header in the change-order key (carrying
+    // its writes) + the spec revision: no sibling rewritten, and no key every edit of the twin
+    // reads (concurrent edits do not conflict).
+    expect(w.ledger.lastTx.writeCalls).toBe(2 + 1 + 1);
     expect(await childIds(w, 'filler-1')).toEqual([
       's-first',
       'sensor-fill-level-1',

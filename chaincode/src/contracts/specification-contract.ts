@@ -23,7 +23,7 @@ import { ErrorCodes, fail } from '../errors';
 import { Limits } from '../limits';
 import { Events } from '../events';
 import { compositeKey, KeyTypes, pad } from '../ledger/keys';
-import { boundView, changeOrder, parseAsOf, prefixLength, type ChangePosition } from '../ledger/order';
+import { boundView, changeOrder, changeOrderWithLog, parseAsOf, prefixLength, type ChangePosition } from '../ledger/order';
 import { pageOf, parsePage, parsePageSize } from '../ledger/paging';
 import { list, type StateReader } from '../ledger/state';
 import { Tx, type SpecRevision } from '../ledger/tx';
@@ -1027,7 +1027,7 @@ export class SpecificationContract extends Contract {
     const access = await requirePermission(tx, twinId, Permissions.SPEC_READ);
 
     // A prefix of the ledger order, never a selection by time: see prefixLength.
-    const order = await changeOrder(tx.stub, twinId);
+    const order = await changeOrderWithLog(tx.stub, twinId);
     if (order.length === 0) {
       fail(ErrorCodes.INVALID_STATE, `twin ${twinId} has no change order (created before changes were sequenced; the ledger needs a fresh start)`);
     }

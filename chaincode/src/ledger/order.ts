@@ -24,6 +24,14 @@ export const changeOrderKey = (twinId: string): string => compositeKey(KeyTypes.
  * list: it is the committed chain, whatever clocks the submitters had.
  */
 export async function changeOrder(stub: ChaincodeStub, twinId: string): Promise<SequencedChange[]> {
+  return (await changeOrderWithLog(stub, twinId)).map(({ log: _log, ...h }) => h);
+}
+
+/**
+ * changeOrder with each small change's writes (its header's `log`): for replaying only, never
+ * for answering (the writes hold content that spec:read alone may not see).
+ */
+export async function changeOrderWithLog(stub: ChaincodeStub, twinId: string): Promise<SequencedChange[]> {
   const newestFirst: ChangeHeader[] = [];
   await visitQuery(stub.getHistoryForKey(changeOrderKey(twinId)), (m) => {
     // The key is never deleted, and every modification is one transaction's header.

@@ -24,6 +24,12 @@ export interface ChangeHeader {
   operation: string;
   targets: Target[];
   writes: number;
+  /**
+   * The change's writes themselves when they are small (INLINE_LOG_CHARS): then no change-log
+   * key is written. Never shown to callers (ledger/order.ts strips it): it holds content
+   * whose reading needs more than spec:read.
+   */
+  log?: ChangeWrite[];
 }
 
 /** What KeyTypes.specRevision holds. */
@@ -45,6 +51,12 @@ export interface ChangeLogChunk {
 
 /** Bound of one change-log key: the JSON of its writes (UTF-16 code units, about bytes). */
 export const CHANGE_LOG_CHUNK_CHARS = 256 * 1024;
+/**
+ * Up to this size a change's writes travel inside its header (the change-order key) instead of
+ * a change-log key: an ordinary edit then writes one key fewer, and as-of replays it without a
+ * query of its own. The bound keeps the change order, which history reads whole, small.
+ */
+export const INLINE_LOG_CHARS = 16 * 1024;
 
 /**
  * A transaction's writes as change-log chunks: usually one; a large createTwin or insert is
@@ -52,9 +64,15 @@ export const CHANGE_LOG_CHUNK_CHARS = 256 * 1024;
  * write, and a write above the bound is a chunk of its own).
  */
 export function changeLogChunks(entries: readonly (readonly [string, string | null])[]): ChangeLogChunk[] {
+  return planChangeLog(entries).chunks;
+}
+
+/** Where a transaction's writes go in the change log: inline in its header, or in chunks. */
+export function planChangeLog(entries: readonly (readonly [string, string | null])[]): { inline?: ChangeWrite[]; chunks: ChangeLogChunk[] } {
   const chunks: ChangeLogChunk[] = [];
   let current: ChangeWrite[] = [];
   let size = 0;
+  let total = 0;
   for (const [key, value] of entries) {
     // As the chunk's JSON spells it: a value is JSON inside a JSON string, so every quote
     // and backslash in it doubles.
@@ -66,9 +84,11 @@ export function changeLogChunks(entries: readonly (readonly [string, string | nu
     }
     current.push({ key, value });
     size += cost;
+    total += cost;
   }
   if (current.length > 0) chunks.push({ writes: current });
-  return chunks;
+  if (chunks.length === 1 && total <= INLINE_LOG_CHARS) return { inline: (chunks[0] as ChangeLogChunk).writes, chunks: [] };
+  return { chunks };
 }
 
 /**
@@ -142,13 +162,15 @@ export class Tx {
         targets: this.targets,
         writes: entries.length,
       };
-      // Keyed by transaction: where a change stands is the ledger's business (the history of
-      // the change-order key below), not the submitter's clock.
-      // Packed into as few keys as a chunk bound allows: each putState is a round trip to the
-      // peer and a write to validate and commit on every peer, so one key per write cost an
-      // ordinary edit a fifth of its throughput (bench `chaincode`).
+      // A small change's writes ride in its header; a large one's go to change-log keys keyed
+      // by transaction (where a change stands is the ledger's business: the history of the
+      // change-order key below, not the submitter's clock), packed into as few keys as the
+      // chunk bound allows. Every key is a round trip to the peer and a write that every
+      // peer validates and commits, so the log costs an ordinary edit no key of its own.
+      const plan = planChangeLog(entries);
+      if (plan.inline !== undefined) header.log = plan.inline;
       let n = 0;
-      for (const chunk of changeLogChunks(entries)) {
+      for (const chunk of plan.chunks) {
         await this.stub.putState(compositeKey(KeyTypes.changeWrite, [twinId, this.txId, pad(n++, 6)]), toBytes(chunk));
       }
       // The header goes to the change-order key, blind (not read here), so concurrent writers
