@@ -1,4 +1,4 @@
-import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
+import { createFabricClient, createLedgerEventSource, createPeerConnectionPool, loadIdentity, type FabricClient, type LedgerEventSource } from '@twinledger/fabric-client';
 import { createTwinLedger, LedgerEvents } from '@twinledger/ledger';
 import { createLedgerPartyRegistry, type LedgerPartyRegistry } from './registry.js';
 import type { Logger } from '@twinledger/observability';
@@ -18,7 +18,10 @@ export interface LedgerPartyRegistryConfig {
 
 /**
  * The party registry read from the ledger through the organization's own peer, refreshed on
- * every PartyRegistered chaincode event (and on an interval, in case the stream dropped).
+ * every PartyRegistered chaincode event (and on an interval as a safety net). Events come
+ * through the one reconnecting ledger event source: a dropped stream (a peer restart) is
+ * reopened after the last event handled, so a registration or removal during the outage is
+ * still applied, not only at the next interval.
  */
 export async function openLedgerPartyRegistry(config: LedgerPartyRegistryConfig, logger: Logger): Promise<{ registry: LedgerPartyRegistry; close: () => void }> {
   const pool = createPeerConnectionPool();
@@ -31,23 +34,34 @@ export async function openLedgerPartyRegistry(config: LedgerPartyRegistryConfig,
   });
   const registry = createLedgerPartyRegistry({ refreshIntervalMs: config.refreshIntervalMs }, { source: createTwinLedger(client), logger });
   await registry.start();
-  const events = await client.chaincodeEvents();
-  // Iterated from the start: fabric-gateway emits an unhandled error for a stream closed unread.
-  const follow = (async () => {
-    try {
-      for await (const ev of events) if (ev.eventName === LedgerEvents.PartyRegistered) registry.onLedgerEvent(ev.eventName);
-    } catch (err) {
-      logger.warn({ err }, 'ledger event stream ended; relying on periodic refresh');
-    }
-  })();
+  const events = await followPartyRegistrations(client, registry, logger);
   return {
     registry,
     close() {
       registry.stop();
-      events.close();
-      void follow;
+      void events.stop();
       client.close();
       pool.close();
     },
   };
+}
+
+/** Hands the registry every PartyRegistered event from now on, across dropped streams. */
+export async function followPartyRegistrations(
+  client: FabricClient,
+  registry: Pick<LedgerPartyRegistry, 'refresh'>,
+  logger: Logger,
+  retryMs?: number,
+): Promise<LedgerEventSource> {
+  const source = createLedgerEventSource({
+    client,
+    logger,
+    ...(retryMs !== undefined ? { retryMs } : {}),
+    // The refresh is awaited, so a failed read is retried from the same event, not skipped.
+    onEvent: async (ev) => {
+      if (ev.eventName === LedgerEvents.PartyRegistered) await registry.refresh();
+    },
+  });
+  await source.start();
+  return source;
 }
