@@ -176,6 +176,20 @@ readinessProbe:
   value: {{ .Values.fabric.chaincode | quote }}
 {{- end -}}
 
+{{/* How spec-service and acl-service probe the peer (PEER_PROBE_*, issue #27). */}}
+{{- define "twinledger.envPeerHealth" -}}
+{{- $h := .Values.fabric.peer.health | default dict -}}
+{{- $interval := $h.probeIntervalMs | default 1000 | int64 -}}
+{{- $timeout := $h.probeTimeoutMs | default 400 | int64 -}}
+{{- if ge $timeout $interval -}}
+{{- fail (printf "fabric.peer.health.probeTimeoutMs (%d) must be below fabric.peer.health.probeIntervalMs (%d)" $timeout $interval) -}}
+{{- end -}}
+- name: PEER_PROBE_INTERVAL_MS
+  value: {{ $interval | quote }}
+- name: PEER_PROBE_TIMEOUT_MS
+  value: {{ $timeout | quote }}
+{{- end -}}
+
 {{/* Fabric volume mounts (identities as <name>/cert.pem + key.pem, the peer's TLS CA). */}}
 {{- define "twinledger.fabricMounts" -}}
 - name: fabric-identities

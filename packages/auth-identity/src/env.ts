@@ -1,4 +1,4 @@
-import { int, optionalStr, str, type EnvOf } from '@twinledger/config';
+import { ConfigError, int, optionalStr, str, type EnvOf } from '@twinledger/config';
 import type { PeerEndpoint } from '@twinledger/fabric-client';
 
 /** The environment of every REST gateway to the ledger: whose identities, which peer, which chaincode. */
@@ -31,4 +31,28 @@ export function ledgerGatewayFromEnv(env: EnvOf<typeof ledgerGatewayEnv>): Ledge
     chaincode: env.CHAINCODE,
     mvccAttempts: env.MVCC_ATTEMPTS,
   };
+}
+
+/** How a REST gateway to the ledger watches its peer (issue #27): see PeerHealthInit. */
+export const peerHealthEnv = {
+  PEER_PROBE_INTERVAL_MS: int({ default: 1_000, min: 100, max: 60_000 }),
+  PEER_PROBE_TIMEOUT_MS: int({ default: 400, min: 50, max: 10_000 }),
+};
+
+export interface PeerHealthConfig {
+  readonly probeIntervalMs: number;
+  readonly probeTimeoutMs: number;
+}
+
+/** The probe settings; a timeout not below the interval stops the boot with CONFIG_INVALID. */
+export function peerHealthFromEnv(env: EnvOf<typeof peerHealthEnv>): PeerHealthConfig {
+  if (env.PEER_PROBE_TIMEOUT_MS >= env.PEER_PROBE_INTERVAL_MS) {
+    // A probe that may wait as long as the pause between probes would leave a frozen peer
+    // marked up for several intervals: the point of the probe is to notice within one.
+    throw new ConfigError(
+      `invalid configuration: PEER_PROBE_TIMEOUT_MS (${env.PEER_PROBE_TIMEOUT_MS}) must be below PEER_PROBE_INTERVAL_MS (${env.PEER_PROBE_INTERVAL_MS})`,
+      { details: { problems: ['PEER_PROBE_TIMEOUT_MS'] } },
+    );
+  }
+  return { probeIntervalMs: env.PEER_PROBE_INTERVAL_MS, probeTimeoutMs: env.PEER_PROBE_TIMEOUT_MS };
 }

@@ -1,19 +1,42 @@
-import { createPeerConnectionPool, type PeerConnectionPool } from '@twinledger/fabric-client';
-import { Histogram, type Registry } from '@twinledger/observability';
-import { createIdentityRegistry, type IdentityRegistry, type IdentityRegistryInit } from './registry.js';
+import { createChainInfoProbe, createPeerConnectionPool, createPeerHealth, loadIdentity, type PeerConnectionPool, type PeerHealth, type PeerProbe } from '@twinledger/fabric-client';
+import { Histogram, type Logger, type Registry } from '@twinledger/observability';
+import { IdentityNotMappedError } from './errors.js';
+import { createIdentityRegistry, resolveIdentityFiles, type IdentityRegistry, type IdentityRegistryInit } from './registry.js';
 
-export interface ObservedIdentitiesInit extends Omit<IdentityRegistryInit, 'pool' | 'onCall'> {
+export interface PeerHealthOptions {
+  /** The identity (a name under the identities directory) the probes sign as; any channel reader. */
+  readonly probeIdentity: string;
+  /** See PeerHealthInit.probeIntervalMs (PEER_PROBE_INTERVAL_MS). */
+  readonly probeIntervalMs?: number;
+  /** See PeerHealthInit.probeTimeoutMs (PEER_PROBE_TIMEOUT_MS). */
+  readonly probeTimeoutMs?: number;
+  readonly logger: Logger;
+}
+
+export interface ObservedIdentitiesInit extends Omit<IdentityRegistryInit, 'pool' | 'onCall' | 'health'> {
   /** Name of the Gateway call latency histogram, e.g. `spec_service_gateway_call_seconds`. */
   readonly metricName: string;
   readonly metrics: Registry;
+  /** Track the peer's health (issue #27): every identity's calls fail fast while it is down. */
+  readonly peerHealth?: PeerHealthOptions;
+}
+
+export interface ObservedIdentities {
+  readonly identities: IdentityRegistry;
+  readonly pool: PeerConnectionPool;
+  /** Present with `peerHealth`; the caller starts and stops it. */
+  readonly health: PeerHealth | undefined;
 }
 
 /**
  * What a REST gateway to the ledger needs to sign as its callers: one gRPC connection to the
- * peer, the organization's identities, and the latency of every Gateway call as a metric.
+ * peer, the organization's identities, the latency of every Gateway call as a metric, and
+ * (with `peerHealth`) the peer's health, probed over the same connection.
  */
-export function createObservedIdentities(init: ObservedIdentitiesInit): { identities: IdentityRegistry; pool: PeerConnectionPool } {
-  const { metricName, metrics, ...rest } = init;
+export function createObservedIdentities(init: ObservedIdentitiesInit & { readonly peerHealth: PeerHealthOptions }): ObservedIdentities & { readonly health: PeerHealth };
+export function createObservedIdentities(init: ObservedIdentitiesInit): ObservedIdentities;
+export function createObservedIdentities(init: ObservedIdentitiesInit): ObservedIdentities {
+  const { metricName, metrics, peerHealth, ...rest } = init;
   const latency = new Histogram({
     name: metricName,
     help: 'Fabric Gateway call latency by chaincode function, kind and outcome',
@@ -22,6 +45,33 @@ export function createObservedIdentities(init: ObservedIdentitiesInit): { identi
     registers: [metrics],
   });
   const pool = createPeerConnectionPool();
-  const identities = createIdentityRegistry({ ...rest, pool, onCall: (fn, kind, seconds, outcome) => latency.observe({ fn, kind, outcome }, seconds) });
-  return { identities, pool };
+  const health = peerHealth && createPeerHealth({
+    peer: init.peer.endpoint,
+    probe: lazyProbe(async () => {
+      const files = await resolveIdentityFiles(init, peerHealth.probeIdentity);
+      if (!files) throw new IdentityNotMappedError(`no Fabric identity '${peerHealth.probeIdentity}' to probe the peer as`, { details: { identity: peerHealth.probeIdentity } });
+      return createChainInfoProbe({ pool, peer: init.peer, channel: init.channel, identity: await loadIdentity(files), ...(peerHealth.probeTimeoutMs !== undefined ? { timeoutMs: peerHealth.probeTimeoutMs } : {}) });
+    }),
+    ...(peerHealth.probeIntervalMs !== undefined ? { probeIntervalMs: peerHealth.probeIntervalMs } : {}),
+    ...(peerHealth.probeTimeoutMs !== undefined ? { probeTimeoutMs: peerHealth.probeTimeoutMs } : {}),
+    logger: peerHealth.logger,
+    metrics,
+  });
+  const identities = createIdentityRegistry({
+    ...rest,
+    pool,
+    ...(health ? { health } : {}),
+    onCall: (fn, kind, seconds, outcome) => latency.observe({ fn, kind, outcome }, seconds),
+  });
+  return { identities, pool, health };
+}
+
+/** The probe built on first use (loading its identity is async); a failed build is retried. */
+function lazyProbe(build: () => Promise<PeerProbe>): () => Promise<void> {
+  let made: Promise<PeerProbe> | undefined;
+  return async () => {
+    made ??= build();
+    made.catch(() => (made = undefined));
+    await (await made).probe();
+  };
 }

@@ -6,6 +6,7 @@ import {
   type IdentityFiles,
   type PeerConnectionPool,
   type PeerEndpoint,
+  type PeerHealth,
 } from '@twinledger/fabric-client';
 import { ForeignOrganizationError, IdentityNotMappedError } from './errors.js';
 import { findIdentityFiles } from './identity-dir.js';
@@ -29,6 +30,8 @@ export interface IdentityRegistryInit {
   readonly channel: string;
   readonly chaincode: string;
   readonly deadlines?: Partial<Deadlines>;
+  /** The peer's health, shared by every identity's client: calls fail fast while it is down. */
+  readonly health?: PeerHealth;
   /** Builds the client of one identity; tests pass a fake of the FabricClient interface. */
   readonly clientFactory?: (files: IdentityFiles) => Promise<FabricClient>;
   /** Observes every gateway call (latency metrics): function, kind, seconds, outcome code. */
@@ -73,6 +76,11 @@ export interface IdentityRegistry {
   close(): void;
 }
 
+/** The files of identity `name`: the explicit ones first, then those under the identities directory. */
+export async function resolveIdentityFiles(init: Pick<IdentityRegistryInit, 'identities' | 'identitiesDir' | 'mspId'>, name: string): Promise<IdentityFiles | undefined> {
+  return init.identities?.[name] ?? (init.identitiesDir ? await findIdentityFiles(init.identitiesDir, name, init.mspId) : undefined);
+}
+
 export function createIdentityRegistry(init: IdentityRegistryInit): IdentityRegistry {
   const clients = new Map<string, Promise<FabricClient>>();
   const factory =
@@ -85,10 +93,10 @@ export function createIdentityRegistry(init: IdentityRegistryInit): IdentityRegi
         channel: init.channel,
         chaincode: init.chaincode,
         deadlines: init.deadlines,
+        ...(init.health ? { health: init.health } : {}),
       }));
 
-  const resolve = async (name: string): Promise<IdentityFiles | undefined> =>
-    init.identities?.[name] ?? (init.identitiesDir ? await findIdentityFiles(init.identitiesDir, name, init.mspId) : undefined);
+  const resolve = (name: string) => resolveIdentityFiles(init, name);
 
   const byName = async (name: string): Promise<FabricClient> => {
     let client = clients.get(name);

@@ -120,6 +120,20 @@ export class ManagedProcess {
     }
   }
 
+  /**
+   * Freezes the process (SIGSTOP), for fault tests: its sockets stay open and nothing answers,
+   * as with a hung node or a partition. Always `resume()` it (in a finally): a stopped process
+   * ignores SIGTERM, so stop() would wait for the SIGKILL after its grace period.
+   */
+  pause(): void {
+    this.killGroup('SIGSTOP');
+  }
+
+  /** Lets a paused process run again (SIGCONT). */
+  resume(): void {
+    this.killGroup('SIGCONT');
+  }
+
   /** Abrupt death, for fault tests (broker crash, node loss). */
   async kill(): Promise<void> {
     if (!this.isRunning() || this.exitPromise === undefined) return;

@@ -7,12 +7,14 @@ import {
   EndorsementFailedError,
   GatewayUnavailableError,
   MvccConflictError,
+  PeerUnavailableError,
   SubmitFailedError,
   TransactionInvalidError,
   parseChaincodeCode,
 } from './errors.js';
 import type { PeerConnectionPool, PeerEndpoint } from './connection.js';
 import type { LoadedIdentity } from './identity.js';
+import type { PeerHealth } from './peer-health.js';
 
 const { connect, EndorseError, CommitStatusError, CommitError, GatewayError, hash } = fabricGateway;
 
@@ -34,6 +36,11 @@ export interface FabricClientInit {
   readonly chaincode: string;
   /** Overrides of DEFAULT_DEADLINES. */
   readonly deadlines?: Partial<Deadlines>;
+  /**
+   * The health of `peer`, shared by every client of it: while it is down, evaluate and submit
+   * fail at once with PeerUnavailableError instead of waiting for their deadlines.
+   */
+  readonly health?: PeerHealth;
 }
 
 export interface SubmitResult {
@@ -123,25 +130,38 @@ export function createFabricClient(init: FabricClientInit): FabricClient {
   const network: Network = gateway.getNetwork(init.channel);
   const contract: Contract = network.getContract(init.chaincode);
 
+  const health = init.health;
+  // Errors as the peer gives them when unreachable make the tracker probe now, not at its tick.
+  const mapped = (err: unknown): Error => {
+    const out = mapGatewayError(err);
+    if (out instanceof GatewayUnavailableError && !(out instanceof PeerUnavailableError)) health?.suspect();
+    return out;
+  };
+
   return {
     mspId: init.identity.identity.mspId,
     async evaluate(fn, args) {
       try {
-        return await contract.evaluateTransaction(fn, ...args);
+        const call = () => contract.evaluateTransaction(fn, ...args);
+        return await (health ? health.run(call) : call());
       } catch (err) {
-        throw mapGatewayError(err);
+        throw mapped(err);
       }
     },
     async submit(fn, args, options = {}) {
       try {
         const proposal = contract.newProposal(fn, { arguments: [...args], transientData: options.transientData });
-        const transaction = await proposal.endorse();
+        // Only endorsement is given up when the peer goes down: nothing has been ordered yet, so
+        // 503 is the truth. Once handed to the orderer, the outcome is waited for (or unknown, 504).
+        const endorse = () => proposal.endorse();
+        const transaction = await (health ? health.run(endorse) : endorse());
+        health?.assertUp();
         const submitted = await transaction.submit();
         const status = await submitted.getStatus();
         if (!status.successful) throw newCommitError(status);
         return { result: submitted.getResult(), transactionId: status.transactionId, blockNumber: status.blockNumber };
       } catch (err) {
-        throw mapGatewayError(err);
+        throw mapped(err);
       }
     },
     async chaincodeEvents(options = {}) {

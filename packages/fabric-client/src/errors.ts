@@ -1,4 +1,4 @@
-import { TwinLedgerError, type TwinLedgerErrorOptions } from '@twinledger/errors';
+import { TwinLedgerError, UnavailableError, type TwinLedgerErrorOptions } from '@twinledger/errors';
 
 type Opts = TwinLedgerErrorOptions & { readonly transactionId?: string };
 
@@ -75,10 +75,31 @@ export class TransactionInvalidError extends FabricError {
   }
 }
 
-/** The peer could not be reached, or the call ran past its deadline. */
-export class GatewayUnavailableError extends FabricError {
-  readonly code = 'GATEWAY_UNAVAILABLE';
-  override readonly httpStatus: number = 503;
+/** Seconds a caller is told to wait (Retry-After) when the peer cannot take the call. */
+export const PEER_RETRY_AFTER_SECONDS = 2;
+
+type UnavailableOpts = Opts & { readonly retryAfterSeconds?: number };
+
+/**
+ * The peer could not be reached, or the call ran past its deadline before anything was ordered.
+ * An UnavailableError, so services answer 503 with Retry-After.
+ */
+export class GatewayUnavailableError extends UnavailableError {
+  override readonly code: string = 'GATEWAY_UNAVAILABLE';
+  readonly transactionId: string | undefined;
+  constructor(message: string, options: UnavailableOpts = {}) {
+    super(message, { ...options, retryAfterSeconds: options.retryAfterSeconds ?? PEER_RETRY_AFTER_SECONDS });
+    this.transactionId = options.transactionId;
+  }
+}
+
+/**
+ * The organization's own peer is known to be down (its health probes fail), so the call was not
+ * sent, or was given up while it waited for endorsement; nothing was ordered. A
+ * GatewayUnavailableError, so code branching on that class keeps working.
+ */
+export class PeerUnavailableError extends GatewayUnavailableError {
+  override readonly code: string = 'PEER_UNAVAILABLE';
 }
 
 /**

@@ -11,6 +11,8 @@ export {
   MvccConflictError,
   TransactionInvalidError,
   GatewayUnavailableError,
+  PeerUnavailableError,
+  PEER_RETRY_AFTER_SECONDS,
   CommitOutcomeUnknownError,
   parseChaincodeCode,
 } from './errors.js';
@@ -18,3 +20,7 @@ export { checkpointFile, checkpointInMemory } from './checkpoint.js';
 export type { ChaincodeEvent, Checkpointer } from '@hyperledger/fabric-gateway';
 export { createLedgerEventSource } from './event-source.js';
 export type { LedgerEventSource, LedgerEventSourceInit } from './event-source.js';
+export { createPeerHealth } from './peer-health.js';
+export type { PeerHealth, PeerHealthInit } from './peer-health.js';
+export { createChainInfoProbe } from './peer-probe.js';
+export type { ChainInfoProbeInit, PeerProbe } from './peer-probe.js';

@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import fabricGateway from '@hyperledger/fabric-gateway';
 import grpc from '@grpc/grpc-js';
 import { createRequire } from 'node:module';
-import { CommitOutcomeUnknownError, GatewayUnavailableError, mapGatewayError } from '../src/index.js';
+import { UnavailableError } from '@twinledger/errors';
+import { CommitOutcomeUnknownError, GatewayUnavailableError, PeerUnavailableError, mapGatewayError } from '../src/index.js';
 
 const { CommitStatusError, GatewayError } = fabricGateway;
 // The package exports SubmitError as a type only; the class is what a failed submit throws.
@@ -28,6 +29,16 @@ describe('mapGatewayError: when the outcome of a write is unknown', () => {
     });
     expect(mapGatewayError(new SubmitError({ code: grpc.status.UNAVAILABLE, details: [], cause, transactionId: TX, message: 'down' }))).toBeInstanceOf(GatewayUnavailableError);
     expect(mapGatewayError(new GatewayError({ code: grpc.status.DEADLINE_EXCEEDED, details: [], cause, message: 'evaluate' }))).toBeInstanceOf(GatewayUnavailableError);
+  });
+
+  it('gives GATEWAY_UNAVAILABLE a Retry-After (an UnavailableError), and passes PEER_UNAVAILABLE through as it is', () => {
+    const mapped = mapGatewayError(new GatewayError({ code: grpc.status.UNAVAILABLE, details: [], cause, message: 'connection refused' }));
+    expect(mapped).toBeInstanceOf(UnavailableError);
+    expect(mapped).toMatchObject({ name: GatewayUnavailableError.name, code: 'GATEWAY_UNAVAILABLE', httpStatus: 503, retryAfterSeconds: 2 });
+    const down = new PeerUnavailableError('peer down', { retryAfterSeconds: 3 });
+    expect(mapGatewayError(down)).toBe(down);
+    expect(down).toBeInstanceOf(GatewayUnavailableError);
+    expect(down).toMatchObject({ name: PeerUnavailableError.name, code: 'PEER_UNAVAILABLE', httpStatus: 503, retryAfterSeconds: 3 });
   });
 
   it('keeps the chaincode codes of issue #19 with their HTTP status', () => {

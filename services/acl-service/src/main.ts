@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createObservedIdentities } from '@twinledger/auth-identity';
+import { createObservedIdentities, type PeerHealthConfig } from '@twinledger/auth-identity';
 import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
 import { type PeerEndpoint } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
@@ -34,6 +34,8 @@ export interface AclServiceConfig {
   readonly stateDir?: string;
   /** Pause between full key reconciles of every twin; default 30000 ms. */
   readonly keyReconcileMs?: number;
+  /** How the peer is probed (PEER_PROBE_*); defaults: every 1000 ms, 400 ms deadline. */
+  readonly peerHealth?: Partial<PeerHealthConfig>;
 }
 
 export interface AclService {
@@ -47,7 +49,7 @@ export interface AclService {
 
 export async function startAclService(cfg: AclServiceConfig, logger: Logger): Promise<AclService> {
   const metrics = createMetricsRegistry({ prefix: 'twinledger_' });
-  const { identities, pool } = createObservedIdentities({
+  const { identities, pool, health } = createObservedIdentities({
     metricName: 'acl_service_gateway_call_seconds',
     metrics,
     mspId: cfg.mspId,
@@ -55,7 +57,9 @@ export async function startAclService(cfg: AclServiceConfig, logger: Logger): Pr
     peer: cfg.peer,
     channel: cfg.channel,
     chaincode: cfg.chaincode,
+    peerHealth: { probeIdentity: cfg.serviceIdentity, ...cfg.peerHealth, logger },
   });
+  health.start();
   const serviceClient = await identities.clientByName(cfg.serviceIdentity);
   const serviceLedger = createTwinLedger(serviceClient);
   const authorizer = createAuthorizer({ ledger: serviceLedger, ttlMs: cfg.cacheTtlMs, metrics });
@@ -92,7 +96,8 @@ export async function startAclService(cfg: AclServiceConfig, logger: Logger): Pr
     keys,
     ...(cfg.mvccAttempts ? { mvccAttempts: cfg.mvccAttempts } : {}),
     readiness: [
-      { name: 'peer', check: async () => serviceLedger.listParties().then(() => true) },
+      // The health tracker's probe, answered from memory: /readyz never waits on a frozen peer.
+      { name: 'peer', check: async () => health.up },
       { name: 'ledger-events', check: async () => watcher.connected },
     ],
   });
@@ -104,6 +109,7 @@ export async function startAclService(cfg: AclServiceConfig, logger: Logger): Pr
     async close() {
       await watcher.stop();
       await keys?.stop();
+      await health.stop();
       identities.close();
       pool.close();
     },

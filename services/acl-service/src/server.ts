@@ -1,11 +1,12 @@
 import { int, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
-import { ledgerGatewayEnv, ledgerGatewayFromEnv } from '@twinledger/auth-identity';
+import { ledgerGatewayEnv, ledgerGatewayFromEnv, peerHealthEnv, peerHealthFromEnv } from '@twinledger/auth-identity';
 import { createLogger } from '@twinledger/observability';
 import { authEnv, authFromEnv, runService } from '@twinledger/service-kit';
 import { startAclService } from './main.js';
 
 const env = loadEnv({
   ...ledgerGatewayEnv,
+  ...peerHealthEnv,
   HOST: str({ default: '127.0.0.1' }),
   PORT: int({ default: 7301, min: 0, max: 65535 }),
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error'], { default: 'info' }),
@@ -22,6 +23,7 @@ const logger = createLogger({ name: 'acl-service', level: env.LOG_LEVEL });
 const service = await startAclService(
   {
     ...ledgerGatewayFromEnv(env),
+    peerHealth: peerHealthFromEnv(env),
     auth: authFromEnv(env, { expectedOrg: env.MSP_ID }),
     serviceIdentity: env.SERVICE_IDENTITY,
     cacheTtlMs: env.AUTHZ_CACHE_TTL_MS,

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createObservedIdentities } from '@twinledger/auth-identity';
+import { createObservedIdentities, type PeerHealthConfig } from '@twinledger/auth-identity';
 import { ConfigError } from '@twinledger/config';
 import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
 import { checkpointFile, type PeerEndpoint } from '@twinledger/fabric-client';
@@ -39,6 +39,8 @@ export interface SpecServiceConfig {
   readonly mvccAttempts?: number;
   /** See AppDeps.specCacheChars. */
   readonly specCacheChars?: number;
+  /** How the peer is probed (PEER_PROBE_*); defaults: every 1000 ms, 400 ms deadline. */
+  readonly peerHealth?: Partial<PeerHealthConfig>;
 }
 
 export interface SpecService {
@@ -57,7 +59,7 @@ function serviceToken(file: string | undefined): () => Promise<string> {
 /** Wires the service from its configuration (server.ts reads it from the environment). */
 export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): Promise<SpecService> {
   const metrics = createMetricsRegistry({ prefix: 'twinledger_' });
-  const { identities, pool } = createObservedIdentities({
+  const { identities, pool, health } = createObservedIdentities({
     metricName: 'spec_service_gateway_call_seconds',
     metrics,
     mspId: cfg.mspId,
@@ -65,7 +67,9 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     peer: cfg.peer,
     channel: cfg.channel,
     chaincode: cfg.chaincode,
+    peerHealth: { probeIdentity: cfg.relayIdentity, ...cfg.peerHealth, logger },
   });
+  health.start();
   const hub = createEventHub();
   const journal = createLedgerJournal(join(cfg.stateDir, 'ledger-journal.jsonl'));
   const serviceClient = await identities.clientByName(cfg.relayIdentity);
@@ -114,8 +118,9 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     ...(cfg.mvccAttempts ? { mvccAttempts: cfg.mvccAttempts } : {}),
     specCache,
     readiness: [
-      // The peer answers a trivial read: reachable, and our identity is known to the channel.
-      { name: 'peer', check: async () => serviceClient.evaluate('acl:listParties', ['1', '']).then(() => true) },
+      // The health tracker's probe (qscc GetChainInfo as the relay identity): reachable, and our
+      // identity reads the channel. Answered from memory, so /readyz never waits on a frozen peer.
+      { name: 'peer', check: async () => health.up },
       ...(relay ? [{ name: 'event-relay', check: async () => relay!.connected }] : []),
     ],
   });
@@ -127,6 +132,7 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
       warm.unsubscribe();
       await relay?.stop();
       await producer?.disconnect().catch(() => undefined);
+      await health.stop();
       identities.close();
       pool.close();
     },

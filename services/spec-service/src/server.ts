@@ -1,11 +1,12 @@
 import { bool, int, list, loadEnv, oneOf, str } from '@twinledger/config';
-import { ledgerGatewayEnv, ledgerGatewayFromEnv } from '@twinledger/auth-identity';
+import { ledgerGatewayEnv, ledgerGatewayFromEnv, peerHealthEnv, peerHealthFromEnv } from '@twinledger/auth-identity';
 import { createLogger } from '@twinledger/observability';
 import { authEnv, authFromEnv, runService } from '@twinledger/service-kit';
 import { startSpecService } from './main.js';
 
 const env = loadEnv({
   ...ledgerGatewayEnv,
+  ...peerHealthEnv,
   HOST: str({ default: '127.0.0.1' }),
   PORT: int({ default: 7300, min: 0, max: 65535 }),
   LOG_LEVEL: oneOf(['trace', 'debug', 'info', 'warn', 'error'], { default: 'info' }),
@@ -26,6 +27,7 @@ const logger = createLogger({ name: 'spec-service', level: env.LOG_LEVEL });
 const service = await startSpecService(
   {
     ...ledgerGatewayFromEnv(env),
+    peerHealth: peerHealthFromEnv(env),
     auth: authFromEnv(env, { expectedOrg: env.MSP_ID }),
     dht: env.DHT_GATEWAY_URL,
     dhtTokenFile: env.DHT_TOKEN_FILE,

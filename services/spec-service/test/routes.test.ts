@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createIdentityRegistry } from '@twinledger/auth-identity';
-import { ChaincodeRejectedError, CommitOutcomeUnknownError, MvccConflictError, type PeerConnectionPool } from '@twinledger/fabric-client';
+import { ChaincodeRejectedError, CommitOutcomeUnknownError, MvccConflictError, PeerUnavailableError, type PeerConnectionPool } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier, type DevIssuer, type ServiceApp } from '@twinledger/service-kit';
@@ -266,6 +266,18 @@ describe('spec-service routes', () => {
         expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
       }
       expect(fabric.calls).toHaveLength(3);
+    });
+
+    it('answers 503 with Retry-After and the error body when the organization\'s peer is down (PEER_UNAVAILABLE)', async () => {
+      // What the real FabricClient throws at once while its peer health says down.
+      fabric.on('spec:getTwin', () => {
+        throw new PeerUnavailableError('the organization\'s peer 127.0.0.1:1 does not answer; retry later', { retryAfterSeconds: 2 });
+      });
+      const res = await call('GET', `/twins/${TWIN}`);
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toBe('2');
+      expect(Object.keys(res.json()).sort()).toEqual(['code', 'message', 'requestId']);
+      expect(res.json()).toMatchObject({ code: 'PEER_UNAVAILABLE' });
     });
 
     it('answers a commit-status timeout with 504 OUTCOME_UNKNOWN and where to look the call up, not 503 GATEWAY_UNAVAILABLE', async () => {

@@ -101,6 +101,16 @@ export function peerProcess(ctx: NodeContext, org: OrgTopology, bootstrap: strin
       CORE_PEER_GOSSIP_PUBLISHSTATEINFOINTERVAL: '1s',
       CORE_PEER_GOSSIP_REQUESTSTATEINFOINTERVAL: '1s',
       CORE_PEER_GOSSIP_MEMBERSHIPTRACKERINTERVAL: '1s',
+      // A frozen or lost peer of another organization (issue #27). The Gateway gives each
+      // endorser this long before it tries the next layout (Fabric's default, 30 s, is beyond a
+      // client's 15 s endorse deadline, so the write failed instead of routing around); and gossip
+      // declares a peer dead after this long without an alive message (default 25 s), after which
+      // discovery leaves it out and no write waits for it. So a write waits for a frozen peer of
+      // another organization at most ENDORSEMENTTIMEOUT, and only while it is within
+      // ALIVEEXPIRATIONTIMEOUT of freezing. Endorsing a large createTwin on a loaded machine takes
+      // seconds: 10 s leaves room.
+      CORE_PEER_GATEWAY_ENDORSEMENTTIMEOUT: '10s',
+      CORE_PEER_GOSSIP_ALIVEEXPIRATIONTIMEOUT: '10s',
       ...(ctx.totalQueryLimit !== undefined ? { CORE_LEDGER_STATE_TOTALQUERYLIMIT: String(ctx.totalQueryLimit) } : {}),
     },
   });
