@@ -59,15 +59,11 @@ export const CHANGE_LOG_CHUNK_CHARS = 256 * 1024;
 export const INLINE_LOG_CHARS = 16 * 1024;
 
 /**
- * A transaction's writes as change-log chunks: usually one; a large createTwin or insert is
- * split so that no single state value grows with the fragment (each chunk holds at least one
- * write, and a write above the bound is a chunk of its own).
+ * Where a transaction's writes go in the change log: inline in its header when small, else in
+ * chunks (usually one; a large createTwin or insert is split so that no single state value
+ * grows with the fragment; each chunk holds at least one write, and a write above the bound is
+ * a chunk of its own).
  */
-export function changeLogChunks(entries: readonly (readonly [string, string | null])[]): ChangeLogChunk[] {
-  return planChangeLog(entries).chunks;
-}
-
-/** Where a transaction's writes go in the change log: inline in its header, or in chunks. */
 export function planChangeLog(entries: readonly (readonly [string, string | null])[]): { inline?: ChangeWrite[]; chunks: ChangeLogChunk[] } {
   const chunks: ChangeLogChunk[] = [];
   let current: ChangeWrite[] = [];

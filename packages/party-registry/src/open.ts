@@ -1,5 +1,5 @@
 import { createFabricClient, createLedgerEventSource, createPeerConnectionPool, loadIdentity, type FabricClient, type LedgerEventSource } from '@twinledger/fabric-client';
-import { createTwinLedger, LedgerEvents } from '@twinledger/ledger';
+import { createTwinLedger } from '@twinledger/ledger';
 import { createLedgerPartyRegistry, type LedgerPartyRegistry } from './registry.js';
 import type { Logger } from '@twinledger/observability';
 
@@ -49,7 +49,7 @@ export async function openLedgerPartyRegistry(config: LedgerPartyRegistryConfig,
 /** Hands the registry every PartyRegistered event from now on, across dropped streams. */
 export async function followPartyRegistrations(
   client: FabricClient,
-  registry: Pick<LedgerPartyRegistry, 'refresh'>,
+  registry: Pick<LedgerPartyRegistry, 'onLedgerEvent'>,
   logger: Logger,
   retryMs?: number,
 ): Promise<LedgerEventSource> {
@@ -58,9 +58,7 @@ export async function followPartyRegistrations(
     logger,
     ...(retryMs !== undefined ? { retryMs } : {}),
     // The refresh is awaited, so a failed read is retried from the same event, not skipped.
-    onEvent: async (ev) => {
-      if (ev.eventName === LedgerEvents.PartyRegistered) await registry.refresh();
-    },
+    onEvent: (ev) => registry.onLedgerEvent(ev.eventName),
   });
   await source.start();
   return source;

@@ -18,8 +18,11 @@ export interface LedgerPartyRegistry extends PartyRegistry {
   stop(): void;
   /** Re-reads the ledger now (e.g. after a PartyRegistered chaincode event). */
   refresh(): Promise<void>;
-  /** Feed chaincode event names here; a party registration triggers a refresh. */
-  onLedgerEvent(eventName: string): void;
+  /**
+   * Feed chaincode event names here; a party registration refreshes the registry, and the
+   * promise settles with that refresh (so an event follower can retry the event on failure).
+   */
+  onLedgerEvent(eventName: string): Promise<void>;
 }
 
 /**
@@ -93,8 +96,8 @@ export function createLedgerPartyRegistry(
       timer = undefined;
     },
     refresh,
-    onLedgerEvent(eventName) {
-      if (eventName === LedgerEvents.PartyRegistered) void refresh().catch((err: unknown) => log.warn({ err }, 'party registry refresh failed'));
+    async onLedgerEvent(eventName) {
+      if (eventName === LedgerEvents.PartyRegistered) await refresh();
     },
   };
 }

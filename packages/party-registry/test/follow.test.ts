@@ -3,7 +3,7 @@ import type { ChaincodeEvent, Checkpointer } from '@hyperledger/fabric-gateway';
 import type { FabricClient } from '@twinledger/fabric-client';
 import { LedgerEvents } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
-import { followPartyRegistrations } from '../src/index.js';
+import { createLedgerPartyRegistry, followPartyRegistrations } from '../src/index.js';
 
 const ev = (block: number, tx: string, eventName: string = LedgerEvents.PartyRegistered): ChaincodeEvent => ({ blockNumber: BigInt(block), transactionId: tx, eventName, chaincodeName: 'twinledger', payload: new Uint8Array() });
 
@@ -52,7 +52,8 @@ describe('the ledger party registry follows registrations', () => {
     const events = [ev(5, 'a'), ev(6, 'b'), ev(7, 'c', LedgerEvents.DiagPut), ev(8, 'd')];
     const peer = flakyPeer(events, 1);
     let refreshes = 0;
-    const source = await followPartyRegistrations(peer, { refresh: async () => void refreshes++ }, silentLogger(), 5);
+    const registry = createLedgerPartyRegistry({ refreshIntervalMs: 0 }, { source: { listParties: async () => (refreshes++, []) } });
+    const source = await followPartyRegistrations(peer, registry, silentLogger(), 5);
     try {
       await until(() => refreshes === 3);
       expect(peer.opened).toBe(2);
@@ -65,17 +66,19 @@ describe('the ledger party registry follows registrations', () => {
     const peer = flakyPeer([ev(5, 'a')], Number.MAX_SAFE_INTEGER);
     let calls = 0;
     let ok = 0;
-    const source = await followPartyRegistrations(
-      peer,
+    const registry = createLedgerPartyRegistry(
+      { refreshIntervalMs: 0 },
       {
-        refresh: async () => {
-          if (calls++ === 0) throw new Error('peer busy');
-          ok++;
+        source: {
+          listParties: async () => {
+            if (calls++ === 0) throw new Error('peer busy');
+            ok++;
+            return [];
+          },
         },
       },
-      silentLogger(),
-      5,
     );
+    const source = await followPartyRegistrations(peer, registry, silentLogger(), 5);
     try {
       await until(() => ok === 1);
       expect(calls).toBe(2);
