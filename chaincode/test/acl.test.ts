@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { ErrorCodes, Events, ROLE_PERMISSIONS } from '../src';
 import { certificateFor, identity } from './support/fake-ledger';
-import { FIXTURE, TWIN, expectRefusal, newWorld, who, worldWithTwin } from './support/world';
+import { FIXTURE, TWIN, expectRefusal, newWorld, who, worldWithTwin, type World } from './support/world';
 
 const PEER_A = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA';
 const PEER_B = 'QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N';
@@ -111,6 +112,105 @@ describe('grant / revoke', () => {
   ])('refuses a grant: %s', async (_n, arg) => {
     const w = await worldWithTwin();
     await expectRefusal(w, w.ledger.invoke(who.owner, w.acl, 'grant', TWIN, arg), ErrorCodes.VALIDATION_FAILED);
+  });
+});
+
+describe('grant sets (the access check reads one key per MSP)', () => {
+  const GRANT = '\u0000tl.grant\u0000';
+  const SET = '\u0000tl.grantset\u0000';
+  const MSPS = ['OwnerMSP', 'MaintainerMSP', 'OutsiderMSP', '*'] as const;
+  const text = (v: Uint8Array) => JSON.parse(Buffer.from(v).toString('utf8'));
+
+  /** Every MSP's grant set next to the grant records it must equal, from committed state. */
+  function setsAndRecords(w: World): { sets: Record<string, unknown[]>; records: Record<string, unknown[]> } {
+    const sets: Record<string, unknown[]> = {};
+    const records: Record<string, unknown[]> = {};
+    for (const [k, v] of w.ledger.snapshot()) {
+      const [, , twin, msp] = k.split('\u0000');
+      if (twin !== TWIN || msp === undefined) continue;
+      if (k.startsWith(SET)) sets[msp] = (JSON.parse(v) as { grants: unknown[] }).grants;
+      if (k.startsWith(GRANT)) (records[msp] ??= []).push(JSON.parse(v));
+    }
+    return { sets, records };
+  }
+
+  const principals = [who.owner, who.maintainer, who.outsider, identity('OutsiderMSP', 'Alice'), who.auditor];
+  const accessOfAll = async (w: World) => {
+    const out = [];
+    for (const p of principals) out.push(await w.ledger.invoke(p, w.acl, 'checkAccess', TWIN, 'spec:read'));
+    return out.map(({ roles, permissions }) => ({ roles, permissions }));
+  };
+
+  it('decides access with point reads only: no range query, which every peer would re-run at validation', async () => {
+    const w = await worldWithTwin(undefined, 'elsewhere');
+    for (const p of [who.owner, who.maintainer, who.outsider, who.agentElsewhere]) {
+      await w.ledger.invoke(p, w.acl, 'checkAccess', TWIN, 'spec:write');
+      expect(w.ledger.lastTx.rangeQueries).toBe(0);
+    }
+    await w.ledger.invoke(who.owner, w.acl, 'checkAccessFor', TWIN, 'OutsiderMSP', identity('OutsiderMSP', 'x').id, 'spec:write');
+    expect(w.ledger.lastTx.rangeQueries).toBe(0);
+    // A grant change reads the MSP's set, not its records.
+    await w.ledger.invoke(who.owner, w.acl, 'grant', TWIN, JSON.stringify({ mspId: 'OutsiderMSP', role: 'MAINTAINER' }));
+    await w.ledger.invoke(who.owner, w.acl, 'revoke', TWIN, JSON.stringify({ mspId: 'OutsiderMSP', role: 'MAINTAINER' }));
+    expect(w.ledger.txs.slice(-2).map((t) => t.ok)).toEqual([true, true]);
+  });
+
+  it('keeps every set equal to its records, and access equal to what the records confer, over any grant sequence', async () => {
+    const spec = fc.record({
+      mspId: fc.constantFrom(...MSPS),
+      alice: fc.boolean(),
+      what: fc.constantFrom<[string, string]>(['role', 'MAINTAINER'], ['role', 'AUDITOR'], ['role', 'OWNER'], ['role', 'READER'], ['permission', 'spec:read'], ['permission', 'doc:read:secret'], ['permission', 'spec:write']),
+      expires: fc.constantFrom(undefined, 15, 45),
+    });
+    const op = fc.record({ revoke: fc.boolean(), spec });
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 12 }), async (ops) => {
+        const w = await worldWithTwin();
+        for (const o of ops) {
+          const g: Record<string, string> = { mspId: o.spec.mspId, [o.spec.what[0]]: o.spec.what[1] };
+          if (o.spec.alice && o.spec.mspId !== '*') g.identity = identity(o.spec.mspId, 'Alice').id;
+          if (o.spec.expires && !o.revoke) g.expiresAt = new Date((w.ledger.clock + o.spec.expires) * 1000).toISOString();
+          // Refusals (grants to '*' that write, the last owner, a revoke of nothing) are part of the sequence.
+          await w.ledger.invoke(who.owner, w.acl, o.revoke ? 'revoke' : 'grant', TWIN, JSON.stringify(g)).catch(() => undefined);
+          const { sets, records } = setsAndRecords(w);
+          for (const msp of new Set([...Object.keys(sets), ...Object.keys(records)])) expect(sets[msp] ?? []).toEqual(records[msp] ?? []);
+        }
+        // The same state without any set (a ledger from before grant sets) answers the same.
+        const live = await accessOfAll(w);
+        for (const k of [...w.ledger.state.keys()]) if (k.startsWith(SET)) w.ledger.state.delete(k);
+        w.ledger.clock -= principals.length * w.ledger.step;
+        expect(await accessOfAll(w)).toEqual(live);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('reads the records of a twin granted before grant sets, and makes the set from them at the next change', async () => {
+    const w = await worldWithTwin();
+    await w.ledger.invoke(who.owner, w.acl, 'grant', TWIN, JSON.stringify({ mspId: 'OutsiderMSP', role: 'MAINTAINER' }));
+    for (const k of [...w.ledger.state.keys()]) if (k.startsWith(SET)) w.ledger.state.delete(k);
+    expect((await w.ledger.invoke(who.outsider, w.acl, 'checkAccess', TWIN, 'spec:write')).allowed).toBe(true);
+    expect((await w.ledger.invoke(who.maintainer, w.acl, 'checkAccess', TWIN, 'spec:write')).allowed).toBe(true);
+    await w.ledger.invoke(who.owner, w.acl, 'grant', TWIN, JSON.stringify({ mspId: 'OutsiderMSP', permission: 'doc:read:secret' }));
+    const { sets, records } = setsAndRecords(w);
+    expect(sets).toEqual(records);
+    expect(Object.keys(sets).sort()).toEqual(['*', 'AuditorMSP', 'MaintainerMSP', 'ManufacturerMSP', 'OutsiderMSP', 'OwnerMSP']);
+    expect((await w.ledger.invoke(who.maintainer, w.acl, 'checkAccess', TWIN, 'spec:write')).allowed).toBe(true);
+    expect(w.ledger.lastTx.rangeQueries).toBe(0);
+    const outsider = sets.OutsiderMSP as Array<{ role?: string; permission?: string }>;
+    expect(outsider.map((g) => g.role ?? g.permission).sort()).toEqual(['MAINTAINER', 'doc:read:secret']);
+    await w.ledger.invoke(who.owner, w.acl, 'revoke', TWIN, JSON.stringify({ mspId: 'OutsiderMSP', role: 'MAINTAINER' }));
+    expect((await w.ledger.invoke(who.outsider, w.acl, 'checkAccess', TWIN, 'spec:write')).allowed).toBe(false);
+    expect((await w.ledger.invoke(who.outsider, w.acl, 'checkAccess', TWIN, 'doc:read:secret')).allowed).toBe(true);
+    expect(text(w.ledger.state.get(`${SET}${TWIN}\u0000OutsiderMSP\u0000`) as Uint8Array).grants).toHaveLength(1);
+  });
+
+  it('keeps the sets out of the change log: history and as-of show the grant records alone', async () => {
+    const w = await worldWithTwin();
+    await w.ledger.invoke(who.owner, w.acl, 'grant', TWIN, JSON.stringify({ mspId: 'OutsiderMSP', role: 'MAINTAINER' }));
+    const header = text(w.ledger.state.get(`\u0000tl.order\u0000${TWIN}\u0000`) as Uint8Array) as { writes: number; log: Array<{ key: string }> };
+    expect(header.writes).toBe(1);
+    expect(header.log.map((x) => x.key.split('\u0000')[1])).toEqual(['tl.grant']);
   });
 });
 

@@ -40,6 +40,84 @@ export function grantKey(twinId: string, g: Pick<GrantSpec, 'mspId' | 'identity'
 }
 
 /** Narrows one grant object from JSON; nowMs is the transaction time (expiry must lie after it). */
+/** What a grant-set key holds: every grant record of one MSP ('*' too) on a twin, in key order. */
+export interface GrantSet {
+  twinId: string;
+  mspId: string;
+  grants: Grant[];
+  /**
+   * On the '*' set only: every MSP holding grants on the twin has its own set, so a missing set
+   * means no grants. A twin granted before grant sets existed lacks it until its first grant
+   * change, which writes every set at once (writeGrants).
+   */
+  complete?: true;
+}
+
+export function grantSetKey(twinId: string, mspId: string): string {
+  return compositeKey(KeyTypes.grantSet, [twinId, mspId]);
+}
+
+type ByKey = Map<string, Grant>;
+
+/**
+ * The grant records of mspId and of every MSP ('*') on a twin: two point reads. A twin whose
+ * grants predate grant sets has its records read directly (two range scans) instead.
+ */
+export async function grantsOf(r: StateReader, twinId: string, mspId: string): Promise<Grant[]> {
+  const everyone = await r.get<GrantSet>(grantSetKey(twinId, EVERYONE));
+  if (!everyone?.complete) {
+    const records = async (m: string) => (await list<Grant>(r, KeyTypes.grant, [twinId, m])).map((e) => e.value);
+    return [...(await records(mspId)), ...(mspId === EVERYONE ? [] : await records(EVERYONE))];
+  }
+  if (mspId === EVERYONE) return everyone.grants;
+  const own = await r.get<GrantSet>(grantSetKey(twinId, mspId));
+  return [...(own?.grants ?? []), ...everyone.grants];
+}
+
+/**
+ * The one way grant records are written: each change (a grant, or null to delete the record
+ * at the spec's key) goes to its record and to its MSP's grant set together, so the sets the
+ * access check reads are always exactly the records. Fabric answers a transaction's reads from
+ * committed state, not from its own pending writes, so every grant change of a transaction
+ * must come through a single call.
+ */
+export async function writeGrants(tx: Tx, twinId: string, changes: readonly { spec: GrantSpec; grant: Grant | null }[]): Promise<void> {
+  const sets = new Map<string, ByKey>();
+  const everyone = await tx.state.get<GrantSet>(grantSetKey(twinId, EVERYONE));
+  if (everyone?.complete) {
+    for (const mspId of new Set(changes.map((c) => c.spec.mspId))) {
+      const set = mspId === EVERYONE ? everyone : await tx.state.get<GrantSet>(grantSetKey(twinId, mspId));
+      sets.set(mspId, new Map((set?.grants ?? []).map((g) => [grantKey(twinId, g), g])));
+    }
+  } else {
+    // A new twin, or the first grant change of a twin from before grant sets: every MSP's set
+    // is made from the records now, and '*' marks them complete.
+    sets.set(EVERYONE, new Map());
+    for (const { value: g } of await list<Grant>(tx.state, KeyTypes.grant, [twinId])) {
+      let m = sets.get(g.mspId);
+      if (!m) sets.set(g.mspId, (m = new Map()));
+      m.set(grantKey(twinId, g), g);
+    }
+  }
+  for (const { spec, grant } of changes) {
+    const key = grantKey(twinId, spec);
+    let m = sets.get(spec.mspId);
+    if (!m) sets.set(spec.mspId, (m = new Map()));
+    if (grant) {
+      tx.put(key, grant);
+      m.set(key, grant);
+    } else {
+      tx.del(key);
+      m.delete(key);
+    }
+  }
+  for (const [mspId, m] of sets) {
+    const grants = [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g);
+    const set: GrantSet = { twinId, mspId, grants, ...(mspId === EVERYONE ? { complete: true as const } : {}) };
+    tx.putDerived(grantSetKey(twinId, mspId), set);
+  }
+}
+
 export function parseGrantSpec(v: unknown, nowMs: number | undefined, what = 'grant'): GrantSpec {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(ErrorCodes.VALIDATION_FAILED, `${what} must be a JSON object`);
   const o = v as Record<string, unknown>;
@@ -118,12 +196,7 @@ export async function accessOf(
   nowMs: number,
   ledgerNowMs?: () => Promise<number | undefined>,
 ): Promise<Access> {
-  const grants = [
-    ...(await list<Grant>(r, KeyTypes.grant, [twinId, mspId])),
-    ...(mspId === EVERYONE ? [] : await list<Grant>(r, KeyTypes.grant, [twinId, EVERYONE])),
-  ]
-    .map((e) => e.value)
-    .filter((g) => g.identity === undefined || g.identity === identity);
+  const grants = (await grantsOf(r, twinId, mspId)).filter((g) => g.identity === undefined || g.identity === identity);
   let now = nowMs;
   if (ledgerNowMs && grants.some((g) => g.expiresAt !== undefined && !isExpired(g, nowMs))) {
     now = Math.max(nowMs, (await ledgerNowMs()) ?? nowMs);

@@ -3,6 +3,7 @@ import {
   accessOf,
   callerAccess,
   grantKey,
+  writeGrants,
   isExpired,
   ledgerClock,
   makeGrant,
@@ -66,7 +67,7 @@ export class AccessControlContract extends Contract {
     await requirePermission(tx, twinId, Permissions.GRANTS_MANAGE);
     checkAckGrant(spec, tx.caller, await listGrantRecords(tx.state, twinId), nowMs(tx));
     const g = makeGrant(tx, twinId, spec);
-    tx.put(grantKey(twinId, spec), g);
+    await writeGrants(tx, twinId, [{ spec, grant: g }]);
     tx.touch('grant', `${spec.mspId}/${spec.identity ?? '*'}/${spec.role ?? spec.permission ?? ''}`);
     await tx.commit({ twinId, operation: 'grant', event: Events.GrantAdded, payload: { grant: spec } });
     return canonicalJson(g);
@@ -91,7 +92,7 @@ export class AccessControlContract extends Contract {
         fail(ErrorCodes.INVALID_STATE, 'the last OWNER grant of a twin cannot be revoked');
       }
     }
-    tx.del(key);
+    await writeGrants(tx, twinId, [{ spec, grant: null }]);
     tx.touch('grant', `${spec.mspId}/${spec.identity ?? '*'}/${spec.role ?? spec.permission ?? ''}`);
     const { expiresAt: _e, ...revoked } = spec;
     await tx.commit({ twinId, operation: 'revoke', event: Events.GrantRevoked, payload: { grant: revoked } });

@@ -7,7 +7,7 @@ import {
   callerAccess,
   DEFAULT_READER_GRANT,
   denied,
-  grantKey,
+  writeGrants,
   ledgerClock,
   makeGrant,
   nowMs,
@@ -220,9 +220,9 @@ export class SpecificationContract extends Contract {
       // The creator grants these, so the device-agent rules of acl:grant apply to them too.
       checkAckGrant(g, tx.caller, made, nowMs(tx));
       made.push(makeGrant(tx, twinId, g));
-      tx.put(grantKey(twinId, g), made[made.length - 1]);
       tx.touch('grant', `${g.mspId}/${g.identity ?? '*'}/${g.role ?? g.permission ?? ''}`);
     }
+    await writeGrants(tx, twinId, all.map((spec, i) => ({ spec, grant: made[i] as Grant })));
     await tx.commit({
       twinId,
       operation: 'createTwin',

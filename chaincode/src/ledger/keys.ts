@@ -25,6 +25,13 @@ export const KeyTypes = {
   feed: 'tl.feed',
   /** [twinId, mspId|'*', identity|'*', role|permission] -> Grant */
   grant: 'tl.grant',
+  /**
+   * [twinId, mspId|'*'] -> GrantSet: the same grant records, one key per MSP, so that the access
+   * check every transaction makes is two point reads instead of two range scans (a range read
+   * is re-executed by every peer at validation to detect phantoms; a point read is one version
+   * comparison). Derived from the grant records and written with them (access/grants.ts).
+   */
+  grantSet: 'tl.grantset',
   /** [twinId, callId(12 digits)] -> ProgramCall */
   call: 'tl.call',
   /**

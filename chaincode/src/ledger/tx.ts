@@ -107,6 +107,7 @@ export class Tx {
   readonly time: TxTime;
   readonly txId: string;
   private readonly writes = new Map<string, string | null>();
+  private readonly derived = new Map<string, string>();
   private readonly targets: Target[] = [];
 
   constructor(ctx: Context) {
@@ -125,6 +126,15 @@ export class Tx {
   del(key: string): void {
     this.writes.delete(key);
     this.writes.set(key, null);
+  }
+
+  /**
+   * A write of bookkeeping derived from other writes of this transaction (an index): stored
+   * with them but kept out of the change log, which holds what the twin is, so as-of replay
+   * and the audit export see the records themselves and nothing twice.
+   */
+  putDerived(key: string, value: unknown): void {
+    this.derived.set(key, canonicalJson(value));
   }
 
   touch(kind: string, id: string): void {
@@ -146,6 +156,7 @@ export class Tx {
       if (value === null) await this.stub.deleteState(key);
       else await this.stub.putState(key, Buffer.from(value, 'utf8'));
     }
+    for (const [key, value] of this.derived) await this.stub.putState(key, Buffer.from(value, 'utf8'));
     if (opts.twinId !== undefined) {
       const twinId = opts.twinId;
       const header: ChangeHeader = {

@@ -70,6 +70,11 @@ export interface TxRecord {
   writeCalls: number;
   event?: { name: string; payload: unknown };
   reads: number;
+  /**
+   * Range and partial-composite-key queries (paginated ones too): unlike a point read, every
+   * peer re-executes each one at validation to detect phantoms.
+   */
+  rangeQueries: number;
   /** Query iterators closed; reads + writeCalls + closes = the round trips to the peer. */
   closes: number;
 }
@@ -110,6 +115,7 @@ export class FakeStub {
   readonly writes = new Map<string, Uint8Array | null>();
   writeCalls = 0;
   reads = 0;
+  rangeQueries = 0;
   /** Query iterators the function closed (each a round trip to the peer). */
   closes = 0;
   event: { name: string; payload: Uint8Array } | undefined;
@@ -162,10 +168,12 @@ export class FakeStub {
       return Promise.reject(new Error('first character of the key contains a null character which is not allowed')) as never;
     }
     this.reads++;
+    this.rangeQueries++;
     return asyncIter(this.ledger.range(start || '\u0001', end || MAX).slice(0, this.ledger.totalQueryLimit), () => this.closes++);
   }
   getStateByPartialCompositeKey(type: string, attrs: string[]) {
     this.reads++;
+    this.rangeQueries++;
     const start = this.createCompositeKey(type, attrs);
     return asyncIter(this.ledger.range(start, start + MAX).slice(0, this.ledger.totalQueryLimit), () => this.closes++);
   }
@@ -197,6 +205,7 @@ export class FakeStub {
     }
     this.paginatedQueries++;
     this.reads++;
+    this.rangeQueries++;
     // The peer starts at the bookmark when there is one and returns at most
     // min(pageSize, totalQueryLimit) records; the bookmark is the key after the last one.
     const limit = pageSize > 0 ? Math.min(pageSize, this.ledger.totalQueryLimit) : this.ledger.totalQueryLimit;
@@ -294,7 +303,7 @@ export class FakeLedger {
       stub,
       clientIdentity: { getMSPID: () => who.mspId, getID: () => who.id, getIDBytes: () => who.idBytes },
     } as unknown as Context;
-    const rec: TxRecord = { txId: stub.txId, fn, ok: false, writeCalls: 0, reads: 0, closes: 0 };
+    const rec: TxRecord = { txId: stub.txId, fn, ok: false, writeCalls: 0, reads: 0, rangeQueries: 0, closes: 0 };
     this.txs.push(rec);
     try {
       const method = contract[fn] as unknown as (ctx: Context, ...a: string[]) => Promise<string>;
@@ -302,6 +311,7 @@ export class FakeLedger {
       rec.ok = true;
       rec.writeCalls = stub.writeCalls;
       rec.reads = stub.reads;
+      rec.rangeQueries = stub.rangeQueries;
       rec.closes = stub.closes;
       for (const [k, v] of stub.writes) {
         const h = this.history.get(k) ?? [];
@@ -317,6 +327,7 @@ export class FakeLedger {
     } catch (e) {
       rec.writeCalls = stub.writeCalls;
       rec.reads = stub.reads;
+      rec.rangeQueries = stub.rangeQueries;
       rec.closes = stub.closes;
       rec.error = (e as Error).message;
       throw e;
