@@ -1,5 +1,5 @@
 import { createFabricClient, createPeerConnectionPool, loadIdentity, MvccConflictError, type FabricClient } from '@twinledger/fabric-client';
-import { startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
+import { startNetwork, testNetworkInit, type Consensus, type DevNetwork } from '@twinledger/devnet';
 import { createTwinLedger, Limits, type TwinLedger } from '@twinledger/ledger';
 import { median, percentile, type Suite, arg } from '../harness.js';
 
@@ -14,6 +14,11 @@ import { median, percentile, type Suite, arg } from '../harness.js';
  *   (evaluating the same proposal on one peer, without ordering).
  * Arguments: `--tx <n>` transactions per kind (default 400), `--rounds <n>` (4),
  * `--concurrency <n>` (24), `--edits <n>` sequential edits per scale point (20).
+ *
+ * `--consensus bft` (issue #23) measures the same throughput phases on two four-organization
+ * networks one after the other, Raft first, then SmartBFT (BFT needs four consenters; Raft gets
+ * the same four orgs so only the ordering differs), and the scale points on the BFT one. The
+ * BENCH line then carries `consensus=bft` and `raft_ratio` = BFT insertAML tx/s over Raft's.
  */
 
 interface Phase {
@@ -76,6 +81,102 @@ async function buildTwin(ledger: TwinLedger, twinId: string, total: number, log:
   if (count !== total) throw new Error(`${twinId} has ${count} elements, expected ${total}`);
 }
 
+interface Throughput {
+  readonly tps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly conflicts: number;
+}
+
+/** insertAML, addDocument and diag:put committed in interleaved rounds on a fresh twin. */
+async function throughput(
+  client: FabricClient,
+  ledger: TwinLedger,
+  tput: string,
+  o: { readonly n: number; readonly rounds: number; readonly concurrency: number; readonly run: string },
+  log: (l: string) => void,
+): Promise<{ trivial: Throughput; insert: Throughput; addDoc: Throughput }> {
+  const { n, rounds, concurrency, run } = o;
+  // Throughput twin: one parent element per insert, so concurrent inserts touch disjoint
+  // keys, and no insert depends on an earlier one of the phase. (The Gateway endorses on
+  // both orgs' peers; the second peer may not have committed the block the first one
+  // reported yet, so a chain of dependent writes would be refused with NOT_FOUND there.)
+  await ledger.createTwin(tput, tput, caex(tput, n));
+
+  // Warm up every path once (chaincode JIT, gRPC channels).
+  await client.submit('diag:put', [`warm-${run}`, 'x']);
+
+  // The three kinds run in rounds, in a rotating order, so that load from elsewhere on the
+  // machine (these 2 cores are shared) falls on all of them alike.
+  const kinds = {
+    trivial: (i: number) => client.submit('diag:put', [`b-${run}-${i}`, `value-${i}`]),
+    insert: (i: number) => ledger.insertAML(tput, el(`e${i}`), `a${i}`),
+    addDoc: (i: number) =>
+      ledger.addDocument(tput, {
+        hash: (BigInt(i) + 1n).toString(16).padStart(64, '0'),
+        dhtRef: `dht://bench/${run}/${i}`,
+        title: `Document ${i}`,
+        componentId: `a${i}`,
+        confidentiality: 'internal',
+      }),
+  } as const;
+  type Kind = keyof typeof kinds;
+  const order: Kind[] = ['trivial', 'insert', 'addDoc'];
+  const per = Math.ceil(n / rounds);
+  const acc: Record<Kind, { seconds: number; latencies: number[]; conflicts: number }> = {
+    trivial: { seconds: 0, latencies: [], conflicts: 0 },
+    insert: { seconds: 0, latencies: [], conflicts: 0 },
+    addDoc: { seconds: 0, latencies: [], conflicts: 0 },
+  };
+  log(`${rounds} rounds of ${per} tx per kind, ${concurrency} in flight`);
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < order.length; k++) {
+      const kind = order[(r + k) % order.length]!;
+      const res = await phase(per, concurrency, (i) => kinds[kind](r * per + i));
+      acc[kind].seconds += res.seconds;
+      acc[kind].latencies.push(...res.latencies);
+      acc[kind].conflicts += res.conflicts;
+      log(`  round ${r + 1} ${kind}: ${res.tps.toFixed(1)} tx/s, p50 ${res.p50.toFixed(0)} ms`);
+    }
+  }
+  const stats = (kind: Kind) => {
+    const a = acc[kind];
+    return { tps: a.latencies.length / a.seconds, p50: median(a.latencies), p99: percentile(a.latencies, 99), conflicts: a.conflicts };
+  };
+  const trivial = stats('trivial');
+  const insert = stats('insert');
+  const addDoc = stats('addDoc');
+  for (const [k, v] of Object.entries({ trivial, insertAML: insert, addDocument: addDoc })) {
+    log(`${k}: ${v.tps.toFixed(1)} tx/s, p50 ${v.p50.toFixed(0)} ms, p99 ${v.p99.toFixed(0)} ms, ${v.conflicts} conflicts`);
+  }
+  return { trivial, insert, addDoc };
+}
+
+/** `--consensus raft|bft`; absent: the two-organization Raft network of the ratio goal (#20). */
+function consensusArg(args: readonly string[]): Consensus | undefined {
+  const i = args.indexOf('--consensus');
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (v !== 'raft' && v !== 'bft') throw new Error('--consensus needs raft or bft');
+  return v;
+}
+
+/** A network of `orgs` organizations with `consensus`, a client of the first org, and its ledger. */
+async function open(orgs: readonly string[], consensus: Consensus | undefined, log: (l: string) => void) {
+  const net: DevNetwork = await startNetwork({ orgs, kafka: false, ...(consensus ? { consensus } : {}), ...testNetworkInit(), log });
+  const pool = createPeerConnectionPool();
+  const o1 = net.orgs[0]!;
+  const client = createFabricClient({ pool, peer: o1.peer, identity: await loadIdentity(o1.users[0]!), channel: net.channel, chaincode: net.chaincode,
+    // Assembling a 5,000-element specification takes longer than the 5 s default.
+    deadlines: { evaluateMs: 120_000 } });
+  const close = async () => {
+    client.close();
+    pool.close();
+    await net.stop();
+  };
+  return { net, client, ledger: createTwinLedger(client), close };
+}
+
 export const chaincode: Suite = {
   name: 'chaincode',
   description: 'insertAML/addDocument tx/s and latency vs trivial diag:put; edit cost at 5,000 vs 50 elements',
@@ -85,71 +186,24 @@ export const chaincode: Suite = {
     const edits = arg(args, 'edits', 20);
     const rounds = arg(args, 'rounds', 4);
     if (edits > 25) throw new Error('--edits: at most 25 (two rounds over the 50 areas)');
-    const net: DevNetwork = await startNetwork({ orgs: ['org1', 'org2'], kafka: false, ...testNetworkInit(), log });
-    const pool = createPeerConnectionPool();
-    const clients: FabricClient[] = [];
+    const bft = consensusArg(args) === 'bft';
+    const run = Date.now().toString(36);
+    // The baseline BFT is compared with: the same four organizations ordering with Raft.
+    let raft: { trivial: Throughput; insert: Throughput; addDoc: Throughput } | undefined;
+    if (bft) {
+      log('Raft baseline: four organizations');
+      const r = await open(['org1', 'org2', 'org3', 'org4'], 'raft', log);
+      try {
+        raft = await throughput(r.client, r.ledger, `bench-raft-${run}`, { n, rounds, concurrency, run: `r${run}` }, log);
+      } finally {
+        await r.close();
+      }
+      log(`Raft: insertAML ${raft.insert.tps.toFixed(1)} tx/s, p99 ${raft.insert.p99.toFixed(0)} ms; now SmartBFT`);
+    }
+    const { net, client, ledger, close } = await open(bft ? ['org1', 'org2', 'org3', 'org4'] : ['org1', 'org2'], bft ? 'bft' : undefined, log);
     try {
-      const o1 = net.orgs[0]!;
-      const client = createFabricClient({ pool, peer: o1.peer, identity: await loadIdentity(o1.users[0]!), channel: net.channel, chaincode: net.chaincode,
-        // Assembling a 5,000-element specification takes longer than the 5 s default.
-        deadlines: { evaluateMs: 120_000 } });
-      clients.push(client);
-      const ledger = createTwinLedger(client);
-      const run = Date.now().toString(36);
-
-      // Throughput twin: one parent element per insert, so concurrent inserts touch disjoint
-      // keys, and no insert depends on an earlier one of the phase. (The Gateway endorses on
-      // both orgs' peers; the second peer may not have committed the block the first one
-      // reported yet, so a chain of dependent writes would be refused with NOT_FOUND there.)
       const tput = `bench-tput-${run}`;
-      await ledger.createTwin(tput, tput, caex(tput, n));
-
-      // Warm up every path once (chaincode JIT, gRPC channels).
-      await client.submit('diag:put', [`warm-${run}`, 'x']);
-
-      // The three kinds run in rounds, in a rotating order, so that load from elsewhere on the
-      // machine (these 2 cores are shared) falls on all of them alike.
-      const kinds = {
-        trivial: (i: number) => client.submit('diag:put', [`b-${run}-${i}`, `value-${i}`]),
-        insert: (i: number) => ledger.insertAML(tput, el(`e${i}`), `a${i}`),
-        addDoc: (i: number) =>
-          ledger.addDocument(tput, {
-            hash: (BigInt(i) + 1n).toString(16).padStart(64, '0'),
-            dhtRef: `dht://bench/${run}/${i}`,
-            title: `Document ${i}`,
-            componentId: `a${i}`,
-            confidentiality: 'internal',
-          }),
-      } as const;
-      type Kind = keyof typeof kinds;
-      const order: Kind[] = ['trivial', 'insert', 'addDoc'];
-      const per = Math.ceil(n / rounds);
-      const acc: Record<Kind, { seconds: number; latencies: number[]; conflicts: number }> = {
-        trivial: { seconds: 0, latencies: [], conflicts: 0 },
-        insert: { seconds: 0, latencies: [], conflicts: 0 },
-        addDoc: { seconds: 0, latencies: [], conflicts: 0 },
-      };
-      log(`${rounds} rounds of ${per} tx per kind, ${concurrency} in flight`);
-      for (let r = 0; r < rounds; r++) {
-        for (let k = 0; k < order.length; k++) {
-          const kind = order[(r + k) % order.length]!;
-          const res = await phase(per, concurrency, (i) => kinds[kind](r * per + i));
-          acc[kind].seconds += res.seconds;
-          acc[kind].latencies.push(...res.latencies);
-          acc[kind].conflicts += res.conflicts;
-          log(`  round ${r + 1} ${kind}: ${res.tps.toFixed(1)} tx/s, p50 ${res.p50.toFixed(0)} ms`);
-        }
-      }
-      const stats = (kind: Kind) => {
-        const a = acc[kind];
-        return { tps: a.latencies.length / a.seconds, p50: median(a.latencies), p99: percentile(a.latencies, 99), conflicts: a.conflicts };
-      };
-      const trivial = stats('trivial');
-      const insert = stats('insert');
-      const addDoc = stats('addDoc');
-      for (const [k, v] of Object.entries({ trivial, insertAML: insert, addDocument: addDoc })) {
-        log(`${k}: ${v.tps.toFixed(1)} tx/s, p50 ${v.p50.toFixed(0)} ms, p99 ${v.p99.toFixed(0)} ms, ${v.conflicts} conflicts`);
-      }
+      const { trivial, insert, addDoc } = await throughput(client, ledger, tput, { n, rounds, concurrency, run }, log);
       const trivialTps = trivial.tps;
 
       // Chaincode execution alone (one peer simulates, nothing is ordered), sequential.
@@ -207,11 +261,18 @@ export const chaincode: Suite = {
         ratio: Math.min(insert.tps, addDoc.tps) / trivialTps,
         p99_ms: Math.max(insert.p99, addDoc.p99),
         scale_ratio: at5000.commit / at50.commit,
+        ...(raft
+          ? {
+              consensus: net.consensus ?? 'bft',
+              insert_p99_ms: insert.p99,
+              raft_insert_tps: raft.insert.tps,
+              raft_insert_p99_ms: raft.insert.p99,
+              raft_ratio: insert.tps / raft.insert.tps,
+            }
+          : {}),
       };
     } finally {
-      for (const c of clients) c.close();
-      pool.close();
-      await net.stop();
+      await close();
     }
   },
 };

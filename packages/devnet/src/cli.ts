@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { CONSORTIUM_ORGS, installEngines, repoChaincodeDir, startNetwork, type DevNetwork } from './network.js';
 import { buildChaincode } from './fabric/chaincode.js';
+import type { Consensus } from './fabric/channel.js';
 import { EngineInstallError } from './errors.js';
 import { defaultCacheDir } from './install/cache.js';
 
@@ -46,15 +47,17 @@ function printNetwork(net: DevNetwork): void {
     out(`  ${o.mspId.padEnd(16)} peer ${o.peer.endpoint} (ops http://${o.peer.endpoint.split(':')[0]}:${o.peer.operationsPort}/metrics)  orderer ${o.orderer.endpoint}`);
   }
   if (net.kafka) out(`  kafka            ${net.kafka.bootstrap}`);
-  out(`  channel ${net.channel}, chaincode ${net.chaincode}; logs in ${net.logDir}`);
+  out(`  channel ${net.channel} (${net.consensus === 'bft' ? 'SmartBFT' : 'Raft'} ordering), chaincode ${net.chaincode}; logs in ${net.logDir}`);
   out(`  connection description: ${net.descriptorFile}`);
 }
 
 async function up(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { orgs: { type: 'string' }, once: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ args, options: { orgs: { type: 'string' }, consensus: { type: 'string' }, once: { type: 'boolean', default: false } } });
   const orgs = values.orgs ? values.orgs.split(',').map((s) => s.trim()) : [...CONSORTIUM_ORGS];
   const { cacheDir, fabricHome } = envOptions();
-  const net = await startNetwork({ orgs, cacheDir, fabricHome, log: out });
+  // startNetwork validates it (raft or bft; bft needs four organizations).
+  const consensus = values.consensus as Consensus | undefined;
+  const net = await startNetwork({ orgs, cacheDir, fabricHome, log: out, ...(consensus ? { consensus } : {}) });
   let stopping = false;
   const shutdown = async (): Promise<void> => {
     if (stopping) return;
@@ -91,7 +94,7 @@ async function main(): Promise<number> {
     case 'up':
       return up(rest);
     default:
-      process.stderr.write('usage: devnet install | devnet up [--orgs a,b,c] [--once]\n');
+      process.stderr.write('usage: devnet install | devnet up [--orgs a,b,c] [--consensus raft|bft] [--once]\n');
       return 2;
   }
 }

@@ -1,4 +1,6 @@
-export { startNetwork, installEngines, describe, DEFAULT_ORGS, CONSORTIUM_ORGS } from './network.js';
+export { startNetwork, installEngines, describe, consensusFor, DEFAULT_ORGS, CONSORTIUM_ORGS } from './network.js';
+export type { Consensus } from './fabric/channel.js';
+export { MIN_BFT_CONSENTERS } from './fabric/channel.js';
 export type { DevNetwork, NetworkInit, OrgHandle } from './network.js';
 export type { IdentityFiles, OrgTopology } from './fabric/topology.js';
 export { CHANNEL, CHAINCODE_NAME } from './fabric/topology.js';

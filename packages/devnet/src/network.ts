@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidationError } from '@twinledger/errors';
 import { buildChaincode, chaincodeServerProcess, deployChaincode, packageChaincode, startChaincodeServer, waitChaincodeReady } from './fabric/chaincode.js';
-import { createGenesisBlock } from './fabric/channel.js';
+import { createGenesisBlock, MIN_BFT_CONSENTERS, type Consensus } from './fabric/channel.js';
 import { waitEndorsable } from './fabric/ready.js';
 import { generateCrypto } from './fabric/crypto.js';
 import { joinOrderer, joinPeer, ordererProcess, peerProcess, startAndWait, type NodeContext } from './fabric/nodes.js';
@@ -17,8 +17,14 @@ import { assertPortsFree, findFreeRange, releaseRange } from './ports.js';
 import type { ManagedProcess } from './process.js';
 
 export interface NetworkInit {
-  /** Organization names, lower case; each gets a peer and a Raft orderer. Default: org1, org2. */
+  /** Organization names, lower case; each gets a peer and an ordering node. Default: org1, org2. */
   readonly orgs?: readonly string[];
+  /**
+   * Ordering: `bft` (SmartBFT, tolerates one faulty or malicious orderer among four) or `raft`
+   * (crash faults only). Default: `bft` from four organizations on, `raft` below (BFT needs
+   * 3f + 1 consenters, so with fewer it would tolerate no fault at all while costing more).
+   */
+  readonly consensus?: Consensus;
   /** Start Fabric (default true). */
   readonly fabric?: boolean;
   /** Start the Kafka broker (default true). */
@@ -56,6 +62,8 @@ export interface DevNetwork {
   readonly workDir: string;
   readonly logDir: string;
   readonly basePort: number;
+  /** How the orderers agree (see NetworkInit.consensus); undefined without Fabric. */
+  readonly consensus: Consensus | undefined;
   readonly orgs: readonly OrgHandle[];
   /** A client identity of an organization that is not a channel member (for refusal tests). */
   readonly outsider: (IdentityFiles & { readonly name: string }) | undefined;
@@ -76,6 +84,15 @@ export function repoChaincodeDir(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'chaincode');
 }
 
+/** The consensus a network of these organizations runs: asked for, or the default. */
+export function consensusFor(orgCount: number, asked?: Consensus): Consensus {
+  if (asked !== undefined && asked !== 'raft' && asked !== 'bft') throw new ValidationError(`consensus must be 'raft' or 'bft', got '${String(asked)}'`);
+  if (asked === 'bft' && orgCount < MIN_BFT_CONSENTERS) {
+    throw new ValidationError(`BFT ordering needs at least ${MIN_BFT_CONSENTERS} organizations (3f + 1 consenters to tolerate f faults), got ${orgCount}`);
+  }
+  return asked ?? (orgCount >= MIN_BFT_CONSENTERS ? 'bft' : 'raft');
+}
+
 function validateOrgs(orgs: readonly string[]): void {
   if (orgs.length < 1 || orgs.length > MAX_ORGS) throw new ValidationError(`between 1 and ${MAX_ORGS} organizations, got ${orgs.length}`);
   for (const o of orgs) if (!/^[a-z][a-z0-9]{0,30}$/.test(o)) throw new ValidationError(`organization name '${o}' must be lower-case letters and digits`);
@@ -92,14 +109,15 @@ export async function installEngines(init: { cacheDir?: string; fabricHome?: str
 }
 
 /**
- * Brings up a real local consortium as native processes: per organization a Raft orderer and
- * a peer (TLS, Gateway on), channel `twins` joined by all, the `twinledger` chaincode deployed
+ * Brings up a real local consortium as native processes: per organization an ordering node
+ * (SmartBFT or Raft, see NetworkInit.consensus) and a peer (TLS, Gateway on), channel `twins` joined by all, the `twinledger` chaincode deployed
  * as a chaincode service through the real lifecycle, and a KRaft Kafka broker.
  */
 export async function startNetwork(init: NetworkInit = {}): Promise<DevNetwork> {
   const log = init.log ?? (() => undefined);
   const orgNames = init.orgs ?? DEFAULT_ORGS;
   validateOrgs(orgNames);
+  const consensus = consensusFor(orgNames.length, init.consensus);
   const withFabric = init.fabric ?? true;
   const withKafka = init.kafka ?? true;
 
@@ -154,8 +172,8 @@ export async function startNetwork(init: NetworkInit = {}): Promise<DevNetwork> 
       ...(init.totalQueryLimit !== undefined ? { totalQueryLimit: init.totalQueryLimit } : {}),
     };
 
-    log(`fabric: ${topo.length} orgs (${topo.map((t) => t.mspId).join(', ')}), ports ${basePort}-${basePort + topo.length * PORTS_PER_ORG - 1}`);
-    const block = await createGenesisBlock(join(fabric.binDir, 'configtxgen'), workDir, topo, { batchTimeout: init.batchTimeout ?? '250ms' });
+    log(`fabric: ${topo.length} orgs (${topo.map((t) => t.mspId).join(', ')}), ${consensus === 'bft' ? 'SmartBFT' : 'Raft'} ordering, ports ${basePort}-${basePort + topo.length * PORTS_PER_ORG - 1}`);
+    const block = await createGenesisBlock(join(fabric.binDir, 'configtxgen'), workDir, topo, { batchTimeout: init.batchTimeout ?? '250ms', consensus });
 
     orgs = topo.map((t, i) => ({
       ...t,
@@ -215,6 +233,7 @@ export async function startNetwork(init: NetworkInit = {}): Promise<DevNetwork> 
     workDir,
     logDir,
     basePort,
+    consensus: withFabric ? consensus : undefined,
     orgs,
     outsider,
     kafka,
@@ -235,6 +254,7 @@ export function describe(net: DevNetwork): unknown {
   return {
     channel: net.channel,
     chaincode: net.chaincode,
+    consensus: net.consensus,
     kafka: net.kafka ? { brokers: [net.kafka.bootstrap] } : undefined,
     orgs: net.orgs.map(({ peerProcess: _p, ordererProcess: _o, ...rest }) => rest),
     outsider: net.outsider,

@@ -72,6 +72,9 @@ export interface FabricClient {
   close(): void;
 }
 
+/** The Gateway's answer when too few BFT orderers accepted a broadcast (see mapGatewayError). */
+const BFT_NO_QUORUM = /insufficient number of orderers could successfully process transaction to satisfy quorum/;
+
 const deadline = (ms: number) => () => ({ deadline: Date.now() + ms });
 
 /** Maps the gateway's error classes to ours, keeping transaction ids and chaincode codes. */
@@ -101,6 +104,17 @@ export function mapGatewayError(err: unknown): Error {
   if (err instanceof GatewayError && err.name === 'SubmitError' && err.code === grpc.status.DEADLINE_EXCEEDED) {
     const tx = (err as { transactionId?: string }).transactionId;
     return new CommitOutcomeUnknownError(`submit of ${tx ?? 'a transaction'} timed out; it may still commit: ${err.message}`, { cause: err, transactionId: tx });
+  }
+  // Under BFT the Gateway broadcasts to every orderer and wants a quorum of acceptances; short
+  // of it, it answers UNAVAILABLE, but the orderers that did accept keep the transaction in
+  // their request pools and order it once a quorum is back (Fabric's gateway submitBFT). So the
+  // outcome is unknown, not "nothing happened": a blind retry could write twice.
+  if (err instanceof GatewayError && err.name === 'SubmitError' && BFT_NO_QUORUM.test(err.message)) {
+    const tx = (err as { transactionId?: string }).transactionId;
+    return new CommitOutcomeUnknownError(
+      `the ordering service has no quorum (BFT: fewer than 2f + 1 orderers accepted ${tx ?? 'the transaction'}); it may still commit once enough orderers are back: ${err.message}`,
+      { cause: err, transactionId: tx },
+    );
   }
   if (err instanceof GatewayError) {
     const text = [err.message, ...err.details.map((d) => d.message)].join(' | ');

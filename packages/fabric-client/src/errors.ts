@@ -111,6 +111,11 @@ export class PeerUnavailableError extends GatewayUnavailableError {
 export class CommitOutcomeUnknownError extends FabricError {
   readonly code = 'OUTCOME_UNKNOWN';
   override readonly httpStatus: number = 504;
+  constructor(message: string, options: Opts = {}) {
+    // The caller needs the transaction ID to find out later what happened (a twin's history
+    // lists its changes by transaction): it goes into the details every error body shows.
+    super(message, options.transactionId ? { ...options, details: { ...options.details, transactionId: options.transactionId } } : options);
+  }
 }
 
 /** Pulls `CODE: message` out of a chaincode error text such as "chaincode response 500, ACCESS_DENIED: ...". */

@@ -28,6 +28,14 @@ describe('mapGatewayError: when the outcome of a write is unknown', () => {
       transactionId: TX,
     });
     expect(mapGatewayError(new SubmitError({ code: grpc.status.UNAVAILABLE, details: [], cause, transactionId: TX, message: 'down' }))).toBeInstanceOf(GatewayUnavailableError);
+    // BFT without a quorum: orderers that accepted may still order it, so it is not "unavailable".
+    const noQuorum = '14 UNAVAILABLE: insufficient number of orderers could successfully process transaction to satisfy quorum requirement';
+    expect(mapGatewayError(new SubmitError({ code: grpc.status.UNAVAILABLE, details: [], cause, transactionId: TX, message: noQuorum }))).toMatchObject({
+      code: 'OUTCOME_UNKNOWN',
+      httpStatus: 504,
+      transactionId: TX,
+      details: { transactionId: TX },
+    });
     expect(mapGatewayError(new GatewayError({ code: grpc.status.DEADLINE_EXCEEDED, details: [], cause, message: 'evaluate' }))).toBeInstanceOf(GatewayUnavailableError);
   });
 

@@ -45,9 +45,12 @@ export function ordererProcess(ctx: NodeContext, org: OrgTopology): ManagedProce
       ORDERER_GENERAL_BOOTSTRAPMETHOD: 'none',
       ORDERER_CHANNELPARTICIPATION_ENABLED: 'true',
       ORDERER_FILELEDGER_LOCATION: join(data, 'ledger'),
-      ORDERER_CONSENSUS_WALDIR: join(data, 'etcdraft', 'wal'),
-      ORDERER_CONSENSUS_SNAPDIR: join(data, 'etcdraft', 'snap'),
+      // Raft keeps its WAL and snapshots here; SmartBFT only its WAL.
+      ORDERER_CONSENSUS_WALDIR: join(data, 'consensus', 'wal'),
+      ORDERER_CONSENSUS_SNAPDIR: join(data, 'consensus', 'snap'),
       ORDERER_OPERATIONS_LISTENADDRESS: `${LOOPBACK}:${org.orderer.operationsPort}`,
+      // /metrics on the operations port: block height, and under BFT who leads (consensus_BFT_*).
+      ORDERER_METRICS_PROVIDER: 'prometheus',
       ORDERER_ADMIN_LISTENADDRESS: `${LOOPBACK}:${org.orderer.adminPort}`,
       ORDERER_ADMIN_TLS_ENABLED: 'true',
       ORDERER_ADMIN_TLS_PRIVATEKEY: join(tls, 'server.key'),

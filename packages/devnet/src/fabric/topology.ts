@@ -55,6 +55,8 @@ export interface OrgTopology {
     readonly tlsDir: string;
     readonly mspDir: string;
     readonly tlsRootCertPath: string;
+    /** The node's signing certificate: its identity as a BFT consenter. */
+    readonly signCertPath: string;
     /** Admin TLS client credentials for osnadmin. */
     readonly adminTlsCert: string;
     readonly adminTlsKey: string;
@@ -116,6 +118,7 @@ export function orgTopology(name: string, slot: number, basePort: number, crypto
       tlsDir: join(ordererOrgDir, 'orderers', ordererName, 'tls'),
       mspDir: join(ordererOrgDir, 'orderers', ordererName, 'msp'),
       tlsRootCertPath: join(ordererOrgDir, 'tlsca', `tlsca.${ordererDomain}-cert.pem`),
+      signCertPath: join(ordererOrgDir, 'orderers', ordererName, 'msp', 'signcerts', `${ordererName}-cert.pem`),
       adminTlsCert: join(ordererOrgDir, 'users', `Admin@${ordererDomain}`, 'tls', 'client.crt'),
       adminTlsKey: join(ordererOrgDir, 'users', `Admin@${ordererDomain}`, 'tls', 'client.key'),
     },
