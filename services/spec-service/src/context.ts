@@ -1,13 +1,15 @@
-import type { FastifyRequest } from 'fastify';
-import { withMvccRetry } from '@twinledger/auth-identity';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { withMvccRetry, type AccessDecisions } from '@twinledger/auth-identity';
 import type { DhtClient } from '@twinledger/dht-client';
-import type { TwinLedger } from '@twinledger/ledger';
+import type { Permission, TwinLedger } from '@twinledger/ledger';
 import type { Principal } from '@twinledger/service-kit';
 import { UnauthenticatedError } from '@twinledger/service-kit';
 import type { Counter } from '@twinledger/observability';
 import type { EventHub } from './domain/event-hub.js';
 import type { LedgerJournal } from './domain/ledger-journal.js';
 import type { SpecCache } from './domain/spec-cache.js';
+import { ReadAccessDeniedError } from './domain/errors.js';
+import type { Fence, Loaded, ReadModel } from './domain/read-model.js';
 
 export interface Limits {
   /** Largest AML document accepted for createTwin, bytes. */
@@ -38,6 +40,41 @@ export interface RouteDeps {
   readonly orphans: Counter;
   readonly specCache: SpecCache;
   readonly specCacheLookups: Counter;
+  /** The organization's read model (issue #27): cached ledger state kept current by events. */
+  readonly reads: ReadModel;
+  /** The chaincode's access decisions, cached (used only while the read model is enabled). */
+  readonly decisions: AccessDecisions;
+  readonly readLookups: Counter;
+}
+
+/**
+ * A read of the twin served by the read model: the caller's access is the chaincode's decision
+ * (cached per identity, twin and permission), then the answer is the model's, or `load`'s as
+ * the caller. Sets X-TwinLedger-Block (the newest block the answer is known to reflect) and
+ * X-TwinLedger-Stale when the model could not confirm it. Without the model, `load` as the
+ * caller decides alone (the chaincode checks access itself), fences still apply.
+ */
+export async function cachedRead<T>(
+  deps: RouteDeps,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  read: { readonly twinId: string; readonly permission: Permission; readonly key: string; readonly fence: Fence; readonly load: (l: TwinLedger) => Promise<Loaded<T>> },
+): Promise<T> {
+  if (!req.principal) throw new UnauthenticatedError('no principal');
+  const principal = req.principal;
+  if (deps.reads.enabled && !(await deps.decisions.allows(principal, read.twinId, read.permission))) {
+    throw new ReadAccessDeniedError(`the ledger grants you no ${read.permission} on this twin`, { details: { twinId: read.twinId, permission: read.permission } });
+  }
+  const answer = await deps.reads.read(read.twinId, read.key, async () => read.load(await deps.ledgerFor(principal)), read.fence);
+  deps.readLookups.inc({ result: answer.lookup });
+  if (answer.block !== undefined) void reply.header('x-twinledger-block', String(answer.block));
+  if (answer.stale) void reply.header('x-twinledger-stale', 'true');
+  return answer.value;
+}
+
+/** The querystring of a fenced read, as the route schemas declare it (FenceQuery). */
+export function fenceOf(q: { readonly minBlock?: number; readonly atLeastTx?: string }): Fence {
+  return { ...(q.minBlock !== undefined ? { minBlock: q.minBlock } : {}), ...(q.atLeastTx !== undefined ? { atLeastTx: q.atLeastTx } : {}) };
 }
 
 export async function ledger(deps: RouteDeps, req: FastifyRequest): Promise<TwinLedger> {
