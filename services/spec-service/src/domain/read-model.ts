@@ -165,7 +165,8 @@ export function createReadModel(init: ReadModelInit): ReadModel {
     },
     async read<T>(twinId: string, key: string, load: () => Promise<Loaded<T>>, fence?: Fence): Promise<ReadAnswer<T>> {
       if (fence && (fence.minBlock !== undefined || fence.atLeastTx !== undefined)) {
-        const deadline = now() + init.fenceWaitMs;
+        // A real wait (timers), so measured on the monotonic clock, not the injectable `now`.
+        const deadline = performance.now() + init.fenceWaitMs;
         for (;;) {
           const where = await reached(fence);
           if (where === 'model') break;
@@ -176,7 +177,7 @@ export function createReadModel(init: ReadModelInit): ReadModel {
             const { value } = await load();
             return { value, block: height !== undefined ? Number(height) - 1 : fence.minBlock, stale: false, lookup: 'fenced' };
           }
-          const left = deadline - now();
+          const left = deadline - performance.now();
           if (left <= 0) {
             throw new FenceNotReachedError(`the ledger has not reached the requested ${fence.atLeastTx !== undefined ? `transaction ${fence.atLeastTx}` : `block ${fence.minBlock}`} within ${init.fenceWaitMs} ms`, {
               details: { ...fence, block: block ?? null, waitedMs: init.fenceWaitMs },
