@@ -43,7 +43,7 @@ export interface AppDeps {
 }
 
 /** READ_CACHE_MAX_CHARS, READ_CACHE_MAX_AGE_MS and READ_FENCE_WAIT_MS defaults. */
-export const DEFAULT_READ_CACHE = { maxChars: 256 * 1024 * 1024, maxAgeMs: 30_000, fenceWaitMs: 2_000 } as const;
+export const DEFAULT_READ_CACHE = { maxChars: 64 * 1024 * 1024, maxAgeMs: 30_000, fenceWaitMs: 2_000 } as const;
 
 export const DEFAULT_SPEC_CACHE_CHARS = 128 * 1024 * 1024;
 
