@@ -103,6 +103,12 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
   const specCache = createSpecCache({ maxChars: cfg.specCacheChars ?? DEFAULT_SPEC_CACHE_CHARS });
   const serviceLedger = createTwinLedger(serviceClient);
   const readCache = { ...DEFAULT_READ_CACHE, ...cfg.readCache };
+  const decisions = createAccessDecisions({
+    check: async (caller, twinId, permission) => (await createTwinLedger(await identities.clientFor(caller)).checkAccess(twinId, permission)).allowed,
+    // As the service: the caller may hold a permission that does not list grants (feed:read).
+    grantExpiries: async (twinId) => (await serviceLedger.listGrants(twinId)).map((g) => g.expiresAt),
+    ttlMs: relay ? (cfg.authDecisionTtlMs ?? DEFAULT_AUTH_DECISION_TTL_MS) : 0,
+  });
   // The read model needs the relayed events: a replica that does not relay keeps nothing, and
   // every read asks the peer as its caller (fences still wait, on the peer).
   const reads = createReadModel({
@@ -113,12 +119,8 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     blockOf: journal.blockOf,
     chain,
     ...(relay?.lastBlock !== undefined ? { startBlock: Number(relay.lastBlock) } : {}),
-  });
-  const decisions = createAccessDecisions({
-    check: async (caller, twinId, permission) => (await createTwinLedger(await identities.clientFor(caller)).checkAccess(twinId, permission)).allowed,
-    // As the service: the caller may hold a permission that does not list grants (feed:read).
-    grantExpiries: async (twinId) => (await serviceLedger.listGrants(twinId)).map((g) => g.expiresAt),
-    ttlMs: relay ? (cfg.authDecisionTtlMs ?? DEFAULT_AUTH_DECISION_TTL_MS) : 0,
+    // A revoke committed during the outage reaches us only with the replayed events: decide again.
+    onResume: () => decisions.clear(),
   });
   // One follower (the relay) feeds both: grant events drop decisions, any event of a twin its entries.
   const follow = hub.subscribe((event) => {

@@ -76,6 +76,18 @@ describe('createReadModel', () => {
     expect(await reads.read('t1', 'spec', load('v2'))).toMatchObject({ value: 'v2', stale: false, lookup: 'miss' });
   });
 
+  it('reads everything again once following resumes after an outage (the missed events are still replaying)', async () => {
+    let resumed = 0;
+    const { reads, load, state } = setup({ onResume: () => resumed++ });
+    await reads.read('t1', 'spec', load('v1'));
+    await new Promise((r) => setImmediate(r));
+    state.following = false;
+    expect((await reads.read('t1', 'spec', load('v2'))).lookup).toBe('stale');
+    state.following = true;
+    expect(await reads.read('t1', 'spec', load('v2'))).toMatchObject({ value: 'v2', lookup: 'miss' });
+    expect(resumed).toBe(1);
+  });
+
   it('fences: served once the events reach the block or transaction, by the peer when only it has, else 504 FENCE_NOT_REACHED', async () => {
     const { reads, load, state, loads } = setup();
     await reads.read('t1', 'spec', load('v1'));

@@ -40,6 +40,11 @@ export interface ReadModelInit {
   readonly chain?: ChainView;
   /** The last block whose events were handled before this process started (the relay's checkpoint). */
   readonly startBlock?: number;
+  /**
+   * Called when following resumes after an outage, once the model dropped what it held from
+   * before (main.ts drops the cached access decisions alike).
+   */
+  readonly onResume?: () => void;
   /** Pause between fence checks; default 25 ms. */
   readonly fencePollMs?: number;
   readonly now?: () => number;
@@ -109,8 +114,16 @@ export function createReadModel(init: ReadModelInit): ReadModel {
   let confirmedAt = now();
   let timer: NodeJS.Timeout | undefined;
 
+  let wasFollowing = true;
   const following = (): boolean => {
     const yes = init.following();
+    if (yes && !wasFollowing) {
+      // Back after an outage: the events committed meanwhile are still being replayed, so what
+      // was read before the outage may already be outdated. Everything is read again.
+      for (const twinId of [...byTwin.keys()]) invalidate(twinId);
+      init.onResume?.();
+    }
+    wasFollowing = yes;
     if (yes) confirmedAt = now();
     return yes;
   };
@@ -189,9 +202,10 @@ export function createReadModel(init: ReadModelInit): ReadModel {
       if (init.maxChars <= 0) return { value: (await load()).value, block, stale: false, lookup: 'uncached' };
 
       const k = JSON.stringify([twinId, key]);
+      // First: a resumed follower drops the entries this read might otherwise find.
+      const live = following();
       const e = entries.get(k);
       if (e) {
-        const live = following();
         if (live || now() - Math.max(e.loadedAt, confirmedAt) <= init.maxAgeMs) {
           // Most recently used last.
           entries.delete(k);
