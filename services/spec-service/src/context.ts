@@ -58,14 +58,34 @@ export async function cachedRead<T>(
   deps: RouteDeps,
   req: FastifyRequest,
   reply: FastifyReply,
-  read: { readonly twinId: string; readonly permission: Permission; readonly key: string; readonly fence: Fence; readonly load: (l: TwinLedger) => Promise<Loaded<T>> },
+  read: {
+    readonly twinId: string;
+    /**
+     * The permission the read needs; a function of the answer when only the answer tells (a
+     * document's read level): then the decision is checked after the answer was found, and an
+     * answer that does not tell (undefined) is read again as the caller, the chaincode deciding.
+     */
+    readonly permission: Permission | ((value: T) => Permission | undefined);
+    readonly key: string;
+    readonly fence: Fence;
+    readonly load: (l: TwinLedger) => Promise<Loaded<T>>;
+  },
 ): Promise<T> {
   if (!req.principal) throw new UnauthenticatedError('no principal');
   const principal = req.principal;
-  if (deps.reads.enabled && !(await deps.decisions.allows(principal, read.twinId, read.permission))) {
-    throw new ReadAccessDeniedError(`the ledger grants you no ${read.permission} on this twin`, { details: { twinId: read.twinId, permission: read.permission } });
-  }
+  const decide = async (permission: Permission): Promise<void> => {
+    if (!(await deps.decisions.allows(principal, read.twinId, permission))) {
+      throw new ReadAccessDeniedError(`the ledger grants you no ${permission} on this twin`, { details: { twinId: read.twinId, permission } });
+    }
+  };
+  if (deps.reads.enabled && typeof read.permission === 'string') await decide(read.permission);
   const answer = await deps.reads.read(read.twinId, read.key, async () => read.load(await deps.ledgerFor(principal)), read.fence);
+  // The answer may come from another caller's load or the cache: this caller's own decision counts.
+  if (deps.reads.enabled && typeof read.permission === 'function') {
+    const needed = read.permission(answer.value);
+    if (needed === undefined) return (await read.load(await deps.ledgerFor(principal))).value;
+    await decide(needed);
+  }
   deps.readLookups.inc({ result: answer.lookup });
   if (answer.block !== undefined) void reply.header('x-twinledger-block', String(answer.block));
   if (answer.stale) void reply.header('x-twinledger-stale', 'true');

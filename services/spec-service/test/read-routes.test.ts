@@ -21,6 +21,8 @@ describe('reads through the read model (routes)', () => {
   let reads: ReadModel;
   let token: string;
   let allowed = true;
+  /** Permissions the fake chaincode refuses whatever `allowed` says. */
+  const refused = new Set<string>();
   const state = { following: true };
   let onEvent: (e: { eventName: string; twinId?: string; blockNumber: number }) => void;
 
@@ -65,7 +67,8 @@ describe('reads through the read model (routes)', () => {
 
   beforeEach(() => {
     fabric = new FakeFabricClient()
-      .on('acl:checkAccess', ([twinId, permission]) => ({ twinId, mspId: 'Org1MSP', identity: 'x509::u', permission, allowed, roles: [], permissions: [] }))
+      .on('acl:checkAccess', ([twinId, permission]) => ({ twinId, mspId: 'Org1MSP', identity: 'x509::u', permission, allowed: allowed && !refused.has(permission!), roles: [], permissions: [] }))
+      .on('spec:getDocumentHistory', ([twinId, hash]) => ({ twinId, hash, removed: false, document: { hash, confidentiality: 'confidential' }, versions: [], ledgerHistory: [], bookmark: '' }))
       .on('spec:getSpecificationRevision', () => ({ twinId: TWIN, revision: 'r1' }))
       .on('spec:getSpecification', () => ({ twinId: TWIN, schemaVersion: '3.0', aml: AML, revision: 'r1' }))
       .on('spec:getTwin', () => ({ twinId: TWIN, deviceName: 'Plant' }));
@@ -118,5 +121,23 @@ describe('reads through the read model (routes)', () => {
     expect(far.statusCode).toBe(504);
     expect(far.json()).toMatchObject({ code: 'FENCE_NOT_REACHED', details: { minBlock: 100, block: 9 } });
     expect((await get(`/twins/${TWIN}/spec?minBlock=9`)).statusCode).toBe(200);
+  });
+
+  it('serves document metadata to callers holding doc:read at the document\'s own level only', async () => {
+    const hash = 'b'.repeat(64);
+    expect((await get(`/twins/${TWIN}/documents/${hash}`)).json()).toMatchObject({ hash, document: { confidentiality: 'confidential' } });
+    expect((await get(`/twins/${TWIN}/documents/${hash}`)).statusCode).toBe(200);
+    expect(fabric.calls.map((c) => c.fn)).toEqual(['spec:getDocumentHistory', 'acl:checkAccess']);
+    expect(fabric.calls[1]!.args).toEqual([TWIN, 'doc:read:confidential']);
+    refused.add('doc:read:confidential');
+    try {
+      onEvent({ eventName: 'GrantRevoked', twinId: 'other', blockNumber: 10 });
+      onEvent({ eventName: 'GrantRevoked', twinId: TWIN, blockNumber: 11 });
+      const denied = await get(`/twins/${TWIN}/documents/${hash}`);
+      expect(denied.statusCode).toBe(403);
+      expect(denied.json()).toMatchObject({ code: 'ACCESS_DENIED', details: { permission: 'doc:read:confidential' } });
+    } finally {
+      refused.clear();
+    }
   });
 });

@@ -63,6 +63,8 @@ export interface Loaded<T> {
   readonly value: T;
   /** Its size in characters, for the READ_CACHE_MAX_CHARS bound. */
   readonly chars: number;
+  /** false: answer this read (and the ones sharing its load) but keep nothing. */
+  readonly keep?: boolean;
 }
 
 export interface ReadModel {
@@ -228,7 +230,7 @@ export function createReadModel(init: ReadModelInit): ReadModel {
         void p.then(
           (loaded) => {
             loading.delete(lk);
-            if ((generation.get(twinId) ?? 0) === gen) store(k, { twinId, value: loaded.value, chars: loaded.chars, loadedAt: startedAt, block: atBlock });
+            if ((generation.get(twinId) ?? 0) === gen && loaded.keep !== false) store(k, { twinId, value: loaded.value, chars: loaded.chars, loadedAt: startedAt, block: atBlock });
           },
           () => loading.delete(lk),
         );
