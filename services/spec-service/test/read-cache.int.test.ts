@@ -86,6 +86,8 @@ async function until(ok: () => Promise<boolean>, ms: number): Promise<number> {
   });
 
   afterAll(async () => {
+    // Never leave a peer frozen, whatever failed.
+    for (const org of net?.orgs ?? []) org.peerProcess.resume();
     await reader?.app.close();
     await reader?.close();
     writerClient?.close();
@@ -147,5 +149,28 @@ async function until(ok: () => Promise<boolean>, ms: number): Promise<number> {
     log(`org 1 refused from its cache ${refusedMs} ms after org 2's revocation committed`);
     expect((await call(`/twins/${shared}/spec`)).json()).toMatchObject({ code: 'ACCESS_DENIED' });
     expect((await call(`/twins/${shared}`)).statusCode).toBe(403);
+  });
+
+  it('keeps serving cached reads marked stale while its own peer is frozen; reads it cannot serve answer 503 PEER_UNAVAILABLE', async () => {
+    expect((await call(`/twins/${twinId}/spec?format=json`)).statusCode).toBe(200);
+    const peer = net.orgs[0]!.peerProcess;
+    peer.pause();
+    try {
+      const downMs = await until(async () => (await reader.app.inject({ method: 'GET', url: '/readyz' })).statusCode === 503, 10_000);
+      const cached = await call(`/twins/${twinId}/spec?format=json`);
+      log(`own peer frozen (marked down after ${downMs} ms): cached spec ${cached.statusCode} stale=${cached.headers['x-twinledger-stale']}`);
+      expect(cached.statusCode).toBe(200);
+      expect(cached.headers['x-twinledger-stale']).toBe('true');
+      const history = await call(`/twins/${twinId}/history?limit=5`);
+      expect(history.statusCode).toBe(503);
+      expect(history.json()).toMatchObject({ code: 'PEER_UNAVAILABLE' });
+      expect(history.headers['retry-after']).toMatch(/^\d+$/);
+    } finally {
+      peer.resume();
+    }
+    await until(async () => (await reader.app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200, 30_000);
+    const fresh = await call(`/twins/${twinId}/spec`);
+    expect(fresh.statusCode).toBe(200);
+    expect(fresh.headers['x-twinledger-stale']).toBeUndefined();
   });
 });
