@@ -128,7 +128,8 @@ export const reads: Suite = {
         PATH: process.env['PATH'],
         HOST: '127.0.0.1',
         PORT: '0',
-        LOG_LEVEL: 'warn',
+        // info: the 'Server listening' record tells the address; the logs are drained unread after it.
+        LOG_LEVEL: 'info',
         ...ledgerEnvOf(net, org),
         FABRIC_IDENTITIES_DIR: ids,
         AUTH_ISSUER: issuer.issuer,
