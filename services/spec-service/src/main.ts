@@ -119,7 +119,8 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     blockOf: journal.blockOf,
     chain,
     ...(relay?.lastBlock !== undefined ? { startBlock: Number(relay.lastBlock) } : {}),
-    // A revoke committed during the outage reaches us only with the replayed events: decide again.
+    streamEpoch: () => relay?.connections ?? 0,
+    // A revoke committed while the stream was closed reaches us only with the replayed events: decide again.
     onResume: () => decisions.clear(),
   });
   // One follower (the relay) feeds both: grant events drop decisions, any event of a twin its entries.

@@ -41,9 +41,13 @@ export interface ReadModelInit {
   /** The last block whose events were handled before this process started (the relay's checkpoint). */
   readonly startBlock?: number;
   /**
-   * Called when following resumes after an outage, once the model dropped what it held from
-   * before (main.ts drops the cached access decisions alike).
+   * Changes each time the event stream is opened again (EventRelay.connections). The events
+   * committed while it was closed are then replayed from the checkpoint, after the stream is
+   * already `following`: so the model drops everything it holds, and calls onResume (main.ts
+   * drops the cached access decisions alike). An outage of the peer alone needs none of this:
+   * the stream stays open and delivers the blocks in order as the peer commits them.
    */
+  readonly streamEpoch?: () => number;
   readonly onResume?: () => void;
   /** Pause between fence checks; default 25 ms. */
   readonly fencePollMs?: number;
@@ -116,16 +120,17 @@ export function createReadModel(init: ReadModelInit): ReadModel {
   let confirmedAt = now();
   let timer: NodeJS.Timeout | undefined;
 
-  let wasFollowing = true;
+  let epoch = init.streamEpoch?.();
   const following = (): boolean => {
-    const yes = init.following();
-    if (yes && !wasFollowing) {
-      // Back after an outage: the events committed meanwhile are still being replayed, so what
-      // was read before the outage may already be outdated. Everything is read again.
+    const current = init.streamEpoch?.();
+    if (current !== epoch) {
+      // The stream was reopened: the events committed meanwhile are still being replayed, so
+      // what was read before may already be outdated. Everything is read again.
+      epoch = current;
       for (const twinId of [...byTwin.keys()]) invalidate(twinId);
       init.onResume?.();
     }
-    wasFollowing = yes;
+    const yes = init.following();
     if (yes) confirmedAt = now();
     return yes;
   };
