@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +98,33 @@ describe('ledger event source', () => {
       expect(second.connected).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('backs off between failed attempts up to maxRetryMs, and starts over once a stream opens', async () => {
+    jest.useFakeTimers();
+    try {
+      const opened: number[] = [];
+      let failures = 5;
+      const client = fakeClient([ev(5, 'a')]);
+      const open = client.chaincodeEvents.bind(client);
+      (client as { chaincodeEvents: unknown }).chaincodeEvents = async (o: { checkpoint?: Checkpointer }) => {
+        opened.push(Date.now());
+        if (failures-- > 0) throw new Error('peer unreachable');
+        return open(o);
+      };
+      const seen: string[] = [];
+      const source = createLedgerEventSource({ client, retryMs: 100, maxRetryMs: 400, logger: silentLogger(), onEvent: async (e) => void seen.push(e.transactionId) });
+      const t0 = Date.now();
+      await source.start();
+      await jest.advanceTimersByTimeAsync(2_000);
+      // Pauses 100, 200, 400, 400, 400: the sixth attempt opens the stream.
+      expect(opened.map((t) => t - t0)).toEqual([0, 100, 300, 700, 1100, 1500]);
+      expect(seen).toEqual(['a']);
+      expect(source.connected).toBe(true);
+      await source.stop();
+    } finally {
+      jest.useRealTimers();
     }
   });
 });
