@@ -21,6 +21,8 @@ export interface ServiceProcessInit {
   readonly name: string;
   /** The script Node runs (see `serviceEntry`). */
   readonly entry: string;
+  /** Node flags before the script, e.g. `--cpu-prof`. */
+  readonly nodeArgs?: readonly string[];
   /** The service's environment (PORT '0' is fine: the ready report names the bound port). */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** stdout and stderr go here; default: a file in a fresh temporary folder. */
@@ -50,7 +52,7 @@ export async function startServiceProcess(init: ServiceProcessInit): Promise<Ser
   const proc = new ManagedProcess({
     name: init.name,
     command: process.execPath,
-    args: [init.entry],
+    args: [...(init.nodeArgs ?? []), init.entry],
     // Only what the caller gives, plus PATH/HOME for Node itself: a test's own environment
     // (its TWINLEDGER_* settings) must not leak into the service it starts.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...definedOnly(init.env), [READY_FILE_ENV]: readyFile },
