@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ledgerEnvOf, serviceEntry, startNetwork, startServiceProcess, testNetworkInit, type DevNetwork, type ServiceProcess } from '@twinledger/devnet';
-import { peerIdOfDataDir, spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
+import { peerIdOfDataDir } from '@twinledger/dht';
+import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
 import { createDevIssuer } from '@twinledger/service-kit';
 import { median, type Suite, arg } from '../harness.js';
 

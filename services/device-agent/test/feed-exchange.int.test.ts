@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
+import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
 import { fabricAvailability, ledgerEnvOf, serviceEntry, startNetwork, startServiceProcess, testNetworkInit, type DevNetwork, type ServiceProcess } from '@twinledger/devnet';
 import { createFabricClient, createPeerConnectionPool, loadIdentity, type FabricClient, type PeerConnectionPool } from '@twinledger/fabric-client';
 import { createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';

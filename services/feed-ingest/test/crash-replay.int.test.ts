@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { fabricAvailability, ledgerEnvOf, serviceEntry, startNetwork, startServiceProcess, testNetworkInit, type DevNetwork, type OrgHandle, type ServiceProcess } from '@twinledger/devnet';
 import { createPeerConnectionPool } from '@twinledger/fabric-client';
-import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
+import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
 import { createIdempotentProducer, createKafka, sendAcked, TOPICS, type Producer } from '@twinledger/kafka';
 import { decodeSegment, encodeReadingsMessages, type Reading } from '@twinledger/readings';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
