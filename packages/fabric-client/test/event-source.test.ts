@@ -4,50 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChaincodeEvent, Checkpointer } from '@hyperledger/fabric-gateway';
 import { silentLogger } from '@twinledger/observability';
-import type { FabricClient } from '../src/client.js';
 import { createLedgerEventSource } from '../src/event-source.js';
+import { fakeEventPeer } from '../src/testing.js';
 
 const ev = (block: number, tx: string): ChaincodeEvent => ({ blockNumber: BigInt(block), transactionId: tx, eventName: 'GrantRevoked', chaincodeName: 'twinledger', payload: new Uint8Array() });
 
-/** A peer's event stream: every event after the checkpoint, then stays open until closed. */
-function fakeClient(events: ChaincodeEvent[]): FabricClient & { opened: number } {
-  const c = {
-    opened: 0,
-    mspId: 'Org1MSP',
-    async evaluate(): Promise<never> {
-      throw new Error('unused');
-    },
-    async submit(): Promise<never> {
-      throw new Error('unused');
-    },
-    close() {},
-    async chaincodeEvents(options: { checkpoint?: Checkpointer } = {}) {
-      c.opened++;
-      const cp = options.checkpoint;
-      const after = cp?.getTransactionId();
-      const from = after === undefined ? 0 : events.findIndex((e) => e.transactionId === after) + 1;
-      let closed = false;
-      let release: () => void = () => undefined;
-      return {
-        close() {
-          closed = true;
-          release();
-        },
-        async *[Symbol.asyncIterator]() {
-          for (const e of events.slice(from)) {
-            if (closed) return;
-            yield e;
-          }
-          // Closed while the consumer still handled the last event: end now, or stop() would
-          // wait for a release that already happened (a real stream's close ends it likewise).
-          if (closed) return;
-          await new Promise<void>((r) => (release = r));
-        },
-      };
-    },
-  };
-  return c as unknown as FabricClient & { opened: number };
-}
+const fakeClient = (events: ChaincodeEvent[]) => fakeEventPeer(events);
 
 async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
