@@ -1,4 +1,5 @@
 export { buildService, runService } from './service.js';
+export { READY_FILE_ENV, readReadyReport, type ReadyReport } from './ready.js';
 export type { ServiceApp, ServiceInit, ReadinessCheck, RunInit } from './service.js';
 export {
   ErrorResponse,

@@ -9,6 +9,7 @@ import { Histogram, createMetricsRegistry, type Logger, type Registry } from '@t
 import { Type } from '@sinclair/typebox';
 import { ErrorResponse, TokenMissingError } from './errors.js';
 import type { Principal, TokenVerifier } from './auth.js';
+import { READY_FILE_ENV, readyReportOf, writeReadyReport } from './ready.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -185,11 +186,21 @@ export interface RunInit {
   readonly port: number;
   /** Released after the server stops taking requests (consumers, gateways, DHT node). */
   readonly onClose?: () => Promise<void>;
+  /** Facts the ready report carries besides the address (see ready.ts). */
+  readonly ready?: () => Readonly<Record<string, unknown>>;
 }
 
-/** Listens, and closes gracefully on SIGTERM/SIGINT: in-flight requests finish first. */
+/**
+ * Listens, writes the ready report when `TWINLEDGER_READY_FILE` is set, and closes gracefully
+ * on SIGTERM/SIGINT: in-flight requests finish first.
+ */
 export async function runService(init: RunInit): Promise<void> {
   await init.app.listen({ host: init.host, port: init.port });
+  const readyFile = process.env[READY_FILE_ENV];
+  const address = init.app.server.address();
+  if (readyFile !== undefined && readyFile !== '' && address !== null && typeof address === 'object') {
+    writeReadyReport(readyFile, readyReportOf(address, init.ready?.() ?? {}));
+  }
   let closing = false;
   const close = async (signal: string): Promise<void> => {
     if (closing) return;

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import { withMvccRetry } from '@twinledger/auth-identity';
 import type { DhtClient } from '@twinledger/dht-client';
+import { withWriteRetry, type MvccConflictError } from '@twinledger/fabric-client';
 import type { TwinLedger } from '@twinledger/ledger';
 import type { Principal } from '@twinledger/service-kit';
 import { UnauthenticatedError } from '@twinledger/service-kit';
@@ -46,11 +46,11 @@ export async function ledger(deps: RouteDeps, req: FastifyRequest): Promise<Twin
 }
 
 export function write<T>(deps: RouteDeps, req: FastifyRequest, op: string, fn: () => Promise<T>): Promise<T> {
-  return withMvccRetry(fn, {
+  return withWriteRetry(fn, {
     attempts: deps.mvccAttempts,
     onRetry: (attempt, err) => {
       deps.retries.inc({ operation: op });
-      req.log.info({ attempt, transactionId: err.transactionId, op }, 'MVCC conflict; retrying');
+      req.log.info({ attempt, transactionId: (err as MvccConflictError).transactionId, op }, 'MVCC conflict; retrying');
     },
   });
 }
