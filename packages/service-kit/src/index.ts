@@ -1,5 +1,5 @@
-export { buildService, runService } from './service.js';
-export type { ServiceApp, ServiceInit, ReadinessCheck, RunInit } from './service.js';
+export { buildService, describeError, runService } from './service.js';
+export type { DescribedError, ServiceApp, ServiceInit, ReadinessCheck, RunInit } from './service.js';
 export {
   ErrorResponse,
   errorResponses,
