@@ -82,11 +82,15 @@ function describe(text: string | undefined): InstanceType<typeof T.LangStringTex
 
 /** RoleRequirements (CAEX 3.0) or SupportedRoleClass paths: the first is the semanticId, the rest supplemental. */
 function semantics(n: AmlNode): { semanticId: Reference | null; supplemental: Reference[] | null } {
-  const paths = [...childrenNamed(n, 'RoleRequirements'), ...childrenNamed(n, 'RoleRequirement')]
-    .map((r) => r.attributes['RefBaseRoleClassPath'])
+  const paths = [
+    ...childrenNamed(n, 'RoleRequirements').map((r) => r.attributes['RefBaseRoleClassPath']),
+    ...childrenNamed(n, 'SupportedRoleClass').map((r) => r.attributes['RefRoleClassPath']),
+  ]
     .filter((p): p is string => p !== undefined && p !== '' && p.length <= 2000);
   return { semanticId: paths[0] === undefined ? null : globalRef(paths[0]), supplemental: nonEmpty(paths.slice(1).map(globalRef)) };
 }
+
+const isDataReference = (n: AmlNode): boolean => (n.attributes['RefBaseClassPath'] ?? '').endsWith('ExternalDataReference');
 
 const isProgram = (n: AmlNode): boolean => childrenNamed(n, 'RoleRequirements').some((r) => r.attributes['RefBaseRoleClassPath'] === PROGRAM_ROLE);
 
@@ -138,8 +142,9 @@ class Mapper {
     const qualifiers = this.qualifiers(n, valueType);
     if (nested.length > 0) {
       const inner = createIdShortScope();
-      const elements = nested.map((c) => this.attribute(c, inner));
-      if (value !== undefined) elements.unshift(new T.Property(valueType, null, null, inner.next('Value'), null, null, null, null, null, null, value));
+      // The attribute's own value first, under `Value` (a nested attribute of that name then gets `Value_2`).
+      const own = value === undefined ? [] : [new T.Property(valueType, null, null, inner.next('Value'), null, null, null, null, null, null, value)];
+      const elements = [...own, ...nested.map((c) => this.attribute(c, inner))];
       return new T.SubmodelElementCollection(nonEmpty(extensions), null, idShort, null, description, null, null, nonEmpty(qualifiers), null, elements);
     }
     return new T.Property(valueType, nonEmpty(extensions), null, idShort, null, description, null, null, nonEmpty(qualifiers), null, value ?? null);
@@ -181,6 +186,7 @@ class Mapper {
       const tag = local(c.tag);
       if (tag === 'Attribute') out.push(this.attribute(c, scope));
       else if (tag === 'InternalElement') out.push(isProgram(c) ? this.program(c, scope) : this.component(c, scope));
+      else if (tag === 'ExternalInterface' && isDataReference(c)) out.push(this.dataReference(c, scope));
     }
     const id = n.attributes['ID'];
     if (id !== undefined) {
@@ -220,6 +226,25 @@ class Mapper {
     const id = n.attributes['ID'];
     if (id !== undefined) this.seenComponents.add(id);
     return new T.Operation(this.identity(n, idShort), null, idShort, null, description, globalRef(PROGRAM_ROLE), null, null, null, nonEmpty(inputs));
+  }
+
+  /**
+   * AML's own document link (an ExternalDataReference interface, AutomationML BPR: `refURI` and
+   * `MIMEType` attributes) as a File element pointing where the AML points. A refURI that is not
+   * a URI reference, or a MIME type that is not one, is recorded in an extension instead.
+   */
+  dataReference(n: AmlNode, scope: IdShortScope): SubmodelElement {
+    const idShort = scope.next(n.attributes['Name'] ?? 'ExternalDataReference');
+    const attr = (name: string): string | undefined => childrenNamed(n, 'Attribute').find((a) => a.attributes['Name'] === name)?.children.find((c) => local(c.tag) === 'Value')?.text;
+    const uri = attr('refURI');
+    const mime = attr('MIMEType');
+    const extensions = this.identity(n, idShort);
+    const okUri = uri !== undefined && uri !== '' && uri.length <= 2000 && aas.verification.matchesRfc2396(uri);
+    if (uri !== undefined && uri !== '' && !okUri) extensions.push(ext('aml:refURI', uri));
+    const okMime = mime !== undefined && mime.length <= 100 && aas.verification.matchesMimeType(mime);
+    if (mime !== undefined && mime !== '' && !okMime) extensions.push(ext('aml:MIMEType', mime));
+    const ref = n.attributes['RefBaseClassPath'];
+    return new T.File(okMime ? mime : DOCUMENT_CONTENT_TYPE, nonEmpty(extensions), null, idShort, null, null, ref ? globalRef(ref.slice(0, 2000)) : null, null, null, null, okUri ? uri : null);
   }
 
   document(d: TwinDocument, scope: IdShortScope): SubmodelElement {
@@ -313,5 +338,5 @@ export function mapTwin(src: TwinSource): AasTwin {
     null,
     nonEmpty(submodels.map((s) => new T.Reference(T.ReferenceTypes.ModelReference, [new T.Key(T.KeyTypes.Submodel, s.id)]))),
   );
-  return { twinId: src.twinId, shell, submodels, environment: new T.Environment([shell], submodels, null) };
+  return { twinId: src.twinId, shell, submodels, environment: new T.Environment([shell], nonEmpty(submodels), null) };
 }
