@@ -110,7 +110,7 @@ describe('spec-service AAS routes', () => {
           // The past state lists every document; the export keeps those the caller may read now.
           documents: docs,
           externalSources: [],
-          sensorFeeds: [],
+          sensorFeeds: [{ twinId: t, componentId: 'sensor-flow-1', feedRef: 'feed-past', registeredBy: principal, timestamp: '2026-01-01T00:00:00Z', txId: 'feed-tx' }],
           grants: [],
           programCalls: [],
         };
@@ -294,6 +294,10 @@ describe('spec-service AAS routes', () => {
       expect(verificationErrors(environmentFromJson(content.specs[0]!.json))).toEqual([]);
       expect([...content.supplementary.keys()].filter((k) => k.startsWith('/aasx/documents/'))).toHaveLength(2);
       expect(fabric.calls.find((c) => c.fn === 'spec:getTwinAsOf')?.args).toEqual(['plant-1', 'seq:1']);
+      // The past state's feed is shown only to a caller who may read feeds now.
+      expect(JSON.stringify(content.specs[0]!.json)).not.toContain('feed-past');
+      levels.add('feed:read');
+      expect(JSON.stringify(readAasx((await get('/twins/plant-1/aasx?asOf=seq:1')).rawPayload).specs[0]!.json)).toContain('feed-past');
     });
 
     it('serves nothing when a document does not match the ledger\'s hash (502 DOCUMENT_INTEGRITY)', async () => {

@@ -18,7 +18,7 @@ import {
   type TwinDocument,
   type TwinSource,
 } from '@twinledger/aas';
-import { docRead, type ConfidentialityLevel, type DocumentRecord, type TwinLedger } from '@twinledger/ledger';
+import { docRead, Permissions, type ConfidentialityLevel, type DocumentRecord, type TwinLedger } from '@twinledger/ledger';
 import { describeError, ErrorResponse, Type, type ServiceApp } from '@twinledger/service-kit';
 import { ledger, type RouteDeps } from '../context.js';
 import { currentSource, currentTwin, nextOffsetCursor, offsetCursor, pageAcrossTwins } from '../domain/aas-twins.js';
@@ -214,6 +214,8 @@ async function exportAasx(deps: RouteDeps, l: TwinLedger, twinId: string, asOf: 
     const state = await l.getTwinAsOf(twinId, requireAsOfBound(asOf));
     const block = deps.journal.blockOf(state.asOf.lastTxId);
     records = state.documents;
+    // The past state lists every feed; like the current one, the shell shows them only to a caller who may read feeds now.
+    const feedsReadable = await l.checkAccess(twinId, Permissions.FEED_READ).then((a) => a.allowed, () => false);
     source = {
       twinId,
       deviceId: state.twin.deviceId,
@@ -221,7 +223,7 @@ async function exportAasx(deps: RouteDeps, l: TwinLedger, twinId: string, asOf: 
       aml: state.specification,
       txId: state.asOf.lastTxId,
       ...(block !== undefined ? { blockNumber: block } : {}),
-      feeds: state.sensorFeeds,
+      feeds: feedsReadable ? state.sensorFeeds : [],
       documentLink: DOC_PART,
     };
   } else {
