@@ -16,6 +16,8 @@ export interface Limits {
   readonly fragmentBytes: number;
   /** Largest document upload, bytes (downloads are verified in memory up to this size). */
   readonly documentBytes: number;
+  /** Largest AASX export, bytes (the documents it carries summed); default 4 × documentBytes. */
+  readonly aasxBytes?: number;
 }
 
 /** What routes need; injected so tests pass real or fake collaborators. */
