@@ -33,6 +33,10 @@ export type ChaincodeErrorCode = (typeof ChaincodeErrorCodes)[keyof typeof Chain
 /** Chaincode event names; every write transaction emits exactly one. */
 export const LedgerEvents = {
   TwinCreated: 'TwinCreated',
+  /** Chunked creation (ADR-12): begun, a chunk staged, aborted; the twin exists only at its TwinCreated. */
+  TwinCreationBegun: 'TwinCreationBegun',
+  TwinChunkAppended: 'TwinChunkAppended',
+  TwinCreationAborted: 'TwinCreationAborted',
   AmlInserted: 'AmlInserted',
   AmlRemoved: 'AmlRemoved',
   DocumentAdded: 'DocumentAdded',
