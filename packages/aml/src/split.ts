@@ -43,7 +43,7 @@ export interface AmlSplit {
 }
 
 export interface SplitOptions {
-  /** Largest chunk in UTF-8 bytes (default 128 KiB; at most MAX_FRAGMENT_BYTES). */
+  /** Largest chunk in UTF-8 bytes (default 128 KiB; at most MAX_FRAGMENT_BYTES; a single element may exceed it up to that limit). */
   readonly maxChunkBytes?: number;
   /** Most InternalElements per chunk (default and maximum MAX_ELEMENTS_PER_FRAGMENT). */
   readonly maxChunkElements?: number;
@@ -72,8 +72,10 @@ function countNodes(el: XmlElement): number {
 
 /**
  * Splits a document (validated first with the chaincode's rules: what is refused here the
- * ledger would refuse) into a skeleton and chunks. Throws AmlTooLargeError for a single
- * InternalElement whose own content (without nested InternalElements) exceeds a chunk.
+ * ledger would refuse) into a skeleton and chunks. A single InternalElement whose own content
+ * (without nested InternalElements) exceeds `maxChunkBytes` makes a chunk of its own up to the
+ * fragment limit; beyond that it throws AmlTooLargeError (such a document can only be created
+ * in one transaction).
  */
 export function splitAmlDocument(xml: string, opts: SplitOptions = {}): AmlSplit {
   const maxBytes = Math.min(opts.maxChunkBytes ?? DEFAULT_CHUNK_BYTES, AmlLimits.MAX_FRAGMENT_BYTES);
@@ -109,8 +111,11 @@ export function splitAmlDocument(xml: string, opts: SplitOptions = {}): AmlSplit
       // Too large as a whole: the node with its own content, then its children under it.
       flush();
       const own = serializeXml(withoutNodes(n));
-      if (Buffer.byteLength(own, 'utf8') > maxBytes) {
-        throw new AmlTooLargeError(`InternalElement '${nodeIdOf(n)}' alone is larger than a chunk (${maxBytes} bytes)`, { details: { limit: maxBytes } });
+      // One element alone may fill a chunk up to the fragment limit; beyond it no chunk holds it.
+      if (Buffer.byteLength(own, 'utf8') > AmlLimits.MAX_FRAGMENT_BYTES) {
+        throw new AmlTooLargeError(`InternalElement '${nodeIdOf(n)}' alone is larger than a chunk (${AmlLimits.MAX_FRAGMENT_BYTES} bytes)`, {
+          details: { limit: AmlLimits.MAX_FRAGMENT_BYTES },
+        });
       }
       emit(parentId, after, [own], 1);
       place(nodeIdOf(n), chunks.length, n.children.filter(isNode));

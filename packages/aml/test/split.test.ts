@@ -20,7 +20,7 @@ const nested = (n: number): string =>
 
 function checkPieces(split: AmlSplit, max: number): void {
   for (const c of split.chunks) {
-    expect(c.bytes).toBeLessThanOrEqual(max);
+    expect(c.bytes).toBeLessThanOrEqual(c.elementCount === 1 ? AmlLimits.MAX_FRAGMENT_BYTES : max);
     expect(c.after).toBeLessThan(c.index);
     // Each chunk is a fragment both readers accept, of the elements it claims.
     expect(readAmlFragment(c.aml, split.schemaVersion).elementCount).toBe(c.elementCount);
@@ -62,7 +62,9 @@ describe('splitAmlDocument', () => {
 
   it('refuses what the ledger refuses, and an element whose own content exceeds a chunk', () => {
     expect(() => splitAmlDocument(flat(AmlLimits.MAX_ELEMENTS_PER_TWIN + 1))).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }) as never);
-    const fat = `<CAEXFile SchemaVersion="3.0" FileName="f.aml"><InstanceHierarchy Name="IH"><InternalElement Name="F" ID="f"><Description>${'x'.repeat(5000)}</Description></InternalElement></InstanceHierarchy></CAEXFile>`;
-    expect(() => splitAmlDocument(fat, { maxChunkBytes: 1024 })).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }) as never);
+    const fat = (n: number): string => `<CAEXFile SchemaVersion="3.0" FileName="f.aml"><InstanceHierarchy Name="IH"><InternalElement Name="F" ID="f"><Description>${'x'.repeat(n)}</Description></InternalElement></InstanceHierarchy></CAEXFile>`;
+    // Above the chunk size, an element goes alone, up to the fragment limit.
+    expect(splitAmlDocument(fat(5000), { maxChunkBytes: 1024 }).chunks.map((c) => c.elementCount)).toEqual([1]);
+    expect(() => splitAmlDocument(fat(AmlLimits.MAX_FRAGMENT_BYTES))).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }) as never);
   });
 });

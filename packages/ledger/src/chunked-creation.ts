@@ -1,5 +1,5 @@
 import { ChaincodeRejectedError, CommitOutcomeUnknownError, GatewayUnavailableError, MvccConflictError } from '@twinledger/fabric-client';
-import { readSpecification, splitAmlDocument, type AmlChunk } from '@twinledger/aml';
+import { AmlTooLargeError, readAmlDocument, readSpecification, splitAmlDocument, type AmlChunk, type AmlSplit } from '@twinledger/aml';
 import { ChaincodeErrorCodes } from './constants.js';
 import type { Committed, CreateTwinOptions, CreateTwinResult, Twin, TwinCreationStatus } from './types.js';
 
@@ -19,6 +19,7 @@ const DEFAULT_CONCURRENCY = 4;
 
 /** The chaincode calls chunked creation needs (the TwinLedger's own, bound to one identity). */
 export interface CreationCalls {
+  createTwin(deviceId: string, deviceName: string, aml: string, grants: string): Promise<Committed<CreateTwinResult>>;
   begin(deviceId: string, deviceName: string, skeleton: string, grants: string, totalChunks: number, digest: string): Promise<Committed<{ creationId: string }>>;
   append(twinId: string, creationId: string, index: number, parentId: string, aml: string): Promise<unknown>;
   seal(twinId: string, creationId: string): Promise<Committed<CreateTwinResult>>;
@@ -53,7 +54,17 @@ async function retrying<T>(attempts: number, call: () => Promise<T>, settled?: (
 }
 
 export async function createTwinInChunks(calls: CreationCalls, deviceId: string, deviceName: string, aml: string, grants: string, options: CreateTwinOptions = {}): Promise<Committed<CreateTwinResult>> {
-  const split = splitAmlDocument(aml, { maxChunkBytes: options.chunkBytes });
+  let split: AmlSplit;
+  try {
+    split = splitAmlDocument(aml, { maxChunkBytes: options.chunkBytes });
+  } catch (err) {
+    if (!(err instanceof AmlTooLargeError)) throw err;
+    // Over the document limits: refused here as the ledger would. Within them, one element too
+    // large for any chunk (its own content above the fragment limit): the one-transaction
+    // path, which took such documents before chunked creation existed.
+    readAmlDocument(aml);
+    return calls.createTwin(deviceId, deviceName, aml, grants);
+  }
   const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
 

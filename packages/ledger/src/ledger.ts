@@ -281,6 +281,7 @@ export function createTwinLedger(client: FabricClient): TwinLedger {
   }
 
   const creationCalls: CreationCalls = {
+    createTwin: (deviceId, deviceName, aml, grants) => write<CreateTwinResult>('spec:createTwin', [deviceId, deviceName, aml, grants]),
     begin: (deviceId, deviceName, skeleton, grants, totalChunks, digest) =>
       write<{ creationId: string }>('spec:beginTwinCreation', [deviceId, deviceName, skeleton, grants, String(totalChunks), digest]),
     append: (twinId, creationId, index, parentId, aml) => write('spec:appendTwinChunk', [twinId, creationId, String(index), parentId, aml]),
@@ -296,7 +297,7 @@ export function createTwinLedger(client: FabricClient): TwinLedger {
     createTwin: (deviceId, deviceName, aml, grants, options) => {
       const grantArg = grants === undefined ? '' : json(grants);
       if (Buffer.byteLength(aml, 'utf8') <= (options?.chunkThresholdBytes ?? DEFAULT_CHUNK_THRESHOLD_BYTES)) {
-        return write<CreateTwinResult>('spec:createTwin', [deviceId, deviceName, aml, grantArg]);
+        return creationCalls.createTwin(deviceId, deviceName, aml, grantArg);
       }
       return createTwinInChunks(creationCalls, deviceId, deviceName, aml, grantArg, options);
     },
