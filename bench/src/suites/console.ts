@@ -25,14 +25,14 @@ import { median, type Suite, arg } from '../harness.js';
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const entry = (service: string): string => join(ROOT, 'services', service, 'dist/server.js');
 
-interface Proc {
+export interface Proc {
   readonly url: string;
   readonly proc: ChildProcess;
   readonly record: Record<string, unknown>;
 }
 
 /** A service's dist/server.js as a child process; resolves on the log record `readyMsg` (with the address). */
-function startProcess(service: string, env: Record<string, string>, readyMsg: string): Promise<Proc> {
+export function startProcess(service: string, env: Record<string, string>, readyMsg: string): Promise<Proc> {
   const proc = spawn(process.execPath, [entry(service)], { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -63,7 +63,7 @@ function startProcess(service: string, env: Record<string, string>, readyMsg: st
   });
 }
 
-async function stopProcess(p: Proc | undefined): Promise<void> {
+export async function stopProcess(p: Proc | undefined): Promise<void> {
   if (!p || p.proc.exitCode !== null || p.proc.signalCode !== null) return;
   const exited = new Promise((r) => p.proc.once('exit', r));
   p.proc.kill('SIGTERM');
