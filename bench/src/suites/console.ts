@@ -38,7 +38,11 @@ export function startProcess(service: string, env: Record<string, string>, ready
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => void (err = (err + d.toString()).slice(-4000)));
   return new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${service} did not start: ${err}${out.slice(-2000)}`)), 90_000);
+    const timer = setTimeout(() => {
+      // Not left behind: the caller never gets a handle to stop it.
+      proc.kill('SIGKILL');
+      fail(new Error(`${service} did not start: ${err}${out.slice(-2000)}`));
+    }, 90_000);
     proc.once('exit', (code) => fail(new Error(`${service} exited ${code}: ${err}${out.slice(-2000)}`)));
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();

@@ -61,7 +61,7 @@ export const specScale: Suite = {
           AUTH_JWKS_FILE: join(root, 'jwks.json'),
           HOST: '127.0.0.1',
           PORT: '0',
-          LOG_LEVEL: 'warn',
+          LOG_LEVEL: 'info',
           ...ledgerEnvOf(net, org),
           FABRIC_IDENTITIES_DIR: ids,
           // Not exercised: documents and the event relay (reads are measured read-through).

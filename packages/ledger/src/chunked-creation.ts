@@ -14,7 +14,7 @@ import type { Committed, CreateTwinOptions, CreateTwinResult, Twin, TwinCreation
  */
 
 export const DEFAULT_CHUNK_THRESHOLD_BYTES = 128 * 1024;
-const DEFAULT_ATTEMPTS = 5;
+const DEFAULT_ATTEMPTS = 8;
 const DEFAULT_CONCURRENCY = 4;
 
 /** The chaincode calls chunked creation needs (the TwinLedger's own, bound to one identity). */
@@ -40,6 +40,19 @@ function transient(err: unknown): boolean {
 
 const refused = (err: unknown, code: string): boolean => err instanceof ChaincodeRejectedError && err.code === code;
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * How long to wait before sending again: what the error asks (an unavailable peer's
+ * Retry-After), else growing from 250 ms; at most 5 s. A peer that its health probes find slow
+ * under the load of a large creation answers PEER_UNAVAILABLE at once, so retries without a
+ * pause would all fail within milliseconds.
+ */
+function backoffMs(err: unknown, attempt: number): number {
+  const asked = err instanceof GatewayUnavailableError ? err.retryAfterSeconds : undefined;
+  return Math.min(5_000, asked !== undefined ? asked * 1000 : 250 * 2 ** (attempt - 1));
+}
+
 async function retrying<T>(attempts: number, call: () => Promise<T>, settled?: (err: unknown) => Promise<T | undefined>): Promise<T> {
   for (let i = 1; ; i++) {
     try {
@@ -49,6 +62,7 @@ async function retrying<T>(attempts: number, call: () => Promise<T>, settled?: (
       const known = i > 1 && settled ? await settled(err) : undefined;
       if (known !== undefined) return known;
       if (!transient(err) || i >= attempts) throw err;
+      await sleep(backoffMs(err, i));
     }
   }
 }
@@ -86,7 +100,7 @@ export async function createTwinInChunks(calls: CreationCalls, deviceId: string,
       async (err) => (refused(err, ChaincodeErrorCodes.NOT_FOUND) ? sealedResult(calls, deviceId, split.elementCount + countHierarchies(split.skeleton)) : undefined),
     );
   } catch (err) {
-    await abortQuietly(calls, deviceId, begun);
+    await abortQuietly(calls, deviceId, begun, attempts);
     throw err;
   }
 }
@@ -140,14 +154,19 @@ async function stageAll(chunks: readonly AmlChunk[], concurrency: number, stage:
   if (failed !== undefined) throw failed;
 }
 
-async function abortQuietly(calls: CreationCalls, twinId: string, creationId: string): Promise<void> {
-  // Bounded: each call removes up to ABORT_CHUNKS_PER_CALL chunks; MAX_CREATION_CHUNKS / 8 calls at most.
-  for (let i = 0; i < 1024; i++) {
-    try {
-      const r = await calls.abort(twinId, creationId);
+/**
+ * Best effort: each call removes up to ABORT_CHUNKS_PER_CALL chunks (MAX_CREATION_CHUNKS / 8
+ * calls at most), each call retried like a chunk. If the ledger stays unreachable the creation
+ * stays open and its creator aborts it later (getTwinCreation shows it); the original error is
+ * what the caller needs to see.
+ */
+async function abortQuietly(calls: CreationCalls, twinId: string, creationId: string, attempts: number): Promise<void> {
+  try {
+    for (let i = 0; i < 1024; i++) {
+      const r = await retrying(attempts, () => calls.abort(twinId, creationId));
       if (r.result.remainingChunks === 0) return;
-    } catch (err) {
-      if (!transient(err)) return;
     }
+  } catch {
+    // left open: see above
   }
 }

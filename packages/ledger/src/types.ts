@@ -106,7 +106,8 @@ export interface CreateTwinOptions {
   readonly chunkBytes?: number;
   /**
    * Attempts per chunk transaction on a read conflict, an unavailable peer or an unknown outcome
-   * (default 5). Each attempt runs under the FabricClient's per-call deadlines.
+   * (default 8, pausing as the error asks or 0.25 s doubling up to 5 s). Each attempt runs under
+   * the FabricClient's per-call deadlines.
    */
   readonly attempts?: number;
   /** Chunk transactions in flight at once (default 4). */
