@@ -122,6 +122,7 @@ export class Tx {
   private readonly writes = new Map<string, string | null>();
   private readonly derived = new Map<string, string | null>();
   private readonly targets: Target[] = [];
+  private readonly touched = new Set<string>();
 
   constructor(ctx: Context) {
     this.stub = ctx.stub;
@@ -161,7 +162,11 @@ export class Tx {
   }
 
   touch(kind: string, id: string): void {
-    if (!this.targets.some((t) => t.kind === kind && t.id === id)) this.targets.push({ kind, id });
+    // A set, not a scan of the list: a creation touches every element (20,000 at the limit).
+    const k = `${kind}\u0000${id}`;
+    if (this.touched.has(k)) return;
+    this.touched.add(k);
+    this.targets.push({ kind, id });
   }
 
   get who(): { mspId: string; id: string } {
