@@ -24,19 +24,19 @@ import { median, type Suite, arg } from '../harness.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 
-interface Proc {
+export interface Proc {
   readonly url: string;
   readonly proc: ServiceProcess;
   readonly record: Readonly<Record<string, unknown>>;
 }
 
 /** A service's dist/server.js as a child process, resolved with its ready report. */
-async function startProcess(service: string, env: Record<string, string>): Promise<Proc> {
+export async function startProcess(service: string, env: Record<string, string>): Promise<Proc> {
   const proc = await startServiceProcess({ name: service, entry: serviceEntry(service), env, readyTimeoutMs: 90_000 });
   return { url: proc.url, proc, record: proc.details };
 }
 
-async function stopProcess(p: Proc | undefined): Promise<void> {
+export async function stopProcess(p: Proc | undefined): Promise<void> {
   await p?.proc.stop();
 }
 
