@@ -11,6 +11,8 @@ const shared = {
   moduleNameMapper: {
     // Workspace packages resolve to their TypeScript sources, so tests need no build.
     '^@twinledger/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/index.ts',
+    // Subpaths (`@twinledger/service-kit/ready`, `.../testing`) are one source file each.
+    '^@twinledger/([a-z0-9-]+)/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/$2.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testEnvironment: 'node',

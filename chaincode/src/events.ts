@@ -5,6 +5,10 @@
  */
 export const Events = {
   TwinCreated: 'TwinCreated',
+  /** Chunked creation: begun, a chunk staged, aborted (TwinCreated comes with the seal). */
+  TwinCreationBegun: 'TwinCreationBegun',
+  TwinChunkAppended: 'TwinChunkAppended',
+  TwinCreationAborted: 'TwinCreationAborted',
   AmlInserted: 'AmlInserted',
   AmlRemoved: 'AmlRemoved',
   DocumentAdded: 'DocumentAdded',

@@ -4,6 +4,14 @@ export const Limits = {
   MAX_AML_BYTES: 8 * 1024 * 1024,
   /** createTwin: InternalElements (plus InstanceHierarchies) in one document. */
   MAX_ELEMENTS_PER_TWIN: 20_000,
+  /**
+   * Chunked creation (beginTwinCreation): chunks after the skeleton. Each chunk is held to the
+   * fragment limits; the sum of skeleton and chunks to MAX_AML_BYTES and MAX_ELEMENTS_PER_TWIN
+   * (checked at the seal).
+   */
+  MAX_CREATION_CHUNKS: 4096,
+  /** abortTwinCreation: staged chunks removed per call (each a bounded transaction). */
+  ABORT_CHUNKS_PER_CALL: 8,
   /** insertAML: one fragment, in UTF-8 bytes. */
   MAX_FRAGMENT_BYTES: 512 * 1024,
   /** insertAML: InternalElements in one fragment. */

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ledgerEnvOf, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
-import { peerIdOfDataDir, spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
+import { ledgerEnvOf, serviceEntry, startNetwork, startServiceProcess, testNetworkInit, type DevNetwork, type ServiceProcess } from '@twinledger/devnet';
+import { peerIdOfDataDir } from '@twinledger/dht';
+import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
 import { createDevIssuer } from '@twinledger/service-kit';
 import { median, type Suite, arg } from '../harness.js';
 
@@ -23,52 +23,21 @@ import { median, type Suite, arg } from '../harness.js';
  */
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const entry = (service: string): string => join(ROOT, 'services', service, 'dist/server.js');
 
-interface Proc {
+export interface Proc {
   readonly url: string;
-  readonly proc: ChildProcess;
-  readonly record: Record<string, unknown>;
+  readonly proc: ServiceProcess;
+  readonly record: Readonly<Record<string, unknown>>;
 }
 
-/** A service's dist/server.js as a child process; resolves on the log record `readyMsg` (with the address). */
-function startProcess(service: string, env: Record<string, string>, readyMsg: string): Promise<Proc> {
-  const proc = spawn(process.execPath, [entry(service)], { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => void (err = (err + d.toString()).slice(-4000)));
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${service} did not start: ${err}${out.slice(-2000)}`)), 90_000);
-    proc.once('exit', (code) => fail(new Error(`${service} exited ${code}: ${err}${out.slice(-2000)}`)));
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      let cut: number;
-      while ((cut = out.indexOf('\n')) >= 0) {
-        const line = out.slice(0, cut);
-        out = out.slice(cut + 1);
-        try {
-          const rec = JSON.parse(line) as Record<string, unknown> & { msg?: string; address?: { port?: number } };
-          const listening = /^Server listening at (http:\/\/127\.0\.0\.1:\d+)$/.exec(rec.msg ?? '');
-          const url = rec.msg === readyMsg ? (rec.address?.port ? `http://127.0.0.1:${rec.address.port}` : undefined) : readyMsg === 'Server listening' ? listening?.[1] : undefined;
-          if (url) {
-            clearTimeout(timer);
-            proc.removeAllListeners('exit');
-            ok({ url, proc, record: rec });
-          }
-        } catch {
-          // not a JSON log line
-        }
-      }
-    });
-  });
+/** A service's dist/server.js as a child process, resolved with its ready report. */
+export async function startProcess(service: string, env: Record<string, string>): Promise<Proc> {
+  const proc = await startServiceProcess({ name: service, entry: serviceEntry(service), env, readyTimeoutMs: 90_000 });
+  return { url: proc.url, proc, record: proc.details };
 }
 
-async function stopProcess(p: Proc | undefined): Promise<void> {
-  if (!p || p.proc.exitCode !== null || p.proc.signalCode !== null) return;
-  const exited = new Promise((r) => p.proc.once('exit', r));
-  p.proc.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
-  if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL');
+export async function stopProcess(p: Proc | undefined): Promise<void> {
+  await p?.proc.stop();
 }
 
 /**
@@ -177,7 +146,6 @@ export const console_: Suite = {
           RELAY_ENABLED: args.includes('--no-relay') ? 'false' : 'true',
           STATE_DIR: join(root, 'spec-state'),
         },
-        'Server listening',
       );
       procs.push(spec);
 
@@ -211,7 +179,6 @@ export const console_: Suite = {
           DHT_BOOTSTRAP: dht.nodes.map((n) => n.multiaddrs()[0]!).join(','),
           DHT_REPLICATION: '2',
         },
-        'feed-ingest listening',
       );
       procs.push(feeds);
       const ingestAddr = (feeds.record['multiaddrs'] as string[])[0]!;
@@ -231,7 +198,6 @@ export const console_: Suite = {
           DEV_SIGNIN_KEY_FILE: join(root, 'issuer.jwk'),
           DEV_SIGNIN_USERS: 'maintainer=User1:MAINTAINER',
         },
-        'console listening',
       );
       procs.push(consoleProc);
 

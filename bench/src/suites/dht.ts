@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir, spawnTestNetwork, xsalsa20Stream, type DhtNode } from '@twinledger/dht';
+import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir, xsalsa20Stream, type DhtNode } from '@twinledger/dht';
+import { spawnTestNetwork } from '@twinledger/dht/testing';
 import type { NodeProcessCommand, NodeProcessConfig } from './dht-node-process.js';
 import { percentile, procCpuSeconds, type Suite } from '../harness.js';
 

@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, get } from 'node:http';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ledgerEnvOf, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
+import { ledgerEnvOf, serviceEntry, startNetwork, startServiceProcess, testNetworkInit, type DevNetwork, type ServiceProcess } from '@twinledger/devnet';
 import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createDevIssuer } from '@twinledger/service-kit';
@@ -25,7 +24,6 @@ import { largePlant } from './console.js';
  */
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const SERVER = join(ROOT, 'services/spec-service/dist/server.js');
 const AML = readFileSync(join(ROOT, 'chaincode/fixtures/bottling-plant.aml'), 'utf8');
 
 interface Measured {
@@ -64,31 +62,6 @@ async function hammer(base: URL, path: string, headers: Record<string, string>, 
   agent.destroy();
 }
 
-function startSpecService(env: NodeJS.ProcessEnv): Promise<{ url: URL; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`spec-service did not start: ${err}${out.slice(-2000)}`)), 120_000);
-    proc.once('exit', (code) => fail(new Error(`spec-service exited ${code}: ${err}${out.slice(-2000)}`)));
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      const m = /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        proc.removeAllListeners('exit');
-        // Its logs are drained unread from here on.
-        proc.stdout?.off('data', onData);
-        proc.stdout?.resume();
-        out = '';
-        ok({ url: new URL(m[1]), proc });
-      }
-    };
-    proc.stdout?.on('data', onData);
-  });
-}
-
 export const reads: Suite = {
   name: 'reads',
   description: "spec reads at 32 and 128 connections (bottling plant, 5,000-component twin) against the same process's /healthz, four organizations",
@@ -99,7 +72,7 @@ export const reads: Suite = {
     const net: DevNetwork = await startNetwork({ orgs: ['org1', 'org2', 'org3', 'org4'], kafka: true, ...testNetworkInit(), log });
     const root = mkdtempSync(join(tmpdir(), 'bench-reads-'));
     const pool = createPeerConnectionPool();
-    let proc: ChildProcess | undefined;
+    let proc: ServiceProcess | undefined;
     try {
       const org = net.orgs[0]!;
       const ledger = createTwinLedger(createFabricClient({ pool, peer: org.peer, identity: await loadIdentity(org.users[0]!), channel: net.channel, chaincode: net.chaincode }));
@@ -124,25 +97,28 @@ export const reads: Suite = {
       symlinkSync(dirname(org.users[0]!.mspDir), join(ids, 'User1'));
       const issuer = await createDevIssuer('https://idp.bench-reads.local');
       writeFileSync(join(root, 'jwks.json'), JSON.stringify(issuer.jwks));
-      const service = await startSpecService({
-        PATH: process.env['PATH'],
-        HOST: '127.0.0.1',
-        PORT: '0',
-        // info: the 'Server listening' record tells the address; the logs are drained unread after it.
-        LOG_LEVEL: 'info',
-        ...ledgerEnvOf(net, org),
-        FABRIC_IDENTITIES_DIR: ids,
-        AUTH_ISSUER: issuer.issuer,
-        AUTH_AUDIENCE: 'twinledger',
-        AUTH_JWKS_FILE: join(root, 'jwks.json'),
-        DHT_GATEWAY_URL: 'http://127.0.0.1:9',
-        DHT_TOKEN_FILE: join(root, 'unused-dht.token'),
-        KAFKA_BROKERS: net.kafka!.bootstrap,
-        RELAY_ENABLED: 'true',
-        STATE_DIR: join(root, 'state'),
+      proc = await startServiceProcess({
+        name: 'spec-service',
+        entry: serviceEntry('spec-service'),
+        env: {
+          PATH: process.env['PATH'],
+          HOST: '127.0.0.1',
+          PORT: '0',
+          LOG_LEVEL: 'info',
+          ...ledgerEnvOf(net, org),
+          FABRIC_IDENTITIES_DIR: ids,
+          AUTH_ISSUER: issuer.issuer,
+          AUTH_AUDIENCE: 'twinledger',
+          AUTH_JWKS_FILE: join(root, 'jwks.json'),
+          DHT_GATEWAY_URL: 'http://127.0.0.1:9',
+          DHT_TOKEN_FILE: join(root, 'unused-dht.token'),
+          KAFKA_BROKERS: net.kafka!.bootstrap,
+          RELAY_ENABLED: 'true',
+          STATE_DIR: join(root, 'state'),
+        },
+        readyTimeoutMs: 120_000,
       });
-      proc = service.proc;
-      const base = service.url;
+      const base = new URL(proc.url);
       log(`spec-service at ${base.href}`);
       const headers = { authorization: `Bearer ${await issuer.issue({ sub: 'dashboard', org: org.mspId, fabricIdentity: 'User1', audience: 'twinledger' })}` };
 
@@ -195,12 +171,7 @@ export const reads: Suite = {
         ratio: spec.rps / healthz.rps,
       };
     } finally {
-      if (proc && proc.exitCode === null) {
-        const exited = new Promise((r) => proc!.once('exit', r));
-        proc.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
-        if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-      }
+      await proc?.stop();
       pool.close();
       await net.stop();
       rmSync(root, { recursive: true, force: true });

@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ledgerEnvOf, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
+import { ledgerEnvOf, serviceEntry, startNetwork, startServiceProcess, testNetworkInit, type DevNetwork, type ServiceProcess } from '@twinledger/devnet';
 import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createDevIssuer } from '@twinledger/service-kit';
@@ -23,7 +22,7 @@ import { median, percentile, type Suite, arg } from '../harness.js';
  */
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const SERVER = join(ROOT, 'services/spec-service/dist/server.js');
+const SERVER = serviceEntry('spec-service');
 const AML = readFileSync(join(ROOT, 'chaincode/fixtures/bottling-plant.aml'), 'utf8');
 const PARENT = 'prog-set-conveyor-speed';
 
@@ -48,29 +47,10 @@ async function phase(total: number, concurrency: number, op: (i: number, worker:
   return { seconds: (performance.now() - t0) / 1000, latencies };
 }
 
-function startSpecService(env: NodeJS.ProcessEnv): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`spec-service did not start: ${err}${out.slice(-2000)}`)), 60_000);
-    proc.once('exit', (code) => fail(new Error(`spec-service exited ${code}: ${err}${out.slice(-2000)}`)));
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      const m = /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        proc.removeAllListeners('exit');
-        // From here on its logs are drained unread, so the measuring process spends nothing on them.
-        proc.stdout?.off('data', onData);
-        proc.stdout?.resume();
-        out = '';
-        ok({ url: m[1], proc });
-      }
-    };
-    proc.stdout?.on('data', onData);
-  });
+/** spec-service as its own process (logs to a file, so the measuring process reads none of them). */
+async function startSpecService(env: NodeJS.ProcessEnv): Promise<{ url: string; proc: ServiceProcess }> {
+  const proc = await startServiceProcess({ name: 'spec-service', entry: SERVER, env });
+  return { url: proc.url, proc };
 }
 
 export const rest: Suite = {
@@ -84,7 +64,7 @@ export const rest: Suite = {
     const net: DevNetwork = await startNetwork({ orgs: ['org1', 'org2'], kafka: false, ...testNetworkInit(), log });
     const root = mkdtempSync(join(tmpdir(), 'bench-rest-'));
     const pool = createPeerConnectionPool();
-    let proc: ChildProcess | undefined;
+    let proc: ServiceProcess | undefined;
     try {
       const org = net.orgs[0]!;
       const ids = join(root, 'identities');
@@ -195,12 +175,7 @@ export const rest: Suite = {
         write_tps: restWrite,
       };
     } finally {
-      if (proc && proc.exitCode === null) {
-        const exited = new Promise((r) => proc!.once('exit', r));
-        proc.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        if (proc.exitCode === null) proc.kill('SIGKILL');
-      }
+      await proc?.stop(5000);
       pool.close();
       await net.stop();
       rmSync(root, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
-import { parseCaexDocument } from '../aml/caex';
+import { parseCaexDocument, parseCaexFragment } from '../aml/caex';
 import { checkCall, type ProgramDefinition } from '../aml/programs';
 import {
   accessOf,
@@ -43,6 +43,7 @@ import {
   planInsert,
   planRemove,
   planReplace,
+  refuseExistingIds,
   safetyImpact,
   touchesSafety,
   type InsertPlan,
@@ -82,6 +83,24 @@ import {
   twinView,
 } from '../spec/views';
 import { canonicalJson } from '../util/canonical-json';
+import {
+  chunkBound,
+  chunkGap,
+  chunkHash,
+  countInternalElements,
+  creationChunkKey,
+  creationChunks,
+  creationDigest,
+  creationKey,
+  missingChunks,
+  parseChunkCount,
+  parseChunkIndex,
+  requireOwnCreation,
+  type CreationChunk,
+  type TwinCreation,
+} from '../spec/creation';
+import { checkAssembledDepth } from '../spec/whole-spec';
+import { changeLogWrites, type ChangeLogChunk } from '../ledger/tx';
 import { isPlainObject, onlyKeys, optionalId, parseJsonArg, requireId, requireText, requireTwinId } from '../util/args';
 
 const HASH = /^[0-9a-f]{64}$/;
@@ -196,8 +215,7 @@ export class SpecificationContract extends Contract {
     const name = requireText('deviceName', deviceName, { max: 256 });
     const extra = parseCreationGrants(typeof grants === 'string' ? grants : '', nowMs(tx));
     const doc = parseCaexDocument(aml);
-    if (await tx.state.get(twinKey(twinId))) fail(ErrorCodes.ALREADY_EXISTS, `twin ${twinId} already exists`);
-    await requireMayCreate(tx.state, twinId, tx.caller.mspId);
+    await requireNewTwin(tx, twinId);
 
     const meta: TwinMeta = {
       twinId,
@@ -213,16 +231,7 @@ export class SpecificationContract extends Contract {
     tx.touch('twin', twinId);
     const out = { ids: [] as string[], programs: [] as ProgramDefinition[] };
     storeNodes(tx, twinId, doc.hierarchies, '', 0, [null, null], out);
-    // The creator's organization owns the twin (paper 4.5); everyone reads; the rest as asked.
-    const all: GrantSpec[] = [{ mspId: tx.caller.mspId, role: Roles.OWNER }, DEFAULT_READER_GRANT, ...extra];
-    const made: Grant[] = [];
-    for (const g of all) {
-      // The creator grants these, so the device-agent rules of acl:grant apply to them too.
-      checkAckGrant(g, tx.caller, made, nowMs(tx));
-      made.push(makeGrant(tx, twinId, g));
-      tx.touch('grant', `${g.mspId}/${g.identity ?? '*'}/${g.role ?? g.permission ?? ''}`);
-    }
-    await writeGrants(tx, twinId, all.map((spec, i) => ({ spec, grant: made[i] as Grant })));
+    await writeCreationGrants(tx, twinId, extra);
     await tx.commit({
       twinId,
       operation: 'createTwin',
@@ -237,6 +246,206 @@ export class SpecificationContract extends Contract {
       elements: out.ids.length,
       programs: out.programs.map((p) => ({ name: p.name, elementId: p.elementId })),
       txId: tx.txId,
+    });
+  }
+
+  // ---------------------------------------------------------------- chunked creation (ADR-14)
+
+  /**
+   * Starts creating a twin too large for one transaction: `skeletonAml` is a whole CAEX
+   * document (header, libraries, InstanceHierarchies with what fits), the rest follows in
+   * `totalChunks` appendTwinChunk calls; `digest` is creationDigest of the chunk hashes
+   * (0 = the skeleton) so the seal knows it got exactly what the creator split. Nothing is
+   * visible to any reader until sealTwinCreation.
+   */
+  @Transaction()
+  @Returns('string')
+  async beginTwinCreation(ctx: Context, deviceId: string, deviceName: string, skeletonAml: string, grants: string, totalChunks: string, digest: string): Promise<string> {
+    const tx = new Tx(ctx);
+    const twinId = requireTwinId(deviceId, 'deviceId');
+    const name = requireText('deviceName', deviceName, { max: 256 });
+    const grantArg = typeof grants === 'string' ? grants : '';
+    await writeCreationGrants(tx, twinId, parseCreationGrants(grantArg, nowMs(tx)), false);
+    const total = parseChunkCount(totalChunks);
+    const announced = requireHash('digest', digest);
+    const doc = parseCaexDocument(skeletonAml);
+    await requireNewTwin(tx, twinId);
+
+    const out = { ids: [] as string[], programs: [] as ProgramDefinition[] };
+    // Below the first chunk's bound: top-level hierarchies that chunks add come after these.
+    storeNodes(tx, twinId, doc.hierarchies, '', 0, [null, chunkBound(1)], out);
+    const creation: TwinCreation = {
+      twinId,
+      creationId: tx.txId,
+      deviceName: name,
+      schemaVersion: doc.schemaVersion,
+      header: doc.header,
+      grants: grantArg,
+      totalChunks: total,
+      digest: announced,
+      status: 'OPEN',
+      createdBy: tx.who,
+      begunAt: tx.time.iso,
+    };
+    tx.putDerived(creationKey(twinId), creation);
+    stageChunk(tx, twinId, 0, '', skeletonAml, countInternalElements(doc.hierarchies), out);
+    await tx.commit({ operation: 'beginTwinCreation', event: Events.TwinCreationBegun, payload: { twinId, creationId: tx.txId, totalChunks: total }, stagedFor: twinId });
+    return canonicalJson({ twinId, creationId: tx.txId, totalChunks: total, elements: out.ids.length, txId: tx.txId });
+  }
+
+  /**
+   * Stages chunk `index` (1..totalChunks): InternalElements under `parentID` (an element the
+   * skeleton or an earlier chunk holds), or InstanceHierarchies at the top level (`parentID`
+   * ""), held to insertAML's fragment limits. Chunks take order keys by index, so they may
+   * commit in any order. A retry of a staged chunk with the same content answers it again.
+   */
+  @Transaction()
+  @Returns('string')
+  async appendTwinChunk(ctx: Context, twinId: string, creationId: string, index: string, parentID: string, amlFragment: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const parentId = optionalId('parentID', parentID) ?? '';
+    const creation = await requireOpenCreation(tx, twinId, creationId);
+    const i = parseChunkIndex(index, creation);
+    if (typeof amlFragment !== 'string') fail(ErrorCodes.VALIDATION_FAILED, 'amlFragment must be a string');
+    const staged = await tx.state.get<CreationChunk>(creationChunkKey(twinId, i));
+    if (staged) {
+      if (staged.sha256 !== chunkHash(parentId, amlFragment)) fail(ErrorCodes.ALREADY_EXISTS, `chunk ${i} of the creation of twin ${twinId} is staged with other content`);
+      return canonicalJson(chunkView(twinId, creation, staged));
+    }
+    const frag = parseCaexFragment(amlFragment, creation.schemaVersion);
+    let depth = 0;
+    if (parentId === '') {
+      if (frag.kind !== 'InstanceHierarchy') fail(ErrorCodes.VALIDATION_FAILED, 'InternalElements need a parentID');
+    } else {
+      const parent = await requireElement(tx.state, twinId, parentId, 'parent');
+      if (frag.kind !== 'InternalElement') fail(ErrorCodes.VALIDATION_FAILED, 'InstanceHierarchies go at the top level (parentID empty)');
+      depth = parent.depth + 1;
+    }
+    // Unique across chunks: each ID's key is read here, so two chunks staging one ID
+    // concurrently conflict (MVCC) and the later one, retried, is refused.
+    await refuseExistingIds(tx.state, twinId, frag.nodes, new Set());
+    checkAssembledDepth(frag.nodes, depth);
+    const out = { ids: [] as string[], programs: [] as ProgramDefinition[] };
+    storeNodes(tx, twinId, frag.nodes, parentId, depth, chunkGap(i), out);
+    const chunk = stageChunk(tx, twinId, i, parentId, amlFragment, countInternalElements(frag.nodes), out);
+    await tx.commit({
+      operation: 'appendTwinChunk',
+      event: Events.TwinChunkAppended,
+      payload: { twinId, creationId: creation.creationId, index: i, elements: chunk.elements },
+      stagedFor: twinId,
+    });
+    return canonicalJson(chunkView(twinId, creation, chunk));
+  }
+
+  /**
+   * Makes the twin exist: every chunk staged, their hashes matching the digest announced at
+   * begin, the whole within the document limits. Writes the twin's meta and grants; its change
+   * header (operation createTwin) names the staged transactions as its parts.
+   */
+  @Transaction()
+  @Returns('string')
+  async sealTwinCreation(ctx: Context, twinId: string, creationId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const creation = await requireOpenCreation(tx, twinId, creationId);
+    const chunks = await creationChunks(tx.state, twinId);
+    const missing = missingChunks(creation, chunks);
+    if (missing.length > 0) {
+      fail(ErrorCodes.INVALID_STATE, `chunks not staged yet: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', ...' : ''}`);
+    }
+    if (creationDigest(chunks.map((c) => c.sha256)) !== creation.digest) {
+      fail(ErrorCodes.INVALID_STATE, 'the staged chunks do not match the digest announced at beginTwinCreation (abort and begin again)');
+    }
+    const elements = chunks.reduce((n, c) => n + c.elements, 0);
+    if (elements > Limits.MAX_ELEMENTS_PER_TWIN) fail(ErrorCodes.TOO_LARGE, `more than ${Limits.MAX_ELEMENTS_PER_TWIN} InternalElements`);
+    const bytes = chunks.reduce((n, c) => n + c.bytes, 0);
+    if (bytes > Limits.MAX_AML_BYTES) fail(ErrorCodes.TOO_LARGE, `AML document is larger than ${Limits.MAX_AML_BYTES} bytes`);
+    const extra = parseCreationGrants(creation.grants, nowMs(tx));
+
+    const meta: TwinMeta = {
+      twinId,
+      deviceId: twinId,
+      deviceName: creation.deviceName,
+      schemaVersion: creation.schemaVersion,
+      header: creation.header,
+      createdBy: tx.who,
+      createdAt: tx.time.iso,
+      txId: tx.txId,
+    };
+    tx.put(twinKey(twinId), meta);
+    tx.touch('twin', twinId);
+    for (const c of chunks) for (const id of c.ids) tx.touch('element', id);
+    await writeCreationGrants(tx, twinId, extra);
+    tx.delDerived(creationKey(twinId));
+    for (const c of chunks) tx.delDerived(creationChunkKey(twinId, c.index));
+    const ids = chunks.reduce((n, c) => n + c.ids.length, 0);
+    await tx.commit({
+      twinId,
+      operation: 'createTwin',
+      event: Events.TwinCreated,
+      payload: { deviceId: twinId, deviceName: creation.deviceName, elements: ids },
+      parts: chunks.map((c) => ({ txId: c.txId, writes: c.writes })),
+    });
+    return canonicalJson({
+      twinId,
+      deviceId: twinId,
+      deviceName: creation.deviceName,
+      schemaVersion: creation.schemaVersion,
+      elements: ids,
+      programs: chunks.flatMap((c) => c.programs),
+      creationId: creation.creationId,
+      txId: tx.txId,
+    });
+  }
+
+  /**
+   * Undoes an unsealed creation, at most ABORT_CHUNKS_PER_CALL staged chunks per call (each
+   * call a bounded transaction): answers `remainingChunks`; call again until it is 0, then the
+   * twin ID is free and nothing of the attempt is left in the world state.
+   */
+  @Transaction()
+  @Returns('string')
+  async abortTwinCreation(ctx: Context, twinId: string, creationId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const creation = await requireOwnCreation(tx, twinId, creationId);
+    const chunks = await creationChunks(tx.state, twinId);
+    const now = chunks.slice(-Limits.ABORT_CHUNKS_PER_CALL);
+    for (const c of now) {
+      // What the chunk wrote is exactly what it logged: delete those keys and the log itself.
+      for (const e of await list<ChangeLogChunk>(tx.state, KeyTypes.changeWrite, [twinId, c.txId])) {
+        for (const w of changeLogWrites(e.value)) if (w.value !== null) tx.del(w.key);
+        tx.del(e.key);
+      }
+      tx.del(creationChunkKey(twinId, c.index));
+    }
+    const remaining = chunks.length - now.length;
+    if (remaining === 0) tx.del(creationKey(twinId));
+    else tx.put(creationKey(twinId), { ...creation, status: 'ABORTING' });
+    await tx.commit({
+      operation: 'abortTwinCreation',
+      event: Events.TwinCreationAborted,
+      payload: { twinId, creationId: creation.creationId, remainingChunks: remaining },
+    });
+    return canonicalJson({ twinId, creationId: creation.creationId, status: remaining === 0 ? 'ABORTED' : 'ABORTING', remainingChunks: remaining, txId: tx.txId });
+  }
+
+  /** The caller's creation of the twin under way: which chunks are staged, which are missing. */
+  @Transaction(false)
+  @Returns('string')
+  async getTwinCreation(ctx: Context, twinId: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const creation = await requireOwnCreation(tx, twinId, undefined);
+    const chunks = await creationChunks(tx.state, twinId);
+    const { header: _header, grants: _grants, ...rest } = creation;
+    return canonicalJson({
+      ...rest,
+      staged: chunks.map((c) => c.index),
+      missing: missingChunks(creation, chunks),
+      elements: chunks.reduce((n, c) => n + c.elements, 0),
+      bytes: chunks.reduce((n, c) => n + c.bytes, 0),
     });
   }
 
@@ -1004,6 +1213,8 @@ export class SpecificationContract extends Contract {
     if (el === undefined) return canonicalJson({ twinId, ...page });
     // The element key's own modifications, each on the page of its seq: [fromSeq, next).
     const byTx = new Map(headers.map((h) => [h.txId, h]));
+    // A chunked creation's element writes carry their chunk's txId: they belong to the seal.
+    for (const h of headers) for (const p of h.parts ?? []) byTx.set(p.txId, h);
     const all = (await ledgerHistory(tx.stub, elementKey(twinId, el))).map((e) => {
       const h = byTx.get(e.txId);
       return { ...e, seq: h?.seq ?? null, mspId: h?.mspId ?? null, creator: h?.creator ?? null, operation: h?.operation ?? null };
@@ -1158,4 +1369,63 @@ async function resolveProgram(r: StateReader, twinId: string, name: string): Pro
 
 async function specRevision(tx: Tx, twinId: string): Promise<string> {
   return (await tx.state.get<SpecRevision>(compositeKey(KeyTypes.specRevision, [twinId])))?.txId ?? '';
+}
+
+/** A twin ID free for creation: no twin, no creation under way, not another organization's namespace. */
+async function requireNewTwin(tx: Tx, twinId: string): Promise<void> {
+  if (await tx.state.get(twinKey(twinId))) fail(ErrorCodes.ALREADY_EXISTS, `twin ${twinId} already exists`);
+  if (await tx.state.get(creationKey(twinId))) fail(ErrorCodes.ALREADY_EXISTS, `a creation of twin ${twinId} is under way`);
+  await requireMayCreate(tx.state, twinId, tx.caller.mspId);
+}
+
+/**
+ * The grants a new twin starts with: the creator's organization owns it (paper 4.5), everyone
+ * reads, the rest as asked. The creator grants these, so the device-agent rules of acl:grant
+ * apply to them too. `write` false only checks them (beginTwinCreation refuses early what the
+ * seal would refuse).
+ */
+async function writeCreationGrants(tx: Tx, twinId: string, extra: GrantSpec[], write = true): Promise<void> {
+  const all: GrantSpec[] = [{ mspId: tx.caller.mspId, role: Roles.OWNER }, DEFAULT_READER_GRANT, ...extra];
+  const made: Grant[] = [];
+  for (const g of all) {
+    checkAckGrant(g, tx.caller, made, nowMs(tx));
+    made.push(makeGrant(tx, twinId, g));
+    if (write) tx.touch('grant', `${g.mspId}/${g.identity ?? '*'}/${g.role ?? g.permission ?? ''}`);
+  }
+  if (write) await writeGrants(tx, twinId, all.map((spec, i) => ({ spec, grant: made[i] as Grant })));
+}
+
+async function requireOpenCreation(tx: Tx, twinId: string, creationId: unknown): Promise<TwinCreation> {
+  const c = await requireOwnCreation(tx, twinId, creationId);
+  if (c.status !== 'OPEN') fail(ErrorCodes.INVALID_STATE, `the creation of twin ${twinId} is being aborted; finish abortTwinCreation`);
+  return c;
+}
+
+/** Records a staged piece (bookkeeping, out of the change log) with the writes it logs. */
+function stageChunk(
+  tx: Tx,
+  twinId: string,
+  index: number,
+  parentId: string,
+  aml: string,
+  elements: number,
+  out: { ids: string[]; programs: ProgramDefinition[] },
+): CreationChunk {
+  const chunk: CreationChunk = {
+    index,
+    parentId,
+    sha256: chunkHash(parentId, aml),
+    bytes: Buffer.byteLength(aml, 'utf8'),
+    elements,
+    ids: out.ids,
+    programs: out.programs.map((p) => ({ name: p.name, elementId: p.elementId })),
+    txId: tx.txId,
+    writes: tx.pendingWrites,
+  };
+  tx.putDerived(creationChunkKey(twinId, index), chunk);
+  return chunk;
+}
+
+function chunkView(twinId: string, creation: TwinCreation, c: CreationChunk) {
+  return { twinId, creationId: creation.creationId, index: c.index, elements: c.elements, ids: c.ids.length, sha256: c.sha256, txId: c.txId };
 }

@@ -52,6 +52,14 @@ export const KeyTypes = {
    * specification under it.
    */
   specRevision: 'tl.specrev',
+  /**
+   * [twinId] -> TwinCreation: a chunked creation under way (beginTwinCreation until
+   * sealTwinCreation or the end of abortTwinCreation). Never read by readers: until the seal
+   * writes the twin key, the twin does not exist for them.
+   */
+  creation: 'tl.creation',
+  /** [twinId, index(6 digits)] -> CreationChunk: one staged piece of a creation (0 = begin's skeleton) */
+  creationChunk: 'tl.crchunk',
   /** [twinId, counterName] -> number */
   counter: 'tl.ctr',
   /**

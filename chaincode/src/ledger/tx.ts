@@ -25,11 +25,24 @@ export interface ChangeHeader {
   targets: Target[];
   writes: number;
   /**
+   * A creation sealed after chunked appends (sealTwinCreation): the earlier transactions whose
+   * change-log keys hold the rest of this change's writes, in the order they apply, with their
+   * write counts. Replayed before this header's own writes; their element records carry their
+   * own txIds, which history() reports at this change's seq.
+   */
+  parts?: ChangePart[];
+  /**
    * The change's writes themselves when they are small (INLINE_LOG_CHARS): then no change-log
    * key is written. Never shown to callers (ledger/order.ts strips it): it holds content
    * whose reading needs more than spec:read.
    */
   log?: ChangeWrite[];
+}
+
+/** A staged transaction whose logged writes belong to a later change (ChangeHeader.parts). */
+export interface ChangePart {
+  txId: string;
+  writes: number;
 }
 
 /** What KeyTypes.specRevision holds. */
@@ -107,8 +120,9 @@ export class Tx {
   readonly time: TxTime;
   readonly txId: string;
   private readonly writes = new Map<string, string | null>();
-  private readonly derived = new Map<string, string>();
+  private readonly derived = new Map<string, string | null>();
   private readonly targets: Target[] = [];
+  private readonly touched = new Set<string>();
 
   constructor(ctx: Context) {
     this.stub = ctx.stub;
@@ -137,8 +151,22 @@ export class Tx {
     this.derived.set(key, canonicalJson(value));
   }
 
+  /** The delete of derived bookkeeping (e.g. a finished creation's records), kept out of the change log too. */
+  delDerived(key: string): void {
+    this.derived.set(key, null);
+  }
+
+  /** Keys written so far (value null for a delete), in write order: what a staged part logs. */
+  get pendingWrites(): number {
+    return this.writes.size;
+  }
+
   touch(kind: string, id: string): void {
-    if (!this.targets.some((t) => t.kind === kind && t.id === id)) this.targets.push({ kind, id });
+    // A set, not a scan of the list: a creation touches every element (20,000 at the limit).
+    const k = `${kind}\u0000${id}`;
+    if (this.touched.has(k)) return;
+    this.touched.add(k);
+    this.targets.push({ kind, id });
   }
 
   get who(): { mspId: string; id: string } {
@@ -150,14 +178,34 @@ export class Tx {
     operation: string;
     event: EventName;
     payload: Record<string, unknown>;
+    /** This change completes earlier staged transactions (ChangeHeader.parts). */
+    parts?: ChangePart[];
+    /**
+     * Log the writes under this twin's change-log keys for a later change to name, without a
+     * header or revision (chunked creation). The event still carries no twinId.
+     */
+    stagedFor?: string;
   }): Promise<void> {
     const entries = [...this.writes.entries()];
     for (const [key, value] of entries) {
       if (value === null) await this.stub.deleteState(key);
       else await this.stub.putState(key, Buffer.from(value, 'utf8'));
     }
-    for (const [key, value] of this.derived) await this.stub.putState(key, Buffer.from(value, 'utf8'));
-    if (opts.twinId !== undefined) {
+    for (const [key, value] of this.derived) {
+      if (value === null) await this.stub.deleteState(key);
+      else await this.stub.putState(key, Buffer.from(value, 'utf8'));
+    }
+    if (opts.stagedFor !== undefined) {
+      // A part of a change not yet visible (a chunk of a twin being created): its writes go to
+      // change-log keys under its own txId, which the sealing change names in `parts`; no
+      // header and no revision, since no reader may see the twin before the seal.
+      const plan = planChangeLog(entries);
+      const chunks = plan.inline !== undefined ? [{ writes: plan.inline }] : plan.chunks;
+      let n = 0;
+      for (const chunk of chunks) {
+        await this.stub.putState(compositeKey(KeyTypes.changeWrite, [opts.stagedFor, this.txId, pad(n++, 6)]), toBytes(chunk));
+      }
+    } else if (opts.twinId !== undefined) {
       const twinId = opts.twinId;
       const header: ChangeHeader = {
         twinId,
@@ -168,6 +216,7 @@ export class Tx {
         operation: opts.operation,
         targets: this.targets,
         writes: entries.length,
+        ...(opts.parts !== undefined ? { parts: opts.parts } : {}),
       };
       // A small change's writes ride in its header; a large one's go to change-log keys keyed
       // by transaction (where a change stands is the ledger's business: the history of the

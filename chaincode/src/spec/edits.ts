@@ -95,7 +95,7 @@ export async function planReplace(r: StateReader, meta: TwinMeta, id: string, fr
   return { remove, insert: { parentId: root.parentId, depth: root.depth, nodes: frag.nodes, gap } };
 }
 
-async function refuseExistingIds(r: StateReader, twinId: string, nodes: CaexNode[], freed: ReadonlySet<string>): Promise<void> {
+export async function refuseExistingIds(r: StateReader, twinId: string, nodes: CaexNode[], freed: ReadonlySet<string>): Promise<void> {
   for (const id of collectNodeIds(nodes)) {
     if (!freed.has(id) && (await getElementRecord(r, twinId, id))) fail(ErrorCodes.DUPLICATE_ID, `ID '${id}' already exists in twin ${twinId}`);
   }

@@ -49,25 +49,38 @@ export const programCalls = (r: StateReader, twinId: string) => values<ProgramCa
  * (TOO_LARGE above MAX_ASOF_WRITES), and each change must replay exactly the writes its header
  * counted, so a short answer of the peer can never pass for a past state.
  */
-export async function replayChanges(r: StateReader, twinId: string, changes: readonly Pick<ChangeHeader, 'txId' | 'writes' | 'log'>[]): Promise<MemoryReader> {
-  const total = changes.reduce((n, c) => n + c.writes, 0);
+export async function replayChanges(
+  r: StateReader,
+  twinId: string,
+  changes: readonly Pick<ChangeHeader, 'txId' | 'writes' | 'log' | 'parts'>[],
+): Promise<MemoryReader> {
+  const total = changes.reduce((n, c) => n + c.writes + (c.parts ?? []).reduce((m, p) => m + p.writes, 0), 0);
   if (total > Limits.MAX_ASOF_WRITES) {
     fail(ErrorCodes.TOO_LARGE, `rebuilding twin ${twinId} at this point replays ${total} writes, more than ${Limits.MAX_ASOF_WRITES}`);
   }
   const past = new MemoryReader(new Map());
+  const logged = async (txId: string, count: number): Promise<ChangeWrite[]> => {
+    const [start, end] = compositeRange(KeyTypes.changeWrite, [twinId, txId]);
+    const entries = await listAllPaged<ChangeLogChunk | ChangeWrite>(r, start, end, count, `the change log of transaction ${txId}`);
+    const writes = entries.flatMap((e) => changeLogWrites(e.value));
+    if (writes.length !== count) {
+      fail(ErrorCodes.INVALID_STATE, `the change log of transaction ${txId} holds ${writes.length} writes, its header counts ${count}`);
+    }
+    return writes;
+  };
   for (const c of changes) {
+    // A chunked creation: the staged chunks' writes first, in the order the seal lists them.
+    for (const p of c.parts ?? []) for (const w of await logged(p.txId, p.writes)) past.set(w.key, w.value);
     // In the header, or under keys [twinId, txId, n]: one transaction's writes in chunks, in
     // the order it made them.
     let writes: ChangeWrite[];
     if (c.log !== undefined) {
       writes = c.log;
+      if (writes.length !== c.writes) {
+        fail(ErrorCodes.INVALID_STATE, `the change log of transaction ${c.txId} holds ${writes.length} writes, its header counts ${c.writes}`);
+      }
     } else {
-      const [start, end] = compositeRange(KeyTypes.changeWrite, [twinId, c.txId]);
-      const entries = await listAllPaged<ChangeLogChunk | ChangeWrite>(r, start, end, c.writes, `the change log of transaction ${c.txId}`);
-      writes = entries.flatMap((e) => changeLogWrites(e.value));
-    }
-    if (writes.length !== c.writes) {
-      fail(ErrorCodes.INVALID_STATE, `the change log of transaction ${c.txId} holds ${writes.length} writes, its header counts ${c.writes}`);
+      writes = await logged(c.txId, c.writes);
     }
     for (const w of writes) past.set(w.key, w.value);
   }

@@ -157,3 +157,46 @@ export function parseXml(input: string, maxDepth: number): XmlElement {
     throw e;
   }
 }
+
+function escapeText(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#13;');
+}
+
+function escapeAttr(s: string): string {
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/\t/g, '&#9;')
+    .replace(/\n/g, '&#10;')
+    .replace(/\r/g, '&#13;');
+}
+
+/** Namespace declarations first (as in C14N), then the rest, each group by code unit order. */
+function attrOrder(a: string, b: string): number {
+  const na = a === 'xmlns' || a.startsWith('xmlns:') ? 0 : 1;
+  const nb = b === 'xmlns' || b.startsWith('xmlns:') ? 0 : 1;
+  if (na !== nb) return na - nb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The chaincode's canonical serialization (`chaincode/src/aml/xml.ts` serializeElement), so a
+ * piece cut here reads on the ledger as the same model it was cut from.
+ */
+export function serializeXml(el: XmlElement, indent = 0): string {
+  const pad = ' '.repeat(indent);
+  const attrs = Object.keys(el.attrs)
+    .sort(attrOrder)
+    .map((k) => ` ${k}="${escapeAttr(el.attrs[k] ?? '')}"`)
+    .join('');
+  if (el.children.length === 0) {
+    if (el.text === undefined || el.text === '') return `${pad}<${el.name}${attrs}/>`;
+    return `${pad}<${el.name}${attrs}>${escapeText(el.text)}</${el.name}>`;
+  }
+  const inner = el.children.map((c) => serializeXml(c, indent + 2)).join('\n');
+  return `${pad}<${el.name}${attrs}>\n${inner}\n${pad}</${el.name}>`;
+}
+
+export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MvccConflictError, type FabricClient, type IdentityFiles, type PeerConnectionPool } from '@twinledger/fabric-client';
-import { createIdentityRegistry, findIdentityFiles, listIdentityNames, withMvccRetry } from '../src/index.js';
+import { type FabricClient, type IdentityFiles, type PeerConnectionPool } from '@twinledger/fabric-client';
+import { createIdentityRegistry, findIdentityFiles, listIdentityNames } from '../src/index.js';
 
 describe('identity registry', () => {
   let dir: string;
@@ -50,23 +50,5 @@ describe('identity registry', () => {
     await expect(registry.clientFor({ subject: 'x', mspId: 'Org1MSP', fabricIdentity: undefined })).rejects.toMatchObject({ code: 'IDENTITY_NOT_MAPPED' });
     await expect(registry.clientFor({ subject: 'x', mspId: 'Org2MSP', fabricIdentity: 'User1' })).rejects.toMatchObject({ code: 'FOREIGN_ORGANIZATION', httpStatus: 403 });
     registry.close();
-  });
-});
-
-describe('withMvccRetry', () => {
-  it('retries MVCC conflicts, then answers 409', async () => {
-    let calls = 0;
-    await expect(
-      withMvccRetry(async () => {
-        calls++;
-        if (calls < 3) throw new MvccConflictError('lost', { transactionId: 'tx' });
-        return 'ok';
-      }, { backoffMs: 1 }),
-    ).resolves.toBe('ok');
-    expect(calls).toBe(3);
-    calls = 0;
-    await expect(withMvccRetry(async () => { calls++; throw new MvccConflictError('lost'); }, { attempts: 2, backoffMs: 1 })).rejects.toMatchObject({ code: 'MVCC_CONFLICT', httpStatus: 409 });
-    expect(calls).toBe(2);
-    await expect(withMvccRetry(async () => { throw new Error('other'); })).rejects.toThrow('other');
   });
 });

@@ -6,6 +6,7 @@ export type { IdentityFiles, OrgTopology } from './fabric/topology.js';
 export { CHANNEL, CHAINCODE_NAME } from './fabric/topology.js';
 export { KafkaBroker } from './kafka/broker.js';
 export { ManagedProcess } from './process.js';
+export { startServiceProcess, serviceEntry, type ServiceProcess, type ServiceProcessInit } from './service-process.js';
 export { defaultCacheDir } from './install/cache.js';
 export { EngineInstallError, PortInUseError, ProcessStartError, CommandFailedError, PrerequisiteError } from './errors.js';
 export { FABRIC_VERSION, FABRIC_COMMIT, KAFKA_VERSION } from './versions.js';

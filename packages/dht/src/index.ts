@@ -28,5 +28,3 @@ export type { LocalStoreStats } from './local-store.js';
 export { STORE_PROTOCOL } from './store-protocol.js';
 export * from './errors.js';
 export { DHT_ERROR_CODES, DHT_ERROR_STATUS, type DhtErrorCode } from '@twinledger/errors';
-export { spawnTestNetwork, holdsBlob, tamperBlob, rawStoreRequest, placementOrder, readOrder, slowStoreWrites, holdsFeedUpdate } from './testing.js';
-export type { TestNetwork, TestNetworkOptions } from './testing.js';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { join } from 'node:path';
-import { createDhtNode, generateEncryptionKeyPair, peerIdOfDataDir, spawnTestNetwork, type DhtNode, type TestNetwork } from '@twinledger/dht';
+import { createDhtNode, generateEncryptionKeyPair, peerIdOfDataDir, type DhtNode } from '@twinledger/dht';
+import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
 
 // Organizations' services start in any order: a node may start before the node it bootstraps
 // from is listening (consortium scenario: the owner's feed-ingest node came up before every

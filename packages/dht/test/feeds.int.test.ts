@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { feedUpdateAddress, generateSigningKey, holdsFeedUpdate, placementOrder, rawStoreRequest, slowStoreWrites, spawnTestNetwork, type DhtNode, type FeedHead, type TestNetwork } from '@twinledger/dht';
+import { feedUpdateAddress, generateSigningKey, type DhtNode, type FeedHead } from '@twinledger/dht';
+import { holdsFeedUpdate, placementOrder, rawStoreRequest, slowStoreWrites, spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
 import { signFeedUpdate } from '../src/feed-records.js';
 import { signingKeyFromSeed } from '../src/signing.js';
 

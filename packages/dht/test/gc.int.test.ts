@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { createMetricsRegistry, type Registry } from '@twinledger/observability';
-import { holdsBlob, spawnTestNetwork, type DhtNode, type TestNetwork } from '@twinledger/dht';
+import { type DhtNode } from '@twinledger/dht';
+import { holdsBlob, spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
 
 // Four real nodes of four orgs over TCP on 127.0.0.1, r = 3, small chunks, a 1.5 s grace period.
 const ORGS = ['Org1', 'Org2', 'Org3', 'Org4'];

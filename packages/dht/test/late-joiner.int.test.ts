@@ -1,17 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { join } from 'node:path';
-import {
-  createDhtNode,
-  feedUpdateAddress,
-  generateEncryptionKeyPair,
-  generateSigningKey,
-  placementOrder,
-  rawStoreRequest,
-  spawnTestNetwork,
-  type DhtNode,
-  type FeedEntry,
-  type TestNetwork,
-} from '@twinledger/dht';
+import { createDhtNode, feedUpdateAddress, generateEncryptionKeyPair, generateSigningKey, type DhtNode, type FeedEntry } from '@twinledger/dht';
+import { placementOrder, rawStoreRequest, spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
 import { signFeedHead, signFeedUpdate } from '../src/feed-records.js';
 import { signingKeyFromSeed } from '../src/signing.js';
 

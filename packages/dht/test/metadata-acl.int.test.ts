@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createMetricsRegistry, type Registry } from '@twinledger/observability';
-import { feedIdOf, feedUpdateAddress, generateSigningKey, holdsBlob, placementOrder, rawStoreRequest, spawnTestNetwork, type DhtNode, type TestNetwork } from '@twinledger/dht';
+import { feedIdOf, feedUpdateAddress, generateSigningKey, type DhtNode } from '@twinledger/dht';
+import { holdsBlob, placementOrder, rawStoreRequest, spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
 
 // Issue #17: storing nodes answer ACL, locator, feed-head and feed-update requests (and `have`)
 // only to parties in the item's ACL and to the item's replicas. Requests go straight over the

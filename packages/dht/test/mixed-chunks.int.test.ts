@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
-import { holdsBlob, spawnTestNetwork, type DhtNode, type TestNetwork } from '@twinledger/dht';
+import { type DhtNode } from '@twinledger/dht';
+import { holdsBlob, spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
 
 // Three orgs, r = 3: every node holds every object. Org1 writes 1 MiB chunks;
 // Org2 and Org3 are configured for 16 KiB chunks, as a consortium mid-upgrade may be.

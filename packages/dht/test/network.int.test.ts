@@ -2,22 +2,8 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createLogger, createMetricsRegistry, type Registry } from '@twinledger/observability';
-import {
-  createDhtNode,
-  createStaticPartyRegistry,
-  feedUpdateAddress,
-  generateEncryptionKeyPair,
-  generateSigningKey,
-  generateSwarmKey,
-  holdsBlob,
-  placementOrder,
-  rawStoreRequest,
-  readOrder,
-  spawnTestNetwork,
-  tamperBlob,
-  type DhtNode,
-  type TestNetwork,
-} from '@twinledger/dht';
+import { createDhtNode, createStaticPartyRegistry, feedUpdateAddress, generateEncryptionKeyPair, generateSigningKey, generateSwarmKey, type DhtNode } from '@twinledger/dht';
+import { holdsBlob, placementOrder, rawStoreRequest, readOrder, spawnTestNetwork, tamperBlob, type TestNetwork } from '@twinledger/dht/testing';
 
 // Six real nodes over TCP on 127.0.0.1: Org1 runs two, Org2..Org5 one each. r = 3, k = 1.
 const ORGS = ['Org1', 'Org1', 'Org2', 'Org3', 'Org4', 'Org5'];

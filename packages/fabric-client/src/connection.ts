@@ -19,6 +19,9 @@ export interface PeerConnectionPool {
   close(): void;
 }
 
+/** Largest gRPC message to or from a peer: Fabric's default for the peer and orderer, 100 MiB. */
+export const MAX_MESSAGE_BYTES = 100 * 1024 * 1024;
+
 export function createPeerConnectionPool(): PeerConnectionPool {
   const clients = new Map<string, grpc.Client>();
   return {
@@ -28,7 +31,15 @@ export function createPeerConnectionPool(): PeerConnectionPool {
       if (!client) {
         const credentials = grpc.credentials.createSsl(readFileSync(peer.tlsRootCertPath));
         const options: grpc.ChannelOptions = peer.hostAlias ? { 'grpc.ssl_target_name_override': peer.hostAlias } : {};
-        client = new grpc.Client(peer.endpoint, credentials, { ...options, 'grpc.keepalive_time_ms': 120_000 });
+        client = new grpc.Client(peer.endpoint, credentials, {
+          ...options,
+          'grpc.keepalive_time_ms': 120_000,
+          // grpc-js receives at most 4 MiB by default: a 20,000-component specification (about
+          // 5 MB of AML, more as JSON) would fail to arrive. The peer's own limit is 100 MiB
+          // (peer.limits / MaxRecvMsgSize), so the client matches it both ways.
+          'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+          'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+        });
         clients.set(key, client);
       }
       return client;

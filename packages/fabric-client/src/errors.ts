@@ -1,4 +1,4 @@
-import { TwinLedgerError, UnavailableError, type TwinLedgerErrorOptions } from '@twinledger/errors';
+import { ConflictError, TwinLedgerError, UnavailableError, type TwinLedgerErrorOptions } from '@twinledger/errors';
 
 type Opts = TwinLedgerErrorOptions & { readonly transactionId?: string };
 
@@ -62,6 +62,11 @@ export class SubmitFailedError extends FabricError {
 export class MvccConflictError extends FabricError {
   readonly code = 'MVCC_CONFLICT';
   override readonly httpStatus: number = 409;
+}
+
+/** A write kept losing Fabric's MVCC read-conflict check after every retry (see withWriteRetry). */
+export class WriteConflictError extends ConflictError {
+  override readonly code: string = 'MVCC_CONFLICT';
 }
 
 /** The transaction was ordered but invalidated at commit for another reason. */

@@ -22,6 +22,11 @@ export interface LedgerEventSourceInit {
   readonly onDisconnect?: () => void;
   /** Pause before reopening a dropped stream; default 1000 ms. */
   readonly retryMs?: number;
+  /**
+   * When set, the pause doubles after every failed attempt up to this bound and returns to
+   * `retryMs` once a stream opens (a peer that is down is not hammered); default: `retryMs`.
+   */
+  readonly maxRetryMs?: number;
   readonly logger: Logger;
 }
 
@@ -50,12 +55,17 @@ export function createLedgerEventSource(init: LedgerEventSourceInit): LedgerEven
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
 
+  const firstDelay = init.retryMs ?? 1000;
+  const maxDelay = Math.max(firstDelay, init.maxRetryMs ?? firstDelay);
+
   async function run(cp: Checkpointer): Promise<void> {
+    let delay = firstDelay;
     while (!stopping) {
       try {
         const events = await init.client.chaincodeEvents({ checkpoint: cp, ...(init.startBlock !== undefined ? { startBlock: init.startBlock } : {}) });
         stream = events;
         connected = true;
+        delay = firstDelay;
         log.info({ fromBlock: cp.getBlockNumber()?.toString() ?? 'next' }, 'event stream connected');
         for await (const ev of events) {
           if (stopping) break;
@@ -71,7 +81,11 @@ export function createLedgerEventSource(init: LedgerEventSourceInit): LedgerEven
         stream = undefined;
         if (was) init.onDisconnect?.();
       }
-      if (!stopping) await new Promise<void>((r) => ((wake = r), setTimeout(r, init.retryMs ?? 1000)));
+      if (!stopping) {
+        const pause = delay;
+        delay = Math.min(delay * 2, maxDelay);
+        await new Promise<void>((r) => ((wake = r), setTimeout(r, pause)));
+      }
     }
   }
 

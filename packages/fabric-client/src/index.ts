@@ -10,6 +10,7 @@ export {
   SubmitFailedError,
   MvccConflictError,
   TransactionInvalidError,
+  WriteConflictError,
   GatewayUnavailableError,
   PeerUnavailableError,
   PEER_RETRY_AFTER_SECONDS,
@@ -17,6 +18,7 @@ export {
   parseChaincodeCode,
 } from './errors.js';
 export { checkpointFile, checkpointInMemory } from './checkpoint.js';
+export { withWriteRetry, isReadConflict, isTransientWriteFailure, TRANSIENT_WRITE_RETRY, type WriteRetryInit } from './retry.js';
 export type { ChaincodeEvent, Checkpointer } from '@hyperledger/fabric-gateway';
 export { createLedgerEventSource } from './event-source.js';
 export type { LedgerEventSource, LedgerEventSourceInit } from './event-source.js';

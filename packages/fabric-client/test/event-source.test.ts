@@ -1,53 +1,15 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChaincodeEvent, Checkpointer } from '@hyperledger/fabric-gateway';
 import { silentLogger } from '@twinledger/observability';
-import type { FabricClient } from '../src/client.js';
 import { createLedgerEventSource } from '../src/event-source.js';
+import { fakeEventPeer } from '../src/testing.js';
 
 const ev = (block: number, tx: string): ChaincodeEvent => ({ blockNumber: BigInt(block), transactionId: tx, eventName: 'GrantRevoked', chaincodeName: 'twinledger', payload: new Uint8Array() });
 
-/** A peer's event stream: every event after the checkpoint, then stays open until closed. */
-function fakeClient(events: ChaincodeEvent[]): FabricClient & { opened: number } {
-  const c = {
-    opened: 0,
-    mspId: 'Org1MSP',
-    async evaluate(): Promise<never> {
-      throw new Error('unused');
-    },
-    async submit(): Promise<never> {
-      throw new Error('unused');
-    },
-    close() {},
-    async chaincodeEvents(options: { checkpoint?: Checkpointer } = {}) {
-      c.opened++;
-      const cp = options.checkpoint;
-      const after = cp?.getTransactionId();
-      const from = after === undefined ? 0 : events.findIndex((e) => e.transactionId === after) + 1;
-      let closed = false;
-      let release: () => void = () => undefined;
-      return {
-        close() {
-          closed = true;
-          release();
-        },
-        async *[Symbol.asyncIterator]() {
-          for (const e of events.slice(from)) {
-            if (closed) return;
-            yield e;
-          }
-          // Closed while the consumer still handled the last event: end now, or stop() would
-          // wait for a release that already happened (a real stream's close ends it likewise).
-          if (closed) return;
-          await new Promise<void>((r) => (release = r));
-        },
-      };
-    },
-  };
-  return c as unknown as FabricClient & { opened: number };
-}
+const fakeClient = (events: ChaincodeEvent[]) => fakeEventPeer(events);
 
 async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -98,6 +60,33 @@ describe('ledger event source', () => {
       expect(second.connected).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('backs off between failed attempts up to maxRetryMs, and starts over once a stream opens', async () => {
+    jest.useFakeTimers();
+    try {
+      const opened: number[] = [];
+      let failures = 5;
+      const client = fakeClient([ev(5, 'a')]);
+      const open = client.chaincodeEvents.bind(client);
+      (client as { chaincodeEvents: unknown }).chaincodeEvents = async (o: { checkpoint?: Checkpointer }) => {
+        opened.push(Date.now());
+        if (failures-- > 0) throw new Error('peer unreachable');
+        return open(o);
+      };
+      const seen: string[] = [];
+      const source = createLedgerEventSource({ client, retryMs: 100, maxRetryMs: 400, logger: silentLogger(), onEvent: async (e) => void seen.push(e.transactionId) });
+      const t0 = Date.now();
+      await source.start();
+      await jest.advanceTimersByTimeAsync(2_000);
+      // Pauses 100, 200, 400, 400, 400: the sixth attempt opens the stream.
+      expect(opened.map((t) => t - t0)).toEqual([0, 100, 300, 700, 1100, 1500]);
+      expect(seen).toEqual(['a']);
+      expect(source.connected).toBe(true);
+      await source.stop();
+    } finally {
+      jest.useRealTimers();
     }
   });
 });

@@ -33,6 +33,10 @@ export type ChaincodeErrorCode = (typeof ChaincodeErrorCodes)[keyof typeof Chain
 /** Chaincode event names; every write transaction emits exactly one. */
 export const LedgerEvents = {
   TwinCreated: 'TwinCreated',
+  /** Chunked creation (ADR-14): begun, a chunk staged, aborted; the twin exists only at its TwinCreated. */
+  TwinCreationBegun: 'TwinCreationBegun',
+  TwinChunkAppended: 'TwinChunkAppended',
+  TwinCreationAborted: 'TwinCreationAborted',
   AmlInserted: 'AmlInserted',
   AmlRemoved: 'AmlRemoved',
   DocumentAdded: 'DocumentAdded',
@@ -157,6 +161,10 @@ export const PROGRAM_ROLE_CLASS = 'TwinLedgerRoleClassLib/Program';
 export const Limits = {
   MAX_AML_BYTES: 8 * 1024 * 1024,
   MAX_ELEMENTS_PER_TWIN: 20_000,
+  /** Chunked creation: chunks after the skeleton (TOO_LARGE above). */
+  MAX_CREATION_CHUNKS: 4096,
+  /** abortTwinCreation: staged chunks removed per call. */
+  ABORT_CHUNKS_PER_CALL: 8,
   MAX_FRAGMENT_BYTES: 512 * 1024,
   MAX_ELEMENTS_PER_FRAGMENT: 2_000,
   MAX_XML_DEPTH: 128,

@@ -10,6 +10,10 @@ interface TwinEventBase {
 /** Payload of each chaincode event (canonical JSON on the wire). */
 export interface LedgerEventPayloads {
   TwinCreated: TwinEventBase & { readonly deviceId: string; readonly deviceName: string; readonly elements: number };
+  /** Chunked creation steps: the twin does not exist for readers until its TwinCreated. */
+  TwinCreationBegun: TwinEventBase & { readonly creationId: string; readonly totalChunks: number };
+  TwinChunkAppended: TwinEventBase & { readonly creationId: string; readonly index: number; readonly elements: number };
+  TwinCreationAborted: TwinEventBase & { readonly creationId: string; readonly remainingChunks: number };
   AmlInserted: TwinEventBase & { readonly parentId: string; readonly afterId: string; readonly ids: readonly string[] };
   AmlRemoved: TwinEventBase & { readonly id: string; readonly removed: readonly string[]; readonly feedsRemoved: readonly string[] };
   /** componentId is '' when the document belongs to the whole twin. */
@@ -78,6 +82,9 @@ const WITHOUT_TWIN = new Set<string>([LedgerEvents.PartyRegistered, LedgerEvents
 // caches) can trust the type they narrow to instead of crashing on a malformed event later.
 const REQUIRED: Record<LedgerEventName, Record<string, 'string' | 'number' | 'boolean' | 'object' | 'array'>> = {
   TwinCreated: { deviceId: 'string', deviceName: 'string', elements: 'number' },
+  TwinCreationBegun: { creationId: 'string', totalChunks: 'number' },
+  TwinChunkAppended: { creationId: 'string', index: 'number', elements: 'number' },
+  TwinCreationAborted: { creationId: 'string', remainingChunks: 'number' },
   AmlInserted: { parentId: 'string', afterId: 'string', ids: 'array' },
   AmlRemoved: { id: 'string', removed: 'array', feedsRemoved: 'array' },
   DocumentAdded: { hash: 'string', confidentiality: 'string', componentId: 'string' },

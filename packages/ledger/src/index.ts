@@ -33,4 +33,5 @@ export type {
 export { parseLedgerEvent, isLedgerEventName, twinIdOf } from './events.js';
 export type { LedgerEvent, LedgerEventPayloads, RawChaincodeEvent } from './events.js';
 export { LedgerResponseInvalidError, LedgerEventInvalidError } from './errors.js';
+export { DEFAULT_CHUNK_THRESHOLD_BYTES } from './chunked-creation.js';
 export type * from './types.js';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ChaincodeRejectedError, EndorsementFailedError, SubmitFailedError, type FabricClient } from '@twinledger/fabric-client';
 import { ChaincodeErrorCodes, Limits, type AcknowledgementStatus, type Permission, type ProposalStatus } from './constants.js';
 import { LedgerResponseInvalidError } from './errors.js';
+import { createTwinInChunks, DEFAULT_CHUNK_THRESHOLD_BYTES, type CreationCalls } from './chunked-creation.js';
 import type {
   DeviceNamespace,
   AccessChange,
@@ -11,6 +12,11 @@ import type {
   AccessAnswer,
   Committed,
   CreateTwinResult,
+  CreateTwinOptions,
+  BeginTwinCreationResult,
+  AppendTwinChunkResult,
+  AbortTwinCreationResult,
+  TwinCreationStatus,
   DocumentHistory,
   DocumentHistoryPage,
   ElementHistoryPage,
@@ -59,7 +65,19 @@ export interface TwinLedger {
   readonly mspId: string;
 
   // spec: specification
-  createTwin(deviceId: string, deviceName: string, aml: string, grants?: InitialGrants): Promise<Committed<CreateTwinResult>>;
+  /**
+   * One transaction up to `options.chunkThresholdBytes` (128 KiB); above it chunked creation
+   * (begin, chunks, seal: ADR-14), which no reader sees before the seal. The answer's
+   * transactionId is the seal's.
+   */
+  createTwin(deviceId: string, deviceName: string, aml: string, grants?: InitialGrants, options?: CreateTwinOptions): Promise<Committed<CreateTwinResult>>;
+  /** Chunked creation step by step (createTwin does all of it): see the chaincode README. */
+  beginTwinCreation(deviceId: string, deviceName: string, skeletonAml: string, grants: InitialGrants | undefined, totalChunks: number, digest: string): Promise<Committed<BeginTwinCreationResult>>;
+  appendTwinChunk(twinId: string, creationId: string, index: number, parentId: string, aml: string): Promise<Committed<AppendTwinChunkResult>>;
+  sealTwinCreation(twinId: string, creationId: string): Promise<Committed<CreateTwinResult>>;
+  /** Removes up to ABORT_CHUNKS_PER_CALL staged chunks; call until remainingChunks is 0. */
+  abortTwinCreation(twinId: string, creationId: string): Promise<Committed<AbortTwinCreationResult>>;
+  getTwinCreation(twinId: string): Promise<TwinCreationStatus>;
   /** `parentId` omitted = top level (InstanceHierarchies); `afterId` omitted = first child. */
   insertAML(twinId: string, fragment: string, parentId?: string, afterId?: string): Promise<Committed<InsertAmlResult>>;
   removeAML(twinId: string, id: string): Promise<Committed<RemoveAmlResult>>;
@@ -262,11 +280,33 @@ export function createTwinLedger(client: FabricClient): TwinLedger {
     return { result: parse<T>(fn, res.result), transactionId: res.transactionId, blockNumber: res.blockNumber };
   }
 
+  const creationCalls: CreationCalls = {
+    createTwin: (deviceId, deviceName, aml, grants) => write<CreateTwinResult>('spec:createTwin', [deviceId, deviceName, aml, grants]),
+    begin: (deviceId, deviceName, skeleton, grants, totalChunks, digest) =>
+      write<{ creationId: string }>('spec:beginTwinCreation', [deviceId, deviceName, skeleton, grants, String(totalChunks), digest]),
+    append: (twinId, creationId, index, parentId, aml) => write('spec:appendTwinChunk', [twinId, creationId, String(index), parentId, aml]),
+    seal: (twinId, creationId) => write<CreateTwinResult>('spec:sealTwinCreation', [twinId, creationId]),
+    abort: (twinId, creationId) => write<{ remainingChunks: number }>('spec:abortTwinCreation', [twinId, creationId]),
+    status: (twinId) => read<TwinCreationStatus>('spec:getTwinCreation', [twinId]),
+    twin: (twinId) => read<Twin>('spec:getTwin', [twinId]),
+  };
+
   return {
     mspId: client.mspId,
 
-    createTwin: (deviceId, deviceName, aml, grants) =>
-      write('spec:createTwin', [deviceId, deviceName, aml, grants === undefined ? '' : json(grants)]),
+    createTwin: (deviceId, deviceName, aml, grants, options) => {
+      const grantArg = grants === undefined ? '' : json(grants);
+      if (Buffer.byteLength(aml, 'utf8') <= (options?.chunkThresholdBytes ?? DEFAULT_CHUNK_THRESHOLD_BYTES)) {
+        return creationCalls.createTwin(deviceId, deviceName, aml, grantArg);
+      }
+      return createTwinInChunks(creationCalls, deviceId, deviceName, aml, grantArg, options);
+    },
+    beginTwinCreation: (deviceId, deviceName, skeletonAml, grants, totalChunks, digest) =>
+      write('spec:beginTwinCreation', [deviceId, deviceName, skeletonAml, grants === undefined ? '' : json(grants), String(totalChunks), digest]),
+    appendTwinChunk: (twinId, creationId, index, parentId, aml) => write('spec:appendTwinChunk', [twinId, creationId, String(index), parentId, aml]),
+    sealTwinCreation: (twinId, creationId) => write('spec:sealTwinCreation', [twinId, creationId]),
+    abortTwinCreation: (twinId, creationId) => write('spec:abortTwinCreation', [twinId, creationId]),
+    getTwinCreation: (twinId) => read('spec:getTwinCreation', [twinId]),
     insertAML: (twinId, fragment, parentId, afterId) => write('spec:insertAML', [twinId, fragment, optional(parentId), optional(afterId)]),
     removeAML: (twinId, id) => write('spec:removeAML', [twinId, id]),
     getSpecification: (twinId) => read('spec:getSpecification', [twinId]),

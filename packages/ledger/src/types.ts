@@ -98,6 +98,65 @@ export interface CreateTwinResult {
   readonly txId: string;
 }
 
+/** createTwin's choices for documents too large for one transaction (ADR-14). */
+export interface CreateTwinOptions {
+  /** Documents above this many UTF-8 bytes are created in chunks (default 128 KiB). */
+  readonly chunkThresholdBytes?: number;
+  /** Largest chunk in UTF-8 bytes (default 128 KiB; at most the fragment limit, 512 KiB). */
+  readonly chunkBytes?: number;
+  /**
+   * Attempts per chunk transaction on a read conflict, an unavailable peer or an unknown outcome
+   * (default 8, pausing as the error asks or 0.25 s doubling up to 5 s). Each attempt runs under
+   * the FabricClient's per-call deadlines.
+   */
+  readonly attempts?: number;
+  /** Chunk transactions in flight at once (default 4). */
+  readonly concurrency?: number;
+}
+
+/** getTwinCreation: the caller's chunked creation under way. */
+export interface TwinCreationStatus {
+  readonly twinId: string;
+  readonly creationId: string;
+  readonly deviceName: string;
+  readonly schemaVersion: SchemaVersion;
+  readonly totalChunks: number;
+  readonly digest: string;
+  readonly status: 'OPEN' | 'ABORTING';
+  readonly createdBy: Principal;
+  readonly begunAt: string;
+  readonly staged: readonly number[];
+  readonly missing: readonly number[];
+  readonly elements: number;
+  readonly bytes: number;
+}
+
+export interface BeginTwinCreationResult {
+  readonly twinId: string;
+  readonly creationId: string;
+  readonly totalChunks: number;
+  readonly elements: number;
+  readonly txId: string;
+}
+
+export interface AppendTwinChunkResult {
+  readonly twinId: string;
+  readonly creationId: string;
+  readonly index: number;
+  readonly elements: number;
+  readonly ids: number;
+  readonly sha256: string;
+  readonly txId: string;
+}
+
+export interface AbortTwinCreationResult {
+  readonly twinId: string;
+  readonly creationId: string;
+  readonly status: 'ABORTING' | 'ABORTED';
+  readonly remainingChunks: number;
+  readonly txId: string;
+}
+
 export interface InsertAmlResult {
   readonly twinId: string;
   readonly parentId: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import type { ChaincodeEvent, Checkpointer } from '@hyperledger/fabric-gateway';
-import type { FabricClient } from '@twinledger/fabric-client';
+import type { ChaincodeEvent } from '@hyperledger/fabric-gateway';
+import { fakeEventPeer } from '@twinledger/fabric-client/testing';
 import { LedgerEvents } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { createLedgerPartyRegistry, followPartyRegistrations } from '../src/index.js';
@@ -11,35 +11,7 @@ const ev = (block: number, tx: string, eventName: string = LedgerEvents.PartyReg
  * A peer whose event stream drops once: the first stream delivers the events up to `dropAfter`
  * and then fails (a restarted peer); later streams deliver every event after the checkpoint.
  */
-function flakyPeer(events: ChaincodeEvent[], dropAfter: number): FabricClient & { opened: number } {
-  const c = {
-    opened: 0,
-    mspId: 'Org1MSP',
-    close() {},
-    async chaincodeEvents(options: { checkpoint?: Checkpointer } = {}) {
-      const first = c.opened++ === 0;
-      const after = options.checkpoint?.getTransactionId();
-      const from = after === undefined ? 0 : events.findIndex((e) => e.transactionId === after) + 1;
-      let release: () => void = () => undefined;
-      let closed = false;
-      return {
-        close() {
-          closed = true;
-          release();
-        },
-        async *[Symbol.asyncIterator]() {
-          for (const [i, e] of events.slice(from).entries()) {
-            if (closed) return;
-            if (first && from + i >= dropAfter) throw new Error('14 UNAVAILABLE: connection dropped');
-            yield e;
-          }
-          if (!closed) await new Promise<void>((r) => (release = r));
-        },
-      };
-    },
-  };
-  return c as unknown as FabricClient & { opened: number };
-}
+const flakyPeer = (events: ChaincodeEvent[], dropAfter: number) => fakeEventPeer(events, { dropFirstStreamAt: dropAfter });
 
 async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));

@@ -1,5 +1,6 @@
-export { buildService, runService } from './service.js';
-export type { ServiceApp, ServiceInit, ReadinessCheck, RunInit } from './service.js';
+export { buildService, describeError, runService } from './service.js';
+export { READY_FILE_ENV, readReadyReport, type ReadyReport } from './ready.js';
+export type { DescribedError, ServiceApp, ServiceInit, ReadinessCheck, RunInit } from './service.js';
 export {
   ErrorResponse,
   errorResponses,

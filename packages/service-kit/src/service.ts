@@ -9,6 +9,7 @@ import { Histogram, createMetricsRegistry, type Logger, type Registry } from '@t
 import { Type } from '@sinclair/typebox';
 import { ErrorResponse, TokenMissingError } from './errors.js';
 import type { Principal, TokenVerifier } from './auth.js';
+import { READY_FILE_ENV, readyReportOf, writeReadyReport } from './ready.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -143,34 +144,49 @@ export async function buildService(init: ServiceInit): Promise<ServiceApp> {
   return app;
 }
 
-function errorHandler(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {
+/** An error as every service answers it: status, the headers it needs and the ErrorResponse body. */
+export interface DescribedError {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: ErrorResponse;
+}
+
+/**
+ * The one mapping of errors to HTTP answers: the services' error handler sends it as is, a
+ * route family with another error format (spec-service's AAS API) reshapes its body, so both
+ * answer the same status and code for the same failure.
+ */
+export function describeError(err: FastifyError | Error, req: FastifyRequest): DescribedError {
   if (isTwinLedgerError(err)) {
     if (err.httpStatus >= 500) req.log.warn({ err }, 'dependency failure');
-    if (err instanceof UnavailableError && err.retryAfterSeconds !== undefined) void reply.header('retry-after', String(err.retryAfterSeconds));
-    void reply.code(err.httpStatus).send({ ...err.toJSON(), requestId: req.id });
-    return;
+    const headers: Record<string, string> = err instanceof UnavailableError && err.retryAfterSeconds !== undefined ? { 'retry-after': String(err.retryAfterSeconds) } : {};
+    return { status: err.httpStatus, headers, body: { ...err.toJSON(), requestId: req.id } };
   }
   const fe = err as FastifyError;
   if (fe.validation) {
-    void reply.code(400).send({
-      code: 'VALIDATION_FAILED',
-      message: `${fe.validationContext ?? 'request'} ${fe.validation[0]?.instancePath ?? ''} ${fe.validation[0]?.message ?? 'is invalid'}`.replace(/\s+/g, ' ').trim(),
-      details: { errors: fe.validation.map((v) => ({ path: v.instancePath, message: v.message ?? '' })) },
-      requestId: req.id,
-    });
-    return;
+    return {
+      status: 400,
+      headers: {},
+      body: {
+        code: 'VALIDATION_FAILED',
+        message: `${fe.validationContext ?? 'request'} ${fe.validation[0]?.instancePath ?? ''} ${fe.validation[0]?.message ?? 'is invalid'}`.replace(/\s+/g, ' ').trim(),
+        details: { errors: fe.validation.map((v) => ({ path: v.instancePath, message: v.message ?? '' })) },
+        requestId: req.id,
+      },
+    };
   }
-  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    void reply.code(413).send({ code: 'PAYLOAD_TOO_LARGE', message: fe.message, requestId: req.id });
-    return;
-  }
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, headers: {}, body: { code: 'PAYLOAD_TOO_LARGE', message: fe.message, requestId: req.id } };
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     // Fastify's own client errors (bad JSON, unsupported media type): stable code from Fastify's.
-    void reply.code(fe.statusCode).send({ code: fe.code?.replace(/^FST_ERR_/, '') ?? 'BAD_REQUEST', message: fe.message, requestId: req.id });
-    return;
+    return { status: fe.statusCode, headers: {}, body: { code: fe.code?.replace(/^FST_ERR_/, '') ?? 'BAD_REQUEST', message: fe.message, requestId: req.id } };
   }
   req.log.error({ err }, 'unhandled error');
-  void reply.code(500).send({ code: 'INTERNAL', message: 'internal error', requestId: req.id });
+  return { status: 500, headers: {}, body: { code: 'INTERNAL', message: 'internal error', requestId: req.id } };
+}
+
+function errorHandler(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {
+  const d = describeError(err, req);
+  void reply.code(d.status).headers(d.headers).send(d.body);
 }
 
 declare module 'fastify' {
@@ -185,11 +201,21 @@ export interface RunInit {
   readonly port: number;
   /** Released after the server stops taking requests (consumers, gateways, DHT node). */
   readonly onClose?: () => Promise<void>;
+  /** Facts the ready report carries besides the address (see ready.ts). */
+  readonly ready?: () => Readonly<Record<string, unknown>>;
 }
 
-/** Listens, and closes gracefully on SIGTERM/SIGINT: in-flight requests finish first. */
+/**
+ * Listens, writes the ready report when `TWINLEDGER_READY_FILE` is set, and closes gracefully
+ * on SIGTERM/SIGINT: in-flight requests finish first.
+ */
 export async function runService(init: RunInit): Promise<void> {
   await init.app.listen({ host: init.host, port: init.port });
+  const readyFile = process.env[READY_FILE_ENV];
+  const address = init.app.server.address();
+  if (readyFile !== undefined && readyFile !== '' && address !== null && typeof address === 'object') {
+    writeReadyReport(readyFile, readyReportOf(address, init.ready?.() ?? {}));
+  }
   let closing = false;
   const close = async (signal: string): Promise<void> => {
     if (closing) return;

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { checkpointFile, type ChaincodeEvent, type FabricClient } from '@twinledger/fabric-client';
+import { createLedgerEventSource, type ChaincodeEvent, type FabricClient, type LedgerEventSource } from '@twinledger/fabric-client';
 import { parseLedgerEvent, twinIdOf, type AcknowledgementStatus, type TwinLedger } from '@twinledger/ledger';
 import type { Consumer, Producer } from '@twinledger/kafka';
 import type { Logger } from '@twinledger/observability';
@@ -109,54 +109,42 @@ export async function createDeviceAgent(init: DeviceAgentInit): Promise<DeviceAg
   });
 
   let stopped = false;
-  let gatewayConnected: boolean | null = init.gatewayEvents === false ? null : false;
   let kafkaConnected: boolean | null = init.ledgerEventsConsumer ? false : null;
-  let closeStream: (() => void) | undefined;
-  let pump: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
 
-  const submitCall = (callId: number, source: string): void => {
-    executor.submit(callId).catch((err: unknown) => log.warn({ err, callId, source }, 'program call left pending for the next catch-up'));
-  };
+  const submitCall = (callId: number, source: string): Promise<void> =>
+    executor.submit(callId).then(
+      () => undefined,
+      (err: unknown) => log.warn({ err, callId, source }, 'program call left pending for the next catch-up'),
+    );
 
-  const onEvent = (ev: ChaincodeEvent): void => {
-    let parsed;
-    try {
-      parsed = parseLedgerEvent(ev);
-    } catch {
-      return; // an event of a newer chaincode: not ours to act on
-    }
-    if (twinIdOf(parsed) !== init.twinId) return;
-    if (parsed.name === 'ProgramCalled') submitCall(parsed.payload.callId, 'gateway');
-  };
-
-  async function pumpGatewayEvents(): Promise<void> {
-    let delay = 200;
-    while (!stopped) {
-      try {
-        // The checkpoint makes a restarted agent resume right after the last event it saw.
-        const checkpoint = await checkpointFile(join(init.dataDir, 'ledger-events.checkpoint.json'));
-        const stream = await init.fabric.chaincodeEvents({ checkpoint });
-        closeStream = () => stream.close();
-        gatewayConnected = true;
-        delay = 200;
-        for await (const ev of stream) {
-          onEvent(ev);
-          await checkpoint.checkpointChaincodeEvent(ev);
-        }
-      } catch (err) {
-        if (!stopped) log.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: delay }, 'chaincode event stream broke; reopening');
-      }
-      gatewayConnected = false;
-      closeStream = undefined;
-      if (stopped) break;
-      await sleep(delay);
-      delay = Math.min(delay * 2, 5_000);
-      // Events missed while the stream was down are replayed from the checkpoint; calls the
-      // checkpoint moved past before they finished are picked up from the pending list.
-      executor.catchUp().catch(() => undefined);
-    }
-  }
+  // The one ledger-event follower of the project: it reopens a dropped stream with backoff and
+  // resumes after the last handled event, also across restarts (checkpoint file). The event is
+  // checkpointed only after its call was handled, so a restart in between hands it over again
+  // (the executor answers a repeat from its journal).
+  const events: LedgerEventSource | undefined =
+    init.gatewayEvents === false
+      ? undefined
+      : createLedgerEventSource({
+          client: init.fabric,
+          checkpointFile: join(init.dataDir, 'ledger-events.checkpoint.json'),
+          retryMs: 200,
+          maxRetryMs: 5_000,
+          logger: log,
+          async onEvent(ev: ChaincodeEvent) {
+            let parsed;
+            try {
+              parsed = parseLedgerEvent(ev);
+            } catch {
+              return; // an event of a newer chaincode: not ours to act on
+            }
+            if (twinIdOf(parsed) !== init.twinId) return;
+            if (parsed.name === 'ProgramCalled') await submitCall(parsed.payload.callId, 'gateway');
+          },
+          // Calls committed while the stream was down arrive from the checkpoint on reopening;
+          // the pending list also covers any whose handling failed.
+          onDisconnect: () => void executor.catchUp().catch(() => undefined),
+        });
 
   async function startKafkaRelay(c: { consumer: Consumer; topic: string }): Promise<void> {
     // Ready only once the group has partitions: a relay record produced before that (with no
@@ -170,7 +158,7 @@ export async function createDeviceAgent(init: DeviceAgentInit): Promise<DeviceAg
         try {
           const v = JSON.parse(message.value?.toString('utf8') ?? '') as { eventName?: unknown; twinId?: unknown; payload?: { callId?: unknown } };
           if (v.eventName === 'ProgramCalled' && v.twinId === init.twinId && typeof v.payload?.callId === 'number' && Number.isInteger(v.payload.callId)) {
-            submitCall(v.payload.callId, 'kafka');
+            void submitCall(v.payload.callId, 'kafka');
           }
         } catch {
           log.warn({ offset: message.offset }, 'unreadable dt.ledger-events message skipped');
@@ -202,7 +190,7 @@ export async function createDeviceAgent(init: DeviceAgentInit): Promise<DeviceAg
           ...(init.adapter.link ? { link: init.adapter.link } : {}),
           ...(init.adapter.lastFailure ? { lastFailure: init.adapter.lastFailure } : {}),
         },
-        events: { gateway: gatewayConnected, kafka: kafkaConnected },
+        events: { gateway: events ? events.connected : null, kafka: kafkaConnected },
         lastSync: sync.lastReport ?? null,
         syncRunning: sync.running,
         calls: executor.counts,
@@ -210,7 +198,7 @@ export async function createDeviceAgent(init: DeviceAgentInit): Promise<DeviceAg
       };
     },
     ready() {
-      return init.adapter.state === 'connected' && gatewayConnected !== false && kafkaConnected !== false;
+      return init.adapter.state === 'connected' && (events?.connected ?? true) && kafkaConnected !== false;
     },
     async start() {
       init.adapter.onInventoryChange(() => {
@@ -218,7 +206,7 @@ export async function createDeviceAgent(init: DeviceAgentInit): Promise<DeviceAg
         trigger('device-change');
       });
       forwarder?.start();
-      if (init.gatewayEvents !== false) pump = pumpGatewayEvents();
+      await events?.start();
       if (init.ledgerEventsConsumer) await startKafkaRelay(init.ledgerEventsConsumer);
       // Connecting triggers the first sync (the adapter reports every (re)connect as a change).
       void init.adapter.start();
@@ -234,8 +222,7 @@ export async function createDeviceAgent(init: DeviceAgentInit): Promise<DeviceAg
     async stop() {
       stopped = true;
       if (timer) clearInterval(timer);
-      closeStream?.();
-      await pump;
+      await events?.stop();
       for (let i = 0; i < 200 && sync.running; i += 1) await sleep(50);
       if (init.ledgerEventsConsumer) await init.ledgerEventsConsumer.consumer.disconnect().catch(() => undefined);
       await init.adapter.stop();

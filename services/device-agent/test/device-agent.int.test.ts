@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createFabricClient, createPeerConnectionPool, loadIdentity, type FabricClient, type PeerConnectionPool } from '@twinledger/fabric-client';
-import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
+import { fabricAvailability, serviceEntry, startNetwork, startServiceProcess, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
 import { createTwinLedger, Permissions, Roles, type SafetyChange, type TwinLedger } from '@twinledger/ledger';
 import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, TOPICS, type Consumer, type Producer } from '@twinledger/kafka';
 import { silentLogger } from '@twinledger/observability';
@@ -504,8 +502,11 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
     const issuer = await createDevIssuer('https://idp.org1.local');
     await writeFile(join(dir, 'jwks.json'), JSON.stringify(issuer.jwks));
     const o1 = net.orgs[0]!;
-    const server = join(dirname(fileURLToPath(import.meta.url)), '../dist/server.js');
-    const proc = spawn(process.execPath, [server], {
+    // Generous: the built-in simulator creates its OPC UA certificates on first start (slow on a loaded machine).
+    const proc = await startServiceProcess({
+      name: 'device-agent',
+      entry: serviceEntry('device-agent'),
+      readyTimeoutMs: 150_000,
       env: {
         ...process.env,
         PORT: '0', LOG_LEVEL: 'info', MSP_ID: 'Org1MSP', TWIN_ID: twin2, DATA_DIR: join(dir, 'proc-data'), SIMULATOR: 'true', SYNC_INTERVAL_MS: '1000',
@@ -514,25 +515,9 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
         KAFKA_BROKERS: net.kafka!.bootstrap, AUTH_ISSUER: issuer.issuer, AUTH_JWKS_FILE: join(dir, 'jwks.json'),
         SAFETY_ENVELOPE_FILE: join(dirname(fileURLToPath(import.meta.url)), '../config/bottling-plant.envelope.json'),
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let stderr = '';
-    proc.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
-    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        // Generous: the built-in simulator creates its OPC UA certificates on first start (slow on a loaded machine).
-        const timer = setTimeout(() => reject(new Error(`server did not listen: ${stderr.slice(-2000)}`)), 150_000);
-        void exited.then((code) => reject(new Error(`server exited with ${code}: ${stderr.slice(-2000)}`)));
-        createInterface({ input: proc.stdout! }).on('line', (line) => {
-          const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
-          if (m) {
-            clearTimeout(timer);
-            resolve(Number(m[1]));
-          }
-        });
-      });
-      const base = `http://127.0.0.1:${port}`;
+      const base = proc.url;
       const auth = { authorization: `Bearer ${await issuer.issue({ sub: 'operator', org: 'Org1MSP', audience: 'twinledger' })}` };
       await until(() => fetch(`${base}/readyz`).then((r) => r.status), (st) => st === 200, 60_000, 'readyz');
       await until(() => org2.listSensorFeeds(twin2), (f) => f.length === 4, 30_000, 'process registered feeds');
@@ -554,8 +539,9 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
       expect(metrics).toMatch(/twinledger_device_agent_program_calls_total\{status="EXECUTED"\} 1/);
       expect(metrics).toMatch(/twinledger_device_agent_sync_duration_seconds_count\{outcome="ok"\} [1-9]/);
     } finally {
-      proc.kill('SIGTERM');
+      await proc.stop();
     }
-    expect(await exited).toBe(0);
+    // A graceful close: SIGTERM ended it with status 0.
+    expect(proc.process.exited()).toEqual({ code: 0, signal: null });
   }, 300_000);
 });

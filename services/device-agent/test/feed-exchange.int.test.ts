@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
-import { fabricAvailability, ledgerEnvOf, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
+import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
+import { fabricAvailability, ledgerEnvOf, serviceEntry, startNetwork, startServiceProcess, testNetworkInit, type DevNetwork, type ServiceProcess } from '@twinledger/devnet';
 import { createFabricClient, createPeerConnectionPool, loadIdentity, type FabricClient, type PeerConnectionPool } from '@twinledger/fabric-client';
 import { createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
 import { createTwinLedger, Permissions, Roles, type TwinLedger } from '@twinledger/ledger';
@@ -23,47 +22,18 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '../../..');
 const FIXTURE = readFileSync(join(ROOT, 'chaincode/fixtures/bottling-plant.aml'), 'utf8');
 
-interface Child {
-  readonly proc: ChildProcess;
-  readonly port: number;
-  readonly lines: string[];
-  readonly exited: Promise<number | null>;
+type Child = ServiceProcess;
+
+/** A service as its own process; resolved with its ready report. */
+function startProcess(service: string, env: Record<string, string>): Promise<Child> {
+  return startServiceProcess({ name: service, entry: serviceEntry(service), env, readyTimeoutMs: 90_000 });
 }
 
-/** A service as its own process (dist/server.js), resolved once `ready(line)` matched a log line. */
-function startProcess(server: string, env: Record<string, string>, ready: (rec: Record<string, unknown>) => number | undefined): Promise<Child> {
-  const proc = spawn(process.execPath, [server], { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${server} did not start: ${stderr.slice(-2000)} ${lines.slice(-8).join('\n')}`)), 90_000);
-    void exited.then((code) => reject(new Error(`${server} exited with ${code}: ${stderr.slice(-2000)} ${lines.slice(-5).join('\n')}`)));
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      lines.push(line);
-      if (lines.length > 2000) lines.shift();
-      try {
-        const port = ready(JSON.parse(line) as Record<string, unknown>);
-        if (port !== undefined) {
-          clearTimeout(timer);
-          resolve({ proc, port, lines, exited });
-        }
-      } catch {
-        // not a JSON log line (node-opcua writes plain text)
-      }
-    });
-  });
-}
-
-async function kill(child: Child | undefined, signal: NodeJS.Signals): Promise<void> {
-  if (!child || child.proc.exitCode !== null || child.proc.signalCode !== null) return;
-  child.proc.kill(signal);
-  await Promise.race([child.exited, new Promise((r) => setTimeout(r, 10_000))]);
-  if (child.proc.exitCode === null && child.proc.signalCode === null) {
-    child.proc.kill('SIGKILL');
-    await child.exited;
-  }
+/** SIGKILL: abrupt death; otherwise a graceful stop (SIGTERM, SIGKILL after 10 s). */
+async function kill(child: Child | undefined, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+  if (!child) return;
+  if (signal === 'SIGKILL') await child.process.kill();
+  else await child.stop(10_000);
 }
 
 // A sensor exchange end to end with the REAL feed-ingest: the agent (its own process) against
@@ -121,21 +91,10 @@ async function kill(child: Child | undefined, signal: NodeJS.Signals): Promise<v
     sim = await simulator.startBottlingPlantSimulator({ port: simPort, pkiDir: join(dir, 'server-pki'), tickMs: 100, security: pair.server });
     simPort = sim.port;
   };
-  const startAgent = async (): Promise<Child> =>
-    startProcess(join(ROOT, 'services/device-agent/dist/server.js'), agentEnv, (rec) => {
-      const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(String(rec['msg'] ?? ''));
-      return m ? Number(m[1]) : undefined;
-    });
+  const startAgent = async (): Promise<Child> => startProcess('device-agent', agentEnv);
   const startIngest = async (env: Record<string, string>): Promise<Child & { peerId: string; multiaddr: string }> => {
-    let peerId = '';
-    let multiaddr = '';
-    const c = await startProcess(join(ROOT, 'services/feed-ingest/dist/server.js'), env, (rec) => {
-      if (rec['msg'] !== 'feed-ingest listening') return undefined;
-      peerId = String(rec['peerId']);
-      multiaddr = String((rec['multiaddrs'] as string[])[0]);
-      return (rec['address'] as { port: number }).port;
-    });
-    return { ...c, peerId, multiaddr };
+    const c = await startProcess('feed-ingest', env);
+    return { ...c, peerId: String(c.details.peerId), multiaddr: String((c.details.multiaddrs as string[])[0]) };
   };
 
   beforeAll(async () => {

@@ -70,7 +70,7 @@ const app = await buildApp({
   auth: gatewayVerifier(env),
   maxObjectBytes: env.MAX_OBJECT_BYTES,
 });
-await runService({ app, host: env.HOST, port: env.PORT, onClose: async () => {
+await runService({ app, host: env.HOST, port: env.PORT, ready: () => ({ peerId: node.peerId, dht: node.multiaddrs() }), onClose: async () => {
   await node.stop();
   closeRegistry();
 } });

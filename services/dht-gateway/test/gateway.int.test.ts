@@ -1,6 +1,5 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@twinledger/dht';
 import { createDhtClient, DhtAclDeniedError, PayloadTooLargeError, type DhtClient } from '@twinledger/dht-client';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
+import { startServiceProcess, type ServiceProcess } from '@twinledger/devnet';
 
 // Three REAL dht-gateway processes (node dist/server.js), one per organization, over TCP
 // libp2p on 127.0.0.1 with ephemeral ports, driven through @twinledger/dht-client.
@@ -20,7 +20,7 @@ const ORGS = ['OrgAMSP', 'OrgBMSP', 'OrgCMSP'] as const;
 interface Gateway {
   readonly msp: string;
   readonly env: NodeJS.ProcessEnv;
-  proc?: ChildProcess;
+  proc?: ServiceProcess;
   url: string;
   dhtAddrs: string[];
   peerId: string;
@@ -31,49 +31,17 @@ let root = '';
 let issuer: DevIssuer;
 const gateways: Gateway[] = [];
 
-/** Starts the process and resolves once both the DHT node and HTTP listen (read from its JSON logs). */
-function start(gw: Gateway, bootstrap: string[]): Promise<void> {
-  const proc = spawn(process.execPath, [SERVER], { env: { ...gw.env, DHT_BOOTSTRAP: bootstrap.join(',') }, stdio: ['ignore', 'pipe', 'pipe'] });
-  gw.proc = proc;
+/** Starts the process; its ready report gives the HTTP address and the DHT node's peer ID and addresses. */
+async function start(gw: Gateway, bootstrap: string[]): Promise<void> {
   // A restart listens on new ephemeral ports: forget the previous run's addresses.
   gw.url = '';
   gw.dhtAddrs = [];
-  let out = '';
-  let err = '';
-  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   // Each process's JSON log goes to a file in the run dir (kept on failure with KEEP_GATEWAY_LOGS=1).
-  const log = createWriteStream(join(root, `${gw.msp}.log`), { flags: 'a' });
-  proc.stdout?.pipe(log);
-  proc.stderr?.pipe(log);
-  return new Promise<void>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${gw.msp} did not start: ${err}${out.slice(-2000)}`)), 60_000);
-    let started = false;
-    proc.once('exit', (code) => {
-      if (!started) fail(new Error(`${gw.msp} exited ${code}: ${err}${out.slice(-2000)}`));
-    });
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      for (const line of out.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        try {
-          const rec = JSON.parse(line) as { msg?: string; addrs?: string[]; peerId?: string };
-          if (rec.msg === 'DHT node started' && rec.addrs) {
-            gw.dhtAddrs = rec.addrs;
-            gw.peerId = rec.peerId ?? '';
-          }
-          const m = /^Server listening at (http:\/\/127\.0\.0\.1:\d+)$/.exec(rec.msg ?? '');
-          if (m?.[1]) gw.url = m[1];
-        } catch {
-          // a partial line: the rest comes with the next chunk
-        }
-      }
-      if (gw.url !== '' && gw.dhtAddrs.length > 0) {
-        clearTimeout(timer);
-        started = true;
-        ok();
-      }
-    });
-  });
+  const svc = await startServiceProcess({ name: `dht-gateway.${gw.msp}`, entry: SERVER, env: { ...gw.env, DHT_BOOTSTRAP: bootstrap.join(',') }, logFile: join(root, `${gw.msp}.log`) });
+  gw.proc = svc;
+  gw.url = svc.url;
+  gw.peerId = String(svc.details.peerId);
+  gw.dhtAddrs = svc.details.dht as string[];
 }
 
 async function waitFor<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
@@ -150,8 +118,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const gw of gateways) {
     if (gw.proc && alive(gw.proc.pid)) {
-      gw.proc.kill('SIGTERM');
-      await waitFor(`${gw.msp} stopped`, async () => (alive(gw.proc!.pid) ? undefined : true), 5000).catch(() => gw.proc!.kill('SIGKILL'));
+      await gw.proc.stop(5000);
     }
   }
   if (root && process.env['KEEP_GATEWAY_LOGS'] !== '1') await rm(root, { recursive: true, force: true });
@@ -193,7 +160,7 @@ describe('dht-gateway processes (3 orgs)', () => {
   it('a gateway killed with SIGKILL comes back with its identity and its data', async () => {
     const gwA = gateways[0]!;
     const before = await gwA.client!.status();
-    gwA.proc!.kill('SIGKILL');
+    await gwA.proc!.process.kill();
     await waitFor('A gone', async () => (alive(gwA.proc!.pid) ? undefined : true), 10_000);
     await start(gwA, gateways.slice(1, 3).map((g) => g.dhtAddrs[0] as string));
     gwA.client = createDhtClient({ baseUrl: gwA.url, token: await token(gwA.msp) });

@@ -126,6 +126,7 @@ await runService({
   app: runtime.app,
   host: env.HOST,
   port: env.PORT,
+  ready: () => ({ peerId: dht.peerId, multiaddrs: dht.multiaddrs() }),
   onClose: async () => {
     await runtime.close();
     await dht.stop();

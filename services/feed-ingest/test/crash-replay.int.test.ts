@@ -5,13 +5,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { fabricAvailability, ledgerEnvOf, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
+import { fabricAvailability, ledgerEnvOf, serviceEntry, startNetwork, startServiceProcess, testNetworkInit, type DevNetwork, type OrgHandle, type ServiceProcess } from '@twinledger/devnet';
 import { createPeerConnectionPool } from '@twinledger/fabric-client';
-import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
+import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
 import { createIdempotentProducer, createKafka, sendAcked, TOPICS, type Producer } from '@twinledger/kafka';
 import { decodeSegment, encodeReadingsMessages, type Reading } from '@twinledger/readings';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
-import { startFeedIngestProcess, stopFeedIngestProcess, type FeedIngestProcess } from '../src/process.js';
 import { feedIngestLedgerOf, identitiesDirOf } from './support/ledger.js';
 
 // The service asks the ledger for every feed permission: real Fabric, where Org1 owns the twin.
@@ -31,8 +30,13 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 }
 
 /** feed-ingest as its own process, so it can be killed with SIGKILL. */
-const startChild = (env: Record<string, string>): Promise<FeedIngestProcess> => startFeedIngestProcess(env);
-const kill9 = (child: FeedIngestProcess): Promise<void> => stopFeedIngestProcess(child, 'SIGKILL');
+/** feed-ingest as its own process, with its DHT identity from the ready report. */
+type FeedIngestProcess = ServiceProcess & { readonly peerId: string; readonly multiaddr: string };
+async function startChild(env: Record<string, string>): Promise<FeedIngestProcess> {
+  const p = await startServiceProcess({ name: 'feed-ingest', entry: serviceEntry('feed-ingest'), env: { ...process.env, ...env } });
+  return { ...p, peerId: String(p.details.peerId), multiaddr: (p.details.multiaddrs as string[])[0]! };
+}
+const kill9 = (child: FeedIngestProcess): Promise<void> => child.process.kill();
 
 (fabric.ok ? describe : describe.skip)('feed-ingest killed mid-batch and restarted (child process, real Kafka, real DHT, real ledger)', () => {
   let net: DevNetwork;
@@ -128,7 +132,7 @@ const kill9 = (child: FeedIngestProcess): Promise<void> => stopFeedIngestProcess
   });
 
   afterAll(async () => {
-    if (child && child.proc.exitCode === null) await kill9(child);
+    if (child?.process.isRunning()) await kill9(child);
     await producer?.disconnect().catch(() => undefined);
     await dht?.teardown();
     await net?.stop();

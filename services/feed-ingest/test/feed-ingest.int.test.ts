@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { IdentityRegistry } from '@twinledger/auth-identity';
 import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
 import { createPeerConnectionPool, type PeerConnectionPool } from '@twinledger/fabric-client';
-import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
+import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
 import { createConsumer, createKafka, createIdempotentProducer, sendAcked, type Kafka, type Producer } from '@twinledger/kafka';
 import { silentLogger } from '@twinledger/observability';
 import { decodeSegment, type Reading } from '@twinledger/readings';

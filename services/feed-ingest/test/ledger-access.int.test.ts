@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { IdentityRegistry } from '@twinledger/auth-identity';
 import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
-import { spawnTestNetwork, type DhtNode, type TestNetwork } from '@twinledger/dht';
+import { type DhtNode } from '@twinledger/dht';
+import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
 import { createPeerConnectionPool, type PeerConnectionPool } from '@twinledger/fabric-client';
 import { createTwinLedger, type TwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
@@ -128,6 +129,15 @@ async function readWithNode(node: DhtNode, feedId: string, from: number, to: num
     await owner.createTwin(twinId, 'Plant', AML);
     // Every twin starts readable by every MSP ('*' READER); this one is Org1's alone until granted.
     await owner.revoke(twinId, { mspId: '*', role: 'READER' });
+    // Org2's feed-ingest asks Org2's peer, which may commit the revoke's block a little later
+    // than Org1's: until then it rightly still answers with the '*' READER grant.
+    const org2Ledger = createTwinLedger(await identities[1]!.clientByName('User1'));
+    await eventually("the revoke on Org2's peer", async () =>
+      org2Ledger.getTwin(twinId).then(
+        () => undefined,
+        (e: unknown) => ((e as { code?: string }).code === 'ACCESS_DENIED' ? true : undefined),
+      ),
+    );
   });
 
   afterAll(async () => {

@@ -1,13 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@twinledger/dht';
-import { fabricAvailability, ledgerEnvOf, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
+import { fabricAvailability, ledgerEnvOf, serviceEntry, startNetwork, startServiceProcess, testNetworkInit, type DevNetwork, type OrgHandle, type ServiceProcess } from '@twinledger/devnet';
 import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
@@ -16,7 +13,7 @@ import { identitiesDirOf } from './support/ledger.js';
 // Two real feed-ingest processes (as deployed: dist/server.js) whose only membership source is
 // the party registry on the real ledger: each org's admin registers its instance's DHT peer id
 // and encryption key on chain, then the instance starts with PEER_ENDPOINT and a client identity.
-const SERVER = join(resolve(fileURLToPath(new URL('../../..', import.meta.url))), 'services/feed-ingest/dist/server.js');
+const SERVER = serviceEntry('feed-ingest');
 const fabric = await fabricAvailability();
 const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
 
@@ -30,7 +27,7 @@ interface Instance {
   let net: DevNetwork;
   let root = '';
   let issuer: DevIssuer;
-  const procs: ChildProcess[] = [];
+  const procs: ServiceProcess[] = [];
 
   beforeAll(async () => {
     net = await startNetwork({ orgs: ['org1', 'org2'], fabric: true, kafka: true, ...testNetworkInit() });
@@ -41,20 +38,7 @@ interface Instance {
   });
 
   afterAll(async () => {
-    await Promise.all(
-      procs.map(
-        (p) =>
-          new Promise<void>((done) => {
-            if (p.exitCode !== null || p.signalCode !== null) return done();
-            const force = setTimeout(() => p.kill('SIGKILL'), 10_000);
-            p.once('exit', () => {
-              clearTimeout(force);
-              done();
-            });
-            p.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all(procs.map((p) => p.stop(10_000)));
     await net?.stop();
     if (root) await rm(root, { recursive: true, force: true });
   });
@@ -75,8 +59,10 @@ interface Instance {
       admin.close();
       pool.close();
     }
-    const proc = spawn(process.execPath, [SERVER], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const proc = await startServiceProcess({
+      name: `feed-ingest.${org.name}`,
+      entry: SERVER,
+      readyTimeoutMs: 90_000,
       env: {
         PATH: process.env['PATH'],
         PORT: '0',
@@ -102,23 +88,7 @@ interface Instance {
       },
     });
     procs.push(proc);
-    let stderr = '';
-    proc.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
-    const started = await new Promise<{ port: number; peerId: string; multiaddrs: string[] }>((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error(`${org.name} feed-ingest did not start: ${stderr.slice(-2000)}`)), 90_000);
-      proc.once('exit', (code) => fail(new Error(`${org.name} feed-ingest exited with ${code}: ${stderr.slice(-2000)}`)));
-      createInterface({ input: proc.stdout! }).on('line', (line) => {
-        try {
-          const e = JSON.parse(line) as { msg?: string; peerId?: string; multiaddrs?: string[]; address?: { port: number } };
-          if (e.msg === 'feed-ingest listening') {
-            clearTimeout(timer);
-            ok({ port: e.address!.port, peerId: e.peerId!, multiaddrs: e.multiaddrs! });
-          }
-        } catch {
-          // not a log line
-        }
-      });
-    });
+    const started = { port: proc.port, peerId: String(proc.details.peerId), multiaddrs: proc.details.multiaddrs as string[] };
     expect(started.peerId).toBe(peerId);
     const url = `http://127.0.0.1:${started.port}`;
     for (const until = Date.now() + 60_000; ; ) {

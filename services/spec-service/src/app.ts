@@ -14,6 +14,7 @@ import { auditRoutes } from './routes/audit.js';
 import { eventRoutes } from './routes/events.js';
 import { documentRoutes } from './routes/documents.js';
 import { safetyRoutes } from './routes/safety.js';
+import { aasRoutes, aasxRoutes } from './routes/aas.js';
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -53,7 +54,7 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
   const metrics = deps.metrics ?? createMetricsRegistry({ prefix: 'twinledger_' });
   const app = await buildService({
     name: 'spec-service',
-    description: 'REST gateway to the specification contract: twins, AML, documents, sources, feeds, program calls, audit, events',
+    description: 'REST gateway to the specification contract: twins, AML, documents, sources, feeds, program calls, audit, events; the twins as Asset Administration Shells (read-only AAS API, AASX export)',
     logger: deps.logger,
     metrics,
     auth: deps.auth,
@@ -112,5 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
   await app.register(eventRoutes(routeDeps));
   await app.register(documentRoutes(routeDeps));
   await app.register(safetyRoutes(routeDeps));
+  await app.register(aasRoutes(routeDeps));
+  await app.register(aasxRoutes(routeDeps));
   return app;
 }

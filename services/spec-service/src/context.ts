@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { withMvccRetry, type AccessDecisions } from '@twinledger/auth-identity';
+import type { AccessDecisions } from '@twinledger/auth-identity';
 import type { DhtClient } from '@twinledger/dht-client';
+import { withWriteRetry, type MvccConflictError } from '@twinledger/fabric-client';
 import type { Permission, TwinLedger } from '@twinledger/ledger';
 import type { Principal } from '@twinledger/service-kit';
 import { UnauthenticatedError } from '@twinledger/service-kit';
@@ -18,6 +19,8 @@ export interface Limits {
   readonly fragmentBytes: number;
   /** Largest document upload, bytes (downloads are verified in memory up to this size). */
   readonly documentBytes: number;
+  /** Largest AASX export, bytes (the documents it carries summed); default 4 × documentBytes. */
+  readonly aasxBytes?: number;
 }
 
 /** What routes need; injected so tests pass real or fake collaborators. */
@@ -103,11 +106,11 @@ export async function ledger(deps: RouteDeps, req: FastifyRequest): Promise<Twin
 }
 
 export function write<T>(deps: RouteDeps, req: FastifyRequest, op: string, fn: () => Promise<T>): Promise<T> {
-  return withMvccRetry(fn, {
+  return withWriteRetry(fn, {
     attempts: deps.mvccAttempts,
     onRetry: (attempt, err) => {
       deps.retries.inc({ operation: op });
-      req.log.info({ attempt, transactionId: err.transactionId, op }, 'MVCC conflict; retrying');
+      req.log.info({ attempt, transactionId: (err as MvccConflictError).transactionId, op }, 'MVCC conflict; retrying');
     },
   });
 }

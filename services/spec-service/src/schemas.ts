@@ -1,3 +1,4 @@
+import { ValidationError } from '@twinledger/errors';
 import { Type, errorResponses, type TSchema } from '@twinledger/service-kit';
 
 export const TwinId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$', description: 'The twin ID (the deviceId given at creation)' });
@@ -25,6 +26,24 @@ export const withErrors = <T extends Record<number, TSchema>>(ok: T) => ({ ...ok
 
 export function committed<T>(c: { result: T; transactionId: string; blockNumber: bigint }): { transactionId: string; blockNumber: number; result: T } {
   return { transactionId: c.transactionId, blockNumber: Number(c.blockNumber), result: c.result };
+}
+
+export const AsOf = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description:
+    "64-hex transaction ID, seq:<n> (the twin's n-th change in ledger order, 1 = creation), ISO 8601 time with zone, or epoch ms. By time the answer is the longest prefix of the ledger order whose recorded times are all at or before it",
+});
+// What the chaincode accepts (chaincode/src/ledger/order.ts parseAsOf); Date.parse alone takes
+// strings such as "seq:0" for dates.
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const isAsOfBound = (at: string): boolean =>
+  /^[0-9a-f]{64}$/.test(at) || /^seq:[1-9][0-9]{0,11}$/.test(at) || /^\d{1,15}$/.test(at) || (ISO_TIME.test(at) && !Number.isNaN(Date.parse(at)));
+
+/** An as-of bound the chaincode accepts, or 400 VALIDATION_FAILED before any ledger call. */
+export function requireAsOfBound(at: string): string {
+  if (!isAsOfBound(at)) throw new ValidationError('at must be a transaction ID, seq:<n>, an ISO 8601 time or epoch milliseconds', { details: { at } });
+  return at;
 }
 
 /**

@@ -92,4 +92,31 @@ describe('spec-service and the bad-AML corpus', () => {
     const el = await get('/twins/deep/elements/a?format=json');
     expect({ status: el.statusCode, code: el.json<{ code: string }>().code }).toEqual({ status: 400, code: 'AML_INVALID' });
   });
+
+  /** A plant of n components, each with two attributes: about 5 MB at 20,000. */
+  const plant = (n: number): string =>
+    `<CAEXFile SchemaVersion="3.0" FileName="plant.aml"><InstanceHierarchy Name="Plant" ID="plant">${Array.from(
+      { length: n },
+      (_, i) => `<InternalElement Name="Component ${i}" ID="component-${i}"><Attribute Name="SerialNumber" AttributeDataType="xs:string"><Value>SN-${i}</Value></Attribute><Attribute Name="Rating" AttributeDataType="xs:double" Unit="kW"><Value>${i % 100}.5</Value></Attribute></InternalElement>`,
+    ).join('')}</InstanceHierarchy></CAEXFile>`;
+
+  it('creates a 20,000-component twin through the chunked path, and refuses one more with 413 before any transaction', async () => {
+    fabric
+      .on('spec:beginTwinCreation', (a) => ({ twinId: a[0], creationId: 'c1', totalChunks: Number(a[4]), elements: 1, txId: 'b' }))
+      .on('spec:appendTwinChunk', (a) => ({ twinId: a[0], creationId: a[1], index: Number(a[2]), txId: 'a' }))
+      .on('spec:sealTwinCreation', (a) => ({ twinId: a[0], deviceId: a[0], elements: 20_001, programs: [], txId: 's' }));
+    const aml = plant(AmlLimits.MAX_ELEMENTS_PER_TWIN);
+    expect(Buffer.byteLength(aml)).toBeGreaterThan(4 * 1024 * 1024);
+    const res = await post('/twins', { deviceId: 'plant-20k', deviceName: 'Plant', aml });
+    expect(res.statusCode).toBe(201);
+    const fns = fabric.calls.map((c) => c.fn);
+    expect(fns[0]).toBe('spec:beginTwinCreation');
+    expect(fns.at(-1)).toBe('spec:sealTwinCreation');
+    expect(fns.filter((f) => f === 'spec:appendTwinChunk').length).toBeGreaterThan(30);
+
+    fabric.calls.length = 0;
+    const over = await post('/twins', { deviceId: 'plant-20k', deviceName: 'Plant', aml: plant(AmlLimits.MAX_ELEMENTS_PER_TWIN + 1) });
+    expect({ status: over.statusCode, code: over.json<{ code: string }>().code }).toEqual({ status: 413, code: 'TOO_LARGE' });
+    expect(fabric.calls).toHaveLength(0);
+  });
 });

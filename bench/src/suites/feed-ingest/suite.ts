@@ -3,17 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ledgerEnvOf, startNetwork, testNetworkInit } from '@twinledger/devnet';
+import { ledgerEnvOf, serviceEntry, startNetwork, startServiceProcess, testNetworkInit, type ServiceProcess } from '@twinledger/devnet';
 import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
-import { spawnTestNetwork, type FeedHead } from '@twinledger/dht';
+import { type FeedHead } from '@twinledger/dht';
+import { spawnTestNetwork } from '@twinledger/dht/testing';
 import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, type Kafka } from '@twinledger/kafka';
 import { decodeSegment } from '@twinledger/readings';
 import { writeFile } from 'node:fs/promises';
-import { appendFileSync } from 'node:fs';
 import { createDevIssuer } from '@twinledger/service-kit';
 import { DEFAULTS } from '@twinledger/feed-ingest/runtime';
-import { startFeedIngestProcess, stopFeedIngestProcess, type FeedIngestProcess } from '@twinledger/feed-ingest/process';
 import { Worker } from 'node:worker_threads';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { histogramQuantile, percentile, procCpuSeconds, type Suite } from '../../harness.js';
@@ -113,12 +112,15 @@ export const feedIngest: Suite = {
     // Org1's DHT node is the one embedded in the feed-ingest process; node 0 here only reserves
     // Org1's registry entry and keys and is stopped, so 3 DHT nodes run: Org1 (feed-ingest), Org2, Org3.
     const dht = await spawnTestNetwork({ orgs: ['Org1MSP', 'Org2MSP', 'Org3MSP'] });
-    let child: FeedIngestProcess | undefined;
+    let child: (ServiceProcess & { peerId: string; multiaddr: string }) | undefined;
     // FEED_INGEST_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the service process;
     // FEED_INGEST_LOG_FILE keeps its log lines (append failures, pauses) for a look after the run.
     const nodeArgs = (process.env['FEED_INGEST_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0);
     const logFile = process.env['FEED_INGEST_LOG_FILE'];
-    const startChild = (env: Record<string, string>) => startFeedIngestProcess(env, { nodeArgs, ...(logFile ? { onLine: (l: string) => appendFileSync(logFile, `${l}\n`) } : {}) });
+    const startChild = async (env: Record<string, string>) => {
+      const p = await startServiceProcess({ name: 'feed-ingest', entry: serviceEntry('feed-ingest'), env: { ...process.env, ...env }, nodeArgs, ...(logFile ? { logFile } : {}) });
+      return { ...p, peerId: String(p.details.peerId), multiaddr: (p.details.multiaddrs as string[])[0]! };
+    };
     try {
       await dht.stopNode(0);
       await dht.connectAll();
@@ -153,7 +155,7 @@ export const feedIngest: Suite = {
       };
       // First start creates the node identity; the registry (the ledger's, in production) then lists it.
       const first = await startChild({ ...env, LOG_LEVEL: 'info' });
-      await stopFeedIngestProcess(first, 'SIGKILL');
+      await first.process.kill();
       await writeRegistry(first.peerId);
       dht.registry.upsert({ ...dht.registry.get('Org1MSP')!, peerIds: [first.peerId] });
       child = await startChild({ ...env, LOG_LEVEL: 'info' });
@@ -172,7 +174,7 @@ export const feedIngest: Suite = {
       };
       const feeds = await registerFeeds('TT-101');
       const ceiling = await kafkaCeiling(kafka, log, feeds.map((f) => f.feedId), 4_000_000);
-      const cpuPids = { feed_ingest: child.proc.pid, kafka: net.kafka!.managedProcess.pid };
+      const cpuPids = { feed_ingest: child.pid, kafka: net.kafka!.managedProcess.pid };
 
       /**
        * Devices send `phaseRate` readings/s for `phaseSeconds` to `phaseFeeds`; Org2 reads them from
@@ -308,7 +310,7 @@ export const feedIngest: Suite = {
       };
     } finally {
       stopFlag.stop = true;
-      if (child) await stopFeedIngestProcess(child);
+      await child?.stop();
       await dht.teardown();
       await net.stop();
       await rm(dir, { recursive: true, force: true });

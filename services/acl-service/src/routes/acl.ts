@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import { withMvccRetry } from '@twinledger/auth-identity';
 import { TwinLedgerError } from '@twinledger/errors';
+import { withWriteRetry } from '@twinledger/fabric-client';
 import { ALL_PERMISSIONS, Roles, type GrantSpec, type Permission, type TwinLedger } from '@twinledger/ledger';
 import type { Principal, ServiceApp } from '@twinledger/service-kit';
 import { PageOf, PageQuery, Type, UnauthenticatedError, errorResponses } from '@twinledger/service-kit';
@@ -46,7 +46,7 @@ function grantSpec(body: { mspId: string; identity?: string; role?: string; perm
 export function aclRoutes(deps: RouteDeps) {
   return async (app: ServiceApp): Promise<void> => {
     const write = <T>(fn: () => Promise<{ result: T; transactionId: string; blockNumber: bigint }>) =>
-      withMvccRetry(fn, { attempts: deps.mvccAttempts }).then((c) => ({ transactionId: c.transactionId, blockNumber: Number(c.blockNumber), result: c.result }));
+      withWriteRetry(fn, { attempts: deps.mvccAttempts }).then((c) => ({ transactionId: c.transactionId, blockNumber: Number(c.blockNumber), result: c.result }));
 
     app.get(
       '/twins/:twinId/grants',

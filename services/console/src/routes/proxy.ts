@@ -34,8 +34,9 @@ export async function proxyRoutes(app: ServiceApp, upstreams: Upstreams): Promis
       prefix,
       rewritePrefix: '',
       // Undici's default 300 s body timeout would cut an idle SSE stream; the services bound
-      // their own work (gateway deadlines), so the proxy waits longer than they do for headers.
-      undici: { bodyTimeout: 0, headersTimeout: 120_000, connections: 64 },
+      // their own work (gateway deadlines), so the proxy waits longer than they do for headers:
+      // creating a plant-size twin (tens of chunk transactions, ADR-14) takes up to two minutes.
+      undici: { bodyTimeout: 0, headersTimeout: 300_000, connections: 64 },
       replyOptions: {
         onError(reply, { error }) {
           const code = (error as Error & { code?: string }).code ?? error.message;

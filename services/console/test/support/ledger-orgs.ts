@@ -64,7 +64,6 @@ export async function startLedgerOrgs(root: string, net: DevNetwork): Promise<Le
         DHT_REPAIR_INTERVAL_MS: '0',
         MAX_OBJECT_BYTES: String(8 * 1024 * 1024),
       },
-      'dht-gateway listening',
     );
     // The gateway takes service credentials only (audience twinledger-dht, svc claim): acl-service
     // presents the key manager's, spec-service one that may store and read.
@@ -74,7 +73,7 @@ export async function startLedgerOrgs(root: string, net: DevNetwork): Promise<Le
     await writeFile(specDhtToken, await p.issuer.issue({ sub: 'spec-service', svc: 'spec-service', org: p.org.mspId, audience: 'twinledger-dht' }), { mode: 0o600 });
     const addrs = dht.record['dht'];
     if (Array.isArray(addrs) && typeof addrs[0] === 'string') boot.push(addrs[0]);
-    const acl = await startService(`acl-service.${p.org.mspId}`, 'acl-service', { ...auth, ...ledger, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DHT_GATEWAY_URL: dht.url, DHT_TOKEN_FILE: aclDhtToken }, 'Server listening');
+    const acl = await startService(`acl-service.${p.org.mspId}`, 'acl-service', { ...auth, ...ledger, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DHT_GATEWAY_URL: dht.url, DHT_TOKEN_FILE: aclDhtToken });
     const spec = await startService(
       `spec-service.${p.org.mspId}`,
       'spec-service',
@@ -90,7 +89,6 @@ export async function startLedgerOrgs(root: string, net: DevNetwork): Promise<Le
         RELAY_IDENTITY: 'User1',
         STATE_DIR: join(p.dir, 'spec-state'),
       },
-      'Server listening',
     );
     orgs.push({
       mspId: p.org.mspId,

@@ -1,13 +1,12 @@
 // Real service processes for the console's browser tests and benchmark: each service's built
-// dist/server.js as a child process, resolved once it logs that it listens. (The consortium
-// launcher of packages/consortium is meant to replace this once it exists; see the README.)
-import { spawn, type ChildProcess } from 'node:child_process';
+// dist/server.js as a child process, resolved with its ready report.
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createIdentityRegistry, type IdentityRegistry } from '@twinledger/auth-identity';
-import { ledgerEnvOf, type DevNetwork } from '@twinledger/devnet';
-import { peerIdOfDataDir, spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
+import { ledgerEnvOf, serviceEntry, startServiceProcess, type DevNetwork, type ServiceProcess as DevnetServiceProcess } from '@twinledger/devnet';
+import { peerIdOfDataDir } from '@twinledger/dht';
+import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
 import { createPeerConnectionPool } from '@twinledger/fabric-client';
 import { createTwinLedger, type TwinLedger } from '@twinledger/ledger';
 import type { DevIssuer } from '@twinledger/service-kit';
@@ -17,73 +16,16 @@ export const ROOT = resolve(fileURLToPath(new URL('../../../..', import.meta.url
 export interface ServiceProcess {
   readonly name: string;
   readonly url: string;
-  readonly proc: ChildProcess;
-  /** The listening log record (peer IDs, multiaddrs where the service logs them). */
-  readonly record: Record<string, unknown>;
+  readonly proc: DevnetServiceProcess;
+  /** The service's facts from its ready report (peer IDs, multiaddrs where the service has them). */
+  readonly record: Readonly<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
-/**
- * Starts `services/<dir>/dist/server.js` and resolves on the log record `msg === readyMsg` (its
- * `address`, or Fastify's earlier "Server listening at" line, gives the URL); readyMsg
- * `'Server listening'` resolves on Fastify's line itself.
- */
-export function startService(name: string, dir: string, env: Record<string, string>, readyMsg: string): Promise<ServiceProcess> {
-  const proc = spawn(process.execPath, [join(ROOT, 'services', dir, 'dist/server.js')], {
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let buffer = '';
-  let listeningUrl: string | undefined;
-  let stderr = '';
-  const tail: string[] = [];
-  proc.stderr!.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  const stop = async (): Promise<void> => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGKILL');
-      await exited;
-    }
-  };
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => {
-      void stop();
-      fail(new Error(`${name} did not start in 90 s: ${stderr.slice(-2000)}${tail.join('\n').slice(-2000)}`));
-    }, 90_000);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`${name} exited with ${code}: ${stderr.slice(-2000)}${tail.join('\n').slice(-2000)}`));
-    });
-    proc.stdout!.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      let cut: number;
-      while ((cut = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 1);
-        tail.push(line);
-        if (tail.length > 40) tail.shift();
-        try {
-          const rec = JSON.parse(line) as Record<string, unknown> & { msg?: string; address?: { port?: number } };
-          const listening = /^Server listening at (http:\/\/127\.0\.0\.1:\d+)$/.exec(rec.msg ?? '')?.[1];
-          if (listening) listeningUrl = listening;
-          const ready = readyMsg === 'Server listening' ? listening !== undefined : rec.msg === readyMsg;
-          const url = rec.address?.port ? `http://127.0.0.1:${rec.address.port}` : listeningUrl;
-          if (ready && url) {
-            clearTimeout(timer);
-            proc.removeAllListeners('exit');
-            ok({ name, url, proc, record: rec, stop });
-          }
-        } catch {
-          // not a JSON log line
-        }
-      }
-    });
-  });
+/** Starts `services/<dir>/dist/server.js` and resolves with its ready report (devnet's startServiceProcess). */
+export async function startService(name: string, dir: string, env: Record<string, string>): Promise<ServiceProcess> {
+  const proc = await startServiceProcess({ name, entry: serviceEntry(dir), env, readyTimeoutMs: 90_000 });
+  return { name, url: proc.url, proc, record: proc.details, stop: () => proc.stop() };
 }
 
 export interface FeedStack {
@@ -160,7 +102,6 @@ export async function startFeedStack(root: string, issuer: DevIssuer, net: DevNe
       DHT_REPLICATION: '2',
       STREAM_POLL_MS: '200',
     },
-    'feed-ingest listening',
   );
   const addr = (feedIngest.record['multiaddrs'] as string[])[0]!;
   await Promise.all(dht.nodes.map((n) => n.dial(addr).catch(() => undefined)));
@@ -193,7 +134,6 @@ export async function startConsole(root: string, issuer: DevIssuer, upstreams: R
     {
       HOST: '127.0.0.1',
       PORT: '0',
-      // info: the readiness line 'console listening' is an info record.
       LOG_LEVEL: 'info',
       ORG_NAME: org.name,
       MSP_ID: org.mspId,
@@ -203,6 +143,5 @@ export async function startConsole(root: string, issuer: DevIssuer, upstreams: R
       DEV_SIGNIN_USERS: devUsers,
       ...upstreams,
     },
-    'console listening',
   );
 }

@@ -1,4 +1,4 @@
-import { ChaincodeRejectedError } from '@twinledger/fabric-client';
+import { ChaincodeRejectedError, TRANSIENT_WRITE_RETRY, withWriteRetry } from '@twinledger/fabric-client';
 import { Limits, type AcknowledgementStatus, type ProgramCall, type TwinLedger } from '@twinledger/ledger';
 import type { Logger } from '@twinledger/observability';
 import type { CallJournal } from './call-journal.js';
@@ -6,7 +6,6 @@ import type { DeviceAdapter } from './device.js';
 import type { EnvelopeGuard, EnvelopeVerdict } from './envelope.js';
 import { DeviceUnavailableError } from './errors.js';
 import type { AgentMetrics } from './metrics.js';
-import { retryTransient } from './retry.js';
 import { checkProgramCall, readBackMatches } from './safety.js';
 
 export interface CallOutcome {
@@ -99,7 +98,7 @@ export function createProgramExecutor(init: ProgramExecutorInit): ProgramExecuto
 
   async function acknowledge(callId: number, status: AcknowledgementStatus, result: unknown): Promise<CallOutcome> {
     try {
-      await retryTransient(() => ledger.acknowledgeProgramCall(twinId, callId, status, result));
+      await withWriteRetry(() => ledger.acknowledgeProgramCall(twinId, callId, status, result), TRANSIENT_WRITE_RETRY);
     } catch (err) {
       // Finished already: an earlier run acknowledged it and crashed before journaling that.
       if (!(err instanceof ChaincodeRejectedError && err.code === 'INVALID_STATE')) throw err;

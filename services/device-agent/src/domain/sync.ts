@@ -1,11 +1,10 @@
-import { ChaincodeRejectedError } from '@twinledger/fabric-client';
+import { ChaincodeRejectedError, TRANSIENT_WRITE_RETRY, withWriteRetry } from '@twinledger/fabric-client';
 import type { TwinLedger } from '@twinledger/ledger';
 import type { Logger } from '@twinledger/observability';
 import { attributeMismatches, identityChange, parseTwinAml, sensorFragment, twinSensors, type TwinElement } from './aml.js';
 import type { DeviceAdapter, DeviceComponent } from './device.js';
 import type { FeedRegistrar } from './feed-registrar.js';
 import type { AgentMetrics } from './metrics.js';
-import { retryTransient } from './retry.js';
 
 export type DriftType = 'MISSING_ON_DEVICE' | 'MISSING_IN_TWIN' | 'ATTRIBUTE_MISMATCH' | 'FEED_MISSING' | 'FEED_MISMATCH' | 'PARENT_MISSING' | 'EXCHANGED' | 'UNREACHABLE';
 
@@ -183,7 +182,7 @@ export function createSyncEngine(init: SyncEngineInit): SyncEngine {
       const exchange = { attribute: x.change.attribute, old: x.change.twin, new: x.change.device };
       log.info({ componentId: x.c.componentId, ...exchange }, 'same-tag part exchanged on the device: replacing its element');
       try {
-        const r = await retryTransient(() => init.ledger.removeAML(init.twinId, x.el.id));
+        const r = await withWriteRetry(() => init.ledger.removeAML(init.twinId, x.el.id), TRANSIENT_WRITE_RETRY);
         actions.push({ action: 'removeAML', componentId: x.el.id, txId: r.transactionId, exchange });
       } catch (err) {
         if (!rejectedWith(err, 'NOT_FOUND')) throw err;
@@ -193,7 +192,7 @@ export function createSyncEngine(init: SyncEngineInit): SyncEngine {
       let afterId = x.afterId;
       for (let attempt = 0; ; attempt += 1) {
         try {
-          const r = await retryTransient(() => init.ledger.insertAML(init.twinId, sensorFragment(x.c), x.el.parentId, afterId));
+          const r = await withWriteRetry(() => init.ledger.insertAML(init.twinId, sensorFragment(x.c), x.el.parentId, afterId), TRANSIENT_WRITE_RETRY);
           actions.push({ action: 'insertAML', componentId: x.c.componentId, txId: r.transactionId, parentId: x.el.parentId, afterId, exchange });
           break;
         } catch (err) {
@@ -226,7 +225,7 @@ export function createSyncEngine(init: SyncEngineInit): SyncEngine {
 
     for (const old of gone) {
       try {
-        const r = await retryTransient(() => init.ledger.removeAML(init.twinId, old.id));
+        const r = await withWriteRetry(() => init.ledger.removeAML(init.twinId, old.id), TRANSIENT_WRITE_RETRY);
         actions.push({ action: 'removeAML', componentId: old.id, txId: r.transactionId });
         feeds.delete(old.id);
         log.info({ componentId: old.id, txId: r.transactionId, feedsRemoved: r.result.feedsRemoved }, 'sensor gone from the device: removed from the twin');
@@ -247,7 +246,7 @@ export function createSyncEngine(init: SyncEngineInit): SyncEngine {
       const fragment = sensorFragment(c);
       for (let attempt = 0; ; attempt += 1) {
         try {
-          const r = await retryTransient(() => init.ledger.insertAML(init.twinId, fragment, c.parentId, afterId));
+          const r = await withWriteRetry(() => init.ledger.insertAML(init.twinId, fragment, c.parentId, afterId), TRANSIENT_WRITE_RETRY);
           actions.push({ action: 'insertAML', componentId: c.componentId, txId: r.transactionId, parentId: c.parentId, afterId });
           log.info({ componentId: c.componentId, parentId: c.parentId, afterId, txId: r.transactionId }, 'new sensor on the device: inserted into the twin');
           break;
@@ -282,7 +281,7 @@ export function createSyncEngine(init: SyncEngineInit): SyncEngine {
         continue;
       }
       try {
-        const r = await retryTransient(() => init.ledger.addSensorFeed(init.twinId, c.componentId, feedRef));
+        const r = await withWriteRetry(() => init.ledger.addSensorFeed(init.twinId, c.componentId, feedRef), TRANSIENT_WRITE_RETRY);
         actions.push({ action: 'addSensorFeed', componentId: c.componentId, feedRef, txId: r.transactionId });
         log.info({ componentId: c.componentId, feedRef, txId: r.transactionId }, 'sensor feed registered');
       } catch (err) {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEnv, type EnvOf } from '@twinledger/config';
-import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht';
+import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, type DevIssuer, type ServiceApp } from '@twinledger/service-kit';
 import { buildApp } from '../../src/app.js';

@@ -25,6 +25,13 @@ export interface EventReadFilterInit {
  * drops that twin's decision before the event itself is judged, so a revoked party stops
  * receiving with the revocation and a new grantee starts with its grant.
  */
+/**
+ * Steps of a chunked creation (ADR-14): bookkeeping of a twin that no reader may see before its
+ * TwinCreated. Sent to no subscriber, without asking the ledger (which would answer NOT_FOUND
+ * once per chunk and subscriber).
+ */
+const CREATION_STEPS = new Set<string>([LedgerEvents.TwinCreationBegun, LedgerEvents.TwinChunkAppended, LedgerEvents.TwinCreationAborted]);
+
 export function createEventReadFilter(init: EventReadFilterInit): EventReadFilter {
   const ttl = init.ttlMs ?? 60_000;
   const max = init.maxEntries ?? 1000;
@@ -33,6 +40,7 @@ export function createEventReadFilter(init: EventReadFilterInit): EventReadFilte
   return {
     async mayRead(e) {
       if (e.twinId === undefined) return true;
+      if (CREATION_STEPS.has(e.eventName)) return false;
       if (e.eventName === LedgerEvents.GrantAdded || e.eventName === LedgerEvents.GrantRevoked) cache.delete(e.twinId);
       const hit = cache.get(e.twinId);
       if (hit && hit.expires > now()) return hit.allowed;

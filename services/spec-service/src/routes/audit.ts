@@ -1,23 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { ServiceApp } from '@twinledger/service-kit';
 import { PageQueryProperties, Type } from '@twinledger/service-kit';
-import { ValidationError } from '@twinledger/errors';
 import { ledger, type RouteDeps } from '../context.js';
-import { ElementId, LedgerRecord, Sha256Hex, TwinParams, withErrors } from '../schemas.js';
+import { AsOf, ElementId, LedgerRecord, Sha256Hex, TwinParams, requireAsOfBound, withErrors } from '../schemas.js';
 
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
-
-const AsOf = Type.String({
-  minLength: 1,
-  maxLength: 64,
-  description:
-    "64-hex transaction ID, seq:<n> (the twin's n-th change in ledger order, 1 = creation), ISO 8601 time with zone, or epoch ms. By time the answer is the longest prefix of the ledger order whose recorded times are all at or before it",
-});
-// What the chaincode accepts (chaincode/src/ledger/order.ts parseAsOf); Date.parse alone takes
-// strings such as "seq:0" for dates.
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-const isAsOfBound = (at: string): boolean =>
-  /^[0-9a-f]{64}$/.test(at) || /^seq:[1-9][0-9]{0,11}$/.test(at) || /^\d{1,15}$/.test(at) || (ISO_TIME.test(at) && !Number.isNaN(Date.parse(at)));
 
 // Open objects (the chaincode's answer passes through), with the fields that carry the order.
 const Seq = Type.Integer({ minimum: 1, description: "1-based position of the change in the twin's ledger order (block, then position in it); createTwin is 1" });
@@ -86,10 +73,7 @@ export function auditRoutes(deps: RouteDeps) {
       '/twins/:twinId/as-of',
       { schema: { tags: ['audit'], summary: 'The twin as of a transaction, a sequence number or a time', params: TwinParams, querystring: Type.Object({ at: AsOf }), response: withErrors({ 200: AsOfAnswer }) } },
       async (req) => {
-        const at = req.query.at;
-        if (!isAsOfBound(at)) {
-          throw new ValidationError('at must be a transaction ID, seq:<n>, an ISO 8601 time or epoch milliseconds', { details: { at } });
-        }
+        const at = requireAsOfBound(req.query.at);
         return (await ledger(deps, req)).getTwinAsOf(req.params.twinId, at);
       },
     );

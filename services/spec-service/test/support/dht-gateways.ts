@@ -1,52 +1,27 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@twinledger/dht';
+import { serviceEntry, startServiceProcess, type ServiceProcess } from '@twinledger/devnet';
 import type { DevIssuer } from '@twinledger/service-kit';
 
 const ROOT = resolve(fileURLToPath(new URL('../../../..', import.meta.url)));
-const SERVER = join(ROOT, 'services/dht-gateway/dist/server.js');
+const SERVER = serviceEntry('dht-gateway');
 
 export interface GatewayProcess {
   readonly mspId: string;
   readonly url: string;
-  readonly proc: ChildProcess;
+  readonly proc: ServiceProcess;
   /** spec-service's credential for this gateway (audience twinledger-dht, svc claim), as a file. */
   readonly tokenFile: string;
 }
 
-/** Starts one REAL dht-gateway process and resolves once its DHT node and HTTP server listen. */
-function startOne(mspId: string, env: NodeJS.ProcessEnv, tokenFile: string): Promise<GatewayProcess & { addr: string }> {
-  const proc = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  let url = '';
-  let addr = '';
-  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${mspId} gateway did not start: ${err}${out.slice(-2000)}`)), 60_000);
-    proc.once('exit', (code) => fail(new Error(`${mspId} gateway exited ${code}: ${err}${out.slice(-2000)}`)));
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      for (const line of out.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        try {
-          const rec = JSON.parse(line) as { msg?: string; addrs?: string[] };
-          if (rec.msg === 'DHT node started' && rec.addrs?.[0]) addr = rec.addrs[0];
-          const m = /^Server listening at (http:\/\/127\.0\.0\.1:\d+)$/.exec(rec.msg ?? '');
-          if (m?.[1]) url = m[1];
-        } catch {
-          // partial line
-        }
-      }
-      if (url && addr) {
-        clearTimeout(timer);
-        proc.removeAllListeners('exit');
-        ok({ mspId, url, proc, addr, tokenFile });
-      }
-    });
-  });
+/** Starts one REAL dht-gateway process; its ready report names its URL and DHT addresses. */
+async function startOne(mspId: string, env: NodeJS.ProcessEnv, tokenFile: string): Promise<GatewayProcess & { addr: string }> {
+  const proc = await startServiceProcess({ name: `dht-gateway.${mspId}`, entry: SERVER, env });
+  const addr = (proc.details.dht as string[])[0] ?? '';
+  return { mspId, url: proc.url, proc, addr, tokenFile };
 }
 
 /**
@@ -98,11 +73,5 @@ export async function startDhtGateways(root: string, orgs: ReadonlyArray<{ mspId
 }
 
 export async function stopDhtGateways(gateways: readonly GatewayProcess[]): Promise<void> {
-  for (const g of gateways) {
-    if (g.proc.exitCode !== null) continue;
-    const exited = new Promise((r) => g.proc.once('exit', r));
-    g.proc.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (g.proc.exitCode === null) g.proc.kill('SIGKILL');
-  }
+  for (const g of gateways) await g.proc.stop(5000);
 }

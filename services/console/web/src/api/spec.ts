@@ -322,6 +322,1298 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/shells": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Asset Administration Shells of the twins the caller may read (GetAllAssetAdministrationShells) */
+        get: {
+            parameters: {
+                query: {
+                    cursor?: string;
+                    limit: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            paging_metadata: {
+                                /** @description pass as ?cursor= for the next page; absent on the last page */
+                                cursor?: string;
+                            };
+                            result: {
+                                [key: string]: unknown;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shells/{aasIdentifier}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One shell (GetAssetAdministrationShellById) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the identifier, base64url-encoded (UTF-8) */
+                    aasIdentifier: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description AssetAdministrationShell, as the AAS library serializes it (IDTA-01001 V3.0 JSON) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shells/{aasIdentifier}/submodel-refs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The shell's submodel references (GetAllSubmodelReferences) */
+        get: {
+            parameters: {
+                query: {
+                    cursor?: string;
+                    limit: number;
+                };
+                header?: never;
+                path: {
+                    /** @description the identifier, base64url-encoded (UTF-8) */
+                    aasIdentifier: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            paging_metadata: {
+                                /** @description pass as ?cursor= for the next page; absent on the last page */
+                                cursor?: string;
+                            };
+                            result: {
+                                [key: string]: unknown;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/submodels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Submodels of the twins the caller may read (GetAllSubmodels) */
+        get: {
+            parameters: {
+                query: {
+                    cursor?: string;
+                    limit: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            paging_metadata: {
+                                /** @description pass as ?cursor= for the next page; absent on the last page */
+                                cursor?: string;
+                            };
+                            result: {
+                                [key: string]: unknown;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/submodels/{submodelIdentifier}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One submodel (GetSubmodelById) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the identifier, base64url-encoded (UTF-8) */
+                    submodelIdentifier: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Submodel, as the AAS library serializes it (IDTA-01001 V3.0 JSON) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/submodels/{submodelIdentifier}/submodel-elements/{idShortPath}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One submodel element (GetSubmodelElementByPath) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description idShorts separated by dots */
+                    idShortPath: string;
+                    /** @description the identifier, base64url-encoded (UTF-8) */
+                    submodelIdentifier: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description SubmodelElement, as the AAS library serializes it (IDTA-01001 V3.0 JSON) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/submodels/{submodelIdentifier}/submodel-elements/{idShortPath}/$value": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One submodel element's value (GetSubmodelElementByPath-ValueOnly): `{idShort: value}` */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description idShorts separated by dots */
+                    idShortPath: string;
+                    /** @description the identifier, base64url-encoded (UTF-8) */
+                    submodelIdentifier: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description ValueOnly serialization */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messages: {
+                                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                                code: string;
+                                /** @description the request ID */
+                                correlationId?: string;
+                                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                                text: string;
+                                /** Format: date-time */
+                                timestamp: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/twins": {
         parameters: {
             query?: never;
@@ -903,6 +2195,221 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/twins/{twinId}/aasx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The twin as an AASX package (IDTA-01005): shell, submodels, the AML, and the documents the caller may read
+         * @description With `asOf`, the state as of a transaction, sequence number or time (the same bound as GET /twins/:twinId/as-of). Documents are fetched from the DHT and verified against the hash on the ledger (502 DOCUMENT_INTEGRITY on a mismatch, nothing served); only those of a level the caller may read now are included. The environment passes the AAS library's verification before it is packed.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 64-hex transaction ID, seq:<n> (the twin's n-th change in ledger order, 1 = creation), ISO 8601 time with zone, or epoch ms. By time the answer is the longest prefix of the ledger order whose recorded times are all at or before it */
+                    asOf?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description The twin ID (the deviceId given at creation) */
+                    twinId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the AASX package (zip) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/asset-administration-shell-package": unknown;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/asset-administration-shell-package": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/asset-administration-shell-package": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/asset-administration-shell-package": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/asset-administration-shell-package": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/asset-administration-shell-package": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/asset-administration-shell-package": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/asset-administration-shell-package": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/asset-administration-shell-package": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/asset-administration-shell-package": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/asset-administration-shell-package": {
                             /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
                             code: string;
                             details?: {
@@ -7052,6 +8559,19 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AasResult */
+        AasResult: {
+            messages: {
+                /** @description Stable machine-readable code, e.g. ACCESS_DENIED, AAS_IDENTIFIER_INVALID */
+                code: string;
+                /** @description the request ID */
+                correlationId?: string;
+                messageType: "Error" | "Exception" | "Warning" | "Info" | "Undefined";
+                text: string;
+                /** Format: date-time */
+                timestamp: string;
+            }[];
+        };
         AmlNode: {
             attributes: {
                 [key: string]: string;

@@ -1,4 +1,5 @@
-import { call } from '../client';
+import { useState } from 'react';
+import { call, send } from '../client';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { useLoad } from '../hooks';
 import type { TwinHeader } from '../ledger-types';
@@ -20,6 +21,41 @@ const TABS = [
   ['audit', 'Audit'],
 ] as const;
 type Tab = (typeof TABS)[number][0];
+
+/**
+ * The twin as an AASX package (spec-service GET /twins/:twinId/aasx): shell, submodels, the AML
+ * and the documents this user may read, each document verified against the ledger's hash by
+ * the service before it is packed.
+ */
+function AasxDownload({ twinId }: { twinId: string }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const download = async (): Promise<void> => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const res = await send('spec', 'get', '/twins/{twinId}/aasx', { params: { twinId } });
+      const url = URL.createObjectURL(new Blob([await res.arrayBuffer()], { type: 'application/asset-administration-shell-package' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `${twinId.replace(/[^A-Za-z0-9._-]/g, '_')}.aasx`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <p>
+      <button type="button" onClick={() => void download()} disabled={busy} aria-label={`Download ${twinId} as an AASX package (Asset Administration Shell)`}>
+        {busy ? 'Packing AASX…' : 'AASX'}
+      </button>
+      <ErrorNotice error={error} action="download the AASX package" />
+    </p>
+  );
+}
 
 export function TwinView({ twinId, tab }: { twinId: string; tab: string | undefined }) {
   const current: Tab = (TABS.find(([k]) => k === tab)?.[0] ?? 'spec') as Tab;
@@ -46,6 +82,7 @@ export function TwinView({ twinId, tab }: { twinId: string; tab: string | undefi
           </dd>
         </dl>
       ) : null}
+      {header.data ? <AasxDownload twinId={twinId} /> : null}
       <nav aria-label="Twin sections" className="tabs">
         {TABS.map(([key, label]) => (
           <a key={key} href={`${base}/${key}`} aria-current={key === current ? 'page' : undefined}>

@@ -1,0 +1,62 @@
+import { EndorsementFailedError, MvccConflictError, TransactionInvalidError, WriteConflictError } from './errors.js';
+
+/** A write invalidated at commit because a concurrent transaction changed what it read. */
+export function isReadConflict(err: unknown): err is MvccConflictError {
+  return err instanceof MvccConflictError;
+}
+
+/**
+ * A write lost to a race that a second try resolves: a read conflict, or the other
+ * organization's peer endorsing on a block it has not committed yet (the endorsements then
+ * differ, or the transaction is invalidated at commit). Never a refusal by the chaincode, and
+ * never an unknown outcome (a blind retry could do the work twice).
+ */
+export function isTransientWriteFailure(err: unknown): boolean {
+  return err instanceof MvccConflictError || err instanceof EndorsementFailedError || err instanceof TransactionInvalidError;
+}
+
+export interface WriteRetryInit {
+  /** Attempts in all, first included; default 3. */
+  readonly attempts?: number;
+  /** Base backoff in ms, doubled per retry with jitter; default 50. */
+  readonly backoffMs?: number;
+  /** Which failures to retry; default `isReadConflict`. */
+  readonly retryOn?: (err: unknown) => boolean;
+  /** Called before each retry (metrics, logs). */
+  readonly onRetry?: (attempt: number, err: unknown) => void;
+}
+
+/**
+ * The one retry of ledger writes: runs `write` again (a new proposal, endorsed on fresh state)
+ * while it fails in a way `retryOn` calls transient. A read conflict that outlasts every
+ * attempt surfaces as `WriteConflictError` (409 MVCC_CONFLICT); any other failure as itself.
+ */
+export async function withWriteRetry<T>(write: () => Promise<T>, init: WriteRetryInit = {}): Promise<T> {
+  const attempts = init.attempts ?? 3;
+  const base = init.backoffMs ?? 50;
+  const retryOn = init.retryOn ?? isReadConflict;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!retryOn(err)) throw err;
+      if (attempt >= attempts) {
+        if (err instanceof MvccConflictError) {
+          throw new WriteConflictError(`write lost to concurrent transactions ${attempts} times`, {
+            cause: err,
+            details: { attempts, ...(err.transactionId !== undefined ? { transactionId: err.transactionId } : {}) },
+          });
+        }
+        throw err;
+      }
+      init.onRetry?.(attempt, err);
+      await new Promise((r) => setTimeout(r, base * 2 ** (attempt - 1) * (0.5 + Math.random())));
+    }
+  }
+}
+
+/**
+ * For writers that race the other organizations' peers (the device agent writing right after
+ * its own previous write): six attempts over about three seconds, on any transient failure.
+ */
+export const TRANSIENT_WRITE_RETRY: WriteRetryInit = { attempts: 6, backoffMs: 100, retryOn: isTransientWriteFailure };
