@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { ensureChartTools, type ChartTools } from '../scripts/chart-tools.mjs';
 import { CHART_DIR, RENDERED, ROOT, SAMPLE_NAMESPACE, SAMPLE_RELEASE, SAMPLE_VALUES, helmTemplate, renderSample } from '../scripts/chart-render.mjs';
-import { ledgerGatewayEnv, peerHealthEnv } from '@twinledger/auth-identity';
+import { accessDecisionsEnv, ledgerGatewayEnv, peerHealthEnv } from '@twinledger/auth-identity';
 import { authEnv } from '@twinledger/service-kit';
 import type { EnvSpec } from '@twinledger/config';
 import { parsePartyRegistry, partyRegistryEnv } from '@twinledger/party-registry';
@@ -68,7 +68,7 @@ function validate(text: string): { status: number; lines: string[] } {
   return { status: res.status, lines: res.out.split('\n').filter((l) => l.trim() !== '') };
 }
 
-const SHARED_ENV: Record<string, EnvSpec> = { partyRegistryEnv, ledgerGatewayEnv, peerHealthEnv, authEnv, gatewayAuthEnv };
+const SHARED_ENV: Record<string, EnvSpec> = { partyRegistryEnv, ledgerGatewayEnv, peerHealthEnv, accessDecisionsEnv, authEnv, gatewayAuthEnv };
 
 /**
  * Variables a server.ts declares optional in its loadEnv block but refuses to start without in

@@ -3,6 +3,7 @@
 import { benchLine, type Suite } from './harness.js';
 import { devnet } from './suites/devnet.js';
 import { rest } from './suites/rest.js';
+import { reads } from './suites/reads.js';
 import { dht } from './suites/dht.js';
 import { chaincode } from './suites/chaincode.js';
 import { feedIngest } from './suites/feed-ingest/suite.js';
@@ -11,7 +12,7 @@ import { e2e } from './suites/e2e.js';
 import { console_ } from './suites/console.js';
 import { specScale } from './suites/spec-scale.js';
 
-const suites: Record<string, Suite> = { [devnet.name]: devnet, [rest.name]: rest, [chaincode.name]: chaincode, [dht.name]: dht, [feedIngest.name]: feedIngest, [deviceAgent.name]: deviceAgent, [console_.name]: console_, [e2e.name]: e2e, [specScale.name]: specScale };
+const suites: Record<string, Suite> = { [devnet.name]: devnet, [rest.name]: rest, [reads.name]: reads, [chaincode.name]: chaincode, [dht.name]: dht, [feedIngest.name]: feedIngest, [deviceAgent.name]: deviceAgent, [console_.name]: console_, [e2e.name]: e2e, [specScale.name]: specScale };
 
 const [name, ...args] = process.argv.slice(2);
 const suite = name === undefined ? undefined : suites[name];

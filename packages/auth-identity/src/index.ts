@@ -7,3 +7,5 @@ export { createObservedIdentities } from './observed.js';
 export type { ObservedIdentitiesInit, ObservedIdentities, PeerHealthOptions } from './observed.js';
 export { ledgerGatewayEnv, ledgerGatewayFromEnv, peerHealthEnv, peerHealthFromEnv } from './env.js';
 export type { LedgerGatewayConfig, PeerHealthConfig } from './env.js';
+export { createAccessDecisions, accessDecisionsEnv, DEFAULT_AUTH_DECISION_TTL_MS } from './access-decisions.js';
+export type { AccessDecisions, AccessDecisionsInit } from './access-decisions.js';

@@ -26,6 +26,11 @@ export interface ObservedIdentities {
   readonly pool: PeerConnectionPool;
   /** Present with `peerHealth`; the caller starts and stops it. */
   readonly health: PeerHealth | undefined;
+  /**
+   * The channel as the peer itself knows it (qscc, as the probe identity, over the same
+   * connection): read fences ask it. Present with `peerHealth`.
+   */
+  readonly chain: Pick<PeerProbe, 'height' | 'hasTransaction'> | undefined;
 }
 
 /**
@@ -33,7 +38,9 @@ export interface ObservedIdentities {
  * peer, the organization's identities, the latency of every Gateway call as a metric, and
  * (with `peerHealth`) the peer's health, probed over the same connection.
  */
-export function createObservedIdentities(init: ObservedIdentitiesInit & { readonly peerHealth: PeerHealthOptions }): ObservedIdentities & { readonly health: PeerHealth };
+export function createObservedIdentities(
+  init: ObservedIdentitiesInit & { readonly peerHealth: PeerHealthOptions },
+): ObservedIdentities & { readonly health: PeerHealth; readonly chain: Pick<PeerProbe, 'height' | 'hasTransaction'> };
 export function createObservedIdentities(init: ObservedIdentitiesInit): ObservedIdentities;
 export function createObservedIdentities(init: ObservedIdentitiesInit): ObservedIdentities {
   const { metricName, metrics, peerHealth, ...rest } = init;
@@ -45,13 +52,16 @@ export function createObservedIdentities(init: ObservedIdentitiesInit): Observed
     registers: [metrics],
   });
   const pool = createPeerConnectionPool();
-  const health = peerHealth && createPeerHealth({
-    peer: init.peer.endpoint,
-    probe: lazyProbe(async () => {
+  const probe =
+    peerHealth &&
+    lazyProbe(async () => {
       const files = await resolveIdentityFiles(init, peerHealth.probeIdentity);
       if (!files) throw new IdentityNotMappedError(`no Fabric identity '${peerHealth.probeIdentity}' to probe the peer as`, { details: { identity: peerHealth.probeIdentity } });
       return createChainInfoProbe({ pool, peer: init.peer, channel: init.channel, identity: await loadIdentity(files), ...(peerHealth.probeTimeoutMs !== undefined ? { timeoutMs: peerHealth.probeTimeoutMs } : {}) });
-    }),
+    });
+  const health = peerHealth && probe && createPeerHealth({
+    peer: init.peer.endpoint,
+    probe: async () => (await probe()).probe(),
     ...(peerHealth.probeIntervalMs !== undefined ? { probeIntervalMs: peerHealth.probeIntervalMs } : {}),
     ...(peerHealth.probeTimeoutMs !== undefined ? { probeTimeoutMs: peerHealth.probeTimeoutMs } : {}),
     logger: peerHealth.logger,
@@ -63,15 +73,19 @@ export function createObservedIdentities(init: ObservedIdentitiesInit): Observed
     ...(health ? { health } : {}),
     onCall: (fn, kind, seconds, outcome) => latency.observe({ fn, kind, outcome }, seconds),
   });
-  return { identities, pool, health };
+  const chain = probe && {
+    height: async () => (await probe()).height(),
+    hasTransaction: async (txId: string) => (await probe()).hasTransaction(txId),
+  };
+  return { identities, pool, health, chain };
 }
 
 /** The probe built on first use (loading its identity is async); a failed build is retried. */
-function lazyProbe(build: () => Promise<PeerProbe>): () => Promise<void> {
+function lazyProbe(build: () => Promise<PeerProbe>): () => Promise<PeerProbe> {
   let made: Promise<PeerProbe> | undefined;
-  return async () => {
+  return () => {
     made ??= build();
     made.catch(() => (made = undefined));
-    await (await made).probe();
+    return made;
   };
 }

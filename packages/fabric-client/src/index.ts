@@ -24,5 +24,5 @@ export { createLedgerEventSource } from './event-source.js';
 export type { LedgerEventSource, LedgerEventSourceInit } from './event-source.js';
 export { createPeerHealth } from './peer-health.js';
 export type { PeerHealth, PeerHealthInit } from './peer-health.js';
-export { createChainInfoProbe } from './peer-probe.js';
+export { createChainInfoProbe, chainInfoHeight } from './peer-probe.js';
 export type { ChainInfoProbeInit, PeerProbe } from './peer-probe.js';

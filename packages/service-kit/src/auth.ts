@@ -43,6 +43,13 @@ export interface JwtVerifierInit {
   readonly orgClaim?: string;
   /** Accepted clock skew in seconds; default 30. */
   readonly clockToleranceSec?: number;
+  /**
+   * Verified tokens remembered (by their exact text, until their `exp`) so a client's repeated
+   * requests skip the signature check; default 10,000, 0 disables. Safe because a verified
+   * token's answer depends on nothing but its text, the fixed keys and the clock: tokens are
+   * not revocable and the key set is fixed for the verifier's life.
+   */
+  readonly rememberTokens?: number;
 }
 
 /**
@@ -58,42 +65,58 @@ export function createJwtVerifier(init: JwtVerifierInit): TokenVerifier {
   const orgClaim = init.orgClaim ?? 'org';
   const tolerance = init.clockToleranceSec ?? 30;
   const maxLifetime = init.maxLifetimeSec ?? DEFAULT_MAX_TOKEN_LIFETIME_SEC;
+  const remember = init.rememberTokens ?? 10_000;
+  /** Verified tokens by text: their principal and `exp` (ms). Failures are never remembered. */
+  const verified = new Map<string, { principal: Principal; expMs: number }>();
+  const verify = async (token: string): Promise<{ principal: Principal; expMs: number }> => {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, keys, {
+        issuer: init.issuer,
+        audience: init.audience,
+        clockTolerance: tolerance,
+        algorithms: ['ES256', 'EdDSA', 'RS256'],
+      }));
+    } catch (err) {
+      const jwtError = (err as { code?: string }).code ?? 'ERR_JWT_INVALID';
+      if (jwtError === 'ERR_JWT_EXPIRED') throw new TokenExpiredError('token expired', { cause: err, details: { jwtError } });
+      throw new TokenInvalidError(`invalid token (${jwtError})`, { cause: err, details: { jwtError } });
+    }
+    if (typeof payload.exp !== 'number') throw new TokenWithoutExpiryError('token has no exp claim');
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof payload.iat === 'number' && payload.iat > now + tolerance) {
+      throw new TokenIssuedInFutureError('token issued in the future (iat)', { details: { iat: payload.iat, now } });
+    }
+    // Without iat nothing says when the token was minted: what is left of it must fit.
+    const lifetime = payload.exp - (typeof payload.iat === 'number' ? payload.iat : now);
+    if (lifetime > maxLifetime) {
+      throw new TokenLifetimeTooLongError(`token lifetime ${lifetime} s exceeds ${maxLifetime} s`, { details: { lifetimeSec: lifetime, maxLifetimeSec: maxLifetime } });
+    }
+    const mspId = payload[orgClaim];
+    if (typeof payload.sub !== 'string' || typeof mspId !== 'string') {
+      throw new TokenInvalidError(`token lacks sub or ${orgClaim}`);
+    }
+    if (mspId !== init.expectedOrg) {
+      throw new ForeignOrganizationTokenError(`token of ${mspId}; this service acts for ${init.expectedOrg} only`, { details: { tokenOrg: mspId, serviceOrg: init.expectedOrg } });
+    }
+    const fabricIdentity = typeof payload['fabric_identity'] === 'string' ? payload['fabric_identity'] : undefined;
+    const roles = Array.isArray(payload['roles']) ? payload['roles'].filter((r): r is string => typeof r === 'string') : [];
+    const service = typeof payload['svc'] === 'string' ? payload['svc'] : undefined;
+    return { principal: { subject: payload.sub, mspId, fabricIdentity, roles, ...(service !== undefined ? { service } : {}) }, expMs: payload.exp * 1000 };
+  };
   return {
     async verify(token) {
-      let payload: JWTPayload;
-      try {
-        ({ payload } = await jwtVerify(token, keys, {
-          issuer: init.issuer,
-          audience: init.audience,
-          clockTolerance: tolerance,
-          algorithms: ['ES256', 'EdDSA', 'RS256'],
-        }));
-      } catch (err) {
-        const jwtError = (err as { code?: string }).code ?? 'ERR_JWT_INVALID';
-        if (jwtError === 'ERR_JWT_EXPIRED') throw new TokenExpiredError('token expired', { cause: err, details: { jwtError } });
-        throw new TokenInvalidError(`invalid token (${jwtError})`, { cause: err, details: { jwtError } });
+      const known = verified.get(token);
+      // Up to `exp` itself, not exp + tolerance as jose allows: a remembered token never lives
+      // longer than a re-verified one would.
+      if (known && known.expMs > Date.now()) return known.principal;
+      if (known) verified.delete(token);
+      const fresh = await verify(token);
+      if (remember > 0) {
+        if (verified.size >= remember) verified.delete(verified.keys().next().value!);
+        verified.set(token, fresh);
       }
-      if (typeof payload.exp !== 'number') throw new TokenWithoutExpiryError('token has no exp claim');
-      const now = Math.floor(Date.now() / 1000);
-      if (typeof payload.iat === 'number' && payload.iat > now + tolerance) {
-        throw new TokenIssuedInFutureError('token issued in the future (iat)', { details: { iat: payload.iat, now } });
-      }
-      // Without iat nothing says when the token was minted: what is left of it must fit.
-      const lifetime = payload.exp - (typeof payload.iat === 'number' ? payload.iat : now);
-      if (lifetime > maxLifetime) {
-        throw new TokenLifetimeTooLongError(`token lifetime ${lifetime} s exceeds ${maxLifetime} s`, { details: { lifetimeSec: lifetime, maxLifetimeSec: maxLifetime } });
-      }
-      const mspId = payload[orgClaim];
-      if (typeof payload.sub !== 'string' || typeof mspId !== 'string') {
-        throw new TokenInvalidError(`token lacks sub or ${orgClaim}`);
-      }
-      if (mspId !== init.expectedOrg) {
-        throw new ForeignOrganizationTokenError(`token of ${mspId}; this service acts for ${init.expectedOrg} only`, { details: { tokenOrg: mspId, serviceOrg: init.expectedOrg } });
-      }
-      const fabricIdentity = typeof payload['fabric_identity'] === 'string' ? payload['fabric_identity'] : undefined;
-      const roles = Array.isArray(payload['roles']) ? payload['roles'].filter((r): r is string => typeof r === 'string') : [];
-      const service = typeof payload['svc'] === 'string' ? payload['svc'] : undefined;
-      return { subject: payload.sub, mspId, fabricIdentity, roles, ...(service !== undefined ? { service } : {}) };
+      return fresh.principal;
     },
   };
 }

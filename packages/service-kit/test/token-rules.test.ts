@@ -1,4 +1,4 @@
-import { describe, expect, it, beforeAll } from '@jest/globals';
+import { describe, expect, it, beforeAll, jest } from '@jest/globals';
 import { SignJWT, importJWK, type JWK } from 'jose';
 import { createDevIssuer, createJwtVerifier, type DevIssuer, type TokenVerifier } from '../src/index.js';
 
@@ -73,5 +73,25 @@ describe('token rules (createJwtVerifier)', () => {
 
   it('refuses to build a verifier without the service\'s organization (fail closed)', () => {
     expect(() => createJwtVerifier({ issuer: ISS, audience: AUD, jwks: issuer.jwks } as never)).toThrow(/expectedOrg/);
+  });
+
+  it('remembers a verified token until its exp and no longer (then it is refused as expired)', async () => {
+    const strict = createJwtVerifier({ issuer: ISS, audience: AUD, jwks: issuer.jwks, expectedOrg: 'Org1MSP', clockToleranceSec: 0 });
+    const token = await sign({ iat: now(), exp: now() + 60 });
+    const first = await strict.verify(token);
+    expect(await strict.verify(token)).toEqual(first);
+    // Both clocks (ours and jose's) 61 s on; timers and microtasks stay real.
+    jest.useFakeTimers({ now: Date.now() + 61_000, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'] });
+    try {
+      await expect(strict.verify(token)).rejects.toMatchObject({ details: { reason: 'expired' } });
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('never remembers a refusal: a bad token is checked (and refused) every time', async () => {
+    const token = await sign({ iat: now(), exp: now() + 60 }, 'Org2MSP');
+    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'FOREIGN_ORGANIZATION' });
+    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'FOREIGN_ORGANIZATION' });
   });
 });

@@ -51,7 +51,8 @@ describe('ledger decisions of feed-ingest (createFeedAccess)', () => {
     const c = client(() => allowed);
     const access = createFeedAccess({
       identities: { clientFor: async () => c.client },
-      serviceLedger: {} as TwinLedger,
+      // No grant expires: only the TTL bounds an allowing decision.
+      serviceLedger: { listGrants: async () => [] } as unknown as TwinLedger,
       parties: createStaticPartyRegistry(),
       mspId: 'Org1MSP',
       ttlMs: 5000,

@@ -6,6 +6,8 @@ import type { RouteDeps, Limits } from './context.js';
 import type { EventHub } from './domain/event-hub.js';
 import type { LedgerJournal } from './domain/ledger-journal.js';
 import { createSpecCache, type SpecCache } from './domain/spec-cache.js';
+import { createReadModel, type ReadModel } from './domain/read-model.js';
+import { createAccessDecisions, type AccessDecisions } from '@twinledger/auth-identity';
 import { twinRoutes } from './routes/twins.js';
 import { registryRoutes } from './routes/registry.js';
 import { auditRoutes } from './routes/audit.js';
@@ -32,7 +34,17 @@ export interface AppDeps {
   readonly specCacheChars?: number;
   /** The cache itself, when the caller keeps it warm (main.ts refreshes it on ledger events); else one of specCacheChars. */
   readonly specCache?: SpecCache;
+  /**
+   * The read model, kept current by the caller (main.ts feeds it the relayed events). Default: a
+   * disabled one (every read asks the peer as the caller; fences wait for nothing).
+   */
+  readonly reads?: ReadModel;
+  /** The access decisions the read model's reads check first (main.ts invalidates them on grant events). */
+  readonly decisions?: AccessDecisions;
 }
+
+/** READ_CACHE_MAX_CHARS, READ_CACHE_MAX_AGE_MS and READ_FENCE_WAIT_MS defaults. */
+export const DEFAULT_READ_CACHE = { maxChars: 64 * 1024 * 1024, maxAgeMs: 30_000, fenceWaitMs: 2_000 } as const;
 
 export const DEFAULT_SPEC_CACHE_CHARS = 128 * 1024 * 1024;
 
@@ -57,6 +69,15 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
       this.set(specCache.stats().bytes);
     },
   });
+  const reads = deps.reads ?? createReadModel({ maxChars: 0, maxAgeMs: 0, fenceWaitMs: DEFAULT_READ_CACHE.fenceWaitMs, following: () => false, blockOf: deps.journal.blockOf });
+  new Gauge({
+    name: 'spec_service_read_cache_chars',
+    help: 'Characters of ledger answers held by the read model (READ_CACHE_MAX_CHARS bounds it)',
+    registers: [metrics],
+    collect() {
+      this.set(reads.stats().chars);
+    },
+  });
   const routeDeps: RouteDeps = {
     ledgerFor: deps.ledgerFor,
     dht: deps.dht,
@@ -71,6 +92,17 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
     specCacheLookups: new Counter({
       name: 'spec_service_spec_cache_lookups_total',
       help: 'Specification reads by cache outcome: hit, miss, stale (revision changed), uncacheable (no revision recorded)',
+      labelNames: ['result'],
+      registers: [metrics],
+    }),
+    reads,
+    // Not given: nothing invalidates decisions here, so the chaincode decides every read.
+    decisions:
+      deps.decisions ??
+      createAccessDecisions({ check: async (caller, twinId, permission) => (await (await deps.ledgerFor({ ...caller, roles: [] })).checkAccess(twinId, permission)).allowed, ttlMs: 0 }),
+    readLookups: new Counter({
+      name: 'spec_service_read_cache_lookups_total',
+      help: 'Reads of the read model by outcome: hit, miss, stale (served unconfirmed), fenced (the peer answered a fence), uncached (model disabled)',
       labelNames: ['result'],
       registers: [metrics],
     }),

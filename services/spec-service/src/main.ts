@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createObservedIdentities, type PeerHealthConfig } from '@twinledger/auth-identity';
+import { createAccessDecisions, createObservedIdentities, DEFAULT_AUTH_DECISION_TTL_MS, type PeerHealthConfig } from '@twinledger/auth-identity';
 import { ConfigError } from '@twinledger/config';
 import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
 import { checkpointFile, type PeerEndpoint } from '@twinledger/fabric-client';
@@ -8,7 +8,8 @@ import { createIdempotentProducer, createKafka, ensureTopics, TOPICS } from '@tw
 import { createTwinLedger } from '@twinledger/ledger';
 import { createMetricsRegistry, type Logger } from '@twinledger/observability';
 import { createJwtVerifier, type JwtVerifierInit, type ServiceApp } from '@twinledger/service-kit';
-import { buildApp, DEFAULT_SPEC_CACHE_CHARS } from './app.js';
+import { buildApp, DEFAULT_READ_CACHE, DEFAULT_SPEC_CACHE_CHARS } from './app.js';
+import { createReadModel } from './domain/read-model.js';
 import { createEventHub } from './domain/event-hub.js';
 import { createEventRelay, type EventRelay } from './domain/event-relay.js';
 import { createLedgerJournal } from './domain/ledger-journal.js';
@@ -41,6 +42,10 @@ export interface SpecServiceConfig {
   readonly specCacheChars?: number;
   /** How the peer is probed (PEER_PROBE_*); defaults: every 1000 ms, 400 ms deadline. */
   readonly peerHealth?: Partial<PeerHealthConfig>;
+  /** AUTH_DECISION_TTL_MS: how long a cached access decision lives without a grant event; default 30000. */
+  readonly authDecisionTtlMs?: number;
+  /** READ_CACHE_MAX_CHARS (0 disables the read model), READ_CACHE_MAX_AGE_MS, READ_FENCE_WAIT_MS; see DEFAULT_READ_CACHE. */
+  readonly readCache?: Partial<{ readonly maxChars: number; readonly maxAgeMs: number; readonly fenceWaitMs: number }>;
 }
 
 export interface SpecService {
@@ -59,7 +64,7 @@ function serviceToken(file: string | undefined): () => Promise<string> {
 /** Wires the service from its configuration (server.ts reads it from the environment). */
 export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): Promise<SpecService> {
   const metrics = createMetricsRegistry({ prefix: 'twinledger_' });
-  const { identities, pool, health } = createObservedIdentities({
+  const { identities, pool, health, chain } = createObservedIdentities({
     metricName: 'spec_service_gateway_call_seconds',
     metrics,
     mspId: cfg.mspId,
@@ -93,14 +98,42 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
       logger,
       metrics,
     });
-    await relay.start();
   }
 
   const specCache = createSpecCache({ maxChars: cfg.specCacheChars ?? DEFAULT_SPEC_CACHE_CHARS });
+  const serviceLedger = createTwinLedger(serviceClient);
+  const readCache = { ...DEFAULT_READ_CACHE, ...cfg.readCache };
+  const decisions = createAccessDecisions({
+    check: async (caller, twinId, permission) => (await createTwinLedger(await identities.clientFor(caller)).checkAccess(twinId, permission)).allowed,
+    // As the service: the caller may hold a permission that does not list grants (feed:read).
+    grantExpiries: async (twinId) => (await serviceLedger.listGrants(twinId)).map((g) => g.expiresAt),
+    ttlMs: relay ? (cfg.authDecisionTtlMs ?? DEFAULT_AUTH_DECISION_TTL_MS) : 0,
+  });
+  // The read model needs the relayed events: a replica that does not relay keeps nothing, and
+  // every read asks the peer as its caller (fences still wait, on the peer).
+  const reads = createReadModel({
+    maxChars: relay ? readCache.maxChars : 0,
+    maxAgeMs: readCache.maxAgeMs,
+    fenceWaitMs: readCache.fenceWaitMs,
+    following: () => relay !== undefined && relay.connected && health.up,
+    blockOf: journal.blockOf,
+    chain,
+    ...(relay?.lastBlock !== undefined ? { startBlock: Number(relay.lastBlock) } : {}),
+    streamEpoch: () => relay?.connections ?? 0,
+    // A revoke committed while the stream was closed reaches us only with the replayed events: decide again.
+    onResume: () => decisions.clear(),
+  });
+  // One follower (the relay) feeds both: grant events drop decisions, any event of a twin its entries.
+  const follow = hub.subscribe((event) => {
+    decisions.onLedgerEvent(event);
+    reads.onLedgerEvent(event);
+  });
+  reads.start();
+  // Started once the model and the decisions listen, so they see every event it relays.
+  await relay?.start();
   // Keep viewed specifications warm: after a relayed event of a cached twin, re-read it (as the
   // relay identity) if its revision moved, so the first viewer after an edit does not wait for
   // the assembly. Each viewer's own revision read still decides what they get.
-  const serviceLedger = createTwinLedger(serviceClient);
   const warm = hub.subscribe((event) => {
     if (event.twinId !== undefined) void specCache.refresh(serviceLedger, event.twinId);
   });
@@ -117,6 +150,8 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     limits: { ...(cfg.amlMaxBytes ? { amlBytes: cfg.amlMaxBytes } : {}), ...(cfg.documentMaxBytes ? { documentBytes: cfg.documentMaxBytes } : {}) },
     ...(cfg.mvccAttempts ? { mvccAttempts: cfg.mvccAttempts } : {}),
     specCache,
+    reads,
+    decisions,
     readiness: [
       // The health tracker's probe (qscc GetChainInfo as the relay identity): reachable, and our
       // identity reads the channel. Answered from memory, so /readyz never waits on a frozen peer.
@@ -130,6 +165,8 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     relay,
     async close() {
       warm.unsubscribe();
+      follow.unsubscribe();
+      reads.stop();
       await relay?.stop();
       await producer?.disconnect().catch(() => undefined);
       await health.stop();

@@ -45,3 +45,21 @@ export function requireAsOfBound(at: string): string {
   if (!isAsOfBound(at)) throw new ValidationError('at must be a transaction ID, seq:<n>, an ISO 8601 time or epoch milliseconds', { details: { at } });
   return at;
 }
+
+/**
+ * `?minBlock=&atLeastTx=` of a read the read model serves: the answer reflects at least that
+ * block, or that transaction (e.g. another organization's write, whose `transactionId` and
+ * `blockNumber` its answer carried). The read waits up to READ_FENCE_WAIT_MS, then 504
+ * FENCE_NOT_REACHED.
+ */
+export const FenceProperties = {
+  minBlock: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'answer only once the ledger at this organization has reached this block' })),
+  atLeastTx: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: 'answer only once this transaction is committed at this organization (a Fabric transaction ID)' })),
+};
+export const FenceQuery = Type.Object(FenceProperties, { additionalProperties: false });
+
+/** The headers of an answer of the read model. */
+export const READ_HEADERS_NOTE =
+  'Served by the read model: X-TwinLedger-Block names the newest block the answer is known to reflect; X-TwinLedger-Stale: true marks an ' +
+  'answer the model could not confirm (event stream or peer down; at most READ_CACHE_MAX_AGE_MS old). `minBlock`/`atLeastTx` fence the read ' +
+  '(504 `FENCE_NOT_REACHED` after READ_FENCE_WAIT_MS).';

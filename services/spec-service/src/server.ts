@@ -1,7 +1,8 @@
 import { bool, int, list, loadEnv, oneOf, str } from '@twinledger/config';
-import { ledgerGatewayEnv, ledgerGatewayFromEnv, peerHealthEnv, peerHealthFromEnv } from '@twinledger/auth-identity';
+import { accessDecisionsEnv, ledgerGatewayEnv, ledgerGatewayFromEnv, peerHealthEnv, peerHealthFromEnv } from '@twinledger/auth-identity';
 import { createLogger } from '@twinledger/observability';
 import { authEnv, authFromEnv, runService } from '@twinledger/service-kit';
+import { DEFAULT_READ_CACHE } from './app.js';
 import { startSpecService } from './main.js';
 
 const env = loadEnv({
@@ -21,6 +22,11 @@ const env = loadEnv({
   AML_MAX_BYTES: int({ default: 8 * 1024 * 1024, min: 1024 }),
   DOCUMENT_MAX_BYTES: int({ default: 64 * 1024 * 1024, min: 1024 }),
   SPEC_CACHE_MAX_CHARS: int({ default: 128 * 1024 * 1024, min: 0 }),
+  // The read model (issue #27): see DEFAULT_READ_CACHE and the operator guide.
+  ...accessDecisionsEnv,
+  READ_CACHE_MAX_CHARS: int({ default: DEFAULT_READ_CACHE.maxChars, min: 0 }),
+  READ_CACHE_MAX_AGE_MS: int({ default: DEFAULT_READ_CACHE.maxAgeMs, min: 0, max: 600_000 }),
+  READ_FENCE_WAIT_MS: int({ default: DEFAULT_READ_CACHE.fenceWaitMs, min: 0, max: 60_000 }),
 });
 
 const logger = createLogger({ name: 'spec-service', level: env.LOG_LEVEL });
@@ -38,6 +44,8 @@ const service = await startSpecService(
     amlMaxBytes: env.AML_MAX_BYTES,
     documentMaxBytes: env.DOCUMENT_MAX_BYTES,
     specCacheChars: env.SPEC_CACHE_MAX_CHARS,
+    authDecisionTtlMs: env.AUTH_DECISION_TTL_MS,
+    readCache: { maxChars: env.READ_CACHE_MAX_CHARS, maxAgeMs: env.READ_CACHE_MAX_AGE_MS, fenceWaitMs: env.READ_FENCE_WAIT_MS },
   },
   logger,
 );

@@ -236,6 +236,18 @@ describe('spec-service routes', () => {
     });
   });
 
+  describe('read fences', () => {
+    it('refuses malformed fences with 400 VALIDATION_FAILED before any ledger call', async () => {
+      for (const q of ['minBlock=-1', 'minBlock=abc', 'minBlock=1.5', 'atLeastTx=xyz', `atLeastTx=${'A'.repeat(64)}`, 'atLeastTx=', 'fence=1']) {
+        for (const path of [`/twins/${TWIN}`, `/twins/${TWIN}/spec`, `/twins/${TWIN}/elements/e1`, `/twins/${TWIN}/feeds`]) {
+          const r = await call('GET', `${path}?${q}`);
+          expect({ path, q, status: r.statusCode, code: r.json().code }).toEqual({ path, q, status: 400, code: 'VALIDATION_FAILED' });
+        }
+      }
+      expect(fabric.calls).toHaveLength(0);
+    });
+  });
+
   describe('program calls, sources, audit', () => {
     it('passes program parameters as JSON and validates them', async () => {
       fabric.on('spec:callProgram', ([, name, params]) => ({ callId: 1, programName: name, parameters: JSON.parse(params!), status: 'PENDING' }));

@@ -1,4 +1,4 @@
-import { permissionHolders, type CallerIdentity, type IdentityRegistry } from '@twinledger/auth-identity';
+import { createAccessDecisions, permissionHolders, type CallerIdentity, type IdentityRegistry } from '@twinledger/auth-identity';
 import type { PartyRegistry } from '@twinledger/dht';
 import { Permissions, createTwinLedger, type TwinLedger } from '@twinledger/ledger';
 import { FeedAccessDeniedError } from './errors.js';
@@ -39,31 +39,20 @@ export interface FeedAccessInit {
 
 /**
  * Decisions are the chaincode's own (`acl:checkAccess` evaluated as the caller, so identity
- * grants and expiries count exactly as on chain), cached per (identity, twin, permission) for
- * `ttlMs`; concurrent requests share one evaluation. Denials are cached as well (same bound),
- * so a refused client cannot load the peer.
+ * grants and expiries count exactly as on chain), cached by auth-identity's decision cache for
+ * `ttlMs` and never past the earliest grant expiry on the twin (read as the service); denials
+ * as well, so a refused client cannot load the peer.
  */
 export function createFeedAccess(init: FeedAccessInit): FeedAccess {
   const now = init.now ?? Date.now;
-  const max = init.maxEntries ?? 10_000;
-  const cache = new Map<string, { allowed: Promise<boolean>; expires: number }>();
-
-  function allows(caller: CallerIdentity, twinId: string, permission: FeedPermission): Promise<boolean> {
-    const key = JSON.stringify([caller.mspId, caller.fabricIdentity ?? '', twinId, permission]);
-    const hit = cache.get(key);
-    if (hit && hit.expires > now()) return hit.allowed;
-    const allowed = (async () => {
-      const ledger = createTwinLedger(await init.identities.clientFor(caller));
-      return (await ledger.checkAccess(twinId, permission)).allowed;
-    })();
-    if (cache.size >= max) cache.delete(cache.keys().next().value!);
-    cache.set(key, { allowed, expires: now() + init.ttlMs });
-    // Failures (peer down, unknown twin, unmapped identity) are not decisions: never cached.
-    allowed.catch(() => {
-      if (cache.get(key)?.allowed === allowed) cache.delete(key);
-    });
-    return allowed;
-  }
+  const decisions = createAccessDecisions({
+    check: async (caller, twinId, permission) => (await createTwinLedger(await init.identities.clientFor(caller)).checkAccess(twinId, permission)).allowed,
+    grantExpiries: async (twinId) => (await init.serviceLedger.listGrants(twinId)).map((g) => g.expiresAt),
+    ttlMs: init.ttlMs,
+    ...(init.maxEntries !== undefined ? { maxEntries: init.maxEntries } : {}),
+    now,
+  });
+  const allows = (caller: CallerIdentity, twinId: string, permission: FeedPermission): Promise<boolean> => decisions.allows(caller, twinId, permission);
 
   return {
     allows,

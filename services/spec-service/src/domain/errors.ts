@@ -1,4 +1,4 @@
-import { TwinLedgerError, UnavailableError } from '@twinledger/errors';
+import { AccessDeniedError, TwinLedgerError, UnavailableError } from '@twinledger/errors';
 
 /** The document's bytes from the DHT do not hash to what the ledger recorded: nothing is served. */
 export class DocumentIntegrityError extends TwinLedgerError {
@@ -15,4 +15,12 @@ export class DocumentTooLargeError extends TwinLedgerError {
 /** /events on a replica that does not relay ledger events (RELAY=false): its hub never fills. */
 export class EventsNotRelayedError extends UnavailableError {
   override readonly code: string = 'EVENTS_NOT_RELAYED';
+}
+
+/**
+ * The cached decision of the chaincode refuses the caller (the same code as the chaincode's own
+ * refusal, which a read without the cache answers).
+ */
+export class ReadAccessDeniedError extends AccessDeniedError {
+  override readonly code: string = 'ACCESS_DENIED';
 }

@@ -26,6 +26,8 @@ export interface EventRelay {
   readonly connected: boolean;
   /** Highest block relayed (from the checkpoint after a restart). */
   readonly lastBlock: bigint | undefined;
+  /** How many times the event stream was opened (the read model reloads after a reopen). */
+  readonly connections: number;
 }
 
 /** The Kafka record of one event (value), keyed by twin so a twin's events stay in order. */
@@ -72,6 +74,7 @@ export function createEventRelay(init: EventRelayInit): EventRelay {
 
   let stopping = false;
   let connected = false;
+  let connections = 0;
   let stream: { close(): void } | undefined;
   let loop: Promise<void> | undefined;
   let lastBlock: bigint | undefined = init.checkpointer.getBlockNumber();
@@ -109,6 +112,7 @@ export function createEventRelay(init: EventRelayInit): EventRelay {
         const events = await init.client.chaincodeEvents({ checkpoint: init.checkpointer, startBlock: 0n });
         stream = events;
         connected = true;
+        connections++;
         log.info({ fromBlock: String(init.checkpointer.getBlockNumber() ?? 0n) }, 'event stream connected');
         for await (const ev of events) {
           if (stopping) break;
@@ -142,6 +146,9 @@ export function createEventRelay(init: EventRelayInit): EventRelay {
     },
     get lastBlock() {
       return lastBlock;
+    },
+    get connections() {
+      return connections;
     },
   };
 }

@@ -2,11 +2,11 @@ import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { TwinLedgerError } from '@twinledger/errors';
 import type { ServiceApp } from '@twinledger/service-kit';
-import { Bookmark, ErrorResponse, PageOf, PageQuery, Type } from '@twinledger/service-kit';
-import { docWrite } from '@twinledger/ledger';
-import { ledger, write, type RouteDeps } from '../context.js';
+import { Bookmark, ErrorResponse, PageOf, PageQuery, PageQueryProperties, Type } from '@twinledger/service-kit';
+import { docRead, docWrite, type DocumentHistoryPage } from '@twinledger/ledger';
+import { cachedRead, fenceOf, ledger, write, type RouteDeps } from '../context.js';
 import { fetchVerified, pickVersion, recordOrOrphan, requirePermission, storeInDht, type UploadContext } from '../domain/documents.js';
-import { Committed, Confidentiality, ElementId, LedgerRecord, Sha256Hex, TwinId, TwinParams, withErrors } from '../schemas.js';
+import { Committed, Confidentiality, ElementId, FenceProperties, LedgerRecord, READ_HEADERS_NOTE, Sha256Hex, TwinId, TwinParams, withErrors } from '../schemas.js';
 
 class UnsupportedMediaTypeError extends TwinLedgerError {
   readonly code = 'UNSUPPORTED_MEDIA_TYPE';
@@ -124,11 +124,26 @@ export function documentRoutes(deps: RouteDeps) {
           tags: ['documents'],
           summary: "A document's record, versions and one page of its ledger history (newest first)",
           params: DocParams,
-          querystring: PageQuery,
+          description: READ_HEADERS_NOTE + ' A removed document is always read from the peer.',
+          querystring: Type.Object({ ...PageQueryProperties, ...FenceProperties }, { additionalProperties: false }),
           response: withErrors({ 200: Type.Object({ bookmark: Bookmark }, { additionalProperties: true, description: 'twinId, hash, removed, document, versions, ledgerHistory (this page), bookmark' }) }),
         },
       },
-      async (req) => (await ledger(deps, req)).getDocumentHistoryPage(req.params.twinId, req.params.hash, req.query),
+      async (req, reply) => {
+        const page = { ...(req.query.limit !== undefined ? { limit: req.query.limit } : {}), ...(req.query.bookmark !== undefined ? { bookmark: req.query.bookmark } : {}) };
+        return cachedRead(deps, req, reply, {
+          twinId: req.params.twinId,
+          // The chaincode asks doc:read at the document's own level; the answer names it.
+          permission: (h: DocumentHistoryPage) => (h.document ? docRead(h.document.confidentiality) : undefined),
+          key: `document:${req.params.hash}:${page.limit ?? ''}:${page.bookmark ?? ''}`,
+          fence: fenceOf(req.query),
+          load: async (l) => {
+            const value = await l.getDocumentHistoryPage(req.params.twinId, req.params.hash, page);
+            // A removed document's level is in its history only: not kept, the chaincode decides each read.
+            return { value, chars: JSON.stringify(value).length, keep: value.document !== null };
+          },
+        });
+      },
     );
 
     app.delete(

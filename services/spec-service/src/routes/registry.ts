@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { CommitOutcomeUnknownError } from '@twinledger/fabric-client';
 import type { ServiceApp } from '@twinledger/service-kit';
-import { PageOf, PageQuery, Type } from '@twinledger/service-kit';
-import { ledger, write, type RouteDeps } from '../context.js';
-import { Committed, ElementId, LedgerRecord, RequestId, TwinId, TwinParams, committed, withErrors } from '../schemas.js';
+import { PageOf, PageQuery, PageQueryProperties, Type } from '@twinledger/service-kit';
+import { cachedRead, fenceOf, ledger, write, type RouteDeps } from '../context.js';
+import { Committed, ElementId, FenceProperties, LedgerRecord, READ_HEADERS_NOTE, RequestId, TwinId, TwinParams, committed, withErrors } from '../schemas.js';
 
 /** External sources, sensor-feed references and program calls: small ledger records of a twin. */
 export function registryRoutes(deps: RouteDeps) {
@@ -49,8 +49,29 @@ export function registryRoutes(deps: RouteDeps) {
     const FeedParams = Type.Object({ twinId: TwinId, componentId: ElementId });
     app.get(
       '/twins/:twinId/feeds',
-      { schema: { tags: ['feeds'], summary: 'Sensor-feed references, one page in component order', params: TwinParams, querystring: PageQuery, response: withErrors({ 200: PageOf(LedgerRecord) }) } },
-      async (req) => (await ledger(deps, req)).listSensorFeedsPage(req.params.twinId, req.query),
+      {
+        schema: {
+          tags: ['feeds'],
+          summary: 'Sensor-feed references, one page in component order',
+          description: READ_HEADERS_NOTE,
+          params: TwinParams,
+          querystring: Type.Object({ ...PageQueryProperties, ...FenceProperties }, { additionalProperties: false }),
+          response: withErrors({ 200: PageOf(LedgerRecord) }),
+        },
+      },
+      async (req, reply) => {
+        const page = { ...(req.query.limit !== undefined ? { limit: req.query.limit } : {}), ...(req.query.bookmark !== undefined ? { bookmark: req.query.bookmark } : {}) };
+        return cachedRead(deps, req, reply, {
+          twinId: req.params.twinId,
+          permission: 'feed:read',
+          key: `feeds:${page.limit ?? ''}:${page.bookmark ?? ''}`,
+          fence: fenceOf(req.query),
+          load: async (l) => {
+            const value = await l.listSensorFeedsPage(req.params.twinId, page);
+            return { value, chars: JSON.stringify(value).length };
+          },
+        });
+      },
     );
     app.put(
       '/twins/:twinId/feeds/:componentId',

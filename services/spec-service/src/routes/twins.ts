@@ -2,8 +2,9 @@ import type { ServiceApp } from '@twinledger/service-kit';
 import { Type } from '@twinledger/service-kit';
 import { Roles, type InitialGrants } from '@twinledger/ledger';
 import { AmlLimits, AmlTooLargeError, readAmlDocument, readAmlFragment, readElementTree } from '@twinledger/aml';
-import { ledger, write, type RouteDeps } from '../context.js';
-import { Committed, ElementId, LedgerRecord, TwinId, TwinParams, committed, withErrors } from '../schemas.js';
+import { cachedRead, fenceOf, ledger, write, type RouteDeps } from '../context.js';
+import { Committed, ElementId, FenceProperties, FenceQuery, LedgerRecord, READ_HEADERS_NOTE, TwinId, TwinParams, committed, withErrors } from '../schemas.js';
+import type { SpecEntry } from '../domain/spec-cache.js';
 
 const Role = Type.Union(Object.values(Roles).map((r) => Type.Literal(r)));
 const GrantSpec = Type.Object(
@@ -94,8 +95,20 @@ export function twinRoutes(deps: RouteDeps) {
       },
     );
 
-    app.get('/twins/:twinId', { schema: { tags: ['twins'], params: TwinParams, response: withErrors({ 200: LedgerRecord }) } }, async (req) =>
-      (await ledger(deps, req)).getTwin(req.params.twinId),
+    app.get(
+      '/twins/:twinId',
+      { schema: { tags: ['twins'], description: READ_HEADERS_NOTE, params: TwinParams, querystring: FenceQuery, response: withErrors({ 200: LedgerRecord }) } },
+      async (req, reply) =>
+        cachedRead(deps, req, reply, {
+          twinId: req.params.twinId,
+          permission: 'spec:read',
+          key: 'twin',
+          fence: fenceOf(req.query),
+          load: async (l) => {
+            const value = await l.getTwin(req.params.twinId);
+            return { value, chars: JSON.stringify(value).length };
+          },
+        }),
     );
 
     app.get(
@@ -105,11 +118,11 @@ export function twinRoutes(deps: RouteDeps) {
           tags: ['twins'],
           summary: 'The specification: canonical AML (format=aml, default) or a JSON tree (format=json)',
           description:
-            'Served from a per-twin cache keyed by the specification revision the chaincode records; every request still asks the chaincode ' +
-            '(getSpecificationRevision, as the caller) whether the caller may read it and which revision is current. The revision is in the ' +
-            'X-Spec-Revision header (and in the JSON body).',
+            READ_HEADERS_NOTE +
+            ' A read the model cannot answer assembles the specification through a per-twin cache keyed by the revision the chaincode records ' +
+            '(getSpecificationRevision, as the caller). The revision is in the X-Spec-Revision header (and in the JSON body).',
           params: TwinParams,
-          querystring: Type.Object({ format: Type.Union([Type.Literal('aml'), Type.Literal('json')], { default: 'aml' }) }),
+          querystring: Type.Object({ format: Type.Union([Type.Literal('aml'), Type.Literal('json')], { default: 'aml' }), ...FenceProperties }, { additionalProperties: false }),
           response: withErrors({
             200: Type.Union([
               Type.String(),
@@ -119,8 +132,18 @@ export function twinRoutes(deps: RouteDeps) {
         },
       },
       async (req, reply) => {
-        const { entry, lookup } = await deps.specCache.read(await ledger(deps, req), req.params.twinId);
-        deps.specCacheLookups.inc({ result: lookup });
+        const entry = await cachedRead<SpecEntry>(deps, req, reply, {
+          twinId: req.params.twinId,
+          permission: 'spec:read',
+          key: 'spec',
+          fence: fenceOf(req.query),
+          load: async (l) => {
+            const { entry, lookup } = await deps.specCache.read(l, req.params.twinId);
+            deps.specCacheLookups.inc({ result: lookup });
+            // Both forms are made once per revision: a cached answer is then sent as it is.
+            return { value: entry, chars: deps.reads.enabled ? entry.aml.length + entry.json().length : 0 };
+          },
+        });
         if (entry.revision) void reply.header('x-spec-revision', entry.revision);
         // Pre-serialized JSON text: Fastify sends a string as is, so the 3 MB tree is neither
         // rebuilt nor re-serialized on a cache hit.
@@ -135,15 +158,24 @@ export function twinRoutes(deps: RouteDeps) {
       {
         schema: {
           tags: ['elements'],
+          description: READ_HEADERS_NOTE,
           params: ElementParams,
-          querystring: Type.Object({ format: Type.Union([Type.Literal('aml'), Type.Literal('json')], { default: 'json' }) }),
+          querystring: Type.Object({ format: Type.Union([Type.Literal('aml'), Type.Literal('json')], { default: 'json' }), ...FenceProperties }, { additionalProperties: false }),
           response: withErrors({ 200: LedgerRecord }),
         },
       },
-      async (req) => {
-        const el = await (await ledger(deps, req)).getElement(req.params.twinId, req.params.elementId);
-        return req.query.format === 'json' ? { ...el, tree: readElementTree(el.aml) } : el;
-      },
+      async (req, reply) =>
+        cachedRead(deps, req, reply, {
+          twinId: req.params.twinId,
+          permission: 'spec:read',
+          key: `element:${req.query.format}:${req.params.elementId}`,
+          fence: fenceOf(req.query),
+          load: async (l) => {
+            const el = await l.getElement(req.params.twinId, req.params.elementId);
+            const value = req.query.format === 'json' ? { ...el, tree: readElementTree(el.aml) } : el;
+            return { value, chars: JSON.stringify(value).length };
+          },
+        }),
     );
 
     app.post(

@@ -2023,9 +2023,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** @description Served by the read model: X-TwinLedger-Block names the newest block the answer is known to reflect; X-TwinLedger-Stale: true marks an answer the model could not confirm (event stream or peer down; at most READ_CACHE_MAX_AGE_MS old). `minBlock`/`atLeastTx` fence the read (504 `FENCE_NOT_REACHED` after READ_FENCE_WAIT_MS). */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description answer only once this transaction is committed at this organization (a Fabric transaction ID) */
+                    atLeastTx?: string;
+                    /** @description answer only once the ledger at this organization has reached this block */
+                    minBlock?: number;
+                };
                 header?: never;
                 path: {
                     /** @description The twin ID (the deviceId given at creation) */
@@ -3269,14 +3275,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A document's record, versions and one page of its ledger history (newest first) */
+        /**
+         * A document's record, versions and one page of its ledger history (newest first)
+         * @description Served by the read model: X-TwinLedger-Block names the newest block the answer is known to reflect; X-TwinLedger-Stale: true marks an answer the model could not confirm (event stream or peer down; at most READ_CACHE_MAX_AGE_MS old). `minBlock`/`atLeastTx` fence the read (504 `FENCE_NOT_REACHED` after READ_FENCE_WAIT_MS). A removed document is always read from the peer.
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description answer only once this transaction is committed at this organization (a Fabric transaction ID) */
+                    atLeastTx?: string;
                     /** @description the `bookmark` of the previous page; omitted or empty = the first page */
                     bookmark?: string;
                     /** @description items per page; default 100 */
                     limit?: number;
+                    /** @description answer only once the ledger at this organization has reached this block */
+                    minBlock?: number;
                 };
                 header?: never;
                 path: {
@@ -4321,10 +4334,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** @description Served by the read model: X-TwinLedger-Block names the newest block the answer is known to reflect; X-TwinLedger-Stale: true marks an answer the model could not confirm (event stream or peer down; at most READ_CACHE_MAX_AGE_MS old). `minBlock`/`atLeastTx` fence the read (504 `FENCE_NOT_REACHED` after READ_FENCE_WAIT_MS). */
         get: {
             parameters: {
                 query: {
+                    /** @description answer only once this transaction is committed at this organization (a Fabric transaction ID) */
+                    atLeastTx?: string;
                     format: "aml" | "json";
+                    /** @description answer only once the ledger at this organization has reached this block */
+                    minBlock?: number;
                 };
                 header?: never;
                 path: {
@@ -4702,14 +4720,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Sensor-feed references, one page in component order */
+        /**
+         * Sensor-feed references, one page in component order
+         * @description Served by the read model: X-TwinLedger-Block names the newest block the answer is known to reflect; X-TwinLedger-Stale: true marks an answer the model could not confirm (event stream or peer down; at most READ_CACHE_MAX_AGE_MS old). `minBlock`/`atLeastTx` fence the read (504 `FENCE_NOT_REACHED` after READ_FENCE_WAIT_MS).
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description answer only once this transaction is committed at this organization (a Fabric transaction ID) */
+                    atLeastTx?: string;
                     /** @description the `bookmark` of the previous page; omitted or empty = the first page */
                     bookmark?: string;
                     /** @description items per page; default 100 */
                     limit?: number;
+                    /** @description answer only once the ledger at this organization has reached this block */
+                    minBlock?: number;
                 };
                 header?: never;
                 path: {
@@ -8333,12 +8358,16 @@ export interface paths {
         };
         /**
          * The specification: canonical AML (format=aml, default) or a JSON tree (format=json)
-         * @description Served from a per-twin cache keyed by the specification revision the chaincode records; every request still asks the chaincode (getSpecificationRevision, as the caller) whether the caller may read it and which revision is current. The revision is in the X-Spec-Revision header (and in the JSON body).
+         * @description Served by the read model: X-TwinLedger-Block names the newest block the answer is known to reflect; X-TwinLedger-Stale: true marks an answer the model could not confirm (event stream or peer down; at most READ_CACHE_MAX_AGE_MS old). `minBlock`/`atLeastTx` fence the read (504 `FENCE_NOT_REACHED` after READ_FENCE_WAIT_MS). A read the model cannot answer assembles the specification through a per-twin cache keyed by the revision the chaincode records (getSpecificationRevision, as the caller). The revision is in the X-Spec-Revision header (and in the JSON body).
          */
         get: {
             parameters: {
                 query: {
+                    /** @description answer only once this transaction is committed at this organization (a Fabric transaction ID) */
+                    atLeastTx?: string;
                     format: "aml" | "json";
+                    /** @description answer only once the ledger at this organization has reached this block */
+                    minBlock?: number;
                 };
                 header?: never;
                 path: {
