@@ -171,6 +171,10 @@ export const console_: Suite = {
           PORT: '0',
           LOG_LEVEL: 'info',
           MSP_ID: 'Org1MSP',
+          // feed-ingest decides feed access on the ledger (issue #17), signing as the caller's identity.
+          ...ledgerEnvOf(net, org),
+          FABRIC_IDENTITIES_DIR: ids,
+          SERVICE_IDENTITY: 'User1',
           DATA_DIR: feedData,
           KAFKA_BROKERS: net.kafka!.bootstrap,
           DHT_SWARM_KEY_FILE: join(root, 'swarm.key'),
