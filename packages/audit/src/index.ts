@@ -5,3 +5,5 @@ export type { BlockBundleVerification, VerificationCheck, VerificationFailure, F
 export { createAuditBundleExporter, lastConfigIndex } from './export.js';
 export type { AuditBundleExporter, AuditBundleExporterInit, AuditExportRequest, BlockReader } from './export.js';
 export { BlockUnavailableError, AuditChangesMissingError, BundleUnreadableError } from './errors.js';
+export { createQsccBlockReader } from './qscc.js';
+export type { QsccEvaluate } from './qscc.js';

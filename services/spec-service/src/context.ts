@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { AuditBundleExporter } from '@twinledger/audit';
 import type { DhtClient } from '@twinledger/dht-client';
 import { withWriteRetry, type MvccConflictError } from '@twinledger/fabric-client';
 import type { TwinLedger } from '@twinledger/ledger';
@@ -40,6 +41,11 @@ export interface RouteDeps {
   readonly orphans: Counter;
   readonly specCache: SpecCache;
   readonly specCacheLookups: Counter;
+  /**
+   * Builds block-proof audit bundles from this org's peer (qscc). Undefined where the service
+   * has no block reader (route tests): the route then answers 503 AUDIT_BUNDLES_UNAVAILABLE.
+   */
+  readonly auditBundles?: AuditBundleExporter;
 }
 
 export async function ledger(deps: RouteDeps, req: FastifyRequest): Promise<TwinLedger> {

@@ -16,3 +16,8 @@ export class DocumentTooLargeError extends TwinLedgerError {
 export class EventsNotRelayedError extends UnavailableError {
   override readonly code: string = 'EVENTS_NOT_RELAYED';
 }
+
+/** A replica built without a block reader (no qscc client): it cannot export block-proof bundles. */
+export class AuditBundlesUnavailableError extends UnavailableError {
+  override readonly code: string = 'AUDIT_BUNDLES_UNAVAILABLE';
+}
