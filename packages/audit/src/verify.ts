@@ -49,6 +49,8 @@ export const FailureCodes = {
   specState: 'SPEC_STATE_MISMATCH',
   /** The stated specification revision is not the last change that wrote it. */
   specRevision: 'SPEC_REVISION_MISMATCH',
+  /** The config block is not the one the auditor pinned (`expectedConfigBlockHash`). */
+  configUnexpected: 'CONFIG_UNEXPECTED',
   /** Document bytes whose SHA-256 is not the stated hash. */
   documentBytes: 'DOCUMENT_HASH_MISMATCH',
   /** A document hash no verified transaction of the twin recorded. */
@@ -70,9 +72,20 @@ export interface VerificationCheck {
   readonly count: number;
 }
 
+export interface VerifyOptions {
+  /**
+   * Hex SHA-256 of the config block's header, as the auditor knows it from elsewhere (the
+   * channel's genesis block, another organization's peer). Without it the configuration is
+   * trusted as the bundle carries it: see docs/security-model.md.
+   */
+  readonly expectedConfigBlockHash?: string;
+}
+
 export interface BlockBundleVerification {
   readonly ok: boolean;
   readonly twinId: string | undefined;
+  /** The trust anchor: the config block every certificate was checked against; compare its hash out of band. */
+  readonly configBlock?: { readonly number: number; readonly headerHash: string };
   readonly checks: readonly VerificationCheck[];
   readonly failures: readonly VerificationFailure[];
 }
@@ -92,7 +105,7 @@ function isSpecKey(key: string, twinId: string): boolean {
  * carries are trusted, never the exporter. Every check runs (a failure does not stop the
  * others) so the auditor sees all that is wrong at once.
  */
-export function verifyBlockBundle(bundle: unknown): BlockBundleVerification {
+export function verifyBlockBundle(bundle: unknown, options: VerifyOptions = {}): BlockBundleVerification {
   const failures: VerificationFailure[] = [];
   const checks: VerificationCheck[] = [];
   const fail = (f: VerificationFailure): void => void failures.push(f);
@@ -129,6 +142,12 @@ export function verifyBlockBundle(bundle: unknown): BlockBundleVerification {
     return { ok: false, twinId, checks: [{ check: 'channel configuration', ok: false, count: 0 }], failures };
   }
   const configBlock = decodeBlock(b64(b.configBlock));
+  const anchor = { number: configBlock.number, headerHash: hex(blockHeaderHash(configBlock)) };
+  if (options.expectedConfigBlockHash !== undefined) {
+    const ok = options.expectedConfigBlockHash.toLowerCase() === anchor.headerHash;
+    if (!ok) fail({ code: FailureCodes.configUnexpected, block: anchor.number, reason: `config block ${anchor.number} has header hash ${anchor.headerHash}, the auditor expects ${options.expectedConfigBlockHash}` });
+    checks.push({ check: 'config block is the pinned one', ok, count: 1 });
+  }
 
   // ---- blocks: data hash, chain, orderer signatures ----
   let start = failures.length;
@@ -164,6 +183,9 @@ export function verifyBlockBundle(bundle: unknown): BlockBundleVerification {
   start = failures.length;
   const bft = config.consensus.toUpperCase() === 'BFT';
   for (const blk of all) {
+    // The genesis block is written by configtxgen, not by an orderer: it carries no signature.
+    // It is the channel's root of trust, checked by its hash (expectedConfigBlockHash), not here.
+    if (blk.number === 0) continue;
     const signers = new Set<string>();
     for (const s of blockSignatures(blk)) {
       let signer: SerializedIdentity | undefined = s.creator;
@@ -356,7 +378,7 @@ export function verifyBlockBundle(bundle: unknown): BlockBundleVerification {
   }
   check('document bytes hash to hashes recorded on chain', b.documents.length, [FailureCodes.documentBytes, FailureCodes.documentNotOnChain], start);
 
-  return { ok: failures.length === 0, twinId, checks, failures };
+  return { ok: failures.length === 0, twinId, configBlock: anchor, checks, failures };
 }
 
 /** A consenter's identity: a serialized identity, or (as some configs carry it) the PEM itself. */

@@ -64,7 +64,7 @@ const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml
     // Org 1's twin, private to it (the default read grant revoked), with a document and a source.
     await owner.createTwin(twin, 'Audited plant', AML);
     await owner.revoke(twin, { mspId: '*', role: 'READER' });
-    await owner.addDocument(twin, { hash: reportHash, dhtRef: `ref-${stamp}`, title: 'Inspection report', confidentiality: 'PUBLIC' });
+    await owner.addDocument(twin, { hash: reportHash, dhtRef: `ref-${stamp}`, title: 'Inspection report', confidentiality: 'public' });
     await owner.addExternalSource(twin, `https://example.org/${stamp}`, 'manual');
   });
 
