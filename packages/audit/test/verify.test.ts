@@ -131,19 +131,31 @@ describe('verifyBlockBundle on a bundle captured from the real network', () => {
     expect(c).toContain(FailureCodes.changesIncomplete);
   });
 
-  it('a transaction removed together with its block and the numbering redone', () => {
-    const b = copy();
-    const last = b.changes[b.changes.length - 1]!;
-    const { bi } = locate(b, last.txId);
-    const others = b.changes.filter((c) => c.blockNumber === last.blockNumber && c !== last);
-    b.changes.pop();
-    if (others.length === 0) b.blocks.splice(bi, 1);
-    // The spec state is unchanged by the dropped change (an external source); only its absence shows.
-    const r = verifyBlockBundle(b);
-    // Without the block, nothing in the bundle shows the change: that is the documented limit
-    // (completeness needs the chain of blocks). With the block kept, it is caught.
-    if (others.length > 0) expect(r.failures.map((f) => f.code)).toContain(FailureCodes.txUnlisted);
-    else expect(r.ok).toBe(true);
+  it('a middle transaction removed with its block and the numbering redone: caught by the replay when it changed the spec', () => {
+    // Change 1 (createTwin) is in block 5, alone. Dropping change 2 (revoke, block 6) and
+    // renumbering leaves a consistent-looking list: revoke wrote no specification key, so
+    // nothing in the bundle shows its absence. That is the documented limit (a bundle proves
+    // what it holds, not that it holds everything). Dropping createTwin instead is caught.
+    const dropRevoke = copy();
+    const { bi } = locate(dropRevoke, dropRevoke.changes[1]!.txId);
+    dropRevoke.blocks.splice(bi, 1);
+    dropRevoke.changes.splice(1, 1);
+    dropRevoke.changes.forEach((c, i) => (c.seq = i + 1));
+    expect(verifyBlockBundle(dropRevoke).ok).toBe(true);
+
+    const dropCreate = copy();
+    dropCreate.blocks.splice(locate(dropCreate, dropCreate.changes[0]!.txId).bi, 1);
+    dropCreate.changes.splice(0, 1);
+    dropCreate.changes.forEach((c, i) => (c.seq = i + 1));
+    const c = codes(dropCreate);
+    expect(c).toContain(FailureCodes.changesIncomplete);
+    expect(c).toContain(FailureCodes.specState);
+  });
+
+  it('a pinned config block hash: the right one passes, another fails', () => {
+    const anchor = verifyBlockBundle(copy()).configBlock!;
+    expect(verifyBlockBundle(copy(), { expectedConfigBlockHash: anchor.headerHash }).ok).toBe(true);
+    expect(verifyBlockBundle(copy(), { expectedConfigBlockHash: '0'.repeat(64) }).failures.map((f) => f.code)).toEqual([FailureCodes.configUnexpected]);
   });
 
   it('a change that names a block without its transaction', () => {
