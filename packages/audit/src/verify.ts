@@ -1,4 +1,4 @@
-import { BUNDLE_FORMAT, type AuditBlockBundle } from './bundle.js';
+import { BUNDLE_FORMAT, type AuditBlockBundle, type BundleChange, type BundleDocument } from './bundle.js';
 import { identityProblem, readChannelConfig, satisfies, signatureValid, type ChannelConfig } from './channel-config.js';
 import {
   TX_VALID,
@@ -106,6 +106,30 @@ function isSpecKey(key: string, twinId: string): boolean {
  * others) so the auditor sees all that is wrong at once.
  */
 export function verifyBlockBundle(bundle: unknown, options: VerifyOptions = {}): BlockBundleVerification {
+  try {
+    return verifyUnguarded(bundle, options);
+  } catch (err) {
+    // Bytes that decode but hold nonsense (a corrupted protobuf field) must still give an
+    // answer, never a crash: the auditor gets a failure, not a stack trace.
+    return {
+      ok: false,
+      twinId: undefined,
+      checks: [{ check: 'bundle decodes', ok: false, count: 0 }],
+      failures: [{ code: FailureCodes.malformed, reason: `the bundle could not be decoded: ${(err as Error).message}` }],
+    };
+  }
+}
+
+const isChange = (c: unknown): boolean => {
+  const x = c as Partial<BundleChange> | null;
+  return !!x && Number.isInteger(x.seq) && typeof x.txId === 'string' && Number.isInteger(x.blockNumber);
+};
+const isDocument = (d: unknown): boolean => {
+  const x = d as Partial<BundleDocument> | null;
+  return !!x && typeof x.hash === 'string' && typeof x.contentBase64 === 'string';
+};
+
+function verifyUnguarded(bundle: unknown, options: VerifyOptions): BlockBundleVerification {
   const failures: VerificationFailure[] = [];
   const checks: VerificationCheck[] = [];
   const fail = (f: VerificationFailure): void => void failures.push(f);
@@ -122,10 +146,16 @@ export function verifyBlockBundle(bundle: unknown, options: VerifyOptions = {}):
     typeof p.chaincode !== 'string' ||
     typeof p.configBlock !== 'string' ||
     !Array.isArray(p.blocks) ||
+    !p.blocks.every((x) => typeof x === 'string') ||
     !Array.isArray(p.changes) ||
+    !p.changes.every(isChange) ||
     !p.specification ||
     typeof p.specification.state !== 'object' ||
-    !Array.isArray(p.documents)
+    p.specification.state === null ||
+    typeof p.specification.revisionTxId !== 'string' ||
+    !Object.values(p.specification.state).every((v) => typeof v === 'string') ||
+    !Array.isArray(p.documents) ||
+    !p.documents.every(isDocument)
   ) {
     fail({ code: FailureCodes.malformed, reason: `not a ${BUNDLE_FORMAT} bundle (a required field is missing or of the wrong type)` });
     return { ok: false, twinId: undefined, checks: [{ check: 'bundle format', ok: false, count: 0 }], failures };
