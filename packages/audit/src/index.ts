@@ -7,3 +7,5 @@ export type { AuditBundleExporter, AuditBundleExporterInit, AuditExportRequest, 
 export { BlockUnavailableError, AuditChangesMissingError, BundleUnreadableError } from './errors.js';
 export { createQsccBlockReader } from './qscc.js';
 export type { QsccEvaluate } from './qscc.js';
+export { runVerifyCli } from './run-cli.js';
+export type { CliOutput } from './run-cli.js';
