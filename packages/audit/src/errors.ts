@@ -1,4 +1,4 @@
-import { NotFoundError, UnavailableError, ValidationError } from '@twinledger/errors';
+import { NotFoundError, TwinLedgerError, UnavailableError, ValidationError } from '@twinledger/errors';
 
 /** The peer did not hand out a block the export needs (down, or the transaction is unknown to it). */
 export class BlockUnavailableError extends UnavailableError {
@@ -13,4 +13,10 @@ export class AuditChangesMissingError extends NotFoundError {
 /** The file handed to the verifier is not JSON (the CLI's only failure before verifying). */
 export class BundleUnreadableError extends ValidationError {
   override readonly code = 'BUNDLE_UNREADABLE';
+}
+
+/** A contiguous export would hold more blocks than the exporter's limit. */
+export class AuditBundleTooLargeError extends TwinLedgerError {
+  readonly code = 'TOO_LARGE';
+  override readonly httpStatus: number = 413;
 }

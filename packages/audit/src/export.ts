@@ -1,6 +1,6 @@
 import fabricProtos from '@hyperledger/fabric-protos';
 import { BUNDLE_FORMAT, type AuditBlockBundle, type BundleChange, type BundleDocument } from './bundle.js';
-import { AuditChangesMissingError, BlockUnavailableError } from './errors.js';
+import { AuditBundleTooLargeError, AuditChangesMissingError, BlockUnavailableError } from './errors.js';
 import { METADATA_SIGNATURES, TX_VALID, compositeKey, decodeBlock, decodeTransaction, validationCode } from './fabric.js';
 
 /**
@@ -24,6 +24,12 @@ export interface AuditExportRequest {
   readonly asOfSeq?: number;
   /** Document bytes the exporter read, with their on-chain hashes. */
   readonly documents?: readonly BundleDocument[];
+  /**
+   * Include every block from the twin's creation to its last change (not only the blocks of its
+   * changes), so the verifier can prove the change list complete through the last one. Costs
+   * the channel's whole traffic of that period; bounded by `maxBlocks`.
+   */
+  readonly contiguous?: boolean;
 }
 
 export interface AuditBundleExporterInit {
@@ -32,12 +38,15 @@ export interface AuditBundleExporterInit {
   readonly chaincode: string;
   /** The exporting organization (recorded for information). */
   readonly mspId: string;
+  /** Most blocks one bundle holds (a contiguous export of a long history); default 2,000. */
+  readonly maxBlocks?: number;
 }
 
 export interface AuditBundleExporter {
   export(req: AuditExportRequest): Promise<AuditBlockBundle>;
 }
 
+const DEFAULT_MAX_BLOCKS = 2_000;
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
 
 /** The block number of the channel's latest config block, read from a block's orderer metadata. */
@@ -71,6 +80,17 @@ export function createAuditBundleExporter(init: AuditBundleExporterInit): AuditB
         const number = decodeBlock(raw).number;
         blocks.set(number, raw);
         placed.push({ seq: c.seq, txId: c.txId, blockNumber: number });
+      }
+      if (req.contiguous && placed.length > 0) {
+        const first = placed[0]!.blockNumber;
+        const last = Math.max(...placed.map((c) => c.blockNumber));
+        const max = init.maxBlocks ?? DEFAULT_MAX_BLOCKS;
+        if (last - first + 1 > max) {
+          throw new AuditBundleTooLargeError(`a contiguous export of ${req.twinId} needs ${last - first + 1} blocks, more than ${max}`, { details: { twinId: req.twinId, blocks: last - first + 1, limit: max } });
+        }
+        for (let n = first; n <= last; n++) {
+          if (!blocks.has(n)) blocks.set(n, await fetch(`block ${n}`, () => init.blocks.blockByNumber(n)));
+        }
       }
       const height = await fetch('the chain height', () => init.blocks.height());
       const tip = await fetch(`block ${height - 1}`, () => init.blocks.blockByNumber(height - 1));

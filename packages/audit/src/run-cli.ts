@@ -37,6 +37,9 @@ export function runVerifyCli(argv: readonly string[], io: CliOutput): number {
     if (result.configBlock) {
       io.out(`  trust anchor: config block ${result.configBlock.number}, header sha256 ${result.configBlock.headerHash}${pinned ? ' (pinned)' : ' (not pinned: compare it out of band, or pass --config-hash)'}`);
     }
+    if (result.completeThrough !== undefined) {
+      io.out(`  change list proven complete through block ${result.completeThrough ?? '-'}${result.completeThrough === null ? ' (the creation block is not in the bundle)' : ' (every block from the creation on is included; later changes are not covered)'}`);
+    }
     for (const c of result.checks) io.out(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.check} (${c.count})`);
     for (const f of result.failures) io.out(`  ${f.code}${f.block !== undefined ? ` block=${f.block}` : ''}${f.txId ? ` tx=${f.txId}` : ''}: ${f.reason}`);
   }

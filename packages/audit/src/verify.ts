@@ -86,6 +86,14 @@ export interface BlockBundleVerification {
   readonly twinId: string | undefined;
   /** The trust anchor: the config block every certificate was checked against; compare its hash out of band. */
   readonly configBlock?: { readonly number: number; readonly headerHash: string };
+  /**
+   * The last block through which the change list is proven complete: the bundle holds every
+   * block from the twin's creation to this one, hash-chained, and no valid transaction of the
+   * twin in them is missing from the list. null when not even the creation block is there.
+   * Changes after this block may exist; an auditor who needs the history up to a block asks
+   * for a contiguous export (`?contiguous=true`) and compares.
+   */
+  readonly completeThrough?: number | null;
   readonly checks: readonly VerificationCheck[];
   readonly failures: readonly VerificationFailure[];
 }
@@ -305,6 +313,16 @@ function verifyUnguarded(bundle: unknown, options: VerifyOptions): BlockBundleVe
   }
   check('the change list is the twin\'s ledger order from its creation', b.changes.length, [FailureCodes.txUnlisted, FailureCodes.changesIncomplete], start);
 
+  // Completeness: a hash-chained run of blocks from the creation block leaves no room for a
+  // change left out (TX_UNLISTED above covers every transaction of every included block).
+  let completeThrough: number | null = null;
+  const creation = b.changes.find((c) => c.seq === 1);
+  const broken = new Set(failures.filter((f) => f.code === FailureCodes.chainBroken || f.code === FailureCodes.dataHash || f.code === FailureCodes.blockSignature).map((f) => f.block));
+  if (creation && blocks.has(creation.blockNumber) && !broken.has(creation.blockNumber) && failures.every((f) => f.code !== FailureCodes.txUnlisted && f.code !== FailureCodes.changesIncomplete)) {
+    completeThrough = creation.blockNumber;
+    while (blocks.has(completeThrough + 1) && !broken.has(completeThrough + 1)) completeThrough++;
+  }
+
   start = failures.length;
   for (const { tx, change } of txs) {
     if (!tx.creator) {
@@ -408,7 +426,7 @@ function verifyUnguarded(bundle: unknown, options: VerifyOptions): BlockBundleVe
   }
   check('document bytes hash to hashes recorded on chain', b.documents.length, [FailureCodes.documentBytes, FailureCodes.documentNotOnChain], start);
 
-  return { ok: failures.length === 0, twinId, configBlock: anchor, checks, failures };
+  return { ok: failures.length === 0, twinId, configBlock: anchor, completeThrough, checks, failures };
 }
 
 /** A consenter's identity: a serialized identity, or (as some configs carry it) the PEM itself. */

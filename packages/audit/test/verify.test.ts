@@ -141,7 +141,11 @@ describe('verifyBlockBundle on a bundle captured from the real network', () => {
     dropRevoke.blocks.splice(bi, 1);
     dropRevoke.changes.splice(1, 1);
     dropRevoke.changes.forEach((c, i) => (c.seq = i + 1));
-    expect(verifyBlockBundle(dropRevoke).ok).toBe(true);
+    const r = verifyBlockBundle(dropRevoke);
+    expect(r.ok).toBe(true);
+    // ... but the bundle no longer proves its list complete past the gap.
+    expect(verifyBlockBundle(copy()).completeThrough).toBe(8);
+    expect(r.completeThrough).toBe(5);
 
     const dropCreate = copy();
     dropCreate.blocks.splice(locate(dropCreate, dropCreate.changes[0]!.txId).bi, 1);

@@ -65,6 +65,8 @@ const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml
     await owner.createTwin(twin, 'Audited plant', AML);
     await owner.revoke(twin, { mspId: '*', role: 'READER' });
     await owner.addDocument(twin, { hash: reportHash, dhtRef: `ref-${stamp}`, title: 'Inspection report', confidentiality: 'public' });
+    // Another twin's change in between: a block of the channel that is not the audited twin's.
+    await owner.createTwin(`${twin}-other`, 'Other plant', AML);
     await owner.addExternalSource(twin, `https://example.org/${stamp}`, 'manual');
   });
 
@@ -101,6 +103,18 @@ const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml
     const b2 = bounded.json() as AuditBlockBundle;
     expect(b2.changes.map((c) => c.seq)).toEqual([1, 2]);
     expect(verifyBlockBundle(b2).failures).toEqual([]);
+
+    // Contiguous: every block from the creation to the last change, so the list is proven complete.
+    const contiguous = await get(0, `/twins/${twin}/audit-bundle?contiguous=true`);
+    expect(contiguous.statusCode).toBe(200);
+    const b3 = contiguous.json() as AuditBlockBundle;
+    const r3 = verifyBlockBundle(b3);
+    expect(r3.failures).toEqual([]);
+    expect(r3.completeThrough).toBe(Math.max(...b3.changes.map((c) => c.blockNumber)));
+    expect(b3.blocks.length).toBe(r3.completeThrough! - b3.changes[0]!.blockNumber + 1);
+    expect(b3.blocks.length).toBeGreaterThan(bundle.blocks.length);
+    // Without the other twin's block, the plain export proves the list complete only up to the gap.
+    expect(verifyBlockBundle(bundle).completeThrough).toBeLessThan(r3.completeThrough!);
   });
 
   it('refuses a caller who may not read the twin, and bad input, with their codes', async () => {

@@ -169,6 +169,7 @@ export function auditRoutes(deps: RouteDeps) {
           params: TwinParams,
           querystring: Type.Object({
             asOfSeq: Type.Optional(Type.Integer({ minimum: 1, description: 'the last change included (seq); default: all' })),
+            contiguous: Type.Optional(Type.Boolean({ description: 'every block from the creation to the last change, so the list can be proven complete (at most 2,000 blocks, else 413 TOO_LARGE)' })),
             documents: Type.Optional(Type.String({ pattern: `^[0-9a-f]{64}(,[0-9a-f]{64}){0,${MAX_BUNDLE_DOCUMENTS - 1}}$`, description: 'comma-separated SHA-256 hashes' })),
           }),
           response: withErrors({ 200: AuditBundleAnswer }),
@@ -190,6 +191,7 @@ export function auditRoutes(deps: RouteDeps) {
           twinId,
           changes: history.changes.map((c) => ({ seq: c.seq, txId: c.txId })),
           ...(req.query.asOfSeq !== undefined ? { asOfSeq: req.query.asOfSeq } : {}),
+          ...(req.query.contiguous ? { contiguous: true } : {}),
           documents,
         });
         void reply.header('content-disposition', `attachment; filename="audit-${twinId}.json"`);
