@@ -104,6 +104,12 @@ const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml
     expect(b2.changes.map((c) => c.seq)).toEqual([1, 2]);
     expect(verifyBlockBundle(b2).failures).toEqual([]);
 
+    // The same bound given as the as-of route takes it.
+    const byAt = await get(0, `/twins/${twin}/audit-bundle?at=${b2.changes[1]!.txId}`);
+    expect(byAt.statusCode).toBe(200);
+    expect((byAt.json() as AuditBlockBundle).changes).toEqual(b2.changes);
+    expect((await get(0, `/twins/${twin}/audit-bundle?at=seq:2&asOfSeq=2`)).statusCode).toBe(400);
+
     // Contiguous: every block from the creation to the last change, so the list is proven complete.
     const contiguous = await get(0, `/twins/${twin}/audit-bundle?contiguous=true`);
     expect(contiguous.statusCode).toBe(200);

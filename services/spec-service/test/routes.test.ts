@@ -352,6 +352,7 @@ describe('spec-service routes', () => {
       const bad = await call('GET', `/twins/${TWIN}/audit-bundle?documents=${HASH},nothex`);
       expect(bad.statusCode).toBe(400);
       expect((await call('GET', `/twins/${TWIN}/audit-bundle?asOfSeq=0`)).statusCode).toBe(400);
+      expect((await call('GET', `/twins/${TWIN}/audit-bundle?at=seq:0`)).statusCode).toBe(400);
       expect(fabric.calls).toEqual([]);
       const res = await call('GET', `/twins/${TWIN}/audit-bundle`);
       expect(res.statusCode).toBe(503);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ValidationError } from '@twinledger/errors';
 import type { ServiceApp } from '@twinledger/service-kit';
 import { PageQueryProperties, Type } from '@twinledger/service-kit';
 import { ledger, type RouteDeps } from '../context.js';
@@ -169,6 +170,7 @@ export function auditRoutes(deps: RouteDeps) {
           params: TwinParams,
           querystring: Type.Object({
             asOfSeq: Type.Optional(Type.Integer({ minimum: 1, description: 'the last change included (seq); default: all' })),
+            at: Type.Optional({ ...AsOf, description: `the bound as for GET /twins/:twinId/as-of (${AsOf.description ?? ''}); not together with asOfSeq` }),
             contiguous: Type.Optional(Type.Boolean({ description: 'every block from the creation to the last change, so the list can be proven complete (at most 2,000 blocks, else 413 TOO_LARGE)' })),
             documents: Type.Optional(Type.String({ pattern: `^[0-9a-f]{64}(,[0-9a-f]{64}){0,${MAX_BUNDLE_DOCUMENTS - 1}}$`, description: 'comma-separated SHA-256 hashes' })),
           }),
@@ -176,10 +178,14 @@ export function auditRoutes(deps: RouteDeps) {
         },
       },
       async (req, reply) => {
+        if (req.query.at !== undefined && req.query.asOfSeq !== undefined) throw new ValidationError('give at or asOfSeq, not both', { details: { at: req.query.at, asOfSeq: req.query.asOfSeq } });
+        const at = req.query.at === undefined ? undefined : requireAsOfBound(req.query.at);
         if (!deps.auditBundles) throw new AuditBundlesUnavailableError('this replica has no block reader');
         const l = await ledger(deps, req);
         const { twinId } = req.params;
         const history = await l.history(twinId);
+        // A time or tx bound resolves to a seq the way the as-of route resolves it: the chaincode's.
+        const asOfSeq = at === undefined ? req.query.asOfSeq : (await l.getTwinAsOf(twinId, at)).asOf.lastSeq;
         const documents = [];
         for (const hash of req.query.documents?.split(',') ?? []) {
           // As the download route: the chaincode's answer to the caller's own read authorizes.
@@ -190,7 +196,7 @@ export function auditRoutes(deps: RouteDeps) {
         const bundle = await deps.auditBundles.export({
           twinId,
           changes: history.changes.map((c) => ({ seq: c.seq, txId: c.txId })),
-          ...(req.query.asOfSeq !== undefined ? { asOfSeq: req.query.asOfSeq } : {}),
+          ...(asOfSeq !== undefined ? { asOfSeq } : {}),
           ...(req.query.contiguous ? { contiguous: true } : {}),
           documents,
         });
