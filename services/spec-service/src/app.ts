@@ -26,6 +26,8 @@ export interface AppDeps {
   /** Whether this replica relays ledger events; default yes (tests publish to the hub directly). */
   readonly relaying?: () => boolean;
   readonly journal: LedgerJournal;
+  /** See RouteDeps.auditBundles. */
+  readonly auditBundles?: RouteDeps['auditBundles'];
   readonly readiness?: readonly ReadinessCheck[];
   readonly limits?: Partial<Limits>;
   /** Attempts for a write that loses MVCC read conflicts; default 3. */
@@ -84,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
     hub: deps.hub,
     relaying: deps.relaying ?? (() => true),
     journal: deps.journal,
+    ...(deps.auditBundles ? { auditBundles: deps.auditBundles } : {}),
     limits: { ...DEFAULT_LIMITS, ...deps.limits },
     mvccAttempts: deps.mvccAttempts ?? 3,
     retries: new Counter({ name: 'spec_service_mvcc_retries_total', help: 'Writes retried after an MVCC read conflict', labelNames: ['operation'], registers: [metrics] }),

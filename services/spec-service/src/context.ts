@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessDecisions } from '@twinledger/auth-identity';
+import type { AuditBundleExporter } from '@twinledger/audit';
 import type { DhtClient } from '@twinledger/dht-client';
 import { withWriteRetry, type MvccConflictError } from '@twinledger/fabric-client';
 import type { Permission, TwinLedger } from '@twinledger/ledger';
@@ -48,6 +49,11 @@ export interface RouteDeps {
   /** The chaincode's access decisions, cached (used only while the read model is enabled). */
   readonly decisions: AccessDecisions;
   readonly readLookups: Counter;
+  /**
+   * Builds block-proof audit bundles from this org's peer (qscc). Undefined where the service
+   * has no block reader (route tests): the route then answers 503 AUDIT_BUNDLES_UNAVAILABLE.
+   */
+  readonly auditBundles?: AuditBundleExporter;
 }
 
 /**

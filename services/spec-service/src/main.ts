@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createAccessDecisions, createObservedIdentities, DEFAULT_AUTH_DECISION_TTL_MS, type PeerHealthConfig } from '@twinledger/auth-identity';
+import { createAuditBundleExporter, createQsccBlockReader } from '@twinledger/audit';
+import { createAccessDecisions, createObservedIdentities, DEFAULT_AUTH_DECISION_TTL_MS, findIdentityFiles, type PeerHealthConfig } from '@twinledger/auth-identity';
 import { ConfigError } from '@twinledger/config';
 import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
-import { checkpointFile, type PeerEndpoint } from '@twinledger/fabric-client';
+import { checkpointFile, createFabricClient, loadIdentity, type PeerEndpoint } from '@twinledger/fabric-client';
 import { createIdempotentProducer, createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createMetricsRegistry, type Logger } from '@twinledger/observability';
@@ -78,6 +79,16 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
   const hub = createEventHub();
   const journal = createLedgerJournal(join(cfg.stateDir, 'ledger-journal.jsonl'));
   const serviceClient = await identities.clientByName(cfg.relayIdentity);
+  // Blocks for audit bundles: qscc as the relay identity over the same connection. The caller's
+  // own history read authorizes each export (routes/audit.ts); qscc hands any channel member
+  // whole blocks, so this identity reads nothing it could not read already.
+  const relayFiles = await findIdentityFiles(cfg.identitiesDir, cfg.relayIdentity, cfg.mspId);
+  const qscc = relayFiles
+    ? createFabricClient({ pool, peer: cfg.peer, identity: await loadIdentity(relayFiles), channel: cfg.channel, chaincode: 'qscc', health })
+    : undefined;
+  const auditBundles = qscc
+    ? createAuditBundleExporter({ blocks: createQsccBlockReader((fn, args) => qscc.evaluate(fn, args), cfg.channel), channel: cfg.channel, chaincode: cfg.chaincode, mspId: cfg.mspId })
+    : undefined;
 
   let relay: EventRelay | undefined;
   let producer: ReturnType<typeof createIdempotentProducer> | undefined;
@@ -147,6 +158,7 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     hub,
     relaying: () => relay !== undefined,
     journal,
+    ...(auditBundles ? { auditBundles } : {}),
     limits: { ...(cfg.amlMaxBytes ? { amlBytes: cfg.amlMaxBytes } : {}), ...(cfg.documentMaxBytes ? { documentBytes: cfg.documentMaxBytes } : {}) },
     ...(cfg.mvccAttempts ? { mvccAttempts: cfg.mvccAttempts } : {}),
     specCache,
@@ -171,6 +183,7 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
       await producer?.disconnect().catch(() => undefined);
       await health.stop();
       identities.close();
+      qscc?.close();
       pool.close();
     },
   };

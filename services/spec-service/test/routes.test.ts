@@ -360,6 +360,17 @@ describe('spec-service routes', () => {
       expect(res.changes.map((c: { seq: number; operation: string }) => [c.seq, c.operation])).toEqual([[1, 'createTwin'], [2, 'insertAML']]);
     });
 
+    it('audit bundle: bad input is 400 before the ledger; a replica without a block reader answers 503 AUDIT_BUNDLES_UNAVAILABLE', async () => {
+      const bad = await call('GET', `/twins/${TWIN}/audit-bundle?documents=${HASH},nothex`);
+      expect(bad.statusCode).toBe(400);
+      expect((await call('GET', `/twins/${TWIN}/audit-bundle?asOfSeq=0`)).statusCode).toBe(400);
+      expect((await call('GET', `/twins/${TWIN}/audit-bundle?at=seq:0`)).statusCode).toBe(400);
+      expect(fabric.calls).toEqual([]);
+      const res = await call('GET', `/twins/${TWIN}/audit-bundle`);
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ code: 'AUDIT_BUNDLES_UNAVAILABLE' });
+    });
+
     it('pages the history: ?limit=&bookmark= go to the chaincode, its next bookmark comes back', async () => {
       fabric.on('spec:history', () => ({ twinId: TWIN, changes: [{ seq: 11, txId: 't11', timestamp: '2026-01-01T00:00:00.000Z', operation: 'insertAML' }], bookmark: '12' }));
       const res = await call('GET', `/twins/${TWIN}/history?elementId=filler-1&limit=1&bookmark=11`);

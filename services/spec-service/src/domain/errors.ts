@@ -24,3 +24,8 @@ export class EventsNotRelayedError extends UnavailableError {
 export class ReadAccessDeniedError extends AccessDeniedError {
   override readonly code: string = 'ACCESS_DENIED';
 }
+
+/** A replica built without a block reader (no qscc client): it cannot export block-proof bundles. */
+export class AuditBundlesUnavailableError extends UnavailableError {
+  override readonly code: string = 'AUDIT_BUNDLES_UNAVAILABLE';
+}

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
+import { ValidationError } from '@twinledger/errors';
 import type { ServiceApp } from '@twinledger/service-kit';
 import { PageQueryProperties, Type } from '@twinledger/service-kit';
 import { ledger, type RouteDeps } from '../context.js';
+import { fetchVerified, pickVersion } from '../domain/documents.js';
+import { AuditBundlesUnavailableError } from '../domain/errors.js';
 import { AsOf, ElementId, LedgerRecord, Sha256Hex, TwinParams, requireAsOfBound, withErrors } from '../schemas.js';
 
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
@@ -44,6 +47,26 @@ const AsOfAnswer = Type.Object(
   },
   { additionalProperties: true },
 );
+
+const AuditBundleAnswer = Type.Object(
+  {
+    format: Type.String(),
+    twinId: Type.String(),
+    channel: Type.String(),
+    chaincode: Type.String(),
+    exportedAt: Type.String(),
+    exportedBy: Type.String(),
+    asOfSeq: Type.Union([Type.Integer(), Type.Null()]),
+    configBlock: Type.String({ description: 'the channel config block, serialized common.Block, base64' }),
+    blocks: Type.Array(Type.String(), { description: 'every block holding a change of the twin, base64, ascending' }),
+    changes: Type.Array(Type.Object({ seq: Type.Integer(), txId: Type.String(), blockNumber: Type.Integer() })),
+    specification: Type.Object({ revisionTxId: Type.String(), state: Type.Record(Type.String(), Type.String()) }),
+    documents: Type.Array(Type.Object({ hash: Sha256Hex, contentBase64: Type.String() })),
+  },
+  { description: 'verify offline with `npm run verify -- <file>` (packages/audit)' },
+);
+/** Most documents one bundle carries: each is fetched and held in memory. */
+const MAX_BUNDLE_DOCUMENTS = 8;
 
 export function auditRoutes(deps: RouteDeps) {
   return async (app: ServiceApp): Promise<void> => {
@@ -132,6 +155,54 @@ export function auditRoutes(deps: RouteDeps) {
             'Canonical AML is deterministic: the chaincode\'s canonicalizeDocument() of the rebuilt elements has the SHA-256 given here.',
           ],
         };
+      },
+    );
+
+    app.get(
+      '/twins/:twinId/audit-bundle',
+      {
+        schema: {
+          tags: ['audit'],
+          summary: "Block-proof audit bundle: the Fabric blocks of every change of the twin, the channel config block, the replayed specification keys and, on request, documents' bytes",
+          description:
+            'The history read (as the caller) is the authorization: it needs what GET /twins/:twinId/history needs. Blocks come from this organization\'s peer (qscc). ' +
+            '`documents` lists up to 8 document hashes (comma-separated) whose bytes to include; each needs doc:read of its level.',
+          params: TwinParams,
+          querystring: Type.Object({
+            asOfSeq: Type.Optional(Type.Integer({ minimum: 1, description: 'the last change included (seq); default: all' })),
+            at: Type.Optional({ ...AsOf, description: `the bound as for GET /twins/:twinId/as-of (${AsOf.description ?? ''}); not together with asOfSeq` }),
+            contiguous: Type.Optional(Type.Boolean({ description: 'every block from the creation to the last change, so the list can be proven complete (at most 2,000 blocks, else 413 TOO_LARGE)' })),
+            documents: Type.Optional(Type.String({ pattern: `^[0-9a-f]{64}(,[0-9a-f]{64}){0,${MAX_BUNDLE_DOCUMENTS - 1}}$`, description: 'comma-separated SHA-256 hashes' })),
+          }),
+          response: withErrors({ 200: AuditBundleAnswer }),
+        },
+      },
+      async (req, reply) => {
+        if (req.query.at !== undefined && req.query.asOfSeq !== undefined) throw new ValidationError('give at or asOfSeq, not both', { details: { at: req.query.at, asOfSeq: req.query.asOfSeq } });
+        const at = req.query.at === undefined ? undefined : requireAsOfBound(req.query.at);
+        if (!deps.auditBundles) throw new AuditBundlesUnavailableError('this replica has no block reader');
+        const l = await ledger(deps, req);
+        const { twinId } = req.params;
+        const history = await l.history(twinId);
+        // A time or tx bound resolves to a seq the way the as-of route resolves it: the chaincode's.
+        const asOfSeq = at === undefined ? req.query.asOfSeq : (await l.getTwinAsOf(twinId, at)).asOf.lastSeq;
+        const documents = [];
+        for (const hash of req.query.documents?.split(',') ?? []) {
+          // As the download route: the chaincode's answer to the caller's own read authorizes.
+          const v = pickVersion(await l.getDocumentHistoryPage(twinId, hash, { limit: 1 }), 1);
+          const bytes = await fetchVerified(deps.dht, v.dhtRef, v.hash, deps.limits.documentBytes);
+          documents.push({ hash: v.hash, contentBase64: Buffer.from(bytes).toString('base64') });
+        }
+        const bundle = await deps.auditBundles.export({
+          twinId,
+          changes: history.changes.map((c) => ({ seq: c.seq, txId: c.txId })),
+          ...(asOfSeq !== undefined ? { asOfSeq } : {}),
+          ...(req.query.contiguous ? { contiguous: true } : {}),
+          documents,
+        });
+        void reply.header('content-disposition', `attachment; filename="audit-${twinId}.json"`);
+        // The schema's types are mutable; the bundle is only read from here on.
+        return { ...bundle, blocks: [...bundle.blocks], changes: [...bundle.changes], documents: [...bundle.documents], specification: { ...bundle.specification } };
       },
     );
   };

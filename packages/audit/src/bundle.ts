@@ -1,0 +1,51 @@
+/**
+ * The audit bundle: one JSON file an auditor verifies offline. Everything that proves something
+ * is raw Fabric bytes (base64); the rest (seq numbers, the twin ID, the stated spec state) are
+ * claims the verifier checks against those bytes.
+ */
+export const BUNDLE_FORMAT = 'twinledger.audit-bundle/1';
+
+export interface BundleChange {
+  /** 1-based position in the twin's ledger order (createTwin = 1). */
+  readonly seq: number;
+  readonly txId: string;
+  /** The block that holds the transaction; one of `blocks`. */
+  readonly blockNumber: number;
+}
+
+export interface BundleDocument {
+  /** SHA-256 (hex) of the plaintext, as recorded on chain. */
+  readonly hash: string;
+  /** The plaintext bytes, base64. */
+  readonly contentBase64: string;
+}
+
+export interface AuditBlockBundle {
+  readonly format: typeof BUNDLE_FORMAT;
+  readonly twinId: string;
+  readonly channel: string;
+  /** The chaincode whose write sets hold the twin. */
+  readonly chaincode: string;
+  readonly exportedAt: string;
+  /** The exporter's organization (information only: nothing rests on it). */
+  readonly exportedBy: string;
+  /** The bound asked for (a change seq), or null for the whole history. */
+  readonly asOfSeq: number | null;
+  /** The channel's latest configuration block, serialized `common.Block`, base64. */
+  readonly configBlock: string;
+  /** Every block holding one of `changes`, serialized `common.Block`, base64, ascending, no duplicates. */
+  readonly blocks: readonly string[];
+  /** The twin's changes in ledger order, from createTwin (seq 1) to the bound. */
+  readonly changes: readonly BundleChange[];
+  /**
+   * The specification as stated by the exporter: the twin's specification keys (twin meta, element
+   * records, child index) and their values (the chaincode's canonical JSON), and the transaction
+   * that last changed them. The verifier rebuilds both from the write sets.
+   */
+  readonly specification: {
+    readonly revisionTxId: string;
+    readonly state: Readonly<Record<string, string>>;
+  };
+  /** Document bytes the exporter could read, with the hash they must have; may be empty. */
+  readonly documents: readonly BundleDocument[];
+}

@@ -1,0 +1,51 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runVerifyCli, verifyBlockBundle } from '../src/index.js';
+
+const FIXTURE = new URL('./fixtures/bundle.json', import.meta.url).pathname;
+
+function run(argv: string[]): { code: number; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = runVerifyCli(argv, { out: (l) => void out.push(l), err: (l) => void err.push(l) });
+  return { code, out, err };
+}
+
+describe('npm run verify', () => {
+  it('exits 0 on the captured bundle and prints the trust anchor', () => {
+    const r = run([FIXTURE]);
+    expect(r.code).toBe(0);
+    expect(r.out[0]).toMatch(/VERIFIED$/);
+    expect(r.out[1]).toMatch(/trust anchor: config block 0, header sha256 [0-9a-f]{64}/);
+  });
+
+  it('exits 1 with the failure codes on a tampered bundle, and on a wrong pin', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audit-cli-'));
+    try {
+      const b = JSON.parse(readFileSync(FIXTURE, 'utf8')) as { documents: { contentBase64: string }[] };
+      b.documents[0]!.contentBase64 = Buffer.from('forged').toString('base64');
+      writeFileSync(join(dir, 'b.json'), JSON.stringify(b));
+      const r = run([join(dir, 'b.json')]);
+      expect(r.code).toBe(1);
+      expect(r.out.some((l) => l.includes('DOCUMENT_HASH_MISMATCH'))).toBe(true);
+
+      const pinned = run([FIXTURE, '--config-hash', '0'.repeat(64), '--json']);
+      expect(pinned.code).toBe(1);
+      expect(JSON.parse(pinned.out.join('\n'))).toMatchObject({ ok: false, failures: [{ code: 'CONFIG_UNEXPECTED' }] });
+      const anchor = verifyBlockBundle(JSON.parse(readFileSync(FIXTURE, 'utf8'))).configBlock!.headerHash;
+      expect(run(['--config-hash', anchor, FIXTURE]).code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 2 without a file, on a missing or non-JSON file', () => {
+    expect(run([]).code).toBe(2);
+    expect(run([FIXTURE, '--config-hash']).code).toBe(2);
+    const missing = run(['/nonexistent/bundle.json']);
+    expect(missing.code).toBe(2);
+    expect(missing.err[0]).toMatch(/^BUNDLE_UNREADABLE: /);
+  });
+});
