@@ -2639,6 +2639,238 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/twins/{twinId}/audit-bundle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Block-proof audit bundle: the Fabric blocks of every change of the twin, the channel config block, the replayed specification keys and, on request, documents' bytes
+         * @description The history read (as the caller) is the authorization: it needs what GET /twins/:twinId/history needs. Blocks come from this organization's peer (qscc). `documents` lists up to 8 document hashes (comma-separated) whose bytes to include; each needs doc:read of its level.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description the last change included (seq); default: all */
+                    asOfSeq?: number;
+                    /** @description the bound as for GET /twins/:twinId/as-of (64-hex transaction ID, seq:<n> (the twin's n-th change in ledger order, 1 = creation), ISO 8601 time with zone, or epoch ms. By time the answer is the longest prefix of the ledger order whose recorded times are all at or before it); not together with asOfSeq */
+                    at?: string;
+                    /** @description every block from the creation to the last change, so the list can be proven complete (at most 2,000 blocks, else 413 TOO_LARGE) */
+                    contiguous?: boolean;
+                    /** @description comma-separated SHA-256 hashes */
+                    documents?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description The twin ID (the deviceId given at creation) */
+                    twinId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description verify offline with `npm run verify -- <file>` (packages/audit) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            asOfSeq: number | null;
+                            /** @description every block holding a change of the twin, base64, ascending */
+                            blocks: string[];
+                            chaincode: string;
+                            changes: {
+                                blockNumber: number;
+                                seq: number;
+                                txId: string;
+                            }[];
+                            channel: string;
+                            /** @description the channel config block, serialized common.Block, base64 */
+                            configBlock: string;
+                            documents: {
+                                contentBase64: string;
+                                /** @description Lowercase hex SHA-256 */
+                                hash: string;
+                            }[];
+                            exportedAt: string;
+                            exportedBy: string;
+                            format: string;
+                            specification: {
+                                revisionTxId: string;
+                                state: {
+                                    [key: string]: string;
+                                };
+                            };
+                            twinId: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/twins/{twinId}/audit-export": {
         parameters: {
             query?: never;
