@@ -187,24 +187,22 @@ export class Tx {
     stagedFor?: string;
   }): Promise<void> {
     const entries = [...this.writes.entries()];
-    for (const [key, value] of entries) {
+    // A null value is a delete, in the change's own writes and in derived bookkeeping alike.
+    for (const [key, value] of [...entries, ...this.derived]) {
       if (value === null) await this.stub.deleteState(key);
       else await this.stub.putState(key, Buffer.from(value, 'utf8'));
     }
-    for (const [key, value] of this.derived) {
-      if (value === null) await this.stub.deleteState(key);
-      else await this.stub.putState(key, Buffer.from(value, 'utf8'));
-    }
+    /** Change-log keys of this transaction under `twinId`, one per chunk. */
+    const logChunks = async (twinId: string, chunks: readonly unknown[]): Promise<void> => {
+      let n = 0;
+      for (const chunk of chunks) await this.stub.putState(compositeKey(KeyTypes.changeWrite, [twinId, this.txId, pad(n++, 6)]), toBytes(chunk));
+    };
     if (opts.stagedFor !== undefined) {
       // A part of a change not yet visible (a chunk of a twin being created): its writes go to
       // change-log keys under its own txId, which the sealing change names in `parts`; no
       // header and no revision, since no reader may see the twin before the seal.
       const plan = planChangeLog(entries);
-      const chunks = plan.inline !== undefined ? [{ writes: plan.inline }] : plan.chunks;
-      let n = 0;
-      for (const chunk of chunks) {
-        await this.stub.putState(compositeKey(KeyTypes.changeWrite, [opts.stagedFor, this.txId, pad(n++, 6)]), toBytes(chunk));
-      }
+      await logChunks(opts.stagedFor, plan.inline !== undefined ? [{ writes: plan.inline }] : plan.chunks);
     } else if (opts.twinId !== undefined) {
       const twinId = opts.twinId;
       const header: ChangeHeader = {
@@ -225,10 +223,7 @@ export class Tx {
       // peer validates and commits, so the log costs an ordinary edit no key of its own.
       const plan = planChangeLog(entries);
       if (plan.inline !== undefined) header.log = plan.inline;
-      let n = 0;
-      for (const chunk of plan.chunks) {
-        await this.stub.putState(compositeKey(KeyTypes.changeWrite, [twinId, this.txId, pad(n++, 6)]), toBytes(chunk));
-      }
+      await logChunks(twinId, plan.chunks);
       // The header goes to the change-order key, blind (not read here), so concurrent writers
       // of one twin do not conflict on it; the key's history is the twin's headers in the
       // order the ledger committed them (ledger/order.ts).
