@@ -1,13 +1,13 @@
 import { Agent, get } from 'node:http';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ledgerEnvOf, serviceEntry, startNetwork, startServiceProcess, testNetworkInit, type DevNetwork, type ServiceProcess } from '@twinledger/devnet';
+import { startNetwork, testNetworkInit, type DevNetwork, type ServiceProcess } from '@twinledger/devnet';
 import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
-import { createDevIssuer } from '@twinledger/service-kit';
 import { percentile, type Suite, arg } from '../harness.js';
+import { startBenchSpecService } from '../spec-service.js';
 import { largePlant } from './console.js';
 
 /**
@@ -92,35 +92,11 @@ export const reads: Suite = {
       for (let i = 1; i < plant.lines.length; i++) last = (await ledger.insertAML(big, plant.lines[i]!.aml, 'ih-large', plant.lines[i - 1]!.id)).blockNumber;
       log(`twins ${small} (13 components) and ${big} (${elements} components, ${plant.lines.length} transactions) written up to block ${last}`);
 
-      const ids = join(root, 'identities');
-      mkdirSync(ids);
-      symlinkSync(dirname(org.users[0]!.mspDir), join(ids, 'User1'));
-      const issuer = await createDevIssuer('https://idp.bench-reads.local');
-      writeFileSync(join(root, 'jwks.json'), JSON.stringify(issuer.jwks));
-      proc = await startServiceProcess({
-        name: 'spec-service',
-        entry: serviceEntry('spec-service'),
-        env: {
-          PATH: process.env['PATH'],
-          HOST: '127.0.0.1',
-          PORT: '0',
-          LOG_LEVEL: 'info',
-          ...ledgerEnvOf(net, org),
-          FABRIC_IDENTITIES_DIR: ids,
-          AUTH_ISSUER: issuer.issuer,
-          AUTH_AUDIENCE: 'twinledger',
-          AUTH_JWKS_FILE: join(root, 'jwks.json'),
-          DHT_GATEWAY_URL: 'http://127.0.0.1:9',
-          DHT_TOKEN_FILE: join(root, 'unused-dht.token'),
-          KAFKA_BROKERS: net.kafka!.bootstrap,
-          RELAY_ENABLED: 'true',
-          STATE_DIR: join(root, 'state'),
-        },
-        readyTimeoutMs: 120_000,
-      });
-      const base = new URL(proc.url);
+      const service = await startBenchSpecService({ net, org, root, relay: true, readyTimeoutMs: 120_000 });
+      proc = service.proc;
+      const base = new URL(service.url);
       log(`spec-service at ${base.href}`);
-      const headers = { authorization: `Bearer ${await issuer.issue({ sub: 'dashboard', org: org.mspId, fabricIdentity: 'User1', audience: 'twinledger' })}` };
+      const headers = { authorization: `Bearer ${service.token}` };
 
       // The relay replays the channel from block 0: wait until it is past the twins' writes, so
       // their replayed events no longer invalidate what the load reads.

@@ -1,12 +1,12 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ledgerEnvOf, serviceEntry, startNetwork, startServiceProcess, testNetworkInit, type DevNetwork, type ServiceProcess } from '@twinledger/devnet';
+import { startNetwork, testNetworkInit, type DevNetwork, type ServiceProcess } from '@twinledger/devnet';
 import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
-import { createDevIssuer } from '@twinledger/service-kit';
 import { median, percentile, type Suite, arg } from '../harness.js';
+import { startBenchSpecService } from '../spec-service.js';
 
 /**
  * The REST layer's overhead: spec-service (a real process, HTTP on 127.0.0.1) against direct
@@ -22,7 +22,6 @@ import { median, percentile, type Suite, arg } from '../harness.js';
  */
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const SERVER = serviceEntry('spec-service');
 const AML = readFileSync(join(ROOT, 'chaincode/fixtures/bottling-plant.aml'), 'utf8');
 const PARENT = 'prog-set-conveyor-speed';
 
@@ -47,12 +46,6 @@ async function phase(total: number, concurrency: number, op: (i: number, worker:
   return { seconds: (performance.now() - t0) / 1000, latencies };
 }
 
-/** spec-service as its own process (logs to a file, so the measuring process reads none of them). */
-async function startSpecService(env: NodeJS.ProcessEnv): Promise<{ url: string; proc: ServiceProcess }> {
-  const proc = await startServiceProcess({ name: 'spec-service', entry: SERVER, env });
-  return { url: proc.url, proc };
-}
-
 export const rest: Suite = {
   name: 'rest',
   description: 'spec-service REST overhead vs direct fabric-gateway calls (create, insert, read)',
@@ -67,31 +60,10 @@ export const rest: Suite = {
     let proc: ServiceProcess | undefined;
     try {
       const org = net.orgs[0]!;
-      const ids = join(root, 'identities');
-      mkdirSync(ids);
-      symlinkSync(dirname(org.users[0]!.mspDir), join(ids, 'User1'));
-      const issuer = await createDevIssuer('https://idp.bench.local');
-      writeFileSync(join(root, 'jwks.json'), JSON.stringify(issuer.jwks));
-      const service = await startSpecService({
-        PATH: process.env['PATH'],
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'info',
-        ...ledgerEnvOf(net, org),
-        FABRIC_IDENTITIES_DIR: ids,
-        AUTH_ISSUER: issuer.issuer,
-        AUTH_AUDIENCE: 'twinledger',
-        AUTH_JWKS_FILE: join(root, 'jwks.json'),
-        // Not exercised: no documents, no relay (the gateway credential file is never read).
-        DHT_GATEWAY_URL: 'http://127.0.0.1:9',
-        DHT_TOKEN_FILE: join(root, 'unused-dht.token'),
-        KAFKA_BROKERS: '127.0.0.1:9',
-        RELAY_ENABLED: 'false',
-        STATE_DIR: join(root, 'state'),
-      });
+      const service = await startBenchSpecService({ net, org, root, relay: false });
       proc = service.proc;
       log(`spec-service at ${service.url}`);
-      const auth = { authorization: `Bearer ${await issuer.issue({ sub: 'bench', org: org.mspId, fabricIdentity: 'User1', audience: 'twinledger' })}` };
+      const auth = { authorization: `Bearer ${service.token}` };
       const http = async (method: string, path: string, body?: unknown): Promise<void> => {
         const res = await fetch(`${service.url}${path}`, {
           method,

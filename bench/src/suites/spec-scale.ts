@@ -1,11 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
-import { CONSORTIUM_ORGS, ledgerEnvOf, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
-import { createDevIssuer } from '@twinledger/service-kit';
+import { CONSORTIUM_ORGS, startNetwork, testNetworkInit, type DevNetwork, type ServiceProcess } from '@twinledger/devnet';
 import { arg, median, type Suite } from '../harness.js';
-import { startProcess, stopProcess, type Proc } from './console.js';
+import { startBenchSpecService } from '../spec-service.js';
 
 /**
  * Plant-size specifications (issue #21) on the four-organization network (SmartBFT), through
@@ -43,36 +42,15 @@ export const specScale: Suite = {
     const elementReads = arg(args, 'elements', 20);
     const root = mkdtempSync(join(tmpdir(), 'bench-spec-scale-'));
     let net: DevNetwork | undefined;
-    let spec: Proc | undefined;
+    let spec: ServiceProcess | undefined;
     const pool = createPeerConnectionPool();
     try {
       net = await startNetwork({ orgs: [...CONSORTIUM_ORGS], kafka: false, ...testNetworkInit(), log });
       const org = net.orgs[0]!;
-      const issuer = await createDevIssuer('https://idp.bench-spec-scale.local');
-      writeFileSync(join(root, 'jwks.json'), JSON.stringify(issuer.jwks));
-      const ids = join(root, 'identities');
-      mkdirSync(ids);
-      symlinkSync(dirname(org.users[0]!.mspDir), join(ids, 'User1'));
-      spec = await startProcess(
-        'spec-service',
-        {
-          AUTH_ISSUER: issuer.issuer,
-          AUTH_AUDIENCE: 'twinledger',
-          AUTH_JWKS_FILE: join(root, 'jwks.json'),
-          HOST: '127.0.0.1',
-          PORT: '0',
-          LOG_LEVEL: 'info',
-          ...ledgerEnvOf(net, org),
-          FABRIC_IDENTITIES_DIR: ids,
-          // Not exercised: documents and the event relay (reads are measured read-through).
-          DHT_GATEWAY_URL: 'http://127.0.0.1:9',
-          DHT_TOKEN_FILE: join(root, 'unused-dht.token'),
-          KAFKA_BROKERS: '127.0.0.1:9',
-          RELAY_ENABLED: 'false',
-          STATE_DIR: join(root, 'spec-state'),
-        },
-      );
-      const token = await issuer.issue({ sub: 'bench', org: org.mspId, fabricIdentity: 'User1', audience: 'twinledger' });
+      const service = await startBenchSpecService({ net, org, root, relay: false });
+      spec = service.proc;
+      const base = service.url;
+      const token = service.token;
       const auth = { authorization: `Bearer ${token}` };
 
       // The baseline: one trivial transaction committed, same network, same moment.
@@ -96,7 +74,7 @@ export const specScale: Suite = {
         const aml = flatPlant(n);
         const twinId = `spec-scale-${run}-${n}`;
         const t = performance.now();
-        const res = await fetch(`${spec.url}/twins`, {
+        const res = await fetch(`${base}/twins`, {
           method: 'POST',
           headers: { ...auth, 'content-type': 'application/json' },
           body: JSON.stringify({ deviceId: twinId, deviceName: `Plant of ${n} components`, aml }),
@@ -112,7 +90,7 @@ export const specScale: Suite = {
         const times: number[] = [];
         for (let i = 0; i < reads; i++) {
           const s = performance.now();
-          const r = await fetch(`${spec.url}/twins/${encodeURIComponent(twinId)}/spec?format=aml`, { headers: auth });
+          const r = await fetch(`${base}/twins/${encodeURIComponent(twinId)}/spec?format=aml`, { headers: auth });
           const text = await r.text();
           times.push(performance.now() - s);
           if (r.status !== 200) throw new Error(`GET spec (${n}): ${r.status} ${text.slice(0, 300)}`);
@@ -127,7 +105,7 @@ export const specScale: Suite = {
       for (let i = 0; i < elementReads; i++) {
         const id = `component-${(i * 997) % 20_000}`;
         const s = performance.now();
-        const r = await fetch(`${spec.url}/twins/${encodeURIComponent(twin20k)}/elements/${encodeURIComponent(id)}`, { headers: auth });
+        const r = await fetch(`${base}/twins/${encodeURIComponent(twin20k)}/elements/${encodeURIComponent(id)}`, { headers: auth });
         await r.arrayBuffer();
         elementTimes.push(performance.now() - s);
         if (r.status !== 200) throw new Error(`GET element ${id}: ${r.status}`);
@@ -149,7 +127,7 @@ export const specScale: Suite = {
         create_per_element_ms_20k: figures['create_per_element_ms_20k']!,
       };
     } finally {
-      await stopProcess(spec);
+      await spec?.stop();
       pool.close();
       await net?.stop();
       rmSync(root, { recursive: true, force: true });
