@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { environmentFromJson, readAasx, verificationErrors } from '@twinledger/aas';
-import { createIdentityRegistry } from '@twinledger/auth-identity';
-import { ChaincodeRejectedError, type PeerConnectionPool } from '@twinledger/fabric-client';
+import { ChaincodeRejectedError } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
 import { buildApp } from '../src/app.js';
 import { createEventHub } from '../src/domain/event-hub.js';
 import { createLedgerJournal } from '../src/domain/ledger-journal.js';
-import { FakeDht, FakeFabricClient } from './support/fakes.js';
+import { FakeDht, FakeFabricClient, fakeIdentityRegistry } from './support/fakes.js';
 
 const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
 const REV = 'e'.repeat(64);
@@ -42,15 +41,7 @@ describe('spec-service AAS routes', () => {
 
   beforeAll(async () => {
     const issuer = await createDevIssuer('https://idp.org1.local');
-    const registry = createIdentityRegistry({
-      mspId: 'Org1MSP',
-      identities: { User1: { mspId: 'Org1MSP', certPath: 'c', keyPath: 'k' } },
-      pool: {} as PeerConnectionPool,
-      peer: { endpoint: '127.0.0.1:1', tlsRootCertPath: 'x' },
-      channel: 'twins',
-      chaincode: 'twinledger',
-      clientFactory: async () => new Proxy({}, { get: (_t, k) => { const v = (fabric as unknown as Record<string | symbol, unknown>)[k]; return typeof v === 'function' ? v.bind(fabric) : v; } }) as never,
-    });
+    const registry = fakeIdentityRegistry(() => fabric);
     const journal = createLedgerJournal();
     journal.record({ txId: REV, blockNumber: 17, eventName: 'AmlInserted', twinId: 'plant-1' });
     app = await buildApp({

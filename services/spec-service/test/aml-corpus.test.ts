@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createIdentityRegistry } from '@twinledger/auth-identity';
-import type { PeerConnectionPool } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
@@ -9,7 +7,7 @@ import { AML_CASES, doc, ie, nestedAttributes } from '../../../packages/aml/test
 import { buildApp } from '../src/app.js';
 import { createEventHub } from '../src/domain/event-hub.js';
 import { createLedgerJournal } from '../src/domain/ledger-journal.js';
-import { FakeFabricClient } from './support/fakes.js';
+import { FakeFabricClient, fakeIdentityRegistry } from './support/fakes.js';
 
 /**
  * Every bad AML through every route that takes or serves AML answers a 4xx with the
@@ -23,15 +21,7 @@ describe('spec-service and the bad-AML corpus', () => {
 
   beforeAll(async () => {
     const issuer = await createDevIssuer('https://idp.org1.local');
-    const registry = createIdentityRegistry({
-      mspId: 'Org1MSP',
-      identities: { User1: { mspId: 'Org1MSP', certPath: 'c', keyPath: 'k' } },
-      pool: {} as PeerConnectionPool,
-      peer: { endpoint: '127.0.0.1:1', tlsRootCertPath: 'x' },
-      channel: 'twins',
-      chaincode: 'twinledger',
-      clientFactory: async () => new Proxy({}, { get: (_t, k) => { const v = (fabric as unknown as Record<string | symbol, unknown>)[k]; return typeof v === 'function' ? v.bind(fabric) : v; } }) as never,
-    });
+    const registry = fakeIdentityRegistry(() => fabric);
     app = await buildApp({
       logger: silentLogger(),
       auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: 'Org1MSP' }),

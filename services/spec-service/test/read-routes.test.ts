@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { createAccessDecisions, createIdentityRegistry } from '@twinledger/auth-identity';
-import type { PeerConnectionPool } from '@twinledger/fabric-client';
+import { createAccessDecisions } from '@twinledger/auth-identity';
 import { createTwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
@@ -9,7 +8,7 @@ import { buildApp } from '../src/app.js';
 import { createEventHub } from '../src/domain/event-hub.js';
 import { createLedgerJournal } from '../src/domain/ledger-journal.js';
 import { createReadModel, type ReadModel } from '../src/domain/read-model.js';
-import { FakeDht, FakeFabricClient } from './support/fakes.js';
+import { FakeDht, FakeFabricClient, fakeIdentityRegistry } from './support/fakes.js';
 
 const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
 const TWIN = 'plant-1';
@@ -28,15 +27,7 @@ describe('reads through the read model (routes)', () => {
 
   beforeAll(async () => {
     const issuer = await createDevIssuer('https://idp.org1.local');
-    const registry = createIdentityRegistry({
-      mspId: 'Org1MSP',
-      identities: { User1: { mspId: 'Org1MSP', certPath: 'c', keyPath: 'k' } },
-      pool: {} as PeerConnectionPool,
-      peer: { endpoint: '127.0.0.1:1', tlsRootCertPath: 'x' },
-      channel: 'twins',
-      chaincode: 'twinledger',
-      clientFactory: async () => new Proxy({}, { get: (_t, k) => { const v = (fabric as unknown as Record<string | symbol, unknown>)[k]; return typeof v === 'function' ? v.bind(fabric) : v; } }) as never,
-    });
+    const registry = fakeIdentityRegistry(() => fabric);
     const journal = createLedgerJournal();
     const ledgerFor = async (p: { subject: string; mspId: string; fabricIdentity: string | undefined }) => createTwinLedger(await registry.clientFor(p));
     reads = createReadModel({ maxChars: 10_000_000, maxAgeMs: 30_000, fenceWaitMs: 20, following: () => state.following, blockOf: journal.blockOf, startBlock: 7 });

@@ -2,15 +2,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createIdentityRegistry } from '@twinledger/auth-identity';
-import { ChaincodeRejectedError, CommitOutcomeUnknownError, MvccConflictError, PeerUnavailableError, type PeerConnectionPool } from '@twinledger/fabric-client';
+import { ChaincodeRejectedError, CommitOutcomeUnknownError, MvccConflictError, PeerUnavailableError } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier, type DevIssuer, type ServiceApp } from '@twinledger/service-kit';
 import { buildApp } from '../src/app.js';
 import { createEventHub, type EventHub } from '../src/domain/event-hub.js';
 import { createLedgerJournal } from '../src/domain/ledger-journal.js';
-import { FakeDht, FakeFabricClient } from './support/fakes.js';
+import { FakeDht, FakeFabricClient, fakeIdentityRegistry } from './support/fakes.js';
 
 const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
 const TWIN = 'plant-1';
@@ -27,16 +26,7 @@ describe('spec-service routes', () => {
   beforeAll(async () => {
     issuer = await createDevIssuer('https://idp.org1.local');
     hub = createEventHub(10);
-    const registry = createIdentityRegistry({
-      mspId: 'Org1MSP',
-      identities: { User1: { mspId: 'Org1MSP', certPath: 'c', keyPath: 'k' } },
-      pool: {} as PeerConnectionPool,
-      peer: { endpoint: '127.0.0.1:1', tlsRootCertPath: 'x' },
-      channel: 'twins',
-      chaincode: 'twinledger',
-      // The registry keeps one client per identity; delegate so each test's fresh fake answers.
-      clientFactory: async () => new Proxy({}, { get: (_t, k) => { const v = (fabric as unknown as Record<string | symbol, unknown>)[k]; return typeof v === 'function' ? v.bind(fabric) : v; } }) as never,
-    });
+    const registry = fakeIdentityRegistry(() => fabric);
     const journal = createLedgerJournal();
     journal.record({ txId: 't1', blockNumber: 5, eventName: 'TwinCreated', twinId: TWIN, deviceName: 'Plant' });
     journal.record({ txId: 't2', blockNumber: 6, eventName: 'TwinCreated', twinId: 'hidden', deviceName: 'Hidden' });

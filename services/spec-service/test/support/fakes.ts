@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { DhtClient, ObjectBody, StoredObject } from '@twinledger/dht-client';
 import { DhtNotFoundError } from '@twinledger/dht-client';
 import { AccessDeniedError } from '@twinledger/errors';
-import type { FabricClient, SubmitResult } from '@twinledger/fabric-client';
+import type { FabricClient, PeerConnectionPool, SubmitResult } from '@twinledger/fabric-client';
+import { createIdentityRegistry, type IdentityRegistry } from '@twinledger/auth-identity';
 
 type Handler = (args: readonly string[]) => unknown;
 
@@ -110,4 +111,22 @@ export class FakeDht implements Partial<DhtClient> {
   asClient(): DhtClient {
     return this as unknown as DhtClient;
   }
+}
+
+/**
+ * Org1's identity registry (one identity, User1) whose clients are whatever `current()` returns
+ * at call time: the registry keeps one client per identity, so delegating lets each test's fresh
+ * fake answer.
+ */
+export function fakeIdentityRegistry(current: () => FabricClient): IdentityRegistry {
+  return createIdentityRegistry({
+    mspId: 'Org1MSP',
+    identities: { User1: { mspId: 'Org1MSP', certPath: 'c', keyPath: 'k' } },
+    pool: {} as PeerConnectionPool,
+    peer: { endpoint: '127.0.0.1:1', tlsRootCertPath: 'x' },
+    channel: 'twins',
+    chaincode: 'twinledger',
+    clientFactory: async () =>
+      new Proxy({}, { get: (_t, k) => { const f = current() as unknown as Record<string | symbol, unknown>; const v = f[k]; return typeof v === 'function' ? v.bind(f) : v; } }) as never,
+  });
 }
