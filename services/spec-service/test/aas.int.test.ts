@@ -1,15 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { environmentFromJson, readAasx, verificationErrors } from '@twinledger/aas';
-import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
+import { fabricAvailability } from '@twinledger/devnet';
 import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
-import { silentLogger } from '@twinledger/observability';
-import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
-import { startSpecService, type SpecService } from '../src/main.js';
-import { startDhtGateways, stopDhtGateways, type GatewayProcess } from './support/dht-gateways.js';
+import { startSpecStack, type SpecStack } from './support/spec-stack.js';
 
 const fabric = await fabricAvailability();
 const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
@@ -22,62 +17,24 @@ type Result = { messages: { code: string; messageType: string }[] };
  * dht-gateways: org 2 audits one twin of org 1 (may read) and has no grant on another (may not).
  */
 (fabric.ok ? describe : describe.skip)('the AAS API and AASX export on the real network', () => {
-  let net: DevNetwork;
-  let root: string;
-  let gateways: GatewayProcess[] = [];
-  const issuers: DevIssuer[] = [];
-  const services: SpecService[] = [];
+  let stack: SpecStack;
   const shared = `aas-${Date.now().toString(36)}`;
   const hidden = `${shared}-private`;
   let created = '';
   const docs = { public: Buffer.from('the public filler manual'), secret: Buffer.from('the secret recipe') };
   const hashes: Record<string, string> = {};
 
-  const token = (i: number) => issuers[i]!.issue({ sub: `u${i}`, org: net.orgs[i]!.mspId, fabricIdentity: 'User1', audience: 'twinledger' });
-  const inject = async (i: number, method: 'GET' | 'POST', url: string, payload?: Buffer | object, contentType?: string) =>
-    services[i]!.app.inject({
-      method,
-      url,
-      ...(payload !== undefined ? { payload: payload as Buffer } : {}),
-      headers: { authorization: `Bearer ${await token(i)}`, ...(contentType ? { 'content-type': contentType } : {}) },
-    });
+  const inject: SpecStack['inject'] = (...request) => stack.inject(...request);
 
   beforeAll(async () => {
-    net = await startNetwork({ orgs: ['org1', 'org2'], kafka: false, ...testNetworkInit() });
-    root = mkdtempSync(join(tmpdir(), 'spec-aas-int-'));
-    for (const [i, org] of net.orgs.entries()) issuers[i] = await createDevIssuer(`https://idp.${org.name}.local`);
-    gateways = await startDhtGateways(root, net.orgs.map((o, i) => ({ mspId: o.mspId, issuer: issuers[i]! })));
-    for (const [i, org] of net.orgs.entries()) {
-      const dir = join(root, org.name);
-      mkdirSync(dir, { recursive: true });
-      symlinkSync(dirname(org.users[0]!.mspDir), join(dir, 'User1'));
-      const s = await startSpecService(
-        {
-          mspId: org.mspId,
-          identitiesDir: dir,
-          peer: org.peer,
-          channel: net.channel,
-          chaincode: net.chaincode,
-          auth: { issuer: issuers[i]!.issuer, audience: 'twinledger', jwks: issuers[i]!.jwks, expectedOrg: org.mspId },
-          dht: gateways[i]!.url,
-          dhtTokenFile: gateways[i]!.tokenFile,
-          kafkaBrokers: [],
-          relay: false,
-          relayIdentity: 'User1',
-          stateDir: join(root, `state-${org.name}`),
-        },
-        silentLogger(),
-      );
-      await s.app.ready();
-      services.push(s);
-    }
+    stack = await startSpecStack('aas');
     const made = await inject(0, 'POST', '/twins', { deviceId: shared, deviceName: 'Bottling plant', aml: AML, grants: { Org2MSP: 'AUDITOR' } });
     expect(made.statusCode).toBe(201);
     created = made.json().transactionId as string;
     expect((await inject(0, 'POST', '/twins', { deviceId: hidden, deviceName: 'Private plant', aml: AML })).statusCode).toBe(201);
     // The private twin: the default "everyone reads" grant is taken away by its owner.
     const pool = createPeerConnectionPool();
-    const client = createFabricClient({ pool, peer: net.orgs[0]!.peer, identity: await loadIdentity(net.orgs[0]!.users[0]!), channel: net.channel, chaincode: net.chaincode });
+    const client = createFabricClient({ pool, peer: stack.net.orgs[0]!.peer, identity: await loadIdentity(stack.net.orgs[0]!.users[0]!), channel: stack.net.channel, chaincode: stack.net.chaincode });
     try {
       await createTwinLedger(client).revoke(hidden, { mspId: '*', role: 'READER' });
     } finally {
@@ -92,13 +49,7 @@ type Result = { messages: { code: string; messageType: string }[] };
   });
 
   afterAll(async () => {
-    for (const s of services) {
-      await s.app.close();
-      await s.close();
-    }
-    await stopDhtGateways(gateways);
-    await net?.stop();
-    if (root) rmSync(root, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('org 2 (auditor) lists the shell of the twin it may read and not the other', async () => {

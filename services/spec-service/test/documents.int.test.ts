@@ -1,80 +1,32 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createDhtClient } from '@twinledger/dht-client';
-import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
-import { silentLogger } from '@twinledger/observability';
-import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
-import { startSpecService, type SpecService } from '../src/main.js';
-import { startDhtGateways, stopDhtGateways, type GatewayProcess } from './support/dht-gateways.js';
+import { fabricAvailability } from '@twinledger/devnet';
+import { startSpecStack, type SpecStack } from './support/spec-stack.js';
 
 const fabric = await fabricAvailability();
 const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
 
 (fabric.ok ? describe : describe.skip)('documents through spec-service, the real ledger and real dht-gateways', () => {
-  let net: DevNetwork;
-  let root: string;
-  let gateways: GatewayProcess[] = [];
-  const issuers: DevIssuer[] = [];
-  const services: SpecService[] = [];
+  let stack: SpecStack;
   const shared = `docs-${Date.now().toString(36)}`;
   const privateTwin = `${shared}-private`;
   const report = randomBytes(300 * 1024); // several DHT chunks
   const sha = createHash('sha256').update(report).digest('hex');
 
-  const token = (i: number) => issuers[i]!.issue({ sub: `u${i}`, org: net.orgs[i]!.mspId, fabricIdentity: 'User1', audience: 'twinledger' });
-  const inject = async (i: number, method: 'GET' | 'POST', url: string, payload?: Buffer | object, contentType?: string) =>
-    services[i]!.app.inject({
-      method,
-      url,
-      ...(payload !== undefined ? { payload: payload as Buffer } : {}),
-      headers: { authorization: `Bearer ${await token(i)}`, ...(contentType ? { 'content-type': contentType } : {}) },
-    });
+  const token = (i: number) => stack.token(i);
+  const inject: SpecStack['inject'] = (...request) => stack.inject(...request);
 
   beforeAll(async () => {
-    net = await startNetwork({ orgs: ['org1', 'org2'], kafka: false, ...testNetworkInit() });
-    root = mkdtempSync(join(tmpdir(), 'spec-docs-int-'));
-    for (const [i, org] of net.orgs.entries()) issuers[i] = await createDevIssuer(`https://idp.${org.name}.local`);
-    gateways = await startDhtGateways(root, net.orgs.map((o, i) => ({ mspId: o.mspId, issuer: issuers[i]! })));
-    for (const [i, org] of net.orgs.entries()) {
-      const dir = join(root, org.name);
-      mkdirSync(dir, { recursive: true });
-      symlinkSync(dirname(org.users[0]!.mspDir), join(dir, 'User1'));
-      const s = await startSpecService(
-        {
-          mspId: org.mspId,
-          identitiesDir: dir,
-          peer: org.peer,
-          channel: net.channel,
-          chaincode: net.chaincode,
-          auth: { issuer: issuers[i]!.issuer, audience: 'twinledger', jwks: issuers[i]!.jwks, expectedOrg: org.mspId },
-          dht: gateways[i]!.url,
-          dhtTokenFile: gateways[i]!.tokenFile,
-          kafkaBrokers: [],
-          relay: false,
-          relayIdentity: 'User1',
-          stateDir: join(root, `state-${org.name}`),
-        },
-        silentLogger(),
-      );
-      await s.app.ready();
-      services.push(s);
-    }
+    stack = await startSpecStack('docs');
     // Org 1 owns (and maintains) both twins; org 2 audits only the shared one.
     expect((await inject(0, 'POST', '/twins', { deviceId: shared, deviceName: 'Plant', aml: AML, grants: { Org2MSP: 'AUDITOR' } })).statusCode).toBe(201);
     expect((await inject(0, 'POST', '/twins', { deviceId: privateTwin, deviceName: 'Plant B', aml: AML })).statusCode).toBe(201);
   });
 
   afterAll(async () => {
-    for (const s of services) {
-      await s.app.close();
-      await s.close();
-    }
-    await stopDhtGateways(gateways);
-    await net?.stop();
-    if (root) rmSync(root, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   let ref = '';
@@ -107,9 +59,9 @@ const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml
     expect(res.statusCode).toBe(403);
     expect(res.json()).toMatchObject({ code: 'ACCESS_DENIED' });
     // A user cannot go around the service: org 2's gateway refuses the user's own token.
-    await expect(createDhtClient({ baseUrl: gateways[1]!.url, token: await token(1) }).getObject(dhtRef)).rejects.toMatchObject({ httpStatus: 401, code: 'UNAUTHENTICATED' });
+    await expect(createDhtClient({ baseUrl: stack.gateways[1]!.url, token: await token(1) }).getObject(dhtRef)).rejects.toMatchObject({ httpStatus: 401, code: 'UNAUTHENTICATED' });
     // And even org 2's own service credential gets nothing: its gateway holds no key for the object.
-    const direct = createDhtClient({ baseUrl: gateways[1]!.url, token: readFileSync(gateways[1]!.tokenFile, 'utf8').trim() });
+    const direct = createDhtClient({ baseUrl: stack.gateways[1]!.url, token: readFileSync(stack.gateways[1]!.tokenFile, 'utf8').trim() });
     await expect(direct.getObject(dhtRef)).rejects.toMatchObject({ httpStatus: 403 });
     // And org 2 may not upload to a twin it cannot write: refused before anything is stored.
     const denied = await inject(1, 'POST', `/twins/${shared}/documents?title=x&confidentiality=public`, Buffer.from('x'), 'application/octet-stream');
@@ -130,7 +82,7 @@ const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml
     const res = await inject(0, 'POST', `/twins/${shared}/documents?title=again&confidentiality=confidential`, report, 'application/octet-stream');
     expect(res.statusCode).toBe(409);
     expect(res.json()).toMatchObject({ code: 'ALREADY_EXISTS' });
-    const metrics = await services[0]!.app.inject({ method: 'GET', url: '/metrics' });
+    const metrics = await stack.services[0]!.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toMatch(/spec_service_orphaned_dht_objects_total 1/);
     // The narrowed orphan is a different object: the recorded document is still readable by org 2.
     const v1 = await inject(1, 'GET', `/twins/${shared}/documents/${sha}/content?version=1`);
