@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { DhtNode, FeedEntry } from '@twinledger/dht';
+import { AclDeniedError } from '@twinledger/dht/errors';
 import { encodeSegment, type Reading } from '@twinledger/readings';
 import { createFeedReader } from '../src/domain/feed-reader.js';
 import type { FeedAccess } from '../src/domain/feed-access.js';
@@ -131,5 +132,36 @@ describe('feed reader series', () => {
     expect(await reader.series(FEED, 0, 6000, 20)).toEqual(first);
     const off = createFeedReader({ dht, registry: createFeedRegistry(), access, maxSegmentsPerQuery: 100, decodedCacheReadings: 0 });
     await expect(off.series(FEED, 0, 6000, 20)).rejects.toMatchObject({ code: 'SEGMENT_MALFORMED' });
+  });
+});
+
+describe('feed reader authorization of another organization\'s feed', () => {
+  const caller = { subject: 'u@Org2MSP', mspId: 'Org2MSP', fabricIdentity: 'User1' };
+  const headRefused = {
+    async feedHead() {
+      throw new AclDeniedError('party is not in the item ACL', { details: { mspId: 'Org2MSP' } });
+    },
+  } as unknown as DhtNode;
+  const ledgerAllows = (asked: string[]): FeedAccess => ({
+    require: async (_c, twinId) => {
+      asked.push(twinId);
+    },
+    allows: async () => true,
+    readers: async () => [],
+  });
+
+  // The head is readable only by the feed's parties (and its replicas): an organization outside
+  // the party set learns no twin to ask the ledger about. Which of its nodes hold replicas is
+  // chance, so the answer must not depend on it: always the feed refusal, never the DHT's code.
+  it('answers FEED_ACCESS_DENIED for feed:read when the storing nodes refuse this organization the feed head', async () => {
+    const asked: string[] = [];
+    const reader = createFeedReader({ dht: headRefused, registry: createFeedRegistry(), access: ledgerAllows(asked), maxSegmentsPerQuery: 10 });
+    await expect(reader.authorize(FEED, caller)).rejects.toMatchObject({ code: 'FEED_ACCESS_DENIED', httpStatus: 403, details: { feedId: FEED, permission: 'feed:read' } });
+    expect(asked).toEqual([]);
+  });
+
+  it('answers UNKNOWN_FEED for a feed with no head anywhere', async () => {
+    const reader = createFeedReader({ dht: { feedHead: async () => undefined } as unknown as DhtNode, registry: createFeedRegistry(), access: ledgerAllows([]), maxSegmentsPerQuery: 10 });
+    await expect(reader.authorize(FEED, caller)).rejects.toMatchObject({ code: 'UNKNOWN_FEED' });
   });
 });

@@ -2,7 +2,8 @@ import { ValidationError } from '@twinledger/errors';
 import type { CallerIdentity } from '@twinledger/auth-identity';
 import type { DhtNode } from '@twinledger/dht';
 import { Permissions } from '@twinledger/ledger';
-import { UnknownFeedError } from './errors.js';
+import { AclDeniedError } from '@twinledger/dht/errors';
+import { FeedAccessDeniedError, UnknownFeedError } from './errors.js';
 import type { FeedAccess } from './feed-access.js';
 import { decodeSegment, segmentReading, segmentReadings, type DecodedSegment, type Reading } from '@twinledger/readings';
 import type { FeedRegistry } from './feed-registry.js';
@@ -14,13 +15,6 @@ export interface SeriesBucket {
   readonly values: Record<string, { min: number; max: number; mean: number }>;
 }
 
-/**
- * Reads feeds back from the DHT. Authorization is two-layered: a feed registered here is
- * checked against its ACL for the caller's organization first (a clear 403 without touching the
- * DHT); a feed of another organization is readable only by callers of this organization, and
- * then the storing nodes decide (they serve segments only to parties in the feed's ACL, and only
- * those parties hold a wrapped key).
- */
 export interface AnchoredSeries {
   /** The window actually used: `to` is the newest reading's time (now when the feed is empty). */
   readonly from: number;
@@ -36,7 +30,7 @@ export interface AnchoredSeries {
  * serve segments only to the parties of the feed's ACL (only those hold a wrapped key).
  */
 export interface FeedReader {
-  /** 403 FEED_ACCESS_DENIED unless the ledger grants the caller feed:read on the feed's twin; 404 UNKNOWN_FEED for a feed with no head. */
+  /** 403 FEED_ACCESS_DENIED unless the ledger grants the caller feed:read on the feed's twin (also when the storing nodes refuse this organization the head of another organization's feed); 404 UNKNOWN_FEED for a feed with no head. */
   authorize(feedId: string, caller: CallerIdentity): Promise<void>;
   /** The twin a feed belongs to: from the registry, else from the feed's signed head (`topic` = twinId/componentId). */
   twinOf(feedId: string): Promise<string>;
@@ -173,7 +167,19 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
     if (local) return local.twinId;
     const known = foreignTwins.get(feedId);
     if (known !== undefined) return known;
-    const head = await dht.feedHead(feedId);
+    let head;
+    try {
+      head = await dht.feedHead(feedId);
+    } catch (err) {
+      // The storing nodes serve a head only to the feed's parties (and its replicas, which hold
+      // it anyway): a refusal means this organization is outside the party set, so no caller of
+      // it may read the feed. Whether one of our nodes happens to be a replica is chance; the
+      // answer must not be, so it is the feed refusal, as when the ledger says no.
+      if (err instanceof AclDeniedError) {
+        throw new FeedAccessDeniedError('your organization is not a party of this feed', { cause: err, details: { feedId, permission: Permissions.FEED_READ } });
+      }
+      throw err;
+    }
     if (!head) throw new UnknownFeedError('no feed with this id is registered here or has a head in the DHT', { details: { feedId } });
     const twinId = head.topic.split('/')[0]!;
     if (foreignTwins.size >= 10_000) foreignTwins.delete(foreignTwins.keys().next().value!);
