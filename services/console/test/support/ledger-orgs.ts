@@ -1,5 +1,5 @@
-// Per organization of a real Fabric network: acl-service, dht-gateway, spec-service and
-// (optionally) a console, all as child processes of their built dist/server.js, each org with
+// Per organization of a real Fabric network: acl-service, dht-gateway, spec-service,
+// (optionally) feed-ingest with its own DHT node, and (optionally) a console, all as child processes of their built dist/server.js, each org with
 // its own dev token issuer. The minimum the console's scenario tests need; to be replaced by
 // packages/consortium's launcher once that is available (engineer A's work).
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
@@ -15,11 +15,18 @@ export interface LedgerOrg {
   readonly spec: ServiceProcess;
   readonly acl: ServiceProcess;
   readonly dht: ServiceProcess;
+  /** Started when the org is named in `startLedgerOrgs`'s `feedIngest`. */
+  feeds: ServiceProcess | undefined;
   console?: ServiceProcess;
   token(fabricIdentity: string, sub?: string): Promise<string>;
 }
 
-export async function startLedgerOrgs(root: string, net: DevNetwork): Promise<LedgerOrg[]> {
+export interface LedgerOrgsOptions {
+  /** MSP IDs whose organization also runs feed-ingest (its DHT node joins the gateways' DHT). */
+  readonly feedIngest?: readonly string[];
+}
+
+export async function startLedgerOrgs(root: string, net: DevNetwork, opts: LedgerOrgsOptions = {}): Promise<LedgerOrg[]> {
   await writeFile(join(root, 'swarm.key'), generateSwarmKey());
   const preps = [];
   for (const org of net.orgs) {
@@ -35,15 +42,27 @@ export async function startLedgerOrgs(root: string, net: DevNetwork): Promise<Le
     await writeFile(join(dir, 'enc.key'), Buffer.from(kp.privateKey).toString('hex'), { mode: 0o600 });
     const dhtData = join(dir, 'dht-gateway');
     await mkdir(dhtData, { recursive: true });
-    preps.push({ org, dir, issuer, peerId: await peerIdOfDataDir(dhtData), publicKey: Buffer.from(kp.publicKey).toString('hex'), dhtData });
+    // feed-ingest's embedded DHT node is a peer of its organization like the gateway: its peer ID
+    // is known before it first starts, so the party registry admits it from the start.
+    const feedData = opts.feedIngest?.includes(org.mspId) ? join(dir, 'feed-ingest') : undefined;
+    if (feedData) await mkdir(join(feedData, 'dht'), { recursive: true });
+    const feedPeerId = feedData ? await peerIdOfDataDir(join(feedData, 'dht')) : undefined;
+    preps.push({ org, dir, issuer, peerId: await peerIdOfDataDir(dhtData), feedPeerId, feedData, publicKey: Buffer.from(kp.publicKey).toString('hex'), dhtData });
   }
-  await writeFile(join(root, 'parties.json'), JSON.stringify(preps.map((p) => ({ mspId: p.org.mspId, peerIds: [p.peerId], encryptionPublicKey: p.publicKey }))));
+  await writeFile(
+    join(root, 'parties.json'),
+    JSON.stringify(preps.map((p) => ({ mspId: p.org.mspId, peerIds: p.feedPeerId ? [p.peerId, p.feedPeerId] : [p.peerId], encryptionPublicKey: p.publicKey }))),
+  );
 
+  // Every service of an org verifies the org's users' tokens and signs as their Fabric identities.
+  const envOf = (p: (typeof preps)[number]) => ({
+    auth: { AUTH_ISSUER: p.issuer.issuer, AUTH_AUDIENCE: 'twinledger', AUTH_JWKS_FILE: join(p.dir, 'jwks.json') },
+    ledger: { ...ledgerEnvOf(net, p.org), FABRIC_IDENTITIES_DIR: join(p.dir, 'identities') },
+  });
   const orgs: LedgerOrg[] = [];
   const boot: string[] = [];
   for (const p of preps) {
-    const auth = { AUTH_ISSUER: p.issuer.issuer, AUTH_AUDIENCE: 'twinledger', AUTH_JWKS_FILE: join(p.dir, 'jwks.json') };
-    const ledger = { ...ledgerEnvOf(net, p.org), FABRIC_IDENTITIES_DIR: join(p.dir, 'identities') };
+    const { auth, ledger } = envOf(p);
     const dht = await startService(
       `dht-gateway.${p.org.mspId}`,
       'dht-gateway',
@@ -96,7 +115,37 @@ export async function startLedgerOrgs(root: string, net: DevNetwork): Promise<Le
       spec,
       acl,
       dht,
+      feeds: undefined,
       token: (fabricIdentity, sub) => p.issuer.issue({ sub: sub ?? `${fabricIdentity.toLowerCase()}@${p.org.mspId}`, org: p.org.mspId, fabricIdentity, audience: 'twinledger' }),
+    });
+  }
+  // After every gateway: each feed-ingest node bootstraps to all of them, as in packages/consortium.
+  for (const [i, p] of preps.entries()) {
+    if (!p.feedData) continue;
+    const org = orgs[i]!;
+    const { auth, ledger } = envOf(p);
+    org.feeds = await startService(`feed-ingest.${p.org.mspId}`, 'feed-ingest', {
+      ...auth,
+      ...ledger,
+      SERVICE_IDENTITY: 'User1',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      MSP_ID: p.org.mspId,
+      DATA_DIR: p.feedData,
+      DHT_LISTEN: '/ip4/127.0.0.1/tcp/0',
+      DHT_BOOTSTRAP: boot.join(','),
+      DHT_SWARM_KEY_FILE: join(root, 'swarm.key'),
+      PARTY_REGISTRY_FILE: join(root, 'parties.json'),
+      DHT_ENCRYPTION_KEY_FILE: join(p.dir, 'enc.key'),
+      DHT_REPLICATION: String(preps.length),
+      // One broker for the test network; per-org topics and groups keep each org's buffer its own.
+      KAFKA_BROKERS: net.kafka!.bootstrap,
+      KAFKA_GROUP_ID: `${p.org.mspId}-feed-ingest`,
+      READINGS_TOPIC: `dt.readings.${p.org.mspId}`,
+      DEAD_LETTER_TOPIC: `dt.dead-letter.${p.org.mspId}`,
+      TOPIC_PARTITIONS: '1',
+      STREAM_POLL_MS: '200',
     });
   }
   return orgs;
@@ -105,6 +154,7 @@ export async function startLedgerOrgs(root: string, net: DevNetwork): Promise<Le
 export async function stopLedgerOrgs(orgs: readonly LedgerOrg[]): Promise<void> {
   for (const o of [...orgs].reverse()) {
     await o.console?.stop();
+    await o.feeds?.stop();
     await o.spec.stop();
     await o.acl.stop();
     await o.dht.stop();

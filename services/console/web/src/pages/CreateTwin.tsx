@@ -93,17 +93,23 @@ export function CreateTwin() {
           <legend>Grants</legend>
           <p className="muted">Always granted by the ledger: your organization OWNER, every party READER. Extra grants:</p>
           <ErrorNotice error={parties.error} action="list the registered parties" />
+          {/* Suggestions only: an MSP the party registry does not list yet can still be granted (the ledger decides). */}
+          <datalist id="registered-parties">
+            {(parties.data ?? []).map((m) => (
+              <option key={m} value={m} />
+            ))}
+          </datalist>
           {grants.map((g, i) => (
             <div className="controls" key={g.key} data-testid="extra-grant">
-              <label htmlFor={`grant-msp-${g.key}`}>Organization {i + 1}</label>
-              <select id={`grant-msp-${g.key}`} value={g.mspId} onChange={(e) => setGrants(grants.map((x) => (x.key === g.key ? { ...x, mspId: e.target.value } : x)))}>
-                <option value="">(choose)</option>
-                {(parties.data ?? []).map((m) => (
-                  <option key={m} value={m}>
-                    {m}
-                  </option>
-                ))}
-              </select>
+              <label htmlFor={`grant-msp-${g.key}`}>Organization {i + 1} (MSP ID)</label>
+              <input
+                id={`grant-msp-${g.key}`}
+                list="registered-parties"
+                value={g.mspId}
+                required
+                pattern="^[A-Za-z0-9._-]{1,128}$"
+                onChange={(e) => setGrants(grants.map((x) => (x.key === g.key ? { ...x, mspId: e.target.value.trim() } : x)))}
+              />
               <label htmlFor={`grant-role-${g.key}`}>Role {i + 1}</label>
               <select id={`grant-role-${g.key}`} value={g.role} onChange={(e) => setGrants(grants.map((x) => (x.key === g.key ? { ...x, role: e.target.value as Role } : x)))}>
                 {ROLES.map((r) => (
