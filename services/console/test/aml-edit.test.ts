@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { childElements, flatten, insertionPreview, parentOf, removalPreview, siblingPositions, type AmlNode } from '../web/src/aml.js';
+import { isWebLink } from '../web/src/links.js';
 import { anomaliesOf, flaggedBuckets, sensorProfile } from '../web/src/sensor.js';
 
 function el(tag: string, attributes: Record<string, string>, children: AmlNode[] = [], text?: string): AmlNode {
@@ -89,5 +90,13 @@ describe('sensor feeds judged against the specification', () => {
       { ts: 3, name: 'v', value: 12.5 },
       { ts: 4, name: 'temperature', value: 3 },
     ]);
+  });
+});
+
+describe('external source links', () => {
+  it('links http(s) only; script and local schemes stay text', () => {
+    expect(isWebLink('https://vendor.example/manual')).toBe(true);
+    expect(isWebLink('HTTP://vendor.example')).toBe(true);
+    for (const bad of ['javascript:alert(1)', ' javascript:alert(1)', 'JaVaScRiPt:alert(1)', 'data:text/html,<script>alert(1)</script>', 'file:///etc/passwd', 'https:// x', 'opc.tcp://plant:4840']) expect(isWebLink(bad)).toBe(false);
   });
 });

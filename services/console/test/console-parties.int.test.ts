@@ -202,6 +202,7 @@ async function api<T>(url: string, token: string, method = 'GET', body?: unknown
     await page.goto(`${owner().console!.url}/#/twins/bottling-plant-2/spec`);
     const tree = page.getByRole('tree', { name: 'AML specification' });
     await tree.waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('spec-summary').textContent()).toBe('9 components, 25 attributes, 5 interfaces, 3 programs');
     await page.getByRole('treeitem', { name: /^element Filler/ }).click();
     await page.getByLabel('AML fragment to insert under Filler').fill(NEW_SENSOR_AML);
     await page.getByLabel('Position').selectOption('sensor-temperature-1');
@@ -223,7 +224,8 @@ async function api<T>(url: string, token: string, method = 'GET', body?: unknown
     await receipt.waitFor({ timeout: 60_000 });
     const insertTx = (await receipt.getAttribute('data-tx'))!;
     expect(await receipt.getAttribute('data-block')).toMatch(/^\d+$/);
-    await page.getByRole('treeitem', { name: /TemperatureSensor2/ }).waitFor({ timeout: 30_000 });
+    // The tree is re-read from the ledger (the new rows are below the rendered window of the virtualized tree).
+    await page.getByTestId('spec-summary').filter({ hasText: '10 components, 28 attributes, 5 interfaces, 3 programs' }).waitFor({ timeout: 30_000 });
     const token = await owner().token('User1');
     const history = await api<{ changes: { txId: string; operation: string }[] }>(`${owner().spec.url}/twins/bottling-plant-2/history?elementId=${NEW_SENSOR}`, token);
     expect(history.body.changes.map((c) => [c.operation, c.txId])).toContainEqual(['insertAML', insertTx]);
@@ -240,6 +242,7 @@ async function api<T>(url: string, token: string, method = 'GET', body?: unknown
     const removeTx = (await page.getByTestId('receipt').getAttribute('data-tx'))!;
     expect(removeTx).not.toBe(insertTx);
     expect((await api(`${owner().spec.url}/twins/bottling-plant-2/elements/sensor-flow-1`, token)).status).toBe(404);
+    await page.getByTestId('spec-summary').filter({ hasText: '9 components, 24 attributes, 4 interfaces, 3 programs' }).waitFor({ timeout: 30_000 });
     expect(await page.getByRole('treeitem', { name: /^element FlowSensor/ }).count()).toBe(0);
     await screenshot(page, 'owner-removed');
     await page.close();

@@ -4,11 +4,8 @@ import { ErrorNotice, NotAllowed } from '../components/ErrorNotice';
 import { Receipt } from '../components/Receipt';
 import { useLoad, usePermission } from '../hooks';
 import type { ExternalSource } from '../ledger-types';
+import { isWebLink } from '../links';
 
-/** Only links the browser opens without running anything: http(s); other schemes are shown as text. */
-function isWebLink(uri: string): boolean {
-  return /^https?:\/\//i.test(uri);
-}
 
 /**
  * The twin's external sources (paper: `externalSources` {URI, owner}): data kept outside the
