@@ -150,6 +150,31 @@ async function api<T>(url: string, token: string, method = 'GET', body?: unknown
     await page.close();
   });
 
+  it("auditor: live readings of Org1's feed over SSE through its own feed-ingest, an out-of-range one flagged as it arrives", async () => {
+    const page = await signedInPage(auditor(), 'auditor');
+    await page.goto(`${auditor().console!.url}/#/twins/${encodeURIComponent(twinId)}/feeds`);
+    const panel = page.locator(`section[data-component-id="${NEW_SENSOR}"]`);
+    await panel.getByTestId('latest-reading').waitFor({ timeout: 30_000 });
+    const live = panel.locator('canvas[data-testid="series-chart"]').first();
+    const ownerToken = await owner().token('User1');
+    // The page's stream starts after the feed's newest segment when it connects, which the page
+    // does not announce: batches go out until one is drawn (each batch is 20 readings, one of them 3.5 degC).
+    for (let batch = 0; batch < 10 && Number((await live.getAttribute('data-drawn')) ?? '0') < 20; batch++) {
+      const now = Date.now();
+      const readings = Array.from({ length: 20 }, (_, i) => ({ feed: feedId, component: NEW_SENSOR, ts: now + i * 10, v: i === 10 ? 3.5 : 6, u: 'degC' }));
+      expect((await api(`${owner().feeds!.url}/readings`, ownerToken, 'POST', readings)).status).toBe(202);
+      await page.waitForFunction((el) => Number((el as HTMLCanvasElement).dataset['drawn'] ?? '0') >= 20, await live.elementHandle(), { timeout: 5_000 }).catch(() => undefined);
+    }
+    expect(Number(await live.getAttribute('data-drawn'))).toBeGreaterThanOrEqual(20);
+    expect(await panel.locator('figcaption').first().textContent()).toMatch(/expected 4–8 degC, [1-9]\d* outside the expected range/);
+    const log = page.getByRole('log', { name: 'Live anomalies of TemperatureSensor2' });
+    await log.waitFor({ timeout: 30_000 });
+    expect(await log.textContent()).toContain('3.5 degC');
+    await expectAccessible(page);
+    await screenshot(page, 'auditor-feeds-live');
+    await page.close();
+  });
+
   it('manufacturer without feed:read: the feeds tab shows the ledger refusal and why', async () => {
     const page = await signedInPage(manufacturer(), 'manufacturer');
     // It may read the specification...
