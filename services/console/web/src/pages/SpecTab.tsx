@@ -15,7 +15,14 @@ interface Done {
 }
 
 export function SpecTab({ twinId }: { twinId: string }) {
-  const spec = useLoad((signal) => call('spec', 'get', '/twins/{twinId}/spec', { params: { twinId }, query: { format: 'json' }, signal }), [twinId]);
+  // After a write the tree is re-read fenced at its transaction: spec-service's read model
+  // answers only once it reflects that transaction (else its cached tree could be the one
+  // before the write, and nothing would read it again).
+  const [fence, setFence] = useState<string>();
+  const spec = useLoad(
+    (signal) => call('spec', 'get', '/twins/{twinId}/spec', { params: { twinId }, query: { format: 'json', ...(fence ? { atLeastTx: fence } : {}) }, signal }),
+    [twinId, fence],
+  );
   const rows = useMemo(() => {
     const d = spec.data;
     return d && typeof d === 'object' ? flatten(d.tree as unknown as AmlNode) : [];
@@ -32,7 +39,7 @@ export function SpecTab({ twinId }: { twinId: string }) {
   const committed = (d: Done, keepSelection: boolean): void => {
     setDone(d);
     if (!keepSelection) setSelectedId(undefined);
-    spec.reload();
+    setFence(d.transactionId);
   };
 
   return (
