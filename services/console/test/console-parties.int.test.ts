@@ -5,16 +5,15 @@
 // answered with its transaction and block; external sources; the tree by keyboard alone.
 // Org1 owns and operates the plant (its feed-ingest writes the feed), Org2 audits it (its own
 // feed-ingest reads Org1's feed from the DHT), Org3 is the manufacturer, granted spec:read only.
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser, Page } from 'playwright-core';
-import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
-import { axeViolations, describeViolations, launchBrowser, screenshot } from './support/browser.js';
-import { buildForTests, stepLogger } from './support/build.js';
-import { startLedgerOrgs, stopLedgerOrgs, type LedgerOrg } from './support/ledger-orgs.js';
-import { ROOT, startConsole } from './support/processes.js';
+import type { Browser } from 'playwright-core';
+import { fabricAvailability } from '@twinledger/devnet';
+import { expectAccessible, launchBrowser, screenshot, signedInPage } from './support/browser.js';
+import { stepLogger } from './support/build.js';
+import { startLedgerWorld, startOrgConsole, type LedgerOrg, type LedgerWorld } from './support/ledger-orgs.js';
+import { ROOT } from './support/processes.js';
 
 const fabric = await fabricAvailability();
 
@@ -34,38 +33,19 @@ async function api<T>(url: string, token: string, method = 'GET', body?: unknown
 }
 
 (fabric.ok ? describe : describe.skip)('console for every party in Chromium: feeds, twin creation and editing (real Fabric, Kafka, DHT)', () => {
-  let net: DevNetwork;
-  let orgs: LedgerOrg[];
-  let dir: string;
+  let world: LedgerWorld;
   let browser: Browser;
   let twinId: string;
   let feedId: string;
   let readingsFrom: number;
 
-  const owner = (): LedgerOrg => orgs[0]!;
-  const auditor = (): LedgerOrg => orgs[1]!;
-  const manufacturer = (): LedgerOrg => orgs[2]!;
-
-  async function signedInPage(org: LedgerOrg, user: string): Promise<Page> {
-    // bypassCSP: the console's CSP (script-src 'self') would refuse the injected axe-core script.
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
-    await page.goto(`${org.console!.url}/`);
-    await page.getByRole('button', { name: `Sign in as ${user}` }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
-    return page;
-  }
-  async function expectAccessible(page: Page): Promise<void> {
-    expect(describeViolations(await axeViolations(page))).toBe('');
-  }
+  const owner = (): LedgerOrg => world.orgs[0]!;
+  const auditor = (): LedgerOrg => world.orgs[1]!;
+  const manufacturer = (): LedgerOrg => world.orgs[2]!;
 
   beforeAll(async () => {
     const step = stepLogger('console-parties');
-    buildForTests(['console', 'spec-service', 'acl-service', 'dht-gateway', 'feed-ingest']);
-    dir = await mkdtemp(join(tmpdir(), 'console-parties-'));
-    net = await startNetwork({ orgs: ['org1', 'org2', 'org3'], fabric: true, kafka: true, ...testNetworkInit() });
-    step('fabric and kafka up');
-    orgs = await startLedgerOrgs(dir, net, { feedIngest: ['Org1MSP', 'Org2MSP'] });
-    step('services up');
+    world = await startLedgerWorld('console-parties', ['console', 'spec-service', 'acl-service', 'dht-gateway', 'feed-ingest'], { feedIngest: ['Org1MSP', 'Org2MSP'] });
     const ownerToken = await owner().token('User1');
 
     // The feed twin: Org2 audits; Org3 may read the specification only (no role, so no feed:read),
@@ -106,29 +86,20 @@ async function api<T>(url: string, token: string, method = 'GET', body?: unknown
     }
     step('feed readable by the auditor');
 
-    const consoles: [LedgerOrg, string, string, Record<string, string>][] = [
-      [owner(), 'owner=User1:OWNER', 'bottling plant owner and operator', { FEED_INGEST_URL: owner().feeds!.url }],
-      [auditor(), 'auditor=User1:AUDITOR', 'auditor', { FEED_INGEST_URL: auditor().feeds!.url }],
-      [manufacturer(), 'manufacturer=User1:MANUFACTURER', 'manufacturer', {}],
-    ];
-    for (const [i, [org, users, role, extra]] of consoles.entries()) {
-      const cdir = join(dir, `console-${i}`);
-      await mkdir(cdir);
-      org.console = await startConsole(cdir, org.issuer, { SPEC_SERVICE_URL: org.spec.url, ACL_SERVICE_URL: org.acl.url, ...extra }, users, { mspId: org.mspId, name: `${org.mspId} (${role})` });
-    }
+    await startOrgConsole(world, owner(), 'owner=User1:OWNER', 'bottling plant owner and operator');
+    await startOrgConsole(world, auditor(), 'auditor=User1:AUDITOR', 'auditor');
+    await startOrgConsole(world, manufacturer(), 'manufacturer=User1:MANUFACTURER', 'manufacturer');
     browser = await launchBrowser();
     step('consoles and chromium up');
   }, 900_000);
 
   afterAll(async () => {
     await browser?.close();
-    if (orgs) await stopLedgerOrgs(orgs);
-    await net?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await world?.stop();
   });
 
   it("auditor: the new sensor's feed, listed from the ledger and read through its own feed-ingest, with its history and the anomaly", async () => {
-    const page = await signedInPage(auditor(), 'auditor');
+    const page = await signedInPage(browser, auditor().console!.url, 'auditor');
     await page.goto(`${auditor().console!.url}/#/twins/${encodeURIComponent(twinId)}/feeds`);
     const panel = page.locator(`section[data-component-id="${NEW_SENSOR}"]`);
     await panel.waitFor({ timeout: 30_000 });
@@ -151,7 +122,7 @@ async function api<T>(url: string, token: string, method = 'GET', body?: unknown
   });
 
   it("auditor: live readings of Org1's feed over SSE through its own feed-ingest, an out-of-range one flagged as it arrives", async () => {
-    const page = await signedInPage(auditor(), 'auditor');
+    const page = await signedInPage(browser, auditor().console!.url, 'auditor');
     await page.goto(`${auditor().console!.url}/#/twins/${encodeURIComponent(twinId)}/feeds`);
     const panel = page.locator(`section[data-component-id="${NEW_SENSOR}"]`);
     await panel.getByTestId('latest-reading').waitFor({ timeout: 30_000 });
@@ -176,7 +147,7 @@ async function api<T>(url: string, token: string, method = 'GET', body?: unknown
   });
 
   it('manufacturer without feed:read: the feeds tab shows the ledger refusal and why', async () => {
-    const page = await signedInPage(manufacturer(), 'manufacturer');
+    const page = await signedInPage(browser, manufacturer().console!.url, 'manufacturer');
     // It may read the specification...
     await page.goto(`${manufacturer().console!.url}/#/twins/${encodeURIComponent(twinId)}/spec`);
     await page.getByRole('tree', { name: 'AML specification' }).waitFor({ timeout: 30_000 });
@@ -194,7 +165,7 @@ async function api<T>(url: string, token: string, method = 'GET', body?: unknown
   });
 
   it('owner: creates a twin from an AML file with an extra grant; the receipt names its transaction and block', async () => {
-    const page = await signedInPage(owner(), 'owner');
+    const page = await signedInPage(browser, owner().console!.url, 'owner');
     await page.getByRole('link', { name: 'Create a twin from an AML file' }).click();
     await page.getByLabel('Device ID (becomes the twin ID)').fill('bottling-plant-2');
     await page.getByLabel('Device name').fill('Bottling plant 2');
@@ -223,7 +194,7 @@ async function api<T>(url: string, token: string, method = 'GET', body?: unknown
   });
 
   it('owner: inserts an element with a preview, then removes one, each committed with its transaction and block', async () => {
-    const page = await signedInPage(owner(), 'owner');
+    const page = await signedInPage(browser, owner().console!.url, 'owner');
     await page.goto(`${owner().console!.url}/#/twins/bottling-plant-2/spec`);
     const tree = page.getByRole('tree', { name: 'AML specification' });
     await tree.waitFor({ timeout: 30_000 });
@@ -274,7 +245,7 @@ async function api<T>(url: string, token: string, method = 'GET', body?: unknown
   });
 
   it('owner: the tree by keyboard alone (APG tree keys), and external sources added with their transaction', async () => {
-    const page = await signedInPage(owner(), 'owner');
+    const page = await signedInPage(browser, owner().console!.url, 'owner');
     await page.goto(`${owner().console!.url}/#/twins/bottling-plant-2/spec`);
     const tree = page.getByRole('tree', { name: 'AML specification' });
     await tree.waitFor({ timeout: 30_000 });
