@@ -225,8 +225,11 @@ function FeedPanel({ feedId, label, profile }: { feedId: string; label: string; 
  */
 function HistoryAnomalies({ feedId, buckets, seriesTo, range, unit, label }: { feedId: string; buckets: Parameters<typeof flaggedBuckets>[0]; seriesTo: number; range: ExpectedRange; unit: string; label: string }) {
   const flagged = useMemo(() => flaggedBuckets(buckets, seriesTo, range), [buckets, seriesTo, range]);
+  /** Intervals, not (interval, value name) pairs: a named feed's bucket may be flagged for several names. */
+  const intervals = useMemo(() => new Set(flagged.map((f) => f.from)).size, [flagged]);
   const exact = useLoad(async (signal) => {
-    const newest = flagged.slice(-ANOMALY_BUCKETS).reverse();
+    // Newest first; a bucket flagged for several value names is read once.
+    const newest = [...new Map(flagged.map((f) => [f.from, f])).values()].slice(-ANOMALY_BUCKETS).reverse();
     const found: Anomaly[] = [];
     for (const b of newest) {
       const r = await call('feeds', 'get', '/feeds/{feedId}/readings', { params: { feedId }, query: { from: b.from, to: b.to, limit: 1000 }, signal });
@@ -236,14 +239,14 @@ function HistoryAnomalies({ feedId, buckets, seriesTo, range, unit, label }: { f
     return found.slice(0, ANOMALIES_SHOWN);
   }, [feedId, flagged]);
   return (
-    <div className="anomalies" data-testid="history-anomalies" data-count={flagged.length}>
+    <div className="anomalies" data-testid="history-anomalies" data-count={intervals}>
       <h4>Anomalies in this window</h4>
       {flagged.length === 0 ? (
         <p>No reading in this window is outside the expected range.</p>
       ) : (
         <>
           <p className="anomaly-flag">
-            {flagged.length} of {buckets.length} intervals hold readings outside {range.min}–{range.max} {unit}
+            {intervals} of {buckets.length} intervals with readings hold readings outside {range.min}–{range.max} {unit}
           </p>
           <ErrorNotice error={exact.error} action="read the anomalous readings" />
           {exact.data ? <AnomalyList anomalies={exact.data} range={range} unit={unit} caption={`Newest readings of ${label} outside the expected range`} /> : null}
