@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
-import { allPages, buildUrl, call, MAX_PAGE, streamEvents, type ApiError, type Ok } from '../client';
+import { allPages, ApiError, buildUrl, call, MAX_PAGE, streamEvents, type Ok } from '../client';
 import type { AmlNode } from '../aml';
 import { ErrorNotice, NotAllowed } from '../components/ErrorNotice';
 import { SeriesChart, type SeriesPoint } from '../components/SeriesChart';
@@ -56,8 +56,14 @@ export function FeedsTab({ twinId }: { twinId: string }) {
 function LedgerFeed({ twinId, feed }: { twinId: string; feed: SensorFeedRef }) {
   const element = useLoad(
     (signal) =>
-      call('spec', 'get', '/twins/{twinId}/elements/{elementId}', { params: { twinId, elementId: feed.componentId }, query: { format: 'json' }, signal }).then((r) =>
-        sensorProfile((r as unknown as { tree: AmlNode }).tree),
+      call('spec', 'get', '/twins/{twinId}/elements/{elementId}', { params: { twinId, elementId: feed.componentId }, query: { format: 'json' }, signal }).then(
+        (r) => sensorProfile((r as unknown as { tree: AmlNode }).tree),
+        // The element can be removed between the feed list and this read (removeAML drops its
+        // feed's entry too, so the next list will not show it): the feed is shown without a range.
+        (err: unknown): SensorProfile => {
+          if (err instanceof ApiError && err.status === 404) return { name: feed.componentId, unit: undefined, range: undefined, rangeProblem: 'the sensor element is no longer in the specification' };
+          throw err;
+        },
       ),
     [twinId, feed.componentId],
   );
@@ -146,7 +152,7 @@ function FeedPanel({ feedId, label, profile }: { feedId: string; label: string; 
           setStreamError(undefined);
         } else if (m.event === 'error') {
           const e = JSON.parse(m.data) as { code: string };
-          setStreamError({ name: 'ApiError', code: e.code, message: 'the feed could not be read from the DHT', status: 0, service: 'feeds' } as ApiError);
+          setStreamError(new ApiError(0, e.code, 'the feed could not be read from the DHT', 'feeds'));
         }
       },
       ctrl.signal,
