@@ -206,14 +206,14 @@ export const console_: Suite = {
       procs.push(consoleProc);
 
       const token = await issuer.issue({ sub: 'bench', org: org.mspId, fabricIdentity: 'User1', audience: 'twinledger' });
-      const api = async (path: string, body: unknown, contentType = 'application/json'): Promise<Record<string, unknown>> => {
+      const api = async (path: string, body: unknown, contentType = 'application/json', method = 'POST'): Promise<Record<string, unknown>> => {
         const res = await fetch(`${consoleProc.url}${path}`, {
-          method: 'POST',
+          method,
           headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
           body: typeof body === 'string' ? body : JSON.stringify(body),
         });
         const json = (await res.json()) as Record<string, unknown>;
-        if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
+        if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
         return json;
       };
 
@@ -242,6 +242,8 @@ export const console_: Suite = {
 
       const feed = await api('/api/feeds/feeds', { twinId, componentId: 'dev-0-0-0', unit: 'bar', expectedRange: { min: 1.5, max: 3 }, acl: ['Org2MSP'] });
       const feedId = String(feed['feedId']);
+      // The console lists a twin's feeds from the ledger (issue #26), as the device agent records them.
+      await api(`/api/spec/twins/${encodeURIComponent(twinId)}/feeds/dev-0-0-0`, { feedRef: feedId }, 'application/json', 'PUT');
       // One million readings over the last 50 minutes (3 ms apart), a wave with excursions.
       const end = Date.now();
       const step = 3;

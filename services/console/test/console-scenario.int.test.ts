@@ -2,54 +2,33 @@
 // headless Chromium, each through their own organization's console, against the real ledger
 // (Fabric), real Kafka and real dht-gateways. Screenshots in test-artifacts/console/, axe-core
 // checks on the main pages. Fabric-gated: CI, which cannot install Fabric, reports it skipped.
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser, Page } from 'playwright-core';
-import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
-import { axeViolations, describeViolations, launchBrowser, screenshot } from './support/browser.js';
-import { buildForTests, stepLogger } from './support/build.js';
-import { startLedgerOrgs, stopLedgerOrgs, type LedgerOrg } from './support/ledger-orgs.js';
-import { ROOT, startConsole } from './support/processes.js';
+import type { Browser } from 'playwright-core';
+import { fabricAvailability } from '@twinledger/devnet';
+import { expectAccessible, launchBrowser, screenshot, signedInPage } from './support/browser.js';
+import { stepLogger } from './support/build.js';
+import { startLedgerWorld, startOrgConsole, type LedgerOrg, type LedgerWorld } from './support/ledger-orgs.js';
+import { ROOT } from './support/processes.js';
 
 const fabric = await fabricAvailability();
 
 (fabric.ok ? describe : describe.skip)('console scenario in Chromium: maintainer and auditor (real Fabric, Kafka, DHT)', () => {
-  let net: DevNetwork;
-  let orgs: LedgerOrg[];
-  let dir: string;
+  let world: LedgerWorld;
   let browser: Browser;
   let twinId: string;
   let createTx: string;
   const docTitle = 'Filler maintenance manual';
   const docBytes = Buffer.from('Filler FL-1: replace the fill valve seals every 2,000 operating hours.\n');
 
-  const owner = (): LedgerOrg => orgs[0]!;
-  const maintainerOrg = (): LedgerOrg => orgs[1]!;
-  const auditorOrg = (): LedgerOrg => orgs[2]!;
-
-  async function signedInPage(org: LedgerOrg, user: string): Promise<Page> {
-    // bypassCSP: the console's CSP (script-src 'self') would refuse the injected axe-core script.
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
-    await page.goto(`${org.console!.url}/`);
-    await page.getByRole('button', { name: `Sign in as ${user}` }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
-    return page;
-  }
-
-  async function expectAccessible(page: Page): Promise<void> {
-    expect(describeViolations(await axeViolations(page))).toBe('');
-  }
+  const owner = (): LedgerOrg => world.orgs[0]!;
+  const maintainerOrg = (): LedgerOrg => world.orgs[1]!;
+  const auditorOrg = (): LedgerOrg => world.orgs[2]!;
 
   beforeAll(async () => {
     const step = stepLogger('console-scenario');
-    buildForTests(['console', 'spec-service', 'acl-service', 'dht-gateway']);
-    dir = await mkdtemp(join(tmpdir(), 'console-scenario-'));
-    net = await startNetwork({ orgs: ['org1', 'org2', 'org3'], fabric: true, kafka: true, ...testNetworkInit() });
-    step('fabric and kafka up');
-    orgs = await startLedgerOrgs(dir, net);
-    step('services up');
+    world = await startLedgerWorld('console-scenario', ['console', 'spec-service', 'acl-service', 'dht-gateway']);
     // Org1 owns and operates the plant; Org2 maintains it, Org3 audits it.
     const aml = await readFile(join(ROOT, 'chaincode/fixtures/bottling-plant.aml'), 'utf8');
     const res = await fetch(`${owner().spec.url}/twins`, {
@@ -61,24 +40,19 @@ const fabric = await fabricAvailability();
     expect(res.status).toBe(201);
     twinId = created.result.twinId;
     createTx = created.transactionId;
-    for (const [i, org] of [maintainerOrg(), auditorOrg()].entries()) {
-      const cdir = join(dir, `console-${i}`);
-      await mkdir(cdir);
-      org.console = await startConsole(cdir, org.issuer, { SPEC_SERVICE_URL: org.spec.url, ACL_SERVICE_URL: org.acl.url }, i === 0 ? 'maintainer=User1:MAINTAINER' : 'auditor=User1:AUDITOR', { mspId: org.mspId, name: i === 0 ? `${org.mspId} (maintenance contractor)` : `${org.mspId} (auditor)` });
-    }
+    await startOrgConsole(world, maintainerOrg(), 'maintainer=User1:MAINTAINER', 'maintenance contractor');
+    await startOrgConsole(world, auditorOrg(), 'auditor=User1:AUDITOR', 'auditor');
     browser = await launchBrowser();
     step('consoles and chromium up');
   }, 900_000);
 
   afterAll(async () => {
     await browser?.close();
-    if (orgs) await stopLedgerOrgs(orgs);
-    await net?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await world?.stop();
   });
 
   it('maintainer: finds the twin, reads the specification tree and an element history', async () => {
-    const page = await signedInPage(maintainerOrg(), 'maintainer');
+    const page = await signedInPage(browser, maintainerOrg().console!.url, 'maintainer');
     // The twin list comes from the relay journal: it appears once Org2's relay has seen the TwinCreated event.
     const link = page.getByRole('link', { name: 'Bottling plant' });
     for (let i = 0; i < 30 && (await link.count()) === 0; i++) {
@@ -101,7 +75,7 @@ const fabric = await fabricAvailability();
   });
 
   it('maintainer: uploads a document to a component and downloads it verified against the ledger', async () => {
-    const page = await signedInPage(maintainerOrg(), 'maintainer');
+    const page = await signedInPage(browser, maintainerOrg().console!.url, 'maintainer');
     await page.goto(`${maintainerOrg().console!.url}/#/twins/${encodeURIComponent(twinId)}/documents`);
     await page.getByLabel('File', { exact: true }).setInputFiles({ name: 'filler-manual.txt', mimeType: 'text/plain', buffer: docBytes });
     await page.getByLabel('Title', { exact: true }).fill(docTitle);
@@ -117,7 +91,7 @@ const fabric = await fabricAvailability();
   });
 
   it('maintainer: requests a program call within its safety bounds; one outside them is refused plainly', async () => {
-    const page = await signedInPage(maintainerOrg(), 'maintainer');
+    const page = await signedInPage(browser, maintainerOrg().console!.url, 'maintainer');
     await page.goto(`${maintainerOrg().console!.url}/#/twins/${encodeURIComponent(twinId)}/programs`);
     const form = page.getByRole('form', { name: 'Call SetConveyorSpeed' });
     await form.waitFor();
@@ -144,7 +118,7 @@ const fabric = await fabricAvailability();
   });
 
   it('auditor: reads the history, downloads the document verified, may not call programs, exports the audit bundle', async () => {
-    const page = await signedInPage(auditorOrg(), 'auditor');
+    const page = await signedInPage(browser, auditorOrg().console!.url, 'auditor');
     const base = `${auditorOrg().console!.url}/#/twins/${encodeURIComponent(twinId)}`;
     await page.goto(`${base}/history`);
     await page.getByRole('table').waitFor({ timeout: 30_000 });

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import playwright from 'playwright-core';
+import { expect } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
 import { ensureChromium } from '../../../../scripts/browser-tools.mjs';
 import { ROOT } from './processes.js';
@@ -44,4 +45,19 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** A fresh page of the console at `consoleUrl`, signed in as one of its dev users. */
+export async function signedInPage(browser: Browser, consoleUrl: string, user: string): Promise<Page> {
+  // bypassCSP: the console's CSP (script-src 'self') would refuse the injected axe-core script.
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+  await page.goto(`${consoleUrl}/`);
+  await page.getByRole('button', { name: `Sign in as ${user}` }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  return page;
+}
+
+/** The page as it is now has no WCAG 2.x A/AA violation axe-core finds (the list is the failure message). */
+export async function expectAccessible(page: Page): Promise<void> {
+  expect(describeViolations(await axeViolations(page))).toBe('');
 }

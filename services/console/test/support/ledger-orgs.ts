@@ -1,13 +1,15 @@
-// Per organization of a real Fabric network: acl-service, dht-gateway, spec-service and
-// (optionally) a console, all as child processes of their built dist/server.js, each org with
+// Per organization of a real Fabric network: acl-service, dht-gateway, spec-service,
+// (optionally) feed-ingest with its own DHT node, and (optionally) a console, all as child processes of their built dist/server.js, each org with
 // its own dev token issuer. The minimum the console's scenario tests need; to be replaced by
 // packages/consortium's launcher once that is available (engineer A's work).
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ledgerEnvOf, type DevNetwork } from '@twinledger/devnet';
+import { ledgerEnvOf, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
 import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@twinledger/dht';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
-import { startService, type ServiceProcess } from './processes.js';
+import { buildForTests, stepLogger } from './build.js';
+import { startConsole, startService, type ServiceProcess } from './processes.js';
 
 export interface LedgerOrg {
   readonly mspId: string;
@@ -15,11 +17,18 @@ export interface LedgerOrg {
   readonly spec: ServiceProcess;
   readonly acl: ServiceProcess;
   readonly dht: ServiceProcess;
+  /** Started when the org is named in `startLedgerOrgs`'s `feedIngest`. */
+  feeds: ServiceProcess | undefined;
   console?: ServiceProcess;
   token(fabricIdentity: string, sub?: string): Promise<string>;
 }
 
-export async function startLedgerOrgs(root: string, net: DevNetwork): Promise<LedgerOrg[]> {
+export interface LedgerOrgsOptions {
+  /** MSP IDs whose organization also runs feed-ingest (its DHT node joins the gateways' DHT). */
+  readonly feedIngest?: readonly string[];
+}
+
+export async function startLedgerOrgs(root: string, net: DevNetwork, opts: LedgerOrgsOptions = {}): Promise<LedgerOrg[]> {
   await writeFile(join(root, 'swarm.key'), generateSwarmKey());
   const preps = [];
   for (const org of net.orgs) {
@@ -35,31 +44,47 @@ export async function startLedgerOrgs(root: string, net: DevNetwork): Promise<Le
     await writeFile(join(dir, 'enc.key'), Buffer.from(kp.privateKey).toString('hex'), { mode: 0o600 });
     const dhtData = join(dir, 'dht-gateway');
     await mkdir(dhtData, { recursive: true });
-    preps.push({ org, dir, issuer, peerId: await peerIdOfDataDir(dhtData), publicKey: Buffer.from(kp.publicKey).toString('hex'), dhtData });
+    // feed-ingest's embedded DHT node is a peer of its organization like the gateway: its peer ID
+    // is known before it first starts, so the party registry admits it from the start.
+    const feedData = opts.feedIngest?.includes(org.mspId) ? join(dir, 'feed-ingest') : undefined;
+    if (feedData) await mkdir(join(feedData, 'dht'), { recursive: true });
+    const feedPeerId = feedData ? await peerIdOfDataDir(join(feedData, 'dht')) : undefined;
+    preps.push({ org, dir, issuer, peerId: await peerIdOfDataDir(dhtData), feedPeerId, feedData, publicKey: Buffer.from(kp.publicKey).toString('hex'), dhtData });
   }
-  await writeFile(join(root, 'parties.json'), JSON.stringify(preps.map((p) => ({ mspId: p.org.mspId, peerIds: [p.peerId], encryptionPublicKey: p.publicKey }))));
+  await writeFile(
+    join(root, 'parties.json'),
+    JSON.stringify(preps.map((p) => ({ mspId: p.org.mspId, peerIds: p.feedPeerId ? [p.peerId, p.feedPeerId] : [p.peerId], encryptionPublicKey: p.publicKey }))),
+  );
 
-  const orgs: LedgerOrg[] = [];
+  // Every service of an org verifies the org's users' tokens and signs as their Fabric identities.
   const boot: string[] = [];
+  const envOf = (p: (typeof preps)[number]) => ({
+    auth: { AUTH_ISSUER: p.issuer.issuer, AUTH_AUDIENCE: 'twinledger', AUTH_JWKS_FILE: join(p.dir, 'jwks.json') },
+    ledger: { ...ledgerEnvOf(net, p.org), FABRIC_IDENTITIES_DIR: join(p.dir, 'identities') },
+    // A DHT node of the org (the gateway's, feed-ingest's), joining through the gateways started so far.
+    dht: {
+      MSP_ID: p.org.mspId,
+      DHT_LISTEN: '/ip4/127.0.0.1/tcp/0',
+      DHT_BOOTSTRAP: boot.join(','),
+      DHT_SWARM_KEY_FILE: join(root, 'swarm.key'),
+      PARTY_REGISTRY_FILE: join(root, 'parties.json'),
+      DHT_ENCRYPTION_KEY_FILE: join(p.dir, 'enc.key'),
+      DHT_REPLICATION: String(preps.length),
+    },
+  });
+  const orgs: LedgerOrg[] = [];
   for (const p of preps) {
-    const auth = { AUTH_ISSUER: p.issuer.issuer, AUTH_AUDIENCE: 'twinledger', AUTH_JWKS_FILE: join(p.dir, 'jwks.json') };
-    const ledger = { ...ledgerEnvOf(net, p.org), FABRIC_IDENTITIES_DIR: join(p.dir, 'identities') };
+    const { auth, ledger, dht: dhtEnv } = envOf(p);
     const dht = await startService(
       `dht-gateway.${p.org.mspId}`,
       'dht-gateway',
       {
         ...auth,
+        ...dhtEnv,
         HOST: '127.0.0.1',
         PORT: '0',
         LOG_LEVEL: 'info',
-        MSP_ID: p.org.mspId,
         DATA_DIR: p.dhtData,
-        DHT_LISTEN: '/ip4/127.0.0.1/tcp/0',
-        DHT_BOOTSTRAP: boot.join(','),
-        DHT_SWARM_KEY_FILE: join(root, 'swarm.key'),
-        PARTY_REGISTRY_FILE: join(root, 'parties.json'),
-        DHT_ENCRYPTION_KEY_FILE: join(p.dir, 'enc.key'),
-        DHT_REPLICATION: String(preps.length),
         DHT_FAULT_TOLERANCE: '0',
         DHT_REPAIR_INTERVAL_MS: '0',
         MAX_OBJECT_BYTES: String(8 * 1024 * 1024),
@@ -96,7 +121,31 @@ export async function startLedgerOrgs(root: string, net: DevNetwork): Promise<Le
       spec,
       acl,
       dht,
+      feeds: undefined,
       token: (fabricIdentity, sub) => p.issuer.issue({ sub: sub ?? `${fabricIdentity.toLowerCase()}@${p.org.mspId}`, org: p.org.mspId, fabricIdentity, audience: 'twinledger' }),
+    });
+  }
+  // After every gateway: each feed-ingest node bootstraps to all of them, as in packages/consortium.
+  for (const [i, p] of preps.entries()) {
+    if (!p.feedData) continue;
+    const org = orgs[i]!;
+    const { auth, ledger, dht } = envOf(p);
+    org.feeds = await startService(`feed-ingest.${p.org.mspId}`, 'feed-ingest', {
+      ...auth,
+      ...ledger,
+      ...dht,
+      SERVICE_IDENTITY: 'User1',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      DATA_DIR: p.feedData,
+      // One broker for the test network; per-org topics and groups keep each org's buffer its own.
+      KAFKA_BROKERS: net.kafka!.bootstrap,
+      KAFKA_GROUP_ID: `${p.org.mspId}-feed-ingest`,
+      READINGS_TOPIC: `dt.readings.${p.org.mspId}`,
+      DEAD_LETTER_TOPIC: `dt.dead-letter.${p.org.mspId}`,
+      TOPIC_PARTITIONS: '1',
+      STREAM_POLL_MS: '200',
     });
   }
   return orgs;
@@ -105,8 +154,54 @@ export async function startLedgerOrgs(root: string, net: DevNetwork): Promise<Le
 export async function stopLedgerOrgs(orgs: readonly LedgerOrg[]): Promise<void> {
   for (const o of [...orgs].reverse()) {
     await o.console?.stop();
+    await o.feeds?.stop();
     await o.spec.stop();
     await o.acl.stop();
     await o.dht.stop();
   }
+}
+
+/** A real three-organization network (Fabric, Kafka) with each org's services, in a fresh folder. */
+export interface LedgerWorld {
+  readonly net: DevNetwork;
+  readonly orgs: LedgerOrg[];
+  /** The run's folder (consoles may put their own files below it). */
+  readonly dir: string;
+  /** Stops every process and removes the folder; safe after a failed start. */
+  stop(): Promise<void>;
+}
+
+/** Builds `services` (and the console's web bundle), then starts org1..org3 and their services. */
+export async function startLedgerWorld(name: string, services: readonly string[], opts: LedgerOrgsOptions = {}): Promise<LedgerWorld> {
+  const step = stepLogger(name);
+  buildForTests(services);
+  const dir = await mkdtemp(join(tmpdir(), `${name}-`));
+  let net: DevNetwork | undefined;
+  let orgs: LedgerOrg[] | undefined;
+  const stop = async (): Promise<void> => {
+    if (orgs) await stopLedgerOrgs(orgs);
+    await net?.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    net = await startNetwork({ orgs: ['org1', 'org2', 'org3'], fabric: true, kafka: true, ...testNetworkInit() });
+    step('fabric and kafka up');
+    orgs = await startLedgerOrgs(dir, net, opts);
+    step('services up');
+    return { net, orgs, dir, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * The org's console, dev sign-in for `devUsers` (`name=Identity:ROLE,...`), proxying to the org's
+ * spec-service, acl-service and, where the org runs one, its feed-ingest.
+ */
+export async function startOrgConsole(world: LedgerWorld, org: LedgerOrg, devUsers: string, role: string): Promise<void> {
+  const dir = join(world.dir, `console-${org.mspId}`);
+  await mkdir(dir);
+  const upstreams = { SPEC_SERVICE_URL: org.spec.url, ACL_SERVICE_URL: org.acl.url, ...(org.feeds ? { FEED_INGEST_URL: org.feeds.url } : {}) };
+  org.console = await startConsole(dir, org.issuer, upstreams, devUsers, { mspId: org.mspId, name: `${org.mspId} (${role})` });
 }

@@ -78,3 +78,82 @@ export function visibleRows(rows: readonly Row[], collapsed: ReadonlySet<number>
   }
   return out;
 }
+
+/** One line of a change preview: a tree row kept for context (' '), added ('+') or removed ('-'). */
+export interface DiffLine {
+  readonly sign: ' ' | '+' | '-';
+  readonly depth: number;
+  readonly kind: RowKind;
+  readonly label: string;
+  readonly detail: string;
+  readonly elementId: string | undefined;
+}
+
+const line = (sign: DiffLine['sign'], r: Row, depthShift = 0): DiffLine => ({ sign, depth: r.depth + depthShift, kind: r.kind, label: r.label, detail: r.detail, elementId: r.elementId });
+
+/** The indices of a row's direct children that are elements (insertAML's `afterId` candidates). */
+export function childElements(rows: readonly Row[], parent: number): number[] {
+  const p = rows[parent]!;
+  const out: number[] = [];
+  for (let i = parent + 1; i < p.end; i = rows[i]!.end) if (rows[i]!.elementId !== undefined && rows[i]!.kind !== 'hierarchy') out.push(i);
+  return out;
+}
+
+/** removeAML(elementId) as a diff: the element's whole subtree goes, under its parent kept for context. */
+export function removalPreview(rows: readonly Row[], index: number): DiffLine[] {
+  const r = rows[index]!;
+  const out: DiffLine[] = [];
+  let parent: number | undefined;
+  for (let i = index - 1; i >= 0; i--) if (rows[i]!.depth === r.depth - 1) {
+    parent = i;
+    break;
+  }
+  if (parent !== undefined) out.push(line(' ', rows[parent]!));
+  for (let i = index; i < r.end; i++) out.push(line('-', rows[i]!));
+  return out;
+}
+
+/**
+ * insertAML(fragment, parentId, afterId) as a diff: the parent, its element children for
+ * context (one line each), and the fragment's rows added after `afterId` (first when none).
+ */
+export function insertionPreview(rows: readonly Row[], parent: number, afterId: string | undefined, fragment: readonly Row[]): DiffLine[] {
+  const p = rows[parent]!;
+  const shift = p.depth + 1;
+  const added = fragment.map((r) => line('+', r, shift));
+  const out: DiffLine[] = [line(' ', p)];
+  if (afterId === undefined) out.push(...added);
+  for (const c of childElements(rows, parent)) {
+    out.push(line(' ', rows[c]!));
+    if (rows[c]!.elementId === afterId) out.push(...added);
+  }
+  return out;
+}
+
+/** Each row's position among its siblings and their count (aria-posinset / aria-setsize): a virtualized tree renders only some of them. */
+export function siblingPositions(rows: readonly Row[]): { pos: Uint32Array; size: Uint32Array } {
+  const pos = new Uint32Array(rows.length);
+  const size = new Uint32Array(rows.length);
+  // Walk each sibling list by jumping over subtrees: O(rows) in total.
+  const lists: [number, number][] = [[0, rows.length]];
+  while (lists.length > 0) {
+    const [from, to] = lists.pop()!;
+    const members: number[] = [];
+    for (let i = from; i < to; i = rows[i]!.end) {
+      members.push(i);
+      if (rows[i]!.hasChildren) lists.push([i + 1, rows[i]!.end]);
+    }
+    members.forEach((m, k) => {
+      pos[m] = k + 1;
+      size[m] = members.length;
+    });
+  }
+  return { pos, size };
+}
+
+/** The index of a row's parent row, or undefined for a top-level row. */
+export function parentOf(rows: readonly Row[], index: number): number | undefined {
+  const depth = rows[index]!.depth;
+  for (let i = index - 1; i >= 0; i--) if (rows[i]!.depth < depth) return i;
+  return undefined;
+}

@@ -81,6 +81,14 @@ export interface SensorFeedRef {
   readonly feedRef: string;
   readonly registeredBy: Party | string;
   readonly timestamp: string;
+  readonly txId?: string;
+}
+export interface ExternalSource {
+  readonly uri: string;
+  readonly description?: string;
+  readonly owner: Party | string;
+  readonly timestamp?: string;
+  readonly txId?: string;
 }
 export interface LedgerEvent {
   readonly id: string;

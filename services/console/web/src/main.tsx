@@ -3,6 +3,7 @@ import { createRoot } from 'react-dom/client';
 import { onSignedOut, send, setToken } from './client';
 import { ErrorNotice } from './components/ErrorNotice';
 import { Notifications } from './components/Notifications';
+import { CreateTwin } from './pages/CreateTwin';
 import { SignIn } from './pages/SignIn';
 import { TwinList } from './pages/TwinList';
 import { TwinView } from './pages/TwinView';
@@ -49,7 +50,7 @@ function App() {
   }, []);
 
   useEffect(() => {
-    document.title = `${route.startsWith('/twins/') ? 'Twin' : session ? 'Twins' : 'Sign in'} · TwinLedger console${config ? ` · ${config.orgName}` : ''}`;
+    document.title = `${route.startsWith('/twins/') ? 'Twin' : !session ? 'Sign in' : route === '/new' ? 'Create a twin' : 'Twins'} · TwinLedger console${config ? ` · ${config.orgName}` : ''}`;
   }, [route, session, config]);
 
   const signIn = async (token: string): Promise<void> => {
@@ -91,7 +92,7 @@ function App() {
           <SignIn config={config} onToken={signIn} />
         ) : (
           <SessionContext.Provider value={session}>
-            {route.startsWith('/twins/') ? <TwinView key={route.split('/')[2]} twinId={decodeURIComponent(route.split('/')[2] ?? '')} tab={route.split('/')[3]} /> : <TwinList />}
+            {route.startsWith('/twins/') ? <TwinView key={route.split('/')[2]} twinId={decodeURIComponent(route.split('/')[2] ?? '')} tab={route.split('/')[3]} /> : route === '/new' ? <CreateTwin /> : <TwinList />}
           </SessionContext.Provider>
         )}
       </main>

@@ -1,14 +1,10 @@
-import { AmlInvalidError, readAmlDocument, readAmlFragment, type XmlElement } from '@twinledger/aml';
+import { AmlInvalidError, expectedBounds, readAmlDocument, readAmlFragment, type XmlElement } from '@twinledger/aml';
 import { InvalidRangeError } from './errors.js';
 
 export interface ExpectedRange {
   readonly min: number;
   readonly max: number;
 }
-
-/** Attribute names (case-insensitive) that carry a sensor's expected bounds in our AML files. */
-const MIN_NAMES = new Set(['expectedmin', 'min', 'minvalue', 'requiredminvalue']);
-const MAX_NAMES = new Set(['expectedmax', 'max', 'maxvalue', 'requiredmaxvalue']);
 
 /**
  * The InternalElements of an AML fragment, or of a whole CAEX document, read by the project's
@@ -46,18 +42,9 @@ export function expectedRangeFromAml(aml: string, elementId?: string): ExpectedR
     scope = scope.filter((el) => el.attrs['ID'] === elementId);
     if (scope.length === 0) throw new InvalidRangeError('the AML fragment has no element with that ID', { details: { elementId } });
   }
-  const mins: number[] = [];
-  const maxs: number[] = [];
-  for (const el of scope) {
-    for (const a of el.children) {
-      if (a.name !== 'Attribute') continue;
-      const name = (a.attrs['Name'] ?? '').toLowerCase();
-      const value = a.children.find((c) => c.name === 'Value')?.text;
-      if (value === undefined) continue;
-      if (MIN_NAMES.has(name)) mins.push(Number(value));
-      if (MAX_NAMES.has(name)) maxs.push(Number(value));
-    }
-  }
+  const { mins, maxs } = expectedBounds(
+    scope.flatMap((el) => el.children.filter((a) => a.name === 'Attribute').map((a) => ({ name: a.attrs['Name'] ?? '', value: a.children.find((c) => c.name === 'Value')?.text }))),
+  );
   if (mins.length !== 1 || maxs.length !== 1) {
     throw new InvalidRangeError('the AML fragment must hold exactly one min and one max attribute for the sensor', { details: { mins: mins.length, maxs: maxs.length } });
   }

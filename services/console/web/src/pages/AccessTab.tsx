@@ -4,8 +4,8 @@ import { ErrorNotice, NotAllowed } from '../components/ErrorNotice';
 import { useLoad, usePermission } from '../hooks';
 import type { Grant } from '../ledger-types';
 
-const ROLES = ['MANUFACTURER', 'OWNER', 'MAINTAINER', 'AUDITOR', 'DEVICE_AGENT', 'READER'] as const;
-type Role = (typeof ROLES)[number];
+export const ROLES = ['MANUFACTURER', 'OWNER', 'MAINTAINER', 'AUDITOR', 'DEVICE_AGENT', 'READER'] as const;
+export type Role = (typeof ROLES)[number];
 
 export function AccessTab({ twinId }: { twinId: string }) {
   const grants = useLoad(

@@ -7,6 +7,9 @@ export function TwinList() {
   return (
     <section aria-labelledby="twins-title">
       <h1 id="twins-title">Twins</h1>
+      <p>
+        <a href="#/new">Create a twin from an AML file</a>
+      </p>
       <ErrorNotice error={twins.error} action="list twins" />
       {twins.loading ? <p role="status">Loading twins…</p> : null}
       {twins.data ? (

@@ -9,6 +9,7 @@ import { DocumentsTab } from './DocumentsTab';
 import { FeedsTab } from './FeedsTab';
 import { HistoryTab } from './HistoryTab';
 import { ProgramsTab } from './ProgramsTab';
+import { SourcesTab } from './SourcesTab';
 import { SpecTab } from './SpecTab';
 
 const TABS = [
@@ -16,6 +17,7 @@ const TABS = [
   ['history', 'History'],
   ['documents', 'Documents'],
   ['feeds', 'Sensor feeds'],
+  ['sources', 'External sources'],
   ['programs', 'Programs'],
   ['access', 'Roles and grants'],
   ['audit', 'Audit'],
@@ -95,6 +97,7 @@ export function TwinView({ twinId, tab }: { twinId: string; tab: string | undefi
         {current === 'history' ? <HistoryTab twinId={twinId} /> : null}
         {current === 'documents' ? <DocumentsTab twinId={twinId} /> : null}
         {current === 'feeds' ? <FeedsTab twinId={twinId} /> : null}
+        {current === 'sources' ? <SourcesTab twinId={twinId} /> : null}
         {current === 'programs' ? <ProgramsTab twinId={twinId} /> : null}
         {current === 'access' ? <AccessTab twinId={twinId} /> : null}
         {current === 'audit' ? <AuditTab twinId={twinId} /> : null}
