@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { ensureChartTools, type ChartTools } from '../scripts/chart-tools.mjs';
 import { CHART_DIR, RENDERED, ROOT, SAMPLE_NAMESPACE, SAMPLE_RELEASE, SAMPLE_VALUES, helmTemplate, renderSample } from '../scripts/chart-render.mjs';
-import { accessDecisionsEnv, ledgerGatewayEnv, peerHealthEnv } from '@twinledger/auth-identity';
+import { accessDecisionsEnv, ledgerGatewayEnv, peerHealthEnv } from '@twinledger/ledger-gateway';
 import { authEnv } from '@twinledger/service-kit';
 import type { EnvSpec } from '@twinledger/config';
 import { parsePartyRegistry, partyRegistryEnv } from '@twinledger/party-registry';

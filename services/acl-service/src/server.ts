@@ -1,5 +1,5 @@
 import { int, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
-import { ledgerGatewayEnv, ledgerGatewayFromEnv, peerHealthEnv, peerHealthFromEnv } from '@twinledger/auth-identity';
+import { ledgerGatewayEnv, ledgerGatewayFromEnv, peerHealthEnv, peerHealthFromEnv } from '@twinledger/ledger-gateway';
 import { createLogger } from '@twinledger/observability';
 import { authEnv, authFromEnv, runService } from '@twinledger/service-kit';
 import { startAclService } from './main.js';

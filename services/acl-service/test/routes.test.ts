@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createIdentityRegistry } from '@twinledger/auth-identity';
+import { createIdentityRegistry } from '@twinledger/ledger-gateway';
 import type { DhtClient } from '@twinledger/dht-client';
 import { ChaincodeRejectedError, type FabricClient, type PeerConnectionPool, type SubmitResult } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { documentReaders, permissionHolders } from '@twinledger/auth-identity';
+import { documentReaders, permissionHolders } from '@twinledger/ledger-gateway';
 import { createStaticPartyRegistry } from '@twinledger/dht';
 import type { FabricClient } from '@twinledger/fabric-client';
 import type { GrantSpec, TwinLedger } from '@twinledger/ledger';

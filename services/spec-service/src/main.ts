@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAuditBundleExporter, createQsccBlockReader } from '@twinledger/audit';
-import { createAccessDecisions, createObservedIdentities, DEFAULT_AUTH_DECISION_TTL_MS, findIdentityFiles, type PeerHealthConfig } from '@twinledger/auth-identity';
+import { createAccessDecisions, createObservedIdentities, DEFAULT_AUTH_DECISION_TTL_MS, findIdentityFiles, type PeerHealthConfig } from '@twinledger/ledger-gateway';
 import { ConfigError } from '@twinledger/config';
 import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
 import { checkpointFile, createFabricClient, loadIdentity, type PeerEndpoint } from '@twinledger/fabric-client';

@@ -1,5 +1,5 @@
 import { bool, int, list, loadEnv, oneOf, str } from '@twinledger/config';
-import { accessDecisionsEnv, ledgerGatewayEnv, ledgerGatewayFromEnv, peerHealthEnv, peerHealthFromEnv } from '@twinledger/auth-identity';
+import { accessDecisionsEnv, ledgerGatewayEnv, ledgerGatewayFromEnv, peerHealthEnv, peerHealthFromEnv } from '@twinledger/ledger-gateway';
 import { createLogger } from '@twinledger/observability';
 import { authEnv, authFromEnv, runService } from '@twinledger/service-kit';
 import { DEFAULT_READ_CACHE } from './app.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createIdentityRegistry } from '@twinledger/auth-identity';
+import { createIdentityRegistry } from '@twinledger/ledger-gateway';
 import { ChaincodeRejectedError, type PeerConnectionPool } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';

@@ -1,4 +1,4 @@
-import { documentReaders } from '@twinledger/auth-identity';
+import { documentReaders } from '@twinledger/ledger-gateway';
 import type { DhtClient, ObjectAcl } from '@twinledger/dht-client';
 import type { AccessRecord, DocumentRecord, DocumentVersion, Grant, Party, TwinLedger } from '@twinledger/ledger';
 import type { Logger } from '@twinledger/observability';

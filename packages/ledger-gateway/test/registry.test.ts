@@ -8,7 +8,7 @@ import { createIdentityRegistry, findIdentityFiles, listIdentityNames } from '..
 describe('identity registry', () => {
   let dir: string;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'auth-identity-'));
+    dir = mkdtempSync(join(tmpdir(), 'ledger-gateway-'));
     mkdirSync(join(dir, 'User1'));
     writeFileSync(join(dir, 'User1', 'cert.pem'), 'c1');
     writeFileSync(join(dir, 'User1', 'key.pem'), 'k1');

@@ -9,3 +9,6 @@ export { ledgerGatewayEnv, ledgerGatewayFromEnv, peerHealthEnv, peerHealthFromEn
 export type { LedgerGatewayConfig, PeerHealthConfig } from './env.js';
 export { createAccessDecisions, accessDecisionsEnv, DEFAULT_AUTH_DECISION_TTL_MS } from './access-decisions.js';
 export type { AccessDecisions, AccessDecisionsInit } from './access-decisions.js';
+export { ledgerGatewayPlugin } from './plugin.js';
+export type { LedgerGatewayPluginOptions } from './plugin.js';
+export { TwinId, MspId, TwinParams, LedgerRecord, Committed, committed } from './schemas.js';
