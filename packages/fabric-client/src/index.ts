@@ -5,7 +5,6 @@ export type { PeerConnectionPool, PeerEndpoint } from './connection.js';
 export { loadIdentity } from './identity.js';
 export type { IdentityFiles, LoadedIdentity } from './identity.js';
 export {
-  ChaincodeRejectedError,
   EndorsementFailedError,
   SubmitFailedError,
   MvccConflictError,
@@ -15,7 +14,6 @@ export {
   PeerUnavailableError,
   PEER_RETRY_AFTER_SECONDS,
   CommitOutcomeUnknownError,
-  parseChaincodeCode,
 } from './errors.js';
 export { checkpointFile, checkpointInMemory } from './checkpoint.js';
 export { withWriteRetry, isReadConflict, isTransientWriteFailure, TRANSIENT_WRITE_RETRY, type WriteRetryInit } from './retry.js';

@@ -8,6 +8,7 @@ import {
   type PeerEndpoint,
   type PeerHealth,
 } from '@twinledger/fabric-client';
+import { asChaincodeRejection } from '@twinledger/ledger';
 import { ForeignOrganizationError, IdentityNotMappedError } from './errors.js';
 import { findIdentityFiles } from './identity-dir.js';
 
@@ -47,7 +48,8 @@ export function observeClient(client: FabricClient, onCall: NonNullable<Identity
       onCall(fn, kind, (performance.now() - t0) / 1000, 'ok');
       return out;
     } catch (err) {
-      onCall(fn, kind, (performance.now() - t0) / 1000, (err as { code?: unknown }).code?.toString() ?? 'error');
+      // A chaincode refusal is labelled by its code (ACCESS_DENIED, ...), not as an endorsement failure.
+      onCall(fn, kind, (performance.now() - t0) / 1000, (asChaincodeRejection(err) as { code?: unknown }).code?.toString() ?? 'error');
       throw err;
     }
   };

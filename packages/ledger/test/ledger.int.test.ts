@@ -2,20 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  ChaincodeRejectedError,
-  MvccConflictError,
-  createFabricClient,
-  createPeerConnectionPool,
-  loadIdentity,
-  type FabricClient,
-  type IdentityFiles,
-  type PeerConnectionPool,
-} from '@twinledger/fabric-client';
+import { MvccConflictError, createFabricClient, createPeerConnectionPool, loadIdentity, type FabricClient, type IdentityFiles, type PeerConnectionPool } from '@twinledger/fabric-client';
+import { ChaincodeRejectedError, createTwinLedger, LedgerEvents, parseLedgerEvent, Permissions, Roles, type LedgerEvent, type TwinLedger } from '../src/index.js';
 import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
 import fabricGateway from '@hyperledger/fabric-gateway';
 import fabricProtos from '@hyperledger/fabric-protos';
-import { createTwinLedger, LedgerEvents, parseLedgerEvent, Permissions, Roles, type LedgerEvent, type TwinLedger } from '../src/index.js';
 
 const fabric = await fabricAvailability();
 

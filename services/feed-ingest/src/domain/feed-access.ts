@@ -1,6 +1,6 @@
-import { createAccessDecisions, permissionHolders, type CallerIdentity, type IdentityRegistry } from '@twinledger/ledger-gateway';
+import { permissionHolders, Permissions, createTwinLedger, type TwinLedger } from '@twinledger/ledger';
+import { createAccessDecisions, type CallerIdentity, type IdentityRegistry } from '@twinledger/ledger-gateway';
 import type { PartyRegistry } from '@twinledger/dht';
-import { Permissions, createTwinLedger, type TwinLedger } from '@twinledger/ledger';
 import { FeedAccessDeniedError } from './errors.js';
 
 /** The two feed permissions of the chaincode: reading a twin's feeds, and registering/writing them. */
