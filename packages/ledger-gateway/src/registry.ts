@@ -9,7 +9,8 @@ import {
   type PeerHealth,
 } from '@twinledger/fabric-client';
 import { asChaincodeRejection } from '@twinledger/ledger';
-import { ForeignOrganizationError, IdentityNotMappedError } from './errors.js';
+import { ForeignOrganizationError } from '@twinledger/service-kit';
+import { IdentityNotMappedError } from './errors.js';
 import { findIdentityFiles } from './identity-dir.js';
 
 /** The caller as authentication established it (service-kit's Principal fits). */
@@ -120,7 +121,7 @@ export function createIdentityRegistry(init: IdentityRegistryInit): IdentityRegi
     mspId: init.mspId,
     async clientFor(caller) {
       if (caller.mspId !== init.mspId) {
-        throw new ForeignOrganizationError(`token of ${caller.mspId} presented to a service of ${init.mspId}`, { details: { mspId: caller.mspId } });
+        throw new ForeignOrganizationError(`token of ${caller.mspId} presented to a service of ${init.mspId}`, { details: { tokenOrg: caller.mspId, serviceOrg: init.mspId } });
       }
       if (caller.fabricIdentity === undefined) {
         throw new IdentityNotMappedError('the token carries no fabric_identity claim');

@@ -12,7 +12,7 @@ export {
   TokenWithoutExpiryError,
   TokenIssuedInFutureError,
   TokenLifetimeTooLongError,
-  ForeignOrganizationTokenError,
+  ForeignOrganizationError,
   type TokenRefusalReason,
 } from './errors.js';
 export { createJwtVerifier, createDevIssuer, DEFAULT_MAX_TOKEN_LIFETIME_SEC } from './auth.js';
