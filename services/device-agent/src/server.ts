@@ -13,8 +13,8 @@ import { createAgentMetrics } from './domain/metrics.js';
 import { createEnvelopeGuard, loadEnvelope } from './domain/envelope.js';
 import { createOpcUaAdapter, SECURE_POLICIES, type OpcUaClientSecurity } from './domain/opcua-adapter.js';
 import { claimDataDir } from './domain/data-dir.js';
-import { ensureApplicationCertificate, readUserCredentials } from './domain/opcua-pki.js';
-import { startBottlingPlantSimulator, type BottlingPlantSimulator, type SimulatorSecurity } from './domain/simulator.js';
+import { ensureApplicationCertificate, readUserCredentials } from '@twinledger/opcua';
+import { startBottlingPlantSimulator, type BottlingPlantSimulator, type SimulatorSecurity } from '@twinledger/plant-sim';
 import { createDeviceAgent } from './runtime.js';
 
 const env = loadEnv({

@@ -11,7 +11,7 @@ import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, TO
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer } from '@twinledger/service-kit';
 import { decodeReadingsMessage, type Reading } from '@twinledger/readings';
-import type { BottlingPlantSimulator } from '../src/domain/simulator.js';
+import type { BottlingPlantSimulator } from '@twinledger/plant-sim';
 import { derivedFeedRegistrar } from '../src/domain/feed-registrar.js';
 import { createSyncEngine } from '../src/domain/sync.js';
 import { parseTwinAml } from '../src/domain/aml.js';

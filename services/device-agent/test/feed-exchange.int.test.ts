@@ -13,7 +13,7 @@ import { createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
 import { createTwinLedger, Permissions, Roles, type TwinLedger } from '@twinledger/ledger';
 import { decodeSegment } from '@twinledger/readings';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
-import type { BottlingPlantSimulator } from '../src/domain/simulator.js';
+import type { BottlingPlantSimulator } from '@twinledger/plant-sim';
 import { simulator, until } from './support/opcua.js';
 import { AGENT_USER, securePair, type SecurePair } from './support/pki.js';
 
