@@ -3,6 +3,7 @@ import { AmlLimits } from '@twinledger/aml';
 import { Counter, Gauge, createMetricsRegistry, type Logger, type Registry } from '@twinledger/observability';
 import type { DhtClient } from '@twinledger/dht-client';
 import type { RouteDeps, Limits } from './context.js';
+import { DEFAULT_READ_CACHE } from './config.js';
 import type { EventHub } from './domain/event-hub.js';
 import type { LedgerJournal } from './domain/ledger-journal.js';
 import { createSpecCache, type SpecCache } from './domain/spec-cache.js';
@@ -45,8 +46,6 @@ export interface AppDeps {
   readonly decisions?: AccessDecisions;
 }
 
-/** READ_CACHE_MAX_CHARS, READ_CACHE_MAX_AGE_MS and READ_FENCE_WAIT_MS defaults. */
-export const DEFAULT_READ_CACHE = { maxChars: 64 * 1024 * 1024, maxAgeMs: 30_000, fenceWaitMs: 2_000 } as const;
 
 export const DEFAULT_SPEC_CACHE_CHARS = 128 * 1024 * 1024;
 

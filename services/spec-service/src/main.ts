@@ -9,7 +9,8 @@ import { createIdempotentProducer, createKafka, ensureTopics, TOPICS } from '@tw
 import { createTwinLedger } from '@twinledger/ledger';
 import { createMetricsRegistry, type Logger } from '@twinledger/observability';
 import { createJwtVerifier, type JwtVerifierInit, type ServiceApp } from '@twinledger/service-kit';
-import { buildApp, DEFAULT_READ_CACHE, DEFAULT_SPEC_CACHE_CHARS } from './app.js';
+import { buildApp, DEFAULT_SPEC_CACHE_CHARS } from './app.js';
+import { DEFAULT_READ_CACHE } from './config.js';
 import { createReadModel } from './domain/read-model.js';
 import { createEventHub } from './domain/event-hub.js';
 import { createEventRelay, type EventRelay } from './domain/event-relay.js';
