@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkpointFile, type ChaincodeEvent } from '@twinledger/fabric-client';
-import { fakeEventPeer } from '@twinledger/fabric-client/testing';
+import { fakeEventPeer, until } from '@twinledger/fabric-client/testing';
 import type { Producer } from '@twinledger/kafka';
 import { createMetricsRegistry, silentLogger } from '@twinledger/observability';
 import { createEventHub, type RelayedEvent } from '../src/domain/event-hub.js';
@@ -32,11 +32,6 @@ function fakeProducer(failing: Set<string>) {
   return { producer, sent };
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(cond()).toBe(true);
-}
-
 describe('event relay (on the ledger event source)', () => {
   it('relays in commit order, tells SSE subscribers each event once, after Kafka and the checkpoint, and resumes a restart after the checkpoint', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'event-relay-'));
@@ -52,7 +47,7 @@ describe('event relay (on the ledger event source)', () => {
       const file = join(dir, 'cp.json');
       const relay = createEventRelay({ client, checkpointer: await checkpointFile(file), producer, hub, journal: createLedgerJournal(), logger: silentLogger(), metrics, retryMs: 5 });
       await relay.start();
-      await until(() => published.length === 3);
+      expect(await until(() => published.length === 3)).toBe(true);
       expect(sent).toEqual(['a', 'b', 'c']);
       expect(published.map((e) => [e.transactionId, e.twinId, e.blockNumber])).toEqual([['a', 't1', 3], ['b', 't2', 4], ['c', 't1', 4]]);
       expect(relay.lastBlock).toBe(4n);
@@ -66,7 +61,7 @@ describe('event relay (on the ledger event source)', () => {
       const again = createEventRelay({ client, checkpointer: await checkpointFile(file), producer, hub, journal: createLedgerJournal(), logger: silentLogger(), metrics: createMetricsRegistry({ prefix: 'test_' }) });
       expect(again.lastBlock).toBe(4n);
       await again.start();
-      await until(() => published.length === 4);
+      expect(await until(() => published.length === 4)).toBe(true);
       expect(sent).toEqual(['a', 'b', 'c', 'd']);
       await again.stop();
     } finally {
