@@ -231,7 +231,7 @@ export async function createDeviceAgent(init: DeviceAgentInit): Promise<DeviceAg
   };
 }
 
-// The pieces a host process (server.ts, the benchmark, an operator's own launcher) wires up.
+// The pieces a host process (main.ts, the benchmark, an operator's own launcher) wires up.
 export { createOpcUaAdapter, SECURE_POLICIES, type OpcUaAdapterInit, type OpcUaClientSecurity, type SecurePolicy } from './domain/opcua-adapter.js';
 export { createEnvelopeGuard, loadEnvelope, parseEnvelope, type SafetyEnvelope } from './domain/envelope.js';
 export { derivedFeedRegistrar, feedIngestRegistrar, type FeedRegistrar } from './domain/feed-registrar.js';

@@ -63,7 +63,7 @@ function serviceToken(file: string | undefined): () => Promise<string> {
   return async () => (await readFile(file, 'utf8')).trim();
 }
 
-/** Wires the service from its configuration (server.ts reads it from the environment). */
+/** Wires the service from its configuration (config.ts reads it from the environment). */
 export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): Promise<SpecService> {
   const metrics = createMetricsRegistry({ prefix: 'twinledger_' });
   const { identities, pool, health, chain } = createObservedIdentities({

@@ -28,7 +28,7 @@ export { SECURE_POLICIES, type SecurePolicy, type UserCredentials } from '@twinl
  * How the agent secures its link to the device. `SignAndEncrypt` is the only secured mode:
  * `Sign` alone would let anyone on the plant network read the inventory and the calls.
  * `None` exists for a lab on loopback and only when the operator asked for it explicitly
- * (`OPCUA_ALLOW_INSECURE=true`, checked by server.ts).
+ * (`OPCUA_ALLOW_INSECURE=true`, checked by config.ts).
  */
 export type OpcUaClientSecurity =
   | {

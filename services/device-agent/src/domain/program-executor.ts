@@ -24,7 +24,7 @@ export interface ProgramExecutorInit {
   readonly metrics?: AgentMetrics;
   /**
    * The operator's own envelope, checked after the ledger's rules and before the device is
-   * touched. Absent = ledger rules only (tests of the ledger path; server.ts always sets it).
+   * touched. Absent = ledger rules only (tests of the ledger path; main.ts always sets it).
    */
   readonly envelope?: EnvelopeGuard;
   /** Told when the device applied a call (tests and the benchmark measure with it). */
