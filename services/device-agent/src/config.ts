@@ -1,4 +1,5 @@
 import { bool, ConfigError, int, list, oneOf, optionalStr, str, type EnvOf } from '@twinledger/config';
+import { peerEnv } from '@twinledger/fabric-client';
 import { TOPICS } from '@twinledger/kafka';
 // The subpath without node-opcua: reading the env loads no OPC UA stack.
 import { SECURE_POLICIES } from '@twinledger/opcua/security';
@@ -20,13 +21,11 @@ export const deviceAgentEnv = {
   SIMULATOR: bool({ default: false }),
   SIMULATOR_PORT: int({ default: 0, min: 0, max: 65535 }),
   SYNC_INTERVAL_MS: int({ default: 10_000, min: 100 }),
-  FABRIC_PEER_ENDPOINT: str(),
-  FABRIC_PEER_TLS_ROOT_CERT: str(),
-  FABRIC_PEER_HOST_ALIAS: optionalStr(),
-  FABRIC_CERT: str(),
-  FABRIC_KEY: str(),
-  FABRIC_CHANNEL: str({ default: 'twins' }),
-  FABRIC_CHAINCODE: str({ default: 'twinledger' }),
+  // The same names as every other process on the ledger (PEER_*, CHANNEL, CHAINCODE); the agent
+  // signs as its own identity, given as files like the DHT nodes' (FABRIC_CERT_FILE/KEY_FILE).
+  ...peerEnv,
+  FABRIC_CERT_FILE: str(),
+  FABRIC_KEY_FILE: str(),
   KAFKA_BROKERS: list({ default: [] }),
   READINGS_TOPIC: str({ default: TOPICS.readings }),
   MAX_READINGS_PER_SECOND: int({ default: 1_000, min: 1 }),

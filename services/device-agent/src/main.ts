@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
+import { createFabricClient, createPeerConnectionPool, loadIdentity, peerEndpointFromEnv } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createConsumer, createIdempotentProducer, createKafka, ensureTopics } from '@twinledger/kafka';
 import { createMetricsRegistry, type Logger } from '@twinledger/observability';
@@ -75,10 +75,10 @@ export async function startDeviceAgentService(env: DeviceAgentEnv, logger: Logge
   const pool = createPeerConnectionPool();
   const fabric = createFabricClient({
     pool,
-    peer: { endpoint: env.FABRIC_PEER_ENDPOINT, tlsRootCertPath: env.FABRIC_PEER_TLS_ROOT_CERT, ...(env.FABRIC_PEER_HOST_ALIAS ? { hostAlias: env.FABRIC_PEER_HOST_ALIAS } : {}) },
-    identity: await loadIdentity({ mspId: env.MSP_ID, certPath: env.FABRIC_CERT, keyPath: env.FABRIC_KEY }),
-    channel: env.FABRIC_CHANNEL,
-    chaincode: env.FABRIC_CHAINCODE,
+    peer: peerEndpointFromEnv(env),
+    identity: await loadIdentity({ mspId: env.MSP_ID, certPath: env.FABRIC_CERT_FILE, keyPath: env.FABRIC_KEY_FILE }),
+    channel: env.CHANNEL,
+    chaincode: env.CHAINCODE,
   });
 
   const kafka = env.KAFKA_BROKERS.length > 0 ? createKafka({ brokers: env.KAFKA_BROKERS, clientId: `device-agent-${env.TWIN_ID}`, logger }) : undefined;
