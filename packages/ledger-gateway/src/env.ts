@@ -1,5 +1,6 @@
 import { ConfigError, int, str, type EnvOf } from '@twinledger/config';
 import { peerEndpointFromEnv, peerEnv, type PeerEndpoint } from '@twinledger/fabric-client';
+import { authEnv, authFromEnv, type JwtVerifierInit } from '@twinledger/service-kit';
 
 /** The environment of every REST gateway to the ledger: whose identities, which peer, which chaincode. */
 export const ledgerGatewayEnv = {
@@ -51,4 +52,15 @@ export function peerHealthFromEnv(env: EnvOf<typeof peerHealthEnv>): PeerHealthC
     );
   }
   return { probeIntervalMs: env.PEER_PROBE_INTERVAL_MS, probeTimeoutMs: env.PEER_PROBE_TIMEOUT_MS };
+}
+
+/**
+ * What every REST gateway to the ledger reads the same way: its ledger and identities, how it
+ * probes its peer, whose tokens it takes. A service's config.ts spreads it into its own env.
+ */
+export const ledgerServiceEnv = { ...ledgerGatewayEnv, ...peerHealthEnv, ...authEnv };
+
+/** The shared part of a REST gateway's configuration; the org's own tokens only (`expectedOrg` = `MSP_ID`). */
+export function ledgerServiceFromEnv(env: EnvOf<typeof ledgerServiceEnv>): LedgerGatewayConfig & { readonly peerHealth: PeerHealthConfig; readonly auth: JwtVerifierInit } {
+  return { ...ledgerGatewayFromEnv(env), peerHealth: peerHealthFromEnv(env), auth: authFromEnv(env, { expectedOrg: env.MSP_ID }) };
 }

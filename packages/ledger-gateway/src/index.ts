@@ -4,7 +4,7 @@ export { findIdentityFiles, listIdentityNames, IDENTITY_NAME } from './identity-
 export { IdentityNotMappedError } from './errors.js';
 export { createObservedIdentities } from './observed.js';
 export type { ObservedIdentitiesInit, ObservedIdentities, PeerHealthOptions } from './observed.js';
-export { ledgerGatewayEnv, ledgerGatewayFromEnv, peerHealthEnv, peerHealthFromEnv } from './env.js';
+export { ledgerGatewayEnv, ledgerGatewayFromEnv, ledgerServiceEnv, ledgerServiceFromEnv, peerHealthEnv, peerHealthFromEnv } from './env.js';
 export type { LedgerGatewayConfig, PeerHealthConfig } from './env.js';
 export { createAccessDecisions, accessDecisionsEnv, DEFAULT_AUTH_DECISION_TTL_MS } from './access-decisions.js';
 export type { AccessDecisions, AccessDecisionsInit } from './access-decisions.js';

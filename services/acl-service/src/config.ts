@@ -1,6 +1,6 @@
 import { int, optionalStr, str, type EnvOf } from '@twinledger/config';
-import { ledgerGatewayEnv, ledgerGatewayFromEnv, peerHealthEnv, peerHealthFromEnv } from '@twinledger/ledger-gateway';
-import { authEnv, authFromEnv, serviceEnv } from '@twinledger/service-kit';
+import { ledgerServiceEnv, ledgerServiceFromEnv } from '@twinledger/ledger-gateway';
+import { serviceEnv } from '@twinledger/service-kit';
 import type { AclServiceConfig } from './main.js';
 
 /**
@@ -9,9 +9,7 @@ import type { AclServiceConfig } from './main.js';
  */
 export const aclServiceEnv = {
   ...serviceEnv({ port: 7301 }),
-  ...ledgerGatewayEnv,
-  ...peerHealthEnv,
-  ...authEnv,
+  ...ledgerServiceEnv,
   SERVICE_IDENTITY: str({ default: 'User1' }),
   AUTHZ_CACHE_TTL_MS: int({ default: 30_000, min: 0, max: 3_600_000 }),
   DHT_GATEWAY_URL: optionalStr(),
@@ -24,9 +22,7 @@ export type AclServiceEnv = EnvOf<typeof aclServiceEnv>;
 /** The service's configuration from its loaded environment; a bad key set or probe pair stops the boot (CONFIG_INVALID). */
 export function aclServiceConfig(env: AclServiceEnv): AclServiceConfig {
   return {
-    ...ledgerGatewayFromEnv(env),
-    peerHealth: peerHealthFromEnv(env),
-    auth: authFromEnv(env, { expectedOrg: env.MSP_ID }),
+    ...ledgerServiceFromEnv(env),
     serviceIdentity: env.SERVICE_IDENTITY,
     cacheTtlMs: env.AUTHZ_CACHE_TTL_MS,
     ...(env.DHT_GATEWAY_URL ? { dht: env.DHT_GATEWAY_URL } : {}),

@@ -1,6 +1,6 @@
 import { bool, int, list, str, type EnvOf } from '@twinledger/config';
-import { accessDecisionsEnv, ledgerGatewayEnv, ledgerGatewayFromEnv, peerHealthEnv, peerHealthFromEnv } from '@twinledger/ledger-gateway';
-import { authEnv, authFromEnv, serviceEnv } from '@twinledger/service-kit';
+import { accessDecisionsEnv, ledgerServiceEnv, ledgerServiceFromEnv } from '@twinledger/ledger-gateway';
+import { serviceEnv } from '@twinledger/service-kit';
 import type { SpecServiceConfig } from './main.js';
 
 /** READ_CACHE_MAX_CHARS, READ_CACHE_MAX_AGE_MS and READ_FENCE_WAIT_MS defaults. */
@@ -12,9 +12,7 @@ export const DEFAULT_READ_CACHE = { maxChars: 64 * 1024 * 1024, maxAgeMs: 30_000
  */
 export const specServiceEnv = {
   ...serviceEnv({ port: 7300 }),
-  ...ledgerGatewayEnv,
-  ...peerHealthEnv,
-  ...authEnv,
+  ...ledgerServiceEnv,
   DHT_GATEWAY_URL: str(),
   // This service's own credential for the gateway (never a user's token), re-read per call.
   DHT_TOKEN_FILE: str(),
@@ -36,9 +34,7 @@ export type SpecServiceEnv = EnvOf<typeof specServiceEnv>;
 /** The service's configuration from its loaded environment; a bad key set or probe pair stops the boot (CONFIG_INVALID). */
 export function specServiceConfig(env: SpecServiceEnv): SpecServiceConfig {
   return {
-    ...ledgerGatewayFromEnv(env),
-    peerHealth: peerHealthFromEnv(env),
-    auth: authFromEnv(env, { expectedOrg: env.MSP_ID }),
+    ...ledgerServiceFromEnv(env),
     dht: env.DHT_GATEWAY_URL,
     dhtTokenFile: env.DHT_TOKEN_FILE,
     kafkaBrokers: env.KAFKA_BROKERS,
