@@ -11,6 +11,8 @@ const shared = {
   moduleNameMapper: {
     // Workspace packages resolve to their TypeScript sources, so tests need no build.
     '^@twinledger/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/index.ts',
+    // A service's subpaths (`@twinledger/spec-service/config`) are one source file each.
+    '^@twinledger/(spec-service|acl-service|dht-gateway|device-agent|feed-ingest|console)/([a-z0-9-]+)$': '<rootDir>/services/$1/src/$2.ts',
     // Subpaths (`@twinledger/service-kit/ready`, `.../testing`) are one source file each.
     '^@twinledger/([a-z0-9-]+)/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/$2.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',

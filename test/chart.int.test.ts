@@ -1,7 +1,7 @@
 // The Helm chart (helm/twinledger) and its rendered sample (k8s/): lint, offline validation of
 // every rendered object against the Kubernetes API schemas, k8s/rendered.yaml kept in sync, the
 // hardening and availability rules every workload must follow, the env contract with each
-// service's server.ts, and the Grafana dashboard. Real tools, pinned and installed into the
+// service's exported env definition (config.ts), and the Grafana dashboard. Real tools, pinned and installed into the
 // project cache by scripts/chart-tools.mjs (helm from `go install`, kubernetes-validate from PyPI).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,11 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { ensureChartTools, type ChartTools } from '../scripts/chart-tools.mjs';
 import { CHART_DIR, RENDERED, ROOT, SAMPLE_NAMESPACE, SAMPLE_RELEASE, SAMPLE_VALUES, helmTemplate, renderSample } from '../scripts/chart-render.mjs';
-import { accessDecisionsEnv, ledgerGatewayEnv, peerHealthEnv } from '@twinledger/auth-identity';
+import { accessDecisionsEnv, ledgerGatewayEnv, peerHealthEnv } from '@twinledger/ledger-gateway';
 import { authEnv } from '@twinledger/service-kit';
 import type { EnvSpec } from '@twinledger/config';
 import { parsePartyRegistry, partyRegistryEnv } from '@twinledger/party-registry';
 import { gatewayAuthEnv } from '../services/dht-gateway/src/auth.js';
+import { aclServiceEnv } from '../services/acl-service/src/config.js';
+import { deviceAgentConfig, deviceAgentEnv } from '../services/device-agent/src/config.js';
+import { dhtGatewayEnv } from '../services/dht-gateway/src/config.js';
+import { specServiceEnv } from '../services/spec-service/src/config.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered Kubernetes objects are plain JSON trees */
 type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: any; data?: any; stringData?: any };
@@ -71,22 +75,68 @@ function validate(text: string): { status: number; lines: string[] } {
 const SHARED_ENV: Record<string, EnvSpec> = { partyRegistryEnv, ledgerGatewayEnv, peerHealthEnv, accessDecisionsEnv, authEnv, gatewayAuthEnv };
 
 /**
- * Variables a server.ts declares optional in its loadEnv block but refuses to start without in
- * the configuration the chart deploys (a check right after loadEnv throws). The env specs live
- * in server.ts files with side effects, so they cannot be imported: listed here, and each name
- * is checked to still appear in a throw of that server.ts.
+ * The env definitions services export from their config.ts (ADR-20): the names the chart must
+ * set are read from the very object the service loads. `rules` is the service's check of what
+ * the parsers alone cannot see; a variable is required when the check refuses a start without it.
+ */
+const SERVICE_ENV: Record<string, { readonly spec: EnvSpec; readonly rules?: (env: never) => unknown }> = {
+  'spec-service': { spec: specServiceEnv },
+  'acl-service': { spec: aclServiceEnv },
+  'dht-gateway': { spec: dhtGatewayEnv },
+  'device-agent': { spec: deviceAgentEnv, rules: deviceAgentConfig },
+};
+
+/**
+ * Services whose env is still a loadEnv block in server.ts (feed-ingest, the console): the
+ * variables it declares optional but refuses to start without in the configuration the chart
+ * deploys (a check right after loadEnv throws), each checked to still appear in such a throw.
  *   feed-ingest: the ledger decides feed access, `PEER_ENDPOINT`/`PEER_TLS_ROOT_CERT` are
- *     optional in the shared partyRegistryEnv but required by feed-ingest (issue #17);
- *   device-agent: a secured link without the simulator needs the plant's certificate(s) and a
- *     user (issue #19); DEVICE_ENDPOINT unless SIMULATOR=true.
+ *     optional in the shared partyRegistryEnv but required by feed-ingest (issue #17).
  */
 const RUNTIME_REQUIRED: Record<string, readonly string[]> = {
   'feed-ingest': ['PEER_ENDPOINT', 'PEER_TLS_ROOT_CERT'],
-  'device-agent': ['DEVICE_ENDPOINT', 'OPCUA_TRUSTED_SERVER_CERTS', 'OPCUA_USER_FILE'],
 };
 
-/** The env variables a service's server.ts reads through loadEnv, and which of them have no default. */
+/**
+ * Which variables of an exported env definition the chart must set: those whose parser refuses
+ * them unset, and (with `rules`, e.g. device-agent: a secured link without the simulator needs
+ * the plant's certificate(s), a user and DEVICE_ENDPOINT, issue #19) those the service's check
+ * names (ConfigError details.problems) when they are unset: added one refusal at a time to an
+ * environment of only the required variables, until the check passes.
+ */
+function envOfSpec(spec: EnvSpec, rules?: (env: never) => unknown): { all: Set<string>; required: Set<string> } {
+  const all = new Set(Object.keys(spec));
+  const required = new Set<string>();
+  const env: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(spec)) {
+    try {
+      env[name] = v.parse(undefined, name);
+    } catch {
+      required.add(name);
+      env[name] = 'x';
+    }
+  }
+  for (let round = 0; rules && round < all.size; round++) {
+    let problems: unknown;
+    try {
+      rules(env as never);
+      break;
+    } catch (err) {
+      problems = (err as { details?: { problems?: unknown } }).details?.problems;
+    }
+    if (!Array.isArray(problems) || problems.length === 0) throw new Error('a start-up check refused without naming the variable (details.problems)');
+    for (const name of problems as string[]) {
+      required.add(name);
+      env[name] = Array.isArray(env[name]) ? ['x'] : 'x';
+    }
+  }
+  return { all, required };
+}
+
+/** The env variables a service reads, and which of them it cannot start without. */
 function serviceEnv(service: string): { all: Set<string>; required: Set<string> } | undefined {
+  const exported = SERVICE_ENV[service];
+  if (exported) return envOfSpec(exported.spec, exported.rules);
   const file = join(ROOT, 'services', service, 'src', 'server.ts');
   if (!existsSync(file)) return undefined;
   const env = envOfFile(file);
@@ -322,7 +372,7 @@ describe.each([
     for (const cm of ofKind(objects, 'ConfigMap')) expect(JSON.stringify(cm.data)).not.toMatch(/PRIVATE KEY|\/key\/swarm\/psk/);
   });
 
-  it('give each service the env its server.ts reads: nothing unknown, nothing required missing', () => {
+  it('give each service the env its config.ts defines (server.ts for feed-ingest and the console): nothing unknown, nothing required missing', () => {
     for (const w of workloads(objectsOf())) {
       const service = w.metadata.labels?.['app.kubernetes.io/name'] as string;
       const env = serviceEnv(service);

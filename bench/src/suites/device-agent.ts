@@ -11,13 +11,11 @@ import {
   createEnvelopeGuard,
   createOpcUaAdapter,
   derivedFeedRegistrar,
-  ensureApplicationCertificate,
   parseEnvelope,
-  startBottlingPlantSimulator,
-  type BottlingPlantSimulator,
   type OpcUaClientSecurity,
-  type SimulatorSecurity,
 } from '@twinledger/device-agent/runtime';
+import { ensureApplicationCertificate } from '@twinledger/opcua';
+import { startBottlingPlantSimulator, type BottlingPlantSimulator, type SimulatorSecurity } from '@twinledger/plant-sim';
 import { median, percentile, type Suite, arg } from '../harness.js';
 
 /**

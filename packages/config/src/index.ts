@@ -105,3 +105,20 @@ export function loadEnv<S extends EnvSpec>(spec: S, env: NodeJS.ProcessEnv = pro
   }
   return out as EnvOf<S>;
 }
+
+/** What a launcher may set for a service whose env is `S`: only the names it reads. */
+export type EnvValues<S extends EnvSpec> = { readonly [K in keyof S]?: string | number | undefined };
+
+/**
+ * A child process's environment for a service, keyed by the service's own env definition: a
+ * name it does not read (a typo, or a name from another service) fails to compile when written
+ * out and is refused here when spread in, so a launcher cannot drift from the services it starts.
+ * Unset values are left out.
+ */
+export function envFor<S extends EnvSpec>(spec: S, values: EnvValues<S>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const unknown = Object.keys(values).filter((k) => !Object.hasOwn(spec, k));
+  if (unknown.length > 0) throw new ConfigError(`not variables of this service: ${unknown.join(', ')}`, { details: { problems: unknown } });
+  for (const [k, v] of Object.entries(values)) if (v !== undefined) out[k] = String(v);
+  return out;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, bool, int, list, loadEnv, oneOf, optionalStr, str } from '../src/index.js';
+import { ConfigError, bool, envFor, int, list, loadEnv, oneOf, optionalStr, str } from '../src/index.js';
 
 const spec = {
   PORT: int({ default: 8080, min: 1, max: 65535 }),
@@ -33,5 +33,14 @@ describe('loadEnv', () => {
 
   it('refuses a non-integer', () => {
     expect(() => loadEnv({ N: int() }, { N: '1.5' })).toThrow(/N must be an integer/);
+  });
+});
+
+describe('envFor', () => {
+  const spec = { PORT: int({ default: 1 }), NAME: str(), EXTRA: optionalStr() };
+  it("writes a child's environment with the service's own names only, unset values left out", () => {
+    expect(envFor(spec, { PORT: 7300, NAME: 'a', EXTRA: undefined })).toEqual({ PORT: '7300', NAME: 'a' });
+    const spread: Record<string, string> = { NAME: 'a', PEER_ENDPOINT: 'peer0:7051' };
+    expect(() => envFor(spec, spread)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', details: { problems: ['PEER_ENDPOINT'] } }));
   });
 });

@@ -3,6 +3,11 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { aclServiceEnv } from '@twinledger/acl-service/config';
+import { envFor } from '@twinledger/config';
+import { deviceAgentEnv } from '@twinledger/device-agent/config';
+import { dhtGatewayEnv } from '@twinledger/dht-gateway/config';
+import { specServiceEnv } from '@twinledger/spec-service/config';
 import { ledgerEnvOf, ManagedProcess, startNetwork, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
 import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@twinledger/dht';
 import { createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
@@ -307,7 +312,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
     // ledger through it, before any DHT node starts.
     await Promise.all(
       preps.map((o) =>
-        start('acl-service', o, {
+        start('acl-service', o, envFor(aclServiceEnv, {
           ...common(o),
           ...peer(o),
           PORT: o.ports.acl,
@@ -318,7 +323,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
           // The grant follower's checkpoint: a restarted acl-service resumes the ledger's events
           // where it stopped instead of relying on its start-up reconcile alone.
           STATE_DIR: join(o.dir, 'acl-service'),
-        }),
+        })),
       ),
     );
     log('services: acl-service up in every org');
@@ -364,7 +369,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
 
     await Promise.all(
       preps.flatMap((o) => [
-        start('dht-gateway', o, {
+        start('dht-gateway', o, envFor(dhtGatewayEnv, {
           ...common(o),
           ...dhtCommon(o),
           PORT: o.ports.dht,
@@ -373,7 +378,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
           DHT_AUTH_AUDIENCE: DHT_AUDIENCE,
           DHT_LISTEN: `/ip4/127.0.0.1/tcp/${o.ports.dhtP2p}`,
           DHT_BOOTSTRAP: preps.filter((p) => p !== o).map(gatewayAddr).join(','),
-        }),
+        })),
         start('feed-ingest', o, {
           ...common(o),
           ...dhtCommon(o),
@@ -398,7 +403,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
 
     await Promise.all(
       preps.map((o) =>
-        start('spec-service', o, {
+        start('spec-service', o, envFor(specServiceEnv, {
           ...common(o),
           ...peer(o),
           PORT: o.ports.spec,
@@ -408,7 +413,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
           KAFKA_BROKERS: kafka,
           RELAY_IDENTITY: 'User1',
           STATE_DIR: join(o.dir, 'spec-service'),
-        }),
+        })),
       ),
     );
     log('services: spec-service up in every org');
@@ -424,7 +429,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
     await start(
       'device-agent',
       operator,
-      {
+      envFor(deviceAgentEnv, {
         ...common(operator),
         PORT: operator.ports.agent,
         TWIN_ID: twinId,
@@ -434,20 +439,20 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
         DEVICE_NAME: 'BottlingPlant',
         DEVICE_SAMPLING_MS: 250,
         SYNC_INTERVAL_MS: 2_000,
-        FABRIC_PEER_ENDPOINT: operator.fabric.peer.endpoint,
-        FABRIC_PEER_TLS_ROOT_CERT: operator.fabric.peer.tlsRootCertPath,
-        FABRIC_PEER_HOST_ALIAS: operator.fabric.peer.hostAlias,
-        FABRIC_CERT: agentIdentity.certPath,
-        FABRIC_KEY: agentIdentity.keyPath,
-        FABRIC_CHANNEL: network.channel,
-        FABRIC_CHAINCODE: network.chaincode,
+        PEER_ENDPOINT: operator.fabric.peer.endpoint,
+        PEER_TLS_ROOT_CERT: operator.fabric.peer.tlsRootCertPath,
+        PEER_HOST_ALIAS: operator.fabric.peer.hostAlias,
+        FABRIC_CERT_FILE: agentIdentity.certPath,
+        FABRIC_KEY_FILE: agentIdentity.keyPath,
+        CHANNEL: network.channel,
+        CHAINCODE: network.chaincode,
         KAFKA_BROKERS: kafka,
         READINGS_TOPIC: readingsTopic(operator.party),
         MAX_READINGS_PER_SECOND: 100,
         FEED_INGEST_URL: url(operator.ports.feed),
         FEED_INGEST_TOKEN_FILE: feedToken.file,
         FEED_ACL: preps.map((p) => p.fabric.mspId).join(','),
-      },
+      }),
       `${url(operator.ports.agent)}/readyz`,
     );
     log(`services: device-agent up in ${operator.fabric.mspId}, connected to the plant`);

@@ -25,7 +25,7 @@ export interface PlantLink {
 export async function preparePlantLink(init: { readonly plantDir: string; readonly agentDataDir: string; readonly mspId: string; readonly twinId: string }): Promise<PlantLink> {
   const pkiDir = join(init.agentDataDir, 'opcua-pki');
   const applicationUri = `urn:twinledger:device-agent:${init.mspId}:${init.twinId}`;
-  const cli = resolve(repoRoot(), 'services', 'device-agent', 'dist', 'opcua-cert.js');
+  const cli = resolve(repoRoot(), 'packages', 'opcua', 'dist', 'opcua-cert.js');
   let out: string;
   try {
     out = (await promisify(execFile)(process.execPath, [cli, pkiDir, applicationUri, `device-agent ${init.mspId}`], { timeout: 120_000 })).stdout;

@@ -2,34 +2,12 @@
 // The simulated bottling plant as its own process (the device on the Owner's shop floor): the
 // device agent's OPC UA simulator, plus a small control endpoint on 127.0.0.1 through which the
 // scenario plays the technician (a sensor breaks, a new part is fitted). The simulator is
-// device-agent's own, loaded from its build, so the consortium drives the very device model the
-// agent is tested against.
+// @twinledger/plant-sim, the very device model the agent is tested against.
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-interface Simulator {
-  readonly endpointUrl: string;
-  components(): { componentId: string; kind: string; serialNumber?: string }[];
-  readonly conveyorSpeed: number;
-  readonly flooding: boolean;
-  readonly invocations: readonly { componentId: string; method: string; args: Record<string, unknown>; at: number }[];
-  breakSensor(componentId: string): void;
-  replaceSensor(oldId: string, replacement: { componentId: string; serialNumber?: string }): void;
-  swapSensorPart(componentId: string, part: { serialNumber: string }): void;
-  stop(): Promise<void>;
-}
-
-interface Certificate {
-  readonly certificateFile: string;
-  readonly privateKeyFile: string;
-  readonly applicationUri: string;
-}
-
-type Security =
-  | { mode: 'SignAndEncrypt'; policy: string; certificate: Certificate; trustedClientCertificates: string[]; users: { username: string; password: string }[] }
-  | { mode: 'None' };
+import { join } from 'node:path';
+import { ensureApplicationCertificate, SECURE_POLICIES, type UserCredentials } from '@twinledger/opcua';
+import { startBottlingPlantSimulator, type SimulatorSecurity } from '@twinledger/plant-sim';
 
 function envInt(name: string): number {
   const v = Number(process.env[name]);
@@ -47,29 +25,22 @@ if (!dataDir) throw new Error('PLANT_DATA_DIR is required');
 // no security only with PLANT_ALLOW_INSECURE=true.
 const policy = process.env['PLANT_OPCUA_SECURITY_POLICY'] || 'Basic256Sha256';
 const allowInsecure = process.env['PLANT_ALLOW_INSECURE'] === 'true';
-if (!['Basic256Sha256', 'Aes256_Sha256_RsaPss', 'Aes128_Sha256_RsaOaep', 'None'].includes(policy)) throw new Error(`PLANT_OPCUA_SECURITY_POLICY ${policy} is not supported`);
+const isSecurePolicy = (p: string): p is (typeof SECURE_POLICIES)[number] => (SECURE_POLICIES as readonly string[]).includes(p);
+if (policy !== 'None' && !isSecurePolicy(policy)) throw new Error(`PLANT_OPCUA_SECURITY_POLICY ${policy} is not supported`);
 if (policy === 'None' && !allowInsecure) throw new Error('PLANT_OPCUA_SECURITY_POLICY=None needs PLANT_ALLOW_INSECURE=true');
 
-const agentDist = resolve(dirname(fileURLToPath(import.meta.url)), '../../../services/device-agent/dist/domain');
-const { startBottlingPlantSimulator } = (await import(pathToFileURL(join(agentDist, 'simulator.js')).href)) as {
-  startBottlingPlantSimulator(init: { port: number; pkiDir: string; deviceName?: string; security: Security }): Promise<Simulator>;
-};
-const { ensureApplicationCertificate } = (await import(pathToFileURL(join(agentDist, 'opcua-pki.js')).href)) as {
-  ensureApplicationCertificate(init: { pkiDir: string; applicationUri: string; commonName: string; dns?: string[] }): Promise<Certificate>;
-};
-
-function readUsers(file: string): { username: string; password: string }[] {
+function readUsers(file: string): UserCredentials[] {
   const v: unknown = JSON.parse(readFileSync(file, 'utf8'));
   if (!Array.isArray(v) || v.length === 0 || !v.every((u: { username?: unknown; password?: unknown }) => typeof u?.username === 'string' && typeof u.password === 'string' && u.password.length >= 12)) {
     throw new Error(`PLANT_USERS_FILE ${file} must be a JSON array of {username, password (12+ chars)}`);
   }
-  return v as { username: string; password: string }[];
+  return v as UserCredentials[];
 }
 
 const pkiDir = join(dataDir, 'pki');
-let security: Security = { mode: 'None' };
+let security: SimulatorSecurity = { mode: 'None' };
 let certificatePem: string | undefined;
-if (policy !== 'None') {
+if (isSecurePolicy(policy)) {
   const trusted = (process.env['PLANT_TRUSTED_CLIENT_CERTS'] ?? '').split(',').map((x) => x.trim()).filter(Boolean);
   const usersFile = process.env['PLANT_USERS_FILE'];
   if (trusted.length === 0) throw new Error('PLANT_TRUSTED_CLIENT_CERTS must name the agent certificate(s) the plant trusts');

@@ -36,7 +36,7 @@ export function fabricAvailability(): Promise<FabricAvailability> {
 /**
  * The environment a REST gateway to the ledger (spec-service, acl-service; the ledger party
  * registry of the DHT services) needs to reach `org`'s peer on this network: the variables of
- * auth-identity's `ledgerGatewayEnv`, minus the identities directory, which the caller lays out.
+ * ledger-gateway's `ledgerGatewayEnv`, minus the identities directory, which the caller lays out.
  */
 export function ledgerEnvOf(net: Pick<DevNetwork, 'channel' | 'chaincode'>, org: Pick<OrgTopology, 'mspId' | 'peer'>): Record<string, string> {
   return {

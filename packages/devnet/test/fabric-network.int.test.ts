@@ -1,14 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import {
-  ChaincodeRejectedError,
-  EndorsementFailedError,
-  createFabricClient,
-  createPeerConnectionPool,
-  loadIdentity,
-  type FabricClient,
-  type PeerConnectionPool,
-} from '@twinledger/fabric-client';
+import { EndorsementFailedError, createFabricClient, createPeerConnectionPool, loadIdentity, type FabricClient, type PeerConnectionPool } from '@twinledger/fabric-client';
 import { fabricAvailability, startNetwork, testNetworkInit, watchForEvent, type DevNetwork } from '../src/index.js';
 
 const fabric = await fabricAvailability();
@@ -76,10 +68,10 @@ const fabric = await fabricAvailability();
     }
   });
 
-  it('maps a coded chaincode refusal to a typed error', async () => {
+  it("keeps a coded chaincode refusal in the peers' answers (the ledger package types it by its code)", async () => {
     const err = await org1.submit('spec:getSpecification', ['no-such-twin']).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ChaincodeRejectedError);
-    expect(err).toMatchObject({ code: 'NOT_FOUND', httpStatus: 404 });
+    expect(err).toBeInstanceOf(EndorsementFailedError);
+    expect(err).toMatchObject({ refusedByChaincode: true, peerMessages: [expect.stringMatching(/NOT_FOUND: /)] });
   });
 });
 

@@ -21,6 +21,7 @@ export type { CreateFeedOptions, FeedWriter, FeedInfo, TimeRange, FeedAppendResu
 export type { FeedHead, FeedUpdate } from './feed-records.js';
 export { feedIdOf, feedUpdateAddress } from './feed-records.js';
 export type { AclRecord } from './acl-record.js';
+export { MSP_ID } from './acl-record.js';
 export type { Manifest, ChunkEntry } from './manifest.js';
 export type { RepairReport } from './repair.js';
 export type { GcReport } from './gc.js';

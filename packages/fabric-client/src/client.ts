@@ -2,7 +2,6 @@ import fabricGateway from '@hyperledger/fabric-gateway';
 import type { ChaincodeEvent, Checkpointer, CloseableAsyncIterable, Contract, Gateway, Network } from '@hyperledger/fabric-gateway';
 import grpc from '@grpc/grpc-js';
 import {
-  ChaincodeRejectedError,
   CommitOutcomeUnknownError,
   EndorsementFailedError,
   GatewayUnavailableError,
@@ -10,7 +9,6 @@ import {
   PeerUnavailableError,
   SubmitFailedError,
   TransactionInvalidError,
-  parseChaincodeCode,
 } from './errors.js';
 import type { PeerConnectionPool, PeerEndpoint } from './connection.js';
 import type { LoadedIdentity } from './identity.js';
@@ -77,16 +75,17 @@ const BFT_NO_QUORUM = /insufficient number of orderers could successfully proces
 
 const deadline = (ms: number) => () => ({ deadline: Date.now() + ms });
 
-/** Maps the gateway's error classes to ours, keeping transaction ids and chaincode codes. */
+/** Maps the gateway's error classes to ours, keeping transaction ids and the peers' answers. */
 export function mapGatewayError(err: unknown): Error {
   if (err instanceof EndorseError) {
     const text = [err.message, ...err.details.map((d) => d.message)].join(' | ');
-    const coded = err.details.map((d) => parseChaincodeCode(d.message)).find((c) => c !== undefined) ?? parseChaincodeCode(err.message);
-    if (coded) return new ChaincodeRejectedError(coded.code, coded.message, { cause: err, transactionId: err.transactionId });
-    if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) {
+    // A chaincode refusal is an endorsement failure here; @twinledger/ledger re-types it by its code.
+    const failed = new EndorsementFailedError(`endorsement failed: ${text}`, { cause: err, transactionId: err.transactionId, peerMessages: err.details.map((d) => d.message) });
+    // A peer that answered with a refusal is not "unavailable", whatever the gRPC status says.
+    if (!failed.refusedByChaincode && (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED)) {
       return new GatewayUnavailableError(`peer unavailable: ${text}`, { cause: err, transactionId: err.transactionId });
     }
-    return new EndorsementFailedError(`endorsement failed: ${text}`, { cause: err, transactionId: err.transactionId });
+    return failed;
   }
   if (err instanceof CommitError) {
     const name = String(err.code);
@@ -118,13 +117,12 @@ export function mapGatewayError(err: unknown): Error {
   }
   if (err instanceof GatewayError) {
     const text = [err.message, ...err.details.map((d) => d.message)].join(' | ');
-    const coded = err.details.map((d) => parseChaincodeCode(d.message)).find((c) => c !== undefined) ?? parseChaincodeCode(err.message);
-    if (coded) return new ChaincodeRejectedError(coded.code, coded.message, { cause: err });
     const tx = (err as { transactionId?: string }).transactionId;
-    if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) {
+    const failed = new SubmitFailedError(`gateway call failed: ${text}`, { cause: err, transactionId: tx, peerMessages: err.details.map((d) => d.message) });
+    if (!failed.refusedByChaincode && (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED)) {
       return new GatewayUnavailableError(`peer unavailable: ${text}`, { cause: err, transactionId: tx });
     }
-    return new SubmitFailedError(`gateway call failed: ${text}`, { cause: err, transactionId: tx });
+    return failed;
   }
   return err instanceof Error ? err : new Error(String(err));
 }

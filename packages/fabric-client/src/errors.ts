@@ -1,52 +1,39 @@
 import { ConflictError, TwinLedgerError, UnavailableError, type TwinLedgerErrorOptions } from '@twinledger/errors';
 
-type Opts = TwinLedgerErrorOptions & { readonly transactionId?: string };
+type Opts = TwinLedgerErrorOptions & {
+  readonly transactionId?: string;
+  /** What each peer answered (the gateway's error details), where a chaincode puts its coded refusal. */
+  readonly peerMessages?: readonly string[];
+};
 
 abstract class FabricError extends TwinLedgerError {
   readonly transactionId: string | undefined;
+  /**
+   * The peers' own answers. This package knows transport failures only: a chaincode's coded
+   * refusal (`ACCESS_DENIED: ...`) is in here and is re-typed by @twinledger/ledger, which owns
+   * the chaincode's codes.
+   */
+  readonly peerMessages: readonly string[];
   constructor(message: string, options: Opts = {}) {
-    super(message, options);
+    const { peerMessages, ...rest } = options;
+    super(message, rest);
     this.transactionId = options.transactionId;
+    this.peerMessages = peerMessages ?? [];
+  }
+
+  /** A peer answered with a chaincode's coded refusal: the chaincode decided, so a retry gets the same answer. */
+  get refusedByChaincode(): boolean {
+    return this.peerMessages.some((m) => CHAINCODE_REFUSAL.test(m));
   }
 }
-
-// Stable codes the chaincode puts at the start of its error messages, with their HTTP status.
-const CHAINCODE_STATUS: Record<string, number> = {
-  ACCESS_DENIED: 403,
-  NOT_FOUND: 404,
-  ALREADY_EXISTS: 409,
-  VALIDATION_FAILED: 400,
-  AML_INVALID: 400,
-  DOCTYPE_FORBIDDEN: 400,
-  DUPLICATE_ID: 400,
-  OUT_OF_BOUNDS: 400,
-  TOO_LARGE: 413,
-  EXPIRED: 403,
-  INVALID_STATE: 409,
-  GRANT_FORBIDDEN: 403,
-  REQUEST_ID_CONFLICT: 409,
-  // Safety rules: a plain spec edit may not touch them (403), nor may the proposer approve its
-  // own change (403); a proposal overtaken by another spec change conflicts (409).
-  SAFETY_APPROVAL_REQUIRED: 403,
-  SELF_APPROVAL: 403,
-  STALE_PROPOSAL: 409,
-};
 
 /**
- * The chaincode refused the transaction with a coded error (`ACCESS_DENIED: ...`). The code is
- * the chaincode's own; nothing was written.
+ * How a peer reports a chaincode's coded error ("chaincode response 500, CODE: ..."). Which
+ * codes exist is @twinledger/ledger's knowledge; the shape is enough to know the peer answered.
  */
-export class ChaincodeRejectedError extends FabricError {
-  readonly code: string;
-  override readonly httpStatus: number;
-  constructor(code: string, message: string, options: Opts = {}) {
-    super(message, options);
-    this.code = code;
-    this.httpStatus = CHAINCODE_STATUS[code] ?? 400;
-  }
-}
+const CHAINCODE_REFUSAL = /chaincode response \d+, [A-Z][A-Z0-9_]{2,40}: /;
 
-/** Endorsement failed for a reason other than a coded chaincode refusal (e.g. unknown identity). */
+/** Endorsement failed: a chaincode refusal (see peerMessages; @twinledger/ledger re-types it) or another reason (e.g. unknown identity). */
 export class EndorsementFailedError extends FabricError {
   readonly code = 'ENDORSEMENT_FAILED';
   override readonly httpStatus: number = 502;
@@ -121,11 +108,4 @@ export class CommitOutcomeUnknownError extends FabricError {
     // lists its changes by transaction): it goes into the details every error body shows.
     super(message, options.transactionId ? { ...options, details: { ...options.details, transactionId: options.transactionId } } : options);
   }
-}
-
-/** Pulls `CODE: message` out of a chaincode error text such as "chaincode response 500, ACCESS_DENIED: ...". */
-export function parseChaincodeCode(text: string): { code: string; message: string } | undefined {
-  const m = /(?:^|[\s,:])([A-Z][A-Z0-9_]{2,40}): (.*)$/s.exec(text);
-  if (!m || !(m[1]! in CHAINCODE_STATUS)) return undefined;
-  return { code: m[1]!, message: `${m[1]}: ${m[2]!.trim()}` };
 }

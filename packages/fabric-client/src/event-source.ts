@@ -11,6 +11,12 @@ export interface LedgerEventSourceInit {
    * event it handled. Absent: an in-memory checkpoint (resumes across reconnects only).
    */
   readonly checkpointFile?: string;
+  /**
+   * A checkpoint already loaded (e.g. `await checkpointFile(path)` at boot), for a caller that
+   * needs its block before the stream starts (a read model that must not miss an event).
+   * Takes precedence over `checkpointFile`.
+   */
+  readonly checkpointer?: Checkpointer;
   /** Block to start at while there is no checkpoint yet; default: the next block. */
   readonly startBlock?: bigint;
   /**
@@ -18,6 +24,13 @@ export interface LedgerEventSourceInit {
    * throws, the stream is reopened from the checkpoint and the event is delivered again.
    */
   readonly onEvent: (event: ChaincodeEvent) => Promise<void>;
+  /**
+   * Called once the checkpoint has moved past the event: what must not happen twice for one
+   * event (telling live subscribers) belongs here, not in `onEvent`.
+   */
+  readonly onCheckpointed?: (event: ChaincodeEvent) => void;
+  /** Called with every failure that interrupts the stream (not with a stop). */
+  readonly onError?: (err: unknown) => void;
   /** Called each time the stream drops (events may arrive late; nothing is lost). */
   readonly onDisconnect?: () => void;
   /** Pause before reopening a dropped stream; default 1000 ms. */
@@ -37,6 +50,8 @@ export interface LedgerEventSource {
   readonly connected: boolean;
   /** Block of the last handled event (from the checkpoint file after a restart). */
   readonly lastBlock: bigint | undefined;
+  /** How many times a stream was opened (a consumer reloads what it may have missed after a reopen). */
+  readonly connections: number;
 }
 
 /**
@@ -51,6 +66,7 @@ export function createLedgerEventSource(init: LedgerEventSourceInit): LedgerEven
   let checkpointer: Checkpointer | undefined;
   let stopping = false;
   let connected = false;
+  let connections = 0;
   let stream: { close(): void } | undefined;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
@@ -65,15 +81,20 @@ export function createLedgerEventSource(init: LedgerEventSourceInit): LedgerEven
         const events = await init.client.chaincodeEvents({ checkpoint: cp, ...(init.startBlock !== undefined ? { startBlock: init.startBlock } : {}) });
         stream = events;
         connected = true;
+        connections++;
         delay = firstDelay;
         log.info({ fromBlock: cp.getBlockNumber()?.toString() ?? 'next' }, 'event stream connected');
         for await (const ev of events) {
           if (stopping) break;
           await init.onEvent(ev);
           await cp.checkpointChaincodeEvent(ev);
+          init.onCheckpointed?.(ev);
         }
       } catch (err) {
-        if (!stopping) log.warn({ err }, 'event stream interrupted; resuming from the checkpoint');
+        if (!stopping) {
+          init.onError?.(err);
+          log.warn({ err }, 'event stream interrupted; resuming from the checkpoint');
+        }
       } finally {
         const was = connected;
         connected = false;
@@ -92,7 +113,7 @@ export function createLedgerEventSource(init: LedgerEventSourceInit): LedgerEven
   return {
     async start() {
       stopping = false;
-      checkpointer ??= init.checkpointFile !== undefined ? await checkpointFile(init.checkpointFile) : checkpointInMemory();
+      checkpointer ??= init.checkpointer ?? (init.checkpointFile !== undefined ? await checkpointFile(init.checkpointFile) : checkpointInMemory());
       loop = run(checkpointer);
     },
     async stop() {
@@ -105,7 +126,10 @@ export function createLedgerEventSource(init: LedgerEventSourceInit): LedgerEven
       return connected;
     },
     get lastBlock() {
-      return checkpointer?.getBlockNumber();
+      return (checkpointer ?? init.checkpointer)?.getBlockNumber();
+    },
+    get connections() {
+      return connections;
     },
   };
 }

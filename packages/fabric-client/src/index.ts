@@ -5,7 +5,6 @@ export type { PeerConnectionPool, PeerEndpoint } from './connection.js';
 export { loadIdentity } from './identity.js';
 export type { IdentityFiles, LoadedIdentity } from './identity.js';
 export {
-  ChaincodeRejectedError,
   EndorsementFailedError,
   SubmitFailedError,
   MvccConflictError,
@@ -15,12 +14,12 @@ export {
   PeerUnavailableError,
   PEER_RETRY_AFTER_SECONDS,
   CommitOutcomeUnknownError,
-  parseChaincodeCode,
 } from './errors.js';
 export { checkpointFile, checkpointInMemory } from './checkpoint.js';
 export { withWriteRetry, isReadConflict, isTransientWriteFailure, TRANSIENT_WRITE_RETRY, type WriteRetryInit } from './retry.js';
 export type { ChaincodeEvent, Checkpointer } from '@hyperledger/fabric-gateway';
 export { createLedgerEventSource } from './event-source.js';
+export { peerEnv, peerEndpointFromEnv } from './env.js';
 export type { LedgerEventSource, LedgerEventSourceInit } from './event-source.js';
 export { createPeerHealth } from './peer-health.js';
 export type { PeerHealth, PeerHealthInit } from './peer-health.js';

@@ -12,7 +12,8 @@ export function isReadConflict(err: unknown): err is MvccConflictError {
  * never an unknown outcome (a blind retry could do the work twice).
  */
 export function isTransientWriteFailure(err: unknown): boolean {
-  return err instanceof MvccConflictError || err instanceof EndorsementFailedError || err instanceof TransactionInvalidError;
+  // A refusal reaches this package as an endorsement failure (the ledger package re-types it): never retried.
+  return err instanceof MvccConflictError || (err instanceof EndorsementFailedError && !err.refusedByChaincode) || err instanceof TransactionInvalidError;
 }
 
 export interface WriteRetryInit {

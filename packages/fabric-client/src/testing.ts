@@ -53,3 +53,12 @@ export function fakeEventPeer(events: readonly ChaincodeEvent[], options: FakeEv
   };
   return client as unknown as FabricClient & { readonly opened: number };
 }
+
+/**
+ * Polls `cond` every 10 ms, at most `tries` times, until it holds; answers whether it did. For
+ * tests of event followers, which handle events asynchronously (bounded by tries, not time).
+ */
+export async function until(cond: () => boolean, tries = 300): Promise<boolean> {
+  for (let i = 0; i < tries && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  return cond();
+}

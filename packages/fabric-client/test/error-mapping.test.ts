@@ -3,7 +3,7 @@ import fabricGateway from '@hyperledger/fabric-gateway';
 import grpc from '@grpc/grpc-js';
 import { createRequire } from 'node:module';
 import { UnavailableError } from '@twinledger/errors';
-import { CommitOutcomeUnknownError, GatewayUnavailableError, PeerUnavailableError, mapGatewayError } from '../src/index.js';
+import { CommitOutcomeUnknownError, GatewayUnavailableError, PeerUnavailableError, SubmitFailedError, mapGatewayError } from '../src/index.js';
 
 const { CommitStatusError, GatewayError } = fabricGateway;
 // The package exports SubmitError as a type only; the class is what a failed submit throws.
@@ -49,9 +49,12 @@ describe('mapGatewayError: when the outcome of a write is unknown', () => {
     expect(down).toMatchObject({ name: PeerUnavailableError.name, code: 'PEER_UNAVAILABLE', httpStatus: 503, retryAfterSeconds: 3 });
   });
 
-  it('keeps the chaincode codes of issue #19 with their HTTP status', () => {
-    const coded = (text: string) => mapGatewayError(new GatewayError({ code: grpc.status.ABORTED, details: [{ address: 'p', mspId: 'Org1MSP', message: text }], cause, message: 'x' }));
-    expect(coded('chaincode response 500, GRANT_FORBIDDEN: no')).toMatchObject({ code: 'GRANT_FORBIDDEN', httpStatus: 403 });
-    expect(coded('chaincode response 500, REQUEST_ID_CONFLICT: other arguments')).toMatchObject({ code: 'REQUEST_ID_CONFLICT', httpStatus: 409 });
+  it("keeps a chaincode's coded refusal in peerMessages (the ledger package types it), never as unavailable", () => {
+    const coded = (code: number, text: string) => mapGatewayError(new GatewayError({ code, details: [{ address: 'p', mspId: 'Org1MSP', message: text }], cause, message: 'x' }));
+    const refused = coded(grpc.status.ABORTED, 'chaincode response 500, GRANT_FORBIDDEN: no');
+    expect(refused).toBeInstanceOf(SubmitFailedError);
+    expect(refused).toMatchObject({ peerMessages: ['chaincode response 500, GRANT_FORBIDDEN: no'], refusedByChaincode: true });
+    expect(coded(grpc.status.UNAVAILABLE, 'chaincode response 500, NOT_FOUND: twin')).toBeInstanceOf(SubmitFailedError);
+    expect(coded(grpc.status.UNAVAILABLE, 'connection refused')).toBeInstanceOf(GatewayUnavailableError);
   });
 });

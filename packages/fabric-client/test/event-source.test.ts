@@ -5,16 +5,11 @@ import { join } from 'node:path';
 import type { ChaincodeEvent, Checkpointer } from '@hyperledger/fabric-gateway';
 import { silentLogger } from '@twinledger/observability';
 import { createLedgerEventSource } from '../src/event-source.js';
-import { fakeEventPeer } from '../src/testing.js';
+import { fakeEventPeer, until } from '../src/testing.js';
 
 const ev = (block: number, tx: string): ChaincodeEvent => ({ blockNumber: BigInt(block), transactionId: tx, eventName: 'GrantRevoked', chaincodeName: 'twinledger', payload: new Uint8Array() });
 
 const fakeClient = (events: ChaincodeEvent[]) => fakeEventPeer(events);
-
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(cond()).toBe(true);
-}
 
 describe('ledger event source', () => {
   it('resumes after the last handled event across restarts (checkpoint file) and redelivers an event whose handler failed', async () => {
@@ -40,7 +35,7 @@ describe('ledger event source', () => {
       });
       await first.start();
       // The checkpoint moves after the handler: wait for it, not just for the handler.
-      await until(() => first.lastBlock === 8n);
+      expect(await until(() => first.lastBlock === 8n)).toBe(true);
       // c failed once and was delivered again from the checkpoint (after b), never skipped.
       expect(seen).toEqual(['a', 'b', 'c', 'd']);
       expect(client.opened).toBe(2);
@@ -53,7 +48,7 @@ describe('ledger event source', () => {
       const second = createLedgerEventSource({ client, checkpointFile: file, logger: silentLogger(), onEvent: async (e) => void again.push(e.transactionId) });
       expect(second.lastBlock).toBeUndefined(); // not loaded before start
       await second.start();
-      await until(() => again.length > 0);
+      expect(await until(() => again.length > 0)).toBe(true);
       expect(again).toEqual(['e']);
       expect(second.connected).toBe(true);
       await second.stop();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ChaincodeRejectedError, CommitOutcomeUnknownError, EndorsementFailedError, MvccConflictError, WriteConflictError } from '../src/errors.js';
+import { CommitOutcomeUnknownError, EndorsementFailedError, MvccConflictError, WriteConflictError } from '../src/errors.js';
 import { TRANSIENT_WRITE_RETRY, withWriteRetry } from '../src/retry.js';
 
 /** A write that fails with the given errors in turn, then succeeds. */
@@ -32,7 +32,7 @@ describe('withWriteRetry', () => {
   });
 
   it('never retries a refusal or an unknown outcome (a blind retry could do the work twice)', async () => {
-    for (const e of [new ChaincodeRejectedError('ACCESS_DENIED', 'no'), new CommitOutcomeUnknownError('lost track', { transactionId: 'x' })]) {
+    for (const e of [new EndorsementFailedError('endorsement failed', { peerMessages: ['chaincode response 500, ACCESS_DENIED: no'] }), new CommitOutcomeUnknownError('lost track', { transactionId: 'x' })]) {
       const w = failing(e);
       await expect(withWriteRetry(w.write, { ...TRANSIENT_WRITE_RETRY, backoffMs: 1 })).rejects.toBe(e);
       expect(w.calls()).toBe(1);

@@ -1,4 +1,5 @@
-import { ChaincodeRejectedError, CommitOutcomeUnknownError, GatewayUnavailableError, MvccConflictError } from '@twinledger/fabric-client';
+import { CommitOutcomeUnknownError, GatewayUnavailableError, MvccConflictError } from '@twinledger/fabric-client';
+import { ChaincodeRejectedError } from './chaincode-errors.js';
 import { AmlTooLargeError, readAmlDocument, readSpecification, splitAmlDocument, type AmlChunk, type AmlSplit } from '@twinledger/aml';
 import { ChaincodeErrorCodes } from './constants.js';
 import type { Committed, CreateTwinOptions, CreateTwinResult, Twin, TwinCreationStatus } from './types.js';

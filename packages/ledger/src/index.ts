@@ -33,5 +33,27 @@ export type {
 export { parseLedgerEvent, isLedgerEventName, twinIdOf } from './events.js';
 export type { LedgerEvent, LedgerEventPayloads, RawChaincodeEvent } from './events.js';
 export { LedgerResponseInvalidError, LedgerEventInvalidError } from './errors.js';
+export {
+  ChaincodeRejectedError,
+  ChaincodeAccessDeniedError,
+  ChaincodeValidationError,
+  ChaincodeNotFoundError,
+  ChaincodeAlreadyExistsError,
+  ChaincodeOutOfBoundsError,
+  ChaincodeAmlInvalidError,
+  ChaincodeDoctypeForbiddenError,
+  ChaincodeDuplicateIdError,
+  ChaincodeTooLargeError,
+  ChaincodeInvalidStateError,
+  ChaincodeGrantForbiddenError,
+  ChaincodeRequestIdConflictError,
+  ChaincodeSafetyApprovalRequiredError,
+  ChaincodeSelfApprovalError,
+  ChaincodeStaleProposalError,
+  chaincodeRejection,
+  asChaincodeRejection,
+  parseChaincodeCode,
+} from './chaincode-errors.js';
 export { DEFAULT_CHUNK_THRESHOLD_BYTES } from './chunked-creation.js';
+export { documentReaders, permissionHolders } from './document-readers.js';
 export type * from './types.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ChaincodeRejectedError, EndorsementFailedError, SubmitFailedError, type FabricClient } from '@twinledger/fabric-client';
-import { ChaincodeErrorCodes, Limits, type AcknowledgementStatus, type Permission, type ProposalStatus } from './constants.js';
+import type { FabricClient } from '@twinledger/fabric-client';
+import { asChaincodeRejection } from './chaincode-errors.js';
+import { Limits, type AcknowledgementStatus, type Permission, type ProposalStatus } from './constants.js';
 import { LedgerResponseInvalidError } from './errors.js';
 import { createTwinInChunks, DEFAULT_CHUNK_THRESHOLD_BYTES, type CreationCalls } from './chunked-creation.js';
 import type {
@@ -57,7 +58,8 @@ import type {
 /**
  * Typed access to the `twinledger` chaincode through one Fabric identity. Reads are evaluated
  * on the client's peer; writes are endorsed, ordered and awaited until committed. Refusals
- * arrive as ChaincodeRejectedError with the chaincode's code (ACCESS_DENIED, NOT_FOUND, ...);
+ * arrive as one ChaincodeRejectedError subclass per chaincode code (ChaincodeAccessDeniedError,
+ * ChaincodeNotFoundError, ...: chaincode-errors.ts);
  * lost read conflicts as MvccConflictError (retry them).
  */
 export interface TwinLedger {
@@ -213,22 +215,6 @@ export async function collectPages<T>(read: (bookmark: string) => Promise<{ read
   return out;
 }
 
-const CODE_IN_TEXT = new RegExp(`(?:^|[\\s,:])(${Object.values(ChaincodeErrorCodes).join('|')}): `);
-
-/**
- * fabric-client recognizes most chaincode codes; one it does not know (e.g. INVALID_STATE)
- * arrives as a generic endorsement/submit failure. Re-type those so callers can branch on the
- * chaincode's code for every refusal the chaincode documents.
- */
-function retype(err: unknown): unknown {
-  if (!(err instanceof EndorsementFailedError || err instanceof SubmitFailedError)) return err;
-  const m = CODE_IN_TEXT.exec(err.message);
-  if (!m) return err;
-  const code = m[1]!;
-  const message = err.message.slice(m.index + m[0].length - code.length - 2);
-  return new ChaincodeRejectedError(code, message, { cause: err, transactionId: err.transactionId });
-}
-
 function parse<T>(fn: string, bytes: Uint8Array): T {
   const text = Buffer.from(bytes).toString('utf8');
   try {
@@ -259,7 +245,7 @@ export function createTwinLedger(client: FabricClient): TwinLedger {
     try {
       bytes = await client.evaluate(fn, args);
     } catch (err) {
-      throw retype(err);
+      throw asChaincodeRejection(err);
     }
     return parse<T>(fn, bytes);
   }
@@ -275,7 +261,7 @@ export function createTwinLedger(client: FabricClient): TwinLedger {
     try {
       res = await client.submit(fn, args);
     } catch (err) {
-      throw retype(err);
+      throw asChaincodeRejection(err);
     }
     return { result: parse<T>(fn, res.result), transactionId: res.transactionId, blockNumber: res.blockNumber };
   }

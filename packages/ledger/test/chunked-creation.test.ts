@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { ChaincodeRejectedError, MvccConflictError, type FabricClient, type SubmitResult } from '@twinledger/fabric-client';
+import { MvccConflictError, type FabricClient, type SubmitResult } from '@twinledger/fabric-client';
+import { ChaincodeAmlInvalidError, createTwinLedger } from '../src/index.js';
 import { assembleAmlSplit, splitAmlDocument } from '@twinledger/aml';
-import { createTwinLedger } from '../src/index.js';
 
 const sensor = (i: number): string =>
   `<InternalElement Name="S${i}" ID="s${i}"><Attribute Name="Max" AttributeDataType="xs:double"><Value>${i}</Value></Attribute></InternalElement>`;
@@ -88,7 +88,7 @@ describe('createTwin of a large document', () => {
     await createTwinLedger(retried.client).createTwin('t1', 'T', plant(3000), undefined, { chunkBytes: 32 * 1024 });
     expect(retried.st.aborts).toBe(0);
 
-    const refused = creationClient((fn, args) => (fn === 'spec:appendTwinChunk' && args[2] === '3' ? new ChaincodeRejectedError('AML_INVALID', 'AML_INVALID: no') : undefined));
+    const refused = creationClient((fn, args) => (fn === 'spec:appendTwinChunk' && args[2] === '3' ? new ChaincodeAmlInvalidError('AML_INVALID: no') : undefined));
     await expect(createTwinLedger(refused.client).createTwin('t1', 'T', plant(3000), undefined, { chunkBytes: 32 * 1024 })).rejects.toMatchObject({ code: 'AML_INVALID' });
     expect(refused.st.aborts).toBe(1);
     expect(refused.calls).not.toContain('spec:sealTwinCreation');

@@ -2,20 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  ChaincodeRejectedError,
-  MvccConflictError,
-  createFabricClient,
-  createPeerConnectionPool,
-  loadIdentity,
-  type FabricClient,
-  type IdentityFiles,
-  type PeerConnectionPool,
-} from '@twinledger/fabric-client';
+import { MvccConflictError, createFabricClient, createPeerConnectionPool, loadIdentity, type FabricClient, type IdentityFiles, type PeerConnectionPool } from '@twinledger/fabric-client';
+import { ChaincodeGrantForbiddenError, ChaincodeInvalidStateError, ChaincodeNotFoundError, ChaincodeOutOfBoundsError, ChaincodeRejectedError, createTwinLedger, LedgerEvents, parseLedgerEvent, Permissions, Roles, type LedgerEvent, type TwinLedger } from '../src/index.js';
 import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
 import fabricGateway from '@hyperledger/fabric-gateway';
 import fabricProtos from '@hyperledger/fabric-protos';
-import { createTwinLedger, LedgerEvents, parseLedgerEvent, Permissions, Roles, type LedgerEvent, type TwinLedger } from '../src/index.js';
 
 const fabric = await fabricAvailability();
 
@@ -184,7 +175,7 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 
     const rem = await org1.removeAML(twin, 'capper-1');
     expect(rem.result).toMatchObject({ id: 'capper-1', removed: ['capper-1'], feedsRemoved: [] });
-    await expect(org1.getElement(twin, 'capper-1')).rejects.toMatchObject({ name: ChaincodeRejectedError.name, code: 'NOT_FOUND' });
+    await expect(org1.getElement(twin, 'capper-1')).rejects.toMatchObject({ name: ChaincodeNotFoundError.name, code: 'NOT_FOUND' });
     expect(checkXml((await org1.getSpecification(twin)).aml).internalElements).toBe(13);
 
     const h = await org1.history(twin, 'capper-1');
@@ -264,7 +255,7 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
     expect(call.result).toMatchObject({ programElementId: 'prog-set-conveyor-speed', parameters: { speed: 1.2 }, status: 'PENDING', requestedBy: { mspId: 'Org1MSP' } });
     const callId = call.result.callId;
     const oob = await rejection(org1.callProgram(twin, 'SetConveyorSpeed', { speed: 3 }));
-    expect(oob).toMatchObject({ name: ChaincodeRejectedError.name, code: 'OUT_OF_BOUNDS' });
+    expect(oob).toMatchObject({ name: ChaincodeOutOfBoundsError.name, code: 'OUT_OF_BOUNDS' });
     await expect(org1.callProgram(twin, 'SetConveyorSpeed', { speed: 'fast' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     await expect(org1.callProgram(twin, 'SetValve', { open: true })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' }); // ambiguous name
     expect((await org1.listPendingProgramCalls(twin)).map((c) => c.callId)).toEqual([callId]);
@@ -285,7 +276,7 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 
     const ack = await agent.acknowledgeProgramCall(twin, callId, 'EXECUTED', { appliedSpeed: 1.2 });
     expect(ack.result).toMatchObject({ callId, status: 'EXECUTED', acknowledgement: { status: 'EXECUTED', result: { appliedSpeed: 1.2 }, by: { mspId: 'Org1MSP', id: agentId } } });
-    await expect(agent.acknowledgeProgramCall(twin, callId, 'FAILED')).rejects.toMatchObject({ name: ChaincodeRejectedError.name, code: 'INVALID_STATE' });
+    await expect(agent.acknowledgeProgramCall(twin, callId, 'FAILED')).rejects.toMatchObject({ name: ChaincodeInvalidStateError.name, code: 'INVALID_STATE' });
     expect(await org1.listPendingProgramCalls(twin)).toEqual([]);
     expect(await eventually(() => org2.getProgramCall(twin, callId), (c) => c.status === 'EXECUTED')).toMatchObject({ status: 'EXECUTED' });
     expect((await org1.listGrants(twin)).map((x) => `${x.mspId}:${x.identity ?? '*'}:${x.role}`).sort()).toEqual(
@@ -308,7 +299,7 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
       { mspId: 'Org2MSP', role: Roles.DEVICE_AGENT },
       { mspId: 'Org1MSP', identity: agentId, permission: Permissions.PROGRAM_ACK },
     ]) {
-      await expect(org1.grant(own, g)).rejects.toMatchObject({ name: ChaincodeRejectedError.name, code: 'GRANT_FORBIDDEN' });
+      await expect(org1.grant(own, g)).rejects.toMatchObject({ name: ChaincodeGrantForbiddenError.name, code: 'GRANT_FORBIDDEN' });
     }
     // Creation grants follow the same rule.
     await expect(org1.createTwin('plant-ack-grants-2', 'Ack grants 2', FIXTURE, [{ mspId: 'Org1MSP', identity: ownerId, role: Roles.DEVICE_AGENT }])).rejects.toMatchObject({

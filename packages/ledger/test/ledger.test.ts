@@ -1,12 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  ChaincodeRejectedError,
-  EndorsementFailedError,
-  MvccConflictError,
-  type FabricClient,
-  type SubmitResult,
-} from '@twinledger/fabric-client';
-import { createTwinLedger, LedgerResponseInvalidError, Roles } from '../src/index.js';
+import { EndorsementFailedError, MvccConflictError, type FabricClient, type SubmitResult } from '@twinledger/fabric-client';
+import { asChaincodeRejection, ChaincodeAccessDeniedError, ChaincodeErrorCodes, ChaincodeRejectedError, createTwinLedger, LedgerResponseInvalidError, Roles } from '../src/index.js';
 
 interface Call {
   readonly kind: 'evaluate' | 'submit';
@@ -233,7 +227,7 @@ describe('createTwinLedger', () => {
   });
 
   it('passes typed client errors through unchanged', async () => {
-    const denied = new ChaincodeRejectedError('ACCESS_DENIED', 'ACCESS_DENIED: no');
+    const denied = new ChaincodeAccessDeniedError('ACCESS_DENIED: no');
     const mvcc = new MvccConflictError('lost', { transactionId: 'tx9' });
     const { client } = fakeClient({ 'spec:getTwin': denied, 'spec:removeAML': mvcc });
     const l = createTwinLedger(client);
@@ -241,7 +235,34 @@ describe('createTwinLedger', () => {
     await expect(l.removeAML('t', 'e')).rejects.toBe(mvcc);
   });
 
-  it('re-types a chaincode code the fabric client does not know (INVALID_STATE) as ChaincodeRejectedError', async () => {
+  it('re-types every chaincode code to its own class with its stable HTTP status', () => {
+    const status: Record<string, [string, number]> = {
+      ACCESS_DENIED: ['ChaincodeAccessDeniedError', 403],
+      VALIDATION_FAILED: ['ChaincodeValidationError', 400],
+      NOT_FOUND: ['ChaincodeNotFoundError', 404],
+      ALREADY_EXISTS: ['ChaincodeAlreadyExistsError', 409],
+      OUT_OF_BOUNDS: ['ChaincodeOutOfBoundsError', 400],
+      AML_INVALID: ['ChaincodeAmlInvalidError', 400],
+      DOCTYPE_FORBIDDEN: ['ChaincodeDoctypeForbiddenError', 400],
+      DUPLICATE_ID: ['ChaincodeDuplicateIdError', 400],
+      TOO_LARGE: ['ChaincodeTooLargeError', 413],
+      INVALID_STATE: ['ChaincodeInvalidStateError', 409],
+      GRANT_FORBIDDEN: ['ChaincodeGrantForbiddenError', 403],
+      REQUEST_ID_CONFLICT: ['ChaincodeRequestIdConflictError', 409],
+      SAFETY_APPROVAL_REQUIRED: ['ChaincodeSafetyApprovalRequiredError', 403],
+      SELF_APPROVAL: ['ChaincodeSelfApprovalError', 403],
+      STALE_PROPOSAL: ['ChaincodeStaleProposalError', 409],
+    };
+    expect(Object.keys(status).sort()).toEqual(Object.values(ChaincodeErrorCodes).sort());
+    for (const [code, [name, httpStatus]] of Object.entries(status)) {
+      const raw = new EndorsementFailedError('endorsement failed: 10 ABORTED: failed to endorse', { transactionId: 'tx2', peerMessages: [`chaincode response 500, ${code}: why`] });
+      const err = asChaincodeRejection(raw);
+      expect(err).toBeInstanceOf(ChaincodeRejectedError);
+      expect(err).toMatchObject({ name, code, httpStatus, transactionId: 'tx2', message: `${code}: why` });
+    }
+  });
+
+  it('re-types a coded refusal found only in the message, and leaves other endorsement failures as they are', async () => {
     const raw = new EndorsementFailedError('endorsement failed: 10 ABORTED: failed to endorse | chaincode response 500, INVALID_STATE: program call 1 is already EXECUTED', {
       transactionId: 'tx1',
     });

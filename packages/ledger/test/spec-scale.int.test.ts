@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ChaincodeRejectedError, createFabricClient, createPeerConnectionPool, loadIdentity, type FabricClient, type IdentityFiles, type PeerConnectionPool } from '@twinledger/fabric-client';
+import { createFabricClient, createPeerConnectionPool, loadIdentity, type FabricClient, type IdentityFiles, type PeerConnectionPool } from '@twinledger/fabric-client';
+import { ChaincodeRejectedError, createTwinLedger, type TwinLedger } from '../src/index.js';
 import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork } from '@twinledger/devnet';
 import { splitAmlDocument } from '@twinledger/aml';
-import { createTwinLedger, type TwinLedger } from '../src/index.js';
 
 const fabric = await fabricAvailability();
 

@@ -1,5 +1,5 @@
 import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
-import { ForeignOrganizationTokenError, TokenExpiredError, TokenInvalidError, TokenIssuedInFutureError, TokenLifetimeTooLongError, TokenWithoutExpiryError } from './errors.js';
+import { ForeignOrganizationError, TokenExpiredError, TokenInvalidError, TokenIssuedInFutureError, TokenLifetimeTooLongError, TokenWithoutExpiryError } from './errors.js';
 
 /** Who is calling: the token's subject mapped to a party and (optionally) a Fabric identity. */
 export interface Principal {
@@ -97,7 +97,7 @@ export function createJwtVerifier(init: JwtVerifierInit): TokenVerifier {
       throw new TokenInvalidError(`token lacks sub or ${orgClaim}`);
     }
     if (mspId !== init.expectedOrg) {
-      throw new ForeignOrganizationTokenError(`token of ${mspId}; this service acts for ${init.expectedOrg} only`, { details: { tokenOrg: mspId, serviceOrg: init.expectedOrg } });
+      throw new ForeignOrganizationError(`token of ${mspId}; this service acts for ${init.expectedOrg} only`, { details: { tokenOrg: mspId, serviceOrg: init.expectedOrg } });
     }
     const fabricIdentity = typeof payload['fabric_identity'] === 'string' ? payload['fabric_identity'] : undefined;
     const roles = Array.isArray(payload['roles']) ? payload['roles'].filter((r): r is string => typeof r === 'string') : [];

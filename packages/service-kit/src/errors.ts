@@ -73,10 +73,13 @@ export class TokenLifetimeTooLongError extends UnauthenticatedError {
 }
 
 /**
- * A valid token of the right issuer whose `org` names another organization than the service's
- * own (`MSP_ID`): the caller is known, it is just not one this service acts for (403, not 401).
+ * The caller belongs to another organization than the one this service acts for (its `MSP_ID`):
+ * a valid token of the right issuer whose `org` names another organization (the verifier), or a
+ * principal of another organization asking for a Fabric identity (ledger-gateway's identity
+ * mapping). The caller is known, it is just not one this service acts for (403, not 401). The
+ * one class of FOREIGN_ORGANIZATION; `details.tokenOrg` and `serviceOrg` name both sides.
  */
-export class ForeignOrganizationTokenError extends AccessDeniedError {
+export class ForeignOrganizationError extends AccessDeniedError {
   override readonly code: string = 'FOREIGN_ORGANIZATION';
   constructor(message: string, options: TwinLedgerErrorOptions = {}) {
     super(message, withReason('foreign_org', options));

@@ -68,7 +68,7 @@ describe('token rules (createJwtVerifier)', () => {
 
   it('refuses a valid token whose org claim names another organization: 403 FOREIGN_ORGANIZATION', async () => {
     const err = await verifier.verify(await issuer.issue({ sub: 'eve', org: 'Org2MSP', audience: AUD })).catch((e: unknown) => e);
-    expect(err).toMatchObject({ name: 'ForeignOrganizationTokenError', code: 'FOREIGN_ORGANIZATION', httpStatus: 403, details: { reason: 'foreign_org', tokenOrg: 'Org2MSP', serviceOrg: 'Org1MSP' } });
+    expect(err).toMatchObject({ name: 'ForeignOrganizationError', code: 'FOREIGN_ORGANIZATION', httpStatus: 403, details: { reason: 'foreign_org', tokenOrg: 'Org2MSP', serviceOrg: 'Org1MSP' } });
   });
 
   it('refuses to build a verifier without the service\'s organization (fail closed)', () => {

@@ -1,12 +1,13 @@
 import { buildService, type ReadinessCheck, type ServiceApp, type TokenVerifier } from '@twinledger/service-kit';
 import { createMetricsRegistry, type Logger, type Registry } from '@twinledger/observability';
+import { ledgerGatewayPlugin, type LedgerGatewayPluginOptions } from '@twinledger/ledger-gateway';
 import { aclRoutes, type RouteDeps } from './routes/acl.js';
 
 export interface AppDeps {
   readonly logger: Logger;
   readonly metrics?: Registry;
   readonly auth: TokenVerifier;
-  readonly ledgerFor: RouteDeps['ledgerFor'];
+  readonly ledgerFor: LedgerGatewayPluginOptions['ledgerFor'];
   readonly authorizer: RouteDeps['authorizer'];
   readonly keys?: RouteDeps['keys'];
   readonly readiness?: readonly ReadinessCheck[];
@@ -22,6 +23,7 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
     auth: deps.auth,
     readiness: deps.readiness ?? [],
   });
-  await app.register(aclRoutes({ ledgerFor: deps.ledgerFor, authorizer: deps.authorizer, keys: deps.keys, mvccAttempts: deps.mvccAttempts ?? 3 }));
+  await app.register(ledgerGatewayPlugin, { ledgerFor: deps.ledgerFor, ...(deps.mvccAttempts !== undefined ? { mvccAttempts: deps.mvccAttempts } : {}) });
+  await app.register(aclRoutes({ authorizer: deps.authorizer, keys: deps.keys }));
   return app;
 }

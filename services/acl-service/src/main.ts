@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createObservedIdentities, type PeerHealthConfig } from '@twinledger/auth-identity';
+import { createObservedIdentities, type PeerHealthConfig } from '@twinledger/ledger-gateway';
 import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
 import { type PeerEndpoint } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createIdentityRegistry } from '@twinledger/auth-identity';
+import { createIdentityRegistry } from '@twinledger/ledger-gateway';
 import type { DhtClient } from '@twinledger/dht-client';
-import { ChaincodeRejectedError, type FabricClient, type PeerConnectionPool, type SubmitResult } from '@twinledger/fabric-client';
+import { type FabricClient, type PeerConnectionPool, type SubmitResult } from '@twinledger/fabric-client';
+import { ChaincodeAccessDeniedError, ChaincodeNotFoundError } from '@twinledger/ledger';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createMetricsRegistry, silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier, type DevIssuer, type ServiceApp } from '@twinledger/service-kit';
@@ -114,10 +115,10 @@ describe('acl-service', () => {
     }
     expect(caller.calls).toHaveLength(0);
     caller.on('acl:grant', () => {
-      throw new ChaincodeRejectedError('ACCESS_DENIED', 'ACCESS_DENIED: grants:manage');
+      throw new ChaincodeAccessDeniedError('ACCESS_DENIED: grants:manage');
     });
     caller.on('acl:listGrants', () => {
-      throw new ChaincodeRejectedError('NOT_FOUND', 'NOT_FOUND: twin');
+      throw new ChaincodeNotFoundError('NOT_FOUND: twin');
     });
     expect((await call('POST', `/twins/${TWIN}/grants`, { mspId: 'Org2MSP', role: 'OWNER' })).statusCode).toBe(403);
     expect((await call('GET', `/twins/${TWIN}/grants`)).statusCode).toBe(404);

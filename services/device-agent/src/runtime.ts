@@ -231,11 +231,9 @@ export async function createDeviceAgent(init: DeviceAgentInit): Promise<DeviceAg
   };
 }
 
-// The pieces a host process (server.ts, the benchmark, an operator's own launcher) wires up.
+// The pieces a host process (main.ts, the benchmark, an operator's own launcher) wires up.
 export { createOpcUaAdapter, SECURE_POLICIES, type OpcUaAdapterInit, type OpcUaClientSecurity, type SecurePolicy } from './domain/opcua-adapter.js';
-export { ensureApplicationCertificate, readUserCredentials, type ApplicationCertificate } from './domain/opcua-pki.js';
 export { createEnvelopeGuard, loadEnvelope, parseEnvelope, type SafetyEnvelope } from './domain/envelope.js';
-export { startBottlingPlantSimulator, BOTTLING_PLANT_SENSORS, type BottlingPlantSimulator, type SimulatorInit, type SimulatorSecurity } from './domain/simulator.js';
 export { derivedFeedRegistrar, feedIngestRegistrar, type FeedRegistrar } from './domain/feed-registrar.js';
 export { createAgentMetrics, type AgentMetrics } from './domain/metrics.js';
 export type { DeviceAdapter, DeviceComponent, SensorSample } from './domain/device.js';

@@ -11,7 +11,7 @@ import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, TO
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer } from '@twinledger/service-kit';
 import { decodeReadingsMessage, type Reading } from '@twinledger/readings';
-import type { BottlingPlantSimulator } from '../src/domain/simulator.js';
+import type { BottlingPlantSimulator } from '@twinledger/plant-sim';
 import { derivedFeedRegistrar } from '../src/domain/feed-registrar.js';
 import { createSyncEngine } from '../src/domain/sync.js';
 import { parseTwinAml } from '../src/domain/aml.js';
@@ -510,8 +510,8 @@ const FIXTURE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../.
       env: {
         ...process.env,
         PORT: '0', LOG_LEVEL: 'info', MSP_ID: 'Org1MSP', TWIN_ID: twin2, DATA_DIR: join(dir, 'proc-data'), SIMULATOR: 'true', SYNC_INTERVAL_MS: '1000',
-        FABRIC_PEER_ENDPOINT: o1.peer.endpoint, FABRIC_PEER_TLS_ROOT_CERT: o1.peer.tlsRootCertPath, FABRIC_PEER_HOST_ALIAS: o1.peer.hostAlias ?? '',
-        FABRIC_CERT: o1.users[1]!.certPath, FABRIC_KEY: o1.users[1]!.keyPath, FABRIC_CHANNEL: net.channel, FABRIC_CHAINCODE: net.chaincode,
+        PEER_ENDPOINT: o1.peer.endpoint, PEER_TLS_ROOT_CERT: o1.peer.tlsRootCertPath, PEER_HOST_ALIAS: o1.peer.hostAlias ?? '',
+        FABRIC_CERT_FILE: o1.users[1]!.certPath, FABRIC_KEY_FILE: o1.users[1]!.keyPath, CHANNEL: net.channel, CHAINCODE: net.chaincode,
         KAFKA_BROKERS: net.kafka!.bootstrap, AUTH_ISSUER: issuer.issuer, AUTH_JWKS_FILE: join(dir, 'jwks.json'),
         SAFETY_ENVELOPE_FILE: join(dirname(fileURLToPath(import.meta.url)), '../config/bottling-plant.envelope.json'),
       },

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@twinledger/observability';
 import type { TwinLedger } from '@twinledger/ledger';
-import type { BottlingPlantSimulator } from '../src/domain/simulator.js';
+import type { BottlingPlantSimulator } from '@twinledger/plant-sim';
 import type { DeviceAdapter } from '../src/domain/device.js';
 import { openCallJournal } from '../src/domain/call-journal.js';
 import { createEnvelopeGuard, parseEnvelope } from '../src/domain/envelope.js';

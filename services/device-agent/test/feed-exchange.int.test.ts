@@ -13,7 +13,7 @@ import { createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
 import { createTwinLedger, Permissions, Roles, type TwinLedger } from '@twinledger/ledger';
 import { decodeSegment } from '@twinledger/readings';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
-import type { BottlingPlantSimulator } from '../src/domain/simulator.js';
+import type { BottlingPlantSimulator } from '@twinledger/plant-sim';
 import { simulator, until } from './support/opcua.js';
 import { AGENT_USER, securePair, type SecurePair } from './support/pki.js';
 
@@ -173,8 +173,8 @@ async function kill(child: Child | undefined, signal: 'SIGKILL' | 'SIGTERM'): Pr
     agentEnv = {
       PORT: '0', LOG_LEVEL: 'info', MSP_ID: 'Org1MSP', TWIN_ID: twin, DATA_DIR: join(dir, 'agent'),
       DEVICE_ENDPOINT: sim!.endpointUrl, SYNC_INTERVAL_MS: '2000', DEVICE_RECONNECT_MAX_MS: '1000', DEVICE_SAMPLING_MS: '100',
-      FABRIC_PEER_ENDPOINT: o1.peer.endpoint, FABRIC_PEER_TLS_ROOT_CERT: o1.peer.tlsRootCertPath, FABRIC_PEER_HOST_ALIAS: o1.peer.hostAlias ?? '',
-      FABRIC_CERT: o1.users[1]!.certPath, FABRIC_KEY: o1.users[1]!.keyPath, FABRIC_CHANNEL: net.channel, FABRIC_CHAINCODE: net.chaincode,
+      PEER_ENDPOINT: o1.peer.endpoint, PEER_TLS_ROOT_CERT: o1.peer.tlsRootCertPath, PEER_HOST_ALIAS: o1.peer.hostAlias ?? '',
+      FABRIC_CERT_FILE: o1.users[1]!.certPath, FABRIC_KEY_FILE: o1.users[1]!.keyPath, CHANNEL: net.channel, CHAINCODE: net.chaincode,
       KAFKA_BROKERS: net.kafka!.bootstrap, MAX_READINGS_PER_SECOND: '200',
       FEED_INGEST_URL: `http://127.0.0.1:${ingest.port}`, FEED_INGEST_TOKEN_FILE: join(dir, 'agent.token'), FEED_ACL: 'Org2MSP',
       AUTH_ISSUER: issuer.issuer, AUTH_JWKS_FILE: join(dir, 'jwks.json'),

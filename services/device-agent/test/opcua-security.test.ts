@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@twinledger/observability';
-import type { BottlingPlantSimulator } from '../src/domain/simulator.js';
+import type { BottlingPlantSimulator } from '@twinledger/plant-sim';
 import type { DeviceAdapter, SensorSample } from '../src/domain/device.js';
 import { derivedFeedRegistrar } from '../src/domain/feed-registrar.js';
 import { createSyncEngine } from '../src/domain/sync.js';

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@twinledger/observability';
-import type { BottlingPlantSimulator } from '../src/domain/simulator.js';
+import type { BottlingPlantSimulator } from '@twinledger/plant-sim';
 import type { DeviceAdapter, SensorSample } from '../src/domain/device.js';
 import { opcua, simulator, until } from './support/opcua.js';
 import { securePair, type SecurePair } from './support/pki.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { IdentityRegistry } from '@twinledger/auth-identity';
+import type { IdentityRegistry } from '@twinledger/ledger-gateway';
 import { signingKeyFromSeed, type DhtNode, type PartyRegistry } from '@twinledger/dht';
 import type { TwinLedger } from '@twinledger/ledger';
 import { createIdempotentProducer, createKafka, ensureTopics, TOPICS, type Admin, type Producer } from '@twinledger/kafka';

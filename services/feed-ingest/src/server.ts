@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { createObservedIdentities } from '@twinledger/auth-identity';
+import { createObservedIdentities } from '@twinledger/ledger-gateway';
 import { int, list, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
 import { ValidationError } from '@twinledger/errors';
 import { createTwinLedger } from '@twinledger/ledger';

@@ -1,8 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { documentReaders, permissionHolders } from '@twinledger/auth-identity';
+import { documentReaders, permissionHolders, type GrantSpec, type TwinLedger } from '@twinledger/ledger';
 import { createStaticPartyRegistry } from '@twinledger/dht';
 import type { FabricClient } from '@twinledger/fabric-client';
-import type { GrantSpec, TwinLedger } from '@twinledger/ledger';
 import { createFeedAccess } from '../src/domain/feed-access.js';
 
 const caller = { subject: 'u', mspId: 'Org1MSP', fabricIdentity: 'User1' };

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import type { IdentityRegistry } from '@twinledger/auth-identity';
+import type { IdentityRegistry } from '@twinledger/ledger-gateway';
 import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
 import { createPeerConnectionPool, type PeerConnectionPool } from '@twinledger/fabric-client';
 import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';

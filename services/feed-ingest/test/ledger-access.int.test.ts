@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { IdentityRegistry } from '@twinledger/auth-identity';
+import type { IdentityRegistry } from '@twinledger/ledger-gateway';
 import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
 import { type DhtNode } from '@twinledger/dht';
 import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
@@ -16,7 +16,7 @@ import { feedIngestLedgerOf } from './support/ledger.js';
 
 // Issue #17: the ledger decides who may read or change off-chain feed data. Real Fabric (two
 // organizations, the twinledger chaincode), a real Kafka broker, real libp2p DHT nodes; two
-// feed-ingest instances in process, each signing as its callers through auth-identity.
+// feed-ingest instances in process, each signing as its callers through ledger-gateway.
 const fabric = await fabricAvailability();
 const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
 /** Decision TTL and reconcile period of both instances: every bound below is a small multiple. */

@@ -3,11 +3,12 @@ import { AmlLimits } from '@twinledger/aml';
 import { Counter, Gauge, createMetricsRegistry, type Logger, type Registry } from '@twinledger/observability';
 import type { DhtClient } from '@twinledger/dht-client';
 import type { RouteDeps, Limits } from './context.js';
+import { DEFAULT_READ_CACHE } from './config.js';
 import type { EventHub } from './domain/event-hub.js';
 import type { LedgerJournal } from './domain/ledger-journal.js';
 import { createSpecCache, type SpecCache } from './domain/spec-cache.js';
 import { createReadModel, type ReadModel } from './domain/read-model.js';
-import { createAccessDecisions, type AccessDecisions } from '@twinledger/auth-identity';
+import { createAccessDecisions, ledgerGatewayPlugin, type AccessDecisions, type LedgerGatewayPluginOptions } from '@twinledger/ledger-gateway';
 import { twinRoutes } from './routes/twins.js';
 import { registryRoutes } from './routes/registry.js';
 import { auditRoutes } from './routes/audit.js';
@@ -20,7 +21,7 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly metrics?: Registry;
   readonly auth: TokenVerifier;
-  readonly ledgerFor: RouteDeps['ledgerFor'];
+  readonly ledgerFor: LedgerGatewayPluginOptions['ledgerFor'];
   readonly dht: DhtClient;
   readonly hub: EventHub;
   /** Whether this replica relays ledger events; default yes (tests publish to the hub directly). */
@@ -45,8 +46,6 @@ export interface AppDeps {
   readonly decisions?: AccessDecisions;
 }
 
-/** READ_CACHE_MAX_CHARS, READ_CACHE_MAX_AGE_MS and READ_FENCE_WAIT_MS defaults. */
-export const DEFAULT_READ_CACHE = { maxChars: 64 * 1024 * 1024, maxAgeMs: 30_000, fenceWaitMs: 2_000 } as const;
 
 export const DEFAULT_SPEC_CACHE_CHARS = 128 * 1024 * 1024;
 
@@ -81,15 +80,12 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
     },
   });
   const routeDeps: RouteDeps = {
-    ledgerFor: deps.ledgerFor,
     dht: deps.dht,
     hub: deps.hub,
     relaying: deps.relaying ?? (() => true),
     journal: deps.journal,
     ...(deps.auditBundles ? { auditBundles: deps.auditBundles } : {}),
     limits: { ...DEFAULT_LIMITS, ...deps.limits },
-    mvccAttempts: deps.mvccAttempts ?? 3,
-    retries: new Counter({ name: 'spec_service_mvcc_retries_total', help: 'Writes retried after an MVCC read conflict', labelNames: ['operation'], registers: [metrics] }),
     orphans: new Counter({ name: 'spec_service_orphaned_dht_objects_total', help: 'DHT objects stored whose ledger write failed', registers: [metrics] }),
     specCache,
     specCacheLookups: new Counter({
@@ -110,6 +106,11 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
       registers: [metrics],
     }),
   };
+  await app.register(ledgerGatewayPlugin, {
+    ledgerFor: deps.ledgerFor,
+    ...(deps.mvccAttempts !== undefined ? { mvccAttempts: deps.mvccAttempts } : {}),
+    retries: new Counter({ name: 'spec_service_mvcc_retries_total', help: 'Writes retried after an MVCC read conflict', labelNames: ['operation'], registers: [metrics] }),
+  });
   await app.register(twinRoutes(routeDeps));
   await app.register(registryRoutes(routeDeps));
   await app.register(auditRoutes(routeDeps));

@@ -1,10 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AccessDecisions } from '@twinledger/auth-identity';
+import type { AccessDecisions } from '@twinledger/ledger-gateway';
 import type { AuditBundleExporter } from '@twinledger/audit';
 import type { DhtClient } from '@twinledger/dht-client';
-import { withWriteRetry, type MvccConflictError } from '@twinledger/fabric-client';
 import type { Permission, TwinLedger } from '@twinledger/ledger';
-import type { Principal } from '@twinledger/service-kit';
 import { UnauthenticatedError } from '@twinledger/service-kit';
 import type { Counter } from '@twinledger/observability';
 import type { EventHub } from './domain/event-hub.js';
@@ -26,8 +24,6 @@ export interface Limits {
 
 /** What routes need; injected so tests pass real or fake collaborators. */
 export interface RouteDeps {
-  /** The typed ledger signing as the caller's Fabric identity. */
-  readonly ledgerFor: (principal: Principal) => Promise<TwinLedger>;
   /**
    * The org's dht-gateway, called with this service's own credential (set on the client). A
    * user's token is never forwarded: the gateway takes service credentials only, and the
@@ -39,8 +35,6 @@ export interface RouteDeps {
   readonly relaying: () => boolean;
   readonly journal: LedgerJournal;
   readonly limits: Limits;
-  readonly mvccAttempts: number;
-  readonly retries: Counter;
   readonly orphans: Counter;
   readonly specCache: SpecCache;
   readonly specCacheLookups: Counter;
@@ -88,11 +82,11 @@ export async function cachedRead<T>(
     }
   };
   if (deps.reads.enabled && typeof read.permission === 'string') await decide(read.permission);
-  const answer = await deps.reads.read(read.twinId, read.key, async () => read.load(await deps.ledgerFor(principal)), read.fence);
+  const answer = await deps.reads.read(read.twinId, read.key, async () => read.load(await req.ledger()), read.fence);
   // The answer may come from another caller's load or the cache: this caller's own decision counts.
   if (deps.reads.enabled && typeof read.permission === 'function') {
     const needed = read.permission(answer.value);
-    if (needed === undefined) return (await read.load(await deps.ledgerFor(principal))).value;
+    if (needed === undefined) return (await read.load(await req.ledger())).value;
     await decide(needed);
   }
   deps.readLookups.inc({ result: answer.lookup });
@@ -104,19 +98,4 @@ export async function cachedRead<T>(
 /** The querystring of a fenced read, as the route schemas declare it (FenceQuery). */
 export function fenceOf(q: { readonly minBlock?: number; readonly atLeastTx?: string }): Fence {
   return { ...(q.minBlock !== undefined ? { minBlock: q.minBlock } : {}), ...(q.atLeastTx !== undefined ? { atLeastTx: q.atLeastTx } : {}) };
-}
-
-export async function ledger(deps: RouteDeps, req: FastifyRequest): Promise<TwinLedger> {
-  if (!req.principal) throw new UnauthenticatedError('no principal');
-  return deps.ledgerFor(req.principal);
-}
-
-export function write<T>(deps: RouteDeps, req: FastifyRequest, op: string, fn: () => Promise<T>): Promise<T> {
-  return withWriteRetry(fn, {
-    attempts: deps.mvccAttempts,
-    onRetry: (attempt, err) => {
-      deps.retries.inc({ operation: op });
-      req.log.info({ attempt, transactionId: (err as MvccConflictError).transactionId, op }, 'MVCC conflict; retrying');
-    },
-  });
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAuditBundleExporter, createQsccBlockReader } from '@twinledger/audit';
-import { createAccessDecisions, createObservedIdentities, DEFAULT_AUTH_DECISION_TTL_MS, findIdentityFiles, type PeerHealthConfig } from '@twinledger/auth-identity';
+import { createAccessDecisions, createObservedIdentities, DEFAULT_AUTH_DECISION_TTL_MS, findIdentityFiles, type PeerHealthConfig } from '@twinledger/ledger-gateway';
 import { ConfigError } from '@twinledger/config';
 import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
 import { checkpointFile, createFabricClient, loadIdentity, type PeerEndpoint } from '@twinledger/fabric-client';
@@ -9,7 +9,8 @@ import { createIdempotentProducer, createKafka, ensureTopics, TOPICS } from '@tw
 import { createTwinLedger } from '@twinledger/ledger';
 import { createMetricsRegistry, type Logger } from '@twinledger/observability';
 import { createJwtVerifier, type JwtVerifierInit, type ServiceApp } from '@twinledger/service-kit';
-import { buildApp, DEFAULT_READ_CACHE, DEFAULT_SPEC_CACHE_CHARS } from './app.js';
+import { buildApp, DEFAULT_SPEC_CACHE_CHARS } from './app.js';
+import { DEFAULT_READ_CACHE } from './config.js';
 import { createReadModel } from './domain/read-model.js';
 import { createEventHub } from './domain/event-hub.js';
 import { createEventRelay, type EventRelay } from './domain/event-relay.js';
@@ -62,7 +63,7 @@ function serviceToken(file: string | undefined): () => Promise<string> {
   return async () => (await readFile(file, 'utf8')).trim();
 }
 
-/** Wires the service from its configuration (server.ts reads it from the environment). */
+/** Wires the service from its configuration (config.ts reads it from the environment). */
 export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): Promise<SpecService> {
   const metrics = createMetricsRegistry({ prefix: 'twinledger_' });
   const { identities, pool, health, chain } = createObservedIdentities({

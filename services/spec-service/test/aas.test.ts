@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { environmentFromJson, readAasx, verificationErrors } from '@twinledger/aas';
-import { ChaincodeRejectedError } from '@twinledger/fabric-client';
+import { ChaincodeAccessDeniedError, ChaincodeNotFoundError } from '@twinledger/ledger';
 import { createTwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
@@ -35,8 +35,8 @@ describe('spec-service AAS routes', () => {
   let docs: Record<string, unknown>[];
 
   const refuse = (twinId: string): void => {
-    if (twinId === 'hidden') throw new ChaincodeRejectedError('ACCESS_DENIED', 'ACCESS_DENIED: spec:read is not granted');
-    if (!twinId.startsWith('plant-')) throw new ChaincodeRejectedError('NOT_FOUND', `NOT_FOUND: twin ${twinId}`);
+    if (twinId === 'hidden') throw new ChaincodeAccessDeniedError('ACCESS_DENIED: spec:read is not granted');
+    if (!twinId.startsWith('plant-')) throw new ChaincodeNotFoundError(`NOT_FOUND: twin ${twinId}`);
   };
 
   beforeAll(async () => {
@@ -87,7 +87,7 @@ describe('spec-service AAS routes', () => {
       .on('spec:listDocuments', ([t]) => (refuse(t!), t === 'plant-1' ? docs.filter((d) => levels.has(`doc:read:${String(d['confidentiality'])}`)) : []))
       .on('spec:listSensorFeeds', ([t]) => {
         refuse(t!);
-        if (t === 'plant-2') throw new ChaincodeRejectedError('ACCESS_DENIED', 'ACCESS_DENIED: feed:read');
+        if (t === 'plant-2') throw new ChaincodeAccessDeniedError('ACCESS_DENIED: feed:read');
         return [{ twinId: t, componentId: 'sensor-flow-1', feedRef: 'feed-1', registeredBy: principal, timestamp: '2026-01-01T00:00:00Z', txId: 'feed-tx' }];
       })
       .on('acl:checkAccess', ([t, permission]) => ({ twinId: t, mspId: 'Org1MSP', identity: principal.id, permission, allowed: levels.has(permission!), roles: [], permissions: [] }))

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createIdentityRegistry } from '@twinledger/auth-identity';
-import { ChaincodeRejectedError, type PeerConnectionPool } from '@twinledger/fabric-client';
+import { createIdentityRegistry } from '@twinledger/ledger-gateway';
+import { type PeerConnectionPool } from '@twinledger/fabric-client';
+import { ChaincodeAccessDeniedError } from '@twinledger/ledger';
 import { createTwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier, type DevIssuer, type ServiceApp } from '@twinledger/service-kit';
@@ -88,7 +89,7 @@ describe('document download: the ledger decides before the DHT is asked', () => 
   it('answers 403 when the caller\'s organization lacks doc:read, without asking the DHT', async () => {
     const { sha256 } = await storedDocument();
     fabric.User1.on('spec:getDocumentHistory', () => {
-      throw new ChaincodeRejectedError('ACCESS_DENIED', 'ACCESS_DENIED: doc:read:secret');
+      throw new ChaincodeAccessDeniedError('ACCESS_DENIED: doc:read:secret');
     });
     for (const q of ['', '?version=1', '?version=2']) {
       const res = await download(tokens['user1']!, sha256, q);
@@ -104,7 +105,7 @@ describe('document download: the ledger decides before the DHT is asked', () => 
     // The grant names the org's User1 only: the chaincode, asked as each caller, decides.
     fabric.User1.on('spec:getDocumentHistory', () => history);
     fabric.User2.on('spec:getDocumentHistory', () => {
-      throw new ChaincodeRejectedError('ACCESS_DENIED', 'ACCESS_DENIED: doc:read:secret is granted to another identity of Org1MSP');
+      throw new ChaincodeAccessDeniedError('ACCESS_DENIED: doc:read:secret is granted to another identity of Org1MSP');
     });
 
     const refused = await download(tokens['user2']!, sha256);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { createAccessDecisions } from '@twinledger/auth-identity';
+import { createAccessDecisions } from '@twinledger/ledger-gateway';
 import { createTwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';

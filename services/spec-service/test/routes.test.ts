@@ -2,7 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ChaincodeRejectedError, CommitOutcomeUnknownError, MvccConflictError, PeerUnavailableError } from '@twinledger/fabric-client';
+import { CommitOutcomeUnknownError, MvccConflictError, PeerUnavailableError } from '@twinledger/fabric-client';
+import { ChaincodeAccessDeniedError, ChaincodeAlreadyExistsError, ChaincodeNotFoundError, ChaincodeOutOfBoundsError, ChaincodeRequestIdConflictError, ChaincodeSafetyApprovalRequiredError, ChaincodeSelfApprovalError, ChaincodeStaleProposalError, ChaincodeTooLargeError } from '@twinledger/ledger';
 import { createTwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier, type DevIssuer, type ServiceApp } from '@twinledger/service-kit';
@@ -110,13 +111,13 @@ describe('spec-service routes', () => {
 
     it('maps chaincode refusals: ACCESS_DENIED 403, NOT_FOUND 404, ALREADY_EXISTS 409', async () => {
       fabric.on('spec:getTwin', () => {
-        throw new ChaincodeRejectedError('NOT_FOUND', 'NOT_FOUND: twin nope');
+        throw new ChaincodeNotFoundError('NOT_FOUND: twin nope');
       });
       fabric.on('spec:removeAML', () => {
-        throw new ChaincodeRejectedError('ACCESS_DENIED', 'ACCESS_DENIED: spec:write');
+        throw new ChaincodeAccessDeniedError('ACCESS_DENIED: spec:write');
       });
       fabric.on('spec:createTwin', () => {
-        throw new ChaincodeRejectedError('ALREADY_EXISTS', 'ALREADY_EXISTS: twin');
+        throw new ChaincodeAlreadyExistsError('ALREADY_EXISTS: twin');
       });
       expect((await call('GET', '/twins/nope')).json()).toMatchObject({ code: 'NOT_FOUND' });
       const denied = await call('DELETE', `/twins/${TWIN}/elements/sensor-1`);
@@ -190,7 +191,7 @@ describe('spec-service routes', () => {
 
       // The chaincode refuses this caller now: the cached body is not served.
       fabric.on('spec:getSpecificationRevision', () => {
-        throw new ChaincodeRejectedError('ACCESS_DENIED', 'ACCESS_DENIED: no spec:read');
+        throw new ChaincodeAccessDeniedError('ACCESS_DENIED: no spec:read');
       });
       const refused = await call('GET', `/twins/${twin}/spec?format=json`);
       expect(refused.statusCode).toBe(403);
@@ -244,7 +245,7 @@ describe('spec-service routes', () => {
       const ok = await call('POST', `/twins/${TWIN}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 1.2 } });
       expect(ok.json().result).toMatchObject({ callId: 1, parameters: { speed: 1.2 } });
       fabric.on('spec:callProgram', () => {
-        throw new ChaincodeRejectedError('OUT_OF_BOUNDS', 'OUT_OF_BOUNDS: speed 3 > 2.5');
+        throw new ChaincodeOutOfBoundsError('OUT_OF_BOUNDS: speed 3 > 2.5');
       });
       expect((await call('POST', `/twins/${TWIN}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 3 } })).json()).toMatchObject({ code: 'OUT_OF_BOUNDS' });
       expect((await call('POST', `/twins/${TWIN}/program-calls`, { program: 'x', parameters: { speed: [1] } })).statusCode).toBe(400);
@@ -306,14 +307,14 @@ describe('spec-service routes', () => {
     it('looks a call up by request ID, answers 409 REQUEST_ID_CONFLICT and 404 as the chaincode says', async () => {
       fabric.on('spec:getProgramCallByRequest', ([, id]) => {
         if (id === 'req-1') return { callId: 4, requestId: id, status: 'EXPIRED' };
-        throw new ChaincodeRejectedError('NOT_FOUND', `NOT_FOUND: Org1MSP queued no call with request ${id}`);
+        throw new ChaincodeNotFoundError(`NOT_FOUND: Org1MSP queued no call with request ${id}`);
       });
       expect((await call('GET', `/twins/${TWIN}/program-calls/by-request/req-1`)).json()).toEqual({ callId: 4, requestId: 'req-1', status: 'EXPIRED' });
       expect((await call('GET', `/twins/${TWIN}/program-calls/by-request/req-2`)).statusCode).toBe(404);
       expect((await call('GET', `/twins/${TWIN}/program-calls/by-request/a%20b`)).statusCode).toBe(400);
       expect(fabric.calls).toHaveLength(2);
       fabric.on('spec:callProgram', () => {
-        throw new ChaincodeRejectedError('REQUEST_ID_CONFLICT', 'REQUEST_ID_CONFLICT: request req-1 of Org1MSP was call 4, with other arguments');
+        throw new ChaincodeRequestIdConflictError('REQUEST_ID_CONFLICT: request req-1 of Org1MSP was call 4, with other arguments');
       });
       const conflict = await call('POST', `/twins/${TWIN}/program-calls`, { program: 'SetConveyorSpeed', parameters: { speed: 2 }, requestId: 'req-1' });
       expect(conflict.statusCode).toBe(409);
@@ -371,7 +372,7 @@ describe('spec-service routes', () => {
 
     it('answers a change log beyond the chaincode limit as 413 TOO_LARGE, never as a shorter history', async () => {
       fabric.on('spec:history', () => {
-        throw new ChaincodeRejectedError('TOO_LARGE', 'TOO_LARGE: twin plant-1 has more than 10000 changes');
+        throw new ChaincodeTooLargeError('TOO_LARGE: twin plant-1 has more than 10000 changes');
       });
       const res = await call('GET', `/twins/${TWIN}/history`);
       expect(res.statusCode).toBe(413);
@@ -441,19 +442,19 @@ describe('spec-service routes', () => {
 
     it('maps the four-eyes refusals: SAFETY_APPROVAL_REQUIRED and SELF_APPROVAL 403, STALE_PROPOSAL 409', async () => {
       fabric.on('spec:removeAML', () => {
-        throw new ChaincodeRejectedError('SAFETY_APPROVAL_REQUIRED', 'SAFETY_APPROVAL_REQUIRED: the change touches safety content');
+        throw new ChaincodeSafetyApprovalRequiredError('SAFETY_APPROVAL_REQUIRED: the change touches safety content');
       });
       const direct = await call('DELETE', `/twins/${TWIN}/elements/prog-set-conveyor-speed`);
       expect(direct.statusCode).toBe(403);
       expect(direct.json()).toMatchObject({ code: 'SAFETY_APPROVAL_REQUIRED' });
       fabric.on('spec:approveSafetyChange', () => {
-        throw new ChaincodeRejectedError('SELF_APPROVAL', 'SELF_APPROVAL: proposed by Org1MSP');
+        throw new ChaincodeSelfApprovalError('SELF_APPROVAL: proposed by Org1MSP');
       });
       const self = await call('POST', `/twins/${TWIN}/safety-proposals/1/approve`);
       expect(self.statusCode).toBe(403);
       expect(self.json()).toMatchObject({ code: 'SELF_APPROVAL' });
       fabric.on('spec:approveSafetyChange', () => {
-        throw new ChaincodeRejectedError('STALE_PROPOSAL', 'STALE_PROPOSAL: the specification changed');
+        throw new ChaincodeStaleProposalError('STALE_PROPOSAL: the specification changed');
       });
       const stale = await call('POST', `/twins/${TWIN}/safety-proposals/1/approve`);
       expect(stale.statusCode).toBe(409);
@@ -515,7 +516,7 @@ describe('spec-service routes', () => {
       allow(true);
       fabric.on('acl:listGrants', grants).on('acl:listParties', () => []);
       fabric.on('spec:addDocument', () => {
-        throw new ChaincodeRejectedError('ALREADY_EXISTS', 'ALREADY_EXISTS: document');
+        throw new ChaincodeAlreadyExistsError('ALREADY_EXISTS: document');
       });
       const res = await upload('dup');
       expect(res.statusCode).toBe(409);
@@ -661,7 +662,7 @@ describe('spec-service routes', () => {
 
   it('refuses ?twinId of a twin the caller cannot read (403) and unknown twins alike', async () => {
     fabric.on('acl:checkAccess', ([twinId, permission]) => {
-      if (twinId === 'ghost') throw new ChaincodeRejectedError('NOT_FOUND', 'no twin ghost');
+      if (twinId === 'ghost') throw new ChaincodeNotFoundError('no twin ghost');
       return { twinId, permission, allowed: false, roles: [], permissions: [] };
     });
     const res = await app.inject({ method: 'GET', url: `/events?twinId=${TWIN}`, headers: { authorization: `Bearer ${token}` } });

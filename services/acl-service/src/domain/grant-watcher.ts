@@ -1,4 +1,5 @@
-import { ChaincodeRejectedError, createLedgerEventSource, type ChaincodeEvent, type FabricClient } from '@twinledger/fabric-client';
+import { createLedgerEventSource, type ChaincodeEvent, type FabricClient } from '@twinledger/fabric-client';
+import { ChaincodeRejectedError } from '@twinledger/ledger';
 import { LedgerEvents, parseLedgerEvent } from '@twinledger/ledger';
 import type { Logger } from '@twinledger/observability';
 import type { Authorizer } from './authorizer.js';

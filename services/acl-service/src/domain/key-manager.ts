@@ -1,6 +1,5 @@
-import { documentReaders } from '@twinledger/auth-identity';
+import { documentReaders, type AccessRecord, type DocumentRecord, type DocumentVersion, type Grant, type Party, type TwinLedger } from '@twinledger/ledger';
 import type { DhtClient, ObjectAcl } from '@twinledger/dht-client';
-import type { AccessRecord, DocumentRecord, DocumentVersion, Grant, Party, TwinLedger } from '@twinledger/ledger';
 import type { Logger } from '@twinledger/observability';
 
 export interface KeySyncResult {

@@ -1,22 +1,17 @@
-import type { FastifyRequest } from 'fastify';
 import { TwinLedgerError } from '@twinledger/errors';
-import { withWriteRetry } from '@twinledger/fabric-client';
-import { ALL_PERMISSIONS, Roles, type GrantSpec, type Permission, type TwinLedger } from '@twinledger/ledger';
-import type { Principal, ServiceApp } from '@twinledger/service-kit';
-import { PageOf, PageQuery, Type, UnauthenticatedError, errorResponses } from '@twinledger/service-kit';
+import { ALL_PERMISSIONS, Roles, type GrantSpec, type Permission } from '@twinledger/ledger';
+import { Committed, LedgerRecord, MspId, TwinId, TwinParams, committed } from '@twinledger/ledger-gateway';
+import type { ServiceApp } from '@twinledger/service-kit';
+import { PageOf, PageQuery, Type, errorResponses, withErrors } from '@twinledger/service-kit';
 import type { Authorizer } from '../domain/authorizer.js';
 import type { KeyReconciler } from '../domain/key-reconciler.js';
 
+/** What the routes need besides the caller's ledger (request.ledger(), the ledger-gateway plugin). */
 export interface RouteDeps {
-  readonly ledgerFor: (principal: Principal) => Promise<TwinLedger>;
   readonly authorizer: Authorizer;
   readonly keys: KeyReconciler | undefined;
-  readonly mvccAttempts: number;
 }
 
-const TwinId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$' });
-const MspId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });
-const TwinParams = Type.Object({ twinId: TwinId });
 const Role = Type.Union(Object.values(Roles).map((r) => Type.Literal(r)));
 const PermissionSchema = Type.Union(ALL_PERMISSIONS.map((p) => Type.Literal(p)));
 const Identity = Type.String({ minLength: 1, maxLength: 1024, pattern: '^x509::' });
@@ -30,14 +25,6 @@ const GrantBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const Record_ = Type.Object({}, { additionalProperties: true });
-const Committed = Type.Object({ transactionId: Type.String(), blockNumber: Type.Integer(), result: Record_ });
-const withErrors = <T extends object>(ok: T) => ({ ...ok, ...errorResponses });
-
-async function ledger(deps: RouteDeps, req: FastifyRequest): Promise<TwinLedger> {
-  if (!req.principal) throw new UnauthenticatedError('no principal');
-  return deps.ledgerFor(req.principal);
-}
 
 function grantSpec(body: { mspId: string; identity?: string; role?: string; permission?: string; expiresAt?: string }): GrantSpec {
   return body as GrantSpec;
@@ -45,13 +32,10 @@ function grantSpec(body: { mspId: string; identity?: string; role?: string; perm
 
 export function aclRoutes(deps: RouteDeps) {
   return async (app: ServiceApp): Promise<void> => {
-    const write = <T>(fn: () => Promise<{ result: T; transactionId: string; blockNumber: bigint }>) =>
-      withWriteRetry(fn, { attempts: deps.mvccAttempts }).then((c) => ({ transactionId: c.transactionId, blockNumber: Number(c.blockNumber), result: c.result }));
-
     app.get(
       '/twins/:twinId/grants',
-      { schema: { tags: ['grants'], summary: 'Grants of the twin, one page in key order', params: TwinParams, querystring: PageQuery, response: withErrors({ 200: PageOf(Record_) }) } },
-      async (req) => (await ledger(deps, req)).listGrantsPage(req.params.twinId, req.query),
+      { schema: { tags: ['grants'], summary: 'Grants of the twin, one page in key order', params: TwinParams, querystring: PageQuery, response: withErrors({ 200: PageOf(LedgerRecord) }) } },
+      async (req) => (await req.ledger()).listGrantsPage(req.params.twinId, req.query),
     );
 
     app.post(
@@ -66,8 +50,8 @@ export function aclRoutes(deps: RouteDeps) {
         },
       },
       async (req, reply) => {
-        const l = await ledger(deps, req);
-        const res = await write(() => l.grant(req.params.twinId, grantSpec(req.body)));
+        const l = await req.ledger();
+        const res = committed(await req.write('grant', () => l.grant(req.params.twinId, grantSpec(req.body))));
         deps.authorizer.invalidate(req.params.twinId);
         return reply.code(201).send(res);
       },
@@ -85,8 +69,8 @@ export function aclRoutes(deps: RouteDeps) {
         },
       },
       async (req) => {
-        const l = await ledger(deps, req);
-        const res = await write(() => l.revoke(req.params.twinId, grantSpec(req.body)));
+        const l = await req.ledger();
+        const res = committed(await req.write('revoke', () => l.revoke(req.params.twinId, grantSpec(req.body))));
         deps.authorizer.invalidate(req.params.twinId);
         return res;
       },
@@ -106,7 +90,7 @@ export function aclRoutes(deps: RouteDeps) {
       },
       async (req) => {
         // The caller must be able to read the twin's grants: the ledger checks spec:read.
-        await (await ledger(deps, req)).listGrantsPage(req.params.twinId, { limit: 1 });
+        await (await req.ledger()).listGrantsPage(req.params.twinId, { limit: 1 });
         if (!deps.keys) throw new KeysDisabledError('DHT key management is not configured (DHT_GATEWAY_URL)');
         const r = await deps.keys.request(req.params.twinId);
         return { ...r, failures: [...r.failures] };
@@ -133,11 +117,11 @@ export function aclRoutes(deps: RouteDeps) {
 
     app.get(
       '/parties',
-      { schema: { tags: ['parties'], summary: 'Registered parties, one page in MSP ID order', querystring: PageQuery, response: withErrors({ 200: PageOf(Record_) }) } },
-      async (req) => (await ledger(deps, req)).listPartiesPage(req.query),
+      { schema: { tags: ['parties'], summary: 'Registered parties, one page in MSP ID order', querystring: PageQuery, response: withErrors({ 200: PageOf(LedgerRecord) }) } },
+      async (req) => (await req.ledger()).listPartiesPage(req.query),
     );
-    app.get('/parties/:mspId', { schema: { tags: ['parties'], params: Type.Object({ mspId: MspId }), response: withErrors({ 200: Record_ }) } }, async (req) =>
-      (await ledger(deps, req)).getParty(req.params.mspId),
+    app.get('/parties/:mspId', { schema: { tags: ['parties'], params: Type.Object({ mspId: MspId }), response: withErrors({ 200: LedgerRecord }) } }, async (req) =>
+      (await req.ledger()).getParty(req.params.mspId),
     );
     // Device-ID namespaces (who alone creates twins under a prefix): claimed by the admin
     // command like party registration; anyone on the channel may read them.
@@ -153,7 +137,7 @@ export function aclRoutes(deps: RouteDeps) {
           }),
         },
       },
-      async (req) => (await ledger(deps, req)).listDeviceNamespacesPage(req.query),
+      async (req) => (await req.ledger()).listDeviceNamespacesPage(req.query),
     );
     // Registering needs the org's Admin key, which this user-facing service does not hold: the
     // route stays only to tell callers where registration went.

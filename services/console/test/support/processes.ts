@@ -3,7 +3,7 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createIdentityRegistry, type IdentityRegistry } from '@twinledger/auth-identity';
+import { createIdentityRegistry, type IdentityRegistry } from '@twinledger/ledger-gateway';
 import { ledgerEnvOf, serviceEntry, startServiceProcess, type DevNetwork, type ServiceProcess as DevnetServiceProcess } from '@twinledger/devnet';
 import { peerIdOfDataDir } from '@twinledger/dht';
 import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';

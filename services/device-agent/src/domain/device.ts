@@ -1,3 +1,5 @@
+import type { DeviceComponent } from '@twinledger/opcua';
+
 /**
  * The device adapter interface: what the agent needs from any device, whatever protocol it
  * speaks. Component IDs are the AML InternalElement IDs; a component the device reports with a
@@ -5,31 +7,11 @@
  */
 export type ParamValue = number | boolean | string;
 
-/** One component as the device describes it (OPC UA node attributes, see README). */
-export interface DeviceComponent {
-  /** AML InternalElement ID of the part (unique per twin). */
-  readonly componentId: string;
-  /** `sensor`, `actuator`, `unit` (a structural part) ... only sensors are synchronized. */
-  readonly kind: string;
-  /** AML `Name` of the element. */
-  readonly name: string;
-  /** AML ID of the element the part sits in (the filler for its sensors). */
-  readonly parentId: string;
-  readonly measuredQuantity?: string;
-  readonly unit?: string;
-  readonly expectedMin?: number;
-  readonly expectedMax?: number;
-  /** Manufacturer data the device knows about the part, carried into the AML. */
-  readonly manufacturer?: string;
-  readonly serialNumber?: string;
-  /** A device-assigned identity of the physical part (OPC UA property InstanceId), if any. */
-  readonly instanceId?: string;
-  /**
-   * false when the device lists the part but reading it fails: only `componentId` is then
-   * known. Such a part is reported unreachable, never taken for removed.
-   */
-  readonly reachable?: boolean;
-}
+/**
+ * One component as the device describes it (OPC UA node attributes, see README): the OPC UA
+ * link's component model, shared with the plant simulator that serves it.
+ */
+export type { DeviceComponent };
 
 export interface SensorSample {
   readonly componentId: string;

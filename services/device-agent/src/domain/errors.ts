@@ -52,12 +52,6 @@ export class DeviceAuthenticationError extends TwinLedgerError {
   override readonly httpStatus = 502;
 }
 
-/** The OPC UA security configuration (policy, certificates, user file) is unusable. */
-export class OpcUaConfigInvalidError extends TwinLedgerError {
-  readonly code = 'OPCUA_CONFIG_INVALID';
-  override readonly httpStatus = 500;
-}
-
 /** The operator's safety envelope file is missing, unreadable or invalid. */
 export class EnvelopeInvalidError extends TwinLedgerError {
   readonly code = 'ENVELOPE_INVALID';

@@ -20,22 +20,15 @@ import {
 import type { Logger } from '@twinledger/observability';
 import type { ConnectFailure, ConnectionState, DeviceAdapter, DeviceComponent, LinkSecurity, ParamValue, ProgramExecution, SensorSample } from './device.js';
 import { DeviceAuthenticationError, DeviceMetadataInvalidError, DeviceNodeMissingError, DeviceOperationError, DeviceUnavailableError, DeviceUntrustedError } from './errors.js';
-import { thumbprintOf, trustExactly, type ApplicationCertificate } from './opcua-pki.js';
+import { thumbprintOf, trustExactly, type ApplicationCertificate, type SecurePolicy, type UserCredentials } from '@twinledger/opcua';
+export { SECURE_POLICIES, type SecurePolicy, type UserCredentials } from '@twinledger/opcua';
 
-/** Current OPC UA security policies (Part 7); the deprecated Basic128Rsa15/Basic256 are not offered. */
-export const SECURE_POLICIES = ['Basic256Sha256', 'Aes256_Sha256_RsaPss', 'Aes128_Sha256_RsaOaep'] as const;
-export type SecurePolicy = (typeof SECURE_POLICIES)[number];
-
-export interface UserCredentials {
-  readonly username: string;
-  readonly password: string;
-}
 
 /**
  * How the agent secures its link to the device. `SignAndEncrypt` is the only secured mode:
  * `Sign` alone would let anyone on the plant network read the inventory and the calls.
  * `None` exists for a lab on loopback and only when the operator asked for it explicitly
- * (`OPCUA_ALLOW_INSECURE=true`, checked by server.ts).
+ * (`OPCUA_ALLOW_INSECURE=true`, checked by config.ts).
  */
 export type OpcUaClientSecurity =
   | {

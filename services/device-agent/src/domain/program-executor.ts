@@ -1,5 +1,5 @@
-import { ChaincodeRejectedError, TRANSIENT_WRITE_RETRY, withWriteRetry } from '@twinledger/fabric-client';
-import { Limits, type AcknowledgementStatus, type ProgramCall, type TwinLedger } from '@twinledger/ledger';
+import { TRANSIENT_WRITE_RETRY, withWriteRetry } from '@twinledger/fabric-client';
+import { ChaincodeInvalidStateError, Limits, type AcknowledgementStatus, type ProgramCall, type TwinLedger } from '@twinledger/ledger';
 import type { Logger } from '@twinledger/observability';
 import type { CallJournal } from './call-journal.js';
 import type { DeviceAdapter } from './device.js';
@@ -24,7 +24,7 @@ export interface ProgramExecutorInit {
   readonly metrics?: AgentMetrics;
   /**
    * The operator's own envelope, checked after the ledger's rules and before the device is
-   * touched. Absent = ledger rules only (tests of the ledger path; server.ts always sets it).
+   * touched. Absent = ledger rules only (tests of the ledger path; main.ts always sets it).
    */
   readonly envelope?: EnvelopeGuard;
   /** Told when the device applied a call (tests and the benchmark measure with it). */
@@ -101,7 +101,7 @@ export function createProgramExecutor(init: ProgramExecutorInit): ProgramExecuto
       await withWriteRetry(() => ledger.acknowledgeProgramCall(twinId, callId, status, result), TRANSIENT_WRITE_RETRY);
     } catch (err) {
       // Finished already: an earlier run acknowledged it and crashed before journaling that.
-      if (!(err instanceof ChaincodeRejectedError && err.code === 'INVALID_STATE')) throw err;
+      if (!(err instanceof ChaincodeInvalidStateError)) throw err;
     }
     await journal.record({ twinId, callId, state: 'acked', status, result });
     counts[status] += 1;

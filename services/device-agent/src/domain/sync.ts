@@ -1,4 +1,5 @@
-import { ChaincodeRejectedError, TRANSIENT_WRITE_RETRY, withWriteRetry } from '@twinledger/fabric-client';
+import { TRANSIENT_WRITE_RETRY, withWriteRetry } from '@twinledger/fabric-client';
+import { ChaincodeRejectedError } from '@twinledger/ledger';
 import type { TwinLedger } from '@twinledger/ledger';
 import type { Logger } from '@twinledger/observability';
 import { attributeMismatches, identityChange, parseTwinAml, sensorFragment, twinSensors, type TwinElement } from './aml.js';

@@ -6,10 +6,10 @@ import { jest } from '@jest/globals';
 
 jest.mock('hexy', () => ({ __esModule: true, hexy: (b: Buffer) => Buffer.from(b).toString('hex') }));
 
-export const simulator = await import('../../src/domain/simulator.js');
+export const simulator = await import('@twinledger/plant-sim');
 export const opcua = await import('../../src/domain/opcua-adapter.js');
 export const runtime = await import('../../src/runtime.js');
-export const opcuaPki = await import('../../src/domain/opcua-pki.js');
+export const opcuaPki = await import('@twinledger/opcua');
 
 export async function until<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000, what = 'condition'): Promise<T> {
   const end = Date.now() + timeoutMs;

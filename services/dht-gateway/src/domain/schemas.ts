@@ -1,9 +1,9 @@
-import { Type } from '@twinledger/service-kit';
+import { MSP_ID } from '@twinledger/dht';
+import { Sha256Hex, Type } from '@twinledger/service-kit';
 
-/** Shared pieces of the route schemas. */
-export const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'lowercase hex SHA-256' });
-export const MspId = Type.String({ pattern: '^[\\w.-]{1,64}$', description: 'Fabric MSP id' });
-export const RefParams = Type.Object({ ref: Hex64 }, { additionalProperties: false });
+/** An ACL party: the DHT's own rule for MSP IDs (acl-record.ts), so the schema refuses what the record would. */
+export const MspId = Type.String({ pattern: MSP_ID.source, description: 'Fabric MSP id' });
+export const RefParams = Type.Object({ ref: Sha256Hex }, { additionalProperties: false });
 /**
  * Raw bytes in the OpenAPI document. The parsed body is a stream or a Buffer (an object to the
  * validator), so the schema admits objects; the route checks what it got.

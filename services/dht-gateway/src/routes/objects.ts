@@ -3,10 +3,10 @@ import { Readable } from 'node:stream';
 import type { DhtNode } from '@twinledger/dht';
 import { ValidationError } from '@twinledger/errors';
 import { Counter } from '@twinledger/observability';
-import { errorResponses, PayloadTooLargeError, Type, type ServiceApp } from '@twinledger/service-kit';
+import { errorResponses, PayloadTooLargeError, Sha256Hex, Type, type ServiceApp } from '@twinledger/service-kit';
 import { requireAclChange } from '../domain/access.js';
 import { UnsupportedMediaTypeError } from '../domain/errors.js';
-import { BinaryBody, Hex64, MspId, RefParams } from '../domain/schemas.js';
+import { BinaryBody, MspId, RefParams } from '../domain/schemas.js';
 
 export interface ObjectRoutesOptions {
   readonly node: DhtNode;
@@ -41,7 +41,7 @@ export async function objectRoutes(app: ServiceApp, opts: ObjectRoutesOptions): 
         querystring: AclQuery,
         body: BinaryBody,
         response: {
-          201: Type.Object({ ref: Hex64, size: Type.Integer(), sha256: Hex64, replicas: Type.Array(Type.String()) }),
+          201: Type.Object({ ref: Sha256Hex, size: Type.Integer(), sha256: Sha256Hex, replicas: Type.Array(Type.String()) }),
           ...errorResponses,
         },
       },
@@ -121,13 +121,13 @@ export async function objectRoutes(app: ServiceApp, opts: ObjectRoutesOptions): 
         params: RefParams,
         response: {
           200: Type.Object({
-            ref: Hex64,
-            objectId: Hex64,
+            ref: Sha256Hex,
+            objectId: Sha256Hex,
             size: Type.Integer(),
-            sha256: Hex64,
+            sha256: Sha256Hex,
             cipher: Type.String(),
             chunkSize: Type.Integer(),
-            chunks: Type.Array(Type.Object({ hash: Hex64, size: Type.Integer() })),
+            chunks: Type.Array(Type.Object({ hash: Sha256Hex, size: Type.Integer() })),
             aclVersion: Type.Integer(),
             parties: Type.Array(Type.String()),
           }),
@@ -149,7 +149,7 @@ export async function objectRoutes(app: ServiceApp, opts: ObjectRoutesOptions): 
         summary: 'The object\'s current ACL (highest verified version among its replicas)',
         params: RefParams,
         response: {
-          200: Type.Object({ ref: Hex64, objectId: Hex64, owner: Hex64, version: Type.Integer(), parties: Type.Array(Type.String()), head: Type.Optional(Hex64) }),
+          200: Type.Object({ ref: Sha256Hex, objectId: Sha256Hex, owner: Sha256Hex, version: Type.Integer(), parties: Type.Array(Type.String()), head: Type.Optional(Sha256Hex) }),
           ...errorResponses,
         },
       },
@@ -168,7 +168,7 @@ export async function objectRoutes(app: ServiceApp, opts: ObjectRoutesOptions): 
         summary: 'Replace the ACL (key manager only; any workload may narrow it to this org alone); removing a party re-keys into a new ref',
         params: RefParams,
         body: Type.Object({ parties: Type.Array(MspId, { minItems: 1, maxItems: 64, uniqueItems: true }) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ ref: Hex64, version: Type.Integer(), rekeyed: Type.Boolean() }), ...errorResponses },
+        response: { 200: Type.Object({ ref: Sha256Hex, version: Type.Integer(), rekeyed: Type.Boolean() }), ...errorResponses },
       },
     },
     async (req) => {

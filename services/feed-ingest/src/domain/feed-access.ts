@@ -1,6 +1,6 @@
-import { createAccessDecisions, permissionHolders, type CallerIdentity, type IdentityRegistry } from '@twinledger/auth-identity';
+import { permissionHolders, Permissions, createTwinLedger, type TwinLedger } from '@twinledger/ledger';
+import { createAccessDecisions, type CallerIdentity, type IdentityRegistry } from '@twinledger/ledger-gateway';
 import type { PartyRegistry } from '@twinledger/dht';
-import { Permissions, createTwinLedger, type TwinLedger } from '@twinledger/ledger';
 import { FeedAccessDeniedError } from './errors.js';
 
 /** The two feed permissions of the chaincode: reading a twin's feeds, and registering/writing them. */
@@ -24,7 +24,7 @@ export interface FeedAccess {
 }
 
 export interface FeedAccessInit {
-  /** Maps a caller's token to the Fabric identity it signs as (auth-identity). */
+  /** Maps a caller's token to the Fabric identity it signs as (ledger-gateway). */
   readonly identities: Pick<IdentityRegistry, 'clientFor'>;
   /** The ledger as the service's own identity: grants and parties for the party set. */
   readonly serviceLedger: TwinLedger;
@@ -39,7 +39,7 @@ export interface FeedAccessInit {
 
 /**
  * Decisions are the chaincode's own (`acl:checkAccess` evaluated as the caller, so identity
- * grants and expiries count exactly as on chain), cached by auth-identity's decision cache for
+ * grants and expiries count exactly as on chain), cached by ledger-gateway's decision cache for
  * `ttlMs` and never past the earliest grant expiry on the twin (read as the service); denials
  * as well, so a refused client cannot load the peer.
  */

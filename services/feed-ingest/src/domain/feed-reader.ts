@@ -1,5 +1,5 @@
 import { ValidationError } from '@twinledger/errors';
-import type { CallerIdentity } from '@twinledger/auth-identity';
+import type { CallerIdentity } from '@twinledger/ledger-gateway';
 import type { DhtNode } from '@twinledger/dht';
 import { Permissions } from '@twinledger/ledger';
 import { AclDeniedError } from '@twinledger/dht/errors';

@@ -1,6 +1,6 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createIdentityRegistry, type IdentityRegistry } from '@twinledger/auth-identity';
+import { createIdentityRegistry, type IdentityRegistry } from '@twinledger/ledger-gateway';
 import type { DevNetwork, OrgHandle } from '@twinledger/devnet';
 import type { PeerConnectionPool } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';

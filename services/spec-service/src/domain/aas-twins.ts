@@ -1,6 +1,5 @@
 import { AasCursorInvalidError, mapTwin, type AasTwin, type TwinDocument, type TwinSource } from '@twinledger/aas';
-import { ChaincodeRejectedError } from '@twinledger/fabric-client';
-import type { Twin, TwinLedger } from '@twinledger/ledger';
+import { ChaincodeAccessDeniedError, ChaincodeNotFoundError, type Twin, type TwinLedger } from '@twinledger/ledger';
 import type { RouteDeps } from '../context.js';
 
 /** Where the API's File elements point: spec-service's own verified download (relative to its base URL). */
@@ -11,7 +10,7 @@ async function orNone<T>(p: Promise<T[]>): Promise<T[]> {
   try {
     return await p;
   } catch (err) {
-    if (err instanceof ChaincodeRejectedError && err.code === 'ACCESS_DENIED') return [];
+    if (err instanceof ChaincodeAccessDeniedError) return [];
     throw err;
   }
 }
@@ -37,7 +36,7 @@ export async function currentTwin(deps: RouteDeps, l: TwinLedger, twinId: string
 }
 
 /** A refusal that means "not (or no longer) readable": a twin listed a moment ago and then not readable is left out of a list. */
-const gone = (err: unknown): boolean => err instanceof ChaincodeRejectedError && (err.code === 'ACCESS_DENIED' || err.code === 'NOT_FOUND');
+const gone = (err: unknown): boolean => err instanceof ChaincodeAccessDeniedError || err instanceof ChaincodeNotFoundError;
 
 interface Cursor {
   /** The ledger bookmark of the page of twins the next item is on. */

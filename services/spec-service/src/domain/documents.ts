@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
-import { documentReaders } from '@twinledger/auth-identity';
+import { documentReaders, docRead, docWrite, type ConfidentialityLevel, type DocumentHistory, type TwinLedger } from '@twinledger/ledger';
 import { AccessDeniedError, NotFoundError, ValidationError } from '@twinledger/errors';
 import type { DhtClient, StoredObject } from '@twinledger/dht-client';
-import { docRead, docWrite, type ConfidentialityLevel, type DocumentHistory, type TwinLedger } from '@twinledger/ledger';
 import type { Counter } from '@twinledger/observability';
 import { DocumentIntegrityError, DocumentTooLargeError } from './errors.js';
 

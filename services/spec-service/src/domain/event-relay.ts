@@ -1,4 +1,4 @@
-import type { Checkpointer, ChaincodeEvent, FabricClient } from '@twinledger/fabric-client';
+import { createLedgerEventSource, type Checkpointer, type ChaincodeEvent, type FabricClient } from '@twinledger/fabric-client';
 import { TOPICS, sendAcked, type Producer } from '@twinledger/kafka';
 import { parseLedgerEvent } from '@twinledger/ledger';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@twinledger/observability';
@@ -7,6 +7,7 @@ import type { LedgerJournal } from './ledger-journal.js';
 
 export interface EventRelayInit {
   readonly client: FabricClient;
+  /** Loaded at boot, so `lastBlock` answers before start (the read model starts there). */
   readonly checkpointer: Checkpointer;
   readonly producer: Producer;
   readonly hub: EventHub;
@@ -53,11 +54,14 @@ export function toRelayed(ev: ChaincodeEvent): RelayedEvent {
 }
 
 /**
- * Relays every chaincode event to Kafka and SSE clients. Order per event: Kafka acknowledges
- * (idempotent producer, acks=all) -> the journal records it -> the checkpoint moves past it ->
- * SSE clients get it. A restart resumes after the checkpoint: nothing is lost, and an event is
- * sent twice only if the process died between the Kafka ack and the checkpoint write;
- * consumers drop those by the `dedupe-key` header (`<txId>:<eventName>`, one event per tx).
+ * Relays every chaincode event to Kafka and SSE clients, on the one ledger event source
+ * (fabric-client's createLedgerEventSource: reconnects, resumes from the checkpoint). Order per
+ * event: Kafka acknowledges (idempotent producer, acks=all) -> the journal records it -> the
+ * checkpoint moves past it -> SSE clients get it. A restart resumes after the checkpoint:
+ * nothing is lost, and an event is sent twice only if the process died between the Kafka ack
+ * and the checkpoint write; consumers drop those by the `dedupe-key` header
+ * (`<txId>:<eventName>`, one event per tx). SSE clients never see an event twice: they are told
+ * only once the checkpoint is past it.
  */
 export function createEventRelay(init: EventRelayInit): EventRelay {
   const topic = init.topic ?? TOPICS.ledgerEvents;
@@ -72,83 +76,59 @@ export function createEventRelay(init: EventRelayInit): EventRelay {
   const lastBlockGauge = new Gauge({ name: 'spec_service_event_relay_last_block', help: 'Block number of the last relayed event', registers: [init.metrics] });
   const failures = new Counter({ name: 'spec_service_event_relay_failures_total', help: 'Event stream or Kafka failures (the relay reconnects)', registers: [init.metrics] });
 
-  let stopping = false;
-  let connected = false;
-  let connections = 0;
-  let stream: { close(): void } | undefined;
-  let loop: Promise<void> | undefined;
-  let lastBlock: bigint | undefined = init.checkpointer.getBlockNumber();
+  // The event being relayed: events are handled one at a time, in commit order.
+  let current: { readonly out: RelayedEvent; readonly t0: number } | undefined;
 
-  async function relayOne(ev: ChaincodeEvent): Promise<void> {
-    const t0 = performance.now();
-    const out = toRelayed(ev);
-    await sendAcked(init.producer, topic, [
-      {
-        key: out.twinId ?? out.eventName,
-        value: JSON.stringify(out),
-        headers: { 'event-name': out.eventName, 'tx-id': out.transactionId, 'block-number': String(out.blockNumber), 'dedupe-key': `${out.transactionId}:${out.eventName}` },
-      },
-    ]);
-    const p = out.payload as { deviceName?: unknown };
-    init.journal.record({
-      txId: out.transactionId,
-      blockNumber: out.blockNumber,
-      eventName: out.eventName,
-      ...(out.twinId !== undefined ? { twinId: out.twinId } : {}),
-      ...(out.eventName === 'TwinCreated' && typeof p.deviceName === 'string' ? { deviceName: p.deviceName } : {}),
-    });
-    await init.checkpointer.checkpointChaincodeEvent(ev);
-    lastBlock = ev.blockNumber;
-    lastBlockGauge.set(Number(ev.blockNumber));
-    relayed.inc({ event: out.eventName });
-    lag.observe((performance.now() - t0) / 1000);
-    init.hub.publish(out);
-  }
-
-  async function run(): Promise<void> {
-    while (!stopping) {
-      try {
-        // No checkpoint yet: start at block 0 so the whole history is relayed once.
-        const events = await init.client.chaincodeEvents({ checkpoint: init.checkpointer, startBlock: 0n });
-        stream = events;
-        connected = true;
-        connections++;
-        log.info({ fromBlock: String(init.checkpointer.getBlockNumber() ?? 0n) }, 'event stream connected');
-        for await (const ev of events) {
-          if (stopping) break;
-          await relayOne(ev);
-        }
-      } catch (err) {
-        if (stopping) break;
-        failures.inc();
-        log.warn({ err }, 'event relay interrupted; resuming from the checkpoint');
-      } finally {
-        connected = false;
-        stream?.close();
-        stream = undefined;
-      }
-      if (!stopping) await new Promise((r) => setTimeout(r, init.retryMs ?? 1000));
-    }
-  }
+  const source = createLedgerEventSource({
+    client: init.client,
+    checkpointer: init.checkpointer,
+    // No checkpoint yet: start at block 0 so the whole history is relayed once.
+    startBlock: 0n,
+    ...(init.retryMs !== undefined ? { retryMs: init.retryMs } : {}),
+    logger: log,
+    async onEvent(ev) {
+      const t0 = performance.now();
+      const out = toRelayed(ev);
+      await sendAcked(init.producer, topic, [
+        {
+          key: out.twinId ?? out.eventName,
+          value: JSON.stringify(out),
+          headers: { 'event-name': out.eventName, 'tx-id': out.transactionId, 'block-number': String(out.blockNumber), 'dedupe-key': `${out.transactionId}:${out.eventName}` },
+        },
+      ]);
+      const p = out.payload as { deviceName?: unknown };
+      init.journal.record({
+        txId: out.transactionId,
+        blockNumber: out.blockNumber,
+        eventName: out.eventName,
+        ...(out.twinId !== undefined ? { twinId: out.twinId } : {}),
+        ...(out.eventName === 'TwinCreated' && typeof p.deviceName === 'string' ? { deviceName: p.deviceName } : {}),
+      });
+      current = { out, t0 };
+    },
+    onCheckpointed(ev) {
+      const done = current;
+      current = undefined;
+      if (!done) return;
+      lastBlockGauge.set(Number(ev.blockNumber));
+      relayed.inc({ event: done.out.eventName });
+      lag.observe((performance.now() - done.t0) / 1000);
+      init.hub.publish(done.out);
+    },
+    onError: () => failures.inc(),
+  });
 
   return {
-    async start() {
-      stopping = false;
-      loop = run();
-    },
-    async stop() {
-      stopping = true;
-      stream?.close();
-      await loop;
-    },
+    start: () => source.start(),
+    stop: () => source.stop(),
     get connected() {
-      return connected;
+      return source.connected;
     },
     get lastBlock() {
-      return lastBlock;
+      return source.lastBlock;
     },
     get connections() {
-      return connections;
+      return source.connections;
     },
   };
 }

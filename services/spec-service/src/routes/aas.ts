@@ -19,11 +19,12 @@ import {
   type TwinSource,
 } from '@twinledger/aas';
 import { docRead, Permissions, type ConfidentialityLevel, type DocumentRecord, type TwinLedger } from '@twinledger/ledger';
-import { describeError, ErrorResponse, Type, type ServiceApp } from '@twinledger/service-kit';
-import { ledger, type RouteDeps } from '../context.js';
+import { describeError, ErrorResponse, type ServiceApp, Type, withErrors } from '@twinledger/service-kit';
+import type { RouteDeps } from '../context.js';
 import { currentSource, currentTwin, nextOffsetCursor, offsetCursor, pageAcrossTwins } from '../domain/aas-twins.js';
 import { fetchVerified } from '../domain/documents.js';
-import { AsOf, TwinParams, requireAsOfBound, withErrors } from '../schemas.js';
+import { TwinParams } from '@twinledger/ledger-gateway';
+import { AsOf, requireAsOfBound } from '../schemas.js';
 
 /*
  * The read-only subset of the AAS HTTP API (IDTA-01002 Part 2 V3.0): shells, submodels and
@@ -100,7 +101,7 @@ export function aasRoutes(deps: RouteDeps) {
       '/shells',
       { schema: { tags, summary: 'Asset Administration Shells of the twins the caller may read (GetAllAssetAdministrationShells)', querystring: PagingQuery, response: { 200: Paged('AssetAdministrationShell'), ...aasErrors } } },
       async (req) => {
-        const l = await ledger(deps, req);
+        const l = await req.ledger();
         const page = await pageAcrossTwins(l, req.query.cursor, req.query.limit, async (t) => [toJson((await currentTwin(deps, l, t.twinId)).shell)]);
         return { paging_metadata: page.cursor === undefined ? {} : { cursor: page.cursor }, result: page.result };
       },
@@ -109,7 +110,7 @@ export function aasRoutes(deps: RouteDeps) {
     app.get(
       '/shells/:aasIdentifier',
       { schema: { tags, summary: 'One shell (GetAssetAdministrationShellById)', params: ShellParams, response: { 200: AasObject('AssetAdministrationShell'), ...aasErrors } } },
-      async (req) => toJson((await currentTwin(deps, await ledger(deps, req), shellTwin(req.params.aasIdentifier))).shell),
+      async (req) => toJson((await currentTwin(deps, await req.ledger(), shellTwin(req.params.aasIdentifier))).shell),
     );
 
     app.get(
@@ -118,7 +119,7 @@ export function aasRoutes(deps: RouteDeps) {
         schema: { tags, summary: "The shell's submodel references (GetAllSubmodelReferences)", params: ShellParams, querystring: PagingQuery, response: { 200: Paged('Reference'), ...aasErrors } },
       },
       async (req) => {
-        const shell = (await currentTwin(deps, await ledger(deps, req), shellTwin(req.params.aasIdentifier))).shell;
+        const shell = (await currentTwin(deps, await req.ledger(), shellTwin(req.params.aasIdentifier))).shell;
         const refs = shell.submodels ?? [];
         const from = offsetCursor(req.query.cursor);
         const to = from + req.query.limit;
@@ -130,7 +131,7 @@ export function aasRoutes(deps: RouteDeps) {
       '/submodels',
       { schema: { tags, summary: 'Submodels of the twins the caller may read (GetAllSubmodels)', querystring: PagingQuery, response: { 200: Paged('Submodel'), ...aasErrors } } },
       async (req) => {
-        const l = await ledger(deps, req);
+        const l = await req.ledger();
         const page = await pageAcrossTwins(l, req.query.cursor, req.query.limit, async (t) => (await currentTwin(deps, l, t.twinId)).submodels.map(toJson));
         return { paging_metadata: page.cursor === undefined ? {} : { cursor: page.cursor }, result: page.result };
       },
@@ -139,12 +140,12 @@ export function aasRoutes(deps: RouteDeps) {
     app.get(
       '/submodels/:submodelIdentifier',
       { schema: { tags, summary: 'One submodel (GetSubmodelById)', params: SubmodelParams, response: { 200: AasObject('Submodel'), ...aasErrors } } },
-      async (req) => toJson(await submodelFromSegment(deps, await ledger(deps, req), req.params.submodelIdentifier)),
+      async (req) => toJson(await submodelFromSegment(deps, await req.ledger(), req.params.submodelIdentifier)),
     );
 
     const element = async (req: FastifyRequest, params: { readonly submodelIdentifier: string; readonly idShortPath: string }) => {
       const path = parseIdShortPath(params.idShortPath);
-      const sm = await submodelFromSegment(deps, await ledger(deps, req), params.submodelIdentifier);
+      const sm = await submodelFromSegment(deps, await req.ledger(), params.submodelIdentifier);
       const e = findElement(sm, path);
       if (!e) throw new AasNotFoundError('no submodel element at this idShortPath', { details: { idShortPath: params.idShortPath.slice(0, 256) } });
       return e;
@@ -257,7 +258,7 @@ export function aasxRoutes(deps: RouteDeps) {
       },
       async (req, reply) => {
         const { twinId } = req.params;
-        const { aasx, txId } = await exportAasx(deps, await ledger(deps, req), twinId, req.query.asOf);
+        const { aasx, txId } = await exportAasx(deps, await req.ledger(), twinId, req.query.asOf);
         return reply
           .type(AASX_CONTENT_TYPE)
           .header('content-disposition', `attachment; filename="${encodeURIComponent(twinId).replace(/%/g, '_')}.aasx"`)

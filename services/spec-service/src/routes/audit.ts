@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { ValidationError } from '@twinledger/errors';
 import type { ServiceApp } from '@twinledger/service-kit';
-import { PageQueryProperties, Type } from '@twinledger/service-kit';
-import { ledger, type RouteDeps } from '../context.js';
+import { PageQueryProperties, Sha256Hex, Type, withErrors } from '@twinledger/service-kit';
+import type { RouteDeps } from '../context.js';
 import { fetchVerified, pickVersion } from '../domain/documents.js';
 import { AuditBundlesUnavailableError } from '../domain/errors.js';
-import { AsOf, ElementId, LedgerRecord, Sha256Hex, TwinParams, requireAsOfBound, withErrors } from '../schemas.js';
+import { LedgerRecord, TwinParams } from '@twinledger/ledger-gateway';
+import { AsOf, ElementId, requireAsOfBound } from '../schemas.js';
 
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 
@@ -85,7 +86,7 @@ export function auditRoutes(deps: RouteDeps) {
         },
       },
       async (req) => {
-        const l = await ledger(deps, req);
+        const l = await req.ledger();
         const h = await l.historyPage(req.params.twinId, req.query);
         // Block numbers come from the relay's journal (the chaincode cannot see them).
         return { ...h, changes: h.changes.map((c) => ({ ...c, blockNumber: deps.journal.blockOf(c.txId) ?? null })) };
@@ -97,7 +98,7 @@ export function auditRoutes(deps: RouteDeps) {
       { schema: { tags: ['audit'], summary: 'The twin as of a transaction, a sequence number or a time', params: TwinParams, querystring: Type.Object({ at: AsOf }), response: withErrors({ 200: AsOfAnswer }) } },
       async (req) => {
         const at = requireAsOfBound(req.query.at);
-        return (await ledger(deps, req)).getTwinAsOf(req.params.twinId, at);
+        return (await req.ledger()).getTwinAsOf(req.params.twinId, at);
       },
     );
 
@@ -113,7 +114,7 @@ export function auditRoutes(deps: RouteDeps) {
         },
       },
       async (req) => {
-        const l = await ledger(deps, req);
+        const l = await req.ledger();
         const { twinId } = req.params;
         const twin = await l.getTwin(twinId);
         const tx = (txId: string, extra: Record<string, unknown> = {}) => ({ txId, blockNumber: deps.journal.blockOf(txId) ?? null, ...extra });
@@ -181,7 +182,7 @@ export function auditRoutes(deps: RouteDeps) {
         if (req.query.at !== undefined && req.query.asOfSeq !== undefined) throw new ValidationError('give at or asOfSeq, not both', { details: { at: req.query.at, asOfSeq: req.query.asOfSeq } });
         const at = req.query.at === undefined ? undefined : requireAsOfBound(req.query.at);
         if (!deps.auditBundles) throw new AuditBundlesUnavailableError('this replica has no block reader');
-        const l = await ledger(deps, req);
+        const l = await req.ledger();
         const { twinId } = req.params;
         const history = await l.history(twinId);
         // A time or tx bound resolves to a seq the way the as-of route resolves it: the chaincode's.

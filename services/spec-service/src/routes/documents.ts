@@ -2,11 +2,12 @@ import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { TwinLedgerError } from '@twinledger/errors';
 import type { ServiceApp } from '@twinledger/service-kit';
-import { Bookmark, ErrorResponse, PageOf, PageQuery, PageQueryProperties, Type } from '@twinledger/service-kit';
+import { Bookmark, ErrorResponse, PageOf, PageQuery, PageQueryProperties, Sha256Hex, Type, withErrors } from '@twinledger/service-kit';
 import { docRead, docWrite, type DocumentHistoryPage } from '@twinledger/ledger';
-import { cachedRead, fenceOf, ledger, write, type RouteDeps } from '../context.js';
+import { cachedRead, fenceOf, type RouteDeps } from '../context.js';
 import { fetchVerified, pickVersion, recordOrOrphan, requirePermission, storeInDht, type UploadContext } from '../domain/documents.js';
-import { Committed, Confidentiality, ElementId, FenceProperties, LedgerRecord, READ_HEADERS_NOTE, Sha256Hex, TwinId, TwinParams, withErrors } from '../schemas.js';
+import { Committed, LedgerRecord, TwinId, TwinParams } from '@twinledger/ledger-gateway';
+import { Confidentiality, ElementId, FenceProperties, READ_HEADERS_NOTE } from '../schemas.js';
 
 class UnsupportedMediaTypeError extends TwinLedgerError {
   readonly code = 'UNSUPPORTED_MEDIA_TYPE';
@@ -27,7 +28,7 @@ export function documentRoutes(deps: RouteDeps) {
     app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
 
     const uploadContext = async (req: FastifyRequest): Promise<UploadContext> => ({
-      ledger: await ledger(deps, req),
+      ledger: await req.ledger(),
       dht: deps.dht,
       maxBytes: deps.limits.documentBytes,
       log: req.log,
@@ -61,7 +62,7 @@ export function documentRoutes(deps: RouteDeps) {
         await requirePermission(ctx.ledger, twinId, docWrite(q.confidentiality));
         const stored = await storeInDht(ctx, twinId, q.confidentiality, body);
         const res = await recordOrOrphan(ctx, twinId, stored, () =>
-          write(deps, req, 'addDocument', () =>
+          req.write('addDocument', () =>
             ctx.ledger.addDocument(twinId, {
               hash: stored.sha256,
               dhtRef: stored.ref,
@@ -97,7 +98,7 @@ export function documentRoutes(deps: RouteDeps) {
         await requirePermission(ctx.ledger, twinId, docWrite(level));
         const stored = await storeInDht(ctx, twinId, level, body);
         const res = await recordOrOrphan(ctx, twinId, stored, () =>
-          write(deps, req, 'addDocumentVersion', () => ctx.ledger.addDocumentVersion(twinId, original.hash, stored.sha256, stored.ref)),
+          req.write('addDocumentVersion', () => ctx.ledger.addDocumentVersion(twinId, original.hash, stored.sha256, stored.ref)),
         );
         return reply.code(201).send({ transactionId: res.transactionId, blockNumber: Number(res.blockNumber), result: res.result, stored: { ref: stored.ref, size: stored.size, sha256: stored.sha256 } });
       },
@@ -114,7 +115,7 @@ export function documentRoutes(deps: RouteDeps) {
           response: withErrors({ 200: PageOf(LedgerRecord) }),
         },
       },
-      async (req) => (await ledger(deps, req)).listDocumentsPage(req.params.twinId, req.query),
+      async (req) => (await req.ledger()).listDocumentsPage(req.params.twinId, req.query),
     );
 
     app.get(
@@ -150,8 +151,8 @@ export function documentRoutes(deps: RouteDeps) {
       '/twins/:twinId/documents/:hash',
       { schema: { tags: ['documents'], summary: 'Remove a document with all its versions from the twin', params: DocParams, response: withErrors({ 200: Committed }) } },
       async (req) => {
-        const l = await ledger(deps, req);
-        const res = await write(deps, req, 'removeDocument', () => l.removeDocument(req.params.twinId, req.params.hash));
+        const l = await req.ledger();
+        const res = await req.write('removeDocument', () => l.removeDocument(req.params.twinId, req.params.hash));
         return { transactionId: res.transactionId, blockNumber: Number(res.blockNumber), result: res.result };
       },
     );
@@ -169,7 +170,7 @@ export function documentRoutes(deps: RouteDeps) {
         },
       },
       async (req, reply) => {
-        const l = await ledger(deps, req);
+        const l = await req.ledger();
         const history = await l.getDocumentHistoryPage(req.params.twinId, req.params.hash, { limit: 1 });
         const v = pickVersion(history, req.query.version);
         // The read above is the authorization: the chaincode, asked as the caller's own identity,

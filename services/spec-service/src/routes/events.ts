@@ -1,12 +1,12 @@
 import { AccessDeniedError } from '@twinledger/errors';
 import { Permissions } from '@twinledger/ledger';
 import type { ServiceApp } from '@twinledger/service-kit';
-import { Type } from '@twinledger/service-kit';
-import { ledger, type RouteDeps } from '../context.js';
+import { Type, withErrors } from '@twinledger/service-kit';
+import type { RouteDeps } from '../context.js';
 import { createEventReadFilter } from '../domain/event-access.js';
 import type { RelayedEvent } from '../domain/event-hub.js';
 import { EventsNotRelayedError } from '../domain/errors.js';
-import { TwinId, withErrors } from '../schemas.js';
+import { TwinId } from '@twinledger/ledger-gateway';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -40,7 +40,7 @@ export function eventRoutes(deps: RouteDeps) {
       },
       async (req, reply) => {
         if (!deps.relaying()) throw new EventsNotRelayedError('this replica does not relay ledger events; connect to the relaying replica', { retryAfterSeconds: 5 });
-        const l = await ledger(deps, req);
+        const l = await req.ledger();
         const only = req.query.twinId;
         if (only !== undefined) {
           const answer = await l.checkAccess(only, Permissions.SPEC_READ).catch((err: unknown) => {

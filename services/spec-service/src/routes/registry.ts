@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { CommitOutcomeUnknownError } from '@twinledger/fabric-client';
 import type { ServiceApp } from '@twinledger/service-kit';
-import { PageOf, PageQuery, PageQueryProperties, Type } from '@twinledger/service-kit';
-import { cachedRead, fenceOf, ledger, write, type RouteDeps } from '../context.js';
-import { Committed, ElementId, FenceProperties, LedgerRecord, READ_HEADERS_NOTE, RequestId, TwinId, TwinParams, committed, withErrors } from '../schemas.js';
+import { PageOf, PageQuery, PageQueryProperties, Type, withErrors } from '@twinledger/service-kit';
+import { cachedRead, fenceOf, type RouteDeps } from '../context.js';
+import { Committed, LedgerRecord, TwinId, TwinParams, committed } from '@twinledger/ledger-gateway';
+import { ElementId, FenceProperties, READ_HEADERS_NOTE, RequestId } from '../schemas.js';
 
 /** External sources, sensor-feed references and program calls: small ledger records of a twin. */
 export function registryRoutes(deps: RouteDeps) {
@@ -12,7 +13,7 @@ export function registryRoutes(deps: RouteDeps) {
     app.get(
       '/twins/:twinId/sources',
       { schema: { tags: ['sources'], summary: 'External sources, one page', params: TwinParams, querystring: PageQuery, response: withErrors({ 200: PageOf(LedgerRecord) }) } },
-      async (req) => (await ledger(deps, req)).listExternalSourcesPage(req.params.twinId, req.query),
+      async (req) => (await req.ledger()).listExternalSourcesPage(req.params.twinId, req.query),
     );
     app.post(
       '/twins/:twinId/sources',
@@ -25,8 +26,8 @@ export function registryRoutes(deps: RouteDeps) {
         },
       },
       async (req, reply) => {
-        const l = await ledger(deps, req);
-        return reply.code(201).send(committed(await write(deps, req, 'addExternalSource', () => l.addExternalSource(req.params.twinId, req.body.uri, req.body.description))));
+        const l = await req.ledger();
+        return reply.code(201).send(committed(await req.write('addExternalSource', () => l.addExternalSource(req.params.twinId, req.body.uri, req.body.description))));
       },
     );
     app.delete(
@@ -40,8 +41,8 @@ export function registryRoutes(deps: RouteDeps) {
         },
       },
       async (req) => {
-        const l = await ledger(deps, req);
-        return committed(await write(deps, req, 'removeExternalSource', () => l.removeExternalSource(req.params.twinId, req.query.uri)));
+        const l = await req.ledger();
+        return committed(await req.write('removeExternalSource', () => l.removeExternalSource(req.params.twinId, req.query.uri)));
       },
     );
 
@@ -85,13 +86,13 @@ export function registryRoutes(deps: RouteDeps) {
         },
       },
       async (req, reply) => {
-        const l = await ledger(deps, req);
-        return reply.code(201).send(committed(await write(deps, req, 'addSensorFeed', () => l.addSensorFeed(req.params.twinId, req.params.componentId, req.body.feedRef))));
+        const l = await req.ledger();
+        return reply.code(201).send(committed(await req.write('addSensorFeed', () => l.addSensorFeed(req.params.twinId, req.params.componentId, req.body.feedRef))));
       },
     );
     app.delete('/twins/:twinId/feeds/:componentId', { schema: { tags: ['feeds'], params: FeedParams, response: withErrors({ 200: Committed }) } }, async (req) => {
-      const l = await ledger(deps, req);
-      return committed(await write(deps, req, 'removeSensorFeed', () => l.removeSensorFeed(req.params.twinId, req.params.componentId)));
+      const l = await req.ledger();
+      return committed(await req.write('removeSensorFeed', () => l.removeSensorFeed(req.params.twinId, req.params.componentId)));
     });
 
     // ---- program calls
@@ -103,7 +104,7 @@ export function registryRoutes(deps: RouteDeps) {
     app.get(
       '/twins/:twinId/programs',
       { schema: { tags: ['programs'], summary: 'Programs of the specification, one page', params: TwinParams, querystring: PageQuery, response: withErrors({ 200: PageOf(LedgerRecord) }) } },
-      async (req) => (await ledger(deps, req)).listProgramsPage(req.params.twinId, req.query),
+      async (req) => (await req.ledger()).listProgramsPage(req.params.twinId, req.query),
     );
     app.post(
       '/twins/:twinId/program-calls',
@@ -135,12 +136,12 @@ export function registryRoutes(deps: RouteDeps) {
         },
       },
       async (req, reply) => {
-        const l = await ledger(deps, req);
+        const l = await req.ledger();
         const requestId = req.body.requestId ?? randomUUID();
         const options = { requestId, ...(req.body.ttlSeconds !== undefined ? { ttlSeconds: req.body.ttlSeconds } : {}) };
         let c;
         try {
-          c = await write(deps, req, 'callProgram', () => l.callProgram(req.params.twinId, req.body.program, req.body.parameters, options));
+          c = await req.write('callProgram', () => l.callProgram(req.params.twinId, req.body.program, req.body.parameters, options));
         } catch (err) {
           if (!(err instanceof CommitOutcomeUnknownError)) throw err;
           // Tell the caller how to learn the outcome without queueing a second call.
@@ -165,7 +166,7 @@ export function registryRoutes(deps: RouteDeps) {
           response: withErrors({ 200: LedgerRecord }),
         },
       },
-      async (req) => (await ledger(deps, req)).getProgramCallByRequest(req.params.twinId, req.params.requestId),
+      async (req) => (await req.ledger()).getProgramCallByRequest(req.params.twinId, req.params.requestId),
     );
     app.get(
       '/twins/:twinId/program-calls',
@@ -178,12 +179,12 @@ export function registryRoutes(deps: RouteDeps) {
           response: withErrors({ 200: PageOf(LedgerRecord) }),
         },
       },
-      async (req) => (await ledger(deps, req)).listPendingProgramCallsPage(req.params.twinId, req.query),
+      async (req) => (await req.ledger()).listPendingProgramCallsPage(req.params.twinId, req.query),
     );
     app.get(
       '/twins/:twinId/program-calls/:callId',
       { schema: { tags: ['programs'], summary: 'One call with its status and acknowledgement', params: CallParams, response: withErrors({ 200: LedgerRecord }) } },
-      async (req) => (await ledger(deps, req)).getProgramCall(req.params.twinId, req.params.callId),
+      async (req) => (await req.ledger()).getProgramCall(req.params.twinId, req.params.callId),
     );
   };
 }

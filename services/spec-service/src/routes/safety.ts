@@ -1,9 +1,10 @@
 import type { ServiceApp } from '@twinledger/service-kit';
-import { PageOf, PageQueryProperties, Type } from '@twinledger/service-kit';
+import { PageOf, PageQueryProperties, Type, withErrors } from '@twinledger/service-kit';
 import { ProposalStatuses, type SafetyChange } from '@twinledger/ledger';
 import { readAmlFragment } from '@twinledger/aml';
-import { ledger, write, type RouteDeps } from '../context.js';
-import { ElementId, LedgerRecord, TwinId, TwinParams, committed, withErrors } from '../schemas.js';
+import type { RouteDeps } from '../context.js';
+import { LedgerRecord, TwinId, TwinParams, committed } from '@twinledger/ledger-gateway';
+import { ElementId } from '../schemas.js';
 
 const ProposalParams = Type.Object({ twinId: TwinId, proposalId: Type.Integer({ minimum: 1, maximum: 999_999_999_999 }) });
 const Reason = Type.String({ maxLength: 4096, description: 'Why: shown to the reviewers and kept on the ledger' });
@@ -89,8 +90,8 @@ export function safetyRoutes(deps: RouteDeps) {
         } else {
           change = { operation: 'removeAML', ID: b.elementId };
         }
-        const l = await ledger(deps, req);
-        const res = await write(deps, req, 'proposeSafetyChange', () => l.proposeSafetyChange(req.params.twinId, change, b.reason));
+        const l = await req.ledger();
+        const res = await req.write('proposeSafetyChange', () => l.proposeSafetyChange(req.params.twinId, change, b.reason));
         return reply.code(201).send(committed(res));
       },
     );
@@ -108,14 +109,14 @@ export function safetyRoutes(deps: RouteDeps) {
       },
       async (req) => {
         const { status, ...page } = req.query;
-        return (await ledger(deps, req)).listSafetyProposalsPage(req.params.twinId, status, page);
+        return (await req.ledger()).listSafetyProposalsPage(req.params.twinId, status, page);
       },
     );
 
     app.get(
       '/twins/:twinId/safety-proposals/:proposalId',
       { schema: { tags: ['safety'], summary: 'One proposal with its impact and decision', params: ProposalParams, response: withErrors({ 200: Proposal }) } },
-      async (req) => (await ledger(deps, req)).getSafetyProposal(req.params.twinId, req.params.proposalId),
+      async (req) => (await req.ledger()).getSafetyProposal(req.params.twinId, req.params.proposalId),
     );
 
     app.post(
@@ -132,8 +133,8 @@ export function safetyRoutes(deps: RouteDeps) {
         },
       },
       async (req) => {
-        const l = await ledger(deps, req);
-        return committed(await write(deps, req, 'approveSafetyChange', () => l.approveSafetyChange(req.params.twinId, req.params.proposalId)));
+        const l = await req.ledger();
+        return committed(await req.write('approveSafetyChange', () => l.approveSafetyChange(req.params.twinId, req.params.proposalId)));
       },
     );
 
@@ -149,8 +150,8 @@ export function safetyRoutes(deps: RouteDeps) {
         },
       },
       async (req) => {
-        const l = await ledger(deps, req);
-        return committed(await write(deps, req, 'rejectSafetyChange', () => l.rejectSafetyChange(req.params.twinId, req.params.proposalId, req.body.reason)));
+        const l = await req.ledger();
+        return committed(await req.write('rejectSafetyChange', () => l.rejectSafetyChange(req.params.twinId, req.params.proposalId, req.body.reason)));
       },
     );
   };

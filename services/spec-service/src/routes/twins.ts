@@ -1,9 +1,10 @@
 import type { ServiceApp } from '@twinledger/service-kit';
-import { Type } from '@twinledger/service-kit';
+import { Type, withErrors } from '@twinledger/service-kit';
 import { Roles, type InitialGrants } from '@twinledger/ledger';
 import { AmlLimits, AmlTooLargeError, readAmlDocument, readAmlFragment, readElementTree } from '@twinledger/aml';
-import { cachedRead, fenceOf, ledger, write, type RouteDeps } from '../context.js';
-import { Committed, ElementId, FenceProperties, FenceQuery, LedgerRecord, READ_HEADERS_NOTE, TwinId, TwinParams, committed, withErrors } from '../schemas.js';
+import { cachedRead, fenceOf, type RouteDeps } from '../context.js';
+import { Committed, LedgerRecord, TwinId, TwinParams, committed } from '@twinledger/ledger-gateway';
+import { ElementId, FenceProperties, FenceQuery, READ_HEADERS_NOTE } from '../schemas.js';
 import type { SpecEntry } from '../domain/spec-cache.js';
 
 const Role = Type.Union(Object.values(Roles).map((r) => Type.Literal(r)));
@@ -63,8 +64,8 @@ export function twinRoutes(deps: RouteDeps) {
       async (req, reply) => {
         checkDocumentBytes(req.body.aml, amlBytes);
         readAmlDocument(req.body.aml);
-        const l = await ledger(deps, req);
-        const res = await write(deps, req, 'createTwin', () => l.createTwin(req.body.deviceId, req.body.deviceName, req.body.aml, req.body.grants as InitialGrants | undefined));
+        const l = await req.ledger();
+        const res = await req.write('createTwin', () => l.createTwin(req.body.deviceId, req.body.deviceName, req.body.aml, req.body.grants as InitialGrants | undefined));
         return reply.code(201).send(committed(res));
       },
     );
@@ -82,7 +83,7 @@ export function twinRoutes(deps: RouteDeps) {
         },
       },
       async (req) => {
-        const l = await ledger(deps, req);
+        const l = await req.ledger();
         const all = deps.journal.twins();
         const page = all.slice(req.query.offset, req.query.offset + req.query.limit);
         const readable = await Promise.all(
@@ -202,8 +203,8 @@ export function twinRoutes(deps: RouteDeps) {
       async (req, reply) => {
         // The twin's schema version is not read here; its one version-specific rule is the ledger's.
         readAmlFragment(req.body.aml);
-        const l = await ledger(deps, req);
-        const res = await write(deps, req, 'insertAML', () => l.insertAML(req.params.twinId, req.body.aml, req.body.parentId, req.body.afterId));
+        const l = await req.ledger();
+        const res = await req.write('insertAML', () => l.insertAML(req.params.twinId, req.body.aml, req.body.parentId, req.body.afterId));
         return reply.code(201).send(committed(res));
       },
     );
@@ -212,8 +213,8 @@ export function twinRoutes(deps: RouteDeps) {
       '/twins/:twinId/elements/:elementId',
       { schema: { tags: ['elements'], summary: 'Remove an element with its subtree', params: ElementParams, response: withErrors({ 200: Committed }) } },
       async (req) => {
-        const l = await ledger(deps, req);
-        return committed(await write(deps, req, 'removeAML', () => l.removeAML(req.params.twinId, req.params.elementId)));
+        const l = await req.ledger();
+        return committed(await req.write('removeAML', () => l.removeAML(req.params.twinId, req.params.elementId)));
       },
     );
   };

@@ -3,7 +3,7 @@ import type { DhtClient, ObjectBody, StoredObject } from '@twinledger/dht-client
 import { DhtNotFoundError } from '@twinledger/dht-client';
 import { AccessDeniedError } from '@twinledger/errors';
 import type { FabricClient, PeerConnectionPool, SubmitResult } from '@twinledger/fabric-client';
-import { createIdentityRegistry, type IdentityRegistry } from '@twinledger/auth-identity';
+import { createIdentityRegistry, type IdentityRegistry } from '@twinledger/ledger-gateway';
 
 type Handler = (args: readonly string[]) => unknown;
 

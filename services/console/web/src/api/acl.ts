@@ -21,8 +21,10 @@ export interface paths {
                 content: {
                     "application/json": {
                         identity?: string;
+                        /** @description A Fabric MSP ID */
                         mspId: string;
                         permission: "spec:read" | "spec:write" | "feed:read" | "feed:register" | "program:call" | "program:ack" | "grants:manage" | "safety:write" | "doc:read:public" | "doc:read:internal" | "doc:read:confidential" | "doc:read:secret" | "doc:write:public" | "doc:write:internal" | "doc:write:confidential" | "doc:write:secret";
+                        /** @description The twin ID (the deviceId given at creation) */
                         twinId: string;
                     };
                 };
@@ -691,6 +693,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description A Fabric MSP ID */
                     mspId: string;
                 };
                 cookie?: never;
@@ -1140,6 +1143,7 @@ export interface paths {
                 };
                 header?: never;
                 path: {
+                    /** @description The twin ID (the deviceId given at creation) */
                     twinId: string;
                 };
                 cookie?: never;
@@ -1323,6 +1327,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description The twin ID (the deviceId given at creation) */
                     twinId: string;
                 };
                 cookie?: never;
@@ -1534,6 +1539,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description The twin ID (the deviceId given at creation) */
                     twinId: string;
                 };
                 cookie?: never;
@@ -1745,6 +1751,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description The twin ID (the deviceId given at creation) */
                     twinId: string;
                 };
                 cookie?: never;

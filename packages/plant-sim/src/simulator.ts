@@ -15,9 +15,7 @@ import {
   type UAVariable,
 } from 'node-opcua';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { DeviceComponent } from './device.js';
-import type { SecurePolicy, UserCredentials } from './opcua-adapter.js';
-import { trustExactly, type ApplicationCertificate } from './opcua-pki.js';
+import { trustExactly, type ApplicationCertificate, type DeviceComponent, type SecurePolicy, type UserCredentials } from '@twinledger/opcua';
 
 /**
  * The plant's side of the link: it serves SignAndEncrypt only, with its own certificate, to

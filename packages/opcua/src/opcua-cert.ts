@@ -2,8 +2,8 @@
 // Provisioning helper: makes (or keeps) an OPC UA application instance certificate in a PKI
 // folder and prints where it is, as one JSON line. Launchers run it before either side of the
 // link starts, so each side's certificate can be placed in the other's trust list first.
-//   node dist/opcua-cert.js <pkiDir> <applicationUri> <commonName> [dns,...]
-import { ensureApplicationCertificate, readCertificateDer, thumbprintOf } from './domain/opcua-pki.js';
+//   node packages/opcua/dist/opcua-cert.js <pkiDir> <applicationUri> <commonName> [dns,...]
+import { ensureApplicationCertificate, readCertificateDer, thumbprintOf } from './pki.js';
 
 const [pkiDir, applicationUri, commonName, dns] = process.argv.slice(2);
 if (!pkiDir || !applicationUri || !/^urn:[^\s]+$/.test(applicationUri) || !commonName) {

@@ -8,7 +8,9 @@ import {
   type PeerEndpoint,
   type PeerHealth,
 } from '@twinledger/fabric-client';
-import { ForeignOrganizationError, IdentityNotMappedError } from './errors.js';
+import { asChaincodeRejection } from '@twinledger/ledger';
+import { ForeignOrganizationError } from '@twinledger/service-kit';
+import { IdentityNotMappedError } from './errors.js';
 import { findIdentityFiles } from './identity-dir.js';
 
 /** The caller as authentication established it (service-kit's Principal fits). */
@@ -47,7 +49,8 @@ export function observeClient(client: FabricClient, onCall: NonNullable<Identity
       onCall(fn, kind, (performance.now() - t0) / 1000, 'ok');
       return out;
     } catch (err) {
-      onCall(fn, kind, (performance.now() - t0) / 1000, (err as { code?: unknown }).code?.toString() ?? 'error');
+      // A chaincode refusal is labelled by its code (ACCESS_DENIED, ...), not as an endorsement failure.
+      onCall(fn, kind, (performance.now() - t0) / 1000, (asChaincodeRejection(err) as { code?: unknown }).code?.toString() ?? 'error');
       throw err;
     }
   };
@@ -118,7 +121,7 @@ export function createIdentityRegistry(init: IdentityRegistryInit): IdentityRegi
     mspId: init.mspId,
     async clientFor(caller) {
       if (caller.mspId !== init.mspId) {
-        throw new ForeignOrganizationError(`token of ${caller.mspId} presented to a service of ${init.mspId}`, { details: { mspId: caller.mspId } });
+        throw new ForeignOrganizationError(`token of ${caller.mspId} presented to a service of ${init.mspId}`, { details: { tokenOrg: caller.mspId, serviceOrg: init.mspId } });
       }
       if (caller.fabricIdentity === undefined) {
         throw new IdentityNotMappedError('the token carries no fabric_identity claim');

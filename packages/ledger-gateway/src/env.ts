@@ -1,15 +1,12 @@
-import { ConfigError, int, optionalStr, str, type EnvOf } from '@twinledger/config';
-import type { PeerEndpoint } from '@twinledger/fabric-client';
+import { ConfigError, int, str, type EnvOf } from '@twinledger/config';
+import { peerEndpointFromEnv, peerEnv, type PeerEndpoint } from '@twinledger/fabric-client';
+import { authEnv, authFromEnv, type JwtVerifierInit } from '@twinledger/service-kit';
 
 /** The environment of every REST gateway to the ledger: whose identities, which peer, which chaincode. */
 export const ledgerGatewayEnv = {
   MSP_ID: str(),
   FABRIC_IDENTITIES_DIR: str(),
-  PEER_ENDPOINT: str(),
-  PEER_TLS_ROOT_CERT: str(),
-  PEER_HOST_ALIAS: optionalStr(),
-  CHANNEL: str({ default: 'twins' }),
-  CHAINCODE: str({ default: 'twinledger' }),
+  ...peerEnv,
   MVCC_ATTEMPTS: int({ default: 3, min: 1, max: 10 }),
 };
 
@@ -26,7 +23,7 @@ export function ledgerGatewayFromEnv(env: EnvOf<typeof ledgerGatewayEnv>): Ledge
   return {
     mspId: env.MSP_ID,
     identitiesDir: env.FABRIC_IDENTITIES_DIR,
-    peer: { endpoint: env.PEER_ENDPOINT, tlsRootCertPath: env.PEER_TLS_ROOT_CERT, ...(env.PEER_HOST_ALIAS ? { hostAlias: env.PEER_HOST_ALIAS } : {}) },
+    peer: peerEndpointFromEnv(env),
     channel: env.CHANNEL,
     chaincode: env.CHAINCODE,
     mvccAttempts: env.MVCC_ATTEMPTS,
@@ -55,4 +52,15 @@ export function peerHealthFromEnv(env: EnvOf<typeof peerHealthEnv>): PeerHealthC
     );
   }
   return { probeIntervalMs: env.PEER_PROBE_INTERVAL_MS, probeTimeoutMs: env.PEER_PROBE_TIMEOUT_MS };
+}
+
+/**
+ * What every REST gateway to the ledger reads the same way: its ledger and identities, how it
+ * probes its peer, whose tokens it takes. A service's config.ts spreads it into its own env.
+ */
+export const ledgerServiceEnv = { ...ledgerGatewayEnv, ...peerHealthEnv, ...authEnv };
+
+/** The shared part of a REST gateway's configuration; the org's own tokens only (`expectedOrg` = `MSP_ID`). */
+export function ledgerServiceFromEnv(env: EnvOf<typeof ledgerServiceEnv>): LedgerGatewayConfig & { readonly peerHealth: PeerHealthConfig; readonly auth: JwtVerifierInit } {
+  return { ...ledgerGatewayFromEnv(env), peerHealth: peerHealthFromEnv(env), auth: authFromEnv(env, { expectedOrg: env.MSP_ID }) };
 }

@@ -1,11 +1,13 @@
 export { createIdentityRegistry, observeClient } from './registry.js';
 export type { IdentityRegistry, IdentityRegistryInit, CallerIdentity } from './registry.js';
 export { findIdentityFiles, listIdentityNames, IDENTITY_NAME } from './identity-dir.js';
-export { IdentityNotMappedError, ForeignOrganizationError } from './errors.js';
-export { documentReaders, permissionHolders } from './document-readers.js';
+export { IdentityNotMappedError } from './errors.js';
 export { createObservedIdentities } from './observed.js';
 export type { ObservedIdentitiesInit, ObservedIdentities, PeerHealthOptions } from './observed.js';
-export { ledgerGatewayEnv, ledgerGatewayFromEnv, peerHealthEnv, peerHealthFromEnv } from './env.js';
+export { ledgerGatewayEnv, ledgerGatewayFromEnv, ledgerServiceEnv, ledgerServiceFromEnv, peerHealthEnv, peerHealthFromEnv } from './env.js';
 export type { LedgerGatewayConfig, PeerHealthConfig } from './env.js';
 export { createAccessDecisions, accessDecisionsEnv, DEFAULT_AUTH_DECISION_TTL_MS } from './access-decisions.js';
 export type { AccessDecisions, AccessDecisionsInit } from './access-decisions.js';
+export { ledgerGatewayPlugin } from './plugin.js';
+export type { LedgerGatewayPluginOptions } from './plugin.js';
+export { TwinId, MspId, TwinParams, LedgerRecord, Committed, committed } from './schemas.js';

@@ -1,4 +1,5 @@
-import { EVERYONE, ROLE_PERMISSIONS, docRead, type ConfidentialityLevel, type Grant, type GrantSpec, type Party, type Permission } from '@twinledger/ledger';
+import { EVERYONE, ROLE_PERMISSIONS, docRead, type ConfidentialityLevel, type Permission } from './constants.js';
+import type { Grant, GrantSpec, Party } from './types.js';
 
 /**
  * The organizations whose unexpired grants (at `now`) confer `permission` on the twin: the one

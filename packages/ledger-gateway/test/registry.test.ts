@@ -8,7 +8,7 @@ import { createIdentityRegistry, findIdentityFiles, listIdentityNames } from '..
 describe('identity registry', () => {
   let dir: string;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'auth-identity-'));
+    dir = mkdtempSync(join(tmpdir(), 'ledger-gateway-'));
     mkdirSync(join(dir, 'User1'));
     writeFileSync(join(dir, 'User1', 'cert.pem'), 'c1');
     writeFileSync(join(dir, 'User1', 'key.pem'), 'k1');
@@ -48,7 +48,12 @@ describe('identity registry', () => {
     expect(made).toHaveLength(1);
     await expect(registry.clientFor({ subject: 'x', mspId: 'Org1MSP', fabricIdentity: 'Nobody' })).rejects.toMatchObject({ code: 'IDENTITY_NOT_MAPPED', httpStatus: 403 });
     await expect(registry.clientFor({ subject: 'x', mspId: 'Org1MSP', fabricIdentity: undefined })).rejects.toMatchObject({ code: 'IDENTITY_NOT_MAPPED' });
-    await expect(registry.clientFor({ subject: 'x', mspId: 'Org2MSP', fabricIdentity: 'User1' })).rejects.toMatchObject({ code: 'FOREIGN_ORGANIZATION', httpStatus: 403 });
+    await expect(registry.clientFor({ subject: 'x', mspId: 'Org2MSP', fabricIdentity: 'User1' })).rejects.toMatchObject({
+      name: 'ForeignOrganizationError',
+      code: 'FOREIGN_ORGANIZATION',
+      httpStatus: 403,
+      details: { reason: 'foreign_org', tokenOrg: 'Org2MSP', serviceOrg: 'Org1MSP' },
+    });
     registry.close();
   });
 });
