@@ -9,3 +9,8 @@ export { createQsccBlockReader } from './qscc.js';
 export type { QsccEvaluate } from './qscc.js';
 export { runVerifyCli } from './run-cli.js';
 export type { CliOutput } from './run-cli.js';
+export type { BundleFeed, BundleFeedUpdate, BundleFeedConflict } from './bundle.js';
+export { merkleLeafHash, merkleRoot, merkleTree, verifyMerkleInclusion } from './merkle.js';
+export type { MerkleTree } from './merkle.js';
+export { feedLeafHash, verifyFeedEvidence, FeedFailureCodes } from './feed-evidence.js';
+export type { AnchoredRoot, FeedEvidenceResult, FeedEquivocation, FeedFailure, FeedFailureCode } from './feed-evidence.js';
