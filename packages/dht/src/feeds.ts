@@ -96,6 +96,17 @@ export interface FeedService {
   /** At most `limit` (default and cap: maxRangeEntries) entries, oldest first. */
   rangeByTime(feedId: Hex, from: number, to: number, limit?: number): Promise<FeedEntry[]>;
   updateFeedAcl(feed: Readonly<FeedWriter>, parties: readonly string[]): Promise<{ version: number }>;
+  /**
+   * The owner-signed update records from..to (capped at the head), verified, in index order;
+   * an index no replica holds is left out. What feed anchors hash (ADR-18): no segment is read.
+   */
+  updateRecords(feedId: Hex, from: number, to: number): Promise<FeedUpdate[]>;
+  /**
+   * Every different owner-signed update for one index that any live candidate holds: one for an
+   * honest feed; more is equivocation by the owner key, which the storing nodes' first-write-wins
+   * rule hides from a reader that stops at the first answer.
+   */
+  updateReplicas(feedId: Hex, index: number): Promise<FeedUpdate[]>;
 }
 
 interface HeadView {
@@ -514,6 +525,32 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
         if (u.timeEnd >= from) wanted.push(u);
       }
       return mapBounded(wanted, RANGE_CONCURRENCY, (u) => entry(u, acl));
+    },
+
+    async updateRecords(feedId, from, to) {
+      if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from) throw new ValidationError('index range must be integers with 0 <= from <= to');
+      const h = await head(feedId);
+      if (h === undefined) return [];
+      const indices = Array.from({ length: Math.max(0, Math.min(to, h.latestIndex) - from + 1) }, (_, k) => from + k);
+      return (await mapBounded(indices, RANGE_CONCURRENCY, (i) => update(feedId, i))).filter((u): u is FeedUpdate => u !== undefined);
+    },
+
+    async updateReplicas(feedId, index) {
+      if (!Number.isSafeInteger(index) || index < 0) throw new ValidationError('index must be a non-negative integer');
+      const address = feedUpdateAddress(feedId, index);
+      const peers = (await client.candidates(address)).map((c) => c.peerId);
+      const found = await Promise.all(
+        peers.map(async (peerId) => {
+          try {
+            return parseFeedUpdate((await client.request(peerId, { op: 'get-feed-update', address })).header['update'], address);
+          } catch {
+            return undefined;
+          }
+        }),
+      );
+      const distinct = new Map<string, FeedUpdate>();
+      for (const u of found) if (u !== undefined && u.feedId === feedId) distinct.set(u.sig, u);
+      return [...distinct.values()];
     },
 
     async updateFeedAcl(feed, parties) {
