@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { call, send } from '../client';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { AnchoredRoots, VerifiedBundle } from '../components/FeedEvidence';
 
 interface AsOf {
   readonly asOf: { lastTxId?: string; lastTimestamp?: string };
@@ -87,6 +88,8 @@ export function AuditTab({ twinId }: { twinId: string }) {
         {exported ? <p role="status">{exported}</p> : null}
         <ErrorNotice error={exportError} action="export the audit bundle" />
       </form>
+      <AnchoredRoots twinId={twinId} />
+      <VerifiedBundle twinId={twinId} />
     </>
   );
 }
