@@ -4,7 +4,7 @@
  * no libp2p, datastore or network code loaded.
  */
 export { canonicalJson, canonicalBytes, sha256, toHex } from './codec.js';
-export { feedIdOf, feedUpdateAddress, parseFeedUpdate, signFeedUpdate } from './feed-records.js';
+export { feedIdOf, feedUpdateAddress, feedUpdateSignatureValid, parseFeedUpdate, parseFeedUpdateShape, signFeedUpdate } from './feed-records.js';
 export type { FeedUpdate } from './feed-records.js';
 export { decodeManifest, encodeManifest } from './manifest.js';
 export type { Manifest } from './manifest.js';

@@ -213,3 +213,8 @@ export const DEFAULTS = {
   feedAnchorMinIntervalMs: 60_000,
   feedAnchorMaxUpdates: 100_000,
 } as const;
+
+export { createFeedAnchorer } from './domain/feed-anchorer.js';
+export type { FeedAnchorer, FeedAnchorerInit } from './domain/feed-anchorer.js';
+export { openFeedRegistry } from './domain/feed-registry.js';
+export type { FeedRecord, FeedRegistry } from './domain/feed-registry.js';
