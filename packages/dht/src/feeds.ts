@@ -238,14 +238,12 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
   }
 
   /**
-   * The update at `index` as its r placement replicas hold it, asked in parallel: an append
-   * checks a usually empty slot, where a sequential read would wait on every candidate in turn.
-   * A replica that cannot answer counts as empty; storing nodes still refuse a second, different
-   * update at a taken index (DHT_FEED_REPLAY), so this shortcut cannot overwrite one.
+   * The verified updates at `index` that the first `limit` live candidates (all when undefined)
+   * hold, asked in parallel; a candidate that cannot answer counts as empty.
    */
-  async function updateAtReplicas(feedId: Hex, index: number): Promise<FeedUpdate | undefined> {
+  async function updatesAt(feedId: Hex, index: number, limit?: number): Promise<FeedUpdate[]> {
     const address = feedUpdateAddress(feedId, index);
-    const order = (await client.candidates(address)).slice(0, r).map((c) => c.peerId);
+    const order = (await client.candidates(address)).slice(0, limit).map((c) => c.peerId);
     const found = await Promise.all(
       order.map(async (peerId) => {
         try {
@@ -255,7 +253,17 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
         }
       }),
     );
-    return found.find((u) => u !== undefined);
+    return found.filter((u): u is FeedUpdate => u !== undefined);
+  }
+
+  /**
+   * The update at `index` as its r placement replicas hold it: an append checks a usually empty
+   * slot, where a sequential read would wait on every candidate in turn. Storing nodes still
+   * refuse a second, different update at a taken index (DHT_FEED_REPLAY), so this shortcut
+   * cannot overwrite one.
+   */
+  async function updateAtReplicas(feedId: Hex, index: number): Promise<FeedUpdate | undefined> {
+    return (await updatesAt(feedId, index, r))[0];
   }
 
   /** The entry of an update; `acl` is the feed object's current ACL (id and version) when known. */
@@ -537,19 +545,8 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
 
     async updateReplicas(feedId, index) {
       if (!Number.isSafeInteger(index) || index < 0) throw new ValidationError('index must be a non-negative integer');
-      const address = feedUpdateAddress(feedId, index);
-      const peers = (await client.candidates(address)).map((c) => c.peerId);
-      const found = await Promise.all(
-        peers.map(async (peerId) => {
-          try {
-            return parseFeedUpdate((await client.request(peerId, { op: 'get-feed-update', address })).header['update'], address);
-          } catch {
-            return undefined;
-          }
-        }),
-      );
       const distinct = new Map<string, FeedUpdate>();
-      for (const u of found) if (u !== undefined && u.feedId === feedId) distinct.set(u.sig, u);
+      for (const u of await updatesAt(feedId, index)) if (u.feedId === feedId) distinct.set(u.sig, u);
       return [...distinct.values()];
     },
 

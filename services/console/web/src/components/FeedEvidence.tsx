@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { call, send } from '../client';
+import { saveAs } from '../download';
 import { useLoad } from '../hooks';
 import { ErrorNotice } from './ErrorNotice';
 
@@ -82,12 +83,7 @@ export function VerifiedBundle({ twinId }: { twinId: string }) {
       const res = await send('console', 'get', '/twins/{twinId}/audit', { params: { twinId }, query: { feedFrom: from || undefined, feedTo: to || undefined } });
       const body = (await res.json()) as { verification: Verification; bundle: unknown };
       setResult(body.verification);
-      const url = URL.createObjectURL(new Blob([JSON.stringify(body.bundle)], { type: 'application/json' }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = `audit-bundle-${twinId}.json`;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      saveAs(new Blob([JSON.stringify(body.bundle)], { type: 'application/json' }), `audit-bundle-${twinId}.json`);
     } catch (err) {
       setError(err);
     } finally {

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { call, send } from '../client';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { saveAs } from '../download';
 import { AnchoredRoots, VerifiedBundle } from '../components/FeedEvidence';
 
 interface AsOf {
@@ -46,12 +47,7 @@ export function AuditTab({ twinId }: { twinId: string }) {
     try {
       const res = await send('spec', 'get', '/twins/{twinId}/audit-export', { params: { twinId }, query: raw ? { at: normalizeAt(raw) } : {} });
       const text = await res.text();
-      const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = `audit-${twinId}${raw ? `-${raw.replace(/[^\w-]/g, '_')}` : ''}.json`;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      saveAs(new Blob([text], { type: 'application/json' }), `audit-${twinId}${raw ? `-${raw.replace(/[^\w-]/g, '_')}` : ''}.json`);
       setExported(`Audit bundle exported (${text.length} bytes).`);
     } catch (err) {
       setExportError(err);
