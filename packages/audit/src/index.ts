@@ -14,3 +14,5 @@ export { merkleLeafHash, merkleRoot, merkleTree, verifyMerkleInclusion } from '.
 export type { MerkleTree } from './merkle.js';
 export { feedLeafHash, verifyFeedEvidence, FeedFailureCodes } from './feed-evidence.js';
 export type { AnchoredRoot, FeedEvidenceResult, FeedEquivocation, FeedFailure, FeedFailureCode } from './feed-evidence.js';
+export { assembleAuditBundle } from './assemble.js';
+export type { BundleSources, AssembleRequest } from './assemble.js';

@@ -1,4 +1,4 @@
-import { verifyBlockBundle, type AuditBlockBundle, type BundleFeed } from '@twinledger/audit';
+import { assembleAuditBundle, verifyBlockBundle } from '@twinledger/audit';
 import { errorResponses, Type, type ServiceApp } from '@twinledger/service-kit';
 import { UpstreamNotConfiguredError, UpstreamRefusedError } from '../errors.js';
 import type { Upstreams } from './proxy.js';
@@ -49,24 +49,17 @@ export function auditRoutes(app: ServiceApp, upstreams: Upstreams): void {
       const from = req.query.feedFrom ?? 0;
       const to = Math.min(req.query.feedTo ?? from + 99, from + MAX_FEED_INDICES - 1);
       const auth = req.headers.authorization ?? '';
-      const get = async <T>(name: string, base: string, path: string): Promise<T> => {
+      const get = async (name: string, base: string, path: string): Promise<unknown> => {
         const res = await fetch(new URL(path, base), { headers: { authorization: auth, accept: 'application/json' } });
-        const body = (await res.json().catch(() => ({}))) as T & { code?: string; message?: string };
+        const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
         if (!res.ok) throw new UpstreamRefusedError(name, res.status, body.code ?? 'UPSTREAM_ERROR', body.message ?? `answered ${res.status}`);
         return body;
       };
-      const twin = encodeURIComponent(req.params.twinId);
-      const bundle = await get<AuditBlockBundle>('spec', spec, `/twins/${twin}/audit-bundle?feeds=true&feedFrom=${from}&feedTo=${to}`);
-      const feeds: BundleFeed[] = [];
-      for (const f of bundle.feeds ?? []) {
-        if (!upstreams.feeds || f.anchors.length === 0) {
-          feeds.push(f);
-          continue;
-        }
-        const e = await get<Pick<BundleFeed, 'updates' | 'conflicts'>>('feeds', upstreams.feeds, `/feeds/${f.feedId}/evidence?fromIndex=${from}&toIndex=${to}`);
-        feeds.push({ ...f, updates: e.updates, conflicts: e.conflicts });
-      }
-      const full: AuditBlockBundle = { ...bundle, feeds };
+      const feedsBase = upstreams.feeds;
+      const full = await assembleAuditBundle(
+        { spec: (path) => get('spec', spec, path), ...(feedsBase ? { feeds: (path: string) => get('feeds', feedsBase, path) } : {}) },
+        { twinId: req.params.twinId, feedFrom: from, feedTo: to },
+      );
       const v = verifyBlockBundle(full);
       return {
         verification: {
