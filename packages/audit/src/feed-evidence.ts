@@ -1,4 +1,4 @@
-import { canonicalBytes, decodeManifest, feedUpdateSignatureValid, parseFeedUpdate, parseFeedUpdateShape, sha256, toHex, type FeedUpdate } from '@twinledger/dht/records';
+import { canonicalBytes, feedUpdateSignatureValid, parseFeedUpdate, parseFeedUpdateShape, sha256, toHex, type FeedUpdate } from '@twinledger/dht/records';
 import type { BundleFeed } from './bundle.js';
 import { merkleLeafHash, verifyMerkleInclusion } from './merkle.js';
 
@@ -76,7 +76,13 @@ export function feedLeafHash(update: FeedUpdate): Buffer {
 }
 
 const HEX32 = /^[0-9a-f]{64}$/;
-const recordHash = (u: FeedUpdate): string => toHex(sha256(canonicalBytes(u)));
+/** SHA-256 of a record's canonical JSON (how equivocations name records); memoized per record object. */
+const recordHashes = new WeakMap<FeedUpdate, string>();
+const recordHash = (u: FeedUpdate): string => {
+  let h = recordHashes.get(u);
+  if (h === undefined) recordHashes.set(u, (h = toHex(sha256(canonicalBytes(u)))));
+  return h;
+};
 
 export function verifyFeedEvidence(feed: BundleFeed, anchors: readonly AnchoredRoot[]): FeedEvidenceResult {
   const failures: FeedFailure[] = [];
@@ -126,9 +132,12 @@ export function verifyFeedEvidence(feed: BundleFeed, anchors: readonly AnchoredR
       fail({ code: FeedFailureCodes.updateInvalid, reason: `feed ${feedId} updates[${i}]: ${u}` });
       continue;
     }
+    // One canonical encoding per record serves its leaf and its record hash.
+    const canon = canonicalBytes(u);
+    recordHashes.set(u, toHex(sha256(canon)));
     const a = covering(u.index);
     const path = item.proof.every((p) => HEX32.test(p)) ? item.proof.map((p) => Buffer.from(p, 'hex')) : undefined;
-    const proven = a !== undefined && path !== undefined && verifyMerkleInclusion(feedLeafHash(u), u.index - a.fromIndex, a.toIndex - a.fromIndex + 1, path, Buffer.from(a.root, 'hex'));
+    const proven = a !== undefined && path !== undefined && verifyMerkleInclusion(merkleLeafHash(canon), u.index - a.fromIndex, a.toIndex - a.fromIndex + 1, path, Buffer.from(a.root, 'hex'));
     if (!proven && !feedUpdateSignatureValid(u)) {
       fail({ code: FeedFailureCodes.updateInvalid, index: u.index, reason: `feed ${feedId} updates[${i}]: the record is not signed by the feed's owner key` });
       continue;
@@ -209,13 +218,17 @@ export function verifyFeedEvidence(feed: BundleFeed, anchors: readonly AnchoredR
 /** Why the manifest and segment do not belong to the update (undefined when they do). */
 function segmentProblem(u: FeedUpdate, manifest: unknown, segmentBase64: string | undefined): string | undefined {
   if (manifest === undefined || segmentBase64 === undefined) return 'a segment needs its manifest and the manifest its segment';
-  let plaintextHash: string;
+  // The manifest is stored as canonical JSON and referenced by its SHA-256 (manifest.ts); only
+  // its plaintext hash is used here, so the hash check is the whole of it (no second parse).
+  let bytes: Uint8Array;
   try {
-    // The manifest is stored as canonical JSON and referenced by its SHA-256 (manifest.ts).
-    plaintextHash = decodeManifest(canonicalBytes(manifest), u.ref).plaintextHash;
+    bytes = canonicalBytes(manifest);
   } catch (err) {
-    return `the manifest is not the one the update names (${(err as Error).message})`;
+    return `the manifest is not canonical JSON (${(err as Error).message})`;
   }
+  if (toHex(sha256(bytes)) !== u.ref) return 'the manifest is not the one the update names (its SHA-256 is not the update\'s ref)';
+  const plaintextHash = (manifest as { plaintextHash?: unknown }).plaintextHash;
+  if (typeof plaintextHash !== 'string' || !HEX32.test(plaintextHash)) return 'the manifest names no plaintext hash';
   const got = toHex(sha256(Buffer.from(segmentBase64, 'base64')));
   return got === plaintextHash ? undefined : `the segment bytes hash to ${got}, the signed manifest says ${plaintextHash}: the readings were altered`;
 }
