@@ -4,6 +4,7 @@ import { canonicalBytes, signFeedUpdate, signingKeyFromSeed, type FeedUpdate } f
 import type { BundleFeed, BundleFeedUpdate } from '../src/bundle.js';
 import { FeedFailureCodes, feedLeafHash, verifyFeedEvidence, type AnchoredRoot } from '../src/feed-evidence.js';
 import { merkleTree } from '../src/merkle.js';
+import { seeded } from './support/seeded.js';
 
 /**
  * Feed evidence built the way feed-ingest builds it (owner-signed update records, segment
@@ -124,11 +125,7 @@ describe('verifyFeedEvidence', () => {
   });
 
   it('property: any random sequence of edits fails with the code of each edit', () => {
-    let seed = 0xfeed;
-    const next = (n: number): number => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
-    };
+    const next = seeded(0xfeed);
     for (let round = 0; round < 40; round++) {
       const { feed: f, anchors } = feed(12, 1 + next(6));
       let updates = [...f.updates];

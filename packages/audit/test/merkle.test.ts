@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { merkleLeafHash, merkleRoot, merkleTree, verifyMerkleInclusion } from '../src/merkle.js';
+import { seeded } from './support/seeded.js';
 
 // RFC 6962 section 2.1 written out literally (recursive MTH and PATH): the reference the
 // bottom-up implementation is held to.
@@ -22,14 +23,6 @@ function path(m: number, d: Buffer[]): Buffer[] {
   return m < s ? [...path(m, d.slice(0, s)), mth(d.slice(s))] : [...path(m - s, d.slice(s)), mth(d.slice(0, s))];
 }
 
-/** Seeded generator (no property-testing library in the workspace lockfile). */
-function rng(seed: number): (n: number) => number {
-  let s = seed;
-  return (n) => {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    return s % n;
-  };
-}
 const data = (n: number, salt = 0): Buffer[] => Array.from({ length: n }, (_, i) => Buffer.from(`leaf ${salt}/${i}`));
 
 describe('RFC 6962 Merkle tree', () => {
@@ -43,7 +36,7 @@ describe('RFC 6962 Merkle tree', () => {
   });
 
   it('property: root and every audit path equal the recursive definition, for every size 1..70 and random larger ones', () => {
-    const next = rng(0x6962);
+    const next = seeded(0x6962);
     const sizes = [...Array.from({ length: 70 }, (_, i) => i + 1), ...Array.from({ length: 10 }, () => 71 + next(2000))];
     for (const n of sizes) {
       const d = data(n, n);
@@ -62,7 +55,7 @@ describe('RFC 6962 Merkle tree', () => {
   // (leaf 0 of 3 and of 4 share a path), which is why an anchor records fromIndex..toIndex on
   // the ledger and the verifier takes the size from there, never from the proof.
   it('property: any edit of leaf, index, path or root fails the proof, never throws', () => {
-    const next = rng(0x51ee7);
+    const next = seeded(0x51ee7);
     for (let round = 0; round < 300; round++) {
       const n = 1 + next(300);
       const leaves = data(n, round).map(merkleLeafHash);
