@@ -94,6 +94,26 @@ describe('feed anchorer', () => {
     ]);
   });
 
+  it('a feed the ledger refuses (not registered there, no feed:register) is tried once per interval, not once per tick', async () => {
+    const w = world({ periodMs: 60_000, minIntervalMs: 60_000 });
+    w.append(5);
+    w.refuse('NOT_FOUND');
+    await w.anchorer.pass();
+    w.refuse('NOT_FOUND');
+    for (let s = 0; s < 55; s += 5) {
+      w.advance(5000);
+      await w.anchorer.pass();
+    }
+    // Still refused-once state: the second refusal was never used (no attempt within the minute).
+    expect(w.anchors).toHaveLength(0);
+    w.advance(5000);
+    await w.anchorer.pass();
+    expect(w.anchors).toHaveLength(0);
+    w.advance(60_000);
+    await w.anchorer.pass();
+    expect(w.anchors.map((a) => [a.fromIndex, a.toIndex])).toEqual([[0, 4]]);
+  });
+
   it('after a refused or moved tip it reads the ledger again and continues where the ledger stands', async () => {
     const w = world({ minIntervalMs: 0, periodMs: 0 });
     w.append(5);

@@ -92,11 +92,18 @@ export function createFeedAnchorer(
       c.metrics?.anchoredUpdates.inc(to - from + 1);
       log.debug({ feedId: feed.feedId, from, to, txId: result.txId }, 'feed root anchored');
     } catch (err) {
-      // INVALID_STATE: the ledger's tip moved (an earlier submit of ours that did commit): read it again.
-      states.delete(feed.feedId);
       const code = err instanceof ChaincodeRejectedError ? err.code : 'UNAVAILABLE';
       c.metrics?.anchors.inc({ outcome: code === ChaincodeErrorCodes.INVALID_STATE ? 'retip' : 'failed' });
-      if (code !== ChaincodeErrorCodes.INVALID_STATE) throw err;
+      // INVALID_STATE: the ledger's tip moved (an earlier submit of ours that did commit): read it
+      // again on the next pass. Any other refusal (the feed not yet on the ledger, no
+      // feed:register) waits out the interval floor, so a feed that cannot be anchored costs one
+      // attempt per interval, not one per tick.
+      if (code === ChaincodeErrorCodes.INVALID_STATE) {
+        states.delete(feed.feedId);
+        return;
+      }
+      s.lastAnchorAt = now();
+      throw err;
     }
   }
 
