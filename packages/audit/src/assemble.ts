@@ -32,8 +32,21 @@ export async function assembleAuditBundle(src: BundleSources, req: AssembleReque
       feeds.push(f);
       continue;
     }
-    const e = (await src.feeds(`/feeds/${f.feedId}/evidence?fromIndex=${req.feedFrom}&toIndex=${req.feedTo}`)) as Pick<BundleFeed, 'updates' | 'conflicts'>;
-    feeds.push({ ...f, updates: e.updates, conflicts: e.conflicts });
+    const e = (await src.feeds(`/feeds/${f.feedId}/evidence?fromIndex=${req.feedFrom}&toIndex=${req.feedTo}`)) as Pick<BundleFeed, 'updates' | 'conflicts'> & {
+      anchors?: readonly { txId: string; fromIndex: number; toIndex: number }[];
+    };
+    // Only the updates an anchor of this bundle covers: later ones (past the feed's last
+    // anchor, or anchored after spec-service answered) could only fail as FEED_ANCHOR_MISSING.
+    // Conflicts stay whole: equivocation evidence needs no anchor.
+    const inBundle = new Set(f.anchors.map((a) => a.txId));
+    const covering = e.anchors?.filter((a) => inBundle.has(a.txId));
+    const updates = covering
+      ? e.updates.filter((u) => {
+          const i = u.update['index'];
+          return typeof i === 'number' && covering.some((a) => i >= a.fromIndex && i <= a.toIndex);
+        })
+      : e.updates;
+    feeds.push({ ...f, updates, conflicts: e.conflicts });
   }
   return { ...bundle, feeds };
 }
