@@ -196,7 +196,7 @@ export const audit: Suite = {
         return lat;
       };
       const a = await phase(phaseS);
-      const anchorer = createFeedAnchorer({ periodMs: 60_000, maxPendingUpdates: 0, minIntervalMs: 60_000, maxUpdatesPerAnchor: 100_000, tickMs: 1000 }, { registry, dht: dht.nodes[0]!, ledger, logger: silentLogger() });
+      const anchorer = createFeedAnchorer({ periodMs: 60_000, maxPendingUpdates: 0, minIntervalMs: 60_000, maxUpdatesPerAnchor: 100_000 }, { registry, dht: dht.nodes[0]!, ledger, logger: silentLogger() });
       anchorer.start();
       const b = await phase(phaseS);
       await anchorer.stop();

@@ -168,6 +168,12 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
   const updates = new Map<string, FeedUpdate>();
   const maxUpdates = init.updateCacheEntries ?? 100_000;
 
+  function keepUpdate(u: FeedUpdate): void {
+    if (maxUpdates <= 0) return;
+    if (updates.size >= maxUpdates) updates.delete(updates.keys().next().value!);
+    updates.set(`${u.feedId}/${u.index}`, u);
+  }
+
   async function update(feedId: Hex, index: number): Promise<FeedUpdate | undefined> {
     const key = `${feedId}/${index}`;
     const known = updates.get(key);
@@ -176,10 +182,7 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     const order = (await client.candidates(address)).map((c) => c.peerId);
     try {
       const u = await client.read(order, async (peerId) => parseFeedUpdate((await client.request(peerId, { op: 'get-feed-update', address })).header['update'], address));
-      if (maxUpdates > 0) {
-        if (updates.size >= maxUpdates) updates.delete(updates.keys().next().value!);
-        updates.set(key, u);
-      }
+      keepUpdate(u);
       return u;
     } catch (err) {
       if (err instanceof ItemNotFoundError) return undefined;
@@ -395,6 +398,10 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
       return replay(signer, feedId, feed, acl, index, payload, timeRange, now, known !== undefined ? await head(feedId) : current);
     }
     t = phaseDone('update', t);
+    // What this node just signed and stored at quorum is what a verified read would return
+    // (storing nodes refuse a different update at a taken index): kept, so the feed's anchorer
+    // (ADR-18) hashes recent records from memory instead of asking the replicas for them again.
+    keepUpdate(u);
     const seq = await advanceHead(signer, feed, acl, current, index, timeRange.end);
     phaseDone('head', t);
     logger.debug({ feedId, index, seq }, 'feed append');

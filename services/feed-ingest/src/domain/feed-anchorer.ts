@@ -71,6 +71,8 @@ export function createFeedAnchorer(
     const s = await stateOf(feed);
     const since = now() - s.lastAnchorAt;
     if (since < init.minIntervalMs) return;
+    // Not due by time and no count trigger: nothing to read (no head read per feed per tick).
+    if (since < init.periodMs && init.maxPendingUpdates <= 0) return;
     const head = await c.dht.feedHead(feed.feedId);
     const pending = (head?.latestIndex ?? -1) - s.anchoredTo;
     if (pending <= 0) return;
