@@ -11,8 +11,9 @@ import { deviceAgent } from './suites/device-agent.js';
 import { e2e } from './suites/e2e.js';
 import { console_ } from './suites/console.js';
 import { specScale } from './suites/spec-scale.js';
+import { audit } from './suites/audit.js';
 
-const suites: Record<string, Suite> = { [devnet.name]: devnet, [rest.name]: rest, [reads.name]: reads, [chaincode.name]: chaincode, [dht.name]: dht, [feedIngest.name]: feedIngest, [deviceAgent.name]: deviceAgent, [console_.name]: console_, [e2e.name]: e2e, [specScale.name]: specScale };
+const suites: Record<string, Suite> = { [devnet.name]: devnet, [rest.name]: rest, [reads.name]: reads, [chaincode.name]: chaincode, [dht.name]: dht, [feedIngest.name]: feedIngest, [deviceAgent.name]: deviceAgent, [console_.name]: console_, [e2e.name]: e2e, [specScale.name]: specScale, [audit.name]: audit };
 
 const [name, ...args] = process.argv.slice(2);
 const suite = name === undefined ? undefined : suites[name];

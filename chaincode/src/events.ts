@@ -20,6 +20,8 @@ export const Events = {
   ExternalSourceRemoved: 'ExternalSourceRemoved',
   SensorFeedAdded: 'SensorFeedAdded',
   SensorFeedRemoved: 'SensorFeedRemoved',
+  /** anchorFeedRoot: a Merkle root over a feed's update records is on the ledger. */
+  FeedRootAnchored: 'FeedRootAnchored',
   ProgramCalled: 'ProgramCalled',
   ProgramCallAcknowledged: 'ProgramCallAcknowledged',
   SafetyChangeProposed: 'SafetyChangeProposed',

@@ -53,6 +53,11 @@ export const Limits = {
    * without saying so.
    */
   MAX_KEY_HISTORY: 10_000,
+  /**
+   * anchorFeedRoot: most feed updates one anchor covers. A proof grows with log2 of it (20
+   * hashes here); a feed-ingest that fell behind anchors its backlog in several transactions.
+   */
+  MAX_ANCHOR_UPDATES: 1_000_000,
   /** getTwinAsOf: writes replayed to rebuild one past state (TOO_LARGE above). */
   MAX_ASOF_WRITES: 200_000,
 } as const;

@@ -63,6 +63,7 @@ import {
   type DocumentVersion,
   type ExternalSource,
   type ProgramCall,
+  type FeedAnchor,
   type SensorFeed,
   type TwinMeta,
 } from '../spec/model';
@@ -101,6 +102,7 @@ import {
 } from '../spec/creation';
 import { checkAssembledDepth } from '../spec/whole-spec';
 import { changeLogWrites, type ChangeLogChunk } from '../ledger/tx';
+import { requireAnchorRange } from '../spec/feed-anchors';
 import { isPlainObject, onlyKeys, optionalId, parseJsonArg, requireId, requireText, requireTwinId } from '../util/args';
 
 const HASH = /^[0-9a-f]{64}$/;
@@ -1033,6 +1035,67 @@ export class SpecificationContract extends Contract {
     await requireTwin(tx.state, twinId);
     await requirePermission(tx, twinId, Permissions.FEED_READ);
     return canonicalJson(await pageOf<SensorFeed>(tx.state, KeyTypes.feed, [twinId], page));
+  }
+
+  /**
+   * Commits a Merkle root over the feed's update records fromIndex..toIndex (ADR-18). Only the
+   * organization that registered the feed, with feed:register on the twin, and only for the
+   * feed the ledger records for the component; anchors are contiguous from index 0 (fromIndex
+   * is the last anchor's toIndex + 1), so no index ever gets a second root. Not a change of the
+   * twin: it writes no change header (see KeyTypes.feedAnchor).
+   */
+  @Transaction()
+  @Returns('string')
+  async anchorFeedRoot(ctx: Context, twinId: string, componentId: string, feedId: string, fromIndex: string, toIndex: string, root: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const c = requireId('componentId', componentId);
+    const fid = requireHash('feedId', feedId);
+    const { from, to } = requireAnchorRange(fromIndex, toIndex);
+    const r = requireHash('root', root);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.FEED_REGISTER);
+    const feed = await tx.state.get<SensorFeed>(feedKey(twinId, c));
+    if (!feed) fail(ErrorCodes.NOT_FOUND, `component ${c} has no feed`);
+    if (feed.feedRef !== fid) fail(ErrorCodes.NOT_FOUND, `the feed of component ${c} is not ${fid}`);
+    // feed:register is held by several roles; the root is evidence about one owner's records.
+    if (feed.registeredBy.mspId !== tx.caller.mspId) {
+      fail(ErrorCodes.ACCESS_DENIED, `only ${feed.registeredBy.mspId}, which registered the feed, anchors it; ${tx.caller.mspId} may not`);
+    }
+    const tipKey = compositeKey(KeyTypes.feedAnchorTip, [twinId, fid]);
+    const tip = await tx.state.get<FeedAnchor>(tipKey);
+    const next = tip ? tip.toIndex + 1 : 0;
+    if (from !== next) fail(ErrorCodes.INVALID_STATE, `the next anchor of feed ${fid} starts at index ${next}, not ${from}`);
+    const anchor: FeedAnchor = { twinId, componentId: c, feedId: fid, fromIndex: from, toIndex: to, root: r, anchoredBy: tx.who, timestamp: tx.time.iso, txId: tx.txId };
+    tx.put(compositeKey(KeyTypes.feedAnchor, [twinId, fid, pad(from, 16)]), anchor);
+    tx.put(tipKey, anchor);
+    await tx.commit({ operation: 'anchorFeedRoot', event: Events.FeedRootAnchored, payload: { twinId, componentId: c, feedId: fid, fromIndex: from, toIndex: to, root: r } });
+    return canonicalJson(anchor);
+  }
+
+  /** The anchors of one feed of the twin, by fromIndex ascending (needs feed:read). */
+  @Transaction(false)
+  @Returns('string')
+  async listFeedAnchors(ctx: Context, twinId: string, feedId: string, pageSize: string, bookmark: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const fid = requireHash('feedId', feedId);
+    const page = parsePage(pageSize, bookmark);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.FEED_READ);
+    return canonicalJson(await pageOf<FeedAnchor>(tx.state, KeyTypes.feedAnchor, [twinId, fid], page));
+  }
+
+  /** The latest anchor of every anchored feed of the twin (needs feed:read). */
+  @Transaction(false)
+  @Returns('string')
+  async listFeedAnchorTips(ctx: Context, twinId: string, pageSize: string, bookmark: string): Promise<string> {
+    const tx = new Tx(ctx);
+    requireTwinId(twinId);
+    const page = parsePage(pageSize, bookmark);
+    await requireTwin(tx.state, twinId);
+    await requirePermission(tx, twinId, Permissions.FEED_READ);
+    return canonicalJson(await pageOf<FeedAnchor>(tx.state, KeyTypes.feedAnchorTip, [twinId], page));
   }
 
   // ---------------------------------------------------------------- programs

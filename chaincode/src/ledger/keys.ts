@@ -23,6 +23,15 @@ export const KeyTypes = {
   external: 'tl.ext',
   /** [twinId, componentId] -> SensorFeed */
   feed: 'tl.feed',
+  /**
+   * [twinId, feedId, fromIndex(16 digits)] -> FeedAnchor: a Merkle root (RFC 6962) over the feed
+   * update records fromIndex..toIndex, committed by the feed's owner organization (ADR-18).
+   * Not a change of the twin (no change header): a feed anchored once a minute would otherwise
+   * fill the twin's history (MAX_KEY_HISTORY) within a week.
+   */
+  feedAnchor: 'tl.anchor',
+  /** [twinId, feedId] -> FeedAnchor: the feed's latest anchor, read to keep anchors contiguous */
+  feedAnchorTip: 'tl.anchortip',
   /** [twinId, mspId|'*', identity|'*', role|permission] -> Grant */
   grant: 'tl.grant',
   /**

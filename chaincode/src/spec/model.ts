@@ -114,6 +114,26 @@ export interface SensorFeed {
   txId: string;
 }
 
+/**
+ * A Merkle root over the update records fromIndex..toIndex of a twin's feed (ADR-18): leaves
+ * are H(0x00 || canonical JSON of the owner-signed update record), RFC 6962. The chaincode
+ * cannot check the root (the records live in the DHT); it checks who anchors (the feed's
+ * owner organization) and that anchors are contiguous from index 0, so every index has at
+ * most one root on the ledger.
+ */
+export interface FeedAnchor {
+  twinId: string;
+  componentId: string;
+  feedId: string;
+  fromIndex: number;
+  toIndex: number;
+  /** SHA-256 Merkle root, hex. */
+  root: string;
+  anchoredBy: Principal;
+  timestamp: string;
+  txId: string;
+}
+
 /** EXPIRED: the device agent found the call past its expiry and never executed it. */
 export const CallStatuses = ['PENDING', 'EXECUTED', 'FAILED', 'REJECTED', 'EXPIRED'] as const;
 export type CallStatus = (typeof CallStatuses)[number];

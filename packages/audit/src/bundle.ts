@@ -20,6 +20,35 @@ export interface BundleDocument {
   readonly contentBase64: string;
 }
 
+/** One feed update with what proves it: its anchor's audit path and, when read, its segment. */
+export interface BundleFeedUpdate {
+  /** The owner-signed update record as the DHT stores it (`@twinledger/dht` FeedUpdate). */
+  readonly update: Readonly<Record<string, unknown>>;
+  /** RFC 6962 audit path (hex, leaf side first) of the update in the anchor covering its index. */
+  readonly proof: readonly string[];
+  /** The segment's manifest; its canonical JSON hashes to `update.ref`. Omitted with the segment. */
+  readonly manifest?: Readonly<Record<string, unknown>>;
+  /** The segment plaintext (the readings, `@twinledger/readings` codec), base64; its SHA-256 is the manifest's plaintextHash. */
+  readonly segmentBase64?: string;
+}
+
+/** Two owner-signed updates for one index of a feed that some replica(s) served. */
+export interface BundleFeedConflict {
+  readonly index: number;
+  readonly updates: readonly Readonly<Record<string, unknown>>[];
+}
+
+/** A feed of the twin: its anchors on the ledger and the updates (readings) it proves. */
+export interface BundleFeed {
+  readonly feedId: string;
+  readonly componentId: string;
+  /** The feed's anchor transactions in the range; their blocks are in `anchorBlocks`. */
+  readonly anchors: readonly { readonly txId: string; readonly blockNumber: number }[];
+  readonly updates: readonly BundleFeedUpdate[];
+  /** Conflicting updates seen at the replicas: evidence the verifier checks and reports. */
+  readonly conflicts: readonly BundleFeedConflict[];
+}
+
 export interface AuditBlockBundle {
   readonly format: typeof BUNDLE_FORMAT;
   readonly twinId: string;
@@ -48,4 +77,8 @@ export interface AuditBlockBundle {
   };
   /** Document bytes the exporter could read, with the hash they must have; may be empty. */
   readonly documents: readonly BundleDocument[];
+  /** Sensor feeds with anchors and proven updates (ADR-18); absent in bundles without feeds. */
+  readonly feeds?: readonly BundleFeed[];
+  /** Blocks holding the feeds' anchor transactions, base64, ascending (a block may also be in `blocks`). */
+  readonly anchorBlocks?: readonly string[];
 }

@@ -1,4 +1,4 @@
-import { X509Certificate, createPublicKey, verify } from 'node:crypto';
+import { X509Certificate, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import fabricProtos from '@hyperledger/fabric-protos';
 import type { SerializedIdentity } from './fabric.js';
 
@@ -131,7 +131,24 @@ export function readChannelConfig(config: InstanceType<typeof common.Config>): C
 }
 
 /** Why an identity is not valid for an MSP, or undefined when it is. */
+/**
+ * Per configuration, the verdict on each identity seen: a day of feed anchors is the same few
+ * endorser and creator certificates over and over, and each verdict is an X.509 parse plus a
+ * chain of signature checks.
+ */
+const verdicts = new WeakMap<ChannelConfig, Map<string, string | undefined>>();
+
 export function identityProblem(config: ChannelConfig, id: SerializedIdentity): string | undefined {
+  let known = verdicts.get(config);
+  if (!known) verdicts.set(config, (known = new Map()));
+  const key = `${id.mspId}\u0000${Buffer.from(id.idBytes).toString('base64')}`;
+  if (known.has(key)) return known.get(key);
+  const verdict = identityProblemUncached(config, id);
+  known.set(key, verdict);
+  return verdict;
+}
+
+function identityProblemUncached(config: ChannelConfig, id: SerializedIdentity): string | undefined {
   const def = config.msps.get(id.mspId);
   if (!def) return `${id.mspId} is not an organization of the channel`;
   let cert: X509Certificate;
@@ -173,10 +190,23 @@ export function hasRole(config: ChannelConfig, id: SerializedIdentity, role: Org
 }
 
 /** Fabric signatures: DER ECDSA (or RSA/Ed25519, by key type) over SHA-256 of the data. */
+/** Public keys by certificate (PEM, base64): the same few certificates sign every transaction. */
+const publicKeys = new Map<string, KeyObject>();
+
+function publicKeyOf(pem: Uint8Array): KeyObject {
+  const k = Buffer.from(pem).toString('base64');
+  let key = publicKeys.get(k);
+  if (key === undefined) {
+    key = createPublicKey(new X509Certificate(Buffer.from(pem)).publicKey.export({ type: 'spki', format: 'pem' }));
+    if (publicKeys.size >= 1024) publicKeys.clear();
+    publicKeys.set(k, key);
+  }
+  return key;
+}
+
 export function signatureValid(id: SerializedIdentity | Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
   try {
-    const pem = 'idBytes' in id ? id.idBytes : id;
-    const key = createPublicKey(new X509Certificate(Buffer.from(pem)).publicKey.export({ type: 'spki', format: 'pem' }));
+    const key = publicKeyOf('idBytes' in id ? id.idBytes : id);
     return verify(key.asymmetricKeyType === 'ed25519' ? null : 'sha256', data, key, signature);
   } catch {
     return false;

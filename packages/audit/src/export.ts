@@ -1,5 +1,5 @@
 import fabricProtos from '@hyperledger/fabric-protos';
-import { BUNDLE_FORMAT, type AuditBlockBundle, type BundleChange, type BundleDocument } from './bundle.js';
+import { BUNDLE_FORMAT, type AuditBlockBundle, type BundleChange, type BundleDocument, type BundleFeed } from './bundle.js';
 import { AuditBundleTooLargeError, AuditChangesMissingError, BlockUnavailableError } from './errors.js';
 import { METADATA_SIGNATURES, TX_VALID, compositeKey, decodeBlock, decodeTransaction, validationCode } from './fabric.js';
 
@@ -30,6 +30,13 @@ export interface AuditExportRequest {
    * the channel's whole traffic of that period; bounded by `maxBlocks`.
    */
   readonly contiguous?: boolean;
+  /**
+   * Feeds of the twin with the anchor transactions to include (listed by the chaincode, as the
+   * caller). Their blocks go to `anchorBlocks`; the updates and segments come from feed-ingest
+   * (GET /feeds/:feedId/evidence) and are merged into `feeds[].updates` by whoever assembles
+   * the final bundle. Counts against `maxBlocks`.
+   */
+  readonly feeds?: readonly { readonly feedId: string; readonly componentId: string; readonly anchorTxIds: readonly string[] }[];
 }
 
 export interface AuditBundleExporterInit {
@@ -92,6 +99,26 @@ export function createAuditBundleExporter(init: AuditBundleExporterInit): AuditB
           if (!blocks.has(n)) blocks.set(n, await fetch(`block ${n}`, () => init.blocks.blockByNumber(n)));
         }
       }
+      let feeds: BundleFeed[] | undefined;
+      const anchorBlocks = new Map<number, Uint8Array>();
+      if (req.feeds !== undefined) {
+        const max = init.maxBlocks ?? DEFAULT_MAX_BLOCKS;
+        const total = req.feeds.reduce((n, f) => n + f.anchorTxIds.length, 0);
+        if (total + blocks.size > max) {
+          throw new AuditBundleTooLargeError(`the feeds of ${req.twinId} have ${total} anchors in the range, more than ${max - blocks.size} blocks`, { details: { twinId: req.twinId, anchors: total, limit: max } });
+        }
+        feeds = [];
+        for (const f of req.feeds) {
+          const anchors: { txId: string; blockNumber: number }[] = [];
+          for (const txId of f.anchorTxIds) {
+            const raw = await fetch(`the block of anchor ${txId}`, () => init.blocks.blockByTxId(txId));
+            const number = decodeBlock(raw).number;
+            if (!blocks.has(number)) anchorBlocks.set(number, raw);
+            anchors.push({ txId, blockNumber: number });
+          }
+          feeds.push({ feedId: f.feedId, componentId: f.componentId, anchors, updates: [], conflicts: [] });
+        }
+      }
       const height = await fetch('the chain height', () => init.blocks.height());
       const tip = await fetch(`block ${height - 1}`, () => init.blocks.blockByNumber(height - 1));
       const configBlock = await fetch('the config block', () => init.blocks.blockByNumber(lastConfigIndex(tip)));
@@ -132,6 +159,7 @@ export function createAuditBundleExporter(init: AuditBundleExporterInit): AuditB
         changes: placed,
         specification: { revisionTxId, state },
         documents: req.documents ?? [],
+        ...(feeds !== undefined ? { feeds, anchorBlocks: [...anchorBlocks.entries()].sort(([a], [b]) => a - b).map(([, raw]) => b64(raw)) } : {}),
       };
     },
   };

@@ -41,7 +41,12 @@ export function runVerifyCli(argv: readonly string[], io: CliOutput): number {
       io.out(`  change list proven complete through block ${result.completeThrough ?? '-'}${result.completeThrough === null ? ' (the creation block is not in the bundle)' : ' (every block from the creation on is included; later changes are not covered)'}`);
     }
     for (const c of result.checks) io.out(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.check} (${c.count})`);
-    for (const f of result.failures) io.out(`  ${f.code}${f.block !== undefined ? ` block=${f.block}` : ''}${f.txId ? ` tx=${f.txId}` : ''}: ${f.reason}`);
+    for (const f of result.feeds ?? []) {
+      const range = f.anchored ? `indices ${f.anchored.from}..${f.anchored.to}` : 'nothing';
+      io.out(`  feed ${f.componentId} (${f.feedId.slice(0, 16)}...): ${f.anchors} anchors over ${range}; ${f.provenUpdates} updates proven, ${f.provenSegments} segments of readings hashed`);
+      for (const q of f.equivocations) io.out(`    EQUIVOCATION at index ${q.index}: ${q.updateHashes.join(' vs ')}${q.anchored ? ` (anchored: ${q.anchored})` : ''}`);
+    }
+    for (const f of result.failures) io.out(`  ${f.code}${f.block !== undefined ? ` block=${f.block}` : ''}${f.txId ? ` tx=${f.txId}` : ''}${f.feedId ? ` feed=${f.feedId.slice(0, 16)}` : ''}${f.index !== undefined ? ` index=${f.index}` : ''}: ${f.reason}`);
   }
   return result.ok ? 0 : 1;
 }

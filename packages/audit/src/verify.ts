@@ -1,4 +1,5 @@
-import { BUNDLE_FORMAT, type AuditBlockBundle, type BundleChange, type BundleDocument } from './bundle.js';
+import { BUNDLE_FORMAT, type AuditBlockBundle, type BundleChange, type BundleDocument, type BundleFeed } from './bundle.js';
+import { FeedFailureCodes, verifyFeedEvidence, type AnchoredRoot, type FeedEvidenceResult } from './feed-evidence.js';
 import { identityProblem, readChannelConfig, satisfies, signatureValid, type ChannelConfig } from './channel-config.js';
 import {
   TX_VALID,
@@ -55,6 +56,8 @@ export const FailureCodes = {
   documentBytes: 'DOCUMENT_HASH_MISMATCH',
   /** A document hash no verified transaction of the twin recorded. */
   documentNotOnChain: 'DOCUMENT_NOT_ON_CHAIN',
+  /** Feed anchors, updates, segments and equivocation evidence (feed-evidence.ts). */
+  ...FeedFailureCodes,
 } as const;
 export type FailureCode = (typeof FailureCodes)[keyof typeof FailureCodes];
 
@@ -63,6 +66,9 @@ export interface VerificationFailure {
   readonly reason: string;
   readonly block?: number;
   readonly txId?: string;
+  /** Feed failures: the feed and the update index. */
+  readonly feedId?: string;
+  readonly index?: number;
 }
 
 export interface VerificationCheck {
@@ -96,6 +102,8 @@ export interface BlockBundleVerification {
   readonly completeThrough?: number | null;
   readonly checks: readonly VerificationCheck[];
   readonly failures: readonly VerificationFailure[];
+  /** Per feed of the bundle: its anchors, what they prove, and equivocations found (ADR-18). */
+  readonly feeds?: readonly FeedEvidenceResult[];
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -136,6 +144,31 @@ const isDocument = (d: unknown): boolean => {
   const x = d as Partial<BundleDocument> | null;
   return !!x && typeof x.hash === 'string' && typeof x.contentBase64 === 'string';
 };
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isFeed = (f: unknown): boolean => {
+  const x = f as Partial<BundleFeed> | null;
+  return (
+    isObject(x) &&
+    typeof x.feedId === 'string' &&
+    typeof x.componentId === 'string' &&
+    Array.isArray(x.anchors) &&
+    x.anchors.every((a) => isObject(a) && typeof a.txId === 'string' && Number.isInteger(a.blockNumber)) &&
+    Array.isArray(x.updates) &&
+    x.updates.every(
+      (u) =>
+        isObject(u) &&
+        isObject(u.update) &&
+        Array.isArray(u.proof) &&
+        u.proof.every((p) => typeof p === 'string') &&
+        (u.manifest === undefined || isObject(u.manifest)) &&
+        (u.segmentBase64 === undefined || typeof u.segmentBase64 === 'string'),
+    ) &&
+    Array.isArray(x.conflicts) &&
+    x.conflicts.every((c) => isObject(c) && Number.isInteger(c.index) && Array.isArray(c.updates) && c.updates.every(isObject))
+  );
+};
+/** The anchor key the chaincode writes (KeyTypes.feedAnchor): [twinId, feedId, fromIndex padded to 16]. */
+const anchorKey = (twinId: string, feedId: string, fromIndex: number): string => compositeKey('tl.anchor', [twinId, feedId, String(fromIndex).padStart(16, '0')]);
 
 function verifyUnguarded(bundle: unknown, options: VerifyOptions): BlockBundleVerification {
   const failures: VerificationFailure[] = [];
@@ -163,7 +196,9 @@ function verifyUnguarded(bundle: unknown, options: VerifyOptions): BlockBundleVe
     typeof p.specification.revisionTxId !== 'string' ||
     !Object.values(p.specification.state).every((v) => typeof v === 'string') ||
     !Array.isArray(p.documents) ||
-    !p.documents.every(isDocument)
+    !p.documents.every(isDocument) ||
+    (p.feeds !== undefined && (!Array.isArray(p.feeds) || !p.feeds.every(isFeed))) ||
+    (p.anchorBlocks !== undefined && (!Array.isArray(p.anchorBlocks) || !p.anchorBlocks.every((x) => typeof x === 'string')))
   ) {
     fail({ code: FailureCodes.malformed, reason: `not a ${BUNDLE_FORMAT} bundle (a required field is missing or of the wrong type)` });
     return { ok: false, twinId: undefined, checks: [{ check: 'bundle format', ok: false, count: 0 }], failures };
@@ -198,7 +233,19 @@ function verifyUnguarded(bundle: unknown, options: VerifyOptions): BlockBundleVe
       fail({ code: FailureCodes.malformed, reason: `blocks[${i}] does not decode: ${(err as Error).message}` });
     }
   }
-  const all = [...blocks.values(), configBlock];
+  // Blocks of feed anchors: checked like the others, but not part of the twin's change list
+  // (an anchor is no change of the twin), so TX_UNLISTED and completeness look at `blocks` only.
+  const anchorBlocks = new Map<number, DecodedBlock>();
+  for (const [i, raw] of (b.anchorBlocks ?? []).entries()) {
+    try {
+      const blk = decodeBlock(b64(raw));
+      if (!blocks.has(blk.number)) anchorBlocks.set(blk.number, blk);
+    } catch (err) {
+      fail({ code: FailureCodes.malformed, reason: `anchorBlocks[${i}] does not decode: ${(err as Error).message}` });
+    }
+  }
+  const blockAt = (n: number): DecodedBlock | undefined => blocks.get(n) ?? anchorBlocks.get(n);
+  const all = [...blocks.values(), ...anchorBlocks.values(), configBlock];
   for (const blk of all) {
     if (!computeDataHash(blk.data).equals(Buffer.from(blk.dataHash))) {
       fail({ code: FailureCodes.dataHash, block: blk.number, reason: `block ${blk.number}: data_hash ${hex(blk.dataHash)} is not SHA-256 of its ${blk.data.length} envelopes` });
@@ -208,8 +255,8 @@ function verifyUnguarded(bundle: unknown, options: VerifyOptions): BlockBundleVe
 
   start = failures.length;
   let links = 0;
-  for (const blk of blocks.values()) {
-    const prev = blocks.get(blk.number - 1) ?? (configBlock.number === blk.number - 1 ? configBlock : undefined);
+  for (const blk of [...blocks.values(), ...anchorBlocks.values()]) {
+    const prev = blockAt(blk.number - 1) ?? (configBlock.number === blk.number - 1 ? configBlock : undefined);
     if (!prev) continue;
     links++;
     if (!blockHeaderHash(prev).equals(Buffer.from(blk.previousHash))) {
@@ -323,23 +370,21 @@ function verifyUnguarded(bundle: unknown, options: VerifyOptions): BlockBundleVe
     while (blocks.has(completeThrough + 1) && !broken.has(completeThrough + 1)) completeThrough++;
   }
 
-  start = failures.length;
-  for (const { tx, change } of txs) {
+  /** Creator certificate and signature of one transaction (CREATOR_INVALID). */
+  const checkCreator = (tx: DecodedTransaction, block: number): void => {
     if (!tx.creator) {
-      fail({ code: FailureCodes.creatorInvalid, block: change.blockNumber, txId: tx.txId, reason: `transaction ${tx.txId} names no creator` });
-      continue;
+      fail({ code: FailureCodes.creatorInvalid, block, txId: tx.txId, reason: `transaction ${tx.txId} names no creator` });
+      return;
     }
     const problem = identityProblem(config, tx.creator);
-    if (problem) fail({ code: FailureCodes.creatorInvalid, block: change.blockNumber, txId: tx.txId, reason: `creator of ${tx.txId}: ${problem}` });
+    if (problem) fail({ code: FailureCodes.creatorInvalid, block, txId: tx.txId, reason: `creator of ${tx.txId}: ${problem}` });
     else if (!signatureValid(tx.creator, tx.payload, tx.signature)) {
-      fail({ code: FailureCodes.creatorInvalid, block: change.blockNumber, txId: tx.txId, reason: `the creator's signature over transaction ${tx.txId} does not verify` });
+      fail({ code: FailureCodes.creatorInvalid, block, txId: tx.txId, reason: `the creator's signature over transaction ${tx.txId} does not verify` });
     }
-  }
-  check('creator certificates chain to their MSP roots and sign their transactions', txs.length, [FailureCodes.creatorInvalid], start);
-
-  start = failures.length;
-  for (const { tx, change } of txs) {
-    const at = { block: change.blockNumber, txId: tx.txId };
+  };
+  /** Endorser certificates, endorsement signatures and the endorsement policy of one transaction. */
+  const checkEndorsements = (tx: DecodedTransaction, block: number): void => {
+    const at = { block, txId: tx.txId };
     for (const action of tx.actions) {
       const valid: SerializedIdentity[] = [];
       for (const e of action.endorsements) {
@@ -373,7 +418,14 @@ function verifyUnguarded(bundle: unknown, options: VerifyOptions): BlockBundleVe
         });
       }
     }
-  }
+  };
+
+  start = failures.length;
+  for (const { tx, change } of txs) checkCreator(tx, change.blockNumber);
+  check('creator certificates chain to their MSP roots and sign their transactions', txs.length, [FailureCodes.creatorInvalid], start);
+
+  start = failures.length;
+  for (const { tx, change } of txs) checkEndorsements(tx, change.blockNumber);
   check('endorsements verify and satisfy the endorsement policy', txs.length, [FailureCodes.endorserUnknown, FailureCodes.endorsementSignature, FailureCodes.endorsementPolicy], start);
 
   // ---- replay: the verified write sets give the stated specification ----
@@ -426,7 +478,85 @@ function verifyUnguarded(bundle: unknown, options: VerifyOptions): BlockBundleVe
   }
   check('document bytes hash to hashes recorded on chain', b.documents.length, [FailureCodes.documentBytes, FailureCodes.documentNotOnChain], start);
 
-  return { ok: failures.length === 0, twinId, configBlock: anchor, completeThrough, checks, failures };
+  const feeds = b.feeds === undefined ? undefined : verifyFeeds(b.feeds);
+  return { ok: failures.length === 0, twinId, configBlock: anchor, completeThrough, checks, failures, ...(feeds ? { feeds } : {}) };
+
+  /**
+   * Each listed anchor must be a VALID, properly signed and endorsed transaction that wrote the
+   * anchor of this twin's feed: only then does its root count. The feed's updates, segments
+   * and conflicts are checked against those roots (feed-evidence.ts).
+   */
+  function verifyFeeds(list: readonly BundleFeed[]): FeedEvidenceResult[] {
+    let from = failures.length;
+    const anchorTxs: { tx: DecodedTransaction; block: number; feed: BundleFeed }[] = [];
+    for (const feed of list) {
+      for (const ref of feed.anchors) {
+        const blk = blockAt(ref.blockNumber);
+        const tx = blk ? txsOf(blk).find((t) => t.txId === ref.txId) : undefined;
+        if (!blk || !tx) {
+          fail({ code: FailureCodes.txNotInBlock, block: ref.blockNumber, txId: ref.txId, reason: `anchor ${ref.txId} of feed ${feed.feedId} is not in block ${ref.blockNumber} of the bundle` });
+          continue;
+        }
+        if (validationCode(blk, tx.index) !== TX_VALID) {
+          fail({ code: FailureCodes.txNotValid, block: blk.number, txId: tx.txId, reason: `anchor ${tx.txId} has validation code ${String(validationCode(blk, tx.index))} in block ${blk.number}, not VALID` });
+          continue;
+        }
+        anchorTxs.push({ tx, block: blk.number, feed });
+      }
+    }
+    check('every feed anchor is a VALID transaction of its block', anchorTxs.length, [FailureCodes.txNotInBlock, FailureCodes.txNotValid], from);
+
+    from = failures.length;
+    const trusted: AnchoredRoot[] = [];
+    for (const { tx, block, feed } of anchorTxs) {
+      const before = failures.length;
+      checkCreator(tx, block);
+      checkEndorsements(tx, block);
+      if (failures.length > before) continue;
+      const found = readAnchor(tx, feed.feedId);
+      if (typeof found === 'string') fail({ code: FailureCodes.anchorInvalid, block, txId: tx.txId, feedId: feed.feedId, reason: `anchor ${tx.txId}: ${found}` });
+      else trusted.push(found);
+    }
+    check('feed anchors are signed, endorsed and write an anchor of the twin\'s feed', anchorTxs.length, [FailureCodes.creatorInvalid, FailureCodes.endorserUnknown, FailureCodes.endorsementSignature, FailureCodes.endorsementPolicy, FailureCodes.anchorInvalid], from);
+
+    from = failures.length;
+    const results = list.map((feed) => verifyFeedEvidence(feed, trusted));
+    for (const r of results) failures.push(...r.failures);
+    const proofCodes = [FailureCodes.anchorMissing, FailureCodes.updateInvalid, FailureCodes.proofInvalid, FailureCodes.segmentMismatch, FailureCodes.evidenceInvalid];
+    check('feed updates are proven by anchored roots, segments by their signed manifests', list.reduce((n, f) => n + f.updates.length, 0), proofCodes, from);
+    check('no feed update is equivocated', list.reduce((n, f) => n + f.updates.length + f.conflicts.length, 0), [FailureCodes.equivocation], from);
+    return results;
+  }
+
+  /** The anchor a transaction wrote for this twin's feed, or why there is none. */
+  function readAnchor(tx: DecodedTransaction, feedId: string): AnchoredRoot | string {
+    const prefix = compositeKey('tl.anchor', [twinId, feedId]);
+    for (const a of tx.actions) {
+      for (const w of a.writes.get(b.chaincode) ?? []) {
+        if (w.isDelete || !w.key.startsWith(prefix)) continue;
+        let v: Partial<AnchoredRoot> & { twinId?: unknown };
+        try {
+          v = JSON.parse(Buffer.from(w.value).toString('utf8')) as typeof v;
+        } catch {
+          return 'the anchor value is not JSON';
+        }
+        const ok =
+          v.twinId === twinId &&
+          v.feedId === feedId &&
+          typeof v.componentId === 'string' &&
+          Number.isSafeInteger(v.fromIndex) &&
+          Number.isSafeInteger(v.toIndex) &&
+          v.toIndex! >= v.fromIndex! &&
+          typeof v.root === 'string' &&
+          /^[0-9a-f]{64}$/.test(v.root) &&
+          v.txId === tx.txId &&
+          w.key === anchorKey(twinId, feedId, v.fromIndex!);
+        if (!ok) return 'the anchor it writes is malformed or does not match its key';
+        return { txId: tx.txId, feedId, componentId: v.componentId!, fromIndex: v.fromIndex!, toIndex: v.toIndex!, root: v.root! };
+      }
+    }
+    return `it writes no anchor of feed ${feedId} of twin ${twinId}`;
+  }
 }
 
 /** A consenter's identity: a serialized identity, or (as some configs carry it) the PEM itself. */

@@ -21,6 +21,24 @@ describe('npm run verify', () => {
     expect(r.out[1]).toMatch(/trust anchor: config block 0, header sha256 [0-9a-f]{64}/);
   });
 
+  it('prints each feed of a bundle with anchors, and a tampered reading with its feed and index', () => {
+    const feeds = new URL('./fixtures/feed-bundle.json', import.meta.url).pathname;
+    const ok = run([feeds]);
+    expect(ok.code).toBe(0);
+    expect(ok.out.some((l) => /feed sensor-fill-level-1 \([0-9a-f]{16}\.\.\.\): 2 anchors over indices 0\.\.\d+; \d+ updates proven, \d+ segments of readings hashed/.test(l))).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'audit-cli-'));
+    try {
+      const b = JSON.parse(readFileSync(feeds, 'utf8')) as { feeds: { updates: { segmentBase64: string }[] }[] };
+      b.feeds[0]!.updates[0]!.segmentBase64 = Buffer.from('forged').toString('base64');
+      writeFileSync(join(dir, 'b.json'), JSON.stringify(b));
+      const r = run([join(dir, 'b.json')]);
+      expect(r.code).toBe(1);
+      expect(r.out.some((l) => /^ {2}FEED_SEGMENT_MISMATCH feed=[0-9a-f]{16} index=0: /.test(l))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exits 1 with the failure codes on a tampered bundle, and on a wrong pin', () => {
     const dir = mkdtempSync(join(tmpdir(), 'audit-cli-'));
     try {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { seeded } from './support/seeded.js';
 import { readFileSync } from 'node:fs';
 import fabricProtos from '@hyperledger/fabric-protos';
 import { FailureCodes, verifyBlockBundle, type AuditBlockBundle, type FailureCode } from '../src/index.js';
@@ -278,11 +279,7 @@ describe('verifyBlockBundle on a bundle captured from the real network', () => {
   });
 
   it('property: random byte corruption of the ordered bytes of a block never verifies and never throws', () => {
-    let seed = 0x5eed;
-    const rnd = (n: number): number => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
-    };
+    const rnd = seeded(0x5eed);
     for (let run = 0; run < 80; run++) {
       const b = copy();
       const bi = rnd(b.blocks.length);
@@ -307,11 +304,7 @@ describe('verifyBlockBundle on a bundle captured from the real network', () => {
   it('property: any sequence of edits fails, with the code of each edit', () => {
     // A seeded generator (no property-testing library in the lockfile): 60 random sequences of
     // one to four edits drawn from the tamper catalogue; each edit names the code it must raise.
-    let seed = 0x2f6e2b1;
-    const rnd = (n: number): number => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
-    };
+    const rnd = seeded(0x2f6e2b1);
     const edits: { code: FailureCode; apply: (b: Mutable<AuditBlockBundle>) => void }[] = [
       { code: FailureCodes.dataHash, apply: (b) => editEnvelope(b, b.changes[rnd(b.changes.length)]!.txId, (e) => flip(e, rnd(e.length))) },
       { code: FailureCodes.specState, apply: (b) => void (b.specification.state[Object.keys(b.specification.state)[rnd(Object.keys(b.specification.state).length)]!] += ' ') },

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyAuditBundle, writeAuditBundle, type AuditVerification } from './audit.js';
+import { assembleAuditBundle, verifyBlockBundle } from '@twinledger/audit';
 import { StepFailedError } from './errors.js';
 import { request, waitFor, type HttpAnswer } from './http.js';
 import { FIXTURE_AML, type Party } from './layout.js';
@@ -28,7 +28,8 @@ export interface ScenarioFacts {
   reportDhtRef?: string;
   secretHash?: string;
   refusals?: { who: Party; what: string; status: number; code: string }[];
-  audit?: AuditVerification;
+  /** The offline verifier's result on the auditor's bundle (packages/audit), check by check. */
+  audit?: { readonly ok: boolean; readonly checks: readonly { readonly check: string; readonly ok: boolean; readonly detail: string }[] };
   auditBundleFile?: string;
   callId?: string;
   callStatus?: string;
@@ -328,39 +329,43 @@ export async function runScenario(c: Consortium, opts: ScenarioOptions = {}): Pr
     return out.join('; ');
   });
 
-  await step('Auditor exports a verifiable audit bundle and verifies it independently', async (name) => {
-    // Block numbers come from the auditor's relay journal; the export is complete once the
-    // relay has seen every listed transaction.
-    const complete = (j: unknown): boolean => {
-      const txs = (j as { transactions?: { blockNumber: number | null }[] }).transactions ?? [];
-      return txs.length > 0 && txs.every((t) => t.blockNumber !== null);
+  await step('Auditor exports a block-proof audit bundle with the anchored feed and verifies it offline', async (name) => {
+    // The Owner's feed-ingest anchors the new sensor's feed within a pass of its first updates
+    // (ADR-18): wait for a root on the auditor's peer, then prove the updates it covers.
+    const tip = await waitFor(
+      async () => {
+        const res = await request(spec(auditor, '/feed-anchors'), { token: tok(auditor) });
+        const anchors = (res.json as { anchors?: { feedId: string; toIndex: number }[] } | undefined)?.anchors ?? [];
+        return res.status === 200 ? anchors.find((a) => a.feedId === facts.newSensorFeedId) : undefined;
+      },
+      { step: `${name}: an anchored root of feed ${facts.newSensorFeedId?.slice(0, 16)}`, timeoutMs: waitMs },
+    );
+    const get = (base: string) => async (path: string): Promise<unknown> => {
+      const res = await request(`${base}${path}`, { token: tok(auditor) });
+      expectStatus(`${name}: GET ${path.split('?')[0]}`, res, 200);
+      return res.json;
     };
-    const exportOf = (query: string): Promise<Record<string, unknown>> =>
-      waitFor(
-        async () => {
-          const res = await request(spec(auditor, `/audit-export${query}`), { token: tok(auditor) });
-          return res.status === 200 && complete(res.json) ? (res.json as Record<string, unknown>) : undefined;
-        },
-        { step: `${name}: audit export${query} with block numbers`, timeoutMs: waitMs },
-      );
-    const documentExport = await exportOf(`?document=${facts.reportHash}`);
-    const specificationExport = await exportOf('');
-    const dhtRef = (documentExport['document'] as { dhtRef: string }).dhtRef;
-    // The bytes come from the auditor's own DHT node for the on-chain reference, not from
-    // spec-service's verified download. The gateway is org-internal and takes service
-    // credentials only (issue #17): the auditor's audit tooling reads as a workload of its org.
-    const obj = await request(`${auditor.urls.dht}/objects/${encodeURIComponent(dhtRef)}`, { token: await auditor.serviceToken('audit-export') });
-    expectStatus(`${name}: object from the auditor's DHT node`, obj, 200);
+    // Everything as the auditor: its own spec-service (blocks from its own peer) and its own
+    // feed-ingest (updates and segments from its own DHT node).
+    const bundle = await assembleAuditBundle(
+      { spec: get(auditor.urls.spec), feeds: get(auditor.urls.feed) },
+      { twinId: c.twinId, feedFrom: 0, feedTo: Math.min(tip.toIndex, 999), bundleQuery: { documents: facts.reportHash! } },
+    );
     const file = join(c.workDir, 'audit-bundle.json');
-    writeAuditBundle(file, { twinId: c.twinId, exportedAt: new Date().toISOString(), documentExport, specificationExport, documentContentBase64: obj.bytes.toString('base64') });
-    const v = verifyAuditBundle(file);
-    facts.audit = v;
+    writeFileSync(file, JSON.stringify(bundle));
+    // As an auditor without any TwinLedger service would: from the file alone.
+    const v = verifyBlockBundle(JSON.parse(readFileSync(file, 'utf8')) as unknown);
+    const feed = v.feeds?.find((f) => f.feedId === facts.newSensorFeedId);
+    facts.audit = {
+      ok: v.ok && (feed?.provenSegments ?? 0) > 0,
+      checks: [
+        ...v.checks.map((x) => ({ check: x.check, ok: x.ok, detail: `${x.count} covered` })),
+        { check: 'the new sensor feed has proven segments', ok: (feed?.provenSegments ?? 0) > 0, detail: `${feed?.provenSegments ?? 0} segments, ${feed?.anchors ?? 0} anchors` },
+      ],
+    };
     facts.auditBundleFile = file;
-    check(name, v.ok, `verification failed: ${v.checks.filter((x) => !x.ok).map((x) => `${x.check} (${x.detail})`).join('; ')}`);
-    const live = await request(spec(auditor, '/spec?format=aml'), { token: tok(auditor) });
-    const stated = (specificationExport['specification'] as { sha256: string }).sha256;
-    check(name, sha256(live.bytes) === stated, 'the spec the auditor reads now differs from the exported one');
-    return `${v.checks.length} checks passed (document hash = on-chain hash, spec hash ${stated.slice(0, 12)}...); bundle ${file}`;
+    check(name, facts.audit.ok, `verification failed: ${v.failures.map((f) => `${f.code} ${f.reason}`).join('; ') || 'no proven segment of the new feed'}`);
+    return `${v.checks.length} checks passed (blocks, signatures, endorsements, spec replay, report document, ${feed!.anchors} anchors, ${feed!.provenSegments} segments proven); config block ${v.configBlock?.headerHash.slice(0, 12)}...; bundle ${file}`;
   });
 
   await step(`Owner calls SetConveyorSpeed(speed=${SPEED_OK}); the device agent executes it`, async (name) => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { verifyBlockBundle, type AuditBlockBundle } from '@twinledger/audit';
 import { fabricAvailability, testNetworkInit } from '@twinledger/devnet';
 import { SignJWT, importJWK } from 'jose';
 import { FIXTURE_AML } from '../src/layout.js';
@@ -101,17 +102,18 @@ const fabric = await fabricAvailability();
     expect(f.audit?.ok).toBe(true);
     expect(f.audit?.checks.every((x) => x.ok)).toBe(true);
     expect(existsSync(f.auditBundleFile!)).toBe(true);
-    const b = JSON.parse(readFileSync(f.auditBundleFile!, 'utf8')) as {
-      documentExport: { document: { hash: string } };
-      specificationExport: { specification: { sha256: string; aml: string } };
-      documentContentBase64: string;
-    };
+    const b = JSON.parse(readFileSync(f.auditBundleFile!, 'utf8')) as AuditBlockBundle;
     const sha = (x: Buffer | string): string => createHash('sha256').update(x).digest('hex');
-    expect(sha(Buffer.from(b.documentContentBase64, 'base64'))).toBe(f.reportHash);
-    expect(b.documentExport.document.hash).toBe(f.reportHash);
-    expect(sha(b.specificationExport.specification.aml)).toBe(b.specificationExport.specification.sha256);
-    expect(b.specificationExport.specification.aml).toContain('ID="sensor-fill-level-2"');
-    expect(b.specificationExport.specification.aml).not.toContain('ID="sensor-fill-level-1"');
+    expect(b.documents.map((d) => [d.hash, sha(Buffer.from(d.contentBase64, 'base64'))])).toEqual([[f.reportHash, f.reportHash]]);
+    // The replayed specification: the replacement sensor is there, the broken one is gone.
+    const keys = Object.keys(b.specification.state).join('\n');
+    expect(keys).toContain('sensor-fill-level-2');
+    expect(keys).not.toContain('sensor-fill-level-1\u0000');
+    // The new sensor's readings, proven against the Owner's anchors, verify again from the file alone.
+    expect(b.feeds?.find((x) => x.feedId === f.newSensorFeedId)?.updates.length).toBeGreaterThan(0);
+    const again = verifyBlockBundle(b);
+    expect(again.failures).toEqual([]);
+    expect(again.feeds?.find((x) => x.feedId === f.newSensorFeedId)?.provenSegments).toBeGreaterThan(0);
   });
 
   it('steps 16-17: the authorized call runs on the plant, the out-of-bounds one is refused', async () => {

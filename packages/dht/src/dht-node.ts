@@ -21,7 +21,7 @@ import { createPartyConnectionGater } from './connection-gater.js';
 import { NodeNotStartedError, UnknownPartyError } from './errors.js';
 import { normalizeParties } from './acl-record.js';
 import { createFeedService, type CreateFeedOptions, type FeedAppendResult, type FeedEntry, type FeedInfo, type FeedService, type FeedWriter, type TimeRange } from './feeds.js';
-import type { FeedHead } from './feed-records.js';
+import type { FeedHead, FeedUpdate } from './feed-records.js';
 import { loadOrCreateIdentity } from './identity.js';
 import { nodeInternals } from './internals.js';
 import { encryptionPublicKeyOf } from './key-wrap.js';
@@ -160,6 +160,10 @@ export interface DhtNode {
   updateFeedAcl(feed: Readonly<FeedWriter>, parties: readonly string[]): Promise<{ version: number }>;
   /** The highest verified ACL version of an object id among its replicas (feeds: the feed's objectId). */
   getObjectAcl(objectId: Hex): Promise<AclView>;
+  /** Owner-signed update records from..to, verified, in index order (feed anchors, ADR-18). */
+  feedUpdateRecords(feedId: Hex, from: number, to: number): Promise<FeedUpdate[]>;
+  /** Every different owner-signed update any live candidate holds for one index (equivocation evidence). */
+  feedUpdateReplicas(feedId: Hex, index: number): Promise<FeedUpdate[]>;
   /** Runs one repair pass now. */
   repair(): Promise<RepairReport>;
   /** Runs one garbage-collection pass now (removes orphan chunks older than orphanGraceMs). */
@@ -399,6 +403,8 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
       return () => void headWatchers.off(feedId, safe);
     },
     rangeByTime: (feedId, from, to, limit) => need().feeds.rangeByTime(feedId, from, to, limit),
+    feedUpdateRecords: (feedId, from, to) => need().feeds.updateRecords(feedId, from, to),
+    feedUpdateReplicas: (feedId, index) => need().feeds.updateReplicas(feedId, index),
     async updateFeedAcl(feed, parties) {
       const rn = need();
       const next = normalizeParties(parties);

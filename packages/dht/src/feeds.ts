@@ -96,6 +96,17 @@ export interface FeedService {
   /** At most `limit` (default and cap: maxRangeEntries) entries, oldest first. */
   rangeByTime(feedId: Hex, from: number, to: number, limit?: number): Promise<FeedEntry[]>;
   updateFeedAcl(feed: Readonly<FeedWriter>, parties: readonly string[]): Promise<{ version: number }>;
+  /**
+   * The owner-signed update records from..to (capped at the head), verified, in index order;
+   * an index no replica holds is left out. What feed anchors hash (ADR-18): no segment is read.
+   */
+  updateRecords(feedId: Hex, from: number, to: number): Promise<FeedUpdate[]>;
+  /**
+   * Every different owner-signed update for one index that any live candidate holds: one for an
+   * honest feed; more is equivocation by the owner key, which the storing nodes' first-write-wins
+   * rule hides from a reader that stops at the first answer.
+   */
+  updateReplicas(feedId: Hex, index: number): Promise<FeedUpdate[]>;
 }
 
 interface HeadView {
@@ -157,6 +168,12 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
   const updates = new Map<string, FeedUpdate>();
   const maxUpdates = init.updateCacheEntries ?? 100_000;
 
+  function keepUpdate(u: FeedUpdate): void {
+    if (maxUpdates <= 0) return;
+    if (updates.size >= maxUpdates) updates.delete(updates.keys().next().value!);
+    updates.set(`${u.feedId}/${u.index}`, u);
+  }
+
   async function update(feedId: Hex, index: number): Promise<FeedUpdate | undefined> {
     const key = `${feedId}/${index}`;
     const known = updates.get(key);
@@ -165,10 +182,7 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     const order = (await client.candidates(address)).map((c) => c.peerId);
     try {
       const u = await client.read(order, async (peerId) => parseFeedUpdate((await client.request(peerId, { op: 'get-feed-update', address })).header['update'], address));
-      if (maxUpdates > 0) {
-        if (updates.size >= maxUpdates) updates.delete(updates.keys().next().value!);
-        updates.set(key, u);
-      }
+      keepUpdate(u);
       return u;
     } catch (err) {
       if (err instanceof ItemNotFoundError) return undefined;
@@ -227,14 +241,12 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
   }
 
   /**
-   * The update at `index` as its r placement replicas hold it, asked in parallel: an append
-   * checks a usually empty slot, where a sequential read would wait on every candidate in turn.
-   * A replica that cannot answer counts as empty; storing nodes still refuse a second, different
-   * update at a taken index (DHT_FEED_REPLAY), so this shortcut cannot overwrite one.
+   * The verified updates at `index` that the first `limit` live candidates (all when undefined)
+   * hold, asked in parallel; a candidate that cannot answer counts as empty.
    */
-  async function updateAtReplicas(feedId: Hex, index: number): Promise<FeedUpdate | undefined> {
+  async function updatesAt(feedId: Hex, index: number, limit?: number): Promise<FeedUpdate[]> {
     const address = feedUpdateAddress(feedId, index);
-    const order = (await client.candidates(address)).slice(0, r).map((c) => c.peerId);
+    const order = (await client.candidates(address)).slice(0, limit).map((c) => c.peerId);
     const found = await Promise.all(
       order.map(async (peerId) => {
         try {
@@ -244,7 +256,17 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
         }
       }),
     );
-    return found.find((u) => u !== undefined);
+    return found.filter((u): u is FeedUpdate => u !== undefined);
+  }
+
+  /**
+   * The update at `index` as its r placement replicas hold it: an append checks a usually empty
+   * slot, where a sequential read would wait on every candidate in turn. Storing nodes still
+   * refuse a second, different update at a taken index (DHT_FEED_REPLAY), so this shortcut
+   * cannot overwrite one.
+   */
+  async function updateAtReplicas(feedId: Hex, index: number): Promise<FeedUpdate | undefined> {
+    return (await updatesAt(feedId, index, r))[0];
   }
 
   /** The entry of an update; `acl` is the feed object's current ACL (id and version) when known. */
@@ -376,6 +398,10 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
       return replay(signer, feedId, feed, acl, index, payload, timeRange, now, known !== undefined ? await head(feedId) : current);
     }
     t = phaseDone('update', t);
+    // What this node just signed and stored at quorum is what a verified read would return
+    // (storing nodes refuse a different update at a taken index): kept, so the feed's anchorer
+    // (ADR-18) hashes recent records from memory instead of asking the replicas for them again.
+    keepUpdate(u);
     const seq = await advanceHead(signer, feed, acl, current, index, timeRange.end);
     phaseDone('head', t);
     logger.debug({ feedId, index, seq }, 'feed append');
@@ -514,6 +540,21 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
         if (u.timeEnd >= from) wanted.push(u);
       }
       return mapBounded(wanted, RANGE_CONCURRENCY, (u) => entry(u, acl));
+    },
+
+    async updateRecords(feedId, from, to) {
+      if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from) throw new ValidationError('index range must be integers with 0 <= from <= to');
+      const h = await head(feedId);
+      if (h === undefined) return [];
+      const indices = Array.from({ length: Math.max(0, Math.min(to, h.latestIndex) - from + 1) }, (_, k) => from + k);
+      return (await mapBounded(indices, RANGE_CONCURRENCY, (i) => update(feedId, i))).filter((u): u is FeedUpdate => u !== undefined);
+    },
+
+    async updateReplicas(feedId, index) {
+      if (!Number.isSafeInteger(index) || index < 0) throw new ValidationError('index must be a non-negative integer');
+      const distinct = new Map<string, FeedUpdate>();
+      for (const u of await updatesAt(feedId, index)) if (u.feedId === feedId) distinct.set(u.sig, u);
+      return [...distinct.values()];
     },
 
     async updateFeedAcl(feed, parties) {

@@ -48,6 +48,7 @@ export const LedgerEvents = {
   ExternalSourceRemoved: 'ExternalSourceRemoved',
   SensorFeedAdded: 'SensorFeedAdded',
   SensorFeedRemoved: 'SensorFeedRemoved',
+  FeedRootAnchored: 'FeedRootAnchored',
   ProgramCalled: 'ProgramCalled',
   ProgramCallAcknowledged: 'ProgramCallAcknowledged',
   SafetyChangeProposed: 'SafetyChangeProposed',
@@ -192,4 +193,6 @@ export const Limits = {
   MAX_KEY_HISTORY: 10_000,
   /** getTwinAsOf: writes replayed for one past state (TOO_LARGE above). */
   MAX_ASOF_WRITES: 200_000,
+  /** anchorFeedRoot: most feed updates one anchor covers (TOO_LARGE above). */
+  MAX_ANCHOR_UPDATES: 1_000_000,
 } as const;

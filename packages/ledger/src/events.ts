@@ -26,6 +26,7 @@ export interface LedgerEventPayloads {
   ExternalSourceRemoved: TwinEventBase & { readonly uri: string };
   SensorFeedAdded: TwinEventBase & { readonly componentId: string; readonly feedRef: string };
   SensorFeedRemoved: TwinEventBase & { readonly componentId: string };
+  FeedRootAnchored: TwinEventBase & { readonly componentId: string; readonly feedId: string; readonly fromIndex: number; readonly toIndex: number; readonly root: string };
   ProgramCalled: TwinEventBase & {
     readonly callId: number;
     readonly programName: string;
@@ -95,6 +96,7 @@ const REQUIRED: Record<LedgerEventName, Record<string, 'string' | 'number' | 'bo
   ExternalSourceRemoved: { uri: 'string' },
   SensorFeedAdded: { componentId: 'string', feedRef: 'string' },
   SensorFeedRemoved: { componentId: 'string' },
+  FeedRootAnchored: { componentId: 'string', feedId: 'string', fromIndex: 'number', toIndex: 'number', root: 'string' },
   ProgramCalled: { callId: 'number', programName: 'string', programElementId: 'string', parameters: 'object', requestId: 'string', expiresAt: 'string' },
   ProgramCallAcknowledged: { callId: 'number', status: 'string' },
   SafetyChangeProposed: { proposalId: 'number', operation: 'string', elements: 'array' },

@@ -48,6 +48,7 @@ import type {
   SafetyChange,
   SafetyProposal,
   SensorFeed,
+  FeedAnchor,
   Specification,
   SpecificationRevision,
   Twin,
@@ -121,6 +122,12 @@ export interface TwinLedger {
   removeSensorFeed(twinId: string, componentId: string): Promise<Committed<RemoveSensorFeedResult>>;
   listSensorFeeds(twinId: string): Promise<SensorFeed[]>;
   listSensorFeedsPage(twinId: string, page?: PageOptions): Promise<Page<SensorFeed>>;
+  /** Commits a Merkle root over the feed's update records fromIndex..toIndex (the feed's owner organization only; contiguous from 0). */
+  anchorFeedRoot(twinId: string, componentId: string, feedId: string, fromIndex: number, toIndex: number, root: string): Promise<Committed<FeedAnchor>>;
+  /** The anchors of one feed, by fromIndex ascending. */
+  listFeedAnchorsPage(twinId: string, feedId: string, page?: PageOptions): Promise<Page<FeedAnchor>>;
+  /** The latest anchor of every anchored feed of the twin. */
+  listFeedAnchorTips(twinId: string): Promise<FeedAnchor[]>;
 
   // spec: programs
   listPrograms(twinId: string): Promise<Program[]>;
@@ -330,6 +337,10 @@ export function createTwinLedger(client: FabricClient): TwinLedger {
     removeSensorFeed: (twinId, componentId) => write('spec:removeSensorFeed', [twinId, componentId]),
     listSensorFeeds: (twinId) => paged<SensorFeed>('spec:listSensorFeeds', [twinId]).all(),
     listSensorFeedsPage: (twinId, page) => paged<SensorFeed>('spec:listSensorFeeds', [twinId]).page(page),
+    anchorFeedRoot: (twinId, componentId, feedId, fromIndex, toIndex, root) =>
+      write('spec:anchorFeedRoot', [twinId, componentId, feedId, String(fromIndex), String(toIndex), root]),
+    listFeedAnchorsPage: (twinId, feedId, page) => paged<FeedAnchor>('spec:listFeedAnchors', [twinId, feedId]).page(page),
+    listFeedAnchorTips: (twinId) => paged<FeedAnchor>('spec:listFeedAnchorTips', [twinId]).all(),
 
     listPrograms: (twinId) => paged<Program>('spec:listPrograms', [twinId]).all(),
     listProgramsPage: (twinId, page) => paged<Program>('spec:listPrograms', [twinId]).page(page),

@@ -380,6 +380,20 @@ export interface SensorFeed {
   readonly txId: string;
 }
 
+/** A Merkle root over a feed's update records fromIndex..toIndex on the ledger (ADR-18). */
+export interface FeedAnchor {
+  readonly twinId: string;
+  readonly componentId: string;
+  readonly feedId: string;
+  readonly fromIndex: number;
+  readonly toIndex: number;
+  /** RFC 6962 SHA-256 root, hex. */
+  readonly root: string;
+  readonly anchoredBy: Principal;
+  readonly timestamp: string;
+  readonly txId: string;
+}
+
 export interface RemoveSensorFeedResult {
   readonly twinId: string;
   readonly componentId: string;

@@ -2,6 +2,7 @@ import type { Logger, Registry } from '@twinledger/observability';
 import { createMetricsRegistry } from '@twinledger/observability';
 import { buildService, type ServiceApp, type TokenVerifier } from '@twinledger/service-kit';
 import type { DevSignIn } from './dev-signin.js';
+import { auditRoutes } from './routes/audit.js';
 import { consoleApiRoutes } from './routes/console-api.js';
 import { proxyRoutes, type Upstreams } from './routes/proxy.js';
 import { webRoutes } from './routes/web.js';
@@ -35,6 +36,7 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
     readiness: [],
   });
   consoleApiRoutes(app, { orgName: deps.orgName, mspId: deps.mspId, upstreams: deps.upstreams, devSignIn: deps.devSignIn });
+  auditRoutes(app, deps.upstreams);
   await proxyRoutes(app, deps.upstreams);
   await webRoutes(app, deps.webRoot);
   return app;

@@ -25,3 +25,15 @@ export class UpstreamNotConfiguredError extends TwinLedgerError {
     super(`this console has no ${upstream} configured`, { details: { upstream } });
   }
 }
+
+/** An upstream refused or failed while the console assembled an audit bundle: its status and code pass through. */
+export class UpstreamRefusedError extends TwinLedgerError {
+  readonly code: string;
+  override readonly httpStatus: number;
+  constructor(upstream: string, status: number, code: string, message: string) {
+    super(`${upstream}: ${message}`, { details: { upstream, status } });
+    this.code = code;
+    // A 5xx of the upstream is a bad gateway here; a 4xx (no access, unknown twin) is the caller's.
+    this.httpStatus = status >= 500 ? 502 : status;
+  }
+}

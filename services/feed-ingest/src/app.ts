@@ -2,11 +2,13 @@ import type { DhtNode } from '@twinledger/dht';
 import type { Logger, Registry } from '@twinledger/observability';
 import { buildService, type ServiceApp, type TokenVerifier } from '@twinledger/service-kit';
 import type { FeedAccess } from './domain/feed-access.js';
+import type { FeedEvidenceSource } from './domain/feed-evidence.js';
 import type { FeedReader } from './domain/feed-reader.js';
 import type { FeedRegistry } from './domain/feed-registry.js';
 import type { Ingest } from './domain/ingest.js';
 import type { SegmentBuilder } from './domain/segment-builder.js';
 import { feedRoutes } from './routes/feeds.js';
+import { evidenceRoutes } from './routes/evidence.js';
 import { queryRoutes } from './routes/queries.js';
 import { readingRoutes } from './routes/readings.js';
 
@@ -23,6 +25,7 @@ export interface AppDeps {
   readonly ingest: Ingest;
   readonly builder: SegmentBuilder;
   readonly access: FeedAccess;
+  readonly evidence: FeedEvidenceSource;
   readonly limits: {
     readonly maxReadingsPerRequest: number;
     readonly maxReadingsPerQuery: number;
@@ -48,5 +51,6 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
   feedRoutes(app, deps);
   readingRoutes(app, { ingest: deps.ingest, registry: deps.registry, access: deps.access, maxReadingsPerRequest: deps.limits.maxReadingsPerRequest });
   queryRoutes(app, { reader: deps.reader, events: deps.builder.events, writesFeed: (f) => deps.builder.writesFeed(f), maxReadingsPerQuery: deps.limits.maxReadingsPerQuery, streamPollMs: deps.limits.streamPollMs, accessRecheckMs: deps.limits.accessRecheckMs, watchFeed: (f, listener) => deps.dht.watchFeed(f, () => listener()) });
+  evidenceRoutes(app, { reader: deps.reader, registry: deps.registry, evidence: deps.evidence, dht: deps.dht });
   return app;
 }

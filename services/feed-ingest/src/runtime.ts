@@ -10,10 +10,12 @@ import type { ServiceApp, TokenVerifier } from '@twinledger/service-kit';
 import { buildApp } from './app.js';
 import { createFeedAccess } from './domain/feed-access.js';
 import { createFeedAclReconciler, type FeedAclReconciler } from './domain/feed-acl-reconciler.js';
+import { createFeedAnchorer, type FeedAnchorer, type FeedAnchorerInit } from './domain/feed-anchorer.js';
+import { createFeedEvidenceSource } from './domain/feed-evidence.js';
 import { createFeedReader } from './domain/feed-reader.js';
 import { openFeedRegistry } from './domain/feed-registry.js';
 import { createIngest } from './domain/ingest.js';
-import { createFeedMetrics } from './domain/metrics.js';
+import { createFeedAnchorMetrics, createFeedMetrics } from './domain/metrics.js';
 import { createSegmentBuilder, type SegmentBuilder } from './domain/segment-builder.js';
 
 /** Everything one feed-ingest instance needs, already parsed (server.ts reads the environment). */
@@ -42,6 +44,8 @@ export interface FeedIngestConfig {
   readonly authDecisionTtlMs?: number;
   /** Pause between passes that bring each feed's DHT ACL in line with the ledger; default 15000. */
   readonly feedAclReconcileMs?: number;
+  /** Merkle roots of each feed's update records on the ledger (ADR-18); defaults: DEFAULTS.feedAnchor*. */
+  readonly feedAnchor?: Partial<FeedAnchorerInit>;
 }
 
 /** The ledger as feed-ingest uses it: as each caller (decisions), and as its own identity (grants). */
@@ -58,6 +62,7 @@ export interface FeedIngestRuntime {
   readonly producer: Producer;
   readonly metrics: Registry;
   readonly reconciler: FeedAclReconciler;
+  readonly anchorer: FeedAnchorer;
   close(): Promise<void>;
 }
 
@@ -127,7 +132,19 @@ export async function createFeedIngest(
   const access = createFeedAccess({ identities: c.ledger.identities, serviceLedger: c.ledger.serviceLedger, parties: c.parties, mspId: config.mspId, ttlMs });
   const reader = createFeedReader({ dht: c.dht, registry, access, maxSegmentsPerQuery: 1000 });
   const reconciler = createFeedAclReconciler({ intervalMs: config.feedAclReconcileMs ?? DEFAULTS.feedAclReconcileMs }, { registry, access, dht: c.dht, ownerKey, logger: c.logger });
+  const anchorer = createFeedAnchorer(
+    {
+      periodMs: config.feedAnchor?.periodMs ?? DEFAULTS.feedAnchorPeriodMs,
+      maxPendingUpdates: config.feedAnchor?.maxPendingUpdates ?? DEFAULTS.feedAnchorMaxPending,
+      minIntervalMs: config.feedAnchor?.minIntervalMs ?? DEFAULTS.feedAnchorMinIntervalMs,
+      maxUpdatesPerAnchor: config.feedAnchor?.maxUpdatesPerAnchor ?? DEFAULTS.feedAnchorMaxUpdates,
+      ...(config.feedAnchor?.tickMs !== undefined ? { tickMs: config.feedAnchor.tickMs } : {}),
+    },
+    { registry, dht: c.dht, ledger: c.ledger.serviceLedger, logger: c.logger, metrics: createFeedAnchorMetrics(metricsRegistry) },
+  );
+  const evidence = createFeedEvidenceSource({ maxIndices: 1000 }, { dht: c.dht, ledger: c.ledger.serviceLedger });
   const app = await buildApp({
+    evidence,
     logger: c.logger,
     metrics: metricsRegistry,
     auth: c.auth,
@@ -153,14 +170,17 @@ export async function createFeedIngest(
   await reconciler.start();
   await builder.start();
   ingest.start();
+  anchorer.start();
   return {
     app,
     builder,
     producer,
     metrics: metricsRegistry,
     reconciler,
+    anchorer,
     async close() {
       ingest.stop();
+      await anchorer.stop();
       await reconciler.stop();
       await builder.stop();
       await producer.disconnect();
@@ -188,4 +208,13 @@ export const DEFAULTS = {
   latencySampleEvery: 100,
   authDecisionTtlMs: 5000,
   feedAclReconcileMs: 15_000,
+  feedAnchorPeriodMs: 60_000,
+  feedAnchorMaxPending: 0,
+  feedAnchorMinIntervalMs: 60_000,
+  feedAnchorMaxUpdates: 100_000,
 } as const;
+
+export { createFeedAnchorer } from './domain/feed-anchorer.js';
+export type { FeedAnchorer, FeedAnchorerInit } from './domain/feed-anchorer.js';
+export { openFeedRegistry } from './domain/feed-registry.js';
+export type { FeedRecord, FeedRegistry } from './domain/feed-registry.js';

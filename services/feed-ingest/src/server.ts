@@ -47,6 +47,12 @@ const env = loadEnv({
   SERVICE_IDENTITY: str({ default: 'User1' }),
   AUTH_DECISION_TTL_MS: int({ default: DEFAULTS.authDecisionTtlMs, min: 0, max: 60_000 }),
   FEED_ACL_RECONCILE_MS: int({ default: DEFAULTS.feedAclReconcileMs, min: 1000, max: 3_600_000 }),
+  // Feed anchors (ADR-18): period 0 turns anchoring off; the interval floor keeps it at most one
+  // transaction per feed per FEED_ANCHOR_MIN_INTERVAL_MS whatever the count trigger says.
+  FEED_ANCHOR_PERIOD_MS: int({ default: DEFAULTS.feedAnchorPeriodMs, min: 0, max: 86_400_000 }),
+  FEED_ANCHOR_MAX_PENDING: int({ default: DEFAULTS.feedAnchorMaxPending, min: 0, max: 1_000_000 }),
+  FEED_ANCHOR_MIN_INTERVAL_MS: int({ default: DEFAULTS.feedAnchorMinIntervalMs, min: 1000, max: 86_400_000 }),
+  FEED_ANCHOR_MAX_UPDATES: int({ default: DEFAULTS.feedAnchorMaxUpdates, min: 1, max: 1_000_000 }),
   STATUS_FILE: optionalStr(),
 });
 
@@ -111,6 +117,12 @@ const runtime = await createFeedIngest(
     latencySampleEvery: env.LATENCY_SAMPLE_EVERY,
     authDecisionTtlMs: env.AUTH_DECISION_TTL_MS,
     feedAclReconcileMs: env.FEED_ACL_RECONCILE_MS,
+    feedAnchor: {
+      periodMs: env.FEED_ANCHOR_PERIOD_MS,
+      maxPendingUpdates: env.FEED_ANCHOR_MAX_PENDING,
+      minIntervalMs: env.FEED_ANCHOR_MIN_INTERVAL_MS,
+      maxUpdatesPerAnchor: env.FEED_ANCHOR_MAX_UPDATES,
+    },
   },
   {
     dht,

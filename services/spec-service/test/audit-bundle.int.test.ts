@@ -131,4 +131,33 @@ const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml
     const none = await get(0, `/twins/nope-${stamp}/audit-bundle`);
     expect(none.statusCode).toBe(404);
   });
+
+  it('feeds=true adds each feed\'s anchor transactions and their blocks; feed-anchors lists the latest root per feed (ADR-18)', async () => {
+    const feedId = createHash('sha256').update(`feed-${stamp}`).digest('hex');
+    await owner.addSensorFeed(twin, 'sensor-flow-1', feedId);
+    // A feed whose ledger record names no feed ID (not 64 hex digits) cannot be anchored: skipped.
+    await owner.addSensorFeed(twin, 'sensor-pressure-1', `feed:${stamp}`);
+    const first = await owner.anchorFeedRoot(twin, 'sensor-flow-1', feedId, 0, 9, 'a'.repeat(64));
+    const second = await owner.anchorFeedRoot(twin, 'sensor-flow-1', feedId, 10, 19, 'b'.repeat(64));
+
+    const all = await get(0, `/twins/${twin}/audit-bundle?feeds=true`);
+    expect(all.statusCode).toBe(200);
+    const b = all.json() as AuditBlockBundle;
+    expect(b.feeds).toEqual([{ feedId, componentId: 'sensor-flow-1', anchors: [expect.objectContaining({ txId: first.result.txId }), expect.objectContaining({ txId: second.result.txId })], updates: [], conflicts: [] }]);
+    expect(b.anchorBlocks!.length).toBeGreaterThanOrEqual(1);
+    const r = verifyBlockBundle(b);
+    expect(r.failures).toEqual([]);
+    expect(r.feeds).toEqual([expect.objectContaining({ feedId, anchors: 2, anchored: { from: 0, to: 19 }, latestRoot: expect.objectContaining({ root: 'b'.repeat(64), toIndex: 19 }) })]);
+
+    // Only the anchors overlapping the index range.
+    const ranged = (await get(0, `/twins/${twin}/audit-bundle?feeds=true&feedFrom=12&feedTo=30`)).json() as AuditBlockBundle;
+    expect(ranged.feeds![0]!.anchors.map((a) => a.txId)).toEqual([second.result.txId]);
+    expect(verifyBlockBundle(ranged).failures).toEqual([]);
+
+    const tips = await get(0, `/twins/${twin}/feed-anchors`);
+    expect(tips.statusCode).toBe(200);
+    expect(tips.json()).toEqual({ twinId: twin, anchors: [expect.objectContaining({ feedId, fromIndex: 10, toIndex: 19, root: 'b'.repeat(64), txId: second.result.txId })] });
+    expect((await get(1, `/twins/${twin}/feed-anchors`)).statusCode).toBe(403);
+    expect((await get(0, `/twins/${twin}/audit-bundle?feeds=true&feedFrom=-1`)).statusCode).toBe(400);
+  });
 });

@@ -18,6 +18,21 @@ export interface FeedMetrics {
   readonly ingestRejected: Counter<'reason'>;
 }
 
+export interface FeedAnchorMetrics {
+  readonly anchors: Counter<'outcome'>;
+  readonly anchoredUpdates: Counter;
+}
+
+/** Anchor transactions by outcome (committed, retip: the ledger's tip had moved, failed) and the updates they cover. */
+export function createFeedAnchorMetrics(registry: Registry): FeedAnchorMetrics {
+  const p = 'twinledger_feed_ingest_';
+  const registers = [registry];
+  return {
+    anchors: new Counter({ name: `${p}anchors_total`, help: 'Feed anchor transactions submitted, by outcome', labelNames: ['outcome'], registers }),
+    anchoredUpdates: new Counter({ name: `${p}anchored_updates_total`, help: 'Feed update records covered by committed anchors', registers }),
+  };
+}
+
 export function createFeedMetrics(registry: Registry): FeedMetrics {
   const p = 'twinledger_feed_ingest_';
   const registers = [registry];

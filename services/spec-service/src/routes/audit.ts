@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { TwinLedger } from '@twinledger/ledger';
 import { ValidationError } from '@twinledger/errors';
 import type { ServiceApp } from '@twinledger/service-kit';
 import { PageQueryProperties, Sha256Hex, Type, withErrors } from '@twinledger/service-kit';
@@ -63,11 +64,47 @@ const AuditBundleAnswer = Type.Object(
     changes: Type.Array(Type.Object({ seq: Type.Integer(), txId: Type.String(), blockNumber: Type.Integer() })),
     specification: Type.Object({ revisionTxId: Type.String(), state: Type.Record(Type.String(), Type.String()) }),
     documents: Type.Array(Type.Object({ hash: Sha256Hex, contentBase64: Type.String() })),
+    feeds: Type.Optional(
+      Type.Array(
+        Type.Object({
+          feedId: Sha256Hex,
+          componentId: Type.String(),
+          anchors: Type.Array(Type.Object({ txId: Type.String(), blockNumber: Type.Integer() })),
+          updates: Type.Array(Type.Object({}, { additionalProperties: true }), { description: 'empty here: merge feed-ingest GET /feeds/:feedId/evidence `updates`' }),
+          conflicts: Type.Array(Type.Object({}, { additionalProperties: true }), { description: 'empty here: merge feed-ingest evidence `conflicts`' }),
+        }),
+        { description: 'with ?feeds=true: each feed of the twin and its anchor transactions in the index range (ADR-18)' },
+      ),
+    ),
+    anchorBlocks: Type.Optional(Type.Array(Type.String(), { description: 'blocks of the feed anchors, base64, ascending' })),
   },
   { description: 'verify offline with `npm run verify -- <file>` (packages/audit)' },
 );
 /** Most documents one bundle carries: each is fetched and held in memory. */
 const MAX_BUNDLE_DOCUMENTS = 8;
+
+/** Most anchors one page of the chaincode's list holds (its MAX_PAGE_SIZE). */
+const ANCHOR_PAGE = 1000;
+
+/**
+ * Each feed of the twin (its ledger record names the feed ID) and its anchors overlapping
+ * from..to, read as the caller: listSensorFeeds and listFeedAnchors need feed:read.
+ */
+async function anchorsInRange(l: TwinLedger, twinId: string, from: number, to: number): Promise<{ feedId: string; componentId: string; anchorTxIds: string[] }[]> {
+  const out: { feedId: string; componentId: string; anchorTxIds: string[] }[] = [];
+  for (const f of await l.listSensorFeeds(twinId)) {
+    if (!/^[0-9a-f]{64}$/.test(f.feedRef)) continue; // not a feed-ingest feed: nothing can be anchored
+    const anchorTxIds: string[] = [];
+    let bookmark = '';
+    do {
+      const page = await l.listFeedAnchorsPage(twinId, f.feedRef, { limit: ANCHOR_PAGE, bookmark });
+      for (const a of page.items) if (a.toIndex >= from && a.fromIndex <= to) anchorTxIds.push(a.txId);
+      bookmark = page.items.some((a) => a.fromIndex > to) ? '' : page.bookmark;
+    } while (bookmark !== '');
+    out.push({ feedId: f.feedRef, componentId: f.componentId, anchorTxIds });
+  }
+  return out;
+}
 
 export function auditRoutes(deps: RouteDeps) {
   return async (app: ServiceApp): Promise<void> => {
@@ -160,6 +197,32 @@ export function auditRoutes(deps: RouteDeps) {
     );
 
     app.get(
+      '/twins/:twinId/feed-anchors',
+      {
+        schema: {
+          tags: ['audit'],
+          summary: "The latest anchored Merkle root of each of the twin's feeds (needs feed:read; ADR-18)",
+          params: TwinParams,
+          response: withErrors({
+            200: Type.Object({
+              twinId: Type.String(),
+              anchors: Type.Array(
+                Type.Object(
+                  { feedId: Sha256Hex, componentId: Type.String(), fromIndex: Type.Integer(), toIndex: Type.Integer(), root: Sha256Hex, txId: Type.String(), timestamp: Type.String() },
+                  { additionalProperties: true },
+                ),
+              ),
+            }),
+          }),
+        },
+      },
+      async (req) => {
+        const anchors = await (await ledger(deps, req)).listFeedAnchorTips(req.params.twinId);
+        return { twinId: req.params.twinId, anchors: [...anchors] };
+      },
+    );
+
+    app.get(
       '/twins/:twinId/audit-bundle',
       {
         schema: {
@@ -174,6 +237,9 @@ export function auditRoutes(deps: RouteDeps) {
             at: Type.Optional({ ...AsOf, description: `the bound as for GET /twins/:twinId/as-of (${AsOf.description ?? ''}); not together with asOfSeq` }),
             contiguous: Type.Optional(Type.Boolean({ description: 'every block from the creation to the last change, so the list can be proven complete (at most 2,000 blocks, else 413 TOO_LARGE)' })),
             documents: Type.Optional(Type.String({ pattern: `^[0-9a-f]{64}(,[0-9a-f]{64}){0,${MAX_BUNDLE_DOCUMENTS - 1}}$`, description: 'comma-separated SHA-256 hashes' })),
+            feeds: Type.Optional(Type.Boolean({ description: "include each feed's anchor transactions (needs feed:read); the anchors overlapping feedFrom..feedTo" })),
+            feedFrom: Type.Optional(Type.Integer({ minimum: 0, description: 'first feed update index of interest; default 0' })),
+            feedTo: Type.Optional(Type.Integer({ minimum: 0, description: 'last feed update index of interest; default: all' })),
           }),
           response: withErrors({ 200: AuditBundleAnswer }),
         },
@@ -194,7 +260,9 @@ export function auditRoutes(deps: RouteDeps) {
           const bytes = await fetchVerified(deps.dht, v.dhtRef, v.hash, deps.limits.documentBytes);
           documents.push({ hash: v.hash, contentBase64: Buffer.from(bytes).toString('base64') });
         }
+        const feeds = req.query.feeds ? await anchorsInRange(l, twinId, req.query.feedFrom ?? 0, req.query.feedTo ?? Number.MAX_SAFE_INTEGER) : undefined;
         const bundle = await deps.auditBundles.export({
+          ...(feeds ? { feeds } : {}),
           twinId,
           changes: history.changes.map((c) => ({ seq: c.seq, txId: c.txId })),
           ...(asOfSeq !== undefined ? { asOfSeq } : {}),
@@ -203,7 +271,15 @@ export function auditRoutes(deps: RouteDeps) {
         });
         void reply.header('content-disposition', `attachment; filename="audit-${twinId}.json"`);
         // The schema's types are mutable; the bundle is only read from here on.
-        return { ...bundle, blocks: [...bundle.blocks], changes: [...bundle.changes], documents: [...bundle.documents], specification: { ...bundle.specification } };
+        const { feeds: bundleFeeds, anchorBlocks, ...rest } = bundle;
+        return {
+          ...rest,
+          blocks: [...bundle.blocks],
+          changes: [...bundle.changes],
+          documents: [...bundle.documents],
+          specification: { ...bundle.specification },
+          ...(bundleFeeds ? { feeds: bundleFeeds.map((f) => ({ ...f, anchors: [...f.anchors], updates: [], conflicts: [] })), anchorBlocks: [...(anchorBlocks ?? [])] } : {}),
+        };
       },
     );
   };

@@ -2661,6 +2661,12 @@ export interface paths {
                     contiguous?: boolean;
                     /** @description comma-separated SHA-256 hashes */
                     documents?: string;
+                    /** @description first feed update index of interest; default 0 */
+                    feedFrom?: number;
+                    /** @description include each feed's anchor transactions (needs feed:read); the anchors overlapping feedFrom..feedTo */
+                    feeds?: boolean;
+                    /** @description last feed update index of interest; default: all */
+                    feedTo?: number;
                 };
                 header?: never;
                 path: {
@@ -2678,6 +2684,8 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description blocks of the feed anchors, base64, ascending */
+                            anchorBlocks?: string[];
                             asOfSeq: number | null;
                             /** @description every block holding a change of the twin, base64, ascending */
                             blocks: string[];
@@ -2697,6 +2705,24 @@ export interface paths {
                             }[];
                             exportedAt: string;
                             exportedBy: string;
+                            /** @description with ?feeds=true: each feed of the twin and its anchor transactions in the index range (ADR-18) */
+                            feeds?: {
+                                anchors: {
+                                    blockNumber: number;
+                                    txId: string;
+                                }[];
+                                componentId: string;
+                                /** @description empty here: merge feed-ingest evidence `conflicts` */
+                                conflicts: {
+                                    [key: string]: unknown;
+                                }[];
+                                /** @description Lowercase hex SHA-256 */
+                                feedId: string;
+                                /** @description empty here: merge feed-ingest GET /feeds/:feedId/evidence `updates` */
+                                updates: {
+                                    [key: string]: unknown;
+                                }[];
+                            }[];
                             format: string;
                             specification: {
                                 revisionTxId: string;
@@ -4940,6 +4966,213 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/twins/{twinId}/feed-anchors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest anchored Merkle root of each of the twin's feeds (needs feed:read; ADR-18) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The twin ID (the deviceId given at creation) */
+                    twinId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            anchors: ({
+                                componentId: string;
+                                /** @description Lowercase hex SHA-256 */
+                                feedId: string;
+                                fromIndex: number;
+                                /** @description Lowercase hex SHA-256 */
+                                root: string;
+                                timestamp: string;
+                                toIndex: number;
+                                txId: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            twinId: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stable machine-readable code, e.g. ACCESS_DENIED */
+                            code: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                            message: string;
+                            requestId?: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;

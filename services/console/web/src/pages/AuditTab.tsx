@@ -1,6 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { call, send } from '../client';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { saveAs } from '../download';
+import { AnchoredRoots, VerifiedBundle } from '../components/FeedEvidence';
 
 interface AsOf {
   readonly asOf: { lastTxId?: string; lastTimestamp?: string };
@@ -45,12 +47,7 @@ export function AuditTab({ twinId }: { twinId: string }) {
     try {
       const res = await send('spec', 'get', '/twins/{twinId}/audit-export', { params: { twinId }, query: raw ? { at: normalizeAt(raw) } : {} });
       const text = await res.text();
-      const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = `audit-${twinId}${raw ? `-${raw.replace(/[^\w-]/g, '_')}` : ''}.json`;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      saveAs(new Blob([text], { type: 'application/json' }), `audit-${twinId}${raw ? `-${raw.replace(/[^\w-]/g, '_')}` : ''}.json`);
       setExported(`Audit bundle exported (${text.length} bytes).`);
     } catch (err) {
       setExportError(err);
@@ -87,6 +84,8 @@ export function AuditTab({ twinId }: { twinId: string }) {
         {exported ? <p role="status">{exported}</p> : null}
         <ErrorNotice error={exportError} action="export the audit bundle" />
       </form>
+      <AnchoredRoots twinId={twinId} />
+      <VerifiedBundle twinId={twinId} />
     </>
   );
 }

@@ -1,0 +1,187 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { FailureCodes, createAuditBundleExporter, createQsccBlockReader, verifyBlockBundle, type AuditBlockBundle, type BundleFeed } from '@twinledger/audit';
+import type { IdentityRegistry } from '@twinledger/auth-identity';
+import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
+import { signFeedUpdate, signingKeyFromSeed, type FeedUpdate } from '@twinledger/dht/records';
+import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
+import { createFabricClient, createPeerConnectionPool, loadIdentity, type FabricClient, type PeerConnectionPool } from '@twinledger/fabric-client';
+import { createTwinLedger, type TwinLedger } from '@twinledger/ledger';
+import { silentLogger } from '@twinledger/observability';
+import type { Reading } from '@twinledger/readings';
+import { createDevIssuer, createJwtVerifier, type DevIssuer } from '@twinledger/service-kit';
+import { createFeedIngest, DEFAULTS, type FeedIngestRuntime } from '../src/runtime.js';
+import { feedIngestLedgerOf } from './support/ledger.js';
+
+// Issue #22 item 3 (ADR-18) end to end on real engines: Fabric (two organizations, MAJORITY
+// endorsement, the twinledger chaincode), Kafka and libp2p DHT nodes. feed-ingest ingests
+// readings, anchors the feed's update records on the ledger, serves proofs; spec-service's
+// exporter adds the anchor blocks; the offline verifier checks the assembled bundle and each
+// tamper fails with its own code.
+const fabric = await fabricAvailability();
+const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
+const COMPONENT = 'sensor-fill-level-1';
+const BOUND_MS = 30_000;
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + BOUND_MS;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`not within ${BOUND_MS} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+(fabric.ok ? describe : describe.skip)('feed anchors and proofs (real Fabric, Kafka, DHT)', () => {
+  let net: DevNetwork;
+  let dht: TestNetwork;
+  let root = '';
+  let pool: PeerConnectionPool;
+  let issuer: DevIssuer;
+  let identities: IdentityRegistry | undefined;
+  let runtime: FeedIngestRuntime;
+  let owner: TwinLedger;
+  let qscc: FabricClient;
+  let org2Client: FabricClient;
+  const twinId = `anchors-${Date.now().toString(36)}`;
+  let feedId = '';
+  let nextTs = Date.now() - 3_600_000;
+  let bundle: AuditBlockBundle;
+
+  const headers = async (org: string) => ({ authorization: `Bearer ${await issuer.issue({ sub: `u@${org}`, org, fabricIdentity: 'User1', audience: 'twinledger' })}` });
+
+  async function writeBatch(n: number): Promise<number> {
+    const before = (await dht.nodes[0]!.feedHead(feedId))?.latestIndex ?? -1;
+    const readings: Reading[] = Array.from({ length: n }, () => ({ feed: feedId, component: COMPONENT, ts: nextTs++, v: 5, u: 'mm' }));
+    const res = await runtime.app.inject({ method: 'POST', url: '/readings', headers: await headers('Org1MSP'), payload: readings });
+    expect(res.statusCode).toBe(202);
+    const last = readings[n - 1]!.ts;
+    return eventually('the batch in the DHT', async () => {
+      const h = await dht.nodes[0]!.feedHead(feedId);
+      return h && h.latestIndex > before && h.latestTimeEnd >= last ? h.latestIndex : undefined;
+    });
+  }
+
+  beforeAll(async () => {
+    net = await startNetwork({ orgs: ['org1', 'org2'], fabric: true, kafka: true, ...testNetworkInit() });
+    root = mkdtempSync(join(tmpdir(), 'feed-anchors-'));
+    // Three nodes: the feed's writes need the replication factor's quorum (r = 3).
+    dht = await spawnTestNetwork({ orgs: ['Org1MSP', 'Org2MSP', 'Org1MSP'] });
+    await dht.connectAll();
+    issuer = await createDevIssuer('https://idp.test');
+    pool = createPeerConnectionPool();
+    const org = net.orgs[0] as OrgHandle;
+    const ledger = await feedIngestLedgerOf(net, org, root, pool);
+    identities = ledger.identities;
+    runtime = await createFeedIngest(
+      {
+        ...DEFAULTS,
+        mspId: org.mspId,
+        dataDir: join(root, org.name),
+        brokers: [net.kafka!.bootstrap],
+        groupId: `feed-ingest-${org.mspId}`,
+        readingsTopic: `${org.mspId}.anchors.readings`,
+        deadLetterTopic: `${org.mspId}.anchors.dead-letter`,
+        maxSegmentReadings: 40,
+        maxSegmentAgeMs: 100,
+        // No timer: the test runs each pass itself; no floor between anchors.
+        feedAnchor: { periodMs: 0, minIntervalMs: 0, maxPendingUpdates: 0, maxUpdatesPerAnchor: 1000 },
+      },
+      { dht: dht.nodes[0]!, parties: dht.registry, ledger, auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: org.mspId }), logger: silentLogger() },
+    );
+    owner = createTwinLedger(await identities.clientByName('User1'));
+    qscc = createFabricClient({ pool, peer: org.peer, identity: await loadIdentity(org.users[0]!), channel: net.channel, chaincode: 'qscc' });
+    const org2 = net.orgs[1] as OrgHandle;
+    org2Client = createFabricClient({ pool, peer: org2.peer, identity: await loadIdentity(org2.users[0]!), channel: net.channel, chaincode: net.chaincode });
+    await owner.createTwin(twinId, 'Plant', AML);
+  });
+
+  afterAll(async () => {
+    await runtime?.close().catch(() => undefined);
+    await runtime?.app.close().catch(() => undefined);
+    identities?.close();
+    qscc?.close();
+    org2Client?.close();
+    pool?.close();
+    await dht?.teardown();
+    await net?.stop();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('anchors the feed contiguously from index 0; another organization may not anchor it', async () => {
+    const created = await runtime.app.inject({ method: 'POST', url: '/feeds', headers: await headers('Org1MSP'), payload: { twinId, componentId: COMPONENT, unit: 'mm', expectedRange: { min: 0, max: 10 } } });
+    expect({ status: created.statusCode, body: created.statusCode === 201 ? undefined : created.json() }).toEqual({ status: 201, body: undefined });
+    feedId = (created.json() as { feedId: string }).feedId;
+    await owner.addSensorFeed(twinId, COMPONENT, feedId);
+    // Several batches, so each anchor covers several updates (a tree with real audit paths).
+    let first = -1;
+    for (let i = 0; i < 5; i++) first = await writeBatch(20);
+    expect(first).toBeGreaterThanOrEqual(4);
+    await runtime.anchorer.pass();
+    expect(runtime.anchorer.tip(feedId)).toMatchObject({ fromIndex: 0, toIndex: first, feedId, anchoredBy: { mspId: 'Org1MSP' } });
+    let second = -1;
+    for (let i = 0; i < 3; i++) second = await writeBatch(20);
+    await runtime.anchorer.pass();
+    const tips = await owner.listFeedAnchorTips(twinId);
+    expect(tips).toEqual([expect.objectContaining({ feedId, fromIndex: first + 1, toIndex: second })]);
+    // A pass with nothing new submits nothing.
+    await runtime.anchorer.pass();
+    expect((await owner.listFeedAnchorsPage(twinId, feedId)).items).toHaveLength(2);
+    // Org2 holds the default READER only; even as the twin's maintainer it did not register the feed.
+    await owner.grant(twinId, { mspId: 'Org2MSP', role: 'MAINTAINER' });
+    await expect(createTwinLedger(org2Client).anchorFeedRoot(twinId, COMPONENT, feedId, second + 1, second + 1, 'a'.repeat(64))).rejects.toMatchObject({ code: 'ACCESS_DENIED' });
+  });
+
+  it('a bundle with the anchor blocks and the served proofs verifies offline; every tamper fails with its code', async () => {
+    const exporter = createAuditBundleExporter({ blocks: createQsccBlockReader((fn, args) => qscc.evaluate(fn, args), net.channel), channel: net.channel, chaincode: net.chaincode, mspId: 'Org1MSP' });
+    const history = await owner.history(twinId);
+    const anchors = (await owner.listFeedAnchorsPage(twinId, feedId)).items;
+    const base = await exporter.export({ twinId, changes: history.changes.map((c) => ({ seq: c.seq, txId: c.txId })), feeds: [{ feedId, componentId: COMPONENT, anchorTxIds: anchors.map((a) => a.txId) }] });
+    const last = anchors[anchors.length - 1]!.toIndex;
+    const res = await runtime.app.inject({ method: 'GET', url: `/feeds/${feedId}/evidence?fromIndex=0&toIndex=${last}&scanReplicas=true`, headers: await headers('Org1MSP') });
+    expect(res.statusCode).toBe(200);
+    const evidence = res.json() as Pick<BundleFeed, 'updates' | 'conflicts'> & { unanchoredFrom: number };
+    expect(evidence.unanchoredFrom).toBe(last + 1);
+    expect(evidence.conflicts).toEqual([]);
+    bundle = { ...base, feeds: base.feeds!.map((f) => ({ ...f, updates: evidence.updates, conflicts: evidence.conflicts })) };
+    if (process.env['AUDIT_FEED_FIXTURE_OUT']) writeFileSync(process.env['AUDIT_FEED_FIXTURE_OUT'], JSON.stringify(bundle));
+
+    const ok = verifyBlockBundle(bundle);
+    expect(ok.failures).toEqual([]);
+    expect(ok.feeds).toEqual([expect.objectContaining({ feedId, anchors: 2, anchored: { from: 0, to: last }, provenUpdates: last + 1, provenSegments: last + 1, equivocations: [] })]);
+
+    const feed = bundle.feeds![0]!;
+    const withFeed = (f: Partial<BundleFeed>, extra: Partial<AuditBlockBundle> = {}): AuditBlockBundle => ({ ...bundle, ...extra, feeds: [{ ...feed, ...f }] });
+    const codes = (b: AuditBlockBundle): string[] => [...new Set(verifyBlockBundle(b).failures.map((x) => x.code))].sort();
+
+    // A reading altered: one byte of one segment.
+    expect(feed.updates.length).toBeGreaterThanOrEqual(8);
+    expect(feed.updates.every((u) => u.proof.length >= 1)).toBe(true);
+    const lastItem = feed.updates.length - 1;
+    const seg = Buffer.from(feed.updates[lastItem]!.segmentBase64!, 'base64');
+    seg[seg.length - 1] ^= 1;
+    expect(codes(withFeed({ updates: feed.updates.map((u, i) => (i === lastItem ? { ...u, segmentBase64: seg.toString('base64') } : u)) }))).toEqual([FailureCodes.segmentMismatch]);
+
+    // An anchor left out: the updates it covered have no root.
+    expect(codes(withFeed({ anchors: feed.anchors.slice(1) }))).toEqual([FailureCodes.anchorMissing]);
+    // An anchor forged: a change of the twin passed off as the anchor (valid, endorsed, writes no anchor).
+    const change = bundle.changes[0]!;
+    expect(codes(withFeed({ anchors: [{ txId: change.txId, blockNumber: change.blockNumber }, ...feed.anchors.slice(1)] }))).toEqual([FailureCodes.anchorInvalid, FailureCodes.anchorMissing]);
+    // The anchor's block dropped from the bundle.
+    expect(codes(withFeed({}, { anchorBlocks: [] }))).toContain(FailureCodes.txNotInBlock);
+
+    // The owner key signs a second update for index 1 (what a dishonest owner stores on some replica).
+    const key = signingKeyFromSeed(new Uint8Array(readFileSync(join(root, 'org1', 'owner.key'))));
+    const honest = feed.updates[1]!.update as unknown as FeedUpdate;
+    const forged = signFeedUpdate(key, { topic: honest.topic, index: honest.index, timeStart: honest.timeStart, timeEnd: honest.timeEnd, ref: 'b'.repeat(64) });
+    // Served instead of the honest one: not the anchored update.
+    expect(codes(withFeed({ updates: feed.updates.map((u, i) => (i === 1 ? { update: { ...forged }, proof: u.proof } : u)) }))).toEqual([FailureCodes.proofInvalid]);
+    // Both seen: equivocation evidence, with the anchored one named.
+    const eq = verifyBlockBundle(withFeed({ conflicts: [{ index: 1, updates: [{ ...honest }, { ...forged }] }] }));
+    expect(eq.failures.map((f) => f.code)).toEqual([FailureCodes.equivocation]);
+    expect(eq.feeds![0]!.equivocations).toEqual([expect.objectContaining({ index: 1, anchored: expect.any(String) })]);
+  });
+});
