@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { feedLeafHash, merkleRoot } from '@twinledger/audit';
 import type { DhtNode, FeedHead } from '@twinledger/dht';
 import { signFeedUpdate, signingKeyFromSeed, type FeedUpdate } from '@twinledger/dht/records';
-import { ChaincodeRejectedError } from '@twinledger/fabric-client';
+import { chaincodeRejection, type ChaincodeErrorCode } from '@twinledger/ledger';
 import type { FeedAnchor, TwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { createFeedAnchorer, type FeedAnchorerInit } from '../src/domain/feed-anchorer.js';
@@ -18,7 +18,7 @@ function world(init: Partial<FeedAnchorerInit> = {}) {
   const records: FeedUpdate[] = [];
   const anchors: FeedAnchor[] = [];
   let clock = 1_000_000;
-  let refuseNext: string | undefined;
+  let refuseNext: ChaincodeErrorCode | undefined;
   const feed = { feedId: '', twinId: 'bp-1', componentId: 'sensor-fill-level-1', topic: TOPIC } as FeedRecord;
   const append = (n: number): void => {
     for (let i = 0; i < n; i++) {
@@ -37,10 +37,10 @@ function world(init: Partial<FeedAnchorerInit> = {}) {
       if (refuseNext) {
         const code = refuseNext;
         refuseNext = undefined;
-        throw new ChaincodeRejectedError(code, `${code}: refused`);
+        throw chaincodeRejection(code, `${code}: refused`);
       }
       const next = anchors.length ? anchors[anchors.length - 1]!.toIndex + 1 : 0;
-      if (fromIndex !== next) throw new ChaincodeRejectedError('INVALID_STATE', 'INVALID_STATE: gap');
+      if (fromIndex !== next) throw chaincodeRejection('INVALID_STATE', 'INVALID_STATE: gap');
       const a = { twinId, componentId, feedId, fromIndex, toIndex, root, anchoredBy: { mspId: 'Org1MSP', id: 'x' }, timestamp: new Date(clock).toISOString(), txId: `tx${anchors.length}` };
       anchors.push(a);
       return { result: a, transactionId: a.txId, blockNumber: 1n };

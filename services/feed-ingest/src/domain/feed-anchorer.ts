@@ -1,8 +1,7 @@
 import { feedLeafHash, merkleTree } from '@twinledger/audit';
 import type { DhtNode } from '@twinledger/dht';
-import { ChaincodeRejectedError } from '@twinledger/fabric-client';
 import type { FeedAnchor, TwinLedger } from '@twinledger/ledger';
-import { ChaincodeErrorCodes } from '@twinledger/ledger';
+import { ChaincodeErrorCodes, ChaincodeRejectedError } from '@twinledger/ledger';
 import type { Logger } from '@twinledger/observability';
 import type { FeedAnchorMetrics } from './metrics.js';
 import type { FeedRecord, FeedRegistry } from './feed-registry.js';

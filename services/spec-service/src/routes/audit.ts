@@ -217,7 +217,7 @@ export function auditRoutes(deps: RouteDeps) {
         },
       },
       async (req) => {
-        const anchors = await (await ledger(deps, req)).listFeedAnchorTips(req.params.twinId);
+        const anchors = await (await req.ledger()).listFeedAnchorTips(req.params.twinId);
         return { twinId: req.params.twinId, anchors: [...anchors] };
       },
     );
