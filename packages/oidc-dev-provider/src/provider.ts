@@ -20,8 +20,13 @@ export interface IdentityProviderInit {
   readonly issuer: string;
   /** The organization (MSP ID) put in every access token's `org` claim. */
   readonly mspId: string;
-  /** The services' audience (AUTH_AUDIENCE): the one resource access tokens are issued for. */
+  /** The services' audience (AUTH_AUDIENCE): the `aud` of every access token. */
   readonly audience: string;
+  /**
+   * The resource indicator (RFC 8707: an absolute URI) naming the services; default
+   * `urn:twinledger:services`. Tokens for it carry `aud` = `audience`.
+   */
+  readonly resource?: string;
   /**
    * The private signing key (ES256 JWK with `kid`): its public half is the services'
    * AUTH_JWKS_FILE, so they verify the provider's access tokens exactly as before.
@@ -54,6 +59,8 @@ export interface IdentityProvider {
 
 /** The resource server's scope: what the console asks for beside `openid`. */
 export const API_SCOPE = 'twinledger';
+/** The services' resource indicator unless configured otherwise. */
+export const DEFAULT_RESOURCE = 'urn:twinledger:services';
 const MAX_FORM_BYTES = 8 * 1024;
 
 async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
@@ -91,6 +98,7 @@ export async function createIdentityProvider(init: IdentityProviderInit): Promis
   if (init.cookieKeys.length === 0 || init.cookieKeys.some((k) => k.length < 32)) throw new ValidationError('cookieKeys: at least one key of 32+ characters');
   if (!init.signingKey.kid || !init.signingKey.d) throw new ValidationError('signingKey: a private JWK with a kid');
   const accessTtl = init.accessTokenTtlSeconds ?? 300;
+  const resource = init.resource ?? DEFAULT_RESOURCE;
   const failures = new Map<string, number>();
   const maxFailures = init.maxFailedLogins ?? 5;
   const { d: _private, ...publicKey } = init.signingKey;
@@ -150,19 +158,20 @@ export async function createIdentityProvider(init: IdentityProviderInit): Promis
       }
       const grant = new ctx.oidc.provider.Grant({ clientId, accountId: session.accountId! });
       grant.addOIDCScope('openid profile');
-      grant.addResourceScope(init.audience, API_SCOPE);
+      grant.addResourceScope(resource, API_SCOPE);
       await grant.save();
       return grant;
     },
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
+      // A client revokes only tokens issued to itself.
+      revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => init.audience,
+        defaultResource: () => resource,
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, resource) => {
-          if (resource !== init.audience) throw new oidcErrors.InvalidTarget(`unknown resource ${resource}`);
+        getResourceServerInfo: (_ctx, indicator) => {
+          if (indicator !== resource) throw new oidcErrors.InvalidTarget(`unknown resource ${indicator}`);
           return { scope: API_SCOPE, audience: init.audience, accessTokenTTL: accessTtl, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
         },
       },
