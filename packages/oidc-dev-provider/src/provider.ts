@@ -194,7 +194,6 @@ export async function createIdentityProvider(init: IdentityProviderInit): Promis
   };
 
   const provider = new Provider(init.issuer, configuration);
-  // The local consortium serves the issuer over plain HTTP on loopback; a real IdP is HTTPS.
   provider.on('server_error', (_ctx, err) => log.error({ err }, 'oidc provider error'));
   const oidc = provider.callback();
 

@@ -63,7 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
     upstreams: deps.upstreams,
     devSignIn: deps.devSignIn,
     oidcEnabled: oidc !== undefined,
-    csrfTokenOf: (req) => (oidc && viaSession.has(req) ? (oidc.describe(cookieOf(req, oidc.sessionCookie)!)?.csrfToken ?? null) : null),
+    sessionOf: (req) => (oidc && viaSession.has(req) ? oidc.describe(cookieOf(req, oidc.sessionCookie)!) : undefined),
   });
   await proxyRoutes(app, deps.upstreams);
   await webRoutes(app, deps.webRoot);

@@ -33,6 +33,8 @@ const env = loadEnv({
   OIDC_RESOURCE: optionalStr(),
   SESSION_COOKIE_SECRET_FILE: optionalStr(),
   SESSION_MAX_AGE_S: int({ default: 8 * 3600, min: 300, max: 7 * 86_400 }),
+  // Refresh the access token this long before it expires (the services allow 30 s of clock skew).
+  OIDC_REFRESH_MARGIN_S: int({ default: 30, min: 0, max: 600 }),
   // Test harnesses only: the console mints tokens itself (no identity provider involved).
   DEV_SIGNIN_KEY_FILE: optionalStr(),
   DEV_SIGNIN_USERS: list({ default: [] }),
@@ -113,6 +115,7 @@ if (env.OIDC_ISSUER) {
       ...(env.OIDC_RESOURCE ? { resource: env.OIDC_RESOURCE } : {}),
       cookieSecret: await secretFile('SESSION_COOKIE_SECRET_FILE', env.SESSION_COOKIE_SECRET_FILE!, 32),
       sessionMaxAgeSeconds: env.SESSION_MAX_AGE_S,
+      refreshMarginSeconds: env.OIDC_REFRESH_MARGIN_S,
       verifier,
       logger: logger.child({ component: 'oidc' }),
     }),

@@ -101,7 +101,7 @@ describe('console server', () => {
     const principal = await createJwtVerifier({ issuer: ISSUER, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: 'Org1MSP' }).verify(token);
     expect(principal).toEqual({ subject: 'auditor', mspId: 'Org1MSP', fabricIdentity: 'User2', roles: ['AUDITOR', 'READER'] });
     const session = await withDev.inject({ url: '/api/console/session', headers: { authorization: `Bearer ${token}` } });
-    expect(session.json()).toEqual({ subject: 'auditor', mspId: 'Org1MSP', fabricIdentity: 'User2', roles: ['AUDITOR', 'READER'], csrfToken: null });
+    expect(session.json()).toEqual({ subject: 'auditor', mspId: 'Org1MSP', fabricIdentity: 'User2', roles: ['AUDITOR', 'READER'], csrfToken: null, accessTokenExpiresAt: null });
     const unknown = await withDev.inject({ method: 'POST', url: '/api/console/dev-token', payload: { user: 'root' } });
     expect(unknown.statusCode).toBe(403);
     expect(unknown.json()).toMatchObject({ code: 'UNKNOWN_DEV_USER' });

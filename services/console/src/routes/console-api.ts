@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { errorResponses, Type, type ServiceApp } from '@twinledger/service-kit';
 import type { DevSignIn } from '../dev-signin.js';
+import type { SessionView } from '../oidc.js';
 import { DevSignInDisabledError } from '../errors.js';
 import { UPSTREAMS, type Upstreams } from './proxy.js';
 
@@ -10,8 +11,8 @@ export interface ConsoleApiDeps {
   readonly upstreams: Upstreams;
   readonly devSignIn: DevSignIn | undefined;
   readonly oidcEnabled: boolean;
-  /** The CSRF token of the cookie session that authenticated the request; null for bearer tokens. */
-  readonly csrfTokenOf: (req: FastifyRequest) => string | null;
+  /** The cookie session that authenticated the request; undefined for bearer tokens. */
+  readonly sessionOf: (req: FastifyRequest) => SessionView | undefined;
 }
 
 const Session = Type.Object({
@@ -20,6 +21,7 @@ const Session = Type.Object({
   fabricIdentity: Type.Union([Type.String(), Type.Null()]),
   roles: Type.Array(Type.String()),
   csrfToken: Type.Union([Type.String(), Type.Null()], { description: 'Send as x-csrf-token on state-changing calls (cookie sessions only)' }),
+  accessTokenExpiresAt: Type.Union([Type.String(), Type.Null()], { description: 'When the session\'s current access token expires (it is refreshed before); null for bearer tokens' }),
 });
 
 /** The console's own small API: what the sign-in page needs, and who a token belongs to. */
@@ -82,7 +84,8 @@ export function consoleApiRoutes(app: ServiceApp, deps: ConsoleApiDeps): void {
     },
     async (req) => {
       const p = req.principal!;
-      return { subject: p.subject, mspId: p.mspId, fabricIdentity: p.fabricIdentity ?? null, roles: [...p.roles], csrfToken: deps.csrfTokenOf(req) };
+      const s = deps.sessionOf(req);
+      return { subject: p.subject, mspId: p.mspId, fabricIdentity: p.fabricIdentity ?? null, roles: [...p.roles], csrfToken: s?.csrfToken ?? null, accessTokenExpiresAt: s?.accessTokenExpiresAt ?? null };
     },
   );
 }

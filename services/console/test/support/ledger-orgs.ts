@@ -19,7 +19,12 @@ export interface LedgerOrg {
   token(fabricIdentity: string, sub?: string): Promise<string>;
 }
 
-export async function startLedgerOrgs(root: string, net: DevNetwork): Promise<LedgerOrg[]> {
+export interface LedgerOrgsOptions {
+  /** The org's token issuer (e.g. one sharing its key with the org's OpenID provider); default a fresh dev issuer. */
+  readonly issuerFor?: (mspId: string) => Promise<DevIssuer>;
+}
+
+export async function startLedgerOrgs(root: string, net: DevNetwork, options: LedgerOrgsOptions = {}): Promise<LedgerOrg[]> {
   await writeFile(join(root, 'swarm.key'), generateSwarmKey());
   const preps = [];
   for (const org of net.orgs) {
@@ -29,7 +34,7 @@ export async function startLedgerOrgs(root: string, net: DevNetwork): Promise<Le
     await symlink(dirname(org.users[0]!.mspDir), join(dir, 'identities', 'User1'));
     await symlink(dirname(org.users[1]!.mspDir), join(dir, 'identities', 'User2'));
     await symlink(dirname(org.admin.mspDir), join(dir, 'identities', 'Admin'));
-    const issuer = await createDevIssuer(`https://idp.${org.mspId.toLowerCase()}.console-test`);
+    const issuer = options.issuerFor ? await options.issuerFor(org.mspId) : await createDevIssuer(`https://idp.${org.mspId.toLowerCase()}.console-test`);
     await writeFile(join(dir, 'jwks.json'), JSON.stringify(issuer.jwks));
     const kp = generateEncryptionKeyPair();
     await writeFile(join(dir, 'enc.key'), Buffer.from(kp.privateKey).toString('hex'), { mode: 0o600 });

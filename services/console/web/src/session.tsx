@@ -9,6 +9,7 @@ export interface Session {
   readonly roles: readonly string[];
   /** The cookie session's CSRF token (null with a bearer token). */
   readonly csrfToken: string | null;
+  readonly accessTokenExpiresAt: string | null;
 }
 
 export interface ConsoleConfig {
