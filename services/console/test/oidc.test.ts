@@ -8,14 +8,16 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { decodeJwt } from 'jose';
 import { silentLogger } from '@twinledger/observability';
 import { startIdentityProvider, type StartedIdentityProvider } from '@twinledger/oidc-dev-provider';
+import { ScriptedBrowser, type InjectFn } from '@twinledger/oidc-dev-provider/testing';
 import { createDevIssuer, createJwtVerifier, type ServiceApp, type TokenVerifier } from '@twinledger/service-kit';
 import { buildApp, createOidcSignIn, type OidcInit } from '../src/app.js';
-import { ScriptedBrowser } from './support/oidc-browser.js';
 
 const CONSOLE = 'http://127.0.0.1:18080';
 const CLIENT = { clientId: 'console', clientSecret: 'console-secret-0123456789', redirectUris: [`${CONSOLE}/auth/callback`], postLogoutRedirectUris: [`${CONSOLE}/`] };
 const PASSWORD = 'correct-horse-battery-1';
 const COOKIE_SECRET = 'x'.repeat(48);
+
+const injectOf = (app: ServiceApp): InjectFn => (req) => app.inject({ ...req, method: req.method as 'GET' });
 
 function webRoot(): string {
   const dir = mkdtempSync(join(tmpdir(), 'console-web-'));
@@ -83,7 +85,7 @@ describe('OpenID Connect sign-in through the console', () => {
   }
 
   async function signedIn(app: ServiceApp): Promise<ScriptedBrowser> {
-    const b = new ScriptedBrowser(app, CONSOLE);
+    const b = new ScriptedBrowser(CONSOLE, injectOf(app));
     const done = await b.signIn('maintainer', PASSWORD);
     expect({ status: done.status, location: done.location }).toEqual({ status: 302, location: `${CONSOLE}/` });
     return b;
@@ -111,7 +113,7 @@ describe('OpenID Connect sign-in through the console', () => {
 
   it('signs in with code + PKCE; the browser holds only an HttpOnly cookie; the proxy sends the services a token they verify as today', async () => {
     const app = await consoleApp();
-    const b = new ScriptedBrowser(app, CONSOLE);
+    const b = new ScriptedBrowser(CONSOLE, injectOf(app));
     const login = await b.request(`${CONSOLE}/auth/login`);
     expect(login.status).toBe(302);
     const auth = new URL(login.location!);
@@ -143,7 +145,7 @@ describe('OpenID Connect sign-in through the console', () => {
 
   it('refuses a wrong password at the provider: no code reaches the console', async () => {
     const app = await consoleApp();
-    const b = new ScriptedBrowser(app, CONSOLE);
+    const b = new ScriptedBrowser(CONSOLE, injectOf(app));
     const action = await b.openLoginForm();
     const hop = await b.submitLogin(action, 'maintainer', 'not-the-password');
     expect(hop.status).toBe(401);
@@ -154,7 +156,7 @@ describe('OpenID Connect sign-in through the console', () => {
 
   it('refuses a callback with the wrong state, a replayed callback and a replayed code', async () => {
     const app = await consoleApp();
-    const b = new ScriptedBrowser(app, CONSOLE);
+    const b = new ScriptedBrowser(CONSOLE, injectOf(app));
     const hop = await b.submitLogin(await b.openLoginForm(), 'maintainer', PASSWORD);
     const callback = new URL(hop.location!);
     const loginCookie = b.cookie(CONSOLE, 'tl_login')!;
@@ -173,11 +175,11 @@ describe('OpenID Connect sign-in through the console', () => {
     expect(JSON.parse(replayed.body)).toMatchObject({ details: { reason: 'signin_not_started' } });
 
     // A used code in a fresh sign-in of the same browser (state matching the fresh one): the provider refuses it.
-    const first = new ScriptedBrowser(app, CONSOLE);
+    const first = new ScriptedBrowser(CONSOLE, injectOf(app));
     const ok = await first.submitLogin(await first.openLoginForm(), 'maintainer', PASSWORD);
     const used = new URL(ok.location!);
     expect((await first.request(used.toString())).status).toBe(302);
-    const second = new ScriptedBrowser(app, CONSOLE);
+    const second = new ScriptedBrowser(CONSOLE, injectOf(app));
     const fresh = new URL((await second.request(`${CONSOLE}/auth/login`)).location!);
     const swapped = new URL(used);
     swapped.searchParams.set('state', fresh.searchParams.get('state')!);
@@ -189,7 +191,7 @@ describe('OpenID Connect sign-in through the console', () => {
 
   it('the provider requires PKCE: no code_challenge is refused, and a code without its verifier is not exchanged', async () => {
     const app = await consoleApp();
-    const b = new ScriptedBrowser(app, CONSOLE);
+    const b = new ScriptedBrowser(CONSOLE, injectOf(app));
     const login = new URL((await b.request(`${CONSOLE}/auth/login`)).location!);
     login.searchParams.delete('code_challenge');
     login.searchParams.delete('code_challenge_method');
@@ -211,7 +213,7 @@ describe('OpenID Connect sign-in through the console', () => {
     const app = await consoleApp();
     // A user of Org2 signs in at Org2's provider; Org1's console is handed that token.
     const org2Console = await consoleApp({ issuer: otherIdp.url, verifier: createJwtVerifier({ issuer: otherIdp.url, audience: 'twinledger', jwks: otherIdp.jwks, expectedOrg: 'Org2MSP' }) });
-    const org2 = new ScriptedBrowser(org2Console, CONSOLE);
+    const org2 = new ScriptedBrowser(CONSOLE, injectOf(org2Console));
     await org2.signIn('maintainer', PASSWORD);
     const org2Token = ((await org2Console.inject({ url: '/api/spec/twins/t1', headers: { cookie: org2.cookieHeader(CONSOLE) } })).json() as { authorization: string }).authorization;
     const calls = upstream.calls;
@@ -222,7 +224,7 @@ describe('OpenID Connect sign-in through the console', () => {
 
     // Org1's console misconfigured to (or tricked into) Org2's issuer: the tokens fail Org1's verifier, no session.
     const misdirected = await consoleApp({ issuer: otherIdp.url });
-    const b = new ScriptedBrowser(misdirected, CONSOLE);
+    const b = new ScriptedBrowser(CONSOLE, injectOf(misdirected));
     const done = await b.signIn('maintainer', PASSWORD);
     expect(done.status).toBe(401);
     expect(JSON.parse(done.body)).toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'invalid' } });

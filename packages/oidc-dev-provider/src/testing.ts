@@ -1,8 +1,10 @@
 // A scripted browser for the sign-in flow without Chromium: a cookie jar per origin, redirects
-// followed by hand, the console reached through app.inject and the identity provider over real
-// HTTP. The attack tests use it to replay, swap and tamper with what a browser would carry.
+// followed by hand, everything over real HTTP except, when given, one origin answered in-process
+// (the console's app.inject). Tests use it to replay, swap and tamper with what a browser carries.
 import { parseSetCookie } from 'cookie';
-import type { ServiceApp } from '@twinledger/service-kit';
+
+/** An in-process server for one origin (e.g. Fastify's inject), answering like fetch would. */
+export type InjectFn = (req: { method: string; url: string; headers: Record<string, string>; payload?: string }) => Promise<{ statusCode: number; headers: Record<string, string | string[] | number | undefined>; body: string }>;
 
 export interface Hop {
   readonly status: number;
@@ -16,9 +18,10 @@ export class ScriptedBrowser {
   readonly jars = new Map<string, Map<string, string>>();
 
   constructor(
-    private readonly app: ServiceApp,
     /** The origin the console is registered under at the provider (its redirect URL's origin). */
     readonly consoleOrigin: string,
+    /** Answers the console's origin in-process; without it the console is reached over HTTP. */
+    private readonly inject?: InjectFn,
   ) {}
 
   private jar(origin: string): Map<string, string> {
@@ -42,7 +45,7 @@ export class ScriptedBrowser {
   private store(origin: string, setCookies: readonly string[]): void {
     for (const line of setCookies) {
       const c = parseSetCookie(line);
-      if (c.value === '' || c.maxAge === 0 || (c.expires && c.expires.getTime() < Date.now())) this.jar(origin).delete(c.name);
+      if (!c.value || c.maxAge === 0 || (c.expires && c.expires.getTime() < Date.now())) this.jar(origin).delete(c.name);
       else this.jar(origin).set(c.name, c.value);
     }
   }
@@ -55,10 +58,10 @@ export class ScriptedBrowser {
     const headers: Record<string, string> = { ...(init.headers ?? {}), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) };
     const cookie = this.cookieHeader(u.origin);
     if (cookie) headers['cookie'] = cookie;
-    if (u.origin === this.consoleOrigin) {
-      const res = await this.app.inject({ method: method as 'GET', url: `${u.pathname}${u.search}`, headers, ...(body ? { payload: body } : {}) });
+    if (this.inject && u.origin === this.consoleOrigin) {
+      const res = await this.inject({ method, url: `${u.pathname}${u.search}`, headers, ...(body ? { payload: body } : {}) });
       const sc = res.headers['set-cookie'];
-      this.store(u.origin, sc === undefined ? [] : Array.isArray(sc) ? sc : [sc]);
+      this.store(u.origin, sc === undefined ? [] : Array.isArray(sc) ? sc : [String(sc)]);
       const loc = res.headers['location'];
       return { status: res.statusCode, location: typeof loc === 'string' ? new URL(loc, u).toString() : undefined, body: res.body, url };
     }
