@@ -187,6 +187,11 @@ describe('OpenID Connect sign-in through the console', () => {
     expect(replay.status).toBe(401);
     expect(JSON.parse(replay.body)).toMatchObject({ details: { reason: 'signin_refused', error: 'invalid_grant' } });
     expect(second.cookie(CONSOLE, 'tl_session')).toBeUndefined();
+
+    // A person's browser (Accept: text/html) is sent back to the app with the reason instead.
+    const stranger = new ScriptedBrowser(CONSOLE, injectOf(app));
+    const html = await stranger.request(callback.toString(), { headers: { accept: 'text/html' } });
+    expect({ status: html.status, location: html.location }).toEqual({ status: 302, location: `${CONSOLE}/?signin_error=signin_not_started` });
   });
 
   it('the provider requires PKCE: no code_challenge is refused, and a code without its verifier is not exchanged', async () => {

@@ -1,5 +1,6 @@
 import { parseCookie, stringifySetCookie } from 'cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isTwinLedgerError } from '@twinledger/errors';
 import { errorResponses, Type, type ServiceApp } from '@twinledger/service-kit';
 import { SignInNotConfiguredError } from '../errors.js';
 import type { OidcSignIn } from '../oidc.js';
@@ -67,7 +68,17 @@ export function authRoutes(app: ServiceApp, oidc: OidcSignIn | undefined, redire
       // The token request's redirect_uri is the registered URL, not whatever Host the request named.
       const current = new URL(redirectUrl!);
       current.search = new URL(req.url, current).search;
-      const { sessionCookieValue } = await o.finishLogin(current, cookieOf(req, o.loginCookie));
+      let sessionCookieValue: string;
+      try {
+        ({ sessionCookieValue } = await o.finishLogin(current, cookieOf(req, o.loginCookie)));
+      } catch (err) {
+        // A person's browser goes back to the app, which says why and offers to sign in again;
+        // API clients (and the tests) get the error body.
+        if (!isTwinLedgerError(err) || err.httpStatus >= 500 || !String(req.headers.accept ?? '').includes('text/html')) throw err;
+        const reason = (err.details as { reason?: unknown } | undefined)?.reason;
+        req.log.warn({ code: err.code, reason }, 'sign-in refused');
+        return reply.code(302).header('cache-control', 'no-store').redirect(`/?signin_error=${encodeURIComponent(typeof reason === 'string' ? reason : err.code)}`);
+      }
       setCookie(reply, o, o.sessionCookie, sessionCookieValue, '/', undefined);
       return reply.code(302).header('cache-control', 'no-store').redirect('/');
     },

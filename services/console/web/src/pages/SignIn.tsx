@@ -24,9 +24,17 @@ export function SignIn({ config, onToken }: { config: ConsoleConfig | undefined;
     }
   };
 
+  // Set by the console's /auth/callback when the provider's answer was refused (its reason code).
+  const refused = new URLSearchParams(window.location.search).get('signin_error');
+
   return (
     <section aria-labelledby="signin-title" className="signin">
       <h1 id="signin-title">Sign in{config ? ` to ${config.orgName}` : ''}</h1>
+      {refused ? (
+        <p role="alert" data-code={refused}>
+          The last sign-in did not complete ({refused}). Please sign in again.
+        </p>
+      ) : null}
       {config?.oidc.enabled ? (
         <p>
           <a className="button" href="/auth/login">
