@@ -4,6 +4,7 @@ import type { JWK } from 'jose';
 import Provider, { errors as oidcErrors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { ValidationError } from '@twinledger/errors';
 import type { Logger } from '@twinledger/observability';
+import { memoryAdapterFactory } from './memory-adapter.js';
 import { loginPage, logoutPage, loggedOutPage, errorPage } from './pages.js';
 import { checkPassword, storeUsers, type ProviderUser, type StoredUser } from './users.js';
 
@@ -105,6 +106,7 @@ export async function createIdentityProvider(init: IdentityProviderInit): Promis
   const log = init.logger;
 
   const configuration: Configuration = {
+    adapter: memoryAdapterFactory(),
     clients: init.clients.map((c) => ({
       client_id: c.clientId,
       client_secret: c.clientSecret,
