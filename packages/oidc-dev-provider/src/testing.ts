@@ -97,10 +97,19 @@ export class ScriptedBrowser {
     return this.follow(action, { form: { username, password } }, (loc) => loc.startsWith(`${this.consoleOrigin}/auth/callback`));
   }
 
-  /** The whole sign-in; returns the console's final answer (302 to / when it worked). */
+  /**
+   * The whole sign-in; returns the console's final answer (302 to / when it worked). A browser
+   * still signed in at the provider goes straight back (single sign-on), without the form.
+   */
   async signIn(username: string, password: string): Promise<Hop> {
-    const hop = await this.submitLogin(await this.openLoginForm(), username, password);
-    if (!hop.location?.startsWith(`${this.consoleOrigin}/auth/callback`)) throw new Error(`no callback: ${hop.status} ${hop.body.slice(0, 300)}`);
+    const toCallback = (loc: string): boolean => loc.startsWith(`${this.consoleOrigin}/auth/callback`);
+    let hop = await this.follow(`${this.consoleOrigin}/auth/login`, {}, toCallback);
+    if (!hop.location || !toCallback(hop.location)) {
+      const action = /action="([^"]+)"/.exec(hop.body)?.[1];
+      if (hop.status !== 200 || !action) throw new Error(`no login form: ${hop.status} ${hop.body.slice(0, 200)}`);
+      hop = await this.submitLogin(new URL(action.replace(/&amp;/g, '&'), hop.url).toString(), username, password);
+    }
+    if (!hop.location || !toCallback(hop.location)) throw new Error(`no callback: ${hop.status} ${hop.body.slice(0, 300)}`);
     return this.request(hop.location);
   }
 }

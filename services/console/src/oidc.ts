@@ -77,8 +77,11 @@ export interface OidcSignIn {
   readonly secureCookies: boolean;
   /** Starts a sign-in: the provider URL to send the browser to, and the login cookie's value. */
   startLogin(): Promise<{ authorizationUrl: string; loginCookieValue: string }>;
-  /** Completes a sign-in from the callback URL; returns the new session's cookie value. */
-  finishLogin(callbackUrl: URL, loginCookieValue: string | undefined): Promise<{ sessionCookieValue: string; principal: Principal }>;
+  /**
+   * Completes a sign-in from the callback URL; returns the new session's cookie value. A session
+   * the browser still had is ended: a sign-in always starts a new session (no fixation, no orphans).
+   */
+  finishLogin(callbackUrl: URL, loginCookieValue: string | undefined, previousSessionCookieValue?: string): Promise<{ sessionCookieValue: string; principal: Principal }>;
   /**
    * The access token for a request carrying the session cookie, refreshed when about to
    * expire; state-changing methods must carry the session's CSRF token.
@@ -225,7 +228,7 @@ export function createOidcSignIn(init: OidcInit): OidcSignIn {
       return { authorizationUrl: url.toString(), loginCookieValue: sign(loginCookie, id) };
     },
 
-    async finishLogin(callbackUrl, loginCookieValue) {
+    async finishLogin(callbackUrl, loginCookieValue, previousSessionCookieValue) {
       const id = loginCookieValue ? unsign(loginCookie, loginCookieValue) : undefined;
       const p = id ? pending.get(id) : undefined;
       // One use only: a replayed callback finds nothing, whatever happens next.
@@ -260,6 +263,8 @@ export function createOidcSignIn(init: OidcInit): OidcSignIn {
         refreshing: undefined,
       };
       sessions.set(s.id, s);
+      const previous = previousSessionCookieValue ? unsign(sessionCookie, previousSessionCookieValue) : undefined;
+      if (previous) sessions.delete(previous);
       log.info({ sub: principal.subject, mspId: principal.mspId }, 'signed in');
       return { sessionCookieValue: sign(sessionCookie, s.id), principal };
     },

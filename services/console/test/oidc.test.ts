@@ -130,6 +130,11 @@ describe('OpenID Connect sign-in through the console', () => {
 
     const s = await session(b, app);
     expect(s.statusCode).toBe(200);
+    // Signing in again in the same browser replaces the session: the old cookie opens nothing.
+    const firstCookie = b.cookieHeader(CONSOLE);
+    await b.signIn('maintainer', PASSWORD);
+    expect(b.cookieHeader(CONSOLE)).not.toBe(firstCookie);
+    expect((await app.inject({ url: '/api/console/session', headers: { cookie: firstCookie } })).statusCode).toBe(401);
     expect(s.json).toMatchObject({ subject: 'maintainer', mspId: 'Org1MSP', fabricIdentity: 'User1', roles: ['MAINTAINER'] });
     expect(s.json['csrfToken']).toEqual(expect.any(String));
 

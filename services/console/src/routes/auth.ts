@@ -70,7 +70,7 @@ export function authRoutes(app: ServiceApp, oidc: OidcSignIn | undefined, redire
       current.search = new URL(req.url, current).search;
       let sessionCookieValue: string;
       try {
-        ({ sessionCookieValue } = await o.finishLogin(current, cookieOf(req, o.loginCookie)));
+        ({ sessionCookieValue } = await o.finishLogin(current, cookieOf(req, o.loginCookie), cookieOf(req, o.sessionCookie)));
       } catch (err) {
         // A person's browser goes back to the app, which says why and offers to sign in again;
         // API clients (and the tests) get the error body.
