@@ -38,22 +38,23 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
   const oidc = deps.oidc?.signIn;
   /** Requests authenticated by the session cookie rather than a bearer header. */
   const viaSession = new WeakSet<FastifyRequest>();
+  // A browser signed in through OpenID Connect carries only the session cookie: its access
+  // token is looked up (and refreshed) server-side, then verified like any bearer token.
+  const credentials = async (req: FastifyRequest): Promise<string | undefined> => {
+    const value = oidc ? cookieOf(req, oidc.sessionCookie) : undefined;
+    if (!oidc || value === undefined) return undefined;
+    const csrf = req.headers['x-csrf-token'];
+    const token = await oidc.accessTokenFor(value, req.method, typeof csrf === 'string' ? csrf : undefined);
+    viaSession.add(req);
+    return token;
+  };
   const app = await buildService({
     name: 'console',
     description: 'The organization web console: the single-page app and one-origin access to its services',
     logger: deps.logger,
     metrics: deps.metrics ?? createMetricsRegistry({ prefix: 'twinledger_' }),
     auth: deps.auth,
-    // A browser signed in through OpenID Connect carries only the session cookie: its access
-    // token is looked up (and refreshed) server-side, then verified like any bearer token.
-    ...(oidc ? { credentials: async (req: FastifyRequest) => {
-      const value = cookieOf(req, oidc.sessionCookie);
-      if (value === undefined) return undefined;
-      const csrf = req.headers['x-csrf-token'];
-      const token = await oidc.accessTokenFor(value, req.method, typeof csrf === 'string' ? csrf : undefined);
-      viaSession.add(req);
-      return token;
-    } } : {}),
+    ...(oidc ? { credentials } : {}),
     readiness: [],
   });
   authRoutes(app, oidc, deps.oidc?.redirectUrl);

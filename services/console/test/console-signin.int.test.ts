@@ -145,6 +145,13 @@ const ACCESS_TTL_S = 8;
     // Signing in again needs the password again: the provider's session ended too.
     await signInLink.click();
     await page.getByLabel('Password').waitFor();
+
+    // A callback this browser never started (a forged link) lands on the sign-in page with the reason.
+    await page.goto(`${consoleUrl}/auth/callback?code=forged&state=forged`);
+    const refusal = page.getByRole('alert').filter({ hasText: 'did not complete' });
+    await refusal.waitFor();
+    expect(await refusal.getAttribute('data-code')).toBe('signin_not_started');
+    expect((await sessionOf(page)).status).toBe(401);
     await page.close();
   });
 });
