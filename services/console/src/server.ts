@@ -6,7 +6,8 @@ import { createLogger } from '@twinledger/observability';
 import { authEnv, authFromEnv, createJwtVerifier, runService } from '@twinledger/service-kit';
 import { buildApp } from './app.js';
 import { createDevSignIn, parseDevUsers, type DevSignIn } from './dev-signin.js';
-import { createOidcSignIn, type OidcSignIn } from './oidc.js';
+import { createOidcSignIn } from './oidc.js';
+import { oidcInitFromEnv } from './oidc-env.js';
 
 const env = loadEnv({
   HOST: str({ default: '127.0.0.1' }),
@@ -65,63 +66,10 @@ if (env.DEV_SIGNIN_KEY_FILE) {
   logger.warn({ users: devSignIn.users.map((u) => u.name) }, 'dev sign-in enabled: this console mints tokens (test harnesses only)');
 }
 
-/** Reads a secret file (a mounted secret), trimmed; a missing or short one stops the boot. */
-async function secretFile(name: string, path: string, minLength: number): Promise<string> {
-  let text: string;
-  try {
-    text = (await readFile(path, 'utf8')).trim();
-  } catch (cause) {
-    throw new ConfigError(`${name} ${path} is not readable`, { cause, details: { problems: [name] } });
-  }
-  if (text.length < minLength) throw new ConfigError(`${name}: the secret in ${path} is shorter than ${minLength} characters`, { details: { problems: [name] } });
-  return text;
-}
-
-/** An absolute http(s) URL; plain http only on this machine (the local consortium). */
-function checkUrl(name: string, value: string, problems: string[]): void {
-  let u: URL;
-  try {
-    u = new URL(value);
-  } catch {
-    problems.push(`${name}: not an absolute URL`);
-    return;
-  }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
-  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) problems.push(`${name}: must be https (http only for a loopback host)`);
-}
-
 const verifier = createJwtVerifier(authFromEnv(env, { expectedOrg: env.MSP_ID }));
-let oidc: { signIn: OidcSignIn; redirectUrl: string } | undefined;
-if (env.OIDC_ISSUER) {
-  const problems: string[] = [];
-  for (const k of ['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET_FILE', 'OIDC_REDIRECT_URL', 'SESSION_COOKIE_SECRET_FILE'] as const) if (!env[k]) problems.push(`${k}: required with OIDC_ISSUER`);
-  checkUrl('OIDC_ISSUER', env.OIDC_ISSUER, problems);
-  if (env.OIDC_REDIRECT_URL) {
-    checkUrl('OIDC_REDIRECT_URL', env.OIDC_REDIRECT_URL, problems);
-    if (!problems.some((p) => p.startsWith('OIDC_REDIRECT_URL')) && new URL(env.OIDC_REDIRECT_URL).pathname !== '/auth/callback') problems.push('OIDC_REDIRECT_URL: its path must be /auth/callback');
-  }
-  if (env.OIDC_POST_LOGOUT_REDIRECT_URL) checkUrl('OIDC_POST_LOGOUT_REDIRECT_URL', env.OIDC_POST_LOGOUT_REDIRECT_URL, problems);
-  if (!env.OIDC_SCOPES.includes('openid')) problems.push('OIDC_SCOPES: must include openid');
-  if (problems.length > 0) throw new ConfigError(`invalid environment:\n  ${problems.join('\n  ')}`, { details: { problems } });
-  oidc = {
-    redirectUrl: env.OIDC_REDIRECT_URL!,
-    signIn: createOidcSignIn({
-      issuer: env.OIDC_ISSUER,
-      clientId: env.OIDC_CLIENT_ID!,
-      clientSecret: await secretFile('OIDC_CLIENT_SECRET_FILE', env.OIDC_CLIENT_SECRET_FILE!, 16),
-      redirectUrl: env.OIDC_REDIRECT_URL!,
-      ...(env.OIDC_POST_LOGOUT_REDIRECT_URL ? { postLogoutRedirectUrl: env.OIDC_POST_LOGOUT_REDIRECT_URL } : {}),
-      scopes: env.OIDC_SCOPES,
-      ...(env.OIDC_RESOURCE ? { resource: env.OIDC_RESOURCE } : {}),
-      cookieSecret: await secretFile('SESSION_COOKIE_SECRET_FILE', env.SESSION_COOKIE_SECRET_FILE!, 32),
-      sessionMaxAgeSeconds: env.SESSION_MAX_AGE_S,
-      refreshMarginSeconds: env.OIDC_REFRESH_MARGIN_S,
-      verifier,
-      logger: logger.child({ component: 'oidc' }),
-    }),
-  };
-  logger.info({ issuer: env.OIDC_ISSUER, clientId: env.OIDC_CLIENT_ID }, 'OpenID Connect sign-in enabled');
-}
+const oidcInit = await oidcInitFromEnv(env, { verifier, logger: logger.child({ component: 'oidc' }) });
+const oidc = oidcInit ? { signIn: createOidcSignIn(oidcInit), redirectUrl: oidcInit.redirectUrl } : undefined;
+if (oidcInit) logger.info({ issuer: oidcInit.issuer, clientId: oidcInit.clientId }, 'OpenID Connect sign-in enabled');
 
 const app = await buildApp({
   logger,
