@@ -146,11 +146,12 @@ const ACCESS_TTL_S = 8;
     await signInLink.click();
     await page.getByLabel('Password').waitFor();
 
-    // A callback this browser never started (a forged link) lands on the sign-in page with the reason.
+    // A forged callback (an attacker's link) while this browser's own sign-in is open: the state
+    // does not match, the sign-in is spent, and the browser lands on the sign-in page with the reason.
     await page.goto(`${consoleUrl}/auth/callback?code=forged&state=forged`);
     const refusal = page.getByRole('alert').filter({ hasText: 'did not complete' });
     await refusal.waitFor();
-    expect(await refusal.getAttribute('data-code')).toBe('signin_not_started');
+    expect(await refusal.getAttribute('data-code')).toBe('state_mismatch');
     expect((await sessionOf(page)).status).toBe(401);
     await page.close();
   });
