@@ -889,3 +889,43 @@ describe('docs/grafana-dashboard.json', () => {
     expect(unknown).toEqual([]);
   });
 });
+
+describe('console sign-in (console.oidc, ADR-19)', () => {
+  const REDIRECT = 'https://console.org2.plant.example/auth/callback';
+  const helmWith = (...sets: string[]) => run(tools.helm, ['template', SAMPLE_RELEASE, CHART_DIR, '--namespace', SAMPLE_NAMESPACE, '--kube-version', tools.kubeVersion, '--values', SAMPLE_VALUES, ...sets.flatMap((s) => ['--set', s])]);
+
+  it('wires the console to the identity provider: env the server reads, secrets mounted, one replica, egress to the provider', () => {
+    const res = helmWith('console.oidc.enabled=true', `console.oidc.redirectUrl=${REDIRECT}`, 'console.oidc.resource=urn:twinledger:services');
+    expect(res.status).toBe(0);
+    expect(validate(res.out).status).toBe(0);
+    const objects = parseManifests(res.out);
+    const w = workloads(objects).find((o) => o.metadata.name === `${SAMPLE_RELEASE}-console`)!;
+    expect(w.spec.replicas).toBe(1);
+    const c = w.spec.template.spec.containers[0];
+    const env = envOf(c);
+    expect(env).toMatchObject({
+      OIDC_ISSUER: 'https://id.org2.plant.example/realms/twinledger',
+      OIDC_CLIENT_ID: 'twinledger-console',
+      OIDC_REDIRECT_URL: REDIRECT,
+      OIDC_SCOPES: 'openid,profile',
+      OIDC_RESOURCE: 'urn:twinledger:services',
+      OIDC_CLIENT_SECRET_FILE: '/etc/twinledger/console-oidc/client-secret',
+      SESSION_COOKIE_SECRET_FILE: '/etc/twinledger/console-oidc/cookie-secret',
+    });
+    // Every variable is one the console's server.ts reads, and the files are mounted.
+    const known = serviceEnv('console')!.all;
+    expect(Object.keys(env).filter((k) => !known.has(k))).toEqual([]);
+    expect(c.volumeMounts.find((m: any) => m.name === 'console-oidc')).toMatchObject({ mountPath: '/etc/twinledger/console-oidc', readOnly: true });
+    expect(mountedSecrets(w)).toContain('twinledger-console-oidc');
+    const policy = ofKind(objects, 'NetworkPolicy').find((p) => p.metadata.name === `${SAMPLE_RELEASE}-console`)!;
+    expect(policy.spec.egress.at(-1)).toEqual({ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 443 }] });
+    // Off (the sample), nothing of it is rendered.
+    expect(JSON.stringify(sample)).not.toContain('OIDC_');
+  });
+
+  it('refuses sign-in without a redirect URL, an http one, or scopes without openid', () => {
+    expect(helmWith('console.oidc.enabled=true').status).not.toBe(0);
+    expect(helmWith('console.oidc.enabled=true', 'console.oidc.redirectUrl=http://console.example/auth/callback').status).not.toBe(0);
+    expect(helmWith('console.oidc.enabled=true', `console.oidc.redirectUrl=${REDIRECT}`, 'console.oidc.scopes=profile').status).not.toBe(0);
+  });
+});

@@ -13,6 +13,8 @@ import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@t
 import { createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
+import { DEFAULT_RESOURCE, generatePassword, startIdentityProvider, type StartedIdentityProvider } from '@twinledger/oidc-dev-provider';
+import { randomBytes } from 'node:crypto';
 import { ServiceStartError } from './errors.js';
 import { preparePlantLink } from './plant-link.js';
 import { request, waitFor } from './http.js';
@@ -44,8 +46,13 @@ export interface OrgRuntime {
   readonly party: Party;
   readonly mspId: string;
   readonly fabric: OrgHandle;
-  /** The org's dev token issuer (its JWKS is what every service of the org trusts). */
+  /**
+   * The org's token signer for workload tokens (service credentials): the same key and issuer
+   * as its OpenID provider, whose JWKS every service of the org trusts.
+   */
   readonly issuer: DevIssuer;
+  /** The org's OpenID provider (users sign in to the console there) and its generated users. */
+  readonly idp: { readonly url: string; readonly users: readonly LocalUser[] };
   readonly ports: OrgPorts;
   readonly urls: {
     readonly spec: string;
@@ -67,6 +74,13 @@ export interface OrgRuntime {
   serviceToken(svc: string): Promise<string>;
 }
 
+/** A person of an organization who signs in at its OpenID provider (generated per run). */
+export interface LocalUser {
+  readonly username: string;
+  readonly password: string;
+  readonly fabricIdentity: FabricUser;
+}
+
 export interface Consortium {
   readonly network: DevNetwork;
   readonly orgs: readonly OrgRuntime[];
@@ -85,6 +99,8 @@ export interface Consortium {
 }
 
 const AUDIENCE = 'twinledger';
+/** The console's client ID at its org's OpenID provider. */
+const CONSOLE_CLIENT_ID = 'twinledger-console';
 /** The dht-gateways' own audience: service credentials only, never carried by user tokens. */
 const DHT_AUDIENCE = 'twinledger-dht';
 /** The key manager's role on the gateway: the one credential that may change ACLs (acl-service). */
@@ -113,6 +129,11 @@ interface OrgPrep {
   readonly party: Party;
   readonly fabric: OrgHandle;
   readonly issuer: DevIssuer;
+  readonly users: readonly LocalUser[];
+  /** The console's client secret at the org's provider, and the console's cookie key (files, 0600). */
+  readonly consoleClientSecret: string;
+  readonly consoleClientSecretFile: string;
+  readonly consoleCookieSecretFile: string;
   readonly ports: OrgPorts;
   readonly dir: string;
   readonly jwksFile: string;
@@ -141,7 +162,20 @@ function childEnv(vars: Record<string, string | number>): NodeJS.ProcessEnv {
 async function prepareOrg(party: Party, fabric: OrgHandle, slot: number, basePort: number, workDir: string): Promise<OrgPrep> {
   const dir = join(workDir, party);
   mkdirSync(dir, { recursive: true });
-  const issuer = await createDevIssuer(`https://idp.${fabric.domain}/dev`);
+  const ports = orgPorts(basePort, slot);
+  // The issuer is the org's OpenID provider, at the URL the console discovers it under.
+  const issuer = await createDevIssuer(url(ports.idp));
+  // Passwords and secrets are generated per run and kept in the run directory only (0600).
+  const users: LocalUser[] = [
+    { username: 'user1', password: generatePassword(), fabricIdentity: 'User1' },
+    { username: 'user2', password: generatePassword(), fabricIdentity: 'User2' },
+  ];
+  writeFileSync(join(dir, 'idp-users.json'), JSON.stringify(users, null, 2), { mode: 0o600 });
+  const consoleClientSecret = randomBytes(32).toString('base64url');
+  const consoleClientSecretFile = join(dir, 'console-client.secret');
+  writeFileSync(consoleClientSecretFile, consoleClientSecret, { mode: 0o600 });
+  const consoleCookieSecretFile = join(dir, 'console-cookie.secret');
+  writeFileSync(consoleCookieSecretFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
   const jwksFile = join(dir, 'jwks.json');
   writeFileSync(jwksFile, JSON.stringify(issuer.jwks));
   // The services find identities as <dir>/<name>/msp/{signcerts,keystore}: link cryptogen's
@@ -169,7 +203,11 @@ async function prepareOrg(party: Party, fabric: OrgHandle, slot: number, basePor
     party,
     fabric,
     issuer,
-    ports: orgPorts(basePort, slot),
+    users,
+    consoleClientSecret,
+    consoleClientSecretFile,
+    consoleCookieSecretFile,
+    ports,
     dir,
     jwksFile,
     identitiesDir,
@@ -233,6 +271,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
   const networkMs = Date.now() - t0;
   const t1 = Date.now();
   const processes: ManagedProcess[] = [];
+  const providers: StartedIdentityProvider[] = [];
   const tokenFiles: TokenFile[] = [];
   const refresh = setInterval(() => void Promise.all(tokenFiles.map(writeTokenFile)).catch((err: unknown) => log(`token refresh failed: ${String(err)}`)), SERVICE_TOKEN_REFRESH_MS);
   refresh.unref();
@@ -242,6 +281,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
     // registry they use, the plant, then the engines.
     const tiers = [...new Set(processes.map((p) => p.name.split('.')[0]!))].reverse();
     for (const tier of tiers) await Promise.all(processes.filter((p) => p.name.split('.')[0] === tier).map((p) => p.stop()));
+    await Promise.all(providers.map((p) => p.close()));
     await network.stop();
   };
 
@@ -254,6 +294,23 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
     const preps = await Promise.all(PARTIES.map((p, i) => prepareOrg(p, network.orgs[i]!, i, network.basePort, workDir)));
     const byParty = (p: Party): OrgPrep => preps.find((o) => o.party === p)!;
     for (const o of preps) tokenFiles.push(...o.tokenFiles);
+    // Each org's OpenID provider (in this process): its users sign in to the org's console
+    // there; it signs with the org's issuer key, so the services verify its tokens as before.
+    for (const o of preps) {
+      providers.push(
+        await startIdentityProvider({
+          port: o.ports.idp,
+          mspId: o.fabric.mspId,
+          audience: AUDIENCE,
+          signingKey: await o.issuer.exportPrivate(),
+          users: o.users.map((u) => ({ username: u.username, password: u.password, fabricIdentity: u.fabricIdentity, roles: [] })),
+          clients: [{ clientId: CONSOLE_CLIENT_ID, clientSecret: o.consoleClientSecret, redirectUris: [`${url(o.ports.console)}/auth/callback`], postLogoutRedirectUris: [`${url(o.ports.console)}/`] }],
+          cookieKeys: [randomBytes(32).toString('base64url')],
+          logger: silentLogger(),
+        }),
+      );
+    }
+    log(`identity: an OpenID provider per org (${preps.map((o) => url(o.ports.idp)).join(', ')})`);
 
     const start = async (service: ServiceName | 'plant' | 'console', org: OrgPrep | undefined, env: Record<string, string | number>, readyAt?: string, timeoutMs = 90_000): Promise<ManagedProcess> => {
       const readyUrl = readyAt ?? `${url(Number(env['PORT']))}/readyz`;
@@ -458,14 +515,12 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
     log(`services: device-agent up in ${operator.fabric.mspId}, connected to the plant`);
 
     // The web console (services/console), per org, when it is built: it proxies the org's
-    // services for the browser, with dev sign-in from the org's own issuer on loopback.
+    // services for the browser; users sign in at the org's OpenID provider (ADR-19).
     const consoles = new Set<Party>();
     const withConsole = existsSync(serviceEntry('console'));
     if (withConsole) {
       await Promise.all(
         preps.map(async (o) => {
-          const keyFile = join(o.dir, 'dev-issuer.jwk.json');
-          writeFileSync(keyFile, JSON.stringify(await o.issuer.exportPrivate()), { mode: 0o600 });
           const started = await start('console', o, {
             ...common(o),
             PORT: o.ports.console,
@@ -474,8 +529,12 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
             ACL_SERVICE_URL: url(o.ports.acl),
             FEED_INGEST_URL: url(o.ports.feed),
             ...(o === operator ? { DEVICE_AGENT_URL: url(o.ports.agent) } : {}),
-            DEV_SIGNIN_KEY_FILE: keyFile,
-            DEV_SIGNIN_USERS: 'user1=User1,user2=User2',
+            OIDC_ISSUER: url(o.ports.idp),
+            OIDC_CLIENT_ID: CONSOLE_CLIENT_ID,
+            OIDC_CLIENT_SECRET_FILE: o.consoleClientSecretFile,
+            OIDC_REDIRECT_URL: `${url(o.ports.console)}/auth/callback`,
+            OIDC_RESOURCE: DEFAULT_RESOURCE,
+            SESSION_COOKIE_SECRET_FILE: o.consoleCookieSecretFile,
           }).then(
             () => true,
             // The console is a convenience on top of the APIs the scenario uses: one that fails
@@ -499,6 +558,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
       mspId: o.fabric.mspId,
       fabric: o.fabric,
       issuer: o.issuer,
+      idp: { url: url(o.ports.idp), users: o.users },
       ports: o.ports,
       urls: {
         spec: url(o.ports.spec),
@@ -552,6 +612,10 @@ export function describeEndpoints(c: Consortium): string[] {
       ['console', o.urls.console],
     ];
     for (const [name, u] of entries) if (u) lines.push(`  ${name.padEnd(13)} ${u}   docs ${u}/docs`);
+    if (o.urls.console) {
+      // Generated for this run (also in the run directory's <party>/idp-users.json).
+      lines.push(`  sign in at   ${o.urls.console}/ (OpenID provider ${o.idp.url}) as ${o.idp.users.map((u) => `${u.username} / ${u.password} (${u.fabricIdentity})`).join(', ')}`);
+    }
   }
   lines.push(`plant (OPC UA): ${c.plant.endpointUrl}   control ${c.plant.controlUrl}/state`);
   lines.push(`kafka ${c.network.kafka?.bootstrap}; logs in ${c.network.logDir}`);

@@ -19,8 +19,9 @@ export type ServiceName = (typeof SERVICES)[number];
  * racing another network for ports.
  */
 export const SERVICE_PORT_OFFSET = 40;
-const PORTS_PER_ORG = 8;
-const OFFSETS = { spec: 0, acl: 1, dht: 2, dhtP2p: 3, feed: 4, feedP2p: 5, agent: 6, console: 7 } as const;
+const PORTS_PER_ORG = 9;
+/** `idp`: the organization's OpenID provider (sign-in for its console, issuer of its tokens). */
+const OFFSETS = { spec: 0, acl: 1, dht: 2, dhtP2p: 3, feed: 4, feedP2p: 5, agent: 6, console: 7, idp: 8 } as const;
 
 export type OrgPorts = { readonly [K in keyof typeof OFFSETS]: number };
 

@@ -5,8 +5,9 @@ import { verifyBlockBundle, type AuditBlockBundle } from '@twinledger/audit';
 import { fabricAvailability, testNetworkInit } from '@twinledger/devnet';
 import { SignJWT, importJWK } from 'jose';
 import { FIXTURE_AML } from '../src/layout.js';
-import { runScenario, startConsortium, type Consortium, type OrgRuntime, type ScenarioReport } from '../src/index.js';
+import { describeEndpoints, runScenario, startConsortium, type Consortium, type OrgRuntime, type ScenarioReport } from '../src/index.js';
 import { request, waitFor } from '../src/http.js';
+import { ScriptedBrowser } from '@twinledger/oidc-dev-provider/testing';
 import { walkOpenApi, type WalkHit } from './route-walk.js';
 
 const fabric = await fabricAvailability();
@@ -57,6 +58,21 @@ const fabric = await fabricAvailability();
     const expected = 17 + c.orgs.filter((o) => o.urls.console !== undefined).length;
     expect(pids).toHaveLength(expected);
     expect(new Set(pids).size).toBe(expected);
+  });
+
+  it('runs an OpenID provider per org: each console signs its users in there, the services verify the tokens', async () => {
+    for (const o of c.orgs.filter((x) => x.urls.console !== undefined)) {
+      const discovery = (await request(`${o.idp.url}/.well-known/openid-configuration`)).json as { issuer: string; code_challenge_methods_supported: string[] };
+      expect(discovery.issuer).toBe(o.idp.url);
+      expect(discovery.code_challenge_methods_supported).toEqual(['S256']);
+      expect(describeEndpoints(c).join('\n')).toContain(`sign in at   ${o.urls.console}/ (OpenID provider ${o.idp.url}) as user1 / ${o.idp.users[0]!.password} (User1)`);
+      const b = new ScriptedBrowser(o.urls.console!);
+      expect((await b.signIn(o.idp.users[0]!.username, o.idp.users[0]!.password)).status).toBe(302);
+      const session = await fetch(`${o.urls.console}/api/console/session`, { headers: { cookie: b.cookieHeader(o.urls.console!) } });
+      expect(await session.json()).toMatchObject({ subject: o.idp.users[0]!.username, mspId: o.mspId, fabricIdentity: 'User1' });
+      // Through the session, the org's spec-service answers as that user.
+      expect((await fetch(`${o.urls.console}/api/spec/twins?limit=1`, { headers: { cookie: b.cookieHeader(o.urls.console!) } })).status).toBe(200);
+    }
   });
 
   it('steps 1-3: the twin is created with the grants, the agent registers the four sensor feeds', () => {

@@ -148,7 +148,8 @@ export async function createDevIssuer(issuer: string, privateJwk?: JWK): Promise
     privateKey = pair.privateKey;
     publicJwk = await exportJWK(pair.publicKey);
   }
-  const kid = `${issuer}#dev`;
+  // A shared key keeps its kid (e.g. one an OpenID provider also signs with), so both sides' tokens name the same key.
+  const kid = typeof privateJwk?.kid === 'string' ? privateJwk.kid : `${issuer}#dev`;
   publicJwk = { ...publicJwk, kid, alg: 'ES256', use: 'sig' };
   return {
     issuer,

@@ -40,6 +40,13 @@ export interface ServiceInit {
   readonly metrics?: Registry;
   /** Verifies bearer tokens; without it, no route authenticates (internal-only services). */
   readonly auth?: TokenVerifier;
+  /**
+   * Where a request without an `Authorization: Bearer` header finds its token (the console's
+   * sign-in session cookie); undefined: nowhere, the request is refused as before. The token
+   * found is verified like any bearer token and set as the request's Authorization header, so
+   * whatever forwards the request (the console's proxy) carries it.
+   */
+  readonly credentials?: (req: FastifyRequest) => Promise<string | undefined>;
   readonly readiness?: readonly ReadinessCheck[];
   /** Default body limit in bytes; routes may set their own. Default 1 MiB. */
   readonly bodyLimit?: number;
@@ -86,7 +93,11 @@ export async function buildService(init: ServiceInit): Promise<ServiceApp> {
     const verifier = init.auth;
     app.addHook('onRequest', async (req) => {
       if (req.routeOptions.config?.public || req.url.startsWith('/docs')) return;
-      const header = req.headers.authorization;
+      let header = req.headers.authorization;
+      if (header === undefined && init.credentials) {
+        const token = await init.credentials(req);
+        if (token !== undefined) header = req.headers.authorization = `Bearer ${token}`;
+      }
       if (typeof header !== 'string' || !header.startsWith('Bearer ')) {
         throw new TokenMissingError();
       }

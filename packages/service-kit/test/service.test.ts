@@ -117,3 +117,31 @@ describe('buildService', () => {
     expect((await app.inject({ url: '/nope', headers: await auth() })).json()).toMatchObject({ code: 'NOT_FOUND' });
   });
 });
+
+describe('buildService credentials (a token from elsewhere than the Authorization header)', () => {
+  it('verifies the token the credentials source finds, sets it as the header, and lets a bearer header win', async () => {
+    const issuer = await createDevIssuer('https://idp.org1.local');
+    const fromCookie = await issuer.issue({ sub: 'carol', org: 'Org1MSP', audience: 'twinledger' });
+    const forged = await (await createDevIssuer('https://idp.org1.local')).issue({ sub: 'mallory', org: 'Org1MSP', audience: 'twinledger' });
+    let found: string | undefined = fromCookie;
+    const app = await buildService({
+      name: 'creds',
+      logger: silentLogger(),
+      auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: 'Org1MSP' }),
+      credentials: async () => found,
+    });
+    app.get('/who', async (req) => ({ sub: req.principal!.subject, header: req.headers.authorization ?? null }));
+    try {
+      expect((await app.inject({ url: '/who' })).json()).toEqual({ sub: 'carol', header: `Bearer ${fromCookie}` });
+      const bearer = await issuer.issue({ sub: 'dave', org: 'Org1MSP', audience: 'twinledger' });
+      expect((await app.inject({ url: '/who', headers: { authorization: `Bearer ${bearer}` } })).json()).toMatchObject({ sub: 'dave' });
+      // What the source finds is verified like any token: a forged one is refused, none is "missing".
+      found = forged;
+      expect((await app.inject({ url: '/who' })).json()).toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'invalid' } });
+      found = undefined;
+      expect((await app.inject({ url: '/who' })).json()).toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'missing' } });
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -6,6 +6,8 @@ import { createLogger } from '@twinledger/observability';
 import { authEnv, authFromEnv, createJwtVerifier, runService } from '@twinledger/service-kit';
 import { buildApp } from './app.js';
 import { createDevSignIn, parseDevUsers, type DevSignIn } from './dev-signin.js';
+import { createOidcSignIn } from './oidc.js';
+import { oidcInitFromEnv } from './oidc-env.js';
 
 const env = loadEnv({
   HOST: str({ default: '127.0.0.1' }),
@@ -20,6 +22,21 @@ const env = loadEnv({
   DEVICE_AGENT_URL: optionalStr(),
   ...authEnv,
   WEB_ROOT: optionalStr(),
+  // OpenID Connect sign-in (ADR-19): the organization's issuer and this console's client there.
+  OIDC_ISSUER: optionalStr(),
+  OIDC_CLIENT_ID: optionalStr(),
+  OIDC_CLIENT_SECRET_FILE: optionalStr(),
+  // The console's public callback URL as registered at the provider, e.g. https://console.example/auth/callback.
+  OIDC_REDIRECT_URL: optionalStr(),
+  OIDC_POST_LOGOUT_REDIRECT_URL: optionalStr(),
+  OIDC_SCOPES: list({ default: ['openid', 'profile', 'twinledger'] }),
+  // RFC 8707 resource indicator for the services' audience; unset: none sent (the IdP's default audience).
+  OIDC_RESOURCE: optionalStr(),
+  SESSION_COOKIE_SECRET_FILE: optionalStr(),
+  SESSION_MAX_AGE_S: int({ default: 8 * 3600, min: 300, max: 7 * 86_400 }),
+  // Refresh the access token this long before it expires (the services allow 30 s of clock skew).
+  OIDC_REFRESH_MARGIN_S: int({ default: 30, min: 0, max: 600 }),
+  // Test harnesses only: the console mints tokens itself (no identity provider involved).
   DEV_SIGNIN_KEY_FILE: optionalStr(),
   DEV_SIGNIN_USERS: list({ default: [] }),
   DEV_SIGNIN_TTL_SECONDS: int({ default: 3600, min: 60, max: 86_400 }),
@@ -46,12 +63,17 @@ if (env.DEV_SIGNIN_KEY_FILE) {
     users: parseDevUsers(env.DEV_SIGNIN_USERS),
     ttlSeconds: env.DEV_SIGNIN_TTL_SECONDS,
   });
-  logger.warn({ users: devSignIn.users.map((u) => u.name) }, 'dev sign-in enabled: this console mints tokens');
+  logger.warn({ users: devSignIn.users.map((u) => u.name) }, 'dev sign-in enabled: this console mints tokens (test harnesses only)');
 }
+
+const verifier = createJwtVerifier(authFromEnv(env, { expectedOrg: env.MSP_ID }));
+const oidcInit = await oidcInitFromEnv(env, { verifier, logger: logger.child({ component: 'oidc' }) });
+const oidc = oidcInit ? { signIn: createOidcSignIn(oidcInit), redirectUrl: oidcInit.redirectUrl } : undefined;
+if (oidcInit) logger.info({ issuer: oidcInit.issuer, clientId: oidcInit.clientId }, 'OpenID Connect sign-in enabled');
 
 const app = await buildApp({
   logger,
-  auth: createJwtVerifier(authFromEnv(env, { expectedOrg: env.MSP_ID })),
+  auth: verifier,
   orgName: env.ORG_NAME,
   mspId: env.MSP_ID,
   upstreams: {
@@ -63,6 +85,7 @@ const app = await buildApp({
   // The Vite build lands in dist/web, beside this file once built.
   webRoot: env.WEB_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), 'web'),
   ...(devSignIn ? { devSignIn } : {}),
+  ...(oidc ? { oidc } : {}),
 });
 
 await runService({ app, host: env.HOST, port: env.PORT });

@@ -81,7 +81,7 @@ describe('console server', () => {
 
   it('has dev sign-in off unless configured', async () => {
     const cfg = (await app.inject({ url: '/api/console/config' })).json();
-    expect(cfg).toEqual({ orgName: 'Org One', mspId: 'Org1MSP', devSignIn: { enabled: false, users: [] }, upstreams: { spec: true, acl: true, feeds: true, agent: false } });
+    expect(cfg).toEqual({ orgName: 'Org One', mspId: 'Org1MSP', oidc: { enabled: false }, devSignIn: { enabled: false, users: [] }, upstreams: { spec: true, acl: true, feeds: true, agent: false } });
     const res = await app.inject({ method: 'POST', url: '/api/console/dev-token', payload: { user: 'maintainer' } });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toMatchObject({ code: 'DEV_SIGNIN_DISABLED' });
@@ -101,7 +101,7 @@ describe('console server', () => {
     const principal = await createJwtVerifier({ issuer: ISSUER, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: 'Org1MSP' }).verify(token);
     expect(principal).toEqual({ subject: 'auditor', mspId: 'Org1MSP', fabricIdentity: 'User2', roles: ['AUDITOR', 'READER'] });
     const session = await withDev.inject({ url: '/api/console/session', headers: { authorization: `Bearer ${token}` } });
-    expect(session.json()).toEqual({ subject: 'auditor', mspId: 'Org1MSP', fabricIdentity: 'User2', roles: ['AUDITOR', 'READER'] });
+    expect(session.json()).toEqual({ subject: 'auditor', mspId: 'Org1MSP', fabricIdentity: 'User2', roles: ['AUDITOR', 'READER'], csrfToken: null, accessTokenExpiresAt: null });
     const unknown = await withDev.inject({ method: 'POST', url: '/api/console/dev-token', payload: { user: 'root' } });
     expect(unknown.statusCode).toBe(403);
     expect(unknown.json()).toMatchObject({ code: 'UNKNOWN_DEV_USER' });

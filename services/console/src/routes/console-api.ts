@@ -1,5 +1,7 @@
+import type { FastifyRequest } from 'fastify';
 import { errorResponses, Type, type ServiceApp } from '@twinledger/service-kit';
 import type { DevSignIn } from '../dev-signin.js';
+import type { SessionView } from '../oidc.js';
 import { DevSignInDisabledError } from '../errors.js';
 import { UPSTREAMS, type Upstreams } from './proxy.js';
 
@@ -8,6 +10,9 @@ export interface ConsoleApiDeps {
   readonly mspId: string | undefined;
   readonly upstreams: Upstreams;
   readonly devSignIn: DevSignIn | undefined;
+  readonly oidcEnabled: boolean;
+  /** The cookie session that authenticated the request; undefined for bearer tokens. */
+  readonly sessionOf: (req: FastifyRequest) => SessionView | undefined;
 }
 
 const Session = Type.Object({
@@ -15,6 +20,8 @@ const Session = Type.Object({
   mspId: Type.String(),
   fabricIdentity: Type.Union([Type.String(), Type.Null()]),
   roles: Type.Array(Type.String()),
+  csrfToken: Type.Union([Type.String(), Type.Null()], { description: 'Send as x-csrf-token on state-changing calls (cookie sessions only)' }),
+  accessTokenExpiresAt: Type.Union([Type.String(), Type.Null()], { description: 'When the session\'s current access token expires (it is refreshed before); null for bearer tokens' }),
 });
 
 /** The console's own small API: what the sign-in page needs, and who a token belongs to. */
@@ -24,11 +31,12 @@ export function consoleApiRoutes(app: ServiceApp, deps: ConsoleApiDeps): void {
     {
       config: { public: true },
       schema: {
-        description: 'What the sign-in page shows: the organization, dev sign-in users (when enabled), configured services',
+        description: 'What the sign-in page shows: the organization, whether OpenID Connect sign-in is configured, dev sign-in users (test harnesses only), configured services',
         response: {
           200: Type.Object({
             orgName: Type.String(),
             mspId: Type.Union([Type.String(), Type.Null()]),
+            oidc: Type.Object({ enabled: Type.Boolean() }),
             devSignIn: Type.Object({
               enabled: Type.Boolean(),
               users: Type.Array(Type.Object({ name: Type.String(), fabricIdentity: Type.String(), roles: Type.Array(Type.String()) })),
@@ -41,6 +49,7 @@ export function consoleApiRoutes(app: ServiceApp, deps: ConsoleApiDeps): void {
     async () => ({
       orgName: deps.orgName,
       mspId: deps.mspId ?? null,
+      oidc: { enabled: deps.oidcEnabled },
       devSignIn: {
         enabled: deps.devSignIn !== undefined,
         users: (deps.devSignIn?.users ?? []).map((u) => ({ name: u.name, fabricIdentity: u.fabricIdentity, roles: [...u.roles] })),
@@ -69,13 +78,14 @@ export function consoleApiRoutes(app: ServiceApp, deps: ConsoleApiDeps): void {
     '/api/console/session',
     {
       schema: {
-        description: 'The principal of the bearer token (verified like every service verifies it)',
+        description: 'The principal of the bearer token or sign-in session (verified like every service verifies it)',
         response: { 200: Session, ...errorResponses },
       },
     },
     async (req) => {
       const p = req.principal!;
-      return { subject: p.subject, mspId: p.mspId, fabricIdentity: p.fabricIdentity ?? null, roles: [...p.roles] };
+      const s = deps.sessionOf(req);
+      return { subject: p.subject, mspId: p.mspId, fabricIdentity: p.fabricIdentity ?? null, roles: [...p.roles], csrfToken: s?.csrfToken ?? null, accessTokenExpiresAt: s?.accessTokenExpiresAt ?? null };
     },
   );
 }

@@ -38,6 +38,11 @@ export async function proxyRoutes(app: ServiceApp, upstreams: Upstreams): Promis
       // creating a plant-size twin (tens of chunk transactions, ADR-14) takes up to two minutes.
       undici: { bodyTimeout: 0, headersTimeout: 300_000, connections: 64 },
       replyOptions: {
+        // The console's session cookie and CSRF token are the console's own: no service sees them.
+        rewriteRequestHeaders(_req, headers) {
+          const { cookie: _cookie, 'x-csrf-token': _csrf, ...rest } = headers;
+          return rest;
+        },
         onError(reply, { error }) {
           const code = (error as Error & { code?: string }).code ?? error.message;
           reply.log.warn({ err: error, upstream: name }, 'upstream unreachable');

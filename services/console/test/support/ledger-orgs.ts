@@ -26,6 +26,8 @@ export interface LedgerOrg {
 export interface LedgerOrgsOptions {
   /** MSP IDs whose organization also runs feed-ingest (its DHT node joins the gateways' DHT). */
   readonly feedIngest?: readonly string[];
+  /** The org's token issuer (e.g. one sharing its key with the org's OpenID provider); default a fresh dev issuer. */
+  readonly issuerFor?: (mspId: string) => Promise<DevIssuer>;
 }
 
 export async function startLedgerOrgs(root: string, net: DevNetwork, opts: LedgerOrgsOptions = {}): Promise<LedgerOrg[]> {
@@ -38,7 +40,7 @@ export async function startLedgerOrgs(root: string, net: DevNetwork, opts: Ledge
     await symlink(dirname(org.users[0]!.mspDir), join(dir, 'identities', 'User1'));
     await symlink(dirname(org.users[1]!.mspDir), join(dir, 'identities', 'User2'));
     await symlink(dirname(org.admin.mspDir), join(dir, 'identities', 'Admin'));
-    const issuer = await createDevIssuer(`https://idp.${org.mspId.toLowerCase()}.console-test`);
+    const issuer = opts.issuerFor ? await opts.issuerFor(org.mspId) : await createDevIssuer(`https://idp.${org.mspId.toLowerCase()}.console-test`);
     await writeFile(join(dir, 'jwks.json'), JSON.stringify(issuer.jwks));
     const kp = generateEncryptionKeyPair();
     await writeFile(join(dir, 'enc.key'), Buffer.from(kp.privateKey).toString('hex'), { mode: 0o600 });

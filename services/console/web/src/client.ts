@@ -43,10 +43,17 @@ export interface CallOptions<B> {
   readonly signal?: AbortSignal;
 }
 
+// Signed in through the organization's identity provider, the browser holds no token at all:
+// the console's HttpOnly session cookie goes with every same-origin request, and state-changing
+// calls add the session's CSRF token. A bearer token is held only by dev sign-in (test harnesses).
 let currentToken: string | undefined;
+let csrfToken: string | undefined;
 let onUnauthenticated: (() => void) | undefined;
 export function setToken(token: string | undefined): void {
   currentToken = token;
+}
+export function setCsrfToken(token: string | undefined): void {
+  csrfToken = token;
 }
 export function onSignedOut(fn: () => void): void {
   onUnauthenticated = fn;
@@ -64,8 +71,20 @@ export function buildUrl(service: Service | 'console', path: string, params: Rea
   return `/api/${service}${filled}${q ? `?${q}` : ''}`;
 }
 
-function authHeaders(): Record<string, string> {
-  return currentToken ? { authorization: `Bearer ${currentToken}` } : {};
+function authHeaders(method = 'GET'): Record<string, string> {
+  if (currentToken) return { authorization: `Bearer ${currentToken}` };
+  return csrfToken && method.toUpperCase() !== 'GET' ? { 'x-csrf-token': csrfToken } : {};
+}
+
+/**
+ * Ends the cookie session at the console (which revokes its refresh token) and returns where to
+ * send the browser: the identity provider's sign-out page, which comes back to the console.
+ */
+export async function signOutOfSession(): Promise<string> {
+  const res = await fetch('/auth/logout', { method: 'POST', headers: csrfToken ? { 'x-csrf-token': csrfToken } : {} });
+  if (!res.ok) throw await toApiError(res, 'console');
+  csrfToken = undefined;
+  return ((await res.json()) as { redirect: string }).redirect;
 }
 
 export async function toApiError(res: Response, service: string): Promise<ApiError> {
@@ -114,7 +133,7 @@ export async function allPages<T>(read: (bookmark: string | undefined) => Promis
 
 /** Like `call` but returns the Response (downloads, non-JSON bodies). */
 export async function send(service: Service | 'console', method: Method, path: string, opts: CallOptions<unknown> = {}): Promise<Response> {
-  const headers: Record<string, string> = { ...authHeaders() };
+  const headers: Record<string, string> = { ...authHeaders(method) };
   let body: BodyInit | undefined;
   if (opts.raw) {
     headers['content-type'] = opts.raw.contentType;

@@ -1,6 +1,6 @@
 import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { onSignedOut, send, setToken } from './client';
+import { onSignedOut, send, setCsrfToken, setToken, signOutOfSession } from './client';
 import { ErrorNotice } from './components/ErrorNotice';
 import { Notifications } from './components/Notifications';
 import { CreateTwin } from './pages/CreateTwin';
@@ -20,10 +20,12 @@ function useHashRoute(): string {
   return hash;
 }
 
-async function verify(token: string): Promise<Session> {
-  setToken(token);
+/** Who the bearer token (dev sign-in) or, without one, the console's session cookie belongs to. */
+async function verify(token: string | null): Promise<Session> {
+  setToken(token ?? undefined);
   // The console's own route (/api/console/session), outside the services' typed paths.
-  const principal = (await (await send('console', 'get', '/session')).json()) as { subject: string; mspId: string; fabricIdentity: string | null; roles: string[] };
+  const principal = (await (await send('console', 'get', '/session')).json()) as Omit<Session, 'token'>;
+  setCsrfToken(principal.csrfToken ?? undefined);
   return { token, ...principal };
 }
 
@@ -39,14 +41,17 @@ function App() {
     onSignedOut(() => {
       tokenStore.clear();
       setToken(undefined);
+      setCsrfToken(undefined);
       setSession(undefined);
     });
+    // A dev token of this tab, else the identity-provider session cookie (if any).
     const saved = tokenStore.load();
-    if (!saved) {
-      setRestoring(false);
-      return;
-    }
-    verify(saved).then(setSession, () => tokenStore.clear()).finally(() => setRestoring(false));
+    verify(saved ?? null)
+      .then(setSession, () => {
+        tokenStore.clear();
+        setToken(undefined);
+      })
+      .finally(() => setRestoring(false));
   }, []);
 
   useEffect(() => {
@@ -58,7 +63,14 @@ function App() {
     tokenStore.save(token);
     setSession(s);
   };
+  const [signOutError, setSignOutError] = useState<unknown>();
   const signOut = (): void => {
+    if (session?.token === null) {
+      // Signed in through the identity provider: the console drops the session, then the
+      // provider signs the user out and sends the browser back here.
+      signOutOfSession().then((to) => window.location.assign(to), setSignOutError);
+      return;
+    }
     tokenStore.clear();
     setToken(undefined);
     setSession(undefined);
@@ -88,6 +100,7 @@ function App() {
       </header>
       <main id="main">
         <ErrorNotice error={configError} action="load the console configuration" />
+        <ErrorNotice error={signOutError} action="sign out" />
         {!session ? (
           <SignIn config={config} onToken={signIn} />
         ) : (

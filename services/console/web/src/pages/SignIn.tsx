@@ -1,11 +1,14 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { send } from '../client';
 import { ErrorNotice } from '../components/ErrorNotice';
 import type { ConsoleConfig } from '../session';
 
-/** Sign-in with a bearer token from the organization's issuer, or (local network only) as a dev user. */
+/**
+ * Sign-in through the organization's identity provider (OpenID Connect, handled by the console
+ * server at /auth/login). Dev sign-in buttons appear only on consoles that mint tokens (test
+ * harnesses, DEV_SIGNIN_KEY_FILE).
+ */
 export function SignIn({ config, onToken }: { config: ConsoleConfig | undefined; onToken: (token: string) => Promise<void> }) {
-  const [token, setTokenText] = useState('');
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
 
@@ -20,25 +23,31 @@ export function SignIn({ config, onToken }: { config: ConsoleConfig | undefined;
       setBusy(false);
     }
   };
-  const submit = (e: FormEvent): void => {
-    e.preventDefault();
-    void attempt(async () => token.trim());
-  };
+
+  // Set by the console's /auth/callback when the provider's answer was refused (its reason code).
+  const refused = new URLSearchParams(window.location.search).get('signin_error');
 
   return (
     <section aria-labelledby="signin-title" className="signin">
       <h1 id="signin-title">Sign in{config ? ` to ${config.orgName}` : ''}</h1>
-      <form onSubmit={submit}>
-        <label htmlFor="token">Access token (JWT issued by your organization)</label>
-        <textarea id="token" name="token" rows={4} value={token} onChange={(e) => setTokenText(e.target.value)} required autoComplete="off" spellCheck={false} />
-        <button type="submit" disabled={busy || token.trim().length === 0}>
-          Sign in with token
-        </button>
-      </form>
+      {refused ? (
+        <p role="alert" data-code={refused}>
+          The last sign-in did not complete ({refused}). Please sign in again.
+        </p>
+      ) : null}
+      {config?.oidc.enabled ? (
+        <p>
+          <a className="button" href="/auth/login">
+            Sign in with your organization account
+          </a>
+        </p>
+      ) : config && !config.devSignIn.enabled ? (
+        <p role="alert">This console has no identity provider configured (OIDC_ISSUER); ask its operator.</p>
+      ) : null}
       {config?.devSignIn.enabled ? (
         <div className="dev-signin">
-          <h2>Local network users</h2>
-          <p className="muted">This console mints development tokens (DEV_SIGNIN_KEY_FILE is set). Never enable this in production.</p>
+          <h2>Test users</h2>
+          <p className="muted">This console mints development tokens (DEV_SIGNIN_KEY_FILE is set, for test harnesses). Never enable this in production.</p>
           <ul>
             {config.devSignIn.users.map((u) => (
               <li key={u.name}>
