@@ -143,7 +143,7 @@ async function measureMultiProcess(orgs: readonly string[], chunkSize: number, r
   try {
     const addrs: string[] = [];
     for (const m of members) {
-      const config: NodeProcessConfig = { dataDir: m.dataDir, mspId: m.mspId, encryptionKeyHex: Buffer.from(m.keys.privateKey).toString('hex'), swarmKeyText, chunkSize, parties };
+      const config: NodeProcessConfig = { dataDir: m.dataDir, mspId: m.mspId, encryptionKeyHex: Buffer.from(m.keys.privateKey).toString('hex'), swarmKeyText, chunkSize, parties, storeSessions: true };
       const child = fork(new URL('./dht-node-process.js', import.meta.url), [JSON.stringify(config)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
       children.push(child);
       addrs.push(String((await next(child, 'ready'))['addr']));

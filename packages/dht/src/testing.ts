@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Stream } from '@libp2p/interface';
 import type { Logger, Registry } from '@twinledger/observability';
 import type { Hex } from './codec.js';
 import { createDhtNode, type DhtNode, type DhtNodeInit } from './dht-node.js';
@@ -153,6 +154,16 @@ export async function holdsFeedUpdate(node: DhtNode, address: Hex): Promise<bool
 /** Sends one raw store-protocol request from `node` to `peerId` (errors come back as thrown coded errors). */
 export function rawStoreRequest(node: DhtNode, peerId: string, header: Record<string, unknown>, body?: Uint8Array): Promise<Frame> {
   return internals(node).client.request(peerId, header, body);
+}
+
+/** Peers the node holds an open store session (`/twinledger/store/1.1.0`) to; empty for a node that speaks only 1.0.0. */
+export function storeSessionPeers(node: DhtNode): string[] {
+  return internals(node).sessions?.peers() ?? [];
+}
+
+/** Opens a raw stream of `protocol` from `node` to a connected peer, for tests of the wire itself. */
+export function dialRawProtocol(node: DhtNode, peerId: string, protocol: string): Promise<Stream> {
+  return internals(node).dialProtocol(peerId, protocol);
 }
 
 /** The order in which the node's reads try the replicas of a key (itself first when it is one). */
