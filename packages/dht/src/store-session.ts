@@ -2,7 +2,8 @@ import type { Libp2p, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Logger } from '@twinledger/observability';
 import { isSafeInt } from './codec.js';
-import { MalformedMessageError, PeerRequestError } from './errors.js';
+import type { TwinLedgerError } from '@twinledger/errors';
+import { errorFromWire, MalformedMessageError, PeerRequestError } from './errors.js';
 import { createFrameDecoder, writeFrame, type Frame, type FrameLimits } from './framing.js';
 import type { DhtMetrics } from './metrics.js';
 import { errorFrame, type StoreHandler } from './store-protocol.js';
@@ -53,8 +54,12 @@ export function serveStoreSession(stream: Stream, remotePeerId: string, init: Re
   const waiting: Array<{ id: number; frame: Frame }> = [];
   let running = 0;
   let paused = false;
+  /** Set once a frame broke the framing: no frame after it is read. */
   let broken = false;
+  /** The session ends once the requests already read are answered (remote closed, or broken). */
   let ending = false;
+  let closing = false;
+  let failure: Frame | undefined;
   // Responses go out one whole frame at a time, in completion order.
   let writes: Promise<void> = Promise.resolve();
   let idle: NodeJS.Timeout | undefined;
@@ -74,16 +79,22 @@ export function serveStoreSession(stream: Stream, remotePeerId: string, init: Re
     });
   };
 
-  /** A framing error: answer it (without an id: no request can be named) and end the session. */
+  /**
+   * A framing error: nothing after it is read. The requests before it still get their answers;
+   * then the error goes out without an id (no request can be named) and the session ends.
+   */
   const breakSession = (err: unknown): void => {
     broken = true;
-    waiting.length = 0;
-    respond(null, errorFrame(err, 'read', logger, metrics));
-    writes = writes.then(() => stream.close()).catch(() => undefined);
+    ending = true;
+    failure = errorFrame(err, 'read', logger, metrics);
+    maybeEnd();
   };
 
   const maybeEnd = (): void => {
-    if (ending && running === 0 && waiting.length === 0) writes = writes.then(() => stream.close()).catch(() => undefined);
+    if (!ending || running > 0 || waiting.length > 0 || closing) return;
+    closing = true;
+    if (failure !== undefined) respond(null, failure);
+    writes = writes.then(() => stream.close()).catch(() => undefined);
   };
 
   const pump = (): void => {
@@ -93,7 +104,7 @@ export function serveStoreSession(stream: Stream, remotePeerId: string, init: Re
       // The handler answers every failure with an error frame; it does not throw.
       void handler(remotePeerId, frame).then((res) => {
         running--;
-        if (!broken) respond(id, res);
+        if (stream.status === 'open') respond(id, res);
         touch();
         pump();
         maybeEnd();
@@ -118,7 +129,10 @@ export function serveStoreSession(stream: Stream, remotePeerId: string, init: Re
     }
     for (const frame of frames) {
       const { id, ...header } = frame.header;
-      if (!isSafeInt(id, 1)) return breakSession(new MalformedMessageError('session request without a valid id'));
+      if (!isSafeInt(id, 1)) {
+        breakSession(new MalformedMessageError('session request without a valid id'));
+        break;
+      }
       waiting.push({ id: id as number, frame: { header, body: frame.body } });
     }
     pump();
@@ -131,6 +145,7 @@ export function serveStoreSession(stream: Stream, remotePeerId: string, init: Re
   stream.addEventListener('close', () => {
     clearTimeout(idle);
     broken = true;
+    closing = true;
     waiting.length = 0;
   });
   touch();
@@ -172,6 +187,8 @@ interface Session {
   open: number;
   nextId: number;
   idle?: NodeJS.Timeout;
+  /** Why the session ended, when the serving side said (its requests still open fail with it). */
+  failure?: TwinLedgerError;
 }
 
 export function createStoreSessionPool(init: Readonly<StoreSessionPoolInit>, components: StoreSessionPoolComponents): StoreSessionPool {
@@ -222,9 +239,15 @@ export function createStoreSessionPool(init: Readonly<StoreSessionPoolInit>, com
         const { id, ...header } = f.header;
         const p = typeof id === 'number' ? s.pending.get(id) : undefined;
         if (p === undefined) {
-          // A response to nothing asked, or the serving side's answer to a framing error: either
-          // way the two ends disagree about the stream, and it is unusable.
-          stream.abort(new PeerRequestError('store session broke', { details: { peerId, remoteCode: typeof header['code'] === 'string' ? header['code'] : 'unexpected response' } }));
+          // The serving side's answer to a frame that broke the framing (no id): it answered
+          // every request before that frame, so the requests still open are that one and those
+          // sent after it, and they fail with its code. Any other unknown id: the two ends
+          // disagree about the stream, and it is unusable.
+          const code = typeof header['code'] === 'string' ? header['code'] : undefined;
+          s.failure = id === null && header['ok'] === false && code !== undefined
+            ? errorFromWire(code, typeof header['message'] === 'string' ? header['message'] : 'store session ended', { peerId })
+            : new PeerRequestError('store session broke: a response to no request', { details: { peerId } });
+          stream.abort(s.failure);
           return;
         }
         s.pending.delete(id as number);
@@ -234,7 +257,7 @@ export function createStoreSessionPool(init: Readonly<StoreSessionPoolInit>, com
     stream.addEventListener('close', (evt) => {
       drop(peerId, s);
       clearTimeout(s.idle);
-      const err = new PeerRequestError('store session closed', { ...(evt.error ? { cause: evt.error } : {}), details: { peerId } });
+      const err = s.failure ?? new PeerRequestError('store session closed', { ...(evt.error ? { cause: evt.error } : {}), details: { peerId } });
       for (const p of s.pending.values()) p.reject(err);
       s.pending.clear();
       for (const next of s.queue.splice(0)) next();
