@@ -177,8 +177,16 @@ export async function writeFrameAndClose(stream: Stream, header: Record<string, 
   await stream.close(options);
 }
 
+/**
+ * Pieces of up to 1 MiB (a whole chunk): the muxer cuts what it sends by its window (yamux:
+ * frames up to the stream window, 256 KiB at first), and each of its frames is one noise
+ * sealing run and one socket write below. Pieces of 64 KiB made a yamux frame, a pnet buffer
+ * and a socket write per 64 KiB, four times as many for the same bytes.
+ */
+const SEND_PIECE = 1024 * 1024;
+
 async function sendAll(stream: Stream, bytes: Uint8Array, options: AbortOptions): Promise<void> {
-  const step = 64 * 1024;
+  const step = SEND_PIECE;
   for (let o = 0; o < bytes.byteLength; o += step) {
     if (!stream.send(bytes.subarray(o, Math.min(o + step, bytes.byteLength)))) await stream.onDrain(options);
   }
