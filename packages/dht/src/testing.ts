@@ -119,6 +119,27 @@ export async function spawnTestNetwork(options: Readonly<TestNetworkOptions>): P
   return net;
 }
 
+/**
+ * Runs `check` with each of two started nodes of a party, Org9, that the network's registry
+ * does not know (their own registry knows it and the network's parties): one holding the swarm
+ * key, one with another. Each is stopped after its check.
+ */
+export async function withOutsiders(net: TestNetwork, check: (outsider: DhtNode) => Promise<void>): Promise<void> {
+  const keys = generateEncryptionKeyPair();
+  const own = createStaticPartyRegistry([...net.registry.list(), { mspId: 'Org9', peerIds: [], encryptionPublicKey: keys.publicKey }]);
+  const mk = (dir: string, swarmKey: Uint8Array): DhtNode =>
+    createDhtNode({ dataDir: join(net.rootDir, dir), mspId: 'Org9', encryptionKey: keys.privateKey, swarmKey, requestTimeoutMs: 3000 }, { registry: own });
+  for (const outsider of [mk('outsider-psk', net.swarmKey), mk('outsider-nopsk', generateSwarmKey())]) {
+    await outsider.start();
+    try {
+      own.upsert({ mspId: 'Org9', peerIds: [outsider.peerId], encryptionPublicKey: keys.publicKey });
+      await check(outsider);
+    } finally {
+      await outsider.stop();
+    }
+  }
+}
+
 function internals(node: DhtNode) {
   const i = nodeInternals.get(node);
   if (i === undefined) throw new Error('node not started');

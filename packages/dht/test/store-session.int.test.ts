@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { Stream } from '@libp2p/interface';
-import { createDhtNode, createStaticPartyRegistry, generateEncryptionKeyPair, generateSwarmKey, STORE_PROTOCOL, STORE_SESSION_PROTOCOL, type DhtNode } from '@twinledger/dht';
-import { dialRawProtocol, holdsBlob, spawnTestNetwork, storeSessionPeers, type TestNetwork } from '@twinledger/dht/testing';
+import { STORE_PROTOCOL, STORE_SESSION_PROTOCOL, type DhtNode } from '@twinledger/dht';
+import { dialRawProtocol, holdsBlob, spawnTestNetwork, storeSessionPeers, withOutsiders, type TestNetwork } from '@twinledger/dht/testing';
 import { createFrameDecoder, encodeFrame, type Frame } from '../src/framing.js';
 
 // Three orgs, r = 3: every node holds every object. Org3's node is of the previous version (it
@@ -122,32 +121,22 @@ describe('the session protocol on the wire', () => {
 describe('membership on the session protocol', () => {
   it('gives a node outside the registry no session, with or without the swarm key', async () => {
     const { ref } = await n(0).putObject(randomBytes(100), { acl: ['Org1', 'Org2', 'Org3'] });
-    const outsiderKeys = generateEncryptionKeyPair();
-    const own = createStaticPartyRegistry([...net.registry.list(), { mspId: 'Org9', peerIds: [], encryptionPublicKey: outsiderKeys.publicKey }]);
-    const mk = (dir: string, swarmKey: Uint8Array): DhtNode =>
-      createDhtNode({ dataDir: join(net.rootDir, dir), mspId: 'Org9', encryptionKey: outsiderKeys.privateKey, swarmKey, requestTimeoutMs: 3000 }, { registry: own });
-    for (const outsider of [mk('outsider-psk', net.swarmKey), mk('outsider-nopsk', generateSwarmKey())]) {
-      await outsider.start();
-      try {
-        own.upsert({ mspId: 'Org9', peerIds: [outsider.peerId], encryptionPublicKey: outsiderKeys.publicKey });
-        await outsider.dial(n(0).multiaddrs()[0]!).catch(() => undefined);
-        // Neither store protocol answers it: the dial fails, or (libp2p may hand out a stream
-        // before the remote confirmed the protocol) the stream ends without a single frame. A
-        // request that reached the store handler would be answered, if only with a refusal.
-        for (const protocol of [STORE_SESSION_PROTOCOL, STORE_PROTOCOL]) {
-          const stream = await dialRawProtocol(outsider, n(0).peerId, protocol).catch(() => undefined);
-          if (stream === undefined) continue;
-          const got = collect(stream, 1);
-          stream.send(encodeFrame({ op: 'get-blob', kind: 'manifest', hash: ref, ...(protocol === STORE_SESSION_PROTOCOL ? { id: 1 } : {}) }));
-          const res = await got;
-          expect(res.frames).toEqual([]);
-          expect(res.ended).toBe(true);
-        }
-        expect(n(0).status().peers.map((p) => p.peerId)).not.toContain(outsider.peerId);
-        expect(storeSessionPeers(n(0))).not.toContain(outsider.peerId);
-      } finally {
-        await outsider.stop();
+    await withOutsiders(net, async (outsider) => {
+      await outsider.dial(n(0).multiaddrs()[0]!).catch(() => undefined);
+      // Neither store protocol answers it: the dial fails, or (libp2p may hand out a stream
+      // before the remote confirmed the protocol) the stream ends without a single frame. A
+      // request that reached the store handler would be answered, if only with a refusal.
+      for (const protocol of [STORE_SESSION_PROTOCOL, STORE_PROTOCOL]) {
+        const stream = await dialRawProtocol(outsider, n(0).peerId, protocol).catch(() => undefined);
+        if (stream === undefined) continue;
+        const got = collect(stream, 1);
+        stream.send(encodeFrame({ op: 'get-blob', kind: 'manifest', hash: ref, ...(protocol === STORE_SESSION_PROTOCOL ? { id: 1 } : {}) }));
+        const res = await got;
+        expect(res.frames).toEqual([]);
+        expect(res.ended).toBe(true);
       }
-    }
+      expect(n(0).status().peers.map((p) => p.peerId)).not.toContain(outsider.peerId);
+      expect(storeSessionPeers(n(0))).not.toContain(outsider.peerId);
+    });
   });
 });
