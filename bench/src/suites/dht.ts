@@ -222,7 +222,7 @@ async function measureMultiProcess(orgs: readonly string[], chunkSize: number, r
  */
 export const dht: Suite = {
   name: 'dht',
-  description: 'DHT put/get MB/s and latency (1 KiB, 1 MiB, 64 MiB, r=3, 5 nodes), feeds, AEAD+hash ceiling',
+  description: 'DHT put/get MB/s and latency (1 KiB, 1 MiB, 64 MiB, r=3, 5 nodes), feeds, one process per node, the put floor (--sessions=off: store protocol 1.0.0 only)',
   async run({ log, args }) {
     const quick = args.includes('--quick');
     // --sessions=off: nodes speak only store protocol 1.0.0 (a stream per request), for the A/B.

@@ -32,6 +32,14 @@ export const STORE_SESSION_PROTOCOL = '/twinledger/store/1.1.0';
 /** Requests one session runs (serving side) or keeps open (requesting side) at once. */
 export const SESSION_MAX_INFLIGHT = 8;
 
+/**
+ * Requests a session may have read but not yet started, beyond the running ones. A requester
+ * that keeps to SESSION_MAX_INFLIGHT never has any waiting (the serving side frees a slot before
+ * it answers); one that sends far more, in small frames within the window it was granted, is
+ * breaking the protocol, and its session ends instead of this node queueing without bound.
+ */
+export const SESSION_MAX_WAITING = 64;
+
 /** Sessions a peer may hold open to this node at once (per connection). */
 export const SESSION_MAX_STREAMS = 4;
 
@@ -131,6 +139,10 @@ export function serveStoreSession(stream: Stream, remotePeerId: string, init: Re
       const { id, ...header } = frame.header;
       if (!isSafeInt(id, 1)) {
         breakSession(new MalformedMessageError('session request without a valid id'));
+        break;
+      }
+      if (waiting.length >= SESSION_MAX_WAITING) {
+        breakSession(new MalformedMessageError('more requests in flight than the session allows', { details: { max: SESSION_MAX_INFLIGHT } }));
         break;
       }
       waiting.push({ id: id as number, frame: { header, body: frame.body } });

@@ -94,6 +94,20 @@ describe('the session protocol on the wire', () => {
     await s.close();
   });
 
+  it('ends a session that keeps far more requests open than allowed, after answering those it took', async () => {
+    const s = await dialRawProtocol(n(1), n(0).peerId, STORE_SESSION_PROTOCOL);
+    const got = collect(s, 1000);
+    s.send(Buffer.concat(Array.from({ length: 1000 }, (_, i) => missing(i + 1))));
+    const res = await got;
+    expect(res.ended).toBe(true);
+    const last = res.frames.at(-1)!.header;
+    expect(last).toMatchObject({ ok: false, code: 'DHT_MALFORMED_MESSAGE', id: null });
+    const answered = res.frames.slice(0, -1);
+    expect(answered.length).toBeGreaterThan(0);
+    expect(answered.length).toBeLessThan(1000);
+    for (const f of answered) expect(f.header).toMatchObject({ ok: false, code: 'DHT_NOT_FOUND' });
+  });
+
   it('ends a session whose framing breaks (no id, oversize prefix), and later requests still work', async () => {
     const noId = await dialRawProtocol(n(0), n(1).peerId, STORE_SESSION_PROTOCOL);
     let got = collect(noId, 2);
