@@ -121,8 +121,14 @@ export function serveStoreSession(stream: Stream, remotePeerId: string, init: Re
     const full = running >= SESSION_MAX_INFLIGHT;
     if (full !== paused && stream.status === 'open') {
       paused = full;
-      if (full) stream.pause();
-      else stream.resume();
+      // Once the requester closed its side, the read side refuses pause and resume (and there
+      // is nothing more to hold back): that must not throw inside a handler's continuation.
+      try {
+        if (full) stream.pause();
+        else stream.resume();
+      } catch (err) {
+        logger.debug({ err, remotePeerId }, 'store session read side already closing');
+      }
     }
   };
 

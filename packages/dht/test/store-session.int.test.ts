@@ -108,6 +108,19 @@ describe('the session protocol on the wire', () => {
     for (const f of answered) expect(f.header).toMatchObject({ ok: false, code: 'DHT_NOT_FOUND' });
   });
 
+  it('answers what was sent before the requester closed its side, beyond the in-flight limit', async () => {
+    const s = await dialRawProtocol(n(1), n(0).peerId, STORE_SESSION_PROTOCOL);
+    const got = collect(s, 20);
+    s.send(Buffer.concat(Array.from({ length: 20 }, (_, i) => missing(i + 1))));
+    await s.close();
+    const res = await got;
+    expect(res.frames.map((f) => f.header['id']).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    // The node still serves.
+    const data = randomBytes(CHUNK);
+    const put = await n(0).putObject(data, { acl: ['Org1', 'Org2'] });
+    expect(sha(await n(1).getObject(put.ref))).toBe(sha(data));
+  });
+
   it('ends a session whose framing breaks (no id, oversize prefix), and later requests still work', async () => {
     const noId = await dialRawProtocol(n(0), n(1).peerId, STORE_SESSION_PROTOCOL);
     let got = collect(noId, 2);
