@@ -14,6 +14,8 @@ export interface NodeProcessConfig {
   readonly swarmKeyText: string;
   readonly chunkSize: number;
   readonly parties: ReadonlyArray<{ mspId: string; peerIds: string[]; encryptionPublicKeyHex: string }>;
+  /** false: the node speaks only store protocol 1.0.0 (a stream per request), for the A/B. */
+  readonly storeSessions: boolean;
 }
 
 export type NodeProcessCommand = { type: 'dial'; addrs: string[] } | { type: 'put'; size: number; runs: number; acl: string[] } | { type: 'stop' };
@@ -31,6 +33,7 @@ const node: DhtNode = createDhtNode(
     chunkSize: config.chunkSize,
     repairIntervalMs: 0,
     gcIntervalMs: 0,
+    storeSessions: config.storeSessions,
   },
   { registry },
 );

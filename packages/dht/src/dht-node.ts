@@ -5,7 +5,7 @@ import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht';
-import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import { ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -38,6 +38,7 @@ import { createReplicaClient, type ReplicaClient } from './replica-client.js';
 import { orderForKey } from './placement.js';
 import { signingKeyFromSeed, type SigningKey } from './signing.js';
 import { createStoreHandler, errorFrame, STORE_PROTOCOL } from './store-protocol.js';
+import { createStoreSessionPool, serveStoreSession, SESSION_MAX_STREAMS, STORE_SESSION_PROTOCOL, type StoreSessionPool } from './store-session.js';
 import { readFrame, writeFrameAndClose, type FrameLimits } from './framing.js';
 
 export interface DhtNodeInit {
@@ -92,6 +93,13 @@ export interface DhtNodeInit {
   readonly ownerKey?: Uint8Array;
   /** Most entries one feed range call returns. Defaults to 1000. */
   readonly maxRangeEntries?: number;
+  /**
+   * Whether this node speaks the store session protocol (`/twinledger/store/1.1.0`: one
+   * long-lived stream per peer, ADR-17), serving it and using it towards peers that do. Defaults
+   * to true. With false the node serves and uses only `/twinledger/store/1.0.0` (a stream per
+   * request), exactly as the previous version: a rollback switch during a rolling upgrade.
+   */
+  readonly storeSessions?: boolean;
 }
 
 export interface DhtNodeComponents {
@@ -182,6 +190,7 @@ interface Running {
   readonly repairer: Repairer;
   readonly gc: GarbageCollector;
   readonly bootstrapper: PeriodicPass<number>;
+  readonly sessions: StoreSessionPool | undefined;
   readonly unsubscribe: () => void;
 }
 
@@ -302,11 +311,29 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
           },
           { maxInboundStreams: 256, maxOutboundStreams: 256 },
         );
+        // Sessions idle out on the serving side well after the requester's own idle close, so a
+        // requester never sends on a session the other end is closing.
+        const sessionIdleMs = Math.max(30_000, 3 * timeout);
+        let sessions: StoreSessionPool | undefined;
+        if (init.storeSessions !== false) {
+          const storeLogger = logger.child({ component: 'dht-store' });
+          await libp2p.handle(
+            STORE_SESSION_PROTOCOL,
+            (stream, connection) => {
+              serveStoreSession(stream, connection.remotePeer.toString(), { limits, idleTimeoutMs: 2 * sessionIdleMs }, { handler, logger: storeLogger, ...(metrics ? { metrics } : {}) });
+            },
+            { maxInboundStreams: SESSION_MAX_STREAMS, maxOutboundStreams: SESSION_MAX_STREAMS },
+          );
+          sessions = createStoreSessionPool(
+            { responseLimits: limits, idleTimeoutMs: sessionIdleMs, legacyRetryMs: 60_000 },
+            { libp2p, logger: logger.child({ component: 'dht-sessions' }) },
+          );
+        }
         const countPeers = (): number => registry.list().reduce((n, p) => n + p.peerIds.length, 0);
         let registeredPeers = countPeers();
         const client = createReplicaClient(
           { selfPeerId: peerId, selfMspId: init.mspId, requestTimeoutMs: timeout, responseLimits: limits, discoverBelow: r + 1, discoveryIntervalMs: 5000, replicationFactor: r },
-          { libp2p: libp2p as never, registry, handler, registeredPeers: () => registeredPeers, logger: logger.child({ component: 'dht-replicas' }), ...(metrics ? { metrics } : {}) },
+          { libp2p: libp2p as never, registry, handler, registeredPeers: () => registeredPeers, logger: logger.child({ component: 'dht-replicas' }), ...(metrics ? { metrics } : {}), ...(sessions ? { sessions } : {}) },
         );
         late.client = client;
         const objects = createObjectService(
@@ -346,8 +373,13 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
           return unreached.size;
         });
         await libp2p.start();
-        running = { libp2p, datastore, peerDatastore, store, client, objects, feeds, repairer, gc, bootstrapper, unsubscribe };
-        nodeInternals.set(node, { store, client });
+        running = { libp2p, datastore, peerDatastore, store, client, objects, feeds, repairer, gc, bootstrapper, sessions, unsubscribe };
+        nodeInternals.set(node, {
+          store,
+          client,
+          sessions,
+          dialProtocol: (remote, protocol) => libp2p.dialProtocol(peerIdFromString(remote), protocol, { signal: AbortSignal.timeout(timeout) }),
+        });
         if ((await bootstrapper.runOnce()) > 0) bootstrapper.start();
         repairer.start();
         gc.start();
@@ -367,6 +399,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
       await rn.bootstrapper.stop();
       await rn.repairer.stop();
       await rn.gc.stop();
+      rn.sessions?.close();
       await rn.libp2p.stop();
       await rn.datastore.close();
       await rn.peerDatastore.close();

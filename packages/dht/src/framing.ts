@@ -105,6 +105,66 @@ function concatParts(parts: readonly Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
+/**
+ * Splits a byte stream carrying many frames back to back (a store session) into frames. The
+ * prefix of each is checked against the limits as soon as its 8 bytes are in, so an oversize
+ * frame throws before its body is buffered; a frame's body is a view of a buffer it owns.
+ */
+export interface FrameDecoder {
+  /** Appends received bytes; returns the frames they complete, in order. */
+  push(data: Parameters<Stream['send']>[0]): Frame[];
+  /** Bytes received that do not yet form a whole frame. */
+  readonly buffered: number;
+}
+
+export function createFrameDecoder(limits: FrameLimits): FrameDecoder {
+  let parts: Uint8Array[] = [];
+  let total = 0;
+  let expected = -1;
+  return {
+    get buffered() {
+      return total;
+    },
+    push(data) {
+      const out: Frame[] = [];
+      const bytes = data instanceof Uint8Array ? data : data.subarray();
+      if (bytes.byteLength > 0) {
+        parts.push(bytes);
+        total += bytes.byteLength;
+      }
+      for (;;) {
+        if (expected < 0) {
+          if (total < 8) break;
+          const head = parts[0]!.byteLength >= 8 ? parts[0]! : concatParts(parts, total);
+          if (head !== parts[0]) parts = [head];
+          const dv = new DataView(head.buffer, head.byteOffset, 8);
+          const hl = dv.getUint32(0);
+          const bl = dv.getUint32(4);
+          checkLengths(hl, bl, limits);
+          expected = 8 + hl + bl;
+        }
+        if (total < expected) break;
+        const joined = parts.length === 1 ? parts[0]! : concatParts(parts, total);
+        // The frame's bytes are copied out only when they share a buffer with the next frame's
+        // (a body must not pin, or be changed through, bytes that are not its own).
+        const rest = joined.subarray(expected);
+        const own = rest.byteLength === 0 && parts.length > 1;
+        out.push(decodeFrame(joined.subarray(0, expected), limits, own));
+        parts = rest.byteLength > 0 ? [rest] : [];
+        total = rest.byteLength;
+        expected = -1;
+      }
+      return out;
+    },
+  };
+}
+
+/** Writes one frame (head, then the body in place) with back-pressure, leaving the stream open. */
+export async function writeFrame(stream: Stream, header: Record<string, unknown>, body: Uint8Array = new Uint8Array(), options: AbortOptions = {}): Promise<void> {
+  await sendAll(stream, encodeFrameHead(header, body.byteLength), options);
+  await sendAll(stream, body, options);
+}
+
 /** Writes bytes with back-pressure, then closes the write side. */
 export async function writeAndClose(stream: Stream, bytes: Uint8Array, options: AbortOptions = {}): Promise<void> {
   await sendAll(stream, bytes, options);
@@ -113,13 +173,20 @@ export async function writeAndClose(stream: Stream, bytes: Uint8Array, options: 
 
 /** Writes one frame (its head, then the body in place: no frame-sized copy per request) and closes the write side. */
 export async function writeFrameAndClose(stream: Stream, header: Record<string, unknown>, body: Uint8Array = new Uint8Array(), options: AbortOptions = {}): Promise<void> {
-  await sendAll(stream, encodeFrameHead(header, body.byteLength), options);
-  await sendAll(stream, body, options);
+  await writeFrame(stream, header, body, options);
   await stream.close(options);
 }
 
+/**
+ * Pieces of up to 1 MiB (a whole chunk): the muxer cuts what it sends by its window (yamux:
+ * frames up to the stream window, 256 KiB at first), and each of its frames is one noise
+ * sealing run and one socket write below. Pieces of 64 KiB made a yamux frame, a pnet buffer
+ * and a socket write per 64 KiB, four times as many for the same bytes.
+ */
+const SEND_PIECE = 1024 * 1024;
+
 async function sendAll(stream: Stream, bytes: Uint8Array, options: AbortOptions): Promise<void> {
-  const step = 64 * 1024;
+  const step = SEND_PIECE;
   for (let o = 0; o < bytes.byteLength; o += step) {
     if (!stream.send(bytes.subarray(o, Math.min(o + step, bytes.byteLength)))) await stream.onDrain(options);
   }

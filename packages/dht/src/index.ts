@@ -27,5 +27,6 @@ export type { RepairReport } from './repair.js';
 export type { GcReport } from './gc.js';
 export type { LocalStoreStats } from './local-store.js';
 export { STORE_PROTOCOL } from './store-protocol.js';
+export { STORE_SESSION_PROTOCOL } from './store-session.js';
 export * from './errors.js';
 export { DHT_ERROR_CODES, DHT_ERROR_STATUS, type DhtErrorCode } from '@twinledger/errors';

@@ -1,10 +1,16 @@
 import type { LocalStore } from './local-store.js';
+import type { Stream } from '@libp2p/interface';
 import type { ReplicaClient } from './replica-client.js';
+import type { StoreSessionPool } from './store-session.js';
 
 /** Node internals reachable only through the testing helpers, never through the public node interface. */
 export interface NodeInternals {
   readonly store: LocalStore;
   readonly client: ReplicaClient;
+  /** Absent when the node speaks only store protocol 1.0.0. */
+  readonly sessions: StoreSessionPool | undefined;
+  /** Opens a raw stream of `protocol` to a connected peer (protocol tests). */
+  readonly dialProtocol: (peerId: string, protocol: string) => Promise<Stream>;
 }
 
 export const nodeInternals = new WeakMap<object, NodeInternals>();

@@ -10,6 +10,7 @@ import { orderForKey, type PlacementCandidate } from './placement.js';
 import { quorumLatch } from './latch.js';
 import type { DhtMetrics } from './metrics.js';
 import { STORE_OPS, STORE_PROTOCOL, type StoreHandler } from './store-protocol.js';
+import type { StoreSessionPool } from './store-session.js';
 
 /**
  * The requesting side of the store protocol, plus replica selection: which peers an item
@@ -28,6 +29,11 @@ export interface ReplicaClientComponents {
    * only changes with the registry, and candidates() runs on every store request.
    */
   readonly registeredPeers: () => number;
+  /**
+   * Long-lived store sessions (`/twinledger/store/1.1.0`), used for every remote request when
+   * present; a peer that does not speak them gets 1.0.0 (a stream per request). Absent: 1.0.0 only.
+   */
+  readonly sessions?: StoreSessionPool;
 }
 
 export interface ReplicaClientInit {
@@ -82,7 +88,7 @@ function toCoded(err: unknown, peerId: string): TwinLedgerError {
 const RANK: Record<string, number> = { DHT_ACL_DENIED: 5, DHT_ACL_STALE_VERSION: 5, DHT_FEED_REPLAY: 5, DHT_BINDING_CONFLICT: 4, DHT_NO_KEY_FOR_PARTY: 4, DHT_INTEGRITY_FAILED: 3, DHT_NOT_FOUND: 2 };
 
 export function createReplicaClient(init: Readonly<ReplicaClientInit>, components: ReplicaClientComponents): ReplicaClient {
-  const { libp2p, registry, handler, logger, metrics, registeredPeers } = components;
+  const { libp2p, registry, handler, logger, metrics, registeredPeers, sessions } = components;
 
   async function request(peerId: string, header: Record<string, unknown>, body: Uint8Array = new Uint8Array()): Promise<Frame> {
     const started = performance.now();
@@ -100,24 +106,8 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
       res = await handler(peerId, { header: JSON.parse(JSON.stringify(header)) as Record<string, unknown>, body });
     } else {
       const signal = AbortSignal.timeout(init.requestTimeoutMs);
-      let stream;
-      try {
-        stream = await libp2p.dialProtocol(peerIdFromString(peerId), STORE_PROTOCOL, { signal });
-      } catch (cause) {
-        throw new PeerRequestError('cannot open a store stream', { cause, details: { peerId } });
-      }
-      const s = stream;
-      const onAbort = (): void => s.abort(new Error('request timed out'));
-      signal.addEventListener('abort', onAbort, { once: true });
-      try {
-        await writeFrameAndClose(s, header, body, { signal });
-        res = await readFrame(s, init.responseLimits);
-      } catch (cause) {
-        s.abort(cause instanceof Error ? cause : new Error(String(cause)));
-        throw isTwinLedgerError(cause) ? cause : new PeerRequestError('store request failed', { cause, details: { peerId } });
-      } finally {
-        signal.removeEventListener('abort', onAbort);
-      }
+      const viaSession = sessions === undefined ? undefined : await sessionRequest(sessions, peerId, header, body, signal);
+      res = viaSession ?? (await streamRequest(peerId, header, body, signal));
     }
     if (res.header['ok'] !== true) {
       const code = typeof res.header['code'] === 'string' ? res.header['code'] : 'DHT_PEER_FAILED';
@@ -126,6 +116,36 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
       throw errorFromWire(code, message, { ...details, peerId });
     }
     return res;
+  }
+
+  async function sessionRequest(pool: StoreSessionPool, peerId: string, header: Record<string, unknown>, body: Uint8Array, signal: AbortSignal): Promise<Frame | undefined> {
+    try {
+      return await pool.request(peerId, header, body, signal);
+    } catch (cause) {
+      throw isTwinLedgerError(cause) ? cause : new PeerRequestError('store request failed', { cause, details: { peerId } });
+    }
+  }
+
+  /** `/twinledger/store/1.0.0`: one stream per request (peers of the previous version). */
+  async function streamRequest(peerId: string, header: Record<string, unknown>, body: Uint8Array, signal: AbortSignal): Promise<Frame> {
+    let stream;
+    try {
+      stream = await libp2p.dialProtocol(peerIdFromString(peerId), STORE_PROTOCOL, { signal });
+    } catch (cause) {
+      throw new PeerRequestError('cannot open a store stream', { cause, details: { peerId } });
+    }
+    const s = stream;
+    const onAbort = (): void => s.abort(new Error('request timed out'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await writeFrameAndClose(s, header, body, { signal });
+      return await readFrame(s, init.responseLimits);
+    } catch (cause) {
+      s.abort(cause instanceof Error ? cause : new Error(String(cause)));
+      throw isTwinLedgerError(cause) ? cause : new PeerRequestError('store request failed', { cause, details: { peerId } });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /**

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Stream } from '@libp2p/interface';
 import type { Logger, Registry } from '@twinledger/observability';
 import type { Hex } from './codec.js';
 import { createDhtNode, type DhtNode, type DhtNodeInit } from './dht-node.js';
@@ -118,6 +119,27 @@ export async function spawnTestNetwork(options: Readonly<TestNetworkOptions>): P
   return net;
 }
 
+/**
+ * Runs `check` with each of two started nodes of a party, Org9, that the network's registry
+ * does not know (their own registry knows it and the network's parties): one holding the swarm
+ * key, one with another. Each is stopped after its check.
+ */
+export async function withOutsiders(net: TestNetwork, check: (outsider: DhtNode) => Promise<void>): Promise<void> {
+  const keys = generateEncryptionKeyPair();
+  const own = createStaticPartyRegistry([...net.registry.list(), { mspId: 'Org9', peerIds: [], encryptionPublicKey: keys.publicKey }]);
+  const mk = (dir: string, swarmKey: Uint8Array): DhtNode =>
+    createDhtNode({ dataDir: join(net.rootDir, dir), mspId: 'Org9', encryptionKey: keys.privateKey, swarmKey, requestTimeoutMs: 3000 }, { registry: own });
+  for (const outsider of [mk('outsider-psk', net.swarmKey), mk('outsider-nopsk', generateSwarmKey())]) {
+    await outsider.start();
+    try {
+      own.upsert({ mspId: 'Org9', peerIds: [outsider.peerId], encryptionPublicKey: keys.publicKey });
+      await check(outsider);
+    } finally {
+      await outsider.stop();
+    }
+  }
+}
+
 function internals(node: DhtNode) {
   const i = nodeInternals.get(node);
   if (i === undefined) throw new Error('node not started');
@@ -153,6 +175,16 @@ export async function holdsFeedUpdate(node: DhtNode, address: Hex): Promise<bool
 /** Sends one raw store-protocol request from `node` to `peerId` (errors come back as thrown coded errors). */
 export function rawStoreRequest(node: DhtNode, peerId: string, header: Record<string, unknown>, body?: Uint8Array): Promise<Frame> {
   return internals(node).client.request(peerId, header, body);
+}
+
+/** Peers the node holds an open store session (`/twinledger/store/1.1.0`) to; empty for a node that speaks only 1.0.0. */
+export function storeSessionPeers(node: DhtNode): string[] {
+  return internals(node).sessions?.peers() ?? [];
+}
+
+/** Opens a raw stream of `protocol` from `node` to a connected peer, for tests of the wire itself. */
+export function dialRawProtocol(node: DhtNode, peerId: string, protocol: string): Promise<Stream> {
+  return internals(node).dialProtocol(peerId, protocol);
 }
 
 /** The order in which the node's reads try the replicas of a key (itself first when it is one). */

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { createLogger, createMetricsRegistry, type Registry } from '@twinledger/observability';
-import { createDhtNode, createStaticPartyRegistry, feedUpdateAddress, generateEncryptionKeyPair, generateSigningKey, generateSwarmKey, type DhtNode } from '@twinledger/dht';
-import { holdsBlob, placementOrder, rawStoreRequest, readOrder, spawnTestNetwork, tamperBlob, type TestNetwork } from '@twinledger/dht/testing';
+import { feedUpdateAddress, generateSigningKey, type DhtNode } from '@twinledger/dht';
+import { holdsBlob, placementOrder, rawStoreRequest, readOrder, spawnTestNetwork, tamperBlob, withOutsiders, type TestNetwork } from '@twinledger/dht/testing';
 
 // Six real nodes over TCP on 127.0.0.1: Org1 runs two, Org2..Org5 one each. r = 3, k = 1.
 const ORGS = ['Org1', 'Org1', 'Org2', 'Org3', 'Org4', 'Org5'];
@@ -203,25 +202,15 @@ describe('bad input at the store protocol', () => {
 
 describe('membership', () => {
   it('keeps a node outside the consortium out, with or without the swarm key', async () => {
-    const outsiderKeys = generateEncryptionKeyPair();
-    const own = createStaticPartyRegistry([...net.registry.list(), { mspId: 'Org9', peerIds: [], encryptionPublicKey: outsiderKeys.publicKey }]);
-    const mk = (dir: string, swarmKey: Uint8Array) =>
-      createDhtNode({ dataDir: join(net.rootDir, dir), mspId: 'Org9', encryptionKey: outsiderKeys.privateKey, swarmKey, requestTimeoutMs: 3000 }, { registry: own });
-    for (const outsider of [mk('outsider-psk', net.swarmKey), mk('outsider-nopsk', generateSwarmKey())]) {
-      await outsider.start();
-      try {
-        own.upsert({ mspId: 'Org9', peerIds: [outsider.peerId], encryptionPublicKey: outsiderKeys.publicKey });
-        // Whether the dial itself rejects depends on which side finishes the upgrade first
-        // (with the right swarm key, n(0)'s gater refuses only after the noise handshake);
-        // what matters is that the connection never stands and nothing can be fetched over it.
-        await outsider.dial(n(0).multiaddrs()[0]!).catch(() => undefined);
-        await new Promise((res) => setTimeout(res, 500));
-        expect(n(0).status().peers.map((p) => p.peerId)).not.toContain(outsider.peerId);
-        expect(outsider.status().peers.map((p) => p.peerId)).not.toContain(n(0).peerId);
-      } finally {
-        await outsider.stop();
-      }
-    }
+    await withOutsiders(net, async (outsider) => {
+      // Whether the dial itself rejects depends on which side finishes the upgrade first
+      // (with the right swarm key, n(0)'s gater refuses only after the noise handshake);
+      // what matters is that the connection never stands and nothing can be fetched over it.
+      await outsider.dial(n(0).multiaddrs()[0]!).catch(() => undefined);
+      await new Promise((res) => setTimeout(res, 500));
+      expect(n(0).status().peers.map((p) => p.peerId)).not.toContain(outsider.peerId);
+      expect(outsider.status().peers.map((p) => p.peerId)).not.toContain(n(0).peerId);
+    });
   });
 });
 
