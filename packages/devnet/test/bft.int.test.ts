@@ -151,7 +151,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
       expect(err).toMatchObject({ code: 'OUTCOME_UNKNOWN', httpStatus: 504 });
       expect((err as Error).message).toMatch(/no quorum/);
       // Nothing committed meanwhile: no peer has it, no chain grew.
-      for (const c of clients) await expect(c.evaluate('diag:get', [key])).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      for (const c of clients) await expect(c.evaluate('diag:get', [key])).rejects.toMatchObject({ refusedByChaincode: true, peerMessages: [expect.stringMatching(/NOT_FOUND: /)] });
       const during = await Promise.all(net.orgs.filter((o) => !down.includes(o)).map((o) => metric(o, 'ledger_blockchain_height')));
       for (const h of during) expect(h).toBe(Math.max(...before.map((b) => b ?? 0)));
     } finally {

@@ -62,7 +62,7 @@ const fabric = await fabricAvailability();
       expect(err).toBeInstanceOf(EndorsementFailedError);
       expect(err).toMatchObject({ code: 'ENDORSEMENT_FAILED' });
       // Nothing was written.
-      await expect(org1.evaluate('diag:get', ['intruder'])).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(org1.evaluate('diag:get', ['intruder'])).rejects.toMatchObject({ refusedByChaincode: true, peerMessages: [expect.stringMatching(/NOT_FOUND: /)] });
     } finally {
       outsider.close();
     }
