@@ -1,4 +1,5 @@
 import { int, optionalStr, str, type EnvOf } from '@twinledger/config';
+import { peerEnv } from '@twinledger/fabric-client';
 import { ledgerServiceEnv, ledgerServiceFromEnv } from '@twinledger/ledger-gateway';
 import { serviceEnv } from '@twinledger/service-kit';
 import type { AclServiceConfig } from './main.js';
@@ -18,6 +19,12 @@ export const aclServiceEnv = {
   KEY_RECONCILE_MS: int({ default: 30_000, min: 1_000, max: 3_600_000 }),
 };
 export type AclServiceEnv = EnvOf<typeof aclServiceEnv>;
+
+/** The org admin's command (admin-cli.ts): the org and its peer, under the service's own names. */
+export const adminCliEnv = {
+  MSP_ID: str(),
+  ...peerEnv,
+};
 
 /** The service's configuration from its loaded environment; a bad key set or probe pair stops the boot (CONFIG_INVALID). */
 export function aclServiceConfig(env: AclServiceEnv): AclServiceConfig {

@@ -1,11 +1,11 @@
-// The console's sign-in settings as checked at boot (server.ts): each problem named, none missed.
+// The console's sign-in settings as checked at boot (config.ts): each problem named, none missed.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier } from '@twinledger/service-kit';
-import { oidcInitFromEnv, type OidcEnv } from '../src/oidc-env.js';
+import { oidcInitFromEnv, type OidcEnv } from '../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'console-oidc-env-'));
 const file = (name: string, text: string): string => {
