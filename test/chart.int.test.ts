@@ -720,10 +720,10 @@ describe('services as they are now (issues #17, #19)', () => {
     expect(res.out).toContain('feedIngest.serviceIdentity "Nobody" must name one of fabric.identities');
   });
 
-  it('acl-service: KEY_RECONCILE_MS and a writable STATE_DIR for its event checkpoint', () => {
+  it('acl-service: KEY_RECONCILE_MS and a writable DATA_DIR for its event checkpoint', () => {
     const pod = workload(sample, 'acl-service').spec.template.spec;
     const env = envOf(pod.containers[0]);
-    expect(env).toMatchObject({ KEY_RECONCILE_MS: '30000', STATE_DIR: '/var/lib/twinledger/acl-service' });
+    expect(env).toMatchObject({ KEY_RECONCILE_MS: '30000', DATA_DIR: '/var/lib/twinledger/acl-service' });
     const mount = pod.containers[0].volumeMounts.find((m: any) => m.mountPath === '/var/lib/twinledger/acl-service');
     expect(mount.readOnly ?? false).toBe(false);
     // An emptyDir on purpose (see templates/acl-service.yaml): the start-up reconcile covers a lost checkpoint.

@@ -381,7 +381,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
           DHT_TOKEN_FILE: o.dhtTokenFile,
           // The grant follower's checkpoint: a restarted acl-service resumes the ledger's events
           // where it stopped instead of relying on its start-up reconcile alone.
-          STATE_DIR: join(o.dir, 'acl-service'),
+          DATA_DIR: join(o.dir, 'acl-service'),
         })),
       ),
     );
@@ -471,7 +471,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
           DHT_TOKEN_FILE: o.specDhtTokenFile,
           KAFKA_BROKERS: kafka,
           RELAY_IDENTITY: 'User1',
-          STATE_DIR: join(o.dir, 'spec-service'),
+          DATA_DIR: join(o.dir, 'spec-service'),
         })),
       ),
     );

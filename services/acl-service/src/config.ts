@@ -1,4 +1,4 @@
-import { int, optionalStr, str, type EnvOf } from '@twinledger/config';
+import { int, optionalStr, renamed, str, type EnvOf } from '@twinledger/config';
 import { peerEnv } from '@twinledger/fabric-client';
 import { ledgerServiceEnv, ledgerServiceFromEnv } from '@twinledger/ledger-gateway';
 import { serviceEnv } from '@twinledger/service-kit';
@@ -15,7 +15,8 @@ export const aclServiceEnv = {
   AUTHZ_CACHE_TTL_MS: int({ default: 30_000, min: 0, max: 3_600_000 }),
   DHT_GATEWAY_URL: optionalStr(),
   DHT_TOKEN_FILE: optionalStr(),
-  STATE_DIR: optionalStr(),
+  // The grant follower's checkpoint. Was STATE_DIR (ADR-20): still read, with a warning, until the next release.
+  DATA_DIR: renamed('STATE_DIR', optionalStr()),
   KEY_RECONCILE_MS: int({ default: 30_000, min: 1_000, max: 3_600_000 }),
 };
 export type AclServiceEnv = EnvOf<typeof aclServiceEnv>;
@@ -34,7 +35,7 @@ export function aclServiceConfig(env: AclServiceEnv): AclServiceConfig {
     cacheTtlMs: env.AUTHZ_CACHE_TTL_MS,
     ...(env.DHT_GATEWAY_URL ? { dht: env.DHT_GATEWAY_URL } : {}),
     ...(env.DHT_TOKEN_FILE ? { dhtTokenFile: env.DHT_TOKEN_FILE } : {}),
-    ...(env.STATE_DIR ? { stateDir: env.STATE_DIR } : {}),
+    ...(env.DATA_DIR ? { dataDir: env.DATA_DIR } : {}),
     keyReconcileMs: env.KEY_RECONCILE_MS,
   };
 }

@@ -31,7 +31,7 @@ export interface AclServiceConfig {
    * Directory for the service's state (the ledger event checkpoint). Absent: the checkpoint is
    * kept in memory, and after a restart only the start-up reconcile catches up.
    */
-  readonly stateDir?: string;
+  readonly dataDir?: string;
   /** Pause between full key reconciles of every twin; default 30000 ms. */
   readonly keyReconcileMs?: number;
   /** How the peer is probed (PEER_PROBE_*); defaults: every 1000 ms, 400 ms deadline. */
@@ -75,12 +75,12 @@ export async function startAclService(cfg: AclServiceConfig, logger: Logger): Pr
           logger,
         });
   const keys = manager && createKeyReconciler({ keys: manager, intervalMs: cfg.keyReconcileMs ?? 30_000, logger });
-  if (cfg.stateDir !== undefined) await mkdir(cfg.stateDir, { recursive: true });
+  if (cfg.dataDir !== undefined) await mkdir(cfg.dataDir, { recursive: true });
   const watcher = createGrantWatcher({
     client: serviceClient,
     authorizer,
     ...(keys ? { keys } : {}),
-    ...(cfg.stateDir !== undefined ? { checkpointFile: join(cfg.stateDir, 'ledger-events.checkpoint.json') } : {}),
+    ...(cfg.dataDir !== undefined ? { checkpointFile: join(cfg.dataDir, 'ledger-events.checkpoint.json') } : {}),
     logger,
   });
   await watcher.start();

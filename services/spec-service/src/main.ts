@@ -36,7 +36,7 @@ export interface SpecServiceConfig {
   readonly relay: boolean;
   readonly relayIdentity: string;
   /** Event checkpoint and the relay journal live here. */
-  readonly stateDir: string;
+  readonly dataDir: string;
   readonly amlMaxBytes?: number;
   readonly documentMaxBytes?: number;
   readonly mvccAttempts?: number;
@@ -78,7 +78,7 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
   });
   health.start();
   const hub = createEventHub();
-  const journal = createLedgerJournal(join(cfg.stateDir, 'ledger-journal.jsonl'));
+  const journal = createLedgerJournal(join(cfg.dataDir, 'ledger-journal.jsonl'));
   const serviceClient = await identities.clientByName(cfg.relayIdentity);
   // Blocks for audit bundles: qscc as the relay identity over the same connection. The caller's
   // own history read authorizes each export (routes/audit.ts); qscc hands any channel member
@@ -103,7 +103,7 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     await producer.connect();
     relay = createEventRelay({
       client: serviceClient,
-      checkpointer: await checkpointFile(join(cfg.stateDir, 'event-checkpoint.json')),
+      checkpointer: await checkpointFile(join(cfg.dataDir, 'event-checkpoint.json')),
       producer,
       hub,
       journal,
