@@ -7,7 +7,7 @@ export type { ObservedIdentitiesInit, ObservedIdentities, PeerHealthOptions } fr
 export { ledgerGatewayEnv, ledgerGatewayFromEnv, ledgerServiceEnv, ledgerServiceFromEnv, peerHealthEnv, peerHealthFromEnv } from './env.js';
 export type { LedgerGatewayConfig, PeerHealthConfig } from './env.js';
 export { createAccessDecisions, accessDecisionsEnv, DEFAULT_AUTH_DECISION_TTL_MS } from './access-decisions.js';
-export type { AccessDecisions, AccessDecisionsInit } from './access-decisions.js';
+export type { AccessDecisions, AccessDecisionsInit, DecisionSubject } from './access-decisions.js';
 export { ledgerGatewayPlugin } from './plugin.js';
 export type { LedgerGatewayPluginOptions } from './plugin.js';
 export { TwinId, MspId, TwinParams, LedgerRecord, Committed, committed } from './schemas.js';
