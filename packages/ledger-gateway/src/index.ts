@@ -5,7 +5,7 @@ export { IdentityNotMappedError } from './errors.js';
 export { createObservedIdentities } from './observed.js';
 export type { ObservedIdentitiesInit, ObservedIdentities, PeerHealthOptions } from './observed.js';
 export { ledgerGatewayEnv, ledgerGatewayFromEnv, ledgerServiceEnv, ledgerServiceFromEnv, peerHealthEnv, peerHealthFromEnv } from './env.js';
-export type { LedgerGatewayConfig, PeerHealthConfig } from './env.js';
+export type { LedgerGatewayConfig, LedgerServiceConfig, PeerHealthConfig } from './env.js';
 export { createAccessDecisions, accessDecisionsEnv, DEFAULT_AUTH_DECISION_TTL_MS } from './access-decisions.js';
 export type { AccessDecisions, AccessDecisionsInit, DecisionSubject } from './access-decisions.js';
 export { ledgerGatewayPlugin } from './plugin.js';

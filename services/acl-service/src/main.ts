@@ -1,24 +1,17 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createObservedIdentities, type PeerHealthConfig } from '@twinledger/ledger-gateway';
+import { createObservedIdentities, type LedgerServiceConfig, type PeerHealthConfig } from '@twinledger/ledger-gateway';
 import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
-import { type PeerEndpoint } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createMetricsRegistry, type Logger } from '@twinledger/observability';
-import { createJwtVerifier, type JwtVerifierInit, type ServiceApp } from '@twinledger/service-kit';
+import { createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
 import { buildApp } from './app.js';
 import { createAuthorizer, type Authorizer } from './domain/authorizer.js';
 import { createGrantWatcher, type GrantWatcher } from './domain/grant-watcher.js';
 import { createKeyManager } from './domain/key-manager.js';
 import { createKeyReconciler, type KeyReconciler } from './domain/key-reconciler.js';
 
-export interface AclServiceConfig {
-  readonly mspId: string;
-  readonly identitiesDir: string;
-  readonly peer: PeerEndpoint;
-  readonly channel: string;
-  readonly chaincode: string;
-  readonly auth: JwtVerifierInit;
+export interface AclServiceConfig extends LedgerServiceConfig {
   /** The identity the service itself reads as (authorization decisions, key sync). */
   readonly serviceIdentity: string;
   readonly cacheTtlMs: number;

@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAuditBundleExporter, createQsccBlockReader } from '@twinledger/audit';
-import { createAccessDecisions, createObservedIdentities, DEFAULT_AUTH_DECISION_TTL_MS, findIdentityFiles, type PeerHealthConfig } from '@twinledger/ledger-gateway';
+import { createAccessDecisions, createObservedIdentities, DEFAULT_AUTH_DECISION_TTL_MS, findIdentityFiles, type LedgerServiceConfig, type PeerHealthConfig } from '@twinledger/ledger-gateway';
 import { ConfigError } from '@twinledger/config';
 import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
-import { checkpointFile, createFabricClient, loadIdentity, type PeerEndpoint } from '@twinledger/fabric-client';
+import { checkpointFile, createFabricClient, loadIdentity } from '@twinledger/fabric-client';
 import { createIdempotentProducer, createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createMetricsRegistry, type Logger } from '@twinledger/observability';
-import { createJwtVerifier, type JwtVerifierInit, type ServiceApp } from '@twinledger/service-kit';
+import { createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
 import { buildApp, DEFAULT_SPEC_CACHE_CHARS } from './app.js';
 import { DEFAULT_READ_CACHE } from './config.js';
 import { createReadModel } from './domain/read-model.js';
@@ -17,13 +17,7 @@ import { createEventRelay, type EventRelay } from './domain/event-relay.js';
 import { createLedgerJournal } from './domain/ledger-journal.js';
 import { createSpecCache } from './domain/spec-cache.js';
 
-export interface SpecServiceConfig {
-  readonly mspId: string;
-  readonly identitiesDir: string;
-  readonly peer: PeerEndpoint;
-  readonly channel: string;
-  readonly chaincode: string;
-  readonly auth: JwtVerifierInit;
+export interface SpecServiceConfig extends LedgerServiceConfig {
   /** The org's dht-gateway; or a DhtClient (tests). */
   readonly dht: string | DhtClient;
   /**
