@@ -11,14 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { ensureChartTools, type ChartTools } from '../scripts/chart-tools.mjs';
 import { CHART_DIR, RENDERED, ROOT, SAMPLE_NAMESPACE, SAMPLE_RELEASE, SAMPLE_VALUES, helmTemplate, renderSample } from '../scripts/chart-render.mjs';
-import { accessDecisionsEnv, ledgerGatewayEnv, peerHealthEnv } from '@twinledger/ledger-gateway';
-import { authEnv } from '@twinledger/service-kit';
 import type { EnvSpec } from '@twinledger/config';
-import { parsePartyRegistry, partyRegistryEnv } from '@twinledger/party-registry';
-import { gatewayAuthEnv } from '../services/dht-gateway/src/auth.js';
-import { aclServiceEnv } from '../services/acl-service/src/config.js';
+import { parsePartyRegistry } from '@twinledger/party-registry';
+import { aclServiceEnv, adminCliEnv } from '../services/acl-service/src/config.js';
+import { consoleConfig, consoleEnv } from '../services/console/src/config.js';
 import { deviceAgentConfig, deviceAgentEnv } from '../services/device-agent/src/config.js';
 import { dhtGatewayEnv } from '../services/dht-gateway/src/config.js';
+import { checkFeedIngestEnv, feedIngestEnv } from '../services/feed-ingest/src/config.js';
 import { specServiceEnv } from '../services/spec-service/src/config.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered Kubernetes objects are plain JSON trees */
@@ -72,8 +71,6 @@ function validate(text: string): { status: number; lines: string[] } {
   return { status: res.status, lines: res.out.split('\n').filter((l) => l.trim() !== '') };
 }
 
-const SHARED_ENV: Record<string, EnvSpec> = { partyRegistryEnv, ledgerGatewayEnv, peerHealthEnv, accessDecisionsEnv, authEnv, gatewayAuthEnv };
-
 /**
  * The env definitions services export from their config.ts (ADR-20): the names the chart must
  * set are read from the very object the service loads. `rules` is the service's check of what
@@ -84,17 +81,10 @@ const SERVICE_ENV: Record<string, { readonly spec: EnvSpec; readonly rules?: (en
   'acl-service': { spec: aclServiceEnv },
   'dht-gateway': { spec: dhtGatewayEnv },
   'device-agent': { spec: deviceAgentEnv, rules: deviceAgentConfig },
-};
-
-/**
- * Services whose env is still a loadEnv block in server.ts (feed-ingest, the console): the
- * variables it declares optional but refuses to start without in the configuration the chart
- * deploys (a check right after loadEnv throws), each checked to still appear in such a throw.
- *   feed-ingest: the ledger decides feed access, `PEER_ENDPOINT`/`PEER_TLS_ROOT_CERT` are
- *     optional in the shared partyRegistryEnv but required by feed-ingest (issue #17).
- */
-const RUNTIME_REQUIRED: Record<string, readonly string[]> = {
-  'feed-ingest': ['PEER_ENDPOINT', 'PEER_TLS_ROOT_CERT'],
+  // The ledger decides feed access: PEER_ENDPOINT/PEER_TLS_ROOT_CERT, optional in the shared
+  // partyRegistryEnv, are required by feed-ingest's check (issue #17).
+  'feed-ingest': { spec: feedIngestEnv, rules: checkFeedIngestEnv },
+  console: { spec: consoleEnv, rules: consoleConfig },
 };
 
 /**
@@ -136,43 +126,7 @@ function envOfSpec(spec: EnvSpec, rules?: (env: never) => unknown): { all: Set<s
 /** The env variables a service reads, and which of them it cannot start without. */
 function serviceEnv(service: string): { all: Set<string>; required: Set<string> } | undefined {
   const exported = SERVICE_ENV[service];
-  if (exported) return envOfSpec(exported.spec, exported.rules);
-  const file = join(ROOT, 'services', service, 'src', 'server.ts');
-  if (!existsSync(file)) return undefined;
-  const env = envOfFile(file);
-  const src = readFileSync(file, 'utf8');
-  for (const name of RUNTIME_REQUIRED[service] ?? []) {
-    if (!new RegExp(`throw new \\w*Error\\([^;]*\\b${name}\\b`).test(src)) throw new Error(`${file}: ${name} is no longer required at start; update RUNTIME_REQUIRED`);
-    env.required.add(name);
-  }
-  return env;
-}
-
-/** The env variables one file's loadEnv({...}) block reads, and which of them have no default. */
-function envOfFile(file: string): { all: Set<string>; required: Set<string> } {
-  const src = readFileSync(file, 'utf8');
-  const block = /loadEnv\(\{([\s\S]*?)\n\s*\}\)/.exec(src)?.[1];
-  if (block === undefined) throw new Error(`${file}: no loadEnv({...}) block`);
-  const all = new Set<string>();
-  const required = new Set<string>();
-  for (const m of block.matchAll(/^\s+([A-Z][A-Z0-9_]*): (\w+)\((.*)\),?$/gm)) {
-    const [, name, fn, args] = m as unknown as [string, string, string, string];
-    all.add(name);
-    if (fn !== 'optionalStr' && !/default:/.test(args)) required.add(name);
-  }
-  // Shared env specs spread into the block: a variable is required when its parser refuses it unset.
-  for (const [spread, spec] of Object.entries(SHARED_ENV)) {
-    if (!new RegExp(`\\.\\.\\.${spread}\\b`).test(block)) continue;
-    for (const [name, v] of Object.entries(spec)) {
-      all.add(name);
-      try {
-        v.parse(undefined, name);
-      } catch {
-        required.add(name);
-      }
-    }
-  }
-  return { all, required };
+  return exported ? envOfSpec(exported.spec, exported.rules) : undefined;
 }
 
 // A cold machine builds helm from source (about 2 minutes on 2 cores) and fills a venv: allow more than the usual hook timeout.
@@ -372,11 +326,11 @@ describe.each([
     for (const cm of ofKind(objects, 'ConfigMap')) expect(JSON.stringify(cm.data)).not.toMatch(/PRIVATE KEY|\/key\/swarm\/psk/);
   });
 
-  it('give each service the env its config.ts defines (server.ts for feed-ingest and the console): nothing unknown, nothing required missing', () => {
+  it('give each service the env its config.ts defines: nothing unknown, nothing required missing', () => {
     for (const w of workloads(objectsOf())) {
       const service = w.metadata.labels?.['app.kubernetes.io/name'] as string;
       const env = serviceEnv(service);
-      if (env === undefined) throw new Error(`services/${service}/src/server.ts is missing`);
+      if (env === undefined) throw new Error(`${service}: no exported env definition in SERVICE_ENV`);
       const set = new Set<string>(w.spec.template.spec.containers[0].env.map((e: any) => e.name));
       expect([...set].filter((n) => !env.all.has(n))).toEqual([]);
       expect([...env.required].filter((n) => !set.has(n))).toEqual([]);
@@ -647,8 +601,8 @@ describe('the Admin identity (issue #17): no service pod holds it; only the expl
     // acl-service's image holds the command (docker/Dockerfile target acl-service copies its dist).
     expect(readFileSync(join(ROOT, 'docker', 'Dockerfile'), 'utf8')).toMatch(/FROM runtime AS acl-service[\s\S]*?COPY --from=build \/out\/services\/acl-service\/ services\/acl-service\/\nWORKDIR \/app\/services\/acl-service/);
     expect(existsSync(join(ROOT, 'services', 'acl-service', 'src', 'admin-cli.ts'))).toBe(true);
-    // The env contract with admin-cli.ts: nothing unknown, nothing required missing.
-    const spec = envOfFile(join(ROOT, 'services', 'acl-service', 'src', 'admin-cli.ts'));
+    // The env contract with admin-cli.ts (adminCliEnv): nothing unknown, nothing required missing.
+    const spec = envOfSpec(adminCliEnv);
     const env = envOf(c);
     expect(Object.keys(env).filter((n) => !spec.all.has(n))).toEqual([]);
     expect([...spec.required].filter((n) => !(n in env))).toEqual([]);
@@ -766,10 +720,10 @@ describe('services as they are now (issues #17, #19)', () => {
     expect(res.out).toContain('feedIngest.serviceIdentity "Nobody" must name one of fabric.identities');
   });
 
-  it('acl-service: KEY_RECONCILE_MS and a writable STATE_DIR for its event checkpoint', () => {
+  it('acl-service: KEY_RECONCILE_MS and a writable DATA_DIR for its event checkpoint', () => {
     const pod = workload(sample, 'acl-service').spec.template.spec;
     const env = envOf(pod.containers[0]);
-    expect(env).toMatchObject({ KEY_RECONCILE_MS: '30000', STATE_DIR: '/var/lib/twinledger/acl-service' });
+    expect(env).toMatchObject({ KEY_RECONCILE_MS: '30000', DATA_DIR: '/var/lib/twinledger/acl-service' });
     const mount = pod.containers[0].volumeMounts.find((m: any) => m.mountPath === '/var/lib/twinledger/acl-service');
     expect(mount.readOnly ?? false).toBe(false);
     // An emptyDir on purpose (see templates/acl-service.yaml): the start-up reconcile covers a lost checkpoint.

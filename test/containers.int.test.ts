@@ -304,7 +304,7 @@ describe('one organization on containers (ledger-free checks)', () => {
     writeFileSync(join(cfg, 'envelope.json'), readFileSync(new URL('../services/device-agent/config/bottling-plant.envelope.json', import.meta.url)), { mode: 0o644 });
     const started: [Service, Running][] = [];
     started.push(['spec-service', await run('spec-service', imageTag('spec-service'), {
-      ...ledger, ...auth, PORT: String(await freePort()), DHT_GATEWAY_URL: gw.url, DHT_TOKEN_FILE: '/config/spec-service-dht.token', KAFKA_BROKERS: net!.kafka!.bootstrap, RELAY_ENABLED: 'false', STATE_DIR: '/data',
+      ...ledger, ...auth, PORT: String(await freePort()), DHT_GATEWAY_URL: gw.url, DHT_TOKEN_FILE: '/config/spec-service-dht.token', KAFKA_BROKERS: net!.kafka!.bootstrap, RELAY_ENABLED: 'false', DATA_DIR: '/data',
     }, specState)]);
     started.push(['acl-service', await run('acl-service', imageTag('acl-service'), { ...ledger, ...auth, PORT: String(await freePort()) })]);
     started.push(['device-agent', await run('device-agent', imageTag('device-agent'), {
@@ -374,7 +374,7 @@ describe('one organization on containers (ledger-free checks)', () => {
       // The service credential the ledger-free check wrote for the same gateway.
       DHT_TOKEN_FILE: '/config/spec-service-dht.token',
       KAFKA_BROKERS: net!.kafka!.bootstrap,
-      STATE_DIR: '/data',
+      DATA_DIR: '/data',
     }, ownedDir(join(work, 'spec-state-ledger')));
     await waitForStatus(`${spec.url}/readyz`, 200, 60_000);
     // The twin the feed-ingest check registers a feed on: created by User1, so Org1 is its OWNER

@@ -40,7 +40,7 @@ export async function startBenchSpecService(init: { net: DevNetwork; org: OrgHan
       DHT_TOKEN_FILE: join(root, 'unused-dht.token'),
       KAFKA_BROKERS: init.relay ? net.kafka!.bootstrap : '127.0.0.1:9',
       RELAY_ENABLED: String(init.relay),
-      STATE_DIR: join(root, 'spec-state'),
+      DATA_DIR: join(root, 'spec-state'),
     },
     ...(init.readyTimeoutMs !== undefined ? { readyTimeoutMs: init.readyTimeoutMs } : {}),
   });

@@ -8,7 +8,7 @@ import { startNetwork, testNetworkInit } from '@twinledger/devnet';
 import { canonicalBytes, feedIdOf, sha256, signFeedUpdate, signingKeyFromSeed, toHex, type FeedUpdate } from '@twinledger/dht/records';
 import { spawnTestNetwork } from '@twinledger/dht/testing';
 import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
-import { createFeedAnchorer, openFeedRegistry } from '@twinledger/feed-ingest/runtime';
+import { createFeedAnchorer, openFeedRegistry } from '@twinledger/feed-ingest/main';
 import { createTwinLedger, type TwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { encodeSegment, type Reading } from '@twinledger/readings';

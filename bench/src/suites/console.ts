@@ -144,7 +144,7 @@ export const console_: Suite = {
           DHT_TOKEN_FILE: join(root, 'unused-dht.token'),
           KAFKA_BROKERS: net.kafka!.bootstrap,
           RELAY_ENABLED: args.includes('--no-relay') ? 'false' : 'true',
-          STATE_DIR: join(root, 'spec-state'),
+          DATA_DIR: join(root, 'spec-state'),
         },
       );
       procs.push(spec);

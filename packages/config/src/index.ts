@@ -8,6 +8,24 @@ export class ConfigError extends TwinLedgerError {
 /** One variable's parser: returns the value or throws a plain message. */
 export interface EnvVar<T> {
   readonly parse: (raw: string | undefined, name: string) => T;
+  /** The variable's former name, still read when the new one is unset (see `renamed`). */
+  readonly formerly?: string;
+}
+
+/**
+ * A variable that was renamed: `loadEnv` reads it under its new name and, for one release, under
+ * `formerly` when the new name is unset (both set to different values is refused: which one the
+ * operator meant is unknowable). `renamedInUse` tells the service what to log as deprecated.
+ */
+export function renamed<T>(formerly: string, v: EnvVar<T>): EnvVar<T> {
+  return { ...v, formerly };
+}
+
+const isSet = (raw: string | undefined): raw is string => raw !== undefined && raw !== '';
+
+/** The renamed variables this environment still sets under their former name (to be logged as deprecated). */
+export function renamedInUse(spec: EnvSpec, env: NodeJS.ProcessEnv = process.env): { readonly name: string; readonly formerly: string }[] {
+  return Object.entries(spec).flatMap(([name, v]) => (v.formerly !== undefined && isSet(env[v.formerly]) ? [{ name, formerly: v.formerly }] : []));
 }
 
 interface Common<T> {
@@ -95,7 +113,12 @@ export function loadEnv<S extends EnvSpec>(spec: S, env: NodeJS.ProcessEnv = pro
   const problems: string[] = [];
   for (const [name, v] of Object.entries(spec)) {
     try {
-      out[name] = v.parse(env[name], name);
+      let raw = env[name];
+      if (v.formerly !== undefined && isSet(env[v.formerly])) {
+        if (isSet(raw) && raw !== env[v.formerly]) throw new Error(`${name} and its former name ${v.formerly} are both set, to different values: unset ${v.formerly}`);
+        raw = env[v.formerly];
+      }
+      out[name] = v.parse(raw, name);
     } catch (err) {
       problems.push((err as Error).message);
     }

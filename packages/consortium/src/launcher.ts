@@ -5,8 +5,10 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { aclServiceEnv } from '@twinledger/acl-service/config';
 import { envFor } from '@twinledger/config';
+import { consoleEnv } from '@twinledger/console/config';
 import { deviceAgentEnv } from '@twinledger/device-agent/config';
 import { dhtGatewayEnv } from '@twinledger/dht-gateway/config';
+import { feedIngestEnv } from '@twinledger/feed-ingest/config';
 import { specServiceEnv } from '@twinledger/spec-service/config';
 import { ledgerEnvOf, ManagedProcess, startNetwork, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
 import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@twinledger/dht';
@@ -379,7 +381,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
           DHT_TOKEN_FILE: o.dhtTokenFile,
           // The grant follower's checkpoint: a restarted acl-service resumes the ledger's events
           // where it stopped instead of relying on its start-up reconcile alone.
-          STATE_DIR: join(o.dir, 'acl-service'),
+          DATA_DIR: join(o.dir, 'acl-service'),
         })),
       ),
     );
@@ -436,7 +438,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
           DHT_LISTEN: `/ip4/127.0.0.1/tcp/${o.ports.dhtP2p}`,
           DHT_BOOTSTRAP: preps.filter((p) => p !== o).map(gatewayAddr).join(','),
         })),
-        start('feed-ingest', o, {
+        start('feed-ingest', o, envFor(feedIngestEnv, {
           ...common(o),
           ...dhtCommon(o),
           PORT: o.ports.feed,
@@ -453,7 +455,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
           READINGS_TOPIC: readingsTopic(o.party),
           DEAD_LETTER_TOPIC: deadLetterTopic(o.party),
           TOPIC_PARTITIONS: 1,
-        }),
+        })),
       ]),
     );
     log('services: dht-gateway and feed-ingest up in every org (8 DHT nodes)');
@@ -469,7 +471,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
           DHT_TOKEN_FILE: o.specDhtTokenFile,
           KAFKA_BROKERS: kafka,
           RELAY_IDENTITY: 'User1',
-          STATE_DIR: join(o.dir, 'spec-service'),
+          DATA_DIR: join(o.dir, 'spec-service'),
         })),
       ),
     );
@@ -521,7 +523,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
     if (withConsole) {
       await Promise.all(
         preps.map(async (o) => {
-          const started = await start('console', o, {
+          const started = await start('console', o, envFor(consoleEnv, {
             ...common(o),
             PORT: o.ports.console,
             ORG_NAME: `${o.party.charAt(0).toUpperCase()}${o.party.slice(1)}`,
@@ -535,7 +537,7 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
             OIDC_REDIRECT_URL: `${url(o.ports.console)}/auth/callback`,
             OIDC_RESOURCE: DEFAULT_RESOURCE,
             SESSION_COOKIE_SECRET_FILE: o.consoleCookieSecretFile,
-          }).then(
+          })).then(
             () => true,
             // The console is a convenience on top of the APIs the scenario uses: one that fails
             // to start is reported and left out rather than taking the consortium down.

@@ -15,9 +15,22 @@ const GRANT_EVENTS = new Set<string>([LedgerEvents.GrantAdded, LedgerEvents.Gran
 /** Events that name no twin and change no grant. */
 const CHANNEL_EVENTS = new Set<string>([LedgerEvents.PartyRegistered, LedgerEvents.DeviceNamespaceChanged, LedgerEvents.DiagPut]);
 
-export interface AccessDecisionsInit {
+/**
+ * Whose decision it is: an organization and, within it, one identity or none (MSP-wide). The
+ * identity is opaque to the cache: a token's `fabric_identity` for the REST gateways deciding
+ * for their caller, an `x509::...` ID for acl-service deciding for anyone (`POST /authorize`).
+ */
+export type DecisionSubject = Pick<CallerIdentity, 'mspId' | 'fabricIdentity'>;
+
+/**
+ * `D` is what the chaincode answers (a boolean for the gateways; acl-service keeps the roles and
+ * permissions behind the answer too), `S` whom it is about.
+ */
+export interface AccessDecisionsInit<D = boolean, S extends DecisionSubject = CallerIdentity> {
   /** The chaincode's decision (`acl:checkAccess` evaluated as the caller). A throw is no decision: never cached. */
-  readonly check: (caller: CallerIdentity, twinId: string, permission: Permission) => Promise<boolean>;
+  readonly check: (subject: S, twinId: string, permission: Permission) => Promise<D>;
+  /** Whether a decision allows (allowing ones are kept no longer than the grants behind them); default: `decision === true`. */
+  readonly allows?: (decision: D) => boolean;
   /**
    * The expiry dates (ISO 8601) of the twin's grants. An allowing decision is kept no longer
    * than the earliest one still ahead, so an expiring grant is not honoured past its expiry by
@@ -31,9 +44,11 @@ export interface AccessDecisionsInit {
   readonly now?: () => number;
 }
 
-export interface AccessDecisions {
-  /** Whether the ledger grants `permission` on the twin to the caller (cached, see createAccessDecisions). */
-  allows(caller: CallerIdentity, twinId: string, permission: Permission): Promise<boolean>;
+export interface AccessDecisions<D = boolean, S extends DecisionSubject = CallerIdentity> {
+  /** Whether the ledger grants `permission` on the twin to the subject (cached, see createAccessDecisions). */
+  allows(subject: S, twinId: string, permission: Permission): Promise<boolean>;
+  /** The decision itself, from the same cache, and whether it was there already (a hit, or an evaluation under way). */
+  decide(subject: S, twinId: string, permission: Permission): { readonly decision: Promise<D>; readonly cached: boolean };
   /** Forgets every decision on the twin (its grants changed); decisions under way are not stored. */
   invalidate(twinId: string): void;
   /** Forgets everything (an event the cache cannot read). */
@@ -43,8 +58,8 @@ export interface AccessDecisions {
   readonly size: number;
 }
 
-interface Decision {
-  readonly allowed: Promise<boolean>;
+interface Decision<D> {
+  readonly decision: Promise<D>;
   expires: number;
 }
 
@@ -57,10 +72,11 @@ interface Decision {
  * with the same bounds, so a refused client cannot load the peer; failures (peer down, unknown
  * twin) are not decisions and are never cached. Concurrent requests share one evaluation.
  */
-export function createAccessDecisions(init: AccessDecisionsInit): AccessDecisions {
+export function createAccessDecisions<D = boolean, S extends DecisionSubject = CallerIdentity>(init: AccessDecisionsInit<D, S>): AccessDecisions<D, S> {
   const now = init.now ?? Date.now;
   const max = init.maxEntries ?? 50_000;
-  const decisions = new Map<string, Decision>();
+  const allowsOf = init.allows ?? ((d: D) => d === true);
+  const decisions = new Map<string, Decision<D>>();
   /** Per twin: the keys of its decisions, and a generation bumped by every invalidation. */
   const byTwin = new Map<string, Set<string>>();
   const generation = new Map<string, number>();
@@ -106,44 +122,47 @@ export function createAccessDecisions(init: AccessDecisionsInit): AccessDecision
     for (const twinId of [...byTwin.keys(), ...expiries.keys()]) invalidate(twinId);
   };
 
-  return {
-    allows(caller, twinId, permission) {
-      if (init.ttlMs <= 0) return init.check(caller, twinId, permission);
-      const key = JSON.stringify([caller.mspId, caller.fabricIdentity ?? '', twinId, permission]);
-      const hit = decisions.get(key);
-      if (hit && hit.expires > now()) return hit.allowed;
-      if (hit) drop(key, twinId);
-      const gen = generation.get(twinId) ?? 0;
-      const entry: Decision = { allowed: init.check(caller, twinId, permission), expires: now() + init.ttlMs };
-      if (decisions.size >= max) {
-        const oldest = decisions.keys().next().value!;
-        drop(oldest, (JSON.parse(oldest) as string[])[2]!);
-      }
-      decisions.set(key, entry);
-      let keys = byTwin.get(twinId);
-      if (!keys) byTwin.set(twinId, (keys = new Set()));
-      keys.add(key);
-      const forget = (): void => {
-        if (decisions.get(key) === entry) drop(key, twinId);
-      };
-      void entry.allowed.then(
-        async (allowed) => {
-          // Invalidated while the chaincode was deciding: the answer serves this request only.
+  const decide = (subject: S, twinId: string, permission: Permission): { decision: Promise<D>; cached: boolean } => {
+    if (init.ttlMs <= 0) return { decision: init.check(subject, twinId, permission), cached: false };
+    const key = JSON.stringify([subject.mspId, subject.fabricIdentity ?? '', twinId, permission]);
+    const hit = decisions.get(key);
+    if (hit && hit.expires > now()) return { decision: hit.decision, cached: true };
+    if (hit) drop(key, twinId);
+    const gen = generation.get(twinId) ?? 0;
+    const entry: Decision<D> = { decision: init.check(subject, twinId, permission), expires: now() + init.ttlMs };
+    if (decisions.size >= max) {
+      const oldest = decisions.keys().next().value!;
+      drop(oldest, (JSON.parse(oldest) as string[])[2]!);
+    }
+    decisions.set(key, entry);
+    let keys = byTwin.get(twinId);
+    if (!keys) byTwin.set(twinId, (keys = new Set()));
+    keys.add(key);
+    const forget = (): void => {
+      if (decisions.get(key) === entry) drop(key, twinId);
+    };
+    void entry.decision.then(
+      async (decision) => {
+        // Invalidated while the chaincode was deciding: the answer serves this request only.
+        if ((generation.get(twinId) ?? 0) !== gen) return forget();
+        if (!allowsOf(decision)) return;
+        try {
+          const until = await earliestExpiry(twinId);
           if ((generation.get(twinId) ?? 0) !== gen) return forget();
-          if (!allowed) return;
-          try {
-            const until = await earliestExpiry(twinId);
-            if ((generation.get(twinId) ?? 0) !== gen) return forget();
-            entry.expires = Math.min(entry.expires, until);
-          } catch {
-            // Expiries unknown: an allowing decision might outlive its grant, so it is not kept.
-            forget();
-          }
-        },
-        forget,
-      );
-      return entry.allowed;
-    },
+          entry.expires = Math.min(entry.expires, until);
+        } catch {
+          // Expiries unknown: an allowing decision might outlive its grant, so it is not kept.
+          forget();
+        }
+      },
+      forget,
+    );
+    return { decision: entry.decision, cached: false };
+  };
+
+  return {
+    allows: (subject, twinId, permission) => decide(subject, twinId, permission).decision.then(allowsOf),
+    decide,
     invalidate,
     clear,
     onLedgerEvent(event) {

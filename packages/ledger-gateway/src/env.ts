@@ -30,6 +30,11 @@ export function ledgerGatewayFromEnv(env: EnvOf<typeof ledgerGatewayEnv>): Ledge
   };
 }
 
+/** What a REST gateway to the ledger is wired with (main.ts of spec-service, acl-service): its ledger and whose tokens it takes. */
+export interface LedgerServiceConfig extends Omit<LedgerGatewayConfig, 'mvccAttempts'> {
+  readonly auth: JwtVerifierInit;
+}
+
 /** How a REST gateway to the ledger watches its peer (issue #27): see PeerHealthInit. */
 export const peerHealthEnv = {
   PEER_PROBE_INTERVAL_MS: int({ default: 1_000, min: 100, max: 60_000 }),

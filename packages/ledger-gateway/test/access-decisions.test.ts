@@ -129,4 +129,30 @@ describe('createAccessDecisions', () => {
     expect(loadEnv(accessDecisionsEnv, {}).AUTH_DECISION_TTL_MS).toBe(30_000);
     expect(() => loadEnv(accessDecisionsEnv, { AUTH_DECISION_TTL_MS: '-1' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
   });
+
+  it('caches any decision shape: decide() gives the decision and whether it was cached, allows() what `allows` reads of it', async () => {
+    let allowed = true;
+    let checks = 0;
+    const decisions = createAccessDecisions<{ allowed: boolean; roles: string[] }>({
+      check: async () => {
+        checks++;
+        return { allowed, roles: allowed ? ['AUDITOR'] : [] };
+      },
+      allows: (d) => d.allowed,
+      grantExpiries: async () => [],
+      ttlMs: 30_000,
+    });
+    const first = decisions.decide(alice, 't1', 'spec:read');
+    expect(first.cached).toBe(false);
+    expect(await first.decision).toEqual({ allowed: true, roles: ['AUDITOR'] });
+    // The allowing decision was kept (no grant expiry ahead): a hit, the chaincode not asked again.
+    const second = decisions.decide(alice, 't1', 'spec:read');
+    expect(second.cached).toBe(true);
+    expect(await decisions.allows(alice, 't1', 'spec:read')).toBe(true);
+    expect(checks).toBe(1);
+    allowed = false;
+    decisions.invalidate('t1');
+    expect(await decisions.allows(alice, 't1', 'spec:read')).toBe(false);
+    expect(checks).toBe(2);
+  });
 });

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
-import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
+import { createFabricClient, createPeerConnectionPool, loadIdentity, peerEndpointFromEnv } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
-import { loadEnv, optionalStr, str } from '@twinledger/config';
+import { loadEnv } from '@twinledger/config';
+import { adminCliEnv } from './config.js';
 
 /**
  * Organization-admin commands, run by an operator (or the launcher) with the org's Admin
@@ -63,18 +64,11 @@ async function main(): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
     return 2;
   }
-  const env = loadEnv({
-    MSP_ID: str(),
-    PEER_ENDPOINT: str(),
-    PEER_TLS_ROOT_CERT: str(),
-    PEER_HOST_ALIAS: optionalStr(),
-    CHANNEL: str({ default: 'twins' }),
-    CHAINCODE: str({ default: 'twinledger' }),
-  });
+  const env = loadEnv(adminCliEnv);
   const pool = createPeerConnectionPool();
   const client = createFabricClient({
     pool,
-    peer: { endpoint: env.PEER_ENDPOINT, tlsRootCertPath: env.PEER_TLS_ROOT_CERT, ...(env.PEER_HOST_ALIAS ? { hostAlias: env.PEER_HOST_ALIAS } : {}) },
+    peer: peerEndpointFromEnv(env),
     identity: await loadIdentity({ mspId: env.MSP_ID, certPath: args.cert, keyPath: args.key }),
     channel: env.CHANNEL,
     chaincode: env.CHAINCODE,

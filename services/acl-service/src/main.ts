@@ -1,24 +1,17 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createObservedIdentities, type PeerHealthConfig } from '@twinledger/ledger-gateway';
+import { createObservedIdentities, type LedgerServiceConfig, type PeerHealthConfig } from '@twinledger/ledger-gateway';
 import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
-import { type PeerEndpoint } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createMetricsRegistry, type Logger } from '@twinledger/observability';
-import { createJwtVerifier, type JwtVerifierInit, type ServiceApp } from '@twinledger/service-kit';
+import { createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
 import { buildApp } from './app.js';
 import { createAuthorizer, type Authorizer } from './domain/authorizer.js';
 import { createGrantWatcher, type GrantWatcher } from './domain/grant-watcher.js';
 import { createKeyManager } from './domain/key-manager.js';
 import { createKeyReconciler, type KeyReconciler } from './domain/key-reconciler.js';
 
-export interface AclServiceConfig {
-  readonly mspId: string;
-  readonly identitiesDir: string;
-  readonly peer: PeerEndpoint;
-  readonly channel: string;
-  readonly chaincode: string;
-  readonly auth: JwtVerifierInit;
+export interface AclServiceConfig extends LedgerServiceConfig {
   /** The identity the service itself reads as (authorization decisions, key sync). */
   readonly serviceIdentity: string;
   readonly cacheTtlMs: number;
@@ -31,7 +24,7 @@ export interface AclServiceConfig {
    * Directory for the service's state (the ledger event checkpoint). Absent: the checkpoint is
    * kept in memory, and after a restart only the start-up reconcile catches up.
    */
-  readonly stateDir?: string;
+  readonly dataDir?: string;
   /** Pause between full key reconciles of every twin; default 30000 ms. */
   readonly keyReconcileMs?: number;
   /** How the peer is probed (PEER_PROBE_*); defaults: every 1000 ms, 400 ms deadline. */
@@ -75,12 +68,12 @@ export async function startAclService(cfg: AclServiceConfig, logger: Logger): Pr
           logger,
         });
   const keys = manager && createKeyReconciler({ keys: manager, intervalMs: cfg.keyReconcileMs ?? 30_000, logger });
-  if (cfg.stateDir !== undefined) await mkdir(cfg.stateDir, { recursive: true });
+  if (cfg.dataDir !== undefined) await mkdir(cfg.dataDir, { recursive: true });
   const watcher = createGrantWatcher({
     client: serviceClient,
     authorizer,
     ...(keys ? { keys } : {}),
-    ...(cfg.stateDir !== undefined ? { checkpointFile: join(cfg.stateDir, 'ledger-events.checkpoint.json') } : {}),
+    ...(cfg.dataDir !== undefined ? { checkpointFile: join(cfg.dataDir, 'ledger-events.checkpoint.json') } : {}),
     logger,
   });
   await watcher.start();

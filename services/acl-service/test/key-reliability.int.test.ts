@@ -90,7 +90,7 @@ async function readAs(dht: DhtClient, ref: string): Promise<string> {
         cacheTtlMs: 600_000,
         dht: gateways[i]!.url,
         dhtTokenFile: join(root, `${org.name}.token`),
-        stateDir: join(root, `${org.name}-state`),
+        dataDir: join(root, `${org.name}-state`),
         keyReconcileMs: RECONCILE_MS,
       },
       silentLogger(),

@@ -5,9 +5,15 @@ import { requireWorkload } from './domain/access.js';
 import { objectRoutes } from './routes/objects.js';
 import { statusRoutes } from './routes/status.js';
 
+/**
+ * What the REST facade uses of the organization's DHT node: the routes need no more, and route
+ * tests (test/routes.test.ts) build the app around a small in-memory fake of exactly this.
+ */
+export type GatewayNode = Pick<DhtNode, 'mspId' | 'isStarted' | 'putObject' | 'openObject' | 'getManifest' | 'getAcl' | 'updateAcl' | 'status'>;
+
 export interface AppDeps {
   /** The organization's started DHT node. */
-  readonly node: DhtNode;
+  readonly node: GatewayNode;
   readonly logger: Logger;
   /** Shared with the DHT node so /metrics shows both. */
   readonly metrics?: Registry;

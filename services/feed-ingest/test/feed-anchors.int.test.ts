@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FailureCodes, createAuditBundleExporter, createQsccBlockReader, verifyBlockBundle, type AuditBlockBundle, type BundleFeed } from '@twinledger/audit';
-import type { IdentityRegistry } from '@twinledger/auth-identity';
+import type { IdentityRegistry } from '@twinledger/ledger-gateway';
 import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
 import { signFeedUpdate, signingKeyFromSeed, type FeedUpdate } from '@twinledger/dht/records';
 import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
@@ -12,7 +12,7 @@ import { createTwinLedger, type TwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import type { Reading } from '@twinledger/readings';
 import { createDevIssuer, createJwtVerifier, type DevIssuer } from '@twinledger/service-kit';
-import { createFeedIngest, DEFAULTS, type FeedIngestRuntime } from '../src/runtime.js';
+import { createFeedIngest, DEFAULTS, type FeedIngestRuntime } from '../src/main.js';
 import { feedIngestLedgerOf } from './support/ledger.js';
 
 // Issue #22 item 3 (ADR-18) end to end on real engines: Fabric (two organizations, MAJORITY

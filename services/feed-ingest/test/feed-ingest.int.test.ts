@@ -11,7 +11,7 @@ import { createConsumer, createKafka, createIdempotentProducer, sendAcked, type 
 import { silentLogger } from '@twinledger/observability';
 import { decodeSegment, type Reading } from '@twinledger/readings';
 import { createDevIssuer, createJwtVerifier, type DevIssuer } from '@twinledger/service-kit';
-import { createFeedIngest, DEFAULTS, type FeedIngestRuntime } from '../src/runtime.js';
+import { createFeedIngest, DEFAULTS, type FeedIngestRuntime } from '../src/main.js';
 import { feedIngestLedgerOf } from './support/ledger.js';
 
 // feed-ingest asks the ledger for every feed permission: real Fabric (Org1, Org2; Org3 has a DHT

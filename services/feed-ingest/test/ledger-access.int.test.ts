@@ -11,7 +11,7 @@ import { createTwinLedger, type TwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { decodeSegment, type Reading } from '@twinledger/readings';
 import { createDevIssuer, createJwtVerifier, type DevIssuer } from '@twinledger/service-kit';
-import { createFeedIngest, DEFAULTS, type FeedIngestRuntime } from '../src/runtime.js';
+import { createFeedIngest, DEFAULTS, type FeedIngestRuntime } from '../src/main.js';
 import { feedIngestLedgerOf } from './support/ledger.js';
 
 // Issue #17: the ledger decides who may read or change off-chain feed data. Real Fabric (two

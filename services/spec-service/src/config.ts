@@ -1,4 +1,4 @@
-import { bool, int, list, str, type EnvOf } from '@twinledger/config';
+import { bool, int, list, renamed, str, type EnvOf } from '@twinledger/config';
 import { accessDecisionsEnv, ledgerServiceEnv, ledgerServiceFromEnv } from '@twinledger/ledger-gateway';
 import { serviceEnv } from '@twinledger/service-kit';
 import type { SpecServiceConfig } from './main.js';
@@ -19,7 +19,8 @@ export const specServiceEnv = {
   KAFKA_BROKERS: list(),
   RELAY_ENABLED: bool({ default: true }),
   RELAY_IDENTITY: str({ default: 'User1' }),
-  STATE_DIR: str(),
+  // The relay's checkpoint and journal. Was STATE_DIR (ADR-20): still read, with a warning, until the next release.
+  DATA_DIR: renamed('STATE_DIR', str()),
   AML_MAX_BYTES: int({ default: 8 * 1024 * 1024, min: 1024 }),
   DOCUMENT_MAX_BYTES: int({ default: 64 * 1024 * 1024, min: 1024 }),
   SPEC_CACHE_MAX_CHARS: int({ default: 128 * 1024 * 1024, min: 0 }),
@@ -40,7 +41,7 @@ export function specServiceConfig(env: SpecServiceEnv): SpecServiceConfig {
     kafkaBrokers: env.KAFKA_BROKERS,
     relay: env.RELAY_ENABLED,
     relayIdentity: env.RELAY_IDENTITY,
-    stateDir: env.STATE_DIR,
+    dataDir: env.DATA_DIR,
     amlMaxBytes: env.AML_MAX_BYTES,
     documentMaxBytes: env.DOCUMENT_MAX_BYTES,
     specCacheChars: env.SPEC_CACHE_MAX_CHARS,

@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAuditBundleExporter, createQsccBlockReader } from '@twinledger/audit';
-import { createAccessDecisions, createObservedIdentities, DEFAULT_AUTH_DECISION_TTL_MS, findIdentityFiles, type PeerHealthConfig } from '@twinledger/ledger-gateway';
+import { createAccessDecisions, createObservedIdentities, DEFAULT_AUTH_DECISION_TTL_MS, findIdentityFiles, type LedgerServiceConfig, type PeerHealthConfig } from '@twinledger/ledger-gateway';
 import { ConfigError } from '@twinledger/config';
 import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
-import { checkpointFile, createFabricClient, loadIdentity, type PeerEndpoint } from '@twinledger/fabric-client';
+import { checkpointFile, createFabricClient, loadIdentity } from '@twinledger/fabric-client';
 import { createIdempotentProducer, createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createMetricsRegistry, type Logger } from '@twinledger/observability';
-import { createJwtVerifier, type JwtVerifierInit, type ServiceApp } from '@twinledger/service-kit';
+import { createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
 import { buildApp, DEFAULT_SPEC_CACHE_CHARS } from './app.js';
 import { DEFAULT_READ_CACHE } from './config.js';
 import { createReadModel } from './domain/read-model.js';
@@ -17,13 +17,7 @@ import { createEventRelay, type EventRelay } from './domain/event-relay.js';
 import { createLedgerJournal } from './domain/ledger-journal.js';
 import { createSpecCache } from './domain/spec-cache.js';
 
-export interface SpecServiceConfig {
-  readonly mspId: string;
-  readonly identitiesDir: string;
-  readonly peer: PeerEndpoint;
-  readonly channel: string;
-  readonly chaincode: string;
-  readonly auth: JwtVerifierInit;
+export interface SpecServiceConfig extends LedgerServiceConfig {
   /** The org's dht-gateway; or a DhtClient (tests). */
   readonly dht: string | DhtClient;
   /**
@@ -36,7 +30,7 @@ export interface SpecServiceConfig {
   readonly relay: boolean;
   readonly relayIdentity: string;
   /** Event checkpoint and the relay journal live here. */
-  readonly stateDir: string;
+  readonly dataDir: string;
   readonly amlMaxBytes?: number;
   readonly documentMaxBytes?: number;
   readonly mvccAttempts?: number;
@@ -78,7 +72,7 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
   });
   health.start();
   const hub = createEventHub();
-  const journal = createLedgerJournal(join(cfg.stateDir, 'ledger-journal.jsonl'));
+  const journal = createLedgerJournal(join(cfg.dataDir, 'ledger-journal.jsonl'));
   const serviceClient = await identities.clientByName(cfg.relayIdentity);
   // Blocks for audit bundles: qscc as the relay identity over the same connection. The caller's
   // own history read authorizes each export (routes/audit.ts); qscc hands any channel member
@@ -103,7 +97,7 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     await producer.connect();
     relay = createEventRelay({
       client: serviceClient,
-      checkpointer: await checkpointFile(join(cfg.stateDir, 'event-checkpoint.json')),
+      checkpointer: await checkpointFile(join(cfg.dataDir, 'event-checkpoint.json')),
       producer,
       hub,
       journal,

@@ -54,7 +54,7 @@ const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml
           kafkaBrokers: [],
           relay: false,
           relayIdentity: 'User1',
-          stateDir: join(root, `state-${org.name}`),
+          dataDir: join(root, `state-${org.name}`),
         },
         silentLogger(),
       );

@@ -96,7 +96,7 @@ async function waitFor(cond: () => boolean, timeoutMs = 30_000): Promise<void> {
           kafkaBrokers: [net.kafka!.bootstrap],
           relay: i === 1,
           relayIdentity: 'User1',
-          stateDir: join(root, `state-${org.name}`),
+          dataDir: join(root, `state-${org.name}`),
         },
         silentLogger(),
       );

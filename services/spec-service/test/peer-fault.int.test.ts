@@ -88,7 +88,7 @@ async function until(ok: () => Promise<boolean>, ms: number): Promise<number> {
           kafkaBrokers: [],
           relay: false,
           relayIdentity: 'User1',
-          stateDir: join(root, `state-${org.name}`),
+          dataDir: join(root, `state-${org.name}`),
         },
         silentLogger(),
       );

@@ -74,7 +74,7 @@ async function until(ok: () => Promise<boolean>, ms: number): Promise<number> {
         kafkaBrokers: [net.kafka!.bootstrap],
         relay: true,
         relayIdentity: 'User1',
-        stateDir: join(root, `state-${org.name}`),
+        dataDir: join(root, `state-${org.name}`),
         authDecisionTtlMs: DECISION_TTL_MS,
         readCache: { maxAgeMs: MAX_AGE_MS, fenceWaitMs: 2_000 },
       },

@@ -48,7 +48,7 @@ function identitiesDir(root: string, org: OrgHandle): string {
         kafkaBrokers: [net.kafka!.bootstrap],
         relay,
         relayIdentity: 'User1',
-        stateDir: join(root, `state-${org.name}`),
+        dataDir: join(root, `state-${org.name}`),
       },
       silentLogger(),
     );

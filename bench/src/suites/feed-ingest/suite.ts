@@ -12,7 +12,7 @@ import { createConsumer, createIdempotentProducer, createKafka, ensureTopics, ty
 import { decodeSegment } from '@twinledger/readings';
 import { writeFile } from 'node:fs/promises';
 import { createDevIssuer } from '@twinledger/service-kit';
-import { DEFAULTS } from '@twinledger/feed-ingest/runtime';
+import { DEFAULTS } from '@twinledger/feed-ingest/main';
 import { Worker } from 'node:worker_threads';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { histogramQuantile, percentile, procCpuSeconds, type Suite } from '../../harness.js';

@@ -1,4 +1,5 @@
-import type { Permission, TwinLedger } from '@twinledger/ledger';
+import { createAccessDecisions, type DecisionSubject } from '@twinledger/ledger-gateway';
+import type { AccessAnswer, Permission, TwinLedger } from '@twinledger/ledger';
 import { Counter, type Registry } from '@twinledger/observability';
 
 export interface AuthorizeQuery {
@@ -23,6 +24,8 @@ export interface Authorizer {
   invalidate(twinId: string): void;
   /** Drops everything (the event stream was interrupted: changes may have been missed). */
   clear(): void;
+  /** Feeds one ledger event: a grant change drops its twin's decisions (see createAccessDecisions). */
+  onLedgerEvent(event: { readonly eventName: string; readonly twinId?: string | undefined }): void;
   readonly size: number;
 }
 
@@ -36,46 +39,44 @@ export interface AuthorizerInit {
 }
 
 /**
- * Authorization decisions from the chaincode's own rules (acl:checkAccessFor), cached per
- * (twin, party, identity, permission) for `ttlMs` and dropped as soon as a GrantAdded or
- * GrantRevoked event of the twin arrives. The TTL bounds staleness from expiries, which emit
- * no event.
+ * Authorization decisions for any party (acl:checkAccessFor), from the one decision cache of
+ * the ledger's REST gateways (ledger-gateway's createAccessDecisions): cached per (twin, party,
+ * identity, permission) for `ttlMs`, dropped as soon as a grant event of the twin arrives, and
+ * an allowing one kept no longer than the earliest grant expiry on the twin (expiries emit no
+ * event). This adds what `POST /authorize` answers besides yes or no: the roles and permissions
+ * behind it, a reason, whether it came from the cache.
  */
 export function createAuthorizer(init: AuthorizerInit): Authorizer {
-  const now = init.now ?? Date.now;
-  const max = init.maxEntries ?? 10_000;
-  const cache = new Map<string, { decision: Omit<Decision, 'cached'>; expires: number; twinId: string }>();
+  const decisions = createAccessDecisions<AccessAnswer, DecisionSubject>({
+    check: (subject, twinId, permission) => init.ledger.checkAccessFor(twinId, subject.mspId, subject.fabricIdentity ?? '', permission),
+    allows: (a) => a.allowed,
+    // As the service: READER (everyone's) confers spec:read, which listing grants needs.
+    grantExpiries: async (twinId) => (await init.ledger.listGrants(twinId)).map((g) => g.expiresAt),
+    ttlMs: init.ttlMs,
+    maxEntries: init.maxEntries ?? 10_000,
+    ...(init.now ? { now: init.now } : {}),
+  });
   const lookups = new Counter({ name: 'acl_service_authorize_total', help: 'Authorization decisions by cache outcome and result', labelNames: ['cache', 'allowed'], registers: [init.metrics] });
   return {
     async decide(q) {
-      const key = JSON.stringify([q.twinId, q.mspId, q.identity ?? '', q.permission]);
-      const hit = cache.get(key);
-      if (hit && hit.expires > now()) {
-        lookups.inc({ cache: 'hit', allowed: String(hit.decision.allowed) });
-        return { ...hit.decision, cached: true };
-      }
-      const a = await init.ledger.checkAccessFor(q.twinId, q.mspId, q.identity ?? '', q.permission);
-      const decision = {
+      const { decision, cached } = decisions.decide({ mspId: q.mspId, fabricIdentity: q.identity }, q.twinId, q.permission);
+      const a = await decision;
+      lookups.inc({ cache: cached ? 'hit' : 'miss', allowed: String(a.allowed) });
+      return {
         allowed: a.allowed,
         reason: a.allowed
           ? `${q.permission} conferred by ${a.roles.length ? `role ${a.roles.join(', ')}` : 'a direct permission grant'}`
           : `no unexpired grant confers ${q.permission} on ${q.mspId}${q.identity ? ` (${q.identity})` : ''}`,
         roles: [...a.roles],
         permissions: [...a.permissions],
+        cached,
       };
-      if (cache.size >= max) cache.delete(cache.keys().next().value!);
-      cache.set(key, { decision, expires: now() + init.ttlMs, twinId: q.twinId });
-      lookups.inc({ cache: 'miss', allowed: String(decision.allowed) });
-      return { ...decision, cached: false };
     },
-    invalidate(twinId) {
-      for (const [k, v] of cache) if (v.twinId === twinId) cache.delete(k);
-    },
-    clear() {
-      cache.clear();
-    },
+    invalidate: (twinId) => decisions.invalidate(twinId),
+    clear: () => decisions.clear(),
+    onLedgerEvent: (event) => decisions.onLedgerEvent(event),
     get size() {
-      return cache.size;
+      return decisions.size;
     },
   };
 }

@@ -26,7 +26,6 @@ export interface GrantWatcherInit {
 // The events after which a twin's document ACLs may have to change: grants, and new objects
 // of ours (their first ACL is recorded on the ledger).
 const KEY_EVENTS = new Set<string>([LedgerEvents.GrantAdded, LedgerEvents.GrantRevoked, LedgerEvents.DocumentAdded, LedgerEvents.DocumentVersionAdded]);
-const GRANT_EVENTS = new Set<string>([LedgerEvents.GrantAdded, LedgerEvents.GrantRevoked]);
 
 /**
  * Follows the chaincode's events through a checkpointed, reconnecting event source: a grant
@@ -48,7 +47,8 @@ export function createGrantWatcher(init: GrantWatcherInit): GrantWatcher {
       init.authorizer.clear();
       return;
     }
-    if (GRANT_EVENTS.has(raw.eventName)) init.authorizer.invalidate(twinId);
+    // The decision cache knows which events change grants.
+    init.authorizer.onLedgerEvent({ eventName: raw.eventName, twinId });
     if (!init.keys) return;
     try {
       await init.keys.request(twinId);
@@ -67,14 +67,5 @@ export function createGrantWatcher(init: GrantWatcherInit): GrantWatcher {
     ...(init.retryMs !== undefined ? { retryMs: init.retryMs } : {}),
     logger: log,
   });
-  return {
-    start: () => source.start(),
-    stop: () => source.stop(),
-    get connected() {
-      return source.connected;
-    },
-    get lastBlock() {
-      return source.lastBlock;
-    },
-  };
+  return source;
 }

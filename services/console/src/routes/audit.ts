@@ -1,5 +1,7 @@
 import { assembleAuditBundle, verifyBlockBundle } from '@twinledger/audit';
 import { errorResponses, Type, type ServiceApp } from '@twinledger/service-kit';
+// The ledger's twin ID rule; the subpath loads only the schemas (no Fabric client).
+import { TwinParams } from '@twinledger/ledger-gateway/schemas';
 import { UpstreamNotConfiguredError, UpstreamRefusedError } from '../errors.js';
 import type { Upstreams } from './proxy.js';
 
@@ -32,7 +34,7 @@ export function auditRoutes(app: ServiceApp, upstreams: Upstreams): void {
     {
       schema: {
         description: "The twin's audit bundle with feed proofs for feedFrom..feedTo, and the verifier's result on it",
-        params: Type.Object({ twinId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]*$' }) }),
+        params: TwinParams,
         querystring: Type.Object(
           {
             feedFrom: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),

@@ -114,7 +114,7 @@ export async function startLedgerOrgs(root: string, net: DevNetwork, opts: Ledge
         DHT_TOKEN_FILE: specDhtToken,
         KAFKA_BROKERS: net.kafka!.bootstrap,
         RELAY_IDENTITY: 'User1',
-        STATE_DIR: join(p.dir, 'spec-state'),
+        DATA_DIR: join(p.dir, 'spec-state'),
       },
     );
     orgs.push({

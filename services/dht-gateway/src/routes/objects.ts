@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { DhtNode } from '@twinledger/dht';
 import { ValidationError } from '@twinledger/errors';
 import { Counter } from '@twinledger/observability';
 import { errorResponses, PayloadTooLargeError, Sha256Hex, Type, type ServiceApp } from '@twinledger/service-kit';
 import { requireAclChange } from '../domain/access.js';
 import { UnsupportedMediaTypeError } from '../domain/errors.js';
 import { BinaryBody, MspId, RefParams } from '../domain/schemas.js';
+import type { GatewayNode } from '../app.js';
 
 export interface ObjectRoutesOptions {
-  readonly node: DhtNode;
+  readonly node: GatewayNode;
   /** Largest object body accepted, bytes (413 above). */
   readonly maxObjectBytes: number;
 }

@@ -1,10 +1,10 @@
-import type { DhtNode } from '@twinledger/dht';
 import { errorResponses, Type, type ServiceApp } from '@twinledger/service-kit';
+import type { GatewayNode } from '../app.js';
 
 const Count = Type.Integer({ minimum: 0 });
 
 /** Node status: identity, connected peers, what this node stores, replication health. */
-export async function statusRoutes(app: ServiceApp, opts: { readonly node: DhtNode }): Promise<void> {
+export async function statusRoutes(app: ServiceApp, opts: { readonly node: GatewayNode }): Promise<void> {
   const { node } = opts;
   app.get(
     '/status',

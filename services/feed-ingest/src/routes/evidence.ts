@@ -1,4 +1,4 @@
-import { Type, errorResponses, type ServiceApp } from '@twinledger/service-kit';
+import { Sha256Hex as Hash, Type, errorResponses, type ServiceApp } from '@twinledger/service-kit';
 import type { DhtNode } from '@twinledger/dht';
 import { UnknownFeedError } from '../domain/errors.js';
 import type { FeedEvidenceSource } from '../domain/feed-evidence.js';
@@ -7,7 +7,6 @@ import type { FeedRegistry } from '../domain/feed-registry.js';
 import { FeedParams } from './feeds.js';
 
 const Index = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
-const Hash = Type.String({ pattern: '^[0-9a-f]{64}$' });
 const Record = Type.Object({}, { additionalProperties: true });
 
 const EvidenceAnswer = Type.Object({

@@ -1,4 +1,5 @@
-import { Type, errorResponses, type ServiceApp } from '@twinledger/service-kit';
+import { MspId } from '@twinledger/ledger-gateway';
+import { Sha256Hex, Type, errorResponses, type ServiceApp } from '@twinledger/service-kit';
 import type { DhtNode } from '@twinledger/dht';
 import { READING_LIMITS } from '@twinledger/readings';
 import { checkRange, expectedRangeFromAml } from '../domain/expected-range.js';
@@ -8,7 +9,6 @@ import type { FeedAccess } from '../domain/feed-access.js';
 import type { FeedRecord, FeedRegistry } from '../domain/feed-registry.js';
 
 const Id = Type.String({ minLength: 1, maxLength: READING_LIMITS.maxIdLength, pattern: '^[A-Za-z0-9._:-]+$' });
-const MspId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' });
 const ValueSchema = Type.Union([
   Type.Object({ kind: Type.Literal('scalar') }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('named'), names: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$', maxLength: 64 }), { minItems: 1, maxItems: 32, uniqueItems: true }) }, { additionalProperties: false }),
@@ -30,7 +30,7 @@ export const FeedSchema = Type.Object({
   createdAt: Type.String(),
 });
 
-export const FeedParams = Type.Object({ feedId: Type.String({ pattern: '^[0-9a-f]{64}$' }) });
+export const FeedParams = Type.Object({ feedId: Sha256Hex });
 
 export interface FeedRoutesDeps {
   readonly registry: FeedRegistry;

@@ -4,7 +4,7 @@ import { createIdentityRegistry, type IdentityRegistry } from '@twinledger/ledge
 import type { DevNetwork, OrgHandle } from '@twinledger/devnet';
 import type { PeerConnectionPool } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
-import type { FeedIngestLedger } from '../../src/runtime.js';
+import type { FeedIngestLedger } from '../../src/main.js';
 
 /**
  * An organization's identities folder as deployed (FABRIC_IDENTITIES_DIR): `User1` is the

@@ -118,17 +118,5 @@ export function createEventRelay(init: EventRelayInit): EventRelay {
     onError: () => failures.inc(),
   });
 
-  return {
-    start: () => source.start(),
-    stop: () => source.stop(),
-    get connected() {
-      return source.connected;
-    },
-    get lastBlock() {
-      return source.lastBlock;
-    },
-    get connections() {
-      return source.connections;
-    },
-  };
+  return source;
 }

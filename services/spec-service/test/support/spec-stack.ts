@@ -60,7 +60,7 @@ export async function startSpecStack(name: string): Promise<SpecStack> {
           kafkaBrokers: [],
           relay: false,
           relayIdentity: 'User1',
-          stateDir: join(root, `state-${org.name}`),
+          dataDir: join(root, `state-${org.name}`),
         },
         silentLogger(),
       );

@@ -447,6 +447,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description Lowercase hex SHA-256 */
                     feedId: string;
                 };
                 cookie?: never;
@@ -668,6 +669,7 @@ export interface paths {
                 };
                 header?: never;
                 path: {
+                    /** @description Lowercase hex SHA-256 */
                     feedId: string;
                 };
                 cookie?: never;
@@ -684,6 +686,7 @@ export interface paths {
                             /** @description the ledger's anchors covering the range (fetch their blocks with spec-service GET /twins/:twinId/audit-bundle?feeds=true) */
                             anchors: ({
                                 fromIndex: number;
+                                /** @description Lowercase hex SHA-256 */
                                 root: string;
                                 toIndex: number;
                                 txId: string;
@@ -698,6 +701,7 @@ export interface paths {
                                     [key: string]: unknown;
                                 }[];
                             }[];
+                            /** @description Lowercase hex SHA-256 */
                             feedId: string;
                             twinId: string;
                             unanchoredFrom: number;
@@ -891,6 +895,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description Lowercase hex SHA-256 */
                     feedId: string;
                 };
                 cookie?: never;
@@ -1096,6 +1101,7 @@ export interface paths {
                 };
                 header?: never;
                 path: {
+                    /** @description Lowercase hex SHA-256 */
                     feedId: string;
                 };
                 cookie?: never;
@@ -1303,6 +1309,7 @@ export interface paths {
                 };
                 header?: never;
                 path: {
+                    /** @description Lowercase hex SHA-256 */
                     feedId: string;
                 };
                 cookie?: never;
@@ -1519,6 +1526,7 @@ export interface paths {
                 };
                 header?: never;
                 path: {
+                    /** @description Lowercase hex SHA-256 */
                     feedId: string;
                 };
                 cookie?: never;

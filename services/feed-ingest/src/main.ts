@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { IdentityRegistry } from '@twinledger/ledger-gateway';
-import { signingKeyFromSeed, type DhtNode, type PartyRegistry } from '@twinledger/dht';
-import type { TwinLedger } from '@twinledger/ledger';
-import { createIdempotentProducer, createKafka, ensureTopics, TOPICS, type Admin, type Producer } from '@twinledger/kafka';
+import { join } from 'node:path';
+import { createObservedIdentities, type IdentityRegistry } from '@twinledger/ledger-gateway';
+import { createDhtNode, readHexKeyFile, readSwarmKeyFile, signingKeyFromSeed, type DhtNode, type PartyRegistry } from '@twinledger/dht';
+import type { PeerEndpoint } from '@twinledger/fabric-client';
+import { createTwinLedger, type TwinLedger } from '@twinledger/ledger';
+import { createIdempotentProducer, createKafka, ensureTopics, type Admin, type Producer } from '@twinledger/kafka';
 import { createMetricsRegistry, type Logger, type Registry } from '@twinledger/observability';
-import type { ServiceApp, TokenVerifier } from '@twinledger/service-kit';
+import { openPartyRegistry, type PartySourceConfig } from '@twinledger/party-registry';
+import { createJwtVerifier, type JwtVerifierInit, type ServiceApp, type TokenVerifier } from '@twinledger/service-kit';
 import { buildApp } from './app.js';
+import { DEFAULTS } from './config.js';
 import { createFeedAccess } from './domain/feed-access.js';
 import { createFeedAclReconciler, type FeedAclReconciler } from './domain/feed-acl-reconciler.js';
 import { createFeedAnchorer, type FeedAnchorer, type FeedAnchorerInit } from './domain/feed-anchorer.js';
@@ -18,7 +22,7 @@ import { createIngest } from './domain/ingest.js';
 import { createFeedAnchorMetrics, createFeedMetrics } from './domain/metrics.js';
 import { createSegmentBuilder, type SegmentBuilder } from './domain/segment-builder.js';
 
-/** Everything one feed-ingest instance needs, already parsed (server.ts reads the environment). */
+/** Everything one feed-ingest instance needs around its DHT node and ledger, already parsed (config.ts). */
 export interface FeedIngestConfig {
   readonly mspId: string;
   readonly dataDir: string;
@@ -189,31 +193,80 @@ export async function createFeedIngest(
   };
 }
 
-export const DEFAULTS = {
-  readingsTopic: TOPICS.readings,
-  deadLetterTopic: TOPICS.deadLetter,
-  topicPartitions: 3,
-  maxSegmentReadings: 50_000,
-  maxSegmentAgeMs: 250,
-  fetchMinBytes: 256 * 1024,
-  fetchMaxWaitMs: 50,
-  maxBufferedReadings: 400_000,
-  maxBacklogMessages: 20_000,
-  readingsPerMessage: 500,
-  maxReadingsPerRequest: 10_000,
-  maxReadingsPerQuery: 100_000,
-  bodyLimitBytes: 4 * 1024 * 1024,
-  retryAfterSeconds: 2,
-  streamPollMs: 500,
-  latencySampleEvery: 100,
-  authDecisionTtlMs: 5000,
-  feedAclReconcileMs: 15_000,
-  feedAnchorPeriodMs: 60_000,
-  feedAnchorMaxPending: 0,
-  feedAnchorMinIntervalMs: 60_000,
-  feedAnchorMaxUpdates: 100_000,
-} as const;
+/** The process's configuration (config.ts reads it from the environment): the instance, its DHT node, its ledger, its tokens. */
+export interface FeedIngestProcessConfig extends FeedIngestConfig {
+  /** Who may connect to the embedded DHT node: the registry on the ledger, or a static file. */
+  readonly partySource: PartySourceConfig;
+  readonly dht: {
+    readonly listen: readonly string[];
+    readonly bootstrap: readonly string[];
+    readonly swarmKeyFile: string;
+    readonly encryptionKeyFile: string;
+    readonly replicationFactor: number;
+  };
+  readonly ledger: {
+    readonly identitiesDir: string;
+    readonly peer: PeerEndpoint;
+    readonly channel: string;
+    readonly chaincode: string;
+    /** The service's own identity in identitiesDir: reads grants for its feeds' party sets. */
+    readonly serviceIdentity: string;
+  };
+  readonly auth: JwtVerifierInit;
+}
 
+export interface FeedIngestService {
+  readonly app: ServiceApp;
+  readonly dht: DhtNode;
+  /** Releases everything after the server stopped taking requests. */
+  close(): Promise<void>;
+}
+
+/** Wires the process: party registry, the embedded DHT node, the ledger identities, then the instance (createFeedIngest). */
+export async function startFeedIngest(cfg: FeedIngestProcessConfig, logger: Logger): Promise<FeedIngestService> {
+  const { registry, close: closeRegistry } = await openPartyRegistry(cfg.partySource, logger);
+  // One registry for the service and its embedded DHT node: /metrics shows the node's replica
+  // health and store/append timings (twinledger_dht_*) next to the ingest path's own.
+  const metrics = createMetricsRegistry({ prefix: 'twinledger_feed_ingest_' });
+  const dht = createDhtNode(
+    {
+      dataDir: join(cfg.dataDir, 'dht'),
+      mspId: cfg.mspId,
+      // One parser for the key files of every DHT service (swarm-key file or bare hex; 64 hex digits).
+      encryptionKey: await readHexKeyFile(cfg.dht.encryptionKeyFile),
+      swarmKey: await readSwarmKeyFile(cfg.dht.swarmKeyFile),
+      listen: [...cfg.dht.listen],
+      bootstrap: [...cfg.dht.bootstrap],
+      replicationFactor: cfg.dht.replicationFactor,
+    },
+    { registry, logger, metricsRegistry: metrics },
+  );
+  await dht.start();
+  const { identities, pool } = createObservedIdentities({
+    metricName: 'twinledger_feed_ingest_gateway_call_seconds',
+    metrics,
+    mspId: cfg.mspId,
+    identitiesDir: cfg.ledger.identitiesDir,
+    peer: cfg.ledger.peer,
+    channel: cfg.ledger.channel,
+    chaincode: cfg.ledger.chaincode,
+  });
+  const serviceLedger = createTwinLedger(await identities.clientByName(cfg.ledger.serviceIdentity));
+  const instance = await createFeedIngest(cfg, { dht, parties: registry, ledger: { identities, serviceLedger }, logger, metrics, auth: createJwtVerifier(cfg.auth) });
+  return {
+    app: instance.app,
+    dht,
+    async close() {
+      await instance.close();
+      await dht.stop();
+      identities.close();
+      pool.close();
+      closeRegistry();
+    },
+  };
+}
+
+export { DEFAULTS } from './config.js';
 export { createFeedAnchorer } from './domain/feed-anchorer.js';
 export type { FeedAnchorer, FeedAnchorerInit } from './domain/feed-anchorer.js';
 export { openFeedRegistry } from './domain/feed-registry.js';

@@ -1,11 +1,12 @@
-// The console's sign-in settings as checked at boot (server.ts): each problem named, none missed.
+// The console's environment as checked at boot (config.ts): each problem named, none missed.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier } from '@twinledger/service-kit';
-import { oidcInitFromEnv, type OidcEnv } from '../src/oidc-env.js';
+import { loadEnv } from '@twinledger/config';
+import { consoleConfig, consoleEnv, oidcInitFromEnv, type OidcEnv } from '../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'console-oidc-env-'));
 const file = (name: string, text: string): string => {
@@ -53,5 +54,26 @@ describe('oidcInitFromEnv', () => {
     for (const [over, message] of cases) {
       await expect(oidcInitFromEnv({ ...good, ...over }, deps)).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining(message) });
     }
+  });
+});
+
+describe('consoleConfig (dev sign-in: test harnesses only)', () => {
+  const env = (over: Record<string, string>) => loadEnv(consoleEnv, { ORG_NAME: 'Org1', MSP_ID: 'Org1MSP', AUTH_ISSUER: 'https://idp.test', AUTH_JWKS_FILE: '/etc/jwks.json', ...over });
+
+  it('is off without DEV_SIGNIN_KEY_FILE, and on with users on a loopback address', () => {
+    expect(consoleConfig(env({ HOST: '0.0.0.0' }))).toMatchObject({ HOST: '0.0.0.0', PORT: 8080 });
+    expect(consoleConfig(env({ DEV_SIGNIN_KEY_FILE: '/k.json', DEV_SIGNIN_USERS: 'alice:User1' }))).toMatchObject({ DEV_SIGNIN_USERS: ['alice:User1'] });
+  });
+
+  it('refuses minting tokens off loopback unless asked twice, without users, or longer-lived than the services accept', () => {
+    const cases: [Record<string, string>, string[]][] = [
+      [{ HOST: '0.0.0.0', DEV_SIGNIN_USERS: 'alice:User1' }, ['DEV_SIGNIN_ALLOW_REMOTE']],
+      [{}, ['DEV_SIGNIN_USERS']],
+      [{ DEV_SIGNIN_USERS: 'alice:User1', DEV_SIGNIN_TTL_SECONDS: '7200', AUTH_MAX_TOKEN_LIFETIME_S: '3600' }, ['DEV_SIGNIN_TTL_SECONDS']],
+    ];
+    for (const [over, problems] of cases) {
+      expect(() => consoleConfig(env({ DEV_SIGNIN_KEY_FILE: '/k.json', ...over }))).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', details: { problems } }));
+    }
+    expect(consoleConfig(env({ DEV_SIGNIN_KEY_FILE: '/k.json', HOST: '0.0.0.0', DEV_SIGNIN_ALLOW_REMOTE: 'true', DEV_SIGNIN_USERS: 'alice:User1' }))).toBeDefined();
   });
 });
