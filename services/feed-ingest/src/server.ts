@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { createObservedIdentities } from '@twinledger/ledger-gateway';
-import { int, list, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
+import { bool, int, list, loadEnv, oneOf, optionalStr, str } from '@twinledger/config';
 import { ValidationError } from '@twinledger/errors';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createDhtNode, readHexKeyFile, readSwarmKeyFile } from '@twinledger/dht';
@@ -38,6 +38,9 @@ const env = loadEnv({
   DHT_BOOTSTRAP: list({ default: [] }),
   DHT_SWARM_KEY_FILE: str(),
   DHT_ENCRYPTION_KEY_FILE: str(),
+  // The data channel for sealed chunk bodies (ADR-21; false: noise + pnet for every byte) and its TCP port (0: any).
+  DHT_DATA_CHANNEL: bool({ default: true }),
+  DHT_DATA_PORT: int({ default: 0, min: 0, max: 65535 }),
   // The party registry: the ledger (PEER_ENDPOINT and a client identity) or a static file.
   ...partyRegistryEnv,
   DHT_REPLICATION: int({ default: 3, min: 1 }),
@@ -75,6 +78,8 @@ const dht = createDhtNode(
     encryptionKey: await readHexKeyFile(env.DHT_ENCRYPTION_KEY_FILE),
     swarmKey: await readSwarmKeyFile(env.DHT_SWARM_KEY_FILE),
     listen: env.DHT_LISTEN,
+    dataChannel: env.DHT_DATA_CHANNEL,
+    dataListen: { port: env.DHT_DATA_PORT },
     bootstrap: env.DHT_BOOTSTRAP,
     replicationFactor: env.DHT_REPLICATION,
   },
