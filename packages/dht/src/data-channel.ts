@@ -195,6 +195,8 @@ export interface DataChannelServerInit {
   readonly limits: FrameLimits;
   /** A data connection with nothing received or running for this long is closed. */
   readonly idleTimeoutMs: number;
+  /** How long an offer stream may take (the node's request timeout). */
+  readonly offerTimeoutMs: number;
 }
 
 export interface DataChannelServerComponents {
@@ -302,6 +304,8 @@ export async function startDataChannelServer(init: Readonly<DataChannelServerIni
     STORE_DATA_PROTOCOL,
     async (stream, connection) => {
       const peerId = connection.remotePeer.toString();
+      // An offer is one small frame each way: a stream that sends nothing is not kept open.
+      const timer = setTimeout(() => stream.abort(new Error('data channel offer timed out')), init.offerTimeoutMs);
       try {
         await readFrame(stream, { maxHeaderBytes: 1024, maxBodyBytes: 0 });
         if (registry.partyOf(peerId) === undefined) throw new UnknownPartyError('peer is not bound to a consortium party');
@@ -317,6 +321,8 @@ export async function startDataChannelServer(init: Readonly<DataChannelServerIni
       } catch (err) {
         const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : 'DHT_INTERNAL';
         await writeFrameAndClose(stream, { ok: false, code, message: err instanceof Error ? err.message : 'offer refused' }).catch(() => stream.abort(new Error('offer refused')));
+      } finally {
+        clearTimeout(timer);
       }
     },
     { maxInboundStreams: 8, maxOutboundStreams: 8 },
@@ -416,12 +422,18 @@ export function createDataChannelPool(init: Readonly<DataChannelPoolInit>, compo
     }
     const socket = await new Promise<Socket | undefined>((resolve) => {
       const sock = connect({ host, port: h['port'] as number });
+      // A data port behind a firewall that drops packets would hold the request until the OS
+      // gives up: the request's own deadline ends the attempt.
+      const onAbort = (): void => void sock.destroy(new PeerRequestError('data port did not answer in time', { details: { peerId } }));
+      signal.addEventListener('abort', onAbort, { once: true });
       const onError = (err: Error): void => {
+        signal.removeEventListener('abort', onAbort);
         logger.warn({ err, peerId, host, port: h['port'] }, 'cannot reach the peer\'s data port; using the control path');
         resolve(undefined);
       };
       sock.once('error', onError);
       sock.once('connect', () => {
+        signal.removeEventListener('abort', onAbort);
         sock.off('error', onError);
         resolve(sock);
       });

@@ -348,7 +348,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
         if (init.dataChannel !== false) {
           const listenIp = multiaddr(init.listen?.[0] ?? '/ip4/127.0.0.1/tcp/0').getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6')?.value;
           const server = await startDataChannelServer(
-            { host: init.dataListen?.host ?? listenIp ?? '127.0.0.1', port: init.dataListen?.port ?? 0, limits, idleTimeoutMs: 2 * sessionIdleMs },
+            { host: init.dataListen?.host ?? listenIp ?? '127.0.0.1', port: init.dataListen?.port ?? 0, limits, idleTimeoutMs: 2 * sessionIdleMs, offerTimeoutMs: timeout },
             { libp2p, registry, handler, logger: logger.child({ component: 'dht-data' }) },
           );
           const pool = createDataChannelPool({ limits, idleTimeoutMs: sessionIdleMs, retryMs: 60_000 }, { libp2p, logger: logger.child({ component: 'dht-data' }) });
