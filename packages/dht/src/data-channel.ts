@@ -8,6 +8,7 @@ import { IntegrityError, MalformedMessageError, PeerRequestError, UnknownPartyEr
 import { readFrame, writeFrameAndClose, type Frame, type FrameLimits } from './framing.js';
 import type { PartyRegistry } from './party-registry.js';
 import type { StoreHandler } from './store-protocol.js';
+import { waitForSlot } from './store-session.js';
 
 /**
  * `/twinledger/store/1.2.0`: sealed chunk bodies travel on a plain TCP connection per node pair
@@ -490,16 +491,7 @@ export function createDataChannelPool(init: Readonly<DataChannelPoolInit>, compo
   }
 
   async function slot(s: DataSession, signal: AbortSignal): Promise<void> {
-    while (s.open >= DATA_MAX_INFLIGHT) {
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = (): void => reject(new PeerRequestError('store request timed out waiting for a data channel slot'));
-        signal.addEventListener('abort', onAbort, { once: true });
-        s.queue.push(() => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        });
-      });
-    }
+    await waitForSlot(s, DATA_MAX_INFLIGHT, signal, 'data channel');
     if (s.socket.destroyed) throw new PeerRequestError('data channel closed');
   }
 
