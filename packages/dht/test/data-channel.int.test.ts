@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { STORE_DATA_PROTOCOL, STORE_SESSION_PROTOCOL, type DhtNode } from '@twinledger/dht';
-import { dataChannelPeers, dataChannelPort, dialRawProtocol, holdsBlob, rawStoreRequest, spawnTestNetwork, storeSessionPeers, withOutsiders, type TestNetwork } from '@twinledger/dht/testing';
+import { dataChannelPeers, dataChannelPort, dialRawProtocol, holdsBlob, rawStoreRequest, spawnTestNetwork, storeSessionPeers, tamperBlob, withOutsiders, type TestNetwork } from '@twinledger/dht/testing';
 import { FrameReader, HeaderSealer } from '../src/data-channel.js';
 import { readFrame, writeFrameAndClose } from '../src/framing.js';
 
@@ -215,5 +215,18 @@ describe('integrity on the data channel', () => {
     expect(res.frames[0]?.header).toMatchObject({ id: 1, ok: false, code: 'DHT_INTEGRITY_FAILED' });
     expect(await holdsBlob(n(0), 'chunk', sha(body))).toBe(false);
     expect(await holdsBlob(n(0), 'chunk', sha(other))).toBe(false);
+  });
+
+  it('ends the data connection to a replica that serves a chunk body not matching its address; the read still succeeds', async () => {
+    const data = randomBytes(2 * CHUNK);
+    const put = await n(0).putObject(data, { acl: ['Org1', 'Org2', 'Org3'] });
+    const chunk = (await n(0).getManifest(put.ref)).chunks[0]!.hash;
+    // A read over the data channel first: Org2's node holds a data connection to Org1's.
+    await rawStoreRequest(n(1), n(0).peerId, { op: 'get-blob', kind: 'chunk', hash: chunk });
+    expect(dataChannelPeers(n(1))).toContain(n(0).peerId);
+    await tamperBlob(n(0), 'chunk', chunk, randomBytes(CHUNK + 16));
+    await rawStoreRequest(n(1), n(0).peerId, { op: 'get-blob', kind: 'chunk', hash: chunk }).catch(() => undefined);
+    expect(dataChannelPeers(n(1))).not.toContain(n(0).peerId);
+    expect(sha(await n(1).getObject(put.ref))).toBe(sha(data));
   });
 });
