@@ -232,6 +232,11 @@ export async function startDataChannelServer(init: Readonly<DataChannelServerIni
     socket.on('error', (err) => logger.debug({ err }, 'data connection error'));
     let hello = Buffer.alloc(0);
     let session: { peerId: string; reader: FrameReader; responses: HeaderSealer } | undefined;
+    // Anyone who can reach the port can connect: a connection that names no offer soon is dropped.
+    const helloTimer = setTimeout(() => {
+      if (session === undefined) socket.destroy();
+    }, init.offerTimeoutMs);
+    socket.on('close', () => clearTimeout(helloTimer));
     let running = 0;
     let opened = false;
 
