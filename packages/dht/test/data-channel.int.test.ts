@@ -59,10 +59,17 @@ function frame(sealer: HeaderSealer, header: Record<string, unknown>, body: Uint
 function rawData(port: number, bytes: Buffer, responseKey: Buffer, count: number): Promise<{ frames: Array<{ header: Record<string, unknown>; body: Buffer }>; closed: boolean }> {
   const reader = new FrameReader(new HeaderSealer(responseKey), MAX_BODY);
   const frames: Array<{ header: Record<string, unknown>; body: Buffer }> = [];
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port }, () => socket.write(bytes));
     socket.on('data', (d: Buffer) => {
-      frames.push(...reader.push(d));
+      const got = reader.push(d);
+      frames.push(...got.frames);
+      // A response that does not open is a failure of the node under test, not a refusal.
+      if (got.error !== undefined) {
+        socket.destroy();
+        reject(got.error instanceof Error ? got.error : new Error(String(got.error)));
+        return;
+      }
       if (frames.length >= count) {
         socket.destroy();
         resolve({ frames, closed: false });
