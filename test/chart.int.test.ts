@@ -523,7 +523,10 @@ describe('sample organization specifics', () => {
     expect(ext.map((s) => s.spec.selector['statefulset.kubernetes.io/pod-name'])).toEqual([`${SAMPLE_RELEASE}-dht-gateway-0`, `${SAMPLE_RELEASE}-feed-ingest-0`]);
     for (const s of ext) {
       expect(s.spec.externalTrafficPolicy).toBe('Local');
-      expect(s.spec.ports).toEqual([{ name: 'p2p', port: 4001, targetPort: 'p2p', protocol: 'TCP' }]);
+      expect(s.spec.ports).toEqual([
+        { name: 'p2p', port: 4001, targetPort: 'p2p', protocol: 'TCP' },
+        { name: 'dht-data', port: 4002, targetPort: 'dht-data', protocol: 'TCP' },
+      ]);
     }
   });
 });

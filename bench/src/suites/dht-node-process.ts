@@ -16,6 +16,7 @@ export interface NodeProcessConfig {
   readonly parties: ReadonlyArray<{ mspId: string; peerIds: string[]; encryptionPublicKeyHex: string }>;
   /** false: the node speaks only store protocol 1.0.0 (a stream per request), for the A/B. */
   readonly storeSessions: boolean;
+  readonly dataChannel: boolean;
 }
 
 export type NodeProcessCommand = { type: 'dial'; addrs: string[] } | { type: 'put'; size: number; runs: number; acl: string[] } | { type: 'stop' };
@@ -34,6 +35,7 @@ const node: DhtNode = createDhtNode(
     repairIntervalMs: 0,
     gcIntervalMs: 0,
     storeSessions: config.storeSessions,
+    dataChannel: config.dataChannel,
   },
   { registry },
 );

@@ -98,6 +98,11 @@ ports:
   - name: p2p
     containerPort: {{ index . 3 }}
     protocol: TCP
+  {{- if $root.Values.dht.dataChannel.enabled }}
+  - name: dht-data
+    containerPort: {{ $root.Values.dht.dataChannel.port }}
+    protocol: TCP
+  {{- end }}
   {{- end }}
 startupProbe:
   httpGet: { path: /healthz, port: http }
@@ -364,6 +369,14 @@ readinessProbe:
 {{- end -}}
 
 {{/* Libp2p multiaddr the DHT nodes listen on, inside the pod. */}}
+{{/* The data channel's env (ADR-21), the same for every DHT node of the org. */}}
+{{- define "twinledger.envDhtData" -}}
+- name: DHT_DATA_CHANNEL
+  value: {{ .Values.dht.dataChannel.enabled | quote }}
+- name: DHT_DATA_PORT
+  value: {{ .Values.dht.dataChannel.port | int64 | quote }}
+{{- end -}}
+
 {{- define "twinledger.dhtListen" -}}
 {{- printf "/ip4/0.0.0.0/tcp/%v" .Values.dht.p2pPort -}}
 {{- end -}}

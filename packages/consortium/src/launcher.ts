@@ -436,6 +436,10 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
           // Service credentials only: common()'s AUTH_AUDIENCE is the users' audience.
           DHT_AUTH_AUDIENCE: DHT_AUDIENCE,
           DHT_LISTEN: `/ip4/127.0.0.1/tcp/${o.ports.dhtP2p}`,
+          // The data channel (ADR-21) on any free port: peers learn it over libp2p, and the port
+          // block (layout.ts) has no room for a fixed one per node.
+          DHT_DATA_CHANNEL: 'true',
+          DHT_DATA_PORT: 0,
           DHT_BOOTSTRAP: preps.filter((p) => p !== o).map(gatewayAddr).join(','),
         })),
         start('feed-ingest', o, envFor(feedIngestEnv, {
@@ -447,6 +451,8 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
           FABRIC_IDENTITIES_DIR: o.identitiesDir,
           SERVICE_IDENTITY: 'User1',
           DHT_LISTEN: `/ip4/127.0.0.1/tcp/${o.ports.feedP2p}`,
+          DHT_DATA_CHANNEL: 'true',
+          DHT_DATA_PORT: '0',
           DHT_BOOTSTRAP: preps.map(gatewayAddr).join(','),
           // One broker serves the whole local consortium; per-org topics and groups keep each
           // org's buffer its own, as separate brokers would.

@@ -38,6 +38,7 @@ import { createReplicaClient, type ReplicaClient } from './replica-client.js';
 import { orderForKey } from './placement.js';
 import { signingKeyFromSeed, type SigningKey } from './signing.js';
 import { createStoreHandler, errorFrame, STORE_PROTOCOL } from './store-protocol.js';
+import { createDataChannelPool, startDataChannelServer, type DataChannelPool, type DataChannelServer } from './data-channel.js';
 import { createStoreSessionPool, serveStoreSession, SESSION_MAX_STREAMS, STORE_SESSION_PROTOCOL, type StoreSessionPool } from './store-session.js';
 import { readFrame, writeFrameAndClose, type FrameLimits } from './framing.js';
 
@@ -100,6 +101,19 @@ export interface DhtNodeInit {
    * request), exactly as the previous version: a rollback switch during a rolling upgrade.
    */
   readonly storeSessions?: boolean;
+  /**
+   * Whether sealed chunk bodies travel on the data channel (`/twinledger/store/1.2.0`: a plain
+   * TCP connection per node pair with authenticated headers, ADR-21), served on `dataListen` and
+   * used towards peers that offer it. Defaults to true. With false the node neither offers nor
+   * uses it: every byte goes through noise + pnet as in 1.1.0 (the rollback switch).
+   */
+  readonly dataChannel?: boolean;
+  /**
+   * Where the data channel listens. Host: defaults to the IP of the first `listen` address (or
+   * 127.0.0.1). Port: defaults to 0 (any free port; announced to peers in each offer). Peers
+   * reach it at the IP of their libp2p connection to this node, so it must be reachable there.
+   */
+  readonly dataListen?: { readonly host?: string; readonly port?: number };
 }
 
 export interface DhtNodeComponents {
@@ -191,6 +205,7 @@ interface Running {
   readonly gc: GarbageCollector;
   readonly bootstrapper: PeriodicPass<number>;
   readonly sessions: StoreSessionPool | undefined;
+  readonly data: { readonly server: DataChannelServer; readonly pool: DataChannelPool } | undefined;
   readonly unsubscribe: () => void;
 }
 
@@ -255,6 +270,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
         await datastore.close().catch(() => undefined);
         throw err;
       });
+      let data: Running['data'];
       try {
         // Watchers run after the store's write returns, never inside its per-feed lock.
         const store = createLocalStore(datastore, {
@@ -329,11 +345,20 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
             { libp2p, logger: logger.child({ component: 'dht-sessions' }) },
           );
         }
+        if (init.dataChannel !== false) {
+          const listenIp = multiaddr(init.listen?.[0] ?? '/ip4/127.0.0.1/tcp/0').getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6')?.value;
+          const server = await startDataChannelServer(
+            { host: init.dataListen?.host ?? listenIp ?? '127.0.0.1', port: init.dataListen?.port ?? 0, limits, idleTimeoutMs: 2 * sessionIdleMs, offerTimeoutMs: timeout },
+            { libp2p, registry, handler, logger: logger.child({ component: 'dht-data' }) },
+          );
+          const pool = createDataChannelPool({ limits, idleTimeoutMs: sessionIdleMs, retryMs: 60_000 }, { libp2p, logger: logger.child({ component: 'dht-data' }) });
+          data = { server, pool };
+        }
         const countPeers = (): number => registry.list().reduce((n, p) => n + p.peerIds.length, 0);
         let registeredPeers = countPeers();
         const client = createReplicaClient(
           { selfPeerId: peerId, selfMspId: init.mspId, requestTimeoutMs: timeout, responseLimits: limits, discoverBelow: r + 1, discoveryIntervalMs: 5000, replicationFactor: r },
-          { libp2p: libp2p as never, registry, handler, registeredPeers: () => registeredPeers, logger: logger.child({ component: 'dht-replicas' }), ...(metrics ? { metrics } : {}), ...(sessions ? { sessions } : {}) },
+          { libp2p: libp2p as never, registry, handler, registeredPeers: () => registeredPeers, logger: logger.child({ component: 'dht-replicas' }), ...(metrics ? { metrics } : {}), ...(sessions ? { sessions } : {}), ...(data ? { data: data.pool } : {}) },
         );
         late.client = client;
         const objects = createObjectService(
@@ -373,11 +398,13 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
           return unreached.size;
         });
         await libp2p.start();
-        running = { libp2p, datastore, peerDatastore, store, client, objects, feeds, repairer, gc, bootstrapper, sessions, unsubscribe };
+        running = { libp2p, datastore, peerDatastore, store, client, objects, feeds, repairer, gc, bootstrapper, sessions, data, unsubscribe };
         nodeInternals.set(node, {
           store,
           client,
           sessions,
+          dataPort: data?.server.port,
+          dataPeers: () => data?.pool.peers() ?? [],
           dialProtocol: (remote, protocol) => libp2p.dialProtocol(peerIdFromString(remote), protocol, { signal: AbortSignal.timeout(timeout) }),
         });
         if ((await bootstrapper.runOnce()) > 0) bootstrapper.start();
@@ -385,6 +412,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
         gc.start();
         logger.info({ peerId, addrs: node.multiaddrs() }, 'DHT node started');
       } catch (err) {
+        await data?.server.close().catch(() => undefined);
         await datastore.close().catch(() => undefined);
         await peerDatastore.close().catch(() => undefined);
         throw err;
@@ -400,6 +428,8 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
       await rn.repairer.stop();
       await rn.gc.stop();
       rn.sessions?.close();
+      rn.data?.pool.close();
+      await rn.data?.server.close();
       await rn.libp2p.stop();
       await rn.datastore.close();
       await rn.peerDatastore.close();

@@ -9,6 +9,9 @@ export interface NodeInternals {
   readonly client: ReplicaClient;
   /** Absent when the node speaks only store protocol 1.0.0. */
   readonly sessions: StoreSessionPool | undefined;
+  /** The data channel's TCP port; absent when the node runs with `dataChannel: false`. */
+  readonly dataPort: number | undefined;
+  readonly dataPeers: () => string[];
   /** Opens a raw stream of `protocol` to a connected peer (protocol tests). */
   readonly dialProtocol: (peerId: string, protocol: string) => Promise<Stream>;
 }

@@ -11,6 +11,7 @@ import { quorumLatch } from './latch.js';
 import type { DhtMetrics } from './metrics.js';
 import { STORE_OPS, STORE_PROTOCOL, type StoreHandler } from './store-protocol.js';
 import type { StoreSessionPool } from './store-session.js';
+import type { DataChannelPool } from './data-channel.js';
 
 /**
  * The requesting side of the store protocol, plus replica selection: which peers an item
@@ -34,6 +35,12 @@ export interface ReplicaClientComponents {
    * present; a peer that does not speak them gets 1.0.0 (a stream per request). Absent: 1.0.0 only.
    */
   readonly sessions?: StoreSessionPool;
+  /**
+   * Data connections (`/twinledger/store/1.2.0`, ADR-21) for chunk bodies (put-chunk, get-blob of
+   * a chunk) to peers that offer one; everything else, and any chunk request whose data
+   * connection fails, goes on the control path above. Absent: the control path only.
+   */
+  readonly data?: DataChannelPool;
 }
 
 export interface ReplicaClientInit {
@@ -88,7 +95,7 @@ function toCoded(err: unknown, peerId: string): TwinLedgerError {
 const RANK: Record<string, number> = { DHT_ACL_DENIED: 5, DHT_ACL_STALE_VERSION: 5, DHT_FEED_REPLAY: 5, DHT_BINDING_CONFLICT: 4, DHT_NO_KEY_FOR_PARTY: 4, DHT_INTEGRITY_FAILED: 3, DHT_NOT_FOUND: 2 };
 
 export function createReplicaClient(init: Readonly<ReplicaClientInit>, components: ReplicaClientComponents): ReplicaClient {
-  const { libp2p, registry, handler, logger, metrics, registeredPeers, sessions } = components;
+  const { libp2p, registry, handler, logger, metrics, registeredPeers, sessions, data } = components;
 
   async function request(peerId: string, header: Record<string, unknown>, body: Uint8Array = new Uint8Array()): Promise<Frame> {
     const started = performance.now();
@@ -106,7 +113,8 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
       res = await handler(peerId, { header: JSON.parse(JSON.stringify(header)) as Record<string, unknown>, body });
     } else {
       const signal = AbortSignal.timeout(init.requestTimeoutMs);
-      const viaSession = sessions === undefined ? undefined : await sessionRequest(sessions, peerId, header, body, signal);
+      const viaData = data === undefined ? undefined : await dataRequest(data, peerId, header, body, signal);
+      const viaSession = viaData ?? (sessions === undefined ? undefined : await sessionRequest(sessions, peerId, header, body, signal));
       res = viaSession ?? (await streamRequest(peerId, header, body, signal));
     }
     if (res.header['ok'] !== true) {
@@ -116,6 +124,21 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
       throw errorFromWire(code, message, { ...details, peerId });
     }
     return res;
+  }
+
+  /**
+   * A chunk request on the data channel. A data connection that failed under it (closed, a frame
+   * that did not authenticate, a body not matching its address) answers nothing: the request
+   * goes again on the control path (chunk writes are idempotent, reads verified), never
+   * counted as an answer of the peer.
+   */
+  async function dataRequest(pool: DataChannelPool, peerId: string, header: Record<string, unknown>, body: Uint8Array, signal: AbortSignal): Promise<Frame | undefined> {
+    try {
+      return await pool.request(peerId, header, body, signal);
+    } catch (err) {
+      logger.debug({ err, peerId, op: header['op'] }, 'data channel request failed; retrying on the control path');
+      return undefined;
+    }
   }
 
   async function sessionRequest(pool: StoreSessionPool, peerId: string, header: Record<string, unknown>, body: Uint8Array, signal: AbortSignal): Promise<Frame | undefined> {

@@ -169,6 +169,24 @@ export function serveStoreSession(stream: Stream, remotePeerId: string, init: Re
   touch();
 }
 
+/**
+ * Waits until a requester's connection has fewer than `max` requests open (a slot freed calls
+ * the next waiter in `queue`), or the request's deadline passes. Shared by the session pool and
+ * the data channel pool.
+ */
+export async function waitForSlot(s: { readonly open: number; readonly queue: Array<() => void> }, max: number, signal: AbortSignal, what: string): Promise<void> {
+  while (s.open >= max) {
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(new PeerRequestError(`store request timed out waiting for a ${what} slot`));
+      signal.addEventListener('abort', onAbort, { once: true });
+      s.queue.push(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
+}
+
 export interface StoreSessionPoolInit {
   readonly responseLimits: FrameLimits;
   /** The requester closes a session unused for this long: before the serving side's idle timeout, so it never races a close. */
@@ -296,16 +314,7 @@ export function createStoreSessionPool(init: Readonly<StoreSessionPoolInit>, com
   }
 
   async function slot(s: Session, signal: AbortSignal): Promise<void> {
-    while (s.open >= SESSION_MAX_INFLIGHT) {
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = (): void => reject(new PeerRequestError('store request timed out waiting for a session slot'));
-        signal.addEventListener('abort', onAbort, { once: true });
-        s.queue.push(() => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        });
-      });
-    }
+    await waitForSlot(s, SESSION_MAX_INFLIGHT, signal, 'session');
     if (s.stream.status !== 'open') throw new PeerRequestError('store session closed');
   }
 

@@ -182,6 +182,16 @@ export function storeSessionPeers(node: DhtNode): string[] {
   return internals(node).sessions?.peers() ?? [];
 }
 
+/** Peers the node holds an open data connection (`/twinledger/store/1.2.0`, ADR-21) to. */
+export function dataChannelPeers(node: DhtNode): string[] {
+  return internals(node).dataPeers();
+}
+
+/** The node's data channel port; undefined when it runs with `dataChannel: false`. */
+export function dataChannelPort(node: DhtNode): number | undefined {
+  return internals(node).dataPort;
+}
+
 /** Opens a raw stream of `protocol` from `node` to a connected peer, for tests of the wire itself. */
 export function dialRawProtocol(node: DhtNode, peerId: string, protocol: string): Promise<Stream> {
   return internals(node).dialProtocol(peerId, protocol);

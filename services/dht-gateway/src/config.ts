@@ -1,4 +1,4 @@
-import { int, list, optionalStr, str, type EnvOf } from '@twinledger/config';
+import { bool, int, list, optionalStr, str, type EnvOf } from '@twinledger/config';
 import { MSP_ID } from '@twinledger/dht';
 import { ValidationError } from '@twinledger/errors';
 import { partyRegistryEnv } from '@twinledger/party-registry';
@@ -18,6 +18,10 @@ export const dhtGatewayEnv = {
   DHT_BOOTSTRAP: list({ default: [] }),
   DHT_SWARM_KEY: optionalStr(),
   DHT_SWARM_KEY_FILE: optionalStr(),
+  // The data channel for sealed chunk bodies (ADR-21): false is the rollback to noise + pnet for every byte.
+  DHT_DATA_CHANNEL: bool({ default: true }),
+  // Its TCP port (0: any free port; peers learn it over libp2p). Same host as DHT_LISTEN's first address.
+  DHT_DATA_PORT: int({ default: 0, min: 0, max: 65535 }),
   // The party registry: the ledger (PEER_ENDPOINT and a client identity) or a static file.
   ...partyRegistryEnv,
   DHT_ENCRYPTION_KEY_FILE: str(),

@@ -26,6 +26,8 @@ export async function startDhtGateway(cfg: DhtGatewayEnv, logger: Logger): Promi
       encryptionKey,
       swarmKey,
       listen: cfg.DHT_LISTEN,
+      dataChannel: cfg.DHT_DATA_CHANNEL,
+      dataListen: { port: cfg.DHT_DATA_PORT },
       bootstrap: cfg.DHT_BOOTSTRAP,
       replicationFactor: cfg.DHT_REPLICATION,
       faultTolerance: cfg.DHT_FAULT_TOLERANCE,

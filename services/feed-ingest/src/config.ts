@@ -1,4 +1,4 @@
-import { ConfigError, int, list, str, type EnvOf } from '@twinledger/config';
+import { bool, ConfigError, int, list, str, type EnvOf } from '@twinledger/config';
 import { TOPICS } from '@twinledger/kafka';
 import { partyRegistryEnv, partySourceFromEnv } from '@twinledger/party-registry';
 import { authEnv, authFromEnv, serviceEnv } from '@twinledger/service-kit';
@@ -61,6 +61,9 @@ export const feedIngestEnv = {
   DHT_BOOTSTRAP: list({ default: [] }),
   DHT_SWARM_KEY_FILE: str(),
   DHT_ENCRYPTION_KEY_FILE: str(),
+  // The data channel for sealed chunk bodies (ADR-21; false: noise + pnet for every byte) and its TCP port (0: any).
+  DHT_DATA_CHANNEL: bool({ default: true }),
+  DHT_DATA_PORT: int({ default: 0, min: 0, max: 65535 }),
   // The party registry: the ledger (PEER_ENDPOINT and a client identity) or a static file.
   ...partyRegistryEnv,
   DHT_REPLICATION: int({ default: 3, min: 1 }),
@@ -132,6 +135,8 @@ export function feedIngestConfig(env: FeedIngestEnv): FeedIngestProcessConfig {
       swarmKeyFile: env.DHT_SWARM_KEY_FILE,
       encryptionKeyFile: env.DHT_ENCRYPTION_KEY_FILE,
       replicationFactor: env.DHT_REPLICATION,
+      dataChannel: env.DHT_DATA_CHANNEL,
+      dataPort: env.DHT_DATA_PORT,
     },
     ledger: {
       identitiesDir: env.FABRIC_IDENTITIES_DIR,

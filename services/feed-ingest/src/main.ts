@@ -203,6 +203,9 @@ export interface FeedIngestProcessConfig extends FeedIngestConfig {
     readonly swarmKeyFile: string;
     readonly encryptionKeyFile: string;
     readonly replicationFactor: number;
+    /** The data channel for sealed chunk bodies (ADR-21) and its TCP port (0: any). */
+    readonly dataChannel: boolean;
+    readonly dataPort: number;
   };
   readonly ledger: {
     readonly identitiesDir: string;
@@ -238,6 +241,8 @@ export async function startFeedIngest(cfg: FeedIngestProcessConfig, logger: Logg
       listen: [...cfg.dht.listen],
       bootstrap: [...cfg.dht.bootstrap],
       replicationFactor: cfg.dht.replicationFactor,
+      dataChannel: cfg.dht.dataChannel,
+      dataListen: { port: cfg.dht.dataPort },
     },
     { registry, logger, metricsRegistry: metrics },
   );

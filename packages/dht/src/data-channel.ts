@@ -1,0 +1,554 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { Libp2p } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { Logger } from '@twinledger/observability';
+import { fromUtf8, isHash, isRecord, isSafeInt, sha256, toHex, utf8 } from './codec.js';
+import { IntegrityError, MalformedMessageError, PeerRequestError, UnknownPartyError } from './errors.js';
+import { readFrame, writeFrameAndClose, type Frame, type FrameLimits } from './framing.js';
+import type { PartyRegistry } from './party-registry.js';
+import type { StoreHandler } from './store-protocol.js';
+import { waitForSlot } from './store-session.js';
+
+/**
+ * `/twinledger/store/1.2.0`: sealed chunk bodies travel on a plain TCP connection per node pair
+ * (the data channel) instead of through noise + pnet; everything else stays on libp2p. ADR-21.
+ *
+ * - Offer (over libp2p, noise-authenticated, pnet-protected): the requester opens a 1.2.0 stream;
+ *   a serving node that knows the requester's party answers `{ port, offer, keys }`: a one-time
+ *   16-byte offer id and two fresh 32-byte keys (requests, responses), bound here to the
+ *   requester's libp2p peer id. Only the two noise endpoints ever see the keys.
+ * - Data connection: the requester dials the peer's IP (that of its libp2p connection) at the
+ *   announced port and sends the offer id; the offer is consumed (one use, short expiry). Every
+ *   frame after it is `u32be sealedHeaderLength || sealedHeader || body`: the header (JSON: id,
+ *   body length, op and fields, or the response) is ChaCha20-Poly1305 under the direction's key
+ *   with a counter nonce (no replay, reorder or injection: the next header fails to open), with
+ *   the length prefix as associated data. The first header must open, or the connection is
+ *   refused: an offer id seen on the wire is worth nothing without the key.
+ * - Bodies travel raw: a chunk is AES-256-GCM sealed by its writer and named by SHA-256 of its
+ *   sealed bytes, and the authenticated header names that hash. The serving side's put-chunk
+ *   refuses a body that does not hash to it (store-protocol.ts), the requesting side a get-blob
+ *   body that does not. So an on-path attacker can delay, drop or corrupt, never substitute.
+ * - Only put-chunk and get-blob of chunks are served here; the request runs through the same
+ *   handler as on libp2p, as the peer the offer was issued to (same registry and ACL checks).
+ * - Any failure (a header that does not open, a broken frame, a body that does not match) ends
+ *   the data connection; the requester's open requests fail and go to the control path.
+ */
+export const STORE_DATA_PROTOCOL = '/twinledger/store/1.2.0';
+
+const OFFER_ID_BYTES = 16;
+const KEY_BYTES = 32;
+const TAG_BYTES = 16;
+const MAX_SEALED_HEADER = 64 * 1024 + TAG_BYTES;
+/** An offer not used within this long is forgotten. */
+const OFFER_TTL_MS = 30_000;
+/** Offers a peer may hold unused at once: one per data connection it is setting up. */
+const MAX_OFFERS_PER_PEER = 4;
+/** Requests one data connection runs (serving side) or keeps open (requesting side) at once. */
+export const DATA_MAX_INFLIGHT = 8;
+
+/** The store ops the data channel carries: those whose body is a content-addressed sealed chunk. */
+export function isDataOp(header: Record<string, unknown>): boolean {
+  return header['op'] === 'put-chunk' || (header['op'] === 'get-blob' && header['kind'] === 'chunk');
+}
+
+/** One direction's sealing: a key and a counter nonce that never repeats under it. */
+export class HeaderSealer {
+  private counter = 0n;
+  constructor(private readonly key: Buffer) {}
+
+  private nonce(): Buffer {
+    const n = Buffer.alloc(12);
+    n.writeBigUInt64BE(this.counter++, 4);
+    return n;
+  }
+
+  seal(header: Record<string, unknown>): Buffer {
+    const plain = Buffer.from(utf8(JSON.stringify(header)));
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32BE(plain.byteLength + TAG_BYTES);
+    const c = createCipheriv('chacha20-poly1305', this.key, this.nonce(), { authTagLength: TAG_BYTES });
+    c.setAAD(prefix, { plaintextLength: plain.byteLength });
+    return Buffer.concat([prefix, c.update(plain), c.final(), c.getAuthTag()]);
+  }
+
+  /** Opens a sealed header (without its prefix); throws on any tampering, replay or reorder. */
+  open(prefix: Buffer, sealed: Buffer): Record<string, unknown> {
+    if (sealed.byteLength < TAG_BYTES) throw new MalformedMessageError('data channel header too short');
+    const d = createDecipheriv('chacha20-poly1305', this.key, this.nonce(), { authTagLength: TAG_BYTES });
+    d.setAAD(prefix, { plaintextLength: sealed.byteLength - TAG_BYTES });
+    d.setAuthTag(sealed.subarray(sealed.byteLength - TAG_BYTES));
+    let plain: Buffer;
+    try {
+      plain = Buffer.concat([d.update(sealed.subarray(0, sealed.byteLength - TAG_BYTES)), d.final()]);
+    } catch (cause) {
+      throw new IntegrityError('data channel header does not authenticate', { cause });
+    }
+    const h: unknown = JSON.parse(fromUtf8(plain));
+    if (!isRecord(h)) throw new MalformedMessageError('data channel header is not an object');
+    return h;
+  }
+}
+
+/**
+ * Splits a data connection's bytes into (header, body) frames. A body is gathered into one
+ * buffer of its own (one copy from the socket's pieces, none when it arrived in one piece).
+ */
+export class FrameReader {
+  private parts: Buffer[] = [];
+  private total = 0;
+  private prefix: Buffer | undefined;
+  private header: Record<string, unknown> | undefined;
+  private bodyLength = -1;
+  private broken = false;
+
+  constructor(private readonly sealer: HeaderSealer, private readonly maxBodyBytes: number) {}
+
+  private take(n: number): Buffer {
+    const first = this.parts[0]!;
+    let out: Buffer;
+    if (first.byteLength >= n) {
+      out = first.subarray(0, n);
+      if (first.byteLength === n) this.parts.shift();
+      else this.parts[0] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let o = 0;
+      while (o < n) {
+        const p = this.parts[0]!;
+        const k = Math.min(p.byteLength, n - o);
+        p.copy(out, o, 0, k);
+        o += k;
+        if (k === p.byteLength) this.parts.shift();
+        else this.parts[0] = p.subarray(k);
+      }
+    }
+    this.total -= n;
+    return out;
+  }
+
+  /**
+   * The frames `data` completes, and what broke the framing or the sealing after them, if
+   * anything (the connection then ends: nothing after it can be trusted). Frames before the
+   * break were authenticated and are served.
+   */
+  push(data: Buffer): { frames: Array<{ header: Record<string, unknown>; body: Buffer }>; error?: unknown } {
+    const out: Array<{ header: Record<string, unknown>; body: Buffer }> = [];
+    if (this.broken) return { frames: out };
+    this.parts.push(data);
+    this.total += data.byteLength;
+    try {
+      this.drain(out);
+    } catch (error) {
+      this.broken = true;
+      this.parts = [];
+      return { frames: out, error };
+    }
+    return { frames: out };
+  }
+
+  private drain(out: Array<{ header: Record<string, unknown>; body: Buffer }>): void {
+    for (;;) {
+      if (this.prefix === undefined) {
+        if (this.total < 4) break;
+        this.prefix = Buffer.from(this.take(4));
+        const hl = this.prefix.readUInt32BE(0);
+        if (hl > MAX_SEALED_HEADER) throw new MalformedMessageError('data channel header exceeds the size limit');
+      }
+      if (this.header === undefined) {
+        const hl = this.prefix.readUInt32BE(0);
+        if (this.total < hl) break;
+        this.header = this.sealer.open(this.prefix, this.take(hl));
+        const len = this.header['len'];
+        if (!isSafeInt(len, 0) || (len as number) > this.maxBodyBytes) throw new MalformedMessageError('data channel body length is invalid');
+        this.bodyLength = len as number;
+      }
+      if (this.total < this.bodyLength) break;
+      const body = this.bodyLength === 0 ? Buffer.alloc(0) : this.take(this.bodyLength);
+      out.push({ header: this.header, body });
+      this.prefix = undefined;
+      this.header = undefined;
+      this.bodyLength = -1;
+    }
+  }
+}
+
+/** Sends one frame: the sealed header and the body in one writev (cork), the body not copied. */
+export function sendFrame(socket: Socket, sealer: HeaderSealer, header: Record<string, unknown>, body: Uint8Array): boolean {
+  const head = sealer.seal({ ...header, len: body.byteLength });
+  socket.cork();
+  socket.write(head);
+  const more = body.byteLength === 0 ? true : socket.write(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  socket.uncork();
+  return more;
+}
+
+interface Offer {
+  readonly peerId: string;
+  readonly requestKey: Buffer;
+  readonly responseKey: Buffer;
+  readonly expires: number;
+}
+
+export interface DataChannelServerInit {
+  readonly host: string;
+  readonly port: number;
+  readonly limits: FrameLimits;
+  /** A data connection with nothing received or running for this long is closed. */
+  readonly idleTimeoutMs: number;
+  /** How long an offer stream may take (the node's request timeout). */
+  readonly offerTimeoutMs: number;
+}
+
+export interface DataChannelServerComponents {
+  readonly libp2p: Pick<Libp2p, 'handle'>;
+  readonly registry: PartyRegistry;
+  readonly handler: StoreHandler;
+  readonly logger: Logger;
+}
+
+export interface DataChannelServer {
+  /** The TCP port the data channel listens on (announced in offers). */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Listens for data connections and answers offers on `/twinledger/store/1.2.0`. */
+export async function startDataChannelServer(init: Readonly<DataChannelServerInit>, components: DataChannelServerComponents): Promise<DataChannelServer> {
+  const { registry, handler, logger } = components;
+  const offers = new Map<string, Offer>();
+  const sockets = new Set<Socket>();
+
+  const sweep = (): void => {
+    const now = Date.now();
+    for (const [id, o] of offers) if (o.expires <= now) offers.delete(id);
+  };
+
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.setTimeout(init.idleTimeoutMs, () => socket.destroy());
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', (err) => logger.debug({ err }, 'data connection error'));
+    let hello = Buffer.alloc(0);
+    let session: { peerId: string; reader: FrameReader; responses: HeaderSealer } | undefined;
+    // Anyone who can reach the port can connect: a connection that names no offer soon is dropped.
+    const helloTimer = setTimeout(() => {
+      if (session === undefined) socket.destroy();
+    }, init.offerTimeoutMs);
+    socket.on('close', () => clearTimeout(helloTimer));
+    let running = 0;
+    let opened = false;
+
+    /** Set once the connection broke: nothing more is read; it ends once the requests read before are answered. */
+    let broken = false;
+    const refuse = (why: string, err?: unknown): void => {
+      logger.warn({ err, why, peerId: session?.peerId, remote: socket.remoteAddress }, 'data connection refused');
+      broken = true;
+      socket.pause();
+      if (running === 0) socket.destroy();
+    };
+
+    const serve = (header: Record<string, unknown>, body: Buffer): void => {
+      const { id, len: _len, ...rest } = header;
+      if (!isSafeInt(id, 1) || !isDataOp(rest)) return refuse('a data channel request must carry an id and be put-chunk or get-blob of a chunk');
+      // A requester keeps to DATA_MAX_INFLIGHT; frames that arrived together may start a few
+      // more, but one that floods small frames is breaking the protocol.
+      if (running >= 4 * DATA_MAX_INFLIGHT) return refuse('more requests in flight than the data channel allows');
+      running++;
+      if (running >= DATA_MAX_INFLIGHT) socket.pause();
+      const { peerId, responses } = session!;
+      // The same handler as the control path, as the peer the offer was issued to: the registry
+      // and ACL checks are the control path's.
+      void handler(peerId, { header: rest, body }).then((res) => {
+        running--;
+        if (socket.destroyed) return;
+        sendFrame(socket, responses, { ...res.header, id }, res.body);
+        if (broken) {
+          if (running === 0) socket.end();
+        } else if (running < DATA_MAX_INFLIGHT) socket.resume();
+      });
+    };
+
+    socket.on('data', (data: Buffer) => {
+      if (broken) return;
+      if (session === undefined) {
+        hello = Buffer.concat([hello, data]);
+        if (hello.byteLength < OFFER_ID_BYTES) return;
+        const id = hello.subarray(0, OFFER_ID_BYTES).toString('hex');
+        const offer = offers.get(id);
+        // One connection per offer: a recorded connection replayed finds its offer gone.
+        offers.delete(id);
+        if (offer === undefined || offer.expires <= Date.now()) return refuse('unknown or expired offer');
+        if (registry.partyOf(offer.peerId) === undefined) return refuse('offer of a peer no longer in the registry');
+        session = { peerId: offer.peerId, reader: new FrameReader(new HeaderSealer(offer.requestKey), init.limits.maxBodyBytes), responses: new HeaderSealer(offer.responseKey) };
+        data = hello.subarray(OFFER_ID_BYTES);
+        hello = Buffer.alloc(0);
+        if (data.byteLength === 0) return;
+      }
+      const { frames, error } = session.reader.push(data);
+      for (const f of frames) {
+        if (broken) break;
+        opened = true;
+        serve(f.header, f.body);
+      }
+      if (error !== undefined && !broken) refuse(opened ? 'a frame did not authenticate or broke the framing' : 'the first header did not authenticate', error);
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(init.port, init.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : init.port;
+
+  await components.libp2p.handle(
+    STORE_DATA_PROTOCOL,
+    async (stream, connection) => {
+      const peerId = connection.remotePeer.toString();
+      // An offer is one small frame each way: a stream that sends nothing is not kept open.
+      const timer = setTimeout(() => stream.abort(new Error('data channel offer timed out')), init.offerTimeoutMs);
+      try {
+        await readFrame(stream, { maxHeaderBytes: 1024, maxBodyBytes: 0 });
+        if (registry.partyOf(peerId) === undefined) throw new UnknownPartyError('peer is not bound to a consortium party');
+        sweep();
+        let held = 0;
+        for (const o of offers.values()) if (o.peerId === peerId) held++;
+        if (held >= MAX_OFFERS_PER_PEER) throw new MalformedMessageError('too many unused data channel offers');
+        const offer = randomBytes(OFFER_ID_BYTES);
+        const requestKey = randomBytes(KEY_BYTES);
+        const responseKey = randomBytes(KEY_BYTES);
+        offers.set(offer.toString('hex'), { peerId, requestKey, responseKey, expires: Date.now() + OFFER_TTL_MS });
+        await writeFrameAndClose(stream, { ok: true, port, offer: offer.toString('base64'), requestKey: requestKey.toString('base64'), responseKey: responseKey.toString('base64') });
+      } catch (err) {
+        const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : 'DHT_INTERNAL';
+        await writeFrameAndClose(stream, { ok: false, code, message: err instanceof Error ? err.message : 'offer refused' }).catch(() => stream.abort(new Error('offer refused')));
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    { maxInboundStreams: 8, maxOutboundStreams: 8 },
+  );
+
+  return {
+    port,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export interface DataChannelPoolInit {
+  readonly limits: FrameLimits;
+  readonly idleTimeoutMs: number;
+  /** After a peer refused 1.2.0 or its data connection failed, how long to use the control path only. */
+  readonly retryMs: number;
+}
+
+export interface DataChannelPoolComponents {
+  readonly libp2p: Pick<Libp2p, 'dialProtocol' | 'getConnections'>;
+  readonly logger: Logger;
+}
+
+export interface DataChannelPool {
+  /**
+   * Sends a chunk request on the peer's data connection (opened on first use) and resolves with
+   * its response (ok or not). Resolves `undefined` when there is none to use (the peer does not
+   * speak 1.2.0, or its data channel failed recently): the caller uses the control path. Rejects
+   * when the data connection failed during the request: the caller retries on the control path.
+   */
+  request(peerId: string, header: Record<string, unknown>, body: Uint8Array, signal: AbortSignal): Promise<Frame | undefined>;
+  /** Peers this node holds an open data connection to. */
+  peers(): string[];
+  close(): void;
+}
+
+interface DataSession {
+  readonly socket: Socket;
+  readonly requests: HeaderSealer;
+  readonly pending: Map<number, { hash: unknown; op: unknown; resolve: (f: Frame) => void; reject: (err: Error) => void }>;
+  readonly queue: Array<() => void>;
+  open: number;
+  nextId: number;
+  idle?: NodeJS.Timeout;
+  /** Set when this side closes an idle connection: any other close counts as a failure. */
+  ended?: boolean;
+}
+
+/** The IP the libp2p connection to `peerId` reaches (the data port is on the same host). */
+function peerHost(libp2p: Pick<Libp2p, 'getConnections'>, peerId: string): string | undefined {
+  for (const c of libp2p.getConnections(peerIdFromString(peerId))) {
+    for (const comp of c.remoteAddr.getComponents()) if (comp.name === 'ip4' || comp.name === 'ip6') return comp.value;
+  }
+  return undefined;
+}
+
+export function createDataChannelPool(init: Readonly<DataChannelPoolInit>, components: DataChannelPoolComponents): DataChannelPool {
+  const { libp2p, logger } = components;
+  const live = new Map<string, DataSession>();
+  const opening = new Map<string, Promise<DataSession | undefined>>();
+  const backoffUntil = new Map<string, number>();
+
+  const fail = (peerId: string, s: DataSession, err: Error): void => {
+    if (live.get(peerId) === s) live.delete(peerId);
+    backoffUntil.set(peerId, Date.now() + init.retryMs);
+    s.socket.destroy(err);
+  };
+
+  async function open(peerId: string, signal: AbortSignal): Promise<DataSession | undefined> {
+    let offer: Frame;
+    try {
+      const stream = await libp2p.dialProtocol(peerIdFromString(peerId), STORE_DATA_PROTOCOL, { signal });
+      await writeFrameAndClose(stream, { op: 'data-offer' }, new Uint8Array(), { signal });
+      offer = await readFrame(stream, { maxHeaderBytes: 1024, maxBodyBytes: 0 });
+    } catch (cause) {
+      backoffUntil.set(peerId, Date.now() + init.retryMs);
+      if (cause instanceof Error && cause.name === 'UnsupportedProtocolError') logger.debug({ peerId }, 'peer does not speak the data channel; using the control path');
+      else logger.warn({ err: cause, peerId }, 'data channel offer failed; using the control path');
+      return undefined;
+    }
+    const h = offer.header;
+    const host = peerHost(libp2p, peerId);
+    if (h['ok'] !== true || !isSafeInt(h['port'], 1) || typeof h['offer'] !== 'string' || typeof h['requestKey'] !== 'string' || typeof h['responseKey'] !== 'string' || host === undefined) {
+      backoffUntil.set(peerId, Date.now() + init.retryMs);
+      logger.warn({ peerId, code: h['code'] }, 'data channel offer refused; using the control path');
+      return undefined;
+    }
+    const offerId = Buffer.from(h['offer'], 'base64');
+    const requestKey = Buffer.from(h['requestKey'], 'base64');
+    const responseKey = Buffer.from(h['responseKey'], 'base64');
+    if (offerId.byteLength !== OFFER_ID_BYTES || requestKey.byteLength !== KEY_BYTES || responseKey.byteLength !== KEY_BYTES) {
+      backoffUntil.set(peerId, Date.now() + init.retryMs);
+      return undefined;
+    }
+    const socket = await new Promise<Socket | undefined>((resolve) => {
+      const sock = connect({ host, port: h['port'] as number });
+      // A data port behind a firewall that drops packets would hold the request until the OS
+      // gives up: the request's own deadline ends the attempt.
+      const onAbort = (): void => void sock.destroy(new PeerRequestError('data port did not answer in time', { details: { peerId } }));
+      signal.addEventListener('abort', onAbort, { once: true });
+      const onError = (err: Error): void => {
+        signal.removeEventListener('abort', onAbort);
+        logger.warn({ err, peerId, host, port: h['port'] }, 'cannot reach the peer\'s data port; using the control path');
+        resolve(undefined);
+      };
+      sock.once('error', onError);
+      sock.once('connect', () => {
+        signal.removeEventListener('abort', onAbort);
+        sock.off('error', onError);
+        resolve(sock);
+      });
+    });
+    if (socket === undefined) {
+      backoffUntil.set(peerId, Date.now() + init.retryMs);
+      return undefined;
+    }
+    socket.setNoDelay(true);
+    socket.write(offerId);
+    const s: DataSession = { socket, requests: new HeaderSealer(requestKey), pending: new Map(), queue: [], open: 0, nextId: 1 };
+    const reader = new FrameReader(new HeaderSealer(responseKey), init.limits.maxBodyBytes);
+    socket.on('data', (data: Buffer) => {
+      const { frames, error } = reader.push(data);
+      for (const f of frames) {
+        const { id, len: _len, ...header } = f.header;
+        const p = typeof id === 'number' ? s.pending.get(id) : undefined;
+        if (p === undefined) return fail(peerId, s, new PeerRequestError('data channel broke: a response to no request', { details: { peerId } }));
+        // The body of a chunk read must be the chunk asked for: the header is authenticated,
+        // the body is not, and only its content address binds it.
+        if (p.op === 'get-blob' && header['ok'] === true && toHex(sha256(f.body)) !== p.hash) {
+          return fail(peerId, s, new IntegrityError('data channel body does not match its content address', { details: { peerId, hash: p.hash } }));
+        }
+        s.pending.delete(id as number);
+        p.resolve({ header, body: f.body });
+      }
+      if (error !== undefined) fail(peerId, s, error instanceof Error ? error : new Error(String(error)));
+    });
+    socket.on('error', (err) => logger.debug({ err, peerId }, 'data connection error'));
+    socket.on('close', () => {
+      if (live.get(peerId) === s) live.delete(peerId);
+      // Refused or dropped by the peer: the control path for a while, not a new offer per request.
+      if (s.ended !== true) backoffUntil.set(peerId, Date.now() + init.retryMs);
+      clearTimeout(s.idle);
+      const err = new PeerRequestError('data channel closed', { details: { peerId } });
+      for (const p of s.pending.values()) p.reject(err);
+      s.pending.clear();
+      for (const next of s.queue.splice(0)) next();
+    });
+    live.set(peerId, s);
+    return s;
+  }
+
+  function idleTimer(peerId: string, s: DataSession): void {
+    clearTimeout(s.idle);
+    if (s.open > 0) return;
+    s.idle = setTimeout(() => {
+      if (s.open > 0) return;
+      if (live.get(peerId) === s) live.delete(peerId);
+      s.ended = true;
+      s.socket.end();
+    }, init.idleTimeoutMs);
+    s.idle.unref();
+  }
+
+  async function slot(s: DataSession, signal: AbortSignal): Promise<void> {
+    await waitForSlot(s, DATA_MAX_INFLIGHT, signal, 'data channel');
+    if (s.socket.destroyed) throw new PeerRequestError('data channel closed');
+  }
+
+  return {
+    async request(peerId, header, body, signal) {
+      if (!isDataOp(header) || !isHash(header['hash'])) return undefined;
+      if ((backoffUntil.get(peerId) ?? 0) > Date.now()) return undefined;
+      let s = live.get(peerId);
+      if (s === undefined) {
+        let p = opening.get(peerId);
+        if (p === undefined) {
+          p = open(peerId, signal).finally(() => opening.delete(peerId));
+          opening.set(peerId, p);
+        }
+        s = await p;
+        if (s === undefined) return undefined;
+      }
+      const session = s;
+      await slot(session, signal);
+      session.open++;
+      clearTimeout(session.idle);
+      const id = session.nextId++;
+      try {
+        return await new Promise<Frame>((resolve, reject) => {
+          const onAbort = (): void => fail(peerId, session, new PeerRequestError('store request timed out', { details: { peerId } }));
+          signal.addEventListener('abort', onAbort, { once: true });
+          const settle = (): void => signal.removeEventListener('abort', onAbort);
+          session.pending.set(id, {
+            op: header['op'],
+            hash: header['hash'],
+            resolve: (f) => {
+              settle();
+              resolve(f);
+            },
+            reject: (err) => {
+              settle();
+              reject(err);
+            },
+          });
+          // Back-pressure is the socket's: the kernel buffer and the serving side's pause.
+          sendFrame(session.socket, session.requests, { ...header, id }, body);
+        });
+      } finally {
+        session.open--;
+        session.queue.shift()?.();
+        idleTimer(peerId, session);
+      }
+    },
+    peers: () => [...live.keys()],
+    close() {
+      for (const s of live.values()) s.socket.destroy();
+      live.clear();
+    },
+  };
+}
