@@ -1,4 +1,4 @@
-import { int, oneOf, renamedInUse, str, type EnvSpec } from '@twinledger/config';
+import { bool, int, list, oneOf, renamedInUse, str, type EnvSpec } from '@twinledger/config';
 import type { Logger } from '@twinledger/observability';
 
 /** pino's levels, most severe first. */
@@ -17,6 +17,22 @@ export function serviceEnv(init: { readonly port: number }) {
     LOG_LEVEL: oneOf(LOG_LEVELS, { default: 'info' }),
   };
 }
+
+/**
+ * What every service that runs a DHT node (dht-gateway, feed-ingest) reads the same way: its
+ * listen and bootstrap addresses, the data channel for sealed chunk bodies (ADR-21; false is the
+ * rollback to noise + pnet for every byte) and its TCP port (0: any; peers learn it over libp2p),
+ * the content key file and the replication factor. Defined once so the two services, the
+ * launcher and the chart cannot drift apart on a node's settings.
+ */
+export const dhtNodeEnv = {
+  DHT_LISTEN: list({ default: ['/ip4/127.0.0.1/tcp/0'] }),
+  DHT_BOOTSTRAP: list({ default: [] }),
+  DHT_DATA_CHANNEL: bool({ default: true }),
+  DHT_DATA_PORT: int({ default: 0, min: 0, max: 65535 }),
+  DHT_ENCRYPTION_KEY_FILE: str(),
+  DHT_REPLICATION: int({ default: 3, min: 1, max: 16 }),
+};
 
 /**
  * Logs, once at boot, each renamed variable (`renamed()` in the service's env) that the

@@ -1,8 +1,8 @@
-import { bool, int, list, optionalStr, str, type EnvOf } from '@twinledger/config';
+import { int, optionalStr, str, type EnvOf } from '@twinledger/config';
 import { MSP_ID } from '@twinledger/dht';
 import { ValidationError } from '@twinledger/errors';
 import { partyRegistryEnv } from '@twinledger/party-registry';
-import { serviceEnv } from '@twinledger/service-kit';
+import { dhtNodeEnv, serviceEnv } from '@twinledger/service-kit';
 import { gatewayAuthEnv } from './auth.js';
 
 /**
@@ -14,18 +14,11 @@ export const dhtGatewayEnv = {
   DATA_DIR: str(),
   // The DHT's own MSP ID rule (its ACL records refuse any other).
   MSP_ID: str({ pattern: MSP_ID }),
-  DHT_LISTEN: list({ default: ['/ip4/127.0.0.1/tcp/0'] }),
-  DHT_BOOTSTRAP: list({ default: [] }),
+  ...dhtNodeEnv,
   DHT_SWARM_KEY: optionalStr(),
   DHT_SWARM_KEY_FILE: optionalStr(),
-  // The data channel for sealed chunk bodies (ADR-21): false is the rollback to noise + pnet for every byte.
-  DHT_DATA_CHANNEL: bool({ default: true }),
-  // Its TCP port (0: any free port; peers learn it over libp2p). Same host as DHT_LISTEN's first address.
-  DHT_DATA_PORT: int({ default: 0, min: 0, max: 65535 }),
   // The party registry: the ledger (PEER_ENDPOINT and a client identity) or a static file.
   ...partyRegistryEnv,
-  DHT_ENCRYPTION_KEY_FILE: str(),
-  DHT_REPLICATION: int({ default: 3, min: 1, max: 16 }),
   DHT_FAULT_TOLERANCE: int({ default: 1, min: 0, max: 7 }),
   DHT_CHUNK_SIZE: int({ default: 1024 * 1024, min: 1024, max: 1024 * 1024 }),
   DHT_REQUEST_TIMEOUT_MS: int({ default: 10_000, min: 100 }),

@@ -1,7 +1,7 @@
-import { bool, ConfigError, int, list, str, type EnvOf } from '@twinledger/config';
+import { ConfigError, int, list, str, type EnvOf } from '@twinledger/config';
 import { TOPICS } from '@twinledger/kafka';
 import { partyRegistryEnv, partySourceFromEnv } from '@twinledger/party-registry';
-import { authEnv, authFromEnv, serviceEnv } from '@twinledger/service-kit';
+import { authEnv, authFromEnv, dhtNodeEnv, serviceEnv } from '@twinledger/service-kit';
 import type { FeedIngestProcessConfig } from './main.js';
 
 /** Defaults of the instance settings, shared by the env below and by callers of createFeedIngest (tests, bench). */
@@ -57,16 +57,10 @@ export const feedIngestEnv = {
   STREAM_POLL_MS: int({ default: DEFAULTS.streamPollMs, min: 50 }),
   LATENCY_SAMPLE_EVERY: int({ default: DEFAULTS.latencySampleEvery, min: 1 }),
   ...authEnv,
-  DHT_LISTEN: list({ default: ['/ip4/127.0.0.1/tcp/0'] }),
-  DHT_BOOTSTRAP: list({ default: [] }),
+  ...dhtNodeEnv,
   DHT_SWARM_KEY_FILE: str(),
-  DHT_ENCRYPTION_KEY_FILE: str(),
-  // The data channel for sealed chunk bodies (ADR-21; false: noise + pnet for every byte) and its TCP port (0: any).
-  DHT_DATA_CHANNEL: bool({ default: true }),
-  DHT_DATA_PORT: int({ default: 0, min: 0, max: 65535 }),
   // The party registry: the ledger (PEER_ENDPOINT and a client identity) or a static file.
   ...partyRegistryEnv,
-  DHT_REPLICATION: int({ default: 3, min: 1 }),
   // The ledger decides who may read or write feeds: callers' identities (token claim
   // fabric_identity -> MSP folder), the service's own identity for grants.
   FABRIC_IDENTITIES_DIR: str(),
