@@ -39,7 +39,9 @@ const aesGcm: Aead = {
     d.setAuthTag(sealed.subarray(sealed.byteLength - TAG));
     try {
       const body = d.update(sealed.subarray(12, sealed.byteLength - TAG));
-      return concat(body, d.final());
+      const fin = d.final();
+      // GCM is a stream mode: final() yields nothing, and concatenating would copy the chunk.
+      return fin.byteLength === 0 ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : concat(body, fin);
     } catch (cause) {
       throw new IntegrityError('AEAD tag does not verify', { cause });
     }

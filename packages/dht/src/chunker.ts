@@ -3,9 +3,18 @@ import { MessageTooLargeError } from './errors.js';
 /** Object input: one buffer, or a stream of buffers of any sizes. */
 export type ObjectSource = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
-/** Re-cuts a source into fixed-size pieces (the last may be shorter), enforcing a total limit. */
+/**
+ * Re-cuts a source into fixed-size pieces (the last may be shorter), enforcing a total limit.
+ * A source given as one buffer is cut into views of it, not copied: the pieces are only read
+ * (hashed and sealed), and a copy per chunk was 64 MiB of allocation per 64 MiB put.
+ */
 export async function* fixedSizeChunks(source: ObjectSource, chunkSize: number, maxBytes: number): AsyncGenerator<Uint8Array> {
-  const parts: Iterable<Uint8Array> | AsyncIterable<Uint8Array> = source instanceof Uint8Array ? [source] : source;
+  if (source instanceof Uint8Array) {
+    if (source.byteLength > maxBytes) throw new MessageTooLargeError('object exceeds the size limit', { details: { maxBytes } });
+    for (let o = 0; o < source.byteLength; o += chunkSize) yield source.subarray(o, Math.min(o + chunkSize, source.byteLength));
+    return;
+  }
+  const parts: Iterable<Uint8Array> | AsyncIterable<Uint8Array> = source;
   let buf = new Uint8Array(chunkSize);
   let fill = 0;
   let total = 0;

@@ -380,6 +380,10 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
           for (const c of libp2p.getConnections()) {
             if (registry.partyOf(c.remotePeer.toString()) === undefined) void libp2p.hangUp(c.remotePeer).catch(() => undefined);
           }
+          // The data channel is plain TCP beside libp2p: its connections end with the party too.
+          const registered = (id: string): boolean => registry.partyOf(id) !== undefined;
+          data?.server.closePeers(registered);
+          data?.pool.closePeers(registered);
         });
         // A node whose bootstrap dials all failed knows no address to ask, and no other node
         // dials it unless it is in their bootstrap lists: it would stay alone, every write short

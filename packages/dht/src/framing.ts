@@ -1,5 +1,5 @@
 import type { AbortOptions, Stream } from '@libp2p/interface';
-import { fromUtf8, isRecord, utf8 } from './codec.js';
+import { fromUtf8, isRecord, utf8, type Hex } from './codec.js';
 import { MalformedMessageError, MessageTooLargeError } from './errors.js';
 
 /**
@@ -11,6 +11,12 @@ import { MalformedMessageError, MessageTooLargeError } from './errors.js';
 export interface Frame {
   readonly header: Record<string, unknown>;
   readonly body: Uint8Array;
+  /**
+   * SHA-256 of `body` (hex), set only by code of this process that computed it from these very
+   * bytes (the writer that sealed a chunk, the data channel that checked a read): a chunk is then
+   * not hashed a second time. Never taken from the wire.
+   */
+  readonly bodyHash?: Hex;
 }
 
 export interface FrameLimits {

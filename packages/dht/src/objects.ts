@@ -12,7 +12,7 @@ import { parseLocator, signLocator, type Locator } from './locator.js';
 import { chunkAad, decodeManifest, encodeManifest, keyContext, type ChunkEntry, type Manifest } from './manifest.js';
 import type { DhtMetrics } from './metrics.js';
 import type { PartyRegistry } from './party-registry.js';
-import type { ReplicaClient } from './replica-client.js';
+import type { ReplicaClient, RequestOptions } from './replica-client.js';
 import type { SigningKey } from './signing.js';
 
 /**
@@ -96,11 +96,12 @@ export interface ObjectService {
 }
 
 /**
- * Bytes in flight per object (writes and read-ahead): 8 chunks of the default 256 KiB, fewer
- * of larger chunks. Bounded in bytes so a gateway's memory scales with concurrent uploads,
- * not with chunk size.
+ * Bytes in flight per object (writes and read-ahead): 8 chunks of the default 1 MiB. Bounded in
+ * bytes so a gateway's memory scales with concurrent uploads, not with chunk size. It was 2 MiB
+ * (2 chunks of 1 MiB): a put then waited for the slowest of r replicas every second chunk and a
+ * read kept 2 requests open, too few to keep the replicas' disks and links busy (issue #25).
  */
-const WINDOW_BYTES = 2 * 1024 * 1024;
+const WINDOW_BYTES = 8 * 1024 * 1024;
 
 export function createObjectService(init: Readonly<ObjectServiceInit>, components: ObjectServiceComponents): ObjectService {
   const { client, registry, encryptionKey, ownerKey, logger, metrics } = components;
@@ -147,13 +148,13 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
   }
 
   /** Sends to every target; resolves once all answered, or (atQuorum) once dataQuorum acknowledged. */
-  async function sendToAll(targets: string[], header: Record<string, unknown>, body: Uint8Array, atQuorum = false): Promise<void> {
+  async function sendToAll(targets: string[], header: Record<string, unknown>, body: Uint8Array, atQuorum = false, options: RequestOptions = {}): Promise<void> {
     const failed = new Set<string>();
     const latch = quorumLatch(dataQuorum);
     const all = Promise.all(
       targets.map(async (peerId) => {
         try {
-          await client.request(peerId, header, body);
+          await client.request(peerId, header, body, options);
           latch.success();
         } catch (err) {
           logger.warn({ err, peerId, op: header['op'] }, 'replica write failed');
@@ -199,7 +200,7 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
       size += plain.byteLength;
       const sealed = aead.seal(dataKey, plain, chunkAad(chunks.length));
       const hash = toHex(sha256(sealed));
-      const sent = sendToAll(targets, { op: 'put-chunk', objectId: acl.objectId, hash, acl }, sealed, atQuorum);
+      const sent = sendToAll(targets, { op: 'put-chunk', objectId: acl.objectId, hash, acl }, sealed, atQuorum, { bodyHash: hash });
       sent.catch(() => undefined); // awaited below; this only marks it handled while it waits its turn
       inflight.push(sent);
       chunks.push({ hash, size: sealed.byteLength });
@@ -311,19 +312,35 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
     const key = dataKeyOf(manifest);
     const hasher = createHash('sha256');
     let preferred = order;
-    const fetchChunk = (i: number, entry: ChunkEntry): Promise<Uint8Array> =>
-      client.read(
-        preferred,
+    // Chunk i asks the (i mod r)-th of the first r candidates first, so the read-ahead window
+    // spreads over the r replicas instead of queueing on one (client.read still asks this node
+    // first when it is one of them: its own copy costs no round trip).
+    const orderFor = (i: number): string[] => {
+      const n = Math.min(r, preferred.length);
+      const s = n === 0 ? 0 : i % n;
+      return [...preferred.slice(s, n), ...preferred.slice(0, s), ...preferred.slice(n)];
+    };
+    const fetchChunk = (i: number, entry: ChunkEntry): Promise<Uint8Array> => {
+      const asked: string[] = [];
+      return client.read(
+        orderFor(i),
         async (peerId) => {
+          asked.push(peerId);
           const res = await client.request(peerId, { op: 'get-blob', kind: 'chunk', hash: entry.hash });
-          if (toHex(sha256(res.body)) !== entry.hash) throw new IntegrityError('chunk does not match its hash', { details: { hash: entry.hash, peerId } });
+          // Once per chunk: the data channel already hashed what it received (bodyHash).
+          if ((res.bodyHash ?? toHex(sha256(res.body))) !== entry.hash) throw new IntegrityError('chunk does not match its hash', { details: { hash: entry.hash, peerId } });
           const pt = aead.open(key, res.body, chunkAad(i));
-          // Keep asking the replica that just answered first: it likely holds the rest.
-          if (preferred[0] !== peerId) preferred = [peerId, ...preferred.filter((p) => p !== peerId)];
+          // Peers asked before the one that answered failed: ask them last for the rest of the
+          // object (they likely lack it all), and the one that answered among the first.
+          if (asked.length > 1) {
+            const failed = asked.slice(0, -1);
+            preferred = [peerId, ...preferred.filter((p) => p !== peerId && !failed.includes(p)), ...failed];
+          }
           return pt;
         },
         (err) => onFallback('chunk', err),
       );
+    };
     // Prefetch up to WINDOW chunks ahead; they are yielded (and hashed) strictly in order.
     const ahead: Promise<Uint8Array>[] = [];
     let next = 0;

@@ -70,8 +70,17 @@ export interface WriteOutcome {
   readonly errors: ReadonlyArray<{ peerId: string; error: TwinLedgerError }>;
 }
 
+export interface RequestOptions {
+  /**
+   * SHA-256 (hex) of `body`, computed by the caller from these bytes (the writer that sealed a
+   * chunk). A request to this node's own store then skips hashing the chunk again; remote peers
+   * always hash what they receive.
+   */
+  readonly bodyHash?: Hex;
+}
+
 export interface ReplicaClient {
-  request(peerId: string, header: Record<string, unknown>, body?: Uint8Array): Promise<Frame>;
+  request(peerId: string, header: Record<string, unknown>, body?: Uint8Array, options?: RequestOptions): Promise<Frame>;
   /** Live candidates (self and connected or discovered consortium peers) in placement order. */
   candidates(key: Hex): Promise<PlacementCandidate[]>;
   /**
@@ -97,20 +106,20 @@ const RANK: Record<string, number> = { DHT_ACL_DENIED: 5, DHT_ACL_STALE_VERSION:
 export function createReplicaClient(init: Readonly<ReplicaClientInit>, components: ReplicaClientComponents): ReplicaClient {
   const { libp2p, registry, handler, logger, metrics, registeredPeers, sessions, data } = components;
 
-  async function request(peerId: string, header: Record<string, unknown>, body: Uint8Array = new Uint8Array()): Promise<Frame> {
+  async function request(peerId: string, header: Record<string, unknown>, body: Uint8Array = new Uint8Array(), options: RequestOptions = {}): Promise<Frame> {
     const started = performance.now();
     try {
-      return await requestOnce(peerId, header, body);
+      return await requestOnce(peerId, header, body, options);
     } finally {
       const op = typeof header['op'] === 'string' && STORE_OPS.has(header['op']) ? header['op'] : 'invalid';
       metrics?.clientRequestSeconds.observe({ op, target: peerId === init.selfPeerId ? 'local' : 'remote' }, (performance.now() - started) / 1000);
     }
   }
 
-  async function requestOnce(peerId: string, header: Record<string, unknown>, body: Uint8Array): Promise<Frame> {
+  async function requestOnce(peerId: string, header: Record<string, unknown>, body: Uint8Array, options: RequestOptions): Promise<Frame> {
     let res: Frame;
     if (peerId === init.selfPeerId) {
-      res = await handler(peerId, { header: JSON.parse(JSON.stringify(header)) as Record<string, unknown>, body });
+      res = await handler(peerId, { header: JSON.parse(JSON.stringify(header)) as Record<string, unknown>, body, ...(options.bodyHash !== undefined ? { bodyHash: options.bodyHash } : {}) });
     } else {
       const signal = AbortSignal.timeout(init.requestTimeoutMs);
       const viaData = data === undefined ? undefined : await dataRequest(data, peerId, header, body, signal);

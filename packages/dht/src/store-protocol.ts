@@ -136,7 +136,7 @@ export function createStoreHandler(init: Readonly<StoreHandlerInit>, components:
         if (acl.objectId !== objectId) throw new MalformedMessageError('ACL record is for another object');
         if (op === 'put-chunk') {
           if (req.body.byteLength > init.maxChunkBytes) throw new MessageTooLargeError('chunk exceeds the size limit', { details: { bytes: req.body.byteLength, max: init.maxChunkBytes } });
-          if (toHex(sha256(req.body)) !== hash) throw new IntegrityError('chunk does not hash to its address', { details: { hash } });
+          if ((req.bodyHash ?? toHex(sha256(req.body))) !== hash) throw new IntegrityError('chunk does not hash to its address', { details: { hash } });
         } else {
           const m = decodeManifest(req.body, hash);
           if (m.objectId !== objectId) throw new MalformedMessageError('manifest is for another object');

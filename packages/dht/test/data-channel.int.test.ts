@@ -237,3 +237,25 @@ describe('integrity on the data channel', () => {
     expect(sha(await n(1).getObject(put.ref))).toBe(sha(data));
   });
 });
+
+describe('leaving the registry', () => {
+  it('closes the data connections of a party that leaves the registry at once, on both sides', async () => {
+    const { chunk } = await objectOf(['Org1', 'Org2', 'Org3']);
+    // Org1 -> Org2 (Org1's pool) and Org2 -> Org1 (Org1's server) data connections.
+    await rawStoreRequest(n(0), n(1).peerId, { op: 'get-blob', kind: 'chunk', hash: chunk });
+    await rawStoreRequest(n(1), n(0).peerId, { op: 'get-blob', kind: 'chunk', hash: chunk });
+    expect(dataChannelPeers(n(0))).toContain(n(1).peerId);
+    expect(dataChannelPeers(n(1))).toContain(n(0).peerId);
+    const org2 = net.registry.get('Org2')!;
+    net.registry.remove('Org2');
+    try {
+      expect(dataChannelPeers(n(0))).not.toContain(n(1).peerId);
+      // Org1's server ends Org2's connection; Org2's pool sees it close.
+      const deadline = Date.now() + 2000;
+      while (dataChannelPeers(n(1)).includes(n(0).peerId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(dataChannelPeers(n(1))).not.toContain(n(0).peerId);
+    } finally {
+      net.registry.upsert(org2);
+    }
+  });
+});
