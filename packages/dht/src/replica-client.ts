@@ -208,10 +208,24 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
     return discovery;
   }
 
-  function liveIds(): Set<string> {
-    const ids = new Set<string>([init.selfPeerId]);
-    for (const p of libp2p.getPeers()) ids.add(p.toString());
-    return ids;
+  /**
+   * The connected peers, rebuilt only when a connection opens or closes: candidates() runs for
+   * every item a put, read or feed append touches, and listing libp2p's peers each time was
+   * ~1 ms of a feed append's CPU (issue #25).
+   */
+  let live: ReadonlySet<string> | undefined;
+  const forget = (): void => {
+    live = undefined;
+  };
+  libp2p.addEventListener('connection:open', forget);
+  libp2p.addEventListener('connection:close', forget);
+  function liveIds(): ReadonlySet<string> {
+    if (live === undefined) {
+      const ids = new Set<string>([init.selfPeerId]);
+      for (const p of libp2p.getPeers()) ids.add(p.toString());
+      live = ids;
+    }
+    return live;
   }
 
   async function candidates(key: Hex): Promise<PlacementCandidate[]> {
