@@ -312,35 +312,20 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
     const key = dataKeyOf(manifest);
     const hasher = createHash('sha256');
     let preferred = order;
-    // Chunk i asks the (i mod r)-th of the first r candidates first, so the read-ahead window
-    // spreads over the r replicas instead of queueing on one (client.read still asks this node
-    // first when it is one of them: its own copy costs no round trip).
-    const orderFor = (i: number): string[] => {
-      const n = Math.min(r, preferred.length);
-      const s = n === 0 ? 0 : i % n;
-      return [...preferred.slice(s, n), ...preferred.slice(0, s), ...preferred.slice(n)];
-    };
-    const fetchChunk = (i: number, entry: ChunkEntry): Promise<Uint8Array> => {
-      const asked: string[] = [];
-      return client.read(
-        orderFor(i),
+    const fetchChunk = (i: number, entry: ChunkEntry): Promise<Uint8Array> =>
+      client.read(
+        preferred,
         async (peerId) => {
-          asked.push(peerId);
           const res = await client.request(peerId, { op: 'get-blob', kind: 'chunk', hash: entry.hash });
           // Once per chunk: the data channel already hashed what it received (bodyHash).
           if ((res.bodyHash ?? toHex(sha256(res.body))) !== entry.hash) throw new IntegrityError('chunk does not match its hash', { details: { hash: entry.hash, peerId } });
           const pt = aead.open(key, res.body, chunkAad(i));
-          // Peers asked before the one that answered failed: ask them last for the rest of the
-          // object (they likely lack it all), and the one that answered among the first.
-          if (asked.length > 1) {
-            const failed = asked.slice(0, -1);
-            preferred = [peerId, ...preferred.filter((p) => p !== peerId && !failed.includes(p)), ...failed];
-          }
+          // Keep asking the replica that just answered first: it likely holds the rest.
+          if (preferred[0] !== peerId) preferred = [peerId, ...preferred.filter((p) => p !== peerId)];
           return pt;
         },
         (err) => onFallback('chunk', err),
       );
-    };
     // Prefetch up to WINDOW chunks ahead; they are yielded (and hashed) strictly in order.
     const ahead: Promise<Uint8Array>[] = [];
     let next = 0;

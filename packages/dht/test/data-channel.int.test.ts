@@ -241,20 +241,27 @@ describe('integrity on the data channel', () => {
 describe('leaving the registry', () => {
   it('closes the data connections of a party that leaves the registry at once, on both sides', async () => {
     const { chunk } = await objectOf(['Org1', 'Org2', 'Org3']);
-    // Org1 -> Org2 (Org1's pool) and Org2 -> Org1 (Org1's server) data connections.
+    // Org1 -> Org2: Org1's pool holds a data connection to Org2's node.
     await rawStoreRequest(n(0), n(1).peerId, { op: 'get-blob', kind: 'chunk', hash: chunk });
-    await rawStoreRequest(n(1), n(0).peerId, { op: 'get-blob', kind: 'chunk', hash: chunk });
     expect(dataChannelPeers(n(0))).toContain(n(1).peerId);
-    expect(dataChannelPeers(n(1))).toContain(n(0).peerId);
+    // Org2 -> Org1: a data connection on Org1's server, opened with an offer issued to Org2's node.
+    const o = await offerFor(n(1), n(0));
+    const reader = new FrameReader(new HeaderSealer(o.responseKey), MAX_BODY);
+    const socket = connect({ host: '127.0.0.1', port: o.port });
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('error', () => undefined);
+    const answered = new Promise<Record<string, unknown>>((resolve) => socket.on('data', (d: Buffer) => reader.push(d).frames.forEach((f) => resolve(f.header))));
+    socket.write(Buffer.concat([o.offer, frame(new HeaderSealer(o.requestKey), { op: 'get-blob', kind: 'chunk', hash: chunk, id: 1 })]));
+    expect(await answered).toMatchObject({ id: 1, ok: true });
+
     const org2 = net.registry.get('Org2')!;
     net.registry.remove('Org2');
     try {
       expect(dataChannelPeers(n(0))).not.toContain(n(1).peerId);
-      // Org1's server ends Org2's connection; Org2's pool sees it close.
-      const deadline = Date.now() + 2000;
-      while (dataChannelPeers(n(1)).includes(n(0).peerId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(dataChannelPeers(n(1))).not.toContain(n(0).peerId);
+      const gone = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
+      expect(gone).toBe(true);
     } finally {
+      socket.destroy();
       net.registry.upsert(org2);
     }
   });
