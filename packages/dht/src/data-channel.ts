@@ -44,6 +44,14 @@ const MAX_SEALED_HEADER = 64 * 1024 + TAG_BYTES;
 const OFFER_TTL_MS = 30_000;
 /** Offers a peer may hold unused at once: one per data connection it is setting up. */
 const MAX_OFFERS_PER_PEER = 4;
+/**
+ * Chunk writes with smaller bodies stay on the control path: what the data channel saves is
+ * per-byte transport work, nothing for a feed segment of a few KiB, while a second connection per
+ * request costs its own header seal and socket writes. The bench's feed appends (4 KiB segments)
+ * ran at 95/s with them on the data channel and 100/s on the session (bench/RESULTS.md, session
+ * 15). The same bound as the store's files (local-store.ts FILE_MIN_BYTES).
+ */
+export const DATA_MIN_PUT_BYTES = 64 * 1024;
 /** The requesting side's socket read buffer, reused for every read of a connection. */
 const READ_BUFFER_BYTES = 256 * 1024;
 /** Requests one data connection runs (serving side) or keeps open (requesting side) at once. */
@@ -369,7 +377,8 @@ export interface DataChannelPool {
   /**
    * Sends a chunk request on the peer's data connection (opened on first use) and resolves with
    * its response (ok or not). Resolves `undefined` when there is none to use (the peer does not
-   * speak 1.2.0, or its data channel failed recently): the caller uses the control path. Rejects
+   * speak 1.2.0, or its data channel failed recently) or the request is a chunk write below
+   * DATA_MIN_PUT_BYTES: the caller uses the control path. Rejects
    * when the data connection failed during the request: the caller retries on the control path.
    */
   request(peerId: string, header: Record<string, unknown>, body: Uint8Array, signal: AbortSignal): Promise<Frame | undefined>;
@@ -527,6 +536,7 @@ export function createDataChannelPool(init: Readonly<DataChannelPoolInit>, compo
   return {
     async request(peerId, header, body, signal) {
       if (!isDataOp(header) || !isHash(header['hash'])) return undefined;
+      if (header['op'] === 'put-chunk' && body.byteLength < DATA_MIN_PUT_BYTES) return undefined;
       if ((backoffUntil.get(peerId) ?? 0) > Date.now()) return undefined;
       let s = live.get(peerId);
       if (s === undefined) {
