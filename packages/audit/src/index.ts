@@ -17,7 +17,7 @@ export type {
 export { createAuditBundleExporter, lastConfigIndex } from './export.js';
 export type { AuditBundleExporter, AuditBundleExporterInit, AuditExportRequest, BlockReader } from './export.js';
 export { BlockUnavailableError, AuditChangesMissingError, BundleUnreadableError, AuditBundleTooLargeError } from './errors.js';
-export { createQsccBlockReader } from './qscc.js';
+export { blockNumberOfTx, createQsccBlockReader } from './qscc.js';
 export type { QsccEvaluate } from './qscc.js';
 export { runVerifyCli } from './run-cli.js';
 export type { CliOutput } from './run-cli.js';

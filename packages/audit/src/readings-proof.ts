@@ -49,7 +49,6 @@ export interface ReadingsProofSegment {
 export interface ReadingsProof {
   readonly feedId: string;
   readonly twinId: string;
-  readonly componentId: string;
   /** The anchors the segments fall under. */
   readonly anchors: readonly ReadingsProofAnchor[];
   /** In index order, consecutive. */

@@ -65,7 +65,7 @@ function fixture(n: number, batch: number, anchoredTo: number, from: number, to:
     readings.push(...mine);
   }
   const anchors = [...new Set(segments.map((s) => s.anchor).filter((a) => a !== null))];
-  return { feedId, key, trusted, answer: { readings, truncated: false, proof: { feedId, twinId: 'bp-1', componentId: 'sensor-fill-1', anchors, segments, unanchoredFrom: anchoredTo + 1 } } };
+  return { feedId, key, trusted, answer: { readings, truncated: false, proof: { feedId, twinId: 'bp-1', anchors, segments, unanchoredFrom: anchoredTo + 1 } } };
 }
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
