@@ -247,8 +247,14 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>):
       const update = signFeedUpdate(key, { topic, index: 1, timeStart: 1001, timeEnd: 1001, ref: i === 0 ? a.ref : b.ref });
       await rawStoreRequest(node, peerId, { op: 'put-feed-update', address, update });
     }
-    // The owner's writer moves its head over the stored index (and refuses to write another update there).
-    await node.appendFeed(writer, 1, seg(3), { start: 1001, end: 1001 }).catch((err: { code?: string }) => expect(err.code).toBe('DHT_FEED_REPLAY'));
+    // The owner's writer (a fresh one, on another node of the organization: no memory of index 0)
+    // finds index 1 taken, moves the head over it and refuses to write another update there.
+    await dht.nodes[2]!.appendFeed(writer, 1, seg(3), { start: 1001, end: 1001 }).then(
+      () => {
+        throw new Error('the append over a taken index succeeded');
+      },
+      (err: { code?: string }) => expect(err.code).toBe('DHT_FEED_REPLAY'),
+    );
     expect((await node.feedHead(info.feedId))?.latestIndex).toBe(1);
 
     const res = await runtime.app.inject({ method: 'GET', url: `/feeds/${info.feedId}/evidence?fromIndex=0&toIndex=1&scanReplicas=true&segments=false`, headers: await headers('Org1MSP') });
