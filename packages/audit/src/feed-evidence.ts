@@ -215,8 +215,8 @@ export function verifyFeedEvidence(feed: BundleFeed, anchors: readonly AnchoredR
   };
 }
 
-/** Why the manifest and segment do not belong to the update (undefined when they do). */
-function segmentProblem(u: FeedUpdate, manifest: unknown, segmentBase64: string | undefined): string | undefined {
+/** Why the manifest and segment do not belong to the update (undefined when they do); readings proofs use it too. */
+export function segmentProblem(u: FeedUpdate, manifest: unknown, segmentBase64: string | undefined): string | undefined {
   if (manifest === undefined || segmentBase64 === undefined) return 'a segment needs its manifest and the manifest its segment';
   // The manifest is stored as canonical JSON and referenced by its SHA-256 (manifest.ts); only
   // its plaintext hash is used here, so the hash check is the whole of it (no second parse).

@@ -1,5 +1,6 @@
 import fabricProtos from '@hyperledger/fabric-protos';
 import type { BlockReader } from './export.js';
+import { decodeBlock } from './fabric.js';
 
 /** A `qscc` call through the peer's Gateway: any client that evaluates on system chaincode `qscc`. */
 export type QsccEvaluate = (fn: string, args: readonly string[]) => Promise<Uint8Array>;
@@ -17,4 +18,9 @@ export function createQsccBlockReader(evaluate: QsccEvaluate, channel: string): 
       return fabricProtos.common.BlockchainInfo.deserializeBinary(await evaluate('GetChainInfo', [channel])).getHeight();
     },
   };
+}
+
+/** The number of the block holding a transaction (qscc GetBlockByTxID): e.g. the block of a feed anchor. */
+export async function blockNumberOfTx(blocks: Pick<BlockReader, 'blockByTxId'>, txId: string): Promise<number> {
+  return decodeBlock(await blocks.blockByTxId(txId)).number;
 }

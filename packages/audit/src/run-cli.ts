@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { BundleUnreadableError } from './errors.js';
+import { verifyReadingsProof } from './readings-proof.js';
 import { verifyBlockBundle } from './verify.js';
 
 /** Where the CLI writes; process streams in cli.ts, buffers in tests. */
@@ -8,30 +9,58 @@ export interface CliOutput {
   err(line: string): void;
 }
 
-/**
- * `npm run verify -- <bundle.json> [--json] [--config-hash <hex>]`. Reads one file and nothing
- * else. Returns the exit code: 0 the bundle verifies, 1 it does not, 2 usage or unreadable file.
- */
-export function runVerifyCli(argv: readonly string[], io: CliOutput): number {
-  const json = argv.includes('--json');
-  const pinAt = argv.indexOf('--config-hash');
-  const pinned = pinAt >= 0 ? argv[pinAt + 1] : undefined;
-  const file = argv.find((a, i) => !a.startsWith('--') && (pinAt < 0 || i !== pinAt + 1));
-  if (!file || (pinAt >= 0 && pinned === undefined)) {
-    io.err('usage: npm run verify -- <bundle.json> [--json] [--config-hash <hex sha-256 of the config block header>]');
-    return 2;
-  }
-  let bundle: unknown;
+/** Options that take a value; everything else starting with `--` is a flag. */
+const VALUED = ['--config-hash', '--readings', '--from', '--to', '--feed'] as const;
+const USAGE =
+  'usage: npm run verify -- <bundle.json> [--json] [--config-hash <hex sha-256 of the config block header>] [--readings <answer.json> --from <ms> --to <ms> [--feed <feedId>]]';
+
+/** Reads a JSON file, or says why not (the CLI's exit 2). */
+function readJson(file: string, io: CliOutput): { value: unknown } | undefined {
   try {
-    bundle = JSON.parse(readFileSync(file, 'utf8'));
+    return { value: JSON.parse(readFileSync(file, 'utf8')) };
   } catch (err) {
     const e = new BundleUnreadableError(`${file}: ${(err as Error).message}`, { cause: err });
     io.err(`${e.code}: ${e.message}`);
+    return undefined;
+  }
+}
+
+/**
+ * `npm run verify -- <bundle.json> [--json] [--config-hash <hex>] [--readings <answer.json> --from
+ * <ms> --to <ms> [--feed <id>]]`. Reads the files and nothing else. With `--readings`, a readings
+ * answer of feed-ingest (`?proof=true`) is checked against the anchors the bundle verified.
+ * Returns the exit code: 0 everything verifies, 1 it does not, 2 usage or unreadable file.
+ */
+export function runVerifyCli(argv: readonly string[], io: CliOutput): number {
+  const json = argv.includes('--json');
+  const opt = new Map<string, string | undefined>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if ((VALUED as readonly string[]).includes(a)) opt.set(a, argv[++i]);
+    else if (!a.startsWith('--')) positional.push(a);
+  }
+  const pinned = opt.get('--config-hash');
+  const file = positional[0];
+  const readingsFile = opt.get('--readings');
+  const from = Number(opt.get('--from'));
+  const to = Number(opt.get('--to'));
+  const badReadings = readingsFile !== undefined && (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || (opt.has('--feed') && opt.get('--feed') === undefined));
+  if (!file || [...opt.values()].some((v) => v === undefined) || badReadings || (readingsFile === undefined && (opt.has('--from') || opt.has('--to')))) {
+    io.err(USAGE);
     return 2;
   }
+  const read = readJson(file, io);
+  if (!read) return 2;
+  const bundle = read.value;
+  const answer = readingsFile !== undefined ? readJson(readingsFile, io) : undefined;
+  if (readingsFile !== undefined && !answer) return 2;
   const result = verifyBlockBundle(bundle, pinned !== undefined ? { expectedConfigBlockHash: pinned } : {});
+  // The readings' feed: named, else the one the answer claims (the verifier checks the claim).
+  const feedId = opt.get('--feed') ?? String((answer?.value as { proof?: { feedId?: unknown } } | null)?.proof?.feedId ?? '');
+  const readings = answer ? verifyReadingsProof(answer.value, (result.feeds ?? []).flatMap((f) => f.verifiedAnchors), { feedId, from, to }) : undefined;
   if (json) {
-    io.out(JSON.stringify(result, null, 2));
+    io.out(JSON.stringify(readings ? { ...result, readings } : result, null, 2));
   } else {
     io.out(`twin ${result.twinId ?? '?'}: ${result.ok ? 'VERIFIED' : 'NOT VERIFIED'}`);
     if (result.configBlock) {
@@ -48,5 +77,10 @@ export function runVerifyCli(argv: readonly string[], io: CliOutput): number {
     }
     for (const f of result.failures) io.out(`  ${f.code}${f.block !== undefined ? ` block=${f.block}` : ''}${f.txId ? ` tx=${f.txId}` : ''}${f.feedId ? ` feed=${f.feedId.slice(0, 16)}` : ''}${f.index !== undefined ? ` index=${f.index}` : ''}: ${f.reason}`);
   }
-  return result.ok ? 0 : 1;
+  if (readings && !json) {
+    io.out(`readings of feed ${feedId.slice(0, 16)}... in [${from}, ${to}]: ${readings.ok ? 'VERIFIED' : 'NOT VERIFIED'}`);
+    io.out(`  ${readings.provenReadings} readings proven by anchors at block(s) ${readings.anchors.map((a) => a.blockNumber).join(', ') || '-'}; ${readings.unanchoredReadings} past the last anchor (owner-signed only)`);
+    for (const f of readings.failures) io.out(`  ${f.code}${f.index !== undefined ? ` index=${f.index}` : ''}${f.reading !== undefined ? ` reading=${f.reading}` : ''}: ${f.reason}`);
+  }
+  return result.ok && (readings?.ok ?? true) ? 0 : 1;
 }

@@ -103,7 +103,23 @@ export interface BlockBundleVerification {
   readonly checks: readonly VerificationCheck[];
   readonly failures: readonly VerificationFailure[];
   /** Per feed of the bundle: its anchors, what they prove, and equivocations found (ADR-18). */
-  readonly feeds?: readonly FeedEvidenceResult[];
+  readonly feeds?: readonly BundleFeedVerification[];
+}
+
+/** A feed's result, with the anchors whose transactions and blocks verified: what `verifyReadingsProof` trusts. */
+export interface BundleFeedVerification extends FeedEvidenceResult {
+  readonly verifiedAnchors: readonly VerifiedAnchor[];
+}
+
+/** An anchor of a VALID, signed and endorsed transaction in a block that verified (data hash, orderer signatures). */
+export interface VerifiedAnchor {
+  readonly feedId: string;
+  readonly txId: string;
+  readonly blockNumber: number;
+  readonly fromIndex: number;
+  readonly toIndex: number;
+  /** hex */
+  readonly root: string;
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -486,7 +502,7 @@ function verifyUnguarded(bundle: unknown, options: VerifyOptions): BlockBundleVe
    * anchor of this twin's feed: only then does its root count. The feed's updates, segments
    * and conflicts are checked against those roots (feed-evidence.ts).
    */
-  function verifyFeeds(list: readonly BundleFeed[]): FeedEvidenceResult[] {
+  function verifyFeeds(list: readonly BundleFeed[]): BundleFeedVerification[] {
     let from = failures.length;
     const anchorTxs: { tx: DecodedTransaction; block: number; feed: BundleFeed }[] = [];
     for (const feed of list) {
@@ -508,6 +524,7 @@ function verifyUnguarded(bundle: unknown, options: VerifyOptions): BlockBundleVe
 
     from = failures.length;
     const trusted: AnchoredRoot[] = [];
+    const blockOf = new Map<string, number>();
     for (const { tx, block, feed } of anchorTxs) {
       const before = failures.length;
       checkCreator(tx, block);
@@ -515,7 +532,10 @@ function verifyUnguarded(bundle: unknown, options: VerifyOptions): BlockBundleVe
       if (failures.length > before) continue;
       const found = readAnchor(tx, feed.feedId);
       if (typeof found === 'string') fail({ code: FailureCodes.anchorInvalid, block, txId: tx.txId, feedId: feed.feedId, reason: `anchor ${tx.txId}: ${found}` });
-      else trusted.push(found);
+      else {
+        trusted.push(found);
+        blockOf.set(found.txId, block);
+      }
     }
     check('feed anchors are signed, endorsed and write an anchor of the twin\'s feed', anchorTxs.length, [FailureCodes.creatorInvalid, FailureCodes.endorserUnknown, FailureCodes.endorsementSignature, FailureCodes.endorsementPolicy, FailureCodes.anchorInvalid], from);
 
@@ -525,7 +545,16 @@ function verifyUnguarded(bundle: unknown, options: VerifyOptions): BlockBundleVe
     const proofCodes = [FailureCodes.anchorMissing, FailureCodes.updateInvalid, FailureCodes.proofInvalid, FailureCodes.segmentMismatch, FailureCodes.evidenceInvalid];
     check('feed updates are proven by anchored roots, segments by their signed manifests', list.reduce((n, f) => n + f.updates.length, 0), proofCodes, from);
     check('no feed update is equivocated', list.reduce((n, f) => n + f.updates.length + f.conflicts.length, 0), [FailureCodes.equivocation], from);
-    return results;
+    // An anchor counts for readings proofs only where its block verified too: a root in a block
+    // without the orderers' signatures (or with altered envelopes) is no root on the chain.
+    const badBlocks = new Set(failures.filter((f) => f.code === FailureCodes.dataHash || f.code === FailureCodes.blockSignature).map((f) => f.block));
+    return results.map((r) => ({
+      ...r,
+      verifiedAnchors: trusted
+        .filter((a) => a.feedId === r.feedId && !badBlocks.has(blockOf.get(a.txId)))
+        .sort((x, y) => x.fromIndex - y.fromIndex)
+        .map((a) => ({ feedId: a.feedId, txId: a.txId, blockNumber: blockOf.get(a.txId)!, fromIndex: a.fromIndex, toIndex: a.toIndex, root: a.root })),
+    }));
   }
 
   /** The anchor a transaction wrote for this twin's feed, or why there is none. */

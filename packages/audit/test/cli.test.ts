@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runVerifyCli, verifyBlockBundle } from '../src/index.js';
+import { decodeSegment, segmentReadings, type Reading } from '@twinledger/readings';
+import { runVerifyCli, verifyBlockBundle, type AuditBlockBundle, type ReadingsProofSegment, type ReadingsWithProof } from '../src/index.js';
 
 const FIXTURE = new URL('./fixtures/bundle.json', import.meta.url).pathname;
 
@@ -11,6 +12,29 @@ function run(argv: string[]): { code: number; out: string[]; err: string[] } {
   const err: string[] = [];
   const code = runVerifyCli(argv, { out: (l) => void out.push(l), err: (l) => void err.push(l) });
   return { code, out, err };
+}
+
+/**
+ * The readings answer feed-ingest would serve for every reading of the captured feed bundle
+ * (the same records, proofs, manifests and segments), with the anchors the bundle verifies.
+ */
+function readingsAnswerOf(bundle: AuditBlockBundle): { answer: ReadingsWithProof; from: number; to: number } {
+  const f = bundle.feeds![0]!;
+  const anchors = verifyBlockBundle(bundle).feeds![0]!.verifiedAnchors.map(({ feedId: _f, ...a }) => a);
+  const readings: Reading[] = [];
+  const segments: ReadingsProofSegment[] = [];
+  for (const u of f.updates) {
+    const rs = segmentReadings(decodeSegment(Buffer.from(u.segmentBase64!, 'base64')), f.feedId);
+    const index = u.update['index'] as number;
+    segments.push({ update: u.update, manifest: u.manifest!, segmentBase64: u.segmentBase64!, readings: { offset: readings.length, count: rs.length }, anchor: anchors.find((a) => index >= a.fromIndex && index <= a.toIndex) ?? null, proof: u.proof });
+    readings.push(...rs);
+  }
+  const ts = readings.map((r) => r.ts);
+  return {
+    answer: { readings, truncated: false, proof: { feedId: f.feedId, twinId: bundle.twinId, anchors, segments, unanchoredFrom: anchors[anchors.length - 1]!.toIndex + 1 } },
+    from: Math.min(...ts),
+    to: Math.max(...ts),
+  };
 }
 
 describe('npm run verify', () => {
@@ -54,6 +78,27 @@ describe('npm run verify', () => {
       expect(JSON.parse(pinned.out.join('\n'))).toMatchObject({ ok: false, failures: [{ code: 'CONFIG_UNEXPECTED' }] });
       const anchor = verifyBlockBundle(JSON.parse(readFileSync(FIXTURE, 'utf8'))).configBlock!.headerHash;
       expect(run(['--config-hash', anchor, FIXTURE]).code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--readings: a readings answer checked against the anchors the bundle verified; a reading altered exits 1', () => {
+    const feeds = new URL('./fixtures/feed-bundle.json', import.meta.url).pathname;
+    const { answer, from, to } = readingsAnswerOf(JSON.parse(readFileSync(feeds, 'utf8')) as AuditBlockBundle);
+    const dir = mkdtempSync(join(tmpdir(), 'audit-cli-'));
+    try {
+      writeFileSync(join(dir, 'r.json'), JSON.stringify(answer));
+      const ok = run([feeds, '--readings', join(dir, 'r.json'), '--from', String(from), '--to', String(to)]);
+      expect(ok.code).toBe(0);
+      expect(ok.out.some((l) => /^readings of feed [0-9a-f]{16}\.\.\. in \[\d+, \d+\]: VERIFIED$/.test(l))).toBe(true);
+      expect(ok.out.some((l) => new RegExp(`^ {2}${answer.readings.length} readings proven by anchors at block\\(s\\) \\d+, \\d+; 0 past the last anchor`).test(l))).toBe(true);
+      (answer.readings[3] as { v: unknown }).v = 1234.5;
+      writeFileSync(join(dir, 'r.json'), JSON.stringify(answer));
+      const bad = run([feeds, '--readings', join(dir, 'r.json'), '--from', String(from), '--to', String(to), '--json']);
+      expect(bad.code).toBe(1);
+      expect((JSON.parse(bad.out.join('\n')) as { ok: boolean; readings: { failures: { code: string; reading: number }[] } })).toMatchObject({ ok: true, readings: { failures: [{ code: 'READING_ALTERED', reading: 3 }] } });
+      expect(run([feeds, '--readings', join(dir, 'r.json'), '--from', String(from)]).code).toBe(2);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

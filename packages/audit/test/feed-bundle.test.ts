@@ -19,6 +19,18 @@ describe('a bundle with anchored feeds, captured from the real network', () => {
     const last = feed.updates.length - 1;
     expect(r.feeds).toEqual([expect.objectContaining({ anchors: feed.anchors.length, anchored: { from: 0, to: last }, provenUpdates: last + 1, provenSegments: last + 1, equivocations: [] })]);
     expect(r.checks.filter((c) => c.check.startsWith('feed') || c.check.includes('equivocated')).every((c) => c.ok)).toBe(true);
+    // The anchors an auditor hands to verifyReadingsProof: each with its block, in index order.
+    expect(r.feeds![0]!.verifiedAnchors.map((a) => ({ txId: a.txId, blockNumber: a.blockNumber }))).toEqual(feed.anchors);
+    expect(r.feeds![0]!.verifiedAnchors.every((a) => a.feedId === feed.feedId && /^[0-9a-f]{64}$/.test(a.root))).toBe(true);
+  });
+
+  it('an anchor whose block lost its orderer signature is no verified anchor', () => {
+    const raw = Buffer.from(bundle.anchorBlocks![0]!, 'base64');
+    // In this fixture's first anchor block, 44 bytes from the end lie in the orderer's signature.
+    raw[raw.length - 44] ^= 1;
+    const r = verifyBlockBundle(withFeed({}, { anchorBlocks: [raw.toString('base64'), ...bundle.anchorBlocks!.slice(1)] }));
+    expect([...new Set(r.failures.map((f) => f.code))]).toEqual([FailureCodes.blockSignature]);
+    expect(r.feeds![0]!.verifiedAnchors.map((a) => a.txId)).toEqual(feed.anchors.slice(1).map((a) => a.txId));
   });
 
   it('a reading altered, a manifest altered', () => {

@@ -195,18 +195,27 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
     // Up to WINDOW chunks travel at once, so sealing the next chunk overlaps the replicas'
     // round trips instead of waiting for them (memory stays bounded at WINDOW sealed chunks).
     const inflight: Promise<void>[] = [];
-    for await (const plain of fixedSizeChunks(data, init.chunkSize, init.maxObjectBytes)) {
-      hasher.update(plain);
-      size += plain.byteLength;
-      const sealed = aead.seal(dataKey, plain, chunkAad(chunks.length));
-      const hash = toHex(sha256(sealed));
-      const sent = sendToAll(targets, { op: 'put-chunk', objectId: acl.objectId, hash, acl }, sealed, atQuorum, { bodyHash: hash });
-      sent.catch(() => undefined); // awaited below; this only marks it handled while it waits its turn
-      inflight.push(sent);
-      chunks.push({ hash, size: sealed.byteLength });
-      if (inflight.length >= WINDOW) await inflight.shift();
+    try {
+      for await (const plain of fixedSizeChunks(data, init.chunkSize, init.maxObjectBytes)) {
+        hasher.update(plain);
+        size += plain.byteLength;
+        const sealed = aead.seal(dataKey, plain, chunkAad(chunks.length));
+        const hash = toHex(sha256(sealed));
+        const sent = sendToAll(targets, { op: 'put-chunk', objectId: acl.objectId, hash, acl }, sealed, atQuorum, { bodyHash: hash });
+        sent.catch(() => undefined); // awaited below; this only marks it handled while it waits its turn
+        inflight.push(sent);
+        chunks.push({ hash, size: sealed.byteLength });
+        if (inflight.length >= WINDOW) await inflight.shift();
+      }
+      await Promise.all(inflight);
+    } catch (err) {
+      // The source failed (over the size limit, the client went away) or a chunk missed its
+      // quorum: fail only once the chunk writes already sent have settled, so the caller's
+      // answer is final and no chunk of this put lands after it. What did land is an orphan
+      // (no manifest lists it) that garbage collection removes after its grace period.
+      await Promise.allSettled(inflight);
+      throw err;
     }
-    await Promise.all(inflight);
     const manifest: Manifest = {
       v: 1,
       objectId: acl.objectId,
@@ -220,7 +229,9 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
       keys,
     };
     const { bytes, ref } = encodeManifest(manifest);
-    await Promise.all([sendToAll(targets, { op: 'put-manifest', objectId: acl.objectId, hash: ref, acl }, bytes, atQuorum), alongsideManifest(ref)]);
+    // allSettled for the same reason: a failed locator write must not answer while manifest copies are still travelling.
+    const stored = await Promise.allSettled([sendToAll(targets, { op: 'put-manifest', objectId: acl.objectId, hash: ref, acl }, bytes, atQuorum), alongsideManifest(ref)]);
+    for (const s of stored) if (s.status === 'rejected') throw s.reason;
     return { manifest, ref, size };
   }
 

@@ -13,6 +13,7 @@ import {
 import type { PeerConnectionPool, PeerEndpoint } from './connection.js';
 import type { LoadedIdentity } from './identity.js';
 import type { PeerHealth } from './peer-health.js';
+import { PEER_LAG_RETRY, withWriteRetry } from './retry.js';
 
 const { connect, EndorseError, CommitStatusError, CommitError, GatewayError, hash } = fabricGateway;
 
@@ -72,6 +73,12 @@ export interface FabricClient {
 
 /** The Gateway's answer when too few BFT orderers accepted a broadcast (see mapGatewayError). */
 const BFT_NO_QUORUM = /insufficient number of orderers could successfully process transaction to satisfy quorum/;
+/**
+ * The Gateway's answer when its own organization's peer endorsed but the other peers the policy
+ * needs did not (Fabric's endorse.go: the first endorser is asked alone, the rest after it). Its
+ * answer when the first endorser fails is "failed to endorse transaction".
+ */
+const LATER_ENDORSERS_FAILED = /failed to collect enough transaction endorsements/;
 
 const deadline = (ms: number) => () => ({ deadline: Date.now() + ms });
 
@@ -80,7 +87,12 @@ export function mapGatewayError(err: unknown): Error {
   if (err instanceof EndorseError) {
     const text = [err.message, ...err.details.map((d) => d.message)].join(' | ');
     // A chaincode refusal is an endorsement failure here; @twinledger/ledger re-types it by its code.
-    const failed = new EndorsementFailedError(`endorsement failed: ${text}`, { cause: err, transactionId: err.transactionId, peerMessages: err.details.map((d) => d.message) });
+    const failed = new EndorsementFailedError(`endorsement failed: ${text}`, {
+      cause: err,
+      transactionId: err.transactionId,
+      peerMessages: err.details.map((d) => d.message),
+      peersDisagree: err.code === grpc.status.ABORTED && LATER_ENDORSERS_FAILED.test(err.message),
+    });
     // A peer that answered with a refusal is not "unavailable", whatever the gRPC status says.
     if (!failed.refusedByChaincode && (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED)) {
       return new GatewayUnavailableError(`peer unavailable: ${text}`, { cause: err, transactionId: err.transactionId });
@@ -165,8 +177,17 @@ export function createFabricClient(init: FabricClientInit): FabricClient {
         const proposal = contract.newProposal(fn, { arguments: [...args], transientData: options.transientData });
         // Only endorsement is given up when the peer goes down: nothing has been ordered yet, so
         // 503 is the truth. Once handed to the orderer, the outcome is waited for (or unknown, 504).
-        const endorse = () => proposal.endorse();
-        const transaction = await (health ? health.run(endorse) : endorse());
+        const endorseOnce = () => proposal.endorse();
+        // Another organization's peer still behind this client's previous write refuses what ours
+        // endorsed: endorsed again once it has caught up (nothing was ordered; PEER_LAG_RETRY).
+        const endorse = async () => {
+          try {
+            return await (health ? health.run(endorseOnce) : endorseOnce());
+          } catch (err) {
+            throw mapped(err);
+          }
+        };
+        const transaction = await withWriteRetry(endorse, PEER_LAG_RETRY);
         health?.assertUp();
         const submitted = await transaction.submit();
         const status = await submitted.getStatus();

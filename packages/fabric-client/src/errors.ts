@@ -37,6 +37,19 @@ const CHAINCODE_REFUSAL = /chaincode response \d+, [A-Z][A-Z0-9_]{2,40}: /;
 export class EndorsementFailedError extends FabricError {
   readonly code = 'ENDORSEMENT_FAILED';
   override readonly httpStatus: number = 502;
+  /**
+   * This organization's peer endorsed, another organization's peer did not. The gateway asks its
+   * own organization's peer first and the others only after it said yes, so a refusal there
+   * means the peers simulated on different ledger heights: a peer that has not yet committed
+   * the block this client's previous write is in (or one ahead of ours). Nothing was ordered,
+   * so endorsing again once the peers agree is safe (see PEER_LAG_RETRY).
+   */
+  readonly peersDisagree: boolean;
+  constructor(message: string, options: Opts & { readonly peersDisagree?: boolean } = {}) {
+    const { peersDisagree, ...rest } = options;
+    super(message, rest);
+    this.peersDisagree = peersDisagree ?? false;
+  }
 }
 
 /** The orderer did not accept the endorsed transaction. */

@@ -16,7 +16,7 @@ export {
   CommitOutcomeUnknownError,
 } from './errors.js';
 export { checkpointFile, checkpointInMemory } from './checkpoint.js';
-export { withWriteRetry, isReadConflict, isTransientWriteFailure, TRANSIENT_WRITE_RETRY, type WriteRetryInit } from './retry.js';
+export { withWriteRetry, isReadConflict, isTransientWriteFailure, isPeerDisagreement, TRANSIENT_WRITE_RETRY, PEER_LAG_RETRY, type WriteRetryInit } from './retry.js';
 export type { ChaincodeEvent, Checkpointer } from '@hyperledger/fabric-gateway';
 export { createLedgerEventSource } from './event-source.js';
 export { peerEnv, peerEndpointFromEnv } from './env.js';

@@ -8,12 +8,18 @@ export function isReadConflict(err: unknown): err is MvccConflictError {
 /**
  * A write lost to a race that a second try resolves: a read conflict, or the other
  * organization's peer endorsing on a block it has not committed yet (the endorsements then
- * differ, or the transaction is invalidated at commit). Never a refusal by the chaincode, and
- * never an unknown outcome (a blind retry could do the work twice).
+ * differ, or the transaction is invalidated at commit). Never a refusal by this organization's
+ * own peer, and never an unknown outcome (a blind retry could do the work twice).
  */
 export function isTransientWriteFailure(err: unknown): boolean {
-  // A refusal reaches this package as an endorsement failure (the ledger package re-types it): never retried.
-  return err instanceof MvccConflictError || (err instanceof EndorsementFailedError && !err.refusedByChaincode) || err instanceof TransactionInvalidError;
+  // A refusal reaches this package as an endorsement failure (the ledger package re-types it):
+  // retried only when this organization's peer had endorsed (the other peer lags).
+  return err instanceof MvccConflictError || (err instanceof EndorsementFailedError && (!err.refusedByChaincode || err.peersDisagree)) || err instanceof TransactionInvalidError;
+}
+
+/** This organization's peer endorsed and another organization's peer did not (see EndorsementFailedError.peersDisagree). */
+export function isPeerDisagreement(err: unknown): err is EndorsementFailedError {
+  return err instanceof EndorsementFailedError && err.peersDisagree;
 }
 
 export interface WriteRetryInit {
@@ -61,3 +67,11 @@ export async function withWriteRetry<T>(write: () => Promise<T>, init: WriteRetr
  * its own previous write): six attempts over about three seconds, on any transient failure.
  */
 export const TRANSIENT_WRITE_RETRY: WriteRetryInit = { attempts: 6, backoffMs: 100, retryOn: isTransientWriteFailure };
+
+/**
+ * Every submit's endorsement, in the client itself: a peer of another organization that has not
+ * committed this client's previous write yet refuses what this organization's peer endorsed
+ * (a feed's next anchor "starts at 0, not 10"). Re-endorsing is safe, nothing was ordered; five
+ * tries over about 1.5 s cover a block or two of lag. A refusal that outlasts them is the answer.
+ */
+export const PEER_LAG_RETRY: WriteRetryInit = { attempts: 5, backoffMs: 100, retryOn: isPeerDisagreement };

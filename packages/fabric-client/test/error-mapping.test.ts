@@ -3,9 +3,9 @@ import fabricGateway from '@hyperledger/fabric-gateway';
 import grpc from '@grpc/grpc-js';
 import { createRequire } from 'node:module';
 import { UnavailableError } from '@twinledger/errors';
-import { CommitOutcomeUnknownError, GatewayUnavailableError, PeerUnavailableError, SubmitFailedError, mapGatewayError } from '../src/index.js';
+import { CommitOutcomeUnknownError, EndorsementFailedError, GatewayUnavailableError, PeerUnavailableError, SubmitFailedError, mapGatewayError } from '../src/index.js';
 
-const { CommitStatusError, GatewayError } = fabricGateway;
+const { CommitStatusError, EndorseError, GatewayError } = fabricGateway;
 // The package exports SubmitError as a type only; the class is what a failed submit throws.
 const { SubmitError } = createRequire(import.meta.url)('@hyperledger/fabric-gateway/dist/submiterror.js') as {
   SubmitError: new (p: { code: number; details: []; cause: grpc.ServiceError; transactionId: string; message?: string }) => Error;
@@ -56,5 +56,16 @@ describe('mapGatewayError: when the outcome of a write is unknown', () => {
     expect(refused).toMatchObject({ peerMessages: ['chaincode response 500, GRANT_FORBIDDEN: no'], refusedByChaincode: true });
     expect(coded(grpc.status.UNAVAILABLE, 'chaincode response 500, NOT_FOUND: twin')).toBeInstanceOf(SubmitFailedError);
     expect(coded(grpc.status.UNAVAILABLE, 'connection refused')).toBeInstanceOf(GatewayUnavailableError);
+  });
+
+  it('marks a refusal by a later endorser, after this organization\'s peer endorsed, as the peers disagreeing (a lagging peer), and one by our own peer as not', () => {
+    const lagging = 'chaincode response 500, INVALID_STATE: the next anchor of feed f starts at index 0, not 10';
+    const endorse = (message: string) =>
+      mapGatewayError(new EndorseError({ code: grpc.status.ABORTED, details: [{ address: 'peer0.org2', mspId: 'Org2MSP', message: lagging }], cause, transactionId: TX, message }));
+    const later = endorse('10 ABORTED: failed to collect enough transaction endorsements, see attached details for more info');
+    expect(later).toBeInstanceOf(EndorsementFailedError);
+    expect(later).toMatchObject({ peersDisagree: true, refusedByChaincode: true, transactionId: TX });
+    const first = endorse('10 ABORTED: failed to endorse transaction, see attached details for more info');
+    expect(first).toMatchObject({ peersDisagree: false, refusedByChaincode: true });
   });
 });

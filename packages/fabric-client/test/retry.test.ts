@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { CommitOutcomeUnknownError, EndorsementFailedError, MvccConflictError, WriteConflictError } from '../src/errors.js';
-import { TRANSIENT_WRITE_RETRY, withWriteRetry } from '../src/retry.js';
+import { PEER_LAG_RETRY, TRANSIENT_WRITE_RETRY, withWriteRetry } from '../src/retry.js';
 
 /** A write that fails with the given errors in turn, then succeeds. */
 function failing(...errors: Error[]): { write: () => Promise<string>; calls: () => number } {
@@ -49,5 +49,26 @@ describe('withWriteRetry', () => {
     const always = failing(...Array.from({ length: 6 }, mismatch));
     await expect(withWriteRetry(always.write, { ...TRANSIENT_WRITE_RETRY, backoffMs: 1 })).rejects.toBeInstanceOf(EndorsementFailedError);
     expect(always.calls()).toBe(6);
+  });
+
+  it('endorses again while another organization\'s peer lags behind ours (PEER_LAG_RETRY), never on our own peer\'s refusal', async () => {
+    const refusal = ['chaincode response 500, INVALID_STATE: starts at index 0, not 10'];
+    const lag = () => new EndorsementFailedError('endorsement failed', { peerMessages: refusal, peersDisagree: true });
+    const w = failing(lag(), lag());
+    await expect(withWriteRetry(w.write, { ...PEER_LAG_RETRY, backoffMs: 1 })).resolves.toBe('done');
+    expect(w.calls()).toBe(3);
+    // Our own peer refused: the chaincode's answer on this organization's state, final.
+    const own = new EndorsementFailedError('endorsement failed', { peerMessages: refusal });
+    const once = failing(own);
+    await expect(withWriteRetry(once.write, { ...PEER_LAG_RETRY, backoffMs: 1 })).rejects.toBe(own);
+    expect(once.calls()).toBe(1);
+    // A lag that outlasts every attempt: the refusal is the answer.
+    const last = lag();
+    const always = failing(lag(), lag(), lag(), lag(), last);
+    await expect(withWriteRetry(always.write, { ...PEER_LAG_RETRY, backoffMs: 1 })).rejects.toBe(last);
+    expect(always.calls()).toBe(5);
+    // The device agent's wider retry takes it too.
+    expect(TRANSIENT_WRITE_RETRY.retryOn!(lag())).toBe(true);
+    expect(TRANSIENT_WRITE_RETRY.retryOn!(own)).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MvccConflictError, createFabricClient, createPeerConnectionPool, loadIdentity, type FabricClient, type IdentityFiles, type PeerConnectionPool } from '@twinledger/fabric-client';
@@ -244,6 +245,23 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
     expect((await org1.listExternalSources(twin)).map((x) => x.uri)).toEqual(['https://erp.example.org/plants/1']);
     await org1.removeExternalSource(twin, 'https://erp.example.org/plants/1');
     expect(await org1.listExternalSources(twin)).toEqual([]);
+  });
+
+  it("commits back-to-back dependent writes without a fence: the client endorses again while the other org's peer lags", async () => {
+    // Each anchor must start where the previous one ended, so a peer that has not committed the
+    // previous block refuses the next (INVALID_STATE) while Org1's peer endorses it. Through the
+    // raw client (no `synced` fence), as services write.
+    // A twin of its own: anchors are not specification changes, and the events test below
+    // matches the main twin's events to its change log.
+    const lagTwin = `${twin}-lag`;
+    await org1.createTwin(lagTwin, 'Lag', FIXTURE);
+    const raw = createTwinLedger(clients[0]!);
+    const feedId = createHash('sha256').update(lagTwin).digest('hex');
+    await org1.addSensorFeed(lagTwin, 'sensor-pressure-1', feedId);
+    for (let i = 0; i < 16; i++) {
+      const a = await raw.anchorFeedRoot(lagTwin, 'sensor-pressure-1', feedId, i * 10, i * 10 + 9, createHash('sha256').update(String(i)).digest('hex'));
+      expect(a.result).toMatchObject({ fromIndex: i * 10, toIndex: i * 10 + 9 });
+    }
   });
 
   it('queues a program call within bounds, refuses one out of bounds, and lets only the device agent acknowledge', async () => {

@@ -153,6 +153,16 @@ describe('dht-gateway processes (3 orgs)', () => {
       for (let i = 0; i < 9; i++) yield randomBytes(1024 * 1024); // 9 MiB > 8 MiB limit
     }
     await expect(a.putObject(tooBig())).rejects.toMatchObject({ name: PayloadTooLargeError.name, code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 });
+    // The 413 comes once the chunk writes already sent have settled: no chunk of the refused
+    // put lands after it (one did, and the restart test below saw 12 chunks against 11).
+    const chunksHeld = async () => {
+      let n = 0;
+      for (const gw of gateways) n += (await gw.client!.status()).items.chunks;
+      return n;
+    };
+    const atAnswer = await chunksHeld();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await chunksHeld()).toBe(atAnswer);
     // The gateway is still serving.
     expect((await a.status()).mspId).toBe('OrgAMSP');
   });

@@ -50,7 +50,7 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
   });
   feedRoutes(app, deps);
   readingRoutes(app, { ingest: deps.ingest, registry: deps.registry, access: deps.access, maxReadingsPerRequest: deps.limits.maxReadingsPerRequest });
-  queryRoutes(app, { reader: deps.reader, events: deps.builder.events, writesFeed: (f) => deps.builder.writesFeed(f), maxReadingsPerQuery: deps.limits.maxReadingsPerQuery, streamPollMs: deps.limits.streamPollMs, accessRecheckMs: deps.limits.accessRecheckMs, watchFeed: (f, listener) => deps.dht.watchFeed(f, () => listener()) });
+  queryRoutes(app, { reader: deps.reader, evidence: deps.evidence, events: deps.builder.events, writesFeed: (f) => deps.builder.writesFeed(f), maxReadingsPerQuery: deps.limits.maxReadingsPerQuery, streamPollMs: deps.limits.streamPollMs, accessRecheckMs: deps.limits.accessRecheckMs, watchFeed: (f, listener) => deps.dht.watchFeed(f, () => listener()) });
   evidenceRoutes(app, { reader: deps.reader, registry: deps.registry, evidence: deps.evidence, dht: deps.dht });
   return app;
 }

@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { join } from 'node:path';
-import { createObservedIdentities, type IdentityRegistry } from '@twinledger/ledger-gateway';
+import { blockNumberOfTx, createQsccBlockReader } from '@twinledger/audit';
+import { ConfigError } from '@twinledger/config';
+import { createObservedIdentities, findIdentityFiles, type IdentityRegistry } from '@twinledger/ledger-gateway';
 import { createDhtNode, readHexKeyFile, readSwarmKeyFile, signingKeyFromSeed, type DhtNode, type PartyRegistry } from '@twinledger/dht';
-import type { PeerEndpoint } from '@twinledger/fabric-client';
+import { createFabricClient, loadIdentity, type PeerEndpoint } from '@twinledger/fabric-client';
 import { createTwinLedger, type TwinLedger } from '@twinledger/ledger';
 import { createIdempotentProducer, createKafka, ensureTopics, type Admin, type Producer } from '@twinledger/kafka';
 import { createMetricsRegistry, type Logger, type Registry } from '@twinledger/observability';
@@ -15,7 +17,7 @@ import { DEFAULTS } from './config.js';
 import { createFeedAccess } from './domain/feed-access.js';
 import { createFeedAclReconciler, type FeedAclReconciler } from './domain/feed-acl-reconciler.js';
 import { createFeedAnchorer, type FeedAnchorer, type FeedAnchorerInit } from './domain/feed-anchorer.js';
-import { createFeedEvidenceSource } from './domain/feed-evidence.js';
+import { createFeedEvidenceSource, type AnchorBlocks } from './domain/feed-evidence.js';
 import { createFeedReader } from './domain/feed-reader.js';
 import { openFeedRegistry } from './domain/feed-registry.js';
 import { createIngest } from './domain/ingest.js';
@@ -58,6 +60,8 @@ export interface FeedIngestLedger {
   readonly identities: Pick<IdentityRegistry, 'clientFor'>;
   /** The service's own identity: reads a twin's grants for its feeds' party sets. */
   readonly serviceLedger: TwinLedger;
+  /** Blocks from this organization's peer (qscc, as the service identity): the block of each anchor in readings proofs. Without it, `?proof=true` answers 503 PROOF_UNAVAILABLE. */
+  readonly blocks?: AnchorBlocks;
 }
 
 export interface FeedIngestRuntime {
@@ -146,7 +150,7 @@ export async function createFeedIngest(
     },
     { registry, dht: c.dht, ledger: c.ledger.serviceLedger, logger: c.logger, metrics: createFeedAnchorMetrics(metricsRegistry) },
   );
-  const evidence = createFeedEvidenceSource({ maxIndices: 1000 }, { dht: c.dht, ledger: c.ledger.serviceLedger });
+  const evidence = createFeedEvidenceSource({ maxIndices: 1000 }, { dht: c.dht, ledger: c.ledger.serviceLedger, ...(c.ledger.blocks ? { blocks: c.ledger.blocks } : {}) });
   const app = await buildApp({
     evidence,
     logger: c.logger,
@@ -257,13 +261,20 @@ export async function startFeedIngest(cfg: FeedIngestProcessConfig, logger: Logg
     chaincode: cfg.ledger.chaincode,
   });
   const serviceLedger = createTwinLedger(await identities.clientByName(cfg.ledger.serviceIdentity));
-  const instance = await createFeedIngest(cfg, { dht, parties: registry, ledger: { identities, serviceLedger }, logger, metrics, auth: createJwtVerifier(cfg.auth) });
+  // Anchor blocks for readings proofs: qscc as the service identity, over the same connection.
+  const serviceFiles = await findIdentityFiles(cfg.ledger.identitiesDir, cfg.ledger.serviceIdentity, cfg.mspId);
+  if (!serviceFiles) throw new ConfigError(`SERVICE_IDENTITY ${cfg.ledger.serviceIdentity} is not under ${cfg.ledger.identitiesDir}`);
+  const qscc = createFabricClient({ pool, peer: cfg.ledger.peer, identity: await loadIdentity(serviceFiles), channel: cfg.ledger.channel, chaincode: 'qscc' });
+  const qsccBlocks = createQsccBlockReader((fn, args) => qscc.evaluate(fn, args), cfg.ledger.channel);
+  const blocks: AnchorBlocks = { blockNumberOf: (txId) => blockNumberOfTx(qsccBlocks, txId) };
+  const instance = await createFeedIngest(cfg, { dht, parties: registry, ledger: { identities, serviceLedger, blocks }, logger, metrics, auth: createJwtVerifier(cfg.auth) });
   return {
     app: instance.app,
     dht,
     async close() {
       await instance.close();
       await dht.stop();
+      qscc.close();
       identities.close();
       pool.close();
       closeRegistry();

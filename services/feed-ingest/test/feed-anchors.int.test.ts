@@ -2,15 +2,26 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { FailureCodes, createAuditBundleExporter, createQsccBlockReader, verifyBlockBundle, type AuditBlockBundle, type BundleFeed } from '@twinledger/audit';
+import {
+  FailureCodes,
+  ReadingsProofCodes,
+  blockNumberOfTx,
+  createAuditBundleExporter,
+  createQsccBlockReader,
+  verifyBlockBundle,
+  verifyReadingsProof,
+  type AuditBlockBundle,
+  type BundleFeed,
+  type ReadingsWithProof,
+} from '@twinledger/audit';
 import type { IdentityRegistry } from '@twinledger/ledger-gateway';
 import { fabricAvailability, startNetwork, testNetworkInit, type DevNetwork, type OrgHandle } from '@twinledger/devnet';
-import { signFeedUpdate, signingKeyFromSeed, type FeedUpdate } from '@twinledger/dht/records';
-import { spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
+import { feedUpdateAddress, signFeedUpdate, signingKeyFromSeed, type FeedUpdate } from '@twinledger/dht/records';
+import { placementOrder, rawStoreRequest, spawnTestNetwork, type TestNetwork } from '@twinledger/dht/testing';
 import { createFabricClient, createPeerConnectionPool, loadIdentity, type FabricClient, type PeerConnectionPool } from '@twinledger/fabric-client';
 import { createTwinLedger, type TwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
-import type { Reading } from '@twinledger/readings';
+import { encodeSegment, type Reading } from '@twinledger/readings';
 import { createDevIssuer, createJwtVerifier, type DevIssuer } from '@twinledger/service-kit';
 import { createFeedIngest, DEFAULTS, type FeedIngestRuntime } from '../src/main.js';
 import { feedIngestLedgerOf } from './support/ledger.js';
@@ -48,7 +59,8 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>):
   let org2Client: FabricClient;
   const twinId = `anchors-${Date.now().toString(36)}`;
   let feedId = '';
-  let nextTs = Date.now() - 3_600_000;
+  const firstTs = Date.now() - 3_600_000;
+  let nextTs = firstTs;
   let bundle: AuditBlockBundle;
 
   const headers = async (org: string) => ({ authorization: `Bearer ${await issuer.issue({ sub: `u@${org}`, org, fabricIdentity: 'User1', audience: 'twinledger' })}` });
@@ -76,6 +88,9 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>):
     const org = net.orgs[0] as OrgHandle;
     const ledger = await feedIngestLedgerOf(net, org, root, pool);
     identities = ledger.identities;
+    // Anchor blocks for readings proofs: qscc on the organization's peer, as main.ts wires it.
+    qscc = createFabricClient({ pool, peer: org.peer, identity: await loadIdentity(org.users[0]!), channel: net.channel, chaincode: 'qscc' });
+    const qsccBlocks = createQsccBlockReader((fn, args) => qscc.evaluate(fn, args), net.channel);
     runtime = await createFeedIngest(
       {
         ...DEFAULTS,
@@ -90,10 +105,9 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>):
         // No timer: the test runs each pass itself; no floor between anchors.
         feedAnchor: { periodMs: 0, minIntervalMs: 0, maxPendingUpdates: 0, maxUpdatesPerAnchor: 1000 },
       },
-      { dht: dht.nodes[0]!, parties: dht.registry, ledger, auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: org.mspId }), logger: silentLogger() },
+      { dht: dht.nodes[0]!, parties: dht.registry, ledger: { ...ledger, blocks: { blockNumberOf: (txId) => blockNumberOfTx(qsccBlocks, txId) } }, auth: createJwtVerifier({ issuer: issuer.issuer, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: org.mspId }), logger: silentLogger() },
     );
     owner = createTwinLedger(await identities.clientByName('User1'));
-    qscc = createFabricClient({ pool, peer: org.peer, identity: await loadIdentity(org.users[0]!), channel: net.channel, chaincode: 'qscc' });
     const org2 = net.orgs[1] as OrgHandle;
     org2Client = createFabricClient({ pool, peer: org2.peer, identity: await loadIdentity(org2.users[0]!), channel: net.channel, chaincode: net.chaincode });
     await owner.createTwin(twinId, 'Plant', AML);
@@ -183,5 +197,75 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>):
     const eq = verifyBlockBundle(withFeed({ conflicts: [{ index: 1, updates: [{ ...honest }, { ...forged }] }] }));
     expect(eq.failures.map((f) => f.code)).toEqual([FailureCodes.equivocation]);
     expect(eq.feeds![0]!.equivocations).toEqual([expect.objectContaining({ index: 1, anchored: expect.any(String) })]);
+  });
+
+  it('readings served with a proof verify against the anchors of a verified block bundle; one reading altered is READING_ALTERED', async () => {
+    // A tail past the last anchor: served with anchor null, counted apart by the verifier.
+    await writeBatch(20);
+    const to = nextTs - 1;
+    const res = await runtime.app.inject({ method: 'GET', url: `/feeds/${feedId}/readings?from=${firstTs}&to=${to}&proof=true`, headers: await headers('Org1MSP') });
+    expect(res.statusCode).toBe(200);
+    const answer = res.json() as ReadingsWithProof;
+    expect(answer.readings).toHaveLength(180);
+    const anchored = (await owner.listFeedAnchorsPage(twinId, feedId)).items;
+    expect(answer.proof.unanchoredFrom).toBe(anchored[anchored.length - 1]!.toIndex + 1);
+    expect(answer.proof.segments.at(-1)!.anchor).toBeNull();
+    // The auditor's trusted roots: the anchors of the bundle that verified (previous test).
+    const verified = verifyBlockBundle(bundle);
+    expect(verified.failures).toEqual([]);
+    const trusted = verified.feeds![0]!.verifiedAnchors;
+    expect(trusted.map((a) => a.txId)).toEqual(anchored.map((a) => a.txId));
+    expect(answer.proof.anchors).toEqual(trusted.map(({ feedId: _f, ...a }) => a));
+    const r = verifyReadingsProof(answer, trusted, { feedId, from: firstTs, to });
+    expect(r.failures).toEqual([]);
+    expect(r).toMatchObject({ provenReadings: 160, unanchoredReadings: 20 });
+    // The plain answer is the same readings.
+    const plain = await runtime.app.inject({ method: 'GET', url: `/feeds/${feedId}/readings?from=${firstTs}&to=${to}`, headers: await headers('Org1MSP') });
+    expect((plain.json() as { readings: Reading[] }).readings).toEqual(answer.readings);
+
+    const altered = JSON.parse(res.payload) as ReadingsWithProof;
+    (altered.readings[42] as { v: number }).v = 9;
+    expect(verifyReadingsProof(altered, trusted, { feedId, from: firstTs, to }).failures.map((f) => f.code)).toEqual([ReadingsProofCodes.readingAltered]);
+  });
+
+  it('two owner-signed updates for one index on different replicas of the real DHT: the exported bundle reports FEED_EQUIVOCATION', async () => {
+    // A dishonest owner: the organization's own feed key, a second feed of the twin.
+    const seed = new Uint8Array(readFileSync(join(root, 'org1', 'owner.key')));
+    const key = signingKeyFromSeed(seed);
+    const node = dht.nodes[0]!;
+    const topic = `${twinId}/sensor-eq`;
+    const info = await node.createFeed({ topic, ownerKey: seed, acl: ['Org1MSP', 'Org2MSP'] });
+    const writer = { topic, ownerKey: seed, objectId: info.objectId };
+    const seg = (v: number): Uint8Array => encodeSegment([{ feed: info.feedId, component: 'sensor-eq', ts: 1000 + v, v, u: 'mm' }], { feedId: info.feedId });
+    await node.appendFeed(writer, 0, seg(0), { start: 1000, end: 1000 });
+    // Index 1: one segment for replica 0, another for the rest, each under its own signed record.
+    const [a, b] = await Promise.all([node.putObject(seg(1), { acl: ['Org1MSP', 'Org2MSP'] }), node.putObject(seg(2), { acl: ['Org1MSP', 'Org2MSP'] })]);
+    const address = feedUpdateAddress(info.feedId, 1);
+    const replicas = await placementOrder(node, address);
+    expect(replicas.length).toBeGreaterThanOrEqual(2);
+    for (const [i, peerId] of replicas.entries()) {
+      const update = signFeedUpdate(key, { topic, index: 1, timeStart: 1001, timeEnd: 1001, ref: i === 0 ? a.ref : b.ref });
+      await rawStoreRequest(node, peerId, { op: 'put-feed-update', address, update });
+    }
+    // The owner's writer (a fresh one, on another node of the organization: no memory of index 0)
+    // finds index 1 taken, moves the head over it and refuses to write another update there.
+    await dht.nodes[2]!.appendFeed(writer, 1, seg(3), { start: 1001, end: 1001 }).then(
+      () => {
+        throw new Error('the append over a taken index succeeded');
+      },
+      (err: { code?: string }) => expect(err.code).toBe('DHT_FEED_REPLAY'),
+    );
+    expect((await node.feedHead(info.feedId))?.latestIndex).toBe(1);
+
+    const res = await runtime.app.inject({ method: 'GET', url: `/feeds/${info.feedId}/evidence?fromIndex=0&toIndex=1&scanReplicas=true&segments=false`, headers: await headers('Org1MSP') });
+    expect(res.statusCode).toBe(200);
+    const ev = res.json() as Pick<BundleFeed, 'updates' | 'conflicts'>;
+    expect(ev.conflicts).toEqual([expect.objectContaining({ index: 1 })]);
+    const withEq: AuditBlockBundle = { ...bundle, feeds: [...bundle.feeds!, { feedId: info.feedId, componentId: 'sensor-eq', anchors: [], updates: ev.updates, conflicts: ev.conflicts }] };
+    const r = verifyBlockBundle(withEq);
+    expect(r.failures.filter((f) => f.feedId === info.feedId && f.code === FailureCodes.equivocation)).toEqual([expect.objectContaining({ index: 1 })]);
+    expect(r.feeds![1]!.equivocations).toEqual([expect.objectContaining({ index: 1, updateHashes: [expect.any(String), expect.any(String)] })]);
+    // The honest feed of the bundle is untouched by it.
+    expect(r.failures.filter((f) => f.feedId === feedId)).toEqual([]);
   });
 });

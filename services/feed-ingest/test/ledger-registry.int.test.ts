@@ -7,6 +7,7 @@ import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@t
 import { fabricAvailability, ledgerEnvOf, serviceEntry, startNetwork, startServiceProcess, testNetworkInit, type DevNetwork, type OrgHandle, type ServiceProcess } from '@twinledger/devnet';
 import { createFabricClient, createPeerConnectionPool, loadIdentity } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
+import { blockNumberOfTx, createQsccBlockReader, verifyReadingsProof } from '@twinledger/audit';
 import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
 import { identitiesDirOf } from './support/ledger.js';
 
@@ -85,6 +86,9 @@ interface Instance {
         FABRIC_IDENTITIES_DIR: identitiesDirOf(root, org),
         AUTH_ISSUER: issuer.issuer,
         AUTH_JWKS_FILE: join(root, 'jwks.json'),
+        // Anchors within seconds, so the proof test below finds one (the default is one a minute).
+        FEED_ANCHOR_PERIOD_MS: '1000',
+        FEED_ANCHOR_MIN_INTERVAL_MS: '1000',
       },
     });
     procs.push(proc);
@@ -101,10 +105,15 @@ interface Instance {
 
   const auth = async (org: string) => ({ authorization: `Bearer ${await issuer.issue({ sub: `u@${org}`, org, fabricIdentity: 'User1', audience: 'twinledger' })}`, 'content-type': 'application/json' });
 
+  let org1Instance: Instance | undefined;
+  let org2Instance: Instance | undefined;
+
   it('takes its DHT membership from the ledger: a feed ingested at Org1 is read by Org2 under the feed ACL', async () => {
     const [org1, org2] = net.orgs as [OrgHandle, OrgHandle];
     const a = await instance(org1, []);
     const b = await instance(org2, a.multiaddrs.map((m) => (m.includes('/p2p/') ? m : `${m}/p2p/${a.peerId}`)));
+    org1Instance = a;
+    org2Instance = b;
 
     const created = await fetch(`${a.url}/feeds`, {
       method: 'POST',
@@ -130,5 +139,56 @@ interface Instance {
     }
     expect(got.map((r) => r.ts)).toEqual(readings.map((r) => r.ts));
     expect(got.map((r) => r.v)).toEqual(readings.map((r) => r.v));
+  });
+
+  it("serves Org2 readings with proof from the process's own wiring: anchors with their blocks (qscc), verified against the ledger's anchors", async () => {
+    const [org1, org2] = net.orgs as [OrgHandle, OrgHandle];
+    const a = org1Instance!;
+    const b = org2Instance!;
+    const created = await fetch(`${a.url}/feeds`, {
+      method: 'POST',
+      headers: await auth('Org1MSP'),
+      body: JSON.stringify({ twinId: 'bottling-plant-1', componentId: 'sensor-flow-1', unit: 'l/min', expectedRange: { min: 0, max: 100 }, acl: ['Org2MSP'] }),
+    });
+    expect(created.status).toBe(201);
+    const { feedId } = (await created.json()) as { feedId: string };
+    const pool = createPeerConnectionPool();
+    const owner = createFabricClient({ pool, peer: org1.peer, identity: await loadIdentity(org1.users[0]!), channel: net.channel, chaincode: net.chaincode });
+    const org2Qscc = createFabricClient({ pool, peer: org2.peer, identity: await loadIdentity(org2.users[0]!), channel: net.channel, chaincode: 'qscc' });
+    try {
+      await createTwinLedger(owner).addSensorFeed('bottling-plant-1', 'sensor-flow-1', feedId);
+      const t0 = Date.now() - 5_000;
+      const readings = Array.from({ length: 30 }, (_, i) => ({ feed: feedId, component: 'sensor-flow-1', ts: t0 + i, v: 10 + i, u: 'l/min' }));
+      expect((await fetch(`${a.url}/readings`, { method: 'POST', headers: await auth('Org1MSP'), body: JSON.stringify(readings) })).status).toBe(202);
+
+      // Org1's anchorer commits a root within seconds; Org2's process proves the readings against it.
+      type Answer = { readings: unknown[]; proof: { anchors: { txId: string; blockNumber: number }[] } };
+      let answer: Answer | undefined;
+      for (const until = Date.now() + 90_000; ; ) {
+        const r = await fetch(`${b.url}/feeds/${feedId}/readings?from=${t0}&to=${t0 + 1000}&proof=true`, { headers: await auth('Org2MSP') });
+        if (r.status === 200) {
+          const body = (await r.json()) as Answer;
+          if (body.readings.length === 30 && body.proof.anchors.length > 0) {
+            answer = body;
+            break;
+          }
+        }
+        if (Date.now() > until) throw new Error(`no anchored proof from Org2's feed-ingest (last status ${r.status})`);
+        await new Promise((res) => setTimeout(res, 1000));
+      }
+      // The trusted side, read independently: the ledger's anchors, and their blocks from Org2's peer.
+      const blocks = createQsccBlockReader((fn, args) => org2Qscc.evaluate(fn, args), net.channel);
+      const onLedger = (await createTwinLedger(owner).listFeedAnchorsPage('bottling-plant-1', feedId)).items;
+      const trusted = await Promise.all(onLedger.map(async (x) => ({ feedId, txId: x.txId, blockNumber: await blockNumberOfTx(blocks, x.txId), fromIndex: x.fromIndex, toIndex: x.toIndex, root: x.root })));
+      expect(answer.proof.anchors.map((x) => x.blockNumber)).toEqual(answer.proof.anchors.map((x) => trusted.find((t) => t.txId === x.txId)?.blockNumber));
+      const verified = verifyReadingsProof(answer, trusted, { feedId, from: t0, to: t0 + 1000 });
+      expect(verified.failures).toEqual([]);
+      expect(verified.provenReadings + verified.unanchoredReadings).toBe(30);
+      expect(verified.provenReadings).toBeGreaterThan(0);
+    } finally {
+      owner.close();
+      org2Qscc.close();
+      pool.close();
+    }
   });
 });

@@ -111,7 +111,13 @@ type Result = { messages: { code: string; messageType: string }[] };
   it('exports the state as of an earlier transaction', async () => {
     const ins = await inject(0, 'POST', `/twins/${shared}/elements`, { aml: '<InternalElement Name="Labeler" ID="labeler-1"/>', parentId: 'plant-1' });
     expect(ins.statusCode).toBe(201);
-    const now = await inject(1, 'GET', `/twins/${shared}/aasx`);
+    // Org 2's peer commits org 1's block a moment after org 1's does (the write answers on org
+    // 1's commit); the export reads the peer directly, so it is asked again until it has caught up.
+    let now = await inject(1, 'GET', `/twins/${shared}/aasx`);
+    for (let i = 0; i < 50 && now.headers['x-twinledger-txid'] !== ins.json().transactionId; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      now = await inject(1, 'GET', `/twins/${shared}/aasx`);
+    }
     expect(now.headers['x-twinledger-txid']).toBe(ins.json().transactionId);
     expect(Buffer.from(readAasx(now.rawPayload).supplementary.get(`/aasx/files/${shared}.aml`)!).toString()).toContain('labeler-1');
     const then = await inject(1, 'GET', `/twins/${shared}/aasx?asOf=${created}`);

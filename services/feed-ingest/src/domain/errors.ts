@@ -48,3 +48,8 @@ export class PartialBatchError extends UnavailableError {
 export class FeedAccessDeniedError extends AccessDeniedError {
   override readonly code: string = 'FEED_ACCESS_DENIED';
 }
+
+/** A readings proof cannot be assembled: the ledger (anchors, their blocks) or the replicas (records, manifests) did not answer. */
+export class ProofUnavailableError extends UnavailableError {
+  override readonly code: string = 'PROOF_UNAVAILABLE';
+}

@@ -1,7 +1,9 @@
-import { feedLeafHash, merkleTree, type BundleFeedConflict, type BundleFeedUpdate, type MerkleTree } from '@twinledger/audit';
+import { feedLeafHash, merkleTree, type BundleFeedConflict, type BundleFeedUpdate, type MerkleTree, type ReadingsProof, type ReadingsProofAnchor, type ReadingsProofSegment } from '@twinledger/audit';
 import type { DhtNode, FeedUpdate } from '@twinledger/dht';
 import { ValidationError } from '@twinledger/errors';
 import type { FeedAnchor, TwinLedger } from '@twinledger/ledger';
+import { ProofUnavailableError } from './errors.js';
+import type { ServedSegment } from './feed-reader.js';
 
 /**
  * The feed half of an audit bundle (ADR-18): for an index range of a feed, each owner-signed
@@ -33,6 +35,18 @@ export interface FeedEvidenceRequest {
 
 export interface FeedEvidenceSource {
   evidence(feedId: string, twinId: string, componentId: string, req: FeedEvidenceRequest): Promise<FeedEvidence>;
+  /**
+   * The proof of a range read (FeedReader.rangeWithSegments): per served segment its
+   * owner-signed update record, manifest and bytes, and the anchor covering its index with the
+   * record's audit path and the anchor transaction's block (packages/audit `ReadingsProof`).
+   * 503 PROOF_UNAVAILABLE when the anchors, their blocks or the records cannot be read.
+   */
+  readingsProof(feedId: string, twinId: string, segments: readonly ServedSegment[]): Promise<ReadingsProof>;
+}
+
+/** Where anchor transactions were committed: qscc GetBlockByTxID in production (main.ts), a map in unit tests. */
+export interface AnchorBlocks {
+  blockNumberOf(txId: string): Promise<number>;
 }
 
 export interface FeedEvidenceInit {
@@ -42,7 +56,7 @@ export interface FeedEvidenceInit {
   readonly treeCacheEntries?: number;
 }
 
-export function createFeedEvidenceSource(init: FeedEvidenceInit, c: { dht: DhtNode; ledger: TwinLedger }): FeedEvidenceSource {
+export function createFeedEvidenceSource(init: FeedEvidenceInit, c: { dht: DhtNode; ledger: TwinLedger; blocks?: AnchorBlocks }): FeedEvidenceSource {
   /** Anchors never change once on the ledger: kept per feed, extended when a range passes the last known. */
   const anchorsByFeed = new Map<string, FeedAnchor[]>();
   const trees = new Map<string, { tree: MerkleTree; records: FeedUpdate[] }>();
@@ -74,7 +88,72 @@ export function createFeedEvidenceSource(init: FeedEvidenceInit, c: { dht: DhtNo
     return t;
   }
 
+  /** Block numbers of anchor transactions: a committed transaction never moves. */
+  const blockNumbers = new Map<string, number>();
+  async function blockOf(txId: string): Promise<number> {
+    const known = blockNumbers.get(txId);
+    if (known !== undefined) return known;
+    if (!c.blocks) throw new ProofUnavailableError('this instance has no block reader (qscc) for anchor blocks', { details: { txId } });
+    const n = await c.blocks.blockNumberOf(txId);
+    if (blockNumbers.size >= 10_000) blockNumbers.delete(blockNumbers.keys().next().value!);
+    blockNumbers.set(txId, n);
+    return n;
+  }
+
+  /** Any failure to read the ledger or the replicas is the one stable 503 of proofs. */
+  async function orUnavailable<T>(what: string, details: Record<string, unknown>, f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (err) {
+      if (err instanceof ProofUnavailableError) throw err;
+      throw new ProofUnavailableError(`the proof cannot be assembled: ${what}`, { cause: err, details });
+    }
+  }
+
   return {
+    async readingsProof(feedId, twinId, segments) {
+      if (segments.length === 0) {
+        const anchors = await orUnavailable('the feed\'s anchors on the ledger are unreadable', { feedId }, () => anchorsOf(twinId, feedId, 0));
+        const last = anchors[anchors.length - 1];
+        return { feedId, twinId, anchors: [], segments: [], unanchoredFrom: last ? last.toIndex + 1 : 0 };
+      }
+      const first = segments[0]!.index;
+      const lastIndex = segments[segments.length - 1]!.index;
+      const anchors = await orUnavailable('the feed\'s anchors on the ledger are unreadable', { feedId }, () => anchorsOf(twinId, feedId, lastIndex));
+      const records = await orUnavailable('the update records are unreadable at the replicas', { feedId, first, last: lastIndex }, () => c.dht.feedUpdateRecords(feedId, first, lastIndex));
+      const byIndex = new Map(records.map((u) => [u.index, u]));
+      const used = new Map<string, ReadingsProofAnchor>();
+      const out: ReadingsProofSegment[] = [];
+      for (const s of segments) {
+        const u = byIndex.get(s.index);
+        // The record names the segment the readings came from, or the proof would be of other bytes.
+        if (!u || u.ref !== s.ref) throw new ProofUnavailableError('the update record of a served segment is not readable as served', { details: { feedId, index: s.index } });
+        const manifest = await orUnavailable('a segment manifest is unreadable', { feedId, index: s.index }, () => c.dht.getManifest(s.ref));
+        const a = anchors.find((x) => s.index >= x.fromIndex && s.index <= x.toIndex);
+        let anchor: ReadingsProofAnchor | null = null;
+        let proof: string[] = [];
+        if (a) {
+          const t = await orUnavailable('the anchored records are unreadable', { feedId, txId: a.txId }, () => treeOf(a));
+          if (!t) throw new ProofUnavailableError('the records an anchor covers are not all readable at the replicas', { details: { feedId, txId: a.txId } });
+          anchor = used.get(a.txId) ?? { txId: a.txId, blockNumber: await orUnavailable('the anchor\'s block is unreadable', { txId: a.txId }, () => blockOf(a.txId)), fromIndex: a.fromIndex, toIndex: a.toIndex, root: a.root };
+          used.set(a.txId, anchor);
+          // A served record that differs from the anchored one (equivocation) keeps the anchored
+          // tree's path: the verifier then reports FEED_PROOF_INVALID, the server hides nothing.
+          proof = t.tree.proof(s.index - a.fromIndex).map((p) => p.toString('hex'));
+        }
+        out.push({
+          update: { ...u },
+          manifest: { ...manifest },
+          segmentBase64: Buffer.from(s.payload).toString('base64'),
+          readings: { offset: s.offset, count: s.count },
+          anchor,
+          proof,
+        });
+      }
+      const last = anchors[anchors.length - 1];
+      return { feedId, twinId, anchors: [...used.values()], segments: out, unanchoredFrom: last ? last.toIndex + 1 : 0 };
+    },
+
     async evidence(feedId, twinId, componentId, req) {
       const { fromIndex, toIndex } = req;
       if (toIndex < fromIndex) throw new ValidationError('toIndex must not be below fromIndex', { details: { fromIndex, toIndex } });

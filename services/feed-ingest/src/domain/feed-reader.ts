@@ -1,6 +1,6 @@
 import { ValidationError } from '@twinledger/errors';
 import type { CallerIdentity } from '@twinledger/ledger-gateway';
-import type { DhtNode } from '@twinledger/dht';
+import type { DhtNode, FeedEntry } from '@twinledger/dht';
 import { Permissions } from '@twinledger/ledger';
 import { AclDeniedError } from '@twinledger/dht/errors';
 import { FeedAccessDeniedError, UnknownFeedError } from './errors.js';
@@ -23,6 +23,23 @@ export interface AnchoredSeries {
   readonly buckets: SeriesBucket[];
 }
 
+/** A segment a range read decoded: its feed index, reference and plaintext bytes, and which answer readings it gave. */
+export interface ServedSegment {
+  readonly index: number;
+  readonly ref: string;
+  readonly payload: Uint8Array;
+  /** The answer's readings[offset .. offset + count - 1] are this segment's readings in the range, in segment order. */
+  readonly offset: number;
+  readonly count: number;
+}
+
+export interface RangeWithSegments {
+  readonly readings: Reading[];
+  readonly truncated: boolean;
+  /** In index order; a truncated read stops at the segment where it stopped. */
+  readonly segments: ServedSegment[];
+}
+
 /**
  * Reads feeds back from the DHT. Authorization is two-layered: the ledger first (`feed:read`
  * on the feed's twin for the caller's own identity, cached for the decision TTL), for feeds
@@ -35,6 +52,8 @@ export interface FeedReader {
   /** The twin a feed belongs to: from the registry, else from the feed's signed head (`topic` = twinId/componentId). */
   twinOf(feedId: string): Promise<string>;
   range(feedId: string, from: number, to: number, limit: number): Promise<{ readings: Reading[]; truncated: boolean }>;
+  /** The same read as range(), with the segments the readings were decoded from (readings proofs). */
+  rangeWithSegments(feedId: string, from: number, to: number, limit: number): Promise<RangeWithSegments>;
   latest(feedId: string): Promise<Reading | undefined>;
   series(feedId: string, from: number, to: number, buckets: number): Promise<SeriesBucket[]>;
   /** The series of the `windowMs` up to the newest reading, in one call (no separate latest read). */
@@ -94,9 +113,36 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
     return seg;
   }
 
-  async function segmentsInRange(feedId: string, from: number, to: number): Promise<DecodedSegment[]> {
+  async function entriesInRange(feedId: string, from: number, to: number): Promise<{ entry: FeedEntry; seg: DecodedSegment }[]> {
     const entries = await dht.rangeByTime(feedId, from, to, init.maxSegmentsPerQuery);
-    return entries.slice(0, init.maxSegmentsPerQuery).map((e) => decodeCached(e.ref, e.payload));
+    return entries.slice(0, init.maxSegmentsPerQuery).map((entry) => ({ entry, seg: decodeCached(entry.ref, entry.payload) }));
+  }
+
+  async function segmentsInRange(feedId: string, from: number, to: number): Promise<DecodedSegment[]> {
+    return (await entriesInRange(feedId, from, to)).map((e) => e.seg);
+  }
+
+  /** One read path for plain ranges and ranges with proof: the segments are a by-product. */
+  async function rangeWithSegments(feedId: string, from: number, to: number, limit: number): Promise<RangeWithSegments> {
+    checkWindow(from, to);
+    const out: Reading[] = [];
+    const segments: ServedSegment[] = [];
+    let truncated = false;
+    for (const { entry, seg } of await entriesInRange(feedId, from, to)) {
+      const offset = out.length;
+      for (let i = 0; i < seg.count; i++) {
+        const ts = seg.ts[i]!;
+        if (ts < from || ts > to) continue;
+        if (out.length >= limit) {
+          truncated = true;
+          break;
+        }
+        out.push(segmentReading(seg, i, feedId));
+      }
+      segments.push({ index: entry.index, ref: entry.ref, payload: entry.payload, offset, count: out.length - offset });
+      if (truncated) break;
+    }
+    return { readings: out, truncated, segments };
   }
 
   async function latestReading(feedId: string): Promise<Reading | undefined> {
@@ -194,23 +240,11 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
     },
 
     async range(feedId, from, to, limit) {
-      checkWindow(from, to);
-      const out: Reading[] = [];
-      let truncated = false;
-      for (const seg of await segmentsInRange(feedId, from, to)) {
-        for (let i = 0; i < seg.count; i++) {
-          const ts = seg.ts[i]!;
-          if (ts < from || ts > to) continue;
-          if (out.length >= limit) {
-            truncated = true;
-            break;
-          }
-          out.push(segmentReading(seg, i, feedId));
-        }
-        if (truncated) break;
-      }
-      return { readings: out, truncated };
+      const { readings, truncated } = await rangeWithSegments(feedId, from, to, limit);
+      return { readings, truncated };
     },
+
+    rangeWithSegments,
 
     latest: latestReading,
 

@@ -1,6 +1,8 @@
 import { ValidationError } from '@twinledger/errors';
-import { Type, errorResponses, type ServiceApp } from '@twinledger/service-kit';
+import { Sha256Hex, Type, errorResponses, type ServiceApp } from '@twinledger/service-kit';
 import type { EventEmitter } from 'node:events';
+import { ProofUnavailableError } from '../domain/errors.js';
+import type { FeedEvidenceSource } from '../domain/feed-evidence.js';
 import type { FeedReader } from '../domain/feed-reader.js';
 import type { AnomalyEvent, AppendedSegment } from '../domain/segment-builder.js';
 import { FeedParams } from './feeds.js';
@@ -12,12 +14,36 @@ const ReadingSchema = Type.Object({
   v: Type.Union([Type.Number(), Type.Record(Type.String(), Type.Number())]),
   u: Type.String(),
 });
+const Index = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+const ProofAnchor = Type.Object({ txId: Type.String(), blockNumber: Index, fromIndex: Index, toIndex: Index, root: Sha256Hex });
+/** packages/audit `ReadingsProof`: what `verifyReadingsProof` checks offline. */
+const ReadingsProofSchema = Type.Object(
+  {
+    feedId: Sha256Hex,
+    twinId: Type.String(),
+    anchors: Type.Array(ProofAnchor, { description: 'the anchors the segments fall under: transaction, its block (qscc GetBlockByTxID), index range, Merkle root' }),
+    segments: Type.Array(
+      Type.Object({
+        update: Type.Object({}, { additionalProperties: true, description: 'the owner-signed update record of the segment' }),
+        manifest: Type.Object({}, { additionalProperties: true, description: 'the segment manifest; its canonical JSON hashes to update.ref' }),
+        segmentBase64: Type.String({ description: 'the whole segment plaintext the readings were decoded from (every reading of the segment, also those outside the range)' }),
+        readings: Type.Object({ offset: Index, count: Index }, { description: 'readings[offset .. offset+count-1] are the segment\'s readings in [from, to], in segment order' }),
+        anchor: Type.Union([ProofAnchor, Type.Null()], { description: 'null: the index is past the last anchor (see unanchoredFrom)' }),
+        proof: Type.Array(Sha256Hex, { description: 'RFC 6962 audit path of update in anchor, leaf side first' }),
+      }),
+    ),
+    unanchoredFrom: Index,
+  },
+  { description: 'with proof=true: per segment touched by the range, the evidence verifyReadingsProof (@twinledger/audit) checks against on-chain anchors' },
+);
 /** A feed this instance writes is not polled; an idle stream still gets a comment this often. */
 const KEEPALIVE_MS = 15_000;
 const Ts = Type.Integer({ minimum: 0, maximum: 2 ** 50 });
 
 export interface QueryRoutesDeps {
   readonly reader: FeedReader;
+  /** Assembles readings proofs (`?proof=true`); without it such requests answer 503 PROOF_UNAVAILABLE. */
+  readonly evidence?: Pick<FeedEvidenceSource, 'readingsProof'>;
   readonly maxReadingsPerQuery: number;
   /** 'appended' and 'anomaly' events of feeds this instance ingests. */
   readonly events: EventEmitter;
@@ -38,15 +64,32 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
     '/feeds/:feedId/readings',
     {
       schema: {
-        summary: 'Readings of a feed in a device-time range (decrypts only segments the caller\'s organization may read)',
+        summary:
+          'Readings of a feed in a device-time range (decrypts only segments the caller\'s organization may read). With proof=true the answer adds `proof`: per segment touched, the owner-signed update record, manifest and whole segment bytes, and its inclusion proof against the anchor on the ledger (503 PROOF_UNAVAILABLE when the ledger or the replicas cannot give it)',
         params: FeedParams,
-        querystring: Type.Object({ from: Ts, to: Ts, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: deps.maxReadingsPerQuery })) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ readings: Type.Array(ReadingSchema), truncated: Type.Boolean() }), ...errorResponses },
+        querystring: Type.Object(
+          {
+            from: Ts,
+            to: Ts,
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: deps.maxReadingsPerQuery })),
+            proof: Type.Optional(Type.Boolean({ description: 'add the inclusion proof (default false: the answer is unchanged)' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ readings: Type.Array(ReadingSchema), truncated: Type.Boolean(), proof: Type.Optional(ReadingsProofSchema) }), ...errorResponses },
       },
     },
     async (req) => {
-      await reader.authorize(req.params.feedId, req.principal!);
-      return reader.range(req.params.feedId, req.query.from, req.query.to, req.query.limit ?? deps.maxReadingsPerQuery);
+      const { feedId } = req.params;
+      const { from, to } = req.query;
+      const limit = req.query.limit ?? deps.maxReadingsPerQuery;
+      await reader.authorize(feedId, req.principal!);
+      if (req.query.proof !== true) return reader.range(feedId, from, to, limit);
+      if (!deps.evidence) throw new ProofUnavailableError('this instance serves no readings proofs', { details: { feedId } });
+      // One read: the readings and the segments they were decoded from, so the proof is of exactly these bytes.
+      const { readings, truncated, segments } = await reader.rangeWithSegments(feedId, from, to, limit);
+      const proof = await deps.evidence.readingsProof(feedId, await reader.twinOf(feedId), segments);
+      return { readings, truncated, proof: { ...proof, anchors: [...proof.anchors], segments: proof.segments.map((s) => ({ ...s, proof: [...s.proof] })) } };
     },
   );
 

@@ -1091,12 +1091,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readings of a feed in a device-time range (decrypts only segments the caller's organization may read) */
+        /** Readings of a feed in a device-time range (decrypts only segments the caller's organization may read). With proof=true the answer adds `proof`: per segment touched, the owner-signed update record, manifest and whole segment bytes, and its inclusion proof against the anchor on the ledger (503 PROOF_UNAVAILABLE when the ledger or the replicas cannot give it) */
         get: {
             parameters: {
                 query: {
                     from: number;
                     limit?: number;
+                    /** @description add the inclusion proof (default false: the answer is unchanged) */
+                    proof?: boolean;
                     to: number;
                 };
                 header?: never;
@@ -1115,6 +1117,50 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description with proof=true: per segment touched by the range, the evidence verifyReadingsProof (@twinledger/audit) checks against on-chain anchors */
+                            proof?: {
+                                /** @description the anchors the segments fall under: transaction, its block (qscc GetBlockByTxID), index range, Merkle root */
+                                anchors: {
+                                    blockNumber: number;
+                                    fromIndex: number;
+                                    /** @description Lowercase hex SHA-256 */
+                                    root: string;
+                                    toIndex: number;
+                                    txId: string;
+                                }[];
+                                /** @description Lowercase hex SHA-256 */
+                                feedId: string;
+                                segments: {
+                                    /** @description null: the index is past the last anchor (see unanchoredFrom) */
+                                    anchor: {
+                                        blockNumber: number;
+                                        fromIndex: number;
+                                        /** @description Lowercase hex SHA-256 */
+                                        root: string;
+                                        toIndex: number;
+                                        txId: string;
+                                    } | null;
+                                    /** @description the segment manifest; its canonical JSON hashes to update.ref */
+                                    manifest: {
+                                        [key: string]: unknown;
+                                    };
+                                    /** @description RFC 6962 audit path of update in anchor, leaf side first */
+                                    proof: string[];
+                                    /** @description readings[offset .. offset+count-1] are the segment's readings in [from, to], in segment order */
+                                    readings: {
+                                        count: number;
+                                        offset: number;
+                                    };
+                                    /** @description the whole segment plaintext the readings were decoded from (every reading of the segment, also those outside the range) */
+                                    segmentBase64: string;
+                                    /** @description the owner-signed update record of the segment */
+                                    update: {
+                                        [key: string]: unknown;
+                                    };
+                                }[];
+                                twinId: string;
+                                unanchoredFrom: number;
+                            };
                             readings: {
                                 component: string;
                                 feed: string;
