@@ -1,5 +1,7 @@
 import { optionalStr, str, type EnvOf } from '@twinledger/config';
-import type { PeerEndpoint } from './connection.js';
+import { createFabricClient, type FabricClient } from './client.js';
+import type { PeerConnectionPool, PeerEndpoint } from './connection.js';
+import type { LoadedIdentity } from './identity.js';
 
 /**
  * The organization's peer and the chaincode a process calls: one set of names for every process
@@ -17,4 +19,9 @@ export const peerEnv = {
 /** The peer of a loaded `peerEnv`. */
 export function peerEndpointFromEnv(env: EnvOf<typeof peerEnv>): PeerEndpoint {
   return { endpoint: env.PEER_ENDPOINT, tlsRootCertPath: env.PEER_TLS_ROOT_CERT, ...(env.PEER_HOST_ALIAS ? { hostAlias: env.PEER_HOST_ALIAS } : {}) };
+}
+
+/** A client of the chaincode a loaded `peerEnv` names, on its peer, as `identity` (the device agent, the admin CLI). */
+export function fabricClientFromEnv(env: EnvOf<typeof peerEnv>, c: { readonly pool: PeerConnectionPool; readonly identity: LoadedIdentity }): FabricClient {
+  return createFabricClient({ pool: c.pool, peer: peerEndpointFromEnv(env), identity: c.identity, channel: env.CHANNEL, chaincode: env.CHAINCODE });
 }

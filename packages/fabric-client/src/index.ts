@@ -19,7 +19,7 @@ export { checkpointFile, checkpointInMemory } from './checkpoint.js';
 export { withWriteRetry, isReadConflict, isTransientWriteFailure, isPeerDisagreement, TRANSIENT_WRITE_RETRY, PEER_LAG_RETRY, type WriteRetryInit } from './retry.js';
 export type { ChaincodeEvent, Checkpointer } from '@hyperledger/fabric-gateway';
 export { createLedgerEventSource } from './event-source.js';
-export { peerEnv, peerEndpointFromEnv } from './env.js';
+export { peerEnv, peerEndpointFromEnv, fabricClientFromEnv } from './env.js';
 export type { LedgerEventSource, LedgerEventSourceInit } from './event-source.js';
 export { createPeerHealth } from './peer-health.js';
 export type { PeerHealth, PeerHealthInit } from './peer-health.js';

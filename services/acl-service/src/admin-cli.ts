@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createFabricClient, createPeerConnectionPool, loadIdentity, peerEndpointFromEnv } from '@twinledger/fabric-client';
+import { createPeerConnectionPool, fabricClientFromEnv, loadIdentity } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { loadEnv } from '@twinledger/config';
 import { adminCliEnv } from './config.js';
@@ -66,13 +66,7 @@ async function main(): Promise<number> {
   }
   const env = loadEnv(adminCliEnv);
   const pool = createPeerConnectionPool();
-  const client = createFabricClient({
-    pool,
-    peer: peerEndpointFromEnv(env),
-    identity: await loadIdentity({ mspId: env.MSP_ID, certPath: args.cert, keyPath: args.key }),
-    channel: env.CHANNEL,
-    chaincode: env.CHAINCODE,
-  });
+  const client = fabricClientFromEnv(env, { pool, identity: await loadIdentity({ mspId: env.MSP_ID, certPath: args.cert, keyPath: args.key }) });
   try {
     const ledger = createTwinLedger(client);
     const res = args.kind === 'register-party' ? await ledger.registerParty(args.peerIds, args.x25519) : await ledger.claimDeviceNamespace(args.prefix);

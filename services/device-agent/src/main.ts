@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createFabricClient, createPeerConnectionPool, loadIdentity, peerEndpointFromEnv } from '@twinledger/fabric-client';
+import { createPeerConnectionPool, fabricClientFromEnv, loadIdentity } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createConsumer, createIdempotentProducer, createKafka, ensureTopics } from '@twinledger/kafka';
 import { createMetricsRegistry, type Logger } from '@twinledger/observability';
@@ -73,13 +73,7 @@ export async function startDeviceAgentService(env: DeviceAgentEnv, logger: Logge
   const registry = createMetricsRegistry({ prefix: 'twinledger_device_agent_' });
   const metrics = createAgentMetrics(registry);
   const pool = createPeerConnectionPool();
-  const fabric = createFabricClient({
-    pool,
-    peer: peerEndpointFromEnv(env),
-    identity: await loadIdentity({ mspId: env.MSP_ID, certPath: env.FABRIC_CERT_FILE, keyPath: env.FABRIC_KEY_FILE }),
-    channel: env.CHANNEL,
-    chaincode: env.CHAINCODE,
-  });
+  const fabric = fabricClientFromEnv(env, { pool, identity: await loadIdentity({ mspId: env.MSP_ID, certPath: env.FABRIC_CERT_FILE, keyPath: env.FABRIC_KEY_FILE }) });
 
   const kafka = env.KAFKA_BROKERS.length > 0 ? createKafka({ brokers: env.KAFKA_BROKERS, clientId: `device-agent-${env.TWIN_ID}`, logger }) : undefined;
   const producer = kafka ? createIdempotentProducer(kafka) : undefined;
