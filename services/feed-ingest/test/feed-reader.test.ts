@@ -37,7 +37,8 @@ function fakeDht(segments: Reading[][], cap = Number.MAX_SAFE_INTEGER): { dht: D
   const calls: Record<string, number> = { rangeByTime: 0, latest: 0 };
   const dht = {
     async rangeByTime(_feedId: string, from: number, to: number, limit?: number) {
-      calls['rangeByTime']!++;
+      // A reader that pages without end fails here instead of hanging the test run.
+      if (calls['rangeByTime']!++ > 100) throw new Error('rangeByTime asked more than 100 times for one read');
       const lo = entries.findIndex((e) => e.timeEnd >= from);
       if (lo < 0) return [];
       const out: FeedEntry[] = [];
@@ -248,6 +249,18 @@ describe('feed reader past the DHT\'s range cap (oldest entries first, at most t
     expect(s.buckets).toEqual(reference(all, 10_000, newest, 20));
     const bounded = await readerOver(CAP, { maxSegmentsPerSeries: 12 }).reader.seriesToLatest(FEED, newest - 10_000, 20);
     expect(bounded.truncated).toBe(true);
+  });
+
+  it('reads on when the cap ends exactly at `to`: the next segment may start at that millisecond', async () => {
+    // A flush split the readings of ts 30 and 60 across two segments each.
+    const split: Reading[][] = [0, 30, 60].map((t0, i) => [reading(t0, i), reading(t0 + 10, i), reading(t0 + 30, i)]);
+    const { dht } = fakeDht(split, 2);
+    const reader = createFeedReader({ dht, registry: createFeedRegistry(), access, maxSegmentsPerQuery: 2 });
+    const r = await reader.range(FEED, 0, 60, 1000);
+    expect(r).toMatchObject({ truncated: true });
+    expect(r.readings.map((x) => x.ts)).toEqual([0, 10, 30, 30, 40, 60]);
+    const s = await reader.series(FEED, 0, 60, 1);
+    expect(s).toMatchObject({ truncated: false, buckets: [{ start: 0, count: 7 }] });
   });
 
   it('ends, truncated, when paging makes no progress (more segments than the cap share one end time)', async () => {
