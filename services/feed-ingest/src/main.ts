@@ -138,6 +138,7 @@ export async function createFeedIngest(
   );
   const ttlMs = config.authDecisionTtlMs ?? DEFAULTS.authDecisionTtlMs;
   const access = createFeedAccess({ identities: c.ledger.identities, serviceLedger: c.ledger.serviceLedger, parties: c.parties, mspId: config.mspId, ttlMs });
+  // 1000: the embedded DHT node's maxRangeEntries (its default), the most one rangeByTime call returns.
   const reader = createFeedReader({ dht: c.dht, registry, access, maxSegmentsPerQuery: 1000 });
   const reconciler = createFeedAclReconciler({ intervalMs: config.feedAclReconcileMs ?? DEFAULTS.feedAclReconcileMs }, { registry, access, dht: c.dht, ownerKey, logger: c.logger });
   const anchorer = createFeedAnchorer(

@@ -170,10 +170,11 @@ async function feedContents(dht: TestNetwork['nodes'][number], feedId: string): 
     const buckets = series.json().buckets as { count: number; values: { v: { max: number } } }[];
     expect(buckets.map((b) => b.count)).toEqual([500, 500, 500, 500]);
     expect(buckets[1]!.values.v.max).toBe(75);
+    expect(series.json().truncated).toBe(false);
     // Anchored at the newest reading in one call: the same window and buckets, and that reading.
     const anchored = await org2.app.inject({ method: 'GET', url: `/feeds/${feedId}/series?last=1999&buckets=4`, headers: h2 });
     expect(anchored.statusCode).toBe(200);
-    expect(anchored.json()).toEqual({ from: t0, to: t0 + 1999, latest: reading(1999), buckets: series.json().buckets });
+    expect(anchored.json()).toEqual({ from: t0, to: t0 + 1999, latest: reading(1999), buckets: series.json().buckets, truncated: false });
     const both = await org2.app.inject({ method: 'GET', url: `/feeds/${feedId}/series?last=10&from=${t0}`, headers: h2 });
     expect(both.statusCode).toBe(400);
     expect(both.json()).toMatchObject({ code: 'VALIDATION_FAILED' });

@@ -20,8 +20,12 @@ const access: FeedAccess = {
   readers: async () => [],
 };
 
-/** A hand-written fake of the DHT node's feed reads: segments in index order, calls counted. */
-function fakeDht(segments: Reading[][]): { dht: DhtNode; calls: Record<string, number> } {
+/**
+ * A hand-written fake of the DHT node's feed reads: segments in index order, calls counted.
+ * rangeByTime honours a cap as packages/dht feeds.ts does: from the first index ending at or
+ * after `from`, at most min(limit, cap) indices, oldest first, stopping at one starting after `to`.
+ */
+function fakeDht(segments: Reading[][], cap = Number.MAX_SAFE_INTEGER): { dht: DhtNode; calls: Record<string, number> } {
   const entries: FeedEntry[] = segments.map((rs, index) => ({
     feedId: FEED,
     index,
@@ -32,9 +36,17 @@ function fakeDht(segments: Reading[][]): { dht: DhtNode; calls: Record<string, n
   }));
   const calls: Record<string, number> = { rangeByTime: 0, latest: 0 };
   const dht = {
-    async rangeByTime(_feedId: string, from: number, to: number) {
-      calls['rangeByTime']!++;
-      return entries.filter((e) => e.timeEnd >= from && e.timeStart <= to);
+    async rangeByTime(_feedId: string, from: number, to: number, limit?: number) {
+      // A reader that pages without end fails here instead of hanging the test run.
+      if (calls['rangeByTime']!++ > 100) throw new Error('rangeByTime asked more than 100 times for one read');
+      const lo = entries.findIndex((e) => e.timeEnd >= from);
+      if (lo < 0) return [];
+      const out: FeedEntry[] = [];
+      for (const e of entries.slice(lo, lo + Math.min(limit ?? cap, cap))) {
+        if (e.timeStart > to) break;
+        if (e.timeEnd >= from) out.push(e);
+      }
+      return out;
     },
     async latest() {
       calls['latest']!++;
@@ -88,7 +100,7 @@ describe('feed reader series', () => {
       [3300, 3300, 1],
       [4300, 5389, 3],
     ] as const) {
-      const got = await reader.series(FEED, from, to, buckets);
+      const got = (await reader.series(FEED, from, to, buckets)).buckets;
       const want = reference(all, from, to, buckets);
       expect(got.map((b) => ({ start: b.start, count: b.count, names: Object.keys(b.values).sort() }))).toEqual(want.map((b) => ({ start: b.start, count: b.count, names: Object.keys(b.values).sort() })));
       for (let i = 0; i < want.length; i++) {
@@ -110,7 +122,7 @@ describe('feed reader series', () => {
     expect(s.to).toBe(newest);
     expect(s.from).toBe(newest - 1000);
     expect(s.latest?.ts).toBe(newest);
-    expect(s.buckets).toEqual(await reader.series(FEED, newest - 1000, newest, 10));
+    expect(s.buckets).toEqual((await reader.series(FEED, newest - 1000, newest, 10)).buckets);
     expect(s.buckets.reduce((n, b) => n + b.count, 0)).toBe(all.filter((r) => r.ts >= newest - 1000).length);
     expect(calls['latest']).toBe(1);
   });
@@ -118,7 +130,7 @@ describe('feed reader series', () => {
   it('gives an empty feed the window ending now and no buckets', async () => {
     const dht = { rangeByTime: async () => [], latest: async () => undefined } as unknown as DhtNode;
     const reader = createFeedReader({ dht, registry: createFeedRegistry(), access, maxSegmentsPerQuery: 100, now: () => 50_000 });
-    expect(await reader.seriesToLatest(FEED, 60_000, 10)).toEqual({ from: 0, to: 50_000, latest: undefined, buckets: [] });
+    expect(await reader.seriesToLatest(FEED, 60_000, 10)).toEqual({ from: 0, to: 50_000, latest: undefined, buckets: [], truncated: false });
   });
 
   it('serves repeated queries from decoded segments without decoding a cached reference again', async () => {
@@ -163,5 +175,101 @@ describe('feed reader authorization of another organization\'s feed', () => {
   it('answers UNKNOWN_FEED for a feed with no head anywhere', async () => {
     const reader = createFeedReader({ dht: { feedHead: async () => undefined } as unknown as DhtNode, registry: createFeedRegistry(), access: ledgerAllows([]), maxSegmentsPerQuery: 10 });
     await expect(reader.authorize(FEED, caller)).rejects.toMatchObject({ code: 'UNKNOWN_FEED' });
+  });
+});
+
+describe('feed reader past the DHT\'s range cap (oldest entries first, at most the cap per call)', () => {
+  // 25 segments of 4 readings: segment i holds ts 10_000 + i*100 + k*20 (k = 0..3), value 4i + k.
+  const CAP = 10;
+  const many: Reading[][] = Array.from({ length: 25 }, (_, i) => Array.from({ length: 4 }, (_, k) => reading(10_000 + i * 100 + k * 20, 4 * i + k)));
+  const all = many.flat();
+  const readerOver = (cap: number, init: { maxSegmentsPerSeries?: number } = {}) => {
+    const { dht, calls } = fakeDht(many, cap);
+    return { calls, reader: createFeedReader({ dht, registry: createFeedRegistry(), access, maxSegmentsPerQuery: CAP, ...init }) };
+  };
+
+  it('says truncated when the DHT returned its cap before `to`, and a client continuing from the last reading\'s ts gets every reading', async () => {
+    const { reader } = readerOver(CAP);
+    const first = await reader.range(FEED, 0, 1_000_000, 1000);
+    expect(first.readings).toEqual(all.slice(0, 4 * CAP));
+    expect(first.truncated).toBe(true);
+    // The documented continuation: from the last reading's ts (readings at that ts come again).
+    const got = new Map<number, Reading>();
+    let from = 0;
+    let asked = 0;
+    for (let more = true; more; asked++) {
+      const page = await reader.range(FEED, from, 1_000_000, 1000);
+      for (const r of page.readings) got.set(r.ts, r);
+      more = page.truncated;
+      from = page.readings.at(-1)!.ts;
+    }
+    expect([...got.values()]).toEqual(all);
+    expect(asked).toBe(3);
+  });
+
+  it('is not truncated when the window ends inside what the DHT returned, or the DHT returned less than its cap', async () => {
+    const { reader } = readerOver(CAP);
+    expect(await reader.range(FEED, 0, 10_000 + 5 * 100 + 60, 1000)).toEqual({ readings: all.slice(0, 24), truncated: false });
+    expect(await reader.range(FEED, 10_000 + 18 * 100, 1_000_000, 1000)).toEqual({ readings: all.slice(18 * 4), truncated: false });
+    // The cap reached but the last segment ends after `to`: nothing of the window is left.
+    expect(await reader.range(FEED, 0, 10_000 + 9 * 100 + 30, 1000)).toEqual({ readings: all.slice(0, 4 * 9 + 2), truncated: false });
+  });
+
+  it('the segments of a cap-truncated range are exactly those served (the proof covers what the answer holds)', async () => {
+    const { reader } = readerOver(CAP);
+    const r = await reader.rangeWithSegments(FEED, 0, 1_000_000, 1000);
+    expect(r.truncated).toBe(true);
+    expect(r.segments.map((s) => [s.index, s.offset, s.count])).toEqual(Array.from({ length: CAP }, (_, i) => [i, 4 * i, 4]));
+    expect(r.readings).toHaveLength(4 * CAP);
+  });
+
+  it('pages the series through the DHT past its cap and says it is complete', async () => {
+    const { reader, calls } = readerOver(CAP);
+    const s = await reader.series(FEED, 0, 20_000, 50);
+    expect(s.truncated).toBe(false);
+    expect(s.buckets).toEqual(reference(all, 0, 20_000, 50));
+    expect(s.buckets.reduce((n, b) => n + b.count, 0)).toBe(all.length);
+    expect(calls['rangeByTime']).toBe(3);
+  });
+
+  it('stops a series at its segment bound and says it is truncated (covering the oldest segments of the window)', async () => {
+    const { reader } = readerOver(CAP, { maxSegmentsPerSeries: 15 });
+    const s = await reader.series(FEED, 0, 20_000, 50);
+    expect(s.truncated).toBe(true);
+    expect(s.buckets).toEqual(reference(all.slice(0, 15 * 4), 0, 20_000, 50));
+    // Exactly as many segments as the window holds: complete.
+    expect((await readerOver(CAP, { maxSegmentsPerSeries: 25 }).reader.series(FEED, 0, 20_000, 50)).truncated).toBe(false);
+  });
+
+  it('anchors a relative window past the cap too, with truncated', async () => {
+    const { reader } = readerOver(CAP);
+    const newest = all.at(-1)!.ts;
+    const s = await reader.seriesToLatest(FEED, newest - 10_000, 20);
+    expect(s).toMatchObject({ from: 10_000, to: newest, truncated: false });
+    expect(s.buckets).toEqual(reference(all, 10_000, newest, 20));
+    const bounded = await readerOver(CAP, { maxSegmentsPerSeries: 12 }).reader.seriesToLatest(FEED, newest - 10_000, 20);
+    expect(bounded.truncated).toBe(true);
+  });
+
+  it('reads on when the cap ends exactly at `to`: the next segment may start at that millisecond', async () => {
+    // A flush split the readings of ts 30 and 60 across two segments each.
+    const split: Reading[][] = [0, 30, 60].map((t0, i) => [reading(t0, i), reading(t0 + 10, i), reading(t0 + 30, i)]);
+    const { dht } = fakeDht(split, 2);
+    const reader = createFeedReader({ dht, registry: createFeedRegistry(), access, maxSegmentsPerQuery: 2 });
+    const r = await reader.range(FEED, 0, 60, 1000);
+    expect(r).toMatchObject({ truncated: true });
+    expect(r.readings.map((x) => x.ts)).toEqual([0, 10, 30, 30, 40, 60]);
+    const s = await reader.series(FEED, 0, 60, 1);
+    expect(s).toMatchObject({ truncated: false, buckets: [{ start: 0, count: 7 }] });
+  });
+
+  it('ends, truncated, when paging makes no progress (more segments than the cap share one end time)', async () => {
+    const same: Reading[][] = Array.from({ length: 15 }, (_, i) => [reading(5000, i), reading(5000, -i)]);
+    const { dht, calls } = fakeDht(same, 4);
+    const reader = createFeedReader({ dht, registry: createFeedRegistry(), access, maxSegmentsPerQuery: 4 });
+    const s = await reader.series(FEED, 0, 10_000, 1);
+    expect(s.truncated).toBe(true);
+    expect(s.buckets[0]!.count).toBe(8);
+    expect(calls['rangeByTime']).toBe(2);
   });
 });

@@ -8,6 +8,15 @@ import type { FeedAccess } from './feed-access.js';
 import { decodeSegment, segmentReading, segmentReadings, type DecodedSegment, type Reading } from '@twinledger/readings';
 import type { FeedRegistry } from './feed-registry.js';
 
+/**
+ * Most segments one series query reads (default of FeedReaderInit.maxSegmentsPerSeries). At the
+ * default segment age (250 ms) a busy feed writes 4 segments a second, so 20,000 cover about
+ * 83 minutes: the console's one-hour window with room to spare, in 20 DHT pages of 1,000. The
+ * bound keeps one chart request's work (and its hold on the DHT node) finite; a longer window
+ * answers the oldest 20,000 segments of it with `truncated: true`.
+ */
+export const MAX_SEGMENTS_PER_SERIES = 20_000;
+
 export interface SeriesBucket {
   readonly start: number;
   readonly count: number;
@@ -15,12 +24,17 @@ export interface SeriesBucket {
   readonly values: Record<string, { min: number; max: number; mean: number }>;
 }
 
-export interface AnchoredSeries {
+export interface Series {
+  readonly buckets: SeriesBucket[];
+  /** The window holds more segments than one query reads: the buckets cover its oldest part only. */
+  readonly truncated: boolean;
+}
+
+export interface AnchoredSeries extends Series {
   /** The window actually used: `to` is the newest reading's time (now when the feed is empty). */
   readonly from: number;
   readonly to: number;
   readonly latest: Reading | undefined;
-  readonly buckets: SeriesBucket[];
 }
 
 /** A segment a range read decoded: its feed index, reference and plaintext bytes, and which answer readings it gave. */
@@ -35,6 +49,10 @@ export interface ServedSegment {
 
 export interface RangeWithSegments {
   readonly readings: Reading[];
+  /**
+   * More readings of the range may exist: the reading `limit` was reached, or the segments one
+   * query reads were (the DHT's cap). Continue from the last reading's ts.
+   */
   readonly truncated: boolean;
   /** In index order; a truncated read stops at the segment where it stopped. */
   readonly segments: ServedSegment[];
@@ -55,7 +73,7 @@ export interface FeedReader {
   /** The same read as range(), with the segments the readings were decoded from (readings proofs). */
   rangeWithSegments(feedId: string, from: number, to: number, limit: number): Promise<RangeWithSegments>;
   latest(feedId: string): Promise<Reading | undefined>;
-  series(feedId: string, from: number, to: number, buckets: number): Promise<SeriesBucket[]>;
+  series(feedId: string, from: number, to: number, buckets: number): Promise<Series>;
   /** The series of the `windowMs` up to the newest reading, in one call (no separate latest read). */
   seriesToLatest(feedId: string, windowMs: number, buckets: number): Promise<AnchoredSeries>;
   /** Segments appended after `afterIndex` (for live streams); returns the new last index. */
@@ -67,8 +85,13 @@ export interface FeedReaderInit {
   readonly registry: FeedRegistry;
   /** The ledger's feed permissions. */
   readonly access: FeedAccess;
-  /** Most segments one query decrypts. */
+  /**
+   * Most segments one range query decrypts, and the page size of series reads. At most the DHT
+   * node's maxRangeEntries: a page shorter than asked is taken as the end of the window.
+   */
   readonly maxSegmentsPerQuery: number;
+  /** Most segments one series query reads, in pages; default MAX_SEGMENTS_PER_SERIES. */
+  readonly maxSegmentsPerSeries?: number;
   /** Decoded segments kept for repeated queries, counted in readings; default 4,000,000 (0: off). */
   readonly decodedCacheReadings?: number;
   /** Clock for the window of an empty feed. */
@@ -113,13 +136,41 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
     return seg;
   }
 
-  async function entriesInRange(feedId: string, from: number, to: number): Promise<{ entry: FeedEntry; seg: DecodedSegment }[]> {
-    const entries = await dht.rangeByTime(feedId, from, to, init.maxSegmentsPerQuery);
-    return entries.slice(0, init.maxSegmentsPerQuery).map((entry) => ({ entry, seg: decodeCached(entry.ref, entry.payload) }));
-  }
+  const maxSegmentsPerSeries = init.maxSegmentsPerSeries ?? MAX_SEGMENTS_PER_SERIES;
 
-  async function segmentsInRange(feedId: string, from: number, to: number): Promise<DecodedSegment[]> {
-    return (await entriesInRange(feedId, from, to)).map((e) => e.seg);
+  /**
+   * The one read path: visits the segments of [from, to] oldest first, at most `maxSegments`,
+   * page by page. The DHT answers at most its cap per call, oldest first, so a full page that ends
+   * at or before `to` may be followed by more: the next page starts at the last entry's timeEnd
+   * (segments ending there come again and are skipped by index). `visit` returning true stops the
+   * walk (the caller's own limit). Returns whether segments of the window may be left unread.
+   * Pages are visited as they come, so a series holds one page of payloads, not the window's.
+   */
+  async function walkRange(feedId: string, from: number, to: number, maxSegments: number, visit: (entry: FeedEntry, seg: DecodedSegment) => boolean): Promise<{ truncated: boolean }> {
+    const pageSize = init.maxSegmentsPerQuery;
+    let cursor = from;
+    let lastIndex = -1;
+    let read = 0;
+    for (;;) {
+      // Checked before asking: a range query (one page) then costs one DHT call, not two.
+      if (read >= maxSegments) return { truncated: true };
+      const page = await dht.rangeByTime(feedId, cursor, to, pageSize);
+      let progressed = false;
+      for (const entry of page) {
+        if (entry.index <= lastIndex) continue;
+        if (read >= maxSegments) return { truncated: true };
+        read++;
+        lastIndex = entry.index;
+        progressed = true;
+        if (visit(entry, decodeCached(entry.ref, entry.payload))) return { truncated: false };
+      }
+      const last = page.at(-1);
+      // `<=`: a segment may start at the very millisecond the last one ended (readings of one ms split by a flush).
+      if (last === undefined || page.length < pageSize || last.timeEnd > to) return { truncated: false };
+      // A full page of segments already read: more than a page ends at the cursor, it cannot move.
+      if (!progressed) return { truncated: true };
+      cursor = last.timeEnd;
+    }
   }
 
   /** One read path for plain ranges and ranges with proof: the segments are a by-product. */
@@ -127,22 +178,24 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
     checkWindow(from, to);
     const out: Reading[] = [];
     const segments: ServedSegment[] = [];
-    let truncated = false;
-    for (const { entry, seg } of await entriesInRange(feedId, from, to)) {
+    let limited = false;
+    // One page (maxSegmentsPerQuery): a proof carries every served segment whole, so a range
+    // answer stays one page and says `truncated` for the client to continue.
+    const walk = await walkRange(feedId, from, to, init.maxSegmentsPerQuery, (entry, seg) => {
       const offset = out.length;
       for (let i = 0; i < seg.count; i++) {
         const ts = seg.ts[i]!;
         if (ts < from || ts > to) continue;
         if (out.length >= limit) {
-          truncated = true;
+          limited = true;
           break;
         }
         out.push(segmentReading(seg, i, feedId));
       }
       segments.push({ index: entry.index, ref: entry.ref, payload: entry.payload, offset, count: out.length - offset });
-      if (truncated) break;
-    }
-    return { readings: out, truncated, segments };
+      return limited;
+    });
+    return { readings: out, truncated: limited || walk.truncated, segments };
   }
 
   async function latestReading(feedId: string): Promise<Reading | undefined> {
@@ -155,7 +208,7 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
     return segmentReading(seg, best, feedId);
   }
 
-  async function series(feedId: string, from: number, to: number, buckets: number): Promise<SeriesBucket[]> {
+  async function series(feedId: string, from: number, to: number, buckets: number): Promise<Series> {
     checkWindow(from, to);
     const width = Math.max(1, Math.ceil((to - from + 1) / buckets));
     const nb = Math.floor((to - from) / width) + 1;
@@ -168,7 +221,7 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
       if (!s) names.set(name, (s = { min: new Float64Array(nb).fill(Infinity), max: new Float64Array(nb).fill(-Infinity), sum: new Float64Array(nb), n: new Uint32Array(nb) }));
       return s;
     };
-    for (const seg of await segmentsInRange(feedId, from, to)) {
+    const { truncated } = await walkRange(feedId, from, to, maxSegmentsPerSeries, (_entry, seg) => {
       const ts = seg.ts;
       for (let i = 0; i < seg.count; i++) {
         const t = ts[i]!;
@@ -190,7 +243,8 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
           n[b]!++;
         }
       }
-    }
+      return false;
+    });
     const out: SeriesBucket[] = [];
     for (let b = 0; b < nb; b++) {
       if (count[b] === 0) continue;
@@ -198,7 +252,7 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
       for (const [name, s] of names) if (s.n[b]! > 0) values[name] = { min: s.min[b]!, max: s.max[b]!, mean: s.sum[b]! / s.n[b]! };
       out.push({ start: from + b * width, count: count[b]!, values });
     }
-    return out;
+    return { buckets: out, truncated };
   }
 
   /**
@@ -254,7 +308,7 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
       const latest = await latestReading(feedId);
       const to = latest?.ts ?? now();
       const from = Math.max(0, to - windowMs);
-      return { from, to, latest, buckets: latest ? await series(feedId, from, to, buckets) : [] };
+      return { from, to, latest, ...(latest ? await series(feedId, from, to, buckets) : { buckets: [], truncated: false }) };
     },
 
     async since(feedId, afterIndex) {

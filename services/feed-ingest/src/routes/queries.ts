@@ -65,7 +65,7 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
     {
       schema: {
         summary:
-          'Readings of a feed in a device-time range (decrypts only segments the caller\'s organization may read). With proof=true the answer adds `proof`: per segment touched, the owner-signed update record, manifest and whole segment bytes, and its inclusion proof against the anchor on the ledger (503 PROOF_UNAVAILABLE when the ledger or the replicas cannot give it)',
+          'Readings of a feed in a device-time range (decrypts only segments the caller\'s organization may read), in segment order. `truncated: true`: more readings of the range may exist (the `limit` was reached, or the segments one query reads were: 1,000 by default); ask again with `from` = the last reading\'s ts (readings at that ts come again: skip those already held). With proof=true the answer adds `proof`: per segment touched, the owner-signed update record, manifest and whole segment bytes, and its inclusion proof against the anchor on the ledger (503 PROOF_UNAVAILABLE when the ledger or the replicas cannot give it)',
         params: FeedParams,
         querystring: Type.Object(
           {
@@ -76,7 +76,14 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ readings: Type.Array(ReadingSchema), truncated: Type.Boolean(), proof: Type.Optional(ReadingsProofSchema) }), ...errorResponses },
+        response: {
+          200: Type.Object({
+            readings: Type.Array(ReadingSchema),
+            truncated: Type.Boolean({ description: 'more readings of the range may exist (limit or the segments of one query reached): continue from the last reading\'s ts' }),
+            proof: Type.Optional(ReadingsProofSchema),
+          }),
+          ...errorResponses,
+        },
       },
     },
     async (req) => {
@@ -113,7 +120,7 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
     {
       schema: {
         summary:
-          'A downsampled series for charts: min/max/mean per time bucket and value name. Either `from` and `to`, or `last` (ms): the window of that length ending at the newest reading, found in the same call (the answer carries the window and that reading)',
+          'A downsampled series for charts: min/max/mean per time bucket and value name. Either `from` and `to`, or `last` (ms): the window of that length ending at the newest reading, found in the same call (the answer carries the window and that reading). One query reads at most 20,000 segments by default (about 80 minutes of a busy feed at 250 ms segments); `truncated: true` says the window held more and the buckets cover its oldest part only',
         params: FeedParams,
         querystring: Type.Object(
           {
@@ -131,6 +138,7 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
             /** With `last`: the newest reading (null for an empty feed). */
             latest: Type.Optional(Type.Union([ReadingSchema, Type.Null()])),
             buckets: Type.Array(Type.Object({ start: Type.Integer(), count: Type.Integer(), values: Type.Record(Type.String(), Type.Object({ min: Type.Number(), max: Type.Number(), mean: Type.Number() })) })),
+            truncated: Type.Boolean({ description: 'the window holds more segments than one query reads: the buckets cover its oldest part only' }),
           }),
           ...errorResponses,
         },
@@ -143,11 +151,11 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
         if (from !== undefined || to !== undefined) throw new ValidationError('give either last or from and to, not both', { details: { from, to, last } });
         await reader.authorize(req.params.feedId, req.principal!);
         const s = await reader.seriesToLatest(req.params.feedId, last, buckets);
-        return { from: s.from, to: s.to, latest: s.latest ?? null, buckets: s.buckets };
+        return { from: s.from, to: s.to, latest: s.latest ?? null, buckets: s.buckets, truncated: s.truncated };
       }
       if (from === undefined || to === undefined) throw new ValidationError('from and to (or last) are required', { details: { from, to } });
       await reader.authorize(req.params.feedId, req.principal!);
-      return { from, to, buckets: await reader.series(req.params.feedId, from, to, buckets) };
+      return { from, to, ...(await reader.series(req.params.feedId, from, to, buckets)) };
     },
   );
 

@@ -1091,7 +1091,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readings of a feed in a device-time range (decrypts only segments the caller's organization may read). With proof=true the answer adds `proof`: per segment touched, the owner-signed update record, manifest and whole segment bytes, and its inclusion proof against the anchor on the ledger (503 PROOF_UNAVAILABLE when the ledger or the replicas cannot give it) */
+        /** Readings of a feed in a device-time range (decrypts only segments the caller's organization may read), in segment order. `truncated: true`: more readings of the range may exist (the `limit` was reached, or the segments one query reads were: 1,000 by default); ask again with `from` = the last reading's ts (readings at that ts come again: skip those already held). With proof=true the answer adds `proof`: per segment touched, the owner-signed update record, manifest and whole segment bytes, and its inclusion proof against the anchor on the ledger (503 PROOF_UNAVAILABLE when the ledger or the replicas cannot give it) */
         get: {
             parameters: {
                 query: {
@@ -1170,6 +1170,7 @@ export interface paths {
                                     [key: string]: number;
                                 };
                             }[];
+                            /** @description more readings of the range may exist (limit or the segments of one query reached): continue from the last reading's ts */
                             truncated: boolean;
                         };
                     };
@@ -1344,7 +1345,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A downsampled series for charts: min/max/mean per time bucket and value name. Either `from` and `to`, or `last` (ms): the window of that length ending at the newest reading, found in the same call (the answer carries the window and that reading) */
+        /** A downsampled series for charts: min/max/mean per time bucket and value name. Either `from` and `to`, or `last` (ms): the window of that length ending at the newest reading, found in the same call (the answer carries the window and that reading). One query reads at most 20,000 segments by default (about 80 minutes of a busy feed at 250 ms segments); `truncated: true` says the window held more and the buckets cover its oldest part only */
         get: {
             parameters: {
                 query?: {
@@ -1391,6 +1392,8 @@ export interface paths {
                                 };
                             } | null;
                             to: number;
+                            /** @description the window holds more segments than one query reads: the buckets cover its oldest part only */
+                            truncated: boolean;
                         };
                     };
                 };
