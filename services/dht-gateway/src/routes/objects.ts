@@ -8,6 +8,28 @@ import { UnsupportedMediaTypeError } from '../domain/errors.js';
 import { BinaryBody, MspId, RefParams } from '../domain/schemas.js';
 import type { GatewayNode } from '../app.js';
 
+/** How much of a refused upload's remaining body is read and dropped before the answer. */
+const LINGER = { maxBytes: 64 * 1024 * 1024, maxMs: 5_000 } as const;
+
+/** Reads and drops what is left of a request body, up to `maxBytes` or `maxMs`; never throws. */
+async function drain(reader: AsyncIterator<Uint8Array>, bound: { readonly maxBytes: number; readonly maxMs: number }): Promise<void> {
+  const until = Date.now() + bound.maxMs;
+  let dropped = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), bound.maxMs)));
+  try {
+    while (dropped <= bound.maxBytes && Date.now() < until) {
+      const next = await Promise.race([reader.next(), timeout]);
+      if (next === 'timeout' || next.done) return;
+      dropped += next.value.byteLength;
+    }
+  } catch {
+    // The client went away or the stream failed: nothing left to drain.
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface ObjectRoutesOptions {
   readonly node: GatewayNode;
   /** Largest object body accepted, bytes (413 above). */
@@ -73,7 +95,11 @@ export async function objectRoutes(app: ServiceApp, opts: ObjectRoutesOptions): 
       try {
         out = await node.putObject(counted(), { acl });
       } catch (err) {
-        // The rest of the body is unread: the client must not reuse this connection.
+        // A client still sending when the answer and the close come sees a reset, not the 413:
+        // the rest of its body is read and dropped first (a lingering close), within a bound
+        // so a client that never stops cannot hold the route.
+        await drain(reader, LINGER);
+        // The rest of the body may still be unread: the client must not reuse this connection.
         void reply.header('connection', 'close');
         throw err;
       }
