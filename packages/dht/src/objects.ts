@@ -207,7 +207,6 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
         chunks.push({ hash, size: sealed.byteLength });
         if (inflight.length >= WINDOW) await inflight.shift();
       }
-      await Promise.all(inflight);
     } catch (err) {
       // The source failed (over the size limit, the client went away) or a chunk missed its
       // quorum: fail only once the chunk writes already sent have settled, so the caller's
@@ -229,8 +228,17 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
       keys,
     };
     const { bytes, ref } = encodeManifest(manifest);
-    // allSettled for the same reason: a failed locator write must not answer while manifest copies are still travelling.
-    const stored = await Promise.allSettled([sendToAll(targets, { op: 'put-manifest', objectId: acl.objectId, hash: ref, acl }, bytes, atQuorum), alongsideManifest(ref)]);
+    // The manifest (and the locator) travel with the last window of chunks instead of a round trip
+    // after it: a feed segment is one chunk, so this is one of an append's five sequential round
+    // trips. Nothing reaches a reader early: the put answers, and its caller learns the ref, only
+    // once every chunk reached its quorum; a manifest whose chunks missed theirs is an orphan like
+    // a failed put's locator (no ref is ever handed out) and collects nothing (GC keeps what held
+    // manifests list). allSettled for the reason above; a chunk's failure is reported first.
+    const stored = await Promise.allSettled([
+      ...inflight,
+      sendToAll(targets, { op: 'put-manifest', objectId: acl.objectId, hash: ref, acl }, bytes, atQuorum),
+      alongsideManifest(ref),
+    ]);
     for (const s of stored) if (s.status === 'rejected') throw s.reason;
     return { manifest, ref, size };
   }
