@@ -144,20 +144,41 @@ export async function runScenario(c: Consortium, opts: ScenarioOptions = {}): Pr
 
   await step(`Owner creates twin ${c.twinId} from the manufacturer's AML`, async (name) => {
     const aml = readFileSync(FIXTURE_AML(), 'utf8');
-    const res = await request(`${owner.urls.spec}/twins`, {
-      token: tok(owner),
-      json: {
-        deviceId: c.twinId,
-        deviceName: 'Bottling plant',
-        aml,
-        grants: [
-          { mspId: manufacturer.mspId, role: 'MANUFACTURER' },
-          { mspId: maintainer.mspId, role: 'MAINTAINER' },
-          { mspId: auditor.mspId, role: 'AUDITOR' },
-          { mspId: owner.mspId, identity: c.deviceAgentIdentity, role: 'DEVICE_AGENT' },
-        ],
-      },
-    });
+    const create = () =>
+      request(`${owner.urls.spec}/twins`, {
+        token: tok(owner),
+        json: {
+          deviceId: c.twinId,
+          deviceName: 'Bottling plant',
+          aml,
+          grants: [
+            { mspId: manufacturer.mspId, role: 'MANUFACTURER' },
+            { mspId: maintainer.mspId, role: 'MAINTAINER' },
+            { mspId: auditor.mspId, role: 'AUDITOR' },
+            { mspId: owner.mspId, identity: c.deviceAgentIdentity, role: 'DEVICE_AGENT' },
+          ],
+        },
+      });
+    let res = await create();
+    // 504 OUTCOME_UNKNOWN (e.g. a BFT ordering service short of a quorum for a moment, seen on
+    // the first write after start-up) means "look the outcome up before trying again", as
+    // docs/api.md tells clients: the twin is read fenced on that transaction, and created again
+    // only if it never committed.
+    for (let attempt = 0; attempt < 2 && res.status === 504 && (res.json as { code?: string } | undefined)?.code === 'OUTCOME_UNKNOWN'; attempt++) {
+      const tx = (res.json as { details?: { transactionId?: string } }).details?.transactionId;
+      const committed = tx === undefined ? undefined : await waitFor(
+        async () => {
+          const r = await request(`${owner.urls.spec}/twins/${encodeURIComponent(c.twinId)}?atLeastTx=${tx}`, { token: tok(owner) });
+          return r.status === 200 ? true : undefined;
+        },
+        { step: `${name}: outcome of ${tx}`, timeoutMs: 30_000, intervalMs: 1000 },
+      ).catch(() => undefined);
+      if (committed) {
+        facts.createTx = tx!;
+        return `tx ${tx!.slice(0, 16)} (its outcome looked up after 504 OUTCOME_UNKNOWN: committed); grants MANUFACTURER, MAINTAINER, AUDITOR, DEVICE_AGENT (${owner.mspId} device agent)`;
+      }
+      res = await create();
+    }
     expectStatus(name, res, 201);
     const r = res.json as { transactionId: string; blockNumber: number; result: { elements: number; programs: unknown[] } };
     facts.createTx = r.transactionId;
