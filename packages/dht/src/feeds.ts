@@ -1,4 +1,5 @@
 import type { Logger } from '@twinledger/observability';
+import { mapBounded } from './bounded.js';
 import { ValidationError } from '@twinledger/errors';
 import { normalizeParties, signAclRecord, type AclRecord } from './acl-record.js';
 import { random, sha256, toHex, type Hex } from './codec.js';
@@ -224,20 +225,6 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     } catch {
       return undefined;
     }
-  }
-
-  /** Runs `fn` over `items` with at most `limit` at once, results in input order. */
-  async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-    const out = new Array<R>(items.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return out;
   }
 
   /**

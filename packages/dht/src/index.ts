@@ -31,3 +31,4 @@ export { STORE_SESSION_PROTOCOL } from './store-session.js';
 export { STORE_DATA_PROTOCOL } from './data-channel.js';
 export * from './errors.js';
 export { DHT_ERROR_CODES, DHT_ERROR_STATUS, type DhtErrorCode } from '@twinledger/errors';
+export { mapBounded } from './bounded.js';

@@ -1,5 +1,5 @@
 import { feedLeafHash, merkleTree, type BundleFeedConflict, type BundleFeedUpdate, type MerkleTree, type ReadingsProof, type ReadingsProofAnchor, type ReadingsProofSegment } from '@twinledger/audit';
-import type { DhtNode, FeedUpdate } from '@twinledger/dht';
+import { mapBounded, type DhtNode, type FeedUpdate } from '@twinledger/dht';
 import { ValidationError } from '@twinledger/errors';
 import type { FeedAnchor, TwinLedger } from '@twinledger/ledger';
 import { ProofUnavailableError } from './errors.js';
@@ -55,6 +55,9 @@ export interface FeedEvidenceInit {
   /** Anchor trees kept for repeated calls; default 64. */
   readonly treeCacheEntries?: number;
 }
+
+/** Manifests of a proof's segments read at once (a page is up to 1,000 segments). */
+const PROOF_FETCH_CONCURRENCY = 16;
 
 export function createFeedEvidenceSource(init: FeedEvidenceInit, c: { dht: DhtNode; ledger: TwinLedger; blocks?: AnchorBlocks }): FeedEvidenceSource {
   /** Anchors never change once on the ledger: kept per feed, extended when a range passes the last known. */
@@ -112,23 +115,19 @@ export function createFeedEvidenceSource(init: FeedEvidenceInit, c: { dht: DhtNo
 
   return {
     async readingsProof(feedId, twinId, segments) {
-      if (segments.length === 0) {
-        const anchors = await orUnavailable('the feed\'s anchors on the ledger are unreadable', { feedId }, () => anchorsOf(twinId, feedId, 0));
-        const last = anchors[anchors.length - 1];
-        return { feedId, twinId, anchors: [], segments: [], unanchoredFrom: last ? last.toIndex + 1 : 0 };
-      }
-      const first = segments[0]!.index;
-      const lastIndex = segments[segments.length - 1]!.index;
+      const first = segments[0]?.index;
+      const lastIndex = segments.at(-1)?.index ?? 0;
       const anchors = await orUnavailable('the feed\'s anchors on the ledger are unreadable', { feedId }, () => anchorsOf(twinId, feedId, lastIndex));
-      const records = await orUnavailable('the update records are unreadable at the replicas', { feedId, first, last: lastIndex }, () => c.dht.feedUpdateRecords(feedId, first, lastIndex));
+      const records = first === undefined ? [] : await orUnavailable('the update records are unreadable at the replicas', { feedId, first, last: lastIndex }, () => c.dht.feedUpdateRecords(feedId, first, lastIndex));
       const byIndex = new Map(records.map((u) => [u.index, u]));
+      // Up to a page of segments: their manifests are fetched a few at a time, not one by one.
+      const manifests = await mapBounded(segments, PROOF_FETCH_CONCURRENCY, (s) => orUnavailable('a segment manifest is unreadable', { feedId, index: s.index }, () => c.dht.getManifest(s.ref)));
       const used = new Map<string, ReadingsProofAnchor>();
       const out: ReadingsProofSegment[] = [];
-      for (const s of segments) {
+      for (const [k, s] of segments.entries()) {
         const u = byIndex.get(s.index);
         // The record names the segment the readings came from, or the proof would be of other bytes.
         if (!u || u.ref !== s.ref) throw new ProofUnavailableError('the update record of a served segment is not readable as served', { details: { feedId, index: s.index } });
-        const manifest = await orUnavailable('a segment manifest is unreadable', { feedId, index: s.index }, () => c.dht.getManifest(s.ref));
         const a = anchors.find((x) => s.index >= x.fromIndex && s.index <= x.toIndex);
         let anchor: ReadingsProofAnchor | null = null;
         let proof: string[] = [];
@@ -143,14 +142,14 @@ export function createFeedEvidenceSource(init: FeedEvidenceInit, c: { dht: DhtNo
         }
         out.push({
           update: { ...u },
-          manifest: { ...manifest },
+          manifest: { ...manifests[k]! },
           segmentBase64: Buffer.from(s.payload).toString('base64'),
           readings: { offset: s.offset, count: s.count },
           anchor,
           proof,
         });
       }
-      const last = anchors[anchors.length - 1];
+      const last = anchors.at(-1);
       return { feedId, twinId, anchors: [...used.values()], segments: out, unanchoredFrom: last ? last.toIndex + 1 : 0 };
     },
 
