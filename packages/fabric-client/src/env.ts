@@ -2,6 +2,7 @@ import { optionalStr, str, type EnvOf } from '@twinledger/config';
 import { createFabricClient, type FabricClient } from './client.js';
 import type { PeerConnectionPool, PeerEndpoint } from './connection.js';
 import type { LoadedIdentity } from './identity.js';
+import type { PeerHealth } from './peer-health.js';
 
 /**
  * The organization's peer and the chaincode a process calls: one set of names for every process
@@ -22,6 +23,9 @@ export function peerEndpointFromEnv(env: EnvOf<typeof peerEnv>): PeerEndpoint {
 }
 
 /** A client of the chaincode a loaded `peerEnv` names, on its peer, as `identity` (the device agent, the admin CLI). */
-export function fabricClientFromEnv(env: EnvOf<typeof peerEnv>, c: { readonly pool: PeerConnectionPool; readonly identity: LoadedIdentity }): FabricClient {
-  return createFabricClient({ pool: c.pool, peer: peerEndpointFromEnv(env), identity: c.identity, channel: env.CHANNEL, chaincode: env.CHAINCODE });
+export function fabricClientFromEnv(
+  env: EnvOf<typeof peerEnv>,
+  c: { readonly pool: PeerConnectionPool; readonly identity: LoadedIdentity; readonly health?: PeerHealth },
+): FabricClient {
+  return createFabricClient({ pool: c.pool, peer: peerEndpointFromEnv(env), identity: c.identity, channel: env.CHANNEL, chaincode: env.CHAINCODE, ...(c.health ? { health: c.health } : {}) });
 }

@@ -32,6 +32,12 @@ export interface PeerHealthInit {
 export interface PeerHealth {
   /** False from the second failed probe in a row until the next successful one. */
   readonly up: boolean;
+  /**
+   * True once a probe has answered since start, while `up`: what readiness reports. `up` starts
+   * true so calls are not refused before the first probe; readiness must not claim a peer that
+   * has never answered (a service started against an unreachable peer is not ready).
+   */
+  readonly ready: boolean;
   /** When `up` last changed (the tracker's creation before any change). */
   readonly changedAt: Date;
   /** Starts the periodic probe (the state is `up` until a probe says otherwise). */
@@ -69,6 +75,7 @@ export function createPeerHealth(init: PeerHealthInit): PeerHealth {
   let up = true;
   let changedAt = new Date();
   let failures = 0;
+  let answered = false;
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let probing: Promise<void> | undefined;
@@ -127,6 +134,7 @@ export function createPeerHealth(init: PeerHealthInit): PeerHealth {
           if (!running) return;
           if (ok) {
             failures = 0;
+            answered = true;
             set(true);
             if (again) continue;
             return;
@@ -151,6 +159,9 @@ export function createPeerHealth(init: PeerHealthInit): PeerHealth {
   const health: PeerHealth = {
     get up() {
       return up;
+    },
+    get ready() {
+      return answered && up;
     },
     get changedAt() {
       return changedAt;

@@ -52,6 +52,28 @@ describe('createPeerHealth', () => {
     expect(states).toEqual([false]);
   });
 
+  it('is not ready before a probe has answered, even while still up (a service started against a dead peer)', async () => {
+    const p = scriptedProbe([false], true);
+    const h = make({ probe: p.probe, probeIntervalMs: 60_000 });
+    expect({ up: h.up, ready: h.ready }).toEqual({ up: true, ready: false });
+    h.start();
+    await p.called(1);
+    // One failure: still up (calls go through), but nothing has ever answered.
+    expect({ up: h.up, ready: h.ready }).toEqual({ up: true, ready: false });
+    h.suspect();
+    await p.called(2);
+    await new Promise((r) => setTimeout(r, 10));
+    expect({ up: h.up, ready: h.ready }).toEqual({ up: true, ready: true });
+  });
+
+  it('is not ready while down after having answered', async () => {
+    const p = scriptedProbe([true, false, false], true);
+    const h = make({ probe: p.probe, probeIntervalMs: 5 });
+    h.start();
+    await changeTo(h, false);
+    expect(h.ready).toBe(false);
+  });
+
   it('fails calls at once while down, with 503 PEER_UNAVAILABLE and a Retry-After, without calling the peer', async () => {
     const p = scriptedProbe([], false);
     const h = make({ probe: p.probe, probeIntervalMs: 60_000 });

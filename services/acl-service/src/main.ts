@@ -90,7 +90,7 @@ export async function startAclService(cfg: AclServiceConfig, logger: Logger): Pr
     ...(cfg.mvccAttempts ? { mvccAttempts: cfg.mvccAttempts } : {}),
     readiness: [
       // The health tracker's probe, answered from memory: /readyz never waits on a frozen peer.
-      { name: 'peer', check: async () => health.up },
+      { name: 'peer', check: async () => health.ready },
       { name: 'ledger-events', check: async () => watcher.connected },
     ],
   });

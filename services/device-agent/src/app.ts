@@ -19,6 +19,8 @@ export interface AppDeps {
   readonly metrics: Registry;
   readonly auth: TokenVerifier;
   readonly agent: AgentApi;
+  /** The organization's peer as its health tracker sees it; readiness needs it to have answered. */
+  readonly peer?: { readonly ready: boolean };
 }
 
 export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
@@ -27,7 +29,10 @@ export async function buildApp(deps: AppDeps): Promise<ServiceApp> {
     logger: deps.logger,
     metrics: deps.metrics,
     auth: deps.auth,
-    readiness: [{ name: 'device-and-ledger-events', check: async () => deps.agent.ready() }],
+    readiness: [
+      { name: 'device-and-ledger-events', check: async () => deps.agent.ready() },
+      ...(deps.peer ? [{ name: 'peer', check: async () => deps.peer!.ready }] : []),
+    ],
   });
   agentRoutes(app, deps.agent);
   return app;

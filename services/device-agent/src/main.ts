@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createPeerConnectionPool, fabricClientFromEnv, loadIdentity } from '@twinledger/fabric-client';
+import { createChainInfoProbe, createPeerConnectionPool, createPeerHealth, fabricClientFromEnv, loadIdentity, peerEndpointFromEnv } from '@twinledger/fabric-client';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createConsumer, createIdempotentProducer, createKafka, ensureTopics } from '@twinledger/kafka';
 import { createMetricsRegistry, type Logger } from '@twinledger/observability';
@@ -73,7 +73,13 @@ export async function startDeviceAgentService(env: DeviceAgentEnv, logger: Logge
   const registry = createMetricsRegistry({ prefix: 'twinledger_device_agent_' });
   const metrics = createAgentMetrics(registry);
   const pool = createPeerConnectionPool();
-  const fabric = fabricClientFromEnv(env, { pool, identity: await loadIdentity({ mspId: env.MSP_ID, certPath: env.FABRIC_CERT_FILE, keyPath: env.FABRIC_KEY_FILE }) });
+  const identity = await loadIdentity({ mspId: env.MSP_ID, certPath: env.FABRIC_CERT_FILE, keyPath: env.FABRIC_KEY_FILE });
+  // The peer's health as the REST services track it (qscc GetChainInfo as the agent's identity):
+  // /readyz reports a peer that has never answered, and ledger calls fail fast while it is down.
+  const probe = createChainInfoProbe({ pool, peer: peerEndpointFromEnv(env), channel: env.CHANNEL, identity });
+  const health = createPeerHealth({ peer: env.PEER_ENDPOINT, probe: () => probe.probe(), logger, metrics: registry });
+  health.start();
+  const fabric = fabricClientFromEnv(env, { pool, identity, health });
 
   const kafka = env.KAFKA_BROKERS.length > 0 ? createKafka({ brokers: env.KAFKA_BROKERS, clientId: `device-agent-${env.TWIN_ID}`, logger }) : undefined;
   const producer = kafka ? createIdempotentProducer(kafka) : undefined;
@@ -112,6 +118,7 @@ export async function startDeviceAgentService(env: DeviceAgentEnv, logger: Logge
     metrics: registry,
     auth: createJwtVerifier(authFromEnv(env, { expectedOrg: env.MSP_ID })),
     agent,
+    peer: health,
   });
   await agent.start();
   return {
@@ -119,6 +126,8 @@ export async function startDeviceAgentService(env: DeviceAgentEnv, logger: Logge
     async close() {
       await agent.stop();
       await producer?.disconnect();
+      await health.stop();
+      probe.close();
       fabric.close();
       pool.close();
       await sim?.stop();

@@ -162,7 +162,7 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     readiness: [
       // The health tracker's probe (qscc GetChainInfo as the relay identity): reachable, and our
       // identity reads the channel. Answered from memory, so /readyz never waits on a frozen peer.
-      { name: 'peer', check: async () => health.up },
+      { name: 'peer', check: async () => health.ready },
       ...(relay ? [{ name: 'event-relay', check: async () => relay!.connected }] : []),
     ],
   });
