@@ -86,3 +86,38 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, opts: Wait
     await new Promise((resolve) => setTimeout(resolve, opts.intervalMs ?? 250));
   }
 }
+
+/** A write's answer, or the fenced read that found it committed after 504 OUTCOME_UNKNOWN. */
+export type WriteOutcome = { readonly res: HttpAnswer } | { readonly lookedUp: string; readonly read: HttpAnswer };
+
+/**
+ * Sends a write the way docs/api.md tells a client to: 504 OUTCOME_UNKNOWN (a BFT ordering
+ * service short of a quorum for a moment was seen on the first write after start-up) means
+ * "look the outcome up before trying again". `lookUp(tx)` is a read fenced on that transaction
+ * that answers 200 once it committed; the write is sent again (at most twice) only if it never
+ * did within `lookUpMs`.
+ */
+export async function writeOrLookUp(
+  step: string,
+  send: () => Promise<HttpAnswer>,
+  lookUp: (tx: string) => Promise<HttpAnswer>,
+  opts: { readonly lookUpMs?: number; readonly intervalMs?: number } = {},
+): Promise<WriteOutcome> {
+  let res = await send();
+  for (let attempt = 0; attempt < 2 && res.status === 504 && (res.json as { code?: string } | undefined)?.code === 'OUTCOME_UNKNOWN'; attempt++) {
+    const tx = (res.json as { details?: { transactionId?: string } }).details?.transactionId;
+    const read =
+      tx === undefined
+        ? undefined
+        : await waitFor(
+            async () => {
+              const r = await lookUp(tx);
+              return r.status === 200 ? r : undefined;
+            },
+            { step: `${step}: outcome of ${tx}`, timeoutMs: opts.lookUpMs ?? 30_000, intervalMs: opts.intervalMs ?? 1000 },
+          ).catch(() => undefined);
+    if (read) return { lookedUp: tx!, read };
+    res = await send();
+  }
+  return { res };
+}

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assembleAuditBundle, verifyBlockBundle } from '@twinledger/audit';
 import { StepFailedError } from './errors.js';
-import { request, waitFor, type HttpAnswer } from './http.js';
+import { request, waitFor, writeOrLookUp, type HttpAnswer } from './http.js';
 import { FIXTURE_AML, type Party } from './layout.js';
 import type { Consortium, OrgRuntime } from './launcher.js';
 
@@ -159,26 +159,12 @@ export async function runScenario(c: Consortium, opts: ScenarioOptions = {}): Pr
           ],
         },
       });
-    let res = await create();
-    // 504 OUTCOME_UNKNOWN (e.g. a BFT ordering service short of a quorum for a moment, seen on
-    // the first write after start-up) means "look the outcome up before trying again", as
-    // docs/api.md tells clients: the twin is read fenced on that transaction, and created again
-    // only if it never committed.
-    for (let attempt = 0; attempt < 2 && res.status === 504 && (res.json as { code?: string } | undefined)?.code === 'OUTCOME_UNKNOWN'; attempt++) {
-      const tx = (res.json as { details?: { transactionId?: string } }).details?.transactionId;
-      const committed = tx === undefined ? undefined : await waitFor(
-        async () => {
-          const r = await request(`${owner.urls.spec}/twins/${encodeURIComponent(c.twinId)}?atLeastTx=${tx}`, { token: tok(owner) });
-          return r.status === 200 ? true : undefined;
-        },
-        { step: `${name}: outcome of ${tx}`, timeoutMs: 30_000, intervalMs: 1000 },
-      ).catch(() => undefined);
-      if (committed) {
-        facts.createTx = tx!;
-        return `tx ${tx!.slice(0, 16)} (its outcome looked up after 504 OUTCOME_UNKNOWN: committed); grants MANUFACTURER, MAINTAINER, AUDITOR, DEVICE_AGENT (${owner.mspId} device agent)`;
-      }
-      res = await create();
+    const w = await writeOrLookUp(name, create, (tx) => request(`${owner.urls.spec}/twins/${twin}?atLeastTx=${tx}`, { token: tok(owner) }));
+    if ('lookedUp' in w) {
+      facts.createTx = w.lookedUp;
+      return `tx ${w.lookedUp.slice(0, 16)} (its outcome looked up after 504 OUTCOME_UNKNOWN: committed); grants MANUFACTURER, MAINTAINER, AUDITOR, DEVICE_AGENT (${owner.mspId} device agent)`;
     }
+    const res = w.res;
     expectStatus(name, res, 201);
     const r = res.json as { transactionId: string; blockNumber: number; result: { elements: number; programs: unknown[] } };
     facts.createTx = r.transactionId;
@@ -267,20 +253,32 @@ export async function runScenario(c: Consortium, opts: ScenarioOptions = {}): Pr
       `Maintenance report\ntwin: ${c.twinId}\nreplaced ${OLD_SENSOR} (failed: bad value, bottles overflowing) with ${NEW_SENSOR} serial FLS-2026-0002\ncalibrated 180-195 mm\n`,
     );
     const q = new URLSearchParams({ title: 'Fill-level sensor replacement', confidentiality: 'confidential', componentId: NEW_SENSOR, description: 'replacement of the failed fill-level sensor' });
-    const res = await request(spec(maintainer, `/documents?${q}`), { token: tok(maintainer), bytes: report });
-    expectStatus(name, res, 201);
-    const r = res.json as { result: { hash: string; dhtRef: string }; stored: { sha256: string } };
-    check(name, r.result.hash === sha256(report), `on-chain hash ${r.result.hash} is not the SHA-256 of the report`);
-    facts.reportHash = r.result.hash;
-    facts.reportDhtRef = r.result.dhtRef;
-    return `hash ${r.result.hash.slice(0, 16)}..., stored encrypted in the DHT (ref ${r.result.dhtRef.slice(0, 16)}...)`;
+    const w = await writeOrLookUp(
+      name,
+      () => request(spec(maintainer, `/documents?${q}`), { token: tok(maintainer), bytes: report }),
+      (tx) => request(spec(maintainer, `/documents/${sha256(report)}?atLeastTx=${tx}`), { token: tok(maintainer) }),
+    );
+    if ('res' in w) expectStatus(name, w.res, 201);
+    const r =
+      'res' in w
+        ? (w.res.json as { result: { hash: string; dhtRef: string } }).result
+        : (w.read.json as { document: { hash: string; dhtRef: string } }).document;
+    check(name, r.hash === sha256(report), `on-chain hash ${r.hash} is not the SHA-256 of the report`);
+    facts.reportHash = r.hash;
+    facts.reportDhtRef = r.dhtRef;
+    return `hash ${r.hash.slice(0, 16)}..., stored encrypted in the DHT (ref ${r.dhtRef.slice(0, 16)}...)${'lookedUp' in w ? ' (outcome looked up after 504 OUTCOME_UNKNOWN)' : ''}`;
   });
 
   await step('Owner records a secret document (the operating contract)', async (name) => {
     const q = new URLSearchParams({ title: 'Operating contract', confidentiality: 'secret' });
-    const res = await request(spec(owner, `/documents?${q}`), { token: tok(owner), bytes: Buffer.from(`Operating contract for ${c.twinId}: price per bottle, output targets.\n`) });
-    expectStatus(name, res, 201);
-    facts.secretHash = (res.json as { result: { hash: string } }).result.hash;
+    const contract = Buffer.from(`Operating contract for ${c.twinId}: price per bottle, output targets.\n`);
+    const w = await writeOrLookUp(
+      name,
+      () => request(spec(owner, `/documents?${q}`), { token: tok(owner), bytes: contract }),
+      (tx) => request(spec(owner, `/documents/${sha256(contract)}?atLeastTx=${tx}`), { token: tok(owner) }),
+    );
+    if ('res' in w) expectStatus(name, w.res, 201);
+    facts.secretHash = 'res' in w ? (w.res.json as { result: { hash: string } }).result.hash : sha256(contract);
     return `hash ${facts.secretHash.slice(0, 16)}... (readable by OWNER only)`;
   });
 
@@ -390,9 +388,15 @@ export async function runScenario(c: Consortium, opts: ScenarioOptions = {}): Pr
   });
 
   await step(`Owner calls SetConveyorSpeed(speed=${SPEED_OK}); the device agent executes it`, async (name) => {
-    const res = await request(spec(owner, '/program-calls'), { token: tok(owner), json: { program: 'SetConveyorSpeed', parameters: { speed: SPEED_OK } } });
-    expectStatus(name, res, 201);
-    const callId = String((res.json as { result: { callId: string | number } }).result.callId);
+    // Idempotent per requestId (docs/api.md): a 504 OUTCOME_UNKNOWN is looked up by it.
+    const requestId = `scenario-${c.twinId}-speed-${SPEED_OK}`;
+    const w = await writeOrLookUp(
+      name,
+      () => request(spec(owner, '/program-calls'), { token: tok(owner), json: { program: 'SetConveyorSpeed', parameters: { speed: SPEED_OK }, requestId } }),
+      () => request(spec(owner, `/program-calls/by-request/${encodeURIComponent(requestId)}`), { token: tok(owner) }),
+    );
+    if ('res' in w) expectStatus(name, w.res, 201);
+    const callId = String('res' in w ? (w.res.json as { result: { callId: string | number } }).result.callId : (w.read.json as { callId: string | number }).callId);
     facts.callId = callId;
     const call = await agentWait(async () => {
       const r = await request(spec(owner, `/program-calls/${encodeURIComponent(callId)}`), { token: tok(owner) });
