@@ -178,6 +178,8 @@ export interface DhtNode {
   watchFeed(feedId: Hex, listener: (head: FeedHead) => void): () => void;
   /** At most `limit` entries (capped by maxRangeEntries), oldest first. */
   rangeByTime(feedId: Hex, fromMs: number, toMs: number, limit?: number): Promise<FeedEntry[]>;
+  /** The first and last segment indices of [fromMs, toMs] (no segment read); undefined when none meets it. */
+  indexRangeByTime(feedId: Hex, fromMs: number, toMs: number): Promise<{ readonly first: number; readonly last: number } | undefined>;
   /** Parties must be known to the registry (a later segment could not be wrapped for an unknown one): DHT_UNKNOWN_PARTY otherwise. */
   updateFeedAcl(feed: Readonly<FeedWriter>, parties: readonly string[]): Promise<{ version: number }>;
   /** The highest verified ACL version of an object id among its replicas (feeds: the feed's objectId). */
@@ -470,6 +472,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
       return () => void headWatchers.off(feedId, safe);
     },
     rangeByTime: (feedId, from, to, limit) => need().feeds.rangeByTime(feedId, from, to, limit),
+    indexRangeByTime: (feedId, from, to) => need().feeds.indexRangeByTime(feedId, from, to),
     feedUpdateRecords: (feedId, from, to) => need().feeds.updateRecords(feedId, from, to),
     feedUpdateReplicas: (feedId, index) => need().feeds.updateReplicas(feedId, index),
     async updateFeedAcl(feed, parties) {

@@ -96,6 +96,12 @@ export interface FeedService {
   rangeByIndex(feedId: Hex, from: number, to: number, known?: FeedHead): Promise<FeedEntry[]>;
   /** At most `limit` (default and cap: maxRangeEntries) entries, oldest first. */
   rangeByTime(feedId: Hex, from: number, to: number, limit?: number): Promise<FeedEntry[]>;
+  /**
+   * The indices of the first and the last segment whose time ranges meet [from, to] (the
+   * searches of rangeByTime, uncapped, no segment read); undefined when none does. What a reader
+   * needs to spread a bounded number of segment reads over a long window.
+   */
+  indexRangeByTime(feedId: Hex, from: number, to: number): Promise<{ readonly first: number; readonly last: number } | undefined>;
   updateFeedAcl(feed: Readonly<FeedWriter>, parties: readonly string[]): Promise<{ version: number }>;
   /**
    * The owner-signed update records from..to (capped at the head), verified, in index order;
@@ -433,6 +439,31 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
     return s;
   }
 
+  /**
+   * The binary searches of a time query (time ranges grow with the index): the first index whose
+   * range ends at or after `from`, and the last, at most `max` from it, whose range starts at or
+   * before `to`. Reads update records only, never a segment.
+   */
+  async function timeWindow(feedId: Hex, latestIndex: number, from: number, to: number, max: number): Promise<{ first: number; last: number }> {
+    let lo = 0;
+    let hi = latestIndex;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const u = await update(feedId, mid);
+      if (u !== undefined && u.timeEnd < from) lo = mid + 1;
+      else hi = mid;
+    }
+    let a = lo;
+    let b = Math.min(latestIndex, lo + max - 1);
+    while (a < b) {
+      const mid = (a + b + 1) >> 1;
+      const u = await update(feedId, mid);
+      if (u !== undefined && u.timeStart > to) b = mid - 1;
+      else a = mid;
+    }
+    return { first: lo, last: a };
+  }
+
   function checkRange(range: TimeRange): void {
     if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start) {
       throw new ValidationError('time range must be integers with 0 <= start <= end');
@@ -499,26 +530,9 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
       if (!Number.isSafeInteger(max) || max < 1) throw new ValidationError('limit must be a positive integer');
       const { h, acl } = await headAndAcl(feedId);
       if (h === undefined) return [];
-      // First index whose range ends at or after `from` (time ranges grow with the index).
-      let lo = 0;
-      let hi = h.latestIndex;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        const u = await update(feedId, mid);
-        if (u !== undefined && u.timeEnd < from) lo = mid + 1;
-        else hi = mid;
-      }
-      // Last index whose range starts at or before `to`, capped at `max` entries from `lo`: the
-      // window is known before any segment is fetched, so the segments are fetched in parallel.
-      let a = lo;
-      let b = Math.min(h.latestIndex, lo + max - 1);
-      while (a < b) {
-        const mid = (a + b + 1) >> 1;
-        const u = await update(feedId, mid);
-        if (u !== undefined && u.timeStart > to) b = mid - 1;
-        else a = mid;
-      }
-      const indices = Array.from({ length: a - lo + 1 }, (_, k) => lo + k);
+      // The window is known before any segment is fetched, so the segments are fetched in parallel.
+      const w = await timeWindow(feedId, h.latestIndex, from, to, max);
+      const indices = Array.from({ length: w.last - w.first + 1 }, (_, k) => w.first + k);
       const ups = await mapBounded(indices, RANGE_CONCURRENCY, (i) => update(feedId, i));
       const wanted: FeedUpdate[] = [];
       for (const u of ups) {
@@ -527,6 +541,20 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
         if (u.timeEnd >= from) wanted.push(u);
       }
       return mapBounded(wanted, RANGE_CONCURRENCY, (u) => entry(u, acl));
+    },
+
+    async indexRangeByTime(feedId, from, to) {
+      checkRange({ start: from, end: to });
+      const h = await head(feedId);
+      if (h === undefined) return undefined;
+      const w = await timeWindow(feedId, h.latestIndex, from, to, h.latestIndex + 1);
+      // The search's bounds hold a segment of the window unless none meets it (one index left
+      // that lies wholly before `from` or after `to`).
+      const [a, b] = await Promise.all([update(feedId, w.first), update(feedId, w.last)]);
+      if (w.first === w.last && (a === undefined || a.timeEnd < from || a.timeStart > to)) return undefined;
+      if (a !== undefined && a.timeStart > to) return undefined;
+      if (b !== undefined && b.timeEnd < from) return undefined;
+      return { first: w.first, last: w.last };
     },
 
     async updateRecords(feedId, from, to) {

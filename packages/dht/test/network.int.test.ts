@@ -142,6 +142,14 @@ describe('feeds', () => {
     expect(new TextDecoder().decode(latest?.payload)).toBe('segment-3');
     expect((await n(1).rangeByIndex(feed.feedId, 1, 2)).map((e) => e.index)).toEqual([1, 2]);
     expect((await n(0).rangeByTime(feed.feedId, t0 + 1500, t0 + 2100)).map((e) => e.index)).toEqual([1, 2]);
+    // The window's index range without reading a segment: edges inside, on and between segments.
+    const win = (from: number, to: number) => n(1).indexRangeByTime(feed.feedId, t0 + from, t0 + to);
+    expect(await win(1500, 2100)).toEqual({ first: 1, last: 2 });
+    expect(await win(-5000, 99_999)).toEqual({ first: 0, last: 3 });
+    expect(await win(999, 1000)).toEqual({ first: 0, last: 1 });
+    expect(await win(3999, 3999)).toEqual({ first: 3, last: 3 });
+    expect(await win(4000, 9000)).toBeUndefined();
+    expect(await win(-9000, -1)).toBeUndefined();
 
     // Idempotent replay of the same segment; a different one at a taken index is refused; no gaps.
     expect(await n(2).appendFeed(writer, 2, new TextEncoder().encode('segment-2'), { start: t0 + 2000, end: t0 + 2999 })).toMatchObject({ duplicate: true });

@@ -12,6 +12,7 @@ import { silentLogger } from '@twinledger/observability';
 import { decodeSegment, type Reading } from '@twinledger/readings';
 import { createDevIssuer, createJwtVerifier, type DevIssuer } from '@twinledger/service-kit';
 import { createFeedIngest, DEFAULTS, type FeedIngestRuntime } from '../src/main.js';
+import { createFeedReader } from '../src/domain/feed-reader.js';
 import { feedIngestLedgerOf } from './support/ledger.js';
 
 // feed-ingest asks the ledger for every feed permission: real Fabric (Org1, Org2; Org3 has a DHT
@@ -175,6 +176,20 @@ async function feedContents(dht: TestNetwork['nodes'][number], feedId: string): 
     const anchored = await org2.app.inject({ method: 'GET', url: `/feeds/${feedId}/series?last=1999&buckets=4`, headers: h2 });
     expect(anchored.statusCode).toBe(200);
     expect(anchored.json()).toEqual({ from: t0, to: t0 + 1999, latest: reading(1999), buckets: series.json().buckets, truncated: false });
+    // A window of more segments than a series reads is sampled over the whole of it, found on
+    // the real DHT from the signed update records (a reader bounded at 2 segments; access is
+    // checked above, the reader alone is under test here).
+    const { indices } = await feedContents(dht.nodes[1]!, feedId);
+    expect(indices.length).toBeGreaterThan(2);
+    const bounded = createFeedReader({ dht: dht.nodes[1]!, registry: { get: () => undefined } as never, access: { require: async () => undefined } as never, maxSegmentsPerQuery: 1000, maxSegmentsPerSeries: 2 });
+    const sampled = await bounded.series(feedId, t0, t0 + 1999, 4);
+    expect(sampled.sampled).toEqual({ segments: 2, of: indices.length });
+    expect(sampled.truncated).toBe(false);
+    const perSegment = await feedContents(dht.nodes[1]!, feedId).then((c) => c.ts.length);
+    expect(sampled.buckets.reduce((n, b) => n + b.count, 0)).toBeLessThan(perSegment);
+    // The first and the newest segment are read: the newest readings are charted.
+    expect(sampled.buckets.at(-1)!.start).toBe(t0 + 3 * 500);
+    expect(sampled.buckets[0]!.start).toBe(t0);
     const both = await org2.app.inject({ method: 'GET', url: `/feeds/${feedId}/series?last=10&from=${t0}`, headers: h2 });
     expect(both.statusCode).toBe(400);
     expect(both.json()).toMatchObject({ code: 'VALIDATION_FAILED' });

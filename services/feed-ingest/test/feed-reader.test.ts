@@ -48,6 +48,22 @@ function fakeDht(segments: Reading[][], cap = Number.MAX_SAFE_INTEGER): { dht: D
       }
       return out;
     },
+    // The searches of packages/dht feeds.ts, uncapped: no segment is read.
+    async indexRangeByTime(_feedId: string, from: number, to: number) {
+      calls['indexRangeByTime'] = (calls['indexRangeByTime'] ?? 0) + 1;
+      const first = entries.findIndex((e) => e.timeEnd >= from);
+      if (first < 0 || entries[first]!.timeStart > to) return undefined;
+      let last = first;
+      while (last + 1 < entries.length && entries[last + 1]!.timeStart <= to) last++;
+      return { first, last };
+    },
+    async rangeByIndex(_feedId: string, from: number, to: number) {
+      calls['rangeByIndex'] = (calls['rangeByIndex'] ?? 0) + 1;
+      return entries.slice(from, to + 1);
+    },
+    async feedHead() {
+      return entries.length === 0 ? undefined : { feedId: FEED, latestIndex: entries.length - 1 };
+    },
     async latest() {
       calls['latest']!++;
       return entries.at(-1);
@@ -232,23 +248,39 @@ describe('feed reader past the DHT\'s range cap (oldest entries first, at most t
     expect(calls['rangeByTime']).toBe(3);
   });
 
-  it('stops a series at its segment bound and says it is truncated (covering the oldest segments of the window)', async () => {
-    const { reader } = readerOver(CAP, { maxSegmentsPerSeries: 15 });
+  it('samples a window of more segments than its bound: runs spread evenly over the whole window, said by `sampled`', async () => {
+    const { reader, calls } = readerOver(CAP, { maxSegmentsPerSeries: 15 });
     const s = await reader.series(FEED, 0, 20_000, 50);
-    expect(s.truncated).toBe(true);
-    expect(s.buckets).toEqual(reference(all.slice(0, 15 * 4), 0, 20_000, 50));
-    // Exactly as many segments as the window holds: complete.
-    expect((await readerOver(CAP, { maxSegmentsPerSeries: 25 }).reader.series(FEED, 0, 20_000, 50)).truncated).toBe(false);
+    expect(s.truncated).toBe(false);
+    expect(s.sampled).toEqual({ segments: 14, of: 25 });
+    // Two runs of 7 (at most half the bound), the first at the window's start, the last ending
+    // at its end: the newest readings are charted, not only the oldest.
+    const read = [...Array.from({ length: 7 }, (_, i) => i), ...Array.from({ length: 7 }, (_, i) => 18 + i)];
+    const readings = read.flatMap((i) => all.slice(4 * i, 4 * i + 4));
+    expect(s.buckets).toEqual(reference(readings, 0, 20_000, 50));
+    expect(s.buckets.at(-1)!.start).toBe(reference(all, 0, 20_000, 50).at(-1)!.start);
+    expect(calls['rangeByTime']).toBe(0);
+    // Exactly as many segments as the window holds: read whole, not sampled.
+    const whole = await readerOver(CAP, { maxSegmentsPerSeries: 25 }).reader.series(FEED, 0, 20_000, 50);
+    expect(whole.sampled).toBeUndefined();
+    expect(whole.buckets).toEqual(reference(all, 0, 20_000, 50));
   });
 
-  it('anchors a relative window past the cap too, with truncated', async () => {
+  it('samples a relative window past the bound too, ending at the newest reading', async () => {
     const { reader } = readerOver(CAP);
     const newest = all.at(-1)!.ts;
     const s = await reader.seriesToLatest(FEED, newest - 10_000, 20);
     expect(s).toMatchObject({ from: 10_000, to: newest, truncated: false });
     expect(s.buckets).toEqual(reference(all, 10_000, newest, 20));
     const bounded = await readerOver(CAP, { maxSegmentsPerSeries: 12 }).reader.seriesToLatest(FEED, newest - 10_000, 20);
-    expect(bounded.truncated).toBe(true);
+    expect(bounded.sampled?.segments).toBeLessThanOrEqual(12);
+    expect(bounded.buckets.at(-1)).toEqual(reference(all, 10_000, newest, 20).at(-1));
+  });
+
+  it('gives no buckets, without reading a segment, for a window the feed has nothing in', async () => {
+    const { reader, calls } = readerOver(CAP);
+    expect(await reader.series(FEED, 5_000_000, 6_000_000, 10)).toEqual({ buckets: [], truncated: false });
+    expect(calls['rangeByTime']).toBe(0);
   });
 
   it('reads on when the cap ends exactly at `to`: the next segment may start at that millisecond', async () => {

@@ -1,6 +1,6 @@
 import { ValidationError } from '@twinledger/errors';
 import type { CallerIdentity } from '@twinledger/ledger-gateway';
-import type { DhtNode, FeedEntry } from '@twinledger/dht';
+import { mapBounded, type DhtNode, type FeedEntry } from '@twinledger/dht';
 import { Permissions } from '@twinledger/ledger';
 import { AclDeniedError } from '@twinledger/dht/errors';
 import { FeedAccessDeniedError, UnknownFeedError } from './errors.js';
@@ -13,9 +13,18 @@ import type { FeedRegistry } from './feed-registry.js';
  * default segment age (250 ms) a busy feed writes 4 segments a second, so 20,000 cover about
  * 83 minutes: the console's one-hour window with room to spare, in 20 DHT pages of 1,000. The
  * bound keeps one chart request's work (and its hold on the DHT node) finite; a longer window
- * answers the oldest 20,000 segments of it with `truncated: true`.
+ * is sampled (see SAMPLE_RUN).
  */
 export const MAX_SEGMENTS_PER_SERIES = 20_000;
+
+/**
+ * A window of more segments than a series reads is sampled in runs of this many consecutive
+ * segments, spread evenly over its index range: the chart covers the whole window (a day of a
+ * busy feed, say) instead of its oldest part, and each run still shows the signal's short-term
+ * shape. Runs are read by index, a few at a time.
+ */
+const SAMPLE_RUN = 50;
+const SAMPLE_CONCURRENCY = 4;
 
 export interface SeriesBucket {
   readonly start: number;
@@ -26,8 +35,14 @@ export interface SeriesBucket {
 
 export interface Series {
   readonly buckets: SeriesBucket[];
-  /** The window holds more segments than one query reads: the buckets cover its oldest part only. */
+  /** Segments of the window may be left unread (feed time running backwards across segments). */
   readonly truncated: boolean;
+  /**
+   * The window held more segments than one query reads (`of`): the buckets are computed from
+   * `segments` of them, in runs spread evenly over the window. Bucket counts are of the readings
+   * read; min, max and mean are those of the sampled readings.
+   */
+  readonly sampled?: { readonly segments: number; readonly of: number };
 }
 
 export interface AnchoredSeries extends Series {
@@ -221,7 +236,7 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
       if (!s) names.set(name, (s = { min: new Float64Array(nb).fill(Infinity), max: new Float64Array(nb).fill(-Infinity), sum: new Float64Array(nb), n: new Uint32Array(nb) }));
       return s;
     };
-    const { truncated } = await walkRange(feedId, from, to, maxSegmentsPerSeries, (_entry, seg) => {
+    const add = (seg: DecodedSegment): void => {
       const ts = seg.ts;
       for (let i = 0; i < seg.count; i++) {
         const t = ts[i]!;
@@ -243,8 +258,31 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
           n[b]!++;
         }
       }
-      return false;
-    });
+    };
+    // Only the update records are searched here; no segment is read.
+    const window = await dht.indexRangeByTime(feedId, from, to);
+    if (window === undefined) return { buckets: [], truncated: false };
+    const total = window.last - window.first + 1;
+    let truncated = false;
+    let sampled: Series['sampled'];
+    if (total <= maxSegmentsPerSeries) {
+      ({ truncated } = await walkRange(feedId, from, to, maxSegmentsPerSeries, (_entry, seg) => (add(seg), false)));
+    } else {
+      // At least two runs (the window's start and its end), never more segments than the bound.
+      const run = Math.max(1, Math.min(SAMPLE_RUN, init.maxSegmentsPerQuery, Math.floor(maxSegmentsPerSeries / 2)));
+      const runs = Math.max(2, Math.floor(maxSegmentsPerSeries / run));
+      // Evenly spaced starts, the first at the window's first segment, the last run ending at its last.
+      const step = (total - run) / (runs - 1);
+      const starts = [...new Set(Array.from({ length: runs }, (_, k) => window.first + Math.round(k * step)))];
+      const head = await dht.feedHead(feedId);
+      let read = 0;
+      await mapBounded(starts, SAMPLE_CONCURRENCY, async (start) => {
+        const entries = await dht.rangeByIndex(feedId, start, Math.min(window.last, start + run - 1), head ? { head } : undefined);
+        for (const e of entries) add(decodeCached(e.ref, e.payload));
+        read += entries.length;
+      });
+      sampled = { segments: read, of: total };
+    }
     const out: SeriesBucket[] = [];
     for (let b = 0; b < nb; b++) {
       if (count[b] === 0) continue;
@@ -252,7 +290,7 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
       for (const [name, s] of names) if (s.n[b]! > 0) values[name] = { min: s.min[b]!, max: s.max[b]!, mean: s.sum[b]! / s.n[b]! };
       out.push({ start: from + b * width, count: count[b]!, values });
     }
-    return { buckets: out, truncated };
+    return { buckets: out, truncated, ...(sampled ? { sampled } : {}) };
   }
 
   /**

@@ -120,7 +120,7 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
     {
       schema: {
         summary:
-          'A downsampled series for charts: min/max/mean per time bucket and value name. Either `from` and `to`, or `last` (ms): the window of that length ending at the newest reading, found in the same call (the answer carries the window and that reading). One query reads at most 20,000 segments by default (about 80 minutes of a busy feed at 250 ms segments); `truncated: true` says the window held more and the buckets cover its oldest part only',
+          'A downsampled series for charts: min/max/mean per time bucket and value name. Either `from` and `to`, or `last` (ms): the window of that length ending at the newest reading, found in the same call (the answer carries the window and that reading). One query reads at most 20,000 segments by default (about 80 minutes of a busy feed at 250 ms segments); a window holding more is sampled: runs of consecutive segments spread evenly over the whole window, said by `sampled` (segments read, of how many): counts are then of the readings read, min/max/mean of those',
         params: FeedParams,
         querystring: Type.Object(
           {
@@ -138,7 +138,13 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
             /** With `last`: the newest reading (null for an empty feed). */
             latest: Type.Optional(Type.Union([ReadingSchema, Type.Null()])),
             buckets: Type.Array(Type.Object({ start: Type.Integer(), count: Type.Integer(), values: Type.Record(Type.String(), Type.Object({ min: Type.Number(), max: Type.Number(), mean: Type.Number() })) })),
-            truncated: Type.Boolean({ description: 'the window holds more segments than one query reads: the buckets cover its oldest part only' }),
+            truncated: Type.Boolean({ description: 'segments of the window may be left unread (feed time running backwards across segments)' }),
+            sampled: Type.Optional(
+              Type.Object(
+                { segments: Type.Integer({ description: 'segments read' }), of: Type.Integer({ description: 'segments in the window' }) },
+                { description: 'the window held more segments than one query reads: the buckets are computed from runs of segments spread evenly over it' },
+              ),
+            ),
           }),
           ...errorResponses,
         },
@@ -151,7 +157,7 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
         if (from !== undefined || to !== undefined) throw new ValidationError('give either last or from and to, not both', { details: { from, to, last } });
         await reader.authorize(req.params.feedId, req.principal!);
         const s = await reader.seriesToLatest(req.params.feedId, last, buckets);
-        return { from: s.from, to: s.to, latest: s.latest ?? null, buckets: s.buckets, truncated: s.truncated };
+        return { from: s.from, to: s.to, latest: s.latest ?? null, buckets: s.buckets, truncated: s.truncated, ...(s.sampled ? { sampled: s.sampled } : {}) };
       }
       if (from === undefined || to === undefined) throw new ValidationError('from and to (or last) are required', { details: { from, to } });
       await reader.authorize(req.params.feedId, req.principal!);

@@ -1345,7 +1345,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A downsampled series for charts: min/max/mean per time bucket and value name. Either `from` and `to`, or `last` (ms): the window of that length ending at the newest reading, found in the same call (the answer carries the window and that reading). One query reads at most 20,000 segments by default (about 80 minutes of a busy feed at 250 ms segments); `truncated: true` says the window held more and the buckets cover its oldest part only */
+        /** A downsampled series for charts: min/max/mean per time bucket and value name. Either `from` and `to`, or `last` (ms): the window of that length ending at the newest reading, found in the same call (the answer carries the window and that reading). One query reads at most 20,000 segments by default (about 80 minutes of a busy feed at 250 ms segments); a window holding more is sampled: runs of consecutive segments spread evenly over the whole window, said by `sampled` (segments read, of how many): counts are then of the readings read, min/max/mean of those */
         get: {
             parameters: {
                 query?: {
@@ -1391,8 +1391,15 @@ export interface paths {
                                     [key: string]: number;
                                 };
                             } | null;
+                            /** @description the window held more segments than one query reads: the buckets are computed from runs of segments spread evenly over it */
+                            sampled?: {
+                                /** @description segments in the window */
+                                of: number;
+                                /** @description segments read */
+                                segments: number;
+                            };
                             to: number;
-                            /** @description the window holds more segments than one query reads: the buckets cover its oldest part only */
+                            /** @description segments of the window may be left unread (feed time running backwards across segments) */
                             truncated: boolean;
                         };
                     };

@@ -219,9 +219,14 @@ function FeedPanel({ feedId, label, profile }: { feedId: string; label: string; 
       <ErrorNotice error={series.error} action="read the feed history" />
       {series.loading ? <p role="status">Loading the series…</p> : null}
       <SeriesChart points={points} range={range} unit={unit} label={bounds ? `${label} ${new Date(bounds.from).toISOString()} to ${new Date(bounds.to).toISOString()}` : `${label} history`} />
+      {series.data?.sampled ? (
+        <p role="note" data-testid="series-sampled">
+          Sampled: the window holds {series.data.sampled.of.toLocaleString()} segments; the chart is computed from {series.data.sampled.segments.toLocaleString()} of them, spread over the whole window. Choose a shorter window for every reading.
+        </p>
+      ) : null}
       {series.data?.truncated ? (
         <p role="note" data-testid="series-partial">
-          Partial: the window has more data than one query reads; the chart shows its oldest part. Choose a shorter window for the rest.
+          Partial: segments of the window may be missing from the chart (the feed's time ran backwards). Choose a shorter window for the rest.
         </p>
       ) : null}
       {range && series.data ? <HistoryAnomalies feedId={feedId} buckets={series.data.buckets} seriesTo={series.data.to} range={range} unit={unit} label={label} /> : null}
