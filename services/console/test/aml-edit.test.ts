@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { childElements, flatten, insertionPreview, parentOf, removalPreview, siblingPositions, type AmlNode } from '../web/src/aml.js';
 import { isWebLink } from '../web/src/links.js';
-import { anomaliesOf, flaggedBuckets, sensorProfile } from '../web/src/sensor.js';
+import { anomaliesOf, flaggedBuckets, readAllReadings, sensorProfile, type Reading } from '../web/src/sensor.js';
 
 function el(tag: string, attributes: Record<string, string>, children: AmlNode[] = [], text?: string): AmlNode {
   return { tag, attributes, children, ...(text !== undefined ? { text } : {}) };
@@ -98,5 +98,40 @@ describe('external source links', () => {
     expect(isWebLink('https://vendor.example/manual')).toBe(true);
     expect(isWebLink('HTTP://vendor.example')).toBe(true);
     for (const bad of ['javascript:alert(1)', ' javascript:alert(1)', 'JaVaScRiPt:alert(1)', 'data:text/html,<script>alert(1)</script>', 'file:///etc/passwd', 'https:// x', 'opc.tcp://plant:4840']) expect(isWebLink(bad)).toBe(false);
+  });
+});
+
+describe('readAllReadings (the anomaly list reads a whole bucket, not its first page)', () => {
+  // feed-ingest's contract: at most `limit` readings from `from`, `truncated` when more may exist.
+  const pager = (all: Reading[], limit: number) => {
+    const asked: number[] = [];
+    const page = async (from: number, to: number) => {
+      asked.push(from);
+      const inRange = all.filter((r) => r.ts >= from && r.ts <= to);
+      return { readings: inRange.slice(0, limit), truncated: inRange.length > limit };
+    };
+    return { page, asked };
+  };
+  const at = (ts: number, v: number): Reading => ({ ts, v }) as Reading;
+
+  it('follows truncated to the end, skipping the readings repeated at the cursor', async () => {
+    const all = Array.from({ length: 25 }, (_, i) => at(Math.floor(i / 3), i));
+    const { page, asked } = pager(all, 10);
+    const r = await readAllReadings(page, 0, 100);
+    expect(r).toEqual({ readings: all, complete: true });
+    expect(asked).toEqual([0, 3, 6]);
+  });
+
+  it('finds an anomaly past the first page', async () => {
+    const all = [...Array.from({ length: 2500 }, (_, i) => at(i, 5)), at(2500, 99)];
+    const { page } = pager(all, 1000);
+    expect(anomaliesOf((await readAllReadings(page, 0, 3000)).readings, { min: 0, max: 10 })).toEqual([{ ts: 2500, name: 'v', value: 99 }]);
+  });
+
+  it('stops, incomplete, at its page bound or when a page makes no progress', async () => {
+    const { page } = pager(Array.from({ length: 100 }, (_, i) => at(i, 0)), 10);
+    expect(await readAllReadings(page, 0, 1000, 3)).toMatchObject({ complete: false });
+    const same = pager(Array.from({ length: 30 }, (_, i) => at(7, i)), 10);
+    expect(await readAllReadings(same.page, 0, 100)).toMatchObject({ complete: false });
   });
 });

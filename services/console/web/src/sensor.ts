@@ -84,3 +84,35 @@ export function anomaliesOf(readings: readonly Reading[], range: ExpectedRange):
   }
   return out;
 }
+
+/** One page of feed-ingest's range read (`GET /feeds/:feedId/readings?from&to&limit`). */
+export type ReadingsPage = (from: number, to: number) => Promise<{ readonly readings: readonly Reading[]; readonly truncated: boolean }>;
+
+/**
+ * Every reading of [from, to], following `truncated` as feed-ingest documents it: ask again from
+ * the last reading's ts and skip the readings at that ts already held. At most `maxPages` pages;
+ * `complete` is false when they did not reach the end (or a page made no progress: more readings
+ * at one millisecond than a page holds).
+ */
+export async function readAllReadings(page: ReadingsPage, from: number, to: number, maxPages = 20): Promise<{ readings: Reading[]; complete: boolean }> {
+  const out: Reading[] = [];
+  let cursor = from;
+  for (let p = 0; p < maxPages; p++) {
+    const r = await page(cursor, to);
+    // The readings at `cursor` this page repeats: those of the previous page at that ts.
+    let repeated = p === 0 ? 0 : out.reduce((n, x) => n + (x.ts === cursor ? 1 : 0), 0);
+    const before = out.length;
+    for (const x of r.readings) {
+      if (repeated > 0 && x.ts === cursor) {
+        repeated--;
+        continue;
+      }
+      out.push(x);
+    }
+    if (!r.truncated) return { readings: out, complete: true };
+    const last = out.at(-1);
+    if (out.length === before || last === undefined) return { readings: out, complete: false };
+    cursor = last.ts;
+  }
+  return { readings: out, complete: false };
+}

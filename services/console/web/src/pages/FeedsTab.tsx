@@ -5,7 +5,7 @@ import { ErrorNotice, NotAllowed } from '../components/ErrorNotice';
 import { SeriesChart, type SeriesPoint } from '../components/SeriesChart';
 import { useLoad, usePermission } from '../hooks';
 import type { SensorFeedRef } from '../ledger-types';
-import { anomaliesOf, flaggedBuckets, sensorProfile, type Anomaly, type ExpectedRange, type SensorProfile } from '../sensor';
+import { anomaliesOf, flaggedBuckets, readAllReadings, sensorProfile, type Anomaly, type ExpectedRange, type SensorProfile } from '../sensor';
 
 type Reading = NonNullable<Ok<'feeds', '/feeds/{feedId}/latest', 'get'>['reading']>;
 
@@ -229,7 +229,7 @@ function FeedPanel({ feedId, label, profile }: { feedId: string; label: string; 
           Partial: segments of the window may be missing from the chart (the feed's time ran backwards). Choose a shorter window for the rest.
         </p>
       ) : null}
-      {range && series.data ? <HistoryAnomalies feedId={feedId} buckets={series.data.buckets} seriesTo={series.data.to} range={range} unit={unit} label={label} /> : null}
+      {range && series.data ? <HistoryAnomalies feedId={feedId} buckets={series.data.buckets} seriesTo={series.data.to} range={range} unit={unit} label={label} sampled={series.data.sampled !== undefined} /> : null}
     </>
   );
 }
@@ -239,7 +239,24 @@ function FeedPanel({ feedId, label, profile }: { feedId: string; label: string; 
  * (so none is missed however many readings a bucket holds), then the exact readings of the newest
  * flagged buckets, read through feed-ingest like the series.
  */
-function HistoryAnomalies({ feedId, buckets, seriesTo, range, unit, label }: { feedId: string; buckets: Parameters<typeof flaggedBuckets>[0]; seriesTo: number; range: ExpectedRange; unit: string; label: string }) {
+function HistoryAnomalies({
+  feedId,
+  buckets,
+  seriesTo,
+  range,
+  unit,
+  label,
+  sampled,
+}: {
+  feedId: string;
+  buckets: Parameters<typeof flaggedBuckets>[0];
+  seriesTo: number;
+  range: ExpectedRange;
+  unit: string;
+  label: string;
+  /** The series was sampled: its min/max are those of the segments read, so the flags are too. */
+  sampled: boolean;
+}) {
   const flagged = useMemo(() => flaggedBuckets(buckets, seriesTo, range), [buckets, seriesTo, range]);
   /** Intervals, not (interval, value name) pairs: a named feed's bucket may be flagged for several names. */
   const intervals = useMemo(() => new Set(flagged.map((f) => f.from)).size, [flagged]);
@@ -247,8 +264,10 @@ function HistoryAnomalies({ feedId, buckets, seriesTo, range, unit, label }: { f
     // Newest first; a bucket flagged for several value names is read once.
     const newest = [...new Map(flagged.map((f) => [f.from, f])).values()].slice(-ANOMALY_BUCKETS).reverse();
     const found: Anomaly[] = [];
+    // A bucket may hold more readings than one range read answers: paged to its end (bounded).
+    const page = (from: number, to: number) => call('feeds', 'get', '/feeds/{feedId}/readings', { params: { feedId }, query: { from, to, limit: 1000 }, signal });
     for (const b of newest) {
-      const r = await call('feeds', 'get', '/feeds/{feedId}/readings', { params: { feedId }, query: { from: b.from, to: b.to, limit: 1000 }, signal });
+      const r = await readAllReadings(page, b.from, b.to);
       found.push(...anomaliesOf(r.readings, range).reverse());
       if (found.length >= ANOMALIES_SHOWN) break;
     }
@@ -258,11 +277,12 @@ function HistoryAnomalies({ feedId, buckets, seriesTo, range, unit, label }: { f
     <div className="anomalies" data-testid="history-anomalies" data-count={intervals}>
       <h4>Anomalies in this window</h4>
       {flagged.length === 0 ? (
-        <p>No reading in this window is outside the expected range.</p>
+        <p>{sampled ? 'No sampled reading of this window is outside the expected range (a shorter window checks every reading).' : 'No reading in this window is outside the expected range.'}</p>
       ) : (
         <>
           <p className="anomaly-flag">
             {intervals} of {buckets.length} intervals with readings hold readings outside {range.min}–{range.max} {unit}
+            {sampled ? ' (in the sampled segments; a shorter window checks every reading)' : ''}
           </p>
           <ErrorNotice error={exact.error} action="read the anomalous readings" />
           {exact.data ? <AnomalyList anomalies={exact.data} range={range} unit={unit} caption={`Newest readings of ${label} outside the expected range`} /> : null}
