@@ -34,8 +34,8 @@ export interface IdentityRegistryInit {
   readonly deadlines?: Partial<Deadlines>;
   /** The peer's health, shared by every identity's client: calls fail fast while it is down. */
   readonly health?: PeerHealth;
-  /** Builds the client of one identity; tests pass a fake of the FabricClient interface. */
-  readonly clientFactory?: (files: IdentityFiles) => Promise<FabricClient>;
+  /** Builds the client of one identity (for `chaincode`); tests pass a fake of the FabricClient interface. */
+  readonly clientFactory?: (files: IdentityFiles, chaincode: string) => Promise<FabricClient>;
   /** Observes every gateway call (latency metrics): function, kind, seconds, outcome code. */
   readonly onCall?: (fn: string, kind: 'evaluate' | 'submit', seconds: number, outcome: string) => void;
 }
@@ -73,8 +73,11 @@ export function observeClient(client: FabricClient, onCall: NonNullable<Identity
 export interface IdentityRegistry {
   /** The client that signs as the caller's identity; 403 IDENTITY_NOT_MAPPED / FOREIGN_ORGANIZATION. */
   clientFor(caller: CallerIdentity): Promise<FabricClient>;
-  /** The client of a named identity of this organization (the service's own work: event relay). */
-  clientByName(name: string): Promise<FabricClient>;
+  /**
+   * The client of a named identity of this organization (the service's own work: event relay);
+   * `chaincode` for a system chaincode (qscc: blocks for proofs and bundles) instead of the project's.
+   */
+  clientByName(name: string, options?: { readonly chaincode?: string }): Promise<FabricClient>;
   readonly mspId: string;
   close(): void;
 }
@@ -88,31 +91,33 @@ export function createIdentityRegistry(init: IdentityRegistryInit): IdentityRegi
   const clients = new Map<string, Promise<FabricClient>>();
   const factory =
     init.clientFactory ??
-    (async (files: IdentityFiles) =>
+    (async (files: IdentityFiles, chaincode: string) =>
       createFabricClient({
         pool: init.pool,
         peer: init.peer,
         identity: await loadIdentity(files),
         channel: init.channel,
-        chaincode: init.chaincode,
+        chaincode,
         deadlines: init.deadlines,
         ...(init.health ? { health: init.health } : {}),
       }));
 
   const resolve = (name: string) => resolveIdentityFiles(init, name);
 
-  const byName = async (name: string): Promise<FabricClient> => {
-    let client = clients.get(name);
+  const byName = async (name: string, options: { readonly chaincode?: string } = {}): Promise<FabricClient> => {
+    const chaincode = options.chaincode ?? init.chaincode;
+    const key = `${chaincode}\u0000${name}`;
+    let client = clients.get(key);
     if (!client) {
       client = (async () => {
         const files = await resolve(name);
         if (!files) throw new IdentityNotMappedError(`no Fabric identity '${name}' is configured for ${init.mspId}`, { details: { identity: name } });
-        const made = await factory(files);
+        const made = await factory(files, chaincode);
         return init.onCall ? observeClient(made, init.onCall) : made;
       })();
-      clients.set(name, client);
+      clients.set(key, client);
       // A failed lookup is not cached: the secret may be mounted later.
-      client.catch(() => clients.delete(name));
+      client.catch(() => clients.delete(key));
     }
     return client;
   };
@@ -128,7 +133,7 @@ export function createIdentityRegistry(init: IdentityRegistryInit): IdentityRegi
       }
       return byName(caller.fabricIdentity);
     },
-    clientByName: byName,
+    clientByName: (name, options) => byName(name, options),
     close() {
       for (const c of clients.values()) void c.then((x) => x.close(), () => undefined);
       clients.clear();

@@ -56,4 +56,28 @@ describe('identity registry', () => {
     });
     registry.close();
   });
+
+  it('gives a named identity one client per chaincode: the project\'s by default, a system chaincode (qscc) on request', async () => {
+    const made: string[] = [];
+    const registry = createIdentityRegistry({
+      mspId: 'Org1MSP',
+      identitiesDir: dir,
+      pool: {} as PeerConnectionPool,
+      peer: { endpoint: '127.0.0.1:1', tlsRootCertPath: '/nonexistent' },
+      channel: 'twins',
+      chaincode: 'twinledger',
+      clientFactory: async (files, chaincode) => {
+        made.push(`${files.certPath.includes('User1') ? 'User1' : '?'}:${chaincode}`);
+        return { mspId: files.mspId, close: () => undefined } as unknown as FabricClient;
+      },
+    });
+    const cc = await registry.clientByName('User1');
+    const qscc = await registry.clientByName('User1', { chaincode: 'qscc' });
+    expect(qscc).not.toBe(cc);
+    expect(await registry.clientByName('User1', { chaincode: 'qscc' })).toBe(qscc);
+    expect(await registry.clientFor({ subject: 'alice', mspId: 'Org1MSP', fabricIdentity: 'User1' })).toBe(cc);
+    expect(made).toEqual(['User1:twinledger', 'User1:qscc']);
+    await expect(registry.clientByName('Nobody', { chaincode: 'qscc' })).rejects.toMatchObject({ code: 'IDENTITY_NOT_MAPPED' });
+    registry.close();
+  });
 });

@@ -3,10 +3,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { join } from 'node:path';
 import { blockNumberOfTx, createQsccBlockReader } from '@twinledger/audit';
-import { ConfigError } from '@twinledger/config';
-import { createObservedIdentities, findIdentityFiles, type IdentityRegistry } from '@twinledger/ledger-gateway';
+import { createObservedIdentities, type IdentityRegistry } from '@twinledger/ledger-gateway';
 import { createDhtNode, readHexKeyFile, readSwarmKeyFile, signingKeyFromSeed, type DhtNode, type PartyRegistry } from '@twinledger/dht';
-import { createFabricClient, loadIdentity, type PeerEndpoint } from '@twinledger/fabric-client';
+import type { PeerEndpoint } from '@twinledger/fabric-client';
 import { createTwinLedger, type TwinLedger } from '@twinledger/ledger';
 import { createIdempotentProducer, createKafka, ensureTopics, type Admin, type Producer } from '@twinledger/kafka';
 import { createMetricsRegistry, type Logger, type Registry } from '@twinledger/observability';
@@ -263,9 +262,7 @@ export async function startFeedIngest(cfg: FeedIngestProcessConfig, logger: Logg
   });
   const serviceLedger = createTwinLedger(await identities.clientByName(cfg.ledger.serviceIdentity));
   // Anchor blocks for readings proofs: qscc as the service identity, over the same connection.
-  const serviceFiles = await findIdentityFiles(cfg.ledger.identitiesDir, cfg.ledger.serviceIdentity, cfg.mspId);
-  if (!serviceFiles) throw new ConfigError(`SERVICE_IDENTITY ${cfg.ledger.serviceIdentity} is not under ${cfg.ledger.identitiesDir}`);
-  const qscc = createFabricClient({ pool, peer: cfg.ledger.peer, identity: await loadIdentity(serviceFiles), channel: cfg.ledger.channel, chaincode: 'qscc' });
+  const qscc = await identities.clientByName(cfg.ledger.serviceIdentity, { chaincode: 'qscc' });
   const qsccBlocks = createQsccBlockReader((fn, args) => qscc.evaluate(fn, args), cfg.ledger.channel);
   const blocks: AnchorBlocks = { blockNumberOf: (txId) => blockNumberOfTx(qsccBlocks, txId) };
   const instance = await createFeedIngest(cfg, { dht, parties: registry, ledger: { identities, serviceLedger, blocks }, logger, metrics, auth: createJwtVerifier(cfg.auth) });
@@ -275,7 +272,6 @@ export async function startFeedIngest(cfg: FeedIngestProcessConfig, logger: Logg
     async close() {
       await instance.close();
       await dht.stop();
-      qscc.close();
       identities.close();
       pool.close();
       closeRegistry();

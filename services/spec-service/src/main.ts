@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAuditBundleExporter, createQsccBlockReader } from '@twinledger/audit';
-import { createAccessDecisions, createObservedIdentities, DEFAULT_AUTH_DECISION_TTL_MS, findIdentityFiles, type LedgerServiceConfig, type PeerHealthConfig } from '@twinledger/ledger-gateway';
+import { createAccessDecisions, createObservedIdentities, DEFAULT_AUTH_DECISION_TTL_MS, type LedgerServiceConfig, type PeerHealthConfig } from '@twinledger/ledger-gateway';
 import { ConfigError } from '@twinledger/config';
 import { createDhtClient, type DhtClient } from '@twinledger/dht-client';
-import { checkpointFile, createFabricClient, loadIdentity } from '@twinledger/fabric-client';
+import { checkpointFile } from '@twinledger/fabric-client';
 import { createIdempotentProducer, createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createMetricsRegistry, type Logger } from '@twinledger/observability';
@@ -77,13 +77,8 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
   // Blocks for audit bundles: qscc as the relay identity over the same connection. The caller's
   // own history read authorizes each export (routes/audit.ts); qscc hands any channel member
   // whole blocks, so this identity reads nothing it could not read already.
-  const relayFiles = await findIdentityFiles(cfg.identitiesDir, cfg.relayIdentity, cfg.mspId);
-  const qscc = relayFiles
-    ? createFabricClient({ pool, peer: cfg.peer, identity: await loadIdentity(relayFiles), channel: cfg.channel, chaincode: 'qscc', health })
-    : undefined;
-  const auditBundles = qscc
-    ? createAuditBundleExporter({ blocks: createQsccBlockReader((fn, args) => qscc.evaluate(fn, args), cfg.channel), channel: cfg.channel, chaincode: cfg.chaincode, mspId: cfg.mspId })
-    : undefined;
+  const qscc = await identities.clientByName(cfg.relayIdentity, { chaincode: 'qscc' });
+  const auditBundles = createAuditBundleExporter({ blocks: createQsccBlockReader((fn, args) => qscc.evaluate(fn, args), cfg.channel), channel: cfg.channel, chaincode: cfg.chaincode, mspId: cfg.mspId });
 
   let relay: EventRelay | undefined;
   let producer: ReturnType<typeof createIdempotentProducer> | undefined;
@@ -153,7 +148,7 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
     hub,
     relaying: () => relay !== undefined,
     journal,
-    ...(auditBundles ? { auditBundles } : {}),
+    auditBundles,
     limits: { ...(cfg.amlMaxBytes ? { amlBytes: cfg.amlMaxBytes } : {}), ...(cfg.documentMaxBytes ? { documentBytes: cfg.documentMaxBytes } : {}) },
     ...(cfg.mvccAttempts ? { mvccAttempts: cfg.mvccAttempts } : {}),
     specCache,
@@ -178,7 +173,6 @@ export async function startSpecService(cfg: SpecServiceConfig, logger: Logger): 
       await producer?.disconnect().catch(() => undefined);
       await health.stop();
       identities.close();
-      qscc?.close();
       pool.close();
     },
   };
