@@ -28,20 +28,24 @@ describe('identity registry', () => {
     expect(await listIdentityNames(dir, 'Org1MSP')).toEqual(['User1', 'User2']);
   });
 
-  it('maps callers to one client per identity and refuses unmapped or foreign callers', async () => {
-    const made: IdentityFiles[] = [];
-    const registry = createIdentityRegistry({
+  /** A registry over the test's identities directory whose clients are fakes; `seen` is told each client made. */
+  const registryOver = (seen: (files: IdentityFiles, chaincode: string) => void) =>
+    createIdentityRegistry({
       mspId: 'Org1MSP',
       identitiesDir: dir,
       pool: {} as PeerConnectionPool,
       peer: { endpoint: '127.0.0.1:1', tlsRootCertPath: '/nonexistent' },
       channel: 'twins',
       chaincode: 'twinledger',
-      clientFactory: async (files) => {
-        made.push(files);
+      clientFactory: async (files, chaincode) => {
+        seen(files, chaincode);
         return { mspId: files.mspId, close: () => undefined } as unknown as FabricClient;
       },
     });
+
+  it('maps callers to one client per identity and refuses unmapped or foreign callers', async () => {
+    const made: IdentityFiles[] = [];
+    const registry = registryOver((files) => made.push(files));
     const a = await registry.clientFor({ subject: 'alice', mspId: 'Org1MSP', fabricIdentity: 'User1' });
     const b = await registry.clientFor({ subject: 'bob', mspId: 'Org1MSP', fabricIdentity: 'User1' });
     expect(a).toBe(b);
@@ -59,18 +63,7 @@ describe('identity registry', () => {
 
   it('gives a named identity one client per chaincode: the project\'s by default, a system chaincode (qscc) on request', async () => {
     const made: string[] = [];
-    const registry = createIdentityRegistry({
-      mspId: 'Org1MSP',
-      identitiesDir: dir,
-      pool: {} as PeerConnectionPool,
-      peer: { endpoint: '127.0.0.1:1', tlsRootCertPath: '/nonexistent' },
-      channel: 'twins',
-      chaincode: 'twinledger',
-      clientFactory: async (files, chaincode) => {
-        made.push(`${files.certPath.includes('User1') ? 'User1' : '?'}:${chaincode}`);
-        return { mspId: files.mspId, close: () => undefined } as unknown as FabricClient;
-      },
-    });
+    const registry = registryOver((files, chaincode) => made.push(`${files.certPath.includes('User1') ? 'User1' : '?'}:${chaincode}`));
     const cc = await registry.clientByName('User1');
     const qscc = await registry.clientByName('User1', { chaincode: 'qscc' });
     expect(qscc).not.toBe(cc);
