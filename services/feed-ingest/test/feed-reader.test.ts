@@ -277,6 +277,17 @@ describe('feed reader past the DHT\'s range cap (oldest entries first, at most t
     expect(bounded.buckets.at(-1)).toEqual(reference(all, 10_000, newest, 20).at(-1));
   });
 
+  it('is complete, not truncated, when the window holds exactly as many segments as the bound (full pages)', async () => {
+    // 19 segments: a page of 10, then a full page of 10 starting at the cursor's segment (9 new)
+    // that ends at `to`: the walk is at its bound with every segment of the window read.
+    const { reader } = readerOver(CAP, { maxSegmentsPerSeries: 19 });
+    const to = all[19 * 4 - 1]!.ts;
+    const s = await reader.series(FEED, 0, to, 50);
+    expect(s).toMatchObject({ truncated: false });
+    expect(s.sampled).toBeUndefined();
+    expect(s.buckets).toEqual(reference(all.slice(0, 76), 0, to, 50));
+  });
+
   it('gives no buckets, without reading a segment, for a window the feed has nothing in', async () => {
     const { reader, calls } = readerOver(CAP);
     expect(await reader.series(FEED, 5_000_000, 6_000_000, 10)).toEqual({ buckets: [], truncated: false });

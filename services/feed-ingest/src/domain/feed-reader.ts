@@ -161,29 +161,35 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
    * walk (the caller's own limit). Returns whether segments of the window may be left unread.
    * Pages are visited as they come, so a series holds one page of payloads, not the window's.
    */
-  async function walkRange(feedId: string, from: number, to: number, maxSegments: number, visit: (entry: FeedEntry, seg: DecodedSegment) => boolean): Promise<{ truncated: boolean }> {
+  async function walkRange(
+    feedId: string,
+    from: number,
+    to: number,
+    maxSegments: number,
+    visit: (entry: FeedEntry, seg: DecodedSegment) => boolean,
+  ): Promise<{ truncated: boolean; read: number }> {
     const pageSize = init.maxSegmentsPerQuery;
     let cursor = from;
     let lastIndex = -1;
     let read = 0;
     for (;;) {
       // Checked before asking: a range query (one page) then costs one DHT call, not two.
-      if (read >= maxSegments) return { truncated: true };
+      if (read >= maxSegments) return { truncated: true, read };
       const page = await dht.rangeByTime(feedId, cursor, to, pageSize);
       let progressed = false;
       for (const entry of page) {
         if (entry.index <= lastIndex) continue;
-        if (read >= maxSegments) return { truncated: true };
+        if (read >= maxSegments) return { truncated: true, read };
         read++;
         lastIndex = entry.index;
         progressed = true;
-        if (visit(entry, decodeCached(entry.ref, entry.payload))) return { truncated: false };
+        if (visit(entry, decodeCached(entry.ref, entry.payload))) return { truncated: false, read };
       }
       const last = page.at(-1);
       // `<=`: a segment may start at the very millisecond the last one ended (readings of one ms split by a flush).
-      if (last === undefined || page.length < pageSize || last.timeEnd > to) return { truncated: false };
+      if (last === undefined || page.length < pageSize || last.timeEnd > to) return { truncated: false, read };
       // A full page of segments already read: more than a page ends at the cursor, it cannot move.
-      if (!progressed) return { truncated: true };
+      if (!progressed) return { truncated: true, read };
       cursor = last.timeEnd;
     }
   }
@@ -266,7 +272,9 @@ export function createFeedReader(init: FeedReaderInit): FeedReader {
     let truncated = false;
     let sampled: Series['sampled'];
     if (total <= maxSegmentsPerSeries) {
-      ({ truncated } = await walkRange(feedId, from, to, maxSegmentsPerSeries, (_entry, seg) => (add(seg), false)));
+      const walk = await walkRange(feedId, from, to, maxSegmentsPerSeries, (_entry, seg) => (add(seg), false));
+      // A walk that stopped at its bound having read every segment of the window is complete.
+      truncated = walk.truncated && walk.read < total;
     } else {
       // At least two runs (the window's start and its end), never more segments than the bound.
       const run = Math.max(1, Math.min(SAMPLE_RUN, init.maxSegmentsPerQuery, Math.floor(maxSegmentsPerSeries / 2)));
