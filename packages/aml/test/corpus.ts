@@ -46,6 +46,9 @@ export const AML_CASES: readonly AmlCase[] = [
   { name: 'a processing instruction after a fragment', kind: 'fragment', code: undefined, xml: () => `${ie('f1')}<?xml version="1.0"?>` },
   { name: 'a byte order mark between elements', kind: 'document', code: undefined, xml: () => doc(ie('a', '<Description>x</Description>\uFEFF<Attribute Name="x"/>')) },
   { name: 'a fragment with an XML declaration', kind: 'fragment', code: undefined, xml: () => `<?xml version="1.0"?>${ie('f1')}` },
+  // CAEX allows a file without InstanceHierarchy (a library, an AutomationML Component).
+  { name: 'no InstanceHierarchy', kind: 'document', code: undefined, xml: () => '<CAEXFile SchemaVersion="3.0" FileName="x"/>' },
+  { name: 'a SystemUnitClassLib only', kind: 'document', code: undefined, xml: () => '<CAEXFile SchemaVersion="3.0" FileName="c.aml"><SystemUnitClassLib Name="L"><SystemUnitClass Name="Motor" ID="m"/></SystemUnitClassLib></CAEXFile>' },
   { name: 'a fragment of 2,000 elements (the limit)', kind: 'fragment', code: undefined, xml: () => Array.from({ length: 2000 }, (_, i) => `<InternalElement Name="n" ID="f${i}"/>`).join('') },
   // Refused.
   { name: 'elements nested 5,000 deep', kind: 'document', code: 'AML_INVALID', xml: () => doc(nestedElements(5000)) },
@@ -71,7 +74,6 @@ export const AML_CASES: readonly AmlCase[] = [
   { name: 'a wrong root', kind: 'document', code: 'AML_INVALID', xml: () => '<Other SchemaVersion="3.0"/>' },
   { name: 'two roots', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a')) + doc(ie('b')) },
   { name: 'an unsupported schema version', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a')).replace('SchemaVersion="3.0"', 'SchemaVersion="9"') },
-  { name: 'no InstanceHierarchy', kind: 'document', code: 'AML_INVALID', xml: () => '<CAEXFile SchemaVersion="3.0" FileName="x"/>' },
   { name: 'an unknown element', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', '<Script/>')) },
   { name: 'a __proto__ element', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', '<__proto__/>')) },
   { name: 'mixed content', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', 'text<Attribute Name="x"/>')) },

@@ -1,0 +1,76 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+// The chaincode's reader and canonical form (pure modules, no Fabric): the drift between the
+// two readers and the losslessness of what the ledger stores are checked on the same files.
+import { canonicalizeDocument, parseCaexDocument } from '../../../chaincode/src/aml/caex';
+import { ChaincodeError } from '../../../chaincode/src/errors';
+import { parseXml as chaincodeParseXml, serializeElement } from '../../../chaincode/src/aml/xml';
+import { AmlLimits, isAmlError, parseXml, readAmlDocument, serializeXml } from '../src/index.js';
+import { DOCUMENTED_REFUSALS, PUBLIC_AML_FILES } from './public-corpus.js';
+import { measure, readReferenceXml, semanticDifferences, type RefElement } from './reference-xml.js';
+
+type Verdict = { accepted: true } | { accepted: false; code: string; status: number; message: string };
+
+function verdict(run: () => unknown): Verdict {
+  try {
+    run();
+    return { accepted: true };
+  } catch (e) {
+    if (isAmlError(e)) return { accepted: false, code: e.code, status: e.httpStatus, message: e.message };
+    if (e instanceof ChaincodeError) return { accepted: false, code: e.code, status: 0, message: e.message };
+    throw e;
+  }
+}
+
+/** InternalElements of the instance hierarchies (those in SystemUnitClasses are library content). */
+function countInternalElements(el: RefElement, inInstances = false): number {
+  const here = inInstances || el.name === 'InstanceHierarchy';
+  return (here && el.name === 'InternalElement' ? 1 : 0) + el.children.reduce((n, c) => n + countInternalElements(c, here && !/Lib$/.test(c.name)), 0);
+}
+
+const report: string[] = [];
+
+describe('real public AML files', () => {
+  it('has a corpus of both schema versions', () => {
+    const versions = PUBLIC_AML_FILES.map((f) => /SchemaVersion\s*=\s*["']([^"']+)/.exec(f.xml())?.[1]);
+    expect(new Set(versions)).toEqual(new Set(['2.15', '3.0']));
+    expect(PUBLIC_AML_FILES.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it.each(PUBLIC_AML_FILES.map((f) => [f.name, f] as const))('%s', (name, f) => {
+    const xml = f.xml();
+    const ours = verdict(() => readAmlDocument(xml));
+    const ledger = verdict(() => parseCaexDocument(xml));
+    // (c) The package refuses exactly what the ledger refuses, with the same code.
+    expect(ledger.accepted ? 'accepted' : ledger.code).toBe(ours.accepted ? 'accepted' : ours.code);
+
+    const refusal = DOCUMENTED_REFUSALS[name];
+    if (!ours.accepted) {
+      report.push(`refused  ${name}: ${ours.code} ${ours.status} (${ours.message})`);
+      // (a) A refusal is a 4xx for a documented rule; any other is a product bug.
+      expect({ code: ours.code, documented: refusal !== undefined }).toEqual({ code: refusal?.code, documented: true });
+      expect(ours.status).toBeGreaterThanOrEqual(400);
+      expect(ours.status).toBeLessThan(500);
+      // The oracle agrees that a file refused as malformed is malformed.
+      if (refusal?.rule === 'malformed XML') expect(() => readReferenceXml(xml)).toThrow();
+      return;
+    }
+    expect(refusal).toBeUndefined();
+    const original = readReferenceXml(xml);
+    const m = measure(original);
+    report.push(`accepted ${name}: ${f.bytes} bytes, ${m.elements} elements, ${m.attributes} attributes, ${countInternalElements(original)} instance InternalElements`);
+
+    // (a) The package reads every InternalElement.
+    expect(readAmlDocument(xml).elementCount).toBe(countInternalElements(original));
+    // (c) Both readers build the same model: their canonical serializations are equal.
+    expect(serializeXml(parseXml(xml, AmlLimits.MAX_XML_DEPTH))).toBe(serializeElement(chaincodeParseXml(xml, AmlLimits.MAX_XML_DEPTH)));
+    // (b) What the ledger stores and serves (createTwin then getSpecification: the canonical
+    // form, chaincode/test/public-corpus.test.ts) says everything the file says, in order.
+    const canonical = canonicalizeDocument(xml);
+    expect(semanticDifferences(original, readReferenceXml(canonical))).toEqual([]);
+    expect(canonicalizeDocument(canonical)).toBe(canonical);
+  });
+
+  afterAll(() => {
+    process.stdout.write(`public AML corpus (${PUBLIC_AML_FILES.length} files):\n  ${report.sort().join('\n  ')}\n`);
+  });
+});
