@@ -3,7 +3,12 @@ import { createTwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
 import { AmlLimits } from '@twinledger/aml';
+// The chaincode's canonical form (a pure module): what createTwin stores and getSpecification
+// serves for a document (chaincode/test/public-corpus.test.ts checks that on its ledger fake).
+import { canonicalizeDocument } from '../../../chaincode/src/aml/caex';
 import { AML_CASES, doc, ie, nestedAttributes } from '../../../packages/aml/test/corpus.js';
+import { DOCUMENTED_REFUSALS, PUBLIC_AML_FILES } from '../../../packages/aml/test/public-corpus.js';
+import { readReferenceXml, semanticDifferences } from '../../../packages/aml/test/reference-xml.js';
 import { buildApp } from '../src/app.js';
 import { createEventHub } from '../src/domain/event-hub.js';
 import { createLedgerJournal } from '../src/domain/ledger-journal.js';
@@ -81,6 +86,35 @@ describe('spec-service and the bad-AML corpus', () => {
     expect({ status: spec.statusCode, code: spec.json<{ code: string }>().code }).toEqual({ status: 400, code: 'AML_INVALID' });
     const el = await get('/twins/deep/elements/a?format=json');
     expect({ status: el.statusCode, code: el.json<{ code: string }>().code }).toEqual({ status: 400, code: 'AML_INVALID' });
+  });
+
+  it.each(PUBLIC_AML_FILES.map((f) => [f.name, f] as const))('POST /twins then GET /twins/:id/spec with the real file %s', async (name, f) => {
+    const aml = f.xml();
+    // A ledger of one twin: createTwin stores the canonical form, the reads serve it.
+    let stored: string | undefined;
+    fabric
+      .on('spec:createTwin', (a) => {
+        stored = canonicalizeDocument(String(a[2]));
+        return { twinId: a[0], deviceId: a[0], elements: 0, programs: [], txId: 'c' };
+      })
+      .on('spec:getSpecificationRevision', (a) => ({ twinId: a[0], schemaVersion: '3.0', revision: 'r1' }))
+      .on('spec:getSpecification', (a) => ({ twinId: a[0], schemaVersion: '3.0', revision: 'r1', aml: stored }));
+    const twinId = `corpus-${PUBLIC_AML_FILES.indexOf(f)}`;
+    const created = await post('/twins', { deviceId: twinId, deviceName: 'Corpus', aml });
+    const refusal = DOCUMENTED_REFUSALS[name];
+    if (refusal) {
+      expect({ status: created.statusCode, code: created.json<{ code: string }>().code }).toEqual({ status: 400, code: refusal.code });
+      expect(fabric.calls).toHaveLength(0);
+      return;
+    }
+    expect(created.statusCode).toBe(201);
+    const get = (format: string) => app.inject({ method: 'GET', url: `/twins/${twinId}/spec?format=${format}`, headers: { authorization: `Bearer ${token}` } });
+    const served = await get('aml');
+    expect(served.statusCode).toBe(200);
+    expect(served.body).toBe(canonicalizeDocument(aml));
+    expect(semanticDifferences(readReferenceXml(aml), readReferenceXml(served.body))).toEqual([]);
+    // The JSON tree of the same specification is served too (a reader crash would be a 500).
+    expect((await get('json')).statusCode).toBe(200);
   });
 
   /** A plant of n components, each with two attributes: about 5 MB at 20,000. */
