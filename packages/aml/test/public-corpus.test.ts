@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { canonicalizeDocument, parseCaexDocument } from '../../../chaincode/src/aml/caex';
 import { ChaincodeError } from '../../../chaincode/src/errors';
 import { parseXml as chaincodeParseXml, serializeElement } from '../../../chaincode/src/aml/xml';
-import { AmlLimits, isAmlError, parseXml, readAmlDocument, serializeXml } from '../src/index.js';
+import { AmlLimits, assembleAmlSplit, isAmlError, parseXml, readAmlDocument, serializeXml, splitAmlDocument } from '../src/index.js';
 import { AML_CASES } from './corpus.js';
 import { DOCUMENTED_REFUSALS, PUBLIC_AML_FILES } from './public-corpus.js';
 import { measure, readReferenceXml, semanticDifferences, type RefElement } from './reference-xml.js';
@@ -69,6 +69,9 @@ describe('real public AML files', () => {
     const canonical = canonicalizeDocument(xml);
     expect(semanticDifferences(original, readReferenceXml(canonical))).toEqual([]);
     expect(canonicalizeDocument(canonical)).toBe(canonical);
+    // The chunked creation path (a document too large for one transaction) cuts it into a
+    // skeleton and fragments that must assemble to the same specification.
+    expect(canonicalizeDocument(assembleAmlSplit(splitAmlDocument(xml, { maxChunkBytes: 1024 })))).toBe(canonical);
   });
 
   // The constructs no public file of the corpus has (comments, CDATA, character references,
