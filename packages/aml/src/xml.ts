@@ -46,8 +46,20 @@ const DOCTYPE = /<!\s*(DOCTYPE|ENTITY)/i;
 // Markup that starts with '<!': a comment or CDATA section (skipped whole: its text may mention
 // "<!DOCTYPE", as an HTML snippet in a Description does) or a declaration (refused).
 const MARKUP_DECLARATION = /<!(--|\[CDATA\[|\s*(?:[Dd][Oo][Cc][Tt][Yy][Pp][Ee]|[Ee][Nn][Tt][Ii][Tt][Yy]))/g;
-// Whitespace as XML defines it; String.prototype.trim would also take U+00A0, U+FEFF and more.
-const XML_SPACE_AT_ENDS = /^[ \t\r\n]+|[ \t\r\n]+$/g;
+
+/**
+ * Cuts whitespace as XML defines it (space, tab, CR, LF) from both ends; String.prototype.trim
+ * would also take U+00A0, U+FEFF and more. A loop, not a regular expression: /\s+$/ tried at
+ * every position of a long inner run of spaces is quadratic.
+ */
+function trimXmlSpace(s: string): string {
+  const space = (c: number): boolean => c === 0x20 || c === 0x9 || c === 0xa || c === 0xd;
+  let start = 0;
+  let end = s.length;
+  while (start < end && space(s.charCodeAt(start))) start++;
+  while (end > start && space(s.charCodeAt(end - 1))) end--;
+  return s.slice(start, end);
+}
 
 /**
  * Whether the input declares a DOCTYPE or an ENTITY anywhere outside comments and CDATA
@@ -135,7 +147,7 @@ function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
   }
   // Only XML whitespace is cut from a value (a trailing U+00A0 is content); whether text sits
   // between child elements is still judged by JavaScript's trim (a stray U+FEFF there is dropped).
-  const trimmed = text.replace(XML_SPACE_AT_ENDS, '');
+  const trimmed = trimXmlSpace(text);
   if (children.length > 0 && text.trim().length > 0) throw new AmlInvalidError(`element <${name}> has mixed content (text and elements)`);
   return children.length === 0 && trimmed.length > 0 ? { name, attrs: { ...attrs }, children, text: trimmed } : { name, attrs: { ...attrs }, children };
 }

@@ -54,6 +54,8 @@ export const AML_CASES: readonly AmlCase[] = [
   { name: 'a CDATA section holding an HTML page', kind: 'document', code: undefined, xml: () => doc(ie('a', '<Description><![CDATA[<!DOCTYPE html><!ENTITY x><p>Motor</p>]]></Description>')) },
   // Only XML whitespace is trimmed: a value's no-break space is content.
   { name: 'a value ending in a no-break space', kind: 'document', code: undefined, xml: () => doc(ie('a', '<Attribute Name="x"><Value>10\u00a0</Value></Attribute>')) },
+  // Linear trimming: a regular expression for trailing spaces is quadratic on a long inner run.
+  { name: 'a value with 1 MB of inner spaces', kind: 'document', code: undefined, xml: () => doc(ie('a', `<Attribute Name="x"><Value>x${' '.repeat(1024 * 1024)}x</Value></Attribute>`)) },
   { name: 'a fragment of 2,000 elements (the limit)', kind: 'fragment', code: undefined, xml: () => Array.from({ length: 2000 }, (_, i) => `<InternalElement Name="n" ID="f${i}"/>`).join('') },
   // Refused.
   { name: 'elements nested 5,000 deep', kind: 'document', code: 'AML_INVALID', xml: () => doc(nestedElements(5000)) },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { createTwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
-import { AmlLimits } from '@twinledger/aml';
+import { AmlLimits, assembleAmlSplit } from '@twinledger/aml';
 // The chaincode's canonical form (a pure module): what createTwin stores and getSpecification
 // serves for a document (chaincode/test/public-corpus.test.ts checks that on its ledger fake).
 import { canonicalizeDocument } from '../../../chaincode/src/aml/caex';
@@ -90,12 +90,28 @@ describe('spec-service and the bad-AML corpus', () => {
 
   it.each(PUBLIC_AML_FILES.map((f) => [f.name, f] as const))('POST /twins then GET /twins/:id/spec with the real file %s', async (name, f) => {
     const aml = f.xml();
-    // A ledger of one twin: createTwin stores the canonical form, the reads serve it.
+    // A ledger of one twin: createTwin stores the canonical form, the reads serve it. Above
+    // 128 KiB the ledger client creates in chunks: the seal stores the assembled chunks'
+    // canonical form (the chaincode's seal is tested on its fake in creation.test.ts).
     let stored: string | undefined;
+    let skeleton = '';
+    const chunks: { index: number; parentId: string; aml: string }[] = [];
     fabric
       .on('spec:createTwin', (a) => {
         stored = canonicalizeDocument(String(a[2]));
         return { twinId: a[0], deviceId: a[0], elements: 0, programs: [], txId: 'c' };
+      })
+      .on('spec:beginTwinCreation', (a) => {
+        skeleton = String(a[2]);
+        return { twinId: a[0], creationId: 'c1', totalChunks: Number(a[4]), elements: 0, txId: 'b' };
+      })
+      .on('spec:appendTwinChunk', (a) => {
+        chunks.push({ index: Number(a[2]), parentId: String(a[3]), aml: String(a[4]) });
+        return { twinId: a[0], creationId: a[1], index: Number(a[2]), txId: 'a' };
+      })
+      .on('spec:sealTwinCreation', (a) => {
+        stored = canonicalizeDocument(assembleAmlSplit({ skeleton, chunks: [...chunks].sort((x, y) => x.index - y.index) as never }));
+        return { twinId: a[0], deviceId: a[0], elements: 0, programs: [], txId: 's' };
       })
       .on('spec:getSpecificationRevision', (a) => ({ twinId: a[0], schemaVersion: '3.0', revision: 'r1' }))
       .on('spec:getSpecification', (a) => ({ twinId: a[0], schemaVersion: '3.0', revision: 'r1', aml: stored }));
