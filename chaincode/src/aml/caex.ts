@@ -228,7 +228,9 @@ export function parseCaexDocument(xml: string): CaexDocument {
     if (c.name === 'InstanceHierarchy') hierarchies.push(toNode(c));
     else header.children.push(c);
   }
-  if (hierarchies.length === 0) fail(ErrorCodes.AML_INVALID, 'the CAEXFile has no InstanceHierarchy');
+  // No InstanceHierarchy is valid CAEX (minOccurs 0): library files and AutomationML
+  // Component files (a SystemUnitClassLib only) are real specifications; hierarchies can be
+  // inserted later (insertAML with parentID "").
   return { schemaVersion: sv, header, hierarchies };
 }
 

@@ -4,7 +4,7 @@ import { Limits } from '../limits';
 
 /**
  * The canonical XML model: an element has either text or child elements (never both:
- * CAEX has no mixed content), text is trimmed, comments and processing instructions are
+ * CAEX has no mixed content), text is trimmed of XML whitespace, comments and processing instructions are
  * dropped. Serialization sorts attributes and indents by two spaces, so every peer
  * produces identical bytes for the same content.
  */
@@ -42,6 +42,40 @@ const ENTITY = /&(#x[0-9A-Fa-f]{1,6}|#[0-9]{1,7}|[A-Za-z_][A-Za-z0-9._-]*);/y;
 // Characters XML 1.0 forbids literally (tab, LF and CR are allowed).
 const ILLEGAL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
 const DOCTYPE = /<!\s*(DOCTYPE|ENTITY)/i;
+// Markup that starts with '<!': a comment or CDATA section (skipped whole: its text may mention
+// "<!DOCTYPE", as an HTML snippet in a Description does) or a declaration (refused).
+const MARKUP_DECLARATION = /<!(--|\[CDATA\[|\s*(?:[Dd][Oo][Cc][Tt][Yy][Pp][Ee]|[Ee][Nn][Tt][Ii][Tt][Yy]))/g;
+
+/**
+ * Cuts whitespace as XML defines it (space, tab, CR, LF) from both ends; String.prototype.trim
+ * would also take U+00A0, U+FEFF and more. A loop, not a regular expression: /\s+$/ tried at
+ * every position of a long inner run of spaces is quadratic.
+ */
+function trimXmlSpace(s: string): string {
+  const space = (c: number): boolean => c === 0x20 || c === 0x9 || c === 0xa || c === 0xd;
+  let start = 0;
+  let end = s.length;
+  while (start < end && space(s.charCodeAt(start))) start++;
+  while (end > start && space(s.charCodeAt(end - 1))) end--;
+  return s.slice(start, end);
+}
+
+/**
+ * Whether the input declares a DOCTYPE or an ENTITY anywhere outside comments and CDATA
+ * sections. An unterminated comment or CDATA section hides nothing: the rest is scanned as
+ * text, as the plain pattern always did.
+ */
+function declaresDoctype(xml: string): boolean {
+  MARKUP_DECLARATION.lastIndex = 0;
+  for (let m = MARKUP_DECLARATION.exec(xml); m !== null; m = MARKUP_DECLARATION.exec(xml)) {
+    const close = m[1] === '--' ? '-->' : m[1] === '[CDATA[' ? ']]>' : undefined;
+    if (close === undefined) return true;
+    const end = xml.indexOf(close, MARKUP_DECLARATION.lastIndex);
+    if (end < 0) return DOCTYPE.test(xml.slice(MARKUP_DECLARATION.lastIndex));
+    MARKUP_DECLARATION.lastIndex = end + close.length;
+  }
+  return false;
+}
 const UNSAFE_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 
 function isXmlChar(cp: number): boolean {
@@ -115,12 +149,14 @@ function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
       children.push(convert(c, depth + 1, maxDepth));
     }
   }
-  const trimmed = text.trim();
-  if (trimmed.length > 0 && children.length > 0) {
+  // Only XML whitespace is cut from a value (a trailing U+00A0 is content); whether text sits
+  // between child elements is still judged by JavaScript's trim (a stray U+FEFF there is dropped).
+  const trimmed = trimXmlSpace(text);
+  if (children.length > 0 && text.trim().length > 0) {
     fail(ErrorCodes.AML_INVALID, `element <${name}> has mixed content (text and elements)`);
   }
   const el: XmlElement = { name, attrs: { ...attrs }, children };
-  if (trimmed.length > 0) el.text = trimmed;
+  if (children.length === 0 && trimmed.length > 0) el.text = trimmed;
   return el;
 }
 
@@ -130,7 +166,7 @@ function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
  */
 export function parseXml(input: string, maxDepth: number): XmlElement {
   const xml = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
-  if (DOCTYPE.test(xml)) fail(ErrorCodes.DOCTYPE_FORBIDDEN, 'DOCTYPE and ENTITY declarations are not accepted');
+  if (declaresDoctype(xml)) fail(ErrorCodes.DOCTYPE_FORBIDDEN, 'DOCTYPE and ENTITY declarations are not accepted');
   if (ILLEGAL_CHARS.test(xml)) fail(ErrorCodes.AML_INVALID, 'input contains characters XML does not allow');
   let ordered: Ordered[];
   try {

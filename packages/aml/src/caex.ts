@@ -154,7 +154,7 @@ export function readAmlDocument(xml: string): AmlDocument {
   if (sv !== '3.0' && sv !== '2.15') throw new AmlInvalidError(`unsupported CAEX SchemaVersion '${sv ?? ''}' (expected 3.0 or 2.15)`);
   const st: WalkState = { schemaVersion: sv, ids: new Set(), elementCount: 0, maxElements: AmlLimits.MAX_ELEMENTS_PER_TWIN };
   validateElement(root, st);
-  if (!root.children.some((c) => c.name === 'InstanceHierarchy')) throw new AmlInvalidError('the CAEXFile has no InstanceHierarchy');
+  // No InstanceHierarchy is valid CAEX, as on the ledger (library and AutomationML Component files).
   return { schemaVersion: sv, root, elementCount: st.elementCount };
 }
 

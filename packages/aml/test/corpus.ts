@@ -46,6 +46,16 @@ export const AML_CASES: readonly AmlCase[] = [
   { name: 'a processing instruction after a fragment', kind: 'fragment', code: undefined, xml: () => `${ie('f1')}<?xml version="1.0"?>` },
   { name: 'a byte order mark between elements', kind: 'document', code: undefined, xml: () => doc(ie('a', '<Description>x</Description>\uFEFF<Attribute Name="x"/>')) },
   { name: 'a fragment with an XML declaration', kind: 'fragment', code: undefined, xml: () => `<?xml version="1.0"?>${ie('f1')}` },
+  // CAEX allows a file without InstanceHierarchy (a library, an AutomationML Component).
+  { name: 'no InstanceHierarchy', kind: 'document', code: undefined, xml: () => '<CAEXFile SchemaVersion="3.0" FileName="x"/>' },
+  { name: 'a SystemUnitClassLib only', kind: 'document', code: undefined, xml: () => '<CAEXFile SchemaVersion="3.0" FileName="c.aml"><SystemUnitClassLib Name="L"><SystemUnitClass Name="Motor" ID="m"/></SystemUnitClassLib></CAEXFile>' },
+  // "<!DOCTYPE" inside a comment or CDATA section declares nothing.
+  { name: 'a comment mentioning <!DOCTYPE', kind: 'document', code: undefined, xml: () => doc(ie('a', '<!-- see <!DOCTYPE html> --><Attribute Name="x"/>')) },
+  { name: 'a CDATA section holding an HTML page', kind: 'document', code: undefined, xml: () => doc(ie('a', '<Description><![CDATA[<!DOCTYPE html><!ENTITY x><p>Motor</p>]]></Description>')) },
+  // Only XML whitespace is trimmed: a value's no-break space is content.
+  { name: 'a value ending in a no-break space', kind: 'document', code: undefined, xml: () => doc(ie('a', '<Attribute Name="x"><Value>10\u00a0</Value></Attribute>')) },
+  // Linear trimming: a regular expression for trailing spaces is quadratic on a long inner run.
+  { name: 'a value with 1 MB of inner spaces', kind: 'document', code: undefined, xml: () => doc(ie('a', `<Attribute Name="x"><Value>x${' '.repeat(1024 * 1024)}x</Value></Attribute>`)) },
   { name: 'a fragment of 2,000 elements (the limit)', kind: 'fragment', code: undefined, xml: () => Array.from({ length: 2000 }, (_, i) => `<InternalElement Name="n" ID="f${i}"/>`).join('') },
   // Refused.
   { name: 'elements nested 5,000 deep', kind: 'document', code: 'AML_INVALID', xml: () => doc(nestedElements(5000)) },
@@ -60,6 +70,9 @@ export const AML_CASES: readonly AmlCase[] = [
   { name: 'a fragment with elements nested 65 deep', kind: 'fragment', code: 'TOO_LARGE', xml: () => nestedElements(65) },
   { name: 'a DOCTYPE (billion laughs)', kind: 'document', code: 'DOCTYPE_FORBIDDEN', xml: () => billionLaughs },
   { name: 'an external entity (XXE)', kind: 'document', code: 'DOCTYPE_FORBIDDEN', xml: () => `<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>${doc(ie('a'))}` },
+  { name: 'a DOCTYPE after a comment', kind: 'document', code: 'DOCTYPE_FORBIDDEN', xml: () => `<!-- c --><!DOCTYPE x [<!ENTITY e "x">]>${doc(ie('a'))}` },
+  { name: 'a DOCTYPE after a CDATA section', kind: 'document', code: 'DOCTYPE_FORBIDDEN', xml: () => doc(ie('a', '<Description><![CDATA[x]]></Description>')).replace('<InstanceHierarchy', '<!DOCTYPE x><InstanceHierarchy') },
+  { name: 'a DOCTYPE behind an unterminated comment', kind: 'document', code: 'DOCTYPE_FORBIDDEN', xml: () => `<!-- <!DOCTYPE x [<!ENTITY e "x">]>${doc(ie('a'))}` },
   { name: 'an ENTITY declaration in a fragment', kind: 'fragment', code: 'DOCTYPE_FORBIDDEN', xml: () => `<!ENTITY e "x">${ie('a')}` },
   { name: 'an undefined entity', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', '<Description>&e;</Description>')) },
   { name: 'a control character', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', '<Description>\u0001</Description>')) },
@@ -71,7 +84,6 @@ export const AML_CASES: readonly AmlCase[] = [
   { name: 'a wrong root', kind: 'document', code: 'AML_INVALID', xml: () => '<Other SchemaVersion="3.0"/>' },
   { name: 'two roots', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a')) + doc(ie('b')) },
   { name: 'an unsupported schema version', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a')).replace('SchemaVersion="3.0"', 'SchemaVersion="9"') },
-  { name: 'no InstanceHierarchy', kind: 'document', code: 'AML_INVALID', xml: () => '<CAEXFile SchemaVersion="3.0" FileName="x"/>' },
   { name: 'an unknown element', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', '<Script/>')) },
   { name: 'a __proto__ element', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', '<__proto__/>')) },
   { name: 'mixed content', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', 'text<Attribute Name="x"/>')) },
