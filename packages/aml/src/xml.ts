@@ -185,13 +185,46 @@ export function parseXml(input: string, maxDepth: number): XmlElement {
   }
   if (roots.length !== 1 || roots[0] === undefined) throw new AmlInvalidError(`expected exactly one root element, found ${roots.length}`, { details: { rule: 'root' } });
   try {
-    return convert(roots[0], 1, maxDepth);
+    return defaultRootPrefix(convert(roots[0], 1, maxDepth));
   } catch (e) {
     // convert recurses once per level, bounded by maxDepth; a RangeError can only come from a
     // caller passing an absurd maxDepth, and it is still the input's fault.
     if (e instanceof RangeError) throw new AmlInvalidError('XML nesting too deep', { cause: e });
     throw e;
   }
+}
+
+/**
+ * A document whose elements carry a prefix bound on the root (`<caex:CAEXFile
+ * xmlns:caex="http://www.dke.de/CAEX">`, or the `ns0:` Python's ElementTree writes) names the
+ * same elements as one in the default namespace (XML Namespaces: equal expanded names), so it
+ * is read as that: the prefix is dropped from every element that carries it and the root
+ * declares the namespace as its default. Left as written (and then refused as unknown elements)
+ * when a descendant declares the prefix or a default namespace itself, or the root already has
+ * another default namespace. The declaration of the prefix stays when an attribute uses it.
+ */
+function defaultRootPrefix(root: XmlElement): XmlElement {
+  const colon = root.name.indexOf(':');
+  if (colon <= 0) return root;
+  const prefix = root.name.slice(0, colon);
+  const ns = root.attrs[`xmlns:${prefix}`];
+  if (ns === undefined || ns === '' || (root.attrs['xmlns'] !== undefined && root.attrs['xmlns'] !== ns)) return root;
+  const p = `${prefix}:`;
+  let attributeUses = false;
+  const redeclared = (el: XmlElement): boolean =>
+    el.children.some((c) => {
+      if (Object.keys(c.attrs).some((k) => k === 'xmlns' || k === `xmlns:${prefix}`)) return true;
+      return redeclared(c);
+    });
+  if (redeclared(root)) return root;
+  const strip = (el: XmlElement): XmlElement => {
+    if (Object.keys(el.attrs).some((k) => k.startsWith(p))) attributeUses = true;
+    return { ...el, name: el.name.startsWith(p) ? el.name.slice(p.length) : el.name, children: el.children.map(strip) };
+  };
+  const out = strip(root);
+  const attrs: Record<string, string> = { ...out.attrs, xmlns: ns };
+  if (!attributeUses) delete attrs[`xmlns:${prefix}`];
+  return { ...out, attrs };
 }
 
 function escapeText(s: string): string {

@@ -15,6 +15,15 @@ export const doc = (hierarchy: string, header = ''): string =>
 
 export const ie = (id: string, inner = ''): string => `<InternalElement Name="N${id}" ID="${id}">${inner}</InternalElement>`;
 
+/**
+ * `xml` with every element name carrying `prefix`, bound to the CAEX namespace on the root
+ * (as `<caex:CAEXFile xmlns:caex=...>` or Python ElementTree's `ns0:` write it).
+ */
+export const prefixed = (xml: string, prefix: string): string =>
+  xml
+    .replace(/<(\/?)([A-Za-z]\w*)/g, `<$1${prefix}:$2`)
+    .replace(`<${prefix}:CAEXFile `, `<${prefix}:CAEXFile xmlns:${prefix}="http://www.dke.de/CAEX" `);
+
 /** n InternalElements nested in one another (n + 2 XML levels in a document). */
 export function nestedElements(n: number, prefix = 'd'): string {
   return `${Array.from({ length: n }, (_, i) => `<InternalElement Name="E" ID="${prefix}${i}">`).join('')}${'</InternalElement>'.repeat(n)}`;
@@ -36,6 +45,9 @@ export const AML_CASES: readonly AmlCase[] = [
   { name: 'a document with 10^5 XML attributes on one element', kind: 'document', code: undefined, xml: () => doc(`<InternalElement Name="n" ID="a" ${Array.from({ length: 100_000 }, (_, i) => `x${i}="v"`).join(' ')}/>`) },
   { name: 'a document with 1 MB of text', kind: 'document', code: undefined, xml: () => doc(ie('a', `<Description>${'t'.repeat(1024 * 1024)}</Description>`)) },
   { name: 'a document with CDATA, comments and character references', kind: 'document', code: undefined, xml: () => doc(ie('a', '<!-- c --><Description><![CDATA[a<b]]> &#x41;&amp;</Description>')) },
+  // Prefixed CAEX element names name the same elements (XML Namespaces): read as the default namespace.
+  { name: 'CAEX elements with the caex: prefix', kind: 'document', code: undefined, xml: () => prefixed(doc(ie('a', '<Attribute Name="x"><Value>1</Value></Attribute>' + ie('b'))), 'caex') },
+  { name: "CAEX elements with ElementTree's ns0: prefix", kind: 'document', code: undefined, xml: () => prefixed(doc(ie('a')), 'ns0') },
   { name: 'a fragment 128 XML levels deep (the limit)', kind: 'fragment', code: undefined, xml: () => ie('a', nestedAttributes(127)) },
   { name: 'a document with elements nested 64 deep (the limit)', kind: 'document', code: undefined, xml: () => doc(nestedElements(64)) },
   { name: 'a fragment with elements nested 64 deep (the limit)', kind: 'fragment', code: undefined, xml: () => nestedElements(64) },
@@ -84,6 +96,8 @@ export const AML_CASES: readonly AmlCase[] = [
   { name: 'a wrong root', kind: 'document', code: 'AML_INVALID', xml: () => '<Other SchemaVersion="3.0"/>' },
   { name: 'two roots', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a')) + doc(ie('b')) },
   { name: 'an unsupported schema version', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a')).replace('SchemaVersion="3.0"', 'SchemaVersion="9"') },
+  { name: 'a prefix declared on the root and again inside', kind: 'document', code: 'AML_INVALID', xml: () => prefixed(doc(ie('a')), 'c').replace('<c:InternalElement ', '<c:InternalElement xmlns:c="urn:other" ') },
+  { name: 'a prefix bound to no namespace', kind: 'document', code: 'AML_INVALID', xml: () => prefixed(doc(ie('a')), 'c').replace(' xmlns:c="http://www.dke.de/CAEX"', '') },
   { name: 'an unknown element', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', '<Script/>')) },
   { name: 'a __proto__ element', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', '<__proto__/>')) },
   { name: 'mixed content', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', 'text<Attribute Name="x"/>')) },
