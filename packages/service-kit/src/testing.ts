@@ -1,0 +1,430 @@
+import type { ServiceApp } from './service.js';
+
+/**
+ * Test utilities (`@twinledger/service-kit/testing`): an adversarial walk of a service app from
+ * its own OpenAPI document. Every documented operation gets many malformed variants of its path
+ * parameters, query, body and Authorization header (plus a few valid-ish mutations of its
+ * documented examples), all through `app.inject`; every answer is checked against the project's
+ * boundary rule: never a 5xx, a hang or a crash; a 4xx carries a JSON body with a string `code`.
+ * Deterministic: the same document and seed give the same requests. Not for production.
+ */
+
+/** The part of an OpenAPI 3 document the walk reads (what @fastify/swagger publishes). */
+export interface OpenApiDocument {
+  readonly paths?: Readonly<Record<string, Readonly<Record<string, OpenApiOperation | undefined>>>>;
+  readonly components?: { readonly schemas?: Readonly<Record<string, JsonSchema>> };
+}
+interface OpenApiOperation {
+  readonly parameters?: ReadonlyArray<{ readonly in: string; readonly name: string; readonly required?: boolean; readonly schema?: JsonSchema }>;
+  readonly requestBody?: { readonly required?: boolean; readonly content?: Readonly<Record<string, { readonly schema?: JsonSchema }>> };
+  readonly produces?: readonly string[];
+}
+/** A JSON schema as the document holds it (TypeBox output, refs to components). */
+export interface JsonSchema {
+  readonly $ref?: string;
+  readonly type?: string | readonly string[];
+  readonly properties?: Readonly<Record<string, JsonSchema>>;
+  readonly required?: readonly string[];
+  readonly items?: JsonSchema;
+  readonly anyOf?: readonly JsonSchema[];
+  readonly oneOf?: readonly JsonSchema[];
+  readonly allOf?: readonly JsonSchema[];
+  readonly enum?: readonly unknown[];
+  readonly const?: unknown;
+  readonly examples?: readonly unknown[];
+  readonly example?: unknown;
+  readonly default?: unknown;
+  readonly minimum?: number;
+  readonly maximum?: number;
+  readonly minLength?: number;
+  readonly minItems?: number;
+  readonly format?: string;
+  readonly pattern?: string;
+}
+
+/** One request of the walk; `label` says which mutation it carries (for the report). */
+export interface FuzzRequest {
+  readonly operation: string;
+  readonly label: string;
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly payload?: string | Buffer;
+}
+
+/** A request whose answer broke the boundary rule. */
+export interface FuzzFinding {
+  readonly operation: string;
+  readonly label: string;
+  readonly url: string;
+  /** The status answered, or 0 when there was none (timeout, crash). */
+  readonly status: number;
+  readonly problem: string;
+}
+
+export interface AdversarialOptions {
+  /** Seeds the generator: the same seed walks the same requests. */
+  readonly seed?: number;
+  /** The bearer token every request carries (unless the variant is about Authorization); none: unauthenticated. */
+  readonly token?: string;
+  /** Values for path parameters the valid-ish variants use, by parameter name (e.g. a twin id). */
+  readonly pathValues?: Readonly<Record<string, string>>;
+  /** Operations (`GET /path/{id}`) left out of the walk. */
+  readonly skip?: readonly string[];
+  /** Routes of service-kit itself and the docs, never walked. */
+  readonly includeOperationsRoutes?: boolean;
+}
+
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+const OPERATIONS_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+const MIB = 1024 * 1024;
+
+/** The documented operations, as `METHOD /path` keys. */
+export function documentedOperations(doc: OpenApiDocument, options: Pick<AdversarialOptions, 'skip' | 'includeOperationsRoutes'> = {}): string[] {
+  const keys: string[] = [];
+  for (const [path, ops] of Object.entries(doc.paths ?? {})) {
+    if (path.startsWith('/docs') || (!options.includeOperationsRoutes && OPERATIONS_ROUTES.has(path))) continue;
+    for (const m of METHODS) if (ops[m] !== undefined && !(options.skip ?? []).includes(`${m.toUpperCase()} ${path}`)) keys.push(`${m.toUpperCase()} ${path}`);
+  }
+  return keys;
+}
+
+/** Reads the app's own OpenAPI document. */
+export async function openApiOf(app: ServiceApp): Promise<OpenApiDocument> {
+  const res = await app.inject({ method: 'GET', url: '/docs/json' });
+  if (res.statusCode !== 200) throw new Error(`/docs/json answered ${res.statusCode}`);
+  return res.json() as OpenApiDocument;
+}
+
+/** mulberry32: small, seedable, good enough to pick mutations deterministically. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function resolve(doc: OpenApiDocument, s: JsonSchema | undefined, depth = 0): JsonSchema {
+  if (s === undefined || depth > 20) return {};
+  if (s.$ref !== undefined) {
+    const name = s.$ref.replace(/^#\/components\/schemas\//, '');
+    return resolve(doc, doc.components?.schemas?.[name], depth + 1);
+  }
+  return s;
+}
+
+function typeOf(s: JsonSchema): string | undefined {
+  if (Array.isArray(s.type)) return (s.type as string[]).find((t) => t !== 'null');
+  if (typeof s.type === 'string') return s.type;
+  if (s.properties !== undefined) return 'object';
+  return undefined;
+}
+
+/** A plausible value for a schema: its example, default, const or first enum member, else one by type. */
+function sample(doc: OpenApiDocument, schema: JsonSchema | undefined, depth = 0): unknown {
+  const s = resolve(doc, schema);
+  if (s.examples?.length) return s.examples[0];
+  if (s.example !== undefined) return s.example;
+  if (s.default !== undefined) return s.default;
+  if (s.const !== undefined) return s.const;
+  if (s.enum?.length) return s.enum[0];
+  const alt = s.anyOf ?? s.oneOf;
+  if (alt?.length) return sample(doc, alt[0], depth + 1);
+  if (s.allOf?.length) return Object.assign({}, ...s.allOf.map((x) => sample(doc, x, depth + 1)));
+  if (depth > 8) return null;
+  switch (typeOf(s)) {
+    case 'object': {
+      const o: Record<string, unknown> = {};
+      for (const k of s.required ?? []) o[k] = sample(doc, s.properties?.[k], depth + 1);
+      return o;
+    }
+    case 'array':
+      return Array.from({ length: Math.max(1, s.minItems ?? 1) }, () => sample(doc, s.items, depth + 1));
+    case 'integer':
+    case 'number':
+      return Math.max(1, s.minimum ?? 1);
+    case 'boolean':
+      return true;
+    case 'string':
+      if (s.format === 'date-time') return '2026-01-01T00:00:00.000Z';
+      if (s.pattern === '^[0-9a-f]{64}$') return 'a'.repeat(64);
+      return 'x'.repeat(Math.max(1, s.minLength ?? 1));
+    default:
+      return 'x';
+  }
+}
+
+/** Values of the wrong type for a schema (and a few edge values of the right one). */
+function wrongValues(s: JsonSchema): unknown[] {
+  const t = typeOf(s);
+  const common: unknown[] = [null, {}, [], [1, 2]];
+  switch (t) {
+    case 'string':
+      return [...common, 123, true, '', '\u0000', '😀'.repeat(300), '../../etc/passwd'];
+    case 'integer':
+    case 'number':
+      return [...common, '12', 'abc', true, -1, 0, 1.5, 1e308, -1e308, Number.MAX_SAFE_INTEGER + 2];
+    case 'boolean':
+      return [...common, 'true', 1, 'yes'];
+    case 'array':
+      return [null, {}, 'x', 1, Array.from({ length: 10_000 }, (_, i) => i), [null], [{}]];
+    case 'object':
+      return [null, [], 'x', 1, { __proto__: { polluted: true } }];
+    default:
+      return [...common, 'x', 1, true];
+  }
+}
+
+/** A JSON text nested `depth` levels deep, built as text (JSON.stringify would recurse). */
+function deepJson(depth: number, kind: 'array' | 'object'): string {
+  return kind === 'array' ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+}
+
+function randomText(rand: () => number, length: number): string {
+  const alphabet = 'aZ09-_.~%/\\\'"<>{}[]$`;&|\u00e9\u65e5\u{1F600}\u202e\u0000 ';
+  const chars = [...alphabet];
+  let out = '';
+  for (let i = 0; i < length; i++) out += chars[Math.floor(rand() * chars.length)];
+  return out;
+}
+
+/** Path-parameter values that try traversal, encodings, lengths and types (already URL-encoded where needed). */
+const PATH_ATTACKS: ReadonlyArray<[string, string]> = [
+  ['traversal', '..%2F..%2Fetc%2Fpasswd'],
+  ['dotdot', '..'],
+  ['nul', '%00'],
+  ['nul-suffix', 'abc%00def'],
+  ['bad-percent', '%E0%A4%A'],
+  ['lone-percent', '%'],
+  ['very-long', 'a'.repeat(10_000)],
+  ['unicode', encodeURIComponent('\u65e5\u672c\u{1F600}\u202e\u00e9')],
+  ['number', '12345'],
+  ['negative', '-1'],
+  ['float', '1e309'],
+  ['boolean', 'true'],
+  ['space', '%20'],
+  ['quote', encodeURIComponent('\' OR 1=1 --')],
+  ['html', encodeURIComponent('<script>alert(1)</script>')],
+  ['proto', '__proto__'],
+  ['constructor', 'constructor'],
+  ['hex-64-upper', 'A'.repeat(64)],
+  ['hex-64', 'f'.repeat(64)],
+];
+const QUERY_ATTACKS: ReadonlyArray<[string, (name: string) => string]> = [
+  ['word', (n) => `${n}=abc`],
+  ['empty', (n) => `${n}=`],
+  ['bare', (n) => n],
+  ['negative', (n) => `${n}=-1`],
+  ['zero', (n) => `${n}=0`],
+  ['float', (n) => `${n}=1.5`],
+  ['overflow', (n) => `${n}=1e309`],
+  ['big-int', (n) => `${n}=99999999999999999999999`],
+  ['repeated', (n) => `${n}=1&${n}=2`],
+  ['brackets', (n) => `${n}[]=1&${n}[x]=2`],
+  ['huge', (n) => `${n}=${'9'.repeat(10_000)}`],
+  ['nul', (n) => `${n}=%00`],
+  ['bad-percent', (n) => `${n}=%E0%A4%A`],
+  ['unicode', (n) => `${n}=${encodeURIComponent('\u65e5\u{1F600}')}`],
+];
+const AUTH_ATTACKS: ReadonlyArray<[string, string]> = [
+  ['bearer-empty', 'Bearer'],
+  ['bearer-space', 'Bearer '],
+  ['basic', 'Basic dXNlcjpwYXNz'],
+  ['lowercase', 'bearer abc.def.ghi'],
+  ['garbage', 'Bearer not-a-jwt'],
+  ['three-dots', 'Bearer a.b.c'],
+  ['alg-none', `Bearer ${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from('{"sub":"x","org":"Org1MSP"}').toString('base64url')}.`],
+  ['huge', `Bearer ${'a'.repeat(16 * 1024)}`],
+  ['unicode', 'Bearer \u00e9\u00e9'],
+];
+
+/**
+ * The walk's requests for every documented operation of `doc`. The valid-ish base request of an
+ * operation fills path parameters from `pathValues` (else a sample of the parameter's schema),
+ * required query parameters with samples, and the body with the documented example or a sample;
+ * each variant then breaks one thing.
+ */
+export function adversarialRequests(doc: OpenApiDocument, options: AdversarialOptions = {}): FuzzRequest[] {
+  const rand = prng(options.seed ?? 1);
+  const auth: Record<string, string> = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
+  const out: FuzzRequest[] = [];
+  for (const key of documentedOperations(doc, options)) {
+    const [method, path] = key.split(' ') as [string, string];
+    const op = doc.paths![path]![method.toLowerCase()]!;
+    const params = op.parameters ?? [];
+    const pathParams = params.filter((p) => p.in === 'path');
+    const queryParams = params.filter((p) => p.in === 'query');
+    const baseParam = (name: string, schema: JsonSchema | undefined): string => options.pathValues?.[name] ?? String(sample(doc, schema));
+    const urlWith = (over: Record<string, string> = {}, query?: string): string => {
+      const p = path.replace(/\{([^}]+)\}/g, (_m, name: string) => over[name] ?? encodeURIComponent(baseParam(name, pathParams.find((x) => x.name === name)?.schema)));
+      const required = queryParams.filter((q) => q.required).map((q) => `${q.name}=${encodeURIComponent(String(sample(doc, q.schema)))}`);
+      const qs = [...required, ...(query === undefined ? [] : [query])].join('&');
+      return qs === '' ? p : `${p}?${qs}`;
+    };
+    const content = op.requestBody?.content ?? {};
+    const [bodyType, bodyMedia] = Object.entries(content)[0] ?? [];
+    const bodySchema = resolve(doc, bodyMedia?.schema);
+    const jsonBody = bodyType !== undefined && /json/.test(bodyType);
+    const baseBody = jsonBody ? sample(doc, bodySchema) : undefined;
+    const push = (label: string, url: string, extra: { headers?: Record<string, string>; payload?: string | Buffer; noAuth?: boolean } = {}): void => {
+      const baseHeaders: Record<string, string> = { ...(extra.noAuth ? {} : auth) };
+      let payload = extra.payload;
+      if (payload === undefined && bodyType !== undefined && extra.headers?.['content-type'] === undefined) {
+        payload = jsonBody ? JSON.stringify(baseBody) : Buffer.from('fuzz');
+        baseHeaders['content-type'] = bodyType;
+      }
+      out.push({ operation: key, label, method, url, headers: { ...baseHeaders, ...extra.headers }, ...(payload === undefined ? {} : { payload }) });
+    };
+
+    push('base', urlWith());
+    for (const p of pathParams) {
+      for (const [label, value] of PATH_ATTACKS) push(`path:${p.name}:${label}`, urlWith({ [p.name]: value }));
+      push(`path:${p.name}:random`, urlWith({ [p.name]: encodeURIComponent(randomText(rand, 1 + Math.floor(rand() * 200))) }));
+    }
+    for (const q of queryParams) {
+      for (const [label, make] of QUERY_ATTACKS) push(`query:${q.name}:${label}`, urlWith({}, make(q.name)));
+      push(`query:${q.name}:random`, urlWith({}, `${q.name}=${encodeURIComponent(randomText(rand, 1 + Math.floor(rand() * 200)))}`));
+    }
+    push('query:unknown', urlWith({}, 'fuzz_unknown=1'));
+    push('query:proto', urlWith({}, '__proto__[polluted]=1&constructor[prototype][polluted]=1'));
+    push('query:many', urlWith({}, Array.from({ length: 2_000 }, (_, i) => `k${i}=${i}`).join('&')));
+    for (const [label, value] of AUTH_ATTACKS) push(`auth:${label}`, urlWith(), { noAuth: true, headers: { authorization: value } });
+    push('header:request-id', urlWith(), { headers: { 'x-request-id': '../../\u00e9'.repeat(50) } });
+
+    if (bodyType !== undefined || method !== 'GET') {
+      const json = (label: string, text: string | Buffer, type = 'application/json'): void => push(`body:${label}`, urlWith(), { headers: { 'content-type': type }, payload: text });
+      json('missing', '');
+      push('body:none-no-type', urlWith(), { headers: { 'content-type': '' }, payload: '' });
+      json('null', 'null');
+      json('array', '[]');
+      json('string', '"x"');
+      json('number', '123');
+      json('invalid', '{"a":');
+      json('truncated', '{');
+      json('trailing-garbage', '{}}');
+      json('bom', '\ufeff{}');
+      json('deep-array', deepJson(10_000, 'array'));
+      json('deep-object', deepJson(10_000, 'object'));
+      json('proto', '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}');
+      json('huge-string', JSON.stringify({ x: 'a'.repeat(MIB) }));
+      json('text-plain', 'hello', 'text/plain');
+      json('xml', '<a/>', 'application/xml');
+      json('form', 'a=1&b=2', 'application/x-www-form-urlencoded');
+      json('octet', Buffer.from([0, 1, 2, 255]), 'application/octet-stream');
+      json('multipart', '--x\r\n\r\n--x--', 'multipart/form-data; boundary=x');
+      json('charset-bogus', '{}', 'application/json; charset=bogus-7');
+      json('type-garbage', '{}', ';;;/');
+      if (jsonBody && typeof baseBody === 'object' && baseBody !== null && !Array.isArray(baseBody)) {
+        const base = baseBody as Record<string, unknown>;
+        const props = Object.entries(bodySchema.properties ?? {});
+        for (const [name, propSchema] of props) {
+          const ps = resolve(doc, propSchema);
+          wrongValues(ps).forEach((v, i) => json(`prop:${name}:wrong-${i}`, JSON.stringify({ ...base, [name]: v })));
+          json(`prop:${name}:huge`, JSON.stringify({ ...base, [name]: 'a'.repeat(MIB) }));
+          json(`prop:${name}:deep`, `{"${name}":${deepJson(10_000, rand() < 0.5 ? 'array' : 'object')}}`);
+          json(`prop:${name}:random`, JSON.stringify({ ...base, [name]: randomText(rand, 1 + Math.floor(rand() * 500)) }));
+          // Valid-ish: the example with this property set from its own schema's sample.
+          json(`prop:${name}:sample`, JSON.stringify({ ...base, [name]: sample(doc, ps) }));
+        }
+        for (const name of bodySchema.required ?? []) {
+          const { [name]: _dropped, ...rest } = base;
+          json(`required:${name}:missing`, JSON.stringify(rest));
+        }
+        json('extra-property', JSON.stringify({ ...base, fuzzExtra: 1 }));
+        json('valid-ish', JSON.stringify(base));
+      } else if (!jsonBody && bodyType !== undefined) {
+        json('raw-empty', '', bodyType);
+        json('raw-big', Buffer.alloc(2 * MIB, 7), bodyType);
+      }
+    }
+  }
+  return out;
+}
+
+export interface ProbeOptions {
+  /** How long one request may take before it counts as a hang (generous: no performance claim). */
+  readonly timeoutMs?: number;
+  /** Status codes that are acceptable 5xx answers (a documented 503 of a dependency configured down). */
+  readonly allow5xx?: readonly number[];
+  /** A further rule per answer: returns the problem, or undefined when the answer is fine. */
+  readonly check?: (request: FuzzRequest, status: number, code: string | undefined) => string | undefined;
+}
+
+/**
+ * Sends each request through `app.inject` and returns every answer that breaks the boundary
+ * rule. Streams (SSE) count as answered once their head is written; their body is not read.
+ */
+export async function probe(app: ServiceApp, requests: readonly FuzzRequest[], options: ProbeOptions = {}): Promise<FuzzFinding[]> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const findings: FuzzFinding[] = [];
+  for (const r of requests) {
+    const finding = (status: number, problem: string): void => {
+      findings.push({ operation: r.operation, label: r.label, url: r.url.length > 200 ? `${r.url.slice(0, 200)}…` : r.url, status, problem });
+    };
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    try {
+      const answer = await Promise.race([
+        (async () => {
+          const res = await app.inject({ method: r.method as 'GET', url: r.url, headers: r.headers, ...(r.payload === undefined ? {} : { payload: r.payload }), payloadAsStream: true, signal: abort.signal });
+          const type = String(res.headers['content-type'] ?? '');
+          if (type.startsWith('text/event-stream')) {
+            res.stream().on('error', () => undefined);
+            abort.abort();
+            return { status: res.statusCode, type, body: '' };
+          }
+          const parts: Buffer[] = [];
+          for await (const p of res.stream()) parts.push(Buffer.from(p as Uint8Array));
+          return { status: res.statusCode, type, body: Buffer.concat(parts).toString('utf8') };
+        })(),
+        timeout,
+      ]);
+      if (answer === 'timeout') {
+        abort.abort();
+        finding(0, `no answer within ${timeoutMs} ms`);
+        continue;
+      }
+      if (answer.status >= 500 && !(options.allow5xx ?? []).includes(answer.status)) finding(answer.status, `5xx: ${answer.body.slice(0, 200)}`);
+      let code: unknown;
+      try {
+        code = (JSON.parse(answer.body) as { code?: unknown }).code;
+      } catch {
+        code = undefined;
+      }
+      if (answer.status >= 400 && answer.status < 500 && (typeof code !== 'string' || code === '')) finding(answer.status, `4xx without a string code (${answer.type}): ${answer.body.slice(0, 200)}`);
+      const extra = options.check?.(r, answer.status, typeof code === 'string' ? code : undefined);
+      if (extra !== undefined) finding(answer.status, extra);
+    } catch (err) {
+      finding(0, `inject threw: ${(err as Error).stack ?? String(err)}`.slice(0, 500));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return findings;
+}
+
+/**
+ * The unauthenticated pass: every operation without (or with a broken) Authorization must be
+ * refused with 401 and a code, except the routes named public.
+ */
+export async function probeUnauthenticated(app: ServiceApp, doc: OpenApiDocument, options: { readonly publicOperations?: readonly string[]; readonly pathValues?: Readonly<Record<string, string>>; readonly timeoutMs?: number; readonly skip?: readonly string[] } = {}): Promise<FuzzFinding[]> {
+  const requests = adversarialRequests(doc, { skip: options.skip, ...(options.pathValues ? { pathValues: options.pathValues } : {}) }).filter((r) => r.label === 'base' || r.label.startsWith('auth:'));
+  const publicOps = options.publicOperations ?? [];
+  return probe(app, requests, {
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    check: (r, status, code) => (publicOps.includes(r.operation) || (status === 401 && code === 'UNAUTHENTICATED') ? undefined : `expected 401 UNAUTHENTICATED, got code ${String(code)}`),
+  });
+}
+
+/** After a walk: the app still answers its liveness route. */
+export async function stillAlive(app: ServiceApp): Promise<boolean> {
+  const res = await app.inject({ method: 'GET', url: '/healthz' });
+  return res.statusCode === 200;
+}
