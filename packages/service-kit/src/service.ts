@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { isTwinLedgerError, UnavailableError } from '@twinledger/errors';
 import { Histogram, createMetricsRegistry, type Logger, type Registry } from '@twinledger/observability';
 import { Type } from '@sinclair/typebox';
-import { ErrorResponse, TokenMissingError } from './errors.js';
+import { ErrorResponse, NonFiniteParameterError, TokenMissingError } from './errors.js';
 import type { Principal, TokenVerifier } from './auth.js';
 import { READY_FILE_ENV, readyReportOf, writeReadyReport } from './ready.js';
 
@@ -105,6 +105,18 @@ export async function buildService(init: ServiceInit): Promise<ServiceApp> {
       req.log = req.log.child({ sub: req.principal.subject, mspId: req.principal.mspId });
     });
   }
+
+  // Ajv coerces a query or path string such as `1e309` to Infinity and then skips that number's
+  // own limits (minimum, maximum), so no route schema can refuse it: a fence on block Infinity
+  // waited, then answered 504. No parameter of ours takes an infinite number.
+  app.addHook('preHandler', async (req) => {
+    for (const [context, values] of [['querystring', req.query], ['params', req.params]] as const) {
+      if (typeof values !== 'object' || values === null) continue;
+      for (const [name, value] of Object.entries(values)) {
+        for (const v of Array.isArray(value) ? value : [value]) if (typeof v === 'number' && !Number.isFinite(v)) throw new NonFiniteParameterError(context, name);
+      }
+    }
+  });
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {

@@ -350,6 +350,8 @@ export interface ProbeOptions {
   readonly timeoutMs?: number;
   /** Status codes that are acceptable 5xx answers (a documented 503 of a dependency configured down). */
   readonly allow5xx?: readonly number[];
+  /** The stable code of an error body; default its top-level `code` (a route family with another error format says where its code is). */
+  readonly codeOf?: (body: unknown) => unknown;
   /** A further rule per answer: returns the problem, or undefined when the answer is fine. */
   readonly check?: (request: FuzzRequest, status: number, code: string | undefined) => string | undefined;
 }
@@ -394,7 +396,8 @@ export async function probe(app: ServiceApp, requests: readonly FuzzRequest[], o
       if (answer.status >= 500 && !(options.allow5xx ?? []).includes(answer.status)) finding(answer.status, `5xx: ${answer.body.slice(0, 200)}`);
       let code: unknown;
       try {
-        code = (JSON.parse(answer.body) as { code?: unknown }).code;
+        const body = JSON.parse(answer.body) as { code?: unknown } | null;
+        code = options.codeOf ? options.codeOf(body) : body?.code;
       } catch {
         code = undefined;
       }
@@ -414,11 +417,12 @@ export async function probe(app: ServiceApp, requests: readonly FuzzRequest[], o
  * The unauthenticated pass: every operation without (or with a broken) Authorization must be
  * refused with 401 and a code, except the routes named public.
  */
-export async function probeUnauthenticated(app: ServiceApp, doc: OpenApiDocument, options: { readonly publicOperations?: readonly string[]; readonly pathValues?: Readonly<Record<string, string>>; readonly timeoutMs?: number; readonly skip?: readonly string[] } = {}): Promise<FuzzFinding[]> {
+export async function probeUnauthenticated(app: ServiceApp, doc: OpenApiDocument, options: { readonly publicOperations?: readonly string[]; readonly pathValues?: Readonly<Record<string, string>>; readonly skip?: readonly string[] } & Pick<ProbeOptions, 'timeoutMs' | 'codeOf'> = {}): Promise<FuzzFinding[]> {
   const requests = adversarialRequests(doc, { skip: options.skip, ...(options.pathValues ? { pathValues: options.pathValues } : {}) }).filter((r) => r.label === 'base' || r.label.startsWith('auth:'));
   const publicOps = options.publicOperations ?? [];
   return probe(app, requests, {
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.codeOf === undefined ? {} : { codeOf: options.codeOf }),
     check: (r, status, code) => (publicOps.includes(r.operation) || (status === 401 && code === 'UNAUTHENTICATED') ? undefined : `expected 401 UNAUTHENTICATED, got code ${String(code)}`),
   });
 }
