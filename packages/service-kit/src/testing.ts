@@ -352,6 +352,8 @@ export interface ProbeOptions {
   readonly allow5xx?: readonly number[];
   /** The stable code of an error body; default its top-level `code` (a route family with another error format says where its code is). */
   readonly codeOf?: (body: unknown) => unknown;
+  /** Sees every answer (0: none), e.g. to show the walk reached the handlers at all. */
+  readonly onAnswer?: (request: FuzzRequest, status: number) => void;
   /** A further rule per answer: returns the problem, or undefined when the answer is fine. */
   readonly check?: (request: FuzzRequest, status: number, code: string | undefined) => string | undefined;
 }
@@ -388,6 +390,7 @@ export async function probe(app: ServiceApp, requests: readonly FuzzRequest[], o
         })(),
         timeout,
       ]);
+      options.onAnswer?.(r, answer === 'timeout' ? 0 : answer.status);
       if (answer === 'timeout') {
         abort.abort();
         finding(0, `no answer within ${timeoutMs} ms`);
@@ -425,6 +428,19 @@ export async function probeUnauthenticated(app: ServiceApp, doc: OpenApiDocument
     ...(options.codeOf === undefined ? {} : { codeOf: options.codeOf }),
     check: (r, status, code) => (publicOps.includes(r.operation) || (status === 401 && code === 'UNAUTHENTICATED') ? undefined : `expected 401 UNAUTHENTICATED, got code ${String(code)}`),
   });
+}
+
+/** Counts a walk's answers by operation and status (pass its onAnswer to probe). */
+export function statusTally(): { readonly onAnswer: (request: FuzzRequest, status: number) => void; readonly counts: Record<string, Record<number, number>>; successes(): number } {
+  const counts: Record<string, Record<number, number>> = {};
+  return {
+    counts,
+    onAnswer: (r, status) => {
+      const byStatus = (counts[r.operation] ??= {});
+      byStatus[status] = (byStatus[status] ?? 0) + 1;
+    },
+    successes: () => Object.values(counts).reduce((n, byStatus) => n + Object.entries(byStatus).reduce((m, [status, c]) => m + (Number(status) >= 200 && Number(status) < 300 ? c : 0), 0), 0),
+  };
 }
 
 /** After a walk: the app still answers its liveness route. */

@@ -7,7 +7,7 @@ import { NotFoundError } from '@twinledger/errors';
 import { ChaincodeNotFoundError, createTwinLedger } from '@twinledger/ledger';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
-import { adversarialRequests, openApiOf, probe, probeUnauthenticated, stillAlive, type FuzzRequest, type OpenApiDocument } from '@twinledger/service-kit/testing';
+import { adversarialRequests, openApiOf, probe, probeUnauthenticated, statusTally, stillAlive, type FuzzRequest, type OpenApiDocument } from '@twinledger/service-kit/testing';
 import { buildApp } from '../src/app.js';
 import { createEventHub } from '../src/domain/event-hub.js';
 import { createLedgerJournal } from '../src/domain/ledger-journal.js';
@@ -66,7 +66,11 @@ describe('spec-service under adversarial input (every documented route)', () => 
   it('answers every malformed request below 500, in time, 4xx with a code', async () => {
     const requests = adversarialRequests(doc, { seed: 17, token, pathValues: { id: 'plant-1', twinId: 'plant-1' } });
     expect(requests.length).toBeGreaterThan(100);
-    expect(await probe(app, requests, { codeOf, allow5xx: [504], check: fenceNotReached })).toEqual([]);
+    const tally = statusTally();
+    expect(await probe(app, requests, { onAnswer: tally.onAnswer, codeOf, allow5xx: [504], check: fenceNotReached })).toEqual([]);
+    // The walk reached the handlers, not only the schemas and the token check.
+    expect(tally.successes()).toBeGreaterThan(0);
+    if (process.env['FUZZ_SUMMARY']) process.stderr.write(`${JSON.stringify(tally.counts)}\n`);
     expect(await stillAlive(app)).toBe(true);
   }, 600_000);
 
