@@ -37,6 +37,7 @@ export interface JsonSchema {
   readonly minimum?: number;
   readonly maximum?: number;
   readonly minLength?: number;
+  readonly maxLength?: number;
   readonly minItems?: number;
   readonly format?: string;
   readonly pattern?: string;
@@ -69,6 +70,11 @@ export interface AdversarialOptions {
   readonly token?: string;
   /** Values for path parameters the valid-ish variants use, by parameter name (e.g. a twin id). */
   readonly pathValues?: Readonly<Record<string, string>>;
+  /**
+   * Documented example bodies by operation (`POST /twins`), where a sample cannot pass the
+   * handler's own checks (an AML document): the base body, and the source of text mutations.
+   */
+  readonly examples?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Operations (`GET /path/{id}`) left out of the walk. */
   readonly skip?: readonly string[];
   /** Routes of service-kit itself and the docs, never walked. */
@@ -125,7 +131,7 @@ function typeOf(s: JsonSchema): string | undefined {
 }
 
 /** A plausible value for a schema: its example, default, const or first enum member, else one by type. */
-function sample(doc: OpenApiDocument, schema: JsonSchema | undefined, depth = 0): unknown {
+function sample(doc: OpenApiDocument, schema: JsonSchema | undefined, depth = 0, full = false): unknown {
   const s = resolve(doc, schema);
   if (s.examples?.length) return s.examples[0];
   if (s.example !== undefined) return s.example;
@@ -133,29 +139,49 @@ function sample(doc: OpenApiDocument, schema: JsonSchema | undefined, depth = 0)
   if (s.const !== undefined) return s.const;
   if (s.enum?.length) return s.enum[0];
   const alt = s.anyOf ?? s.oneOf;
-  if (alt?.length) return sample(doc, alt[0], depth + 1);
-  if (s.allOf?.length) return Object.assign({}, ...s.allOf.map((x) => sample(doc, x, depth + 1)));
+  if (alt?.length) return sample(doc, alt[0], depth + 1, full);
+  if (s.allOf?.length) return Object.assign({}, ...s.allOf.map((x) => sample(doc, x, depth + 1, full)));
   if (depth > 8) return null;
   switch (typeOf(s)) {
     case 'object': {
       const o: Record<string, unknown> = {};
-      for (const k of s.required ?? []) o[k] = sample(doc, s.properties?.[k], depth + 1);
+      for (const k of full ? Object.keys(s.properties ?? {}) : (s.required ?? [])) o[k] = sample(doc, s.properties?.[k], depth + 1, full);
       return o;
     }
     case 'array':
-      return Array.from({ length: Math.max(1, s.minItems ?? 1) }, () => sample(doc, s.items, depth + 1));
+      return Array.from({ length: Math.max(1, s.minItems ?? 1) }, () => sample(doc, s.items, depth + 1, full));
     case 'integer':
     case 'number':
       return Math.max(1, s.minimum ?? 1);
     case 'boolean':
       return true;
     case 'string':
-      if (s.format === 'date-time') return '2026-01-01T00:00:00.000Z';
-      if (s.pattern === '^[0-9a-f]{64}$') return 'a'.repeat(64);
-      return 'x'.repeat(Math.max(1, s.minLength ?? 1));
+      return sampleString(s);
     default:
       return 'x';
   }
+}
+
+/** Strings our schemas' patterns commonly take: ids, MSP ids, hashes, paths, times. */
+const STRING_CANDIDATES = ['plant-1', 'Org1MSP', 'a'.repeat(64), 'x', 'abc', 'a1', 'A', '1', '0', 'c1', 't/a', 'OWNER', 'READER', 'MAINTAINER', 'https://example.org/a', 'a@example.org', '2026-01-01T00:00:00.000Z', 'YQ', 'abc.def', 'a'.repeat(16), 'a'.repeat(32), 'a'.repeat(40)];
+
+/** A string the schema takes, when one of the candidates fits its pattern and lengths; else one of its lengths. */
+function sampleString(s: JsonSchema): string {
+  if (s.format === 'date-time') return '2026-01-01T00:00:00.000Z';
+  if (s.format === 'uri') return 'https://example.org/a';
+  if (s.format === 'email') return 'a@example.org';
+  const fits = (c: string): boolean => c.length >= (s.minLength ?? 0) && c.length <= (s.maxLength ?? Infinity);
+  if (s.pattern !== undefined) {
+    let re: RegExp;
+    try {
+      re = new RegExp(s.pattern, 'u');
+    } catch {
+      re = /$^/;
+    }
+    const hit = STRING_CANDIDATES.find((c) => fits(c) && re.test(c));
+    if (hit !== undefined) return hit;
+  }
+  return STRING_CANDIDATES.find((c) => fits(c) && /^[a-z][a-z0-9-]*$/.test(c)) ?? 'x'.repeat(Math.max(1, s.minLength ?? 1));
 }
 
 /** Values of the wrong type for a schema (and a few edge values of the right one). */
@@ -189,6 +215,35 @@ function randomText(rand: () => number, length: number): string {
   const chars = [...alphabet];
   let out = '';
   for (let i = 0; i < length; i++) out += chars[Math.floor(rand() * chars.length)];
+  return out;
+}
+
+/**
+ * Valid-ish mutations of a long documented text (an AML document, a description): cut at seeded
+ * points, a byte flipped, doubled; for markup also a DOCTYPE with entity expansion, an external
+ * entity and elements nested 10,000 deep.
+ */
+function textMutations(text: string, rand: () => number): Array<[string, string]> {
+  const at = (): number => Math.floor(rand() * text.length);
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < 3; i++) {
+    const cut = at();
+    out.push([`cut-${i}`, text.slice(0, cut)]);
+  }
+  const flip = at();
+  out.push(['flipped', text.slice(0, flip) + String.fromCharCode(text.charCodeAt(flip) ^ 0x20) + text.slice(flip + 1)]);
+  out.push(['doubled', text + text]);
+  out.push(['nul-inside', text.slice(0, at()) + '\u0000' + text.slice(at())]);
+  if (text.trimStart().startsWith('<')) {
+    const body = text.replace(/^<\?xml[^>]*\?>/, '');
+    const lol = ['<!ENTITY l0 "lol">', ...Array.from({ length: 9 }, (_, i) => `<!ENTITY l${i + 1} "${`&l${i};`.repeat(10)}">`)].join('');
+    out.push(['entity-expansion', `<?xml version="1.0"?><!DOCTYPE r [${lol}]>${body.replace(/>/, '>&l9;')}`]);
+    out.push(['external-entity', `<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>${body.replace(/>/, '>&x;')}`]);
+    out.push(['deep-markup', `${'<a>'.repeat(10_000)}${'</a>'.repeat(10_000)}`]);
+    out.push(['deep-inside', body.replace(/>/, `>${'<a>'.repeat(10_000)}${'</a>'.repeat(10_000)}`)]);
+    out.push(['unclosed', body.replace(/<\/[^>]+>\s*$/, '')]);
+    out.push(['cdata', body.replace(/>/, '><![CDATA[ ]]]]><![CDATA[> ]]>')]);
+  }
   return out;
 }
 
@@ -269,7 +324,7 @@ export function adversarialRequests(doc: OpenApiDocument, options: AdversarialOp
     const [bodyType, bodyMedia] = Object.entries(content)[0] ?? [];
     const bodySchema = resolve(doc, bodyMedia?.schema);
     const jsonBody = bodyType !== undefined && /json/.test(bodyType);
-    const baseBody = jsonBody ? sample(doc, bodySchema) : undefined;
+    const baseBody = jsonBody ? (options.examples?.[key] ?? sample(doc, bodySchema)) : undefined;
     const push = (label: string, url: string, extra: { headers?: Record<string, string>; payload?: string | Buffer; noAuth?: boolean } = {}): void => {
       const baseHeaders: Record<string, string> = { ...(extra.noAuth ? {} : auth) };
       let payload = extra.payload;
@@ -289,6 +344,8 @@ export function adversarialRequests(doc: OpenApiDocument, options: AdversarialOp
       for (const [label, make] of QUERY_ATTACKS) push(`query:${q.name}:${label}`, urlWith({}, make(q.name)));
       push(`query:${q.name}:random`, urlWith({}, `${q.name}=${encodeURIComponent(randomText(rand, 1 + Math.floor(rand() * 200)))}`));
     }
+    const fullQuery = queryParams.filter((q) => !q.required).map((q) => `${q.name}=${encodeURIComponent(String(sample(doc, q.schema)))}`).join('&');
+    if (fullQuery !== '') push('query:all-documented', urlWith({}, fullQuery));
     push('query:unknown', urlWith({}, 'fuzz_unknown=1'));
     push('query:proto', urlWith({}, '__proto__[polluted]=1&constructor[prototype][polluted]=1'));
     push('query:many', urlWith({}, Array.from({ length: 2_000 }, (_, i) => `k${i}=${i}`).join('&')));
@@ -336,6 +393,14 @@ export function adversarialRequests(doc: OpenApiDocument, options: AdversarialOp
         }
         json('extra-property', JSON.stringify({ ...base, fuzzExtra: 1 }));
         json('valid-ish', JSON.stringify(base));
+        for (const [name, value] of Object.entries(base)) {
+          if (typeof value !== 'string' || value.length < 64) continue;
+          for (const [label, text] of textMutations(value, rand)) json(`text:${name}:${label}`, JSON.stringify({ ...base, [name]: text }));
+        }
+        const full = { ...(sample(doc, bodySchema, 0, true) as Record<string, unknown>), ...base };
+        json('valid-ish-full', JSON.stringify(full));
+        // One property at a time wrong on the full body too: the other checks then pass.
+        for (const [name, propSchema] of props) json(`full:${name}:wrong`, JSON.stringify({ ...full, [name]: wrongValues(resolve(doc, propSchema))[Math.floor(rand() * 6)] }));
       } else if (!jsonBody && bodyType !== undefined) {
         json('raw-empty', '', bodyType);
         json('raw-big', Buffer.alloc(2 * MIB, 7), bodyType);
@@ -353,7 +418,7 @@ export interface ProbeOptions {
   /** The stable code of an error body; default its top-level `code` (a route family with another error format says where its code is). */
   readonly codeOf?: (body: unknown) => unknown;
   /** Sees every answer (0: none), e.g. to show the walk reached the handlers at all. */
-  readonly onAnswer?: (request: FuzzRequest, status: number) => void;
+  readonly onAnswer?: (request: FuzzRequest, status: number, body: string) => void;
   /** A further rule per answer: returns the problem, or undefined when the answer is fine. */
   readonly check?: (request: FuzzRequest, status: number, code: string | undefined) => string | undefined;
 }
@@ -390,7 +455,7 @@ export async function probe(app: ServiceApp, requests: readonly FuzzRequest[], o
         })(),
         timeout,
       ]);
-      options.onAnswer?.(r, answer === 'timeout' ? 0 : answer.status);
+      options.onAnswer?.(r, answer === 'timeout' ? 0 : answer.status, answer === 'timeout' ? '' : answer.body);
       if (answer === 'timeout') {
         abort.abort();
         finding(0, `no answer within ${timeoutMs} ms`);
@@ -431,11 +496,11 @@ export async function probeUnauthenticated(app: ServiceApp, doc: OpenApiDocument
 }
 
 /** Counts a walk's answers by operation and status (pass its onAnswer to probe). */
-export function statusTally(): { readonly onAnswer: (request: FuzzRequest, status: number) => void; readonly counts: Record<string, Record<number, number>>; successes(): number } {
+export function statusTally(): { readonly onAnswer: (request: FuzzRequest, status: number, body: string) => void; readonly counts: Record<string, Record<number, number>>; successes(): number } {
   const counts: Record<string, Record<number, number>> = {};
   return {
     counts,
-    onAnswer: (r, status) => {
+    onAnswer: (r, status, body) => {
       const byStatus = (counts[r.operation] ??= {});
       byStatus[status] = (byStatus[status] ?? 0) + 1;
     },

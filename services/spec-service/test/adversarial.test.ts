@@ -2,6 +2,7 @@
 // adversarial walk) over the route tests' fakes: never a 5xx, a hang or a crash, 4xx always with
 // a stable code. The fake chaincode answers NOT_FOUND to whatever gets past validation, the fake
 // DHT holds nothing.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { NotFoundError } from '@twinledger/errors';
 import { ChaincodeNotFoundError, createTwinLedger } from '@twinledger/ledger';
@@ -13,6 +14,10 @@ import { createEventHub } from '../src/domain/event-hub.js';
 import { createLedgerJournal } from '../src/domain/ledger-journal.js';
 import { createReadModel } from '../src/domain/read-model.js';
 import { FakeDht, FakeFabricClient, fakeIdentityRegistry } from './support/fakes.js';
+
+const AML = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
+/** The base bodies samples cannot make: a real AML document, and its mutations. */
+const examples = { 'POST /twins': { deviceId: 'plant-1', deviceName: 'Plant', aml: AML } };
 
 /** The AAS API (IDTA-01002) answers errors as a Result: its stable code is the first message's. */
 const codeOf = (body: unknown): unknown => (body as { code?: unknown; messages?: Array<{ code?: unknown }> } | null)?.code ?? (body as { messages?: Array<{ code?: unknown }> } | null)?.messages?.[0]?.code;
@@ -54,7 +59,7 @@ describe('spec-service under adversarial input (every documented route)', () => 
           throw new NotFoundError('the fake ledger has no blocks');
         },
       },
-      limits: { amlBytes: 64 * 1024, documentBytes: 1024 },
+      limits: { amlBytes: 256 * 1024, documentBytes: 1024 },
       mvccAttempts: 3,
     });
     await app.ready();
@@ -64,7 +69,7 @@ describe('spec-service under adversarial input (every documented route)', () => 
   afterAll(async () => app.close());
 
   it('answers every malformed request below 500, in time, 4xx with a code', async () => {
-    const requests = adversarialRequests(doc, { seed: 17, token, pathValues: { id: 'plant-1', twinId: 'plant-1' } });
+    const requests = adversarialRequests(doc, { seed: 17, token, examples, pathValues: { id: 'plant-1', twinId: 'plant-1' } });
     expect(requests.length).toBeGreaterThan(100);
     const tally = statusTally();
     expect(await probe(app, requests, { onAnswer: tally.onAnswer, codeOf, allow5xx: [504], check: fenceNotReached })).toEqual([]);
