@@ -351,6 +351,16 @@ export function adversarialRequests(doc: OpenApiDocument, options: AdversarialOp
     push('query:many', urlWith({}, Array.from({ length: 2_000 }, (_, i) => `k${i}=${i}`).join('&')));
     for (const [label, value] of AUTH_ATTACKS) push(`auth:${label}`, urlWith(), { noAuth: true, headers: { authorization: value } });
     push('header:request-id', urlWith(), { headers: { 'x-request-id': '../../\u00e9'.repeat(50) } });
+    push('header:accept-xml', urlWith(), { headers: { accept: 'application/xml' } });
+    push('header:accept-sse', urlWith(), { headers: { accept: 'text/event-stream' } });
+    push('header:accept-garbage', urlWith(), { headers: { accept: ';;q=x,*/*;q=-1' } });
+    push('header:last-event-id', urlWith(), { headers: { 'last-event-id': `${'9'.repeat(400)}:x` } });
+    push('header:forwarded', urlWith(), { headers: { 'x-forwarded-for': 'a'.repeat(5_000), 'x-forwarded-proto': 'gopher', host: '\u00e9' } });
+    push('path:double-slash', `/${urlWith()}`);
+    push('path:trailing-slash', urlWith().replace(/(\?|$)/, '/$1'));
+    push('path:upper', urlWith().toUpperCase());
+    out.push({ operation: key, label: 'method:head', method: 'HEAD', url: urlWith(), headers: { ...auth } });
+    out.push({ operation: key, label: 'method:options', method: 'OPTIONS', url: urlWith(), headers: { ...auth } });
 
     if (bodyType !== undefined || method !== 'GET') {
       const json = (label: string, text: string | Buffer, type = 'application/json'): void => push(`body:${label}`, urlWith(), { headers: { 'content-type': type }, payload: text });
@@ -375,6 +385,8 @@ export function adversarialRequests(doc: OpenApiDocument, options: AdversarialOp
       json('multipart', '--x\r\n\r\n--x--', 'multipart/form-data; boundary=x');
       json('charset-bogus', '{}', 'application/json; charset=bogus-7');
       json('type-garbage', '{}', ';;;/');
+      push('body:gzip-garbage', urlWith(), { headers: { 'content-type': bodyType ?? 'application/json', 'content-encoding': 'gzip' }, payload: Buffer.from('not gzip at all') });
+      push('body:utf16', urlWith(), { headers: { 'content-type': 'application/json; charset=utf-16le' }, payload: Buffer.from('{}', 'utf16le') });
       if (jsonBody && typeof baseBody === 'object' && baseBody !== null && !Array.isArray(baseBody)) {
         const base = baseBody as Record<string, unknown>;
         const props = Object.entries(bodySchema.properties ?? {});
@@ -469,7 +481,8 @@ export async function probe(app: ServiceApp, requests: readonly FuzzRequest[], o
       } catch {
         code = undefined;
       }
-      if (answer.status >= 400 && answer.status < 500 && (typeof code !== 'string' || code === '')) finding(answer.status, `4xx without a string code (${answer.type}): ${answer.body.slice(0, 200)}`);
+      // A HEAD answer has no body to carry a code.
+      if (r.method !== 'HEAD' && answer.status >= 400 && answer.status < 500 && (typeof code !== 'string' || code === '')) finding(answer.status, `4xx without a string code (${answer.type}): ${answer.body.slice(0, 200)}`);
       const extra = options.check?.(r, answer.status, typeof code === 'string' ? code : undefined);
       if (extra !== undefined) finding(answer.status, extra);
     } catch (err) {
@@ -500,7 +513,7 @@ export function statusTally(): { readonly onAnswer: (request: FuzzRequest, statu
   const counts: Record<string, Record<number, number>> = {};
   return {
     counts,
-    onAnswer: (r, status, body) => {
+    onAnswer: (r, status) => {
       const byStatus = (counts[r.operation] ??= {});
       byStatus[status] = (byStatus[status] ?? 0) + 1;
     },
