@@ -430,7 +430,7 @@ export interface ProbeOptions {
   /** The stable code of an error body; default its top-level `code` (a route family with another error format says where its code is). */
   readonly codeOf?: (body: unknown) => unknown;
   /** Sees every answer (0: none), e.g. to show the walk reached the handlers at all. */
-  readonly onAnswer?: (request: FuzzRequest, status: number, body: string) => void;
+  readonly onAnswer?: (request: FuzzRequest, status: number) => void;
   /** A further rule per answer: returns the problem, or undefined when the answer is fine. */
   readonly check?: (request: FuzzRequest, status: number, code: string | undefined) => string | undefined;
 }
@@ -467,7 +467,7 @@ export async function probe(app: ServiceApp, requests: readonly FuzzRequest[], o
         })(),
         timeout,
       ]);
-      options.onAnswer?.(r, answer === 'timeout' ? 0 : answer.status, answer === 'timeout' ? '' : answer.body);
+      options.onAnswer?.(r, answer === 'timeout' ? 0 : answer.status);
       if (answer === 'timeout') {
         abort.abort();
         finding(0, `no answer within ${timeoutMs} ms`);
@@ -498,8 +498,8 @@ export async function probe(app: ServiceApp, requests: readonly FuzzRequest[], o
  * The unauthenticated pass: every operation without (or with a broken) Authorization must be
  * refused with 401 and a code, except the routes named public.
  */
-export async function probeUnauthenticated(app: ServiceApp, doc: OpenApiDocument, options: { readonly publicOperations?: readonly string[]; readonly pathValues?: Readonly<Record<string, string>>; readonly skip?: readonly string[] } & Pick<ProbeOptions, 'timeoutMs' | 'codeOf'> = {}): Promise<FuzzFinding[]> {
-  const requests = adversarialRequests(doc, { skip: options.skip, ...(options.pathValues ? { pathValues: options.pathValues } : {}) }).filter((r) => r.label === 'base' || r.label.startsWith('auth:'));
+export async function probeUnauthenticated(app: ServiceApp, options: { readonly publicOperations?: readonly string[]; readonly pathValues?: Readonly<Record<string, string>>; readonly skip?: readonly string[] } & Pick<ProbeOptions, 'timeoutMs' | 'codeOf'> = {}): Promise<FuzzFinding[]> {
+  const requests = adversarialRequests(await openApiOf(app), { skip: options.skip, ...(options.pathValues ? { pathValues: options.pathValues } : {}) }).filter((r) => r.label === 'base' || r.label.startsWith('auth:'));
   const publicOps = options.publicOperations ?? [];
   return probe(app, requests, {
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
@@ -509,7 +509,7 @@ export async function probeUnauthenticated(app: ServiceApp, doc: OpenApiDocument
 }
 
 /** Counts a walk's answers by operation and status (pass its onAnswer to probe). */
-export function statusTally(): { readonly onAnswer: (request: FuzzRequest, status: number, body: string) => void; readonly counts: Record<string, Record<number, number>>; successes(): number } {
+export function statusTally(): { readonly onAnswer: (request: FuzzRequest, status: number) => void; readonly counts: Record<string, Record<number, number>>; successes(): number } {
   const counts: Record<string, Record<number, number>> = {};
   return {
     counts,
@@ -525,4 +525,27 @@ export function statusTally(): { readonly onAnswer: (request: FuzzRequest, statu
 export async function stillAlive(app: ServiceApp): Promise<boolean> {
   const res = await app.inject({ method: 'GET', url: '/healthz' });
   return res.statusCode === 200;
+}
+
+/** What one whole walk of an app found (see walkAdversarially). */
+export interface WalkSummary {
+  /** Answers that broke the boundary rule; empty when the app held. */
+  readonly findings: readonly FuzzFinding[];
+  /** At least one request got a 2xx: the walk reached the handlers, not only schemas and the token check. */
+  readonly reachedHandlers: boolean;
+  /** The app still answered /healthz after the walk. */
+  readonly alive: boolean;
+}
+
+/**
+ * The whole walk for a service test: its OpenAPI document, every request of adversarialRequests,
+ * probe, then the liveness check. Tests assert `toEqual({ findings: [], reachedHandlers: true, alive: true })`.
+ * `FUZZ_SUMMARY=1` writes the answers' statuses by operation to stderr.
+ */
+export async function walkAdversarially(app: ServiceApp, options: AdversarialOptions & ProbeOptions): Promise<WalkSummary> {
+  const requests = adversarialRequests(await openApiOf(app), options);
+  const tally = statusTally();
+  const findings = await probe(app, requests, { ...options, onAnswer: tally.onAnswer });
+  if (process.env['FUZZ_SUMMARY']) process.stderr.write(`${requests.length} requests: ${JSON.stringify(tally.counts)}\n`);
+  return { findings, reachedHandlers: tally.successes() > 0, alive: await stillAlive(app) };
 }

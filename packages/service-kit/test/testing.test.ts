@@ -55,6 +55,6 @@ describe('service-kit adversarial walk', () => {
   });
 
   it('the unauthenticated pass expects 401 UNAUTHENTICATED everywhere but the public routes', async () => {
-    expect(await probeUnauthenticated(app, doc, { timeoutMs: 500 })).toEqual([]);
+    expect(await probeUnauthenticated(app, { timeoutMs: 500 })).toEqual([]);
   });
 });
