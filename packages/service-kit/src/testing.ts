@@ -394,6 +394,9 @@ export function adversarialRequests(doc: OpenApiDocument, options: AdversarialOp
           const ps = resolve(doc, propSchema);
           wrongValues(ps).forEach((v, i) => json(`prop:${name}:wrong-${i}`, JSON.stringify({ ...base, [name]: v })));
           json(`prop:${name}:huge`, JSON.stringify({ ...base, [name]: 'a'.repeat(MIB) }));
+          // JSON.parse reads 1e999 as Infinity (JSON.stringify cannot write it).
+          json(`prop:${name}:infinite`, JSON.stringify({ ...base, [name]: '\u0000inf' }).replace('"\\u0000inf"', '1e999'));
+          json(`prop:${name}:negative-zero`, JSON.stringify({ ...base, [name]: '\u0000nz' }).replace('"\\u0000nz"', '-0'));
           json(`prop:${name}:deep`, `{"${name}":${deepJson(10_000, rand() < 0.5 ? 'array' : 'object')}}`);
           json(`prop:${name}:random`, JSON.stringify({ ...base, [name]: randomText(rand, 1 + Math.floor(rand() * 500)) }));
           // Valid-ish: the example with this property set from its own schema's sample.
@@ -412,6 +415,7 @@ export function adversarialRequests(doc: OpenApiDocument, options: AdversarialOp
         const full = { ...(sample(doc, bodySchema, 0, true) as Record<string, unknown>), ...base };
         json('valid-ish-full', JSON.stringify(full));
         // One property at a time wrong on the full body too: the other checks then pass.
+        for (const [name] of props) json(`full:${name}:infinite`, JSON.stringify({ ...full, [name]: '\u0000inf' }).replace('"\\u0000inf"', '1e999'));
         for (const [name, propSchema] of props) json(`full:${name}:wrong`, JSON.stringify({ ...full, [name]: wrongValues(resolve(doc, propSchema))[Math.floor(rand() * 6)] }));
       } else if (!jsonBody && bodyType !== undefined) {
         json('raw-empty', '', bodyType);
