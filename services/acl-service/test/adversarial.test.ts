@@ -2,9 +2,7 @@
 // adversarial walk) over the route tests' fake ledger: never a 5xx, a hang or a crash, 4xx always
 // with a stable code. The fake chaincode lists nothing and answers NOT_FOUND to anything else.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createIdentityRegistry } from '@twinledger/ledger-gateway';
 import type { DhtClient } from '@twinledger/dht-client';
-import type { PeerConnectionPool } from '@twinledger/fabric-client';
 import { ChaincodeNotFoundError, createTwinLedger } from '@twinledger/ledger';
 import { createMetricsRegistry, silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
@@ -13,7 +11,7 @@ import { buildApp } from '../src/app.js';
 import { createAuthorizer } from '../src/domain/authorizer.js';
 import { createKeyManager } from '../src/domain/key-manager.js';
 import { createKeyReconciler } from '../src/domain/key-reconciler.js';
-import { FakeFabric } from './support/fake-fabric.js';
+import { FakeFabricClient, fakeIdentityRegistry } from '../../spec-service/test/support/fakes.js';
 
 const notFound = (fn: string): unknown => {
   if (fn.includes(':list')) return [];
@@ -26,17 +24,9 @@ describe('acl-service under adversarial input (every documented route)', () => {
 
   beforeAll(async () => {
     const issuer = await createDevIssuer('https://idp.org1.local');
-    const caller = new FakeFabric('Org1MSP', notFound);
-    const registry = createIdentityRegistry({
-      mspId: 'Org1MSP',
-      identities: { User1: { mspId: 'Org1MSP', certPath: 'c', keyPath: 'k' } },
-      pool: {} as PeerConnectionPool,
-      peer: { endpoint: '127.0.0.1:1', tlsRootCertPath: 'x' },
-      channel: 'twins',
-      chaincode: 'twinledger',
-      clientFactory: async () => caller,
-    });
-    const serviceLedger = createTwinLedger(new FakeFabric('Org1MSP', notFound));
+    const caller = new FakeFabricClient('Org1MSP', notFound);
+    const registry = fakeIdentityRegistry(() => caller);
+    const serviceLedger = createTwinLedger(new FakeFabricClient('Org1MSP', notFound));
     const authorizer = createAuthorizer({ ledger: serviceLedger, ttlMs: 60_000, metrics: createMetricsRegistry({ prefix: 'acl_fuzz_' }) });
     // The ledger lists no documents, so a key sync never asks the DHT anything.
     const keys = createKeyReconciler({ keys: createKeyManager({ ledger: serviceLedger, dht: {} as DhtClient, logger: silentLogger() }), intervalMs: 3_600_000, logger: silentLogger() });
