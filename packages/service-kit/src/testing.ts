@@ -74,7 +74,7 @@ export interface AdversarialOptions {
    * Documented example bodies by operation (`POST /twins`), where a sample cannot pass the
    * handler's own checks (an AML document): the base body, and the source of text mutations.
    */
-  readonly examples?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  readonly examples?: Readonly<Record<string, unknown>>;
   /** Operations (`GET /path/{id}`) left out of the walk. */
   readonly skip?: readonly string[];
   /** Routes of service-kit itself and the docs, never walked. */
@@ -417,6 +417,23 @@ export function adversarialRequests(doc: OpenApiDocument, options: AdversarialOp
         // One property at a time wrong on the full body too: the other checks then pass.
         for (const [name] of props) json(`full:${name}:infinite`, JSON.stringify({ ...full, [name]: '\u0000inf' }).replace('"\\u0000inf"', '1e999'));
         for (const [name, propSchema] of props) json(`full:${name}:wrong`, JSON.stringify({ ...full, [name]: wrongValues(resolve(doc, propSchema))[Math.floor(rand() * 6)] }));
+      } else if (jsonBody && Array.isArray(baseBody) && typeof baseBody[0] === 'object' && baseBody[0] !== null) {
+        // A batch (the documented example's items): each field of the first item broken in turn.
+        const [first, ...others] = baseBody as Array<Record<string, unknown>>;
+        const withFirst = (item: unknown): string => JSON.stringify([item, ...others]);
+        for (const [name, value] of Object.entries(first!)) {
+          wrongValues({ type: Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value }).forEach((v, i) => json(`item:${name}:wrong-${i}`, withFirst({ ...first, [name]: v })));
+          const { [name]: _dropped, ...rest } = first!;
+          json(`item:${name}:missing`, withFirst(rest));
+          json(`item:${name}:huge`, withFirst({ ...first, [name]: 'a'.repeat(MIB / 2) }));
+          json(`item:${name}:infinite`, withFirst({ ...first, [name]: '\u0000inf' }).replace('"\\u0000inf"', '1e999'));
+          json(`item:${name}:deep`, `[{"${name}":${deepJson(10_000, 'array')}}]`);
+        }
+        json('item:extra-property', withFirst({ ...first, fuzzExtra: 1 }));
+        json('items:empty', '[]');
+        json('items:many', JSON.stringify(Array.from({ length: 10_000 }, () => first)));
+        json('items:null-item', JSON.stringify([null, ...baseBody]));
+        json('items:valid-ish', JSON.stringify(baseBody));
       } else if (!jsonBody && bodyType !== undefined) {
         json('raw-empty', '', bodyType);
         json('raw-big', Buffer.alloc(2 * MIB, 7), bodyType);

@@ -24,6 +24,8 @@ import type { SegmentBuilder } from '../src/domain/segment-builder.js';
 import { FEED_A, fakeFeedDht, fakeProducer, feedRecord, writesAllowed } from './support/fakes.js';
 
 const A = feedRecord('a');
+/** A batch the route takes (its items are checked in the handler, so no sample passes). */
+const examples = { 'POST /readings': [{ feed: FEED_A, component: A.componentId, ts: 1_700_000_000_000, v: 1.5, u: 'bar' }, { feed: FEED_A, component: A.componentId, ts: 1_700_000_000_001, v: 2, u: 'bar' }] };
 
 describe('feed-ingest under adversarial input (every documented route)', () => {
   let dir: string;
@@ -77,7 +79,7 @@ describe('feed-ingest under adversarial input (every documented route)', () => {
   });
 
   it('answers every malformed request below 500, in time, 4xx with a code', async () => {
-    expect(await walkAdversarially(app, { seed: 23, token, pathValues: { feedId: FEED_A } })).toEqual({ findings: [], reachedHandlers: true, alive: true });
+    expect(await walkAdversarially(app, { seed: 23, token, examples, pathValues: { feedId: FEED_A } })).toEqual({ findings: [], reachedHandlers: true, alive: true });
   }, 300_000);
 
   it('refuses every route without a valid token with 401 UNAUTHENTICATED', async () => {
