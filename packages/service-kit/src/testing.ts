@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import type { ServiceApp } from './service.js';
 
 /**
@@ -452,6 +453,12 @@ export interface ProbeOptions {
   readonly codeOf?: (body: unknown) => unknown;
   /** Sees every answer (0: none), e.g. to show the walk reached the handlers at all. */
   readonly onAnswer?: (request: FuzzRequest, status: number) => void;
+  /**
+   * Where the requests go: through `app.inject` (default), or over HTTP to this base URL of the
+   * app listening, so that Node's own HTTP parser and limits answer too (an oversized request
+   * line never reaches a route). Non-ASCII header values are sent as UTF-8 bytes.
+   */
+  readonly baseUrl?: string;
   /** A further rule per answer: returns the problem, or undefined when the answer is fine. */
   readonly check?: (request: FuzzRequest, status: number, code: string | undefined) => string | undefined;
 }
@@ -474,7 +481,7 @@ export async function probe(app: ServiceApp, requests: readonly FuzzRequest[], o
     });
     try {
       const answer = await Promise.race([
-        (async () => {
+        options.baseUrl !== undefined ? overHttp(options.baseUrl, r, abort.signal) : (async () => {
           const res = await app.inject({ method: r.method as 'GET', url: r.url, headers: r.headers, ...(r.payload === undefined ? {} : { payload: r.payload }), payloadAsStream: true, signal: abort.signal });
           const type = String(res.headers['content-type'] ?? '');
           if (type.startsWith('text/event-stream')) {
@@ -513,6 +520,30 @@ export async function probe(app: ServiceApp, requests: readonly FuzzRequest[], o
     }
   }
   return findings;
+}
+
+/** One request over HTTP, answered as probe reads it (a stream's body is not read). */
+function overHttp(baseUrl: string, r: FuzzRequest, signal: AbortSignal): Promise<{ status: number; type: string; body: string }> {
+  const { hostname, port } = new URL(baseUrl);
+  const headers: Record<string, string> = {};
+  // Node refuses to send characters outside latin1 in a header: send their UTF-8 bytes as latin1.
+  for (const [k, v] of Object.entries(r.headers)) headers[k] = Buffer.from(v, 'utf8').toString('latin1');
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ hostname, port, method: r.method, path: r.url, headers, signal }, (res) => {
+      const type = String(res.headers['content-type'] ?? '');
+      if (type.startsWith('text/event-stream')) {
+        res.destroy();
+        resolve({ status: res.statusCode ?? 0, type, body: '' });
+        return;
+      }
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type, body: Buffer.concat(parts).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(r.payload);
+  });
 }
 
 /**
@@ -561,10 +592,18 @@ export interface WalkSummary {
 /**
  * The whole walk for a service test: its OpenAPI document, every request of adversarialRequests,
  * probe, then the liveness check. Tests assert `toEqual({ findings: [], reachedHandlers: true, alive: true })`.
- * `FUZZ_SUMMARY=1` writes the answers' statuses by operation to stderr.
+ * `overHttp`: the app listens on a loopback port and the request lines and headers go over HTTP
+ * (call it once per app; close the app afterwards). `FUZZ_SUMMARY=1` writes the answers'
+ * statuses by operation to stderr.
  */
-export async function walkAdversarially(app: ServiceApp, options: AdversarialOptions & ProbeOptions): Promise<WalkSummary> {
-  const requests = adversarialRequests(await openApiOf(app), options);
+export async function walkAdversarially(app: ServiceApp, options: AdversarialOptions & ProbeOptions & { readonly overHttp?: boolean }): Promise<WalkSummary> {
+  let requests = adversarialRequests(await openApiOf(app), options);
+  if (options.overHttp) {
+    // Over a real socket only what the transport changes: the request line and the headers.
+    requests = requests.filter((r) => /^(base|path|query|auth|header|method):?/.test(r.label));
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    options = { ...options, baseUrl: address };
+  }
   const tally = statusTally();
   const findings = await probe(app, requests, { ...options, onAnswer: tally.onAnswer });
   if (process.env['FUZZ_SUMMARY']) process.stderr.write(`${requests.length} requests: ${JSON.stringify(tally.counts)}\n`);

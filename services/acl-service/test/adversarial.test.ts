@@ -46,6 +46,10 @@ describe('acl-service under adversarial input (every documented route)', () => {
     expect(await walkAdversarially(app, { seed: 11, token, pathValues: { id: 'plant-1', twinId: 'plant-1' } })).toEqual({ findings: [], reachedHandlers: true, alive: true });
   }, 300_000);
 
+  it('answers the same request lines and headers over HTTP below 500, 4xx with a code', async () => {
+    expect(await walkAdversarially(app, { seed: 11, token, pathValues: { id: 'plant-1', twinId: 'plant-1' }, overHttp: true })).toEqual({ findings: [], reachedHandlers: true, alive: true });
+  }, 300_000);
+
   it('refuses every route without a valid token with 401 UNAUTHENTICATED', async () => {
     expect(await probeUnauthenticated(app)).toEqual([]);
   }, 60_000);

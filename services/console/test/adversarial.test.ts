@@ -35,6 +35,10 @@ describe('console under adversarial input (every documented route)', () => {
     expect(await walkAdversarially(app, { seed: 19, token, pathValues: { twinId: 'plant-1' } })).toEqual({ findings: [], reachedHandlers: true, alive: true });
   }, 300_000);
 
+  it('answers the same request lines and headers over HTTP below 500, 4xx with a code', async () => {
+    expect(await walkAdversarially(app, { seed: 19, token, pathValues: { twinId: 'plant-1' }, overHttp: true })).toEqual({ findings: [], reachedHandlers: true, alive: true });
+  }, 300_000);
+
   it('refuses every route without a valid token with 401 UNAUTHENTICATED (sign-in and config are public)', async () => {
     expect(await probeUnauthenticated(app, { publicOperations: ['GET /api/console/config', 'POST /api/console/dev-token', 'GET /auth/login', 'GET /auth/callback', 'POST /auth/logout'] })).toEqual([]);
   }, 60_000);

@@ -37,6 +37,10 @@ describe('device-agent under adversarial input (every documented route)', () => 
     expect(await walkAdversarially(app, { seed: 7, token })).toEqual({ findings: [], reachedHandlers: true, alive: true });
   }, 120_000);
 
+  it('answers the same request lines and headers over HTTP below 500, 4xx with a code', async () => {
+    expect(await walkAdversarially(app, { seed: 7, token, overHttp: true })).toEqual({ findings: [], reachedHandlers: true, alive: true });
+  }, 120_000);
+
   it('refuses every route without a valid token with 401 UNAUTHENTICATED', async () => {
     expect(await probeUnauthenticated(app)).toEqual([]);
   }, 60_000);

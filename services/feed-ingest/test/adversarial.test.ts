@@ -82,6 +82,10 @@ describe('feed-ingest under adversarial input (every documented route)', () => {
     expect(await walkAdversarially(app, { seed: 23, token, examples, pathValues: { feedId: FEED_A } })).toEqual({ findings: [], reachedHandlers: true, alive: true });
   }, 300_000);
 
+  it('answers the same request lines and headers over HTTP below 500, 4xx with a code', async () => {
+    expect(await walkAdversarially(app, { seed: 23, token, examples, pathValues: { feedId: FEED_A }, overHttp: true })).toEqual({ findings: [], reachedHandlers: true, alive: true });
+  }, 300_000);
+
   it('refuses every route without a valid token with 401 UNAUTHENTICATED', async () => {
     expect(await probeUnauthenticated(app, { pathValues: { feedId: FEED_A } })).toEqual([]);
   }, 60_000);

@@ -70,6 +70,10 @@ describe('spec-service under adversarial input (every documented route)', () => 
     expect(await walkAdversarially(app, { seed: 17, token, examples, pathValues: { id: 'plant-1', twinId: 'plant-1' }, codeOf, allow5xx: [504], check: fenceNotReached })).toEqual({ findings: [], reachedHandlers: true, alive: true });
   }, 600_000);
 
+  it('answers the same request lines and headers over HTTP below 500, 4xx with a code', async () => {
+    expect(await walkAdversarially(app, { seed: 17, token, examples, pathValues: { id: 'plant-1', twinId: 'plant-1' }, codeOf, allow5xx: [504], check: fenceNotReached, overHttp: true })).toEqual({ findings: [], reachedHandlers: true, alive: true });
+  }, 600_000);
+
   it('refuses every route without a valid token with 401 UNAUTHENTICATED', async () => {
     expect(await probeUnauthenticated(app, { codeOf })).toEqual([]);
   }, 60_000);
