@@ -1,4 +1,4 @@
-import { AccessDeniedError, TwinLedgerError, type TwinLedgerErrorOptions } from '@twinledger/errors';
+import { AccessDeniedError, TwinLedgerError, ValidationError, type TwinLedgerErrorOptions } from '@twinledger/errors';
 import { Type, type Static } from '@sinclair/typebox';
 
 /** The one error body every service answers with. */
@@ -105,3 +105,13 @@ export const errorResponses = {
   /** OUTCOME_UNKNOWN: a ledger write was ordered but its commit status never arrived. */
   504: ErrorResponse,
 } as const;
+
+/**
+ * A query or path parameter read as an infinite number (`?minBlock=1e309`, 400 digits): the
+ * schema's limits never saw it (see buildService), so it is refused as the schema would refuse it.
+ */
+export class NonFiniteParameterError extends ValidationError {
+  constructor(context: 'querystring' | 'params', name: string) {
+    super(`${context} /${name} must be a finite number`, { details: { errors: [{ path: `/${name}`, message: 'must be a finite number' }] } });
+  }
+}

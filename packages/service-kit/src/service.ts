@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawServerDefault } from 'fastify';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -7,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { isTwinLedgerError, UnavailableError } from '@twinledger/errors';
 import { Histogram, createMetricsRegistry, type Logger, type Registry } from '@twinledger/observability';
 import { Type } from '@sinclair/typebox';
-import { ErrorResponse, TokenMissingError } from './errors.js';
+import { ErrorResponse, NonFiniteParameterError, TokenMissingError } from './errors.js';
 import type { Principal, TokenVerifier } from './auth.js';
 import { READY_FILE_ENV, readyReportOf, writeReadyReport } from './ready.js';
 
@@ -68,6 +69,7 @@ export async function buildService(init: ServiceInit): Promise<ServiceApp> {
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     return503OnClosing: true,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as ServiceApp;
 
   app.addSchema(ErrorResponse);
@@ -105,6 +107,18 @@ export async function buildService(init: ServiceInit): Promise<ServiceApp> {
       req.log = req.log.child({ sub: req.principal.subject, mspId: req.principal.mspId });
     });
   }
+
+  // Ajv coerces a query or path string such as `1e309` to Infinity and then skips that number's
+  // own limits (minimum, maximum), so no route schema can refuse it: a fence on block Infinity
+  // waited, then answered 504. No parameter of ours takes an infinite number.
+  app.addHook('preHandler', async (req) => {
+    for (const [context, values] of [['querystring', req.query], ['params', req.params]] as const) {
+      if (typeof values !== 'object' || values === null) continue;
+      for (const [name, value] of Object.entries(values)) {
+        for (const v of Array.isArray(value) ? value : [value]) if (typeof v === 'number' && !Number.isFinite(v)) throw new NonFiniteParameterError(context, name);
+      }
+    }
+  });
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
@@ -193,6 +207,23 @@ export function describeError(err: FastifyError | Error, req: FastifyRequest): D
   }
   req.log.error({ err }, 'unhandled error');
   return { status: 500, headers: {}, body: { code: 'INTERNAL', message: 'internal error', requestId: req.id } };
+}
+
+/**
+ * What Node's HTTP parser refuses before any route sees it (a request line or headers over the
+ * size limit, a malformed request, a client too slow to send its head), answered in the one
+ * error model: Fastify's default body has no `code`, and the console's proxy passes a
+ * service's answer through as it is.
+ */
+function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'REQUEST_TIMEOUT', 'the request was not received in time']
+    : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'HEADERS_TOO_LARGE', 'the request line or headers exceed the size limit']
+    : [400, 'BAD_REQUEST', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ code, message });
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy(err);
 }
 
 function errorHandler(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {

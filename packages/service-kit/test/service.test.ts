@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { connect, type AddressInfo } from 'node:net';
 import { AccessDeniedError, UnavailableError } from '@twinledger/errors';
 import { silentLogger } from '@twinledger/observability';
 import { Type, buildService, createDevIssuer, createJwtVerifier, errorResponses, type DevIssuer, type ServiceApp } from '../src/index.js';
@@ -140,6 +141,34 @@ describe('buildService credentials (a token from elsewhere than the Authorizatio
       expect((await app.inject({ url: '/who' })).json()).toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'invalid' } });
       found = undefined;
       expect((await app.inject({ url: '/who' })).json()).toMatchObject({ code: 'UNAUTHENTICATED', details: { reason: 'missing' } });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('buildService answers what the HTTP parser refuses in the error model', () => {
+  /** One raw request over TCP; the whole answer as text (the server closes the connection). */
+  const raw = (port: number, text: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.end(text));
+      const parts: Buffer[] = [];
+      socket.on('data', (d: Buffer) => parts.push(d));
+      socket.on('close', () => resolve(Buffer.concat(parts).toString('utf8')));
+      socket.on('error', reject);
+    });
+
+  it('431 HEADERS_TOO_LARGE for an oversized request line, 400 BAD_REQUEST for malformed HTTP', async () => {
+    const app = await buildService({ name: 'parser', logger: silentLogger() });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const { port } = app.server.address() as AddressInfo;
+      const big = await raw(port, `GET /healthz?${'k=1&'.repeat(10_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      expect(big.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+      expect(JSON.parse(big.slice(big.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 'HEADERS_TOO_LARGE' });
+      const bad = await raw(port, 'GARBAGE\r\n\r\n');
+      expect(bad.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+      expect(JSON.parse(bad.slice(bad.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 'BAD_REQUEST' });
     } finally {
       await app.close();
     }

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createIdentityRegistry } from '@twinledger/ledger-gateway';
 import type { DhtClient } from '@twinledger/dht-client';
-import { type FabricClient, type PeerConnectionPool, type SubmitResult } from '@twinledger/fabric-client';
+import type { FabricClient } from '@twinledger/fabric-client';
 import { ChaincodeAccessDeniedError, ChaincodeNotFoundError } from '@twinledger/ledger';
 import { createTwinLedger } from '@twinledger/ledger';
 import { createMetricsRegistry, silentLogger } from '@twinledger/observability';
@@ -9,51 +8,8 @@ import { createDevIssuer, createJwtVerifier, type DevIssuer, type ServiceApp } f
 import { buildApp } from '../src/app.js';
 import { createAuthorizer, type Authorizer } from '../src/domain/authorizer.js';
 import { createKeyManager } from '../src/domain/key-manager.js';
-
-/** A hand-written FabricClient: chaincode functions answer from handlers; calls are recorded. */
-/**
- * The chaincode answers its lists a page at a time ({ items, bookmark }, the last two
- * arguments being pageSize and bookmark) and history a page of changes: a handler's plain
- * array is served in such pages (bookmark = the next index), so the client's page-following
- * is exercised too.
- */
-const PAGED = new Set([
-  'spec:listTwins', 'spec:listDocuments', 'spec:listExternalSources', 'spec:listSensorFeeds', 'spec:listPrograms',
-  'spec:listPendingProgramCalls', 'spec:listSafetyProposals', 'acl:listGrants', 'acl:listParties', 'acl:listDeviceNamespaces',
-]);
-function asPage(fn: string, args: readonly string[], v: unknown): unknown {
-  if ((fn === 'spec:history' || fn === 'spec:getDocumentHistory') && typeof v === 'object' && v !== null && !('bookmark' in v)) return { ...v, bookmark: '' };
-  if (!PAGED.has(fn) || !Array.isArray(v)) return v;
-  const size = Number(args[args.length - 2] || 100);
-  const from = Number(args[args.length - 1] || 0);
-  return { items: v.slice(from, from + size), bookmark: from + size < v.length ? String(from + size) : '' };
-}
-
-class FakeFabric implements FabricClient {
-  readonly calls: Array<{ fn: string; args: readonly string[] }> = [];
-  readonly handlers = new Map<string, (args: readonly string[]) => unknown>();
-  constructor(readonly mspId = 'Org1MSP') {}
-  on(fn: string, h: (args: readonly string[]) => unknown): this {
-    this.handlers.set(fn, h);
-    return this;
-  }
-  private answer(fn: string, args: readonly string[]): Uint8Array {
-    this.calls.push({ fn, args });
-    const h = this.handlers.get(fn);
-    if (!h) throw new Error(`no handler for ${fn}`);
-    return Buffer.from(JSON.stringify(asPage(fn, args, h(args))));
-  }
-  async evaluate(fn: string, args: readonly string[]) {
-    return this.answer(fn, args);
-  }
-  async submit(fn: string, args: readonly string[]): Promise<SubmitResult> {
-    return { result: this.answer(fn, args), transactionId: 'f'.repeat(64), blockNumber: 9n };
-  }
-  async chaincodeEvents(): Promise<never> {
-    throw new Error('unused');
-  }
-  close() {}
-}
+// spec-service's fake ledger serves these routes too: one home for the fake chaincode.
+import { FakeFabricClient as FakeFabric, fakeIdentityRegistry } from '../../spec-service/test/support/fakes.js';
 
 const TWIN = 'plant-1';
 
@@ -69,15 +25,7 @@ describe('acl-service', () => {
     issuer = await createDevIssuer('https://idp.org1.local');
     const delegate = (get: () => FakeFabric) =>
       new Proxy({}, { get: (_t, k) => { const f = get() as unknown as Record<string | symbol, unknown>; const v = f[k]; return typeof v === 'function' ? v.bind(get()) : v; } }) as FabricClient;
-    const registry = createIdentityRegistry({
-      mspId: 'Org1MSP',
-      identities: { User1: { mspId: 'Org1MSP', certPath: 'c', keyPath: 'k' } },
-      pool: {} as PeerConnectionPool,
-      peer: { endpoint: '127.0.0.1:1', tlsRootCertPath: 'x' },
-      channel: 'twins',
-      chaincode: 'twinledger',
-      clientFactory: async () => delegate(() => caller),
-    });
+    const registry = fakeIdentityRegistry(() => caller);
     authorizer = createAuthorizer({ ledger: createTwinLedger(delegate(() => service)), ttlMs: 60_000, metrics: createMetricsRegistry({ prefix: 't_' }) });
     app = await buildApp({
       logger: silentLogger(),
@@ -104,7 +52,7 @@ describe('acl-service', () => {
     const res = await call('POST', `/twins/${TWIN}/grants`, { mspId: 'Org2MSP', role: 'AUDITOR', expiresAt: '2030-01-01T00:00:00Z' });
     expect(res.statusCode).toBe(201);
     expect(JSON.parse(caller.calls[0]!.args[1]!)).toEqual({ mspId: 'Org2MSP', role: 'AUDITOR', expiresAt: '2030-01-01T00:00:00Z' });
-    expect((await call('POST', `/twins/${TWIN}/grants/revoke`, { mspId: 'Org2MSP', role: 'AUDITOR' })).json()).toMatchObject({ blockNumber: 9, result: { revoked: { mspId: 'Org2MSP' } } });
+    expect((await call('POST', `/twins/${TWIN}/grants/revoke`, { mspId: 'Org2MSP', role: 'AUDITOR' })).json()).toMatchObject({ blockNumber: 12, result: { revoked: { mspId: 'Org2MSP' } } });
   });
 
   it('validates grants (400) and maps chaincode refusals (403, 404)', async () => {

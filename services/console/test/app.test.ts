@@ -1,22 +1,13 @@
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier, type DevIssuer, type ServiceApp } from '@twinledger/service-kit';
 import { buildApp, createDevSignIn, parseDevUsers } from '../src/app.js';
+import { webRoot } from './support/web-root.js';
 
 const ISSUER = 'https://issuer.org1.test';
 
-function webRoot(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'console-web-'));
-  mkdirSync(join(dir, 'assets'));
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><html lang="en"><title>t</title><div id="root"></div></html>');
-  writeFileSync(join(dir, 'assets', 'app-abc.js'), 'export {};');
-  return dir;
-}
 
 /** A real upstream on an ephemeral port: echoes what it received and streams SSE in steps. */
 async function startUpstream(): Promise<{ app: FastifyInstance; url: string; release: () => void }> {

@@ -1,8 +1,5 @@
 // OpenID Connect sign-in through the console (ADR-19), against real oidc-provider instances on
 // loopback (packages/oidc-dev-provider) and a real upstream: the flow, and the attacks on it.
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { decodeJwt } from 'jose';
@@ -11,6 +8,7 @@ import { startIdentityProvider, type StartedIdentityProvider } from '@twinledger
 import { ScriptedBrowser, type InjectFn } from '@twinledger/oidc-dev-provider/testing';
 import { createDevIssuer, createJwtVerifier, type ServiceApp, type TokenVerifier } from '@twinledger/service-kit';
 import { buildApp, createOidcSignIn, type OidcInit } from '../src/app.js';
+import { webRoot } from './support/web-root.js';
 
 const CONSOLE = 'http://127.0.0.1:18080';
 const CLIENT = { clientId: 'console', clientSecret: 'console-secret-0123456789', redirectUris: [`${CONSOLE}/auth/callback`], postLogoutRedirectUris: [`${CONSOLE}/`] };
@@ -19,12 +17,6 @@ const COOKIE_SECRET = 'x'.repeat(48);
 
 const injectOf = (app: ServiceApp): InjectFn => (req) => app.inject({ ...req, method: req.method as 'GET' });
 
-function webRoot(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'console-web-'));
-  mkdirSync(join(dir, 'assets'));
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><html lang="en"><title>t</title><div id="root"></div></html>');
-  return dir;
-}
 
 /** An organization's provider: its own key, its users. */
 async function provider(mspId: string, accessTokenTtlSeconds = 300): Promise<StartedIdentityProvider> {

@@ -1,15 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import type { DhtNode, FeedEntry } from '@twinledger/dht';
+import type { DhtNode } from '@twinledger/dht';
 import { AclDeniedError } from '@twinledger/dht/errors';
-import { encodeSegment, type Reading } from '@twinledger/readings';
+import type { Reading } from '@twinledger/readings';
 import { createFeedReader } from '../src/domain/feed-reader.js';
 import type { FeedAccess } from '../src/domain/feed-access.js';
 import type { FeedRegistry } from '../src/domain/feed-registry.js';
+import { FEED_A as FEED, fakeFeedDht as fakeDht } from './support/fakes.js';
 
 /** Series reads never consult the registry (authorization is the route's step). */
 const createFeedRegistry = (): FeedRegistry => ({ get: () => undefined }) as unknown as FeedRegistry;
-
-const FEED = 'a'.repeat(64);
 
 /** These reads are not authorized here (the routes call authorize; see ledger-access.int.test.ts): any use of it fails. */
 const access: FeedAccess = {
@@ -19,58 +18,6 @@ const access: FeedAccess = {
   allows: async () => false,
   readers: async () => [],
 };
-
-/**
- * A hand-written fake of the DHT node's feed reads: segments in index order, calls counted.
- * rangeByTime honours a cap as packages/dht feeds.ts does: from the first index ending at or
- * after `from`, at most min(limit, cap) indices, oldest first, stopping at one starting after `to`.
- */
-function fakeDht(segments: Reading[][], cap = Number.MAX_SAFE_INTEGER): { dht: DhtNode; calls: Record<string, number> } {
-  const entries: FeedEntry[] = segments.map((rs, index) => ({
-    feedId: FEED,
-    index,
-    timeStart: Math.min(...rs.map((r) => r.ts)),
-    timeEnd: Math.max(...rs.map((r) => r.ts)),
-    ref: String(index).padStart(64, '0'),
-    payload: encodeSegment(rs, { feedId: FEED }),
-  }));
-  const calls: Record<string, number> = { rangeByTime: 0, latest: 0 };
-  const dht = {
-    async rangeByTime(_feedId: string, from: number, to: number, limit?: number) {
-      // A reader that pages without end fails here instead of hanging the test run.
-      if (calls['rangeByTime']!++ > 100) throw new Error('rangeByTime asked more than 100 times for one read');
-      const lo = entries.findIndex((e) => e.timeEnd >= from);
-      if (lo < 0) return [];
-      const out: FeedEntry[] = [];
-      for (const e of entries.slice(lo, lo + Math.min(limit ?? cap, cap))) {
-        if (e.timeStart > to) break;
-        if (e.timeEnd >= from) out.push(e);
-      }
-      return out;
-    },
-    // The searches of packages/dht feeds.ts, uncapped: no segment is read.
-    async indexRangeByTime(_feedId: string, from: number, to: number) {
-      calls['indexRangeByTime'] = (calls['indexRangeByTime'] ?? 0) + 1;
-      const first = entries.findIndex((e) => e.timeEnd >= from);
-      if (first < 0 || entries[first]!.timeStart > to) return undefined;
-      let last = first;
-      while (last + 1 < entries.length && entries[last + 1]!.timeStart <= to) last++;
-      return { first, last };
-    },
-    async rangeByIndex(_feedId: string, from: number, to: number) {
-      calls['rangeByIndex'] = (calls['rangeByIndex'] ?? 0) + 1;
-      return entries.slice(from, to + 1);
-    },
-    async feedHead() {
-      return entries.length === 0 ? undefined : { feedId: FEED, latestIndex: entries.length - 1 };
-    },
-    async latest() {
-      calls['latest']!++;
-      return entries.at(-1);
-    },
-  } as unknown as DhtNode;
-  return { dht, calls };
-}
 
 /** The plain definition of the series, to check the optimized one against. */
 function reference(readings: Reading[], from: number, to: number, buckets: number): { start: number; count: number; values: Record<string, { min: number; max: number; mean: number }> }[] {

@@ -4,50 +4,20 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Admin, Producer } from '@twinledger/kafka';
 import { createMetricsRegistry, silentLogger } from '@twinledger/observability';
-import { decodeReadingsMessage, type Reading } from '@twinledger/readings';
+import type { Reading } from '@twinledger/readings';
 import { buildService, createDevIssuer, createJwtVerifier, type DevIssuer, type ServiceApp } from '@twinledger/service-kit';
-import type { FeedAccess } from '../src/domain/feed-access.js';
 import { openFeedRegistry, type FeedRecord, type FeedRegistry } from '../src/domain/feed-registry.js';
 import { createIngest, toRanges } from '../src/domain/ingest.js';
 import { createFeedMetrics } from '../src/domain/metrics.js';
 import { readingRoutes } from '../src/routes/readings.js';
-
-/**
- * A hand-written producer: records what each send carried and fails the sends a test picks
- * (as a broker that goes away mid-batch does). The real-broker version of this is in
- * feed-ingest.int.test.ts.
- */
-function fakeProducer(fail: (sendNo: number, key: string) => boolean) {
-  const delivered: Array<{ key: string; readings: Reading[] }> = [];
-  let sends = 0;
-  const producer = {
-    async send(req: { messages: Array<{ key: string; value: string }> }) {
-      const no = sends++;
-      await new Promise((r) => setImmediate(r));
-      if (req.messages.some((m) => fail(no, m.key))) throw new Error('broker went away');
-      for (const m of req.messages) delivered.push({ key: m.key, readings: decodeReadingsMessage(m.key, m.value) });
-      return [];
-    },
-  };
-  return { producer: producer as unknown as Producer, delivered, sends: () => sends };
-}
+import { fakeProducer, feedRecord as feed, writesAllowed } from './support/fakes.js';
 
 // Generous: on the shared 2-core machine, building the first app can take seconds.
 jest.setTimeout(60_000);
 
-const feed = (id: string): FeedRecord => ({
-  feedId: id.repeat(64), objectId: 'f'.repeat(64), topic: `t/${id}`, twinId: 't', componentId: `c${id}`, unit: 'bar',
-  valueSchema: { kind: 'scalar' }, expectedRange: { min: 0, max: 10 }, acl: ['Org1MSP'], ownerPublicKey: 'k', createdAt: 'now',
-});
 const A = feed('a');
 const B = feed('b');
 const reading = (f: FeedRecord, ts: number): Reading => ({ feed: f.feedId, component: f.componentId, ts, v: 1, u: 'bar' });
-
-/**
- * These tests are about Kafka acknowledgement, not authorization: every write is allowed here
- * (the ledger's decisions are tested against the real chaincode in ledger-access.int.test.ts).
- */
-const writesAllowed: FeedAccess = { require: async () => undefined, allows: async () => true, readers: async () => ['Org1MSP'] };
 
 describe('REST ingest: partial-batch acknowledgement', () => {
   let dir: string;

@@ -150,6 +150,8 @@ describe('spec-service and the bad-AML corpus', () => {
       (_, i) => `<InternalElement Name="Component ${i}" ID="component-${i}"><Attribute Name="SerialNumber" AttributeDataType="xs:string"><Value>SN-${i}</Value></Attribute><Attribute Name="Rating" AttributeDataType="xs:double" Unit="kW"><Value>${i % 100}.5</Value></Attribute></InternalElement>`,
     ).join('')}</InstanceHierarchy></CAEXFile>`;
 
+  // About 5 s of AML work alone (the default timeout): generous, as the unit project runs suites
+  // in parallel on 2 cores.
   it('creates a 20,000-component twin through the chunked path, and refuses one more with 413 before any transaction', async () => {
     fabric
       .on('spec:beginTwinCreation', (a) => ({ twinId: a[0], creationId: 'c1', totalChunks: Number(a[4]), elements: 1, txId: 'b' }))
@@ -168,5 +170,5 @@ describe('spec-service and the bad-AML corpus', () => {
     const over = await post('/twins', { deviceId: 'plant-20k', deviceName: 'Plant', aml: plant(AmlLimits.MAX_ELEMENTS_PER_TWIN + 1) });
     expect({ status: over.statusCode, code: over.json<{ code: string }>().code }).toEqual({ status: 413, code: 'TOO_LARGE' });
     expect(fabric.calls).toHaveLength(0);
-  });
+  }, 60_000);
 });

@@ -168,6 +168,9 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
   app.get(
     '/feeds/:feedId/stream',
     {
+      // A HEAD of the stream opened it and polled the DHT for it with no answer at all (Node
+      // sends a HEAD's headers only at its end). HEAD is an unknown route here (404).
+      exposeHeadRoute: false,
       schema: {
         summary: 'Live stream (Server-Sent Events): `readings` events with the readings of each new segment as it becomes readable from the DHT, `anomaly` events',
         params: FeedParams,

@@ -25,6 +25,9 @@ export function eventRoutes(deps: RouteDeps) {
     app.get(
       '/events',
       {
+        // A HEAD of a stream opened it and held it (subscription, heartbeats) with no answer at
+        // all: Node sends a HEAD's headers only at its end. HEAD is an unknown route here (404).
+        exposeHeadRoute: false,
         schema: {
           tags: ['events'],
           summary: 'Ledger events the caller may read, as Server-Sent Events (id = <block>:<txId>, event = the chaincode event name)',

@@ -33,13 +33,17 @@ export class FakeFabricClient implements FabricClient {
   readonly calls: Array<{ fn: string; args: readonly string[]; kind: 'evaluate' | 'submit' }> = [];
   readonly handlers = new Map<string, Handler>();
   private tx = 0;
-  constructor(readonly mspId = 'Org1MSP') {}
+  constructor(
+    readonly mspId = 'Org1MSP',
+    /** Answers functions without a handler; none: they fail loudly. */
+    readonly fallback?: (fn: string, args: readonly string[]) => unknown,
+  ) {}
   on(fn: string, h: Handler): this {
     this.handlers.set(fn, h);
     return this;
   }
   private answer(fn: string, args: readonly string[]): Uint8Array {
-    const h = this.handlers.get(fn);
+    const h = this.handlers.get(fn) ?? (this.fallback ? (args: readonly string[]) => this.fallback!(fn, args) : undefined);
     if (!h) throw new Error(`fake ledger: no handler for ${fn}`);
     return Buffer.from(JSON.stringify(asPage(fn, args, h(args))));
   }

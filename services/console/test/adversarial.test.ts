@@ -1,0 +1,45 @@
+// Every route of the console's OpenAPI document, walked with malformed input (service-kit's
+// adversarial walk), dev sign-in on and every upstream a service-kit app without routes (404 with
+// a code, and service-kit's answers to what Node's parser refuses, such as an oversized URL):
+// never a 5xx, a hang or a crash, 4xx always with a stable code.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { silentLogger } from '@twinledger/observability';
+import { buildService, createDevIssuer, createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
+import { probeUnauthenticated, walkAdversarially } from '@twinledger/service-kit/testing';
+import { buildApp, createDevSignIn, parseDevUsers } from '../src/app.js';
+import { webRoot } from './support/web-root.js';
+
+const ISSUER = 'https://issuer.org1.test';
+
+describe('console under adversarial input (every documented route)', () => {
+  let upstream: ServiceApp;
+  let app: ServiceApp;
+  let token: string;
+
+  beforeAll(async () => {
+    const issuer = await createDevIssuer(ISSUER);
+    upstream = await buildService({ name: 'upstream', logger: silentLogger() });
+    await upstream.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(upstream.server.address() as { port: number }).port}`;
+    const devSignIn = await createDevSignIn({ issuer: ISSUER, audience: 'twinledger', mspId: 'Org1MSP', privateJwk: await issuer.exportPrivate(), users: parseDevUsers(['maintainer=User1:MAINTAINER']) });
+    app = await buildApp({ logger: silentLogger(), auth: createJwtVerifier({ issuer: ISSUER, audience: 'twinledger', jwks: issuer.jwks, expectedOrg: 'Org1MSP' }), orgName: 'Org One', mspId: 'Org1MSP', upstreams: { spec: url, acl: url, feeds: url, agent: url }, webRoot: webRoot(), devSignIn });
+    await app.ready();
+    token = await issuer.issue({ sub: 'maintainer', org: 'Org1MSP', fabricIdentity: 'User1', roles: ['MAINTAINER'], audience: 'twinledger' });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await upstream?.close();
+  });
+
+  it('answers every malformed request below 500, in time, 4xx with a code', async () => {
+    expect(await walkAdversarially(app, { seed: 19, token, pathValues: { twinId: 'plant-1' } })).toEqual({ findings: [], reachedHandlers: true, alive: true });
+  }, 300_000);
+
+  it('answers the same request lines and headers over HTTP below 500, 4xx with a code', async () => {
+    expect(await walkAdversarially(app, { seed: 19, token, pathValues: { twinId: 'plant-1' }, overHttp: true })).toEqual({ findings: [], reachedHandlers: true, alive: true });
+  }, 300_000);
+
+  it('refuses every route without a valid token with 401 UNAUTHENTICATED (sign-in and config are public)', async () => {
+    expect(await probeUnauthenticated(app, { publicOperations: ['GET /api/console/config', 'POST /api/console/dev-token', 'GET /auth/login', 'GET /auth/callback', 'POST /auth/logout'] })).toEqual([]);
+  }, 60_000);
+});
