@@ -47,6 +47,18 @@ export interface TestNetwork {
   teardown(): Promise<void>;
 }
 
+async function dialRetrying(node: DhtNode, addr: string, attempts = 5): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      await node.dial(addr);
+      return;
+    } catch (err) {
+      if (i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 200 * i));
+    }
+  }
+}
+
 export async function spawnTestNetwork(options: Readonly<TestNetworkOptions>): Promise<TestNetwork> {
   const rootDir = await mkdtemp(join(tmpdir(), 'twinledger-dht-'));
   const swarmKey = generateSwarmKey();
@@ -108,7 +120,9 @@ export async function spawnTestNetwork(options: Readonly<TestNetworkOptions>): P
       const fresh = make(i, listen);
       await fresh.start();
       nodes[i] = fresh;
-      await Promise.all(nodes.filter((n) => n !== fresh && n.isStarted()).map((n) => fresh.dial(n.multiaddrs()[0] as string)));
+      // A peer may reset the first dial while it still closes its connections to the node's
+      // previous incarnation (same peer id): dialled again, a few times, as a node rejoining does.
+      await Promise.all(nodes.filter((n) => n !== fresh && n.isStarted()).map((n) => dialRetrying(fresh, n.multiaddrs()[0] as string)));
       return fresh;
     },
     async teardown() {
