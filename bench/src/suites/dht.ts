@@ -137,6 +137,18 @@ interface MultiProcessFigures {
   readonly writerCpuS: number;
   readonly totalCpuS: number;
   readonly selfReplica: number;
+  /** Median writer CPU seconds of the puts where the writer was one of the replicas, and of the others (NaN: none). */
+  readonly writerCpuSelfS: number;
+  readonly writerCpuOtherS: number;
+}
+
+/** The writer's CPU per put is bimodal: as one of the r replicas it also stores a copy. */
+function splitBySelf(cpus: readonly number[], selfs: readonly boolean[]): { writerCpuSelfS: number; writerCpuOtherS: number } {
+  const pick = (self: boolean): number => {
+    const xs = cpus.filter((_, i) => selfs[i] === self);
+    return xs.length === 0 ? Number.NaN : percentile(xs, 50);
+  };
+  return { writerCpuSelfS: pick(true), writerCpuOtherS: pick(false) };
 }
 
 /**
@@ -195,6 +207,7 @@ async function measureMultiProcess(orgs: readonly string[], chunkSize: number, r
       writerCpuS: Number(res['cpuS']) / runs,
       totalCpuS: total / runs,
       selfReplica: Number(res['selfReplica']),
+      ...splitBySelf(res['cpus'] as number[], res['selfs'] as boolean[]),
     };
   } finally {
     await Promise.all(
@@ -278,11 +291,13 @@ export const dht: Suite = {
       // The same 64 MiB puts with one process per node (the deployment layout).
       const mp = await measureMultiProcess(orgs, chunkSize, quick ? 2 : 5, acl, storeSessions, dataChannel);
       log(
-        `64m, one process per node: put ${mp.putMBps.toFixed(2)} MB/s (p50 ${mp.putP50.toFixed(1)} ms), CPU per put: writer ${mp.writerCpuS.toFixed(2)} s, all nodes ${mp.totalCpuS.toFixed(2)} s (writer among the replicas in ${mp.selfReplica} of ${quick ? 2 : 5} puts)`,
+        `64m, one process per node: put ${mp.putMBps.toFixed(2)} MB/s (p50 ${mp.putP50.toFixed(1)} ms), CPU per put: writer ${mp.writerCpuS.toFixed(2)} s (median ${mp.writerCpuSelfS.toFixed(2)} s as a replica, ${mp.writerCpuOtherS.toFixed(2)} s otherwise), all nodes ${mp.totalCpuS.toFixed(2)} s (writer among the replicas in ${mp.selfReplica} of ${quick ? 2 : 5} puts)`,
       );
       figures['put64m_mp_mbps'] = mp.putMBps;
       figures['put64m_mp_writer_cpu_s'] = mp.writerCpuS;
       figures['put64m_mp_total_cpu_s'] = mp.totalCpuS;
+      figures['put64m_mp_writer_cpu_self_s'] = mp.writerCpuSelfS;
+      figures['put64m_mp_writer_cpu_other_s'] = mp.writerCpuOtherS;
       const stages = stageCosts(ceilingChunk(chunkSize));
       log(`one-core stage rates (MB/s): aes-gcm seal ${stages.seal.toFixed(0)}, sha-256 ${stages.sha.toFixed(0)}, noise chacha20-poly1305 ${stages.chacha.toFixed(0)}, pnet xsalsa20 ${stages.xsalsa.toFixed(0)}`);
       // What the transport's encryption of three copies costs the writer alone (ADR-17 keeps it).
