@@ -51,16 +51,22 @@ process.on('message', (msg: NodeProcessCommand) => {
     } else if (msg.type === 'put') {
       const data = randomBytes(msg.size);
       const puts: number[] = [];
-      let selfReplica = 0;
+      // Per put: CPU seconds and whether this node was one of the replicas (it then also stores
+      // a copy, so the two kinds of put are reported apart).
+      const cpus: number[] = [];
+      const selfs: boolean[] = [];
       const cpu0 = process.cpuUsage();
       for (let i = 0; i < msg.runs; i++) {
         const t0 = performance.now();
+        const c0 = process.cpuUsage();
         const out = await node.putObject(data, { acl: msg.acl });
+        const c = process.cpuUsage(c0);
         puts.push(performance.now() - t0);
-        if (out.replicas.includes(node.peerId)) selfReplica++;
+        cpus.push((c.user + c.system) / 1e6);
+        selfs.push(out.replicas.includes(node.peerId));
       }
       const cpu = process.cpuUsage(cpu0);
-      send({ type: 'put', puts, selfReplica, cpuS: (cpu.user + cpu.system) / 1e6 });
+      send({ type: 'put', puts, selfReplica: selfs.filter(Boolean).length, cpuS: (cpu.user + cpu.system) / 1e6, cpus, selfs });
     } else {
       await node.stop();
       process.exit(0);

@@ -1,6 +1,6 @@
 import { execFile, fork, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,21 @@ import { spawnTestNetwork } from '@twinledger/dht/testing';
 import type { NodeProcessCommand, NodeProcessConfig } from './dht-node-process.js';
 import { percentile, procCpuSeconds, type Suite } from '../harness.js';
 
+
+/** What the dht-gateway and feed-ingest images pass to node before their server (docker/Dockerfile, CMD). */
+const DEPLOYED_DHT_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=128'];
+
+/** The bench measures the deployment's runtime: it refuses to run when the images' CMD lines no longer carry these flags. */
+async function checkDeployedFlags(): Promise<void> {
+  const dockerfile = await readFile(new URL('../../../docker/Dockerfile', import.meta.url), 'utf8');
+  for (const image of ['dht-gateway', 'feed-ingest']) {
+    const stage = dockerfile.split(/^FROM /m).find((st) => st.startsWith(`runtime AS ${image}`));
+    const cmd = stage?.split('\n').find((l) => l.startsWith('CMD '));
+    if (cmd === undefined || !DEPLOYED_DHT_NODE_FLAGS.every((f) => cmd.includes(`"${f}"`))) {
+      throw new Error(`docker/Dockerfile: the ${image} image's CMD does not pass ${DEPLOYED_DHT_NODE_FLAGS.join(' ')} to node; update it or DEPLOYED_DHT_NODE_FLAGS`);
+    }
+  }
+}
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -137,13 +152,25 @@ interface MultiProcessFigures {
   readonly writerCpuS: number;
   readonly totalCpuS: number;
   readonly selfReplica: number;
+  /** Median writer CPU seconds of the puts where the writer was one of the replicas, and of the others (NaN: none). */
+  readonly writerCpuSelfS: number;
+  readonly writerCpuOtherS: number;
+}
+
+/** The writer's CPU per put is bimodal: as one of the r replicas it also stores a copy. */
+function splitBySelf(cpus: readonly number[], selfs: readonly boolean[]): { writerCpuSelfS: number; writerCpuOtherS: number } {
+  const pick = (self: boolean): number => {
+    const xs = cpus.filter((_, i) => selfs[i] === self);
+    return xs.length === 0 ? Number.NaN : percentile(xs, 50);
+  };
+  return { writerCpuSelfS: pick(true), writerCpuOtherS: pick(false) };
 }
 
 /**
  * 64 MiB puts with each node in its own process (the deployment layout: one node per
  * organization), so the writer's and the replicas' work run on separate cores.
  */
-async function measureMultiProcess(orgs: readonly string[], chunkSize: number, runs: number, acl: string[], storeSessions: boolean, dataChannel: boolean): Promise<MultiProcessFigures> {
+async function measureMultiProcess(orgs: readonly string[], chunkSize: number, runs: number, acl: string[], storeSessions: boolean, dataChannel: boolean, nodeFlags: readonly string[]): Promise<MultiProcessFigures> {
   const root = await mkdtemp(join(tmpdir(), 'twinledger-dht-mp-'));
   const swarmKeyText = new TextDecoder().decode(generateSwarmKey());
   const members = await Promise.all(orgs.map(async (mspId, i) => ({ mspId, dataDir: join(root, `node-${i}`), keys: generateEncryptionKeyPair(), peerId: await peerIdOfDataDir(join(root, `node-${i}`)) })));
@@ -170,7 +197,7 @@ async function measureMultiProcess(orgs: readonly string[], chunkSize: number, r
     const addrs: string[] = [];
     for (const m of members) {
       const config: NodeProcessConfig = { dataDir: m.dataDir, mspId: m.mspId, encryptionKeyHex: Buffer.from(m.keys.privateKey).toString('hex'), swarmKeyText, chunkSize, parties, storeSessions, dataChannel };
-      const child = fork(new URL('./dht-node-process.js', import.meta.url), [JSON.stringify(config)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      const child = fork(new URL('./dht-node-process.js', import.meta.url), [JSON.stringify(config)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [...nodeFlags] });
       children.push(child);
       addrs.push(String((await next(child, 'ready'))['addr']));
     }
@@ -195,6 +222,7 @@ async function measureMultiProcess(orgs: readonly string[], chunkSize: number, r
       writerCpuS: Number(res['cpuS']) / runs,
       totalCpuS: total / runs,
       selfReplica: Number(res['selfReplica']),
+      ...splitBySelf(res['cpus'] as number[], res['selfs'] as boolean[]),
     };
   } finally {
     await Promise.all(
@@ -222,7 +250,7 @@ async function measureMultiProcess(orgs: readonly string[], chunkSize: number, r
  */
 export const dht: Suite = {
   name: 'dht',
-  description: 'DHT put/get MB/s and latency (1 KiB, 1 MiB, 64 MiB, r=3, 5 nodes), feeds, one process per node, the put floor (--sessions=off: store protocol 1.0.0 only; --data=off: no data channel, 1.1.0)',
+  description: 'DHT put/get MB/s and latency (1 KiB, 1 MiB, 64 MiB, r=3, 5 nodes), feeds, one process per node, the put floor (--sessions=off: store protocol 1.0.0 only; --data=off: no data channel, 1.1.0; --node-flags=default: node processes without the images\' V8 flags)',
   async run({ log, args }) {
     const quick = args.includes('--quick');
     // --sessions=off: nodes speak only store protocol 1.0.0 (a stream per request), for the A/B.
@@ -234,6 +262,11 @@ export const dht: Suite = {
     const chunkArg = args.find((a) => a.startsWith('--chunk='));
     const chunkSize = chunkArg === undefined ? MiB : Number(chunkArg.slice('--chunk='.length));
     if (!Number.isInteger(chunkSize) || chunkSize < KiB || chunkSize > MiB) throw new Error('--chunk must be 1024..1048576');
+    // The node processes run with the flags the dht-gateway and feed-ingest images give node
+    // (docker/Dockerfile); --node-flags=default runs them without, for the A/B.
+    await checkDeployedFlags();
+    const nodeFlags = args.includes('--node-flags=default') ? [] : DEPLOYED_DHT_NODE_FLAGS;
+    log(`node processes: ${nodeFlags.length === 0 ? 'default V8 flags' : nodeFlags.join(' ')}`);
     const orgs = ['Org1MSP', 'Org2MSP', 'Org3MSP', 'Org4MSP', 'Org5MSP'];
     const ceiling = ceilingMBps(64 * MiB, chunkSize, quick ? 1 : 3);
     log(`ceiling (AES-256-GCM seal + SHA-256, ${chunkSize / KiB} KiB pieces, one core): ${ceiling.toFixed(0)} MB/s`);
@@ -276,13 +309,15 @@ export const dht: Suite = {
       }
       log(`feeds: ${appendPerS.toFixed(1)} appends/s (4 KiB segments), latest p50 ${percentile(lookups, 50).toFixed(1)} ms p99 ${percentile(lookups, 99).toFixed(1)} ms`);
       // The same 64 MiB puts with one process per node (the deployment layout).
-      const mp = await measureMultiProcess(orgs, chunkSize, quick ? 2 : 5, acl, storeSessions, dataChannel);
+      const mp = await measureMultiProcess(orgs, chunkSize, quick ? 2 : 5, acl, storeSessions, dataChannel, nodeFlags);
       log(
-        `64m, one process per node: put ${mp.putMBps.toFixed(2)} MB/s (p50 ${mp.putP50.toFixed(1)} ms), CPU per put: writer ${mp.writerCpuS.toFixed(2)} s, all nodes ${mp.totalCpuS.toFixed(2)} s (writer among the replicas in ${mp.selfReplica} of ${quick ? 2 : 5} puts)`,
+        `64m, one process per node: put ${mp.putMBps.toFixed(2)} MB/s (p50 ${mp.putP50.toFixed(1)} ms), CPU per put: writer ${mp.writerCpuS.toFixed(2)} s (median ${mp.writerCpuSelfS.toFixed(2)} s as a replica, ${mp.writerCpuOtherS.toFixed(2)} s otherwise), all nodes ${mp.totalCpuS.toFixed(2)} s (writer among the replicas in ${mp.selfReplica} of ${quick ? 2 : 5} puts)`,
       );
       figures['put64m_mp_mbps'] = mp.putMBps;
       figures['put64m_mp_writer_cpu_s'] = mp.writerCpuS;
       figures['put64m_mp_total_cpu_s'] = mp.totalCpuS;
+      figures['put64m_mp_writer_cpu_self_s'] = mp.writerCpuSelfS;
+      figures['put64m_mp_writer_cpu_other_s'] = mp.writerCpuOtherS;
       const stages = stageCosts(ceilingChunk(chunkSize));
       log(`one-core stage rates (MB/s): aes-gcm seal ${stages.seal.toFixed(0)}, sha-256 ${stages.sha.toFixed(0)}, noise chacha20-poly1305 ${stages.chacha.toFixed(0)}, pnet xsalsa20 ${stages.xsalsa.toFixed(0)}`);
       // What the transport's encryption of three copies costs the writer alone (ADR-17 keeps it).

@@ -14,6 +14,11 @@ export interface Aead {
   readonly nonceLength: number;
   /** Encrypts with a fresh random nonce; returns nonce || ciphertext || tag. */
   seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
+  /**
+   * The same sealed bytes as pieces to be used in order (hashed, sent, written), never joined:
+   * joining copies the chunk once more (issue #25).
+   */
+  sealPieces(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array[];
   /** Reverses seal; throws IntegrityError when the tag does not verify. */
   open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array;
 }
@@ -25,12 +30,16 @@ const aesGcm: Aead = {
   keyLength: 32,
   nonceLength: 12,
   seal(key, plaintext, aad) {
+    return concat(...aesGcm.sealPieces(key, plaintext, aad));
+  },
+  sealPieces(key, plaintext, aad) {
     const nonce = random(12);
     const c = createCipheriv('aes-256-gcm', key, nonce);
     c.setAAD(aad);
     const body = c.update(plaintext);
     const fin = c.final();
-    return concat(nonce, body, fin, c.getAuthTag());
+    // GCM is a stream mode: final() yields nothing.
+    return fin.byteLength === 0 ? [nonce, body, c.getAuthTag()] : [nonce, body, fin, c.getAuthTag()];
   },
   open(key, sealed, aad) {
     if (sealed.byteLength < 12 + TAG) throw new IntegrityError('ciphertext too short');
@@ -53,8 +62,11 @@ const xchacha: Aead = {
   keyLength: 32,
   nonceLength: 24,
   seal(key, plaintext, aad) {
+    return concat(...xchacha.sealPieces(key, plaintext, aad));
+  },
+  sealPieces(key, plaintext, aad) {
     const nonce = random(24);
-    return concat(nonce, xchacha20poly1305(key, nonce, aad).encrypt(plaintext));
+    return [nonce, xchacha20poly1305(key, nonce, aad).encrypt(plaintext)];
   },
   open(key, sealed, aad) {
     if (sealed.byteLength < 24 + TAG) throw new IntegrityError('ciphertext too short');

@@ -5,7 +5,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import type { Logger } from '@twinledger/observability';
 import { fromUtf8, isHash, isRecord, isSafeInt, sha256, toHex, utf8 } from './codec.js';
 import { IntegrityError, MalformedMessageError, PeerRequestError, UnknownPartyError } from './errors.js';
-import { readFrame, writeFrameAndClose, type Frame, type FrameLimits } from './framing.js';
+import { bodyLength, bodyPieces, readFrame, writeFrameAndClose, type Frame, type FrameLimits, type OutgoingBody } from './framing.js';
 import type { PartyRegistry } from './party-registry.js';
 import type { StoreHandler } from './store-protocol.js';
 import { waitForSlot } from './store-session.js';
@@ -180,12 +180,12 @@ export class FrameReader {
   }
 }
 
-/** Sends one frame: the sealed header and the body in one writev (cork), the body not copied. */
-export function sendFrame(socket: Socket, sealer: HeaderSealer, header: Record<string, unknown>, body: Uint8Array): boolean {
-  const head = sealer.seal({ ...header, len: body.byteLength });
+/** Sends one frame: the sealed header and the body's pieces in one writev (cork), the body not copied. */
+export function sendFrame(socket: Socket, sealer: HeaderSealer, header: Record<string, unknown>, body: OutgoingBody): boolean {
+  const head = sealer.seal({ ...header, len: bodyLength(body) });
   socket.cork();
-  socket.write(head);
-  const more = body.byteLength === 0 ? true : socket.write(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  let more = socket.write(head);
+  for (const piece of bodyPieces(body)) if (piece.byteLength > 0) more = socket.write(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
   socket.uncork();
   return more;
 }
@@ -381,7 +381,7 @@ export interface DataChannelPool {
    * DATA_MIN_PUT_BYTES: the caller uses the control path. Rejects
    * when the data connection failed during the request: the caller retries on the control path.
    */
-  request(peerId: string, header: Record<string, unknown>, body: Uint8Array, signal: AbortSignal): Promise<Frame | undefined>;
+  request(peerId: string, header: Record<string, unknown>, body: OutgoingBody, signal: AbortSignal): Promise<Frame | undefined>;
   /** Peers this node holds an open data connection to. */
   peers(): string[];
   /** Closes the data connections to peers `keep` refuses (they left the registry); their open requests fail. */
@@ -536,7 +536,7 @@ export function createDataChannelPool(init: Readonly<DataChannelPoolInit>, compo
   return {
     async request(peerId, header, body, signal) {
       if (!isDataOp(header) || !isHash(header['hash'])) return undefined;
-      if (header['op'] === 'put-chunk' && body.byteLength < DATA_MIN_PUT_BYTES) return undefined;
+      if (header['op'] === 'put-chunk' && bodyLength(body) < DATA_MIN_PUT_BYTES) return undefined;
       if ((backoffUntil.get(peerId) ?? 0) > Date.now()) return undefined;
       let s = live.get(peerId);
       if (s === undefined) {

@@ -17,6 +17,30 @@ export interface Frame {
    * not hashed a second time. Never taken from the wire.
    */
   readonly bodyHash?: Hex;
+  /**
+   * In-process only, never from the wire: the body as the pieces it was made in (a writer's
+   * sealed chunk to its own store: nonce, ciphertext, tag), never joined; `body` is then empty.
+   * Only put-chunk reads it (store-protocol.ts); the requesting side joins it for any other op.
+   */
+  readonly bodyPieces?: readonly Uint8Array[];
+}
+
+/**
+ * A body to send: one buffer, or the pieces of one sent back to back without joining them. A
+ * sealed chunk is three pieces (nonce, ciphertext, tag); joining them was a copy of every chunk
+ * on the writer, and half of the large buffers its garbage collector had to free (issue #25).
+ */
+export type OutgoingBody = Uint8Array | readonly Uint8Array[];
+
+export function bodyPieces(body: OutgoingBody): readonly Uint8Array[] {
+  return body instanceof Uint8Array ? [body] : body;
+}
+
+export function bodyLength(body: OutgoingBody): number {
+  if (body instanceof Uint8Array) return body.byteLength;
+  let n = 0;
+  for (const p of body) n += p.byteLength;
+  return n;
 }
 
 export interface FrameLimits {
@@ -166,9 +190,9 @@ export function createFrameDecoder(limits: FrameLimits): FrameDecoder {
 }
 
 /** Writes one frame (head, then the body in place) with back-pressure, leaving the stream open. */
-export async function writeFrame(stream: Stream, header: Record<string, unknown>, body: Uint8Array = new Uint8Array(), options: AbortOptions = {}): Promise<void> {
-  await sendAll(stream, encodeFrameHead(header, body.byteLength), options);
-  await sendAll(stream, body, options);
+export async function writeFrame(stream: Stream, header: Record<string, unknown>, body: OutgoingBody = new Uint8Array(), options: AbortOptions = {}): Promise<void> {
+  await sendAll(stream, encodeFrameHead(header, bodyLength(body)), options);
+  for (const piece of bodyPieces(body)) await sendAll(stream, piece, options);
 }
 
 /** Writes bytes with back-pressure, then closes the write side. */
@@ -178,7 +202,7 @@ export async function writeAndClose(stream: Stream, bytes: Uint8Array, options: 
 }
 
 /** Writes one frame (its head, then the body in place: no frame-sized copy per request) and closes the write side. */
-export async function writeFrameAndClose(stream: Stream, header: Record<string, unknown>, body: Uint8Array = new Uint8Array(), options: AbortOptions = {}): Promise<void> {
+export async function writeFrameAndClose(stream: Stream, header: Record<string, unknown>, body: OutgoingBody = new Uint8Array(), options: AbortOptions = {}): Promise<void> {
   await writeFrame(stream, header, body, options);
   await stream.close(options);
 }

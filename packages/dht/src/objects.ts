@@ -9,6 +9,7 @@ import { AclDeniedError, IntegrityError, ItemNotFoundError, NoKeyForPartyError, 
 import type { EncryptionKeyPair } from './key-wrap.js';
 import { unwrapKey, wrapKey } from './key-wrap.js';
 import { parseLocator, signLocator, type Locator } from './locator.js';
+import { bodyLength, type OutgoingBody } from './framing.js';
 import { chunkAad, decodeManifest, encodeManifest, keyContext, type ChunkEntry, type Manifest } from './manifest.js';
 import type { DhtMetrics } from './metrics.js';
 import type { PartyRegistry } from './party-registry.js';
@@ -148,7 +149,7 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
   }
 
   /** Sends to every target; resolves once all answered, or (atQuorum) once dataQuorum acknowledged. */
-  async function sendToAll(targets: string[], header: Record<string, unknown>, body: Uint8Array, atQuorum = false, options: RequestOptions = {}): Promise<void> {
+  async function sendToAll(targets: string[], header: Record<string, unknown>, body: OutgoingBody, atQuorum = false, options: RequestOptions = {}): Promise<void> {
     const failed = new Set<string>();
     const latch = quorumLatch(dataQuorum);
     const all = Promise.all(
@@ -199,12 +200,13 @@ export function createObjectService(init: Readonly<ObjectServiceInit>, component
       for await (const plain of fixedSizeChunks(data, init.chunkSize, init.maxObjectBytes)) {
         hasher.update(plain);
         size += plain.byteLength;
-        const sealed = aead.seal(dataKey, plain, chunkAad(chunks.length));
-        const hash = toHex(sha256(sealed));
+        // Pieces (nonce, ciphertext, tag), hashed, sent and stored in order, never joined.
+        const sealed = aead.sealPieces(dataKey, plain, chunkAad(chunks.length));
+        const hash = toHex(sha256(...sealed));
         const sent = sendToAll(targets, { op: 'put-chunk', objectId: acl.objectId, hash, acl }, sealed, atQuorum, { bodyHash: hash });
         sent.catch(() => undefined); // awaited below; this only marks it handled while it waits its turn
         inflight.push(sent);
-        chunks.push({ hash, size: sealed.byteLength });
+        chunks.push({ hash, size: bodyLength(sealed) });
         if (inflight.length >= WINDOW) await inflight.shift();
       }
     } catch (err) {

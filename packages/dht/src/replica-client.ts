@@ -2,9 +2,9 @@ import type { Libp2p } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { isTwinLedgerError, type TwinLedgerError } from '@twinledger/errors';
 import type { Logger } from '@twinledger/observability';
-import type { Hex } from './codec.js';
+import { concat, type Hex } from './codec.js';
 import { errorFromWire, ItemNotFoundError, PeerRequestError, QuorumNotReachedError } from './errors.js';
-import { readFrame, writeFrameAndClose, type Frame, type FrameLimits } from './framing.js';
+import { readFrame, writeFrameAndClose, type Frame, type FrameLimits, type OutgoingBody } from './framing.js';
 import type { PartyRegistry } from './party-registry.js';
 import { orderForKey, type PlacementCandidate } from './placement.js';
 import { quorumLatch } from './latch.js';
@@ -80,7 +80,8 @@ export interface RequestOptions {
 }
 
 export interface ReplicaClient {
-  request(peerId: string, header: Record<string, unknown>, body?: Uint8Array, options?: RequestOptions): Promise<Frame>;
+  /** `body` may be pieces (a sealed chunk): they are sent, or handed to this node's own store, without joining them. */
+  request(peerId: string, header: Record<string, unknown>, body?: OutgoingBody, options?: RequestOptions): Promise<Frame>;
   /** Live candidates (self and connected or discovered consortium peers) in placement order. */
   candidates(key: Hex): Promise<PlacementCandidate[]>;
   /**
@@ -106,7 +107,7 @@ const RANK: Record<string, number> = { DHT_ACL_DENIED: 5, DHT_ACL_STALE_VERSION:
 export function createReplicaClient(init: Readonly<ReplicaClientInit>, components: ReplicaClientComponents): ReplicaClient {
   const { libp2p, registry, handler, logger, metrics, registeredPeers, sessions, data } = components;
 
-  async function request(peerId: string, header: Record<string, unknown>, body: Uint8Array = new Uint8Array(), options: RequestOptions = {}): Promise<Frame> {
+  async function request(peerId: string, header: Record<string, unknown>, body: OutgoingBody = new Uint8Array(), options: RequestOptions = {}): Promise<Frame> {
     const started = performance.now();
     try {
       return await requestOnce(peerId, header, body, options);
@@ -116,10 +117,13 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
     }
   }
 
-  async function requestOnce(peerId: string, header: Record<string, unknown>, body: Uint8Array, options: RequestOptions): Promise<Frame> {
+  async function requestOnce(peerId: string, header: Record<string, unknown>, body: OutgoingBody, options: RequestOptions): Promise<Frame> {
     let res: Frame;
     if (peerId === init.selfPeerId) {
-      res = await handler(peerId, { header: JSON.parse(JSON.stringify(header)) as Record<string, unknown>, body, ...(options.bodyHash !== undefined ? { bodyHash: options.bodyHash } : {}) });
+      // Pieces go to this node's own store as they are (a put-chunk writes them to its file with
+      // one writev); every other op reads one body.
+      const local = body instanceof Uint8Array ? { body } : header['op'] === 'put-chunk' ? { body: new Uint8Array(), bodyPieces: body } : { body: concat(...body) };
+      res = await handler(peerId, { header: JSON.parse(JSON.stringify(header)) as Record<string, unknown>, ...local, ...(options.bodyHash !== undefined ? { bodyHash: options.bodyHash } : {}) });
     } else {
       const signal = AbortSignal.timeout(init.requestTimeoutMs);
       const viaData = data === undefined ? undefined : await dataRequest(data, peerId, header, body, signal);
@@ -141,7 +145,7 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
    * goes again on the control path (chunk writes are idempotent, reads verified), never
    * counted as an answer of the peer.
    */
-  async function dataRequest(pool: DataChannelPool, peerId: string, header: Record<string, unknown>, body: Uint8Array, signal: AbortSignal): Promise<Frame | undefined> {
+  async function dataRequest(pool: DataChannelPool, peerId: string, header: Record<string, unknown>, body: OutgoingBody, signal: AbortSignal): Promise<Frame | undefined> {
     try {
       return await pool.request(peerId, header, body, signal);
     } catch (err) {
@@ -150,7 +154,7 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
     }
   }
 
-  async function sessionRequest(pool: StoreSessionPool, peerId: string, header: Record<string, unknown>, body: Uint8Array, signal: AbortSignal): Promise<Frame | undefined> {
+  async function sessionRequest(pool: StoreSessionPool, peerId: string, header: Record<string, unknown>, body: OutgoingBody, signal: AbortSignal): Promise<Frame | undefined> {
     try {
       return await pool.request(peerId, header, body, signal);
     } catch (cause) {
@@ -159,7 +163,7 @@ export function createReplicaClient(init: Readonly<ReplicaClientInit>, component
   }
 
   /** `/twinledger/store/1.0.0`: one stream per request (peers of the previous version). */
-  async function streamRequest(peerId: string, header: Record<string, unknown>, body: Uint8Array, signal: AbortSignal): Promise<Frame> {
+  async function streamRequest(peerId: string, header: Record<string, unknown>, body: OutgoingBody, signal: AbortSignal): Promise<Frame> {
     let stream;
     try {
       stream = await libp2p.dialProtocol(peerIdFromString(peerId), STORE_PROTOCOL, { signal });

@@ -4,7 +4,7 @@ import { isHash, isRecord, isSafeInt, sha256, toHex, type Hex } from './codec.js
 import { parseAclRecord, type AclRecord } from './acl-record.js';
 import { AclDeniedError, BindingConflictError, ItemNotFoundError, IntegrityError, MalformedMessageError, MessageTooLargeError, StaleAclVersionError, UnknownPartyError } from './errors.js';
 import { parseFeedHead, parseFeedUpdate } from './feed-records.js';
-import type { Frame } from './framing.js';
+import { bodyLength, type Frame } from './framing.js';
 import type { BlobKind, LocalStore } from './local-store.js';
 import { parseLocator } from './locator.js';
 import { decodeManifest } from './manifest.js';
@@ -134,9 +134,12 @@ export function createStoreHandler(init: Readonly<StoreHandlerInit>, components:
         const hash = hashField(h, 'hash');
         const acl = parseAclRecord(h['acl']);
         if (acl.objectId !== objectId) throw new MalformedMessageError('ACL record is for another object');
+        // A chunk from this node's own writer may come as its sealed pieces (Frame.bodyPieces).
+        const pieces = op === 'put-chunk' && req.bodyPieces !== undefined ? req.bodyPieces : [req.body];
         if (op === 'put-chunk') {
-          if (req.body.byteLength > init.maxChunkBytes) throw new MessageTooLargeError('chunk exceeds the size limit', { details: { bytes: req.body.byteLength, max: init.maxChunkBytes } });
-          if ((req.bodyHash ?? toHex(sha256(req.body))) !== hash) throw new IntegrityError('chunk does not hash to its address', { details: { hash } });
+          const bytes = bodyLength(pieces);
+          if (bytes > init.maxChunkBytes) throw new MessageTooLargeError('chunk exceeds the size limit', { details: { bytes, max: init.maxChunkBytes } });
+          if ((req.bodyHash ?? toHex(sha256(...pieces))) !== hash) throw new IntegrityError('chunk does not hash to its address', { details: { hash } });
         } else {
           const m = decodeManifest(req.body, hash);
           if (m.objectId !== objectId) throw new MalformedMessageError('manifest is for another object');
@@ -147,7 +150,7 @@ export function createStoreHandler(init: Readonly<StoreHandlerInit>, components:
           // A newer ACL is already held: keep it, still accept the content.
           if (!(err instanceof StaleAclVersionError)) throw err;
         }
-        const result = await store.putBlob(op === 'put-chunk' ? 'chunk' : 'manifest', hash, objectId, req.body);
+        const result = await store.putBlob(op === 'put-chunk' ? 'chunk' : 'manifest', hash, objectId, pieces);
         return ok({ result });
       }
       case 'get-blob': {

@@ -4,7 +4,7 @@ import type { Logger } from '@twinledger/observability';
 import { isSafeInt } from './codec.js';
 import type { TwinLedgerError } from '@twinledger/errors';
 import { errorFromWire, MalformedMessageError, PeerRequestError } from './errors.js';
-import { createFrameDecoder, writeFrame, type Frame, type FrameLimits } from './framing.js';
+import { createFrameDecoder, writeFrame, type Frame, type FrameLimits, type OutgoingBody } from './framing.js';
 import type { DhtMetrics } from './metrics.js';
 import { errorFrame, type StoreHandler } from './store-protocol.js';
 
@@ -206,7 +206,7 @@ export interface StoreSessionPool {
    * response frame (ok or not: the caller reads the header). Resolves `undefined` when the peer
    * does not speak the session protocol: the caller then uses 1.0.0.
    */
-  request(peerId: string, header: Record<string, unknown>, body: Uint8Array, signal: AbortSignal): Promise<Frame | undefined>;
+  request(peerId: string, header: Record<string, unknown>, body: OutgoingBody, signal: AbortSignal): Promise<Frame | undefined>;
   /** Peers this node holds an open session to. */
   peers(): string[];
   /** Closes every session (node stop). */

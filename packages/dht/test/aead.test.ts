@@ -17,6 +17,19 @@ describe('chunk AEADs', () => {
     expect(() => aead.open(key, sealed, new TextEncoder().encode('twinledger/chunk/v1:1'))).toThrow(IntegrityError);
   });
 
+  it.each(CIPHER_NAMES)('%s seals into pieces (nonce first) whose bytes in order are a chunk that opens', (name) => {
+    const aead = aeadFor(name);
+    const key = random(32);
+    const data = random(70_000);
+    const aad = new TextEncoder().encode('twinledger/chunk/v1:3');
+    const pieces = aead.sealPieces(key, data, aad);
+    expect(pieces[0]?.byteLength).toBe(aead.nonceLength);
+    const joined = Buffer.concat(pieces);
+    expect(joined.byteLength).toBe(aead.nonceLength + data.byteLength + 16);
+    expect(Buffer.from(aead.open(key, joined, aad)).equals(Buffer.from(data))).toBe(true);
+    expect(() => aead.open(key, joined, new TextEncoder().encode('twinledger/chunk/v1:4'))).toThrow(IntegrityError);
+  });
+
   it('benchmarks both ciphers', () => {
     const results = benchmarkAead({ size: 256 * 1024, iterations: 2 });
     expect(results.map((r) => r.cipher).sort()).toEqual(['aes-256-gcm', 'xchacha20-poly1305']);

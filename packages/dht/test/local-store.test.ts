@@ -33,6 +33,22 @@ describe('local store: chunk bodies as files', () => {
     await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
   });
 
+  it('stores a body given as pieces (a writer\'s sealed chunk) as their bytes in order, as a file and inline', async () => {
+    const dir = await tempDir();
+    const { store, close } = await openStore(dir);
+    for (const size of [256 * 1024, 4096]) {
+      const pieces = [randomBytes(12), randomBytes(size), new Uint8Array(0), randomBytes(16)];
+      const whole = Buffer.concat(pieces);
+      const hash = hashOf(whole);
+      expect(await store.putBlob('chunk', hash, objectId, pieces)).toBe('stored');
+      expect(Buffer.compare(Buffer.from((await store.getBlob('chunk', hash))!.bytes), whole)).toBe(0);
+      expect(await store.putBlob('chunk', hash, objectId, pieces)).toBe('duplicate');
+    }
+    expect(existsSync(join(dir, 'blobs'))).toBe(true);
+    expect(store.stats()).toMatchObject({ chunks: 2, bytes: 12 + 256 * 1024 + 16 + 12 + 4096 + 16 });
+    await close();
+  });
+
   it('keeps the body in a file named by its hash and only its size in LevelDB; reads, counts and deletes it', async () => {
     const dir = await tempDir();
     const { store, ds, close } = await openStore(dir);
