@@ -548,13 +548,11 @@ export function createFeedService(init: Readonly<FeedServiceInit>, components: F
       const h = await head(feedId);
       if (h === undefined) return undefined;
       const w = await timeWindow(feedId, h.latestIndex, from, to, h.latestIndex + 1);
-      // The search's bounds hold a segment of the window unless none meets it (one index left
-      // that lies wholly before `from` or after `to`).
-      const [a, b] = await Promise.all([update(feedId, w.first), update(feedId, w.last)]);
-      if (w.first === w.last && (a === undefined || a.timeEnd < from || a.timeStart > to)) return undefined;
-      if (a !== undefined && a.timeStart > to) return undefined;
-      if (b !== undefined && b.timeEnd < from) return undefined;
-      return { first: w.first, last: w.last };
+      // Time ranges grow with the index: the window is empty exactly when the search's first
+      // index does not meet it (the whole feed before `from`, or `to` before that segment).
+      const first = await update(feedId, w.first);
+      if (first !== undefined ? first.timeEnd < from || first.timeStart > to : w.first === w.last) return undefined;
+      return w;
     },
 
     async updateRecords(feedId, from, to) {
