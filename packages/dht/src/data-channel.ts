@@ -58,7 +58,8 @@ const OFFER_TTL_MS = 30_000;
 /** Offers a peer may hold unused at once: one per data connection it is setting up. */
 const MAX_OFFERS_PER_PEER = 4;
 /**
- * Chunk writes with smaller bodies stay on the control path: what the data channel saves is
+ * Towards a 1.2.0 connection, chunk writes with smaller bodies stay on the control path (on 1.3.0
+ * the data connection is the only one, and everything goes there): what the data channel saves is
  * per-byte transport work, nothing for a feed segment of a few KiB, while a second connection per
  * request costs its own header seal and socket writes. The bench's feed appends (4 KiB segments)
  * ran at 95/s with them on the data channel and 100/s on the session (bench/RESULTS.md, session
@@ -457,11 +458,12 @@ export interface DataChannelPoolComponents {
 
 export interface DataChannelPool {
   /**
-   * Sends a chunk request on the peer's data connection (opened on first use) and resolves with
-   * its response (ok or not). Resolves `undefined` when there is none to use (the peer does not
-   * speak 1.2.0, or its data channel failed recently) or the request is a chunk write below
-   * DATA_MIN_PUT_BYTES: the caller uses the control path. Rejects
-   * when the data connection failed during the request: the caller retries on the control path.
+   * Sends a store request on the peer's data connection (opened on first use) and resolves with
+   * its response (ok or not). Resolves `undefined` when there is none to use (the peer speaks
+   * neither 1.3.0 nor 1.2.0, or its data channel failed recently), or when the connection is
+   * 1.2.0 (or this pool was made without `allOps`) and the request is not a chunk op, or is a
+   * chunk write below DATA_MIN_PUT_BYTES: the caller uses the control path. Rejects when the data
+   * connection failed during the request: the caller retries on the control path.
    */
   request(peerId: string, header: Record<string, unknown>, body: OutgoingBody, signal: AbortSignal): Promise<Frame | undefined>;
   /** Peers this node holds an open data connection to. */
