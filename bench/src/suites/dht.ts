@@ -6,12 +6,13 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir, xsalsa20Stream, type DhtNode } from '@twinledger/dht';
 import { spawnTestNetwork } from '@twinledger/dht/testing';
+import { DHT_NODE_V8_FLAGS } from '@twinledger/service-kit';
 import type { NodeProcessCommand, NodeProcessConfig } from './dht-node-process.js';
 import { percentile, procCpuSeconds, type Suite } from '../harness.js';
 
 
 /** What the dht-gateway and feed-ingest images pass to node before their server (docker/Dockerfile, CMD). */
-const DEPLOYED_DHT_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=128'];
+const DEPLOYED_DHT_NODE_FLAGS = DHT_NODE_V8_FLAGS;
 
 /** The bench measures the deployment's runtime: it refuses to run when the images' CMD lines no longer carry these flags. */
 async function checkDeployedFlags(): Promise<void> {

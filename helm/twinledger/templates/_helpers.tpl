@@ -373,6 +373,8 @@ readinessProbe:
 {{- define "twinledger.envDhtData" -}}
 - name: DHT_DATA_CHANNEL
   value: {{ .Values.dht.dataChannel.enabled | quote }}
+- name: DHT_DATA_CHANNEL_METADATA
+  value: {{ .Values.dht.dataChannel.metadata | quote }}
 - name: DHT_DATA_PORT
   value: {{ .Values.dht.dataChannel.port | int64 | quote }}
 {{- end -}}

@@ -14,7 +14,7 @@ import { ledgerEnvOf, ManagedProcess, startNetwork, type DevNetwork, type OrgHan
 import { generateEncryptionKeyPair, generateSwarmKey, peerIdOfDataDir } from '@twinledger/dht';
 import { createKafka, ensureTopics, TOPICS } from '@twinledger/kafka';
 import { silentLogger } from '@twinledger/observability';
-import { createDevIssuer, type DevIssuer } from '@twinledger/service-kit';
+import { createDevIssuer, DHT_NODE_V8_FLAGS, type DevIssuer } from '@twinledger/service-kit';
 import { DEFAULT_RESOURCE, generatePassword, startIdentityProvider, type StartedIdentityProvider } from '@twinledger/oidc-dev-provider';
 import { randomBytes } from 'node:crypto';
 import { ServiceStartError } from './errors.js';
@@ -320,7 +320,8 @@ export async function startConsortium(init: ConsortiumInit = {}): Promise<Consor
       const proc = new ManagedProcess({
         name,
         command: process.execPath,
-        args: [service === 'plant' ? plantEntry() : serviceEntry(service)],
+        // The DHT nodes start as their images start them (DHT_NODE_V8_FLAGS).
+        args: [...(service === 'dht-gateway' || service === 'feed-ingest' ? DHT_NODE_V8_FLAGS : []), service === 'plant' ? plantEntry() : serviceEntry(service)],
         env: childEnv(env),
         cwd: repoRoot(),
         logFile: join(network.logDir, `${name}.log`),

@@ -1,10 +1,10 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import type { Libp2p } from '@libp2p/interface';
+import type { Libp2p, StreamHandler } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Logger } from '@twinledger/observability';
 import { fromUtf8, isHash, isRecord, isSafeInt, sha256, toHex, utf8 } from './codec.js';
-import { IntegrityError, MalformedMessageError, PeerRequestError, UnknownPartyError } from './errors.js';
+import { IntegrityError, MalformedMessageError, MessageTooLargeError, PeerRequestError, UnknownPartyError } from './errors.js';
 import { bodyLength, bodyPieces, readFrame, writeFrameAndClose, type Frame, type FrameLimits, type OutgoingBody } from './framing.js';
 import type { PartyRegistry } from './party-registry.js';
 import type { StoreHandler } from './store-protocol.js';
@@ -36,6 +36,19 @@ import { waitForSlot } from './store-session.js';
  */
 export const STORE_DATA_PROTOCOL = '/twinledger/store/1.2.0';
 
+/**
+ * `/twinledger/store/1.3.0`: the same data connection, offered the same way, carrying every store
+ * op, not only chunk bodies (ADR-23). Every request and response body that is not a sealed chunk
+ * (a manifest) is sealed like the headers: ChaCha20-Poly1305 under the direction's key with the
+ * next counter nonce, so the connection gives metadata what noise gave it (only the two offer
+ * endpoints can read, forge, replay or reorder it), at the cost of one native AEAD call instead of
+ * libp2p's per-message work (a yamux frame and a window update each way, each through the noise
+ * cipher and the pnet stream cipher in JavaScript), which was most of a feed append's CPU.
+ * A connection set up through a 1.2.0 offer still carries chunk bodies only (the previous version's
+ * rule), so a node of either version works with the other during a rolling upgrade.
+ */
+export const STORE_DATA_ALL_PROTOCOL = '/twinledger/store/1.3.0';
+
 const OFFER_ID_BYTES = 16;
 const KEY_BYTES = 32;
 const TAG_BYTES = 16;
@@ -45,7 +58,8 @@ const OFFER_TTL_MS = 30_000;
 /** Offers a peer may hold unused at once: one per data connection it is setting up. */
 const MAX_OFFERS_PER_PEER = 4;
 /**
- * Chunk writes with smaller bodies stay on the control path: what the data channel saves is
+ * Towards a 1.2.0 connection, chunk writes with smaller bodies stay on the control path (on 1.3.0
+ * the data connection is the only one, and everything goes there): what the data channel saves is
  * per-byte transport work, nothing for a feed segment of a few KiB, while a second connection per
  * request costs its own header seal and socket writes. The bench's feed appends (4 KiB segments)
  * ran at 95/s with them on the data channel and 100/s on the session (bench/RESULTS.md, session
@@ -62,6 +76,9 @@ export function isDataOp(header: Record<string, unknown>): boolean {
   return header['op'] === 'put-chunk' || (header['op'] === 'get-blob' && header['kind'] === 'chunk');
 }
 
+/** Associated data of a sealed body: a body never opens as a header, nor a header as a body. */
+const BODY_AAD = Buffer.from('twinledger/data-body/v1');
+
 /** One direction's sealing: a key and a counter nonce that never repeats under it. */
 export class HeaderSealer {
   private counter = 0n;
@@ -75,11 +92,36 @@ export class HeaderSealer {
 
   seal(header: Record<string, unknown>): Buffer {
     const plain = Buffer.from(utf8(JSON.stringify(header)));
+    // Checked before a nonce is taken: the caller may still send the request another way.
+    if (plain.byteLength + TAG_BYTES > MAX_SEALED_HEADER) throw new MessageTooLargeError('data channel header exceeds the size limit', { details: { bytes: plain.byteLength } });
     const prefix = Buffer.alloc(4);
     prefix.writeUInt32BE(plain.byteLength + TAG_BYTES);
     const c = createCipheriv('chacha20-poly1305', this.key, this.nonce(), { authTagLength: TAG_BYTES });
     c.setAAD(prefix, { plaintextLength: plain.byteLength });
     return Buffer.concat([prefix, c.update(plain), c.final(), c.getAuthTag()]);
+  }
+
+  /** Seals a body (its pieces in order) with the next nonce: ciphertext then tag, `TAG_BYTES` longer. */
+  sealBody(pieces: readonly Uint8Array[]): Buffer[] {
+    const c = createCipheriv('chacha20-poly1305', this.key, this.nonce(), { authTagLength: TAG_BYTES });
+    c.setAAD(BODY_AAD, { plaintextLength: pieces.reduce((n, p) => n + p.byteLength, 0) });
+    const out: Buffer[] = [];
+    for (const p of pieces) if (p.byteLength > 0) out.push(c.update(p));
+    out.push(c.final(), c.getAuthTag());
+    return out;
+  }
+
+  /** Opens a body sealed by `sealBody` (the nonce after its header's); throws on any tampering. */
+  openBody(sealed: Buffer): Buffer {
+    if (sealed.byteLength < TAG_BYTES) throw new MalformedMessageError('data channel body too short');
+    const d = createDecipheriv('chacha20-poly1305', this.key, this.nonce(), { authTagLength: TAG_BYTES });
+    d.setAAD(BODY_AAD, { plaintextLength: sealed.byteLength - TAG_BYTES });
+    d.setAuthTag(sealed.subarray(sealed.byteLength - TAG_BYTES));
+    try {
+      return Buffer.concat([d.update(sealed.subarray(0, sealed.byteLength - TAG_BYTES)), d.final()]);
+    } catch (cause) {
+      throw new IntegrityError('data channel body does not authenticate', { cause });
+    }
   }
 
   /** Opens a sealed header (without its prefix); throws on any tampering, replay or reorder. */
@@ -160,7 +202,11 @@ export class FrameReader {
         const header = this.sealer.open(this.prefix, this.head);
         this.head = Buffer.alloc(0);
         const len = header['len'];
-        if (!isSafeInt(len, 0) || (len as number) > this.maxBodyBytes) throw new MalformedMessageError('data channel body length is invalid');
+        const sealed = header['sealed'];
+        if (sealed !== undefined && sealed !== true) throw new MalformedMessageError('data channel header field sealed must be true when present');
+        // A sealed body carries its tag; an empty body is never sealed.
+        const max = this.maxBodyBytes + (sealed === true ? TAG_BYTES : 0);
+        if (!isSafeInt(len, 0) || (len as number) > max || (sealed === true && (len as number) <= TAG_BYTES)) throw new MalformedMessageError('data channel body length is invalid');
         this.header = header;
         this.body = Buffer.allocUnsafe(len as number);
         this.filled = 0;
@@ -171,7 +217,8 @@ export class FrameReader {
       this.filled += k;
       o += k;
       if (this.filled < body.byteLength) return;
-      out.push({ header: this.header, body });
+      // The body's nonce follows its header's: opened here, in arrival order, like the headers.
+      out.push({ header: this.header, body: this.header['sealed'] === true ? this.sealer.openBody(body) : body });
       this.prefix = undefined;
       this.header = undefined;
       this.body = undefined;
@@ -180,18 +227,43 @@ export class FrameReader {
   }
 }
 
-/** Sends one frame: the sealed header and the body's pieces in one writev (cork), the body not copied. */
-export function sendFrame(socket: Socket, sealer: HeaderSealer, header: Record<string, unknown>, body: OutgoingBody): boolean {
-  const head = sealer.seal({ ...header, len: bodyLength(body) });
+/** Sockets corked until the current tick's work is done. */
+const corked = new WeakSet<Socket>();
+
+/**
+ * Holds a socket's writes until this tick's microtasks have run: the frames an append sends one
+ * peer at once (chunk, manifest, locator) then leave in one writev, not a system call each.
+ */
+function corkForTick(socket: Socket): void {
+  if (corked.has(socket)) return;
+  corked.add(socket);
   socket.cork();
+  process.nextTick(() => {
+    corked.delete(socket);
+    socket.uncork();
+  });
+}
+
+/**
+ * Sends one frame: the sealed header, then the body, in the tick's writev (corkForTick). A chunk
+ * body (already sealed by its writer, named by its hash) goes raw and is not copied; with
+ * `sealBody` any other non-empty body is sealed after the header, under the next nonce.
+ */
+export function sendFrame(socket: Socket, sealer: HeaderSealer, header: Record<string, unknown>, body: OutgoingBody, sealBody = false): boolean {
+  const n = bodyLength(body);
+  const sealed = sealBody && n > 0;
+  const head = sealer.seal(sealed ? { ...header, len: n + TAG_BYTES, sealed: true } : { ...header, len: n });
+  const pieces = sealed ? sealer.sealBody(bodyPieces(body)) : bodyPieces(body);
+  corkForTick(socket);
   let more = socket.write(head);
-  for (const piece of bodyPieces(body)) if (piece.byteLength > 0) more = socket.write(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
-  socket.uncork();
+  for (const piece of pieces) if (piece.byteLength > 0) more = socket.write(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
   return more;
 }
 
 interface Offer {
   readonly peerId: string;
+  /** Issued on 1.3.0: the connection carries every store op, not only chunk bodies. */
+  readonly all: boolean;
   readonly requestKey: Buffer;
   readonly responseKey: Buffer;
   readonly expires: number;
@@ -205,6 +277,8 @@ export interface DataChannelServerInit {
   readonly idleTimeoutMs: number;
   /** How long an offer stream may take (the node's request timeout). */
   readonly offerTimeoutMs: number;
+  /** Whether offers are also made on 1.3.0 (every store op on the data connection); default true. */
+  readonly allOps?: boolean;
 }
 
 export interface DataChannelServerComponents {
@@ -225,7 +299,7 @@ export interface DataChannelServer {
   close(): Promise<void>;
 }
 
-/** Listens for data connections and answers offers on `/twinledger/store/1.2.0`. */
+/** Listens for data connections and answers offers on `/twinledger/store/1.2.0` and 1.3.0. */
 export async function startDataChannelServer(init: Readonly<DataChannelServerInit>, components: DataChannelServerComponents): Promise<DataChannelServer> {
   const { registry, handler, logger } = components;
   const offers = new Map<string, Offer>();
@@ -244,7 +318,7 @@ export async function startDataChannelServer(init: Readonly<DataChannelServerIni
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', (err) => logger.debug({ err }, 'data connection error'));
     let hello = Buffer.alloc(0);
-    let session: { peerId: string; reader: FrameReader; responses: HeaderSealer } | undefined;
+    let session: { peerId: string; all: boolean; reader: FrameReader; responses: HeaderSealer } | undefined;
     // Anyone who can reach the port can connect: a connection that names no offer soon is dropped.
     const helloTimer = setTimeout(() => {
       if (session === undefined) socket.destroy();
@@ -263,8 +337,13 @@ export async function startDataChannelServer(init: Readonly<DataChannelServerIni
     };
 
     const serve = (header: Record<string, unknown>, body: Buffer): void => {
-      const { id, len: _len, ...rest } = header;
-      if (!isSafeInt(id, 1) || !isDataOp(rest)) return refuse('a data channel request must carry an id and be put-chunk or get-blob of a chunk');
+      const { id, len: _len, sealed, ...rest } = header;
+      if (!isSafeInt(id, 1)) return refuse('a data channel request must carry an id');
+      const data = isDataOp(rest);
+      // A 1.2.0 connection carries chunk bodies only: metadata stays on noise, as that version promised.
+      if (!data && !session!.all) return refuse('a data channel request of store protocol 1.2.0 must be put-chunk or get-blob of a chunk');
+      // Any other body is metadata (a manifest): a peer that sends one in clear broke the protocol.
+      if (!data && body.byteLength > 0 && sealed !== true) return refuse('a data channel body other than a chunk must be sealed');
       // A requester keeps to DATA_MAX_INFLIGHT; frames that arrived together may start a few
       // more, but one that floods small frames is breaking the protocol.
       if (running >= 4 * DATA_MAX_INFLIGHT) return refuse('more requests in flight than the data channel allows');
@@ -276,7 +355,7 @@ export async function startDataChannelServer(init: Readonly<DataChannelServerIni
       void handler(peerId, { header: rest, body }).then((res) => {
         running--;
         if (socket.destroyed) return;
-        sendFrame(socket, responses, { ...res.header, id }, res.body);
+        sendFrame(socket, responses, { ...res.header, id }, res.body, !data);
         if (broken) {
           if (running === 0) socket.end();
         } else if (running < DATA_MAX_INFLIGHT) socket.resume();
@@ -294,7 +373,7 @@ export async function startDataChannelServer(init: Readonly<DataChannelServerIni
         offers.delete(id);
         if (offer === undefined || offer.expires <= Date.now()) return refuse('unknown or expired offer');
         if (registry.partyOf(offer.peerId) === undefined) return refuse('offer of a peer no longer in the registry');
-        session = { peerId: offer.peerId, reader: new FrameReader(new HeaderSealer(offer.requestKey), init.limits.maxBodyBytes), responses: new HeaderSealer(offer.responseKey) };
+        session = { peerId: offer.peerId, all: offer.all, reader: new FrameReader(new HeaderSealer(offer.requestKey), init.limits.maxBodyBytes), responses: new HeaderSealer(offer.responseKey) };
         if (sockets.has(socket)) sockets.set(socket, offer.peerId);
         data = hello.subarray(OFFER_ID_BYTES);
         hello = Buffer.alloc(0);
@@ -320,8 +399,9 @@ export async function startDataChannelServer(init: Readonly<DataChannelServerIni
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : init.port;
 
-  await components.libp2p.handle(
-    STORE_DATA_PROTOCOL,
+  /** Answers an offer request; `all`: issued on 1.3.0, for a connection carrying every store op. */
+  const answerOffers =
+    (all: boolean): StreamHandler =>
     async (stream, connection) => {
       const peerId = connection.remotePeer.toString();
       // An offer is one small frame each way: a stream that sends nothing is not kept open.
@@ -336,7 +416,7 @@ export async function startDataChannelServer(init: Readonly<DataChannelServerIni
         const offer = randomBytes(OFFER_ID_BYTES);
         const requestKey = randomBytes(KEY_BYTES);
         const responseKey = randomBytes(KEY_BYTES);
-        offers.set(offer.toString('hex'), { peerId, requestKey, responseKey, expires: Date.now() + OFFER_TTL_MS });
+        offers.set(offer.toString('hex'), { peerId, all, requestKey, responseKey, expires: Date.now() + OFFER_TTL_MS });
         await writeFrameAndClose(stream, { ok: true, port, offer: offer.toString('base64'), requestKey: requestKey.toString('base64'), responseKey: responseKey.toString('base64') });
       } catch (err) {
         const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : 'DHT_INTERNAL';
@@ -344,9 +424,10 @@ export async function startDataChannelServer(init: Readonly<DataChannelServerIni
       } finally {
         clearTimeout(timer);
       }
-    },
-    { maxInboundStreams: 8, maxOutboundStreams: 8 },
-  );
+    };
+  const streamLimits = { maxInboundStreams: 8, maxOutboundStreams: 8 };
+  await components.libp2p.handle(STORE_DATA_PROTOCOL, answerOffers(false), streamLimits);
+  if (init.allOps !== false) await components.libp2p.handle(STORE_DATA_ALL_PROTOCOL, answerOffers(true), streamLimits);
 
   return {
     port,
@@ -366,6 +447,8 @@ export interface DataChannelPoolInit {
   readonly idleTimeoutMs: number;
   /** After a peer refused 1.2.0 or its data connection failed, how long to use the control path only. */
   readonly retryMs: number;
+  /** Whether to ask for 1.3.0 (every store op on the data connection) first; default true. */
+  readonly allOps?: boolean;
 }
 
 export interface DataChannelPoolComponents {
@@ -375,11 +458,12 @@ export interface DataChannelPoolComponents {
 
 export interface DataChannelPool {
   /**
-   * Sends a chunk request on the peer's data connection (opened on first use) and resolves with
-   * its response (ok or not). Resolves `undefined` when there is none to use (the peer does not
-   * speak 1.2.0, or its data channel failed recently) or the request is a chunk write below
-   * DATA_MIN_PUT_BYTES: the caller uses the control path. Rejects
-   * when the data connection failed during the request: the caller retries on the control path.
+   * Sends a store request on the peer's data connection (opened on first use) and resolves with
+   * its response (ok or not). Resolves `undefined` when there is none to use (the peer speaks
+   * neither 1.3.0 nor 1.2.0, or its data channel failed recently), or when the connection is
+   * 1.2.0 (or this pool was made without `allOps`) and the request is not a chunk op, or is a
+   * chunk write below DATA_MIN_PUT_BYTES: the caller uses the control path. Rejects when the data
+   * connection failed during the request: the caller retries on the control path.
    */
   request(peerId: string, header: Record<string, unknown>, body: OutgoingBody, signal: AbortSignal): Promise<Frame | undefined>;
   /** Peers this node holds an open data connection to. */
@@ -392,7 +476,10 @@ export interface DataChannelPool {
 interface DataSession {
   readonly socket: Socket;
   readonly requests: HeaderSealer;
-  readonly pending: Map<number, { hash: unknown; op: unknown; resolve: (f: Frame) => void; reject: (err: Error) => void }>;
+  /** Opened through a 1.3.0 offer: every store op may use it. */
+  readonly all: boolean;
+  /** `data`: a chunk op, whose body travels raw (a chunk read's is checked against `hash`). */
+  readonly pending: Map<number, { data: boolean; hash: unknown; op: unknown; resolve: (f: Frame) => void; reject: (err: Error) => void }>;
   readonly queue: Array<() => void>;
   open: number;
   nextId: number;
@@ -423,8 +510,11 @@ export function createDataChannelPool(init: Readonly<DataChannelPoolInit>, compo
 
   async function open(peerId: string, signal: AbortSignal): Promise<DataSession | undefined> {
     let offer: Frame;
+    let all: boolean;
     try {
-      const stream = await libp2p.dialProtocol(peerIdFromString(peerId), STORE_DATA_PROTOCOL, { signal });
+      // 1.3.0 first; a peer of the previous version negotiates 1.2.0 (chunk bodies only).
+      const stream = await libp2p.dialProtocol(peerIdFromString(peerId), init.allOps === false ? [STORE_DATA_PROTOCOL] : [STORE_DATA_ALL_PROTOCOL, STORE_DATA_PROTOCOL], { signal });
+      all = stream.protocol === STORE_DATA_ALL_PROTOCOL;
       await writeFrameAndClose(stream, { op: 'data-offer' }, new Uint8Array(), { signal });
       offer = await readFrame(stream, { maxHeaderBytes: 1024, maxBodyBytes: 0 });
     } catch (cause) {
@@ -482,22 +572,24 @@ export function createDataChannelPool(init: Readonly<DataChannelPoolInit>, compo
     }
     socket.setNoDelay(true);
     socket.write(offerId);
-    const s: DataSession = { socket, requests: new HeaderSealer(requestKey), pending: new Map(), queue: [], open: 0, nextId: 1 };
+    const s: DataSession = { socket, requests: new HeaderSealer(requestKey), all, pending: new Map(), queue: [], open: 0, nextId: 1 };
     const reader = new FrameReader(new HeaderSealer(responseKey), init.limits.maxBodyBytes);
     onData = (data: Buffer) => {
       const { frames, error } = reader.push(data);
       for (const f of frames) {
-        const { id, len: _len, ...header } = f.header;
+        const { id, len: _len, sealed, ...header } = f.header;
         const p = typeof id === 'number' ? s.pending.get(id) : undefined;
         if (p === undefined) return fail(peerId, s, new PeerRequestError('data channel broke: a response to no request', { details: { peerId } }));
+        // Metadata (a manifest read) must come sealed: one in clear is a peer breaking the protocol.
+        if (!p.data && f.body.byteLength > 0 && sealed !== true) return fail(peerId, s, new PeerRequestError('data channel broke: a metadata body in clear', { details: { peerId } }));
         // The body of a chunk read must be the chunk asked for: the header is authenticated,
         // the body is not, and only its content address binds it.
-        if (p.op === 'get-blob' && header['ok'] === true && toHex(sha256(f.body)) !== p.hash) {
+        if (p.data && p.op === 'get-blob' && header['ok'] === true && toHex(sha256(f.body)) !== p.hash) {
           return fail(peerId, s, new IntegrityError('data channel body does not match its content address', { details: { peerId, hash: p.hash } }));
         }
         s.pending.delete(id as number);
         // Checked above: the caller need not hash the chunk again.
-        p.resolve(p.op === 'get-blob' && header['ok'] === true ? { header, body: f.body, bodyHash: p.hash as string } : { header, body: f.body });
+        p.resolve(p.data && p.op === 'get-blob' && header['ok'] === true ? { header, body: f.body, bodyHash: p.hash as string } : { header, body: f.body });
       }
       if (error !== undefined) fail(peerId, s, error instanceof Error ? error : new Error(String(error)));
     };
@@ -535,8 +627,11 @@ export function createDataChannelPool(init: Readonly<DataChannelPoolInit>, compo
 
   return {
     async request(peerId, header, body, signal) {
-      if (!isDataOp(header) || !isHash(header['hash'])) return undefined;
-      if (header['op'] === 'put-chunk' && bodyLength(body) < DATA_MIN_PUT_BYTES) return undefined;
+      const data = isDataOp(header);
+      if (data && !isHash(header['hash'])) return undefined;
+      // Towards a peer of 1.2.0 only chunk bodies, and only large ones (see DATA_MIN_PUT_BYTES).
+      const chunkBodiesOnlyRefuse = (): boolean => !data || (header['op'] === 'put-chunk' && bodyLength(body) < DATA_MIN_PUT_BYTES);
+      if (init.allOps === false && chunkBodiesOnlyRefuse()) return undefined;
       if ((backoffUntil.get(peerId) ?? 0) > Date.now()) return undefined;
       let s = live.get(peerId);
       if (s === undefined) {
@@ -548,6 +643,7 @@ export function createDataChannelPool(init: Readonly<DataChannelPoolInit>, compo
         s = await p;
         if (s === undefined) return undefined;
       }
+      if (!s.all && chunkBodiesOnlyRefuse()) return undefined;
       const session = s;
       await slot(session, signal);
       session.open++;
@@ -559,6 +655,7 @@ export function createDataChannelPool(init: Readonly<DataChannelPoolInit>, compo
           signal.addEventListener('abort', onAbort, { once: true });
           const settle = (): void => signal.removeEventListener('abort', onAbort);
           session.pending.set(id, {
+            data,
             op: header['op'],
             hash: header['hash'],
             resolve: (f) => {
@@ -571,7 +668,14 @@ export function createDataChannelPool(init: Readonly<DataChannelPoolInit>, compo
             },
           });
           // Back-pressure is the socket's: the kernel buffer and the serving side's pause.
-          sendFrame(session.socket, session.requests, { ...header, id }, body);
+          try {
+            sendFrame(session.socket, session.requests, { ...header, id }, body, !data);
+          } catch (err) {
+            // Refused before anything was sent (a header over the limit): the control path answers.
+            session.pending.delete(id);
+            settle();
+            reject(err as Error);
+          }
         });
       } finally {
         session.open--;

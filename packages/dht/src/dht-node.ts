@@ -109,6 +109,13 @@ export interface DhtNodeInit {
    */
   readonly dataChannel?: boolean;
   /**
+   * Whether every store op, not only chunk bodies, travels on the data channel towards peers that
+   * offer it (`/twinledger/store/1.3.0`: metadata sealed under the connection's keys, ADR-23), and
+   * is offered to peers. Defaults to true. With false the node offers and uses the data channel for
+   * chunk bodies only, as 1.2.0 (the rollback switch); ignored without `dataChannel`.
+   */
+  readonly dataChannelMetadata?: boolean;
+  /**
    * Where the data channel listens. Host: defaults to the IP of the first `listen` address (or
    * 127.0.0.1). Port: defaults to 0 (any free port; announced to peers in each offer). Peers
    * reach it at the IP of their libp2p connection to this node, so it must be reachable there.
@@ -350,10 +357,10 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
         if (init.dataChannel !== false) {
           const listenIp = multiaddr(init.listen?.[0] ?? '/ip4/127.0.0.1/tcp/0').getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6')?.value;
           const server = await startDataChannelServer(
-            { host: init.dataListen?.host ?? listenIp ?? '127.0.0.1', port: init.dataListen?.port ?? 0, limits, idleTimeoutMs: 2 * sessionIdleMs, offerTimeoutMs: timeout },
+            { host: init.dataListen?.host ?? listenIp ?? '127.0.0.1', port: init.dataListen?.port ?? 0, limits, idleTimeoutMs: 2 * sessionIdleMs, offerTimeoutMs: timeout, allOps: init.dataChannelMetadata !== false },
             { libp2p, registry, handler, logger: logger.child({ component: 'dht-data' }) },
           );
-          const pool = createDataChannelPool({ limits, idleTimeoutMs: sessionIdleMs, retryMs: 60_000 }, { libp2p, logger: logger.child({ component: 'dht-data' }) });
+          const pool = createDataChannelPool({ limits, idleTimeoutMs: sessionIdleMs, retryMs: 60_000, allOps: init.dataChannelMetadata !== false }, { libp2p, logger: logger.child({ component: 'dht-data' }) });
           data = { server, pool };
         }
         const countPeers = (): number => registry.list().reduce((n, p) => n + p.peerIds.length, 0);

@@ -28,7 +28,7 @@ export type { GcReport } from './gc.js';
 export type { LocalStoreStats } from './local-store.js';
 export { STORE_PROTOCOL } from './store-protocol.js';
 export { STORE_SESSION_PROTOCOL } from './store-session.js';
-export { STORE_DATA_PROTOCOL } from './data-channel.js';
+export { STORE_DATA_ALL_PROTOCOL, STORE_DATA_PROTOCOL } from './data-channel.js';
 export * from './errors.js';
 export { DHT_ERROR_CODES, DHT_ERROR_STATUS, type DhtErrorCode } from '@twinledger/errors';
 export { mapBounded } from './bounded.js';

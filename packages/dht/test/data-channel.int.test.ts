@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { STORE_DATA_PROTOCOL, STORE_SESSION_PROTOCOL, type DhtNode } from '@twinledger/dht';
+import { STORE_DATA_ALL_PROTOCOL, STORE_DATA_PROTOCOL, STORE_SESSION_PROTOCOL, type DhtNode } from '@twinledger/dht';
 import { dataChannelPeers, dataChannelPort, dialRawProtocol, holdsBlob, rawStoreRequest, spawnTestNetwork, storeSessionPeers, tamperBlob, withOutsiders, type TestNetwork } from '@twinledger/dht/testing';
 import { FrameReader, HeaderSealer } from '../src/data-channel.js';
 import { readFrame, writeFrameAndClose } from '../src/framing.js';
@@ -37,9 +37,9 @@ interface Offer {
   readonly responseKey: Buffer;
 }
 
-/** Asks `to` for a data channel offer over libp2p as `from` (what the pool does first). */
-async function offerFor(from: DhtNode, to: DhtNode): Promise<Offer> {
-  const s = await dialRawProtocol(from, to.peerId, STORE_DATA_PROTOCOL);
+/** Asks `to` for a data channel offer over libp2p as `from` (what the pool does first); 1.2.0 unless `protocol`. */
+async function offerFor(from: DhtNode, to: DhtNode, protocol = STORE_DATA_PROTOCOL): Promise<Offer> {
+  const s = await dialRawProtocol(from, to.peerId, protocol);
   await writeFrameAndClose(s, { op: 'data-offer' });
   const f = await readFrame(s, { maxHeaderBytes: 1024, maxBodyBytes: 0 });
   expect(f.header['ok']).toBe(true);
@@ -52,16 +52,23 @@ function frame(sealer: HeaderSealer, header: Record<string, unknown>, body: Uint
   return Buffer.concat([sealer.seal({ ...header, len: body.byteLength }), body]);
 }
 
+/** A 1.3.0 metadata frame: sealed header, then the body sealed under the next nonce. */
+function sealedFrame(sealer: HeaderSealer, header: Record<string, unknown>, body: Uint8Array): Buffer {
+  const head = sealer.seal({ ...header, len: body.byteLength + 16, sealed: true });
+  return Buffer.concat([head, ...sealer.sealBody([body])]);
+}
+
 /**
  * Opens a raw data connection to `port`, sends `bytes`, and collects the responses (opened with
  * `responseKey`) until `count` arrived or the node closed the connection.
  */
-function rawData(port: number, bytes: Buffer, responseKey: Buffer, count: number): Promise<{ frames: Array<{ header: Record<string, unknown>; body: Buffer }>; closed: boolean }> {
+function rawData(port: number, bytes: Buffer, responseKey: Buffer, count: number, wire?: Buffer[]): Promise<{ frames: Array<{ header: Record<string, unknown>; body: Buffer }>; closed: boolean }> {
   const reader = new FrameReader(new HeaderSealer(responseKey), MAX_BODY);
   const frames: Array<{ header: Record<string, unknown>; body: Buffer }> = [];
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port }, () => socket.write(bytes));
     socket.on('data', (d: Buffer) => {
+      wire?.push(Buffer.from(d));
       const got = reader.push(d);
       frames.push(...got.frames);
       // A response that does not open is a failure of the node under test, not a refusal.
@@ -122,14 +129,16 @@ describe('who may use the data channel', () => {
     const port = dataChannelPort(n(0))!;
     await withOutsiders(net, async (outsider) => {
       await outsider.dial(n(0).multiaddrs()[0]!).catch(() => undefined);
-      // No offer: the dial fails, or the stream ends without a frame.
-      const stream = await dialRawProtocol(outsider, n(0).peerId, STORE_DATA_PROTOCOL).catch(() => undefined);
-      if (stream !== undefined) {
-        const answered = await (async () => {
-          await writeFrameAndClose(stream, { op: 'data-offer' });
-          return readFrame(stream, { maxHeaderBytes: 1024, maxBodyBytes: 0 });
-        })().catch(() => undefined);
-        expect(answered).toBeUndefined();
+      // No offer on either version: the dial fails, or the stream ends without a frame.
+      for (const protocol of [STORE_DATA_PROTOCOL, STORE_DATA_ALL_PROTOCOL]) {
+        const stream = await dialRawProtocol(outsider, n(0).peerId, protocol).catch(() => undefined);
+        if (stream !== undefined) {
+          const answered = await (async () => {
+            await writeFrameAndClose(stream, { op: 'data-offer' });
+            return readFrame(stream, { maxHeaderBytes: 1024, maxBodyBytes: 0 });
+          })().catch(() => undefined);
+          expect(answered).toBeUndefined();
+        }
       }
       // The data port itself is reachable by anyone on the network: a made-up offer gets nothing.
       const key = randomBytes(32);
@@ -170,7 +179,7 @@ describe('who may use the data channel', () => {
     expect(sha(org3.frames[0]!.body)).toBe(chunk);
   });
 
-  it('refuses anything but chunk bodies: metadata stays on the noise-authenticated control path', async () => {
+  it('refuses anything but chunk bodies on a 1.2.0 connection: metadata stays where that version put it', async () => {
     const { objectId, aclRecord } = await objectOf(['Org1', 'Org2']);
     const o = await offerFor(n(1), n(0));
     const res = await rawData(o.port, Buffer.concat([o.offer, frame(new HeaderSealer(o.requestKey), { op: 'put-acl', acl: aclRecord, id: 1 })]), o.responseKey, 1);
@@ -238,6 +247,66 @@ describe('integrity on the data channel', () => {
   });
 });
 
+describe('every store op on a 1.3.0 connection (ADR-23)', () => {
+  /** A manifest held by every node, its bytes as stored, and its object's ACL record. */
+  async function manifestOf(acl: string[]): Promise<{ ref: string; bytes: Buffer; objectId: string; aclRecord: unknown }> {
+    const { ref, objectId, aclRecord } = await objectOf(acl);
+    const res = await rawStoreRequest(n(0), n(0).peerId, { op: 'get-blob', kind: 'manifest', hash: ref });
+    return { ref, bytes: Buffer.from(res.body), objectId, aclRecord };
+  }
+
+  it('serves metadata ops with bodies sealed both ways: no manifest byte and no header field crosses the wire in clear', async () => {
+    const { ref, bytes, objectId, aclRecord } = await manifestOf(['Org1', 'Org2']);
+    const o = await offerFor(n(1), n(0), STORE_DATA_ALL_PROTOCOL);
+    const sealer = new HeaderSealer(o.requestKey);
+    const request = Buffer.concat([
+      o.offer,
+      frame(sealer, { op: 'get-acl', objectId, id: 1 }),
+      frame(sealer, { op: 'get-blob', kind: 'manifest', hash: ref, id: 2 }),
+      sealedFrame(sealer, { op: 'put-manifest', objectId, hash: ref, acl: aclRecord, id: 3 }, bytes),
+    ]);
+    const wire: Buffer[] = [];
+    const res = await rawData(o.port, request, o.responseKey, 3, wire);
+    const byId = new Map(res.frames.map((f) => [f.header['id'], f]));
+    expect(byId.get(1)?.header).toMatchObject({ ok: true, acl: { objectId } });
+    expect(byId.get(2)?.header).toMatchObject({ ok: true, sealed: true });
+    expect(Buffer.compare(byId.get(2)!.body, bytes)).toBe(0);
+    expect(byId.get(3)?.header).toMatchObject({ ok: true, result: 'duplicate' });
+    // Neither direction shows the object id (in every header and in the manifest) or any 32-byte run of the manifest.
+    const all = Buffer.concat([request, ...wire]);
+    expect(all.includes(Buffer.from(objectId))).toBe(false);
+    for (let at = 0; at + 32 <= bytes.byteLength; at += 32) expect(all.includes(bytes.subarray(at, at + 32))).toBe(false);
+  });
+
+  it('refuses a metadata body sent in clear, and a sealed body that was tampered with, without answering', async () => {
+    const { ref, bytes, objectId, aclRecord } = await manifestOf(['Org1', 'Org2']);
+    const put = { op: 'put-manifest', objectId, hash: ref, acl: aclRecord, id: 1 };
+    const o = await offerFor(n(1), n(0), STORE_DATA_ALL_PROTOCOL);
+    const clear = await rawData(o.port, Buffer.concat([o.offer, frame(new HeaderSealer(o.requestKey), put, bytes)]), o.responseKey, 1);
+    expect(clear).toEqual({ frames: [], closed: true });
+
+    const o2 = await offerFor(n(1), n(0), STORE_DATA_ALL_PROTOCOL);
+    const sealed = sealedFrame(new HeaderSealer(o2.requestKey), put, bytes);
+    const tampered = Buffer.from(sealed);
+    tampered[tampered.byteLength - 40] = tampered[tampered.byteLength - 40]! ^ 0x01;
+    expect(await rawData(o2.port, Buffer.concat([o2.offer, tampered]), o2.responseKey, 1)).toEqual({ frames: [], closed: true });
+    // The untouched frame on a fresh connection is served: the refusals above were the clear body and the flipped bit.
+    const o3 = await offerFor(n(1), n(0), STORE_DATA_ALL_PROTOCOL);
+    const good = await rawData(o3.port, Buffer.concat([o3.offer, sealedFrame(new HeaderSealer(o3.requestKey), put, bytes)]), o3.responseKey, 1);
+    expect(good.frames[0]?.header).toMatchObject({ id: 1, ok: true });
+  });
+
+  it("answers a member's metadata requests as itself, with its own ACL rights", async () => {
+    const { ref } = await manifestOf(['Org1', 'Org3']);
+    const ask = async (from: DhtNode) => {
+      const o = await offerFor(from, n(0), STORE_DATA_ALL_PROTOCOL);
+      return rawData(o.port, Buffer.concat([o.offer, frame(new HeaderSealer(o.requestKey), { op: 'get-blob', kind: 'manifest', hash: ref, id: 1 })]), o.responseKey, 1);
+    };
+    expect((await ask(n(1))).frames[0]?.header).toMatchObject({ id: 1, ok: false, code: 'DHT_ACL_DENIED', details: { mspId: 'Org2' } });
+    expect((await ask(n(2))).frames[0]?.header).toMatchObject({ id: 1, ok: true, sealed: true });
+  });
+});
+
 describe('leaving the registry', () => {
   it('closes the data connections of a party that leaves the registry at once, on both sides', async () => {
     const { chunk } = await objectOf(['Org1', 'Org2', 'Org3']);
@@ -264,5 +333,53 @@ describe('leaving the registry', () => {
       socket.destroy();
       net.registry.upsert(org2);
     }
+  });
+});
+
+describe('rolling upgrade: store protocol 1.3.0 (every op on the data channel) beside 1.2.0', () => {
+  let mixed: TestNetwork;
+  const m = (i: number): DhtNode => mixed.nodes[i] as DhtNode;
+
+  beforeAll(async () => {
+    // Org3's node is of 1.2.0: it offers and uses the data channel for chunk bodies only.
+    mixed = await spawnTestNetwork({
+      orgs: ['Org1', 'Org2', 'Org3'],
+      nodeInit: { replicationFactor: 3, faultTolerance: 1, chunkSize: CHUNK, requestTimeoutMs: 10_000 },
+      nodeInitAt: (i) => (i === 2 ? { dataChannelMetadata: false } : undefined),
+    });
+    await mixed.connectAll();
+  });
+
+  afterAll(async () => {
+    await mixed?.teardown();
+  });
+
+  it("writes objects and feeds across versions, each reading the other's, with metadata on the data channel only between new nodes", async () => {
+    const acl = ['Org1', 'Org2', 'Org3'];
+    const data = randomBytes(3 * CHUNK + 5);
+    const put = await m(0).putObject(data, { acl });
+    expect(sha(await m(2).getObject(put.ref))).toBe(sha(data));
+    const back = randomBytes(2 * CHUNK);
+    const put2 = await m(2).putObject(back, { acl });
+    expect(sha(await m(1).getObject(put2.ref))).toBe(sha(back));
+
+    for (const [w, r] of [[0, 2], [2, 1]] as const) {
+      const ownerKey = randomBytes(32);
+      const feed = await m(w).createFeed({ topic: `mixed/${w}`, ownerKey, acl });
+      const ref = { topic: feed.topic, ownerKey, objectId: feed.objectId };
+      for (let i = 0; i < 3; i++) await m(w).appendFeed(ref, i, Buffer.from(`segment ${i}`), { start: i * 10, end: i * 10 + 9 });
+      const latest = await m(r).latest(feed.feedId);
+      expect(latest?.index).toBe(2);
+      expect(Buffer.from(latest!.payload).toString()).toBe('segment 2');
+    }
+
+    // New nodes: one data connection, no session needed. Towards and from the 1.2.0 node: its
+    // data connection carries chunk bodies, a session the rest.
+    expect(dataChannelPeers(m(0))).toEqual(expect.arrayContaining([m(1).peerId, m(2).peerId]));
+    expect(storeSessionPeers(m(0))).not.toContain(m(1).peerId);
+    expect(storeSessionPeers(m(0))).toContain(m(2).peerId);
+    expect(storeSessionPeers(m(2))).toEqual(expect.arrayContaining([m(0).peerId, m(1).peerId]));
+    await expect(dialRawProtocol(m(0), m(2).peerId, STORE_DATA_ALL_PROTOCOL)).rejects.toThrow();
+    await expect(dialRawProtocol(m(0), m(2).peerId, STORE_DATA_PROTOCOL)).resolves.toBeDefined();
   });
 });

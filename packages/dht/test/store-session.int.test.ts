@@ -6,7 +6,8 @@ import { dialRawProtocol, holdsBlob, spawnTestNetwork, storeSessionPeers, withOu
 import { createFrameDecoder, encodeFrame, type Frame } from '../src/framing.js';
 
 // Three orgs, r = 3: every node holds every object. Org3's node is of the previous version (it
-// serves and uses only /twinledger/store/1.0.0), as during a rolling upgrade.
+// serves and uses only /twinledger/store/1.0.0), as during a rolling upgrade. No node runs the
+// data channel: since 1.3.0 it carries every store op, and this file is about the session path.
 const CHUNK = 64 * 1024;
 const LIMITS = { maxHeaderBytes: 64 * 1024, maxBodyBytes: 2 * 1024 * 1024 };
 jest.setTimeout(60_000);
@@ -18,7 +19,7 @@ const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('he
 beforeAll(async () => {
   net = await spawnTestNetwork({
     orgs: ['Org1', 'Org2', 'Org3'],
-    nodeInit: { replicationFactor: 3, faultTolerance: 1, chunkSize: CHUNK, requestTimeoutMs: 10_000 },
+    nodeInit: { replicationFactor: 3, faultTolerance: 1, chunkSize: CHUNK, requestTimeoutMs: 10_000, dataChannel: false },
     nodeInitAt: (i) => (i === 2 ? { storeSessions: false } : undefined),
   });
   await net.connectAll();

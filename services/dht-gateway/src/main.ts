@@ -27,6 +27,7 @@ export async function startDhtGateway(cfg: DhtGatewayEnv, logger: Logger): Promi
       swarmKey,
       listen: cfg.DHT_LISTEN,
       dataChannel: cfg.DHT_DATA_CHANNEL,
+      dataChannelMetadata: cfg.DHT_DATA_CHANNEL_METADATA,
       dataListen: { port: cfg.DHT_DATA_PORT },
       bootstrap: cfg.DHT_BOOTSTRAP,
       replicationFactor: cfg.DHT_REPLICATION,

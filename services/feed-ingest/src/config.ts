@@ -130,6 +130,7 @@ export function feedIngestConfig(env: FeedIngestEnv): FeedIngestProcessConfig {
       encryptionKeyFile: env.DHT_ENCRYPTION_KEY_FILE,
       replicationFactor: env.DHT_REPLICATION,
       dataChannel: env.DHT_DATA_CHANNEL,
+      dataChannelMetadata: env.DHT_DATA_CHANNEL_METADATA,
       dataPort: env.DHT_DATA_PORT,
     },
     ledger: {

@@ -209,6 +209,7 @@ export interface FeedIngestProcessConfig extends FeedIngestConfig {
     readonly replicationFactor: number;
     /** The data channel for sealed chunk bodies (ADR-21) and its TCP port (0: any). */
     readonly dataChannel: boolean;
+    readonly dataChannelMetadata: boolean;
     readonly dataPort: number;
   };
   readonly ledger: {
@@ -246,6 +247,7 @@ export async function startFeedIngest(cfg: FeedIngestProcessConfig, logger: Logg
       bootstrap: [...cfg.dht.bootstrap],
       replicationFactor: cfg.dht.replicationFactor,
       dataChannel: cfg.dht.dataChannel,
+      dataChannelMetadata: cfg.dht.dataChannelMetadata,
       dataListen: { port: cfg.dht.dataPort },
     },
     { registry, logger, metricsRegistry: metrics },
