@@ -418,6 +418,7 @@ export function createDhtNode(init: Readonly<DhtNodeInit>, components: DhtNodeCo
           sessions,
           dataPort: data?.server.port,
           dataPeers: () => data?.pool.peers() ?? [],
+          resetDataConnections: () => data?.server.closePeers(() => false),
           dialProtocol: (remote, protocol) => libp2p.dialProtocol(peerIdFromString(remote), protocol, { signal: AbortSignal.timeout(timeout) }),
         });
         if ((await bootstrapper.runOnce()) > 0) bootstrapper.start();

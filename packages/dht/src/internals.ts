@@ -12,6 +12,8 @@ export interface NodeInternals {
   /** The data channel's TCP port; absent when the node runs with `dataChannel: false`. */
   readonly dataPort: number | undefined;
   readonly dataPeers: () => string[];
+  /** Ends every data connection this node serves, as a network reset would (fault tests). */
+  readonly resetDataConnections: () => void;
   /** Opens a raw stream of `protocol` to a connected peer (protocol tests). */
   readonly dialProtocol: (peerId: string, protocol: string) => Promise<Stream>;
 }

@@ -201,6 +201,11 @@ export function dataChannelPeers(node: DhtNode): string[] {
   return internals(node).dataPeers();
 }
 
+/** Ends every data connection the node serves (its peers' requests on them fail mid-flight), as a network reset would. */
+export function resetDataConnections(node: DhtNode): void {
+  internals(node).resetDataConnections();
+}
+
 /** The node's data channel port; undefined when it runs with `dataChannel: false`. */
 export function dataChannelPort(node: DhtNode): number | undefined {
   return internals(node).dataPort;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { STORE_DATA_ALL_PROTOCOL, STORE_DATA_PROTOCOL, STORE_SESSION_PROTOCOL, type DhtNode } from '@twinledger/dht';
-import { dataChannelPeers, dataChannelPort, dialRawProtocol, holdsBlob, rawStoreRequest, spawnTestNetwork, storeSessionPeers, tamperBlob, withOutsiders, type TestNetwork } from '@twinledger/dht/testing';
+import { dataChannelPeers, dataChannelPort, dialRawProtocol, holdsBlob, rawStoreRequest, resetDataConnections, spawnTestNetwork, storeSessionPeers, tamperBlob, withOutsiders, type TestNetwork } from '@twinledger/dht/testing';
 import { FrameReader, HeaderSealer } from '../src/data-channel.js';
 import { readFrame, writeFrameAndClose } from '../src/framing.js';
 
@@ -304,6 +304,36 @@ describe('every store op on a 1.3.0 connection (ADR-23)', () => {
     };
     expect((await ask(n(1))).frames[0]?.header).toMatchObject({ id: 1, ok: false, code: 'DHT_ACL_DENIED', details: { mspId: 'Org2' } });
     expect((await ask(n(2))).frames[0]?.header).toMatchObject({ id: 1, ok: true, sealed: true });
+  });
+});
+
+describe('a data connection reset under load', () => {
+  it('loses no write: appends and a put whose requests were cut mid-flight finish on the control path, and read back whole', async () => {
+    const acl = ['Org1', 'Org2', 'Org3'];
+    const ownerKey = randomBytes(32);
+    const feed = await n(0).createFeed({ topic: 'reset/under-load', ownerKey, acl });
+    const ref = { topic: feed.topic, ownerKey, objectId: feed.objectId };
+    // Org2's node keeps resetting the data connections it serves while Org1's node writes.
+    let resets = 0;
+    const timer = setInterval(() => {
+      resetDataConnections(n(1));
+      resets++;
+    }, 15);
+    const segments = Array.from({ length: 40 }, (_, i) => Buffer.from(`reading ${i} ${'x'.repeat(i * 97)}`));
+    const big = randomBytes(6 * CHUNK + 3);
+    let put: Awaited<ReturnType<DhtNode['putObject']>>;
+    try {
+      const appends = (async () => {
+        for (const [i, seg] of segments.entries()) await n(0).appendFeed(ref, i, seg, { start: i * 100, end: i * 100 + 99 });
+      })();
+      [put] = await Promise.all([n(0).putObject(big, { acl }), appends]);
+    } finally {
+      clearInterval(timer);
+    }
+    expect(resets).toBeGreaterThan(3);
+    const read = await n(1).rangeByIndex(feed.feedId, 0, 39);
+    expect(read.map((e) => Buffer.from(e.payload).toString())).toEqual(segments.map((s) => s.toString()));
+    expect(sha(await n(1).getObject(put.ref))).toBe(sha(big));
   });
 });
 
