@@ -49,6 +49,19 @@ describe('service-kit adversarial walk', () => {
     expect(await stillAlive(app)).toBe(true);
   }, 60_000);
 
+  it("starts from the route's documented examples (the document holds them beside the body's and the parameters' schemas)", async () => {
+    const documented = await buildService({ name: 'documented', logger: silentLogger() });
+    documented.post(
+      '/fragments',
+      { schema: { querystring: Type.Object({ at: Type.String({ examples: ['seq:1'] }) }), body: Type.Object({ aml: Type.String({ minLength: 1 }) }, { examples: [{ aml: '<InternalElement ID="a"/>' }] }) } },
+      async () => ({ ok: true }),
+    );
+    await documented.ready();
+    const base = adversarialRequests(await openApiOf(documented), { seed: 3 }).find((r) => r.label === 'base');
+    await documented.close();
+    expect({ url: base?.url, body: JSON.parse(String(base?.payload)) as unknown }).toEqual({ url: '/fragments?at=seq%3A1', body: { aml: '<InternalElement ID="a"/>' } });
+  });
+
   it('refuses an infinite number in a query or path parameter with 400 VALIDATION_FAILED, before the handler', async () => {
     const res = await app.inject({ method: 'POST', url: '/sound/abc?limit=1e309', headers: { authorization: `Bearer ${token}` }, payload: { name: 'x', n: 1 } });
     expect({ status: res.statusCode, code: res.json().code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });

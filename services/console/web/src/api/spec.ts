@@ -4398,6 +4398,12 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "aml": "<InternalElement Name=\"Pump 2\" ID=\"pump-2\"><Attribute Name=\"Power\" AttributeDataType=\"xs:double\" Unit=\"kW\"><Value>1.5</Value></Attribute></InternalElement>",
+                     *       "parentId": "plant-1"
+                     *     }
+                     */
                     "application/json": {
                         /** @description An InternalElement or InstanceHierarchy ID */
                         afterId?: string;
@@ -7265,6 +7271,14 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "operation": "replaceAML",
+                     *       "elementId": "prog-set-conveyor-speed",
+                     *       "aml": "<InternalElement Name=\"SetConveyorSpeed\" ID=\"prog-set-conveyor-speed\"><Attribute Name=\"speed\" AttributeDataType=\"xs:double\" Unit=\"m/s\"><Constraint Name=\"SpeedRange\"><OrdinalScaledType><RequiredMaxValue>2</RequiredMaxValue><RequiredMinValue>0</RequiredMinValue></OrdinalScaledType></Constraint></Attribute><RoleRequirements RefBaseRoleClassPath=\"TwinLedgerRoleClassLib/Program\"/></InternalElement>",
+                     *       "reason": "belt speed limited to 2 m/s"
+                     *     }
+                     */
                     "application/json": {
                         /** @description An InternalElement or InstanceHierarchy ID */
                         afterId?: string;
