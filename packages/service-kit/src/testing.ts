@@ -369,8 +369,15 @@ export function adversarialRequests(doc: OpenApiDocument, options: AdversarialOp
       for (const [label, make] of QUERY_ATTACKS) push(`query:${q.name}:${label}`, urlWith({}, make(q.name)));
       push(`query:${q.name}:random`, urlWith({}, `${q.name}=${encodeURIComponent(randomText(rand, 1 + Math.floor(rand() * 200)))}`));
     }
-    const fullQuery = queryParams.filter((q) => !q.required).map((q) => `${q.name}=${encodeURIComponent(String(parameterSample(doc, q)))}`).join('&');
-    if (fullQuery !== '') push('query:all-documented', urlWith({}, fullQuery));
+    const optionalQuery = queryParams.filter((q) => !q.required).map((q) => [q.name, `${q.name}=${encodeURIComponent(String(parameterSample(doc, q)))}`] as const);
+    if (optionalQuery.length > 0) push('query:all-documented', urlWith({}, optionalQuery.map(([, kv]) => kv).join('&')));
+    // Parameters that exclude each other (`last`, or `from` and `to`): each alone, and all but each.
+    if (optionalQuery.length > 1) {
+      for (const [name, kv] of optionalQuery) {
+        push(`query:${name}:alone`, urlWith({}, kv));
+        push(`query:${name}:left-out`, urlWith({}, optionalQuery.filter(([n]) => n !== name).map(([, other]) => other).join('&')));
+      }
+    }
     push('query:unknown', urlWith({}, 'fuzz_unknown=1'));
     push('query:proto', urlWith({}, '__proto__[polluted]=1&constructor[prototype][polluted]=1'));
     push('query:many', urlWith({}, Array.from({ length: 2_000 }, (_, i) => `k${i}=${i}`).join('&')));

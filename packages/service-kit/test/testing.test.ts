@@ -62,6 +62,12 @@ describe('service-kit adversarial walk', () => {
     expect({ url: base?.url, body: JSON.parse(String(base?.payload)) as unknown }).toEqual({ url: '/fragments?at=seq%3A1', body: { aml: '<InternalElement ID="a"/>' } });
   });
 
+  it('sends each optional query parameter alone and all but each (parameters that exclude each other: last, or from and to)', () => {
+    const integer = { type: 'integer', minimum: 1 };
+    const series: OpenApiDocument = { paths: { '/series': { get: { parameters: ['from', 'to', 'last'].map((name) => ({ in: 'query', name, schema: integer })) } } } };
+    expect(adversarialRequests(series, { seed: 3 }).map((r) => r.url)).toEqual(expect.arrayContaining(['/series?last=1', '/series?from=1&to=1']));
+  });
+
   it('refuses an infinite number in a query or path parameter with 400 VALIDATION_FAILED, before the handler', async () => {
     const res = await app.inject({ method: 'POST', url: '/sound/abc?limit=1e309', headers: { authorization: `Bearer ${token}` }, payload: { name: 'x', n: 1 } });
     expect({ status: res.statusCode, code: res.json().code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });

@@ -1,31 +1,36 @@
 // Every route of feed-ingest's OpenAPI document, walked with malformed input (service-kit's
 // adversarial walk): never a 5xx, a hang or a crash, 4xx always with a stable code. The app is
-// built around the real registry (one feed), the real reader over the unit tests' fake feed DHT
-// (a few segments), the real REST ingest over the fake producer, every caller allowed; the
-// segment builder and the evidence source are small fakes of their interfaces.
+// built around the real registry (one feed), the real reader and the real evidence source over a
+// fake DHT holding a feed as its owner writes it (signed update records, manifests, segments in
+// the documented query window, two of three anchored on a fake ledger), the real REST ingest over
+// the fake producer, every caller allowed; the segment builder is a small fake of its interface.
 import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DhtNode } from '@twinledger/dht';
-import { NotFoundError } from '@twinledger/errors';
 import type { Admin } from '@twinledger/kafka';
+import type { TwinLedger } from '@twinledger/ledger';
 import { createMetricsRegistry, silentLogger } from '@twinledger/observability';
 import { createDevIssuer, createJwtVerifier, type ServiceApp } from '@twinledger/service-kit';
 import { probeUnauthenticated, walkAdversarially } from '@twinledger/service-kit/testing';
 import { buildApp } from '../src/app.js';
-import type { FeedEvidenceSource } from '../src/domain/feed-evidence.js';
+import { createFeedEvidenceSource } from '../src/domain/feed-evidence.js';
 import { createFeedReader } from '../src/domain/feed-reader.js';
 import { openFeedRegistry } from '../src/domain/feed-registry.js';
 import { createIngest } from '../src/domain/ingest.js';
 import { createFeedMetrics } from '../src/domain/metrics.js';
 import type { SegmentBuilder } from '../src/domain/segment-builder.js';
-import { FEED_A, fakeFeedDht, fakeProducer, feedRecord, writesAllowed } from './support/fakes.js';
+import { fakeProducer, feedRecord, signedFeedDht, writesAllowed } from './support/fakes.js';
 
-const A = feedRecord('a');
+/** The documented query window starts here (routes/queries.ts): the fake feed's readings fall in it. */
+const T0 = 1_767_225_600_000;
+const segments = [0, 1, 2].map((s) => [0, 1, 2, 3].map((i) => ({ feed: 'x', component: 'ca', ts: T0 + 1_000 * s + 10 * i, v: i, u: 'bar' })));
+const feed = signedFeedDht('t/a', segments, 2);
+const A = { ...feedRecord('a'), feedId: feed.feedId };
 /** A batch the route takes (its items are checked in the handler, so no sample passes). */
-const examples = { 'POST /readings': [{ feed: FEED_A, component: A.componentId, ts: 1_700_000_000_000, v: 1.5, u: 'bar' }, { feed: FEED_A, component: A.componentId, ts: 1_700_000_000_001, v: 2, u: 'bar' }] };
+const examples = { 'POST /readings': [{ feed: A.feedId, component: A.componentId, ts: T0, v: 1.5, u: 'bar' }, { feed: A.feedId, component: A.componentId, ts: T0 + 1, v: 2, u: 'bar' }] };
 
 describe('feed-ingest under adversarial input (every documented route)', () => {
   let dir: string;
@@ -36,10 +41,8 @@ describe('feed-ingest under adversarial input (every documented route)', () => {
     dir = await mkdtemp(join(tmpdir(), 'feed-ingest-fuzz-'));
     const registry = await openFeedRegistry(dir);
     await registry.add(A);
-    const segments = [0, 1, 2].map((s) => [0, 1, 2, 3].map((i) => ({ feed: FEED_A, component: A.componentId, ts: 1_000 * s + 10 * i, v: i, u: 'bar' })));
-    const feeds = fakeFeedDht(segments).dht;
     const dht = {
-      ...feeds,
+      ...feed.dht,
       isStarted: () => true,
       feedHead: async () => undefined,
       watchFeed: () => () => undefined,
@@ -47,12 +50,8 @@ describe('feed-ingest under adversarial input (every documented route)', () => {
     } as unknown as DhtNode;
     const metrics = createMetricsRegistry({ prefix: 'fi_fuzz_', defaultMetrics: false });
     const builder: SegmentBuilder = { start: async () => undefined, stop: async () => undefined, events: new EventEmitter(), dhtFailing: () => false, isRunning: () => true, bufferedReadings: () => 0, writesFeed: () => true };
-    const evidence: FeedEvidenceSource = {
-      evidence: async (feedId, twinId, componentId, req) => ({ feedId, twinId, componentId, anchors: [], updates: [], conflicts: [], unanchoredFrom: req.fromIndex }),
-      readingsProof: async () => {
-        throw new NotFoundError('no anchors in the fake ledger');
-      },
-    };
+    const ledger = { listFeedAnchorsPage: async () => ({ items: feed.anchors, bookmark: '' }) } as unknown as TwinLedger;
+    const evidence = createFeedEvidenceSource({ maxIndices: 1000 }, { dht, ledger, blocks: { blockNumberOf: async () => 7 } });
     const issuer = await createDevIssuer('https://idp.test');
     app = await buildApp({
       logger: silentLogger(),
@@ -79,14 +78,14 @@ describe('feed-ingest under adversarial input (every documented route)', () => {
   });
 
   it('answers every malformed request below 500, in time, 4xx with a code', async () => {
-    expect(await walkAdversarially(app, { seed: 23, token, examples, pathValues: { feedId: FEED_A } })).toEqual({ findings: [], reachedHandlers: true, alive: true });
+    expect(await walkAdversarially(app, { seed: 23, token, examples, pathValues: { feedId: A.feedId } })).toEqual({ findings: [], reachedHandlers: true, alive: true });
   }, 300_000);
 
   it('answers the same request lines and headers over HTTP below 500, 4xx with a code', async () => {
-    expect(await walkAdversarially(app, { seed: 23, token, examples, pathValues: { feedId: FEED_A }, overHttp: true })).toEqual({ findings: [], reachedHandlers: true, alive: true });
+    expect(await walkAdversarially(app, { seed: 23, token, examples, pathValues: { feedId: A.feedId }, overHttp: true })).toEqual({ findings: [], reachedHandlers: true, alive: true });
   }, 300_000);
 
   it('refuses every route without a valid token with 401 UNAUTHENTICATED', async () => {
-    expect(await probeUnauthenticated(app, { pathValues: { feedId: FEED_A } })).toEqual([]);
+    expect(await probeUnauthenticated(app, { pathValues: { feedId: A.feedId } })).toEqual([]);
   }, 60_000);
 });
