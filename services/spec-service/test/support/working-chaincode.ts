@@ -66,7 +66,8 @@ export function workingChaincode(o: WorkingChaincodeOptions): WorkingChaincode {
   const historyOf = (hash: string): Record<string, unknown> => {
     const document = documents.get(hash);
     if (!document) throw new ChaincodeNotFoundError(`NOT_FOUND: document ${hash}`);
-    return { twinId: o.twinId, hash, removed: false, document, versions: [], ledgerHistory: [{ txId: TX, timestamp: AT, isDelete: false, value: document }], bookmark: '' };
+    const original = { twinId: o.twinId, originalHash: hash, version: 1, hash, dhtRef: document['dhtRef'], addedBy: by, timestamp: AT, txId: TX };
+    return { twinId: o.twinId, hash, removed: false, document, versions: [original], ledgerHistory: [{ txId: TX, timestamp: AT, isDelete: false, value: document }], bookmark: '' };
   };
   const element = (id: string): Record<string, unknown> => {
     if (!o.aml.includes(`ID="${id}"`)) throw new ChaincodeNotFoundError(`NOT_FOUND: element ${id}`);
@@ -91,6 +92,12 @@ export function workingChaincode(o: WorkingChaincodeOptions): WorkingChaincode {
     'spec:addDocumentVersion': ([, original, hash, dhtRef]) => ({ twinId: o.twinId, originalHash: original, version: 2, hash, dhtRef, addedBy: by, timestamp: AT, txId: TX }),
     'spec:removeDocument': ([, hash]) => (historyOf(hash!), { twinId: o.twinId, hash, removedVersions: [], txId: TX }),
     'spec:listDocuments': () => [...documents.values()],
+    'spec:getAccessRecord': ([, hash]) => (historyOf(hash!), { twinId: o.twinId, hash, originalHash: hash, record: null, history: [] }),
+    'spec:recordAccessChange': ([, hash, aclVersion, parties, head]) => {
+      const d = documents.get(hash!);
+      if (!d) throw new ChaincodeNotFoundError(`NOT_FOUND: document ${hash}`);
+      return { twinId: o.twinId, originalHash: hash, hash, version: 1, dhtRef: d['dhtRef'], aclVersion: Number(aclVersion), parties: JSON.parse(parties!) as unknown, ...(head ? { head } : {}), recordedBy: by, timestamp: AT, txId: TX };
+    },
     'spec:getDocumentHistory': ([, hash]) => historyOf(hash!),
     'spec:listExternalSources': () => [{ twinId: o.twinId, uri: 'https://example.org/a', description: 'vendor page', owner: by, timestamp: AT, txId: TX }],
     'spec:addExternalSource': ([, uri]) => ({ twinId: o.twinId, uri, description: '', owner: by, timestamp: AT, txId: TX }),
