@@ -21,6 +21,11 @@ export interface WorkingChaincodeOptions {
   readonly mspId?: string;
   /** The stored document's content and DHT reference (put it into the fake DHT under this ref). */
   readonly document: { readonly bytes: Uint8Array; readonly dhtRef: string };
+  /**
+   * The twin's changes in ledger order (spec:history), e.g. transactions of blocks an audit
+   * exporter can read; the feed's anchor is the last of them. Default: the creation alone.
+   */
+  readonly changes?: ReadonlyArray<{ readonly seq: number; readonly txId: string }>;
 }
 
 const AT = '2026-01-01T00:00:00.000Z';
@@ -62,7 +67,10 @@ export function workingChaincode(o: WorkingChaincodeOptions): WorkingChaincode {
   const grant = { twinId: o.twinId, mspId: msp, role: 'OWNER', grantedBy: by, grantedAt: AT, txId: TX };
   const party = { mspId: msp, peerIds: ['12D3KooWfake'], x25519PublicKey: 'a'.repeat(43), updatedBy: by.id, updatedAt: AT, txId: TX, version: 1 };
   const feed = { twinId: o.twinId, componentId: 'sensor-flow-1', feedRef: 'f'.repeat(64), registeredBy: by, timestamp: AT, txId: TX };
-  const change = { twinId: o.twinId, txId: TX, seq: 1, timestamp: AT, mspId: msp, creator: by.id, operation: 'createTwin', targets: [{ kind: 'twin', id: o.twinId }], writes: 3 };
+  const changes = (o.changes ?? [{ seq: 1, txId: TX }]).map(({ seq, txId }) => ({
+    twinId: o.twinId, txId, seq, timestamp: AT, mspId: msp, creator: by.id, operation: seq === 1 ? 'createTwin' : 'insertAML', targets: [{ kind: 'twin', id: o.twinId }], writes: 3,
+  }));
+  const anchorTx = changes.at(-1)!.txId;
   const historyOf = (hash: string): Record<string, unknown> => {
     const document = documents.get(hash);
     if (!document) throw new ChaincodeNotFoundError(`NOT_FOUND: document ${hash}`);
@@ -106,7 +114,7 @@ export function workingChaincode(o: WorkingChaincodeOptions): WorkingChaincode {
     'spec:addSensorFeed': ([, componentId, feedRef]) => ({ ...feed, componentId, feedRef }),
     'spec:removeSensorFeed': ([, componentId]) => ({ twinId: o.twinId, componentId, txId: TX }),
     // Not among FakeFabricClient's paged functions: answered as the chaincode's one page.
-    'spec:listFeedAnchors': ([, feedId]) => ({ items: [{ twinId: o.twinId, componentId: feed.componentId, feedId, fromIndex: 0, toIndex: 3, root: 'c'.repeat(64), anchoredBy: by, timestamp: AT, txId: TX }], bookmark: '' }),
+    'spec:listFeedAnchors': ([, feedId]) => ({ items: [{ twinId: o.twinId, componentId: feed.componentId, feedId, fromIndex: 0, toIndex: 3, root: 'c'.repeat(64), anchoredBy: by, timestamp: AT, txId: anchorTx }], bookmark: '' }),
     'spec:listFeedAnchorTips': () => ({ items: [], bookmark: '' }),
     'spec:listPrograms': () => [program],
     'spec:callProgram': ([, name, params, requestId]) => ({ ...call, programName: name, parameters: params ? (JSON.parse(params) as unknown) : {}, requestId: requestId || call.requestId }),
@@ -120,11 +128,11 @@ export function workingChaincode(o: WorkingChaincodeOptions): WorkingChaincode {
     'spec:getSafetyProposal': ([, id]) => one([proposal], 'proposalId', id, 'proposal'),
     'spec:history': ([, elementId]) =>
       elementId
-        ? { twinId: o.twinId, elementId, changes: [change], ledgerHistory: [{ txId: TX, timestamp: AT, isDelete: false, value: {}, seq: 1, mspId: msp, creator: by.id, operation: 'createTwin' }] }
-        : { twinId: o.twinId, changes: [change] },
+        ? { twinId: o.twinId, elementId, changes, ledgerHistory: [{ txId: TX, timestamp: AT, isDelete: false, value: {}, seq: 1, mspId: msp, creator: by.id, operation: 'createTwin' }] }
+        : { twinId: o.twinId, changes },
     'spec:getTwinAsOf': () => ({
       twinId: o.twinId,
-      asOf: { seq: 1, lastSeq: 1, lastTxId: TX, lastTimestamp: AT },
+      asOf: { seq: 1, lastSeq: 1, lastTxId: changes[0]!.txId, lastTimestamp: AT },
       twin,
       specification: o.aml,
       documents: [...documents.values()],
