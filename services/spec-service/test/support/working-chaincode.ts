@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
-import { ChaincodeNotFoundError } from '@twinledger/ledger';
+import { ChaincodeAlreadyExistsError, ChaincodeNotFoundError } from '@twinledger/ledger';
+// The chaincode's canonical form (a pure module): what createTwin stores and getSpecification serves.
+import { canonicalizeDocument } from '../../../../chaincode/src/aml/caex';
 
 /**
  * A chaincode stand-in that answers like a working ledger holding one twin: every spec: and acl:
  * function the services call answers a success shaped like the real contract's (packages/ledger
  * types), so a walk reaches the handler code after the ledger call. Other twins, unknown
- * documents, calls and proposals answer NOT_FOUND as the chaincode does. Writes are accepted and
- * recorded only where a later read shows them (documents); everything else answers canned values.
+ * documents, calls and proposals answer NOT_FOUND as the chaincode does. Writes are kept where a
+ * later read shows them (twins created, in the chaincode's canonical AML; documents); everything
+ * else answers canned values.
  * For FakeFabricClient's fallback: `new FakeFabricClient('Org1MSP', workingChaincode(...).answer)`.
  */
 export interface WorkingChaincode {
@@ -34,8 +37,17 @@ const TX = 'e'.repeat(64);
 export function workingChaincode(o: WorkingChaincodeOptions): WorkingChaincode {
   const msp = o.mspId ?? 'Org1MSP';
   const by = { mspId: msp, id: 'x509::/CN=User1' };
-  const twin = { twinId: o.twinId, deviceId: o.twinId, deviceName: 'Bottling plant', schemaVersion: '3.0', createdBy: by, createdAt: AT, txId: TX };
-  const revision = createHash('sha256').update(o.aml).digest('hex');
+  // Twins as createTwin stored them (the chaincode's canonical AML): a twin created during a walk
+  // is read back, listed and mapped (AAS) like the first.
+  const twins = new Map<string, { twin: Record<string, unknown>; aml: string; revision: string }>();
+  const store = (id: string, name: string, aml: string): Record<string, unknown> => {
+    const twin = { twinId: id, deviceId: id, deviceName: name, schemaVersion: '3.0', createdBy: by, createdAt: AT, txId: TX };
+    twins.set(id, { twin, aml, revision: createHash('sha256').update(aml).digest('hex') });
+    return twin;
+  };
+  const of = (id: string | undefined) => twins.get(id!)!;
+  store(o.twinId, 'Bottling plant', canonicalizeDocument(o.aml));
+  const { revision } = of(o.twinId);
   const documentHash = createHash('sha256').update(o.document.bytes).digest('hex');
   const documents = new Map<string, Record<string, unknown>>();
   const addDocument = (doc: { hash: string; dhtRef: string; title: string; description?: string; componentId?: string; confidentiality: string }): Record<string, unknown> => {
@@ -77,9 +89,9 @@ export function workingChaincode(o: WorkingChaincodeOptions): WorkingChaincode {
     const original = { twinId: o.twinId, originalHash: hash, version: 1, hash, dhtRef: document['dhtRef'], addedBy: by, timestamp: AT, txId: TX };
     return { twinId: o.twinId, hash, removed: false, document, versions: [original], ledgerHistory: [{ txId: TX, timestamp: AT, isDelete: false, value: document }], bookmark: '' };
   };
-  const element = (id: string): Record<string, unknown> => {
-    if (!o.aml.includes(`ID="${id}"`)) throw new ChaincodeNotFoundError(`NOT_FOUND: element ${id}`);
-    return { twinId: o.twinId, id, kind: 'InternalElement', name: id, parentId: 'plant-1', depth: 2, updatedBy: by, updatedAt: AT, txId: TX, aml: `<InternalElement Name="${id}" ID="${id}"/>` };
+  const element = (twinId: string, id: string): Record<string, unknown> => {
+    if (!of(twinId).aml.includes(`ID="${id}"`)) throw new ChaincodeNotFoundError(`NOT_FOUND: element ${id}`);
+    return { twinId, id, kind: 'InternalElement', name: id, parentId: 'plant-1', depth: 2, updatedBy: by, updatedAt: AT, txId: TX, aml: `<InternalElement Name="${id}" ID="${id}"/>` };
   };
   const one = <T>(list: readonly T[], key: keyof T, value: string | undefined, what: string): T => {
     const hit = list.find((x) => String(x[key]) === value);
@@ -88,14 +100,18 @@ export function workingChaincode(o: WorkingChaincodeOptions): WorkingChaincode {
   };
 
   const answers: Record<string, (args: readonly string[]) => unknown> = {
-    'spec:createTwin': ([id, name]) => ({ twinId: id, deviceId: id, deviceName: name, schemaVersion: '3.0', elements: 20, programs: [{ name: program.name, elementId: program.elementId }], txId: TX }),
-    'spec:getTwin': () => twin,
-    'spec:listTwins': () => [twin],
-    'spec:getSpecification': () => ({ twinId: o.twinId, schemaVersion: '3.0', revision, aml: o.aml }),
-    'spec:getSpecificationRevision': () => ({ twinId: o.twinId, schemaVersion: '3.0', revision }),
-    'spec:getElement': ([, id]) => element(id!),
+    'spec:createTwin': ([id, name, aml]) => {
+      if (twins.has(id!)) throw new ChaincodeAlreadyExistsError(`ALREADY_EXISTS: twin ${id}`);
+      store(id!, name!, canonicalizeDocument(aml!));
+      return { twinId: id, deviceId: id, deviceName: name, schemaVersion: '3.0', elements: 20, programs: [{ name: program.name, elementId: program.elementId }], txId: TX };
+    },
+    'spec:getTwin': ([id]) => of(id).twin,
+    'spec:listTwins': () => [...twins.values()].map((t) => t.twin),
+    'spec:getSpecification': ([id]) => ({ twinId: id, schemaVersion: '3.0', revision: of(id).revision, aml: of(id).aml }),
+    'spec:getSpecificationRevision': ([id]) => ({ twinId: id, schemaVersion: '3.0', revision: of(id).revision }),
+    'spec:getElement': ([id, elementId]) => element(id!, elementId!),
     'spec:insertAML': ([, , parentId, afterId]) => ({ twinId: o.twinId, parentId: parentId ?? '', afterId: afterId ?? '', inserted: ['fuzz-1'], programs: [], txId: TX }),
-    'spec:removeAML': ([, id]) => ({ ...element(id!), removed: [id], feedsRemoved: [], txId: TX }),
+    'spec:removeAML': ([twinId, id]) => ({ ...element(twinId!, id!), removed: [id], feedsRemoved: [], txId: TX }),
     'spec:addDocument': ([, doc]) => addDocument(JSON.parse(doc!) as Parameters<typeof addDocument>[0]),
     'spec:addDocumentVersion': ([, original, hash, dhtRef]) => ({ twinId: o.twinId, originalHash: original, version: 2, hash, dhtRef, addedBy: by, timestamp: AT, txId: TX }),
     'spec:removeDocument': ([, hash]) => (historyOf(hash!), { twinId: o.twinId, hash, removedVersions: [], txId: TX }),
@@ -130,11 +146,11 @@ export function workingChaincode(o: WorkingChaincodeOptions): WorkingChaincode {
       elementId
         ? { twinId: o.twinId, elementId, changes, ledgerHistory: [{ txId: TX, timestamp: AT, isDelete: false, value: {}, seq: 1, mspId: msp, creator: by.id, operation: 'createTwin' }] }
         : { twinId: o.twinId, changes },
-    'spec:getTwinAsOf': () => ({
-      twinId: o.twinId,
+    'spec:getTwinAsOf': ([id]) => ({
+      twinId: id,
       asOf: { seq: 1, lastSeq: 1, lastTxId: changes[0]!.txId, lastTimestamp: AT },
-      twin,
-      specification: o.aml,
+      twin: of(id).twin,
+      specification: of(id).aml,
       documents: [...documents.values()],
       externalSources: [],
       sensorFeeds: [feed],
@@ -160,7 +176,7 @@ export function workingChaincode(o: WorkingChaincodeOptions): WorkingChaincode {
     answer: (fn, args) => {
       const a = answers[fn];
       if (a === undefined) throw new Error(`working chaincode: no answer for ${fn}`);
-      if (!global.has(fn) && args[0] !== o.twinId) throw new ChaincodeNotFoundError(`NOT_FOUND: twin ${args[0]}`);
+      if (!global.has(fn) && !twins.has(args[0]!)) throw new ChaincodeNotFoundError(`NOT_FOUND: twin ${args[0]}`);
       return a(args);
     },
   };
