@@ -3309,7 +3309,12 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            /** @description raw bytes (application/octet-stream) */
+            requestBody: {
+                content: {
+                    "application/octet-stream": string | Record<string, never>;
+                };
+            };
             responses: {
                 /** @description Default Response */
                 201: {
@@ -4156,7 +4161,12 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            /** @description raw bytes (application/octet-stream) */
+            requestBody: {
+                content: {
+                    "application/octet-stream": string | Record<string, never>;
+                };
+            };
             responses: {
                 /** @description Default Response */
                 201: {
