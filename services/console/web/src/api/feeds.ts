@@ -1864,6 +1864,24 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "feed": "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+                     *         "component": "sensor-pressure-1",
+                     *         "ts": 1767225600000,
+                     *         "v": 3.2,
+                     *         "u": "bar"
+                     *       },
+                     *       {
+                     *         "feed": "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+                     *         "component": "sensor-pressure-1",
+                     *         "ts": 1767225600250,
+                     *         "v": 3.3,
+                     *         "u": "bar"
+                     *       }
+                     *     ]
+                     */
                     "application/json": unknown[] | {
                         readings: unknown[];
                     };
