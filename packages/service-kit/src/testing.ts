@@ -616,13 +616,18 @@ export interface WalkSummary {
   readonly findings: readonly FuzzFinding[];
   /** At least one request got a 2xx: the walk reached the handlers, not only schemas and the token check. */
   readonly reachedHandlers: boolean;
+  /**
+   * Operations no request of the walk got a 2xx from: their handler code past validation and the
+   * first dependency call was walked with invalid input only (sorted; tests name the expected ones).
+   */
+  readonly unreached: readonly string[];
   /** The app still answered /healthz after the walk. */
   readonly alive: boolean;
 }
 
 /**
  * The whole walk for a service test: its OpenAPI document, every request of adversarialRequests,
- * probe, then the liveness check. Tests assert `toEqual({ findings: [], reachedHandlers: true, alive: true })`.
+ * probe, then the liveness check. Tests assert `toEqual({ findings: [], reachedHandlers: true, unreached: [], alive: true })`.
  * `overHttp`: the app listens on a loopback port and the request lines and headers go over HTTP
  * (call it once per app; close the app afterwards). `FUZZ_SUMMARY=1` writes the answers'
  * statuses by operation to stderr.
@@ -638,5 +643,7 @@ export async function walkAdversarially(app: ServiceApp, options: AdversarialOpt
   const tally = statusTally();
   const findings = await probe(app, requests, { ...options, onAnswer: tally.onAnswer });
   if (process.env['FUZZ_SUMMARY']) process.stderr.write(`${requests.length} requests: ${JSON.stringify(tally.counts)}\n`);
-  return { findings, reachedHandlers: tally.successes() > 0, alive: await stillAlive(app) };
+  const succeeded = (op: string): boolean => Object.keys(tally.counts[op] ?? {}).some((status) => Number(status) >= 200 && Number(status) < 300);
+  const unreached = [...new Set(requests.map((r) => r.operation))].filter((op) => !succeeded(op)).sort();
+  return { findings, reachedHandlers: tally.successes() > 0, unreached, alive: await stillAlive(app) };
 }

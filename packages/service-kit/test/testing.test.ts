@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { silentLogger } from '@twinledger/observability';
 import { Type, buildService, createDevIssuer, createJwtVerifier, errorResponses, type ServiceApp } from '../src/index.js';
-import { adversarialRequests, documentedOperations, openApiOf, probe, probeUnauthenticated, stillAlive, type OpenApiDocument } from '../src/testing.js';
+import { adversarialRequests, documentedOperations, openApiOf, probe, probeUnauthenticated, stillAlive, walkAdversarially, type OpenApiDocument } from '../src/testing.js';
 
 describe('service-kit adversarial walk', () => {
   let app: ServiceApp;
@@ -66,6 +66,16 @@ describe('service-kit adversarial walk', () => {
     const integer = { type: 'integer', minimum: 1 };
     const series: OpenApiDocument = { paths: { '/series': { get: { parameters: ['from', 'to', 'last'].map((name) => ({ in: 'query', name, schema: integer })) } } } };
     expect(adversarialRequests(series, { seed: 3 }).map((r) => r.url)).toEqual(expect.arrayContaining(['/series?last=1', '/series?from=1&to=1']));
+  });
+
+  it('names the operations no request got a 2xx from (their handlers were walked with invalid input only)', async () => {
+    const partly = await buildService({ name: 'partly', logger: silentLogger() });
+    partly.get('/reached', async () => ({ ok: true }));
+    partly.get('/never', async (_req, reply) => reply.code(409).send({ code: 'CONFLICT', message: 'always' }));
+    await partly.ready();
+    const summary = await walkAdversarially(partly, { seed: 3, timeoutMs: 500 });
+    await partly.close();
+    expect(summary).toMatchObject({ reachedHandlers: true, unreached: ['GET /never'], alive: true });
   });
 
   it('refuses an infinite number in a query or path parameter with 400 VALIDATION_FAILED, before the handler', async () => {
