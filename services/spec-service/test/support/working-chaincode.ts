@@ -29,6 +29,8 @@ export interface WorkingChaincodeOptions {
    * exporter can read; the feed's anchor is the last of them. Default: the creation alone.
    */
   readonly changes?: ReadonlyArray<{ readonly seq: number; readonly txId: string }>;
+  /** The sensor feed's reference: a feed ID feed-ingest serves (default a placeholder). */
+  readonly feedId?: string;
 }
 
 const AT = '2026-01-01T00:00:00.000Z';
@@ -78,7 +80,7 @@ export function workingChaincode(o: WorkingChaincodeOptions): WorkingChaincode {
   };
   const grant = { twinId: o.twinId, mspId: msp, role: 'OWNER', grantedBy: by, grantedAt: AT, txId: TX };
   const party = { mspId: msp, peerIds: ['12D3KooWfake'], x25519PublicKey: 'a'.repeat(43), updatedBy: by.id, updatedAt: AT, txId: TX, version: 1 };
-  const feed = { twinId: o.twinId, componentId: 'sensor-flow-1', feedRef: 'f'.repeat(64), registeredBy: by, timestamp: AT, txId: TX };
+  const feed = { twinId: o.twinId, componentId: 'sensor-flow-1', feedRef: o.feedId ?? 'f'.repeat(64), registeredBy: by, timestamp: AT, txId: TX };
   const changes = (o.changes ?? [{ seq: 1, txId: TX }]).map(({ seq, txId }) => ({
     twinId: o.twinId, txId, seq, timestamp: AT, mspId: msp, creator: by.id, operation: seq === 1 ? 'createTwin' : 'insertAML', targets: [{ kind: 'twin', id: o.twinId }], writes: 3,
   }));

@@ -8,7 +8,7 @@ import { createEventHub } from '../../src/domain/event-hub.js';
 import { createLedgerJournal } from '../../src/domain/ledger-journal.js';
 import { createReadModel } from '../../src/domain/read-model.js';
 import { FakeDht, FakeFabricClient, fakeIdentityRegistry } from './fakes.js';
-import { workingChaincode, type WorkingChaincode } from './working-chaincode.js';
+import { workingChaincode, type WorkingChaincode, type WorkingChaincodeOptions } from './working-chaincode.js';
 
 export const FIXTURE_AML = readFileSync(new URL('../../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
 
@@ -49,9 +49,9 @@ const DOCUMENT_REF = 'd'.repeat(64);
  * a short wait. The twin's changes are the transactions of real blocks (packages/audit's fixture),
  * which the real audit-bundle exporter reads.
  */
-export async function workingSpecService(auth: TokenVerifier): Promise<{ app: ServiceApp; chaincode: WorkingChaincode }> {
+export async function workingSpecService(auth: TokenVerifier, options: Pick<WorkingChaincodeOptions, 'feedId'> = {}): Promise<{ app: ServiceApp; chaincode: WorkingChaincode }> {
   const { blocks, changes } = fixtureBlocks();
-  const chaincode = workingChaincode({ twinId: 'plant-1', aml: FIXTURE_AML, document: { bytes: DOCUMENT, dhtRef: DOCUMENT_REF }, changes });
+  const chaincode = workingChaincode({ twinId: 'plant-1', aml: FIXTURE_AML, document: { bytes: DOCUMENT, dhtRef: DOCUMENT_REF }, changes, ...options });
   const fabric = new FakeFabricClient('Org1MSP', chaincode.answer);
   const dht = new FakeDht();
   dht.objects.set(DOCUMENT_REF, { bytes: DOCUMENT, acl: ['Org1MSP'], sha256: chaincode.documentHash });
