@@ -19,7 +19,7 @@ export { createJwtVerifier, createDevIssuer, DEFAULT_MAX_TOKEN_LIFETIME_SEC } fr
 export { authEnv, authFromEnv, type AuthFromEnvOptions } from './auth-env.js';
 export { DHT_NODE_V8_FLAGS, dhtNodeEnv, serviceEnv, warnRenamedEnv, LOG_LEVELS } from './service-env.js';
 export type { Principal, TokenVerifier, JwtVerifierInit, DevIssuer } from './auth.js';
-export { Sha256Hex, withErrors } from './schemas.js';
+export { BinaryBody, Sha256Hex, withErrors } from './schemas.js';
 export { PageQuery, PageQueryProperties, PageOf, Bookmark } from './paging.js';
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';

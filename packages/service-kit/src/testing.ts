@@ -16,9 +16,24 @@ export interface OpenApiDocument {
   readonly components?: { readonly schemas?: Readonly<Record<string, JsonSchema>> };
 }
 interface OpenApiOperation {
-  readonly parameters?: ReadonlyArray<{ readonly in: string; readonly name: string; readonly required?: boolean; readonly schema?: JsonSchema }>;
-  readonly requestBody?: { readonly required?: boolean; readonly content?: Readonly<Record<string, { readonly schema?: JsonSchema }>> };
+  readonly parameters?: ReadonlyArray<OpenApiParameter>;
+  readonly requestBody?: { readonly required?: boolean; readonly content?: Readonly<Record<string, OpenApiMedia>> };
   readonly produces?: readonly string[];
+}
+/** Where @fastify/swagger puts a body's or a parameter's schema `examples`: beside the schema. */
+interface Documented {
+  readonly example?: unknown;
+  readonly examples?: Readonly<Record<string, { readonly value?: unknown } | undefined>>;
+}
+/** A request body's media object. */
+interface OpenApiMedia extends Documented {
+  readonly schema?: JsonSchema;
+}
+interface OpenApiParameter extends Documented {
+  readonly in: string;
+  readonly name: string;
+  readonly required?: boolean;
+  readonly schema?: JsonSchema;
 }
 /** A JSON schema as the document holds it (TypeBox output, refs to components). */
 export interface JsonSchema {
@@ -162,6 +177,15 @@ function sample(doc: OpenApiDocument, schema: JsonSchema | undefined, depth = 0,
       return 'x';
   }
 }
+
+/** The example the document gives for a body or a parameter (its first, when several), if any. */
+function documentedExample(d: Documented | undefined): unknown {
+  if (d?.example !== undefined) return d.example;
+  return Object.values(d?.examples ?? {})[0]?.value;
+}
+
+/** A parameter's documented example, else a sample of its schema. */
+const parameterSample = (doc: OpenApiDocument, p: OpenApiParameter | undefined): unknown => documentedExample(p) ?? sample(doc, p?.schema);
 
 /** Strings our schemas' patterns commonly take: ids, MSP ids, hashes, paths, times. */
 const STRING_CANDIDATES = ['plant-1', 'Org1MSP', 'a'.repeat(64), 'x', 'abc', 'a1', 'A', '1', '0', 'c1', 't/a', 'OWNER', 'READER', 'MAINTAINER', 'https://example.org/a', 'a@example.org', '2026-01-01T00:00:00.000Z', 'YQ', 'abc.def', 'a'.repeat(16), 'a'.repeat(32), 'a'.repeat(40)];
@@ -314,10 +338,10 @@ export function adversarialRequests(doc: OpenApiDocument, options: AdversarialOp
     const params = op.parameters ?? [];
     const pathParams = params.filter((p) => p.in === 'path');
     const queryParams = params.filter((p) => p.in === 'query');
-    const baseParam = (name: string, schema: JsonSchema | undefined): string => options.pathValues?.[name] ?? String(sample(doc, schema));
+    const baseParam = (name: string): string => options.pathValues?.[name] ?? String(parameterSample(doc, pathParams.find((x) => x.name === name)));
     const urlWith = (over: Record<string, string> = {}, query?: string): string => {
-      const p = path.replace(/\{([^}]+)\}/g, (_m, name: string) => over[name] ?? encodeURIComponent(baseParam(name, pathParams.find((x) => x.name === name)?.schema)));
-      const required = queryParams.filter((q) => q.required).map((q) => `${q.name}=${encodeURIComponent(String(sample(doc, q.schema)))}`);
+      const p = path.replace(/\{([^}]+)\}/g, (_m, name: string) => over[name] ?? encodeURIComponent(baseParam(name)));
+      const required = queryParams.filter((q) => q.required).map((q) => `${q.name}=${encodeURIComponent(String(parameterSample(doc, q)))}`);
       const qs = [...required, ...(query === undefined ? [] : [query])].join('&');
       return qs === '' ? p : `${p}?${qs}`;
     };
@@ -325,7 +349,7 @@ export function adversarialRequests(doc: OpenApiDocument, options: AdversarialOp
     const [bodyType, bodyMedia] = Object.entries(content)[0] ?? [];
     const bodySchema = resolve(doc, bodyMedia?.schema);
     const jsonBody = bodyType !== undefined && /json/.test(bodyType);
-    const baseBody = jsonBody ? (options.examples?.[key] ?? sample(doc, bodySchema)) : undefined;
+    const baseBody = jsonBody ? (options.examples?.[key] ?? documentedExample(bodyMedia) ?? sample(doc, bodySchema)) : undefined;
     const push = (label: string, url: string, extra: { headers?: Record<string, string>; payload?: string | Buffer; noAuth?: boolean } = {}): void => {
       const baseHeaders: Record<string, string> = { ...(extra.noAuth ? {} : auth) };
       let payload = extra.payload;
@@ -345,8 +369,15 @@ export function adversarialRequests(doc: OpenApiDocument, options: AdversarialOp
       for (const [label, make] of QUERY_ATTACKS) push(`query:${q.name}:${label}`, urlWith({}, make(q.name)));
       push(`query:${q.name}:random`, urlWith({}, `${q.name}=${encodeURIComponent(randomText(rand, 1 + Math.floor(rand() * 200)))}`));
     }
-    const fullQuery = queryParams.filter((q) => !q.required).map((q) => `${q.name}=${encodeURIComponent(String(sample(doc, q.schema)))}`).join('&');
-    if (fullQuery !== '') push('query:all-documented', urlWith({}, fullQuery));
+    const optionalQuery = queryParams.filter((q) => !q.required).map((q) => [q.name, `${q.name}=${encodeURIComponent(String(parameterSample(doc, q)))}`] as const);
+    if (optionalQuery.length > 0) push('query:all-documented', urlWith({}, optionalQuery.map(([, kv]) => kv).join('&')));
+    // Parameters that exclude each other (`last`, or `from` and `to`): each alone, and all but each.
+    if (optionalQuery.length > 1) {
+      for (const [name, kv] of optionalQuery) {
+        push(`query:${name}:alone`, urlWith({}, kv));
+        push(`query:${name}:left-out`, urlWith({}, optionalQuery.filter(([n]) => n !== name).map(([, other]) => other).join('&')));
+      }
+    }
     push('query:unknown', urlWith({}, 'fuzz_unknown=1'));
     push('query:proto', urlWith({}, '__proto__[polluted]=1&constructor[prototype][polluted]=1'));
     push('query:many', urlWith({}, Array.from({ length: 2_000 }, (_, i) => `k${i}=${i}`).join('&')));
@@ -585,13 +616,18 @@ export interface WalkSummary {
   readonly findings: readonly FuzzFinding[];
   /** At least one request got a 2xx: the walk reached the handlers, not only schemas and the token check. */
   readonly reachedHandlers: boolean;
+  /**
+   * Operations no request of the walk got a 2xx from: their handler code past validation and the
+   * first dependency call was walked with invalid input only (sorted; tests name the expected ones).
+   */
+  readonly unreached: readonly string[];
   /** The app still answered /healthz after the walk. */
   readonly alive: boolean;
 }
 
 /**
  * The whole walk for a service test: its OpenAPI document, every request of adversarialRequests,
- * probe, then the liveness check. Tests assert `toEqual({ findings: [], reachedHandlers: true, alive: true })`.
+ * probe, then the liveness check. Tests assert `toEqual({ findings: [], reachedHandlers: true, unreached: [], alive: true })`.
  * `overHttp`: the app listens on a loopback port and the request lines and headers go over HTTP
  * (call it once per app; close the app afterwards). `FUZZ_SUMMARY=1` writes the answers'
  * statuses by operation to stderr.
@@ -607,5 +643,7 @@ export async function walkAdversarially(app: ServiceApp, options: AdversarialOpt
   const tally = statusTally();
   const findings = await probe(app, requests, { ...options, onAnswer: tally.onAnswer });
   if (process.env['FUZZ_SUMMARY']) process.stderr.write(`${requests.length} requests: ${JSON.stringify(tally.counts)}\n`);
-  return { findings, reachedHandlers: tally.successes() > 0, alive: await stillAlive(app) };
+  const succeeded = (op: string): boolean => Object.keys(tally.counts[op] ?? {}).some((status) => Number(status) >= 200 && Number(status) < 300);
+  const unreached = [...new Set(requests.map((r) => r.operation))].filter((op) => !succeeded(op)).sort();
+  return { findings, reachedHandlers: tally.successes() > 0, unreached, alive: await stillAlive(app) };
 }

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { silentLogger } from '@twinledger/observability';
 import { Type, buildService, createDevIssuer, createJwtVerifier, errorResponses, type ServiceApp } from '../src/index.js';
-import { adversarialRequests, documentedOperations, openApiOf, probe, probeUnauthenticated, stillAlive, type OpenApiDocument } from '../src/testing.js';
+import { adversarialRequests, documentedOperations, openApiOf, probe, probeUnauthenticated, stillAlive, walkAdversarially, type OpenApiDocument } from '../src/testing.js';
 
 describe('service-kit adversarial walk', () => {
   let app: ServiceApp;
@@ -48,6 +48,35 @@ describe('service-kit adversarial walk', () => {
     expect(by('PUT /deep')).toContainEqual(expect.objectContaining({ label: 'body:prop:a:deep', status: 500 }));
     expect(await stillAlive(app)).toBe(true);
   }, 60_000);
+
+  it("starts from the route's documented examples (the document holds them beside the body's and the parameters' schemas)", async () => {
+    const documented = await buildService({ name: 'documented', logger: silentLogger() });
+    documented.post(
+      '/fragments',
+      { schema: { querystring: Type.Object({ at: Type.String({ examples: ['seq:1'] }) }), body: Type.Object({ aml: Type.String({ minLength: 1 }) }, { examples: [{ aml: '<InternalElement ID="a"/>' }] }) } },
+      async () => ({ ok: true }),
+    );
+    await documented.ready();
+    const base = adversarialRequests(await openApiOf(documented), { seed: 3 }).find((r) => r.label === 'base');
+    await documented.close();
+    expect({ url: base?.url, body: JSON.parse(String(base?.payload)) as unknown }).toEqual({ url: '/fragments?at=seq%3A1', body: { aml: '<InternalElement ID="a"/>' } });
+  });
+
+  it('sends each optional query parameter alone and all but each (parameters that exclude each other: last, or from and to)', () => {
+    const integer = { type: 'integer', minimum: 1 };
+    const series: OpenApiDocument = { paths: { '/series': { get: { parameters: ['from', 'to', 'last'].map((name) => ({ in: 'query', name, schema: integer })) } } } };
+    expect(adversarialRequests(series, { seed: 3 }).map((r) => r.url)).toEqual(expect.arrayContaining(['/series?last=1', '/series?from=1&to=1']));
+  });
+
+  it('names the operations no request got a 2xx from (their handlers were walked with invalid input only)', async () => {
+    const partly = await buildService({ name: 'partly', logger: silentLogger() });
+    partly.get('/reached', async () => ({ ok: true }));
+    partly.get('/never', async (_req, reply) => reply.code(409).send({ code: 'CONFLICT', message: 'always' }));
+    await partly.ready();
+    const summary = await walkAdversarially(partly, { seed: 3, timeoutMs: 500 });
+    await partly.close();
+    expect(summary).toMatchObject({ reachedHandlers: true, unreached: ['GET /never'], alive: true });
+  });
 
   it('refuses an infinite number in a query or path parameter with 400 VALIDATION_FAILED, before the handler', async () => {
     const res = await app.inject({ method: 'POST', url: '/sound/abc?limit=1e309', headers: { authorization: `Bearer ${token}` }, payload: { name: 'x', n: 1 } });

@@ -1,6 +1,8 @@
 import { ValidationError } from '@twinledger/errors';
 import { Type } from '@twinledger/service-kit';
 
+/** The fragment the insert routes document as their example: one InternalElement with a parameter. */
+export const FRAGMENT_EXAMPLE = '<InternalElement Name="Pump 2" ID="pump-2"><Attribute Name="Power" AttributeDataType="xs:double" Unit="kW"><Value>1.5</Value></Attribute></InternalElement>';
 export const ElementId = Type.String({ minLength: 1, maxLength: 256, description: 'An InternalElement or InstanceHierarchy ID' });
 export const Confidentiality = Type.Union([Type.Literal('public'), Type.Literal('internal'), Type.Literal('confidential'), Type.Literal('secret')]);
 /** A program call's client request ID (the chaincode's alphabet and length). */
@@ -12,6 +14,7 @@ export const RequestId = Type.String({
 export const AsOf = Type.String({
   minLength: 1,
   maxLength: 64,
+  examples: ['seq:1', '2026-01-01T00:00:00Z'],
   description:
     "64-hex transaction ID, seq:<n> (the twin's n-th change in ledger order, 1 = creation), ISO 8601 time with zone, or epoch ms. By time the answer is the longest prefix of the ledger order whose recorded times are all at or before it",
 });

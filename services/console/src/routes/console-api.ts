@@ -64,7 +64,7 @@ export function consoleApiRoutes(app: ServiceApp, deps: ConsoleApiDeps): void {
       config: { public: true },
       schema: {
         description: 'Local network only (off unless DEV_SIGNIN_KEY_FILE is set): a token for a listed dev user',
-        body: Type.Object({ user: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+        body: Type.Object({ user: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false, examples: [{ user: 'maintainer' }] }),
         response: { 200: Type.Object({ token: Type.String(), expiresInSeconds: Type.Integer() }), ...errorResponses },
       },
     },

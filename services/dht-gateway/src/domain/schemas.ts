@@ -4,8 +4,3 @@ import { Sha256Hex, Type } from '@twinledger/service-kit';
 /** An ACL party: the DHT's own rule for MSP IDs (acl-record.ts), so the schema refuses what the record would. */
 export const MspId = Type.String({ pattern: MSP_ID.source, description: 'Fabric MSP id' });
 export const RefParams = Type.Object({ ref: Sha256Hex }, { additionalProperties: false });
-/**
- * Raw bytes in the OpenAPI document. The parsed body is a stream or a Buffer (an object to the
- * validator), so the schema admits objects; the route checks what it got.
- */
-export const BinaryBody = Type.Unsafe<unknown>({ anyOf: [{ type: 'string', format: 'binary' }, { type: 'object' }], description: 'raw bytes (application/octet-stream)' });

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ValidationError } from '@twinledger/errors';
 import { Counter } from '@twinledger/observability';
-import { errorResponses, PayloadTooLargeError, Sha256Hex, Type, type ServiceApp } from '@twinledger/service-kit';
+import { BinaryBody, errorResponses, PayloadTooLargeError, Sha256Hex, Type, type ServiceApp } from '@twinledger/service-kit';
 import { requireAclChange } from '../domain/access.js';
 import { UnsupportedMediaTypeError } from '../domain/errors.js';
-import { BinaryBody, MspId, RefParams } from '../domain/schemas.js';
+import { MspId, RefParams } from '../domain/schemas.js';
 import type { GatewayNode } from '../app.js';
 
 /** How much of a refused upload's remaining body is read and dropped before the answer. */

@@ -15,6 +15,17 @@ const ValueSchema = Type.Union([
 ]);
 const Range = Type.Object({ min: Type.Number(), max: Type.Number() }, { additionalProperties: false });
 
+/** The documented registration: the expected range read from the sensor's AML element. */
+const REGISTRATION_EXAMPLE = {
+  twinId: 'plant-1',
+  componentId: 'sensor-pressure-1',
+  unit: 'bar',
+  aml:
+    '<InternalElement Name="PressureSensor" ID="sensor-pressure-1">' +
+    '<Attribute Name="ExpectedMin" AttributeDataType="xs:double" Unit="bar"><Value>1.5</Value></Attribute>' +
+    '<Attribute Name="ExpectedMax" AttributeDataType="xs:double" Unit="bar"><Value>6</Value></Attribute></InternalElement>',
+};
+
 export const FeedSchema = Type.Object({
   feedId: Type.String(),
   objectId: Type.String(),
@@ -64,7 +75,7 @@ export function feedRoutes(app: ServiceApp, deps: FeedRoutesDeps): void {
               }),
             ),
           },
-          { additionalProperties: false },
+          { additionalProperties: false, examples: [REGISTRATION_EXAMPLE] },
         ),
         response: { 201: FeedSchema, ...errorResponses },
       },

@@ -39,6 +39,9 @@ const ReadingsProofSchema = Type.Object(
 /** A feed this instance writes is not polled; an idle stream still gets a comment this often. */
 const KEEPALIVE_MS = 15_000;
 const Ts = Type.Integer({ minimum: 0, maximum: 2 ** 50 });
+/** Device time in epoch ms; the examples make a one-minute window. */
+const From = { ...Ts, examples: [1_767_225_600_000] };
+const To = { ...Ts, examples: [1_767_225_660_000] };
 
 export interface QueryRoutesDeps {
   readonly reader: FeedReader;
@@ -69,8 +72,8 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
         params: FeedParams,
         querystring: Type.Object(
           {
-            from: Ts,
-            to: Ts,
+            from: From,
+            to: To,
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: deps.maxReadingsPerQuery })),
             proof: Type.Optional(Type.Boolean({ description: 'add the inclusion proof (default false: the answer is unchanged)' })),
           },
@@ -124,9 +127,9 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
         params: FeedParams,
         querystring: Type.Object(
           {
-            from: Type.Optional(Ts),
-            to: Type.Optional(Ts),
-            last: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 50 })),
+            from: Type.Optional(From),
+            to: Type.Optional(To),
+            last: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 50, examples: [60_000] })),
             buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000 })),
           },
           { additionalProperties: false },

@@ -45,7 +45,10 @@ export function readingRoutes(app: ServiceApp, deps: ReadingRoutesDeps): void {
     {
       schema: {
         summary: 'Ingest a batch of readings (JSON array, {readings:[...]}, or NDJSON); needs feed:register on each feed\'s twin on the ledger; 202 once Kafka acknowledged them (acks=all)',
-        body: Type.Union([Type.Array(Type.Unknown()), Type.Object({ readings: Type.Array(Type.Unknown()) }, { additionalProperties: false })]),
+        body: Type.Union([Type.Array(Type.Unknown()), Type.Object({ readings: Type.Array(Type.Unknown()) }, { additionalProperties: false })], {
+          // The feed ID is the one POST /feeds answered; v a number, or named values ({ "p": 3.2, "t": 21.5 }).
+          examples: [[{ feed: 'f'.repeat(64), component: 'sensor-pressure-1', ts: 1_767_225_600_000, v: 3.2, u: 'bar' }, { feed: 'f'.repeat(64), component: 'sensor-pressure-1', ts: 1_767_225_600_250, v: 3.3, u: 'bar' }]],
+        }),
         response: {
           202: Type.Object({ accepted: Type.Integer() }),
           ...errorResponses,

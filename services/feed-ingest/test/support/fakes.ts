@@ -1,5 +1,9 @@
 // Fakes of our own interfaces shared by feed-ingest's unit tests.
-import type { DhtNode, FeedEntry } from '@twinledger/dht';
+import { createHash } from 'node:crypto';
+import { feedLeafHash, merkleTree } from '@twinledger/audit';
+import { ItemNotFoundError, type DhtNode, type FeedEntry } from '@twinledger/dht';
+import { canonicalBytes, signFeedUpdate, signingKeyFromSeed, type FeedUpdate } from '@twinledger/dht/records';
+import type { FeedAnchor } from '@twinledger/ledger';
 import type { Producer } from '@twinledger/kafka';
 import { decodeReadingsMessage, encodeSegment, type Reading } from '@twinledger/readings';
 import type { FeedAccess } from '../../src/domain/feed-access.js';
@@ -22,6 +26,48 @@ export function fakeFeedDht(segments: Reading[][], cap = Number.MAX_SAFE_INTEGER
     ref: String(index).padStart(64, '0'),
     payload: encodeSegment(rs, { feedId: FEED_A }),
   }));
+  return feedDhtOver(entries, cap);
+}
+
+/**
+ * A feed as its owner writes it: per segment an owner-signed update record, a manifest whose
+ * canonical JSON hashes to the record's ref, and the segment; the first `anchored` indices
+ * anchored on the ledger in one anchor (for the evidence and readings-proof routes, whose
+ * source then runs for real: createFeedEvidenceSource).
+ */
+export function signedFeedDht(topic: string, segments: Reading[][], anchored: number): { dht: DhtNode; feedId: string; anchors: FeedAnchor[] } {
+  const owner = signingKeyFromSeed(new Uint8Array(32).fill(7));
+  const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+  const segs = segments.map((rs, index) => {
+    const payload = encodeSegment(rs, {});
+    const manifest = { v: 1, objectId: 'c'.repeat(64), plaintextHash: sha(payload), size: payload.length, chunks: [] as unknown[] };
+    const u = signFeedUpdate(owner, { topic, index, timeStart: Math.min(...rs.map((r) => r.ts)), timeEnd: Math.max(...rs.map((r) => r.ts)), ref: sha(canonicalBytes(manifest)) });
+    return { payload, manifest, u };
+  });
+  const feedId = segs[0]!.u.feedId;
+  const entries: FeedEntry[] = segs.map(({ u, payload }) => ({ feedId, index: u.index, timeStart: u.timeStart, timeEnd: u.timeEnd, ref: u.ref, payload }));
+  const byRef = (ref: string) => {
+    const hit = segs.find((x) => x.u.ref === ref);
+    if (!hit) throw new ItemNotFoundError(`no object ${ref}`);
+    return hit;
+  };
+  const records = (from: number, to: number): FeedUpdate[] => segs.filter((x) => x.u.index >= from && x.u.index <= to).map((x) => x.u);
+  const anchors: FeedAnchor[] = anchored === 0 ? [] : [{
+    twinId: 't', componentId: 'ca', feedId, fromIndex: 0, toIndex: anchored - 1,
+    root: merkleTree(records(0, anchored - 1).map(feedLeafHash)).root.toString('hex'),
+    anchoredBy: { mspId: 'Org1MSP', id: 'x509::/CN=feed-ingest' }, timestamp: new Date(0).toISOString(), txId: 'a'.repeat(64),
+  }];
+  const dht = {
+    ...feedDhtOver(entries, Number.MAX_SAFE_INTEGER).dht,
+    feedUpdateRecords: async (_feedId: string, from: number, to: number) => records(from, to),
+    feedUpdateReplicas: async (_feedId: string, index: number) => records(index, index),
+    getManifest: async (ref: string) => byRef(ref).manifest,
+    getObject: async (ref: string) => byRef(ref).payload,
+  } as unknown as DhtNode;
+  return { dht, feedId, anchors };
+}
+
+function feedDhtOver(entries: readonly FeedEntry[], cap: number): { dht: DhtNode; calls: Record<string, number> } {
   const calls: Record<string, number> = { rangeByTime: 0, latest: 0 };
   const dht = {
     async rangeByTime(_feedId: string, from: number, to: number, limit?: number) {
@@ -50,7 +96,7 @@ export function fakeFeedDht(segments: Reading[][], cap = Number.MAX_SAFE_INTEGER
       return entries.slice(from, to + 1);
     },
     async feedHead() {
-      return entries.length === 0 ? undefined : { feedId: FEED_A, latestIndex: entries.length - 1 };
+      return entries.length === 0 ? undefined : { feedId: entries[0]!.feedId, latestIndex: entries.length - 1 };
     },
     async latest() {
       calls['latest']!++;

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { TwinLedgerError } from '@twinledger/errors';
 import type { ServiceApp } from '@twinledger/service-kit';
-import { Bookmark, ErrorResponse, PageOf, PageQuery, PageQueryProperties, Sha256Hex, Type, withErrors } from '@twinledger/service-kit';
+import { BinaryBody, Bookmark, ErrorResponse, PageOf, PageQuery, PageQueryProperties, Sha256Hex, Type, withErrors } from '@twinledger/service-kit';
 import { docRead, docWrite, type DocumentHistoryPage } from '@twinledger/ledger';
 import { cachedRead, fenceOf, type RouteDeps } from '../context.js';
 import { fetchVerified, pickVersion, recordOrOrphan, requirePermission, storeInDht, type UploadContext } from '../domain/documents.js';
@@ -41,6 +41,8 @@ export function documentRoutes(deps: RouteDeps) {
         schema: {
           tags: ['documents'],
           summary: 'Upload a document (octet-stream body): encrypted into the DHT, then recorded on the ledger with its plaintext hash',
+          consumes: ['application/octet-stream'],
+          body: BinaryBody,
           params: TwinParams,
           querystring: Type.Object(
             {
@@ -83,6 +85,8 @@ export function documentRoutes(deps: RouteDeps) {
         schema: {
           tags: ['documents'],
           summary: 'Upload a new version of a document (octet-stream body)',
+          consumes: ['application/octet-stream'],
+          body: BinaryBody,
           params: DocParams,
           response: withErrors({ 201: UploadedDocument, 415: ErrorResponse, 502: ErrorResponse }),
         },

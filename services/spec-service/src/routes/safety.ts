@@ -44,6 +44,12 @@ const Proposal = Type.Object(
 );
 const CommittedProposal = Type.Object({ transactionId: Type.String(), blockNumber: Type.Integer(), result: Proposal });
 
+/** A program with a bounded parameter: the documented replaceAML example. */
+const PROGRAM_EXAMPLE =
+  '<InternalElement Name="SetConveyorSpeed" ID="prog-set-conveyor-speed"><Attribute Name="speed" AttributeDataType="xs:double" Unit="m/s">' +
+  '<Constraint Name="SpeedRange"><OrdinalScaledType><RequiredMaxValue>2</RequiredMaxValue><RequiredMinValue>0</RequiredMinValue></OrdinalScaledType></Constraint>' +
+  '</Attribute><RoleRequirements RefBaseRoleClassPath="TwinLedgerRoleClassLib/Program"/></InternalElement>';
+
 const Fragment = (max: number) => Type.String({ minLength: 1, maxLength: max, description: 'AML fragment: one or more InternalElements (or InstanceHierarchies)' });
 
 /**
@@ -74,7 +80,7 @@ export function safetyRoutes(deps: RouteDeps) {
             ),
             Type.Object({ operation: Type.Literal('removeAML'), elementId: ElementId, reason: Type.Optional(Reason) }, { additionalProperties: false }),
             Type.Object({ operation: Type.Literal('replaceAML'), elementId: ElementId, aml: Fragment(max), reason: Type.Optional(Reason) }, { additionalProperties: false }),
-          ]),
+          ], { examples: [{ operation: 'replaceAML', elementId: 'prog-set-conveyor-speed', aml: PROGRAM_EXAMPLE, reason: 'belt speed limited to 2 m/s' }] }),
           response: withErrors({ 201: CommittedProposal }),
         },
       },

@@ -4,7 +4,7 @@ import { Roles, type InitialGrants } from '@twinledger/ledger';
 import { AmlLimits, AmlTooLargeError, readAmlDocument, readAmlFragment, readElementTree } from '@twinledger/aml';
 import { cachedRead, fenceOf, type RouteDeps } from '../context.js';
 import { Committed, LedgerRecord, TwinId, TwinParams, committed } from '@twinledger/ledger-gateway';
-import { ElementId, FenceProperties, FenceQuery, READ_HEADERS_NOTE } from '../schemas.js';
+import { ElementId, FenceProperties, FenceQuery, FRAGMENT_EXAMPLE, READ_HEADERS_NOTE } from '../schemas.js';
 import type { SpecEntry } from '../domain/spec-cache.js';
 
 const Role = Type.Union(Object.values(Roles).map((r) => Type.Literal(r)));
@@ -195,7 +195,7 @@ export function twinRoutes(deps: RouteDeps) {
             {
               aml: Type.String({ minLength: 1, description: `InternalElements or InstanceHierarchies, at most ${AmlLimits.MAX_FRAGMENT_BYTES} UTF-8 bytes and ${AmlLimits.MAX_ELEMENTS_PER_FRAGMENT} InternalElements` }),
               parentId: Type.Optional(ElementId), afterId: Type.Optional(ElementId) },
-            { additionalProperties: false },
+            { additionalProperties: false, examples: [{ aml: FRAGMENT_EXAMPLE, parentId: 'plant-1' }] },
           ),
           response: withErrors({ 201: Committed }),
         },

@@ -217,6 +217,14 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "twinId": "plant-1",
+                     *       "componentId": "sensor-pressure-1",
+                     *       "unit": "bar",
+                     *       "aml": "<InternalElement Name=\"PressureSensor\" ID=\"sensor-pressure-1\"><Attribute Name=\"ExpectedMin\" AttributeDataType=\"xs:double\" Unit=\"bar\"><Value>1.5</Value></Attribute><Attribute Name=\"ExpectedMax\" AttributeDataType=\"xs:double\" Unit=\"bar\"><Value>6</Value></Attribute></InternalElement>"
+                     *     }
+                     */
                     "application/json": {
                         /** @description Optional narrowing only: the feed is shared with the organizations holding feed:read on the twin on the ledger, intersected with this list (this organization always included); never widened by it */
                         acl?: string[];
@@ -1095,10 +1103,12 @@ export interface paths {
         get: {
             parameters: {
                 query: {
+                    /** @example 1767225600000 */
                     from: number;
                     limit?: number;
                     /** @description add the inclusion proof (default false: the answer is unchanged) */
                     proof?: boolean;
+                    /** @example 1767225660000 */
                     to: number;
                 };
                 header?: never;
@@ -1350,8 +1360,11 @@ export interface paths {
             parameters: {
                 query?: {
                     buckets?: number;
+                    /** @example 1767225600000 */
                     from?: number;
+                    /** @example 60000 */
                     last?: number;
+                    /** @example 1767225660000 */
                     to?: number;
                 };
                 header?: never;
@@ -1851,6 +1864,24 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "feed": "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+                     *         "component": "sensor-pressure-1",
+                     *         "ts": 1767225600000,
+                     *         "v": 3.2,
+                     *         "u": "bar"
+                     *       },
+                     *       {
+                     *         "feed": "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+                     *         "component": "sensor-pressure-1",
+                     *         "ts": 1767225600250,
+                     *         "v": 3.3,
+                     *         "u": "bar"
+                     *       }
+                     *     ]
+                     */
                     "application/json": unknown[] | {
                         readings: unknown[];
                     };

@@ -3309,7 +3309,12 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            /** @description raw bytes (application/octet-stream) */
+            requestBody: {
+                content: {
+                    "application/octet-stream": string | Record<string, never>;
+                };
+            };
             responses: {
                 /** @description Default Response */
                 201: {
@@ -4156,7 +4161,12 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            /** @description raw bytes (application/octet-stream) */
+            requestBody: {
+                content: {
+                    "application/octet-stream": string | Record<string, never>;
+                };
+            };
             responses: {
                 /** @description Default Response */
                 201: {
@@ -4398,6 +4408,12 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "aml": "<InternalElement Name=\"Pump 2\" ID=\"pump-2\"><Attribute Name=\"Power\" AttributeDataType=\"xs:double\" Unit=\"kW\"><Value>1.5</Value></Attribute></InternalElement>",
+                     *       "parentId": "plant-1"
+                     *     }
+                     */
                     "application/json": {
                         /** @description An InternalElement or InstanceHierarchy ID */
                         afterId?: string;
@@ -7265,6 +7281,14 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /**
+                     * @example {
+                     *       "operation": "replaceAML",
+                     *       "elementId": "prog-set-conveyor-speed",
+                     *       "aml": "<InternalElement Name=\"SetConveyorSpeed\" ID=\"prog-set-conveyor-speed\"><Attribute Name=\"speed\" AttributeDataType=\"xs:double\" Unit=\"m/s\"><Constraint Name=\"SpeedRange\"><OrdinalScaledType><RequiredMaxValue>2</RequiredMaxValue><RequiredMinValue>0</RequiredMinValue></OrdinalScaledType></Constraint></Attribute><RoleRequirements RefBaseRoleClassPath=\"TwinLedgerRoleClassLib/Program\"/></InternalElement>",
+                     *       "reason": "belt speed limited to 2 m/s"
+                     *     }
+                     */
                     "application/json": {
                         /** @description An InternalElement or InstanceHierarchy ID */
                         afterId?: string;
