@@ -3,10 +3,12 @@ import { ChaincodeError, ErrorCodes, fail } from '../errors';
 import { Limits } from '../limits';
 
 /**
- * The canonical XML model: an element has either text or child elements (never both:
- * CAEX has no mixed content), text is trimmed of XML whitespace, comments and processing instructions are
- * dropped. Serialization sorts attributes and indents by two spaces, so every peer
- * produces identical bytes for the same content.
+ * The canonical XML model: an element has text (trimmed of XML whitespace) or child elements;
+ * comments and processing instructions are dropped. Mixed content (text beside elements, which
+ * CAEX 2.15 allows in an xs:anyType `Value`) is kept in order: each run of text as written, as a
+ * child named TEXT_NODE (a name no XML element can have); the CAEX rules decide where it is
+ * allowed. Serialization sorts attributes and indents by two spaces (mixed content: none), so
+ * every peer produces identical bytes for the same content.
  */
 export interface XmlElement {
   name: string;
@@ -14,6 +16,11 @@ export interface XmlElement {
   children: XmlElement[];
   text?: string;
 }
+
+/** The name of a run of text among an element's children (mixed content); its `text` holds the run. */
+export const TEXT_NODE = '#text';
+
+export const isTextNode = (el: XmlElement): boolean => el.name === TEXT_NODE;
 
 const parser = new XMLParser({
   preserveOrder: true,
@@ -138,25 +145,38 @@ function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
   }
   const rawChildren = (node[name] ?? []) as Ordered[];
   const children: XmlElement[] = [];
+  // Text runs and elements in document order, needed only when the content turns out mixed.
+  const sequence: (XmlElement | string)[] = [];
   let text = '';
+  let run = '';
   for (const c of rawChildren) {
     if ('#text' in c) {
-      text += decodeEntities(String(c['#text']).replace(/\r\n?/g, '\n'));
+      run += decodeEntities(String(c['#text']).replace(/\r\n?/g, '\n'));
     } else if ('#cdata' in c) {
       const parts = c['#cdata'] as Ordered[];
-      for (const p of parts) text += String(p['#text'] ?? '').replace(/\r\n?/g, '\n');
+      for (const p of parts) run += String(p['#text'] ?? '').replace(/\r\n?/g, '\n');
     } else {
-      children.push(convert(c, depth + 1, maxDepth));
+      if (run !== '') sequence.push(run);
+      text += run;
+      run = '';
+      const child = convert(c, depth + 1, maxDepth);
+      children.push(child);
+      sequence.push(child);
     }
   }
-  // Only XML whitespace is cut from a value (a trailing U+00A0 is content); whether text sits
-  // between child elements is still judged by JavaScript's trim (a stray U+FEFF there is dropped).
-  const trimmed = trimXmlSpace(text);
-  if (children.length > 0 && text.trim().length > 0) {
-    fail(ErrorCodes.AML_INVALID, `element <${name}> has mixed content (text and elements)`);
-  }
+  if (run !== '') sequence.push(run);
+  text += run;
   const el: XmlElement = { name, attrs: { ...attrs }, children };
-  if (children.length === 0 && trimmed.length > 0) el.text = trimmed;
+  if (children.length === 0) {
+    // Only XML whitespace is cut from a value (a trailing U+00A0 is content).
+    const trimmed = trimXmlSpace(text);
+    if (trimmed.length > 0) el.text = trimmed;
+  } else if (text.trim().length > 0) {
+    // Mixed content: every run as written, spaces included (they separate words), in place.
+    // (Text between child elements that is whitespace in JavaScript's sense, a stray U+FEFF
+    // too, is layout and dropped.)
+    el.children = sequence.map((c) => (typeof c === 'string' ? { name: TEXT_NODE, attrs: {}, children: [], text: c } : c));
+  }
   return el;
 }
 
@@ -259,6 +279,11 @@ export function serializeElement(el: XmlElement, indent = 0): string {
   if (el.children.length === 0) {
     if (el.text === undefined || el.text === '') return `${pad}<${el.name}${attrs}/>`;
     return `${pad}<${el.name}${attrs}>${escapeText(el.text)}</${el.name}>`;
+  }
+  if (el.children.some(isTextNode)) {
+    // Mixed content is written as it was read: indentation here would be text of its own.
+    const inline = el.children.map((c) => (isTextNode(c) ? escapeText(c.text ?? '') : serializeElement(c))).join('');
+    return `${pad}<${el.name}${attrs}>${inline}</${el.name}>`;
   }
   const inner = el.children.map((c) => serializeElement(c, indent + 2)).join('\n');
   return `${pad}<${el.name}${attrs}>\n${inner}\n${pad}</${el.name}>`;

@@ -4,8 +4,10 @@ import { AmlLimits } from './limits.js';
 
 /**
  * The canonical XML model, as the chaincode has it (`chaincode/src/aml/xml.ts`): an element has
- * either text or child elements (CAEX has no mixed content), text is trimmed of XML whitespace, comments and
- * processing instructions are dropped, entities are decoded.
+ * text (trimmed of XML whitespace) or child elements; comments and processing instructions are
+ * dropped, entities are decoded. Mixed content (text beside elements, which CAEX 2.15 allows in
+ * an xs:anyType `Value`) is kept in order: each run of text as written, as a child named
+ * TEXT_NODE (a name no XML element can have); the CAEX rules decide where it is allowed.
  */
 export interface XmlElement {
   readonly name: string;
@@ -13,6 +15,11 @@ export interface XmlElement {
   readonly children: readonly XmlElement[];
   readonly text?: string;
 }
+
+/** The name of a run of text among an element's children (mixed content); its `text` holds the run. */
+export const TEXT_NODE = '#text';
+
+export const isTextNode = (el: XmlElement): boolean => el.name === TEXT_NODE;
 
 // The same options as the chaincode's parser: its verdicts are the ones to reproduce.
 const parser = new XMLParser({
@@ -134,22 +141,36 @@ function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
   }
   const rawChildren = (node[name] ?? []) as Ordered[];
   const children: XmlElement[] = [];
+  // Text runs and elements in document order, needed only when the content turns out mixed.
+  const sequence: (XmlElement | string)[] = [];
   let text = '';
+  let run = '';
   for (const c of rawChildren) {
     if ('#text' in c) {
-      text += decodeEntities(String(c['#text']).replace(/\r\n?/g, '\n'));
+      run += decodeEntities(String(c['#text']).replace(/\r\n?/g, '\n'));
     } else if ('#cdata' in c) {
       const parts = c['#cdata'] as Ordered[];
-      for (const p of parts) text += String(p['#text'] ?? '').replace(/\r\n?/g, '\n');
+      for (const p of parts) run += String(p['#text'] ?? '').replace(/\r\n?/g, '\n');
     } else {
-      children.push(convert(c, depth + 1, maxDepth));
+      if (run !== '') sequence.push(run);
+      text += run;
+      run = '';
+      const child = convert(c, depth + 1, maxDepth);
+      children.push(child);
+      sequence.push(child);
     }
   }
-  // Only XML whitespace is cut from a value (a trailing U+00A0 is content); whether text sits
-  // between child elements is still judged by JavaScript's trim (a stray U+FEFF there is dropped).
-  const trimmed = trimXmlSpace(text);
-  if (children.length > 0 && text.trim().length > 0) throw new AmlInvalidError(`element <${name}> has mixed content (text and elements)`);
-  return children.length === 0 && trimmed.length > 0 ? { name, attrs: { ...attrs }, children, text: trimmed } : { name, attrs: { ...attrs }, children };
+  if (run !== '') sequence.push(run);
+  text += run;
+  if (children.length === 0) {
+    // Only XML whitespace is cut from a value (a trailing U+00A0 is content).
+    const trimmed = trimXmlSpace(text);
+    return trimmed.length > 0 ? { name, attrs: { ...attrs }, children, text: trimmed } : { name, attrs: { ...attrs }, children };
+  }
+  // Text between child elements that is whitespace in JavaScript's sense (a stray U+FEFF too) is layout.
+  if (text.trim().length === 0) return { name, attrs: { ...attrs }, children };
+  // Mixed content: every run as written, spaces included (they separate words), in place.
+  return { name, attrs: { ...attrs }, children: sequence.map((c) => (typeof c === 'string' ? { name: TEXT_NODE, attrs: {}, children: [], text: c } : c)) };
 }
 
 /**
@@ -263,6 +284,11 @@ export function serializeXml(el: XmlElement, indent = 0): string {
   if (el.children.length === 0) {
     if (el.text === undefined || el.text === '') return `${pad}<${el.name}${attrs}/>`;
     return `${pad}<${el.name}${attrs}>${escapeText(el.text)}</${el.name}>`;
+  }
+  if (el.children.some(isTextNode)) {
+    // Mixed content is written as it was read: indentation here would be text of its own.
+    const inline = el.children.map((c) => (isTextNode(c) ? escapeText(c.text ?? '') : serializeXml(c))).join('');
+    return `${pad}<${el.name}${attrs}>${inline}</${el.name}>`;
   }
   const inner = el.children.map((c) => serializeXml(c, indent + 2)).join('\n');
   return `${pad}<${el.name}${attrs}>\n${inner}\n${pad}</${el.name}>`;
