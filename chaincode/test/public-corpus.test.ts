@@ -80,6 +80,16 @@ describe('CAEX 2.15 values with element content through createTwin, insertAML an
     expect((await w.ledger.invoke(who.owner, w.spec, 'getSpecification', 'robot')).aml).toContain('<DefaultValue>x <v>1</v> y</DefaultValue>');
   });
 
+  it('takes no default for a program parameter from a DefaultValue holding elements', async () => {
+    const w = newWorld();
+    const program = (dflt: string) =>
+      `<InternalElement Name="Jog" ID="p-1"><Attribute Name="mode" AttributeDataType="xs:string"><DefaultValue>${dflt}</DefaultValue></Attribute>` +
+      '<RoleRequirements RefBaseRoleClassPath="TwinLedgerRoleClassLib/Program"/></InternalElement>';
+    const twin = (dflt: string) => VALUE_215.replace('<InternalElement Name="Robot"', `${program(dflt)}<InternalElement Name="Robot"`);
+    await expect(w.ledger.invoke(who.owner, w.spec, 'createTwin', 'robot', 'Robot', twin('slow <b>x</b>'), '')).rejects.toMatchObject({ code: 'AML_INVALID' });
+    expect(await w.ledger.invoke(who.owner, w.spec, 'createTwin', 'robot', 'Robot', twin('slow'), '')).toMatchObject({ programs: [{ elementId: 'p-1', name: 'Jog' }] });
+  });
+
   it('refuses them in CAEX 3.0, where a value is a string', async () => {
     const w = newWorld();
     const v30 = VALUE_215.replace('SchemaVersion="2.15"', 'SchemaVersion="3.0"');
