@@ -127,6 +127,41 @@ export function decodeEntities(raw: string): string {
 
 type Ordered = Record<string, unknown>;
 
+/** A text or CDATA node's text (line ends normalized, entities decoded); undefined for an element. */
+function textOf(c: Ordered): string | undefined {
+  if ('#text' in c) return decodeEntities(String(c['#text']).replace(/\r\n?/g, '\n'));
+  if (!('#cdata' in c)) return undefined;
+  let out = '';
+  for (const p of c['#cdata'] as Ordered[]) out += String(p['#text'] ?? '').replace(/\r\n?/g, '\n');
+  return out;
+}
+
+/**
+ * Mixed content in document order: the runs of text (as written) between the converted child
+ * elements. A second pass over the raw nodes, so the common case (text or elements) keeps no
+ * runs at all.
+ */
+function interleave(rawChildren: readonly Ordered[], children: readonly XmlElement[]): XmlElement[] {
+  const out: XmlElement[] = [];
+  let run = '';
+  let k = 0;
+  const flush = (): void => {
+    if (run !== '') out.push({ name: TEXT_NODE, attrs: {}, children: [], text: run });
+    run = '';
+  };
+  for (const c of rawChildren) {
+    const t = textOf(c);
+    if (t !== undefined) {
+      run += t;
+    } else {
+      flush();
+      out.push(children[k++]!);
+    }
+  }
+  flush();
+  return out;
+}
+
 function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
   if (depth > maxDepth) fail(ErrorCodes.AML_INVALID, `XML nesting deeper than ${maxDepth}`);
   const name = Object.keys(node).find((k) => k !== ':@');
@@ -145,27 +180,12 @@ function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
   }
   const rawChildren = (node[name] ?? []) as Ordered[];
   const children: XmlElement[] = [];
-  // Text runs and elements in document order, needed only when the content turns out mixed.
-  const sequence: (XmlElement | string)[] = [];
   let text = '';
-  let run = '';
   for (const c of rawChildren) {
-    if ('#text' in c) {
-      run += decodeEntities(String(c['#text']).replace(/\r\n?/g, '\n'));
-    } else if ('#cdata' in c) {
-      const parts = c['#cdata'] as Ordered[];
-      for (const p of parts) run += String(p['#text'] ?? '').replace(/\r\n?/g, '\n');
-    } else {
-      if (run !== '') sequence.push(run);
-      text += run;
-      run = '';
-      const child = convert(c, depth + 1, maxDepth);
-      children.push(child);
-      sequence.push(child);
-    }
+    const t = textOf(c);
+    if (t !== undefined) text += t;
+    else children.push(convert(c, depth + 1, maxDepth));
   }
-  if (run !== '') sequence.push(run);
-  text += run;
   const el: XmlElement = { name, attrs: { ...attrs }, children };
   if (children.length === 0) {
     // Only XML whitespace is cut from a value (a trailing U+00A0 is content).
@@ -175,7 +195,7 @@ function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
     // Mixed content: every run as written, spaces included (they separate words), in place.
     // (Text between child elements that is whitespace in JavaScript's sense, a stray U+FEFF
     // too, is layout and dropped.)
-    el.children = sequence.map((c) => (typeof c === 'string' ? { name: TEXT_NODE, attrs: {}, children: [], text: c } : c));
+    el.children = interleave(rawChildren, children);
   }
   return el;
 }
