@@ -22,6 +22,9 @@ export const TEXT_NODE = '#text';
 
 export const isTextNode = (el: XmlElement): boolean => el.name === TEXT_NODE;
 
+const RENAMED = '#renamed:';
+const originalName = (key: string): string => (key.startsWith(RENAMED) ? key.slice(RENAMED.length) : key);
+
 const parser = new XMLParser({
   preserveOrder: true,
   ignoreAttributes: false,
@@ -42,6 +45,10 @@ const parser = new XMLParser({
   // the parser's cap sits above it (a fragment adds one wrapper level) and convert() enforces
   // the limit itself, with its own message.
   maxNestedTags: Limits.MAX_XML_DEPTH + 2,
+  // It renames elements and attributes called toString, valueOf, hasOwnProperty, ... to
+  // `__toString` (a name a document may use itself); a mark no XML name can carry instead lets
+  // convert() give them back their names: element content is kept as written.
+  onDangerousProperty: (name: string) => `${RENAMED}${name}`,
 });
 
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
@@ -164,13 +171,15 @@ function interleave(rawChildren: readonly Ordered[], children: readonly XmlEleme
 
 function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
   if (depth > maxDepth) fail(ErrorCodes.AML_INVALID, `XML nesting deeper than ${maxDepth}`);
-  const name = Object.keys(node).find((k) => k !== ':@');
-  if (name === undefined) fail(ErrorCodes.AML_INVALID, 'empty XML node');
+  const key = Object.keys(node).find((k) => k !== ':@');
+  if (key === undefined) fail(ErrorCodes.AML_INVALID, 'empty XML node');
+  const name = originalName(key);
   if (UNSAFE_NAMES.has(name)) fail(ErrorCodes.AML_INVALID, `element name '${name}' is not allowed`);
   const attrs: Record<string, string> = Object.create(null) as Record<string, string>;
   const rawAttrs = node[':@'];
   if (rawAttrs !== undefined) {
-    for (const [k, v] of Object.entries(rawAttrs as Record<string, unknown>)) {
+    for (const [rawKey, v] of Object.entries(rawAttrs as Record<string, unknown>)) {
+      const k = originalName(rawKey);
       if (UNSAFE_NAMES.has(k)) fail(ErrorCodes.AML_INVALID, `attribute name '${k}' is not allowed`);
       if (typeof v !== 'string') fail(ErrorCodes.AML_INVALID, `attribute '${k}' has no value`);
       if (v.includes('<')) fail(ErrorCodes.AML_INVALID, `attribute '${k}' contains '<'`);
@@ -178,7 +187,7 @@ function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
       attrs[k] = decodeEntities(v.replace(/\r\n?/g, '\n').replace(/[\t\n]/g, ' '));
     }
   }
-  const rawChildren = (node[name] ?? []) as Ordered[];
+  const rawChildren = (node[key] ?? []) as Ordered[];
   const children: XmlElement[] = [];
   let text = '';
   for (const c of rawChildren) {

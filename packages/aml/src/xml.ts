@@ -21,6 +21,9 @@ export const TEXT_NODE = '#text';
 
 export const isTextNode = (el: XmlElement): boolean => el.name === TEXT_NODE;
 
+const RENAMED = '#renamed:';
+const originalName = (key: string): string => (key.startsWith(RENAMED) ? key.slice(RENAMED.length) : key);
+
 // The same options as the chaincode's parser: its verdicts are the ones to reproduce.
 const parser = new XMLParser({
   preserveOrder: true,
@@ -42,6 +45,10 @@ const parser = new XMLParser({
   // the parser's cap sits above it (a fragment adds one wrapper level) and convert() enforces
   // the limit itself, with its own message.
   maxNestedTags: AmlLimits.MAX_XML_DEPTH + 2,
+  // It renames elements and attributes called toString, valueOf, hasOwnProperty, ... to
+  // `__toString` (a name a document may use itself); a mark no XML name can carry instead lets
+  // convert() give them back their names: element content is kept as written.
+  onDangerousProperty: (name: string) => `${RENAMED}${name}`,
 });
 
 const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
@@ -160,13 +167,15 @@ function interleave(rawChildren: readonly Ordered[], children: readonly XmlEleme
 
 function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
   if (depth > maxDepth) throw new AmlInvalidError(`XML nesting deeper than ${maxDepth}`, { details: { limit: maxDepth } });
-  const name = Object.keys(node).find((k) => k !== ':@');
-  if (name === undefined) throw new AmlInvalidError('empty XML node');
+  const key = Object.keys(node).find((k) => k !== ':@');
+  if (key === undefined) throw new AmlInvalidError('empty XML node');
+  const name = originalName(key);
   if (UNSAFE_NAMES.has(name)) throw new AmlInvalidError(`element name '${name}' is not allowed`);
   const attrs: Record<string, string> = Object.create(null) as Record<string, string>;
   const rawAttrs = node[':@'];
   if (rawAttrs !== undefined) {
-    for (const [k, v] of Object.entries(rawAttrs as Record<string, unknown>)) {
+    for (const [rawKey, v] of Object.entries(rawAttrs as Record<string, unknown>)) {
+      const k = originalName(rawKey);
       if (UNSAFE_NAMES.has(k)) throw new AmlInvalidError(`attribute name '${k}' is not allowed`);
       if (typeof v !== 'string') throw new AmlInvalidError(`attribute '${k}' has no value`);
       if (v.includes('<')) throw new AmlInvalidError(`attribute '${k}' contains '<'`);
@@ -174,7 +183,7 @@ function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
       attrs[k] = decodeEntities(v.replace(/\r\n?/g, '\n').replace(/[\t\n]/g, ' '));
     }
   }
-  const rawChildren = (node[name] ?? []) as Ordered[];
+  const rawChildren = (node[key] ?? []) as Ordered[];
   const children: XmlElement[] = [];
   let text = '';
   for (const c of rawChildren) {
