@@ -26,6 +26,21 @@ const files = [
   ...outside.flatMap(walk).map((p) => [p, p, true] as const),
 ];
 
+/**
+ * CAEX 2.15 types an Attribute's Value and DefaultValue as xs:anyType: element content (namespaces,
+ * attributes) and mixed content, kept as written. The same content in 3.0 (xs:string) is refused.
+ */
+const VALUE_215 =
+  '<CAEXFile FileName="Robot.aml" SchemaVersion="2.15" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">' +
+  '<InstanceHierarchy Name="Cell"><InternalElement Name="Robot" ID="r-1">' +
+  '<Attribute Name="HomePose"><Value><k:Pose xmlns:k="urn:example:kin" k:frame="world"><k:J n="1">0.5</k:J><k:J n="2"/></k:Pose></Value></Attribute>' +
+  '<Attribute Name="Note"><DefaultValue>none</DefaultValue><Value>Keep <b>clear</b> of the\u00a0fence, <i>always</i>. </Value></Attribute>' +
+  '</InternalElement></InstanceHierarchy>' +
+  '<SystemUnitClassLib Name="Units"><SystemUnitClass Name="Gripper"><Attribute Name="Doc"><Value>see <ref to="manual"/> p.<n>4</n></Value></Attribute></SystemUnitClass></SystemUnitClassLib>' +
+  '</CAEXFile>';
+const MIXED_NOTE = '<Value>Keep <b>clear</b> of the\u00a0fence, <i>always</i>. </Value>';
+const FRAGMENT_215 = '<InternalElement Name="Tool" ID="t-1"><Attribute Name="Offset"><DefaultValue>x <v>1</v> y</DefaultValue></Attribute></InternalElement>';
+
 /** Library and component files carry no InstanceHierarchy (CAEX allows it; 14 of 33 public files tried were such). */
 const handWritten: readonly (readonly [string, string])[] = [
   [
@@ -45,7 +60,45 @@ const handWritten: readonly (readonly [string, string])[] = [
       '<SystemUnitClassLib Name="Component"><SystemUnitClass Name="Valve"><Description><![CDATA[<!DOCTYPE html><p>Datasheet</p>]]></Description>' +
       '<InternalElement Name="Body" ID="b-1"/></SystemUnitClass></SystemUnitClassLib></CAEXFile>',
   ],
+  ['CAEX 2.15 values holding elements and mixed content', VALUE_215],
 ];
+
+describe('CAEX 2.15 values with element content through createTwin, insertAML and the reads', () => {
+  it('keeps them as written in what the ledger stores and serves', async () => {
+    const w = newWorld();
+    expect(await w.ledger.invoke(who.owner, w.spec, 'createTwin', 'robot', 'Robot', VALUE_215, '')).toMatchObject({ twinId: 'robot', schemaVersion: '2.15' });
+    const spec = await w.ledger.invoke(who.outsider, w.spec, 'getSpecification', 'robot');
+    expect(spec.aml).toBe(canonicalizeDocument(VALUE_215));
+    expect(canonicalizeDocument(spec.aml)).toBe(spec.aml);
+    expect(spec.aml).toContain(MIXED_NOTE);
+    expect(spec.aml).toContain('<Value>see <ref to="manual"/> p.<n>4</n></Value>');
+    expect(spec.aml).toContain('<k:Pose xmlns:k="urn:example:kin" k:frame="world">');
+    const el = await w.ledger.invoke(who.owner, w.spec, 'getElement', 'robot', 'r-1');
+    expect(el.aml).toContain(MIXED_NOTE);
+
+    await w.ledger.invoke(who.owner, w.spec, 'insertAML', 'robot', FRAGMENT_215, 'r-1', '');
+    expect((await w.ledger.invoke(who.owner, w.spec, 'getSpecification', 'robot')).aml).toContain('<DefaultValue>x <v>1</v> y</DefaultValue>');
+  });
+
+  it('takes no default for a program parameter from a DefaultValue holding elements', async () => {
+    const w = newWorld();
+    const program = (dflt: string) =>
+      `<InternalElement Name="Jog" ID="p-1"><Attribute Name="mode" AttributeDataType="xs:string"><DefaultValue>${dflt}</DefaultValue></Attribute>` +
+      '<RoleRequirements RefBaseRoleClassPath="TwinLedgerRoleClassLib/Program"/></InternalElement>';
+    const twin = (dflt: string) => VALUE_215.replace('<InternalElement Name="Robot"', `${program(dflt)}<InternalElement Name="Robot"`);
+    await expect(w.ledger.invoke(who.owner, w.spec, 'createTwin', 'robot', 'Robot', twin('slow <b>x</b>'), '')).rejects.toMatchObject({ code: 'AML_INVALID' });
+    expect(await w.ledger.invoke(who.owner, w.spec, 'createTwin', 'robot', 'Robot', twin('slow'), '')).toMatchObject({ programs: [{ elementId: 'p-1', name: 'Jog' }] });
+  });
+
+  it('refuses them in CAEX 3.0, where a value is a string', async () => {
+    const w = newWorld();
+    const v30 = VALUE_215.replace('SchemaVersion="2.15"', 'SchemaVersion="3.0"');
+    await expect(w.ledger.invoke(who.owner, w.spec, 'createTwin', 'robot', 'Robot', v30, '')).rejects.toMatchObject({ code: 'AML_INVALID' });
+    const plain = v30.replace(/<Value>Keep.*?<\/Value>/, '<Value>Keep clear</Value>').replace(/<Value><k:Pose.*?<\/Value>/, '').replace(/<Value>see .*?<\/Value>/, '');
+    expect(await w.ledger.invoke(who.owner, w.spec, 'createTwin', 'robot', 'Robot', plain, '')).toMatchObject({ schemaVersion: '3.0' });
+    await expect(w.ledger.invoke(who.owner, w.spec, 'insertAML', 'robot', FRAGMENT_215, 'r-1', '')).rejects.toMatchObject({ code: 'AML_INVALID' });
+  });
+});
 
 describe('createTwin with real public AML files', () => {
   it('has the corpus', () => {

@@ -1,6 +1,6 @@
 import { ErrorCodes, fail } from '../errors';
 import { Limits } from '../limits';
-import { parseXml, serializeDocument, type XmlElement } from './xml';
+import { isTextNode, parseXml, serializeDocument, type XmlElement } from './xml';
 
 /**
  * CAEX (IEC 62714) validation and the split of a document into addressable nodes
@@ -32,8 +32,13 @@ const HEADER = ['Description', 'Version', 'Revision', 'Copyright', 'AdditionalIn
 interface Rule {
   required?: string[];
   required30?: string[];
-  /** Allowed child element names; 'any' = content not validated; 'text' = text only. */
-  children: string[] | 'any' | 'text';
+  /**
+   * Allowed child element names; 'any' = child elements not validated (no mixed content);
+   * 'anyType' = anything, mixed content included (xs:anyType); 'text' = text only.
+   */
+  children: string[] | 'any' | 'anyType' | 'text';
+  /** What CAEX 2.15 allows instead (its `Value` and `DefaultValue` are xs:anyType, 3.0's xs:string). */
+  children215?: 'anyType';
 }
 
 const RULES: Record<string, Rule> = {
@@ -81,8 +86,8 @@ const RULES: Record<string, Rule> = {
   Description: { children: 'text' },
   Version: { children: 'text' },
   Copyright: { children: 'text' },
-  DefaultValue: { children: 'text' },
-  Value: { children: 'text' },
+  DefaultValue: { children: 'text', children215: 'anyType' },
+  Value: { children: 'text', children215: 'anyType' },
   RequiredMaxValue: { children: 'text' },
   RequiredMinValue: { children: 'text' },
   RequiredValue: { children: 'text' },
@@ -161,15 +166,36 @@ function validateElement(el: XmlElement, st: WalkState, depth = 0): void {
       fail(ErrorCodes.TOO_LARGE, `more than ${st.maxElements} InternalElements`);
     }
   }
-  if (rule.children === 'any') return;
-  if (rule.children === 'text') {
+  const children = contentRule(rule, st);
+  if (children === 'anyType') return;
+  if (children === 'any') return refuseMixedContent(el, st);
+  if (children === 'text') {
     if (el.children.length > 0) fail(ErrorCodes.AML_INVALID, `<${el.name}> must contain text only`);
     return;
   }
   if (el.text !== undefined) fail(ErrorCodes.AML_INVALID, `<${el.name}> must not contain text`);
   for (const c of el.children) {
-    if (!rule.children.includes(c.name)) fail(ErrorCodes.AML_INVALID, `<${c.name}> is not allowed in <${el.name}>`);
+    if (isTextNode(c)) failMixedContent(el);
+    if (!children.includes(c.name)) fail(ErrorCodes.AML_INVALID, `<${c.name}> is not allowed in <${el.name}>`);
     validateElement(c, st, depth);
+  }
+}
+
+function failMixedContent(el: XmlElement): never {
+  fail(ErrorCodes.AML_INVALID, `element <${el.name}> has mixed content (text and elements)`);
+}
+
+const contentRule = (rule: Rule, st: WalkState): Rule['children'] => (st.schemaVersion === '2.15' && rule.children215) || rule.children;
+
+/**
+ * Content that is not validated (libraries, AdditionalInformation) holds no mixed content either,
+ * but for the xs:anyType values in it (a 2.15 SystemUnitClass's Attribute Values).
+ */
+function refuseMixedContent(el: XmlElement, st: WalkState): void {
+  for (const c of el.children) {
+    if (isTextNode(c)) failMixedContent(el);
+    const rule = RULES[c.name];
+    if (rule === undefined || contentRule(rule, st) !== 'anyType') refuseMixedContent(c, st);
   }
 }
 
@@ -246,7 +272,7 @@ export function parseCaexFragment(xml: string, schemaVersion: SchemaVersion): { 
   const body = xml.replace(/^\uFEFF?\s*<\?xml[^>]*\?>/, '');
   if (body.includes(FRAGMENT_WRAPPER)) fail(ErrorCodes.AML_INVALID, `the fragment must not mention ${FRAGMENT_WRAPPER}`);
   const root = parseXml(`<${FRAGMENT_WRAPPER}>${body}</${FRAGMENT_WRAPPER}>`, Limits.MAX_XML_DEPTH + 1);
-  if (root.text !== undefined) fail(ErrorCodes.AML_INVALID, 'text outside the fragment elements');
+  if (root.text !== undefined || root.children.some(isTextNode)) fail(ErrorCodes.AML_INVALID, 'text outside the fragment elements');
   if (root.children.length === 0) fail(ErrorCodes.AML_INVALID, 'the fragment contains no element');
   const first = root.children[0]?.name;
   if (first !== 'InternalElement' && first !== 'InstanceHierarchy') {

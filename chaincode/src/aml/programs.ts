@@ -86,9 +86,12 @@ export function parseTyped(type: ParamType, text: string): ParamValue | undefine
   }
 }
 
-function childText(el: XmlElement, name: string): string | undefined {
+function childText(el: XmlElement, name: string, where: string): string | undefined {
   const c = el.children.find((x) => x.name === name);
-  return c === undefined ? undefined : (c.text ?? '');
+  if (c === undefined) return undefined;
+  // A CAEX 2.15 DefaultValue may hold elements (xs:anyType): no value a call could take.
+  if (c.children.length > 0) fail(ErrorCodes.AML_INVALID, `${where}: ${name} holds elements, not a value`);
+  return c.text ?? '';
 }
 
 function parseParam(programName: string, a: XmlElement): ParamDefinition {
@@ -109,7 +112,7 @@ function parseParam(programName: string, a: XmlElement): ParamDefinition {
           ['RequiredMinValue', 'min'],
           ['RequiredMaxValue', 'max'],
         ] as const) {
-          const txt = childText(k, tag);
+          const txt = childText(k, tag, where);
           if (txt === undefined) continue;
           const n = parseTyped('double', txt);
           if (typeof n !== 'number') fail(ErrorCodes.AML_INVALID, `${where}: ${tag} is not a number`);
@@ -131,7 +134,7 @@ function parseParam(programName: string, a: XmlElement): ParamDefinition {
     fail(ErrorCodes.AML_INVALID, `${where}: RequiredMinValue exceeds RequiredMaxValue`);
   }
   if (def.allowed !== undefined && def.allowed.length === 0) fail(ErrorCodes.AML_INVALID, `${where}: no value is allowed`);
-  const dflt = childText(a, 'DefaultValue');
+  const dflt = childText(a, 'DefaultValue', where);
   if (dflt !== undefined) {
     const v = parseTyped(type, dflt);
     if (v === undefined) fail(ErrorCodes.AML_INVALID, `${where}: DefaultValue is not ${dataType}`);

@@ -3,10 +3,12 @@ import { ChaincodeError, ErrorCodes, fail } from '../errors';
 import { Limits } from '../limits';
 
 /**
- * The canonical XML model: an element has either text or child elements (never both:
- * CAEX has no mixed content), text is trimmed of XML whitespace, comments and processing instructions are
- * dropped. Serialization sorts attributes and indents by two spaces, so every peer
- * produces identical bytes for the same content.
+ * The canonical XML model: an element has text (trimmed of XML whitespace) or child elements;
+ * comments and processing instructions are dropped. Mixed content (text beside elements, which
+ * CAEX 2.15 allows in an xs:anyType `Value`) is kept in order: each run of text as written, as a
+ * child named TEXT_NODE (a name no XML element can have); the CAEX rules decide where it is
+ * allowed. Serialization sorts attributes and indents by two spaces (mixed content: none), so
+ * every peer produces identical bytes for the same content.
  */
 export interface XmlElement {
   name: string;
@@ -14,6 +16,14 @@ export interface XmlElement {
   children: XmlElement[];
   text?: string;
 }
+
+/** The name of a run of text among an element's children (mixed content); its `text` holds the run. */
+export const TEXT_NODE = '#text';
+
+export const isTextNode = (el: XmlElement): boolean => el.name === TEXT_NODE;
+
+const RENAMED = '#renamed:';
+const originalName = (key: string): string => (key.startsWith(RENAMED) ? key.slice(RENAMED.length) : key);
 
 const parser = new XMLParser({
   preserveOrder: true,
@@ -35,6 +45,10 @@ const parser = new XMLParser({
   // the parser's cap sits above it (a fragment adds one wrapper level) and convert() enforces
   // the limit itself, with its own message.
   maxNestedTags: Limits.MAX_XML_DEPTH + 2,
+  // It renames elements and attributes called toString, valueOf, hasOwnProperty, ... to
+  // `__toString` (a name a document may use itself); a mark no XML name can carry instead lets
+  // convert() give them back their names: element content is kept as written.
+  onDangerousProperty: (name: string) => `${RENAMED}${name}`,
 });
 
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
@@ -120,15 +134,52 @@ export function decodeEntities(raw: string): string {
 
 type Ordered = Record<string, unknown>;
 
+/** A text or CDATA node's text (line ends normalized, entities decoded); undefined for an element. */
+function textOf(c: Ordered): string | undefined {
+  if ('#text' in c) return decodeEntities(String(c['#text']).replace(/\r\n?/g, '\n'));
+  if (!('#cdata' in c)) return undefined;
+  let out = '';
+  for (const p of c['#cdata'] as Ordered[]) out += String(p['#text'] ?? '').replace(/\r\n?/g, '\n');
+  return out;
+}
+
+/**
+ * Mixed content in document order: the runs of text (as written) between the converted child
+ * elements. A second pass over the raw nodes, so the common case (text or elements) keeps no
+ * runs at all.
+ */
+function interleave(rawChildren: readonly Ordered[], children: readonly XmlElement[]): XmlElement[] {
+  const out: XmlElement[] = [];
+  let run = '';
+  let k = 0;
+  const flush = (): void => {
+    if (run !== '') out.push({ name: TEXT_NODE, attrs: {}, children: [], text: run });
+    run = '';
+  };
+  for (const c of rawChildren) {
+    const t = textOf(c);
+    if (t !== undefined) {
+      run += t;
+    } else {
+      flush();
+      out.push(children[k++]!);
+    }
+  }
+  flush();
+  return out;
+}
+
 function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
   if (depth > maxDepth) fail(ErrorCodes.AML_INVALID, `XML nesting deeper than ${maxDepth}`);
-  const name = Object.keys(node).find((k) => k !== ':@');
-  if (name === undefined) fail(ErrorCodes.AML_INVALID, 'empty XML node');
+  const key = Object.keys(node).find((k) => k !== ':@');
+  if (key === undefined) fail(ErrorCodes.AML_INVALID, 'empty XML node');
+  const name = originalName(key);
   if (UNSAFE_NAMES.has(name)) fail(ErrorCodes.AML_INVALID, `element name '${name}' is not allowed`);
   const attrs: Record<string, string> = Object.create(null) as Record<string, string>;
   const rawAttrs = node[':@'];
   if (rawAttrs !== undefined) {
-    for (const [k, v] of Object.entries(rawAttrs as Record<string, unknown>)) {
+    for (const [rawKey, v] of Object.entries(rawAttrs as Record<string, unknown>)) {
+      const k = originalName(rawKey);
       if (UNSAFE_NAMES.has(k)) fail(ErrorCodes.AML_INVALID, `attribute name '${k}' is not allowed`);
       if (typeof v !== 'string') fail(ErrorCodes.AML_INVALID, `attribute '${k}' has no value`);
       if (v.includes('<')) fail(ErrorCodes.AML_INVALID, `attribute '${k}' contains '<'`);
@@ -136,27 +187,25 @@ function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
       attrs[k] = decodeEntities(v.replace(/\r\n?/g, '\n').replace(/[\t\n]/g, ' '));
     }
   }
-  const rawChildren = (node[name] ?? []) as Ordered[];
+  const rawChildren = (node[key] ?? []) as Ordered[];
   const children: XmlElement[] = [];
   let text = '';
   for (const c of rawChildren) {
-    if ('#text' in c) {
-      text += decodeEntities(String(c['#text']).replace(/\r\n?/g, '\n'));
-    } else if ('#cdata' in c) {
-      const parts = c['#cdata'] as Ordered[];
-      for (const p of parts) text += String(p['#text'] ?? '').replace(/\r\n?/g, '\n');
-    } else {
-      children.push(convert(c, depth + 1, maxDepth));
-    }
-  }
-  // Only XML whitespace is cut from a value (a trailing U+00A0 is content); whether text sits
-  // between child elements is still judged by JavaScript's trim (a stray U+FEFF there is dropped).
-  const trimmed = trimXmlSpace(text);
-  if (children.length > 0 && text.trim().length > 0) {
-    fail(ErrorCodes.AML_INVALID, `element <${name}> has mixed content (text and elements)`);
+    const t = textOf(c);
+    if (t !== undefined) text += t;
+    else children.push(convert(c, depth + 1, maxDepth));
   }
   const el: XmlElement = { name, attrs: { ...attrs }, children };
-  if (children.length === 0 && trimmed.length > 0) el.text = trimmed;
+  if (children.length === 0) {
+    // Only XML whitespace is cut from a value (a trailing U+00A0 is content).
+    const trimmed = trimXmlSpace(text);
+    if (trimmed.length > 0) el.text = trimmed;
+  } else if (text.trim().length > 0) {
+    // Mixed content: every run as written, spaces included (they separate words), in place.
+    // (Text between child elements that is whitespace in JavaScript's sense, a stray U+FEFF
+    // too, is layout and dropped.)
+    el.children = interleave(rawChildren, children);
+  }
   return el;
 }
 
@@ -259,6 +308,11 @@ export function serializeElement(el: XmlElement, indent = 0): string {
   if (el.children.length === 0) {
     if (el.text === undefined || el.text === '') return `${pad}<${el.name}${attrs}/>`;
     return `${pad}<${el.name}${attrs}>${escapeText(el.text)}</${el.name}>`;
+  }
+  if (el.children.some(isTextNode)) {
+    // Mixed content is written as it was read: indentation here would be text of its own.
+    const inline = el.children.map((c) => (isTextNode(c) ? escapeText(c.text ?? '') : serializeElement(c))).join('');
+    return `${pad}<${el.name}${attrs}>${inline}</${el.name}>`;
   }
   const inner = el.children.map((c) => serializeElement(c, indent + 2)).join('\n');
   return `${pad}<${el.name}${attrs}>\n${inner}\n${pad}</${el.name}>`;

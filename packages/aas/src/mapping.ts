@@ -1,4 +1,4 @@
-import { readSpecificationTree, type AmlNode } from '@twinledger/aml';
+import { readSpecificationTree, serializeAmlNode, type AmlNode } from '@twinledger/aml';
 import { aas, type AssetAdministrationShell, type Environment, type Reference, type Submodel, type SubmodelElement } from './core.js';
 import { createIdShortScope, sanitizeIdShort, type IdShortScope } from './id-short.js';
 import { attachmentsSubmodelId, globalAssetId, shellId, submodelId } from './identifiers.js';
@@ -128,10 +128,15 @@ class Mapper {
     const name = n.attributes['Name'] ?? '';
     const idShort = scope.next(name);
     const description = describe(textOf(childrenNamed(n, 'Description')[0]));
-    const raw = childrenNamed(n, 'Value')[0]?.text;
+    const valueNode = childrenNamed(n, 'Value')[0];
+    // A CAEX 2.15 Value holding elements (xs:anyType) is no value of any AAS type: no value, and
+    // the Value element as the specification holds it in the extension `aml:Value`.
+    const structured = valueNode !== undefined && valueNode.children.length > 0 ? valueNode : undefined;
+    const raw = structured ? undefined : valueNode?.text;
     const value = raw === '' ? undefined : raw;
     const nested = childrenNamed(n, 'Attribute');
     const extensions = nameExtensions(name, idShort);
+    if (structured) extensions.push(ext('aml:Value', serializeAmlNode(structured)));
     const dataType = n.attributes['AttributeDataType'];
     let valueType = xsdTypeOf(dataType);
     if (valueType === null || (value !== undefined && !aas.verification.valueConsistentWithXsdType(value, valueType))) {

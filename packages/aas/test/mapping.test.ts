@@ -183,6 +183,18 @@ describe('AML → AAS mapping: what AAS does not allow as is', () => {
     expect(valueOnly(el(t.submodels[0]!, 'Pos'))).toEqual({ Value: 'home', X: 1.5, Value_2: null });
   });
 
+  it('keeps a CAEX 2.15 value held as element content in aml:Value, giving the Property no value', () => {
+    const content = '<Value>up to <b unit="mm">5</b> when <i>idle</i></Value>';
+    const t = mapTwin({ twinId: 't', deviceId: 't', deviceName: 'd', aml: doc(`<Attribute Name="Stroke" AttributeDataType="xs:double">${content}</Attribute><Attribute Name="Pose"><Value><p:Pose xmlns:p="urn:x"><p:X>1</p:X></p:Pose></Value><Attribute Name="Z"><Value>2</Value></Attribute></Attribute>`).replace('SchemaVersion="3.0"', 'SchemaVersion="2.15"'), txId: TX, documentLink: () => '/x' });
+    expectValid(t);
+    const stroke = el(t.submodels[0]!, 'Stroke') as InstanceType<typeof T.Property>;
+    expect([stroke.valueType, stroke.value, extensions(stroke)['aml:Value']]).toEqual([T.DataTypeDefXsd.Double, null, content]);
+    // With nested Attributes: the collection carries it, and there is no own Property `Value`.
+    const pose = el(t.submodels[0]!, 'Pose');
+    expect(extensions(pose as never)['aml:Value']).toBe('<Value>\n  <p:Pose xmlns:p="urn:x">\n    <p:X>1</p:X>\n  </p:Pose>\n</Value>');
+    expect(valueOnly(pose)).toEqual({ Z: '2' });
+  });
+
   it('answers the AML reader\'s refusal for a specification it refuses', () => {
     expect(() => mapTwin({ twinId: 't', deviceId: 't', deviceName: 't', aml: '<!DOCTYPE x><CAEXFile/>', txId: TX, documentLink: () => '/x' })).toThrow(expect.objectContaining({ code: 'DOCTYPE_FORBIDDEN' }));
   });

@@ -1,6 +1,6 @@
 import { AmlInvalidError, AmlNotTextError, AmlTooLargeError, DuplicateIdError } from './errors.js';
 import { AmlLimits } from './limits.js';
-import { parseXml, type XmlElement } from './xml.js';
+import { isTextNode, parseXml, type XmlElement } from './xml.js';
 
 /**
  * CAEX (IEC 62714) validation with the chaincode's rules (`chaincode/src/aml/caex.ts`): the
@@ -34,8 +34,13 @@ const HEADER = ['Description', 'Version', 'Revision', 'Copyright', 'AdditionalIn
 interface Rule {
   readonly required?: readonly string[];
   readonly required30?: readonly string[];
-  /** Allowed child element names; 'any' = content not validated; 'text' = text only. */
-  readonly children: readonly string[] | 'any' | 'text';
+  /**
+   * Allowed child element names; 'any' = child elements not validated (no mixed content);
+   * 'anyType' = anything, mixed content included (xs:anyType); 'text' = text only.
+   */
+  readonly children: readonly string[] | 'any' | 'anyType' | 'text';
+  /** What CAEX 2.15 allows instead (its `Value` and `DefaultValue` are xs:anyType, 3.0's xs:string). */
+  readonly children215?: 'anyType';
 }
 
 const RULES: Readonly<Record<string, Rule>> = {
@@ -61,8 +66,8 @@ const RULES: Readonly<Record<string, Rule>> = {
   Description: { children: 'text' },
   Version: { children: 'text' },
   Copyright: { children: 'text' },
-  DefaultValue: { children: 'text' },
-  Value: { children: 'text' },
+  DefaultValue: { children: 'text', children215: 'anyType' },
+  Value: { children: 'text', children215: 'anyType' },
   RequiredMaxValue: { children: 'text' },
   RequiredMinValue: { children: 'text' },
   RequiredValue: { children: 'text' },
@@ -126,15 +131,35 @@ function validateElement(el: XmlElement, st: WalkState, depth = 0): void {
     st.elementCount++;
     if (st.elementCount > st.maxElements) throw new AmlTooLargeError(`more than ${st.maxElements} InternalElements`, { details: { limit: st.maxElements } });
   }
-  if (rule.children === 'any') return;
-  if (rule.children === 'text') {
+  const children = contentRule(rule, st);
+  if (children === 'anyType') return;
+  if (children === 'any') return refuseMixedContent(el, st);
+  if (children === 'text') {
     if (el.children.length > 0) throw new AmlInvalidError(`<${el.name}> must contain text only`);
     return;
   }
   if (el.text !== undefined) throw new AmlInvalidError(`<${el.name}> must not contain text`);
   for (const c of el.children) {
-    if (!rule.children.includes(c.name)) throw new AmlInvalidError(`<${c.name}> is not allowed in <${el.name}>`);
+    if (isTextNode(c)) throw mixedContent(el);
+    if (!children.includes(c.name)) throw new AmlInvalidError(`<${c.name}> is not allowed in <${el.name}>`);
     validateElement(c, st, depth);
+  }
+}
+
+const mixedContent = (el: XmlElement): AmlInvalidError => new AmlInvalidError(`element <${el.name}> has mixed content (text and elements)`);
+
+// Without a schema version the 2.15 allowance stands: the ledger applies the twin's version.
+const contentRule = (rule: Rule, st: WalkState): Rule['children'] => (st.schemaVersion !== '3.0' && rule.children215) || rule.children;
+
+/**
+ * Content that is not validated (libraries, AdditionalInformation) holds no mixed content either,
+ * but for the xs:anyType values in it (a 2.15 SystemUnitClass's Attribute Values).
+ */
+function refuseMixedContent(el: XmlElement, st: WalkState): void {
+  for (const c of el.children) {
+    if (isTextNode(c)) throw mixedContent(el);
+    const rule = RULES[c.name];
+    if (rule === undefined || contentRule(rule, st) !== 'anyType') refuseMixedContent(c, st);
   }
 }
 
@@ -170,7 +195,7 @@ export function readAmlFragment(xml: string, schemaVersion?: SchemaVersion): Aml
   const body = xml.replace(/^\uFEFF?\s*<\?xml[^>]*\?>/, '');
   if (body.includes(FRAGMENT_WRAPPER)) throw new AmlInvalidError(`the fragment must not mention ${FRAGMENT_WRAPPER}`);
   const root = parseXml(`<${FRAGMENT_WRAPPER}>${body}</${FRAGMENT_WRAPPER}>`, AmlLimits.MAX_XML_DEPTH + 1);
-  if (root.text !== undefined) throw new AmlInvalidError('text outside the fragment elements');
+  if (root.text !== undefined || root.children.some(isTextNode)) throw new AmlInvalidError('text outside the fragment elements');
   const first = root.children[0]?.name;
   if (first === undefined) throw new AmlInvalidError('the fragment contains no element');
   if (first !== 'InternalElement' && first !== 'InstanceHierarchy') throw new AmlInvalidError('a fragment consists of InternalElements or of InstanceHierarchies');

@@ -8,10 +8,24 @@ export const EXPECTED_MIN_NAMES: ReadonlySet<string> = new Set(['expectedmin', '
 /** Attribute names (compared lower-cased) that carry a sensor's expected maximum. */
 export const EXPECTED_MAX_NAMES: ReadonlySet<string> = new Set(['expectedmax', 'max', 'maxvalue', 'requiredmaxvalue']);
 
+/** An attribute's `Value` element as the XML model and the JSON tree both have it. */
+export interface ValueElement {
+  readonly text?: string;
+  /** Elements (and runs of text beside them): a CAEX 2.15 value is xs:anyType. */
+  readonly children: readonly unknown[];
+}
+
 export interface SensorAttribute {
   readonly name: string;
-  /** The attribute's `Value` text; undefined when it has none. */
-  readonly value: string | undefined;
+  /** The attribute's `Value` element; undefined when it has none. */
+  readonly value: ValueElement | undefined;
+}
+
+/** A Value holding elements names no number: NaN, so the range is invalid, neither guessed nor missing. */
+function boundOf(value: ValueElement | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (value.children.length > 0) return NaN;
+  return value.text === undefined ? undefined : Number(value.text);
 }
 
 /**
@@ -22,10 +36,11 @@ export function expectedBounds(attributes: Iterable<SensorAttribute>): { mins: n
   const mins: number[] = [];
   const maxs: number[] = [];
   for (const a of attributes) {
-    if (a.value === undefined) continue;
+    const bound = boundOf(a.value);
+    if (bound === undefined) continue;
     const name = a.name.toLowerCase();
-    if (EXPECTED_MIN_NAMES.has(name)) mins.push(Number(a.value));
-    if (EXPECTED_MAX_NAMES.has(name)) maxs.push(Number(a.value));
+    if (EXPECTED_MIN_NAMES.has(name)) mins.push(bound);
+    if (EXPECTED_MAX_NAMES.has(name)) maxs.push(bound);
   }
   return { mins, maxs };
 }

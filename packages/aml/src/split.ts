@@ -64,9 +64,10 @@ export function creationDigest(hashes: readonly string[]): string {
 const isNode = (el: XmlElement): boolean => el.name === 'InternalElement';
 const withoutNodes = (el: XmlElement): XmlElement => ({ ...el, children: el.children.filter((c) => !isNode(c)) });
 
+/** An InternalElement and those nested in it: its InternalElement children, not what a Value or an AdditionalInformation holds. */
 function countNodes(el: XmlElement): number {
-  let n = isNode(el) ? 1 : 0;
-  for (const c of el.children) n += countNodes(c);
+  let n = 1;
+  for (const c of el.children) if (isNode(c)) n += countNodes(c);
   return n;
 }
 
@@ -151,7 +152,8 @@ export function assembleAmlSplit(split: Pick<AmlSplit, 'skeleton' | 'chunks'>): 
   const fill = (el: XmlElement): XmlElement => {
     const id = el.name === 'InstanceHierarchy' || el.name === 'InternalElement' ? nodeIdOf(el) : undefined;
     const added = id === undefined ? [] : (byParent.get(id) ?? []);
-    const own = el.children.map(fill);
+    // Only hierarchies and their elements take chunks: an InternalElement a 2.15 Value quotes is content.
+    const own = el.children.map((c) => (isNode(c) || c.name === 'InstanceHierarchy' ? fill(c) : c));
     if (added.length === 0) return { ...el, children: own };
     // Nested InternalElements go after the element's own InternalElements and before what CAEX
     // places after them (as the chaincode's joinChildren does).

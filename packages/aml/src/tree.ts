@@ -1,7 +1,7 @@
 import { AmlLimits } from './limits.js';
 import { readSpecification } from './caex.js';
 import { AmlInvalidError } from './errors.js';
-import { parseXml, type XmlElement } from './xml.js';
+import { parseXml, serializeXml, type XmlElement } from './xml.js';
 
 /** One XML element of a specification as JSON (spec-service's `format=json`): attributes, text and child elements in order. */
 export interface AmlNode {
@@ -24,6 +24,12 @@ export function toAmlNode(root: XmlElement): AmlNode {
     }
   }
   return out;
+}
+
+/** A JSON tree node as the chaincode's canonical XML (the inverse of toAmlNode); nesting is bounded by the reader that built it. */
+export function serializeAmlNode(node: AmlNode): string {
+  const toXml = (n: AmlNode): XmlElement => ({ name: n.tag, attrs: n.attributes, children: n.children.map(toXml), ...(n.text !== undefined ? { text: n.text } : {}) });
+  return serializeXml(toXml(node));
 }
 
 const ENTITIES: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };

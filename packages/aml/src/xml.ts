@@ -4,8 +4,10 @@ import { AmlLimits } from './limits.js';
 
 /**
  * The canonical XML model, as the chaincode has it (`chaincode/src/aml/xml.ts`): an element has
- * either text or child elements (CAEX has no mixed content), text is trimmed of XML whitespace, comments and
- * processing instructions are dropped, entities are decoded.
+ * text (trimmed of XML whitespace) or child elements; comments and processing instructions are
+ * dropped, entities are decoded. Mixed content (text beside elements, which CAEX 2.15 allows in
+ * an xs:anyType `Value`) is kept in order: each run of text as written, as a child named
+ * TEXT_NODE (a name no XML element can have); the CAEX rules decide where it is allowed.
  */
 export interface XmlElement {
   readonly name: string;
@@ -13,6 +15,14 @@ export interface XmlElement {
   readonly children: readonly XmlElement[];
   readonly text?: string;
 }
+
+/** The name of a run of text among an element's children (mixed content); its `text` holds the run. */
+export const TEXT_NODE = '#text';
+
+export const isTextNode = (el: XmlElement): boolean => el.name === TEXT_NODE;
+
+const RENAMED = '#renamed:';
+const originalName = (key: string): string => (key.startsWith(RENAMED) ? key.slice(RENAMED.length) : key);
 
 // The same options as the chaincode's parser: its verdicts are the ones to reproduce.
 const parser = new XMLParser({
@@ -35,6 +45,10 @@ const parser = new XMLParser({
   // the parser's cap sits above it (a fragment adds one wrapper level) and convert() enforces
   // the limit itself, with its own message.
   maxNestedTags: AmlLimits.MAX_XML_DEPTH + 2,
+  // It renames elements and attributes called toString, valueOf, hasOwnProperty, ... to
+  // `__toString` (a name a document may use itself); a mark no XML name can carry instead lets
+  // convert() give them back their names: element content is kept as written.
+  onDangerousProperty: (name: string) => `${RENAMED}${name}`,
 });
 
 const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
@@ -116,15 +130,52 @@ export function decodeEntities(raw: string): string {
 
 type Ordered = Record<string, unknown>;
 
+/** A text or CDATA node's text (line ends normalized, entities decoded); undefined for an element. */
+function textOf(c: Ordered): string | undefined {
+  if ('#text' in c) return decodeEntities(String(c['#text']).replace(/\r\n?/g, '\n'));
+  if (!('#cdata' in c)) return undefined;
+  let out = '';
+  for (const p of c['#cdata'] as Ordered[]) out += String(p['#text'] ?? '').replace(/\r\n?/g, '\n');
+  return out;
+}
+
+/**
+ * Mixed content in document order: the runs of text (as written) between the converted child
+ * elements. A second pass over the raw nodes, so the common case (text or elements) keeps no
+ * runs at all.
+ */
+function interleave(rawChildren: readonly Ordered[], children: readonly XmlElement[]): XmlElement[] {
+  const out: XmlElement[] = [];
+  let run = '';
+  let k = 0;
+  const flush = (): void => {
+    if (run !== '') out.push({ name: TEXT_NODE, attrs: {}, children: [], text: run });
+    run = '';
+  };
+  for (const c of rawChildren) {
+    const t = textOf(c);
+    if (t !== undefined) {
+      run += t;
+    } else {
+      flush();
+      out.push(children[k++]!);
+    }
+  }
+  flush();
+  return out;
+}
+
 function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
   if (depth > maxDepth) throw new AmlInvalidError(`XML nesting deeper than ${maxDepth}`, { details: { limit: maxDepth } });
-  const name = Object.keys(node).find((k) => k !== ':@');
-  if (name === undefined) throw new AmlInvalidError('empty XML node');
+  const key = Object.keys(node).find((k) => k !== ':@');
+  if (key === undefined) throw new AmlInvalidError('empty XML node');
+  const name = originalName(key);
   if (UNSAFE_NAMES.has(name)) throw new AmlInvalidError(`element name '${name}' is not allowed`);
   const attrs: Record<string, string> = Object.create(null) as Record<string, string>;
   const rawAttrs = node[':@'];
   if (rawAttrs !== undefined) {
-    for (const [k, v] of Object.entries(rawAttrs as Record<string, unknown>)) {
+    for (const [rawKey, v] of Object.entries(rawAttrs as Record<string, unknown>)) {
+      const k = originalName(rawKey);
       if (UNSAFE_NAMES.has(k)) throw new AmlInvalidError(`attribute name '${k}' is not allowed`);
       if (typeof v !== 'string') throw new AmlInvalidError(`attribute '${k}' has no value`);
       if (v.includes('<')) throw new AmlInvalidError(`attribute '${k}' contains '<'`);
@@ -132,24 +183,23 @@ function convert(node: Ordered, depth: number, maxDepth: number): XmlElement {
       attrs[k] = decodeEntities(v.replace(/\r\n?/g, '\n').replace(/[\t\n]/g, ' '));
     }
   }
-  const rawChildren = (node[name] ?? []) as Ordered[];
+  const rawChildren = (node[key] ?? []) as Ordered[];
   const children: XmlElement[] = [];
   let text = '';
   for (const c of rawChildren) {
-    if ('#text' in c) {
-      text += decodeEntities(String(c['#text']).replace(/\r\n?/g, '\n'));
-    } else if ('#cdata' in c) {
-      const parts = c['#cdata'] as Ordered[];
-      for (const p of parts) text += String(p['#text'] ?? '').replace(/\r\n?/g, '\n');
-    } else {
-      children.push(convert(c, depth + 1, maxDepth));
-    }
+    const t = textOf(c);
+    if (t !== undefined) text += t;
+    else children.push(convert(c, depth + 1, maxDepth));
   }
-  // Only XML whitespace is cut from a value (a trailing U+00A0 is content); whether text sits
-  // between child elements is still judged by JavaScript's trim (a stray U+FEFF there is dropped).
-  const trimmed = trimXmlSpace(text);
-  if (children.length > 0 && text.trim().length > 0) throw new AmlInvalidError(`element <${name}> has mixed content (text and elements)`);
-  return children.length === 0 && trimmed.length > 0 ? { name, attrs: { ...attrs }, children, text: trimmed } : { name, attrs: { ...attrs }, children };
+  if (children.length === 0) {
+    // Only XML whitespace is cut from a value (a trailing U+00A0 is content).
+    const trimmed = trimXmlSpace(text);
+    return trimmed.length > 0 ? { name, attrs: { ...attrs }, children, text: trimmed } : { name, attrs: { ...attrs }, children };
+  }
+  // Text between child elements that is whitespace in JavaScript's sense (a stray U+FEFF too) is layout.
+  if (text.trim().length === 0) return { name, attrs: { ...attrs }, children };
+  // Mixed content: every run as written, spaces included (they separate words), in place.
+  return { name, attrs: { ...attrs }, children: interleave(rawChildren, children) };
 }
 
 /**
@@ -263,6 +313,11 @@ export function serializeXml(el: XmlElement, indent = 0): string {
   if (el.children.length === 0) {
     if (el.text === undefined || el.text === '') return `${pad}<${el.name}${attrs}/>`;
     return `${pad}<${el.name}${attrs}>${escapeText(el.text)}</${el.name}>`;
+  }
+  if (el.children.some(isTextNode)) {
+    // Mixed content is written as it was read: indentation here would be text of its own.
+    const inline = el.children.map((c) => (isTextNode(c) ? escapeText(c.text ?? '') : serializeXml(c))).join('');
+    return `${pad}<${el.name}${attrs}>${inline}</${el.name}>`;
   }
   const inner = el.children.map((c) => serializeXml(c, indent + 2)).join('\n');
   return `${pad}<${el.name}${attrs}>\n${inner}\n${pad}</${el.name}>`;

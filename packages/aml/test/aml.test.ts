@@ -12,10 +12,11 @@ import {
   readElementTree,
   readSpecification,
   readSpecificationTree,
+  TEXT_NODE,
   toAmlNode,
 } from '../src/index.js';
 import { readCanonicalTree } from '../src/tree.js';
-import { doc, ie, nestedAttributes, nestedElements } from './corpus.js';
+import { doc, doc215, ie, MIXED_VALUE, nestedAttributes, nestedElements, VALUE_CONTENT, valueOf } from './corpus.js';
 
 const FIXTURE = readFileSync(new URL('../../../chaincode/fixtures/bottling-plant.aml', import.meta.url), 'utf8');
 
@@ -106,5 +107,36 @@ describe('reading the ledger\'s specification', () => {
     expect(readElementTree(ie('a', ie('b'))).children[0]).toEqual({ tag: 'InternalElement', attributes: { Name: 'Nb', ID: 'b' }, children: [] });
     expect(() => readElementTree('<Attribute Name="x"/>')).toThrow(expect.objectContaining({ code: 'AML_INVALID' }));
     expect(() => readElementTree(ie('a', nestedAttributes(200)))).toThrow(expect.objectContaining({ code: 'AML_INVALID' }));
+  });
+});
+
+describe('CAEX 2.15 values with element content (xs:anyType)', () => {
+  const text = (t: string) => ({ tag: TEXT_NODE, attributes: {}, text: t, children: [] });
+
+  it('stores mixed content as written: every run in its place, spaces included, no indentation added', () => {
+    const canonical = canonicalizeDocument(doc215(ie('a', valueOf(MIXED_VALUE) + valueOf(VALUE_CONTENT))));
+    expect(canonical).toContain('<Value> Set to <b>12</b>\u00a0bar, <i kind="max">not</i> more &amp; &lt;never&gt; less. </Value>');
+    // Element-only content is laid out like any other; a nested mixed element stays inline.
+    expect(canonical).toContain(
+      '<Value>\n          <p:Pose xmlns:p="urn:example:pose" p:frame="base" unit="mm">\n            <p:X>1.5</p:X>\n            <p:Y/>\n            <p:Note lang="en">top <b>and</b> <i>left</i> </p:Note>\n          </p:Pose>\n        </Value>',
+    );
+  });
+
+  it('serves the content in the JSON tree, runs of text as #text nodes, the same through both readers', () => {
+    const canonical = canonicalizeDocument(doc215(ie('a', valueOf('a <b x="1">c</b> d'))));
+    const tree = readSpecificationTree(canonical);
+    expect(tree).toEqual(toAmlNode(readSpecification(canonical)));
+    const value = tree.children[0]!.children[0]!.children[0]!.children[0]!;
+    expect(value).toEqual({ tag: 'Value', attributes: {}, children: [text('a '), { tag: 'b', attributes: { x: '1' }, text: 'c', children: [] }, text(' d')] });
+    expect(readElementTree(ie('a', valueOf('a <b x="1">c</b> d'))).children[0]!.children[0]).toEqual(value);
+  });
+
+  it('holds a fragment to the twin\'s version, and leaves the rule to the ledger without one', () => {
+    const frag = ie('f', valueOf('one <x/> two', 'DefaultValue'));
+    expect(() => readAmlFragment(frag, '3.0')).toThrow(expect.objectContaining({ name: AmlInvalidError.name, code: 'AML_INVALID' }));
+    expect(readAmlFragment(frag, '2.15').elements[0]!.children[0]!.children[0]!.children.map((c) => c.name)).toEqual([TEXT_NODE, 'x', TEXT_NODE]);
+    expect(readAmlFragment(frag).elementCount).toBe(1);
+    // Text beside the fragment's elements is no value of anything.
+    expect(() => readAmlFragment(`text${frag}`, '2.15')).toThrow(expect.objectContaining({ code: 'AML_INVALID' }));
   });
 });

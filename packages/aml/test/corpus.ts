@@ -13,6 +13,20 @@ export interface AmlCase {
 export const doc = (hierarchy: string, header = ''): string =>
   `<?xml version="1.0" encoding="UTF-8"?><CAEXFile SchemaVersion="3.0" FileName="t.aml">${header}<InstanceHierarchy Name="IH" ID="ih">${hierarchy}</InstanceHierarchy></CAEXFile>`;
 
+/** The same document in CAEX 2.15, whose `Value` and `DefaultValue` are xs:anyType (element and mixed content). */
+export const doc215 = (hierarchy: string, header = ''): string => doc(hierarchy, header).replace('SchemaVersion="3.0"', 'SchemaVersion="2.15"');
+
+/** An Attribute whose Value holds `content` as written. */
+export const valueOf = (content: string, tag = 'Value'): string => `<Attribute Name="v"><${tag}>${content}</${tag}></Attribute>`;
+
+/** n elements nested in one another, with text at the bottom. */
+export const nestedContent = (n: number): string => `${'<x>'.repeat(n)}deep${'</x>'.repeat(n)}`;
+
+/** Element and mixed content as 2.15 files carry it in a Value: namespaces, attributes, text beside elements, edge spaces. */
+export const VALUE_CONTENT =
+  '<p:Pose xmlns:p="urn:example:pose" p:frame="base" unit="mm"><p:X>1.5</p:X><p:Y/><p:Note lang="en">top <b>and</b> <i>left</i> </p:Note></p:Pose>';
+export const MIXED_VALUE = ' Set to <b>12</b>\u00a0bar, <i kind="max">not</i> more &amp; <![CDATA[<never>]]><!-- c --> less. ';
+
 export const ie = (id: string, inner = ''): string => `<InternalElement Name="N${id}" ID="${id}">${inner}</InternalElement>`;
 
 /**
@@ -68,6 +82,15 @@ export const AML_CASES: readonly AmlCase[] = [
   { name: 'a value ending in a no-break space', kind: 'document', code: undefined, xml: () => doc(ie('a', '<Attribute Name="x"><Value>10\u00a0</Value></Attribute>')) },
   // Linear trimming: a regular expression for trailing spaces is quadratic on a long inner run.
   { name: 'a value with 1 MB of inner spaces', kind: 'document', code: undefined, xml: () => doc(ie('a', `<Attribute Name="x"><Value>x${' '.repeat(1024 * 1024)}x</Value></Attribute>`)) },
+  // CAEX 2.15: Value and DefaultValue are xs:anyType; their element and mixed content is kept as written.
+  { name: 'a 2.15 Value holding elements with attributes and namespaces', kind: 'document', code: undefined, xml: () => doc215(ie('a', valueOf(VALUE_CONTENT))) },
+  { name: 'a 2.15 Value with mixed content', kind: 'document', code: undefined, xml: () => doc215(ie('a', valueOf(MIXED_VALUE))) },
+  { name: 'a 2.15 DefaultValue with mixed content beside a text Value', kind: 'document', code: undefined, xml: () => doc215(ie('a', `<Attribute Name="v"><DefaultValue>a<x/>b</DefaultValue><Value>plain</Value></Attribute>`)) },
+  { name: 'a 2.15 Value holding elements in a library', kind: 'document', code: undefined, xml: () => doc215(ie('a')).replace('</CAEXFile>', `<AttributeTypeLib Name="L"><AttributeType Name="T">${valueOf(VALUE_CONTENT)}</AttributeType></AttributeTypeLib></CAEXFile>`) },
+  // The XML parser renames these (to `__toString`, ...) to protect its own objects: given back.
+  { name: 'a 2.15 Value holding elements named like Object methods', kind: 'document', code: undefined, xml: () => doc215(ie('a', valueOf('<toString valueOf="1">a</toString> b <hasOwnProperty/><__toString/>'))) },
+  { name: 'a 2.15 Value 128 XML levels deep (the limit)', kind: 'document', code: undefined, xml: () => doc215(ie('a', valueOf(nestedContent(123)))) },
+  { name: 'a 2.15 Value with 10^5 elements', kind: 'document', code: undefined, xml: () => doc215(ie('a', valueOf('<x a="1">t</x>'.repeat(100_000)))) },
   { name: 'a fragment of 2,000 elements (the limit)', kind: 'fragment', code: undefined, xml: () => Array.from({ length: 2000 }, (_, i) => `<InternalElement Name="n" ID="f${i}"/>`).join('') },
   // Refused.
   { name: 'elements nested 5,000 deep', kind: 'document', code: 'AML_INVALID', xml: () => doc(nestedElements(5000)) },
@@ -101,6 +124,22 @@ export const AML_CASES: readonly AmlCase[] = [
   { name: 'an unknown element', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', '<Script/>')) },
   { name: 'a __proto__ element', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', '<__proto__/>')) },
   { name: 'mixed content', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', 'text<Attribute Name="x"/>')) },
+  // Only a 2.15 Value or DefaultValue may hold elements or mixed content: 3.0 types them xs:string.
+  { name: 'a 3.0 Value holding elements', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', valueOf(VALUE_CONTENT))) },
+  { name: 'a 3.0 Value with mixed content', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', valueOf(MIXED_VALUE))) },
+  { name: 'a 3.0 DefaultValue holding an element', kind: 'document', code: 'AML_INVALID', xml: () => doc(ie('a', valueOf('<x/>', 'DefaultValue'))) },
+  { name: 'mixed content in 2.15 outside a Value', kind: 'document', code: 'AML_INVALID', xml: () => doc215(ie('a', 'text<Attribute Name="x"/>')) },
+  { name: 'mixed content in a 2.15 AdditionalInformation', kind: 'document', code: 'AML_INVALID', xml: () => doc215(ie('a', '<AdditionalInformation><x>a<y/></x></AdditionalInformation>')) },
+  { name: 'a 2.15 Description holding an element', kind: 'document', code: 'AML_INVALID', xml: () => doc215(ie('a', '<Description>a<b>c</b></Description>')) },
+  // Inside a 2.15 Value the limits and refusals are those of everywhere else.
+  { name: 'a 2.15 Value 129 XML levels deep', kind: 'document', code: 'AML_INVALID', xml: () => doc215(ie('a', valueOf(nestedContent(124)))) },
+  { name: 'a 2.15 Value nested 100,000 deep', kind: 'document', code: 'AML_INVALID', xml: () => doc215(ie('a', valueOf(nestedContent(100_000)))) },
+  { name: 'a 2.15 Value using an entity a DOCTYPE declares', kind: 'document', code: 'DOCTYPE_FORBIDDEN', xml: () => `<!DOCTYPE x [<!ENTITY e "&#38;e;&#38;e;">]>${doc215(ie('a', valueOf('<x>&e;</x>')))}` },
+  { name: 'a 2.15 Value using an undefined entity', kind: 'document', code: 'AML_INVALID', xml: () => doc215(ie('a', valueOf('<x>a &lol; b<y/></x>'))) },
+  { name: 'a 2.15 Value with a control character', kind: 'document', code: 'AML_INVALID', xml: () => doc215(ie('a', valueOf('<x>\u0001</x>'))) },
+  { name: 'a 2.15 Value holding a __proto__ element', kind: 'document', code: 'AML_INVALID', xml: () => doc215(ie('a', valueOf('a<__proto__/>'))) },
+  { name: 'a 2.15 Value that is not well-formed', kind: 'document', code: 'AML_INVALID', xml: () => doc215(ie('a', valueOf('<x><y></x></y>'))) },
+  { name: 'a 2.15 Value over 8 MiB of text', kind: 'document', code: 'TOO_LARGE', xml: () => doc215(ie('a', valueOf(`<x>${'t'.repeat(8 * 1024 * 1024)}</x> and more`))) },
   { name: 'an element without ID', kind: 'fragment', code: 'AML_INVALID', xml: () => '<InternalElement Name="a"/>' },
   { name: 'an ID of 257 characters', kind: 'fragment', code: 'AML_INVALID', xml: () => ie('i'.repeat(257)) },
   { name: 'a fragment of Attributes', kind: 'fragment', code: 'AML_INVALID', xml: () => '<Attribute Name="a"/>' },

@@ -15,6 +15,8 @@ export interface RefElement {
   readonly children: readonly RefElement[];
   /** All character data directly inside the element, untrimmed. */
   readonly text: string;
+  /** The same, as the runs before each child element and after the last (children.length + 1 runs). */
+  readonly runs: readonly string[];
 }
 
 interface Open {
@@ -22,6 +24,7 @@ interface Open {
   attrs: Array<[string, string]>;
   children: RefElement[];
   text: string;
+  runs: string[];
 }
 
 const NAMED: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
@@ -37,6 +40,11 @@ function unescape(s: string): string {
 }
 
 const NAME = /[^\s/>=]+/y;
+
+function append(el: Open, text: string): void {
+  el.text += text;
+  el.runs[el.runs.length - 1] += text;
+}
 const ATTR = /\s*([^\s/>=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/y;
 
 export function readReferenceXml(input: string): RefElement {
@@ -53,10 +61,12 @@ export function readReferenceXml(input: string): RefElement {
     return body;
   };
   const close = (el: Open): void => {
-    const done: RefElement = { name: el.name, attrs: el.attrs, children: el.children, text: el.text };
+    const done: RefElement = { name: el.name, attrs: el.attrs, children: el.children, text: el.text, runs: el.runs };
     const parent = stack.at(-1);
-    if (parent) parent.children.push(done);
-    else if (root === undefined) root = done;
+    if (parent) {
+      parent.children.push(done);
+      parent.runs.push('');
+    } else if (root === undefined) root = done;
     else throw new Error('reference reader: two roots');
   };
   while (i < xml.length) {
@@ -71,7 +81,7 @@ export function readReferenceXml(input: string): RefElement {
       const data = until(']]>');
       const top = stack.at(-1);
       if (!top) throw new Error('reference reader: CDATA outside the root');
-      top.text += data;
+      append(top, data);
     } else if (xml.startsWith('<!', i)) {
       throw new Error('reference reader: declarations are not read');
     } else if (xml.startsWith('</', i)) {
@@ -84,7 +94,7 @@ export function readReferenceXml(input: string): RefElement {
       NAME.lastIndex = i + 1;
       const m = NAME.exec(xml);
       if (!m) throw new Error(`reference reader: bad tag at ${i}`);
-      const el: Open = { name: m[0], attrs: [], children: [], text: '' };
+      const el: Open = { name: m[0], attrs: [], children: [], text: '', runs: [''] };
       i = NAME.lastIndex;
       for (;;) {
         ATTR.lastIndex = i;
@@ -110,7 +120,7 @@ export function readReferenceXml(input: string): RefElement {
       const end = at < 0 ? xml.length : at;
       const chunk = xml.slice(i, end);
       const top = stack.at(-1);
-      if (top) top.text += unescape(chunk);
+      if (top) append(top, unescape(chunk));
       else if (chunk.trim() !== '') throw new Error('reference reader: text outside the root');
       i = end;
     }
@@ -126,9 +136,10 @@ export function xmlTrim(s: string): string {
 
 /**
  * Where `b` says less than `a`, as paths: elements (names, order), attributes (names, values)
- * and text. Differences the canonical form documents are not reported: attribute order, text
- * trimmed at both ends (chaincode README, "Canonical form"), whitespace-only text between child
- * elements, CDATA versus escaped text, comments and processing instructions.
+ * and text, and in mixed content each run of text in its place. Differences the canonical form
+ * documents are not reported: attribute order, text trimmed at both ends (chaincode README,
+ * "Canonical form"), whitespace-only text between child elements, CDATA versus escaped text,
+ * comments and processing instructions.
  */
 export function semanticDifferences(a: RefElement, b: RefElement, path = '', out: string[] = [], max = 20): string[] {
   const here = `${path}/${a.name}`;
@@ -147,6 +158,10 @@ export function semanticDifferences(a: RefElement, b: RefElement, path = '', out
   const at = xmlTrim(a.text);
   const bt = xmlTrim(b.text);
   if (at !== bt) out.push(`${here}: text ${JSON.stringify(at.slice(0, 80))} became ${JSON.stringify(bt.slice(0, 80))}`);
+  // Mixed content (a CAEX 2.15 xs:anyType value): every run of text in its place, spaces included.
+  else if (a.children.length > 0 && a.text.trim() !== '' && JSON.stringify(a.runs) !== JSON.stringify(b.runs)) {
+    out.push(`${here}: mixed content ${JSON.stringify(a.runs).slice(0, 120)} became ${JSON.stringify(b.runs).slice(0, 120)}`);
+  }
   if (a.children.length !== b.children.length) {
     out.push(`${here}: ${a.children.length} child elements became ${b.children.length} (${a.children.map((c) => c.name).join(',')} vs ${b.children.map((c) => c.name).join(',')})`);
     return out;

@@ -52,6 +52,16 @@ describe('splitAmlDocument', () => {
     for (const c of children) expect(c.after).toBe(area?.index);
   });
 
+  it('takes InternalElements held in a CAEX 2.15 Value for content, not for elements to split or fill', () => {
+    // The value quotes an InternalElement with the ID of the area whose children travel in chunks.
+    const quoted = '<Attribute Name="Template"><Value>like <InternalElement Name="q" ID="a1"><InternalElement Name="q2" ID="q2"/></InternalElement></Value></Attribute>';
+    const xml = nested(40).replace('SchemaVersion="3.0"', 'SchemaVersion="2.15"').replace('<Attribute Name="x"><Value>1</Value></Attribute>', quoted);
+    const split = splitAmlDocument(xml, { maxChunkBytes: 1024 });
+    checkPieces(split, 1024);
+    expect(split.chunks.filter((c) => c.parentId === 'a1').length).toBeGreaterThan(1);
+    expect(canonicalizeDocument(assembleAmlSplit(split))).toBe(canonicalizeDocument(xml));
+  });
+
   it('fits 20,000 components in chunks of the default size', () => {
     const xml = flat(AmlLimits.MAX_ELEMENTS_PER_TWIN);
     const split = splitAmlDocument(xml);

@@ -65,6 +65,13 @@ describe('sensor feeds judged against the specification', () => {
     expect(sensorProfile(el('InternalElement', { ID: 'z' }, [attr('ExpectedMin', 'warm'), attr('ExpectedMax', '8')])).range).toBeUndefined();
   });
 
+  it('judges nothing when a bound is element content (a CAEX 2.15 value), and says so', () => {
+    const structured = el('Attribute', { Name: 'ExpectedMin' }, [el('Value', {}, [el('#text', {}, [], 'about '), el('v', {}, [], '4')])]);
+    const profile = sensorProfile(el('InternalElement', { ID: 'w' }, [structured, attr('ExpectedMax', '8')]));
+    expect(profile.range).toBeUndefined();
+    expect(profile.rangeProblem).toMatch(/not a finite min ≤ max/);
+  });
+
   it('flags exactly the buckets whose extremes leave the range, with their time span', () => {
     const buckets = [
       { start: 0, count: 10, values: { v: { min: 5, max: 7, mean: 6 } } },

@@ -32,6 +32,15 @@ describe('AML tree rows', () => {
     ]);
   });
 
+  it('says an attribute value is XML content (CAEX 2.15), not an empty value with its unit', () => {
+    const value = el('Value', {}, [el('#text', {}, [], 'up to '), el('b', {}, [], '5'), el('Attribute', { Name: 'inside' })]);
+    const rows = flatten(el('CAEXFile', {}, [el('InstanceHierarchy', { Name: 'H' }, [el('Attribute', { Name: 'Stroke', Unit: 'mm' }, [value])])]));
+    expect(rows.map((r) => [r.kind, r.label, r.detail])).toEqual([
+      ['hierarchy', 'H', 'instance hierarchy'],
+      ['attribute', 'Stroke', 'XML content'],
+    ]);
+  });
+
   it('skips collapsed subtrees', () => {
     const rows = flatten(tree);
     expect(visibleRows(rows, new Set())).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);

@@ -8,7 +8,7 @@ import type { Program } from '@twinledger/ledger';
 import type { Producer } from '@twinledger/kafka';
 import { silentLogger } from '@twinledger/observability';
 import { decodeReadingsMessage } from '@twinledger/readings';
-import { attributeMismatches, isSensor, parseTwinAml, sensorFragment } from '../src/domain/aml.js';
+import { attributeMismatches, identityChange, isSensor, parseTwinAml, sensorFragment } from '../src/domain/aml.js';
 import { openCallJournal } from '../src/domain/call-journal.js';
 import { checkProgramCall, readBackMatches } from '../src/domain/safety.js';
 import { createReadingForwarder } from '../src/domain/reading-forwarder.js';
@@ -38,6 +38,16 @@ describe('AML of the twin', () => {
     expect(() => sensorFragment({ ...c, componentId: 'bad id' })).toThrow(expect.objectContaining({ code: 'DEVICE_METADATA_INVALID' }));
     // Metadata the ledger's AML rules refuse never reaches a transaction.
     expect(() => sensorFragment({ ...c, name: 'bad\u0001name' })).toThrow(expect.objectContaining({ code: 'DEVICE_METADATA_INVALID', details: { componentId: 'sensor-x-2', reason: 'AML_INVALID' } }));
+  });
+
+  it('compares no text with a value held as element content (CAEX 2.15): the device\'s value is a difference', () => {
+    const c = { componentId: 's-9', kind: 'sensor', name: 'S', parentId: 'filler-1', expectedMin: 0, serialNumber: 'SN-2' };
+    const structured = (name: string, content: string) => `<Attribute Name="${name}"><Value>${content}</Value></Attribute>`;
+    const spec = `<CAEXFile SchemaVersion="2.15" FileName="t.aml"><InstanceHierarchy Name="h"><InternalElement Name="P" ID="filler-1"><InternalElement Name="S" ID="s-9">${structured('ExpectedMin', '<v/>')}${structured('SerialNumber', 'SN <b>2</b>')}</InternalElement></InternalElement></InstanceHierarchy></CAEXFile>`;
+    const el = parseTwinAml(spec).elements.get('s-9')!;
+    expect(el.attributes).toEqual({});
+    expect(attributeMismatches(el, c)).toEqual([{ attribute: 'ExpectedMin', twin: undefined, device: '0' }]);
+    expect(identityChange(el, c)).toBeUndefined();
   });
 
   it('derives one stable feed ID per twin component', async () => {

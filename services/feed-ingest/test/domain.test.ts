@@ -21,6 +21,16 @@ describe('expected ranges from AML', () => {
     expect(() => expectedRangeFromAml(fixture, 'nope')).toThrow(expect.objectContaining({ code: 'INVALID_EXPECTED_RANGE' }));
     expect(() => expectedRangeFromAml(sensor('<Attribute Name="Min"><Value>5</Value></Attribute><Attribute Name="Max"><Value>1</Value></Attribute>'))).toThrow(expect.objectContaining({ code: 'INVALID_EXPECTED_RANGE' }));
   });
+  it('refuses a bound held as element content (CAEX 2.15 xs:anyType): an invalid range, never a guessed number', () => {
+    const bounds = '<Attribute Name="ExpectedMin"><Value><v unit="mm">1</v></Value></Attribute><Attribute Name="ExpectedMax"><Value>2</Value></Attribute>';
+    // Counted as a bound that is no number (not as a missing one).
+    const invalid = expect.objectContaining({ code: 'INVALID_EXPECTED_RANGE', details: { min: 'NaN', max: '2' } });
+    expect(() => expectedRangeFromAml(sensor(bounds))).toThrow(invalid);
+    const doc215 = `<CAEXFile SchemaVersion="2.15" FileName="s.aml"><InstanceHierarchy Name="h">${sensor(bounds.replace('<v unit="mm">1</v>', '1 <sub>0</sub>'))}</InstanceHierarchy></CAEXFile>`;
+    expect(() => expectedRangeFromAml(doc215)).toThrow(invalid);
+    // In 3.0 such a value is no CAEX at all.
+    expect(() => expectedRangeFromAml(doc215.replace('2.15', '3.0'))).toThrow(expect.objectContaining({ code: 'AML_INVALID' }));
+  });
   it('refuses what the ledger refuses, with the ledger\'s codes, never a parser crash', async () => {
     const { AML_CASES } = await import('../../../packages/aml/test/corpus.js');
     for (const c of AML_CASES.filter((x) => x.code !== undefined && x.code !== 'TOO_LARGE')) {

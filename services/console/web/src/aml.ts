@@ -35,8 +35,11 @@ function describe(node: AmlNode): { kind: RowKind; label: string; detail: string
       return { kind: program ? 'program' : 'element', label: a['Name'] ?? a['ID'] ?? '(element)', detail: program ? 'program' : childText(node, 'Description') ?? '' };
     }
     case 'Attribute': {
-      const value = childText(node, 'Value');
+      const valueNode = node.children.find((c) => c.tag === 'Value');
       const unit = a['Unit'] ? ` ${a['Unit']}` : '';
+      // A CAEX 2.15 value may hold elements (xs:anyType): said so, not shown as its first text.
+      if (valueNode !== undefined && valueNode.children.length > 0) return { kind: 'attribute', label: a['Name'] ?? '(attribute)', detail: 'XML content' };
+      const value = valueNode?.text;
       return { kind: 'attribute', label: a['Name'] ?? '(attribute)', detail: value !== undefined ? `${value}${unit}` : `${a['AttributeDataType'] ?? ''}${unit}` };
     }
     case 'ExternalInterface':

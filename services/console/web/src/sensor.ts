@@ -25,7 +25,7 @@ export interface SensorProfile {
 /** The sensor element's profile from its JSON tree (spec-service `elements/:id?format=json`). */
 export function sensorProfile(element: AmlNode): SensorProfile {
   const attrs = element.children.filter((c) => c.tag === 'Attribute');
-  const { mins, maxs } = expectedBounds(attrs.map((a) => ({ name: a.attributes['Name'] ?? '', value: a.children.find((c) => c.tag === 'Value')?.text })));
+  const { mins, maxs } = expectedBounds(attrs.map((a) => ({ name: a.attributes['Name'] ?? '', value: a.children.find((c) => c.tag === 'Value') })));
   const unit = attrs.find((a) => /^expected(min|max)$/i.test(a.attributes['Name'] ?? ''))?.attributes['Unit'];
   const name = element.attributes['Name'] ?? element.attributes['ID'] ?? '(sensor)';
   if (mins.length !== 1 || maxs.length !== 1) {

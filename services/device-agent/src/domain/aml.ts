@@ -9,7 +9,11 @@ export interface TwinElement {
   /** '' for elements directly under an InstanceHierarchy. */
   readonly parentId: string;
   readonly roles: readonly string[];
-  /** Attribute name -> its Value text. */
+  /**
+   * Attribute name -> its Value text. An attribute whose Value holds elements (CAEX 2.15
+   * xs:anyType) is left out: it has no text to compare with what a device reports, so a device's
+   * value for it shows as a difference rather than matching a guessed '' (Number('') is 0).
+   */
   readonly attributes: Readonly<Record<string, string>>;
   /** IDs of the nested InternalElements, in document order. */
   readonly childIds: readonly string[];
@@ -39,7 +43,7 @@ export function parseTwinAml(aml: string): TwinModel {
     for (const a of named(ie, 'Attribute')) {
       const name = a.attrs['Name'];
       const value = named(a, 'Value')[0];
-      if (name !== undefined && value !== undefined) attributes[name] = value.text ?? '';
+      if (name !== undefined && value !== undefined && value.children.length === 0) attributes[name] = value.text ?? '';
     }
     const roles = [
       ...named(ie, 'RoleRequirements').map((r) => r.attrs['RefBaseRoleClassPath'] ?? ''),

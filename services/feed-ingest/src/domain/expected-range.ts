@@ -43,7 +43,7 @@ export function expectedRangeFromAml(aml: string, elementId?: string): ExpectedR
     if (scope.length === 0) throw new InvalidRangeError('the AML fragment has no element with that ID', { details: { elementId } });
   }
   const { mins, maxs } = expectedBounds(
-    scope.flatMap((el) => el.children.filter((a) => a.name === 'Attribute').map((a) => ({ name: a.attrs['Name'] ?? '', value: a.children.find((c) => c.name === 'Value')?.text }))),
+    scope.flatMap((el) => el.children.filter((a) => a.name === 'Attribute').map((a) => ({ name: a.attrs['Name'] ?? '', value: a.children.find((c) => c.name === 'Value') }))),
   );
   if (mins.length !== 1 || maxs.length !== 1) {
     throw new InvalidRangeError('the AML fragment must hold exactly one min and one max attribute for the sensor', { details: { mins: mins.length, maxs: maxs.length } });
