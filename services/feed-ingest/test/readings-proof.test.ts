@@ -175,13 +175,19 @@ describe('GET /feeds/:feedId/readings?proof=true', () => {
     expect(await edgesOf(2000, 3000)).toMatchObject({ served: [], before: 5, after: null, edges: { ok: true, edges: { before: 'signed', after: 'open' } } });
   });
 
-  it('503 PROOF_UNAVAILABLE when the record before the range is unreadable (never an answer without its edge)', async () => {
-    unreadable = 0;
-    try {
-      const res = await get(app, 'from=1150&to=1420&proof=true');
-      expect({ status: res.statusCode, code: (res.json() as { code: string }).code }).toEqual({ status: 503, code: 'PROOF_UNAVAILABLE' });
-    } finally {
-      unreadable = -1;
+  it('503 PROOF_UNAVAILABLE when a neighbour record the edge needs is unreadable (never an answer without its edge)', async () => {
+    // Index 0 before 1150..1420; index 3 (anchored) after 1150..1220.
+    for (const [index, query] of [
+      [0, 'from=1150&to=1420&proof=true'],
+      [3, 'from=1150&to=1220&proof=true'],
+    ] as const) {
+      unreadable = index;
+      try {
+        const res = await get(app, query);
+        expect({ index, status: res.statusCode, code: (res.json() as { code: string }).code }).toEqual({ index, status: 503, code: 'PROOF_UNAVAILABLE' });
+      } finally {
+        unreadable = -1;
+      }
     }
   });
 

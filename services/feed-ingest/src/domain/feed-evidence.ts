@@ -173,6 +173,10 @@ export function createFeedEvidenceSource(init: FeedEvidenceInit, c: { dht: DhtNo
     }
     const upTo = Math.max(lastIndex ?? 0, afterRecord?.index ?? beforeRecord?.index ?? 0);
     const anchors = await orUnavailable('the feed\'s anchors on the ledger are unreadable', { feedId }, () => anchorsOf(twinId, feedId, upTo));
+    // An anchored index exists: its record missing is a replica failure, not the feed's end (the verifier would refuse `after: null`).
+    if (lastIndex !== undefined && !read.truncated && !afterRecord && anchors.some((a) => lastIndex + 1 >= a.fromIndex && lastIndex + 1 <= a.toIndex)) {
+      throw new ProofUnavailableError('the update record after the last served segment is not readable', { details: { feedId, index: lastIndex + 1 } });
+    }
     const used = new Map<string, ReadingsProofAnchor>();
 
     /** The anchor covering a record's index, with the record's audit path in it (null, [] past the anchors). */
