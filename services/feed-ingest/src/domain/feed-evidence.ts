@@ -130,8 +130,8 @@ export function createFeedEvidenceSource(init: FeedEvidenceInit, c: { dht: DhtNo
   }
 
   /**
-   * Where a range no segment meets falls: the last index that ends before `from` (-1: none) and
-   * the one after it (undefined: none). The DHT's own search (time ranges grow with the index),
+   * Where a range no segment meets falls: the record of the last index that ends before `from`
+   * and that of the index after it (each undefined when there is none). The DHT's own search (time ranges grow with the index),
    * record by record: the range read found no segment, so its window is not at hand.
    */
   async function gapOf(feedId: string, from: number): Promise<{ before: FeedUpdate | undefined; after: FeedUpdate | undefined }> {
@@ -173,15 +173,16 @@ export function createFeedEvidenceSource(init: FeedEvidenceInit, c: { dht: DhtNo
     }
     const upTo = Math.max(lastIndex ?? 0, afterRecord?.index ?? beforeRecord?.index ?? 0);
     const anchors = await orUnavailable('the feed\'s anchors on the ledger are unreadable', { feedId }, () => anchorsOf(twinId, feedId, upTo));
+    const covering = (index: number): FeedAnchor | undefined => anchors.find((a) => index >= a.fromIndex && index <= a.toIndex);
     // An anchored index exists: its record missing is a replica failure, not the feed's end (the verifier would refuse `after: null`).
-    if (lastIndex !== undefined && !read.truncated && !afterRecord && anchors.some((a) => lastIndex + 1 >= a.fromIndex && lastIndex + 1 <= a.toIndex)) {
+    if (lastIndex !== undefined && !read.truncated && !afterRecord && covering(lastIndex + 1)) {
       throw new ProofUnavailableError('the update record after the last served segment is not readable', { details: { feedId, index: lastIndex + 1 } });
     }
     const used = new Map<string, ReadingsProofAnchor>();
 
     /** The anchor covering a record's index, with the record's audit path in it (null, [] past the anchors). */
     async function anchoring(index: number): Promise<{ anchor: ReadingsProofAnchor | null; proof: string[] }> {
-      const a = anchors.find((x) => index >= x.fromIndex && index <= x.toIndex);
+      const a = covering(index);
       if (!a) return { anchor: null, proof: [] };
       const t = await orUnavailable('the anchored records are unreadable', { feedId, txId: a.txId }, () => treeOf(a));
       if (!t) throw new ProofUnavailableError('the records an anchor covers are not all readable at the replicas', { details: { feedId, txId: a.txId } });
