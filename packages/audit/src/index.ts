@@ -7,6 +7,8 @@ export type {
   ReadingsProof,
   ReadingsProofAnchor,
   ReadingsProofCode,
+  ReadingsProofEdge,
+  ReadingsEdgeStatus,
   ReadingsProofFailure,
   ReadingsProofRequest,
   ReadingsProofSegment,

@@ -80,7 +80,8 @@ export function runVerifyCli(argv: readonly string[], io: CliOutput): number {
   if (readings && !json) {
     io.out(`readings of feed ${feedId.slice(0, 16)}... in [${from}, ${to}]: ${readings.ok ? 'VERIFIED' : 'NOT VERIFIED'}`);
     io.out(`  ${readings.provenReadings} readings proven by anchors at block(s) ${readings.anchors.map((a) => a.blockNumber).join(', ') || '-'}; ${readings.unanchoredReadings} past the last anchor (owner-signed only)`);
-    for (const f of readings.failures) io.out(`  ${f.code}${f.index !== undefined ? ` index=${f.index}` : ''}${f.reading !== undefined ? ` reading=${f.reading}` : ''}: ${f.reason}`);
+    io.out(`  edges: before ${readings.edges.before}, after ${readings.edges.after}${readings.edges.after === 'open' ? ' (a later segment past the last anchor may be left out)' : ''}`);
+    for (const f of readings.failures) io.out(`  ${f.code}${f.edge ? ` edge=${f.edge}` : ''}${f.index !== undefined ? ` index=${f.index}` : ''}${f.reading !== undefined ? ` reading=${f.reading}` : ''}: ${f.reason}`);
   }
   return result.ok && (readings?.ok ?? true) ? 0 : 1;
 }

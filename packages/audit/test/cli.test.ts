@@ -31,7 +31,7 @@ function readingsAnswerOf(bundle: AuditBlockBundle): { answer: ReadingsWithProof
   }
   const ts = readings.map((r) => r.ts);
   return {
-    answer: { readings, truncated: false, proof: { feedId: f.feedId, twinId: bundle.twinId, anchors, segments, unanchoredFrom: anchors[anchors.length - 1]!.toIndex + 1 } },
+    answer: { readings, truncated: false, proof: { feedId: f.feedId, twinId: bundle.twinId, anchors, segments, unanchoredFrom: anchors[anchors.length - 1]!.toIndex + 1, before: null, after: null } },
     from: Math.min(...ts),
     to: Math.max(...ts),
   };
@@ -93,6 +93,8 @@ describe('npm run verify', () => {
       expect(ok.code).toBe(0);
       expect(ok.out.some((l) => /^readings of feed [0-9a-f]{16}\.\.\. in \[\d+, \d+\]: VERIFIED$/.test(l))).toBe(true);
       expect(ok.out.some((l) => new RegExp(`^ {2}${answer.readings.length} readings proven by anchors at block\\(s\\) \\d+, \\d+; 0 past the last anchor`).test(l))).toBe(true);
+      // From index 0 through the last anchored index, the feed's records end there: nothing after is proven absent.
+      expect(ok.out).toContain('  edges: before feed-start, after open (a later segment past the last anchor may be left out)');
       (answer.readings[3] as { v: unknown }).v = 1234.5;
       writeFileSync(join(dir, 'r.json'), JSON.stringify(answer));
       const bad = run([feeds, '--readings', join(dir, 'r.json'), '--from', String(from), '--to', String(to), '--json']);

@@ -4,7 +4,7 @@ import { canonicalBytes, signFeedUpdate, signingKeyFromSeed, type FeedUpdate } f
 import { encodeSegment, type Reading } from '@twinledger/readings';
 import { feedLeafHash } from '../src/feed-evidence.js';
 import { merkleTree } from '../src/merkle.js';
-import { ReadingsProofCodes, verifyReadingsProof, type ReadingsProofSegment, type ReadingsWithProof, type TrustedAnchor } from '../src/readings-proof.js';
+import { ReadingsProofCodes, verifyReadingsProof, type ReadingsProofEdge, type ReadingsProofSegment, type ReadingsWithProof, type TrustedAnchor } from '../src/readings-proof.js';
 
 /**
  * Readings answers built the way feed-ingest builds them (readingsProof in
@@ -22,6 +22,8 @@ interface Fixture {
   answer: ReadingsWithProof;
   trusted: TrustedAnchor[];
   key: typeof owner;
+  /** Every segment of the feed: its readings, bytes, manifest and signed record. */
+  made: { readings: Reading[]; bytes: Buffer; manifest: Record<string, unknown>; u: FeedUpdate }[];
 }
 
 /**
@@ -49,23 +51,25 @@ function fixture(n: number, batch: number, anchoredTo: number, from: number, to:
   }
   const readings: Reading[] = [];
   const segments: ReadingsProofSegment[] = [];
+  /** A record with the anchor covering it and its audit path, as a proof carries it. */
+  const recordOf = (m: (typeof made)[number]): ReadingsProofEdge => {
+    const p = proofs.get(m.u.index);
+    const { feedId: _f, ...anchor } = p?.anchor ?? { feedId };
+    return { update: { ...m.u }, anchor: p ? (anchor as ReadingsProofSegment['anchor']) : null, proof: p?.path ?? [] };
+  };
   for (const m of made) {
     if (m.u.timeEnd < from || m.u.timeStart > to) continue;
     const mine = m.readings.filter((r) => r.ts >= from && r.ts <= to).map((r) => ({ ...r, feed: feedId }));
-    const p = proofs.get(m.u.index);
-    const { feedId: _f, ...anchor } = p?.anchor ?? { feedId };
-    segments.push({
-      update: { ...m.u },
-      manifest: m.manifest,
-      segmentBase64: m.bytes.toString('base64'),
-      readings: { offset: readings.length, count: mine.length },
-      anchor: p ? (anchor as ReadingsProofSegment['anchor']) : null,
-      proof: p?.path ?? [],
-    });
+    segments.push({ ...recordOf(m), manifest: m.manifest, segmentBase64: m.bytes.toString('base64'), readings: { offset: readings.length, count: mine.length } });
     readings.push(...mine);
   }
-  const anchors = [...new Set(segments.map((s) => s.anchor).filter((a) => a !== null))];
-  return { feedId, key, trusted, answer: { readings, truncated: false, proof: { feedId, twinId: 'bp-1', anchors, segments, unanchoredFrom: anchoredTo + 1 } } };
+  // The neighbours: the last segment ending before `from` and the first starting after `to`.
+  const beforeM = made.filter((m) => m.u.timeEnd < from).at(-1);
+  const afterM = made.find((m) => m.u.timeStart > to);
+  const before = beforeM ? recordOf(beforeM) : null;
+  const after = afterM ? recordOf(afterM) : null;
+  const anchors = [...new Set([...segments, before, after].map((s) => s?.anchor ?? null).filter((a) => a !== null))];
+  return { feedId, key, trusted, made, answer: { readings, truncated: false, proof: { feedId, twinId: 'bp-1', anchors, segments, unanchoredFrom: anchoredTo + 1, before, after } } };
 }
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -168,5 +172,121 @@ describe('verifyReadingsProof', () => {
   it('FEED_PROOF_MISSING: an anchored segment served as if not yet anchored', () => {
     const r = verifyReadingsProof(withSegment(fx.answer, 4, (s) => ({ ...s, anchor: null, proof: [] })), fx.trusted, req);
     expect(r.failures).toEqual([expect.objectContaining({ code: ReadingsProofCodes.proofMissing, index: 5 })]);
+  });
+});
+
+describe('verifyReadingsProof at the edges of the range', () => {
+  // 10 segments (ts 0..990), anchored 0..7 in batches of 4; range 250..520 serves segments 2..5,
+  // with the records of 1 (before) and 6 (after), both anchored.
+  const fx = fixture(10, 4, 7, 250, 520);
+  const req = { feedId: fx.feedId, from: 250, to: 520 };
+  const proofOf = (a: ReadingsWithProof, change: Partial<ReadingsWithProof['proof']>): ReadingsWithProof => ({ ...clone(a), proof: { ...clone(a.proof), ...change } });
+  /** The answer without segment `k` of its proof (its readings dropped, later offsets moved). */
+  const without = (a: ReadingsWithProof, k: number): ReadingsWithProof => {
+    const gone = a.proof.segments[k]!.readings;
+    const segments = a.proof.segments.filter((_, i) => i !== k).map((s) => (s.readings.offset > gone.offset ? { ...s, readings: { ...s.readings, offset: s.readings.offset - gone.count } } : s));
+    return { ...clone(a), readings: a.readings.filter((_, i) => i < gone.offset || i >= gone.offset + gone.count), proof: { ...clone(a.proof), segments } };
+  };
+  /** A segment's record as an edge record (what a server that left the segment out would show). */
+  const asEdge = (s: ReadingsProofSegment): ReadingsProofEdge => ({ update: s.update, anchor: s.anchor, proof: s.proof });
+
+  it('an untouched answer proves both edges by anchored neighbour records', () => {
+    expect(fx.answer.proof.segments.map((s) => s.update['index'])).toEqual([2, 3, 4, 5]);
+    expect([fx.answer.proof.before?.update['index'], fx.answer.proof.after?.update['index']]).toEqual([1, 6]);
+    const r = verifyReadingsProof(clone(fx.answer), fx.trusted, req);
+    expect(r.failures).toEqual([]);
+    expect(r.edges).toEqual({ before: 'anchored', after: 'anchored' });
+    expect(r.anchors.map((a) => a.txId)).toEqual(['tx0', 'tx4']);
+  });
+
+  it('READINGS_INCOMPLETE: the first or last segment left out, its own record shown as the neighbour', () => {
+    const noFirst = without(fx.answer, 0);
+    const r = verifyReadingsProof(proofOf(noFirst, { before: asEdge(fx.answer.proof.segments[0]!) }), fx.trusted, req);
+    expect(r.failures).toEqual([expect.objectContaining({ code: ReadingsProofCodes.incomplete, edge: 'before', index: 2 })]);
+    const noLast = without(fx.answer, 3);
+    const s = verifyReadingsProof(proofOf(noLast, { after: asEdge(fx.answer.proof.segments[3]!) }), fx.trusted, req);
+    expect(s.failures).toEqual([expect.objectContaining({ code: ReadingsProofCodes.incomplete, edge: 'after', index: 5 })]);
+    expect(s.edges).toEqual({ before: 'anchored', after: 'failed' });
+  });
+
+  it('READINGS_EDGE_MISSING: a neighbour record absent, of another index, or a proof without edge records', () => {
+    // The first segment left out, the old neighbour kept: it is not the neighbour of index 3.
+    const shifted = verifyReadingsProof(without(fx.answer, 0), fx.trusted, req);
+    expect(shifted.failures).toEqual([expect.objectContaining({ code: ReadingsProofCodes.edgeMissing, edge: 'before', index: 1 })]);
+    expect(codes(verifyReadingsProof(proofOf(fx.answer, { before: null }), fx.trusted, req))).toEqual([ReadingsProofCodes.edgeMissing]);
+    // Index 6 is anchored: it exists, so "no segment after" is not believed.
+    const noAfter = verifyReadingsProof(proofOf(fx.answer, { after: null }), fx.trusted, req);
+    expect(noAfter.failures).toEqual([expect.objectContaining({ code: ReadingsProofCodes.edgeMissing, edge: 'after', index: 6 })]);
+    // An older server's proof (no before/after at all): both edges unproven.
+    const { before: _b, after: _a, ...old } = clone(fx.answer.proof);
+    const r = verifyReadingsProof({ ...clone(fx.answer), proof: old }, fx.trusted, req);
+    expect(r.failures.map((f) => [f.code, f.edge])).toEqual([
+      [ReadingsProofCodes.edgeMissing, 'before'],
+      [ReadingsProofCodes.edgeMissing, 'after'],
+    ]);
+    // A truncated answer needs no record after: its end is where the next page starts.
+    const truncated = verifyReadingsProof({ ...proofOf(fx.answer, { after: null }), truncated: true }, fx.trusted, req);
+    expect(truncated).toMatchObject({ ok: true, edges: { before: 'anchored', after: 'truncated' } });
+  });
+
+  it('FEED_UPDATE_INVALID: a neighbour record signed by another key, or of another feed', () => {
+    const other = signingKeyFromSeed(new Uint8Array(randomBytes(32)));
+    const b = fx.answer.proof.before!;
+    const resigned = { ...b, update: { ...b.update, sig: signFeedUpdate(other, { topic: TOPIC, index: 1, timeStart: 100, timeEnd: 190, ref: b.update['ref'] as string }).sig } };
+    const r = verifyReadingsProof(proofOf(fx.answer, { before: resigned }), fx.trusted, req);
+    expect(r.failures).toEqual([expect.objectContaining({ code: ReadingsProofCodes.updateInvalid, edge: 'before', index: 1 })]);
+    // Another feed's record of index 6, ending long after `to`.
+    const foreign = fixture(10, 4, 7, 250, 520, other);
+    const s = verifyReadingsProof(proofOf(fx.answer, { after: clone(foreign.answer.proof.after) }), fx.trusted, req);
+    expect(s.failures).toEqual([expect.objectContaining({ code: ReadingsProofCodes.updateInvalid, edge: 'after', index: 6 })]);
+  });
+
+  it('FEED_PROOF_MISSING, FEED_PROOF_INVALID, FEED_ROOT_NOT_ON_CHAIN: a neighbour record not covered by its anchor', () => {
+    const a = fx.answer.proof.after!;
+    const missing = verifyReadingsProof(proofOf(fx.answer, { after: { ...a, anchor: null, proof: [] } }), fx.trusted, req);
+    expect(missing.failures).toEqual([expect.objectContaining({ code: ReadingsProofCodes.proofMissing, edge: 'after', index: 6 })]);
+    const b = fx.answer.proof.before!;
+    const wrongPath = verifyReadingsProof(proofOf(fx.answer, { before: { ...b, proof: fx.answer.proof.segments[0]!.proof } }), fx.trusted, req);
+    expect(wrongPath.failures).toEqual([expect.objectContaining({ code: ReadingsProofCodes.proofInvalid, edge: 'before', index: 1 })]);
+    // A record of index 6 that starts after `to` (a rewrite the owner never anchored), under a self-made root.
+    const fake = signFeedUpdate(fx.key, { topic: TOPIC, index: 6, timeStart: 900, timeEnd: 990, ref: a.update['ref'] as string });
+    const selfMade = { update: { ...fake }, anchor: { txId: 'tx-self', blockNumber: 99, fromIndex: 6, toIndex: 6, root: feedLeafHash(fake).toString('hex') }, proof: [] };
+    const forged = verifyReadingsProof(proofOf(fx.answer, { after: selfMade }), fx.trusted, req);
+    expect(forged.failures).toEqual([expect.objectContaining({ code: ReadingsProofCodes.rootNotOnChain, edge: 'after', index: 6 })]);
+  });
+
+  it('past the last anchor: a neighbour owner-signed only, and no record after is open, not refused', () => {
+    // Anchored 0..3; range 450..520 serves 4..5, after = 6 (unanchored).
+    const tail = fixture(10, 4, 3, 450, 520);
+    const treq = { feedId: tail.feedId, from: 450, to: 520 };
+    expect(verifyReadingsProof(clone(tail.answer), tail.trusted, treq)).toMatchObject({ ok: true, edges: { before: 'anchored', after: 'signed' } });
+    // A server holding back index 6 (and what follows): nothing past the anchors shows it exists.
+    const held = verifyReadingsProof(proofOf(tail.answer, { after: null }), tail.trusted, treq);
+    expect(held).toMatchObject({ ok: true, edges: { before: 'anchored', after: 'open' } });
+    // ... unless the server's own unanchoredFrom says index 6 is anchored (so are 4 and 5, served without proof).
+    const claimed = verifyReadingsProof(proofOf(tail.answer, { after: null, unanchoredFrom: 8 }), tail.trusted, treq);
+    expect(claimed.failures).toContainEqual(expect.objectContaining({ code: ReadingsProofCodes.edgeMissing, edge: 'after', index: 6 }));
+  });
+
+  it('an empty answer is proven by the two neighbours the range falls between', () => {
+    // 295..299 lies between segment 2 (200..290) and segment 3 (300..390).
+    const gap = fixture(10, 4, 7, 295, 299);
+    const greq = { feedId: gap.feedId, from: 295, to: 299 };
+    expect(gap.answer.proof.segments).toEqual([]);
+    expect(verifyReadingsProof(clone(gap.answer), gap.trusted, greq)).toMatchObject({ ok: true, failures: [], edges: { before: 'anchored', after: 'anchored' } });
+    // A range with readings answered empty: the neighbour after meets it.
+    const hidden = verifyReadingsProof({ readings: [], truncated: false, proof: { ...clone(gap.answer.proof) } }, gap.trusted, { ...greq, to: 520 });
+    expect(hidden.failures).toEqual([expect.objectContaining({ code: ReadingsProofCodes.incomplete, edge: 'after', index: 3 })]);
+    // Two records that are not consecutive: the segments between are not accounted for.
+    const tree = merkleTree(gap.made.slice(4, 8).map((m) => feedLeafHash(m.u)));
+    const { feedId: _f, ...anchor4 } = gap.trusted[1]!;
+    const index6 = { update: { ...gap.made[6]!.u }, anchor: anchor4, proof: tree.proof(2).map((p) => p.toString('hex')) };
+    const apart = verifyReadingsProof(proofOf(gap.answer, { after: index6 }), gap.trusted, greq);
+    expect(apart.failures).toEqual([expect.objectContaining({ code: ReadingsProofCodes.edgeMissing, edge: 'after', index: 6 })]);
+    // No record at all ("the feed is empty") while anchors cover index 0.
+    expect(codes(verifyReadingsProof(proofOf(gap.answer, { before: null, after: null }), gap.trusted, greq))).toEqual([ReadingsProofCodes.edgeMissing]);
+    // After the feed's last segment: the last record ends before `from`, nothing after is open.
+    const late = fixture(10, 4, 7, 2000, 3000);
+    expect(verifyReadingsProof(clone(late.answer), late.trusted, { feedId: late.feedId, from: 2000, to: 3000 })).toMatchObject({ ok: true, edges: { before: 'signed', after: 'open' } });
   });
 });

@@ -228,6 +228,45 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>):
     expect(verifyReadingsProof(altered, trusted, { feedId, from: firstTs, to }).failures.map((f) => f.code)).toEqual([ReadingsProofCodes.readingAltered]);
   });
 
+  it('the edges of a range: neighbour records prove no segment left out; an answer without its first segment, or an empty one, is checked the same way', async () => {
+    const trusted = verifyBlockBundle(bundle).feeds![0]!.verifiedAnchors;
+    const read = async (from: number, to: number): Promise<ReadingsWithProof> => {
+      const res = await runtime.app.inject({ method: 'GET', url: `/feeds/${feedId}/readings?from=${from}&to=${to}&proof=true`, headers: await headers('Org1MSP') });
+      expect(res.statusCode).toBe(200);
+      return res.json() as ReadingsWithProof;
+    };
+    const all = await read(firstTs, nextTs - 1);
+    const time = (i: number) => all.proof.segments[i]!.update as { index: number; timeStart: number; timeEnd: number };
+    // Segments 2..4 exactly: index 1 before, 5 after, all three under the first anchor.
+    const [from, to] = [time(2).timeStart, time(4).timeEnd];
+    const mid = await read(from, to);
+    expect(mid.proof.segments.map((s) => s.update['index'])).toEqual([2, 3, 4]);
+    expect([mid.proof.before?.update['index'], mid.proof.after?.update['index']]).toEqual([1, 5]);
+    expect(mid.proof.before).not.toHaveProperty('segmentBase64');
+    const r = verifyReadingsProof(mid, trusted, { feedId, from, to });
+    expect(r.failures).toEqual([]);
+    expect(r.edges).toEqual({ before: 'anchored', after: 'anchored' });
+    // A server that leaves out the range's first segment and shows its record as the neighbour.
+    const first = mid.proof.segments[0]!;
+    const n = first.readings.count;
+    const cut: ReadingsWithProof = {
+      ...mid,
+      readings: mid.readings.slice(n),
+      proof: { ...mid.proof, before: { update: first.update, anchor: first.anchor, proof: first.proof }, segments: mid.proof.segments.slice(1).map((s) => ({ ...s, readings: { ...s.readings, offset: s.readings.offset - n } })) },
+    };
+    expect(verifyReadingsProof(cut, trusted, { feedId, from, to }).failures.map((f) => [f.code, f.edge])).toEqual([[ReadingsProofCodes.incomplete, 'before']]);
+    // ... or keeps the old neighbour, or drops it.
+    expect(verifyReadingsProof({ ...cut, proof: { ...cut.proof, before: mid.proof.before } }, trusted, { feedId, from, to }).failures.map((f) => f.code)).toEqual([ReadingsProofCodes.edgeMissing]);
+    // Before the feed's first reading: no segment, the record of index 0 after.
+    const early = await read(firstTs - 1000, firstTs - 1);
+    expect({ segments: early.proof.segments.length, before: early.proof.before, after: early.proof.after?.update['index'] }).toEqual({ segments: 0, before: null, after: 0 });
+    expect(verifyReadingsProof(early, trusted, { feedId, from: firstTs - 1000, to: firstTs - 1 })).toMatchObject({ ok: true, edges: { before: 'feed-start', after: 'anchored' } });
+    // Past the feed's last reading: the last record (past the anchors) before, nothing after: open.
+    const late = await read(nextTs + 1000, nextTs + 2000);
+    expect(late.proof.before?.anchor).toBeNull();
+    expect(verifyReadingsProof(late, trusted, { feedId, from: nextTs + 1000, to: nextTs + 2000 })).toMatchObject({ ok: true, edges: { before: 'signed', after: 'open' } });
+  });
+
   it('two owner-signed updates for one index on different replicas of the real DHT: the exported bundle reports FEED_EQUIVOCATION', async () => {
     // A dishonest owner: the organization's own feed key, a second feed of the twin.
     const seed = new Uint8Array(readFileSync(join(root, 'org1', 'owner.key')));

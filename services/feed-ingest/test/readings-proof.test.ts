@@ -54,7 +54,10 @@ const dht = {
     return segs.filter((s) => s.u.timeEnd >= from && s.u.timeStart <= to).map((s) => ({ feedId: FEED, index: s.u.index, timeStart: s.u.timeStart, timeEnd: s.u.timeEnd, ref: s.u.ref, payload: s.payload }));
   },
   async feedUpdateRecords(_f: string, from: number, to: number): Promise<FeedUpdate[]> {
-    return segs.filter((s) => s.u.index >= from && s.u.index <= to).map((s) => s.u);
+    return segs.filter((s) => s.u.index >= from && s.u.index <= to && s.u.index !== unreadable).map((s) => s.u);
+  },
+  async feedHead() {
+    return { feedId: FEED, latestIndex: segs.length - 1 };
   },
   async getManifest(ref: string) {
     return segs.find((s) => s.u.ref === ref)!.manifest;
@@ -62,6 +65,8 @@ const dht = {
 } as unknown as DhtNode;
 
 let ledgerDown = false;
+/** An index no replica answers for (a record the proof needs, unreadable). */
+let unreadable = -1;
 const ledger = {
   async listFeedAnchorsPage() {
     if (ledgerDown) throw Object.assign(new Error('peer unreachable'), { code: 'UNAVAILABLE' });
@@ -130,9 +135,12 @@ describe('GET /feeds/:feedId/readings?proof=true', () => {
       [4, null],
     ]);
     expect(answer.proof).toMatchObject({ feedId: FEED, twinId: TWIN, unanchoredFrom: 4, anchors: [{ txId: 'a'.repeat(64), blockNumber: 7 }, { txId: 'b'.repeat(64), blockNumber: 9 }] });
+    // The neighbours' records, without their bytes: index 0 (anchored) ends before 1150, index 5 (past the anchors) starts after 1420.
+    expect(answer.proof.before).toEqual({ update: { ...segs[0]!.u }, anchor: answer.proof.anchors[0], proof: expect.any(Array) });
+    expect(answer.proof.after).toEqual({ update: { ...segs[5]!.u }, anchor: null, proof: [] });
     const r = verifyReadingsProof(answer, trusted, { feedId: FEED, from: 1150, to: 1420 });
     expect(r.failures).toEqual([]);
-    expect(r).toMatchObject({ provenReadings: 5 + 10 + 10, unanchoredReadings: 3 });
+    expect(r).toMatchObject({ provenReadings: 5 + 10 + 10, unanchoredReadings: 3, edges: { before: 'anchored', after: 'signed' } });
     // One reading altered on the way: the auditor's verifier says so.
     (answer.readings[7] as { v: number }).v = 0;
     expect(verifyReadingsProof(answer, trusted, { feedId: FEED, from: 1150, to: 1420 }).failures.map((f) => f.code)).toEqual([ReadingsProofCodes.readingAltered]);
@@ -142,7 +150,45 @@ describe('GET /feeds/:feedId/readings?proof=true', () => {
     const answer = (await get(app, 'from=1000&to=1590&limit=25&proof=true')).json() as ReadingsWithProof;
     expect(answer).toMatchObject({ truncated: true });
     expect(answer.readings).toHaveLength(25);
-    expect(verifyReadingsProof(answer, trusted, { feedId: FEED, from: 1000, to: 1590 }).failures).toEqual([]);
+    // Its end is where the next page starts: no record after.
+    expect(answer.proof).toMatchObject({ before: null, after: null });
+    expect(verifyReadingsProof(answer, trusted, { feedId: FEED, from: 1000, to: 1590 })).toMatchObject({ failures: [], edges: { before: 'feed-start', after: 'truncated' } });
+  });
+
+  it('the edges: none before index 0, none after the head, and the two records an empty range falls between', async () => {
+    const edgesOf = async (from: number, to: number) => {
+      const answer = (await get(app, `from=${from}&to=${to}&proof=true`)).json() as ReadingsWithProof;
+      const { proof } = answer;
+      return {
+        served: proof.segments.map((s) => s.update['index']),
+        before: proof.before?.update['index'] ?? null,
+        after: proof.after?.update['index'] ?? null,
+        edges: verifyReadingsProof(answer, trusted, { feedId: FEED, from, to }),
+      };
+    };
+    expect(await edgesOf(1000, 1150)).toMatchObject({ served: [0, 1], before: null, after: 2, edges: { ok: true, edges: { before: 'feed-start', after: 'anchored' } } });
+    // The head is index 5, past the anchors: that nothing follows it is not proven.
+    expect(await edgesOf(1450, 1590)).toMatchObject({ served: [4, 5], before: 3, after: null, edges: { ok: true, edges: { before: 'anchored', after: 'open' } } });
+    // 1095..1099 lies between index 0 (1000..1090) and index 1 (1100..1190).
+    expect(await edgesOf(1095, 1099)).toMatchObject({ served: [], before: 0, after: 1, edges: { ok: true, edges: { before: 'anchored', after: 'anchored' } } });
+    expect(await edgesOf(0, 999)).toMatchObject({ served: [], before: null, after: 0, edges: { ok: true, edges: { before: 'feed-start', after: 'anchored' } } });
+    expect(await edgesOf(2000, 3000)).toMatchObject({ served: [], before: 5, after: null, edges: { ok: true, edges: { before: 'signed', after: 'open' } } });
+  });
+
+  it('503 PROOF_UNAVAILABLE when a neighbour record the edge needs is unreadable (never an answer without its edge)', async () => {
+    // Index 0 before 1150..1420; index 3 (anchored) after 1150..1220.
+    for (const [index, query] of [
+      [0, 'from=1150&to=1420&proof=true'],
+      [3, 'from=1150&to=1220&proof=true'],
+    ] as const) {
+      unreadable = index;
+      try {
+        const res = await get(app, query);
+        expect({ index, status: res.statusCode, code: (res.json() as { code: string }).code }).toEqual({ index, status: 503, code: 'PROOF_UNAVAILABLE' });
+      } finally {
+        unreadable = -1;
+      }
+    }
   });
 
   it('503 PROOF_UNAVAILABLE when the ledger cannot be read or no block reader is wired; the plain answer does not need them', async () => {

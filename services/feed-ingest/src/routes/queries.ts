@@ -1,3 +1,4 @@
+import type { ReadingsProofEdge } from '@twinledger/audit';
 import { ValidationError } from '@twinledger/errors';
 import { Sha256Hex, Type, errorResponses, type ServiceApp } from '@twinledger/service-kit';
 import type { EventEmitter } from 'node:events';
@@ -16,6 +17,12 @@ const ReadingSchema = Type.Object({
 });
 const Index = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const ProofAnchor = Type.Object({ txId: Type.String(), blockNumber: Index, fromIndex: Index, toIndex: Index, root: Sha256Hex });
+/** packages/audit `ReadingsProofEdge`: a neighbour's record without its bytes, showing the range's edge. */
+const ProofEdge = Type.Object({
+  update: Type.Object({}, { additionalProperties: true, description: 'the owner-signed update record of the neighbour segment (its time range; no segment bytes)' }),
+  anchor: Type.Union([ProofAnchor, Type.Null()], { description: 'null: the index is past the last anchor (see unanchoredFrom)' }),
+  proof: Type.Array(Sha256Hex, { description: 'RFC 6962 audit path of update in anchor, leaf side first' }),
+});
 /** packages/audit `ReadingsProof`: what `verifyReadingsProof` checks offline. */
 const ReadingsProofSchema = Type.Object(
   {
@@ -33,8 +40,16 @@ const ReadingsProofSchema = Type.Object(
       }),
     ),
     unanchoredFrom: Index,
+    before: Type.Union([ProofEdge, Type.Null()], {
+      description:
+        'the record of index first-1, which ends before from (without segments: the last segment ending before from); null when the range starts at index 0 (without segments: when no segment ends before from)',
+    }),
+    after: Type.Union([ProofEdge, Type.Null()], {
+      description:
+        'the record of index last+1, which starts after to (without segments: the index after before); null when this node holds no later segment (accepted by the verifier only past the last anchor) and when truncated',
+    }),
   },
-  { description: 'with proof=true: per segment touched by the range, the evidence verifyReadingsProof (@twinledger/audit) checks against on-chain anchors' },
+  { description: 'with proof=true: per segment touched by the range, and for the neighbour segments at its edges, the evidence verifyReadingsProof (@twinledger/audit) checks against on-chain anchors' },
 );
 /** A feed this instance writes is not polled; an idle stream still gets a comment this often. */
 const KEEPALIVE_MS = 15_000;
@@ -68,7 +83,7 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
     {
       schema: {
         summary:
-          'Readings of a feed in a device-time range (decrypts only segments the caller\'s organization may read), in segment order. `truncated: true`: more readings of the range may exist (the `limit` was reached, or the segments one query reads were: 1,000 by default); ask again with `from` = the last reading\'s ts (readings at that ts come again: skip those already held). With proof=true the answer adds `proof`: per segment touched, the owner-signed update record, manifest and whole segment bytes, and its inclusion proof against the anchor on the ledger (503 PROOF_UNAVAILABLE when the ledger or the replicas cannot give it)',
+          'Readings of a feed in a device-time range (decrypts only segments the caller\'s organization may read), in segment order. `truncated: true`: more readings of the range may exist (the `limit` was reached, or the segments one query reads were: 1,000 by default); ask again with `from` = the last reading\'s ts (readings at that ts come again: skip those already held). With proof=true the answer adds `proof`: per segment touched, the owner-signed update record, manifest and whole segment bytes, and its inclusion proof against the anchor on the ledger; and the records (no bytes) of the segments just before and after, which show that no segment of the range is left out at its edges (503 PROOF_UNAVAILABLE when the ledger or the replicas cannot give it)',
         params: FeedParams,
         querystring: Type.Object(
           {
@@ -98,8 +113,13 @@ export function queryRoutes(app: ServiceApp, deps: QueryRoutesDeps): void {
       if (!deps.evidence) throw new ProofUnavailableError('this instance serves no readings proofs', { details: { feedId } });
       // One read: the readings and the segments they were decoded from, so the proof is of exactly these bytes.
       const { readings, truncated, segments } = await reader.rangeWithSegments(feedId, from, to, limit);
-      const proof = await deps.evidence.readingsProof(feedId, await reader.twinOf(feedId), segments);
-      return { readings, truncated, proof: { ...proof, anchors: [...proof.anchors], segments: proof.segments.map((s) => ({ ...s, proof: [...s.proof] })) } };
+      const proof = await deps.evidence.readingsProof(feedId, await reader.twinOf(feedId), { from, to, truncated }, segments);
+      const edge = (e: ReadingsProofEdge | null) => e && { ...e, proof: [...e.proof] };
+      return {
+        readings,
+        truncated,
+        proof: { ...proof, anchors: [...proof.anchors], segments: proof.segments.map((s) => ({ ...s, proof: [...s.proof] })), before: edge(proof.before), after: edge(proof.after) },
+      };
     },
   );
 

@@ -1099,7 +1099,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readings of a feed in a device-time range (decrypts only segments the caller's organization may read), in segment order. `truncated: true`: more readings of the range may exist (the `limit` was reached, or the segments one query reads were: 1,000 by default); ask again with `from` = the last reading's ts (readings at that ts come again: skip those already held). With proof=true the answer adds `proof`: per segment touched, the owner-signed update record, manifest and whole segment bytes, and its inclusion proof against the anchor on the ledger (503 PROOF_UNAVAILABLE when the ledger or the replicas cannot give it) */
+        /** Readings of a feed in a device-time range (decrypts only segments the caller's organization may read), in segment order. `truncated: true`: more readings of the range may exist (the `limit` was reached, or the segments one query reads were: 1,000 by default); ask again with `from` = the last reading's ts (readings at that ts come again: skip those already held). With proof=true the answer adds `proof`: per segment touched, the owner-signed update record, manifest and whole segment bytes, and its inclusion proof against the anchor on the ledger; and the records (no bytes) of the segments just before and after, which show that no segment of the range is left out at its edges (503 PROOF_UNAVAILABLE when the ledger or the replicas cannot give it) */
         get: {
             parameters: {
                 query: {
@@ -1127,8 +1127,26 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description with proof=true: per segment touched by the range, the evidence verifyReadingsProof (@twinledger/audit) checks against on-chain anchors */
+                            /** @description with proof=true: per segment touched by the range, and for the neighbour segments at its edges, the evidence verifyReadingsProof (@twinledger/audit) checks against on-chain anchors */
                             proof?: {
+                                /** @description the record of index last+1, which starts after to (without segments: the index after before); null when this node holds no later segment (accepted by the verifier only past the last anchor) and when truncated */
+                                after: {
+                                    /** @description null: the index is past the last anchor (see unanchoredFrom) */
+                                    anchor: {
+                                        blockNumber: number;
+                                        fromIndex: number;
+                                        /** @description Lowercase hex SHA-256 */
+                                        root: string;
+                                        toIndex: number;
+                                        txId: string;
+                                    } | null;
+                                    /** @description RFC 6962 audit path of update in anchor, leaf side first */
+                                    proof: string[];
+                                    /** @description the owner-signed update record of the neighbour segment (its time range; no segment bytes) */
+                                    update: {
+                                        [key: string]: unknown;
+                                    };
+                                } | null;
                                 /** @description the anchors the segments fall under: transaction, its block (qscc GetBlockByTxID), index range, Merkle root */
                                 anchors: {
                                     blockNumber: number;
@@ -1138,6 +1156,24 @@ export interface paths {
                                     toIndex: number;
                                     txId: string;
                                 }[];
+                                /** @description the record of index first-1, which ends before from (without segments: the last segment ending before from); null when the range starts at index 0 (without segments: when no segment ends before from) */
+                                before: {
+                                    /** @description null: the index is past the last anchor (see unanchoredFrom) */
+                                    anchor: {
+                                        blockNumber: number;
+                                        fromIndex: number;
+                                        /** @description Lowercase hex SHA-256 */
+                                        root: string;
+                                        toIndex: number;
+                                        txId: string;
+                                    } | null;
+                                    /** @description RFC 6962 audit path of update in anchor, leaf side first */
+                                    proof: string[];
+                                    /** @description the owner-signed update record of the neighbour segment (its time range; no segment bytes) */
+                                    update: {
+                                        [key: string]: unknown;
+                                    };
+                                } | null;
                                 /** @description Lowercase hex SHA-256 */
                                 feedId: string;
                                 segments: {
