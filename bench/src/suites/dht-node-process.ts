@@ -17,6 +17,7 @@ export interface NodeProcessConfig {
   /** false: the node speaks only store protocol 1.0.0 (a stream per request), for the A/B. */
   readonly storeSessions: boolean;
   readonly dataChannel: boolean;
+  readonly dataChannelMetadata: boolean;
 }
 
 export type NodeProcessCommand = { type: 'dial'; addrs: string[] } | { type: 'put'; size: number; runs: number; acl: string[] } | { type: 'stop' };
@@ -36,6 +37,7 @@ const node: DhtNode = createDhtNode(
     gcIntervalMs: 0,
     storeSessions: config.storeSessions,
     dataChannel: config.dataChannel,
+    dataChannelMetadata: config.dataChannelMetadata,
   },
   { registry },
 );

@@ -171,7 +171,7 @@ function splitBySelf(cpus: readonly number[], selfs: readonly boolean[]): { writ
  * 64 MiB puts with each node in its own process (the deployment layout: one node per
  * organization), so the writer's and the replicas' work run on separate cores.
  */
-async function measureMultiProcess(orgs: readonly string[], chunkSize: number, runs: number, acl: string[], storeSessions: boolean, dataChannel: boolean, nodeFlags: readonly string[]): Promise<MultiProcessFigures> {
+async function measureMultiProcess(orgs: readonly string[], chunkSize: number, runs: number, acl: string[], storeSessions: boolean, dataChannel: boolean, dataChannelMetadata: boolean, nodeFlags: readonly string[]): Promise<MultiProcessFigures> {
   const root = await mkdtemp(join(tmpdir(), 'twinledger-dht-mp-'));
   const swarmKeyText = new TextDecoder().decode(generateSwarmKey());
   const members = await Promise.all(orgs.map(async (mspId, i) => ({ mspId, dataDir: join(root, `node-${i}`), keys: generateEncryptionKeyPair(), peerId: await peerIdOfDataDir(join(root, `node-${i}`)) })));
@@ -197,7 +197,7 @@ async function measureMultiProcess(orgs: readonly string[], chunkSize: number, r
   try {
     const addrs: string[] = [];
     for (const m of members) {
-      const config: NodeProcessConfig = { dataDir: m.dataDir, mspId: m.mspId, encryptionKeyHex: Buffer.from(m.keys.privateKey).toString('hex'), swarmKeyText, chunkSize, parties, storeSessions, dataChannel };
+      const config: NodeProcessConfig = { dataDir: m.dataDir, mspId: m.mspId, encryptionKeyHex: Buffer.from(m.keys.privateKey).toString('hex'), swarmKeyText, chunkSize, parties, storeSessions, dataChannel, dataChannelMetadata };
       const child = fork(new URL('./dht-node-process.js', import.meta.url), [JSON.stringify(config)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [...nodeFlags] });
       children.push(child);
       addrs.push(String((await next(child, 'ready'))['addr']));
@@ -251,14 +251,18 @@ async function measureMultiProcess(orgs: readonly string[], chunkSize: number, r
  */
 export const dht: Suite = {
   name: 'dht',
-  description: 'DHT put/get MB/s and latency (1 KiB, 1 MiB, 64 MiB, r=3, 5 nodes), feeds, one process per node, the put floor (--sessions=off: store protocol 1.0.0 only; --data=off: no data channel, 1.1.0; --node-flags=default: node processes without the images\' V8 flags)',
+  description: 'DHT put/get MB/s and latency (1 KiB, 1 MiB, 64 MiB, r=3, 5 nodes), feeds, one process per node, the put floor (--sessions=off: store protocol 1.0.0 only; --data=off: no data channel, 1.1.0; --node-flags=default: node processes without the images\' V8 flags; --metadata=off: the data channel for chunk bodies only, 1.2.0)',
   async run({ log, args }) {
     const quick = args.includes('--quick');
     // --sessions=off: nodes speak only store protocol 1.0.0 (a stream per request), for the A/B.
     const storeSessions = !args.includes('--sessions=off');
     // --data=off: no data channel (ADR-21): chunk bodies through noise + pnet as in 1.1.0, for the A/B.
     const dataChannel = !args.includes('--data=off') && storeSessions;
-    log(`store path: ${dataChannel ? 'data channel (1.2.0) for chunk bodies, sessions (1.1.0) for the rest' : storeSessions ? 'sessions (1.1.0), no data channel' : 'a stream per request (1.0.0)'}`);
+    // --metadata=off: the data channel carries chunk bodies only (1.2.0, ADR-21), for the A/B of ADR-23.
+    const dataChannelMetadata = !args.includes('--metadata=off');
+    log(
+      `store path: ${dataChannel ? (dataChannelMetadata ? 'data channel (1.3.0) for every store op' : 'data channel (1.2.0) for chunk bodies, sessions (1.1.0) for the rest') : storeSessions ? 'sessions (1.1.0), no data channel' : 'a stream per request (1.0.0)'}`,
+    );
     // --chunk=<bytes> compares chunk sizes (the library default is 1 MiB).
     const chunkArg = args.find((a) => a.startsWith('--chunk='));
     const chunkSize = chunkArg === undefined ? MiB : Number(chunkArg.slice('--chunk='.length));
@@ -271,7 +275,7 @@ export const dht: Suite = {
     const orgs = ['Org1MSP', 'Org2MSP', 'Org3MSP', 'Org4MSP', 'Org5MSP'];
     const ceiling = ceilingMBps(64 * MiB, chunkSize, quick ? 1 : 3);
     log(`ceiling (AES-256-GCM seal + SHA-256, ${chunkSize / KiB} KiB pieces, one core): ${ceiling.toFixed(0)} MB/s`);
-    const net = await spawnTestNetwork({ orgs, nodeInit: { replicationFactor: 3, requestTimeoutMs: 60_000, chunkSize, storeSessions, dataChannel } });
+    const net = await spawnTestNetwork({ orgs, nodeInit: { replicationFactor: 3, requestTimeoutMs: 60_000, chunkSize, storeSessions, dataChannel, dataChannelMetadata } });
     try {
       await net.connectAll();
       const [writer, reader] = [net.nodes[0]!, net.nodes[1]!];
@@ -310,7 +314,7 @@ export const dht: Suite = {
       }
       log(`feeds: ${appendPerS.toFixed(1)} appends/s (4 KiB segments), latest p50 ${percentile(lookups, 50).toFixed(1)} ms p99 ${percentile(lookups, 99).toFixed(1)} ms`);
       // The same 64 MiB puts with one process per node (the deployment layout).
-      const mp = await measureMultiProcess(orgs, chunkSize, quick ? 2 : 5, acl, storeSessions, dataChannel, nodeFlags);
+      const mp = await measureMultiProcess(orgs, chunkSize, quick ? 2 : 5, acl, storeSessions, dataChannel, dataChannelMetadata, nodeFlags);
       log(
         `64m, one process per node: put ${mp.putMBps.toFixed(2)} MB/s (p50 ${mp.putP50.toFixed(1)} ms), CPU per put: writer ${mp.writerCpuS.toFixed(2)} s (median ${mp.writerCpuSelfS.toFixed(2)} s as a replica, ${mp.writerCpuOtherS.toFixed(2)} s otherwise), all nodes ${mp.totalCpuS.toFixed(2)} s (writer among the replicas in ${mp.selfReplica} of ${quick ? 2 : 5} puts)`,
       );
