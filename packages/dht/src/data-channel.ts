@@ -113,32 +113,27 @@ export class HeaderSealer {
 
   /** Opens a body sealed by `sealBody` (the nonce after its header's); throws on any tampering. */
   openBody(sealed: Buffer): Buffer {
-    if (sealed.byteLength < TAG_BYTES) throw new MalformedMessageError('data channel body too short');
-    const d = createDecipheriv('chacha20-poly1305', this.key, this.nonce(), { authTagLength: TAG_BYTES });
-    d.setAAD(BODY_AAD, { plaintextLength: sealed.byteLength - TAG_BYTES });
-    d.setAuthTag(sealed.subarray(sealed.byteLength - TAG_BYTES));
-    try {
-      return Buffer.concat([d.update(sealed.subarray(0, sealed.byteLength - TAG_BYTES)), d.final()]);
-    } catch (cause) {
-      throw new IntegrityError('data channel body does not authenticate', { cause });
-    }
+    return this.decrypt(BODY_AAD, sealed, 'body');
   }
 
   /** Opens a sealed header (without its prefix); throws on any tampering, replay or reorder. */
   open(prefix: Buffer, sealed: Buffer): Record<string, unknown> {
-    if (sealed.byteLength < TAG_BYTES) throw new MalformedMessageError('data channel header too short');
-    const d = createDecipheriv('chacha20-poly1305', this.key, this.nonce(), { authTagLength: TAG_BYTES });
-    d.setAAD(prefix, { plaintextLength: sealed.byteLength - TAG_BYTES });
-    d.setAuthTag(sealed.subarray(sealed.byteLength - TAG_BYTES));
-    let plain: Buffer;
-    try {
-      plain = Buffer.concat([d.update(sealed.subarray(0, sealed.byteLength - TAG_BYTES)), d.final()]);
-    } catch (cause) {
-      throw new IntegrityError('data channel header does not authenticate', { cause });
-    }
-    const h: unknown = JSON.parse(fromUtf8(plain));
+    const h: unknown = JSON.parse(fromUtf8(this.decrypt(prefix, sealed, 'header')));
     if (!isRecord(h)) throw new MalformedMessageError('data channel header is not an object');
     return h;
+  }
+
+  /** Ciphertext-then-tag under the next nonce and `aad`; the one place a frame part is authenticated. */
+  private decrypt(aad: Buffer, sealed: Buffer, what: 'header' | 'body'): Buffer {
+    if (sealed.byteLength < TAG_BYTES) throw new MalformedMessageError(`data channel ${what} too short`);
+    const d = createDecipheriv('chacha20-poly1305', this.key, this.nonce(), { authTagLength: TAG_BYTES });
+    d.setAAD(aad, { plaintextLength: sealed.byteLength - TAG_BYTES });
+    d.setAuthTag(sealed.subarray(sealed.byteLength - TAG_BYTES));
+    try {
+      return Buffer.concat([d.update(sealed.subarray(0, sealed.byteLength - TAG_BYTES)), d.final()]);
+    } catch (cause) {
+      throw new IntegrityError(`data channel ${what} does not authenticate`, { cause });
+    }
   }
 }
 
@@ -478,8 +473,8 @@ interface DataSession {
   readonly requests: HeaderSealer;
   /** Opened through a 1.3.0 offer: every store op may use it. */
   readonly all: boolean;
-  /** `data`: a chunk op, whose body travels raw (a chunk read's is checked against `hash`). */
-  readonly pending: Map<number, { data: boolean; hash: unknown; op: unknown; resolve: (f: Frame) => void; reject: (err: Error) => void }>;
+  /** `data`: a chunk op, whose body travels raw; `chunkRead`: the hash a chunk read's body must have. */
+  readonly pending: Map<number, { data: boolean; chunkRead: string | undefined; resolve: (f: Frame) => void; reject: (err: Error) => void }>;
   readonly queue: Array<() => void>;
   open: number;
   nextId: number;
@@ -584,12 +579,13 @@ export function createDataChannelPool(init: Readonly<DataChannelPoolInit>, compo
         if (!p.data && f.body.byteLength > 0 && sealed !== true) return fail(peerId, s, new PeerRequestError('data channel broke: a metadata body in clear', { details: { peerId } }));
         // The body of a chunk read must be the chunk asked for: the header is authenticated,
         // the body is not, and only its content address binds it.
-        if (p.data && p.op === 'get-blob' && header['ok'] === true && toHex(sha256(f.body)) !== p.hash) {
-          return fail(peerId, s, new IntegrityError('data channel body does not match its content address', { details: { peerId, hash: p.hash } }));
+        const chunkRead = header['ok'] === true ? p.chunkRead : undefined;
+        if (chunkRead !== undefined && toHex(sha256(f.body)) !== chunkRead) {
+          return fail(peerId, s, new IntegrityError('data channel body does not match its content address', { details: { peerId, hash: chunkRead } }));
         }
         s.pending.delete(id as number);
         // Checked above: the caller need not hash the chunk again.
-        p.resolve(p.data && p.op === 'get-blob' && header['ok'] === true ? { header, body: f.body, bodyHash: p.hash as string } : { header, body: f.body });
+        p.resolve(chunkRead !== undefined ? { header, body: f.body, bodyHash: chunkRead } : { header, body: f.body });
       }
       if (error !== undefined) fail(peerId, s, error instanceof Error ? error : new Error(String(error)));
     };
@@ -656,8 +652,7 @@ export function createDataChannelPool(init: Readonly<DataChannelPoolInit>, compo
           const settle = (): void => signal.removeEventListener('abort', onAbort);
           session.pending.set(id, {
             data,
-            op: header['op'],
-            hash: header['hash'],
+            chunkRead: data && header['op'] === 'get-blob' ? (header['hash'] as string) : undefined,
             resolve: (f) => {
               settle();
               resolve(f);
